@@ -1,0 +1,62 @@
+"""Exports of collected data (CSV or JSON lines), one row per completed response."""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import TYPE_CHECKING, Any, TextIO
+
+from storage.models import Answer
+from surveys.schema import Survey
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
+
+
+class ExportError(Exception):
+    """The export cannot be made (e.g. an unknown campaign)."""
+
+
+def _cell(answer: Answer | None) -> Any:
+    if answer is None or answer.skipped:
+        return None
+    if answer.value_choices is not None:
+        return ";".join(answer.value_choices)
+    if answer.value_text is not None:
+        return answer.value_text
+    if answer.value_number is not None:
+        number = answer.value_number
+        if answer.question_type == "yesno":
+            return "yes" if number else "no"
+        return int(number) if float(number).is_integer() else number
+    return None
+
+
+async def export_responses(uow: UnitOfWork, campaign_code: str, fmt: str, out: TextIO) -> int:
+    """Write the campaign's completed responses to ``out``; return how many.
+
+    Respondents appear by row number only: the pseudonymous key is not exported, so rows
+    from different exports cannot be joined on it.
+    """
+    campaign = await uow.campaigns.by_code(campaign_code)
+    if campaign is None:
+        raise ExportError(f"unknown campaign {campaign_code!r}")
+    survey = Survey.model_validate(campaign.survey.definition)
+    question_ids = [q.id for q in survey.questions]
+    header = ["row", "campaign", "survey", "survey_version", "unit", "language", "completed_at",
+              *question_ids]
+    writer = csv.writer(out) if fmt == "csv" else None
+    if writer is not None:
+        writer.writerow(header)
+    count = 0
+    for count, response in enumerate(await uow.responses.completed_with_answers(campaign.id), 1):
+        by_question = {a.question_id: a for a in response.answers}
+        completed = response.completed_at.isoformat(timespec="minutes") if response.completed_at else None
+        values = [count, campaign.code, survey.id, campaign.survey.version, campaign.unit.code,
+                  response.language, completed,
+                  *(_cell(by_question.get(q)) for q in question_ids)]
+        if writer is not None:
+            writer.writerow(["" if v is None else v for v in values])
+        else:
+            out.write(json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False) + "\n")
+    return count

@@ -1,0 +1,119 @@
+"""Wiring: one place builds the Application with its handlers and dependencies."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from bot.settings import ConfigError, Settings
+from handlers.deps import Deps, utcnow
+from handlers.resident import resident_handlers
+from handlers.texts import t
+from storage.uow import Database
+from surveys.catalog import SurveyCatalog
+
+log = logging.getLogger(__name__)
+
+COMMANDS = {
+    "en": [
+        BotCommand("help", "What this bot does"),
+        BotCommand("language", "English or 中文"),
+        BotCommand("cancel", "Withdraw the poll you are answering"),
+    ],
+    "zh": [
+        BotCommand("help", "帮助"),
+        BotCommand("language", "切换语言"),
+        BotCommand("cancel", "撤回正在填写的问卷"),
+    ],
+}
+
+
+def resolve_secret(settings: Settings) -> bytes:
+    """The HMAC key for respondent keys.
+
+    Required from the environment when talking to Telegram; in the sandbox a random key is
+    created once under var/ so demo answers stay linked to their respondent across restarts.
+    """
+    if settings.secret_key is not None:
+        value = settings.secret_key.get_secret_value()
+        if len(value) < 16:
+            raise ConfigError("CIVICPULSE_SECRET_KEY: must be at least 16 characters")
+        return value.encode()
+    if not settings.uses_sandbox:
+        raise ConfigError(
+            "CIVICPULSE_SECRET_KEY: must be set when running against Telegram "
+            "(it keeps answers anonymous; generate one with `openssl rand -hex 32`)"
+        )
+    path = Path(settings.var_dir) / "sandbox-secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+def build_application(
+    settings: Settings,
+    db: Database,
+    *,
+    token: str,
+    api_url: str,
+    secret: bytes,
+    clock: Any = utcnow,
+    rate_limit_retries: int = 3,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Build the python-telegram-bot Application talking to ``api_url`` (Telegram or sandbox)."""
+    deps = Deps(
+        db=db,
+        secret=secret,
+        catalog=SurveyCatalog(),
+        default_language=settings.bot.default_language,
+        min_cell_size=settings.privacy.min_cell_size,
+        clock=clock,
+    )
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api_url}/bot")
+        .base_file_url(f"{api_url}/file/bot")
+        .concurrent_updates(settings.bot.concurrent_updates)
+        # PTB's limiter covers 30/s overall and retries after Telegram's 429 retry_after.
+        .rate_limiter(AIORateLimiter(max_retries=rate_limit_retries))
+        .connection_pool_size(max(8, min(settings.bot.concurrent_updates, 256)))
+        .pool_timeout(30)
+        .post_init(_post_init)
+        .build()
+    )
+    application.add_handlers(resident_handlers(deps))
+    application.add_error_handler(_on_error)
+    return application
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    try:
+        await application.bot.set_my_commands(COMMANDS["en"])
+        await application.bot.set_my_commands(COMMANDS["zh"], language_code="zh")
+    except TelegramError as exc:
+        log.warning("could not set the command menu: %s", exc)
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("unhandled error for update %r", update, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        user = update.effective_user
+        lang = "zh" if user and (user.language_code or "").startswith("zh") else "en"
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(t("error", lang), show_alert=True)
+            else:
+                await update.effective_chat.send_message(t("error", lang),
+                                                         parse_mode=ParseMode.HTML)
+        except TelegramError:
+            log.warning("could not tell the user about the error")

@@ -1,0 +1,275 @@
+"""The `civicpulse` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.settings import ConfigError, Settings, load_settings
+from handlers.deps import utcnow
+from storage.migrate import upgrade
+from storage.uow import Database
+
+EXIT_USAGE = 2
+_DURATION = re.compile(r"^(\d+)\s*([dhm])$")
+
+
+class CliError(Exception):
+    """A user error: printed as one message, exit status 1."""
+
+
+def parse_when(value: str, now: datetime) -> datetime:
+    """A time given on the command line.
+
+    Accepts an ISO datetime (without a zone: UTC), a date (meaning the end of that day, UTC),
+    or a duration from now such as ``14d``, ``36h`` or ``90m``.
+    """
+    text = value.strip()
+    match = _DURATION.match(text)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount),
+                 "m": timedelta(minutes=amount)}[unit]
+        return now + delta
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(), UTC)
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise CliError(
+            f"cannot read the time {value!r}: use 2026-12-31, 2026-12-31T18:00+08:00 or 14d"
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _database(settings: Settings) -> Database:
+    return Database.from_url(
+        settings.database_url,
+        busy_timeout_ms=settings.database.sqlite_busy_timeout_ms,
+        pool_size=settings.database.pool_size,
+        echo=settings.database.echo,
+    )
+
+
+async def _with_db(settings: Settings, work: Callable[[Database], Coroutine[Any, Any, int]]) -> int:
+    await asyncio.to_thread(upgrade, settings.database_url)
+    db = _database(settings)
+    try:
+        return await work(db)
+    finally:
+        await db.dispose()
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runner import run
+
+    asyncio.run(run(settings))
+    return 0
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    upgrade(settings.database_url)
+    print(f"database is up to date ({_safe_url(settings.database_url)})")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_surveys_validate(settings: Settings, args: argparse.Namespace) -> int:
+    from surveys.loader import validate_paths
+
+    issues = validate_paths(args.paths)
+    for issue in issues:
+        print(issue, file=sys.stderr)
+    if issues:
+        print(f"{len(issues)} problem(s) found", file=sys.stderr)
+        return 1
+    print(f"ok: {', '.join(str(p) for p in args.paths)}")
+    return 0
+
+
+def cmd_units_import(settings: Settings, args: argparse.Namespace) -> int:
+    from surveys.admin import import_units
+    from surveys.units import UnitFileError, parse_units
+
+    try:
+        rows = parse_units(Path(args.file))
+    except UnitFileError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        print("nothing was imported", file=sys.stderr)
+        return 1
+
+    async def work(db: Database) -> int:
+        try:
+            async with db.transaction() as uow:
+                summary = await import_units(uow, rows, actor="cli")
+        except UnitFileError as exc:
+            for issue in exc.issues:
+                print(issue, file=sys.stderr)
+            print("nothing was imported", file=sys.stderr)
+            return 1
+        print(
+            f"units: {summary.created} created, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged"
+        )
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_campaign_create(settings: Settings, args: argparse.Namespace) -> int:
+    from surveys.admin import create_campaign
+    from surveys.campaigns import CampaignRuleError, deep_link
+    from surveys.loader import SurveyError, load_survey
+
+    try:
+        survey = load_survey(args.survey)
+    except SurveyError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        return 1
+    now = utcnow()
+    opens_at = parse_when(args.opens, now) if args.opens else now
+    closes_at = (
+        parse_when(args.closes, now)
+        if args.closes
+        else opens_at + timedelta(days=settings.surveys.default_closes_after_days)
+    )
+
+    async def work(db: Database) -> int:
+        try:
+            async with db.transaction() as uow:
+                campaign = await create_campaign(
+                    uow, survey=survey, unit_code=args.unit, code=args.code,
+                    opens_at=opens_at, closes_at=closes_at, now=now, actor="cli",
+                )
+        except CampaignRuleError as exc:
+            raise CliError(str(exc)) from exc
+        print(f"campaign {campaign.code} created ({campaign.status.value}), "
+              f"closes {closes_at:%Y-%m-%d %H:%M} UTC")
+        print(deep_link(settings.bot.username, campaign.code))
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_export_responses(settings: Settings, args: argparse.Namespace) -> int:
+    from analysis.export import ExportError, export_responses
+
+    async def work(db: Database) -> int:
+        out: TextIO
+        try:
+            async with db.transaction() as uow:
+                if args.output:
+                    with open(args.output, "w", encoding="utf-8", newline="") as out:
+                        count = await export_responses(uow, args.campaign, args.format, out)
+                else:
+                    count = await export_responses(uow, args.campaign, args.format, sys.stdout)
+        except ExportError as exc:
+            raise CliError(str(exc)) from exc
+        print(f"{count} completed response(s) exported", file=sys.stderr)
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        async with db.transaction() as uow:
+            broken = await uow.audit.verify()
+        if broken is not None:
+            print(f"audit log tampered with: the chain breaks at event {broken}", file=sys.stderr)
+            return 1
+        print("audit log intact")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="civicpulse", description="CivicPulse: public opinion and fair appraisal, in chat."
+    )
+    parser.add_argument("--config", help="path to config.yaml (default: $CIVICPULSE_CONFIG "
+                        "or ./config.yaml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("run", help="run the bot (the sandbox with demo data if no token is set)"
+                   ).set_defaults(func=cmd_run)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION")
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    units = sub.add_parser("units", help="the unit tree").add_subparsers(
+        dest="units_command", required=True, metavar="ACTION")
+    imp = units.add_parser("import", help="create or update units from a YAML or CSV file")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_units_import)
+
+    surveys = sub.add_parser("surveys", help="questionnaires").add_subparsers(
+        dest="surveys_command", required=True, metavar="ACTION")
+    val = surveys.add_parser("validate", help="check survey YAML files")
+    val.add_argument("paths", nargs="+", metavar="PATH")
+    val.set_defaults(func=cmd_surveys_validate)
+
+    campaign = sub.add_parser("campaign", help="survey campaigns").add_subparsers(
+        dest="campaign_command", required=True, metavar="ACTION")
+    create = campaign.add_parser("create", help="create a campaign and print its deep link")
+    create.add_argument("--survey", required=True, help="survey YAML file")
+    create.add_argument("--unit", required=True, help="code of the unit it is about")
+    create.add_argument("--code", required=True, help="campaign code used in the link")
+    create.add_argument("--opens", help="opening time (default: now)")
+    create.add_argument("--closes", help="closing time: 2026-12-31, an ISO time, or 14d")
+    create.set_defaults(func=cmd_campaign_create)
+
+    export = sub.add_parser("export", help="export data").add_subparsers(
+        dest="export_command", required=True, metavar="WHAT")
+    resp = export.add_parser("responses", help="completed responses, one row each")
+    resp.add_argument("--campaign", required=True)
+    resp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    resp.add_argument("--output", "-o", help="file to write (default: stdout)")
+    resp.set_defaults(func=cmd_export_responses)
+
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True, metavar="ACTION")
+    audit.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request at INFO; that drowns the bot's own messages.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = load_settings(args.config)
+        return int(args.func(settings, args))
+    except ConfigError as exc:
+        print(f"civicpulse: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CliError as exc:
+        print(f"civicpulse: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

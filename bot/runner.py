@@ -1,0 +1,86 @@
+"""`civicpulse run`: the bot by long polling, against Telegram or the local sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from telegram import Update
+
+from bot.app import build_application, resolve_secret
+from bot.demo import seed_demo
+from bot.settings import Settings
+from handlers.deps import utcnow
+from sandbox import BotApiSandbox, RateLimit
+from storage.migrate import upgrade
+from storage.uow import Database
+from surveys.campaigns import deep_link
+
+log = logging.getLogger(__name__)
+
+
+async def run(settings: Settings) -> None:
+    """Migrate, then poll for updates until SIGINT or SIGTERM."""
+    secret = resolve_secret(settings)
+    await asyncio.to_thread(upgrade, settings.database_url)
+    db = Database.from_url(
+        settings.database_url,
+        busy_timeout_ms=settings.database.sqlite_busy_timeout_ms,
+        pool_size=settings.database.pool_size,
+        echo=settings.database.echo,
+    )
+    sandbox: BotApiSandbox | None = None
+    try:
+        if settings.telegram_token is None:
+            box = settings.sandbox
+            sandbox = BotApiSandbox(
+                token=box.token,
+                bot_username=box.bot_username,
+                global_limit=RateLimit(box.global_limit.rate, box.global_limit.burst),
+                chat_limit=RateLimit(box.chat_limit.rate, box.chat_limit.burst),
+            )
+            base = await sandbox.start(box.host, box.port)
+            token, api_url = box.token, base
+            code = await seed_demo(db, utcnow())
+            print(
+                "\nCivicPulse is running against the local sandbox (no TELEGRAM_BOT_TOKEN set).\n"
+                f"  Chat page:      {base}/\n"
+                f"  Demo campaign:  {code}  (in the chat page send: /start {code})\n"
+                f"  Deep link form: {deep_link(box.bot_username, code)}\n"
+                "Press Ctrl+C to stop.\n",
+                flush=True,
+            )
+        else:
+            token = settings.telegram_token.get_secret_value()
+            api_url = settings.telegram_api_url
+            log.info("talking to the Bot API at %s", api_url)
+        application = build_application(
+            settings, db, token=token, api_url=api_url, secret=secret
+        )
+        await _poll_until_stopped(application, settings.bot.poll_timeout_s)
+    finally:
+        if sandbox is not None:
+            await sandbox.stop()
+        await db.dispose()
+
+
+async def _poll_until_stopped(application: object, timeout: int) -> None:
+    from telegram.ext import Application
+
+    assert isinstance(application, Application)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(
+            timeout=timeout, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+        )
+        await stop.wait()
+        await application.updater.stop()
+        await application.stop()

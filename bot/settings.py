@@ -1,0 +1,153 @@
+"""Settings: config.yaml validated section by section, secrets and overrides from the environment.
+
+Loaded once in ``main`` and passed down; nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_CONFIG = Path("config.yaml")
+TELEGRAM_API_URL = "https://api.telegram.org"
+
+
+class ConfigError(Exception):
+    """An invalid configuration; the message names the file, the key and what is wrong."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSection(_Section):
+    username: str = Field(default="CivicPulseBot", pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+    default_language: Literal["en", "zh"] = "en"
+    concurrent_updates: int = Field(default=64, ge=1, le=1024)
+    poll_timeout_s: int = Field(default=30, ge=0, le=50)
+
+
+class DatabaseSection(_Section):
+    url: str | None = None
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
+    pool_size: int = Field(default=10, ge=1, le=200)
+    echo: bool = False
+
+
+class SurveysSection(_Section):
+    text_max_length: int = Field(default=1000, ge=1, le=4000)
+    default_closes_after_days: int = Field(default=30, ge=1, le=366)
+
+
+class PrivacySection(_Section):
+    min_cell_size: int = Field(default=5, ge=1)
+
+
+class RateSection(_Section):
+    rate: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class SandboxSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    token: str = "123456:sandbox-token"
+    bot_username: str = "civicpulse_bot"
+    global_limit: RateSection = RateSection(rate=30, burst=30)
+    chat_limit: RateSection = RateSection(rate=1, burst=5)
+
+
+class Settings(_Section):
+    """The whole configuration. Build it with :func:`load_settings`."""
+
+    bot: BotSection = BotSection()
+    database: DatabaseSection = DatabaseSection()
+    surveys: SurveysSection = SurveysSection()
+    privacy: PrivacySection = PrivacySection()
+    sandbox: SandboxSection = SandboxSection()
+
+    # From the environment only.
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = TELEGRAM_API_URL
+    secret_key: SecretStr | None = None
+    config_path: Path | None = None
+    var_dir: Path = Path("var")
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL: DATABASE_URL, then database.url, then a SQLite file under var/."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'civicpulse.db').as_posix()}"
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return self.telegram_token is None
+
+
+def _format_error(path: Path | str, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            reason = "unknown key"
+        else:
+            reason = item["msg"]
+        lines.append(f"{path}: {key}: {reason}")
+    return "invalid configuration\n" + "\n".join(lines)
+
+
+def load_settings(
+    path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read config.yaml (or ``CIVICPULSE_CONFIG``) and the environment into :class:`Settings`.
+
+    Raises:
+        ConfigError: the file is missing, is not YAML, or a key has a wrong value.
+    """
+    env = os.environ if environ is None else environ
+    config_path = Path(path or env.get("CIVICPULSE_CONFIG") or DEFAULT_CONFIG)
+    raw: Any = {}
+    if config_path.exists():
+        try:
+            raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError(f"invalid configuration\n{config_path}:{where}: {problem}") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read {config_path}: {exc.strerror}") from exc
+    elif path is not None or "CIVICPULSE_CONFIG" in env:
+        raise ConfigError(f"configuration file not found: {config_path}")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"invalid configuration\n{config_path}: (top level): expected a mapping")
+
+    data: dict[str, Any] = dict(raw)
+    database = dict(data.get("database") or {})
+    if env.get("DATABASE_URL"):
+        database["url"] = env["DATABASE_URL"]
+    data["database"] = database
+    if env.get("TELEGRAM_BOT_TOKEN"):
+        data["telegram_token"] = env["TELEGRAM_BOT_TOKEN"]
+    if env.get("TELEGRAM_API_URL"):
+        data["telegram_api_url"] = env["TELEGRAM_API_URL"]
+    if env.get("CIVICPULSE_SECRET_KEY"):
+        data["secret_key"] = env["CIVICPULSE_SECRET_KEY"]
+    if env.get("CIVICPULSE_VAR_DIR"):
+        data["var_dir"] = env["CIVICPULSE_VAR_DIR"]
+    data["config_path"] = config_path
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(config_path, exc)) from exc

@@ -1,0 +1,74 @@
+"""What handlers need, injected once by the wiring in ``bot/app.py``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from telegram import Update
+
+from storage.uow import Database, UnitOfWork
+from surveys.catalog import SurveyCatalog
+from surveys.responding import Respondent
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class DuplicateUpdate(Exception):
+    """This update was handled before (Telegram delivered it again)."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    db: Database
+    secret: bytes
+    catalog: SurveyCatalog
+    default_language: str = "en"
+    min_cell_size: int = 5
+    clock: Callable[[], datetime] = utcnow
+
+    def respondent(self, update: Update) -> Respondent:
+        user = update.effective_user
+        chat = update.effective_chat
+        assert user is not None and chat is not None
+        return Respondent(
+            telegram_user_id=user.id,
+            chat_id=chat.id,
+            client_language=user.language_code,
+            secret=self.secret,
+            catalog=self.catalog,
+            now=self.clock(),
+            default_language=self.default_language,
+        )
+
+    async def run(
+        self, update: Update, use_case: Callable[[UnitOfWork], Awaitable[T]]
+    ) -> T:
+        """Run a use case in one transaction that also claims the update id.
+
+        A redelivered update raises :class:`DuplicateUpdate` and changes nothing. A unique
+        constraint hit by two concurrent first taps (e.g. two /start at once) is retried once,
+        and then sees the row the other one created.
+        """
+        for attempt in (1, 2):
+            try:
+                async with self.db.transaction() as uow:
+                    try:
+                        await uow.updates.claim(update.update_id)
+                    except IntegrityError as exc:
+                        raise DuplicateUpdate(update.update_id) from exc
+                    return await use_case(uow)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                log.info("retrying update %s after a concurrent insert", update.update_id)
+        raise AssertionError("unreachable")

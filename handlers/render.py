@@ -1,0 +1,213 @@
+"""Turn use-case results into Telegram message texts and inline keyboards.
+
+Buttons carry short ids only (Telegram allows 64 bytes of callback data):
+``p:<response id>:<step>:<action><arg>`` for poll buttons, ``l:<lang>`` for languages.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from handlers.texts import t
+from surveys import engine
+from surveys.responding import Intro, Screen, Tap
+from surveys.schema import AnswerValue, Question, Survey
+
+MAX_TEXT = 4096
+_TAP = re.compile(r"^p:(\d{1,12}):(\d{1,9}):([a-z])(\d{0,4})$")
+_ANSWER_PREVIEW = 160
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def tap_data(screen: Screen, action: str, arg: int | None = None) -> str:
+    return f"p:{screen.response_id}:{screen.step}:{action}{'' if arg is None else arg}"
+
+
+def parse_tap(data: str | None, message_id: int | None) -> Tap | None:
+    """Decode poll button data; None for anything malformed (a forged or foreign button)."""
+    match = _TAP.match(data or "")
+    if match is None:
+        return None
+    response_id, step, action, arg = match.groups()
+    return Tap(int(response_id), int(step), action, int(arg) if arg else None, message_id)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def answer_label(question: Question, value: AnswerValue, lang: str) -> str:
+    """A short, human form of an answer (plain text, not escaped)."""
+    if value is None:
+        return t("skipped", lang)
+    if question.type == "yesno":
+        return t("yes" if value else "no", lang)
+    if question.type in ("single", "multi") and question.options:
+        labels = {o.value: o.label.get(lang) for o in question.options}
+        chosen = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(str(v), str(v)) for v in chosen)
+    if question.type == "rating":
+        return f"{value}/5"
+    if question.type == "nps":
+        return f"{value}/10"
+    return _clip(str(value), _ANSWER_PREVIEW)
+
+
+def intro_message(intro: Intro, lang: str, min_cell: int) -> Message:
+    closes = ""
+    if intro.closes_at is not None:
+        closes = t("closes", lang, {"date": intro.closes_at.strftime("%Y-%m-%d")})
+    text = t(
+        "intro",
+        lang,
+        {
+            "title": intro.survey.title.get(lang),
+            "unit": intro.unit_name,
+            "intro": intro.survey.intro.get(lang),
+            "min_cell": min_cell,
+            "questions": len(intro.survey.questions),
+            "closes": closes,
+        },
+        raw=frozenset({"closes"}),
+    )
+    return Message(text)
+
+
+def _hint(question: Question, lang: str) -> str:
+    params: dict[str, object] = {}
+    if question.type == "text":
+        params["max_length"] = question.max_length
+    if question.type == "number":
+        params = {"min": _num(question.min), "max": _num(question.max)}
+    return t(f"hint.{question.type}", lang, params)
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def screen_message(screen: Screen, lang: str, notice: str | None = None) -> Message:
+    """The message for the current question, the summary, or the change-an-answer list."""
+    head = f"{notice}\n\n" if notice else ""
+    if screen.question is None:
+        return _summary(screen, lang, head)
+    question = screen.question
+    title = html.escape(screen.survey.title.get(lang))
+    lines = [
+        f"{head}<i>{title}</i> · {screen.progress.position}/{screen.progress.total}",
+        "",
+        f"<b>{html.escape(question.text.get(lang))}</b>"
+        + ("" if question.required else f" {t('optional', lang)}"),
+    ]
+    if question.hint is not None:
+        lines.append(html.escape(question.hint.get(lang)))
+    lines.append(_hint(question, lang))
+    if question.id in screen.state.answers and question.type in ("text", "number"):
+        value = answer_label(question, screen.state.answers[question.id], lang)
+        lines.append(t("previous", lang, {"value": value}))
+    return Message("\n".join(lines), InlineKeyboardMarkup(_question_buttons(screen, question, lang)))
+
+
+def _question_buttons(
+    screen: Screen, question: Question, lang: str
+) -> list[list[InlineKeyboardButton]]:
+    previous = screen.state.answers.get(question.id)
+
+    def mark(label: str, chosen: bool) -> str:
+        return f"✓ {label}" if chosen else label
+
+    def button(label: str, action: str, arg: int | None = None) -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=tap_data(screen, action, arg))
+
+    rows: list[list[InlineKeyboardButton]] = []
+    if question.type == "rating":
+        rows.append([button(mark(str(n), previous == n), "v", n) for n in range(1, 6)])
+    elif question.type == "nps":
+        rows.append([button(mark(str(n), previous == n), "v", n) for n in range(0, 6)])
+        rows.append([button(mark(str(n), previous == n), "v", n) for n in range(6, 11)])
+    elif question.type == "yesno":
+        rows.append(
+            [
+                button(mark(t("yes", lang), previous is True), "v", 1),
+                button(mark(t("no", lang), previous is False), "v", 0),
+            ]
+        )
+    elif question.type == "single":
+        for index, option in enumerate(question.options or []):
+            label = mark(option.label.get(lang), previous == option.value)
+            rows.append([button(label, "v", index)])
+    elif question.type == "multi":
+        for index, option in enumerate(question.options or []):
+            box = "☑" if option.value in screen.draft else "☐"
+            rows.append([button(f"{box} {option.label.get(lang)}", "t", index)])
+        rows.append([button(t("done", lang), "d")])
+    nav: list[InlineKeyboardButton] = []
+    if screen.can_go_back:
+        nav.append(button(t("back", lang), "b"))
+    if not question.required:
+        nav.append(button(t("skip", lang), "s"))
+    if nav:
+        rows.append(nav)
+    return rows
+
+
+def _summary(screen: Screen, lang: str, head: str) -> Message:
+    survey: Survey = screen.survey
+    visible = engine.visible_questions(survey, screen.state.answers)
+    if screen.picking:
+        rows = [
+            [
+                InlineKeyboardButton(
+                    _clip(f"{i + 1}. {q.text.get(lang)}", 60),
+                    callback_data=tap_data(screen, "g", i),
+                )
+            ]
+            for i, q in enumerate(visible)
+        ]
+        rows.append([InlineKeyboardButton(t("to_summary", lang),
+                                          callback_data=tap_data(screen, "m"))])
+        return Message(f"{head}{t('pick', lang)}", InlineKeyboardMarkup(rows))
+    lines: list[str] = []
+    budget = MAX_TEXT - 400  # room for the frame text around the list
+    for i, q in enumerate(visible):
+        value = answer_label(q, screen.state.answers.get(q.id), lang)
+        line = (
+            f"{i + 1}. {html.escape(_clip(q.text.get(lang), 120))}\n"
+            f"    → <b>{html.escape(value)}</b>"
+        )
+        budget -= len(line) + 1
+        if budget < 0:
+            lines.append("…")
+            break
+        lines.append(line)
+    text = head + t(
+        "summary", lang, {"title": survey.title.get(lang), "lines": "\n".join(lines)},
+        raw=frozenset({"lines"}),
+    )
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t("change", lang), callback_data=tap_data(screen, "e")),
+                InlineKeyboardButton(t("submit", lang), callback_data=tap_data(screen, "u")),
+            ]
+        ]
+    )
+    return Message(text, keyboard)
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("English", callback_data="l:en"),
+          InlineKeyboardButton("中文", callback_data="l:zh")]]
+    )

@@ -1,0 +1,250 @@
+"""The resident journey: /start CODE, answering with buttons or text, /language, /cancel, /help.
+
+Handlers are thin: decode the update, run one use case in one transaction, then send what it
+says to show. Messages go out only after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from telegram import CallbackQuery, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from handlers.deps import Deps, DuplicateUpdate
+from handlers.render import intro_message, language_keyboard, parse_tap, screen_message
+from handlers.texts import t
+from storage.db import DatabaseUnavailable
+from storage.uow import UnitOfWork
+from surveys import responding
+from surveys.responding import Reply
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+Handler = Callable[[Update, Context], Awaitable[None]]
+
+# Telegram answers this when an edit would change nothing; it is not a failure for us.
+_NOT_MODIFIED = "message is not modified"
+
+
+def resident_handlers(deps: Deps) -> list[BaseHandler[Update, Context, None]]:
+    """All handlers of the resident journey, bound to ``deps``."""
+    return [
+        CommandHandler("start", _guarded(deps, _on_start), filters.ChatType.PRIVATE),
+        CommandHandler("help", _guarded(deps, _on_help), filters.ChatType.PRIVATE),
+        CommandHandler("language", _guarded(deps, _on_language), filters.ChatType.PRIVATE),
+        CommandHandler("cancel", _guarded(deps, _on_cancel), filters.ChatType.PRIVATE),
+        CallbackQueryHandler(_guarded(deps, _on_poll_button), pattern=r"^p:"),
+        CallbackQueryHandler(_guarded(deps, _on_language_button), pattern=r"^l:"),
+        CallbackQueryHandler(_guarded(deps, _on_unknown_button)),
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+            _guarded(deps, _on_text),
+        ),
+        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, _guarded(deps, _on_unknown_command)),
+        MessageHandler(
+            filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL,
+            _guarded(deps, _on_other),
+        ),
+    ]
+
+
+def _guarded(
+    deps: Deps, handler: Callable[[Deps, Update, Context], Awaitable[None]]
+) -> Handler:
+    """Turn infrastructure failures into a clear message; a duplicate update into nothing."""
+
+    async def run(update: Update, context: Context) -> None:
+        try:
+            await handler(deps, update, context)
+        except DuplicateUpdate:
+            log.info("ignoring redelivered update %s", update.update_id)
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable for update %s: %s", update.update_id, exc)
+            await _tell(update, _lang_guess(deps, update), "db_unavailable")
+
+    return run
+
+
+def _lang_guess(deps: Deps, update: Update) -> str:
+    user = update.effective_user
+    code = (user.language_code or "") if user else ""
+    return "zh" if code.lower().startswith("zh") else deps.default_language
+
+
+async def _tell(update: Update, lang: str, key: str) -> None:
+    """Best-effort notice when the normal path failed (as an alert for a button)."""
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(t(key, lang), show_alert=True)
+        elif update.effective_chat is not None:
+            await update.effective_chat.send_message(t(key, lang), parse_mode=ParseMode.HTML)
+    except TelegramError as exc:
+        log.warning("could not deliver notice %s: %s", key, exc)
+
+
+async def _on_start(deps: Deps, update: Update, context: Context) -> None:
+    payload = context.args[0] if context.args else None
+    who = deps.respondent(update)
+    reply = await deps.run(update, partial(_start, who=who, payload=payload))
+    await _send(deps, update, reply)
+
+
+async def _start(uow: UnitOfWork, who: responding.Respondent, payload: str | None) -> Reply:
+    return await responding.open_campaign(uow, who, payload)
+
+
+async def _on_help(deps: Deps, update: Update, context: Context) -> None:
+    who = deps.respondent(update)
+    reply = await deps.run(update, partial(responding.help_reply, who=who))
+    await _send(deps, update, reply)
+
+
+async def _on_cancel(deps: Deps, update: Update, context: Context) -> None:
+    who = deps.respondent(update)
+    reply = await deps.run(update, partial(responding.cancel, who=who))
+    await _send(deps, update, reply)
+
+
+async def _on_language(deps: Deps, update: Update, context: Context) -> None:
+    who = deps.respondent(update)
+    choice = context.args[0].lower() if context.args else None
+    reply = await deps.run(update, partial(responding.set_language, who=who, lang=choice))
+    await _send(deps, update, reply)
+
+
+async def _on_text(deps: Deps, update: Update, context: Context) -> None:
+    assert update.effective_message is not None
+    text = update.effective_message.text or ""
+    who = deps.respondent(update)
+    reply = await deps.run(update, partial(responding.typed, who=who, text=text))
+    await _send(deps, update, reply)
+
+
+async def _on_unknown_command(deps: Deps, update: Update, context: Context) -> None:
+    await _tell(update, _lang_guess(deps, update), "unknown_command")
+
+
+async def _on_other(deps: Deps, update: Update, context: Context) -> None:
+    await _tell(update, _lang_guess(deps, update), "unsupported_message")
+
+
+async def _on_poll_button(deps: Deps, update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None
+    message_id = query.message.message_id if query.message is not None else None
+    tap = parse_tap(query.data, message_id)
+    who = deps.respondent(update)
+    if tap is None:
+        await _answer(query, t("forged", _lang_guess(deps, update)))
+        return
+    reply = await deps.run(update, partial(responding.press, who=who, tap=tap))
+    if reply.only_notice:
+        await _answer(query, t(reply.notice or "stale", reply.lang, reply.params),
+                      alert=reply.notice in ("closed",))
+        return
+    await _answer(query, None)
+    if reply.submitted:
+        await _edit(query, t("thanks", reply.lang), None)
+        return
+    if reply.screen is not None:
+        message = screen_message(reply.screen, reply.lang)
+        await _edit(query, message.text, message)
+
+
+async def _on_language_button(deps: Deps, update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None
+    choice = (query.data or "")[2:]
+    who = deps.respondent(update)
+    if choice not in responding.LANGUAGES:
+        await _answer(query, t("forged", _lang_guess(deps, update)))
+        return
+    reply = await deps.run(update, partial(responding.set_language, who=who, lang=choice))
+    await _answer(query, t("language_set", reply.lang))
+    await _edit(query, t("language_set", reply.lang), None)
+    if reply.screen is not None:
+        await _send(deps, update, Reply(reply.lang, screen=reply.screen,
+                                        retire_message_id=reply.retire_message_id))
+
+
+async def _on_unknown_button(deps: Deps, update: Update, context: Context) -> None:
+    assert update.callback_query is not None
+    await _answer(update.callback_query, t("forged", _lang_guess(deps, update)))
+
+
+async def _answer(query: CallbackQuery, text: str | None, alert: bool = False) -> None:
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as exc:
+        # The query expired (the tap is older than Telegram keeps it); nothing to stop.
+        log.info("callback answer failed: %s", exc)
+
+
+async def _edit(query: CallbackQuery, text: str, message: object | None) -> None:
+    from handlers.render import Message as Rendered
+
+    keyboard = message.keyboard if isinstance(message, Rendered) else None
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    except BadRequest as exc:
+        if _NOT_MODIFIED not in str(exc).lower():
+            raise
+
+
+async def _send(deps: Deps, update: Update, reply: Reply) -> None:
+    """Send a use case's reply as new messages, retiring the previous prompt's buttons."""
+    chat = update.effective_chat
+    assert chat is not None
+    lang = reply.lang
+    if reply.retire_message_id is not None:
+        await _retire(chat.id, reply.retire_message_id, update)
+    notice = t(reply.notice, lang, reply.params) if reply.notice else None
+    if notice and reply.notice == "choose_language":
+        await chat.send_message(notice, reply_markup=language_keyboard())
+        return
+    if reply.intro is not None:
+        intro = intro_message(reply.intro, lang, deps.min_cell_size)
+        await chat.send_message(intro.text, parse_mode=ParseMode.HTML)
+    if reply.screen is not None:
+        message = screen_message(reply.screen, lang, notice)
+        sent = await chat.send_message(
+            message.text, parse_mode=ParseMode.HTML, reply_markup=message.keyboard
+        )
+        await _remember(deps, update, sent)
+    elif notice:
+        await chat.send_message(notice, parse_mode=ParseMode.HTML)
+    if reply.submitted:
+        await chat.send_message(t("thanks", lang), parse_mode=ParseMode.HTML)
+
+
+async def _retire(chat_id: int, message_id: int, update: Update) -> None:
+    try:
+        await update.get_bot().edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+    except BadRequest as exc:
+        # Already without buttons, or deleted by the person: nothing to retire.
+        log.debug("retiring %s: %s", message_id, exc)
+    except Forbidden:
+        raise
+
+
+async def _remember(deps: Deps, update: Update, sent: Message) -> None:
+    user = update.effective_user
+    assert user is not None
+    try:
+        async with deps.db.transaction() as uow:
+            await responding.remember_prompt(uow, user.id, sent.message_id)
+    except DatabaseUnavailable as exc:
+        # Only the id of the message to tidy up later is lost; the answer itself is saved.
+        log.warning("could not remember prompt message: %s", exc)

@@ -1,0 +1,248 @@
+"""Everything the bot says, in English and Chinese."""
+
+from __future__ import annotations
+
+import html
+import string
+from collections.abc import Mapping
+from datetime import datetime
+
+TEXTS: dict[str, dict[str, str]] = {
+    "welcome": {
+        "en": "Hello! I collect short, anonymous opinion polls about local public services.\n"
+        "To answer one, open its link or scan its QR code. /help shows what I can do.",
+        "zh": "您好！我负责收集关于本地公共服务的简短匿名问卷。\n"
+        "请打开问卷链接或扫描二维码开始作答。发送 /help 查看帮助。",
+    },
+    "welcome_back": {
+        "en": "Welcome back! You have an unfinished poll; here is where you left off.",
+        "zh": "欢迎回来！您有一份未完成的问卷，我们从上次的位置继续。",
+    },
+    "bad_code": {
+        "en": "That link does not look right. Please open the poll's link again or scan its "
+        "QR code.",
+        "zh": "这个链接格式不正确。请重新打开问卷链接或扫描二维码。",
+    },
+    "unknown_code": {
+        "en": "I could not find a poll with the code “{code}”. Please check the link or QR code.",
+        "zh": "找不到代码为“{code}”的问卷。请检查链接或二维码。",
+    },
+    "not_open_yet": {
+        "en": "This poll has not opened yet. It opens on {opens_at}.",
+        "zh": "该问卷尚未开始，将于 {opens_at} 开放。",
+    },
+    "closed": {
+        "en": "This poll about {unit} is closed, so it no longer takes answers. Thank you for "
+        "your interest.",
+        "zh": "关于{unit}的问卷已经结束，不再接收回答。感谢您的关注。",
+    },
+    "already_answered": {
+        "en": "You have already answered this poll about {unit}. Thank you! Each person can "
+        "answer once.",
+        "zh": "您已经回答过关于{unit}的这份问卷，谢谢！每人只能回答一次。",
+    },
+    "resumed": {
+        "en": "Welcome back! Your earlier answers are kept; let us continue.",
+        "zh": "欢迎回来！您之前的回答已保存，我们继续。",
+    },
+    "intro": {
+        "en": "<b>{title}</b> · {unit}\n{intro}\n\n"
+        "🔒 Your answers are anonymous: they are stored without your name or Telegram "
+        "account. Results are seen only as totals, by the {unit} team and the people who "
+        "appraise its work, and never for groups of fewer than {min_cell} people.\n"
+        "{questions} short questions, about a minute.{closes}",
+        "zh": "<b>{title}</b> · {unit}\n{intro}\n\n"
+        "🔒 您的回答是匿名的：存储时不包含您的姓名或 Telegram 账号。结果只以汇总形式提供给"
+        "{unit}工作人员和负责考核的部门，少于 {min_cell} 人的分组结果不会显示。\n"
+        "共 {questions} 个简短问题，约需一分钟。{closes}",
+    },
+    "closes": {"en": " Open until {date}.", "zh": "截止日期：{date}。"},
+    "hint.rating": {
+        "en": "Tap a number: 1 = very dissatisfied, 5 = very satisfied.",
+        "zh": "请点击数字：1 = 非常不满意，5 = 非常满意。",
+    },
+    "hint.nps": {
+        "en": "Tap a number: 0 = not at all likely, 10 = extremely likely.",
+        "zh": "请点击数字：0 = 完全不可能，10 = 非常可能。",
+    },
+    "hint.single": {"en": "Tap one answer.", "zh": "请选择一项。"},
+    "hint.multi": {
+        "en": "Tap all that apply, then Done.",
+        "zh": "可多选，选好后点击“完成”。",
+    },
+    "hint.yesno": {"en": "Tap Yes or No.", "zh": "请点击“是”或“否”。"},
+    "hint.text": {
+        "en": "Type your answer as a message (up to {max_length} characters).",
+        "zh": "请直接发送文字回答（最多 {max_length} 个字）。",
+    },
+    "hint.number": {
+        "en": "Type a number from {min} to {max}.",
+        "zh": "请输入 {min} 到 {max} 之间的数字。",
+    },
+    "optional": {"en": "(optional)", "zh": "（选填）"},
+    "previous": {"en": "Your answer: {value}", "zh": "您的回答：{value}"},
+    "skipped": {"en": "skipped", "zh": "已跳过"},
+    "yes": {"en": "Yes", "zh": "是"},
+    "no": {"en": "No", "zh": "否"},
+    "back": {"en": "◀ Back", "zh": "◀ 上一题"},
+    "skip": {"en": "Skip ▶", "zh": "跳过 ▶"},
+    "done": {"en": "Done ✓", "zh": "完成 ✓"},
+    "summary": {
+        "en": "<b>Your answers</b> · {title}\n\n{lines}\n\nPlease check them, then tap Submit.",
+        "zh": "<b>您的回答</b> · {title}\n\n{lines}\n\n请核对后点击“提交”。",
+    },
+    "pick": {
+        "en": "Which answer would you like to change?",
+        "zh": "您想修改哪一题的回答？",
+    },
+    "change": {"en": "✏️ Change an answer", "zh": "✏️ 修改回答"},
+    "submit": {"en": "✅ Submit", "zh": "✅ 提交"},
+    "to_summary": {"en": "◀ Back to my answers", "zh": "◀ 返回我的回答"},
+    "thanks": {
+        "en": "✅ Submitted. Thank you! Your answers help improve local services.",
+        "zh": "✅ 已提交，谢谢！您的意见将帮助改进本地服务。",
+    },
+    "stale": {
+        "en": "This button is no longer active; please use the latest message.",
+        "zh": "此按钮已失效，请使用最新的消息。",
+    },
+    "forged": {"en": "This button is not valid.", "zh": "此按钮无效。"},
+    "already_submitted": {
+        "en": "Your answers were already submitted. Thank you!",
+        "zh": "您的回答已经提交，谢谢！",
+    },
+    "no_active_poll": {
+        "en": "You are not answering a poll right now. Open a poll's link or scan its QR code "
+        "to start. /help",
+        "zh": "您当前没有正在回答的问卷。请打开问卷链接或扫描二维码开始。/help",
+    },
+    "at_summary": {
+        "en": "All questions are answered. Tap Submit to send your answers, or Change an "
+        "answer.",
+        "zh": "所有问题都已回答。请点击“提交”，或选择“修改回答”。",
+    },
+    "nothing_to_cancel": {
+        "en": "There is nothing to cancel.",
+        "zh": "当前没有可以取消的问卷。",
+    },
+    "cancelled": {
+        "en": "Poll cancelled and your unfinished answers deleted. You can start again from "
+        "the poll's link.",
+        "zh": "问卷已取消，未完成的回答已删除。您可以通过问卷链接重新开始。",
+    },
+    "choose_language": {"en": "Choose your language:", "zh": "请选择语言："},
+    "language_set": {"en": "Language set to English.", "zh": "语言已设置为中文。"},
+    "help": {
+        "en": "I collect short, anonymous polls about local public services.\n\n"
+        "• Open a poll's link or scan its QR code to start.\n"
+        "• Tap a button to answer; type when asked for a comment or a number.\n"
+        "• ◀ Back goes to the previous question; you can change answers before submitting.\n"
+        "• You can stop and come back later: your answers so far are kept.\n\n"
+        "/language – English or 中文\n/cancel – withdraw the poll you are answering\n"
+        "/help – this message",
+        "zh": "我负责收集关于本地公共服务的简短匿名问卷。\n\n"
+        "• 打开问卷链接或扫描二维码即可开始。\n"
+        "• 点击按钮作答；需要填写意见或数字时直接发送文字。\n"
+        "• “上一题”可返回；提交前可以修改回答。\n"
+        "• 可以随时离开，稍后继续：已填写的回答会保留。\n\n"
+        "/language – 切换语言（English / 中文）\n/cancel – 撤回正在填写的问卷\n"
+        "/help – 显示本帮助",
+    },
+    "db_unavailable": {
+        "en": "Sorry, I could not save that just now. Please try again in a moment; your "
+        "earlier answers are safe.",
+        "zh": "抱歉，刚才没能保存。请稍后再试；您之前的回答都已安全保存。",
+    },
+    "error": {
+        "en": "Sorry, something went wrong on our side. Please try again.",
+        "zh": "抱歉，系统出现问题，请稍后再试。",
+    },
+    "unknown_command": {
+        "en": "I do not know that command. /help lists what I can do.",
+        "zh": "无法识别该命令。发送 /help 查看可用命令。",
+    },
+    "unsupported_message": {
+        "en": "I can only read text messages and button taps here.",
+        "zh": "这里只能识别文字消息和按钮。",
+    },
+    "invalid.required": {
+        "en": "This question needs an answer.",
+        "zh": "此题为必答题。",
+    },
+    "invalid.out_of_range": {
+        "en": "Please give a value from {min} to {max}.",
+        "zh": "请输入 {min} 到 {max} 之间的值。",
+    },
+    "invalid.too_long": {
+        "en": "That is {length} characters; the limit is {max_length}. Please shorten it and "
+        "send it again.",
+        "zh": "您输入了 {length} 个字，上限为 {max_length} 个字。请精简后重新发送。",
+    },
+    "invalid.empty": {"en": "Please type an answer.", "zh": "请输入回答。"},
+    "invalid.not_a_number": {
+        "en": "Please type a number.",
+        "zh": "请输入数字。",
+    },
+    "invalid.not_an_integer": {
+        "en": "Please type a whole number.",
+        "zh": "请输入整数。",
+    },
+    "invalid.unknown_option": {
+        "en": "Please tap one of the buttons above.",
+        "zh": "请点击上方的一个按钮。",
+    },
+    "invalid.expects_button": {
+        "en": "Please tap one of the buttons above.",
+        "zh": "请点击上方的一个按钮。",
+    },
+    "invalid.too_few_choices": {
+        "en": "Please choose at least {min}.",
+        "zh": "请至少选择 {min} 项。",
+    },
+    "invalid.too_many_choices": {
+        "en": "Please choose at most {max}.",
+        "zh": "最多选择 {max} 项。",
+    },
+    "invalid.forged": {"en": "This button is not valid.", "zh": "此按钮无效。"},
+    "invalid.not_current": {
+        "en": "This button is no longer active; please use the latest message.",
+        "zh": "此按钮已失效，请使用最新的消息。",
+    },
+    "invalid.no_such_question": {
+        "en": "This button is no longer active; please use the latest message.",
+        "zh": "此按钮已失效，请使用最新的消息。",
+    },
+    "invalid.generic": {
+        "en": "That answer does not fit this question; please try again.",
+        "zh": "这个回答不符合题目要求，请重试。",
+    },
+}
+
+
+class _Lenient(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def format_value(value: object, lang: str) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
+def t(
+    key: str, lang: str, params: Mapping[str, object] | None = None, *, raw: frozenset[str] = frozenset()
+) -> str:
+    """The text ``key`` in ``lang`` (English if missing), as HTML, with ``params`` filled in.
+
+    Parameters are HTML-escaped unless named in ``raw`` (already-rendered HTML fragments).
+    """
+    entry = TEXTS.get(key) or TEXTS["invalid.generic" if key.startswith("invalid.") else "error"]
+    template = entry.get(lang) or entry["en"]
+    values = _Lenient(
+        {
+            k: (str(v) if k in raw else html.escape(format_value(v, lang), quote=False))
+            for k, v in (params or {}).items()
+        }
+    )
+    return string.Formatter().vformat(template, (), values)

@@ -1,0 +1,300 @@
+"""Typed SQLAlchemy 2 models.
+
+Anonymity rule: ``responses`` and ``answers`` hold a pseudonymous respondent key, never a
+Telegram user or chat id. Telegram ids live only in ``contacts``, which is used to send
+messages and nothing else.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names so Alembic batch mode on SQLite can alter tables.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every backend (SQLite keeps no zone, so we add it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC timestamps")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+    }
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK, so adding a value later is an easy migration.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Created:
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Unit(Created, Base):
+    """A place of work with residents it serves; units form a tree."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(64))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    population: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        CheckConstraint("population IS NULL OR population >= 0", name="population_nonnegative"),
+        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+        Index("ix_units_parent_id", "parent_id"),
+    )
+
+
+class Contact(Created, Base):
+    """A Telegram account the bot may message. The only table with Telegram ids."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str | None] = mapped_column(String(8))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Which campaign the person is answering now, so typed answers find their poll, and the
+    # message that shows the current question, so its buttons can be retired.
+    active_campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL")
+    )
+    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class Role(str, enum.Enum):
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+    INSPECTOR = "inspector"
+    CADRE = "cadre"
+
+
+class Person(Created, Base):
+    """Someone with a role: an admin, auditor, inspector or cadre (never a plain resident)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[str | None] = mapped_column(String(200))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), unique=True
+    )
+
+    roles: Mapped[list[PersonRole]] = relationship(back_populates="person")
+
+
+class PersonRole(Created, Base):
+    __tablename__ = "person_roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    # Scope: the role applies to this unit's subtree; NULL means everywhere.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+
+    person: Mapped[Person] = relationship(back_populates="roles")
+
+    __table_args__ = (UniqueConstraint("person_id", "role", "unit_id", name="uq_person_role"),)
+
+
+class SurveyVersion(Created, Base):
+    """A stored version of a questionnaire definition; responses record the version they answered."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    checksum: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (
+        UniqueConstraint("slug", "version", name="uq_surveys_slug_version"),
+        UniqueConstraint("slug", "checksum", name="uq_surveys_slug_checksum"),
+    )
+
+
+class CampaignStatus(str, enum.Enum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Campaign(Created, Base):
+    """One run of a survey for an audience between an opening and a closing time."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="RESTRICT"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus, "campaign_status"))
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    survey: Mapped[SurveyVersion] = relationship()
+    unit: Mapped[Unit] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("closes_at IS NULL OR closes_at > opens_at", name="closes_after_opens"),
+    )
+
+
+class ResponseStatus(str, enum.Enum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class Response(Base):
+    """One respondent's answers to one campaign. No Telegram ids here, by design."""
+
+    __tablename__ = "responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="RESTRICT"))
+    respondent_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[ResponseStatus] = mapped_column(_enum(ResponseStatus, "response_status"))
+    current_question: Mapped[str | None] = mapped_column(String(32))
+    # Bumped on every change of state; buttons carry it, so a stale or replayed tap is refused
+    # and two concurrent taps cannot both apply (compare-and-set on this column).
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    # Options ticked so far on a multiple-choice question, before "Done".
+    draft: Mapped[list[str] | None] = mapped_column(JSON)
+    language: Mapped[str] = mapped_column(String(8))
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    completed_at: Mapped[datetime | None]
+
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "respondent_key", name="uq_responses_campaign_respondent"),
+        Index("ix_responses_campaign_status", "campaign_id", "status"),
+    )
+
+
+class Answer(Base):
+    """One answer. Typed columns so statistics can be aggregated in SQL."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(32))
+    question_type: Mapped[str] = mapped_column(String(16))
+    indicator: Mapped[str | None] = mapped_column(String(32))
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    value_number: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str | None] = mapped_column(Text)
+    value_choices: Mapped[list[str] | None] = mapped_column(JSON)
+    answered_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+    __table_args__ = (
+        UniqueConstraint("response_id", "question_id", name="uq_answers_response_question"),
+    )
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled, so a redelivered update changes nothing."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class AuditEvent(Base):
+    """Who did what, when, with the state before and after.
+
+    Each row carries the hash of the previous row, so a deleted or edited row breaks the chain.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (Index("ix_audit_events_entity", "entity", "entity_id"),)

@@ -1,0 +1,365 @@
+"""Repositories: query and persist rows within the caller's transaction.
+
+They never commit and never swallow errors; the unit of work around them decides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.models import (
+    Answer,
+    AuditEvent,
+    Campaign,
+    CampaignStatus,
+    Contact,
+    ProcessedUpdate,
+    Response,
+    ResponseStatus,
+    SurveyVersion,
+    Unit,
+)
+
+GENESIS_HASH = "0" * 64
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UpdatesRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, update_id: int) -> None:
+        """Record ``update_id`` as handled; raises IntegrityError if it already was."""
+        await self.session.execute(insert(ProcessedUpdate).values(update_id=update_id))
+
+    async def prune(self, before: datetime) -> int:
+        result = await self.session.execute(
+            delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class UnitsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_code(self, code: str) -> Unit | None:
+        return await self.session.scalar(select(Unit).where(Unit.code == code))
+
+    async def all(self) -> Sequence[Unit]:
+        return (await self.session.scalars(select(Unit).order_by(Unit.id))).all()
+
+    async def parents_by_code(self) -> dict[str, str | None]:
+        parent = Unit.__table__.alias("parent")
+        rows = await self.session.execute(
+            select(Unit.code, parent.c.code).outerjoin(parent, parent.c.id == Unit.parent_id)
+        )
+        return {code: parent_code for code, parent_code in rows}
+
+    def add(self, unit: Unit) -> None:
+        self.session.add(unit)
+
+
+class ContactsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_user(self, telegram_user_id: int) -> Contact | None:
+        return await self.session.scalar(
+            select(Contact).where(Contact.telegram_user_id == telegram_user_id)
+        )
+
+    async def get_or_create(self, telegram_user_id: int, chat_id: int) -> Contact:
+        contact = await self.by_user(telegram_user_id)
+        if contact is None:
+            contact = Contact(telegram_user_id=telegram_user_id, chat_id=chat_id)
+            self.session.add(contact)
+            await self.session.flush()
+        elif contact.chat_id != chat_id:
+            contact.chat_id = chat_id
+        return contact
+
+
+class SurveysRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, survey_id: int) -> SurveyVersion | None:
+        return await self.session.get(SurveyVersion, survey_id)
+
+    async def store(self, slug: str, checksum: str, definition: dict[str, Any]) -> SurveyVersion:
+        """Return the stored version with this content, or store it as the next version."""
+        existing = await self.session.scalar(
+            select(SurveyVersion).where(
+                SurveyVersion.slug == slug, SurveyVersion.checksum == checksum
+            )
+        )
+        if existing is not None:
+            return existing
+        latest = await self.session.scalar(
+            select(func.max(SurveyVersion.version)).where(SurveyVersion.slug == slug)
+        )
+        version = SurveyVersion(
+            slug=slug, checksum=checksum, definition=definition, version=(latest or 0) + 1
+        )
+        self.session.add(version)
+        await self.session.flush()
+        return version
+
+
+class CampaignsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_code(self, code: str) -> Campaign | None:
+        return await self.session.scalar(
+            select(Campaign)
+            .where(Campaign.code == code)
+            .options(selectinload(Campaign.unit), selectinload(Campaign.survey))
+        )
+
+    async def get(self, campaign_id: int) -> Campaign | None:
+        return await self.session.scalar(
+            select(Campaign)
+            .where(Campaign.id == campaign_id)
+            .options(selectinload(Campaign.unit), selectinload(Campaign.survey))
+        )
+
+    def add(self, campaign: Campaign) -> None:
+        self.session.add(campaign)
+
+    async def list(self) -> Sequence[Campaign]:
+        return (
+            await self.session.scalars(
+                select(Campaign).options(selectinload(Campaign.unit)).order_by(Campaign.id)
+            )
+        ).all()
+
+    async def close_due(self, now: datetime) -> Sequence[Campaign]:
+        due = (
+            await self.session.scalars(
+                select(Campaign).where(
+                    Campaign.status == CampaignStatus.OPEN, Campaign.closes_at <= now
+                )
+            )
+        ).all()
+        for campaign in due:
+            campaign.status = CampaignStatus.CLOSED
+            campaign.closed_at = now
+        return due
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    question_id: str
+    question_type: str
+    indicator: str | None
+    skipped: bool
+    value_number: float | None
+    value_text: str | None
+    value_choices: list[str] | None
+
+
+class ResponsesRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, campaign_id: int, respondent_key: str) -> Response | None:
+        return await self.session.scalar(
+            select(Response)
+            .where(Response.campaign_id == campaign_id, Response.respondent_key == respondent_key)
+            .options(selectinload(Response.answers))
+        )
+
+    async def get(self, response_id: int) -> Response | None:
+        return await self.session.scalar(
+            select(Response)
+            .where(Response.id == response_id)
+            .options(selectinload(Response.answers))
+        )
+
+    async def create(
+        self, campaign_id: int, survey_id: int, respondent_key: str, language: str,
+        current_question: str | None,
+    ) -> Response:
+        response = Response(
+            campaign_id=campaign_id,
+            survey_id=survey_id,
+            respondent_key=respondent_key,
+            status=ResponseStatus.IN_PROGRESS,
+            current_question=current_question,
+            step=0,
+            language=language,
+            answers=[],
+        )
+        self.session.add(response)
+        await self.session.flush()
+        return response
+
+    async def advance(
+        self, response: Response, *, current_question: str | None, draft: list[str] | None,
+        completed: bool = False,
+    ) -> bool:
+        """Compare-and-set the response's state on its ``step``.
+
+        Returns False (changing nothing) when another update moved it on first: the caller is
+        acting on a stale screen.
+        """
+        values: dict[str, Any] = {
+            "step": Response.step + 1,
+            "current_question": current_question,
+            "draft": draft,
+            "updated_at": func.now(),
+        }
+        if completed:
+            values.update(status=ResponseStatus.COMPLETED, completed_at=utcnow())
+        result = await self.session.execute(
+            update(Response)
+            .where(
+                Response.id == response.id,
+                Response.step == response.step,
+                Response.status == ResponseStatus.IN_PROGRESS,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return False
+        response.step += 1
+        response.current_question = current_question
+        response.draft = draft
+        if completed:
+            response.status = ResponseStatus.COMPLETED
+        return True
+
+    async def save_answer(self, response: Response, row: AnswerRow) -> None:
+        existing = next((a for a in response.answers if a.question_id == row.question_id), None)
+        if existing is None:
+            answer = Answer(response_id=response.id, **row.__dict__)
+            self.session.add(answer)
+            response.answers.append(answer)
+            return
+        for key, value in row.__dict__.items():
+            setattr(existing, key, value)
+
+    async def drop_answers(self, response: Response, question_ids: Iterable[str]) -> None:
+        ids = set(question_ids)
+        if not ids:
+            return
+        await self.session.execute(
+            delete(Answer).where(Answer.response_id == response.id, Answer.question_id.in_(ids))
+        )
+        response.answers = [a for a in response.answers if a.question_id not in ids]
+
+    async def delete(self, response: Response) -> None:
+        await self.session.delete(response)
+
+    async def counts(self, campaign_id: int) -> dict[ResponseStatus, int]:
+        rows = await self.session.execute(
+            select(Response.status, func.count())
+            .where(Response.campaign_id == campaign_id)
+            .group_by(Response.status)
+        )
+        return {status: int(n) for status, n in rows}
+
+    async def completed_with_answers(self, campaign_id: int) -> Sequence[Response]:
+        return (
+            await self.session.scalars(
+                select(Response)
+                .where(
+                    Response.campaign_id == campaign_id,
+                    Response.status == ResponseStatus.COMPLETED,
+                )
+                .options(selectinload(Response.answers))
+                .order_by(Response.completed_at, Response.id)
+            )
+        ).all()
+
+
+def _canonical(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def audit_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + _canonical(event)).encode("utf-8")).hexdigest()
+
+
+class AuditRepository:
+    """Append-only, hash-chained log of who did what."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(
+        self, actor: str, action: str, entity: str, entity_id: str | int | None = None,
+        before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None,
+    ) -> AuditEvent:
+        bind = self.session.get_bind()
+        if bind.dialect.name == "postgresql":
+            # Serialise appenders so two transactions cannot fork the chain.
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(7710001)"))
+        prev = await self.session.scalar(
+            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        )
+        at = utcnow()
+        fields = {
+            "at": at.isoformat(),
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": None if entity_id is None else str(entity_id),
+            "before": json.loads(_canonical(before)) if before is not None else None,
+            "after": json.loads(_canonical(after)) if after is not None else None,
+        }
+        prev_hash = prev or GENESIS_HASH
+        event = AuditEvent(
+            at=at,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=fields["entity_id"],
+            before=fields["before"],
+            after=fields["after"],
+            prev_hash=prev_hash,
+            hash=audit_hash(prev_hash, fields),
+        )
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    async def verify(self) -> int | None:
+        """Return the id of the first event that breaks the chain, or None if it is intact."""
+        prev_hash = GENESIS_HASH
+        for event in await self.session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+            fields = {
+                "at": event.at.isoformat(),
+                "actor": event.actor,
+                "action": event.action,
+                "entity": event.entity,
+                "entity_id": event.entity_id,
+                "before": event.before,
+                "after": event.after,
+            }
+            if event.prev_hash != prev_hash or event.hash != audit_hash(prev_hash, fields):
+                return event.id
+            prev_hash = event.hash
+        return None
+
+    async def recent(self, limit: int = 50) -> Sequence[AuditEvent]:
+        return (
+            await self.session.scalars(
+                select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+            )
+        ).all()

@@ -1,0 +1,75 @@
+"""One transaction per use case: ``async with db.transaction() as uow: ...``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.db import DatabaseUnavailable, create_engine, create_sessionmaker
+from storage.repositories import (
+    AuditRepository,
+    CampaignsRepository,
+    ContactsRepository,
+    ResponsesRepository,
+    SurveysRepository,
+    UnitsRepository,
+    UpdatesRepository,
+)
+
+
+@dataclass
+class UnitOfWork:
+    """The repositories of one transaction."""
+
+    session: AsyncSession
+
+    def __post_init__(self) -> None:
+        self.updates = UpdatesRepository(self.session)
+        self.units = UnitsRepository(self.session)
+        self.contacts = ContactsRepository(self.session)
+        self.surveys = SurveysRepository(self.session)
+        self.campaigns = CampaignsRepository(self.session)
+        self.responses = ResponsesRepository(self.session)
+        self.audit = AuditRepository(self.session)
+
+
+class Database:
+    """Owns the engine; hands out units of work."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(engine)
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10, echo: bool = False
+    ) -> Database:
+        return cls(create_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size,
+                                 echo=echo))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        """Commit if the block succeeds, roll back if it raises.
+
+        Raises:
+            DatabaseUnavailable: the database could not be reached or stayed locked; the
+                transaction was rolled back, so nothing was half-written.
+        """
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                yield UnitOfWork(session)
+        except IntegrityError:
+            raise
+        except (OperationalError, DBAPIError, OSError) as exc:
+            raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

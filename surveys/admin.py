@@ -1,0 +1,111 @@
+"""Admin use cases shared by the CLI, the demo data and (later) admin chat commands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from storage.models import Campaign, CampaignStatus, Unit
+from surveys.campaigns import CampaignRuleError, Window, check_code
+from surveys.loader import survey_checksum
+from surveys.schema import Survey
+from surveys.units import UnitRow, check_tree
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    created: int
+    updated: int
+    unchanged: int
+
+
+async def import_units(uow: UnitOfWork, rows: Sequence[UnitRow], actor: str) -> ImportSummary:
+    """Create or update units from a parsed file, all or nothing.
+
+    Raises:
+        UnitFileError: the tree is broken (cycle, unknown parent, duplicates...).
+    """
+    existing = await uow.units.parents_by_code()
+    ordered = check_tree(rows, existing)
+    by_code = {unit.code: unit for unit in await uow.units.all()}
+    created = updated = unchanged = 0
+    for row in ordered:
+        parent = by_code[row.parent] if row.parent else None
+        unit = by_code.get(row.code)
+        after = {
+            "code": row.code, "name": row.name, "type": row.type,
+            "parent": row.parent, "population": row.population,
+        }
+        if unit is None:
+            unit = Unit(code=row.code, name=row.name, type=row.type, population=row.population,
+                        parent=parent)
+            uow.units.add(unit)
+            await uow.session.flush()
+            by_code[row.code] = unit
+            created += 1
+            await uow.audit.record(actor, "unit.create", "unit", row.code, after=after)
+            continue
+        before = {
+            "code": unit.code, "name": unit.name, "type": unit.type,
+            "parent": existing.get(unit.code), "population": unit.population,
+        }
+        if before == after:
+            unchanged += 1
+            continue
+        unit.name, unit.type, unit.population, unit.parent = (
+            row.name, row.type, row.population, parent
+        )
+        updated += 1
+        await uow.audit.record(actor, "unit.update", "unit", row.code, before=before, after=after)
+    await uow.session.flush()
+    return ImportSummary(created, updated, unchanged)
+
+
+async def create_campaign(
+    uow: UnitOfWork,
+    *,
+    survey: Survey,
+    unit_code: str,
+    code: str,
+    opens_at: datetime,
+    closes_at: datetime | None,
+    now: datetime,
+    actor: str,
+) -> Campaign:
+    """Store the survey version and create a campaign that is open from ``opens_at``.
+
+    Raises:
+        CampaignRuleError: unknown unit, taken or malformed code, or times in the wrong order.
+    """
+    check_code(code)
+    Window(opens_at, closes_at).check()
+    if closes_at is not None and closes_at <= now:
+        raise CampaignRuleError("the closing time is in the past")
+    unit = await uow.units.by_code(unit_code)
+    if unit is None:
+        raise CampaignRuleError(f"unknown unit {unit_code!r}; import it with `units import`")
+    if await uow.campaigns.by_code(code) is not None:
+        raise CampaignRuleError(f"campaign code {code!r} is already taken")
+    definition = survey.model_dump(mode="json", by_alias=True, exclude_none=True)
+    version = await uow.surveys.store(survey.id, survey_checksum(survey), definition)
+    status = CampaignStatus.OPEN if opens_at <= now else CampaignStatus.SCHEDULED
+    campaign = Campaign(
+        code=code, survey=version, unit=unit, status=status, opens_at=opens_at,
+        closes_at=closes_at,
+    )
+    uow.campaigns.add(campaign)
+    await uow.session.flush()
+    await uow.audit.record(
+        actor, "campaign.create", "campaign", code,
+        after={
+            "code": code, "survey": survey.id, "survey_version": version.version,
+            "unit": unit_code, "status": status.value, "opens_at": opens_at.isoformat(),
+            "closes_at": closes_at.isoformat() if closes_at else None,
+        },
+    )
+    return campaign

@@ -1,0 +1,470 @@
+"""Use cases of the resident journey: open a campaign, answer, go back, skip, change, submit.
+
+Each function runs inside one unit of work given by the caller and returns a :class:`Reply`
+that says what to show; the caller sends it after the commit. Nothing here knows Telegram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from storage.models import Answer, Campaign, CampaignStatus, Contact, Response, ResponseStatus
+from storage.repositories import AnswerRow
+from surveys import engine
+from surveys.anonymity import respondent_key
+from surveys.campaigns import parse_start_payload
+from surveys.catalog import SurveyCatalog
+from surveys.engine import InvalidAnswer, Progress, State
+from surveys.schema import AnswerValue, Question, Survey
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
+
+LANGUAGES = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class Respondent:
+    """Who is acting, as Telegram tells it; only used to find their contact and key."""
+
+    telegram_user_id: int
+    chat_id: int
+    client_language: str | None
+    secret: bytes
+    catalog: SurveyCatalog
+    now: datetime
+    default_language: str = "en"
+
+
+@dataclass(frozen=True)
+class Intro:
+    survey: Survey
+    unit_name: str
+    closes_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Screen:
+    """The current step of a response: a question, or the summary when ``question`` is None."""
+
+    response_id: int
+    step: int
+    survey: Survey
+    state: State
+    question: Question | None
+    progress: Progress
+    draft: tuple[str, ...] = ()
+    picking: bool = False  # the summary's "which answer do you want to change?" list
+
+    @property
+    def can_go_back(self) -> bool:
+        visible = engine.visible_questions(self.survey, self.state.answers)
+        return bool(visible) and (self.question is None or visible[0].id != self.question.id)
+
+
+@dataclass(frozen=True)
+class Reply:
+    lang: str
+    notice: str | None = None
+    params: dict[str, object] = field(default_factory=dict)
+    intro: Intro | None = None
+    screen: Screen | None = None
+    submitted: bool = False
+    # The message showing the previous prompt, whose buttons should now be removed.
+    retire_message_id: int | None = None
+    # True when nothing changed and the reply is only a notice (a toast for a button).
+    only_notice: bool = False
+
+
+def resolve_language(contact: Contact | None, client_language: str | None, default: str) -> str:
+    if contact is not None and contact.language in LANGUAGES:
+        return contact.language
+    if client_language:
+        code = client_language.lower()
+        if code.startswith("zh"):
+            return "zh"
+        if code.startswith("en"):
+            return "en"
+    return default
+
+
+def to_row(question: Question, value: AnswerValue) -> AnswerRow:
+    number: float | None = None
+    text: str | None = None
+    choices: list[str] | None = None
+    if value is None:
+        pass
+    elif question.type == "multi":
+        assert isinstance(value, list)
+        choices = list(value)
+    elif question.type in ("single", "text"):
+        text = str(value)
+    elif question.type == "yesno":
+        number = 1.0 if value else 0.0
+    else:
+        assert isinstance(value, int | float) and not isinstance(value, bool)
+        number = float(value)
+    return AnswerRow(
+        question_id=question.id,
+        question_type=question.type,
+        indicator=question.indicator,
+        skipped=value is None,
+        value_number=number,
+        value_text=text,
+        value_choices=choices,
+    )
+
+
+def from_row(question: Question, answer: Answer) -> AnswerValue:
+    if answer.skipped:
+        return None
+    if question.type == "multi":
+        return list(answer.value_choices or [])
+    if question.type in ("single", "text"):
+        return answer.value_text
+    if question.type == "yesno":
+        return bool(answer.value_number)
+    if answer.value_number is None:
+        return None
+    if question.type == "number" and not question.integer:
+        return float(answer.value_number)
+    return int(answer.value_number)
+
+
+def _state(survey: Survey, response: Response) -> State:
+    by_id = {q.id: q for q in survey.questions}
+    answers = {
+        a.question_id: from_row(by_id[a.question_id], a)
+        for a in response.answers
+        if a.question_id in by_id
+    }
+    return engine.restore(survey, answers, response.current_question)
+
+
+def _screen(survey: Survey, response: Response, state: State, picking: bool = False) -> Screen:
+    question = engine.current_question(survey, state)
+    draft: tuple[str, ...] = ()
+    if question is not None and question.type == "multi":
+        if response.draft is not None:
+            draft = tuple(response.draft)
+        else:
+            previous = state.answers.get(question.id)
+            draft = tuple(previous) if isinstance(previous, list) else ()
+    return Screen(
+        response_id=response.id,
+        step=response.step,
+        survey=survey,
+        state=state,
+        question=question,
+        progress=engine.progress(survey, state),
+        draft=draft,
+        picking=picking,
+    )
+
+
+def _is_open(campaign: Campaign, now: datetime) -> bool:
+    if campaign.status != CampaignStatus.OPEN or campaign.opens_at > now:
+        return False
+    return campaign.closes_at is None or now < campaign.closes_at
+
+
+async def _contact(uow: UnitOfWork, who: Respondent) -> Contact:
+    return await uow.contacts.get_or_create(who.telegram_user_id, who.chat_id)
+
+
+async def open_campaign(uow: UnitOfWork, who: Respondent, payload: str | None) -> Reply:
+    """``/start CODE``: begin the campaign's poll, resume it, or explain why not."""
+    contact = await _contact(uow, who)
+    lang = resolve_language(contact, who.client_language, who.default_language)
+    if contact.language is None:
+        contact.language = lang
+    code = parse_start_payload(payload)
+    if code is None:
+        return await _welcome(uow, who, contact, lang, unknown=bool(payload))
+    campaign = await uow.campaigns.by_code(code)
+    if campaign is None:
+        return Reply(lang, notice="unknown_code", params={"code": code})
+    if campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED) or (
+        campaign.opens_at > who.now
+    ):
+        return Reply(lang, notice="not_open_yet", params={"opens_at": campaign.opens_at})
+    key = respondent_key(who.secret, campaign.id, who.telegram_user_id)
+    response = await uow.responses.find(campaign.id, key)
+    if response is not None and response.status == ResponseStatus.COMPLETED:
+        return Reply(lang, notice="already_answered", params={"unit": campaign.unit.name})
+    if not _is_open(campaign, who.now):
+        return Reply(lang, notice="closed", params={"unit": campaign.unit.name})
+    survey = who.catalog.get(campaign.survey.id, campaign.survey.definition)
+    retire = contact.prompt_message_id
+    contact.active_campaign_id = campaign.id
+    contact.prompt_message_id = None
+    if response is not None:
+        state = _state(survey, response)
+        return Reply(
+            lang,
+            notice="resumed",
+            screen=_screen(survey, response, state),
+            retire_message_id=retire,
+        )
+    state = engine.start(survey)
+    response = await uow.responses.create(
+        campaign_id=campaign.id,
+        survey_id=campaign.survey_id,
+        respondent_key=key,
+        language=lang,
+        current_question=state.current,
+    )
+    intro = Intro(survey=survey, unit_name=campaign.unit.name, closes_at=campaign.closes_at)
+    return Reply(
+        lang, intro=intro, screen=_screen(survey, response, state), retire_message_id=retire
+    )
+
+
+async def _welcome(
+    uow: UnitOfWork, who: Respondent, contact: Contact, lang: str, unknown: bool
+) -> Reply:
+    active = await _active(uow, who, contact)
+    notice = "bad_code" if unknown else "welcome"
+    if active is None:
+        return Reply(lang, notice=notice)
+    campaign, response, survey = active
+    return Reply(
+        lang,
+        notice="welcome_back" if not unknown else notice,
+        screen=_screen(survey, response, _state(survey, response)),
+        retire_message_id=contact.prompt_message_id,
+    )
+
+
+async def _active(
+    uow: UnitOfWork, who: Respondent, contact: Contact
+) -> tuple[Campaign, Response, Survey] | None:
+    if contact.active_campaign_id is None:
+        return None
+    campaign = await uow.campaigns.get(contact.active_campaign_id)
+    if campaign is None:
+        return None
+    key = respondent_key(who.secret, campaign.id, who.telegram_user_id)
+    response = await uow.responses.find(campaign.id, key)
+    if response is None or response.status != ResponseStatus.IN_PROGRESS:
+        return None
+    survey = who.catalog.get(campaign.survey.id, campaign.survey.definition)
+    return campaign, response, survey
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A decoded button press: which response, at which step, doing what."""
+
+    response_id: int
+    step: int
+    action: str  # v value, t toggle, d done, s skip, b back, e edit-list, g goto, u submit
+    arg: int | None = None
+    message_id: int | None = None  # the message whose button was pressed
+
+
+async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
+    """A button on a poll message was pressed."""
+    contact = await _contact(uow, who)
+    lang = resolve_language(contact, who.client_language, who.default_language)
+    response = await uow.responses.get(tap.response_id)
+    campaign = await uow.campaigns.get(response.campaign_id) if response is not None else None
+    if response is None or campaign is None:
+        return Reply(lang, notice="stale", only_notice=True)
+    if response.respondent_key != respondent_key(who.secret, campaign.id, who.telegram_user_id):
+        return Reply(lang, notice="forged", only_notice=True)
+    if response.status == ResponseStatus.COMPLETED:
+        return Reply(lang, notice="already_submitted", only_notice=True)
+    if tap.step != response.step:
+        return Reply(lang, notice="stale", only_notice=True)
+    if not _is_open(campaign, who.now):
+        return Reply(lang, notice="closed", params={"unit": campaign.unit.name}, only_notice=True)
+    survey = who.catalog.get(campaign.survey.id, campaign.survey.definition)
+    state = _state(survey, response)
+    try:
+        reply = await _apply_tap(uow, survey, response, state, tap, lang)
+    except InvalidAnswer as exc:
+        return Reply(lang, notice=f"invalid.{exc.code}", params=dict(exc.params), only_notice=True)
+    if reply.submitted:
+        contact.active_campaign_id = None
+        contact.prompt_message_id = None
+    elif not reply.only_notice:
+        # The pressed message is edited into the next screen, so it becomes the prompt.
+        contact.active_campaign_id = campaign.id
+        contact.prompt_message_id = tap.message_id
+    return reply
+
+
+async def _apply_tap(
+    uow: UnitOfWork, survey: Survey, response: Response, state: State, tap: Tap, lang: str
+) -> Reply:
+    question = engine.current_question(survey, state)
+    if tap.action == "e":
+        if question is not None:
+            return Reply(lang, notice="stale", only_notice=True)
+        return Reply(lang, screen=_screen(survey, response, state, picking=True))
+    if tap.action == "m":
+        if question is not None:
+            return Reply(lang, notice="stale", only_notice=True)
+        return Reply(lang, screen=_screen(survey, response, state))
+    if tap.action == "u":
+        return await _submit(uow, survey, response, state, lang)
+    if tap.action == "b":
+        return await _move(uow, survey, response, engine.back(survey, state), lang)
+    if tap.action == "g":
+        visible = engine.visible_questions(survey, state.answers)
+        if question is not None or tap.arg is None or not 0 <= tap.arg < len(visible):
+            return Reply(lang, notice="stale", only_notice=True)
+        return await _move(uow, survey, response, engine.goto(survey, state, visible[tap.arg].id),
+                           lang)
+    if question is None:
+        return Reply(lang, notice="stale", only_notice=True)
+    if tap.action == "s":
+        return await _record(uow, survey, response, question, engine.skip(survey, state), lang)
+    if tap.action == "t":
+        if question.type != "multi" or not question.options or tap.arg is None:
+            return Reply(lang, notice="stale", only_notice=True)
+        if not 0 <= tap.arg < len(question.options):
+            return Reply(lang, notice="forged", only_notice=True)
+        current = _screen(survey, response, state).draft
+        draft = engine.toggle(survey, state, current, question.options[tap.arg].value)
+        if not await uow.responses.advance(
+            response, current_question=state.current, draft=list(draft)
+        ):
+            return Reply(lang, notice="stale", only_notice=True)
+        return Reply(lang, screen=_screen(survey, response, state))
+    if tap.action == "d":
+        if question.type != "multi":
+            return Reply(lang, notice="stale", only_notice=True)
+        value: AnswerValue = list(_screen(survey, response, state).draft)
+    elif tap.action == "v":
+        value = _button_value(question, tap.arg)
+    else:
+        return Reply(lang, notice="forged", only_notice=True)
+    return await _record(uow, survey, response, question, engine.answer(survey, state, value), lang)
+
+
+def _button_value(question: Question, arg: int | None) -> AnswerValue:
+    """Map a button's small integer back to an answer; out-of-range means a forged button."""
+    if arg is None:
+        raise InvalidAnswer("forged", {})
+    if question.type == "yesno":
+        if arg not in (0, 1):
+            raise InvalidAnswer("forged", {})
+        return bool(arg)
+    if question.type == "single":
+        options = question.options or []
+        if not 0 <= arg < len(options):
+            raise InvalidAnswer("forged", {})
+        return options[arg].value
+    if question.type in ("rating", "nps"):
+        return arg
+    raise InvalidAnswer("forged", {})
+
+
+async def _record(
+    uow: UnitOfWork, survey: Survey, response: Response, question: Question, new: State,
+    lang: str, retire: int | None = None,
+) -> Reply:
+    if not await uow.responses.advance(response, current_question=new.current, draft=None):
+        return Reply(lang, notice="stale", only_notice=True)
+    await uow.responses.save_answer(response, to_row(question, new.answers.get(question.id)))
+    return Reply(lang, screen=_screen(survey, response, new), retire_message_id=retire)
+
+
+async def _move(
+    uow: UnitOfWork, survey: Survey, response: Response, new: State, lang: str
+) -> Reply:
+    if not await uow.responses.advance(response, current_question=new.current, draft=None):
+        return Reply(lang, notice="stale", only_notice=True)
+    return Reply(lang, screen=_screen(survey, response, new))
+
+
+async def _submit(
+    uow: UnitOfWork, survey: Survey, response: Response, state: State, lang: str
+) -> Reply:
+    if state.current is not None:
+        return Reply(lang, notice="stale", only_notice=True)
+    final = engine.final_answers(survey, state)  # raises InvalidAnswer("required") if incomplete
+    hidden = {a.question_id for a in response.answers} - set(final)
+    if not await uow.responses.advance(response, current_question=None, draft=None,
+                                       completed=True):
+        return Reply(lang, notice="stale", only_notice=True)
+    await uow.responses.drop_answers(response, hidden)
+    return Reply(lang, submitted=True)
+
+
+async def typed(uow: UnitOfWork, who: Respondent, text: str) -> Reply:
+    """The person typed a message: an answer to the current question, if one is waiting."""
+    contact = await _contact(uow, who)
+    lang = resolve_language(contact, who.client_language, who.default_language)
+    active = await _active(uow, who, contact)
+    if active is None:
+        return Reply(lang, notice="no_active_poll")
+    campaign, response, survey = active
+    if not _is_open(campaign, who.now):
+        contact.active_campaign_id = None
+        return Reply(lang, notice="closed", params={"unit": campaign.unit.name})
+    state = _state(survey, response)
+    question = engine.current_question(survey, state)
+    if question is None:
+        return Reply(lang, notice="at_summary")
+    try:
+        value = engine.parse_text(question, text)
+        new = engine.answer(survey, state, value)
+    except InvalidAnswer as exc:
+        return Reply(lang, notice=f"invalid.{exc.code}", params=dict(exc.params))
+    retire = contact.prompt_message_id
+    contact.prompt_message_id = None
+    return await _record(uow, survey, response, question, new, lang, retire=retire)
+
+
+async def cancel(uow: UnitOfWork, who: Respondent) -> Reply:
+    """``/cancel``: withdraw the unfinished poll and delete its answers."""
+    contact = await _contact(uow, who)
+    lang = resolve_language(contact, who.client_language, who.default_language)
+    active = await _active(uow, who, contact)
+    retire = contact.prompt_message_id
+    contact.active_campaign_id = None
+    contact.prompt_message_id = None
+    if active is None:
+        return Reply(lang, notice="nothing_to_cancel", retire_message_id=retire)
+    _campaign, response, _survey = active
+    await uow.responses.delete(response)
+    return Reply(lang, notice="cancelled", retire_message_id=retire)
+
+
+async def set_language(uow: UnitOfWork, who: Respondent, lang: str | None) -> Reply:
+    """``/language``: with no choice, ask; with one, store it and show the current poll again."""
+    contact = await _contact(uow, who)
+    if lang is None or lang not in LANGUAGES:
+        current = resolve_language(contact, who.client_language, who.default_language)
+        return Reply(current, notice="choose_language")
+    contact.language = lang
+    active = await _active(uow, who, contact)
+    if active is None:
+        return Reply(lang, notice="language_set")
+    _campaign, response, survey = active
+    retire = contact.prompt_message_id
+    contact.prompt_message_id = None
+    return Reply(
+        lang,
+        notice="language_set",
+        screen=_screen(survey, response, _state(survey, response)),
+        retire_message_id=retire,
+    )
+
+
+async def help_reply(uow: UnitOfWork, who: Respondent) -> Reply:
+    contact = await _contact(uow, who)
+    return Reply(resolve_language(contact, who.client_language, who.default_language),
+                 notice="help")
+
+
+async def remember_prompt(uow: UnitOfWork, telegram_user_id: int, message_id: int) -> None:
+    """Keep the id of the message that shows the current question, to retire it later."""
+    contact = await uow.contacts.by_user(telegram_user_id)
+    if contact is not None:
+        contact.prompt_message_id = message_id

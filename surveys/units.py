@@ -1,0 +1,443 @@
+"""Parsing and checking a unit file for ``civicpulse units import FILE``.
+
+A unit file lists the organisational tree (county > township > village, or departments) as
+YAML or CSV. The import is all or nothing: every problem is collected, with its line number,
+into one :class:`UnitFileError`, so an admin can fix the file in one pass and a half-imported
+tree never exists.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from surveys._yaml import LineDict, StrictTextLoader, describe_yaml_error, expands_beyond
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+COLUMNS = ("code", "name", "parent", "type", "population")
+REQUIRED_COLUMNS = ("code", "name", "type")
+MAX_NAME_LENGTH = 200
+MAX_TYPE_LENGTH = 64
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_YAML_VALUES = 2_000_000  # about 300,000 units; guards against YAML alias bombs
+_NULLS = {"", "~", "null", "none"}
+
+UnitFormat = Literal["yaml", "csv"]
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One unit as read from a unit file.
+
+    Attributes:
+        code: The unit's stable code, e.g. ``"RIVER-N"``.
+        name: Display name.
+        parent: The parent unit's code, or None for a root.
+        type: The unit type (which selects its indicator set), e.g. ``"village"``.
+        population: Residents served, if known (used for margins of error).
+        line: The 1-based line the unit starts on in its file.
+        source: The file name, used in messages (empty for rows built in code).
+    """
+
+    code: str
+    name: str
+    parent: str | None
+    type: str
+    population: int | None
+    line: int
+    source: str = ""
+
+
+class UnitFileError(Exception):
+    """A unit file that cannot be imported; ``issues`` holds one message per problem."""
+
+    def __init__(self, issues: list[str]) -> None:
+        super().__init__("\n".join(issues))
+        self.issues = issues
+
+
+def _where(source: str, line: int) -> str:
+    return f"{source or 'units'} line {line}"
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _read_source(source: str | Path) -> tuple[str, str, str | None]:
+    """Return ``(text, label, suffix)``; a ``str`` naming an existing file is read as a path."""
+    path: Path | None = None
+    if isinstance(source, Path):
+        path = source
+    elif "\n" not in source and len(source) < 4096:
+        candidate = Path(source)
+        try:
+            if candidate.is_file():
+                path = candidate
+        except OSError:
+            path = None
+    if path is None:
+        return str(source), "units", None
+    label = str(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise UnitFileError([f"{label}: file is larger than 10 MB"])
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise UnitFileError([f"{label}: no such file"]) from exc
+    except OSError as exc:
+        raise UnitFileError([f"{label}: cannot read: {exc.strerror}"]) from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Spreadsheets saved on Chinese-locale Windows write GB18030/GBK, not UTF-8.
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise UnitFileError([f"{label}: not UTF-8 or GB18030 text"]) from exc
+    return text, label, path.suffix.lower()
+
+
+def _guess_format(text: str, suffix: str | None) -> UnitFormat:
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".yaml", ".yml"):
+        return "yaml"
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return "csv" if first.replace(" ", "").lower().startswith("code,") else "yaml"
+
+
+def _text(value: Any) -> str | None:
+    """Return a cell as stripped text; None if it is not a scalar."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return None
+
+
+def _population(raw: str) -> int | str | None:
+    """Return the population, None if empty, or a reason string if it is not a whole number."""
+    if raw.lower() in _NULLS:
+        return None
+    cleaned = raw.replace("_", "")
+    # Thousands separators as spreadsheets write them: 1,200 or 1 200.
+    if re.fullmatch(r"[+-]?\d{1,3}([, ]\d{3})+", cleaned):
+        cleaned = re.sub(r"[, ]", "", cleaned)
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        return f"population {raw!r} is not a whole number"
+    if not number.is_finite() or number != number.to_integral_value():
+        return f"population {raw!r} is not a whole number"
+    return int(number)
+
+
+def _row_from_mapping(
+    data: Mapping[Any, Any], line: int, label: str, issues: list[str]
+) -> UnitRow | None:
+    where = _where(label, line)
+    unknown = [str(k) for k in data if k not in COLUMNS]
+    for key in unknown:
+        issues.append(f"{where}: unknown column {key!r} (expected {', '.join(COLUMNS)})")
+    values: dict[str, str] = {}
+    for key in COLUMNS:
+        text = _text(data.get(key))
+        if text is None:
+            issues.append(f"{where}: {key} must be a single value, not a list or mapping")
+            return None
+        values[key] = text
+    population = _population(values["population"])
+    if isinstance(population, str):
+        issues.append(f"{where}: {population}")
+        population = None
+    parent = values["parent"]
+    return UnitRow(
+        code=values["code"],
+        name=values["name"],
+        parent=None if parent.lower() in _NULLS else parent,
+        type=values["type"],
+        population=population,
+        line=line,
+        source=label,
+    )
+
+
+def _parse_yaml(text: str, label: str, issues: list[str]) -> list[UnitRow]:
+    try:
+        data = yaml.load(text, Loader=StrictTextLoader)
+    except yaml.YAMLError as exc:
+        issues.append(f"{label}: {describe_yaml_error(exc)}")
+        return []
+    if expands_beyond(data, MAX_YAML_VALUES):
+        issues.append(f"{label}: too much data once YAML aliases (*name) are expanded")
+        return []
+    if isinstance(data, dict) and set(data) == {"units"}:
+        data = data["units"]
+    if not isinstance(data, list):
+        issues.append(f"{label}: expected a list of units (or a mapping with a 'units:' list)")
+        return []
+    rows: list[UnitRow] = []
+    for index, item in enumerate(data):
+        if not isinstance(item, LineDict):
+            issues.append(f"{label}: unit #{index + 1} must be a mapping with code, name, "
+                          "parent, type and population")
+            continue
+        row = _row_from_mapping(item, item.line, label, issues)
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def _parse_csv(text: str, label: str, issues: list[str]) -> list[UnitRow]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            issues.append(f"{label}: the file is empty")
+            return []
+        columns = [h.strip().lower() for h in header]
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        unknown = [c for c in columns if c not in COLUMNS]
+        duplicated = sorted({c for c in columns if columns.count(c) > 1})
+        if missing or unknown or duplicated:
+            problems = [f"missing column(s) {', '.join(missing)}"] if missing else []
+            problems += [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
+            problems += [f"repeated column(s) {', '.join(duplicated)}"] if duplicated else []
+            issues.append(f"{_where(label, 1)}: header {'; '.join(problems)} "
+                          f"(expected {','.join(COLUMNS)})")
+            return []
+        rows: list[UnitRow] = []
+        previous_end = reader.line_num
+        for cells in reader:
+            # line_num is where the record ended; quoted fields may span several lines.
+            line, previous_end = previous_end + 1, reader.line_num
+            if not any(c.strip() for c in cells):
+                continue  # blank lines are allowed, e.g. between groups
+            if len(cells) != len(columns):
+                issues.append(f"{_where(label, line)}: expected {len(columns)} values, "
+                              f"found {len(cells)}")
+                continue
+            row = _row_from_mapping(dict(zip(columns, cells, strict=True)), line, label, issues)
+            if row is not None:
+                rows.append(row)
+        return rows
+    except csv.Error as exc:
+        issues.append(f"{_where(label, reader.line_num)}: invalid CSV: {exc}")
+        return []
+
+
+def _parse(
+    source: str | Path, fmt: UnitFormat | None, name: str | None
+) -> tuple[list[UnitRow], list[str], str]:
+    text, label, suffix = _read_source(source)
+    label = name or label
+    issues: list[str] = []
+    kind = fmt or _guess_format(text, suffix)
+    rows = _parse_csv(text, label, issues) if kind == "csv" else _parse_yaml(text, label, issues)
+    if not rows and not issues:
+        issues.append(f"{label}: the file lists no units")
+    return rows, issues, label
+
+
+def _field_issues(row: UnitRow) -> list[tuple[int, str]]:
+    where = _where(row.source, row.line)
+    found: list[str] = []
+    if not row.code:
+        found.append("missing code")
+    elif not CODE_PATTERN.match(row.code):
+        found.append(f"code {row.code!r} is not valid (letters, digits, '_', '.', '-'; "
+                     "at most 64; starting with a letter or digit)")
+    if not row.name.strip():
+        found.append("missing name")
+    elif len(row.name) > MAX_NAME_LENGTH:
+        found.append(f"name is longer than {MAX_NAME_LENGTH} characters")
+    if not row.type.strip():
+        found.append("missing type")
+    elif len(row.type) > MAX_TYPE_LENGTH:
+        found.append(f"type is longer than {MAX_TYPE_LENGTH} characters")
+    if row.population is not None:
+        if isinstance(row.population, bool) or not isinstance(row.population, int):
+            found.append(f"population {row.population!r} is not a whole number")
+        elif row.population < 0:
+            found.append(f"population {row.population} must not be negative")
+    if row.parent is not None and row.parent == row.code:
+        found.append(f"unit {row.code!r} cannot be its own parent")
+    return [(row.line, f"{where}: {text}") for text in found]
+
+
+def parse_units(
+    source: str | Path, fmt: UnitFormat | None = None, *, name: str | None = None
+) -> list[UnitRow]:
+    """Read a unit file (YAML or CSV) into rows, checking each row on its own.
+
+    YAML is a list of mappings, or a mapping with a ``units:`` list; CSV has the header
+    ``code,name,parent,type,population`` (parent and population may be empty or omitted).
+    Every YAML value is read as text, so a code like ``0101`` keeps its leading zero.
+
+    Args:
+        source: A ``Path``, a ``str`` naming an existing file, or the file's text itself.
+        fmt: ``"yaml"`` or ``"csv"``; None guesses from the suffix, else from the content.
+        name: The file name to use in messages (defaults to the path, or ``"units"``).
+
+    Returns:
+        The rows in file order. Tree-wide problems (unknown parents, duplicates, cycles) are
+        left to :func:`check_tree`, which knows the units already in the database.
+
+    Raises:
+        UnitFileError: If the file cannot be read or parsed, or a row is invalid on its own
+            (bad code, missing name or type, population not a non-negative whole number).
+    """
+    rows, issues, _ = _parse(source, fmt, name)
+    row_issues = [issue for row in rows for issue in _field_issues(row)]
+    if issues or row_issues:
+        raise UnitFileError(issues + [text for _, text in sorted(row_issues)])
+    return rows
+
+
+def _find_cycles(
+    rows: Sequence[UnitRow], parents: Mapping[str, str | None]
+) -> list[tuple[UnitRow, list[str]]]:
+    """Return each parent cycle once, with the first file row whose parent chain reaches it."""
+    cycles: list[tuple[UnitRow, list[str]]] = []
+    in_cycle: set[str] = set()
+    cleared: set[str] = set()  # codes whose parent chain is known to end (at a root or cycle)
+    for row in rows:
+        path: list[str] = []
+        code: str | None = row.code
+        while code is not None and code not in cleared and code not in in_cycle:
+            if code in path:
+                cycle = path[path.index(code):]
+                cycles.append((row, cycle))
+                in_cycle.update(cycle)
+                break
+            path.append(code)
+            code = parents.get(code)
+        cleared.update(c for c in path if c not in in_cycle)
+    return cycles
+
+
+def check_tree(
+    rows: Sequence[UnitRow],
+    existing: Mapping[str, str | None] | None = None,
+    *,
+    source: str | None = None,
+) -> list[UnitRow]:
+    """Check that the rows form a valid tree together with the units already stored.
+
+    Rows whose code is already stored update that unit, so their parent replaces the stored
+    one when looking for cycles.
+
+    Args:
+        rows: The rows to import.
+        existing: Codes already in the database, mapped to their parent codes.
+        source: The file name for messages, for rows that do not carry one.
+
+    Returns:
+        The rows ordered so that every parent in the file precedes its children (otherwise in
+        file order).
+
+    Raises:
+        UnitFileError: With every problem found: invalid or missing codes, names or types,
+            negative or non-integer populations, duplicate codes, a unit that is its own
+            parent, unknown parents and parent cycles (also through stored units).
+    """
+    stored: Mapping[str, str | None] = existing or {}
+    if source:
+        rows = [r if r.source else _with_source(r, source) for r in rows]
+    found: list[tuple[int, str]] = []
+    first_line: dict[str, int] = {}
+    for row in rows:
+        found.extend(_field_issues(row))
+        if row.code in first_line:
+            where = _where(row.source, row.line)
+            again = f"defined more than once (first on line {first_line[row.code]})"
+            found.append((row.line, f"{where}: code {row.code!r} is {again}"))
+        elif row.code:
+            first_line[row.code] = row.line
+    for row in rows:
+        parent = row.parent
+        known = parent is None or parent in first_line or parent in stored
+        if not known and parent != row.code:
+            found.append((row.line, f"{_where(row.source, row.line)}: parent "
+                                    f"{parent!r} is not defined"))
+    # The tree after the import: stored units, overridden by the file's rows.
+    parents: dict[str, str | None] = dict(stored)
+    by_code: dict[str, UnitRow] = {}
+    for row in rows:
+        if row.code and row.code not in by_code:
+            by_code[row.code] = row
+            parents[row.code] = row.parent
+    for start, cycle in _find_cycles(list(by_code.values()), parents):
+        if len(cycle) == 1 and cycle[0] in by_code:
+            continue  # a unit that is its own parent is already reported
+        chain = " → ".join([*cycle, cycle[0]])
+        in_file = [by_code[c] for c in cycle if c in by_code]
+        if in_file:
+            row = min(in_file, key=lambda r: r.line)
+            found.append((row.line, f"{_where(row.source, row.line)}: parent cycle {chain}"))
+        else:
+            # Only stored units form the loop; the row is reported because it would hang on it.
+            found.append((start.line, f"{_where(start.source, start.line)}: parent chain of "
+                                      f"{start.code!r} runs into the stored cycle {chain}"))
+    if found:
+        raise UnitFileError([text for _, text in sorted(found, key=lambda item: item[0])])
+    return _parents_first(list(by_code.values()))
+
+
+def _with_source(row: UnitRow, source: str) -> UnitRow:
+    return UnitRow(row.code, row.name, row.parent, row.type, row.population, row.line, source)
+
+
+def _parents_first(rows: list[UnitRow]) -> list[UnitRow]:
+    by_code = {row.code: row for row in rows}
+    ordered: list[UnitRow] = []
+    placed: set[str] = set()
+    for row in rows:
+        # Walk up to the first ancestor not yet placed, then place the chain top-down.
+        chain: list[UnitRow] = []
+        current: UnitRow | None = row
+        while current is not None and current.code not in placed:
+            chain.append(current)
+            placed.add(current.code)
+            current = by_code.get(current.parent) if current.parent else None
+        ordered.extend(reversed(chain))
+    return ordered
+
+
+def load_units(
+    source: str | Path,
+    existing: Mapping[str, str | None] | None = None,
+    fmt: UnitFormat | None = None,
+    *,
+    name: str | None = None,
+) -> list[UnitRow]:
+    """Parse a unit file and check its tree, reporting all problems of both steps at once.
+
+    Args:
+        source: As for :func:`parse_units`.
+        existing: As for :func:`check_tree`.
+        fmt: As for :func:`parse_units`.
+        name: As for :func:`parse_units`.
+
+    Returns:
+        The rows, parents first.
+
+    Raises:
+        UnitFileError: With every problem found.
+    """
+    rows, issues, label = _parse(source, fmt, name)
+    try:
+        ordered = check_tree(rows, existing, source=label)
+    except UnitFileError as exc:
+        raise UnitFileError(issues + exc.issues) from None
+    if issues:
+        raise UnitFileError(issues)
+    return ordered

@@ -1,0 +1,104 @@
+"""End-to-end harness: the real python-telegram-bot Application polling the sandbox over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.settings import BotSection, Settings
+from sandbox import BotApiSandbox, RateLimit, SandboxClient
+from storage.uow import Database
+from tests.conftest import SECRET, seed_campaign
+
+
+class Clock:
+    """A clock the test can move forward (campaigns close, days pass)."""
+
+    def __init__(self) -> None:
+        self.offset_s = 0.0
+
+    def __call__(self) -> datetime:
+        from datetime import timedelta
+
+        return datetime.now(UTC) + timedelta(seconds=self.offset_s)
+
+
+class Bot:
+    """Starts, stops and restarts the Application against one sandbox and one database."""
+
+    def __init__(self, sandbox: BotApiSandbox, db: Database, clock: Clock,
+                 concurrent_updates: int = 16) -> None:
+        self.sandbox = sandbox
+        self.db = db
+        self.clock = clock
+        self.settings = Settings(bot=BotSection(concurrent_updates=concurrent_updates))
+        self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
+
+    async def start(self) -> None:
+        self.application = build_application(
+            self.settings, self.db, token=self.sandbox.token, api_url=self.sandbox.base_url,
+            secret=SECRET, clock=self.clock,
+        )
+        await self.application.initialize()
+        await self.application.start()
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
+
+    async def stop(self) -> None:
+        if self.application is None:
+            return
+        assert self.application.updater is not None
+        await self.application.updater.stop()
+        await self.application.stop()
+        await self.application.shutdown()
+        self.application = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def limits() -> tuple[RateLimit | None, RateLimit | None]:
+    """Generous limits by default so journeys are quick; flood tests override this."""
+    return RateLimit(rate=1000, burst=1000), RateLimit(rate=100, burst=100)
+
+
+@pytest.fixture
+async def sandbox(limits: tuple[RateLimit | None, RateLimit | None]) -> AsyncIterator[BotApiSandbox]:
+    box = BotApiSandbox(global_limit=limits[0], chat_limit=limits[1])
+    await box.start()
+    try:
+        yield box
+    finally:
+        await box.stop()
+
+
+@pytest.fixture
+async def bot(sandbox: BotApiSandbox, db: Database, clock: Clock) -> AsyncIterator[Bot]:
+    await seed_campaign(db)
+    harness = Bot(sandbox, db, clock)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+
+
+@pytest.fixture
+async def client(sandbox: BotApiSandbox) -> AsyncIterator[SandboxClient]:
+    async with SandboxClient(sandbox.base_url) as c:
+        yield c
+
+
+UserFactory = Callable[..., Any]

@@ -1,0 +1,155 @@
+"""Storage on a real database: SQLite always, PostgreSQL when TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from storage.models import AuditEvent, Base, Campaign, CampaignStatus, ResponseStatus
+from storage.uow import Database
+from surveys.admin import import_units
+from surveys.units import UnitFileError, UnitRow
+from tests.conftest import TEST_UNITS, seed_campaign
+
+
+async def test_migrations_match_the_models(db: Database) -> None:
+    def diff(sync_conn: object) -> list[object]:
+        context = MigrationContext.configure(sync_conn)  # type: ignore[arg-type]
+        return list(compare_metadata(context, Base.metadata))
+
+    async with db.engine.connect() as conn:
+        differences = await conn.run_sync(diff)
+    assert differences == []
+
+
+async def test_no_telegram_ids_next_to_answers(db: Database) -> None:
+    def columns(sync_conn: object) -> dict[str, list[str]]:
+        inspector = inspect(sync_conn)
+        return {
+            table: [c["name"] for c in inspector.get_columns(table)]
+            for table in ("responses", "answers")
+        }
+
+    async with db.engine.connect() as conn:
+        tables = await conn.run_sync(columns)
+    for table, names in tables.items():
+        for name in names:
+            assert "telegram" not in name and "chat" not in name and "user" not in name, (
+                f"{table}.{name} could identify a person"
+            )
+
+
+async def test_units_reimport_updates_in_place(db: Database) -> None:
+    async with db.transaction() as uow:
+        first = await import_units(uow, TEST_UNITS, actor="test")
+    assert (first.created, first.updated, first.unchanged) == (4, 0, 0)
+    changed = [*TEST_UNITS[:3], UnitRow("V2", "Pine Village (new)", "T1", "village", 900, 4)]
+    async with db.transaction() as uow:
+        second = await import_units(uow, changed, actor="test")
+        pine = await uow.units.by_code("V2")
+        assert pine is not None and pine.name == "Pine Village (new)" and pine.population == 900
+        assert len(await uow.units.all()) == 4
+    assert (second.created, second.updated, second.unchanged) == (0, 1, 3)
+
+
+async def test_a_broken_tree_is_rejected_whole(db: Database) -> None:
+    async with db.transaction() as uow:
+        await import_units(uow, TEST_UNITS, actor="test")
+    broken = [
+        UnitRow("V3", "New Village", "T1", "village", 10, 2),
+        UnitRow("X1", "Loop A", "X2", "village", 10, 3),
+        UnitRow("X2", "Loop B", "X1", "village", 10, 4),
+    ]
+    with pytest.raises(UnitFileError) as info:
+        async with db.transaction() as uow:
+            await import_units(uow, broken, actor="test")
+    assert any("line 3" in issue or "line 4" in issue for issue in info.value.issues)
+    async with db.transaction() as uow:
+        assert await uow.units.by_code("V3") is None
+
+
+async def test_update_ids_are_claimed_once(db: Database) -> None:
+    async with db.transaction() as uow:
+        await uow.updates.claim(42)
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as uow:
+            await uow.updates.claim(42)
+
+
+async def test_compare_and_set_refuses_a_stale_step(db: Database) -> None:
+    await seed_campaign(db)
+    async with db.transaction() as uow:
+        campaign = await uow.campaigns.by_code("willow")
+        assert campaign is not None
+        response = await uow.responses.create(campaign.id, campaign.survey_id, "k" * 64, "en",
+                                              "overall")
+        response_id = response.id
+    async with db.transaction() as uow:
+        first = await uow.responses.get(response_id)
+        assert first is not None
+        # Someone else moves the response on meanwhile.
+        await uow.session.execute(
+            update(type(first)).where(type(first).id == response_id).values(step=5)
+            .execution_options(synchronize_session=False)
+        )
+        assert await uow.responses.advance(first, current_question="x", draft=None) is False
+    async with db.transaction() as uow:
+        fresh = await uow.responses.get(response_id)
+        assert fresh is not None and fresh.step == 5 and fresh.current_question == "overall"
+        assert fresh.status == ResponseStatus.IN_PROGRESS
+
+
+async def test_one_response_per_respondent_and_campaign(db: Database) -> None:
+    await seed_campaign(db)
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as uow:
+            campaign = await uow.campaigns.by_code("willow")
+            assert campaign is not None
+            await uow.responses.create(campaign.id, campaign.survey_id, "a" * 64, "en", None)
+            await uow.responses.create(campaign.id, campaign.survey_id, "a" * 64, "en", None)
+
+
+async def test_timestamps_come_back_in_utc(db: Database) -> None:
+    await seed_campaign(db)
+    async with db.transaction() as uow:
+        campaign = await uow.campaigns.by_code("willow")
+        assert campaign is not None
+        assert campaign.status == CampaignStatus.OPEN
+    async with db.transaction() as uow:
+        again = await uow.session.scalar(select(Campaign).where(Campaign.code == "willow"))
+        assert again is not None
+        assert again.opens_at.tzinfo is not None and again.created_at.tzinfo is not None
+        assert abs((again.opens_at - datetime.now(UTC)).total_seconds()) < 600
+
+
+async def test_audit_chain_detects_tampering(db: Database) -> None:
+    await seed_campaign(db)
+    async with db.transaction() as uow:
+        assert await uow.audit.verify() is None
+        events = await uow.audit.recent()
+        assert {e.action for e in events} >= {"unit.create", "campaign.create"}
+    target = events[-2].id
+    async with db.transaction() as uow:
+        await uow.session.execute(
+            update(AuditEvent).where(AuditEvent.id == target).values(actor="someone-else")
+        )
+    async with db.transaction() as uow:
+        assert await uow.audit.verify() == target
+
+
+async def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
+    db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path}/wal.db", busy_timeout_ms=1234)
+    try:
+        async with db.engine.connect() as conn:
+            mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
+            timeout = (await conn.execute(text("PRAGMA busy_timeout"))).scalar()
+            foreign_keys = (await conn.execute(text("PRAGMA foreign_keys"))).scalar()
+    finally:
+        await db.dispose()
+    assert (mode, timeout, foreign_keys) == ("wal", 1234, 1)

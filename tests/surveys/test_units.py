@@ -1,0 +1,278 @@
+"""Unit files: CSV and YAML parsing, tree checks with line numbers, parents-first order."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from surveys.units import (
+    UnitFileError,
+    UnitFormat,
+    UnitRow,
+    check_tree,
+    load_units,
+    parse_units,
+)
+
+CSV = textwrap.dedent(
+    """\
+    code,name,parent,type,population
+    V1,Willow Village,T1,village,1200
+    C1,Riverside County,,county,"100,000"
+    T1,North Township,C1,township,
+    D1,Roads Department,C1,department,
+    """
+)
+
+YAML = textwrap.dedent(
+    """\
+    units:
+      - code: C1
+        name: Riverside County
+        type: county
+        population: 100000
+      - code: "0101"
+        name: 东湖村
+        parent: C1
+        type: village
+        population: 1,450
+      - {code: 0102, name: 西湖村, parent: C1, type: village}
+    """
+)
+
+
+def issues_of(
+    text: str,
+    fmt: UnitFormat | None = None,
+    existing: Mapping[str, str | None] | None = None,
+) -> list[str]:
+    with pytest.raises(UnitFileError) as info:
+        load_units(text, existing, fmt, name="units.csv" if fmt != "yaml" else "units.yaml")
+    return info.value.issues
+
+
+def codes(rows: list[UnitRow]) -> list[str]:
+    return [r.code for r in rows]
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def test_csv_rows_and_lines() -> None:
+    rows = parse_units(CSV, name="units.csv")
+    assert rows[0] == UnitRow("V1", "Willow Village", "T1", "village", 1200, 2, "units.csv")
+    assert rows[1].population == 100_000  # thousands separator from a spreadsheet
+    assert rows[2].population is None and rows[2].parent == "C1"
+    assert [r.line for r in rows] == [2, 3, 4, 5]
+
+
+def test_load_orders_parents_first() -> None:
+    assert codes(load_units(CSV)) == ["C1", "T1", "V1", "D1"]
+
+
+def test_yaml_keeps_codes_as_text() -> None:
+    rows = parse_units(YAML, name="units.yaml")
+    assert codes(rows) == ["C1", "0101", "0102"]  # an unquoted 0102 is not the octal number 66
+    assert [r.line for r in rows] == [2, 6, 11]
+    assert rows[1].name == "东湖村" and rows[1].population == 1450
+
+
+def test_yaml_plain_list() -> None:
+    text = "- {code: A, name: A, type: county}\n- {code: B, name: B, parent: A, type: town}\n"
+    assert codes(parse_units(text)) == ["A", "B"]
+    assert parse_units(text)[0].parent is None
+
+
+@pytest.mark.parametrize("parent", ["", "~", "null"])
+def test_yaml_empty_parent(parent: str) -> None:
+    text = f"- {{code: A, name: A, type: county, parent: {parent}}}\n"
+    assert parse_units(text, "yaml")[0].parent is None
+
+
+def test_files_by_path_and_by_name(tmp_path: Path) -> None:
+    csv_file = tmp_path / "units.csv"
+    csv_file.write_text(CSV, encoding="utf-8")
+    yaml_file = tmp_path / "units.yml"
+    yaml_file.write_text(YAML, encoding="utf-8")
+    assert codes(parse_units(csv_file)) == codes(parse_units(str(csv_file)))
+    assert parse_units(csv_file)[0].source == str(csv_file)
+    assert codes(parse_units(yaml_file)) == ["C1", "0101", "0102"]
+    # A spreadsheet saved on a Chinese-locale Windows machine.
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("code,name,type\nC1,河西县,county\n".encode("gb18030"))
+    assert parse_units(gbk)[0].name == "河西县"
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + CSV.encode("utf-8"))
+    assert codes(parse_units(bom))[0] == "V1"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(UnitFileError, match="no such file"):
+        parse_units(tmp_path / "nope.csv")
+
+
+def test_optional_columns_may_be_omitted_and_blank_lines_skipped() -> None:
+    rows = parse_units("code,name,type\n\nC1,County,county\n\nT1,Town,township\n", "csv")
+    assert [(r.code, r.parent, r.population, r.line) for r in rows] == [
+        ("C1", None, None, 3), ("T1", None, None, 5),
+    ]
+
+
+def test_csv_line_numbers_count_multiline_fields() -> None:
+    text = 'code,name,parent,type,population\nC1,"Riverside\nCounty",,county,\nT1,Town,C9,t,\n'
+    assert issues_of(text) == ["units.csv line 4: parent 'C9' is not defined"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "the file is empty"),
+        ("code,name\nC1,x\n", "missing column(s) type"),
+        ("code,name,type,colour\n", "unknown column(s) colour"),
+        ("code,name,type,name\n", "repeated column(s) name"),
+        ("code,name,type\nC1,County\n", "units.csv line 2: expected 3 values, found 2"),
+        ("code,name,type\n", "lists no units"),
+    ],
+)
+def test_csv_structure_problems(text: str, expected: str) -> None:
+    assert any(expected in issue for issue in issues_of(text, "csv"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: [unclosed\n", "invalid YAML at line"),
+        ("code: C1\n", "expected a list of units"),
+        ("- just text\n", "unit #1 must be a mapping"),
+        ("- {code: A, code: B, name: x, type: y}\n", "duplicate key 'code'"),
+        ("- {code: A, name: x, type: y, colour: red}\n", "line 1: unknown column 'colour'"),
+        ("- {code: A, name: [x, y], type: y}\n", "line 1: name must be a single value"),
+    ],
+)
+def test_yaml_structure_problems(text: str, expected: str) -> None:
+    assert any(expected in issue for issue in issues_of(text, "yaml"))
+
+
+# --- tree checks ---------------------------------------------------------------------------
+
+
+def test_unknown_parent() -> None:
+    text = CSV + "X1,Orphan,X9,village,\n"
+    assert issues_of(text) == ["units.csv line 6: parent 'X9' is not defined"]
+
+
+def test_parent_known_in_the_database() -> None:
+    rows = load_units("code,name,parent,type\nV9,New Village,T1,village\n", existing={"T1": "C1"})
+    assert codes(rows) == ["V9"]
+
+
+def test_duplicate_codes() -> None:
+    text = CSV + "T1,Another Township,C1,township,\n"
+    assert issues_of(text) == [
+        "units.csv line 6: code 'T1' is defined more than once (first on line 4)"
+    ]
+
+
+def test_cycle_in_the_file() -> None:
+    text = "code,name,parent,type\nA,A,C,x\nB,B,A,x\nC,C,B,x\nD,D,C,x\n"
+    assert issues_of(text) == ["units.csv line 2: parent cycle A → C → B → A"]
+
+
+def test_own_parent() -> None:
+    text = "code,name,parent,type\nA,A,A,x\n"
+    assert issues_of(text) == ["units.csv line 2: unit 'A' cannot be its own parent"]
+
+
+def test_cycle_through_existing_units() -> None:
+    # Stored: T1 under C1. The file moves C1 under a new village V9 that sits under T1.
+    text = "code,name,parent,type\nC1,County,V9,county\nV9,Village,T1,village\n"
+    issues = issues_of(text, existing={"C1": None, "T1": "C1"})
+    assert issues == ["units.csv line 2: parent cycle C1 → V9 → T1 → C1"]
+
+
+def test_a_cycle_among_stored_units_is_reported_at_the_row_that_hangs_on_it() -> None:
+    text = "code,name,parent,type\nN1,New,E1,x\n"
+    issues = issues_of(text, existing={"E1": "E2", "E2": "E1"})
+    assert issues == ["units.csv line 2: parent chain of 'N1' runs into the stored cycle "
+                      "E1 → E2 → E1"]
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ("A,A,,x,-3", "population -3 must not be negative"),
+        ("A,A,,x,12.5", "population '12.5' is not a whole number"),
+        ("A,A,,x,many", "population 'many' is not a whole number"),
+        ("A,,,x,", "missing name"),
+        ("A,A,,,", "missing type"),
+        (",A,,x,", "missing code"),
+        ("A B,A,,x,", "code 'A B' is not valid"),
+        ("-A,A,,x,", "code '-A' is not valid"),
+    ],
+)
+def test_row_problems_with_line_numbers(row: str, expected: str) -> None:
+    text = "code,name,parent,type,population\nOK,Fine,,county,\n" + row + "\n"
+    issues = issues_of(text)
+    assert len(issues) == 1
+    assert issues[0].startswith(f"units.csv line 3: {expected}")
+
+
+def test_population_forms() -> None:
+    text = "code,name,type,population\nA,A,x,1 200\nB,B,x,12.0\nC,C,x,+5\nD,D,x,1_000\n"
+    assert [r.population for r in parse_units(text)] == [1200, 12, 5, 1000]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = CSV + "T1,Dup,C1,township,\nX1,Orphan,X9,village,-1\nY1,,Y1,,\n"
+    issues = issues_of(text)
+    assert issues == [
+        "units.csv line 6: code 'T1' is defined more than once (first on line 4)",
+        "units.csv line 7: population -1 must not be negative",
+        "units.csv line 7: parent 'X9' is not defined",
+        "units.csv line 8: missing name",
+        "units.csv line 8: missing type",
+        "units.csv line 8: unit 'Y1' cannot be its own parent",
+    ]
+
+
+def test_parse_units_reports_row_problems_but_leaves_the_tree_to_check_tree() -> None:
+    # An unknown parent may exist in the database, so parse_units accepts it...
+    rows = parse_units("code,name,parent,type\nV9,Village,T1,village\n", name="units.csv")
+    # ...and check_tree, which knows the database, rejects it.
+    with pytest.raises(UnitFileError) as info:
+        check_tree(rows, {})
+    assert info.value.issues == ["units.csv line 2: parent 'T1' is not defined"]
+    with pytest.raises(UnitFileError, match=r"units\.csv line 2: missing type"):
+        parse_units("code,name,parent,type\nV9,Village,T1,\n", name="units.csv")
+
+
+def test_check_tree_on_rows_built_in_code() -> None:
+    rows = [
+        UnitRow("V1", "Village", "T1", "village", 10, 3),
+        UnitRow("T1", "Town", "C1", "township", None, 2),
+        UnitRow("C1", "County", None, "county", 1000, 1),
+        UnitRow("X", "Other", "C1", "village", None, 4),
+    ]
+    assert codes(check_tree(rows)) == ["C1", "T1", "V1", "X"]
+    loop = [UnitRow("A", "A", "B", "x", None, 7), UnitRow("B", "B", "A", "x", None, 8)]
+    with pytest.raises(UnitFileError) as info:
+        check_tree(loop, source="units.yaml")
+    assert info.value.issues == ["units.yaml line 7: parent cycle A → B → A"]
+    assert str(info.value) == "units.yaml line 7: parent cycle A → B → A"
+
+
+def test_existing_units_can_be_updated() -> None:
+    rows = load_units("code,name,parent,type\nT1,Renamed Town,C1,township\n",
+                      existing={"C1": None, "T1": "C1", "V1": "T1"})
+    assert codes(rows) == ["T1"]
+
+
+def test_yaml_alias_bombs_are_refused() -> None:
+    lines = ['- &l0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, 8):
+        lines.append(f"- &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]")
+    issues = issues_of("\n".join(lines) + "\n", "yaml")
+    assert issues == ["units.yaml: too much data once YAML aliases (*name) are expanded"]
