@@ -51,7 +51,8 @@ async def export_responses(uow: UnitOfWork, campaign_code: str, fmt: str, out: T
     count = 0
     for count, response in enumerate(await uow.responses.completed_with_answers(campaign.id), 1):
         by_question = {a.question_id: a for a in response.answers}
-        completed = response.completed_at.isoformat(timespec="minutes") if response.completed_at else None
+        done = response.completed_at
+        completed = done.isoformat(timespec="minutes") if done else None
         values = [count, campaign.code, survey.id, campaign.survey.version, campaign.unit.code,
                   response.language, completed,
                   *(_cell(by_question.get(q)) for q in question_ids)]

@@ -168,21 +168,22 @@ def cmd_campaign_create(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_export_responses(settings: Settings, args: argparse.Namespace) -> int:
     from analysis.export import ExportError, export_responses
 
-    async def work(db: Database) -> int:
-        out: TextIO
-        try:
-            async with db.transaction() as uow:
-                if args.output:
-                    with open(args.output, "w", encoding="utf-8", newline="") as out:
-                        count = await export_responses(uow, args.campaign, args.format, out)
-                else:
-                    count = await export_responses(uow, args.campaign, args.format, sys.stdout)
-        except ExportError as exc:
-            raise CliError(str(exc)) from exc
-        print(f"{count} completed response(s) exported", file=sys.stderr)
-        return 0
+    def export_to(out: TextIO) -> int:
+        async def work(db: Database) -> int:
+            try:
+                async with db.transaction() as uow:
+                    count = await export_responses(uow, args.campaign, args.format, out)
+            except ExportError as exc:
+                raise CliError(str(exc)) from exc
+            print(f"{count} completed response(s) exported", file=sys.stderr)
+            return 0
 
-    return asyncio.run(_with_db(settings, work))
+        return asyncio.run(_with_db(settings, work))
+
+    if not args.output:
+        return export_to(sys.stdout)
+    with open(args.output, "w", encoding="utf-8", newline="") as out:
+        return export_to(out)
 
 
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:

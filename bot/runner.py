@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import Any
 
 from telegram import Update
+from telegram.ext import Application
 
 from bot.app import build_application, resolve_secret
 from bot.demo import seed_demo
@@ -66,10 +68,9 @@ async def run(settings: Settings) -> None:
         await db.dispose()
 
 
-async def _poll_until_stopped(application: object, timeout: int) -> None:
-    from telegram.ext import Application
-
-    assert isinstance(application, Application)
+async def _poll_until_stopped(
+    application: Application[Any, Any, Any, Any, Any, Any], poll_timeout_s: int
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -79,7 +80,7 @@ async def _poll_until_stopped(application: object, timeout: int) -> None:
         await application.start()
         assert application.updater is not None
         await application.updater.start_polling(
-            timeout=timeout, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+            timeout=poll_timeout_s, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
         )
         await stop.wait()
         await application.updater.stop()

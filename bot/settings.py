@@ -99,10 +99,7 @@ def _format_error(path: Path | str, error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            reason = "unknown key"
-        else:
-            reason = item["msg"]
+        reason = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
         lines.append(f"{path}: {key}: {reason}")
     return "invalid configuration\n" + "\n".join(lines)
 

@@ -110,13 +110,17 @@ def screen_message(screen: Screen, lang: str, notice: str | None = None) -> Mess
         f"<b>{html.escape(question.text.get(lang))}</b>"
         + ("" if question.required else f" {t('optional', lang)}"),
     ]
+    # A question's own hint explains its scale better than the generic one; typed answers
+    # still need the generic limits (length, range).
     if question.hint is not None:
         lines.append(html.escape(question.hint.get(lang)))
-    lines.append(_hint(question, lang))
+    if question.hint is None or question.type in ("text", "number"):
+        lines.append(_hint(question, lang))
     if question.id in screen.state.answers and question.type in ("text", "number"):
         value = answer_label(question, screen.state.answers[question.id], lang)
         lines.append(t("previous", lang, {"value": value}))
-    return Message("\n".join(lines), InlineKeyboardMarkup(_question_buttons(screen, question, lang)))
+    keyboard = InlineKeyboardMarkup(_question_buttons(screen, question, lang))
+    return Message("\n".join(lines), keyboard)
 
 
 def _question_buttons(

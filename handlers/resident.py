@@ -7,10 +7,11 @@ says to show. Messages go out only after the commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
+from typing import Any
 
-from telegram import CallbackQuery, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
@@ -32,7 +33,7 @@ from surveys.responding import Reply
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
-Handler = Callable[[Update, Context], Awaitable[None]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 # Telegram answers this when an edit would change nothing; it is not a failure for us.
 _NOT_MODIFIED = "message is not modified"
@@ -52,7 +53,9 @@ def resident_handlers(deps: Deps) -> list[BaseHandler[Update, Context, None]]:
             filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
             _guarded(deps, _on_text),
         ),
-        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, _guarded(deps, _on_unknown_command)),
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.COMMAND, _guarded(deps, _on_unknown_command)
+        ),
         MessageHandler(
             filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL,
             _guarded(deps, _on_other),
@@ -160,7 +163,7 @@ async def _on_poll_button(deps: Deps, update: Update, context: Context) -> None:
         return
     if reply.screen is not None:
         message = screen_message(reply.screen, reply.lang)
-        await _edit(query, message.text, message)
+        await _edit(query, message.text, message.keyboard)
 
 
 async def _on_language_button(deps: Deps, update: Update, context: Context) -> None:
@@ -192,10 +195,7 @@ async def _answer(query: CallbackQuery, text: str | None, alert: bool = False) -
         log.info("callback answer failed: %s", exc)
 
 
-async def _edit(query: CallbackQuery, text: str, message: object | None) -> None:
-    from handlers.render import Message as Rendered
-
-    keyboard = message.keyboard if isinstance(message, Rendered) else None
+async def _edit(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     except BadRequest as exc:

@@ -231,7 +231,11 @@ def format_value(value: object, lang: str) -> str:
 
 
 def t(
-    key: str, lang: str, params: Mapping[str, object] | None = None, *, raw: frozenset[str] = frozenset()
+    key: str,
+    lang: str,
+    params: Mapping[str, object] | None = None,
+    *,
+    raw: frozenset[str] = frozenset(),
 ) -> str:
     """The text ``key`` in ``lang`` (English if missing), as HTML, with ``params`` filled in.
 

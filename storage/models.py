@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -64,7 +64,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
         dict[str, Any]: JSON,
     }
@@ -128,7 +128,7 @@ class Contact(Created, Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     ADMIN = "admin"
     AUDITOR = "auditor"
     INSPECTOR = "inspector"
@@ -161,11 +161,13 @@ class PersonRole(Created, Base):
 
     person: Mapped[Person] = relationship(back_populates="roles")
 
-    __table_args__ = (UniqueConstraint("person_id", "role", "unit_id", name="uq_person_role"),)
+    __table_args__ = (
+        UniqueConstraint("person_id", "role", "unit_id", name="uq_person_role"),
+    )
 
 
 class SurveyVersion(Created, Base):
-    """A stored version of a questionnaire definition; responses record the version they answered."""
+    """A stored questionnaire definition; each response records the version it answered."""
 
     __tablename__ = "surveys"
 
@@ -181,7 +183,7 @@ class SurveyVersion(Created, Base):
     )
 
 
-class CampaignStatus(str, enum.Enum):
+class CampaignStatus(enum.StrEnum):
     DRAFT = "draft"
     SCHEDULED = "scheduled"
     OPEN = "open"
@@ -210,7 +212,7 @@ class Campaign(Created, Base):
     )
 
 
-class ResponseStatus(str, enum.Enum):
+class ResponseStatus(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
 

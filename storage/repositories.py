@@ -289,7 +289,9 @@ class ResponsesRepository:
 
 
 def _canonical(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return json.dumps(
+        payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
 
 
 def audit_hash(prev_hash: str, event: Mapping[str, Any]) -> str:

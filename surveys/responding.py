@@ -229,7 +229,7 @@ async def _welcome(
     notice = "bad_code" if unknown else "welcome"
     if active is None:
         return Reply(lang, notice=notice)
-    campaign, response, survey = active
+    _campaign, response, survey = active
     return Reply(
         lang,
         notice="welcome_back" if not unknown else notice,

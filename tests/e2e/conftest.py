@@ -75,7 +75,9 @@ def limits() -> tuple[RateLimit | None, RateLimit | None]:
 
 
 @pytest.fixture
-async def sandbox(limits: tuple[RateLimit | None, RateLimit | None]) -> AsyncIterator[BotApiSandbox]:
+async def sandbox(
+    limits: tuple[RateLimit | None, RateLimit | None],
+) -> AsyncIterator[BotApiSandbox]:
     box = BotApiSandbox(global_limit=limits[0], chat_limit=limits[1])
     await box.start()
     try:
