@@ -83,9 +83,9 @@ async def create_campaign(
         CampaignRuleError: unknown unit, taken or malformed code, or times in the wrong order.
     """
     check_code(code)
-    Window(opens_at, closes_at).check()
     if closes_at is not None and closes_at <= now:
-        raise CampaignRuleError("the closing time is in the past")
+        raise CampaignRuleError(f"the closing time {closes_at:%Y-%m-%d %H:%M} UTC is in the past")
+    Window(opens_at, closes_at).check()
     unit = await uow.units.by_code(unit_code)
     if unit is None:
         raise CampaignRuleError(f"unknown unit {unit_code!r}; import it with `units import`")

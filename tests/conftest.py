@@ -24,6 +24,8 @@ from surveys.admin import create_campaign, import_units
 from surveys.loader import load_template
 from surveys.units import UnitRow
 
+# As `civicpulse` does at start: PTB's retry_after as timedelta (the int form warns).
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 SECRET = b"test-secret-key-0123456789abcdef"

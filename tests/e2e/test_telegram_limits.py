@@ -1,0 +1,31 @@
+"""Telegram says 429 (flood control): the bot waits it out and loses nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox import BotApiSandbox, RateLimit, SandboxClient
+from storage.uow import Database
+from tests.e2e.conftest import Bot
+from tests.e2e.test_resident_journey import answers_of, begin, tap_and_wait
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize(
+    "limits", [(RateLimit(rate=1000, burst=1000), RateLimit(rate=2, burst=2))]
+)
+async def test_flood_control_is_waited_out(
+    bot: Bot, client: SandboxClient, sandbox: BotApiSandbox, db: Database
+) -> None:
+    user = await client.user(4001, "Qian")
+    await begin(user)  # intro and first question use up the chat's burst
+    await tap_and_wait(user, "4", "2/5")
+    await tap_and_wait(user, "Yes", "3/5")
+    await tap_and_wait(user, "5", "4/5")
+    stats = sandbox.stats()
+    assert stats["responses_429"] >= 1, "the test must actually hit flood control"
+    stored = await answers_of(db)
+    assert {k: v.value_number for k, v in stored.items()} == {
+        "overall": 4, "resolved": 1, "timeliness": 5,
+    }

@@ -1,0 +1,148 @@
+"""The `civicpulse` command line, run in-process against a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from storage.uow import Database
+from tests.conftest import _truncate
+
+UNITS_CSV = """code,name,parent,type,population
+C1,Riverside County,,county,100000
+T1,North Township,C1,township,20000
+V1,Willow Village,T1,village,1200
+"""
+TEMPLATE = Path(__file__).parent.parent / "surveys" / "templates" / "resident_satisfaction.yaml"
+
+
+@pytest.fixture
+def env(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A clean database behind DATABASE_URL and an empty config in a scratch folder."""
+
+    async def clean() -> None:
+        db = Database.from_url(db_url)
+        if db.dialect == "postgresql":
+            await _truncate(db)
+        await db.dispose()
+
+    asyncio.run(clean())
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    config = tmp_path / "config.yaml"
+    config.write_text("bot:\n  username: WillowPollBot\n")
+    monkeypatch.setenv("CIVICPULSE_CONFIG", str(config))
+    return tmp_path
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_db_upgrade(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_units_import_then_reimport(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    units = write(env, "units.csv", UNITS_CSV)
+    assert main(["units", "import", str(units)]) == 0
+    assert "3 created" in capsys.readouterr().out
+    write(env, "units.csv", UNITS_CSV.replace("Willow Village,T1,village,1200",
+                                              "Willow Village,T1,village,1300"))
+    assert main(["units", "import", str(units)]) == 0
+    assert "0 created, 1 updated, 2 unchanged" in capsys.readouterr().out
+
+
+def test_a_broken_unit_file_is_rejected_whole(env: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    broken = write(env, "units.csv", UNITS_CSV + "V2,Pine,NOPE,village,10\nV3,Oak,V4,village,5\n"
+                   "V4,Elm,V3,village,5\n")
+    assert main(["units", "import", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "line 5" in err and "NOPE" in err and "nothing was imported" in err
+    good = write(env, "ok.csv", UNITS_CSV)
+    assert main(["units", "import", str(good)]) == 0
+    assert "3 created" in capsys.readouterr().out, "the broken file left nothing behind"
+
+
+def test_surveys_validate(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["surveys", "validate", str(TEMPLATE.parent)]) == 0
+    bad = write(env, "bad.yaml", TEMPLATE.read_text().replace("type: yesno", "type: yesno\n"
+                                                               "    optons: [a]"))
+    malformed = write(env, "malformed.yaml", "id: x\nquestions: [\n")
+    assert main(["surveys", "validate", str(bad), str(malformed), str(env / "none.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "bad.yaml: question resolved: unknown key 'optons'" in err
+    assert "malformed.yaml" in err and "line" in err
+    assert "none.yaml" in err
+
+
+def test_campaign_create_prints_the_deep_link(env: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    code = main(["campaign", "create", "--survey", str(TEMPLATE), "--unit", "V1",
+                 "--code", "willow-q4", "--closes", "30d"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "https://t.me/WillowPollBot?start=willow-q4" in out
+    assert main(["campaign", "create", "--survey", str(TEMPLATE), "--unit", "V1",
+                 "--code", "willow-q4"]) == 1
+    assert "already taken" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--unit", "NOPE", "--code", "abc"], "unknown unit"),
+        (["--unit", "V1", "--code", "bad code!"], "must be 3-40 characters"),
+        (["--unit", "V1", "--code", "past", "--closes", "2001-01-01"], "in the past"),
+        (["--unit", "V1", "--code", "order", "--opens", "2031-02-01", "--closes", "2031-01-01"],
+         "after the opening"),
+        (["--unit", "V1", "--code", "when", "--closes", "next tuesday"], "cannot read the time"),
+    ],
+)
+def test_campaign_create_refuses_bad_requests(
+    env: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["campaign", "create", "--survey", str(TEMPLATE), *extra]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_export_of_an_empty_and_an_unknown_campaign(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["campaign", "create", "--survey", str(TEMPLATE), "--unit", "V1",
+                 "--code", "empty"]) == 0
+    capsys.readouterr()
+    out_file = env / "out.csv"
+    assert main(["export", "responses", "--campaign", "empty", "-o", str(out_file)]) == 0
+    rows = list(csv.reader(io.StringIO(out_file.read_text())))
+    assert rows[0][:3] == ["row", "campaign", "survey"] and len(rows) == 1
+    assert main(["export", "responses", "--campaign", "nope"]) == 1
+    assert "unknown campaign" in capsys.readouterr().err
+
+
+def test_audit_verify(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["audit", "verify"]) == 0
+    assert "intact" in capsys.readouterr().out
+
+
+def test_an_invalid_config_stops_with_one_clear_message(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(env, "bad.yaml", "bot:\n  concurrent_updates: lots\n")
+    monkeypatch.setenv("CIVICPULSE_CONFIG", str(config))
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}: bot.concurrent_updates:" in err and "integer" in err
