@@ -1,6 +1,8 @@
-"""Telegram says 429 (flood control): the bot waits it out and loses nothing."""
+"""Telegram says 429 (flood control) or 403 (blocked): the bot copes and loses nothing."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
@@ -29,3 +31,23 @@ async def test_flood_control_is_waited_out(
     assert {k: v.value_number for k, v in stored.items()} == {
         "overall": 4, "resolved": 1, "timeliness": 5,
     }
+
+
+async def test_a_blocked_user_loses_nothing(
+    bot: Bot, client: SandboxClient, sandbox: BotApiSandbox, db: Database
+) -> None:
+    user = await client.user(4002, "Kong")
+    await begin(user)
+    await user.block()
+    # An answer typed just before blocking still arrives; the reply to it gets 403.
+    await user.send("4")
+    for _ in range(100):
+        if sandbox.stats()["responses_403"]:
+            break
+        await asyncio.sleep(0.05)
+    assert sandbox.stats()["responses_403"] >= 1
+    assert (await answers_of(db))["overall"].value_number == 4
+    await user.unblock()
+    await user.send("/start willow")
+    resumed = await user.wait_for_message("Welcome back")
+    assert "2/5" in resumed.text

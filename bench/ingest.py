@@ -1,0 +1,310 @@
+"""Ingest benchmark: simulated residents answering the shipped poll through the sandbox.
+
+Three processes, as in production: the sandbox (standing in for Telegram), the bot
+(`civicpulse run` with a token, polling the sandbox), and this driver acting as residents
+through the sandbox's client API. Every step is end to end: a Telegram update goes in, the
+answer is stored, the next question comes back.
+
+Two phases per system:
+- saturation: residents act as fast as they can (no pause): the most steps per second;
+- paced: residents pause 0.5-1.5 s before each tap, as people do: latency at that load.
+
+The same driver runs against a bare echo bot (bench/echo_bot.py) on the same sandbox, whose
+saturation throughput is the ceiling. Flood control is off in the sandbox so the figures
+measure software, not Telegram's policy.
+
+    python bench/ingest.py [--residents 200] [--backends sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sandbox import SandboxClient, SandboxUser  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.uow import Database  # noqa: E402
+from surveys.admin import create_campaign, import_units  # noqa: E402
+from surveys.loader import load_template  # noqa: E402
+from surveys.units import UnitRow  # noqa: E402
+
+TOKEN = "123456:bench-token"
+PYTHON = sys.executable
+STEP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class PhaseResult:
+    system: str
+    phase: str
+    residents: int
+    steps: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.steps / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+class Process:
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name, self.args, self.env = name, args, env
+        self.log = log_dir / f"{name}.log"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        handle = self.log.open("wb")
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.args, env=self.env, stdout=handle, stderr=handle, cwd=ROOT
+        )
+        handle.close()
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        self.proc.terminate()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 15)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], what: str, limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if await check():
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+async def seed(db_url: str, codes: list[str]) -> None:
+    await asyncio.to_thread(upgrade, db_url)
+    db = Database.from_url(db_url)
+    now = datetime.now(UTC)
+    async with db.transaction() as uow:
+        await import_units(uow, [UnitRow("B1", "Bench Village", None, "village", 5000, 1)], "bench")
+        survey = load_template("resident_satisfaction")
+        for code in codes:
+            await create_campaign(uow, survey=survey, unit_code="B1", code=code,
+                                  opens_at=now - timedelta(minutes=1),
+                                  closes_at=now + timedelta(days=1), now=now, actor="bench")
+    await db.dispose()
+
+
+async def reset_postgres(url: str) -> str | None:
+    """Create (or empty) a database for the benchmark; None if PostgreSQL is not reachable."""
+    parsed = make_url(url)
+    dsn = dict(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
+               user=parsed.username or "postgres", password=parsed.password)
+    name = parsed.database or "civicpulse_bench"
+    try:
+        admin = await asyncpg.connect(database="postgres", **dsn)
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"PostgreSQL not reachable at {parsed.host}:{parsed.port}: {exc}; skipping it")
+        return None
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return parsed.render_as_string(hide_password=False)
+
+
+# --- residents -----------------------------------------------------------------------------
+
+POLL = [("4", "2/5"), ("Yes", "3/5"), ("5", "4/5"), ("4", "5/5")]
+
+
+async def pause(think: tuple[float, float], rng: random.Random) -> None:
+    if think[1] > 0:
+        await asyncio.sleep(rng.uniform(*think))
+
+
+async def timed(latencies: list[float], action: Awaitable[object],
+                waiting: Callable[[], Awaitable[object]]) -> None:
+    started = time.perf_counter()
+    await action
+    await waiting()
+    latencies.append(time.perf_counter() - started)
+
+
+async def poll_resident(user: SandboxUser, code: str, think: tuple[float, float],
+                        latencies: list[float], rng: random.Random) -> int:
+    await timed(latencies, user.send(f"/start {code}"),
+                lambda: user.wait_for_message("1/5", timeout=STEP_TIMEOUT))
+    for button, expect in POLL:
+        await pause(think, rng)
+        await timed(latencies, user.tap(button),
+                    lambda e=expect: user.wait_for_message(e, timeout=STEP_TIMEOUT))
+    await pause(think, rng)
+    await timed(latencies, user.send("Quick service, friendly staff. 服务很好"),
+                lambda: user.wait_for_message("Your answers", timeout=STEP_TIMEOUT))
+    await pause(think, rng)
+    await timed(latencies, user.tap("✅ Submit"),
+                lambda: user.wait_for_message("Thank you", timeout=STEP_TIMEOUT))
+    return 7
+
+
+async def echo_resident(user: SandboxUser, code: str, think: tuple[float, float],
+                        latencies: list[float], rng: random.Random) -> int:
+    await timed(latencies, user.send(f"/start {code}"),
+                lambda: user.wait_for_message("echo: /start", timeout=STEP_TIMEOUT))
+    for n, (button, _) in enumerate([("4", ""), ("1", ""), ("5", ""), ("4", "")], 1):
+        await pause(think, rng)
+        await timed(latencies, user.tap(button),
+                    lambda k=n: user.wait_for_message(f"#{k}", timeout=STEP_TIMEOUT))
+    await pause(think, rng)
+    await timed(latencies, user.send("Quick service, friendly staff. 服务很好"),
+                lambda: user.wait_for_message("echo: Quick", timeout=STEP_TIMEOUT))
+    await pause(think, rng)
+    await timed(latencies, user.tap("3"),
+                lambda: user.wait_for_message("#5", timeout=STEP_TIMEOUT))
+    return 7
+
+
+Resident = Callable[[SandboxUser, str, tuple[float, float], list[float], random.Random],
+                    Awaitable[int]]
+
+
+async def run_phase(client: SandboxClient, system: str, phase: str, resident: Resident,
+                    residents: int, first_user: int, code: str,
+                    think: tuple[float, float]) -> PhaseResult:
+    users = [await client.user(first_user + i, f"Resident {i}") for i in range(residents)]
+    latencies: list[float] = []
+    rng = random.Random(first_user)
+    started = time.perf_counter()
+    steps = await asyncio.gather(*(resident(u, code, think, latencies, rng) for u in users))
+    elapsed = time.perf_counter() - started
+    return PhaseResult(system, phase, residents, sum(steps), elapsed, latencies)
+
+
+# --- systems --------------------------------------------------------------------------------
+
+async def measure(system: str, db_url: str | None, residents: int, log_dir: Path,
+                  think: tuple[float, float]) -> list[PhaseResult]:
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PTB_TIMEDELTA": "1"}
+    sandbox = Process(f"sandbox-{system}", [PYTHON, "-m", "sandbox", "--port", str(port),
+                                            "--token", TOKEN, "--no-limits"], env, log_dir)
+    codes = ["satur", "paced"]
+    if db_url is None:
+        bot = Process("echo", [PYTHON, "bench/echo_bot.py", api, TOKEN, "256"], env, log_dir)
+        resident: Resident = echo_resident
+    else:
+        await seed(db_url, codes)
+        config = log_dir / f"config-{system}.yaml"
+        config.write_text("bot:\n  concurrent_updates: 256\n  poll_timeout_s: 10\n"
+                          "database:\n  pool_size: 20\n")
+        bot_env = {**env, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api,
+                   "DATABASE_URL": db_url, "CIVICPULSE_SECRET_KEY": "bench-secret-key-0123456789",
+                   "CIVICPULSE_CONFIG": str(config)}
+        bot = Process(f"bot-{system}", [PYTHON, "-m", "bot.cli", "run"], bot_env, log_dir)
+        resident = poll_resident
+    await sandbox.start()
+    results: list[PhaseResult] = []
+    try:
+        async with SandboxClient(api) as client:
+            await wait_until(lambda: _ok(client), "the sandbox")
+            await bot.start()
+            await wait_until(lambda: _polling(client), f"{system} to poll")
+            results.append(await run_phase(client, system, "saturation", resident, residents,
+                                           10_000, codes[0], (0.0, 0.0)))
+            results.append(await run_phase(client, system, "paced", resident, residents,
+                                           20_000, codes[1], think))
+    finally:
+        await bot.stop()
+        await sandbox.stop()
+    return results
+
+
+async def _ok(client: SandboxClient) -> bool:
+    await client.stats()
+    return True
+
+
+async def _polling(client: SandboxClient) -> bool:
+    return int((await client.stats())["calls"].get("getUpdates", 0)) > 0
+
+
+def report(results: list[PhaseResult]) -> None:
+    print(f"\n{'system':<12}{'phase':<12}{'residents':>10}{'steps':>8}{'steps/s':>10}"
+          f"{'p50 ms':>9}{'p99 ms':>9}")
+    for r in results:
+        print(f"{r.system:<12}{r.phase:<12}{r.residents:>10}{r.steps:>8}{r.rate:>10.1f}"
+              f"{r.pct(0.5):>9.1f}{r.pct(0.99):>9.1f}")
+    ceiling = next((r.rate for r in results if r.system == "echo" and r.phase == "saturation"), 0)
+    print()
+    for r in results:
+        if r.system != "echo" and r.phase == "saturation" and ceiling:
+            print(f"{r.system}: {r.rate:.0f} steps/s = {100 * r.rate / ceiling:.0f}% of the echo "
+                  f"ceiling ({ceiling:.0f}/s); target >= 50% on PostgreSQL")
+    for r in results:
+        if r.system != "echo" and r.phase == "paced":
+            print(f"{r.system}: p99 {r.pct(0.99):.1f} ms with {r.residents} paced residents; "
+                  "target < 100 ms")
+    print("\nA step is one resident action end to end (update in, answer stored, next question"
+          " out); each resident makes 7: /start, 5 answers, Submit.")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--residents", type=int, default=200)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--pg-url", default=os.environ.get(
+        "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/civicpulse_bench"))
+    parser.add_argument("--think", default="0.5,1.5", help="pause range in seconds, paced phase")
+    args = parser.parse_args()
+    low, high = (float(x) for x in args.think.split(","))
+    log_dir = Path(tempfile.mkdtemp(prefix="civicpulse-bench-"))
+    print(f"{args.residents} residents; logs in {log_dir}; {os.cpu_count()} CPUs")
+    results = await measure("echo", None, args.residents, log_dir, (low, high))
+    for backend in args.backends.split(","):
+        if backend == "sqlite":
+            url: str | None = f"sqlite+aiosqlite:///{log_dir / 'bench.db'}"
+        elif backend == "postgresql":
+            url = await reset_postgres(args.pg_url)
+            if url is None:
+                continue
+        else:
+            raise SystemExit(f"unknown backend {backend}")
+        results += await measure(backend, url, args.residents, log_dir, (low, high))
+    report(results)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
