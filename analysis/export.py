@@ -41,7 +41,9 @@ async def export_responses(uow: UnitOfWork, campaign_code: str, fmt: str, out: T
     campaign = await uow.campaigns.by_code(campaign_code)
     if campaign is None:
         raise ExportError(f"unknown campaign {campaign_code!r}")
-    survey = Survey.model_validate(campaign.survey.definition)
+    version = await uow.surveys.get(campaign.survey_id)
+    assert version is not None  # a foreign key guarantees it
+    survey = Survey.model_validate(version.definition)
     question_ids = [q.id for q in survey.questions]
     header = ["row", "campaign", "survey", "survey_version", "unit", "language", "completed_at",
               *question_ids]
@@ -53,7 +55,7 @@ async def export_responses(uow: UnitOfWork, campaign_code: str, fmt: str, out: T
         by_question = {a.question_id: a for a in response.answers}
         done = response.completed_at
         completed = done.isoformat(timespec="minutes") if done else None
-        values = [count, campaign.code, survey.id, campaign.survey.version, campaign.unit.code,
+        values = [count, campaign.code, survey.id, version.version, campaign.unit.code,
                   response.language, completed,
                   *(_cell(by_question.get(q)) for q in question_ids)]
         if writer is not None:

@@ -67,7 +67,6 @@ def build_application(
     api_url: str,
     secret: bytes,
     clock: Any = utcnow,
-    rate_limit_retries: int = 3,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the python-telegram-bot Application talking to ``api_url`` (Telegram or sandbox)."""
     deps = Deps(
@@ -84,8 +83,15 @@ def build_application(
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")
         .concurrent_updates(settings.bot.concurrent_updates)
-        # PTB's limiter covers 30/s overall and retries after Telegram's 429 retry_after.
-        .rate_limiter(AIORateLimiter(max_retries=rate_limit_retries))
+        # PTB's limiter paces all chats together and retries after Telegram's 429 retry_after.
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.bot.max_messages_per_second,
+                overall_time_period=1,
+                max_retries=settings.bot.retries_after_429,
+            )
+        )
+        # httpcore scans every pooled connection on each request, so a big pool costs CPU.
         .connection_pool_size(max(8, min(settings.bot.concurrent_updates, 256)))
         .pool_timeout(30)
         .post_init(_post_init)

@@ -30,6 +30,9 @@ class BotSection(_Section):
     default_language: Literal["en", "zh"] = "en"
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
     poll_timeout_s: int = Field(default=30, ge=0, le=50)
+    # Client-side flood control: Telegram allows about 30 messages per second overall.
+    max_messages_per_second: float = Field(default=30, gt=0, le=100_000)
+    retries_after_429: int = Field(default=3, ge=0, le=10)
 
 
 class DatabaseSection(_Section):

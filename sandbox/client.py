@@ -235,7 +235,9 @@ class SandboxClient:
     def _http(self) -> aiohttp.ClientSession:
         # Created on first use: aiohttp wants its session made inside the running loop.
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # No connection cap: every simulated user may hold a long poll at once, and
+            # aiohttp's default of 100 would make users queue inside the client.
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         return self._session
 
     async def request(

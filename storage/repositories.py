@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import (
     Answer,
@@ -127,14 +128,14 @@ class CampaignsRepository:
         return await self.session.scalar(
             select(Campaign)
             .where(Campaign.code == code)
-            .options(selectinload(Campaign.unit), selectinload(Campaign.survey))
+            .options(joinedload(Campaign.unit))
         )
 
     async def get(self, campaign_id: int) -> Campaign | None:
         return await self.session.scalar(
             select(Campaign)
             .where(Campaign.id == campaign_id)
-            .options(selectinload(Campaign.unit), selectinload(Campaign.survey))
+            .options(joinedload(Campaign.unit))
         )
 
     def add(self, campaign: Campaign) -> None:
@@ -177,18 +178,19 @@ class ResponsesRepository:
         self.session = session
 
     async def find(self, campaign_id: int, respondent_key: str) -> Response | None:
-        return await self.session.scalar(
-            select(Response)
-            .where(Response.campaign_id == campaign_id, Response.respondent_key == respondent_key)
-            .options(selectinload(Response.answers))
+        return await self._one(
+            Response.campaign_id == campaign_id, Response.respondent_key == respondent_key
         )
 
     async def get(self, response_id: int) -> Response | None:
-        return await self.session.scalar(
-            select(Response)
-            .where(Response.id == response_id)
-            .options(selectinload(Response.answers))
+        return await self._one(Response.id == response_id)
+
+    async def _one(self, *where: ColumnElement[bool]) -> Response | None:
+        # One round trip: the answers come joined (a handful of rows), not in a second query.
+        result = await self.session.scalars(
+            select(Response).where(*where).options(joinedload(Response.answers))
         )
+        return result.unique().one_or_none()
 
     async def create(
         self, campaign_id: int, survey_id: int, respondent_key: str, language: str,

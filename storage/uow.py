@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -43,6 +44,10 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(engine)
+        # SQLite has one writer at a time and every transaction here begins IMMEDIATE, so
+        # queue them in order inside the process instead of letting pooled connections spin
+        # on the file lock from their threads (which, under load, outlasts the busy timeout).
+        self._serial = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(
@@ -64,12 +69,15 @@ class Database:
                 transaction was rolled back, so nothing was half-written.
         """
         try:
-            async with self.sessionmaker() as session, session.begin():
+            async with self._turn(), self.sessionmaker() as session, session.begin():
                 yield UnitOfWork(session)
         except IntegrityError:
             raise
         except (OperationalError, DBAPIError, OSError) as exc:
             raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
+
+    def _turn(self) -> AbstractAsyncContextManager[object]:
+        return self._serial if self._serial is not None else nullcontext()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

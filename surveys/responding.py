@@ -196,7 +196,7 @@ async def open_campaign(uow: UnitOfWork, who: Respondent, payload: str | None) -
         return Reply(lang, notice="already_answered", params={"unit": campaign.unit.name})
     if not _is_open(campaign, who.now):
         return Reply(lang, notice="closed", params={"unit": campaign.unit.name})
-    survey = who.catalog.get(campaign.survey.id, campaign.survey.definition)
+    survey = await who.catalog.get(uow, campaign.survey_id)
     retire = contact.prompt_message_id
     contact.active_campaign_id = campaign.id
     contact.prompt_message_id = None
@@ -250,7 +250,7 @@ async def _active(
     response = await uow.responses.find(campaign.id, key)
     if response is None or response.status != ResponseStatus.IN_PROGRESS:
         return None
-    survey = who.catalog.get(campaign.survey.id, campaign.survey.definition)
+    survey = await who.catalog.get(uow, campaign.survey_id)
     return campaign, response, survey
 
 
@@ -281,7 +281,7 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
         return Reply(lang, notice="stale", only_notice=True)
     if not _is_open(campaign, who.now):
         return Reply(lang, notice="closed", params={"unit": campaign.unit.name}, only_notice=True)
-    survey = who.catalog.get(campaign.survey.id, campaign.survey.definition)
+    survey = await who.catalog.get(uow, campaign.survey_id)
     state = _state(survey, response)
     try:
         reply = await _apply_tap(uow, survey, response, state, tap, lang)
