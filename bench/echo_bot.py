@@ -53,7 +53,7 @@ def build(api_url: str, token: str, concurrency: int) -> Application[Any, Any, A
         .token(token)
         .base_url(f"{api_url}/bot")
         .concurrent_updates(concurrency)
-        .connection_pool_size(max(8, min(concurrency, 256)))
+        .connection_pool_size(max(8, min(concurrency, 32)))
         .pool_timeout(30)
         .build()
     )

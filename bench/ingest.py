@@ -7,7 +7,7 @@ answer is stored, the next question comes back.
 
 Two phases per system:
 - saturation: residents act as fast as they can (no pause): the most steps per second
-  (the median of three rounds, after a warm-up);
+  (the median of three rounds after a warm-up, the systems' rounds interleaved);
 - paced: residents pause 2-6 s before each step (reading a question and tapping takes people
   a few seconds): the latency residents see with that many answering at once.
 
@@ -218,50 +218,83 @@ async def run_phase(client: SandboxClient, system: str, phase: str, resident: Re
 
 # --- systems --------------------------------------------------------------------------------
 
-async def measure(system: str, db_url: str | None, residents: int, log_dir: Path,
+ROUNDS = 3
+
+
+class Stack:
+    """One system under test: its own sandbox process and bot process (echo or CivicPulse)."""
+
+    def __init__(self, system: str, db_url: str | None, log_dir: Path) -> None:
+        self.system = system
+        port = free_port()
+        self.api = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "PTB_TIMEDELTA": "1"}
+        self.sandbox = Process(f"sandbox-{system}", [PYTHON, "-m", "sandbox", "--port",
+                                                     str(port), "--token", TOKEN, "--no-limits"],
+                               env, log_dir)
+        self.codes = ["warmup", *(f"satur{n}" for n in range(1, ROUNDS + 1)), "paced"]
+        self.db_url = db_url
+        self.resident: Resident
+        if db_url is None:
+            self.bot = Process("echo", [PYTHON, "bench/echo_bot.py", self.api, TOKEN, "256"],
+                               env, log_dir)
+            self.resident = echo_resident
+        else:
+            config = log_dir / f"config-{system}.yaml"
+            # Sandbox flood control is off here, so the bot's own pacing is lifted as well.
+            config.write_text("bot:\n  concurrent_updates: 256\n  poll_timeout_s: 10\n"
+                              "  max_messages_per_second: 100000\n"
+                              "database:\n  pool_size: 20\n")
+            bot_env = {**env, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": self.api,
+                       "DATABASE_URL": db_url,
+                       "CIVICPULSE_SECRET_KEY": "bench-secret-key-0123456789",
+                       "CIVICPULSE_CONFIG": str(config)}
+            self.bot = Process(f"bot-{system}", [PYTHON, "-m", "bot.cli", "run"], bot_env,
+                               log_dir)
+            self.resident = poll_resident
+        self.client = SandboxClient(self.api)
+
+    async def start(self) -> None:
+        if self.db_url is not None:
+            await seed(self.db_url, self.codes)
+        await self.sandbox.start()
+        await wait_until(lambda: _ok(self.client), f"the {self.system} sandbox")
+        await self.bot.start()
+        await wait_until(lambda: _polling(self.client), f"{self.system} to poll")
+        # Warm up (connections, caches, first code paths); not reported.
+        await self.phase("warmup", 20, 5_000, self.codes[0], (0.0, 0.0))
+
+    async def phase(self, name: str, residents: int, first_user: int, code: str,
+                    think: tuple[float, float]) -> PhaseResult:
+        return await run_phase(self.client, self.system, name, self.resident, residents,
+                               first_user, code, think)
+
+    async def stop(self) -> None:
+        await self.client.close()
+        await self.bot.stop()
+        await self.sandbox.stop()
+
+
+async def measure(stacks: list[Stack], residents: int,
                   think: tuple[float, float]) -> list[PhaseResult]:
-    port = free_port()
-    api = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PTB_TIMEDELTA": "1"}
-    sandbox = Process(f"sandbox-{system}", [PYTHON, "-m", "sandbox", "--port", str(port),
-                                            "--token", TOKEN, "--no-limits"], env, log_dir)
-    codes = ["warmup", "satur1", "satur2", "satur3", "paced"]
-    if db_url is None:
-        bot = Process("echo", [PYTHON, "bench/echo_bot.py", api, TOKEN, "256"], env, log_dir)
-        resident: Resident = echo_resident
-    else:
-        await seed(db_url, codes)
-        config = log_dir / f"config-{system}.yaml"
-        # Sandbox flood control is off here, so the bot's own pacing is lifted as well.
-        config.write_text("bot:\n  concurrent_updates: 256\n  poll_timeout_s: 10\n"
-                          "  max_messages_per_second: 100000\n"
-                          "database:\n  pool_size: 20\n")
-        bot_env = {**env, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api,
-                   "DATABASE_URL": db_url, "CIVICPULSE_SECRET_KEY": "bench-secret-key-0123456789",
-                   "CIVICPULSE_CONFIG": str(config)}
-        bot = Process(f"bot-{system}", [PYTHON, "-m", "bot.cli", "run"], bot_env, log_dir)
-        resident = poll_resident
-    await sandbox.start()
-    results: list[PhaseResult] = []
-    try:
-        async with SandboxClient(api) as client:
-            await wait_until(lambda: _ok(client), "the sandbox")
-            await bot.start()
-            await wait_until(lambda: _polling(client), f"{system} to poll")
-            # Warm up (connections, caches, the JIT-less interpreter's first paths), unreported.
-            await run_phase(client, system, "warmup", resident, 20, 5_000, codes[0], (0, 0))
-            rounds = [
-                await run_phase(client, system, "saturation", resident, residents,
-                                10_000 * n, codes[n], (0.0, 0.0))
-                for n in (1, 2, 3)
-            ]
-            rounds.sort(key=lambda r: r.rate)
-            results.append(rounds[1])  # the median of three
-            results.append(await run_phase(client, system, "paced", resident, residents,
-                                           50_000, codes[4], think))
-    finally:
-        await bot.stop()
-        await sandbox.stop()
+    """Saturation rounds interleaved across systems, then one paced phase per system.
+
+    Interleaving makes slow drifts of the machine (this is a shared VM) hit every system
+    alike, so the ratios hold even when absolute figures wander.
+    """
+    rounds: dict[str, list[PhaseResult]] = {s.system: [] for s in stacks}
+    for n in range(1, ROUNDS + 1):
+        for stack in stacks:
+            rounds[stack.system].append(
+                await stack.phase("saturation", residents, 10_000 * n, stack.codes[n], (0, 0)))
+    results = []
+    for stack in stacks:
+        ordered = sorted(rounds[stack.system], key=lambda r: r.rate)
+        results.append(ordered[len(ordered) // 2])
+        print(f"{stack.system:<12} saturation rounds: "
+              + ", ".join(f"{r.rate:.0f}" for r in rounds[stack.system]) + " steps/s")
+    for stack in stacks:
+        results.append(await stack.phase("paced", residents, 50_000, stack.codes[-1], think))
     return results
 
 
@@ -306,7 +339,7 @@ async def main() -> None:
     low, high = (float(x) for x in args.think.split(","))
     log_dir = Path(tempfile.mkdtemp(prefix="civicpulse-bench-"))
     print(f"{args.residents} residents; logs in {log_dir}; {os.cpu_count()} CPUs")
-    results = await measure("echo", None, args.residents, log_dir, (low, high))
+    stacks = [Stack("echo", None, log_dir)]
     for backend in [b for b in args.backends.split(",") if b and b != "none"]:
         if backend == "sqlite":
             url: str | None = f"sqlite+aiosqlite:///{log_dir / 'bench.db'}"
@@ -316,7 +349,14 @@ async def main() -> None:
                 continue
         else:
             raise SystemExit(f"unknown backend {backend}")
-        results += await measure(backend, url, args.residents, log_dir, (low, high))
+        stacks.append(Stack(backend, url, log_dir))
+    try:
+        for stack in stacks:
+            await stack.start()
+        results = await measure(stacks, args.residents, (low, high))
+    finally:
+        for stack in stacks:
+            await stack.stop()
     report(results)
 
 

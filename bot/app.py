@@ -92,7 +92,7 @@ def build_application(
             )
         )
         # httpcore scans every pooled connection on each request, so a big pool costs CPU.
-        .connection_pool_size(max(8, min(settings.bot.concurrent_updates, 256)))
+        .connection_pool_size(max(8, min(settings.bot.concurrent_updates, 32)))
         .pool_timeout(30)
         .post_init(_post_init)
         .build()

@@ -32,13 +32,13 @@ def tap_data(screen: Screen, action: str, arg: int | None = None) -> str:
     return f"p:{screen.response_id}:{screen.step}:{action}{'' if arg is None else arg}"
 
 
-def parse_tap(data: str | None, message_id: int | None) -> Tap | None:
+def parse_tap(data: str | None) -> Tap | None:
     """Decode poll button data; None for anything malformed (a forged or foreign button)."""
     match = _TAP.match(data or "")
     if match is None:
         return None
     response_id, step, action, arg = match.groups()
-    return Tap(int(response_id), int(step), action, int(arg) if arg else None, message_id)
+    return Tap(int(response_id), int(step), action, int(arg) if arg else None)
 
 
 def _clip(text: str, limit: int) -> str:

@@ -146,8 +146,7 @@ async def _on_other(deps: Deps, update: Update, context: Context) -> None:
 async def _on_poll_button(deps: Deps, update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
-    message_id = query.message.message_id if query.message is not None else None
-    tap = parse_tap(query.data, message_id)
+    tap = parse_tap(query.data)
     who = deps.respondent(update)
     if tap is None:
         await _answer(query, t("forged", _lang_guess(deps, update)))

@@ -32,7 +32,9 @@ def create_engine(
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip per transaction. A dropped connection fails one
+        # use case (the person is told to try again) and SQLAlchemy then invalidates the pool.
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms)

@@ -241,6 +241,7 @@ class Response(Base):
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan", passive_deletes=True
     )
+    campaign: Mapped[Campaign] = relationship(lazy="raise")
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "respondent_key", name="uq_responses_campaign_respondent"),

@@ -77,6 +77,26 @@ class ContactsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def set_prompt(self, telegram_user_id: int, message_id: int) -> None:
+        await self.session.execute(
+            update(Contact)
+            .where(Contact.telegram_user_id == telegram_user_id)
+            .values(prompt_message_id=message_id)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def leave_campaign(self, telegram_user_id: int, campaign_id: int) -> None:
+        """Forget the person's active poll if it is this campaign (without loading the row)."""
+        await self.session.execute(
+            update(Contact)
+            .where(
+                Contact.telegram_user_id == telegram_user_id,
+                Contact.active_campaign_id == campaign_id,
+            )
+            .values(active_campaign_id=None, prompt_message_id=None)
+            .execution_options(synchronize_session=False)
+        )
+
     async def by_user(self, telegram_user_id: int) -> Contact | None:
         return await self.session.scalar(
             select(Contact).where(Contact.telegram_user_id == telegram_user_id)
@@ -184,6 +204,21 @@ class ResponsesRepository:
 
     async def get(self, response_id: int) -> Response | None:
         return await self._one(Response.id == response_id)
+
+    async def get_with_campaign(self, response_id: int) -> Response | None:
+        """A response with its answers, campaign and unit, in one round trip (a button tap)."""
+        result = await self.session.scalars(
+            select(Response)
+            .where(Response.id == response_id)
+            .options(
+                joinedload(Response.answers),
+                joinedload(Response.campaign).joinedload(Campaign.unit),
+            )
+        )
+        return result.unique().one_or_none()
+
+    async def set_language(self, response: Response, language: str) -> None:
+        response.language = language
 
     async def _one(self, *where: ColumnElement[bool]) -> Response | None:
         # One round trip: the answers come joined (a handful of rows), not in a second query.
