@@ -13,8 +13,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.settings import ConfigError, Settings, load_settings
 from handlers.deps import utcnow
+from storage.db import DatabaseUnavailable
 from storage.migrate import upgrade
 from storage.uow import Database
 
@@ -270,6 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except CliError as exc:
         print(f"civicpulse: {exc}", file=sys.stderr)
+        return 1
+    except (DBAPIError, DatabaseUnavailable, ConnectionError) as exc:
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        print(f"civicpulse: cannot use the database: {detail}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

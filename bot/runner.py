@@ -13,7 +13,7 @@ from telegram.ext import Application
 
 from bot.app import build_application, resolve_secret
 from bot.demo import seed_demo
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from handlers.deps import utcnow
 from sandbox import BotApiSandbox, RateLimit
 from storage.migrate import upgrade
@@ -43,7 +43,13 @@ async def run(settings: Settings) -> None:
                 global_limit=RateLimit(box.global_limit.rate, box.global_limit.burst),
                 chat_limit=RateLimit(box.chat_limit.rate, box.chat_limit.burst),
             )
-            base = await sandbox.start(box.host, box.port)
+            try:
+                base = await sandbox.start(box.host, box.port)
+            except OSError as exc:
+                raise ConfigError(
+                    f"sandbox.port: cannot listen on {box.host}:{box.port} ({exc.strerror}); "
+                    "stop what uses it or choose another port in config.yaml"
+                ) from exc
             token, api_url = box.token, base
             code = await seed_demo(db, utcnow())
             print(

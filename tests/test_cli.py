@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import socket
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,30 @@ def test_an_invalid_config_stops_with_one_clear_message(
     assert main(["db", "upgrade"]) == 2
     err = capsys.readouterr().err
     assert f"{config}: bot.concurrent_updates:" in err and "integer" in err
+
+
+def test_an_unreachable_database_is_one_clear_line(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{port}/x")
+    assert main(["db", "upgrade"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("civicpulse: cannot use the database:") and "Traceback" not in err
+
+
+def test_run_says_when_the_sandbox_port_is_taken(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write(env, "run.yaml", f"sandbox:\n  port: {port}\n")
+        monkeypatch.setenv("CIVICPULSE_CONFIG", str(config))
+        monkeypatch.setenv("CIVICPULSE_VAR_DIR", str(env / "var"))
+        assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert f"sandbox.port: cannot listen on 127.0.0.1:{port}" in err
