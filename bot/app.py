@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.settings import ConfigError, Settings
 from handlers.deps import Deps, utcnow
 from handlers.resident import resident_handlers
 from handlers.texts import t
+from storage.db import DatabaseUnavailable
 from storage.uow import Database
 from surveys.catalog import SurveyCatalog
 
@@ -99,7 +101,29 @@ def build_application(
     )
     application.add_handlers(resident_handlers(deps))
     application.add_error_handler(_on_error)
+    _schedule_maintenance(application, db, clock)
     return application
+
+
+# Telegram keeps an undelivered update for at most 24 hours, so older ids never come back.
+UPDATE_IDS_KEPT = timedelta(days=2)
+
+
+def _schedule_maintenance(
+    application: Application[Any, Any, Any, Any, Any, Any], db: Database, clock: Any
+) -> None:
+    async def prune_update_ids(context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            async with db.transaction() as uow:
+                removed = await uow.updates.prune(clock() - UPDATE_IDS_KEPT)
+        except DatabaseUnavailable as exc:
+            log.warning("could not prune processed update ids: %s", exc)
+            return
+        if removed:
+            log.info("pruned %d processed update ids", removed)
+
+    assert application.job_queue is not None  # the job-queue extra is a dependency
+    application.job_queue.run_repeating(prune_update_ids, interval=3600, first=60)
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

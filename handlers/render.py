@@ -74,7 +74,7 @@ def intro_message(intro: Intro, lang: str, min_cell: int) -> Message:
             "unit": intro.unit_name,
             "intro": intro.survey.intro.get(lang),
             "min_cell": min_cell,
-            "questions": len(intro.survey.questions),
+            "questions": intro.questions,
             "closes": closes,
         },
         raw=frozenset({"closes"}),

@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -27,7 +27,6 @@ from handlers.deps import Deps, DuplicateUpdate
 from handlers.render import intro_message, language_keyboard, parse_tap, screen_message
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
-from storage.uow import UnitOfWork
 from surveys import responding
 from surveys.responding import Reply
 
@@ -100,12 +99,8 @@ async def _tell(update: Update, lang: str, key: str) -> None:
 async def _on_start(deps: Deps, update: Update, context: Context) -> None:
     payload = context.args[0] if context.args else None
     who = deps.respondent(update)
-    reply = await deps.run(update, partial(_start, who=who, payload=payload))
+    reply = await deps.run(update, partial(responding.open_campaign, who=who, payload=payload))
     await _send(deps, update, reply)
-
-
-async def _start(uow: UnitOfWork, who: responding.Respondent, payload: str | None) -> Reply:
-    return await responding.open_campaign(uow, who, payload)
 
 
 async def _on_help(deps: Deps, update: Update, context: Context) -> None:
@@ -234,8 +229,6 @@ async def _retire(chat_id: int, message_id: int, update: Update) -> None:
     except BadRequest as exc:
         # Already without buttons, or deleted by the person: nothing to retire.
         log.debug("retiring %s: %s", message_id, exc)
-    except Forbidden:
-        raise
 
 
 async def _remember(deps: Deps, update: Update, sent: Message) -> None:

@@ -21,7 +21,6 @@ from storage.models import (
     Answer,
     AuditEvent,
     Campaign,
-    CampaignStatus,
     Contact,
     ProcessedUpdate,
     Response,
@@ -161,25 +160,6 @@ class CampaignsRepository:
     def add(self, campaign: Campaign) -> None:
         self.session.add(campaign)
 
-    async def list(self) -> Sequence[Campaign]:
-        return (
-            await self.session.scalars(
-                select(Campaign).options(selectinload(Campaign.unit)).order_by(Campaign.id)
-            )
-        ).all()
-
-    async def close_due(self, now: datetime) -> Sequence[Campaign]:
-        due = (
-            await self.session.scalars(
-                select(Campaign).where(
-                    Campaign.status == CampaignStatus.OPEN, Campaign.closes_at <= now
-                )
-            )
-        ).all()
-        for campaign in due:
-            campaign.status = CampaignStatus.CLOSED
-            campaign.closed_at = now
-        return due
 
 
 @dataclass(frozen=True)
@@ -302,14 +282,6 @@ class ResponsesRepository:
 
     async def delete(self, response: Response) -> None:
         await self.session.delete(response)
-
-    async def counts(self, campaign_id: int) -> dict[ResponseStatus, int]:
-        rows = await self.session.execute(
-            select(Response.status, func.count())
-            .where(Response.campaign_id == campaign_id)
-            .group_by(Response.status)
-        )
-        return {status: int(n) for status, n in rows}
 
     async def completed_with_answers(self, campaign_id: int) -> Sequence[Response]:
         return (

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 # Telegram's start payload allows at most 64 of A-Za-z0-9_-; codes stay shorter so an entry
 # point suffix can be added later.
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{3,40}$")
-_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no look-alikes (l/1, o/0) on posters
 
 
 class CampaignRuleError(ValueError):
@@ -23,11 +21,6 @@ def check_code(code: str) -> str:
             f"campaign code {code!r} must be 3-40 characters of letters, digits, '_' or '-'"
         )
     return code
-
-
-def generate_code(prefix: str = "", length: int = 8) -> str:
-    body = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
-    return check_code(f"{prefix}{body}" if prefix else body)
 
 
 def deep_link(bot_username: str, code: str) -> str:

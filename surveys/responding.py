@@ -14,7 +14,7 @@ from storage.models import Answer, Campaign, CampaignStatus, Contact, Response, 
 from storage.repositories import AnswerRow
 from surveys import engine
 from surveys.anonymity import respondent_key
-from surveys.campaigns import parse_start_payload
+from surveys.campaigns import Window, parse_start_payload
 from surveys.catalog import SurveyCatalog
 from surveys.engine import InvalidAnswer, Progress, State
 from surveys.schema import AnswerValue, Question, Survey
@@ -43,6 +43,7 @@ class Intro:
     survey: Survey
     unit_name: str
     closes_at: datetime | None
+    questions: int  # as the progress marker counts them at the start (follow-ups come later)
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,8 @@ def _screen(survey: Survey, response: Response, state: State, picking: bool = Fa
 
 
 def _is_open(campaign: Campaign, now: datetime) -> bool:
-    if campaign.status != CampaignStatus.OPEN or campaign.opens_at > now:
-        return False
-    return campaign.closes_at is None or now < campaign.closes_at
+    window = Window(campaign.opens_at, campaign.closes_at)
+    return campaign.status == CampaignStatus.OPEN and window.is_open(now)
 
 
 async def _contact(uow: UnitOfWork, who: Respondent) -> Contact:
@@ -218,7 +218,12 @@ async def open_campaign(uow: UnitOfWork, who: Respondent, payload: str | None) -
         language=lang,
         current_question=state.current,
     )
-    intro = Intro(survey=survey, unit_name=campaign.unit.name, closes_at=campaign.closes_at)
+    intro = Intro(
+        survey=survey,
+        unit_name=campaign.unit.name,
+        closes_at=campaign.closes_at,
+        questions=engine.progress(survey, state).total,
+    )
     return Reply(
         lang, intro=intro, screen=_screen(survey, response, state), retire_message_id=retire
     )

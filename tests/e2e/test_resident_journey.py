@@ -63,6 +63,7 @@ async def test_a_resident_answers_the_poll_end_to_end(
     await user.send("/start willow")
     intro = await user.wait_for_message("anonymous")
     assert "Willow Village" in intro.text and "How was your service today?" in intro.text
+    assert "5 short questions" in intro.text, "counted as the progress marker counts them"
     first = await user.wait_for_message("1/5")
     assert "Overall, how satisfied" in first.text
     assert first.button_texts == ["1", "2", "3", "4", "5"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,14 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from storage.models import AuditEvent, Base, Campaign, CampaignStatus, ResponseStatus
+from storage.models import (
+    AuditEvent,
+    Base,
+    Campaign,
+    CampaignStatus,
+    ProcessedUpdate,
+    ResponseStatus,
+)
 from storage.uow import Database
 from surveys.admin import import_units
 from surveys.units import UnitFileError, UnitRow
@@ -153,3 +160,18 @@ async def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
     finally:
         await db.dispose()
     assert (mode, timeout, foreign_keys) == ("wal", 1234, 1)
+
+
+async def test_old_update_ids_are_pruned(db: Database) -> None:
+    async with db.transaction() as uow:
+        for update_id in (1, 2, 3):
+            await uow.updates.claim(update_id)
+        await uow.session.execute(
+            update(ProcessedUpdate)
+            .where(ProcessedUpdate.update_id.in_([1, 2]))
+            .values(processed_at=datetime.now(UTC) - timedelta(days=3))
+        )
+    async with db.transaction() as uow:
+        assert await uow.updates.prune(datetime.now(UTC) - timedelta(days=2)) == 2
+        left = await uow.session.scalars(select(ProcessedUpdate.update_id))
+        assert left.all() == [3]
