@@ -19,7 +19,17 @@ from bot.settings import ConfigError, Settings, load_settings
 from handlers.deps import utcnow
 from storage.db import DatabaseUnavailable
 from storage.migrate import upgrade
+from storage.models import Role
 from storage.uow import Database
+from surveys.admin import (
+    CampaignReport,
+    campaign_reports,
+    close_campaign,
+    create_campaign,
+    grant_role,
+    import_units,
+)
+from surveys.campaigns import CampaignRuleError, deep_link
 
 EXIT_USAGE = 2
 _DURATION = re.compile(r"^(\d+)\s*([dhm])$")
@@ -104,7 +114,6 @@ def cmd_surveys_validate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_units_import(settings: Settings, args: argparse.Namespace) -> int:
-    from surveys.admin import import_units
     from surveys.units import UnitFileError, parse_units
 
     try:
@@ -134,8 +143,6 @@ def cmd_units_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_campaign_create(settings: Settings, args: argparse.Namespace) -> int:
-    from surveys.admin import create_campaign
-    from surveys.campaigns import CampaignRuleError, deep_link
     from surveys.loader import SurveyError, load_survey
 
     try:
@@ -164,6 +171,88 @@ def cmd_campaign_create(settings: Settings, args: argparse.Namespace) -> int:
         print(f"campaign {campaign.code} created ({campaign.status.value}), "
               f"closes {closes_at:%Y-%m-%d %H:%M} UTC")
         print(deep_link(settings.bot.username, campaign.code))
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def _report_lines(report: CampaignReport) -> list[str]:
+    c = report.campaign
+    rate = f"{report.completion_rate:.0%}" if report.completion_rate is not None else "–"
+    moe = f"±{report.margin_of_error:.1%}" if report.margin_of_error is not None else "–"
+    if report.time_left is None:
+        left = "closed" if c.status.value == "closed" else "no closing time"
+    else:
+        hours = int(report.time_left.total_seconds() // 3600)
+        left = f"{hours // 24}d {hours % 24}h left"
+    closes = f"{c.closes_at:%Y-%m-%d %H:%M} UTC" if c.closes_at else "never"
+    return [
+        f"campaign {c.code} ({c.status.value}) for {c.unit.name} [{c.unit.code}]",
+        f"  opens {c.opens_at:%Y-%m-%d %H:%M} UTC, closes {closes} ({left})",
+        f"  responses: {report.completed} completed of {report.started} started "
+        f"(completion {rate}); margin of error at 95%: {moe}",
+    ]
+
+
+def cmd_campaign_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        async with db.transaction() as uow:
+            reports = await campaign_reports(uow, utcnow())
+        if not reports:
+            print("no campaigns yet: create one with `civicpulse campaign create`")
+        print(f"{'code':<24}{'status':<11}{'unit':<18}{'completed':>10}{'started':>9}"
+              f"{'±95%':>8}  closes")
+        for r in reports:
+            c = r.campaign
+            moe = f"{r.margin_of_error:.1%}" if r.margin_of_error is not None else "–"
+            closes = f"{c.closes_at:%Y-%m-%d %H:%M}" if c.closes_at else "never"
+            print(f"{c.code:<24}{c.status.value:<11}{c.unit.code:<18}{r.completed:>10}"
+                  f"{r.started:>9}{moe:>8}  {closes}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_campaign_show(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        try:
+            async with db.transaction() as uow:
+                [report] = await campaign_reports(uow, utcnow(), args.code)
+        except CampaignRuleError as exc:
+            raise CliError(str(exc)) from exc
+        print("\n".join(_report_lines(report)))
+        print(f"  link: {deep_link(settings.bot.username, report.campaign.code)}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_campaign_close(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        try:
+            async with db.transaction() as uow:
+                campaign = await close_campaign(uow, args.code, utcnow(), actor="cli")
+        except CampaignRuleError as exc:
+            raise CliError(str(exc)) from exc
+        print(f"campaign {campaign.code} closed; its answers are kept")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_admin_add(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        try:
+            async with db.transaction() as uow:
+                person, new = await grant_role(
+                    uow, telegram_user_id=args.telegram_id, role=Role(args.role),
+                    unit_code=args.unit, name=args.name, actor="cli",
+                )
+        except CampaignRuleError as exc:
+            raise CliError(str(exc)) from exc
+        scope = f"unit {args.unit} and below" if args.unit else "all units"
+        state = "now" if new else "already"
+        print(f"{person.name} (Telegram {args.telegram_id}) is {state} {args.role} for {scope}")
         return 0
 
     return asyncio.run(_with_db(settings, work))
@@ -248,6 +337,26 @@ def build_parser() -> argparse.ArgumentParser:
     resp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     resp.add_argument("--output", "-o", help="file to write (default: stdout)")
     resp.set_defaults(func=cmd_export_responses)
+
+    for name, func, text in (
+        ("list", cmd_campaign_list, "all campaigns with status and response counts"),
+        ("show", cmd_campaign_show, "one campaign's progress and margin of error"),
+        ("close", cmd_campaign_close, "close a campaign now"),
+    ):
+        action = campaign.add_parser(name, help=text)
+        if name != "list":
+            action.add_argument("code")
+        action.set_defaults(func=func)
+
+    admin = sub.add_parser("admin", help="people with roles").add_subparsers(
+        dest="admin_command", required=True, metavar="ACTION")
+    add = admin.add_parser("add", help="give a Telegram account the admin (or another) role")
+    add.add_argument("--telegram-id", type=int, required=True, help="the person's Telegram id")
+    add.add_argument("--unit", help="limit the role to this unit and the units below it")
+    add.add_argument("--name", help="the person's name as shown in the audit log")
+    add.add_argument("--role", choices=[r.value for r in Role if r is not Role.CADRE],
+                     default=Role.ADMIN.value)
+    add.set_defaults(func=cmd_admin_add)
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_command", required=True, metavar="ACTION")

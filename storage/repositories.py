@@ -22,9 +22,12 @@ from storage.models import (
     AuditEvent,
     Campaign,
     Contact,
+    Person,
+    PersonRole,
     ProcessedUpdate,
     Response,
     ResponseStatus,
+    Role,
     SurveyVersion,
     Unit,
 )
@@ -112,6 +115,35 @@ class ContactsRepository:
         return contact
 
 
+class PeopleRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_contact(self, contact_id: int) -> Person | None:
+        return await self.session.scalar(
+            select(Person).where(Person.contact_id == contact_id).options(
+                selectinload(Person.roles)
+            )
+        )
+
+    async def create(self, name: str, contact: Contact) -> Person:
+        person = Person(name=name, contact_id=contact.id, roles=[])
+        self.session.add(person)
+        await self.session.flush()
+        return person
+
+    async def grant(self, person: Person, role: Role, unit: Unit | None) -> PersonRole | None:
+        """Give ``person`` the role (scoped to ``unit``'s subtree); None if they had it."""
+        unit_id = unit.id if unit is not None else None
+        if any(r.role == role and r.unit_id == unit_id for r in person.roles):
+            return None
+        granted = PersonRole(person_id=person.id, role=role, unit_id=unit_id)
+        self.session.add(granted)
+        person.roles.append(granted)
+        await self.session.flush()
+        return granted
+
+
 class SurveysRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -159,6 +191,13 @@ class CampaignsRepository:
 
     def add(self, campaign: Campaign) -> None:
         self.session.add(campaign)
+
+    async def all(self) -> Sequence[Campaign]:
+        return (
+            await self.session.scalars(
+                select(Campaign).options(joinedload(Campaign.unit)).order_by(Campaign.id)
+            )
+        ).all()
 
 
 
@@ -282,6 +321,21 @@ class ResponsesRepository:
 
     async def delete(self, response: Response) -> None:
         await self.session.delete(response)
+
+    async def counts(self, campaign_ids: Iterable[int]) -> dict[int, dict[ResponseStatus, int]]:
+        """Responses per campaign and status, counted in the database."""
+        ids = list(campaign_ids)
+        counts: dict[int, dict[ResponseStatus, int]] = {i: {} for i in ids}
+        if not ids:
+            return counts
+        rows = await self.session.execute(
+            select(Response.campaign_id, Response.status, func.count())
+            .where(Response.campaign_id.in_(ids))
+            .group_by(Response.campaign_id, Response.status)
+        )
+        for campaign_id, status, n in rows:
+            counts[campaign_id][status] = int(n)
+        return counts
 
     async def completed_with_answers(self, campaign_id: int) -> Sequence[Response]:
         return (

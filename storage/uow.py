@@ -15,6 +15,7 @@ from storage.repositories import (
     AuditRepository,
     CampaignsRepository,
     ContactsRepository,
+    PeopleRepository,
     ResponsesRepository,
     SurveysRepository,
     UnitsRepository,
@@ -32,6 +33,7 @@ class UnitOfWork:
         self.updates = UpdatesRepository(self.session)
         self.units = UnitsRepository(self.session)
         self.contacts = ContactsRepository(self.session)
+        self.people = PeopleRepository(self.session)
         self.surveys = SurveysRepository(self.session)
         self.campaigns = CampaignsRepository(self.session)
         self.responses = ResponsesRepository(self.session)

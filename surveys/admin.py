@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from storage.models import Campaign, CampaignStatus, Unit
+from analysis.statistics import margin_of_error
+from storage.models import Campaign, CampaignStatus, Person, ResponseStatus, Role, Unit
 from surveys.campaigns import CampaignRuleError, Window, check_code
 from surveys.loader import survey_checksum
 from surveys.schema import Survey
@@ -108,4 +109,104 @@ async def create_campaign(
             "closes_at": closes_at.isoformat() if closes_at else None,
         },
     )
+    return campaign
+
+
+async def grant_role(
+    uow: UnitOfWork, *, telegram_user_id: int, role: Role, unit_code: str | None,
+    name: str | None, actor: str,
+) -> tuple[Person, bool]:
+    """Give the Telegram account a role, optionally scoped to a unit's subtree.
+
+    Returns the person and whether the role is new (granting it twice changes nothing).
+
+    Raises:
+        CampaignRuleError: the unit does not exist.
+    """
+    unit = None
+    if unit_code is not None:
+        unit = await uow.units.by_code(unit_code)
+        if unit is None:
+            raise CampaignRuleError(f"unknown unit {unit_code!r}")
+    # A private chat's id is the user's id, so the contact can be made before they write.
+    contact = await uow.contacts.get_or_create(telegram_user_id, telegram_user_id)
+    person = await uow.people.by_contact(contact.id)
+    if person is None:
+        person = await uow.people.create(name or f"Telegram user {telegram_user_id}", contact)
+    granted = await uow.people.grant(person, role, unit)
+    if granted is not None:
+        await uow.audit.record(
+            actor, "role.grant", "person", person.id,
+            after={"role": role.value, "unit": unit_code, "name": person.name},
+        )
+    return person, granted is not None
+
+
+@dataclass(frozen=True)
+class CampaignReport:
+    """What an admin sees of a campaign: progress and how much the result can be trusted."""
+
+    campaign: Campaign
+    started: int
+    completed: int
+    margin_of_error: float | None  # at 95%, worst case p = 0.5, corrected for the population
+    time_left: timedelta | None
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.completed / self.started if self.started else None
+
+
+async def campaign_reports(
+    uow: UnitOfWork, now: datetime, code: str | None = None
+) -> list[CampaignReport]:
+    """Reports for one campaign (by code) or for all of them.
+
+    Raises:
+        CampaignRuleError: an unknown code.
+    """
+    if code is not None:
+        one = await uow.campaigns.by_code(code)
+        if one is None:
+            raise CampaignRuleError(f"unknown campaign {code!r}")
+        campaigns: Sequence[Campaign] = [one]
+    else:
+        campaigns = await uow.campaigns.all()
+    counts = await uow.responses.counts(c.id for c in campaigns)
+    reports = []
+    for campaign in campaigns:
+        by_status = counts[campaign.id]
+        completed = by_status.get(ResponseStatus.COMPLETED, 0)
+        started = completed + by_status.get(ResponseStatus.IN_PROGRESS, 0)
+        left = None
+        if campaign.status != CampaignStatus.CLOSED and campaign.closes_at is not None:
+            left = max(campaign.closes_at - now, timedelta(0))
+        reports.append(
+            CampaignReport(
+                campaign=campaign,
+                started=started,
+                completed=completed,
+                margin_of_error=margin_of_error(completed, population=campaign.unit.population),
+                time_left=left,
+            )
+        )
+    return reports
+
+
+async def close_campaign(uow: UnitOfWork, code: str, now: datetime, actor: str) -> Campaign:
+    """Close a campaign now: it stops taking answers; what was answered is kept.
+
+    Raises:
+        CampaignRuleError: unknown, or already closed.
+    """
+    campaign = await uow.campaigns.by_code(code)
+    if campaign is None:
+        raise CampaignRuleError(f"unknown campaign {code!r}")
+    if campaign.status == CampaignStatus.CLOSED:
+        raise CampaignRuleError(f"campaign {code!r} is already closed")
+    before = {"status": campaign.status.value}
+    campaign.status = CampaignStatus.CLOSED
+    campaign.closed_at = now
+    await uow.audit.record(actor, "campaign.close", "campaign", code, before=before,
+                           after={"status": campaign.status.value, "closed_at": now.isoformat()})
     return campaign

@@ -174,3 +174,39 @@ def test_run_says_when_the_sandbox_port_is_taken(
         assert main(["run"]) == 2
     err = capsys.readouterr().err
     assert f"sandbox.port: cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_campaign_list_show_and_close(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["campaign", "list"]) == 0
+    assert "no campaigns yet" in capsys.readouterr().out
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["campaign", "create", "--survey", str(TEMPLATE), "--unit", "V1",
+                 "--code", "willow-q4", "--closes", "10d"]) == 0
+    capsys.readouterr()
+    assert main(["campaign", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "willow-q4" in listing and "open" in listing and "V1" in listing
+    assert main(["campaign", "show", "willow-q4"]) == 0
+    shown = capsys.readouterr().out
+    assert "0 completed of 0 started" in shown and "9d 23h left" in shown
+    assert "https://t.me/WillowPollBot?start=willow-q4" in shown
+    assert main(["campaign", "close", "willow-q4"]) == 0
+    assert "closed" in capsys.readouterr().out
+    assert main(["campaign", "close", "willow-q4"]) == 1
+    assert "already closed" in capsys.readouterr().err
+    assert main(["campaign", "show", "nope"]) == 1
+    assert "unknown campaign" in capsys.readouterr().err
+    assert main(["audit", "verify"]) == 0
+
+
+def test_admin_add(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["admin", "add", "--telegram-id", "777", "--name", "Zhang Wei"]) == 0
+    assert "Zhang Wei (Telegram 777) is now admin for all units" in capsys.readouterr().out
+    assert main(["admin", "add", "--telegram-id", "777"]) == 0
+    assert "is already admin" in capsys.readouterr().out
+    assert main(["admin", "add", "--telegram-id", "777", "--unit", "T1",
+                 "--role", "auditor"]) == 0
+    assert "auditor for unit T1 and below" in capsys.readouterr().out
+    assert main(["admin", "add", "--telegram-id", "778", "--unit", "NOPE"]) == 1
+    assert "unknown unit" in capsys.readouterr().err

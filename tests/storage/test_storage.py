@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from analysis.statistics import margin_of_error
 from storage.models import (
     AuditEvent,
     Base,
@@ -20,7 +21,7 @@ from storage.models import (
     ResponseStatus,
 )
 from storage.uow import Database
-from surveys.admin import import_units
+from surveys.admin import campaign_reports, import_units
 from surveys.units import UnitFileError, UnitRow
 from tests.conftest import TEST_UNITS, seed_campaign
 
@@ -175,3 +176,23 @@ async def test_old_update_ids_are_pruned(db: Database) -> None:
         assert await uow.updates.prune(datetime.now(UTC) - timedelta(days=2)) == 2
         left = await uow.session.scalars(select(ProcessedUpdate.update_id))
         assert left.all() == [3]
+
+
+async def test_campaign_report_counts_in_the_database(db: Database) -> None:
+    await seed_campaign(db)
+    async with db.transaction() as uow:
+        campaign = await uow.campaigns.by_code("willow")
+        assert campaign is not None
+        for n, done in enumerate((True, True, False)):
+            response = await uow.responses.create(campaign.id, campaign.survey_id, f"{n:064d}",
+                                                  "en", None)
+            if done:
+                await uow.responses.advance(response, current_question=None, draft=None,
+                                            completed=True)
+    async with db.transaction() as uow:
+        [report] = await campaign_reports(uow, datetime.now(UTC), "willow")
+    assert (report.started, report.completed) == (3, 2)
+    assert report.completion_rate == pytest.approx(2 / 3)
+    # Willow Village has 1,200 residents: the finite-population correction applies.
+    assert report.margin_of_error == pytest.approx(margin_of_error(2, population=1200))
+    assert report.time_left is not None and report.time_left.days == 29
