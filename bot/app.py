@@ -28,11 +28,13 @@ COMMANDS = {
         BotCommand("help", "What this bot does"),
         BotCommand("language", "English or 中文"),
         BotCommand("cancel", "Withdraw the poll you are answering"),
+        BotCommand("stop", "No more invitations or reminders"),
     ],
     "zh": [
         BotCommand("help", "帮助"),
         BotCommand("language", "切换语言"),
         BotCommand("cancel", "撤回正在填写的问卷"),
+        BotCommand("stop", "不再接收邀请和提醒"),
     ],
 }
 

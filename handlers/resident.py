@@ -12,11 +12,12 @@ from functools import partial
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -45,6 +46,8 @@ def resident_handlers(deps: Deps) -> list[BaseHandler[Update, Context, None]]:
         CommandHandler("help", _guarded(deps, _on_help), filters.ChatType.PRIVATE),
         CommandHandler("language", _guarded(deps, _on_language), filters.ChatType.PRIVATE),
         CommandHandler("cancel", _guarded(deps, _on_cancel), filters.ChatType.PRIVATE),
+        CommandHandler("stop", _guarded(deps, _on_stop), filters.ChatType.PRIVATE),
+        ChatMemberHandler(_guarded(deps, _on_my_chat_member), ChatMemberHandler.MY_CHAT_MEMBER),
         CallbackQueryHandler(_guarded(deps, _on_poll_button), pattern=r"^p:"),
         CallbackQueryHandler(_guarded(deps, _on_language_button), pattern=r"^l:"),
         CallbackQueryHandler(_guarded(deps, _on_unknown_button)),
@@ -72,11 +75,27 @@ def _guarded(
             await handler(deps, update, context)
         except DuplicateUpdate:
             log.info("ignoring redelivered update %s", update.update_id)
+        except Forbidden:
+            # A reply was refused: the person has blocked the bot. What they sent is saved;
+            # remember the block so invitations skip them until they come back.
+            log.info("update %s: the person has blocked the bot", update.update_id)
+            await _mark_unreachable(deps, update)
         except DatabaseUnavailable as exc:
             log.warning("database unavailable for update %s: %s", update.update_id, exc)
             await _tell(update, _lang_guess(deps, update), "db_unavailable")
 
     return run
+
+
+async def _mark_unreachable(deps: Deps, update: Update) -> None:
+    if update.effective_user is None or update.effective_chat is None:
+        return
+    who = deps.respondent(update)
+    try:
+        async with deps.db.transaction() as uow:
+            await responding.set_reachable(uow, who, reachable=False)
+    except DatabaseUnavailable as exc:
+        log.warning("could not record the block: %s", exc)
 
 
 def _lang_guess(deps: Deps, update: Update) -> str:
@@ -113,6 +132,21 @@ async def _on_cancel(deps: Deps, update: Update, context: Context) -> None:
     who = deps.respondent(update)
     reply = await deps.run(update, partial(responding.cancel, who=who))
     await _send(deps, update, reply)
+
+
+async def _on_stop(deps: Deps, update: Update, context: Context) -> None:
+    who = deps.respondent(update)
+    reply = await deps.run(update, partial(responding.stop_invitations, who=who))
+    await _send(deps, update, reply)
+
+
+async def _on_my_chat_member(deps: Deps, update: Update, context: Context) -> None:
+    member = update.my_chat_member
+    if member is None or member.chat.type != ChatType.PRIVATE:
+        return
+    blocked = member.new_chat_member.status == ChatMemberStatus.BANNED
+    who = deps.respondent(update)
+    await deps.run(update, partial(responding.set_reachable, who=who, reachable=not blocked))
 
 
 async def _on_language(deps: Deps, update: Update, context: Context) -> None:

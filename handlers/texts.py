@@ -130,6 +130,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "the poll's link.",
         "zh": "问卷已取消，未完成的回答已删除。您可以通过问卷链接重新开始。",
     },
+    "stopped": {
+        "en": "Done: you will get no more invitations or reminders from me. Poll links still "
+        "work. Send /start to get invitations again.",
+        "zh": "已设置：您将不再收到问卷邀请或提醒。问卷链接仍然可以使用。"
+        "发送 /start 可重新接收邀请。",
+    },
+    "invitations_resumed": {
+        "en": "Welcome back: you will get poll invitations again. /stop turns them off.",
+        "zh": "欢迎回来：您将重新收到问卷邀请。发送 /stop 可关闭。",
+    },
     "choose_language": {"en": "Choose your language:", "zh": "请选择语言："},
     "language_set": {"en": "Language set to English.", "zh": "语言已设置为中文。"},
     "help": {
@@ -139,6 +149,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "• ◀ Back goes to the previous question; you can change answers before submitting.\n"
         "• You can stop and come back later: your answers so far are kept.\n\n"
         "/language – English or 中文\n/cancel – withdraw the poll you are answering\n"
+        "/stop – no more invitations or reminders (/start turns them back on)\n"
         "/help – this message",
         "zh": "我负责收集关于本地公共服务的简短匿名问卷。\n\n"
         "• 打开问卷链接或扫描二维码即可开始。\n"
@@ -146,6 +157,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "• “上一题”可返回；提交前可以修改回答。\n"
         "• 可以随时离开，稍后继续：已填写的回答会保留。\n\n"
         "/language – 切换语言（English / 中文）\n/cancel – 撤回正在填写的问卷\n"
+        "/stop – 不再接收邀请和提醒（发送 /start 恢复）\n"
         "/help – 显示本帮助",
     },
     "db_unavailable": {

@@ -181,7 +181,11 @@ async def open_campaign(uow: UnitOfWork, who: Respondent, payload: str | None) -
     if contact.language is None:
         contact.language = lang
     code = parse_start_payload(payload)
+    resumed_invitations = contact.opted_out
+    contact.opted_out = False  # /start, with or without a code, turns invitations back on
     if code is None:
+        if resumed_invitations and not payload:
+            return Reply(lang, notice="invitations_resumed")
         return await _welcome(uow, who, contact, lang, unknown=bool(payload))
     campaign = await uow.campaigns.by_code(code)
     if campaign is None:
@@ -462,6 +466,20 @@ async def set_language(uow: UnitOfWork, who: Respondent, lang: str | None) -> Re
         screen=_screen(survey, response, _state(survey, response)),
         retire_message_id=retire,
     )
+
+
+async def stop_invitations(uow: UnitOfWork, who: Respondent) -> Reply:
+    """``/stop``: no more invitations or reminders; links still work."""
+    contact = await _contact(uow, who)
+    contact.opted_out = True
+    return Reply(resolve_language(contact, who.client_language, who.default_language),
+                 notice="stopped")
+
+
+async def set_reachable(uow: UnitOfWork, who: Respondent, reachable: bool) -> None:
+    """The person blocked or unblocked the bot (or a send was refused with 403)."""
+    contact = await _contact(uow, who)
+    contact.unreachable = not reachable
 
 
 async def help_reply(uow: UnitOfWork, who: Respondent) -> Reply:

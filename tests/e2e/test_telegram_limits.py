@@ -51,3 +51,45 @@ async def test_a_blocked_user_loses_nothing(
     await user.send("/start willow")
     resumed = await user.wait_for_message("Welcome back")
     assert "2/5" in resumed.text
+
+
+async def contact_flags(db: Database, user_id: int) -> tuple[bool, bool]:
+    async with db.transaction() as uow:
+        contact = await uow.contacts.by_user(user_id)
+        assert contact is not None
+        return contact.opted_out, contact.unreachable
+
+
+async def test_blocking_and_unblocking_mark_the_contact(
+    bot: Bot, client: SandboxClient, db: Database
+) -> None:
+    user = await client.user(4003, "Fang")
+    await user.send("/help")
+    await user.wait_for_message("/stop")
+    await user.block()
+    for _ in range(100):
+        if (await contact_flags(db, 4003))[1]:
+            break
+        await asyncio.sleep(0.05)
+    assert await contact_flags(db, 4003) == (False, True)
+    await user.unblock()
+    for _ in range(100):
+        if not (await contact_flags(db, 4003))[1]:
+            break
+        await asyncio.sleep(0.05)
+    assert await contact_flags(db, 4003) == (False, False)
+
+
+async def test_stop_and_start_again(bot: Bot, client: SandboxClient, db: Database) -> None:
+    user = await client.user(4004, "Bo")
+    await user.send("/stop")
+    reply = await user.wait_for_message("no more invitations")
+    assert "links still work" in reply.text
+    assert await contact_flags(db, 4004) == (True, False)
+    await begin(user)  # a poll link still works after /stop
+    assert await contact_flags(db, 4004) == (False, False), "/start turns invitations back on"
+    await user.send("/stop")
+    await user.wait_for_message("no more invitations")
+    await user.send("/start")
+    await user.wait_for_message("invitations again")
+    assert await contact_flags(db, 4004) == (False, False)
