@@ -240,6 +240,23 @@ def cmd_campaign_close(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work))
 
 
+def cmd_campaign_qr(settings: Settings, args: argparse.Namespace) -> int:
+    from analysis.qr import qr_png
+
+    async def work(db: Database) -> int:
+        async with db.transaction() as uow:
+            if await uow.campaigns.by_code(args.code) is None:
+                raise CliError(f"unknown campaign {args.code!r}")
+        return 0
+
+    asyncio.run(_with_db(settings, work))
+    link = deep_link(settings.bot.username, args.code)
+    output = Path(args.output or f"{args.code}-qr.png")
+    output.write_bytes(qr_png(link))
+    print(f"{output}: QR code for {link}")
+    return 0
+
+
 def cmd_admin_add(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         try:
@@ -342,10 +359,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("list", cmd_campaign_list, "all campaigns with status and response counts"),
         ("show", cmd_campaign_show, "one campaign's progress and margin of error"),
         ("close", cmd_campaign_close, "close a campaign now"),
+        ("qr", cmd_campaign_qr, "write a printable PNG QR code of the campaign's link"),
     ):
         action = campaign.add_parser(name, help=text)
         if name != "list":
             action.add_argument("code")
+        if name == "qr":
+            action.add_argument("--output", "-o", help="PNG file (default: CODE-qr.png)")
         action.set_defaults(func=func)
 
     admin = sub.add_parser("admin", help="people with roles").add_subparsers(

@@ -9,6 +9,9 @@ import socket
 from pathlib import Path
 
 import pytest
+import qrcode
+from PIL import Image
+from qrcode.constants import ERROR_CORRECT_M
 
 from bot.cli import main
 from storage.uow import Database
@@ -210,3 +213,26 @@ def test_admin_add(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "auditor for unit T1 and below" in capsys.readouterr().out
     assert main(["admin", "add", "--telegram-id", "778", "--unit", "NOPE"]) == 1
     assert "unknown unit" in capsys.readouterr().err
+
+
+def test_campaign_qr_encodes_the_deep_link(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["campaign", "create", "--survey", str(TEMPLATE), "--unit", "V1",
+                 "--code", "window-3"]) == 0
+    png = env / "poster.png"
+    assert main(["campaign", "qr", "window-3", "-o", str(png)]) == 0
+    link = "https://t.me/WillowPollBot?start=window-3"
+    assert link in capsys.readouterr().out
+    # Read the modules back from the picture and compare with the code for the link.
+    expected = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    expected.add_data(link)
+    expected.make(fit=True)
+    matrix = expected.get_matrix()
+    with Image.open(png) as image:
+        pixels = image.convert("L")
+        box, border = 12, 4
+        assert image.size == ((len(matrix) + 2 * border) * box,) * 2
+        seen = [[pixels.getpixel(((border + x) * box + box // 2, (border + y) * box + box // 2))
+                 < 128 for x in range(len(matrix))] for y in range(len(matrix))]
+    assert seen == matrix
+    assert main(["campaign", "qr", "nope"]) == 1
