@@ -137,7 +137,9 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("unhandled error for update %r", update, exc_info=context.error)
+    # Only the id: the update itself holds the user's id next to what they typed.
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("unhandled error for update %s", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         user = update.effective_user
         lang = "zh" if user and (user.language_code or "").startswith("zh") else "en"

@@ -6,6 +6,7 @@ says to show. Messages go out only after the commit.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
@@ -108,7 +109,7 @@ async def _tell(update: Update, lang: str, key: str) -> None:
     """Best-effort notice when the normal path failed (as an alert for a button)."""
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(t(key, lang), show_alert=True)
+            await _answer(update.callback_query, t(key, lang), alert=True)
         elif update.effective_chat is not None:
             await update.effective_chat.send_message(t(key, lang), parse_mode=ParseMode.HTML)
     except TelegramError as exc:
@@ -216,6 +217,10 @@ async def _on_unknown_button(deps: Deps, update: Update, context: Context) -> No
 
 
 async def _answer(query: CallbackQuery, text: str | None, alert: bool = False) -> None:
+    if text is not None:
+        # A pop-up is plain text of at most 200 characters, not HTML like messages.
+        text = html.unescape(text)
+        text = text if len(text) <= 200 else text[:199] + "…"
     try:
         await query.answer(text, show_alert=alert)
     except BadRequest as exc:

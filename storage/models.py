@@ -108,8 +108,12 @@ class Unit(Created, Base):
     )
 
 
-class Contact(Created, Base):
-    """A Telegram account the bot may message. The only table with Telegram ids."""
+class Contact(Base):
+    """A Telegram account the bot may message. The only table with Telegram ids.
+
+    No timestamps on purpose: a contact created or changed in the same transaction as an
+    answer would share its time, and the two could be joined on it.
+    """
 
     __tablename__ = "contacts"
 
@@ -125,7 +129,6 @@ class Contact(Created, Base):
         ForeignKey("campaigns.id", ondelete="SET NULL")
     )
     prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
 class Role(enum.StrEnum):

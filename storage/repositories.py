@@ -319,8 +319,21 @@ class ResponsesRepository:
         )
         response.answers = [a for a in response.answers if a.question_id not in ids]
 
-    async def delete(self, response: Response) -> None:
-        await self.session.delete(response)
+    async def delete_in_progress(self, response: Response) -> bool:
+        """Delete the response unless it moved on meanwhile (compare-and-set on ``step``)."""
+        result = await self.session.execute(
+            delete(Response)
+            .where(
+                Response.id == response.id,
+                Response.step == response.step,
+                Response.status == ResponseStatus.IN_PROGRESS,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return False
+        self.session.expunge(response)
+        return True
 
     async def counts(self, campaign_ids: Iterable[int]) -> dict[int, dict[ResponseStatus, int]]:
         """Responses per campaign and status, counted in the database."""

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import DatabaseUnavailable, create_engine, create_sessionmaker
@@ -73,10 +73,13 @@ class Database:
         try:
             async with self._turn(), self.sessionmaker() as session, session.begin():
                 yield UnitOfWork(session)
-        except IntegrityError:
-            raise
-        except (OperationalError, DBAPIError, OSError) as exc:
+        except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
+            # Locked, unreachable or dropped: the work was rolled back, trying again helps.
             raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
+            raise
 
     def _turn(self) -> AbstractAsyncContextManager[object]:
         return self._serial if self._serial is not None else nullcontext()

@@ -32,8 +32,8 @@ class Respondent:
     telegram_user_id: int
     chat_id: int
     client_language: str | None
-    secret: bytes
-    catalog: SurveyCatalog
+    secret: bytes = field(repr=False)
+    catalog: SurveyCatalog = field(repr=False)
     now: datetime
     default_language: str = "en"
 
@@ -166,8 +166,14 @@ def _screen(survey: Survey, response: Response, state: State, picking: bool = Fa
 
 
 def _is_open(campaign: Campaign, now: datetime) -> bool:
+    """Answerable now: scheduled or open (not a draft, not closed) and inside its window.
+
+    The window decides, not only the status, so a scheduled campaign opens on time even
+    before the scheduler has flipped its status.
+    """
     window = Window(campaign.opens_at, campaign.closes_at)
-    return campaign.status == CampaignStatus.OPEN and window.is_open(now)
+    live = campaign.status in (CampaignStatus.SCHEDULED, CampaignStatus.OPEN)
+    return live and window.is_open(now)
 
 
 async def _contact(uow: UnitOfWork, who: Respondent) -> Contact:
@@ -190,9 +196,7 @@ async def open_campaign(uow: UnitOfWork, who: Respondent, payload: str | None) -
     campaign = await uow.campaigns.by_code(code)
     if campaign is None:
         return Reply(lang, notice="unknown_code", params={"code": code})
-    if campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED) or (
-        campaign.opens_at > who.now
-    ):
+    if campaign.status == CampaignStatus.DRAFT or campaign.opens_at > who.now:
         return Reply(lang, notice="not_open_yet", params={"opens_at": campaign.opens_at})
     key = respondent_key(who.secret, campaign.id, who.telegram_user_id)
     response = await uow.responses.find(campaign.id, key)
@@ -442,7 +446,9 @@ async def cancel(uow: UnitOfWork, who: Respondent) -> Reply:
     if active is None:
         return Reply(lang, notice="nothing_to_cancel", retire_message_id=retire)
     _campaign, response, _survey = active
-    await uow.responses.delete(response)
+    if not await uow.responses.delete_in_progress(response):
+        # A Submit landed first: the answers are in, nothing to withdraw.
+        return Reply(lang, notice="already_submitted", retire_message_id=retire)
     return Reply(lang, notice="cancelled", retire_message_id=retire)
 
 

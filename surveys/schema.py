@@ -70,6 +70,13 @@ class _Model(BaseModel):
     )
 
 
+def _cap(text: LocalText | None, limit: int) -> LocalText | None:
+    """Keep a text short enough that every screen built from it fits one Telegram message."""
+    if text is not None and max(len(text.en), len(text.zh)) > limit:
+        raise ValueError(f"at most {limit} characters")
+    return text
+
+
 class LocalText(_Model):
     """A text in every supported language (English and Simplified Chinese)."""
 
@@ -210,6 +217,16 @@ class Question(_Model):
     max: int | float | None = Field(default=None, allow_inf_nan=False)
     integer: bool = True
     hint: LocalText | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _short_text(cls, value: LocalText) -> LocalText:
+        return _cap(value, 500) or value
+
+    @field_validator("hint")
+    @classmethod
+    def _short_hint(cls, value: LocalText | None) -> LocalText | None:
+        return _cap(value, 300)
 
     @model_validator(mode="before")
     @classmethod
@@ -353,6 +370,16 @@ class Survey(_Model):
     audience: Literal["residents", "cadres"]
     anonymous: bool = True
     questions: list[Question] = Field(min_length=1, max_length=20)
+
+    @field_validator("title")
+    @classmethod
+    def _short_title(cls, value: LocalText) -> LocalText:
+        return _cap(value, 100) or value
+
+    @field_validator("intro")
+    @classmethod
+    def _short_intro(cls, value: LocalText) -> LocalText:
+        return _cap(value, 1000) or value
 
     @model_validator(mode="after")
     def _cross_question_rules(self) -> Self:

@@ -90,8 +90,10 @@ async def test_a_replayed_update_changes_nothing(
     await begin(user)
     tap = await user.tap("4")
     await user.wait_for_message("2/5")
+    toasts = len(await user.callback_answers())
     await client.redeliver(tap.update_id)
     await user.expect_no_message(within=0.5)
+    assert len(await user.callback_answers()) == toasts, "a replayed tap is ignored entirely"
     await tap_and_wait(user, "Yes", "3/5")
     typed = await user.send("5")
     await user.wait_for_message("4/5")

@@ -13,6 +13,8 @@ from sandbox import SandboxClient, SandboxUser
 from sandbox.client import Message
 from storage.models import Answer, Response, ResponseStatus
 from storage.uow import Database
+from surveys.admin import create_campaign
+from surveys.loader import load_template
 from tests.e2e.conftest import Bot, Clock
 
 pytestmark = pytest.mark.e2e
@@ -226,3 +228,36 @@ async def test_cancel_withdraws_and_help_explains(
     helptext = await user.wait_for_message("/language")
     assert "anonymous" in helptext.text
     await begin(user)
+
+
+async def test_a_scheduled_campaign_opens_on_time(
+    bot: Bot, client: SandboxClient, db: Database, clock: Clock
+) -> None:
+    async with db.transaction() as uow:
+        later = clock() + timedelta(hours=1)
+        await create_campaign(
+            uow, survey=load_template("resident_satisfaction"), unit_code="V2", code="pine",
+            opens_at=later, closes_at=later + timedelta(days=7), now=clock(), actor="test",
+        )
+    user = await client.user(1007, "Tang")
+    await user.send("/start pine")
+    await user.wait_for_message("has not opened yet")
+    clock.offset_s = timedelta(hours=2).total_seconds()
+    await user.send("/start pine")
+    intro = await user.wait_for_message("anonymous")
+    assert "Pine Village" in intro.text
+
+
+async def test_pop_ups_are_plain_text(
+    bot: Bot, client: SandboxClient, db: Database, clock: Clock
+) -> None:
+    async with db.transaction() as uow:
+        unit = await uow.units.by_code("V1")
+        assert unit is not None
+        unit.name = "Willow & <Pine>"
+    user = await client.user(1008, "Song")
+    await begin(user)
+    clock.offset_s = timedelta(days=31).total_seconds()
+    await user.tap("4")
+    alert = await user.wait_for_answer()
+    assert "Willow & <Pine>" in alert.text and "&amp;" not in alert.text

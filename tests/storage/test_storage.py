@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import DateTime, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from analysis.statistics import margin_of_error
@@ -18,6 +19,7 @@ from storage.models import (
     Campaign,
     CampaignStatus,
     ProcessedUpdate,
+    Response,
     ResponseStatus,
 )
 from storage.uow import Database
@@ -37,20 +39,22 @@ async def test_migrations_match_the_models(db: Database) -> None:
 
 
 async def test_no_telegram_ids_next_to_answers(db: Database) -> None:
-    def columns(sync_conn: object) -> dict[str, list[str]]:
+    def columns(sync_conn: object) -> dict[str, list[dict[str, Any]]]:
         inspector = inspect(sync_conn)
         return {
-            table: [c["name"] for c in inspector.get_columns(table)]
-            for table in ("responses", "answers")
+            table: inspector.get_columns(table) for table in ("responses", "answers", "contacts")
         }
 
     async with db.engine.connect() as conn:
         tables = await conn.run_sync(columns)
-    for table, names in tables.items():
-        for name in names:
+    for table in ("responses", "answers"):
+        for column in tables[table]:
+            name = column["name"]
             assert "telegram" not in name and "chat" not in name and "user" not in name, (
                 f"{table}.{name} could identify a person"
             )
+    # A contact timestamp written with an answer would link the two: contacts have none.
+    assert not [c["name"] for c in tables["contacts"] if isinstance(c["type"], DateTime)]
 
 
 async def test_units_reimport_updates_in_place(db: Database) -> None:
@@ -196,3 +200,26 @@ async def test_campaign_report_counts_in_the_database(db: Database) -> None:
     # Willow Village has 1,200 residents: the finite-population correction applies.
     assert report.margin_of_error == pytest.approx(margin_of_error(2, population=1200))
     assert report.time_left is not None and report.time_left.days == 29
+
+
+async def test_cancelling_cannot_delete_a_response_that_moved_on(db: Database) -> None:
+    await seed_campaign(db)
+    async with db.transaction() as uow:
+        campaign = await uow.campaigns.by_code("willow")
+        assert campaign is not None
+        created = await uow.responses.create(campaign.id, campaign.survey_id, "c" * 64, "en",
+                                             "overall")
+        response_id = created.id
+    async with db.transaction() as uow:
+        stale = await uow.responses.get(response_id)
+        assert stale is not None
+        # A Submit commits between reading and deleting.
+        await uow.session.execute(
+            update(Response).where(Response.id == response_id)
+            .values(step=Response.step + 1, status=ResponseStatus.COMPLETED)
+            .execution_options(synchronize_session=False)
+        )
+        assert await uow.responses.delete_in_progress(stale) is False
+    async with db.transaction() as uow:
+        kept = await uow.responses.get(response_id)
+        assert kept is not None and kept.status == ResponseStatus.COMPLETED

@@ -320,3 +320,16 @@ def test_unknown_keys_are_rejected_everywhere() -> None:
         survey(q("a", "rating", colour="red"))
     with pytest.raises(ValidationError):
         survey(q("a", "rating"), q("b", "rating", show_if={"question": "a", "eq": 1}))
+
+
+def test_texts_are_capped_so_every_screen_fits_one_message() -> None:
+    from surveys.loader import SurveyError, parse_survey
+
+    long = "x" * 501
+    source = (
+        "id: s\ntitle: {en: T, zh: T}\nintro: {en: I, zh: I}\naudience: residents\n"
+        f"questions:\n  - id: q1\n    type: rating\n    text: {{en: {long}, zh: ok}}\n"
+    )
+    with pytest.raises(SurveyError) as info:
+        parse_survey(source, "long.yaml")
+    assert any("at most 500 characters" in str(issue) for issue in info.value.issues)
