@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from storage.models import Answer
-from surveys.schema import Survey
+from surveys.answers import from_row
+from surveys.schema import Question, Survey
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -17,19 +18,13 @@ class ExportError(Exception):
     """The export cannot be made (e.g. an unknown campaign)."""
 
 
-def _cell(answer: Answer | None) -> Any:
-    if answer is None or answer.skipped:
-        return None
-    if answer.value_choices is not None:
-        return ";".join(answer.value_choices)
-    if answer.value_text is not None:
-        return answer.value_text
-    if answer.value_number is not None:
-        number = answer.value_number
-        if answer.question_type == "yesno":
-            return "yes" if number else "no"
-        return int(number) if float(number).is_integer() else number
-    return None
+def _cell(question: Question, answer: Answer | None) -> object:
+    value = None if answer is None else from_row(question, answer)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ";".join(value)
+    return value
 
 
 async def export_responses(uow: UnitOfWork, campaign_code: str, fmt: str, out: TextIO) -> int:
@@ -57,7 +52,7 @@ async def export_responses(uow: UnitOfWork, campaign_code: str, fmt: str, out: T
         completed = done.isoformat(timespec="minutes") if done else None
         values = [count, campaign.code, survey.id, version.version, campaign.unit.code,
                   response.language, completed,
-                  *(_cell(by_question.get(q)) for q in question_ids)]
+                  *(_cell(q, by_question.get(q.id)) for q in survey.questions)]
         if writer is not None:
             writer.writerow(["" if v is None else v for v in values])
         else:

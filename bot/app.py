@@ -14,12 +14,14 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.settings import ConfigError, Settings
-from handlers.deps import Deps, utcnow
+from handlers.deps import Deps
 from handlers.resident import resident_handlers
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
+from storage.repositories import utcnow
 from storage.uow import Database
 from surveys.catalog import SurveyCatalog
+from surveys.responding import resolve_language
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +144,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("unhandled error for update %s", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         user = update.effective_user
-        lang = "zh" if user and (user.language_code or "").startswith("zh") else "en"
+        lang = resolve_language(None, user.language_code if user else None, "en")
         try:
             if update.callback_query is not None:
                 await update.callback_query.answer(t("error", lang), show_alert=True)

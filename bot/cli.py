@@ -16,10 +16,10 @@ from typing import Any, TextIO
 from sqlalchemy.exc import DBAPIError
 
 from bot.settings import ConfigError, Settings, load_settings
-from handlers.deps import utcnow
 from storage.db import DatabaseUnavailable
 from storage.migrate import upgrade
 from storage.models import Role
+from storage.repositories import utcnow
 from storage.uow import Database
 from surveys.admin import (
     CampaignReport,
@@ -63,18 +63,9 @@ def parse_when(value: str, now: datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _database(settings: Settings) -> Database:
-    return Database.from_url(
-        settings.database_url,
-        busy_timeout_ms=settings.database.sqlite_busy_timeout_ms,
-        pool_size=settings.database.pool_size,
-        echo=settings.database.echo,
-    )
-
-
 async def _with_db(settings: Settings, work: Callable[[Database], Coroutine[Any, Any, int]]) -> int:
     await asyncio.to_thread(upgrade, settings.database_url)
-    db = _database(settings)
+    db = Database.from_url(settings.database_url, **settings.database_options)
     try:
         return await work(db)
     finally:

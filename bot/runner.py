@@ -14,9 +14,9 @@ from telegram.ext import Application
 from bot.app import build_application, resolve_secret
 from bot.demo import seed_demo
 from bot.settings import ConfigError, Settings
-from handlers.deps import utcnow
 from sandbox import BotApiSandbox, RateLimit
 from storage.migrate import upgrade
+from storage.repositories import utcnow
 from storage.uow import Database
 from surveys.campaigns import deep_link
 
@@ -27,12 +27,7 @@ async def run(settings: Settings) -> None:
     """Migrate, then poll for updates until SIGINT or SIGTERM."""
     secret = resolve_secret(settings)
     await asyncio.to_thread(upgrade, settings.database_url)
-    db = Database.from_url(
-        settings.database_url,
-        busy_timeout_ms=settings.database.sqlite_busy_timeout_ms,
-        pool_size=settings.database.pool_size,
-        echo=settings.database.echo,
-    )
+    db = Database.from_url(settings.database_url, **settings.database_options)
     sandbox: BotApiSandbox | None = None
     try:
         if settings.telegram_token is None:

@@ -94,6 +94,12 @@ class Settings(_Section):
         return f"sqlite+aiosqlite:///{(self.var_dir / 'civicpulse.db').as_posix()}"
 
     @property
+    def database_options(self) -> dict[str, Any]:
+        section = self.database
+        return {"busy_timeout_ms": section.sqlite_busy_timeout_ms,
+                "pool_size": section.pool_size, "echo": section.echo}
+
+    @property
     def uses_sandbox(self) -> bool:
         return self.telegram_token is None
 

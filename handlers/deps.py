@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from telegram import Update
 
+from storage.repositories import utcnow
 from storage.uow import Database, UnitOfWork
 from surveys.catalog import SurveyCatalog
 from surveys.responding import Respondent
@@ -21,10 +22,6 @@ T = TypeVar("T")
 
 class DuplicateUpdate(Exception):
     """This update was handled before (Telegram delivered it again)."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

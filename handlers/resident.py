@@ -101,8 +101,8 @@ async def _mark_unreachable(deps: Deps, update: Update) -> None:
 
 def _lang_guess(deps: Deps, update: Update) -> str:
     user = update.effective_user
-    code = (user.language_code or "") if user else ""
-    return "zh" if code.lower().startswith("zh") else deps.default_language
+    return responding.resolve_language(None, user.language_code if user else None,
+                                       deps.default_language)
 
 
 async def _tell(update: Update, lang: str, key: str) -> None:
@@ -258,8 +258,6 @@ async def _send(deps: Deps, update: Update, reply: Reply) -> None:
         await _remember(deps, update, sent)
     elif notice:
         await chat.send_message(notice, parse_mode=ParseMode.HTML)
-    if reply.submitted:
-        await chat.send_message(t("thanks", lang), parse_mode=ParseMode.HTML)
 
 
 async def _retire(chat_id: int, message_id: int, update: Update) -> None:
