@@ -187,7 +187,7 @@ def _report_lines(report: CampaignReport) -> list[str]:
 
 def cmd_campaign_list(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
-        async with db.transaction() as uow:
+        async with db.reading() as uow:
             reports = await campaign_reports(uow, utcnow())
         if not reports:
             print("no campaigns yet: create one with `civicpulse campaign create`")
@@ -207,7 +207,7 @@ def cmd_campaign_list(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_campaign_show(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         try:
-            async with db.transaction() as uow:
+            async with db.reading() as uow:
                 [report] = await campaign_reports(uow, utcnow(), args.code)
         except CampaignRuleError as exc:
             raise CliError(str(exc)) from exc
@@ -235,7 +235,7 @@ def cmd_campaign_qr(settings: Settings, args: argparse.Namespace) -> int:
     from analysis.qr import qr_png
 
     async def work(db: Database) -> int:
-        async with db.transaction() as uow:
+        async with db.reading() as uow:
             if await uow.campaigns.by_code(args.code) is None:
                 raise CliError(f"unknown campaign {args.code!r}")
         return 0
@@ -272,7 +272,7 @@ def cmd_export_responses(settings: Settings, args: argparse.Namespace) -> int:
     def export_to(out: TextIO) -> int:
         async def work(db: Database) -> int:
             try:
-                async with db.transaction() as uow:
+                async with db.reading() as uow:
                     count = await export_responses(uow, args.campaign, args.format, out)
             except ExportError as exc:
                 raise CliError(str(exc)) from exc
@@ -289,7 +289,7 @@ def cmd_export_responses(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
-        async with db.transaction() as uow:
+        async with db.reading() as uow:
             broken = await uow.audit.verify()
         if broken is not None:
             print(f"audit log tampered with: the chain breaks at event {broken}", file=sys.stderr)

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+SQLITE_BEGIN = "civicpulse_sqlite_begin"
+
 
 class DatabaseUnavailable(Exception):
     """The database could not be reached or was busy; nothing was changed, try again."""
@@ -57,7 +59,10 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only units of work ask for a deferred BEGIN: in WAL mode they then read a
+        # snapshot without holding up writers (see Database.reading).
+        mode = conn.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

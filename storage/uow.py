@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.db import DatabaseUnavailable, create_engine, create_sessionmaker
+from storage.db import SQLITE_BEGIN, DatabaseUnavailable, create_engine, create_sessionmaker
 from storage.repositories import (
     AuditRepository,
     CampaignsRepository,
@@ -80,6 +80,23 @@ class Database:
             if exc.connection_invalidated:
                 raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
             raise
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[UnitOfWork]:
+        """A read-only unit of work (exports, reports): a consistent snapshot that never holds
+        up the writers, however long it takes. Anything it writes is rolled back.
+
+        Raises:
+            DatabaseUnavailable: as :meth:`transaction`.
+        """
+        try:
+            # No commit: closing the session rolls back.
+            async with self.sessionmaker() as session:
+                if self._serial is not None:
+                    await session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
+                yield UnitOfWork(session)
+        except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
+            raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
 
     def _turn(self) -> AbstractAsyncContextManager[object]:
         return self._serial if self._serial is not None else nullcontext()

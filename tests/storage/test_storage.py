@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -223,3 +224,14 @@ async def test_cancelling_cannot_delete_a_response_that_moved_on(db: Database) -
     async with db.transaction() as uow:
         kept = await uow.responses.get(response_id)
         assert kept is not None and kept.status == ResponseStatus.COMPLETED
+
+
+async def test_a_long_read_never_holds_up_writers(db: Database) -> None:
+    await seed_campaign(db)
+    async with db.reading() as reader:
+        assert await reader.campaigns.by_code("willow") is not None
+        # While the export-like read is still open, an answer can be written.
+        async with asyncio.timeout(5), db.transaction() as writer:
+            await writer.updates.claim(99)
+    async with db.transaction() as uow:
+        assert await uow.updates.prune(datetime.now(UTC) + timedelta(days=1)) == 1
