@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
 from telegram import Update
 
 from storage.repositories import utcnow
@@ -52,20 +51,10 @@ class Deps:
     ) -> T:
         """Run a use case in one transaction that also claims the update id.
 
-        A redelivered update raises :class:`DuplicateUpdate` and changes nothing. A unique
-        constraint hit by two concurrent first taps (e.g. two /start at once) is retried once,
-        and then sees the row the other one created.
+        Raises:
+            DuplicateUpdate: Telegram delivered this update before; nothing was changed.
         """
-        for attempt in (1, 2):
-            try:
-                async with self.db.transaction() as uow:
-                    try:
-                        await uow.updates.claim(update.update_id)
-                    except IntegrityError as exc:
-                        raise DuplicateUpdate(update.update_id) from exc
-                    return await use_case(uow)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-                log.info("retrying update %s after a concurrent insert", update.update_id)
-        raise AssertionError("unreachable")
+        async with self.db.transaction() as uow:
+            if not await uow.updates.claim(update.update_id):
+                raise DuplicateUpdate(update.update_id)
+            return await use_case(uow)

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
@@ -20,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from storage.models import (
     Answer,
     AuditEvent,
+    Base,
     Campaign,
     Contact,
     Person,
@@ -35,6 +38,20 @@ from storage.models import (
 GENESIS_HASH = "0" * 64
 
 
+async def _insert_new(
+    session: AsyncSession, model: type[Base], values: dict[str, Any], unique: list[str]
+) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on ``unique``; True if the row was inserted.
+
+    Races on a unique key are settled by the database, not by catching IntegrityError.
+    """
+    dialect = session.get_bind().dialect.name
+    build = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = build(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    result = await session.execute(statement)
+    return getattr(result, "rowcount", 0) == 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -43,9 +60,14 @@ class UpdatesRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def claim(self, update_id: int) -> None:
-        """Record ``update_id`` as handled; raises IntegrityError if it already was."""
-        await self.session.execute(insert(ProcessedUpdate).values(update_id=update_id))
+    async def claim(self, update_id: int) -> bool:
+        """Record ``update_id`` as handled; False if it already was (a redelivery).
+
+        Two deliveries at once: the second waits for the first's transaction and gets False
+        if it committed, True if it rolled back.
+        """
+        return await _insert_new(self.session, ProcessedUpdate, {"update_id": update_id},
+                                 ["update_id"])
 
     async def prune(self, before: datetime) -> int:
         result = await self.session.execute(
@@ -107,10 +129,13 @@ class ContactsRepository:
     async def get_or_create(self, telegram_user_id: int, chat_id: int) -> Contact:
         contact = await self.by_user(telegram_user_id)
         if contact is None:
-            contact = Contact(telegram_user_id=telegram_user_id, chat_id=chat_id)
-            self.session.add(contact)
-            await self.session.flush()
-        elif contact.chat_id != chat_id:
+            # Two first messages at once: one inserts, both then read the same row.
+            values = {"telegram_user_id": telegram_user_id, "chat_id": chat_id,
+                      "opted_out": False, "unreachable": False}
+            await _insert_new(self.session, Contact, values, ["telegram_user_id"])
+            contact = await self.by_user(telegram_user_id)
+            assert contact is not None
+        if contact.chat_id != chat_id:
             contact.chat_id = chat_id
         return contact
 
@@ -249,20 +274,18 @@ class ResponsesRepository:
     async def create(
         self, campaign_id: int, survey_id: int, respondent_key: str, language: str,
         current_question: str | None,
-    ) -> Response:
-        response = Response(
-            campaign_id=campaign_id,
-            survey_id=survey_id,
-            respondent_key=respondent_key,
-            status=ResponseStatus.IN_PROGRESS,
-            current_question=current_question,
-            step=0,
-            language=language,
-            answers=[],
-        )
-        self.session.add(response)
-        await self.session.flush()
-        return response
+    ) -> Response | None:
+        """Start a response; None if this respondent already has one for the campaign
+        (for instance from a second /start handled at the same moment)."""
+        values = {
+            "campaign_id": campaign_id, "survey_id": survey_id,
+            "respondent_key": respondent_key, "status": ResponseStatus.IN_PROGRESS.value,
+            "current_question": current_question, "step": 0, "language": language,
+        }
+        if not await _insert_new(self.session, Response, values,
+                                 ["campaign_id", "respondent_key"]):
+            return None
+        return await self.find(campaign_id, respondent_key)
 
     async def advance(
         self, response: Response, *, current_question: str | None, draft: list[str] | None,

@@ -165,32 +165,36 @@ async def open_campaign(uow: UnitOfWork, who: Respondent, payload: str | None) -
     retire = contact.prompt_message_id
     contact.active_campaign_id = campaign.id
     contact.prompt_message_id = None
-    if response is not None:
-        if response.language != lang:
-            await uow.responses.set_language(response, lang)
-        state = _state(survey, response)
-        return Reply(
-            lang,
-            notice="resumed",
-            screen=_screen(survey, response, state),
-            retire_message_id=retire,
+    if response is None:
+        state = engine.start(survey)
+        created = await uow.responses.create(
+            campaign_id=campaign.id,
+            survey_id=campaign.survey_id,
+            respondent_key=key,
+            language=lang,
+            current_question=state.current,
         )
-    state = engine.start(survey)
-    response = await uow.responses.create(
-        campaign_id=campaign.id,
-        survey_id=campaign.survey_id,
-        respondent_key=key,
-        language=lang,
-        current_question=state.current,
-    )
-    intro = Intro(
-        survey=survey,
-        unit_name=campaign.unit.name,
-        closes_at=campaign.closes_at,
-        questions=engine.progress(survey, state).total,
-    )
+        if created is not None:
+            intro = Intro(
+                survey=survey,
+                unit_name=campaign.unit.name,
+                closes_at=campaign.closes_at,
+                questions=engine.progress(survey, state).total,
+            )
+            return Reply(
+                lang, intro=intro, screen=_screen(survey, created, state),
+                retire_message_id=retire,
+            )
+        # A second /start handled at the same moment created it: continue with that one.
+        response = await uow.responses.find(campaign.id, key)
+        assert response is not None
+    if response.language != lang:
+        await uow.responses.set_language(response, lang)
     return Reply(
-        lang, intro=intro, screen=_screen(survey, response, state), retire_message_id=retire
+        lang,
+        notice="resumed",
+        screen=_screen(survey, response, _state(survey, response)),
+        retire_message_id=retire,
     )
 
 

@@ -141,3 +141,16 @@ async def test_no_answer_rows_for_a_fresh_start(bot: Bot, client: SandboxClient,
     async with db.transaction() as uow:
         assert (await uow.session.scalars(select(Answer))).all() == []
         assert len((await uow.session.scalars(select(Response))).all()) == 1
+
+
+async def test_two_starts_at_once_make_one_response(
+    bot: Bot, client: SandboxClient, db: Database
+) -> None:
+    user = await client.user(2010, "Deng")
+    await asyncio.gather(user.send("/start willow"), user.send("/start willow"))
+    await user.wait_for_message("1/5")
+    await user.wait_for_message("1/5")  # both got the poll (one fresh, one resumed)
+    async with db.transaction() as uow:
+        assert len((await uow.session.scalars(select(Response))).all()) == 1
+    texts = " ".join(m.text for m in await user.bot_messages())
+    assert "went wrong" not in texts

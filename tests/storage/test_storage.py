@@ -89,10 +89,10 @@ async def test_a_broken_tree_is_rejected_whole(db: Database) -> None:
 
 async def test_update_ids_are_claimed_once(db: Database) -> None:
     async with db.transaction() as uow:
-        await uow.updates.claim(42)
-    with pytest.raises(IntegrityError):
-        async with db.transaction() as uow:
-            await uow.updates.claim(42)
+        assert await uow.updates.claim(42) is True
+    async with db.transaction() as uow:
+        assert await uow.updates.claim(42) is False
+        assert await uow.updates.claim(43) is True
 
 
 async def test_compare_and_set_refuses_a_stale_step(db: Database) -> None:
@@ -102,6 +102,7 @@ async def test_compare_and_set_refuses_a_stale_step(db: Database) -> None:
         assert campaign is not None
         response = await uow.responses.create(campaign.id, campaign.survey_id, "k" * 64, "en",
                                               "overall")
+        assert response is not None
         response_id = response.id
     async with db.transaction() as uow:
         first = await uow.responses.get(response_id)
@@ -120,12 +121,19 @@ async def test_compare_and_set_refuses_a_stale_step(db: Database) -> None:
 
 async def test_one_response_per_respondent_and_campaign(db: Database) -> None:
     await seed_campaign(db)
-    with pytest.raises(IntegrityError):
+    async with db.transaction() as uow:
+        campaign = await uow.campaigns.by_code("willow")
+        assert campaign is not None
+        first = await uow.responses.create(campaign.id, campaign.survey_id, "a" * 64, "en", None)
+        again = await uow.responses.create(campaign.id, campaign.survey_id, "a" * 64, "zh", None)
+        assert first is not None and again is None
+        rows = (await uow.session.scalars(select(Response))).all()
+        assert [(r.id, r.language) for r in rows] == [(first.id, "en")]
+    with pytest.raises(IntegrityError):  # the constraint itself still holds underneath
         async with db.transaction() as uow:
-            campaign = await uow.campaigns.by_code("willow")
-            assert campaign is not None
-            await uow.responses.create(campaign.id, campaign.survey_id, "a" * 64, "en", None)
-            await uow.responses.create(campaign.id, campaign.survey_id, "a" * 64, "en", None)
+            uow.session.add(Response(campaign_id=first.campaign_id, survey_id=first.survey_id,
+                                     respondent_key="a" * 64, status=ResponseStatus.IN_PROGRESS,
+                                     step=0, language="en"))
 
 
 async def test_timestamps_come_back_in_utc(db: Database) -> None:
@@ -191,6 +199,7 @@ async def test_campaign_report_counts_in_the_database(db: Database) -> None:
         for n, done in enumerate((True, True, False)):
             response = await uow.responses.create(campaign.id, campaign.survey_id, f"{n:064d}",
                                                   "en", None)
+            assert response is not None
             if done:
                 await uow.responses.advance(response, current_question=None, draft=None,
                                             completed=True)
@@ -210,6 +219,7 @@ async def test_cancelling_cannot_delete_a_response_that_moved_on(db: Database) -
         assert campaign is not None
         created = await uow.responses.create(campaign.id, campaign.survey_id, "c" * 64, "en",
                                              "overall")
+        assert created is not None
         response_id = created.id
     async with db.transaction() as uow:
         stale = await uow.responses.get(response_id)
