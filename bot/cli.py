@@ -9,7 +9,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -29,7 +29,13 @@ from surveys.admin import (
     grant_role,
     import_units,
 )
-from surveys.campaigns import CampaignRuleError, deep_link
+from surveys.campaigns import (
+    CampaignRuleError,
+    check_timezone,
+    deep_link,
+    parse_recurrence,
+    parse_reminders,
+)
 
 EXIT_USAGE = 2
 _DURATION = re.compile(r"^(\d+)\s*([dhm])$")
@@ -39,11 +45,11 @@ class CliError(Exception):
     """A user error: printed as one message, exit status 1."""
 
 
-def parse_when(value: str, now: datetime) -> datetime:
-    """A time given on the command line.
+def parse_when(value: str, now: datetime, zone: tzinfo = UTC) -> datetime:
+    """A time given on the command line, in the campaign's time zone ``zone``.
 
-    Accepts an ISO datetime (without a zone: UTC), a date (meaning the end of that day, UTC),
-    or a duration from now such as ``14d``, ``36h`` or ``90m``.
+    Accepts an ISO datetime (without an offset: in ``zone``), a date (meaning the end of that
+    day in ``zone``), or a duration from now such as ``14d``, ``36h`` or ``90m``.
     """
     text = value.strip()
     match = _DURATION.match(text)
@@ -54,13 +60,14 @@ def parse_when(value: str, now: datetime) -> datetime:
         return now + delta
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(), UTC)
+            end = datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(), zone)
+            return end.astimezone(UTC)
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
         raise CliError(
             f"cannot read the time {value!r}: use 2026-12-31, 2026-12-31T18:00+08:00 or 14d"
         ) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
 
 
 async def _with_db(settings: Settings, work: Callable[[Database], Coroutine[Any, Any, int]]) -> int:
@@ -143,9 +150,15 @@ def cmd_campaign_create(settings: Settings, args: argparse.Namespace) -> int:
             print(issue, file=sys.stderr)
         return 1
     now = utcnow()
-    opens_at = parse_when(args.opens, now) if args.opens else now
+    try:
+        zone = check_timezone(args.timezone)
+        reminders = parse_reminders(args.remind)
+        recurrence = parse_recurrence(args.every, args.timezone)
+    except CampaignRuleError as exc:
+        raise CliError(str(exc)) from exc
+    opens_at = parse_when(args.opens, now, zone) if args.opens else now
     closes_at = (
-        parse_when(args.closes, now)
+        parse_when(args.closes, now, zone)
         if args.closes
         else opens_at + timedelta(days=settings.surveys.default_closes_after_days)
     )
@@ -156,6 +169,8 @@ def cmd_campaign_create(settings: Settings, args: argparse.Namespace) -> int:
                 campaign = await create_campaign(
                     uow, survey=survey, unit_code=args.unit, code=args.code,
                     opens_at=opens_at, closes_at=closes_at, now=now, actor="cli",
+                    audience=args.audience, timezone=args.timezone, reminders=reminders,
+                    recurrence=recurrence, target=args.target,
                 )
         except CampaignRuleError as exc:
             raise CliError(str(exc)) from exc
@@ -177,10 +192,14 @@ def _report_lines(report: CampaignReport) -> list[str]:
         hours = int(report.time_left.total_seconds() // 3600)
         left = f"{hours // 24}d {hours % 24}h left"
     closes = f"{c.closes_at:%Y-%m-%d %H:%M} UTC" if c.closes_at else "never"
+    reminders = ", ".join(f"{timedelta(seconds=s)} before closing" for s in c.reminders)
+    target = f" (target {c.target_responses})" if c.target_responses else ""
     return [
         f"campaign {c.code} ({c.status.value}) for {c.unit.name} [{c.unit.code}]",
         f"  opens {c.opens_at:%Y-%m-%d %H:%M} UTC, closes {closes} ({left})",
-        f"  responses: {report.completed} completed of {report.started} started "
+        f"  audience: {c.audience}; time zone {c.timezone}; reminders: {reminders or 'none'}; "
+        f"repeats: {c.recurrence or 'no'}",
+        f"  responses: {report.completed} completed{target} of {report.started} started "
         f"(completion {rate}); margin of error at 95%: {moe}",
     ]
 
@@ -336,6 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--code", required=True, help="campaign code used in the link")
     create.add_argument("--opens", help="opening time (default: now)")
     create.add_argument("--closes", help="closing time: 2026-12-31, an ISO time, or 14d")
+    create.add_argument("--timezone", default="UTC",
+                        help="zone for times given without one and for recurrence (default UTC)")
+    create.add_argument("--remind", help="reminders before closing for those who have not "
+                        "finished, e.g. 2d,2h")
+    create.add_argument("--every", help="repeat: monthly, quarterly or a cron expression")
+    create.add_argument("--audience", choices=["residents", "cadres"],
+                        help="default: the survey's own audience")
+    create.add_argument("--target", type=int, help="the number of responses aimed for")
     create.set_defaults(func=cmd_campaign_create)
 
     export = sub.add_parser("export", help="export data").add_subparsers(

@@ -206,12 +206,23 @@ class Campaign(Created, Base):
     opens_at: Mapped[datetime]
     closes_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Who is asked: residents who opted in to the unit, or the cadres of the unit.
+    audience: Mapped[str] = mapped_column(String(16), server_default="residents")
+    # The zone times were given in and recurrences follow; stored times are UTC.
+    timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
+    # Seconds before closing at which those who have not finished are reminded.
+    reminders: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
+    # "monthly", "quarterly" or "cron:<expression>": creates the series' next campaign.
+    recurrence: Mapped[str | None] = mapped_column(String(128))
+    target_responses: Mapped[int | None] = mapped_column(Integer)
 
     survey: Mapped[SurveyVersion] = relationship()
     unit: Mapped[Unit] = relationship()
 
     __table_args__ = (
         CheckConstraint("closes_at IS NULL OR closes_at > opens_at", name="closes_after_opens"),
+        CheckConstraint("audience IN ('residents', 'cadres')", name="audience_known"),
+        CheckConstraint("target_responses IS NULL OR target_responses > 0", name="target_positive"),
     )
 
 

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 
 from analysis.statistics import margin_of_error
 from storage.models import Campaign, CampaignStatus, Person, ResponseStatus, Role, Unit
-from surveys.campaigns import CampaignRuleError, Window, check_code
+from surveys.campaigns import (
+    AUDIENCES,
+    CampaignRuleError,
+    Recurrence,
+    Window,
+    check_code,
+    check_plan,
+    check_timezone,
+)
 from surveys.loader import survey_checksum
 from surveys.schema import Survey
 from surveys.units import UnitRow, check_tree
@@ -77,16 +85,37 @@ async def create_campaign(
     closes_at: datetime | None,
     now: datetime,
     actor: str,
+    audience: str | None = None,
+    timezone: str = "UTC",
+    reminders: Sequence[timedelta] = (),
+    recurrence: Recurrence | None = None,
+    target: int | None = None,
 ) -> Campaign:
     """Store the survey version and create a campaign that is open from ``opens_at``.
 
+    ``audience`` defaults to the survey's own. ``reminders`` are durations before closing.
+
     Raises:
-        CampaignRuleError: unknown unit, taken or malformed code, or times in the wrong order.
+        CampaignRuleError: unknown unit, taken or malformed code, times in the wrong order,
+            reminders outside the window, an audience the survey is not written for, an
+            unknown time zone or a target below 1.
     """
     check_code(code)
+    check_timezone(timezone)
     if closes_at is not None and closes_at <= now:
         raise CampaignRuleError(f"the closing time {closes_at:%Y-%m-%d %H:%M} UTC is in the past")
-    Window(opens_at, closes_at).check()
+    window = Window(opens_at, closes_at)
+    window.check()
+    check_plan(window, list(reminders))
+    audience = audience or survey.audience
+    if audience not in AUDIENCES:
+        raise CampaignRuleError(f"audience must be one of {', '.join(AUDIENCES)}")
+    if audience != survey.audience:
+        raise CampaignRuleError(
+            f"the survey {survey.id!r} is written for {survey.audience}, not {audience}"
+        )
+    if target is not None and target < 1:
+        raise CampaignRuleError("the target number of responses must be at least 1")
     unit = await uow.units.by_code(unit_code)
     if unit is None:
         raise CampaignRuleError(f"unknown unit {unit_code!r}; import it with `units import`")
@@ -97,7 +126,9 @@ async def create_campaign(
     status = CampaignStatus.OPEN if opens_at <= now else CampaignStatus.SCHEDULED
     campaign = Campaign(
         code=code, survey=version, unit=unit, status=status, opens_at=opens_at,
-        closes_at=closes_at,
+        closes_at=closes_at, audience=audience, timezone=timezone,
+        reminders=[int(r.total_seconds()) for r in reminders],
+        recurrence=str(recurrence) if recurrence else None, target_responses=target,
     )
     uow.campaigns.add(campaign)
     await uow.session.flush()
@@ -107,6 +138,8 @@ async def create_campaign(
             "code": code, "survey": survey.id, "survey_version": version.version,
             "unit": unit_code, "status": status.value, "opens_at": opens_at.isoformat(),
             "closes_at": closes_at.isoformat() if closes_at else None,
+            "audience": audience, "timezone": timezone, "reminders": campaign.reminders,
+            "recurrence": campaign.recurrence, "target": target,
         },
     )
     return campaign

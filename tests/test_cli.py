@@ -236,3 +236,46 @@ def test_campaign_qr_encodes_the_deep_link(env: Path, capsys: pytest.CaptureFixt
                  < 128 for x in range(len(matrix))] for y in range(len(matrix))]
     assert seen == matrix
     assert main(["campaign", "qr", "nope"]) == 1
+
+
+def test_campaign_plan_flags(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["campaign", "create", "--survey", str(TEMPLATE), "--unit", "V1",
+                 "--code", "monthly-pulse", "--opens", "2031-01-01T09:00",
+                 "--closes", "2031-01-14", "--timezone", "Asia/Shanghai",
+                 "--remind", "2h,2d", "--every", "monthly", "--target", "120"]) == 0
+    created = capsys.readouterr().out
+    assert "(scheduled)" in created
+    # 2031-01-14 in Shanghai ends at 2031-01-14T16:00 UTC.
+    assert "closes 2031-01-14 16:00 UTC" in created
+    assert main(["campaign", "show", "monthly-pulse"]) == 0
+    shown = capsys.readouterr().out
+    assert "opens 2031-01-01 01:00 UTC" in shown
+    assert "reminders: 2 days, 0:00:00 before closing, 2:00:00 before closing" in shown
+    assert "repeats: monthly" in shown and "(target 120)" in shown
+    assert "audience: residents; time zone Asia/Shanghai" in shown
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--every", "61 9 * *"], "Wrong number of fields"),
+        (["--every", "0 99 * * *"], "higher than the maximum"),
+        (["--every", "fortnightly"], "use monthly, quarterly or a cron expression"),
+        (["--remind", "3x"], "cannot read the duration"),
+        (["--remind", "40d", "--closes", "30d"], "before the campaign opens"),
+        (["--remind", "1d,2d,3d,4d"], "at most 3 reminders"),
+        (["--timezone", "Mars/Olympus"], "unknown time zone"),
+        (["--audience", "cadres"], "written for residents, not cadres"),
+        (["--target", "0"], "at least 1"),
+    ],
+)
+def test_campaign_plan_refuses_bad_plans(
+    env: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["campaign", "create", "--survey", str(TEMPLATE), "--unit", "V1",
+                 "--code", "plan", *extra]) == 1
+    assert message in capsys.readouterr().err
+    assert main(["campaign", "list"]) == 0
+    assert "plan" not in capsys.readouterr().out.split("\n", 1)[1], "nothing was created"
