@@ -237,6 +237,15 @@ class AnswerRow:
     value_choices: list[str] | None
 
 
+def _unchanged_since_read(response: Response) -> tuple[ColumnElement[bool], ...]:
+    """Compare-and-set: the row is still in progress at the step this transaction read."""
+    return (
+        Response.id == response.id,
+        Response.step == response.step,
+        Response.status == ResponseStatus.IN_PROGRESS,
+    )
+
+
 class ResponsesRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -306,11 +315,7 @@ class ResponsesRepository:
             values.update(status=ResponseStatus.COMPLETED, completed_at=utcnow())
         result = await self.session.execute(
             update(Response)
-            .where(
-                Response.id == response.id,
-                Response.step == response.step,
-                Response.status == ResponseStatus.IN_PROGRESS,
-            )
+            .where(*_unchanged_since_read(response))
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -346,11 +351,7 @@ class ResponsesRepository:
         """Delete the response unless it moved on meanwhile (compare-and-set on ``step``)."""
         result = await self.session.execute(
             delete(Response)
-            .where(
-                Response.id == response.id,
-                Response.step == response.step,
-                Response.status == ResponseStatus.IN_PROGRESS,
-            )
+            .where(*_unchanged_since_read(response))
             .execution_options(synchronize_session=False)
         )
         if getattr(result, "rowcount", 0) != 1:
