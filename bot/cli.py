@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.exc import DBAPIError
 
+from analysis.export import ExportError
 from bot.settings import ConfigError, Settings, load_settings
 from storage.db import DatabaseUnavailable
 from storage.migrate import upgrade
@@ -150,12 +151,9 @@ def cmd_campaign_create(settings: Settings, args: argparse.Namespace) -> int:
             print(issue, file=sys.stderr)
         return 1
     now = utcnow()
-    try:
-        zone = check_timezone(args.timezone)
-        reminders = parse_reminders(args.remind)
-        recurrence = parse_recurrence(args.every, args.timezone)
-    except CampaignRuleError as exc:
-        raise CliError(str(exc)) from exc
+    zone = check_timezone(args.timezone)
+    reminders = parse_reminders(args.remind)
+    recurrence = parse_recurrence(args.every, args.timezone)
     opens_at = parse_when(args.opens, now, zone) if args.opens else now
     closes_at = (
         parse_when(args.closes, now, zone)
@@ -164,16 +162,13 @@ def cmd_campaign_create(settings: Settings, args: argparse.Namespace) -> int:
     )
 
     async def work(db: Database) -> int:
-        try:
-            async with db.transaction() as uow:
-                campaign = await create_campaign(
-                    uow, survey=survey, unit_code=args.unit, code=args.code,
-                    opens_at=opens_at, closes_at=closes_at, now=now, actor="cli",
-                    audience=args.audience, timezone=args.timezone, reminders=reminders,
-                    recurrence=recurrence, target=args.target,
-                )
-        except CampaignRuleError as exc:
-            raise CliError(str(exc)) from exc
+        async with db.transaction() as uow:
+            campaign = await create_campaign(
+                uow, survey=survey, unit_code=args.unit, code=args.code,
+                opens_at=opens_at, closes_at=closes_at, now=now, actor="cli",
+                audience=args.audience, timezone=args.timezone, reminders=reminders,
+                recurrence=recurrence, target=args.target,
+            )
         print(f"campaign {campaign.code} created ({campaign.status.value}), "
               f"closes {closes_at:%Y-%m-%d %H:%M} UTC")
         print(deep_link(settings.bot.username, campaign.code))
@@ -225,11 +220,8 @@ def cmd_campaign_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_campaign_show(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
-        try:
-            async with db.reading() as uow:
-                [report] = await campaign_reports(uow, utcnow(), args.code)
-        except CampaignRuleError as exc:
-            raise CliError(str(exc)) from exc
+        async with db.reading() as uow:
+            [report] = await campaign_reports(uow, utcnow(), args.code)
         print("\n".join(_report_lines(report)))
         print(f"  link: {deep_link(settings.bot.username, report.campaign.code)}")
         return 0
@@ -239,11 +231,8 @@ def cmd_campaign_show(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_campaign_close(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
-        try:
-            async with db.transaction() as uow:
-                campaign = await close_campaign(uow, args.code, utcnow(), actor="cli")
-        except CampaignRuleError as exc:
-            raise CliError(str(exc)) from exc
+        async with db.transaction() as uow:
+            campaign = await close_campaign(uow, args.code, utcnow(), actor="cli")
         print(f"campaign {campaign.code} closed; its answers are kept")
         return 0
 
@@ -269,14 +258,11 @@ def cmd_campaign_qr(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_admin_add(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
-        try:
-            async with db.transaction() as uow:
-                person, new = await grant_role(
-                    uow, telegram_user_id=args.telegram_id, role=Role(args.role),
-                    unit_code=args.unit, name=args.name, actor="cli",
-                )
-        except CampaignRuleError as exc:
-            raise CliError(str(exc)) from exc
+        async with db.transaction() as uow:
+            person, new = await grant_role(
+                uow, telegram_user_id=args.telegram_id, role=Role(args.role),
+                unit_code=args.unit, name=args.name, actor="cli",
+            )
         scope = f"unit {args.unit} and below" if args.unit else "all units"
         state = "now" if new else "already"
         print(f"{person.name} (Telegram {args.telegram_id}) is {state} {args.role} for {scope}")
@@ -286,15 +272,12 @@ def cmd_admin_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export_responses(settings: Settings, args: argparse.Namespace) -> int:
-    from analysis.export import ExportError, export_responses
+    from analysis.export import export_responses
 
     def export_to(out: TextIO) -> int:
         async def work(db: Database) -> int:
-            try:
-                async with db.reading() as uow:
-                    count = await export_responses(uow, args.campaign, args.format, out)
-            except ExportError as exc:
-                raise CliError(str(exc)) from exc
+            async with db.reading() as uow:
+                count = await export_responses(uow, args.campaign, args.format, out)
             print(f"{count} completed response(s) exported", file=sys.stderr)
             return 0
 
@@ -418,7 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"civicpulse: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except CliError as exc:
+    except (CliError, CampaignRuleError, ExportError) as exc:
+        # A request the rules refuse: one line, exit 1.
         print(f"civicpulse: {exc}", file=sys.stderr)
         return 1
     except (DBAPIError, DatabaseUnavailable, ConnectionError) as exc:

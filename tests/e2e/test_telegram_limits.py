@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -12,6 +15,22 @@ from tests.e2e.conftest import Bot
 from tests.e2e.test_resident_journey import answers_of, begin, tap_and_wait
 
 pytestmark = pytest.mark.e2e
+
+
+async def eventually(
+    probe: Callable[[], Any], until: Callable[[Any], bool] = bool, within: float = 5.0
+) -> None:
+    """Wait until ``until(probe())`` holds (the bot handles updates asynchronously);
+    the caller asserts afterwards, so a timeout fails there with the real values."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        value = probe()
+        if inspect.isawaitable(value):
+            value = await value
+        if until(value):
+            return
+        await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize(
@@ -41,10 +60,7 @@ async def test_a_blocked_user_loses_nothing(
     await user.block()
     # An answer typed just before blocking still arrives; the reply to it gets 403.
     await user.send("4")
-    for _ in range(100):
-        if sandbox.stats()["responses_403"]:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: sandbox.stats()["responses_403"] >= 1)
     assert sandbox.stats()["responses_403"] >= 1
     assert (await answers_of(db))["overall"].value_number == 4
     await user.unblock()
@@ -67,16 +83,10 @@ async def test_blocking_and_unblocking_mark_the_contact(
     await user.send("/help")
     await user.wait_for_message("/stop")
     await user.block()
-    for _ in range(100):
-        if (await contact_flags(db, 4003))[1]:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: contact_flags(db, 4003), until=lambda flags: flags[1])
     assert await contact_flags(db, 4003) == (False, True)
     await user.unblock()
-    for _ in range(100):
-        if not (await contact_flags(db, 4003))[1]:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: contact_flags(db, 4003), until=lambda flags: not flags[1])
     assert await contact_flags(db, 4003) == (False, False)
 
 

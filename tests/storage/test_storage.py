@@ -95,15 +95,20 @@ async def test_update_ids_are_claimed_once(db: Database) -> None:
         assert await uow.updates.claim(43) is True
 
 
-async def test_compare_and_set_refuses_a_stale_step(db: Database) -> None:
+async def start_response(db: Database, key: str) -> int:
+    """Seed the campaign and start one response in it, as a first tap would."""
     await seed_campaign(db)
     async with db.transaction() as uow:
         campaign = await uow.campaigns.by_code("willow")
         assert campaign is not None
-        response = await uow.responses.create(campaign.id, campaign.survey_id, "k" * 64, "en",
+        response = await uow.responses.create(campaign.id, campaign.survey_id, key * 64, "en",
                                               "overall")
         assert response is not None
-        response_id = response.id
+        return response.id
+
+
+async def test_compare_and_set_refuses_a_stale_step(db: Database) -> None:
+    response_id = await start_response(db, "k")
     async with db.transaction() as uow:
         first = await uow.responses.get(response_id)
         assert first is not None
@@ -213,14 +218,7 @@ async def test_campaign_report_counts_in_the_database(db: Database) -> None:
 
 
 async def test_cancelling_cannot_delete_a_response_that_moved_on(db: Database) -> None:
-    await seed_campaign(db)
-    async with db.transaction() as uow:
-        campaign = await uow.campaigns.by_code("willow")
-        assert campaign is not None
-        created = await uow.responses.create(campaign.id, campaign.survey_id, "c" * 64, "en",
-                                             "overall")
-        assert created is not None
-        response_id = created.id
+    response_id = await start_response(db, "c")
     async with db.transaction() as uow:
         stale = await uow.responses.get(response_id)
         assert stale is not None
