@@ -393,8 +393,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # httpx logs every request at INFO; that drowns the bot's own messages.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # httpx logs every request and Alembic every check at INFO; that drowns what matters.
+    if not args.verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings(args.config)
         return int(args.func(settings, args))
