@@ -21,6 +21,7 @@ from storage.db import DatabaseUnavailable
 from storage.repositories import utcnow
 from storage.uow import Database
 from surveys.catalog import SurveyCatalog
+from surveys.operations import Burden
 from surveys.responding import resolve_language
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,15 @@ def resolve_secret(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
+def burden_of(settings: Settings) -> Burden:
+    section = settings.burden
+    return Burden(
+        max_prompts_per_month=section.max_prompts_per_person_per_month,
+        max_questionnaires_per_month=section.max_questionnaires_per_cadre_per_month,
+        min_gap_between_reminders=timedelta(hours=section.min_hours_between_reminders),
+    )
+
+
 def build_application(
     settings: Settings,
     db: Database,
@@ -82,6 +92,10 @@ def build_application(
         default_language=settings.bot.default_language,
         min_cell_size=settings.privacy.min_cell_size,
         clock=clock,
+        bot_username=settings.bot.username if not settings.uses_sandbox
+        else settings.sandbox.bot_username,
+        burden=burden_of(settings),
+        default_closes_after_days=settings.surveys.default_closes_after_days,
     )
     application = (
         ApplicationBuilder()

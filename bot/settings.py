@@ -51,6 +51,27 @@ class PrivacySection(_Section):
     min_cell_size: int = Field(default=5, ge=1)
 
 
+class BurdenSection(_Section):
+    # Invitations plus reminders one person may get in a calendar month (UTC), all campaigns.
+    max_prompts_per_person_per_month: int = Field(default=4, ge=1, le=100)
+    # Questionnaires (campaigns for cadres) one cadre may be asked to answer in a month.
+    max_questionnaires_per_cadre_per_month: int = Field(default=2, ge=1, le=31)
+    # A manual reminder (/remind) waits at least this long after the campaign's previous one.
+    min_hours_between_reminders: int = Field(default=24, ge=0, le=720)
+
+
+class BroadcastSection(_Section):
+    # Messages handed to Telegram at once. After a crash these are the only ones that may
+    # reach their recipient twice, so this is the bound on duplicates.
+    in_flight: int = Field(default=30, ge=1, le=100)
+    # Telegram allows about one message per second to one chat.
+    per_chat_interval_s: float = Field(default=1.0, ge=0, le=60)
+    # Attempts before a message that keeps failing for network reasons is given up.
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    # How often the scheduler re-reads campaigns changed by the CLI or another process.
+    resync_interval_s: int = Field(default=30, ge=1, le=3600)
+
+
 class RateSection(_Section):
     rate: float = Field(gt=0)
     burst: int = Field(ge=1)
@@ -72,6 +93,8 @@ class Settings(_Section):
     database: DatabaseSection = DatabaseSection()
     surveys: SurveysSection = SurveysSection()
     privacy: PrivacySection = PrivacySection()
+    burden: BurdenSection = BurdenSection()
+    broadcast: BroadcastSection = BroadcastSection()
     sandbox: SandboxSection = SandboxSection()
 
     # From the environment only.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -13,6 +13,7 @@ from telegram import Update
 from storage.repositories import utcnow
 from storage.uow import Database, UnitOfWork
 from surveys.catalog import SurveyCatalog
+from surveys.operations import Burden
 from surveys.responding import Respondent
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,13 @@ class Deps:
     default_language: str = "en"
     min_cell_size: int = 5
     clock: Callable[[], datetime] = utcnow
+    bot_username: str = "CivicPulseBot"
+    burden: Burden = field(default_factory=Burden)
+    default_closes_after_days: int = 30
+    # Called after a commit that changed campaigns or queued messages, so the scheduler and
+    # the outbox sender act now rather than at their next poll.
+    campaigns_changed: Callable[[], None] = lambda: None
+    outbox_changed: Callable[[], None] = lambda: None
 
     def respondent(self, update: Update) -> Respondent:
         user = update.effective_user

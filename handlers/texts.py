@@ -7,6 +7,8 @@ import string
 from collections.abc import Mapping
 from datetime import datetime
 
+from handlers.admin_texts import ADMIN_TEXTS
+
 TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
         "en": "Hello! I collect short, anonymous opinion polls about local public services.\n"
@@ -229,6 +231,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "这个回答不符合题目要求，请重试。",
     },
 }
+TEXTS.update(ADMIN_TEXTS)
 
 
 class _Lenient(dict[str, object]):

@@ -129,6 +129,26 @@ class Contact(Base):
         ForeignKey("campaigns.id", ondelete="SET NULL")
     )
     prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Whether the person has been asked which units they want to hear from (asked once).
+    units_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class Subscription(Base):
+    """A resident's consent to be invited to polls about a unit (and the units below it).
+
+    No timestamp, for the same reason as ``contacts``.
+    """
+
+    __tablename__ = "subscriptions"
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("units.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    __table_args__ = (Index("ix_subscriptions_unit_id", "unit_id"),)
 
 
 class Role(enum.StrEnum):
@@ -215,6 +235,8 @@ class Campaign(Created, Base):
     # "monthly", "quarterly" or "cron:<expression>": creates the series' next campaign.
     recurrence: Mapped[str | None] = mapped_column(String(128))
     target_responses: Mapped[int | None] = mapped_column(Integer)
+    # The code of the series' first campaign; each run of a recurrence shares it.
+    series: Mapped[str | None] = mapped_column(String(64))
 
     survey: Mapped[SurveyVersion] = relationship()
     unit: Mapped[Unit] = relationship()
@@ -224,6 +246,88 @@ class Campaign(Created, Base):
         CheckConstraint("audience IN ('residents', 'cadres')", name="audience_known"),
         CheckConstraint("target_responses IS NULL OR target_responses > 0", name="target_positive"),
     )
+
+
+class EntryPoint(Created, Base):
+    """A named way into a campaign (one QR code per service window or event)."""
+
+    __tablename__ = "entry_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(24))
+    label: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "name", name="uq_entry_points_campaign_name"),
+    )
+
+
+class CampaignRun(Base):
+    """A scheduled step of a campaign that has run (open, invite, remind:<s>, close, recur).
+
+    Recorded in the same transaction as the step's effect, so nothing runs twice.
+    """
+
+    __tablename__ = "campaign_runs"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ran_at: Mapped[datetime]
+    # What the step did, e.g. {"queued": 120, "skipped": {"opted_out": 3}}.
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class OutboxMessage(Base):
+    """One message to one recipient (an invitation or a reminder), sent at most once.
+
+    ``sending`` marks a row handed to Telegram; rows still ``sending`` after a crash are sent
+    again, which is the only way a recipient can get a message twice.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))  # invite, remind:<seconds>, remind:now<n>
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"))
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "contact_id", "kind", name="uq_outbox_message"),
+        Index("ix_outbox_status_due_at", "status", "due_at"),
+        Index("ix_outbox_contact_due_at", "contact_id", "due_at"),
+    )
+
+
+class AdminDialogue(Base):
+    """Where an admin is in a guided chat dialogue (/newcampaign), kept across restarts."""
+
+    __tablename__ = "admin_dialogues"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    # Bumped on every change; buttons carry it so a stale tap is refused.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
 
 
 class ResponseStatus(enum.StrEnum):
@@ -251,6 +355,8 @@ class Response(Base):
     started_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     completed_at: Mapped[datetime | None]
+    # The named entry point (a service window, an event) whose link or QR code was used.
+    entry_point: Mapped[str | None] = mapped_column(String(24))
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan", passive_deletes=True

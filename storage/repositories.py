@@ -20,17 +20,24 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import (
+    AdminDialogue,
     Answer,
     AuditEvent,
     Base,
     Campaign,
+    CampaignRun,
+    CampaignStatus,
     Contact,
+    EntryPoint,
+    OutboxMessage,
+    OutboxStatus,
     Person,
     PersonRole,
     ProcessedUpdate,
     Response,
     ResponseStatus,
     Role,
+    Subscription,
     SurveyVersion,
     Unit,
 )
@@ -139,10 +146,120 @@ class ContactsRepository:
             contact.chat_id = chat_id
         return contact
 
+    async def get(self, contact_id: int) -> Contact | None:
+        return await self.session.get(Contact, contact_id)
+
+    async def mark_unreachable(self, contact_ids: Iterable[int]) -> None:
+        ids = list(contact_ids)
+        if ids:
+            await self.session.execute(
+                update(Contact).where(Contact.id.in_(ids)).values(unreachable=True)
+                .execution_options(synchronize_session=False)
+            )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone a broadcast could go to, with what decides whether it may."""
+
+    contact_id: int
+    telegram_user_id: int
+    opted_out: bool
+    unreachable: bool
+    name: str | None = None  # cadres only; residents stay nameless
+
+
+class SubscriptionsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def unit_ids(self, contact_id: int) -> set[int]:
+        rows = await self.session.scalars(
+            select(Subscription.unit_id).where(Subscription.contact_id == contact_id)
+        )
+        return set(rows)
+
+    async def add(self, contact_id: int, unit_id: int) -> bool:
+        return await _insert_new(self.session, Subscription,
+                                 {"contact_id": contact_id, "unit_id": unit_id},
+                                 ["contact_id", "unit_id"])
+
+    async def remove(self, contact_id: int, unit_id: int) -> None:
+        await self.session.execute(
+            delete(Subscription).where(Subscription.contact_id == contact_id,
+                                       Subscription.unit_id == unit_id)
+        )
+
+    async def residents(self, unit_ids: Iterable[int]) -> list[Recipient]:
+        """Everyone subscribed to any of the units, once each."""
+        ids = list(unit_ids)
+        rows = await self.session.execute(
+            select(Contact.id, Contact.telegram_user_id, Contact.opted_out, Contact.unreachable)
+            .where(Contact.id.in_(
+                select(Subscription.contact_id).where(Subscription.unit_id.in_(ids))
+            ))
+            .order_by(Contact.id)
+        )
+        return [Recipient(*row) for row in rows]
+
+    async def cadres(self, unit_ids: Iterable[int]) -> list[Recipient]:
+        """People with the cadre role in any of the units who have a Telegram account."""
+        ids = list(unit_ids)
+        rows = await self.session.execute(
+            select(Contact.id, Contact.telegram_user_id, Contact.opted_out, Contact.unreachable,
+                   Person.name)
+            .join(Person, Person.contact_id == Contact.id)
+            .where(Person.id.in_(
+                select(PersonRole.person_id).where(
+                    PersonRole.role == Role.CADRE, PersonRole.unit_id.in_(ids)
+                )
+            ))
+            .order_by(Contact.id)
+        )
+        return [Recipient(*row) for row in rows]
+
+    async def recipients_for_reminder(
+        self, campaign_id: int, invited: Iterable[int]
+    ) -> list[Recipient]:
+        """Contacts invited to the campaign or answering it now (they came by link or QR)."""
+        ids = list(invited)
+        condition = Contact.active_campaign_id == campaign_id
+        rows = await self.session.execute(
+            select(Contact.id, Contact.telegram_user_id, Contact.opted_out, Contact.unreachable)
+            .where(condition)
+            .order_by(Contact.id)
+        )
+        found = {row[0]: Recipient(*row) for row in rows}
+        for at in range(0, len(ids), 500):
+            rows = await self.session.execute(
+                select(Contact.id, Contact.telegram_user_id, Contact.opted_out,
+                       Contact.unreachable)
+                .where(Contact.id.in_(ids[at:at + 500]))
+            )
+            for row in rows:
+                found[row[0]] = Recipient(*row)
+        return [found[k] for k in sorted(found)]
+
+    async def count(self, unit_ids: Iterable[int]) -> int:
+        ids = list(unit_ids)
+        return int(await self.session.scalar(
+            select(func.count(func.distinct(Subscription.contact_id)))
+            .where(Subscription.unit_id.in_(ids))
+        ) or 0)
+
 
 class PeopleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def by_user(self, telegram_user_id: int) -> Person | None:
+        """The person behind a Telegram account, with their roles; None for plain residents."""
+        return await self.session.scalar(
+            select(Person)
+            .join(Contact, Contact.id == Person.contact_id)
+            .where(Contact.telegram_user_id == telegram_user_id)
+            .options(selectinload(Person.roles))
+        )
 
     async def by_contact(self, contact_id: int) -> Person | None:
         return await self.session.scalar(
@@ -224,6 +341,296 @@ class CampaignsRepository:
             )
         ).all()
 
+    async def live(self) -> Sequence[Campaign]:
+        """Campaigns the scheduler still has work for: scheduled or open."""
+        return (
+            await self.session.scalars(
+                select(Campaign)
+                .where(Campaign.status.in_([CampaignStatus.SCHEDULED, CampaignStatus.OPEN]))
+                .options(joinedload(Campaign.unit))
+                .order_by(Campaign.id)
+            )
+        ).all()
+
+    async def lock(self, campaign_id: int) -> Campaign | None:
+        """The campaign, locked against concurrent changes until the transaction ends."""
+        return await self.session.scalar(
+            select(Campaign)
+            .where(Campaign.id == campaign_id)
+            .options(joinedload(Campaign.unit))
+            .with_for_update(of=Campaign)
+            .execution_options(populate_existing=True)
+        )
+
+
+class RunsRepository:
+    """Which scheduled steps of a campaign have run."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def done(self, campaign_ids: Iterable[int]) -> dict[int, set[str]]:
+        ids = list(campaign_ids)
+        done: dict[int, set[str]] = {i: set() for i in ids}
+        if ids:
+            rows = await self.session.execute(
+                select(CampaignRun.campaign_id, CampaignRun.job)
+                .where(CampaignRun.campaign_id.in_(ids))
+            )
+            for campaign_id, job in rows:
+                done[campaign_id].add(job)
+        return done
+
+    async def claim(self, campaign_id: int, job: str, at: datetime) -> bool:
+        """Record that the step runs now; False if it already ran (or is running elsewhere)."""
+        return await _insert_new(
+            self.session, CampaignRun, {"campaign_id": campaign_id, "job": job, "ran_at": at},
+            ["campaign_id", "job"],
+        )
+
+    async def set_outcome(self, campaign_id: int, job: str, outcome: dict[str, Any]) -> None:
+        await self.session.execute(
+            update(CampaignRun)
+            .where(CampaignRun.campaign_id == campaign_id, CampaignRun.job == job)
+            .values(outcome=outcome)
+        )
+
+    async def outcomes(self, campaign_id: int) -> dict[str, dict[str, Any] | None]:
+        rows = await self.session.execute(
+            select(CampaignRun.job, CampaignRun.outcome)
+            .where(CampaignRun.campaign_id == campaign_id)
+            .order_by(CampaignRun.ran_at)
+        )
+        return {job: outcome for job, outcome in rows}
+
+
+class EntryPointsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def of(self, campaign_id: int) -> Sequence[EntryPoint]:
+        return (await self.session.scalars(
+            select(EntryPoint).where(EntryPoint.campaign_id == campaign_id)
+            .order_by(EntryPoint.name)
+        )).all()
+
+    async def exists(self, campaign_id: int, name: str) -> bool:
+        return await self.session.scalar(
+            select(func.count()).select_from(EntryPoint)
+            .where(EntryPoint.campaign_id == campaign_id, EntryPoint.name == name)
+        ) == 1
+
+    async def add(self, campaign_id: int, name: str, label: str | None) -> bool:
+        return await _insert_new(self.session, EntryPoint,
+                                 {"campaign_id": campaign_id, "name": name, "label": label},
+                                 ["campaign_id", "name"])
+
+    async def response_counts(self, campaign_id: int) -> dict[str | None, int]:
+        rows = await self.session.execute(
+            select(Response.entry_point, func.count())
+            .where(Response.campaign_id == campaign_id,
+                   Response.status == ResponseStatus.COMPLETED)
+            .group_by(Response.entry_point)
+        )
+        return {entry: int(n) for entry, n in rows}
+
+
+# Statuses that use up a person's monthly budget of prompts.
+_COUNTED = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed outbox row with what is needed to write and address the message."""
+
+    id: int
+    kind: str
+    campaign_id: int
+    contact_id: int
+    chat_id: int
+    telegram_user_id: int
+    language: str | None
+    attempts: int
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enqueue(
+        self, campaign_id: int, kind: str, due_at: datetime,
+        contact_ids: Sequence[int], status: OutboxStatus = OutboxStatus.PENDING,
+        reason: str | None = None,
+    ) -> int:
+        """Queue one message per contact; those already queued for it are left alone.
+
+        Returns how many rows were added.
+        """
+        if not contact_ids:
+            return 0
+        existing = set(await self.session.scalars(
+            select(OutboxMessage.contact_id).where(
+                OutboxMessage.campaign_id == campaign_id, OutboxMessage.kind == kind
+            )
+        ))
+        fresh = [c for c in contact_ids if c not in existing]
+        dialect = self.session.get_bind().dialect.name
+        build = pg_insert if dialect == "postgresql" else sqlite_insert
+        for start in range(0, len(fresh), 500):
+            chunk = fresh[start:start + 500]
+            await self.session.execute(
+                build(OutboxMessage)
+                .values([
+                    {"campaign_id": campaign_id, "contact_id": c, "kind": kind,
+                     "status": status.value, "due_at": due_at, "attempts": 0,
+                     "last_error": reason}
+                    for c in chunk
+                ])
+                .on_conflict_do_nothing(index_elements=["campaign_id", "contact_id", "kind"])
+            )
+        return len(fresh)
+
+    async def prompts_between(
+        self, start: datetime, end: datetime, contact_ids: Sequence[int] | None = None,
+        cadre_questionnaires: bool = False,
+    ) -> dict[int, int]:
+        """Messages per contact due in [start, end) that count toward the monthly budget.
+
+        With ``cadre_questionnaires``, only invitations to campaigns for cadres.
+        """
+        query = (
+            select(OutboxMessage.contact_id, func.count())
+            .where(OutboxMessage.due_at >= start, OutboxMessage.due_at < end,
+                   OutboxMessage.status.in_(_COUNTED))
+            .group_by(OutboxMessage.contact_id)
+        )
+        if cadre_questionnaires:
+            query = query.join(Campaign, Campaign.id == OutboxMessage.campaign_id).where(
+                OutboxMessage.kind == "invite", Campaign.audience == "cadres"
+            )
+        counts: dict[int, int] = {}
+        if contact_ids is None:
+            for contact_id, n in await self.session.execute(query):
+                counts[contact_id] = int(n)
+            return counts
+        for at in range(0, len(contact_ids), 500):
+            chunk = contact_ids[at:at + 500]
+            for contact_id, n in await self.session.execute(
+                query.where(OutboxMessage.contact_id.in_(chunk))
+            ):
+                counts[contact_id] = int(n)
+        return counts
+
+    async def contacts_with(self, campaign_id: int, kind: str) -> set[int]:
+        return set(await self.session.scalars(
+            select(OutboxMessage.contact_id).where(
+                OutboxMessage.campaign_id == campaign_id, OutboxMessage.kind == kind,
+                OutboxMessage.status.in_(_COUNTED),
+            )
+        ))
+
+    async def kinds(self, campaign_id: int) -> dict[str, datetime]:
+        """Each kind of message queued for the campaign, with when it was first due."""
+        rows = await self.session.execute(
+            select(OutboxMessage.kind, func.min(OutboxMessage.due_at))
+            .where(OutboxMessage.campaign_id == campaign_id)
+            .group_by(OutboxMessage.kind)
+        )
+        return {kind: due for kind, due in rows}
+
+    async def progress(self, campaign_id: int) -> dict[tuple[str, OutboxStatus], int]:
+        rows = await self.session.execute(
+            select(OutboxMessage.kind, OutboxMessage.status, func.count())
+            .where(OutboxMessage.campaign_id == campaign_id)
+            .group_by(OutboxMessage.kind, OutboxMessage.status)
+        )
+        return {(kind, status): int(n) for kind, status, n in rows}
+
+    async def cancel_pending(self, campaign_id: int, reason: str) -> int:
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.campaign_id == campaign_id,
+                   OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SKIPPED, last_error=reason)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def requeue_in_flight(self) -> int:
+        """After a crash: messages handed to Telegram but not confirmed go out again."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def due(self, now: datetime, limit: int) -> list[Delivery]:
+        rows = await self.session.execute(
+            select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.campaign_id,
+                   OutboxMessage.contact_id, Contact.chat_id, Contact.telegram_user_id,
+                   Contact.language, OutboxMessage.attempts)
+            .join(Contact, Contact.id == OutboxMessage.contact_id)
+            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
+        )
+        return [Delivery(*row) for row in rows]
+
+    async def next_due(self) -> datetime | None:
+        return await self.session.scalar(
+            select(func.min(OutboxMessage.due_at))
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+        )
+
+    async def mark(
+        self, ids: Sequence[int], status: OutboxStatus, *, now: datetime | None = None,
+        error: str | None = None, due_at: datetime | None = None, attempt: bool = False,
+    ) -> None:
+        if not ids:
+            return
+        values: dict[str, Any] = {"status": status}
+        if status == OutboxStatus.SENT:
+            values["sent_at"] = now
+        if error is not None:
+            values["last_error"] = error[:200]
+        if due_at is not None:
+            values["due_at"] = due_at
+        if attempt:
+            values["attempts"] = OutboxMessage.attempts + 1
+        for at in range(0, len(ids), 500):
+            await self.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids[at:at + 500]))
+                .values(**values).execution_options(synchronize_session=False)
+            )
+
+
+class DialoguesRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, person_id: int) -> AdminDialogue | None:
+        return await self.session.get(AdminDialogue, person_id, populate_existing=True)
+
+    async def start(self, person_id: int, kind: str, step: str, data: dict[str, Any],
+                    now: datetime) -> AdminDialogue:
+        dialogue = await self.get(person_id)
+        if dialogue is None:
+            dialogue = AdminDialogue(person_id=person_id, kind=kind, step=step, version=0,
+                                     data=data, updated_at=now)
+            self.session.add(dialogue)
+        else:
+            dialogue.kind, dialogue.step, dialogue.data, dialogue.updated_at = (
+                kind, step, data, now
+            )
+            dialogue.version += 1
+        await self.session.flush()
+        return dialogue
+
+    async def end(self, person_id: int) -> None:
+        await self.session.execute(
+            delete(AdminDialogue).where(AdminDialogue.person_id == person_id)
+        )
+
 
 
 @dataclass(frozen=True)
@@ -282,7 +689,7 @@ class ResponsesRepository:
 
     async def create(
         self, campaign_id: int, survey_id: int, respondent_key: str, language: str,
-        current_question: str | None,
+        current_question: str | None, entry_point: str | None = None,
     ) -> Response | None:
         """Start a response; None if this respondent already has one for the campaign
         (for instance from a second /start handled at the same moment)."""
@@ -290,6 +697,7 @@ class ResponsesRepository:
             "campaign_id": campaign_id, "survey_id": survey_id,
             "respondent_key": respondent_key, "status": ResponseStatus.IN_PROGRESS.value,
             "current_question": current_question, "step": 0, "language": language,
+            "entry_point": entry_point,
         }
         if not await _insert_new(self.session, Response, values,
                                  ["campaign_id", "respondent_key"]):
@@ -373,6 +781,19 @@ class ResponsesRepository:
         for campaign_id, status, n in rows:
             counts[campaign_id][status] = int(n)
         return counts
+
+    async def completed_keys(self, campaign_id: int, keys: Sequence[str]) -> set[str]:
+        """Which of these respondent keys have completed the campaign."""
+        done: set[str] = set()
+        for at in range(0, len(keys), 500):
+            done.update(await self.session.scalars(
+                select(Response.respondent_key).where(
+                    Response.campaign_id == campaign_id,
+                    Response.status == ResponseStatus.COMPLETED,
+                    Response.respondent_key.in_(keys[at:at + 500]),
+                )
+            ))
+        return done
 
     async def completed_with_answers(self, campaign_id: int) -> Sequence[Response]:
         return (

@@ -15,8 +15,13 @@ from storage.repositories import (
     AuditRepository,
     CampaignsRepository,
     ContactsRepository,
+    DialoguesRepository,
+    EntryPointsRepository,
+    OutboxRepository,
     PeopleRepository,
     ResponsesRepository,
+    RunsRepository,
+    SubscriptionsRepository,
     SurveysRepository,
     UnitsRepository,
     UpdatesRepository,
@@ -38,6 +43,11 @@ class UnitOfWork:
         self.campaigns = CampaignsRepository(self.session)
         self.responses = ResponsesRepository(self.session)
         self.audit = AuditRepository(self.session)
+        self.subscriptions = SubscriptionsRepository(self.session)
+        self.runs = RunsRepository(self.session)
+        self.entry_points = EntryPointsRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
+        self.dialogues = DialoguesRepository(self.session)
 
 
 class Database:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from analysis.statistics import margin_of_error
 from storage.models import Campaign, CampaignStatus, Person, ResponseStatus, Role, Unit
+from surveys import operations
 from surveys.campaigns import (
     AUDIENCES,
     CampaignRuleError,
@@ -184,6 +185,18 @@ class CampaignReport:
     completed: int
     margin_of_error: float | None  # at 95%, worst case p = 0.5, corrected for the population
     time_left: timedelta | None
+    # Invitations and reminders: "invitations"/"reminders" → status → count.
+    deliveries: dict[str, dict[str, int]] = field(default_factory=dict)
+    entry_points: dict[str | None, int] = field(default_factory=dict)
+
+    def delivery_line(self, group: str) -> str | None:
+        """E.g. "120 sent, 30 queued, 2 unreachable" for "invitations"."""
+        counts = self.deliveries.get(group)
+        if not counts:
+            return None
+        order = (("sent", "sent"), ("pending", "queued"), ("sending", "sending"),
+                 ("failed", "failed"), ("skipped", "dropped"))
+        return ", ".join(f"{counts[key]} {word}" for key, word in order if counts.get(key))
 
     @property
     def completion_rate(self) -> float | None:
@@ -214,6 +227,14 @@ async def campaign_reports(
         left = None
         if campaign.status != CampaignStatus.CLOSED and campaign.closes_at is not None:
             left = max(campaign.closes_at - now, timedelta(0))
+        deliveries: dict[str, dict[str, int]] = {}
+        entries: dict[str | None, int] = {}
+        if code is not None:
+            for (kind, status), n in (await uow.outbox.progress(campaign.id)).items():
+                group = "invitations" if kind == "invite" else "reminders"
+                bucket = deliveries.setdefault(group, {})
+                bucket[status.value] = bucket.get(status.value, 0) + n
+            entries = await uow.entry_points.response_counts(campaign.id)
         reports.append(
             CampaignReport(
                 campaign=campaign,
@@ -221,6 +242,8 @@ async def campaign_reports(
                 completed=completed,
                 margin_of_error=margin_of_error(completed, population=campaign.unit.population),
                 time_left=left,
+                deliveries=deliveries,
+                entry_points=entries,
             )
         )
     return reports
@@ -232,14 +255,12 @@ async def close_campaign(uow: UnitOfWork, code: str, now: datetime, actor: str) 
     Raises:
         CampaignRuleError: unknown, or already closed.
     """
-    campaign = await uow.campaigns.by_code(code)
-    if campaign is None:
+    found = await uow.campaigns.by_code(code)
+    if found is None:
         raise CampaignRuleError(f"unknown campaign {code!r}")
+    campaign = await uow.campaigns.lock(found.id)
+    assert campaign is not None
     if campaign.status == CampaignStatus.CLOSED:
         raise CampaignRuleError(f"campaign {code!r} is already closed")
-    before = {"status": campaign.status.value}
-    campaign.status = CampaignStatus.CLOSED
-    campaign.closed_at = now
-    await uow.audit.record(actor, "campaign.close", "campaign", code, before=before,
-                           after={"status": campaign.status.value, "closed_at": now.isoformat()})
+    await operations.close(uow, campaign, now, actor)
     return campaign

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,9 +10,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
+from storage.models import CampaignStatus
+
 # Telegram's start payload allows at most 64 of A-Za-z0-9_-; codes stay shorter so an entry
 # point suffix can be added later.
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{3,40}$")
+CODE_PATTERN = re.compile(r"^(?!.*--)[A-Za-z0-9_-]{3,40}$")
+# A named entry point (a service window, an event) rides in the payload as CODE--NAME.
+ENTRY_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,20}$")
+ENTRY_SEPARATOR = "--"
+# Responses that came through an invitation's button are told apart by this entry point.
+INVITATION_ENTRY = "invite"
 
 
 class CampaignRuleError(ValueError):
@@ -21,21 +29,56 @@ class CampaignRuleError(ValueError):
 def check_code(code: str) -> str:
     if not CODE_PATTERN.fullmatch(code):
         raise CampaignRuleError(
-            f"campaign code {code!r} must be 3-40 characters of letters, digits, '_' or '-'"
+            f"campaign code {code!r} must be 3-40 characters of letters, digits, '_' or '-' "
+            "(no '--')"
         )
     return code
 
 
-def deep_link(bot_username: str, code: str) -> str:
-    return f"https://t.me/{bot_username}?start={code}"
+def check_entry_name(name: str) -> str:
+    if not ENTRY_PATTERN.fullmatch(name) or name == INVITATION_ENTRY:
+        raise CampaignRuleError(
+            f"entry point {name!r} must be 1-20 letters, digits or '_' (and not "
+            f"{INVITATION_ENTRY!r}, which marks answers that came through an invitation)"
+        )
+    return name
 
 
-def parse_start_payload(payload: str | None) -> str | None:
-    """The campaign code in a ``/start`` payload, or None if there is none or it is malformed."""
+def deep_link(bot_username: str, code: str, entry: str | None = None) -> str:
+    payload = f"{code}{ENTRY_SEPARATOR}{entry}" if entry else code
+    return f"https://t.me/{bot_username}?start={payload}"
+
+
+@dataclass(frozen=True)
+class StartPayload:
+    code: str
+    entry: str | None = None
+
+
+def parse_start_payload(payload: str | None) -> StartPayload | None:
+    """The campaign code (and entry point) in a ``/start`` payload, or None if there is none
+    or it is malformed."""
     if not payload:
         return None
-    payload = payload.strip()
-    return payload if CODE_PATTERN.fullmatch(payload) else None
+    code, _, entry = payload.strip().partition(ENTRY_SEPARATOR)
+    if not CODE_PATTERN.fullmatch(code) or (entry and not ENTRY_PATTERN.fullmatch(entry)):
+        return None
+    return StartPayload(code, entry or None)
+
+
+# The lifecycle: each status may only move on to these.
+TRANSITIONS: dict[CampaignStatus, tuple[CampaignStatus, ...]] = {
+    CampaignStatus.DRAFT: (CampaignStatus.SCHEDULED, CampaignStatus.OPEN, CampaignStatus.CLOSED),
+    CampaignStatus.SCHEDULED: (CampaignStatus.OPEN, CampaignStatus.CLOSED),
+    CampaignStatus.OPEN: (CampaignStatus.CLOSED,),
+    CampaignStatus.CLOSED: (),
+}
+
+
+def check_transition(code: str, current: CampaignStatus, new: CampaignStatus) -> None:
+    if new not in TRANSITIONS[current]:
+        raise CampaignRuleError(f"campaign {code!r} is {current.value}; it cannot become "
+                                f"{new.value}")
 
 
 @dataclass(frozen=True)
@@ -90,6 +133,36 @@ class Recurrence:
 
     def __str__(self) -> str:
         return f"cron:{self.cron}" if self.kind == "cron" else self.kind
+
+    def next_opening(self, opens_at: datetime, timezone: str) -> datetime:
+        """When the series' next campaign opens, after one that opens at ``opens_at``.
+
+        Months are counted on the local calendar, so "monthly" keeps the local time of day
+        across daylight-saving changes, and the 31st falls back to the month's last day.
+        """
+        zone = check_timezone(timezone)
+        local = opens_at.astimezone(zone)
+        if self.kind in ("monthly", "quarterly"):
+            step = 1 if self.kind == "monthly" else 3
+            month_index = local.month - 1 + step
+            year, month = local.year + month_index // 12, month_index % 12 + 1
+            day = min(local.day, calendar.monthrange(year, month)[1])
+            following = local.replace(year=year, month=month, day=day)
+            return following.replace(tzinfo=zone).astimezone(opens_at.tzinfo)
+        assert self.cron is not None
+        trigger = CronTrigger.from_crontab(self.cron, timezone=zone)
+        fire = trigger.get_next_fire_time(None, local + timedelta(seconds=1))
+        assert fire is not None  # a crontab always fires again
+        return fire.astimezone(opens_at.tzinfo)
+
+
+def recurrence_from_str(value: str | None) -> Recurrence | None:
+    """The inverse of ``str(Recurrence)``, for values read back from the database."""
+    if not value:
+        return None
+    if value.startswith("cron:"):
+        return Recurrence("cron", value.removeprefix("cron:"))
+    return Recurrence(value)
 
 
 def parse_recurrence(text: str | None, timezone: str = "UTC") -> Recurrence | None:

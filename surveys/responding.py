@@ -14,7 +14,7 @@ from storage.models import Campaign, CampaignStatus, Contact, Response, Response
 from surveys import engine
 from surveys.anonymity import respondent_key
 from surveys.answers import from_row, to_row
-from surveys.campaigns import Window, parse_start_payload
+from surveys.campaigns import INVITATION_ENTRY, Window, parse_start_payload
 from surveys.catalog import SurveyCatalog
 from surveys.engine import InvalidAnswer, Progress, State
 from surveys.schema import AnswerValue, Question, Survey
@@ -143,16 +143,36 @@ async def open_campaign(uow: UnitOfWork, who: Respondent, payload: str | None) -
     lang = resolve_language(contact, who.client_language, who.default_language)
     if contact.language is None:
         contact.language = lang
-    code = parse_start_payload(payload)
+    start = parse_start_payload(payload)
     resumed_invitations = contact.opted_out
     contact.opted_out = False  # /start, with or without a code, turns invitations back on
-    if code is None:
+    if start is None:
         if resumed_invitations and not payload:
             return Reply(lang, notice="invitations_resumed")
         return await _welcome(uow, who, contact, lang, unknown=bool(payload))
-    campaign = await uow.campaigns.by_code(code)
+    campaign = await uow.campaigns.by_code(start.code)
     if campaign is None:
-        return Reply(lang, notice="unknown_code", params={"code": code})
+        return Reply(lang, notice="unknown_code", params={"code": start.code})
+    entry = start.entry
+    if entry is not None and not await uow.entry_points.exists(campaign.id, entry):
+        entry = None  # an old poster or a typo: answering matters more than where from
+    return await _begin(uow, who, contact, lang, campaign, entry)
+
+
+async def open_invitation(uow: UnitOfWork, who: Respondent, campaign_id: int) -> Reply:
+    """The "Start" button under an invitation or a reminder."""
+    contact = await _contact(uow, who)
+    lang = resolve_language(contact, who.client_language, who.default_language)
+    campaign = await uow.campaigns.get(campaign_id)
+    if campaign is None:
+        return Reply(lang, notice="stale", only_notice=True)
+    return await _begin(uow, who, contact, lang, campaign, INVITATION_ENTRY)
+
+
+async def _begin(
+    uow: UnitOfWork, who: Respondent, contact: Contact, lang: str, campaign: Campaign,
+    entry: str | None,
+) -> Reply:
     if campaign.status == CampaignStatus.DRAFT or campaign.opens_at > who.now:
         return Reply(lang, notice="not_open_yet", params={"opens_at": campaign.opens_at})
     key = respondent_key(who.secret, campaign.id, who.telegram_user_id)
@@ -173,6 +193,7 @@ async def open_campaign(uow: UnitOfWork, who: Respondent, payload: str | None) -
             respondent_key=key,
             language=lang,
             current_question=state.current,
+            entry_point=entry,
         )
         if created is not None:
             intro = Intro(

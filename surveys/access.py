@@ -1,0 +1,120 @@
+"""Who may do what where: roles, optionally scoped to a unit's subtree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from storage.models import Person, Role, Unit
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
+
+
+class NotAllowed(Exception):
+    """The person lacks the role, or the unit is outside their scope. The message says which."""
+
+
+class UnitTree:
+    """The unit hierarchy, loaded once per use case (a few thousand rows at most)."""
+
+    def __init__(self, units: Sequence[Unit]) -> None:
+        self.by_id = {u.id: u for u in units}
+        self.by_code = {u.code: u for u in units}
+        self.children: dict[int | None, list[Unit]] = {}
+        for unit in units:
+            self.children.setdefault(unit.parent_id, []).append(unit)
+        for siblings in self.children.values():
+            siblings.sort(key=lambda u: u.name)
+
+    @classmethod
+    async def load(cls, uow: UnitOfWork) -> UnitTree:
+        return cls(await uow.units.all())
+
+    def ancestors(self, unit_id: int) -> list[int]:
+        """The unit and every unit above it, nearest first."""
+        chain: list[int] = []
+        current: int | None = unit_id
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = self.by_id[current].parent_id
+        return chain
+
+    def subtree(self, unit_id: int) -> set[int]:
+        seen = {unit_id}
+        stack = [unit_id]
+        while stack:
+            for child in self.children.get(stack.pop(), []):
+                if child.id not in seen:
+                    seen.add(child.id)
+                    stack.append(child.id)
+        return seen
+
+    def path(self, unit_id: int) -> str:
+        return " › ".join(self.by_id[i].name for i in reversed(self.ancestors(unit_id)))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person acting with their roles; ``label`` is how the audit log names them."""
+
+    person_id: int
+    name: str
+    grants: tuple[tuple[Role, int | None], ...]
+
+    @property
+    def label(self) -> str:
+        return f"person:{self.person_id}"
+
+    @classmethod
+    def of(cls, person: Person) -> Actor:
+        return cls(person.id, person.name, tuple((r.role, r.unit_id) for r in person.roles))
+
+    def has(self, roles: Iterable[Role]) -> bool:
+        wanted = set(roles)
+        return any(role in wanted for role, _unit in self.grants)
+
+    def scopes(self, roles: Iterable[Role]) -> list[int | None]:
+        """The units (None: everywhere) where the person holds any of ``roles``."""
+        wanted = set(roles)
+        return [unit for role, unit in self.grants if role in wanted]
+
+    def covers(self, tree: UnitTree, unit_id: int, roles: Iterable[Role]) -> bool:
+        above = set(tree.ancestors(unit_id))
+        return any(scope is None or scope in above for scope in self.scopes(roles))
+
+    def visible_units(self, tree: UnitTree, roles: Iterable[Role]) -> set[int]:
+        scopes = self.scopes(roles)
+        if None in scopes:
+            return set(tree.by_id)
+        visible: set[int] = set()
+        for scope in scopes:
+            if scope is not None:
+                visible |= tree.subtree(scope)
+        return visible
+
+
+ADMIN_ROLES = (Role.ADMIN,)
+VIEW_ROLES = (Role.ADMIN, Role.AUDITOR)
+
+
+async def acting(uow: UnitOfWork, telegram_user_id: int, roles: Sequence[Role]) -> Actor:
+    """The person behind the account, if they hold one of ``roles`` somewhere.
+
+    Raises:
+        NotAllowed: a resident or a person without any of the roles.
+    """
+    person = await uow.people.by_user(telegram_user_id)
+    if person is None:
+        raise NotAllowed("not_admin")
+    actor = Actor.of(person)
+    if not actor.has(roles):
+        raise NotAllowed("not_admin")
+    return actor
+
+
+def require_scope(actor: Actor, tree: UnitTree, unit_id: int, roles: Sequence[Role]) -> None:
+    """Raises NotAllowed("out_of_scope") when the unit is outside the actor's scope."""
+    if not actor.covers(tree, unit_id, roles):
+        raise NotAllowed("out_of_scope")
