@@ -14,6 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.settings import ConfigError, Settings
+from handlers.admin import admin_handlers
 from handlers.deps import Deps
 from handlers.resident import resident_handlers
 from handlers.texts import t
@@ -117,6 +118,8 @@ def build_application(
         .post_init(_post_init)
         .build()
     )
+    for group, handlers in admin_handlers(deps).items():
+        application.add_handlers(handlers, group=group)
     application.add_handlers(resident_handlers(deps))
     application.add_error_handler(_on_error)
     _schedule_maintenance(application, db, clock)
