@@ -7,7 +7,6 @@ from telegram.ext import BaseHandler, ContextTypes
 
 from handlers.deps import Deps
 
-
 Handlers = list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]
 
 
