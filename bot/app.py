@@ -13,6 +13,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
+from bot.background import Background
 from bot.settings import ConfigError, Settings
 from handlers.admin import admin_handlers
 from handlers.deps import Deps
@@ -115,15 +116,35 @@ def build_application(
         # httpcore scans every pooled connection on each request, so a big pool costs CPU.
         .connection_pool_size(max(8, min(settings.bot.concurrent_updates, 32)))
         .pool_timeout(30)
-        .post_init(_post_init)
         .build()
     )
+    application.bot_data[_BACKGROUND] = Background(application, db, settings, deps, clock)
     for group, handlers in admin_handlers(deps).items():
         application.add_handlers(handlers, group=group)
     application.add_handlers(resident_handlers(deps))
     application.add_error_handler(_on_error)
     _schedule_maintenance(application, db, clock)
     return application
+
+
+_BACKGROUND = "civicpulse.background"
+
+
+def background_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Background:
+    """The scheduler and outbox sender built with the application."""
+    background = application.bot_data[_BACKGROUND]
+    assert isinstance(background, Background)
+    return background
+
+
+async def start_background(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """After ``application.start()``: the command menu, the scheduler and the sender."""
+    await _post_init(application)
+    await background_of(application).start()
+
+
+async def stop_background(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    await background_of(application).stop()
 
 
 # Telegram keeps an undelivered update for at most 24 hours, so older ids never come back.

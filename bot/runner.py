@@ -11,7 +11,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application, resolve_secret
+from bot.app import build_application, resolve_secret, start_background, stop_background
 from bot.demo import seed_demo
 from bot.settings import ConfigError, Settings
 from sandbox import BotApiSandbox, RateLimit
@@ -83,6 +83,8 @@ async def _poll_until_stopped(
         await application.updater.start_polling(
             timeout=poll_timeout_s, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
         )
+        await start_background(application)
         await stop.wait()
+        await stop_background(application)
         await application.updater.stop()
         await application.stop()

@@ -1,7 +1,9 @@
 """Turn use-case results into Telegram message texts and inline keyboards.
 
 Buttons carry short ids only (Telegram allows 64 bytes of callback data):
-``p:<response id>:<step>:<action><arg>`` for poll buttons, ``l:<lang>`` for languages.
+``p:<response id>:<step>:<action><arg>`` for poll buttons, ``l:<lang>`` for languages,
+``u:…`` for the unit picker, ``f:<unit>:<0|1>`` for the offer to follow a unit, and
+``i:<campaign id>`` for the Start button of an invitation or a reminder.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.texts import t
 from surveys import engine
-from surveys.responding import Intro, Screen, Tap
+from surveys.delivery import Outgoing
+from surveys.responding import Intro, Picker, Screen, Tap
 from surveys.schema import AnswerValue, Question, Survey
 
 MAX_TEXT = 4096
@@ -215,3 +218,89 @@ def language_keyboard() -> InlineKeyboardMarkup:
         [[InlineKeyboardButton("English", callback_data="l:en"),
           InlineKeyboardButton("中文", callback_data="l:zh")]]
     )
+
+
+def picker_keyboard(picker: Picker, lang: str) -> InlineKeyboardMarkup:
+    """Units to tick (``u:t:<unit>:<parent>:<page>``), › to go down (``u:o:<unit>:0``)."""
+    parent = picker.parent_id or 0
+    rows: list[list[InlineKeyboardButton]] = []
+    for choice in picker.choices:
+        mark = "✓ " if choice.chosen else ""
+        row = [InlineKeyboardButton(
+            _clip(f"{mark}{choice.name}", 40),
+            callback_data=f"u:t:{choice.id}:{parent}:{picker.page}",
+        )]
+        if choice.has_children:
+            row.append(InlineKeyboardButton("›", callback_data=f"u:o:{choice.id}:0"))
+        rows.append(row)
+    nav: list[InlineKeyboardButton] = []
+    if picker.parent_id is not None:
+        nav.append(InlineKeyboardButton(t("units_up", lang),
+                                        callback_data=f"u:o:{picker.up_id or 0}:0"))
+    if picker.page + 1 < picker.pages:
+        nav.append(InlineKeyboardButton(t("units_more", lang),
+                                        callback_data=f"u:o:{parent}:{picker.page + 1}"))
+    nav.append(InlineKeyboardButton(t("units_done", lang), callback_data="u:d"))
+    rows.append(nav)
+    return InlineKeyboardMarkup(rows)
+
+
+def picker_text(picker: Picker, lang: str) -> str:
+    text = t("choose_units", lang)
+    if picker.parent_name:
+        text += f"\n\n<b>{html.escape(picker.parent_name)}</b>"
+    if picker.pages > 1:
+        text += f" ({picker.page + 1}/{picker.pages})"
+    return text
+
+
+_PICK = re.compile(r"^u:(?:(t):(\d{1,12}):(\d{1,12}):(\d{1,4})|(o):(\d{1,12}):(\d{1,4})|(d))$")
+
+
+@dataclass(frozen=True)
+class PickerTap:
+    action: str  # t toggle, o open a level, d done
+    unit_id: int | None = None
+    parent_id: int | None = None
+    page: int = 0
+
+
+def parse_picker(data: str | None) -> PickerTap | None:
+    match = _PICK.match(data or "")
+    if match is None:
+        return None
+    g = match.groups()
+    if g[0]:
+        return PickerTap("t", int(g[1]), int(g[2]) or None, int(g[3]))
+    if g[4]:
+        return PickerTap("o", None, int(g[5]) or None, int(g[6]))
+    return PickerTap("d")
+
+
+def follow_keyboard(unit_id: int, lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(t("follow_yes", lang), callback_data=f"f:{unit_id}:1"),
+        InlineKeyboardButton(t("follow_no", lang), callback_data=f"f:{unit_id}:0"),
+    ]])
+
+
+def prompt_message(outgoing: Outgoing) -> Message:
+    """An invitation or a reminder, with a one-tap Start button (``i:<campaign id>``)."""
+    prompt, lang = outgoing.prompt, outgoing.lang
+    params: dict[str, object] = {
+        "unit": prompt.unit_name, "title": prompt.survey.title.get(lang),
+        "questions": prompt.questions,
+    }
+    if outgoing.is_reminder:
+        params["when"] = prompt.closes_at if prompt.closes_at else t("remind.soon", lang)
+        text = t("remind", lang, params)
+    else:
+        closes = ""
+        if prompt.closes_at is not None:
+            closes = t("closes", lang, {"date": prompt.closes_at.strftime("%Y-%m-%d")})
+        params["closes"] = closes
+        key = "invite.cadres" if prompt.audience == "cadres" else "invite"
+        text = t(key, lang, params, raw=frozenset({"closes"}))
+    button = InlineKeyboardButton(t("start_poll", lang),
+                                  callback_data=f"i:{prompt.campaign_id}")
+    return Message(text, InlineKeyboardMarkup([[button]]))

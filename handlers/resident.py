@@ -26,10 +26,19 @@ from telegram.ext import (
 )
 
 from handlers.deps import Deps, DuplicateUpdate
-from handlers.render import intro_message, language_keyboard, parse_tap, screen_message
+from handlers.render import (
+    follow_keyboard,
+    intro_message,
+    language_keyboard,
+    parse_picker,
+    parse_tap,
+    picker_keyboard,
+    picker_text,
+    screen_message,
+)
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
-from surveys import responding
+from surveys import following, responding
 from surveys.responding import Reply
 
 log = logging.getLogger(__name__)
@@ -48,9 +57,13 @@ def resident_handlers(deps: Deps) -> list[BaseHandler[Update, Context, None]]:
         CommandHandler("language", _guarded(deps, _on_language), filters.ChatType.PRIVATE),
         CommandHandler("cancel", _guarded(deps, _on_cancel), filters.ChatType.PRIVATE),
         CommandHandler("stop", _guarded(deps, _on_stop), filters.ChatType.PRIVATE),
+        CommandHandler("units", _guarded(deps, _on_units), filters.ChatType.PRIVATE),
         ChatMemberHandler(_guarded(deps, _on_my_chat_member), ChatMemberHandler.MY_CHAT_MEMBER),
         CallbackQueryHandler(_guarded(deps, _on_poll_button), pattern=r"^p:"),
         CallbackQueryHandler(_guarded(deps, _on_language_button), pattern=r"^l:"),
+        CallbackQueryHandler(_guarded(deps, _on_picker_button), pattern=r"^u:"),
+        CallbackQueryHandler(_guarded(deps, _on_follow_button), pattern=r"^f:\d{1,12}:[01]$"),
+        CallbackQueryHandler(_guarded(deps, _on_invitation_button), pattern=r"^i:\d{1,12}$"),
         CallbackQueryHandler(_guarded(deps, _on_unknown_button)),
         MessageHandler(
             filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
@@ -189,6 +202,13 @@ async def _on_poll_button(deps: Deps, update: Update, context: Context) -> None:
     await _answer(query, None)
     if reply.submitted:
         await _edit(query, t("thanks", reply.lang), None)
+        if reply.follow_offer is not None:
+            unit_id, unit_name = reply.follow_offer
+            assert query.message is not None
+            await query.message.chat.send_message(
+                t("follow_offer", reply.lang, {"unit": unit_name}), parse_mode=ParseMode.HTML,
+                reply_markup=follow_keyboard(unit_id, reply.lang),
+            )
         return
     if reply.screen is not None:
         message = screen_message(reply.screen, reply.lang)
@@ -209,6 +229,71 @@ async def _on_language_button(deps: Deps, update: Update, context: Context) -> N
     if reply.screen is not None:
         await _send(deps, update, Reply(reply.lang, screen=reply.screen,
                                         retire_message_id=reply.retire_message_id))
+
+
+async def _on_units(deps: Deps, update: Update, context: Context) -> None:
+    who = deps.respondent(update)
+    reply = await deps.run(update, partial(following.show_units, who=who))
+    await _send(deps, update, reply)
+
+
+async def _on_picker_button(deps: Deps, update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None
+    tap = parse_picker(query.data)
+    if tap is None:
+        await _answer(query, t("forged", _lang_guess(deps, update)))
+        return
+    who = deps.respondent(update)
+    if tap.action == "d":
+        reply = await deps.run(update, partial(following.units_done, who=who))
+        await _answer(query, None)
+        await _edit(query, t(reply.notice or "units_none", reply.lang, reply.params), None)
+        return
+    if tap.action == "t":
+        assert tap.unit_id is not None
+        reply = await deps.run(update, partial(following.toggle_unit, who=who,
+                                               unit_id=tap.unit_id, parent_id=tap.parent_id,
+                                               page=tap.page))
+    else:
+        reply = await deps.run(update, partial(following.show_units, who=who,
+                                               parent_id=tap.parent_id, page=tap.page))
+    if reply.only_notice or reply.picker is None:
+        await _answer(query, t(reply.notice or "stale", reply.lang))
+        return
+    await _answer(query, None)
+    await _edit(query, picker_text(reply.picker, reply.lang),
+                picker_keyboard(reply.picker, reply.lang))
+
+
+async def _on_follow_button(deps: Deps, update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None
+    _, unit, yes = (query.data or "").split(":")
+    who = deps.respondent(update)
+    reply = await deps.run(update, partial(following.answer_follow, who=who,
+                                           unit_id=int(unit), yes=yes == "1"))
+    if reply.only_notice:
+        await _answer(query, t(reply.notice or "stale", reply.lang))
+        return
+    await _answer(query, None)
+    await _edit(query, t(reply.notice or "not_following", reply.lang, reply.params), None)
+
+
+async def _on_invitation_button(deps: Deps, update: Update, context: Context) -> None:
+    """Start (or resume) the poll an invitation or reminder is about: one tap."""
+    query = update.callback_query
+    assert query is not None
+    campaign_id = int((query.data or "i:0")[2:])
+    who = deps.respondent(update)
+    reply = await deps.run(update, partial(responding.open_invitation, who=who,
+                                           campaign_id=campaign_id))
+    if reply.only_notice:
+        await _answer(query, t(reply.notice or "stale", reply.lang))
+        return
+    await _answer(query, None)
+    # The invitation stays as it was (its button still works); the poll comes below it.
+    await _send(deps, update, reply)
 
 
 async def _on_unknown_button(deps: Deps, update: Update, context: Context) -> None:
@@ -246,6 +331,12 @@ async def _send(deps: Deps, update: Update, reply: Reply) -> None:
     notice = t(reply.notice, lang, reply.params) if reply.notice else None
     if notice and reply.notice == "choose_language":
         await chat.send_message(notice, reply_markup=language_keyboard())
+        return
+    if reply.picker is not None:
+        if notice and reply.notice != "choose_units":
+            await chat.send_message(notice, parse_mode=ParseMode.HTML)
+        await chat.send_message(picker_text(reply.picker, lang), parse_mode=ParseMode.HTML,
+                                reply_markup=picker_keyboard(reply.picker, lang))
         return
     if reply.intro is not None:
         intro = intro_message(reply.intro, lang, deps.min_cell_size)

@@ -142,6 +142,63 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Welcome back: you will get poll invitations again. /stop turns them off.",
         "zh": "欢迎回来：您将重新收到问卷邀请。发送 /stop 可关闭。",
     },
+    "invite": {
+        "en": "📋 <b>{unit}</b> would like your opinion: <b>{title}</b>.\n"
+        "{questions} short questions, about a minute, anonymous.{closes}\n"
+        "<i>Send /stop to receive no more invitations.</i>",
+        "zh": "📋 <b>{unit}</b>邀请您参与：<b>{title}</b>。\n"
+        "共 {questions} 个简短问题，约需一分钟，匿名作答。{closes}\n"
+        "<i>发送 /stop 可不再接收邀请。</i>",
+    },
+    "invite.cadres": {
+        "en": "📋 <b>{title}</b> for {unit} is open: {questions} short questions.{closes}",
+        "zh": "📋 {unit}的<b>{title}</b>已开放：共 {questions} 个简短问题。{closes}",
+    },
+    "remind": {
+        "en": "⏰ Reminder: <b>{title}</b> about <b>{unit}</b> closes {when}. Your view "
+        "counts; it takes about a minute.\n<i>Send /stop to receive no more reminders.</i>",
+        "zh": "⏰ 提醒：关于<b>{unit}</b>的<b>{title}</b>将于 {when} 截止。您的意见很重要，"
+        "约需一分钟。\n<i>发送 /stop 可不再接收提醒。</i>",
+    },
+    "remind.soon": {"en": "soon", "zh": "近期"},
+    "start_poll": {"en": "▶ Start", "zh": "▶ 开始"},
+    "choose_units": {
+        "en": "Which places do you want to hear from? Tap to choose (✓), › to see the places "
+        "within. You will only be invited to polls about what you choose, at most a few "
+        "times a month; /units changes it, /stop ends all invitations.",
+        "zh": "您希望接收哪些地方的问卷邀请？点击选择（✓），点击 › 查看下级地区。您只会收到所选"
+        "地区的问卷邀请，每月最多几次；发送 /units 可修改，发送 /stop 可停止所有邀请。",
+    },
+    "units_more": {"en": "More ›", "zh": "更多 ›"},
+    "units_up": {"en": "◀ Up", "zh": "◀ 上一级"},
+    "units_done": {"en": "Done ✓", "zh": "完成 ✓"},
+    "units_saved": {
+        "en": "Saved. You will be invited to polls about: {units}.",
+        "zh": "已保存。您将收到以下地区的问卷邀请：{units}。",
+    },
+    "units_none": {
+        "en": "Saved. You will not be invited to any polls; links and QR codes still work.",
+        "zh": "已保存。您不会收到问卷邀请；问卷链接和二维码仍可使用。",
+    },
+    "no_units": {
+        "en": "There are no places to choose from yet.",
+        "zh": "目前还没有可选择的地区。",
+    },
+    "follow_offer": {
+        "en": "Would you like to be invited to future polls about {unit}? (A few times a "
+        "month at most.)",
+        "zh": "您是否愿意接收关于{unit}的后续问卷邀请？（每月最多几次。）",
+    },
+    "follow_yes": {"en": "Yes, invite me", "zh": "好的，邀请我"},
+    "follow_no": {"en": "No, thanks", "zh": "不用了，谢谢"},
+    "following": {
+        "en": "Thank you. You will be invited to polls about {unit}; /units changes it.",
+        "zh": "谢谢。您将收到关于{unit}的问卷邀请；发送 /units 可修改。",
+    },
+    "not_following": {
+        "en": "All right, no invitations. Links and QR codes still work.",
+        "zh": "好的，不会向您发送邀请。问卷链接和二维码仍可使用。",
+    },
     "choose_language": {"en": "Choose your language:", "zh": "请选择语言："},
     "language_set": {"en": "Language set to English.", "zh": "语言已设置为中文。"},
     "help": {
@@ -150,6 +207,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "• Tap a button to answer; type when asked for a comment or a number.\n"
         "• ◀ Back goes to the previous question; you can change answers before submitting.\n"
         "• You can stop and come back later: your answers so far are kept.\n\n"
+        "/units – the places whose polls you are invited to\n"
         "/language – English or 中文\n/cancel – withdraw the poll you are answering\n"
         "/stop – no more invitations or reminders (/start turns them back on)\n"
         "/help – this message",
@@ -158,6 +216,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "• 点击按钮作答；需要填写意见或数字时直接发送文字。\n"
         "• “上一题”可返回；提交前可以修改回答。\n"
         "• 可以随时离开，稍后继续：已填写的回答会保留。\n\n"
+        "/units – 选择接收问卷邀请的地区\n"
         "/language – 切换语言（English / 中文）\n/cancel – 撤回正在填写的问卷\n"
         "/stop – 不再接收邀请和提醒（发送 /start 恢复）\n"
         "/help – 显示本帮助",

@@ -149,6 +149,19 @@ class ContactsRepository:
     async def get(self, contact_id: int) -> Contact | None:
         return await self.session.get(Contact, contact_id)
 
+    async def states(self, contact_ids: Iterable[int]) -> dict[int, tuple[bool, bool]]:
+        """(opted out, unreachable) per contact id."""
+        ids = list(contact_ids)
+        states: dict[int, tuple[bool, bool]] = {}
+        for at in range(0, len(ids), 500):
+            rows = await self.session.execute(
+                select(Contact.id, Contact.opted_out, Contact.unreachable)
+                .where(Contact.id.in_(ids[at:at + 500]))
+            )
+            for contact_id, opted_out, unreachable in rows:
+                states[contact_id] = (opted_out, unreachable)
+        return states
+
     async def mark_unreachable(self, contact_ids: Iterable[int]) -> None:
         ids = list(contact_ids)
         if ids:
@@ -545,6 +558,12 @@ class OutboxRepository:
             .group_by(OutboxMessage.kind, OutboxMessage.status)
         )
         return {(kind, status): int(n) for kind, status, n in rows}
+
+    async def uncount_attempt(self, outbox_id: int) -> None:
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == outbox_id)
+            .values(attempts=OutboxMessage.attempts - 1)
+        )
 
     async def cancel_pending(self, campaign_id: int, reason: str) -> int:
         result = await self.session.execute(

@@ -74,7 +74,9 @@ async def _audience(
     units = tree.subtree(unit_id)
     if audience == "cadres":
         return await uow.subscriptions.cadres(units)
-    return await uow.subscriptions.residents(units)
+    # Residents who chose this unit, a unit within it (they live there), or a unit above it
+    # (they chose to hear about everything there).
+    return await uow.subscriptions.residents(units | set(tree.ancestors(unit_id)))
 
 
 async def _within_budget(

@@ -77,6 +77,30 @@ class Reply:
     retire_message_id: int | None = None
     # True when nothing changed and the reply is only a notice (a toast for a button).
     only_notice: bool = False
+    # The places the person may choose to hear from (first join, /units).
+    picker: Picker | None = None
+    # After a first poll: offer invitations about its unit (unit id, unit name).
+    follow_offer: tuple[int, str] | None = None
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    id: int
+    name: str
+    has_children: bool
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class Picker:
+    """One page of units under ``parent_id`` (None: the top level), each ticked or not."""
+
+    parent_id: int | None
+    up_id: int | None  # where "Up" leads (None: the top level)
+    parent_name: str | None
+    choices: tuple[UnitChoice, ...]
+    page: int
+    pages: int
 
 
 def resolve_language(contact: Contact | None, client_language: str | None, default: str) -> str:
@@ -225,6 +249,10 @@ async def _welcome(
     active = await _active(uow, who, contact)
     notice = "bad_code" if unknown else "welcome"
     if active is None:
+        if not unknown and not contact.units_chosen:
+            from surveys.following import unit_picker
+
+            return Reply(lang, notice=notice, picker=await unit_picker(uow, contact, None, 0))
         return Reply(lang, notice=notice)
     _campaign, response, survey = active
     return Reply(
@@ -290,6 +318,11 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
         return Reply(lang, notice=f"invalid.{exc.code}", params=dict(exc.params), only_notice=True)
     if reply.submitted:
         await uow.contacts.leave_campaign(who.telegram_user_id, campaign.id)
+        from surveys.following import follow_offer
+
+        offer = await follow_offer(uow, who, campaign)
+        if offer is not None:
+            return Reply(reply.lang, submitted=True, follow_offer=offer)
     return reply
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, start_background, stop_background
 from bot.settings import BotSection, Settings
 from sandbox import BotApiSandbox, RateLimit, SandboxClient
 from storage.uow import Database
@@ -48,11 +48,13 @@ class Bot:
         await self.application.start()
         assert self.application.updater is not None
         await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
+        await start_background(self.application)
 
     async def stop(self) -> None:
         if self.application is None:
             return
         assert self.application.updater is not None
+        await stop_background(self.application)
         await self.application.updater.stop()
         await self.application.stop()
         await self.application.shutdown()

@@ -1,0 +1,89 @@
+"""Work that is not a reply to an update: the scheduler and the outbox sender.
+
+They run in one process only (see :mod:`bot.leader`); a process that is not the leader keeps
+trying, so a standby takes over when the leader stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.leader import Leadership
+from bot.outbox import OutboxSender
+from bot.scheduler import CampaignScheduler
+from bot.settings import Settings
+from handlers.deps import Deps
+from storage.uow import Database
+
+log = logging.getLogger(__name__)
+
+LEADERSHIP_RETRY_S = 15.0
+
+
+class Background:
+    def __init__(
+        self, application: Application[Any, Any, Any, Any, Any, Any], db: Database,
+        settings: Settings, deps: Deps, clock: Callable[[], datetime],
+    ) -> None:
+        assert application.job_queue is not None  # the job-queue extra is a dependency
+        self.settings = settings
+        self.leadership = Leadership(db)
+        self.sender = OutboxSender(
+            db, application.bot, settings=settings.broadcast, secret=deps.secret,
+            catalog=deps.catalog, clock=clock, default_language=settings.bot.default_language,
+        )
+        self.scheduler = CampaignScheduler(
+            db, application.job_queue, secret=deps.secret, burden=deps.burden, clock=clock,
+            on_queued=self.sender.wake,
+        )
+        deps.campaigns_changed = self.scheduler.poke
+        deps.outbox_changed = self.sender.wake
+        self._watch: asyncio.Task[None] | None = None
+        self._leading = False
+
+    async def start(self) -> None:
+        """Call after ``application.start()`` (the job queue must be running)."""
+        self._watch = asyncio.create_task(self._lead(), name="leadership")
+
+    async def _lead(self) -> None:
+        while True:
+            try:
+                if not self._leading and await self.leadership.acquire():
+                    await self.sender.start()
+                    self.scheduler.start(self.settings.broadcast.resync_interval_s)
+                    self._leading = True
+                elif self._leading and not await self.leadership.still_held():
+                    log.warning("gave up the scheduler: another process may take over")
+                    await self._step_down()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database may be down; keep trying
+                log.warning("scheduler lock: %s", exc)
+            await asyncio.sleep(LEADERSHIP_RETRY_S)
+
+    async def _step_down(self) -> None:
+        if self._leading:
+            self.scheduler.stop()
+            await self.sender.stop()
+            self._leading = False
+        await self.leadership.release()
+
+    async def stop(self) -> None:
+        """Call before ``application.stop()``."""
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
+        await self._step_down()
+
+    @property
+    def leading(self) -> bool:
+        return self._leading

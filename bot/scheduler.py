@@ -1,0 +1,128 @@
+"""The campaign scheduler: APScheduler (through PTB's JobQueue) runs each campaign's steps.
+
+The database is the source of truth. :meth:`CampaignScheduler.sync` reads the campaigns that
+still have work, runs steps that are due (once: each run is recorded with its effect),
+records missed steps that no longer make sense, and makes the job store hold exactly the
+future steps. It runs at start, every ``resync_interval_s`` (to pick up campaigns created
+from the command line or another process) and whenever a chat command changed campaigns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from telegram.ext import ContextTypes, Job, JobQueue
+
+from storage.db import DatabaseUnavailable
+from storage.uow import Database
+from surveys import operations, scheduling
+from surveys.operations import Burden
+from surveys.scheduling import Job as Step
+
+log = logging.getLogger(__name__)
+
+
+class CampaignScheduler:
+    def __init__(
+        self, db: Database, job_queue: JobQueue[Any], *, secret: bytes, burden: Burden,
+        clock: Callable[[], datetime], on_queued: Callable[[], None],
+    ) -> None:
+        self.db = db
+        self.job_queue = job_queue
+        self.secret = secret
+        self.burden = burden
+        self.clock = clock
+        self.on_queued = on_queued
+        self._jobs: dict[str, tuple[Step, Job[Any]]] = {}
+        self._lock = asyncio.Lock()
+        self._poke: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        """Campaigns changed: sync soon (after the caller's reply has gone out)."""
+        if self._poke is None or self._poke.done():
+            self._poke = asyncio.create_task(self._safe_sync(), name="scheduler-sync")
+
+    async def _safe_sync(self) -> None:
+        try:
+            await self.sync()
+        except DatabaseUnavailable as exc:
+            log.warning("scheduler: database unavailable, will retry: %s", exc)
+
+    async def _on_tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._safe_sync()
+
+    async def _on_step(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # The firing is only a wake-up call: sync decides from the database what is due.
+        await self._safe_sync()
+
+    def start(self, resync_interval_s: int) -> None:
+        self.job_queue.run_repeating(self._on_tick, interval=resync_interval_s, first=0,
+                                     name="campaign-scheduler-sync")
+
+    def stop(self) -> None:
+        for _step, job in self._jobs.values():
+            job.schedule_removal()
+        self._jobs.clear()
+        for job in self.job_queue.get_jobs_by_name("campaign-scheduler-sync"):
+            job.schedule_removal()
+
+    async def sync(self) -> int:
+        """Run what is due, schedule the rest. Returns how many steps ran."""
+        async with self._lock:
+            ran = 0
+            # Recurrences create campaigns whose steps may be due at once: loop until quiet.
+            for _round in range(10):
+                now = self.clock()
+                async with self.db.reading() as uow:
+                    live = await uow.campaigns.live()
+                    done = await uow.runs.done(c.id for c in live)
+                wanted: dict[str, Step] = {}
+                ran_now = 0
+                for campaign in live:
+                    plan = scheduling.plan(scheduling.campaign_jobs(campaign),
+                                           done[campaign.id], now)
+                    for step, reason in plan.skip:
+                        async with self.db.transaction() as uow:
+                            await operations.skip_step(uow, step.campaign_id, step.name, now,
+                                                       reason)
+                        log.info("campaign %s: %s skipped (%s)", campaign.code, step.name, reason)
+                    for step in plan.run_now:
+                        ran_now += await self._run(step)
+                    for step in plan.later:
+                        wanted[step.key] = step
+                self._reconcile(wanted)
+                ran += ran_now
+                if not ran_now:
+                    break
+            return ran
+
+    async def _run(self, step: Step) -> int:
+        now = self.clock()
+        async with self.db.transaction() as uow:
+            result = await operations.run_step(uow, step.campaign_id, step.name, now,
+                                               secret=self.secret, burden=self.burden)
+        if result is None:
+            return 0
+        log.info("campaign %s: %s ran: %s", result.campaign_code, step.name, result.outcome)
+        if result.queued:
+            self.on_queued()
+        return 1
+
+    def _reconcile(self, wanted: dict[str, Step]) -> None:
+        for key, (step, job) in list(self._jobs.items()):
+            if key not in wanted or wanted[key].at != step.at:
+                job.schedule_removal()
+                del self._jobs[key]
+        for key, step in wanted.items():
+            if key not in self._jobs:
+                job = self.job_queue.run_once(self._on_step, when=step.at, name=key)
+                self._jobs[key] = (step, job)
+
+    @property
+    def scheduled(self) -> list[Step]:
+        """The future steps in the job store, soonest first."""
+        return sorted(step for step, _job in self._jobs.values())
