@@ -150,7 +150,7 @@ class Recurrence:
             following = local.replace(year=year, month=month, day=day)
             return following.replace(tzinfo=zone).astimezone(opens_at.tzinfo)
         assert self.cron is not None
-        trigger = CronTrigger.from_crontab(self.cron, timezone=zone)
+        trigger = cron_trigger(self.cron, zone)
         fire = trigger.get_next_fire_time(None, local + timedelta(seconds=1))
         assert fire is not None  # a crontab always fires again
         return fire.astimezone(opens_at.tzinfo)
@@ -165,6 +165,41 @@ def recurrence_from_str(value: str | None) -> Recurrence | None:
     return Recurrence(value)
 
 
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def cron_trigger(expression: str, timezone: str | ZoneInfo) -> CronTrigger:
+    """A trigger for a standard 5-field crontab line.
+
+    APScheduler 3 numbers weekdays from Monday = 0, while crontab uses Sunday = 0 (or 7), so
+    numeric weekdays are turned into names first; otherwise "1" (Monday) would fire on
+    Tuesdays.
+    """
+    fields = expression.split()
+    if len(fields) == 5:
+        fields[4] = ",".join(_weekdays(part) for part in fields[4].split(","))
+    return CronTrigger.from_crontab(" ".join(fields), timezone=timezone)
+
+
+def _weekdays(part: str) -> str:
+    """One comma-separated part of a crontab weekday field, with names instead of numbers."""
+    if "/" in part:
+        base, _, step = part.partition("/")
+        low, high = (0, 6) if base == "*" else _bounds(base)
+        if not step.isdigit() or int(step) < 1:
+            raise ValueError(f"bad step in {part!r}")
+        return ",".join(_DAY_NAMES[d] for d in range(low, high + 1, int(step)))
+    return re.sub(r"\d+", lambda m: _DAY_NAMES[int(m.group())] if int(m.group()) <= 7
+                  else m.group(), part)
+
+
+def _bounds(base: str) -> tuple[int, int]:
+    low, _, high = base.partition("-")
+    if not low.isdigit() or (high and not high.isdigit()):
+        raise ValueError(f"weekday steps need numbers, not {base!r}")
+    return int(low), int(high) if high else 6
+
+
 def parse_recurrence(text: str | None, timezone: str = "UTC") -> Recurrence | None:
     if not text or not text.strip():
         return None
@@ -173,7 +208,7 @@ def parse_recurrence(text: str | None, timezone: str = "UTC") -> Recurrence | No
         return Recurrence(value)
     expression = value.removeprefix("cron:").strip()
     try:
-        CronTrigger.from_crontab(expression, timezone=timezone)
+        cron_trigger(expression, timezone)
     except ValueError as exc:
         raise CampaignRuleError(
             f"--every {value!r}: use monthly, quarterly or a cron expression such as "
