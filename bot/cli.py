@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import DBAPIError
 
 from analysis.export import ExportError
+from bot.app import burden_of
 from bot.settings import ConfigError, Settings, load_settings
 from storage.db import DatabaseUnavailable
 from storage.migrate import upgrade
@@ -37,6 +38,7 @@ from surveys.campaigns import (
     parse_recurrence,
     parse_reminders,
 )
+from surveys.operations import AudiencePlan, add_entry_point, plan_invitations, remind_now
 
 EXIT_USAGE = 2
 _DURATION = re.compile(r"^(\d+)\s*([dhm])$")
@@ -162,19 +164,57 @@ def cmd_campaign_create(settings: Settings, args: argparse.Namespace) -> int:
     )
 
     async def work(db: Database) -> int:
-        async with db.transaction() as uow:
-            campaign = await create_campaign(
-                uow, survey=survey, unit_code=args.unit, code=args.code,
-                opens_at=opens_at, closes_at=closes_at, now=now, actor="cli",
-                audience=args.audience, timezone=args.timezone, reminders=reminders,
-                recurrence=recurrence, target=args.target,
-            )
+        try:
+            async with db.transaction() as uow:
+                campaign = await create_campaign(
+                    uow, survey=survey, unit_code=args.unit, code=args.code,
+                    opens_at=opens_at, closes_at=closes_at, now=now, actor="cli",
+                    audience=args.audience, timezone=args.timezone, reminders=reminders,
+                    recurrence=recurrence, target=args.target,
+                )
+                plan = await plan_invitations(uow, unit_id=campaign.unit_id,
+                                              audience=campaign.audience, opens_at=opens_at,
+                                              burden=burden_of(settings))
+                if args.dry_run:
+                    raise _RollBack(plan)  # everything was checked; keep nothing
+        except _RollBack as rolled_back:
+            plan = rolled_back.plan
+        print("\n".join(_plan_lines(plan)))
+        if args.dry_run:
+            print(f"dry run: campaign {args.code} would be valid; nothing was created")
+            return 0
         print(f"campaign {campaign.code} created ({campaign.status.value}), "
-              f"closes {closes_at:%Y-%m-%d %H:%M} UTC")
+              f"closes {closes_at:%Y-%m-%d %H:%M} UTC; the running bot sends the invitations")
         print(deep_link(settings.bot.username, campaign.code))
         return 0
 
     return asyncio.run(_with_db(settings, work))
+
+
+class _RollBack(Exception):
+    def __init__(self, plan: AudiencePlan) -> None:
+        self.plan = plan
+
+
+_REASONS = {
+    "opted_out": "opted out (/stop)",
+    "unreachable": "cannot be reached (blocked the bot)",
+    "prompt_budget": "already had this month's prompts",
+    "questionnaire_budget": "already had this month's questionnaires",
+}
+
+
+def _plan_lines(plan: AudiencePlan) -> list[str]:
+    who = "cadres" if plan.audience == "cadres" else "residents"
+    lines = [f"invitations: {len(plan.recipients)} {who}"]
+    if not plan.recipients:
+        lines[0] += (" (a broadcast to 0 recipients: nobody has chosen this unit yet; people "
+                     "can still answer by link or QR code)")
+    for reason, people in plan.skipped.items():
+        names = plan.skipped_names(reason)
+        named = f": {', '.join(names)}" if names else ""
+        lines.append(f"  skipped, {_REASONS.get(reason, reason)}: {len(people)}{named}")
+    return lines
 
 
 def _report_lines(report: CampaignReport) -> list[str]:
@@ -196,6 +236,13 @@ def _report_lines(report: CampaignReport) -> list[str]:
         f"repeats: {c.recurrence or 'no'}",
         f"  responses: {report.completed} completed{target} of {report.started} started "
         f"(completion {rate}); margin of error at 95%: {moe}",
+        *(f"  {group}: {line}" for group in ("invitations", "reminders")
+          if (line := report.delivery_line(group))),
+        *([
+            "  by entry point: " + ", ".join(
+                f"{name or 'direct link'} {n}" for name, n in sorted(
+                    report.entry_points.items(), key=lambda item: item[0] or ""))
+        ] if report.entry_points else []),
     ]
 
 
@@ -244,16 +291,49 @@ def cmd_campaign_qr(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(db: Database) -> int:
         async with db.reading() as uow:
-            if await uow.campaigns.by_code(args.code) is None:
+            campaign = await uow.campaigns.by_code(args.code)
+            if campaign is None:
                 raise CliError(f"unknown campaign {args.code!r}")
+            if args.entry and not await uow.entry_points.exists(campaign.id, args.entry):
+                raise CliError(f"campaign {args.code!r} has no entry point {args.entry!r}; add "
+                               f"it with `civicpulse campaign entry {args.code} {args.entry}`")
         return 0
 
     asyncio.run(_with_db(settings, work))
-    link = deep_link(settings.bot.username, args.code)
-    output = Path(args.output or f"{args.code}-qr.png")
+    link = deep_link(settings.bot.username, args.code, args.entry)
+    suffix = f"-{args.entry}" if args.entry else ""
+    output = Path(args.output or f"{args.code}{suffix}-qr.png")
     output.write_bytes(qr_png(link))
     print(f"{output}: QR code for {link}")
     return 0
+
+
+def cmd_campaign_entry(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        async with db.transaction() as uow:
+            await add_entry_point(uow, args.code, args.name, args.label, actor="cli")
+        print(f"entry point {args.name} added to {args.code}")
+        print(deep_link(settings.bot.username, args.code, args.name))
+        print(f"poster: civicpulse campaign qr {args.code} --entry {args.name}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_campaign_remind(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import resolve_secret
+
+    secret = resolve_secret(settings)
+
+    async def work(db: Database) -> int:
+        async with db.transaction() as uow:
+            sent = await remind_now(uow, args.code, utcnow(), secret=secret,
+                                    burden=burden_of(settings), actor="cli")
+        print("\n".join(_plan_lines(sent.plan)).replace("invitations:", "reminders:", 1))
+        print(f"{sent.queued} reminder(s) queued; the running bot sends them")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
 
 
 def cmd_admin_add(settings: Settings, args: argparse.Namespace) -> int:
@@ -346,6 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--audience", choices=["residents", "cadres"],
                         help="default: the survey's own audience")
     create.add_argument("--target", type=int, help="the number of responses aimed for")
+    create.add_argument("--dry-run", action="store_true",
+                        help="check everything and show who would be invited; create nothing")
     create.set_defaults(func=cmd_campaign_create)
 
     export = sub.add_parser("export", help="export data").add_subparsers(
@@ -361,12 +443,18 @@ def build_parser() -> argparse.ArgumentParser:
         ("show", cmd_campaign_show, "one campaign's progress and margin of error"),
         ("close", cmd_campaign_close, "close a campaign now"),
         ("qr", cmd_campaign_qr, "write a printable PNG QR code of the campaign's link"),
+        ("remind", cmd_campaign_remind, "remind now those who have not answered"),
+        ("entry", cmd_campaign_entry, "add a named entry point (its own link and QR code)"),
     ):
         action = campaign.add_parser(name, help=text)
         if name != "list":
             action.add_argument("code")
         if name == "qr":
             action.add_argument("--output", "-o", help="PNG file (default: CODE-qr.png)")
+            action.add_argument("--entry", help="the QR code of this named entry point")
+        if name == "entry":
+            action.add_argument("name", help="e.g. window3 (letters, digits, _)")
+            action.add_argument("--label", help="what it is, e.g. 'Service window 3'")
         action.set_defaults(func=func)
 
     admin = sub.add_parser("admin", help="people with roles").add_subparsers(

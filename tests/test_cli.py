@@ -279,3 +279,68 @@ def test_campaign_plan_refuses_bad_plans(
     assert message in capsys.readouterr().err
     assert main(["campaign", "list"]) == 0
     assert "plan" not in capsys.readouterr().out.split("\n", 1)[1], "nothing was created"
+
+
+def test_a_dry_run_shows_the_audience_and_creates_nothing(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    capsys.readouterr()
+    assert main(["campaign", "create", "--survey", str(TEMPLATE), "--unit", "V1",
+                 "--code", "preview", "--remind", "2d,2h", "--every", "monthly",
+                 "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "invitations: 0 residents (a broadcast to 0 recipients" in out
+    assert "nothing was created" in out
+    assert main(["campaign", "show", "preview"]) == 1
+    assert "unknown campaign" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--every", "every tuesday"], "monthly, quarterly or a cron expression"),
+        (["--remind", "2x"], "cannot read the duration"),
+        (["--remind", "40d", "--closes", "30d"], "before the campaign opens"),
+        (["--timezone", "Mars/Olympus"], "unknown time zone"),
+        (["--opens", "2001-01-01T00:00", "--closes", "2001-02-01"], "in the past"),
+    ],
+)
+def test_a_bad_plan_is_refused_with_the_reason(
+    env: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["campaign", "create", "--survey", str(TEMPLATE), "--unit", "V1",
+                 "--code", "plan", *extra]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_entry_points_get_their_own_link_and_poster(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["campaign", "create", "--survey", str(TEMPLATE), "--unit", "V1",
+                 "--code", "willow"]) == 0
+    capsys.readouterr()
+    assert main(["campaign", "entry", "willow", "window3", "--label", "Service window 3"]) == 0
+    assert "https://t.me/WillowPollBot?start=willow--window3" in capsys.readouterr().out
+    assert main(["campaign", "entry", "willow", "window3"]) == 1
+    assert "already has an entry point" in capsys.readouterr().err
+    assert main(["campaign", "entry", "willow", "bad-name"]) == 1
+    assert "must be 1-20 letters" in capsys.readouterr().err
+    poster = env / "w3.png"
+    assert main(["campaign", "qr", "willow", "--entry", "window3", "-o", str(poster)]) == 0
+    assert poster.read_bytes().startswith(b"\x89PNG")
+    assert main(["campaign", "qr", "willow", "--entry", "nowhere"]) == 1
+    assert "no entry point 'nowhere'" in capsys.readouterr().err
+
+
+def test_remind_with_nobody_to_remind_says_so(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIVICPULSE_SECRET_KEY", "x" * 32)
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["campaign", "create", "--survey", str(TEMPLATE), "--unit", "V1",
+                 "--code", "willow"]) == 0
+    assert main(["campaign", "remind", "willow"]) == 1
+    assert "nobody to remind" in capsys.readouterr().err
