@@ -18,8 +18,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from telegram import Bot
