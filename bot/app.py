@@ -31,12 +31,14 @@ log = logging.getLogger(__name__)
 COMMANDS = {
     "en": [
         BotCommand("help", "What this bot does"),
+        BotCommand("units", "The places whose polls you are invited to"),
         BotCommand("language", "English or 中文"),
         BotCommand("cancel", "Withdraw the poll you are answering"),
         BotCommand("stop", "No more invitations or reminders"),
     ],
     "zh": [
         BotCommand("help", "帮助"),
+        BotCommand("units", "选择接收问卷邀请的地区"),
         BotCommand("language", "切换语言"),
         BotCommand("cancel", "撤回正在填写的问卷"),
         BotCommand("stop", "不再接收邀请和提醒"),
