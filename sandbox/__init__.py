@@ -2,10 +2,22 @@
 
 ``BotApiSandbox`` serves the Bot API (for the bot, through PTB's ``base_url``) and a client API
 under ``/sandbox/`` (for the chat page, tests and benchmarks); ``SandboxClient`` drives the
-client API from Python. Never used when a real Telegram token is configured.
+client API from Python. Photos and documents (either way) and user locations are supported, with
+files kept in memory; ``png_bytes`` makes a real image for tests. Never used when a real Telegram
+token is configured.
 """
 
-from sandbox.client import CallbackAnswer, ChatEvent, Message, SandboxClient, SandboxUser
+from sandbox.client import (
+    CallbackAnswer,
+    ChatEvent,
+    Document,
+    Location,
+    Message,
+    PhotoSize,
+    SandboxClient,
+    SandboxUser,
+)
+from sandbox.media import FileLimits, png_bytes
 from sandbox.ratelimit import ManualClock, RateLimit
 from sandbox.server import ApiError, BotApiSandbox, SandboxError
 
@@ -14,10 +26,15 @@ __all__ = [
     "BotApiSandbox",
     "CallbackAnswer",
     "ChatEvent",
+    "Document",
+    "FileLimits",
+    "Location",
     "ManualClock",
     "Message",
+    "PhotoSize",
     "RateLimit",
     "SandboxClient",
     "SandboxError",
     "SandboxUser",
+    "png_bytes",
 ]

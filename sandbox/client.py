@@ -8,6 +8,9 @@ Tests and benchmarks (possibly in another process) use this::
         reply = await alice.wait_for_message("Welcome")
         await alice.tap("Yes")
         toast = await alice.wait_for_answer()
+        await alice.send_photo(png_bytes(64, 64), caption="evidence")
+        qr = await alice.wait_for_message("QR")      # matches texts and captions
+        png = await alice.download(qr)                # the bytes the bot uploaded
 
 Each user keeps a cursor: the ``seq`` of their last action. ``wait_for_message`` returns the first
 bot message (new or edited) after the cursor and moves the cursor to it, so consecutive calls
@@ -18,9 +21,11 @@ reply to it.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -29,7 +34,10 @@ from sandbox.server import SandboxError
 __all__ = [
     "CallbackAnswer",
     "ChatEvent",
+    "Document",
+    "Location",
     "Message",
+    "PhotoSize",
     "SandboxClient",
     "SandboxTimeout",
     "SandboxUser",
@@ -49,8 +57,63 @@ class SandboxTimeout(AssertionError, TimeoutError):
 
 
 @dataclass(frozen=True, slots=True)
+class PhotoSize:
+    """One size of a photo (the sandbox keeps one: the image as uploaded)."""
+
+    file_id: str
+    file_unique_id: str
+    width: int
+    height: int
+    file_size: int
+
+    @classmethod
+    def from_view(cls, view: dict[str, Any]) -> PhotoSize:
+        return cls(
+            file_id=str(view["file_id"]),
+            file_unique_id=str(view["file_unique_id"]),
+            width=int(view.get("width", 0)),
+            height=int(view.get("height", 0)),
+            file_size=int(view.get("file_size", 0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A file sent as a document."""
+
+    file_id: str
+    file_unique_id: str
+    file_name: str | None
+    mime_type: str | None
+    file_size: int
+
+    @classmethod
+    def from_view(cls, view: dict[str, Any]) -> Document:
+        return cls(
+            file_id=str(view["file_id"]),
+            file_unique_id=str(view["file_unique_id"]),
+            file_name=view.get("file_name"),
+            mime_type=view.get("mime_type"),
+            file_size=int(view.get("file_size", 0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A shared point."""
+
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
-    """A message in a chat as it was at ``seq`` (a new message or an edit)."""
+    """A message in a chat as it was at ``seq`` (a new message or an edit).
+
+    A media message has an empty ``text``; its caption (None if it has none) is in ``caption``
+    and its content in ``photo`` (sizes, smallest first, as in Telegram), ``document`` or
+    ``location``.
+    """
 
     message_id: int
     text: str
@@ -62,11 +125,30 @@ class Message:
     date: int
     entities: list[dict[str, Any]] = field(default_factory=list)
     raw_buttons: list[list[dict[str, Any]]] = field(default_factory=list)
+    caption: str | None = None
+    caption_entities: list[dict[str, Any]] = field(default_factory=list)
+    photo: list[PhotoSize] = field(default_factory=list)
+    document: Document | None = None
+    location: Location | None = None
 
     @property
     def edited(self) -> bool:
         """Whether the bot has edited this message."""
         return self.edit_count > 0
+
+    @property
+    def body(self) -> str:
+        """The text, or the caption of a media message ("" if none): what a reader sees."""
+        return self.text or self.caption or ""
+
+    @property
+    def file_id(self) -> str | None:
+        """The file to download: the largest photo size, or the document; None otherwise."""
+        if self.photo:
+            return self.photo[-1].file_id
+        if self.document is not None:
+            return self.document.file_id
+        return None
 
     @property
     def button_texts(self) -> list[str]:
@@ -89,9 +171,11 @@ class Message:
     def from_view(cls, view: dict[str, Any], seq: int) -> Message:
         """Build from the client API's message view."""
         raw = view.get("buttons") or []
+        document = view.get("document")
+        location = view.get("location")
         return cls(
             message_id=int(view["message_id"]),
-            text=str(view["text"]),
+            text=str(view.get("text") or ""),
             buttons=[[(str(b["text"]), b.get("callback_data")) for b in row] for row in raw],
             edit_count=int(view.get("edit_count", 0)),
             from_bot=view.get("from") == "bot",
@@ -99,6 +183,15 @@ class Message:
             date=int(view.get("date", 0)),
             entities=list(view.get("entities") or []),
             raw_buttons=raw,
+            caption=view.get("caption"),
+            caption_entities=list(view.get("caption_entities") or []),
+            photo=[PhotoSize.from_view(size) for size in view.get("photo") or []],
+            document=Document.from_view(document) if isinstance(document, dict) else None,
+            location=(
+                Location(float(location["latitude"]), float(location["longitude"]))
+                if isinstance(location, dict)
+                else None
+            ),
         )
 
 
@@ -163,13 +256,25 @@ class ChatEvent:
 
     def describe(self) -> str:
         """One line for failure messages."""
-        if self.message is not None:
-            who = "bot" if self.message.from_bot else "user"
+        message = self.message
+        if message is not None:
+            who = "bot" if message.from_bot else "user"
             label = "edited" if self.kind == "edit" else "said"
-            buttons = f" {self.message.button_texts}" if self.message.buttons else ""
+            buttons = f" {message.button_texts}" if message.buttons else ""
+            if message.photo:
+                size = message.photo[-1]
+                media = f"[photo {size.width}x{size.height}, {size.file_size} B] "
+            elif message.document is not None:
+                media = (
+                    f"[document {message.document.file_name!r}, {message.document.file_size} B] "
+                )
+            elif message.location is not None:
+                media = f"[location {message.location.latitude}, {message.location.longitude}] "
+            else:
+                media = ""
             return (
-                f"#{self.seq} {who} {label} [{self.message.message_id}]: "
-                f"{self.message.text!r}{buttons}"
+                f"#{self.seq} {who} {label} [{message.message_id}]: "
+                f"{media}{message.body!r}{buttons}"
             )
         if self.answer is not None:
             alert = " (alert)" if self.answer.show_alert else ""
@@ -180,11 +285,12 @@ class ChatEvent:
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """What sending a message produced."""
+    """What sending a message produced (``file_id``: the photo or document sent, if any)."""
 
     update_id: int
     message_id: int
     seq: int
+    file_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +302,16 @@ class Tap:
     message_id: int
     data: str
     seq: int
+
+
+def _stream(data: bytes) -> io.BytesIO:
+    # aiohttp sends a stream as is but warns (ResourceWarning) about bytes bodies over 1 MB.
+    return io.BytesIO(data)
+
+
+def _error(status: int, payload: Any) -> SandboxError:
+    message = payload.get("error") if isinstance(payload, dict) else None
+    return SandboxError(status, str(message or payload))
 
 
 def _transcript(events: list[ChatEvent], limit: int = 15) -> str:
@@ -246,16 +362,25 @@ class SandboxClient:
         path: str,
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
+        data: aiohttp.FormData | None = None,
     ) -> Any:
-        """Call the client API; raises :class:`SandboxError` for an error answer."""
+        """Call the client API (a JSON body, or ``data`` for a multipart upload); raises
+        :class:`SandboxError` for an error answer."""
         async with self._http().request(
-            method, self.base_url + path, json=json, params=params
+            method, self.base_url + path, json=json, params=params, data=data
         ) as response:
             payload = await response.json(content_type=None)
             if response.status >= 400:
-                message = payload.get("error") if isinstance(payload, dict) else None
-                raise SandboxError(response.status, str(message or payload))
+                raise _error(response.status, payload)
             return payload
+
+    async def download(self, file_id: str) -> bytes:
+        """The bytes of a stored file (a photo or document the bot or a user sent)."""
+        path = "/sandbox/files/" + quote(file_id, safe="")
+        async with self._http().get(self.base_url + path) as response:
+            if response.status >= 400:
+                raise _error(response.status, await response.json(content_type=None))
+            return await response.read()
 
     async def user(
         self,
@@ -330,10 +455,68 @@ class SandboxUser:
         data = await self.client.request(
             "POST", f"/sandbox/users/{self.id}/messages", json={"text": text}
         )
-        sent = Sent(int(data["update_id"]), int(data["message"]["message_id"]), int(data["seq"]))
+        return self._sent(data)
+
+    async def send_photo(
+        self, data: bytes, caption: str | None = None, filename: str = "photo.jpg"
+    ) -> Sent:
+        """Send a photo (PNG, JPEG, GIF or WebP bytes) with an optional caption; the bot gets
+        it as ``message.photo`` and can fetch it with getFile. ``Sent.file_id`` names it."""
+        form = aiohttp.FormData()
+        form.add_field("photo", _stream(data), filename=filename)
+        if caption is not None:
+            form.add_field("caption", caption)
+        return self._sent(await self._upload("photos", form))
+
+    async def send_document(
+        self,
+        data: bytes,
+        filename: str,
+        mime_type: str | None = None,
+        caption: str | None = None,
+    ) -> Sent:
+        """Send a file as a document; without ``mime_type`` it is guessed from ``filename``."""
+        form = aiohttp.FormData()
+        form.add_field("document", _stream(data), filename=filename)
+        if mime_type is not None:
+            form.add_field("mime_type", mime_type)
+        if caption is not None:
+            form.add_field("caption", caption)
+        return self._sent(await self._upload("documents", form))
+
+    async def send_location(self, latitude: float, longitude: float) -> Sent:
+        """Share a location; the bot gets ``message.location``."""
+        data = await self.client.request(
+            "POST",
+            f"/sandbox/users/{self.id}/locations",
+            json={"latitude": latitude, "longitude": longitude},
+        )
+        return self._sent(data)
+
+    async def _upload(self, what: str, form: aiohttp.FormData) -> Any:
+        return await self.client.request("POST", f"/sandbox/users/{self.id}/{what}", data=form)
+
+    def _sent(self, data: dict[str, Any]) -> Sent:
+        file_id = data.get("file_id")
+        sent = Sent(
+            int(data["update_id"]),
+            int(data["message"]["message_id"]),
+            int(data["seq"]),
+            str(file_id) if file_id is not None else None,
+        )
         self.cursor = sent.seq
         self.last_update_id = sent.update_id
         return sent
+
+    async def download(self, file: str | Message) -> bytes:
+        """The bytes of a file: a file_id, or a message's photo (largest size) or document."""
+        if isinstance(file, Message):
+            file_id = file.file_id
+            if file_id is None:
+                raise ValueError(f"message {file.message_id} has no photo or document")
+        else:
+            file_id = file
+        return await self.client.download(file_id)
 
     async def tap(self, button_text: str, message_id: int | None = None) -> Tap:
         """Tap the button showing ``button_text`` on ``message_id`` or, by default, on the
@@ -445,11 +628,11 @@ class SandboxUser:
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> Message:
         """The next bot message, new or edited, after the last action (or the last message
-        returned) whose text contains ``contains``; raises :class:`SandboxTimeout`."""
+        returned) whose text or caption contains ``contains``; raises :class:`SandboxTimeout`."""
 
         def matches(event: ChatEvent) -> bool:
             return event.is_bot_message and (
-                contains is None or (event.message is not None and contains in event.message.text)
+                contains is None or (event.message is not None and contains in event.message.body)
             )
 
         what = "bot message" + (f" containing {contains!r}" if contains is not None else "")

@@ -2,9 +2,12 @@
 
 The bot talks to it exactly as to ``api.telegram.org`` (PTB's ``base_url``): long polling or a
 webhook, the same parameter encodings, the same answer shapes and the same error texts for the
-rules that matter to CivicPulse (text length, ``callback_data`` size, flood control, blocked
-users, stale callback queries, unmodified edits). Simulated users act through a small JSON API
-under ``/sandbox/`` that the browser chat page, the end-to-end tests and the benchmarks share.
+rules that matter to CivicPulse (text and caption length, ``callback_data`` size, flood control,
+blocked users, stale callback queries, unmodified edits, file sizes and types). Files (photos and
+documents, from the bot or from users) are kept in memory and served like Telegram's:
+``getFile`` gives a path for ``GET /file/bot<token>/<file_path>``. Simulated users act through a
+small JSON API under ``/sandbox/`` that the browser chat page, the end-to-end tests and the
+benchmarks share.
 
 Everything happens on the event loop without awaiting in the middle of a state change, so every
 request sees and leaves a consistent state without locks. Lookups are by dictionary (chat by id,
@@ -18,6 +21,7 @@ import bisect
 import contextlib
 import json
 import logging
+import math
 import re
 import time
 from collections import Counter, OrderedDict, deque
@@ -25,11 +29,22 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
-from aiohttp import web
+from aiohttp import BodyPartReader, hdrs, web
 
 from sandbox.formatting import EntityParseError, parse_text, strip_text, user_entities
+from sandbox.media import (
+    FileLimits,
+    FileStore,
+    NewFile,
+    StoredFile,
+    Upload,
+    guess_mime_type,
+    is_mime_type,
+    sniff_image,
+)
 from sandbox.ratelimit import Clock, FloodControl, RateLimit
 
 __all__ = ["ApiError", "BotApiSandbox", "Params", "SandboxError"]
@@ -39,6 +54,10 @@ _LOG = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+# Telegram refuses photos whose width + height exceeds this, or whose sides differ over 20-fold.
+MAX_PHOTO_SIDES = 10_000
+MAX_PHOTO_RATIO = 20
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
 _ALL_EVENTS_KEPT = 10_000
@@ -70,6 +89,8 @@ NOT_MODIFIED = (
 )
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 BLOCKED = "Forbidden: bot was blocked by the user"
+TOO_LARGE = "Request Entity Too Large"
+WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
 CONFLICT_WEBHOOK = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"
@@ -230,6 +251,8 @@ class _Message:
     message_id: int
     from_bot: bool
     date: int
+    # The text, or a media message's caption ("" for none): edits and "not modified" treat both
+    # alike, and the Bot API shapes tell them apart by ``media``.
     text: str
     entities: list[dict[str, Any]]
     reply_markup: dict[str, Any] | None = None  # inline keyboards only; they belong to a message
@@ -237,6 +260,10 @@ class _Message:
     link_preview_options: dict[str, Any] | None = None
     edit_count: int = 0
     edit_date: int | None = None
+    # Bot API fields of a media message, as sent: {"photo": [...]}, {"document": {...}} or
+    # {"location": {...}}; None for a text message.
+    media: dict[str, Any] | None = None
+    caption_above: bool = False
 
 
 @dataclass(slots=True)
@@ -356,6 +383,7 @@ class BotApiSandbox:
         webhook_retry_delay: first pause before re-sending a failed webhook delivery; doubles
             up to ``webhook_max_retry_delay``.
         history_limit: how many past updates are kept for redelivery.
+        file_limits: size limits for uploads and downloads (Telegram's by default).
     """
 
     def __init__(
@@ -370,6 +398,7 @@ class BotApiSandbox:
         webhook_retry_delay: float = 0.5,
         webhook_max_retry_delay: float = 30.0,
         history_limit: int = 100_000,
+        file_limits: FileLimits = FileLimits(),  # noqa: B008 (frozen)
     ) -> None:
         prefix, sep, _ = token.partition(":")
         if not sep or not prefix.isdigit():
@@ -384,6 +413,11 @@ class BotApiSandbox:
         self._webhook_retry_delay = webhook_retry_delay
         self._webhook_max_retry_delay = webhook_max_retry_delay
         self._history_limit = history_limit
+        self.file_limits = file_limits
+        self._files = FileStore()
+        # Room for the largest upload plus the other form fields; bigger bodies get 413 before
+        # they are read.
+        self._max_body = max(file_limits.photo, file_limits.document) + 1024**2
 
         self._bot_from: dict[str, Any] = {
             "id": self.bot_id,
@@ -434,7 +468,11 @@ class BotApiSandbox:
             ("deleteWebhook", self._delete_webhook),
             ("getWebhookInfo", self._get_webhook_info),
             ("sendMessage", self._send_message),
+            ("sendPhoto", self._send_photo),
+            ("sendDocument", self._send_document),
+            ("getFile", self._get_file),
             ("editMessageText", self._edit_message_text),
+            ("editMessageCaption", self._edit_message_caption),
             ("editMessageReplyMarkup", self._edit_message_reply_markup),
             ("deleteMessage", self._delete_message),
             ("deleteMessages", self._delete_messages),
@@ -478,6 +516,11 @@ class BotApiSandbox:
         """What PTB's ``base_url`` takes: it appends the token and then ``/method``."""
         return self.base_url + "/bot"
 
+    @property
+    def file_url(self) -> str:
+        """What PTB's ``base_file_url`` takes: it appends the token and then ``/file_path``."""
+        return self.base_url + "/file/bot"
+
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0 picks a free port) and return the base URL."""
         if self._runner is not None:
@@ -516,8 +559,9 @@ class BotApiSandbox:
     # --- app wiring ---------------------------------------------------------------------------
 
     def _build_app(self) -> web.Application:
-        app = web.Application(client_max_size=20 * 1024**2)
+        app = web.Application(client_max_size=self._max_body)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_get("/file/bot{token}/{file_path:.+}", self._handle_file)
         app.router.add_get("/", self._handle_index)
         app.router.add_static("/static", STATIC_DIR, show_index=False)
         r = app.router
@@ -525,6 +569,10 @@ class BotApiSandbox:
         r.add_get("/sandbox/users", self._h_users)
         r.add_post("/sandbox/users", self._h_add_user)
         r.add_post("/sandbox/users/{user_id}/messages", self._h_send)
+        r.add_post("/sandbox/users/{user_id}/photos", self._h_send_photo)
+        r.add_post("/sandbox/users/{user_id}/documents", self._h_send_document)
+        r.add_post("/sandbox/users/{user_id}/locations", self._h_send_location)
+        r.add_get("/sandbox/files/{file_id}", self._h_file)
         r.add_post("/sandbox/users/{user_id}/taps", self._h_tap)
         r.add_post("/sandbox/users/{user_id}/block", self._h_block)
         r.add_post("/sandbox/users/{user_id}/unblock", self._h_unblock)
@@ -597,13 +645,56 @@ class BotApiSandbox:
             if not isinstance(body, dict):
                 raise _bad("can't parse JSON encoded request")
             data.update(body)
-        elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            # request.post() handles both; a multipart file arrives as a FileField, kept as is
-            # for the file-sending methods to come.
+        elif ctype == "application/x-www-form-urlencoded":
             form = await request.post()
             for key, value in form.items():
                 data[key] = value
+        elif ctype == "multipart/form-data":
+            data.update(await self._read_multipart(request))
         return Params(data)
+
+    async def _read_multipart(self, request: web.Request) -> dict[str, str | Upload]:
+        """A multipart form: text fields as strings, file parts as :class:`Upload`.
+
+        Read part by part into memory rather than through ``request.post()``, which spools
+        files to temporary files on disk. An oversized body is 413, as from Telegram's front
+        end; a malformed one is 400.
+        """
+        fields: dict[str, str | Upload] = {}
+        total = 0
+        try:
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader):
+                    raise _bad("can't parse multipart/form-data request")
+                name = part.name
+                value: str | Upload
+                if part.filename is None:
+                    value = await part.text()
+                    total += len(value)
+                else:
+                    content = bytes(await part.read(decode=True))
+                    total += len(content)
+                    value = Upload(content, part.filename, part.headers.get(hdrs.CONTENT_TYPE))
+                if total > self._max_body:
+                    raise ApiError(413, TOO_LARGE)
+                if name:
+                    fields[name] = value
+        except web.HTTPRequestEntityTooLarge:
+            raise ApiError(413, TOO_LARGE) from None
+        except ValueError:  # bad boundaries, bad encodings (UnicodeDecodeError included)
+            raise _bad("can't parse multipart/form-data request") from None
+        return fields
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        """``GET /file/bot<token>/<file_path>``: what PTB's ``File.download_*`` fetch."""
+        if request.match_info["token"] != self.token:
+            return _json_response(ApiError(401, "Unauthorized").payload(), 401)
+        stored = self._files.by_path(request.match_info["file_path"])
+        if stored is None:
+            return _json_response(ApiError(404, "Not Found").payload(), 404)
+        self._counters["file_downloads"] += 1
+        return _file_response(stored, inline=False)
 
     # --- helpers shared by methods ------------------------------------------------------------
 
@@ -621,24 +712,38 @@ class BotApiSandbox:
         return chat
 
     def _text_param(self, p: Params) -> tuple[str, list[dict[str, Any]]]:
-        text = p.get_str("text")
-        if not text:
+        plain, entities = self._formatted_param(p, "text", "entities")
+        if not plain:
             raise _bad("message text is empty")
+        if len(plain) > MAX_TEXT_LENGTH:
+            raise _bad("message is too long")
+        return plain, entities
+
+    def _caption_param(self, p: Params) -> tuple[str, list[dict[str, Any]]]:
+        """A media caption: optional (empty after parsing means none), 1024 characters at most
+        after entity parsing, with the same parse_mode rules as a text."""
+        plain, entities = self._formatted_param(p, "caption", "caption_entities")
+        if len(plain) > MAX_CAPTION_LENGTH:
+            raise _bad("message caption is too long")
+        return plain, entities
+
+    def _formatted_param(
+        self, p: Params, name: str, entities_name: str
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """A text-like field parsed by parse_mode (or with explicit entities), then stripped."""
+        text = p.get_str(name)
+        if not text:
+            return "", []
         parse_mode = p.get_str("parse_mode")
         try:
             if parse_mode:
                 plain, entities = parse_text(text, parse_mode)
             else:
                 plain = text
-                entities = self._entities_param(p.get_json("entities"))
+                entities = self._entities_param(p.get_json(entities_name))
         except EntityParseError as error:
             raise ApiError(400, str(error)) from None
-        plain, entities = strip_text(plain, entities)
-        if not plain:
-            raise _bad("message text is empty")
-        if len(plain) > MAX_TEXT_LENGTH:
-            raise _bad("message is too long")
-        return plain, entities
+        return strip_text(plain, entities)
 
     @staticmethod
     def _entities_param(value: Any) -> list[dict[str, Any]]:
@@ -700,10 +805,19 @@ class BotApiSandbox:
             "from": self._bot_from if msg.from_bot else chat.user.api_from,
             "chat": chat.user.api_chat,
             "date": msg.date,
-            "text": msg.text,
         }
-        if msg.entities:
-            out["entities"] = msg.entities
+        if msg.media is None:
+            out["text"] = msg.text
+            if msg.entities:
+                out["entities"] = msg.entities
+        else:
+            out.update(msg.media)
+            if msg.text:
+                out["caption"] = msg.text
+                if msg.entities:
+                    out["caption_entities"] = msg.entities
+                if msg.caption_above:
+                    out["show_caption_above_media"] = True
         if msg.edit_date is not None:
             out["edit_date"] = msg.edit_date
         if msg.link_preview_options:
@@ -718,16 +832,30 @@ class BotApiSandbox:
 
     @staticmethod
     def _message_view(msg: _Message) -> dict[str, Any]:
-        """The client API's flat view of a message (what the chat page and tests read)."""
+        """The client API's flat view of a message (what the chat page and tests read).
+
+        A media message has an empty ``text`` and its caption (or None) in ``caption``, and its
+        ``photo`` sizes and ``document`` carry a ``url`` under /sandbox/files/ for the page.
+        """
+        media = msg.media
         view: dict[str, Any] = {
             "message_id": msg.message_id,
             "from": "bot" if msg.from_bot else "user",
             "date": msg.date,
-            "text": msg.text,
-            "entities": msg.entities,
+            "text": msg.text if media is None else "",
+            "entities": msg.entities if media is None else [],
             "buttons": _buttons(msg.reply_markup),
             "edit_count": msg.edit_count,
         }
+        if media is not None:
+            view["caption"] = msg.text or None
+            view["caption_entities"] = msg.entities
+            if "photo" in media:
+                view["photo"] = [{**size, "url": _file_url(size)} for size in media["photo"]]
+            if "document" in media:
+                view["document"] = {**media["document"], "url": _file_url(media["document"])}
+            if "location" in media:
+                view["location"] = media["location"]
         if msg.edit_date is not None:
             view["edit_date"] = msg.edit_date
         if msg.reply_to is not None:
@@ -1016,18 +1144,101 @@ class BotApiSandbox:
         reply_to = self._reply_to_param(p, chat)
         preview = p.get_json("link_preview_options")
         self._check_can_send(chat)
-        now = int(time.time())
-        inline = markup if markup and "inline_keyboard" in markup else None
         msg = _Message(
             message_id=chat.next_message_id,
             from_bot=True,
-            date=now,
+            date=int(time.time()),
             text=text,
             entities=entities,
-            reply_markup=inline,
             reply_to=reply_to,
             link_preview_options=preview if isinstance(preview, dict) else None,
         )
+        return self._post_bot_message(chat, msg, markup)
+
+    async def _send_photo(self, p: Params) -> Any:
+        return self._send_media(p, "photo")
+
+    async def _send_document(self, p: Params) -> Any:
+        return self._send_media(p, "document")
+
+    def _send_media(self, p: Params, kind: str) -> dict[str, Any]:
+        """sendPhoto and sendDocument: the checks of sendMessage, then the file's own."""
+        chat = self._chat_param(p)
+        caption, entities = self._caption_param(p)
+        markup = self._markup_param(p)
+        reply_to = self._reply_to_param(p, chat)
+        caption_above = p.get_bool("show_caption_above_media")
+        source = self._file_param(p, kind)
+        # Blocked and flood checks come last, as for texts; the file is stored only once the
+        # message is certain, so a refused call leaves nothing behind.
+        self._check_can_send(chat)
+        stored = self._files.add(source) if isinstance(source, NewFile) else source
+        media = (
+            {"photo": [stored.photo_size()]} if kind == "photo" else {"document": stored.document()}
+        )
+        msg = _Message(
+            message_id=chat.next_message_id,
+            from_bot=True,
+            date=int(time.time()),
+            text=caption,
+            entities=entities,
+            reply_to=reply_to,
+            media=media,
+            caption_above=caption_above,
+        )
+        return self._post_bot_message(chat, msg, markup)
+
+    def _file_param(self, p: Params, kind: str) -> StoredFile | NewFile:
+        """The ``photo``/``document`` field: an upload, an ``attach://`` name of one, or the
+        file_id of a stored file of the same kind."""
+        value = p.raw(kind)
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = p.raw(value[len("attach://") :])
+            if not isinstance(value, Upload):
+                raise _bad(f"there is no {kind} in the request")
+        if isinstance(value, Upload):
+            return self._check_upload(value, kind)
+        if value is None or value == "":
+            raise _bad(f"there is no {kind} in the request")
+        if not isinstance(value, str):
+            raise _bad(f'field "{kind}" must be of type String')
+        if value.startswith(("http://", "https://")):
+            # Telegram would fetch the URL; the sandbox never leaves the machine.
+            raise _bad("failed to get HTTP URL content")
+        stored = self._files.get(value.strip())
+        if stored is None:
+            raise ApiError(400, WRONG_FILE)
+        if stored.kind != kind:
+            raise _bad("type of file mismatch")
+        return stored
+
+    def _check_upload(self, upload: Upload, kind: str) -> NewFile:
+        data = upload.data
+        if not data:
+            raise _bad("file must be non-empty")
+        if kind == "document":
+            if len(data) > self.file_limits.document:
+                raise ApiError(413, TOO_LARGE)
+            name = _file_name(upload.filename)
+            mime = guess_mime_type(name, upload.content_type, data)
+            return NewFile("document", data, mime, file_name=name)
+        if len(data) > self.file_limits.photo:
+            raise _bad("PHOTO_SAVE_FILE_INVALID")
+        image = sniff_image(data)
+        if image is None:
+            raise _bad("IMAGE_PROCESS_FAILED")
+        long_side, short_side = max(image.width, image.height), min(image.width, image.height)
+        if image.width + image.height > MAX_PHOTO_SIDES or long_side > MAX_PHOTO_RATIO * short_side:
+            raise _bad("PHOTO_INVALID_DIMENSIONS")
+        return NewFile("photo", data, image.mime_type, width=image.width, height=image.height)
+
+    def _post_bot_message(
+        self, chat: _Chat, msg: _Message, markup: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Add a checked bot message to the chat and its log; the Bot API Message."""
+        now = msg.date
+        inline = markup if markup and "inline_keyboard" in markup else None
+        msg.reply_markup = inline
         chat.next_message_id += 1
         chat.messages[msg.message_id] = msg
         if inline:
@@ -1097,6 +1308,8 @@ class BotApiSandbox:
     async def _edit_message_text(self, p: Params) -> Any:
         chat = self._chat_param(p)
         msg = self._bot_message_param(p, chat, "edit")
+        if msg.media is not None:
+            raise _bad("there is no text in the message to edit")
         text, entities = self._text_param(p)
         # Like Telegram: an edit without reply_markup removes the message's inline keyboard.
         markup = self._markup_param(p, inline_only=True)
@@ -1104,6 +1317,19 @@ class BotApiSandbox:
         result = self._apply_edit(chat, msg, text, entities, markup)
         if isinstance(preview, dict):
             msg.link_preview_options = preview
+        return result
+
+    async def _edit_message_caption(self, p: Params) -> Any:
+        chat = self._chat_param(p)
+        msg = self._bot_message_param(p, chat, "edit")
+        if msg.media is None or "location" in msg.media:
+            raise _bad("there is no caption in the message to edit")
+        # An absent or empty caption removes it, as in Telegram.
+        caption, entities = self._caption_param(p)
+        markup = self._markup_param(p, inline_only=True)
+        result = self._apply_edit(chat, msg, caption, entities, markup)
+        if "show_caption_above_media" in p:
+            msg.caption_above = p.get_bool("show_caption_above_media")
         return result
 
     async def _edit_message_reply_markup(self, p: Params) -> Any:
@@ -1175,6 +1401,14 @@ class BotApiSandbox:
             raise ApiError(403, BLOCKED)
         self._add_event(chat, {"kind": "chat_action", "date": int(time.time()), "action": action})
         return True
+
+    async def _get_file(self, p: Params) -> Any:
+        stored = self._files.get((p.get_str("file_id") or "").strip())
+        if stored is None:
+            raise _bad("invalid file_id")
+        if stored.file_size > self.file_limits.download:
+            raise _bad("file is too big")
+        return stored.file()
 
     async def _get_chat(self, p: Params) -> Any:
         chat = self._chat_param(p)
@@ -1305,24 +1539,107 @@ class BotApiSandbox:
         chat = self._chat_of(user_id)
         if not isinstance(text, str) or not text.strip():
             raise SandboxError(400, "text must be a non-empty string")
+        if chat.reply_keyboard and chat.reply_keyboard.get("one_time_keyboard"):
+            chat.reply_keyboard = None
+        return self._post_user_message(chat, text, None)
+
+    def send_user_photo(
+        self,
+        user_id: int,
+        data: bytes,
+        caption: str | None = None,
+        filename: str | None = None,
+    ) -> dict[str, Any]:
+        """The user sends a photo (PNG, JPEG, GIF or WebP, within the photo size limit) with an
+        optional caption; the bot gets a message update whose ``photo`` it can fetch with
+        getFile. ``filename`` is accepted for symmetry and dropped, as Telegram drops it."""
+        chat = self._chat_of(user_id)
+        data = _user_bytes(data, "photo")
+        if len(data) > self.file_limits.photo:
+            raise SandboxError(413, f"a photo may have at most {self.file_limits.photo} bytes")
+        image = sniff_image(data)
+        if image is None:
+            raise SandboxError(400, "a photo must be a PNG, JPEG, GIF or WebP image")
+        new = NewFile("photo", data, image.mime_type, width=image.width, height=image.height)
+        stored = self._files.add(new)
+        return self._post_user_message(chat, caption, {"photo": [stored.photo_size()]}, stored)
+
+    def send_user_document(
+        self,
+        user_id: int,
+        data: bytes,
+        filename: str,
+        mime_type: str | None = None,
+        caption: str | None = None,
+    ) -> dict[str, Any]:
+        """The user sends a file as a document; its MIME type is guessed from ``filename`` when
+        not given. Users may send files bigger than the bot's download limit, as in Telegram
+        (getFile then answers "file is too big"), up to the sandbox's upload limit."""
+        chat = self._chat_of(user_id)
+        data = _user_bytes(data, "document")
+        if len(data) > self.file_limits.document:
+            raise SandboxError(
+                413, f"a document may have at most {self.file_limits.document} bytes"
+            )
+        name = _file_name(filename) or "file"
+        mime = mime_type.strip().lower() if mime_type else guess_mime_type(name, None, data)
+        if not is_mime_type(mime):
+            raise SandboxError(400, "mime_type must look like type/subtype")
+        stored = self._files.add(NewFile("document", data, mime, file_name=name))
+        return self._post_user_message(chat, caption, {"document": stored.document()}, stored)
+
+    def send_user_location(self, user_id: int, latitude: float, longitude: float) -> dict[str, Any]:
+        """The user shares a location (a point, not a live location)."""
+        chat = self._chat_of(user_id)
+        for name, value, bound in (("latitude", latitude, 90.0), ("longitude", longitude, 180.0)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or abs(value) > bound
+            ):
+                raise SandboxError(400, f"{name} must be a number between -{bound:g} and {bound:g}")
+        location = {"latitude": float(latitude), "longitude": float(longitude)}
+        return self._post_user_message(chat, None, {"location": location})
+
+    def _post_user_message(
+        self,
+        chat: _Chat,
+        text: str | None,
+        media: dict[str, Any] | None,
+        stored: StoredFile | None = None,
+    ) -> dict[str, Any]:
+        """Add a user message to the chat and queue its update for the bot."""
+        if text is not None and not isinstance(text, str):
+            raise SandboxError(400, "caption must be a string")
+        body = text if text and text.strip() else ""
         now = int(time.time())
         msg = _Message(
             message_id=chat.next_message_id,
             from_bot=False,
             date=now,
-            text=text,
-            entities=user_entities(text),
+            text=body,
+            entities=user_entities(body) if body else [],
+            media=media,
         )
         chat.next_message_id += 1
         chat.messages[msg.message_id] = msg
-        if chat.reply_keyboard and chat.reply_keyboard.get("one_time_keyboard"):
-            chat.reply_keyboard = None
         event = self._add_event(
             chat, {"kind": "message", "date": now, "message": self._message_view(msg)}
         )
         api_message = self._message_api(chat, msg)
         update_id = self._enqueue("message", api_message)
-        return {"update_id": update_id, "message": api_message, "seq": event["seq"]}
+        result = {"update_id": update_id, "message": api_message, "seq": event["seq"]}
+        if stored is not None:
+            result["file_id"] = stored.file_id
+        return result
+
+    def file_content(self, file_id: str) -> StoredFile:
+        """A stored file (sent by the bot or by a user) by its file_id."""
+        stored = self._files.get(file_id)
+        if stored is None:
+            raise SandboxError(404, f"no file {file_id!r}")
+        return stored
 
     def tap(
         self,
@@ -1521,6 +1838,9 @@ class BotApiSandbox:
             "redeliveries": counters["redeliveries"],
             "webhook_deliveries": counters["webhook_deliveries"],
             "webhook_failures": counters["webhook_failures"],
+            "files_stored": len(self._files),
+            "file_bytes": self._files.total_bytes,
+            "file_downloads": counters["file_downloads"],
             "pending_updates": len(self._pending) + len(self._redeliveries) + len(self._inflight),
             "users": len(self._users),
             "blocked_users": sum(1 for u in self._users.values() if u.blocked),
@@ -1573,6 +1893,62 @@ class BotApiSandbox:
         if not isinstance(text, str):
             return _client_error(SandboxError(400, "text must be a string"))
         return _client_call(lambda: self.send_user_message(_path_int(request, "user_id"), text))
+
+    async def _h_send_photo(self, request: web.Request) -> web.Response:
+        """Multipart: a ``photo`` file part and an optional ``caption`` field."""
+        try:
+            form = await self._client_form(request)
+            upload = _form_upload(form, "photo")
+            caption = _form_text(form, "caption")
+            result = self.send_user_photo(
+                _path_int(request, "user_id"), upload.data, caption, upload.filename
+            )
+        except SandboxError as error:
+            return _client_error(error)
+        return _json_response(result)
+
+    async def _h_send_document(self, request: web.Request) -> web.Response:
+        """Multipart: a ``document`` file part, optional ``caption`` and ``mime_type`` fields
+        (without ``mime_type``, the type is guessed from the file name, then the part's type)."""
+        try:
+            form = await self._client_form(request)
+            upload = _form_upload(form, "document")
+            name = _file_name(upload.filename) or "file"
+            mime = _form_text(form, "mime_type") or guess_mime_type(
+                name, upload.content_type, upload.data
+            )
+            result = self.send_user_document(
+                _path_int(request, "user_id"), upload.data, name, mime, _form_text(form, "caption")
+            )
+        except SandboxError as error:
+            return _client_error(error)
+        return _json_response(result)
+
+    async def _h_send_location(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        # Any: the method checks that both are numbers in range.
+        latitude: Any = body.get("latitude")
+        longitude: Any = body.get("longitude")
+        return _client_call(
+            lambda: self.send_user_location(_path_int(request, "user_id"), latitude, longitude)
+        )
+
+    async def _h_file(self, request: web.Request) -> web.StreamResponse:
+        """A stored file's bytes for the chat page and tests: images inline, others as
+        attachments so that a document the bot sent never runs as a page of the sandbox."""
+        try:
+            stored = self.file_content(request.match_info["file_id"])
+        except SandboxError as error:
+            return _client_error(error)
+        return _file_response(stored, inline=stored.kind == "photo")
+
+    async def _client_form(self, request: web.Request) -> dict[str, str | Upload]:
+        if request.content_type != "multipart/form-data":
+            raise SandboxError(400, "send the file as multipart/form-data")
+        try:
+            return await self._read_multipart(request)
+        except ApiError as error:
+            raise SandboxError(error.code, error.description) from None
 
     async def _h_tap(self, request: web.Request) -> web.Response:
         body = await _json_body(request)
@@ -1713,6 +2089,54 @@ def _query_int(request: web.Request, name: str, default: int | None) -> int | No
         return int(raw)
     except ValueError:
         raise SandboxError(400, f"{name} must be an integer") from None
+
+
+def _user_bytes(data: Any, kind: str) -> bytes:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise SandboxError(400, f"the {kind} must be bytes")
+    if not data:
+        raise SandboxError(400, f"the {kind} is empty")
+    return bytes(data)
+
+
+def _file_name(filename: str | None) -> str | None:
+    """The last component of an uploaded file's name, as Telegram keeps it (None if empty)."""
+    if not filename:
+        return None
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:255] or None
+
+
+def _file_url(api_file: Mapping[str, Any]) -> str:
+    return "/sandbox/files/" + quote(str(api_file["file_id"]), safe="")
+
+
+def _file_response(stored: StoredFile, inline: bool) -> web.Response:
+    response = web.Response(body=stored.data, content_type=stored.mime_type)
+    # The type is the sandbox's to say: never let a browser guess its way to HTML.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if not inline:
+        name = stored.file_name or stored.file_path.rsplit("/", 1)[-1]
+        response.headers[hdrs.CONTENT_DISPOSITION] = (
+            f"attachment; filename*=UTF-8''{quote(name, safe='')}"
+        )
+    return response
+
+
+def _form_upload(form: Mapping[str, str | Upload], name: str) -> Upload:
+    value = form.get(name)
+    if not isinstance(value, Upload):
+        raise SandboxError(400, f"the form needs a file part named {name!r}")
+    return value
+
+
+def _form_text(form: Mapping[str, str | Upload], name: str) -> str | None:
+    value = form.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise SandboxError(400, f"{name} must be a text field")
+    return value
 
 
 def _client_error(error: Exception) -> web.Response:

@@ -29,6 +29,14 @@ async function api(method, path, body) {
   return data;
 }
 
+// A multipart upload (photos and files); the browser sets the boundary header itself.
+async function upload(path, form) {
+  const response = await fetch(path, { method: "POST", body: form });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
+  return data;
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // --- Toasts and alerts ------------------------------------------------------------------------
@@ -180,6 +188,59 @@ function timeOf(seconds) {
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+// The photo, document or location of a media message, above its caption.
+function renderMedia(view, bubble) {
+  if (view.photo && view.photo.length) {
+    const largest = view.photo[view.photo.length - 1];
+    const link = document.createElement("a");
+    link.href = largest.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.className = "photo";
+    const img = document.createElement("img");
+    img.src = largest.url;
+    img.alt = view.caption || "Photo";
+    if (largest.width && largest.height) {
+      img.width = largest.width;     // reserves the space before the image loads
+      img.height = largest.height;
+    }
+    link.append(img);
+    bubble.append(link);
+  } else if (view.document) {
+    const doc = view.document;
+    const link = document.createElement("a");
+    link.href = doc.url;
+    link.className = "document";
+    link.download = doc.file_name || "file";
+    const icon = document.createElement("span");
+    icon.className = "doc-icon";
+    icon.textContent = "⤓";
+    const text = document.createElement("span");
+    const name = document.createElement("span");
+    name.className = "doc-name";
+    name.textContent = doc.file_name || "file";
+    const meta = document.createElement("span");
+    meta.className = "doc-meta";
+    meta.textContent = `${formatSize(doc.file_size || 0)} · ${doc.mime_type || "file"}`;
+    text.append(name, meta);
+    link.append(icon, text);
+    bubble.append(link);
+  } else if (view.location) {
+    const { latitude, longitude } = view.location;
+    const place = document.createElement("div");
+    place.className = "location";
+    place.append($("pin-icon").content.cloneNode(true), `${latitude.toFixed(5)}, ${longitude.toFixed(5)}`);
+    place.title = "Location shared in the chat";
+    bubble.append(place);
+  }
+}
+
 function fillRow(row, view) {
   row.replaceChildren();
   const bubble = document.createElement("div");
@@ -193,7 +254,19 @@ function fillRow(row, view) {
     stamp.append(edited);
   }
   stamp.append(timeOf(view.edit_date || view.date));
-  renderEntities(view.text, view.entities || [], 0, view.text.length, bubble);
+  const isMedia = Boolean(view.photo || view.document || view.location);
+  if (isMedia) {
+    bubble.classList.add("media");
+    renderMedia(view, bubble);
+    if (view.caption) {
+      const caption = document.createElement("div");
+      caption.className = "caption";
+      renderEntities(view.caption, view.caption_entities || [], 0, view.caption.length, caption);
+      bubble.append(caption);
+    }
+  } else {
+    renderEntities(view.text, view.entities || [], 0, view.text.length, bubble);
+  }
   bubble.append(stamp);
   row.append(bubble);
   if (view.buttons && view.buttons.length) row.append(renderKeyboard(view));
@@ -352,7 +425,11 @@ async function openChat(userId) {
   localStorage.setItem("sandbox-user", String(userId));
   const user = state.users.get(userId);
   $("chat-title").textContent = user ? user.first_name : `User ${userId}`;
-  for (const id of ["text", "send", "block-toggle", "commands-button"]) $(id).disabled = false;
+  for (const id of ["text", "send", "block-toggle", "commands-button", "attach-button",
+    "location-button"]) {
+    $(id).disabled = false;
+  }
+  $("location-form").hidden = true;
   $("messages").replaceChildren();
   resetSubtitle();
   renderUsers();
@@ -426,6 +503,78 @@ async function tap(messageId, button) {
   }
 }
 
+// Photos go as photos (what Telegram's apps do by default); other files as documents. The text
+// box, if filled, becomes the caption.
+const PHOTO_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+
+$("attach-button").addEventListener("click", () => $("file-input").click());
+
+$("file-input").addEventListener("change", async () => {
+  const input = $("file-input");
+  const file = input.files && input.files[0];
+  input.value = "";   // choosing the same file again fires "change" again
+  if (!file || state.userId === null) return;
+  const box = $("text");
+  const caption = box.value.trim();
+  const asPhoto = PHOTO_TYPES.has(file.type);
+  const form = new FormData();
+  form.append(asPhoto ? "photo" : "document", file, file.name);
+  if (caption) form.append("caption", caption);
+  try {
+    await upload(`/sandbox/users/${state.userId}/${asPhoto ? "photos" : "documents"}`, form);
+    if (caption) { box.value = ""; autosize(); }
+  } catch (error) {
+    toast(error.message, true);
+  }
+});
+
+$("location-button").addEventListener("click", () => {
+  const form = $("location-form");
+  form.hidden = !form.hidden;
+  if (!form.hidden) $("latitude").focus();
+});
+
+// The browser's position where it is allowed (localhost counts as secure); typing works always.
+$("locate-me").addEventListener("click", () => {
+  if (!navigator.geolocation) { toast("This browser cannot tell its position; type it", true); return; }
+  const button = $("locate-me");
+  button.disabled = true;
+  navigator.geolocation.getCurrentPosition(
+    (position) => {
+      button.disabled = false;
+      $("latitude").value = position.coords.latitude.toFixed(6);
+      $("longitude").value = position.coords.longitude.toFixed(6);
+    },
+    (error) => {
+      button.disabled = false;
+      toast(`No position (${error.message || "denied"}); type it instead`, true);
+    },
+    { timeout: 8000, maximumAge: 60000 },
+  );
+});
+
+async function sendLocation() {
+  const latitude = Number.parseFloat($("latitude").value);
+  const longitude = Number.parseFloat($("longitude").value);
+  if (!(Math.abs(latitude) <= 90) || !(Math.abs(longitude) <= 180)) {
+    toast("Latitude must be within ±90 and longitude within ±180", true);
+    return;
+  }
+  try {
+    await api("POST", `/sandbox/users/${state.userId}/locations`, { latitude, longitude });
+    $("location-form").hidden = true;
+  } catch (error) {
+    toast(error.message, true);
+  }
+}
+$("send-location").addEventListener("click", sendLocation);
+for (const id of ["latitude", "longitude"]) {
+  $(id).addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); sendLocation(); }
+    if (event.key === "Escape") $("location-form").hidden = true;
+  });
+}
+
 $("composer").addEventListener("submit", async (event) => {
   event.preventDefault();
   const box = $("text");
@@ -493,6 +642,10 @@ document.addEventListener("click", (event) => {
   const menu = $("commands");
   if (!menu.hidden && !menu.contains(event.target) && event.target !== $("commands-button")) {
     menu.hidden = true;
+  }
+  const place = $("location-form");
+  if (!place.hidden && !place.contains(event.target) && event.target !== $("location-button")) {
+    place.hidden = true;
   }
 });
 

@@ -45,8 +45,8 @@ async def sandbox(make_sandbox: SandboxFactory) -> BotApiSandbox:
 
 @pytest.fixture
 async def bot(sandbox: BotApiSandbox) -> AsyncIterator[Bot]:
-    """A real PTB bot talking HTTP to the sandbox."""
-    async with Bot(sandbox.token, base_url=sandbox.api_url) as bot:
+    """A real PTB bot talking HTTP to the sandbox (files too: getFile paths download from it)."""
+    async with Bot(sandbox.token, base_url=sandbox.api_url, base_file_url=sandbox.file_url) as bot:
         yield bot
 
 
