@@ -19,7 +19,7 @@ from analysis.export import ExportError
 from bot.app import burden_of
 from bot.settings import ConfigError, Settings, load_settings
 from storage.db import DatabaseUnavailable
-from storage.migrate import upgrade
+from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import Role
 from storage.repositories import utcnow
 from storage.uow import Database
@@ -73,10 +73,23 @@ def parse_when(value: str, now: datetime, zone: tzinfo = UTC) -> datetime:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
 
 
-async def _with_db(settings: Settings, work: Callable[[Database], Coroutine[Any, Any, int]]) -> int:
-    await asyncio.to_thread(upgrade, settings.database_url)
+async def _with_db(
+    settings: Settings, work: Callable[[Database], Coroutine[Any, Any, int]],
+    *, read_only: bool = False,
+) -> int:
+    """Run ``work`` with the database. Commands that change data first bring the schema up to
+    date; read-only ones never write, so they refuse an out-of-date schema instead."""
+    if not read_only:
+        await asyncio.to_thread(upgrade, settings.database_url)
     db = Database.from_url(settings.database_url, **settings.database_options)
     try:
+        if read_only:
+            current, head = await current_revision(db.engine), head_revision()
+            if current != head:
+                raise CliError(
+                    f"the database schema is at {current or 'nothing'}, not {head}: run "
+                    "`civicpulse db upgrade` (or `make migrate`) first"
+                )
         return await work(db)
     finally:
         await db.dispose()
@@ -262,7 +275,7 @@ def cmd_campaign_list(settings: Settings, args: argparse.Namespace) -> int:
                   f"{r.started:>9}{moe:>8}  {closes}")
         return 0
 
-    return asyncio.run(_with_db(settings, work))
+    return asyncio.run(_with_db(settings, work, read_only=True))
 
 
 def cmd_campaign_show(settings: Settings, args: argparse.Namespace) -> int:
@@ -273,7 +286,7 @@ def cmd_campaign_show(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  link: {deep_link(settings.bot.username, report.campaign.code)}")
         return 0
 
-    return asyncio.run(_with_db(settings, work))
+    return asyncio.run(_with_db(settings, work, read_only=True))
 
 
 def cmd_campaign_close(settings: Settings, args: argparse.Namespace) -> int:
@@ -299,7 +312,7 @@ def cmd_campaign_qr(settings: Settings, args: argparse.Namespace) -> int:
                                f"it with `civicpulse campaign entry {args.code} {args.entry}`")
         return 0
 
-    asyncio.run(_with_db(settings, work))
+    asyncio.run(_with_db(settings, work, read_only=True))
     link = deep_link(settings.bot.username, args.code, args.entry)
     suffix = f"-{args.entry}" if args.entry else ""
     output = Path(args.output or f"{args.code}{suffix}-qr.png")
@@ -361,7 +374,7 @@ def cmd_export_responses(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{count} completed response(s) exported", file=sys.stderr)
             return 0
 
-        return asyncio.run(_with_db(settings, work))
+        return asyncio.run(_with_db(settings, work, read_only=True))
 
     if not args.output:
         return export_to(sys.stdout)
@@ -379,7 +392,7 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
         print("audit log intact")
         return 0
 
-    return asyncio.run(_with_db(settings, work))
+    return asyncio.run(_with_db(settings, work, read_only=True))
 
 
 def build_parser() -> argparse.ArgumentParser:

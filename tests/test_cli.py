@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -344,3 +345,20 @@ def test_remind_with_nobody_to_remind_says_so(
                  "--code", "willow"]) == 0
     assert main(["campaign", "remind", "willow"]) == 1
     assert "nobody to remind" in capsys.readouterr().err
+
+
+def test_read_only_commands_never_migrate_and_say_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{empty}")
+    monkeypatch.setenv("CIVICPULSE_CONFIG", str(write(tmp_path, "c.yaml", "{}\n")))
+    for command in (["campaign", "list"], ["audit", "verify"],
+                    ["export", "responses", "--campaign", "x"]):
+        assert main(command) == 1
+        assert "run `civicpulse db upgrade`" in capsys.readouterr().err
+    with sqlite3.connect(empty) as connection:
+        tables = connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        assert tables.fetchall() == [], "nothing was migrated"
+    assert main(["db", "upgrade"]) == 0
+    assert main(["campaign", "list"]) == 0
