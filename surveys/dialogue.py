@@ -1,0 +1,934 @@
+"""Admin chat use cases: the ``/newcampaign`` dialogue and the scoped campaign commands.
+
+The dialogue is a short, guided sequence of steps (survey, unit, audience, dates, reminders,
+recurrence, code, confirm). Where the admin is lives in ``admin_dialogues``, one row per
+admin, so a restart or a second bot process loses nothing. Each change bumps the row's
+``version``; buttons carry it with the dialogue's ``nonce``, so a tap on an old prompt (or on
+a prompt of an earlier dialogue) is refused instead of acting on the wrong step.
+
+Every use case here checks the caller's role first, and the unit scope second, so a person
+without the role learns nothing (not even whether a campaign code exists). What the caller
+may not do is raised as :class:`Refused`, with a text key the chat layer translates.
+
+The parsing functions at the top are pure and tested on their own.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from storage.models import AdminDialogue, Campaign, CampaignStatus, Role, Unit
+from surveys.access import ADMIN_ROLES, VIEW_ROLES, Actor, NotAllowed, UnitTree, acting
+from surveys.admin import CampaignReport, campaign_reports, close_campaign, create_campaign
+from surveys.campaigns import (
+    CODE_PATTERN,
+    CampaignRuleError,
+    Window,
+    check_code,
+    check_entry_name,
+    check_plan,
+    check_timezone,
+    parse_duration,
+    parse_recurrence,
+    parse_reminders,
+    recurrence_from_str,
+)
+from surveys.loader import load_template, template_names
+from surveys.operations import (
+    AudiencePlan,
+    Burden,
+    ManualReminder,
+    add_entry_point,
+    plan_invitations,
+    remind_now,
+    reminder_plan,
+)
+from surveys.responding import resolve_language
+from surveys.schema import LocalText
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
+
+KIND = "newcampaign"
+STEPS = ("survey", "unit", "audience", "dates", "reminders", "recurrence", "code", "confirm")
+WINDOW_PRESETS = (7, 14, 30)  # "Now, N days"
+REMINDER_PRESETS = ("2d,2h", "1d", "")
+RECURRENCE_PRESETS = ("", "monthly", "quarterly")
+# An opening time typed a few minutes ago (the admin was slow) still means "now".
+OPENING_GRACE = timedelta(minutes=5)
+UNITS_SHOWN = 12
+CAMPAIGNS_LISTED = 40
+
+_NOW_WORDS = {"now", "现在", "立即"}
+_NONE_WORDS = {"none", "no", "never", "-", "无", "不", "不需要", "不重复"}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ZONE = re.compile(r"^(?:[A-Za-z][A-Za-z_]*(?:/[A-Za-z0-9_+\-]+)+|UTC|utc|GMT|gmt)$")
+
+
+# --- pure parsing ---------------------------------------------------------------------------
+
+
+class InputError(ValueError):
+    """Typed or tapped input that does not fit the step; ``key`` names the text to show."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params: dict[str, object] = params
+
+
+@dataclass(frozen=True)
+class WindowInput:
+    """What the admin gave at the dates step.
+
+    ``opens_at`` None means "when the campaign is created"; ``length`` then (or with a given
+    opening) fixes the closing time relative to the opening. Only ``timezone`` is set when
+    the admin typed nothing but a time zone.
+    """
+
+    timezone: str
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    length: timedelta | None = None
+
+    @property
+    def given(self) -> bool:
+        return self.closes_at is not None or self.length is not None
+
+    def resolve(self, now: datetime) -> tuple[datetime, datetime]:
+        opens_at = self.opens_at or now
+        if self.closes_at is not None:
+            return opens_at, self.closes_at
+        assert self.length is not None
+        return opens_at, opens_at + self.length
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "timezone": self.timezone,
+            "opens_at": self.opens_at.isoformat() if self.opens_at else None,
+            "closes_at": self.closes_at.isoformat() if self.closes_at else None,
+            "length_s": int(self.length.total_seconds()) if self.length else None,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> WindowInput:
+        def when(key: str) -> datetime | None:
+            value = data.get(key)
+            return datetime.fromisoformat(value) if value else None
+
+        length = data.get("length_s")
+        return cls(
+            timezone=str(data.get("timezone") or "UTC"),
+            opens_at=when("opens_at"),
+            closes_at=when("closes_at"),
+            length=timedelta(seconds=int(length)) if length else None,
+        )
+
+
+def _duration(token: str) -> timedelta | None:
+    try:
+        return parse_duration(token)
+    except CampaignRuleError:
+        return None
+
+
+def _zone(name: str) -> tuple[str, tzinfo]:
+    name = name.upper() if name.lower() in ("utc", "gmt") else name
+    try:
+        return name, check_timezone(name)
+    except CampaignRuleError as exc:
+        raise InputError("bad_timezone", zone=name) from exc
+
+
+def _opening(token: str, now: datetime, zone: tzinfo) -> datetime | None:
+    """None for "now"."""
+    if token.lower() in _NOW_WORDS:
+        return None
+    delta = _duration(token)
+    if delta is not None:
+        return now + delta
+    if _DATE.match(token):
+        day = _date(token)
+        if day == now.astimezone(zone).date():
+            return None  # "today" opens now, not at midnight in the past
+        return datetime.combine(day, time(), zone).astimezone(UTC)
+    return _datetime(token, zone)
+
+
+def _closing(token: str, zone: tzinfo) -> tuple[datetime | None, timedelta | None]:
+    delta = _duration(token)
+    if delta is not None:
+        return None, delta
+    if _DATE.match(token):
+        # A closing date means the end of that day, as on the command line.
+        end = datetime.combine(_date(token) + timedelta(days=1), time(), zone)
+        return end.astimezone(UTC), None
+    return _datetime(token, zone), None
+
+
+def _date(token: str) -> date:
+    try:
+        return date.fromisoformat(token)
+    except ValueError as exc:
+        raise InputError("bad_time", value=token) from exc
+
+
+def _datetime(token: str, zone: tzinfo) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(token)
+    except ValueError as exc:
+        raise InputError("bad_time", value=token) from exc
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
+
+
+def parse_window(text: str, now: datetime, timezone: str = "UTC") -> WindowInput:
+    """Read the dates step: ``OPENING CLOSING [ZONE]``, ``CLOSING [ZONE]`` or just ``ZONE``.
+
+    The opening is ``now``, a date (the start of that day; today means now), an ISO time or
+    a duration from now (``2d``). The closing is a date (the end of that day), an ISO time or
+    a duration from the opening (``14d``). Times without an offset are in the time zone,
+    which is the one given last, or ``timezone``.
+
+    Raises:
+        InputError: unreadable, in the past, or closing before opening.
+    """
+    tokens = text.split()
+    zone_name = timezone
+    if tokens and _ZONE.match(tokens[-1]) and tokens[-1].lower() not in _NOW_WORDS:
+        zone_name = tokens.pop()
+    zone_name, zone = _zone(zone_name)
+    if not tokens:
+        return WindowInput(zone_name)
+    if len(tokens) > 2:
+        raise InputError("bad_dates")
+    opening, closing = ("now", tokens[0]) if len(tokens) == 1 else tokens
+    opens_at = _opening(opening, now, zone)
+    closes_at, length = _closing(closing, zone)
+    window = WindowInput(zone_name, opens_at, closes_at, length)
+    check_window(window, now)
+    return window
+
+
+def check_window(window: WindowInput, now: datetime) -> None:
+    """The rules an admin can break at the dates step, each with its own message.
+
+    Raises:
+        InputError: ``opens_in_past``, ``closes_in_past`` or ``wrong_order``.
+    """
+    opens_at, closes_at = window.resolve(now)
+    if opens_at < now - OPENING_GRACE:
+        raise InputError("opens_in_past", when=opens_at)
+    if closes_at <= now:
+        raise InputError("closes_in_past", when=closes_at)
+    if closes_at <= opens_at:
+        raise InputError("wrong_order", opens=opens_at, closes=closes_at)
+
+
+def parse_reminders_input(text: str) -> str:
+    """A reminder plan as stored in the dialogue: ``""`` for none, else e.g. ``"2d,2h"``.
+
+    Raises:
+        InputError: ``bad_reminders``.
+    """
+    value = text.strip().lower().replace(" ", "")
+    if value in _NONE_WORDS or not value:
+        return ""
+    try:
+        parse_reminders(value)
+    except CampaignRuleError as exc:
+        raise InputError("bad_reminders", value=text.strip()) from exc
+    return value
+
+
+def parse_recurrence_input(text: str, timezone: str) -> str:
+    """A recurrence as stored: ``""``, ``monthly``, ``quarterly`` or ``cron:<expression>``.
+
+    Raises:
+        InputError: ``bad_cron``, an expression that does not parse.
+    """
+    value = text.strip()
+    if value.lower() in _NONE_WORDS or not value:
+        return ""
+    if value.lower() in ("monthly", "quarterly"):
+        return value.lower()
+    try:
+        recurrence = parse_recurrence(value, timezone)
+    except CampaignRuleError as exc:
+        raise InputError("bad_cron", value=value) from exc
+    return str(recurrence) if recurrence else ""
+
+
+def suggest_code(unit_code: str, opens_at: datetime, timezone: str = "UTC") -> str:
+    """A campaign code from the unit and the local opening date, e.g. ``v1-20261201``."""
+    unit = re.sub(r"[^a-z0-9_]+", "_", unit_code.lower()).strip("_")[:28] or "poll"
+    local = opens_at.astimezone(check_timezone(timezone))
+    return check_code(f"{unit}-{local:%Y%m%d}")
+
+
+def parse_choice(data: str | None) -> tuple[str, int, str] | None:
+    """Decode dialogue button data ``d:<nonce>:<version>:<choice>``; None if malformed."""
+    match = re.fullmatch(r"d:([0-9a-f]{6}):(\d{1,9}):([a-z]{1,2}\d{0,9})", data or "")
+    if match is None:
+        return None
+    return match.group(1), int(match.group(2)), match.group(3)
+
+
+def choice_data(nonce: str, version: int, choice: str) -> str:
+    return f"d:{nonce}:{version}:{choice}"
+
+
+# --- who is asking --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The Telegram account behind an admin command, and what the use cases need to know."""
+
+    telegram_user_id: int
+    now: datetime
+    client_language: str | None = None
+    default_language: str = "en"
+    burden: Burden = field(default_factory=Burden)
+    secret: bytes = b""
+
+
+class Refused(Exception):
+    """The caller may not do this, or the request cannot be done; ``key`` names the text."""
+
+    def __init__(self, key: str, lang: str, params: Mapping[str, object] | None = None) -> None:
+        super().__init__(key)
+        self.key = key
+        self.lang = lang
+        self.params: dict[str, object] = dict(params or {})
+
+
+async def _language(uow: UnitOfWork, caller: Caller) -> str:
+    contact = await uow.contacts.by_user(caller.telegram_user_id)
+    return resolve_language(contact, caller.client_language, caller.default_language)
+
+
+async def _acting(
+    uow: UnitOfWork, caller: Caller, roles: Sequence[Role]
+) -> tuple[Actor, str]:
+    lang = await _language(uow, caller)
+    try:
+        actor = await acting(uow, caller.telegram_user_id, roles)
+    except NotAllowed as exc:
+        raise Refused("not_admin", lang) from exc
+    return actor, lang
+
+
+async def _campaign(
+    uow: UnitOfWork, actor: Actor, lang: str, code: str, roles: Sequence[Role]
+) -> tuple[Campaign, UnitTree]:
+    """The campaign, if it is in the actor's scope. Unknown and out of scope read the same,
+    so a scoped admin does not learn which codes exist elsewhere."""
+    campaign = await uow.campaigns.by_code(code) if CODE_PATTERN.fullmatch(code) else None
+    tree = await UnitTree.load(uow)
+    if campaign is None or not actor.covers(tree, campaign.unit_id, roles):
+        raise Refused("no_campaign", lang, {"code": code})
+    return campaign, tree
+
+
+async def require_role(uow: UnitOfWork, caller: Caller, roles: Sequence[Role]) -> str:
+    """Check the caller holds one of ``roles`` somewhere; returns their language.
+
+    Raises:
+        Refused: ``not_admin``.
+    """
+    _actor, lang = await _acting(uow, caller, roles)
+    return lang
+
+
+async def is_in_dialogue(uow: UnitOfWork, telegram_user_id: int) -> bool:
+    """Whether the account is an admin in the middle of ``/newcampaign`` (a cheap read:
+    one query for anyone who is not a person with a role)."""
+    person = await uow.people.by_user(telegram_user_id)
+    if person is None or not Actor.of(person).has(ADMIN_ROLES):
+        return False
+    dialogue = await uow.dialogues.get(person.id)
+    return dialogue is not None and dialogue.kind == KIND
+
+
+# --- the commands ---------------------------------------------------------------------------
+
+_STATUS_ORDER = {CampaignStatus.OPEN: 0, CampaignStatus.SCHEDULED: 1, CampaignStatus.DRAFT: 2,
+                 CampaignStatus.CLOSED: 3}
+
+
+@dataclass(frozen=True)
+class CampaignList:
+    lang: str
+    reports: list[CampaignReport]
+    total: int  # in scope; ``reports`` holds at most CAMPAIGNS_LISTED of them
+
+
+async def list_campaigns(uow: UnitOfWork, caller: Caller) -> CampaignList:
+    """``/campaigns``: the campaigns in the caller's scope, open ones first."""
+    actor, lang = await _acting(uow, caller, VIEW_ROLES)
+    tree = await UnitTree.load(uow)
+    visible = actor.visible_units(tree, VIEW_ROLES)
+    reports = [r for r in await campaign_reports(uow, caller.now)
+               if r.campaign.unit_id in visible]
+    reports.sort(key=lambda r: (_STATUS_ORDER[r.campaign.status],
+                                -r.campaign.opens_at.timestamp(), r.campaign.code))
+    return CampaignList(lang, reports[:CAMPAIGNS_LISTED], len(reports))
+
+
+@dataclass(frozen=True)
+class EntryPointView:
+    name: str
+    label: str | None
+
+
+@dataclass(frozen=True)
+class CampaignStatusView:
+    lang: str
+    report: CampaignReport
+    unit_path: str
+    survey: str
+    survey_version: int
+    entry_points: list[EntryPointView]
+    can_manage: bool  # an admin for its unit (an auditor only reads)
+
+
+async def campaign_status(uow: UnitOfWork, caller: Caller, code: str) -> CampaignStatusView:
+    """``/campaign CODE``: progress, trust in the result, deliveries and entry points."""
+    actor, lang = await _acting(uow, caller, VIEW_ROLES)
+    campaign, tree = await _campaign(uow, actor, lang, code, VIEW_ROLES)
+    [report] = await campaign_reports(uow, caller.now, campaign.code)
+    version = await uow.surveys.get(campaign.survey_id)
+    assert version is not None
+    entries = [EntryPointView(e.name, e.label)
+               for e in await uow.entry_points.of(campaign.id)]
+    return CampaignStatusView(
+        lang=lang, report=report, unit_path=tree.path(campaign.unit_id),
+        survey=version.slug, survey_version=version.version, entry_points=entries,
+        can_manage=actor.covers(tree, campaign.unit_id, ADMIN_ROLES),
+    )
+
+
+@dataclass(frozen=True)
+class CampaignRef:
+    lang: str
+    code: str
+    unit: str
+    status: CampaignStatus
+
+
+def _ref(lang: str, campaign: Campaign) -> CampaignRef:
+    return CampaignRef(lang, campaign.code, campaign.unit.name, campaign.status)
+
+
+async def campaign_link(uow: UnitOfWork, caller: Caller, code: str) -> CampaignRef:
+    """The campaign behind a QR code button, if the caller may see it."""
+    actor, lang = await _acting(uow, caller, VIEW_ROLES)
+    campaign, _tree = await _campaign(uow, actor, lang, code, VIEW_ROLES)
+    return _ref(lang, campaign)
+
+
+async def check_close(uow: UnitOfWork, caller: Caller, code: str) -> CampaignRef:
+    """``/close CODE`` before the confirmation: may the caller close it, and is it open?"""
+    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
+    campaign, _tree = await _campaign(uow, actor, lang, code, ADMIN_ROLES)
+    if campaign.status == CampaignStatus.CLOSED:
+        raise Refused("already_closed", lang, {"code": campaign.code})
+    return _ref(lang, campaign)
+
+
+async def close(uow: UnitOfWork, caller: Caller, code: str) -> CampaignRef:
+    """Close the campaign now (audited as the caller)."""
+    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
+    campaign, _tree = await _campaign(uow, actor, lang, code, ADMIN_ROLES)
+    if campaign.status == CampaignStatus.CLOSED:
+        raise Refused("already_closed", lang, {"code": campaign.code})
+    try:
+        closed = await close_campaign(uow, campaign.code, caller.now, actor.label)
+    except CampaignRuleError as exc:
+        raise Refused("rule", lang, {"reason": str(exc)}) from exc
+    return _ref(lang, closed)
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    lang: str
+    code: str
+    plan: AudiencePlan
+    queued: int = 0
+
+
+def _can_remind(campaign: Campaign, now: datetime) -> bool:
+    return campaign.status == CampaignStatus.OPEN or (
+        campaign.status == CampaignStatus.SCHEDULED and campaign.opens_at <= now
+    )
+
+
+async def check_remind(uow: UnitOfWork, caller: Caller, code: str) -> ReminderView:
+    """``/remind CODE`` before the confirmation: who would be reminded, who skipped.
+
+    Raises:
+        Refused: not open, or nobody to remind (a broadcast to 0 recipients).
+    """
+    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
+    campaign, _tree = await _campaign(uow, actor, lang, code, ADMIN_ROLES)
+    if not _can_remind(campaign, caller.now):
+        raise Refused("not_open", lang, {"code": campaign.code,
+                                         "status": campaign.status.value})
+    plan = await reminder_plan(uow, campaign, caller.secret, caller.now, caller.burden)
+    if not plan.recipients:
+        raise Refused("nobody_to_remind", lang, {"code": campaign.code,
+                                                 "skipped": plan.skipped_count})
+    return ReminderView(lang, campaign.code, plan)
+
+
+async def remind(uow: UnitOfWork, caller: Caller, code: str) -> ReminderView:
+    """Queue the reminders now (audited as the caller)."""
+    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
+    campaign, _tree = await _campaign(uow, actor, lang, code, ADMIN_ROLES)
+    try:
+        done: ManualReminder = await remind_now(
+            uow, campaign.code, caller.now, secret=caller.secret, burden=caller.burden,
+            actor=actor.label,
+        )
+    except CampaignRuleError as exc:
+        raise Refused("rule", lang, {"reason": str(exc)}) from exc
+    return ReminderView(lang, campaign.code, done.plan, done.queued)
+
+
+@dataclass(frozen=True)
+class EntryAdded:
+    lang: str
+    code: str
+    name: str
+    label: str | None
+
+
+async def add_entry(
+    uow: UnitOfWork, caller: Caller, code: str, name: str, label: str | None
+) -> EntryAdded:
+    """``/entry CODE NAME [label]``: a named way into the campaign (audited as the caller)."""
+    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
+    campaign, _tree = await _campaign(uow, actor, lang, code, ADMIN_ROLES)
+    try:
+        check_entry_name(name)
+    except CampaignRuleError as exc:
+        raise Refused("bad_entry_name", lang, {"name": name}) from exc
+    if await uow.entry_points.exists(campaign.id, name):
+        raise Refused("entry_taken", lang, {"code": campaign.code, "name": name})
+    label = (label or "").strip()[:200] or None
+    try:
+        await add_entry_point(uow, campaign.code, name, label, actor.label)
+    except CampaignRuleError as exc:
+        raise Refused("rule", lang, {"reason": str(exc)}) from exc
+    return EntryAdded(lang, campaign.code, name, label)
+
+
+# --- the /newcampaign dialogue --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    id: int
+    code: str
+    name: str
+    has_children: bool
+
+
+@dataclass(frozen=True)
+class TemplateChoice:
+    name: str
+    title: LocalText
+    audience: str
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One prompt of the dialogue: what the step asks, with what was chosen so far."""
+
+    step: str
+    nonce: str
+    version: int
+    data: dict[str, Any]
+    error: str | None = None
+    params: dict[str, object] = field(default_factory=dict)
+    templates: list[TemplateChoice] = field(default_factory=list)
+    survey_title: LocalText | None = None
+    units: list[UnitChoice] = field(default_factory=list)
+    browsing: UnitChoice | None = None  # the unit whose sub-units are listed
+    up: int | None = None  # where "Up" goes (0: the top of the admin's scope)
+    more_units: int = 0
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    suggested_code: str | None = None
+    plan: AudiencePlan | None = None
+
+    def choice(self, value: str) -> str:
+        """Button data for ``value`` at this version of the dialogue."""
+        return choice_data(self.nonce, self.version, value)
+
+
+@dataclass(frozen=True)
+class Created:
+    code: str
+    status: CampaignStatus
+    unit: str
+    opens_at: datetime
+    closes_at: datetime | None
+    timezone: str
+    recipients: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to show after a dialogue action."""
+
+    lang: str
+    screen: Screen | None = None
+    stale: bool = False  # a tap on an old prompt: refuse it with a pop-up, change nothing
+    notice: str | None = None  # "cancelled", "no_dialogue"
+    created: Created | None = None
+    retire: int | None = None  # an earlier prompt whose buttons should go
+
+
+async def _lock(uow: UnitOfWork, person_id: int) -> AdminDialogue | None:
+    # The repository's get() does not lock; two taps at once (or a tap and a typed answer)
+    # must not both move the dialogue on from the same step.
+    return await uow.session.get(AdminDialogue, person_id, with_for_update=True,
+                                 populate_existing=True)
+
+
+async def start_dialogue(uow: UnitOfWork, caller: Caller) -> Outcome:
+    """``/newcampaign``: begin (or begin again) at the survey step."""
+    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
+    previous = await _lock(uow, actor.person_id)
+    retire = previous.data.get("msg") if previous is not None else None
+    data: dict[str, Any] = {"nonce": secrets.token_hex(3), "timezone": "UTC"}
+    dialogue = await uow.dialogues.start(actor.person_id, KIND, STEPS[0], data, caller.now)
+    return Outcome(lang, screen=await _screen(uow, caller, actor, dialogue), retire=retire)
+
+
+async def cancel_dialogue(uow: UnitOfWork, caller: Caller) -> Outcome:
+    """``/cancel`` during the dialogue: forget it."""
+    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
+    dialogue = await _lock(uow, actor.person_id)
+    if dialogue is None:
+        return Outcome(lang, notice="no_dialogue")
+    retire = dialogue.data.get("msg")
+    await uow.dialogues.end(actor.person_id)
+    return Outcome(lang, notice="cancelled", retire=retire)
+
+
+async def remember_prompt(uow: UnitOfWork, caller: Caller, nonce: str,
+                          message_id: int) -> int | None:
+    """Note the message showing the current prompt; returns the one it replaces, whose
+    buttons should be retired. Does not change the dialogue's version."""
+    person = await uow.people.by_user(caller.telegram_user_id)
+    if person is None:
+        return None
+    dialogue = await _lock(uow, person.id)
+    if dialogue is None or dialogue.data.get("nonce") != nonce:
+        return None
+    previous = dialogue.data.get("msg")
+    if previous == message_id:
+        return None
+    dialogue.data = {**dialogue.data, "msg": message_id}
+    return int(previous) if previous is not None else None
+
+
+async def dialogue_tap(
+    uow: UnitOfWork, caller: Caller, nonce: str, version: int, choice: str
+) -> Outcome:
+    """A button of the dialogue; refused as stale unless it is on the current prompt."""
+    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
+    dialogue = await _lock(uow, actor.person_id)
+    if (dialogue is None or dialogue.kind != KIND or dialogue.version != version
+            or dialogue.data.get("nonce") != nonce):
+        return Outcome(lang, stale=True)
+    return await _apply(uow, caller, actor, lang, dialogue, tap=choice)
+
+
+async def dialogue_text(uow: UnitOfWork, caller: Caller, text: str) -> Outcome:
+    """A typed answer to the current step."""
+    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
+    dialogue = await _lock(uow, actor.person_id)
+    if dialogue is None or dialogue.kind != KIND:
+        return Outcome(lang, notice="no_dialogue")
+    return await _apply(uow, caller, actor, lang, dialogue, text=text.strip())
+
+
+async def _apply(
+    uow: UnitOfWork, caller: Caller, actor: Actor, lang: str, dialogue: AdminDialogue, *,
+    tap: str | None = None, text: str | None = None,
+) -> Outcome:
+    data = dict(dialogue.data)
+    step = dialogue.step
+    if tap == "x":
+        await uow.dialogues.end(actor.person_id)
+        return Outcome(lang, notice="cancelled")
+    if tap == "b":
+        back = STEPS[max(STEPS.index(step) - 1, 0)]
+        moved = await uow.dialogues.start(actor.person_id, KIND, back, data, caller.now)
+        return Outcome(lang, screen=await _screen(uow, caller, actor, moved))
+    try:
+        if step == "confirm":
+            if tap != "y":
+                raise InputError("use_buttons")
+            return await _create(uow, caller, actor, lang, data)
+        following = await _STEP_INPUT[step](uow, caller, actor, data, tap, text)
+    except InputError as exc:
+        screen = await _screen(uow, caller, actor, dialogue, exc)
+        return Outcome(lang, screen=screen)
+    moved = await uow.dialogues.start(actor.person_id, KIND, following, data, caller.now)
+    return Outcome(lang, screen=await _screen(uow, caller, actor, moved))
+
+
+def _tapped(tap: str | None, prefix: str) -> int | None:
+    if tap is None or not tap.startswith(prefix) or not tap[len(prefix):].isdigit():
+        return None
+    return int(tap[len(prefix):])
+
+
+async def _survey_input(uow: UnitOfWork, caller: Caller, actor: Actor, data: dict[str, Any],
+                        tap: str | None, text: str | None) -> str:
+    names = template_names()
+    index = _tapped(tap, "s")
+    if index is not None and index < len(names):
+        name = names[index]
+    elif text is not None and text.lower() in names:
+        name = text.lower()
+    else:
+        raise InputError("unknown_survey", value=text or "")
+    survey = load_template(name)
+    data.update(survey=name, audience=survey.audience)
+    return "unit"
+
+
+async def _unit_input(uow: UnitOfWork, caller: Caller, actor: Actor, data: dict[str, Any],
+                      tap: str | None, text: str | None) -> str:
+    tree = await UnitTree.load(uow)
+    visible = actor.visible_units(tree, ADMIN_ROLES)
+    if tap is not None and tap.startswith("n"):
+        target = _tapped(tap, "n")
+        if tap != "n" and (target is None or target not in visible):
+            raise InputError("out_of_scope", unit="?")
+        data["browse"] = target
+        return "unit"
+    unit: Unit | None
+    target = _tapped(tap, "u")
+    if target is not None:
+        unit = tree.by_id.get(target)
+        if unit is None:
+            raise InputError("unknown_unit", code="?")
+    elif text:
+        unit = tree.by_code.get(text) or next(
+            (u for code, u in tree.by_code.items() if code.lower() == text.lower()), None
+        )
+        if unit is None:
+            raise InputError("unknown_unit", code=text)
+    else:
+        raise InputError("use_buttons")
+    if not actor.covers(tree, unit.id, ADMIN_ROLES):
+        raise InputError("out_of_scope", unit=f"{unit.name} ({unit.code})")
+    data.update(unit=unit.code, unit_id=unit.id, unit_name=unit.name)
+    return "audience"
+
+
+_AUDIENCE_WORDS = {"residents": "residents", "居民": "residents", "r": "residents",
+                   "cadres": "cadres", "干部": "cadres", "c": "cadres"}
+
+
+async def _audience_input(uow: UnitOfWork, caller: Caller, actor: Actor,
+                          data: dict[str, Any], tap: str | None, text: str | None) -> str:
+    word = tap[1:] if tap is not None and tap.startswith("a") else (text or "").lower()
+    audience = _AUDIENCE_WORDS.get(word)
+    if audience is None:
+        raise InputError("unknown_audience", value=text or "")
+    survey = load_template(str(data["survey"]))
+    if audience != survey.audience:
+        raise InputError("audience_mismatch", survey=survey.id, audience=survey.audience)
+    data["audience"] = audience
+    return "dates"
+
+
+async def _dates_input(uow: UnitOfWork, caller: Caller, actor: Actor, data: dict[str, Any],
+                       tap: str | None, text: str | None) -> str:
+    zone = str(data.get("timezone") or "UTC")
+    days = _tapped(tap, "w")
+    if days is not None and days in WINDOW_PRESETS:
+        window = WindowInput(zone, None, None, timedelta(days=days))
+    elif text:
+        window = parse_window(text, caller.now, zone)
+    else:
+        raise InputError("use_buttons")
+    data.update(window.to_data())
+    # Only a time zone: ask for the dates again, now read in that zone.
+    return "reminders" if window.given else "dates"
+
+
+async def _reminders_input(uow: UnitOfWork, caller: Caller, actor: Actor,
+                           data: dict[str, Any], tap: str | None, text: str | None) -> str:
+    index = _tapped(tap, "r")
+    if index is not None and index < len(REMINDER_PRESETS):
+        value = REMINDER_PRESETS[index]
+    elif text is not None:
+        value = parse_reminders_input(text)
+    else:
+        raise InputError("use_buttons")
+    opens_at, closes_at = WindowInput.from_data(data).resolve(caller.now)
+    try:
+        check_plan(Window(opens_at, closes_at), parse_reminders(value))
+    except CampaignRuleError as exc:
+        raise InputError("reminders_outside", value=value) from exc
+    data["reminders"] = value
+    return "recurrence"
+
+
+async def _recurrence_input(uow: UnitOfWork, caller: Caller, actor: Actor,
+                            data: dict[str, Any], tap: str | None, text: str | None) -> str:
+    index = _tapped(tap, "c")
+    if index is not None and index < len(RECURRENCE_PRESETS):
+        value = RECURRENCE_PRESETS[index]
+    elif text is not None:
+        value = parse_recurrence_input(text, str(data.get("timezone") or "UTC"))
+    else:
+        raise InputError("use_buttons")
+    data["recurrence"] = value
+    return "code"
+
+
+async def _suggestion(uow: UnitOfWork, caller: Caller, data: Mapping[str, Any]) -> str:
+    opens_at, _closes = WindowInput.from_data(data).resolve(caller.now)
+    base = suggest_code(str(data["unit"]), opens_at, str(data.get("timezone") or "UTC"))
+    code, n = base, 1
+    while await uow.campaigns.by_code(code) is not None and n < 50:
+        n += 1
+        code = f"{base}-{n}"
+    return code
+
+
+async def _code_input(uow: UnitOfWork, caller: Caller, actor: Actor, data: dict[str, Any],
+                      tap: str | None, text: str | None) -> str:
+    if tap == "k":
+        code = await _suggestion(uow, caller, data)
+    elif text:
+        code = text
+    else:
+        raise InputError("use_buttons")
+    try:
+        check_code(code)
+    except CampaignRuleError as exc:
+        raise InputError("bad_code", code=code) from exc
+    if await uow.campaigns.by_code(code) is not None:
+        raise InputError("code_taken", code=code)
+    data["code"] = code
+    return "confirm"
+
+
+_STEP_INPUT = {
+    "survey": _survey_input,
+    "unit": _unit_input,
+    "audience": _audience_input,
+    "dates": _dates_input,
+    "reminders": _reminders_input,
+    "recurrence": _recurrence_input,
+    "code": _code_input,
+}
+
+
+async def _create(uow: UnitOfWork, caller: Caller, actor: Actor, lang: str,
+                  data: dict[str, Any]) -> Outcome:
+    window = WindowInput.from_data(data)
+    check_window(window, caller.now)
+    opens_at, closes_at = window.resolve(caller.now)
+    tree = await UnitTree.load(uow)
+    unit = tree.by_code.get(str(data["unit"]))
+    if unit is None:
+        raise InputError("unknown_unit", code=str(data["unit"]))
+    if not actor.covers(tree, unit.id, ADMIN_ROLES):
+        raise InputError("out_of_scope", unit=f"{unit.name} ({unit.code})")
+    survey = load_template(str(data["survey"]))
+    plan = await plan_invitations(uow, unit_id=unit.id, audience=str(data["audience"]),
+                                  opens_at=opens_at, burden=caller.burden, tree=tree)
+    try:
+        campaign = await create_campaign(
+            uow, survey=survey, unit_code=unit.code, code=str(data["code"]),
+            opens_at=opens_at, closes_at=closes_at, now=caller.now, actor=actor.label,
+            audience=str(data["audience"]), timezone=window.timezone,
+            reminders=parse_reminders(str(data.get("reminders") or "")),
+            recurrence=recurrence_from_str(str(data.get("recurrence") or "") or None),
+        )
+    except CampaignRuleError as exc:
+        raise InputError("rule", reason=str(exc)) from exc
+    await uow.dialogues.end(actor.person_id)
+    return Outcome(lang, created=Created(
+        code=campaign.code, status=campaign.status, unit=unit.name, opens_at=opens_at,
+        closes_at=closes_at, timezone=window.timezone, recipients=len(plan.recipients),
+    ))
+
+
+async def _screen(
+    uow: UnitOfWork, caller: Caller, actor: Actor, dialogue: AdminDialogue,
+    error: InputError | None = None,
+) -> Screen:
+    data = dict(dialogue.data)
+    extra: dict[str, Any] = {}
+    step = dialogue.step
+    if data.get("survey"):
+        extra["survey_title"] = load_template(str(data["survey"])).title
+    if step == "survey":
+        extra["templates"] = [
+            TemplateChoice(name, survey.title, survey.audience)
+            for name, survey in ((n, load_template(n)) for n in template_names())
+        ]
+    elif step == "unit":
+        extra.update(await _unit_listing(uow, actor, data.get("browse")))
+    elif step in ("reminders", "recurrence", "code", "confirm"):
+        opens_at, closes_at = WindowInput.from_data(data).resolve(caller.now)
+        extra.update(opens_at=opens_at, closes_at=closes_at)
+        if step == "code":
+            extra["suggested_code"] = await _suggestion(uow, caller, data)
+        if step == "confirm":
+            extra["plan"] = await plan_invitations(
+                uow, unit_id=int(data["unit_id"]), audience=str(data["audience"]),
+                opens_at=opens_at, burden=caller.burden,
+            )
+    return Screen(
+        step=step, nonce=str(data["nonce"]), version=dialogue.version, data=data,
+        error=error.key if error else None, params=error.params if error else {}, **extra,
+    )
+
+
+def _choice(unit: Unit, tree: UnitTree, visible: set[int]) -> UnitChoice:
+    has_children = any(c.id in visible for c in tree.children.get(unit.id, []))
+    return UnitChoice(unit.id, unit.code, unit.name, has_children)
+
+
+async def _unit_listing(uow: UnitOfWork, actor: Actor, browse: object) -> dict[str, Any]:
+    tree = await UnitTree.load(uow)
+    visible = actor.visible_units(tree, ADMIN_ROLES)
+    tops = sorted((u for u in tree.by_id.values()
+                   if u.id in visible and (u.parent_id is None or u.parent_id not in visible)),
+                  key=lambda u: u.name)
+    node: Unit | None = None
+    if isinstance(browse, int) and browse in visible:
+        node = tree.by_id[browse]
+    elif len(tops) == 1:
+        node = tops[0]  # one place to start from: show what is inside it straight away
+    if node is None:
+        listed = tops
+        up = None
+    else:
+        listed = [c for c in tree.children.get(node.id, []) if c.id in visible]
+        parent = node.parent_id
+        up = parent if parent in visible else (0 if len(tops) > 1 else None)
+    return {
+        "browsing": _choice(node, tree, visible) if node is not None else None,
+        "units": [_choice(u, tree, visible) for u in listed[:UNITS_SHOWN]],
+        "more_units": max(len(listed) - UNITS_SHOWN, 0),
+        "up": up,
+    }
