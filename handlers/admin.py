@@ -1,15 +1,393 @@
-"""Admin commands in chat (filled in by the admin-chat work)."""
+"""Admin commands in chat: /campaigns, /campaign, /newcampaign, /close, /remind, /entry.
+
+The handlers run in group -1, before the resident journey (group 0). Each one that handles an
+update stops it there (``ApplicationHandlerStop``), so the resident handlers never see an
+admin command. Text and ``/cancel`` are the exception: they belong to the ``/newcampaign``
+dialogue only while the person is in one, which a cheap read decides without claiming the
+update, so any other text reaches the resident journey untouched.
+
+Handlers are thin: decode the update, run one use case of ``surveys.dialogue`` in one
+transaction (which also claims the update id), then send what it returned. Messages go out,
+and the scheduler and outbox are nudged, only after the commit.
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, ContextTypes
+import asyncio
+import html
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
+from typing import Any
 
-from handlers.deps import Deps
+from telegram import CallbackQuery, InlineKeyboardMarkup, InputFile, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
-Handlers = list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]
+from analysis.qr import qr_png
+from handlers import admin_render as render
+from handlers.deps import Deps, DuplicateUpdate
+from handlers.texts import t
+from storage.db import DatabaseUnavailable
+from surveys import dialogue
+from surveys.access import ADMIN_ROLES, VIEW_ROLES
+from surveys.campaigns import deep_link
+from surveys.dialogue import Caller, Outcome, Refused
+from surveys.responding import resolve_language
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+Handlers = list[BaseHandler[Update, Context, None]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+# Returns whether the update was the admin's (True stops it before the resident journey).
+AdminHandler = Callable[[Deps, Update, Context], Awaitable[bool]]
+
+ADMIN_GROUP = -1
+_NOT_MODIFIED = "message is not modified"
 
 
 def admin_handlers(deps: Deps) -> dict[int, Handlers]:
     """Handlers by group: group -1 runs before the resident journey (group 0)."""
-    return {}
+    private = filters.ChatType.PRIVATE
+    return {
+        ADMIN_GROUP: [
+            CommandHandler("campaigns", _guarded(deps, _on_campaigns), private),
+            CommandHandler("campaign", _guarded(deps, _on_campaign), private),
+            CommandHandler("newcampaign", _guarded(deps, _on_new_campaign), private),
+            CommandHandler("close", _guarded(deps, _on_close), private),
+            CommandHandler("remind", _guarded(deps, _on_remind), private),
+            CommandHandler("entry", _guarded(deps, _on_entry), private),
+            CommandHandler("cancel", _guarded(deps, _on_cancel), private),
+            CallbackQueryHandler(_guarded(deps, _on_action_button), pattern=r"^a:"),
+            CallbackQueryHandler(_guarded(deps, _on_dialogue_button), pattern=r"^d:"),
+            MessageHandler(private & filters.TEXT & ~filters.COMMAND,
+                           _guarded(deps, _on_text)),
+        ]
+    }
+
+
+def _guarded(deps: Deps, handler: AdminHandler) -> Handler:
+    """Refusals and infrastructure failures become a clear message; whatever the admin
+    path handled (even by failing) stops there and never reaches the resident journey."""
+
+    async def run(update: Update, context: Context) -> None:
+        try:
+            handled = await handler(deps, update, context)
+        except Refused as refusal:
+            await _notice(update, t(f"admin.{refusal.key}", refusal.lang, refusal.params))
+            handled = True
+        except DuplicateUpdate:
+            log.info("ignoring redelivered update %s", update.update_id)
+            handled = True
+        except Forbidden:
+            log.info("update %s: the admin has blocked the bot", update.update_id)
+            handled = True
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable for update %s: %s", update.update_id, exc)
+            await _notice(update, t("db_unavailable", _lang_guess(deps, update)))
+            handled = True
+        except ApplicationHandlerStop:
+            raise
+        except Exception:
+            # PTB would hand the update on to the next group (the resident journey, which
+            # would say "unknown command"); log it here and stop instead.
+            log.exception("admin handler failed for update %s", update.update_id)
+            await _notice(update, t("error", _lang_guess(deps, update)))
+            handled = True
+        if handled:
+            raise ApplicationHandlerStop
+
+    return run
+
+
+def _caller(deps: Deps, update: Update) -> Caller:
+    user = update.effective_user
+    assert user is not None
+    return Caller(
+        telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
+        default_language=deps.default_language, burden=deps.burden, secret=deps.secret,
+    )
+
+
+def _lang_guess(deps: Deps, update: Update) -> str:
+    user = update.effective_user
+    return resolve_language(None, user.language_code if user else None, deps.default_language)
+
+
+async def _notice(update: Update, text: str) -> None:
+    """A short answer: a pop-up for a button, a message otherwise."""
+    try:
+        if update.callback_query is not None:
+            await _answer(update.callback_query, text, alert=True)
+        elif update.effective_chat is not None:
+            await update.effective_chat.send_message(text, parse_mode=ParseMode.HTML)
+    except TelegramError as exc:
+        log.warning("could not deliver an admin notice: %s", exc)
+
+
+async def _answer(query: CallbackQuery, text: str | None, alert: bool = False) -> None:
+    if text is not None:
+        # A pop-up is plain text of at most 200 characters.
+        text = html.unescape(text)
+        text = text if len(text) <= 200 else text[:199] + "…"
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as exc:
+        log.info("callback answer failed: %s", exc)
+
+
+async def _edit(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    except BadRequest as exc:
+        if _NOT_MODIFIED not in str(exc).lower():
+            raise
+
+
+async def _say(update: Update, text: str,
+               keyboard: InlineKeyboardMarkup | None = None) -> Message:
+    chat = update.effective_chat
+    assert chat is not None
+    return await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
+                                   disable_web_page_preview=True)
+
+
+async def _send_qr(deps: Deps, update: Update, code: str, entry: str | None = None) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    link = deep_link(deps.bot_username, code, entry)
+    # Drawing the code is CPU work; keep it off the event loop.
+    png = await asyncio.to_thread(qr_png, link)
+    name = f"{code}--{entry}.png" if entry else f"{code}.png"
+    await chat.send_photo(InputFile(png, filename=name), caption=link)
+
+
+# --- /campaigns, /campaign CODE -------------------------------------------------------------
+
+
+async def _on_campaigns(deps: Deps, update: Update, context: Context) -> bool:
+    view = await deps.run(update, partial(dialogue.list_campaigns, caller=_caller(deps, update)))
+    await _say(update, render.campaign_list(view))
+    return True
+
+
+async def _usage(deps: Deps, update: Update, key: str, roles: Any) -> bool:
+    """Admins get the usage; anyone else the same refusal as with arguments."""
+    lang = await deps.run(update, partial(dialogue.require_role, caller=_caller(deps, update),
+                                          roles=roles))
+    await _say(update, t(f"admin.usage.{key}", lang))
+    return True
+
+
+async def _on_campaign(deps: Deps, update: Update, context: Context) -> bool:
+    if not context.args:
+        return await _usage(deps, update, "campaign", VIEW_ROLES)
+    view = await deps.run(update, partial(dialogue.campaign_status, caller=_caller(deps, update),
+                                          code=context.args[0]))
+    code = view.report.campaign.code
+    links = {e.name: deep_link(deps.bot_username, code, e.name) for e in view.entry_points}
+    message = render.campaign_report(view, deep_link(deps.bot_username, code), links)
+    await _say(update, message.text, message.keyboard)
+    return True
+
+
+# --- /close, /remind, /entry ----------------------------------------------------------------
+
+
+async def _on_close(deps: Deps, update: Update, context: Context) -> bool:
+    if not context.args:
+        return await _usage(deps, update, "close", ADMIN_ROLES)
+    ref = await deps.run(update, partial(dialogue.check_close, caller=_caller(deps, update),
+                                         code=context.args[0]))
+    message = render.close_ask(ref)
+    await _say(update, message.text, message.keyboard)
+    return True
+
+
+async def _on_remind(deps: Deps, update: Update, context: Context) -> bool:
+    if not context.args:
+        return await _usage(deps, update, "remind", ADMIN_ROLES)
+    view = await deps.run(update, partial(dialogue.check_remind, caller=_caller(deps, update),
+                                          code=context.args[0]))
+    message = render.remind_ask(view)
+    await _say(update, message.text, message.keyboard)
+    return True
+
+
+async def _on_entry(deps: Deps, update: Update, context: Context) -> bool:
+    args = context.args or []
+    if len(args) < 2:
+        return await _usage(deps, update, "entry", ADMIN_ROLES)
+    label = " ".join(args[2:]) or None
+    added = await deps.run(update, partial(dialogue.add_entry, caller=_caller(deps, update),
+                                           code=args[0], name=args[1], label=label))
+    lang = added.lang
+    link = deep_link(deps.bot_username, added.code, added.name)
+    shown_label = t("admin.entry.label", lang, {"label": added.label}) if added.label else ""
+    await _say(update, t("admin.entry.done", lang,
+                         {"name": added.name, "label": shown_label, "code": added.code,
+                          "link": link}, raw=frozenset({"label"})))
+    await _send_qr(deps, update, added.code, added.name)
+    return True
+
+
+async def _on_action_button(deps: Deps, update: Update, context: Context) -> bool:
+    query = update.callback_query
+    assert query is not None
+    parsed = render.parse_action(query.data)
+    if parsed is None:
+        await _answer(query, t("forged", _lang_guess(deps, update)))
+        return True
+    action, code = parsed
+    caller = _caller(deps, update)
+    if action == render.QR:
+        ref = await deps.run(update, partial(dialogue.campaign_link, caller=caller, code=code))
+        await _answer(query, None)
+        await _send_qr(deps, update, ref.code)
+    elif action == render.CLOSE_ASK:
+        ref = await deps.run(update, partial(dialogue.check_close, caller=caller, code=code))
+        await _answer(query, None)
+        message = render.close_ask(ref)
+        await _say(update, message.text, message.keyboard)
+    elif action == render.CLOSE:
+        ref = await deps.run(update, partial(dialogue.close, caller=caller, code=code))
+        deps.campaigns_changed()
+        await _answer(query, None)
+        await _edit(query, t("admin.close.done", ref.lang, {"code": ref.code}), None)
+    elif action == render.REMIND_ASK:
+        view = await deps.run(update, partial(dialogue.check_remind, caller=caller, code=code))
+        await _answer(query, None)
+        message = render.remind_ask(view)
+        await _say(update, message.text, message.keyboard)
+    elif action == render.REMIND:
+        view = await deps.run(update, partial(dialogue.remind, caller=caller, code=code))
+        deps.outbox_changed()
+        await _answer(query, None)
+        await _edit(query, t("admin.remind.done", view.lang,
+                             {"count": view.queued, "code": view.code}), None)
+    else:  # KEEP or NO_REMIND: nothing to change, but only an admin's buttons say so
+        lang = await deps.run(update, partial(dialogue.require_role, caller=caller,
+                                              roles=ADMIN_ROLES))
+        await _answer(query, None)
+        key = "admin.close.kept" if action == render.KEEP else "admin.remind.kept"
+        await _edit(query, t(key, lang, {"code": code}), None)
+    return True
+
+
+# --- /newcampaign ---------------------------------------------------------------------------
+
+
+async def _in_dialogue(deps: Deps, update: Update) -> bool:
+    """The cheap read that decides whether text or /cancel belongs to the dialogue.
+
+    It claims nothing: if the answer is no, the resident journey handles (and claims) it.
+    """
+    user = update.effective_user
+    if user is None:
+        return False
+    try:
+        async with deps.db.reading() as uow:
+            return await dialogue.is_in_dialogue(uow, user.id)
+    except DatabaseUnavailable:
+        return False  # the resident journey will meet the same outage and say so
+
+
+async def _on_new_campaign(deps: Deps, update: Update, context: Context) -> bool:
+    outcome = await deps.run(update, partial(dialogue.start_dialogue,
+                                             caller=_caller(deps, update)))
+    await _show(deps, update, outcome, edit=False)
+    return True
+
+
+async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
+    if not await _in_dialogue(deps, update):
+        return False
+    outcome = await deps.run(update, partial(dialogue.cancel_dialogue,
+                                             caller=_caller(deps, update)))
+    await _show(deps, update, outcome, edit=False)
+    return True
+
+
+async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
+    if not await _in_dialogue(deps, update):
+        return False
+    assert update.effective_message is not None
+    text = update.effective_message.text or ""
+    outcome = await deps.run(update, partial(dialogue.dialogue_text,
+                                             caller=_caller(deps, update), text=text))
+    await _show(deps, update, outcome, edit=False)
+    return True
+
+
+async def _on_dialogue_button(deps: Deps, update: Update, context: Context) -> bool:
+    query = update.callback_query
+    assert query is not None
+    parsed = dialogue.parse_choice(query.data)
+    if parsed is None:
+        await _answer(query, t("forged", _lang_guess(deps, update)))
+        return True
+    nonce, version, choice = parsed
+    outcome = await deps.run(update, partial(dialogue.dialogue_tap, caller=_caller(deps, update),
+                                             nonce=nonce, version=version, choice=choice))
+    if outcome.stale:
+        await _answer(query, t("stale", outcome.lang))
+        return True
+    await _answer(query, None)
+    await _show(deps, update, outcome, edit=True)
+    return True
+
+
+async def _show(deps: Deps, update: Update, outcome: Outcome, *, edit: bool) -> None:
+    """Show a dialogue outcome: in place of the tapped prompt, or as a new message."""
+    lang = outcome.lang
+    keyboard: InlineKeyboardMarkup | None = None
+    if outcome.created is not None:
+        deps.campaigns_changed()
+        link = deep_link(deps.bot_username, outcome.created.code)
+        message = render.created_message(outcome.created, lang, link)
+        text, keyboard = message.text, message.keyboard
+    elif outcome.screen is not None:
+        message = render.dialogue_message(outcome.screen, lang)
+        text, keyboard = message.text, message.keyboard
+    else:
+        text = t(f"admin.dlg.{outcome.notice or 'no_dialogue'}", lang)
+    query = update.callback_query
+    if edit and query is not None and query.message is not None:
+        await _edit(query, text, keyboard)
+        shown_id = query.message.message_id
+    else:
+        shown_id = (await _say(update, text, keyboard)).message_id
+    retire = outcome.retire
+    if outcome.screen is not None:
+        previous = await _remember(deps, update, outcome.screen.nonce, shown_id)
+        retire = previous if previous is not None else retire
+    if retire is not None and retire != shown_id:
+        await _retire(update, retire)
+
+
+async def _remember(deps: Deps, update: Update, nonce: str, message_id: int) -> int | None:
+    try:
+        async with deps.db.transaction() as uow:
+            return await dialogue.remember_prompt(uow, _caller(deps, update), nonce, message_id)
+    except DatabaseUnavailable as exc:
+        # Only the tidying of old buttons is lost; stale taps are refused by version anyway.
+        log.warning("could not remember the dialogue prompt: %s", exc)
+        return None
+
+
+async def _retire(update: Update, message_id: int) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    try:
+        await update.get_bot().edit_message_reply_markup(chat.id, message_id, reply_markup=None)
+    except BadRequest as exc:
+        log.debug("retiring %s: %s", message_id, exc)

@@ -1,0 +1,423 @@
+"""Turn the admin use cases' results into message texts and inline keyboards.
+
+Buttons carry short data (Telegram allows 64 bytes): ``a:<action>:<campaign code>`` for the
+campaign actions and ``d:<nonce>:<version>:<choice>`` for the ``/newcampaign`` dialogue.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from handlers.render import MAX_TEXT
+from handlers.texts import t
+from storage.models import CampaignStatus
+from surveys.campaigns import INVITATION_ENTRY, check_timezone, recurrence_from_str
+from surveys.dialogue import (
+    RECURRENCE_PRESETS,
+    REMINDER_PRESETS,
+    STEPS,
+    WINDOW_PRESETS,
+    CampaignList,
+    CampaignRef,
+    CampaignStatusView,
+    Created,
+    ReminderView,
+    Screen,
+)
+from surveys.operations import (
+    OPTED_OUT,
+    PROMPT_BUDGET,
+    QUESTIONNAIRE_BUDGET,
+    UNREACHABLE,
+    AudiencePlan,
+)
+
+_ACTION = re.compile(r"^a:([qcCrRxy]):([A-Za-z0-9_-]{3,40})$")
+_REASONS = (OPTED_OUT, UNREACHABLE, PROMPT_BUDGET, QUESTIONNAIRE_BUDGET)
+_NAMES_SHOWN = 10
+_ENTRIES_SHOWN = 20
+
+# Campaign actions: QR code, close (ask, confirm, keep), remind (ask, confirm, dismiss).
+QR, CLOSE_ASK, CLOSE, KEEP, REMIND_ASK, REMIND, NO_REMIND = "q", "c", "C", "x", "r", "R", "y"
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def action_data(action: str, code: str) -> str:
+    return f"a:{action}:{code}"
+
+
+def parse_action(data: str | None) -> tuple[str, str] | None:
+    """Decode campaign action button data; None for anything malformed."""
+    match = _ACTION.match(data or "")
+    return (match.group(1), match.group(2)) if match else None
+
+
+def when(value: datetime | None, zone: str = "UTC") -> str:
+    """A time as the admin reads it: in the campaign's zone, which is named."""
+    if value is None:
+        return "–"
+    return f"{value.astimezone(check_timezone(zone)):%Y-%m-%d %H:%M} {zone}"
+
+
+def time_left(left: timedelta | None, lang: str) -> str:
+    if left is None:
+        return t("admin.left.unlimited", lang)
+    minutes = int(left.total_seconds() // 60)
+    if minutes <= 0:
+        return t("admin.left.none", lang)
+    days, rest = divmod(minutes, 24 * 60)
+    if days:
+        return t("admin.left.days", lang, {"days": days, "hours": rest // 60})
+    return t("admin.left.hours", lang, {"hours": rest // 60, "minutes": rest % 60})
+
+
+def _status(status: CampaignStatus, lang: str) -> str:
+    return t(f"admin.status.{status.value}", lang)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _fit(lines: list[str], budget: int = MAX_TEXT - 200) -> str:
+    """Join lines, dropping the tail (marked …) rather than exceeding Telegram's limit."""
+    kept: list[str] = []
+    for line in lines:
+        budget -= len(line) + 1
+        if budget < 0:
+            kept.append("…")
+            break
+        kept.append(line)
+    return "\n".join(kept)
+
+
+# --- /campaigns and /campaign ---------------------------------------------------------------
+
+
+def campaign_list(view: CampaignList) -> str:
+    lang = view.lang
+    if not view.reports:
+        return t("admin.campaigns.empty", lang)
+    lines = [t("admin.campaigns.head", lang, {"total": view.total}), ""]
+    for report in view.reports:
+        campaign = report.campaign
+        if campaign.status == CampaignStatus.CLOSED:
+            closes = t("admin.campaigns.closed", lang,
+                       {"date": f"{(campaign.closed_at or campaign.opens_at):%Y-%m-%d}"})
+        elif campaign.closes_at is not None:
+            closes = t("admin.campaigns.closes", lang, {"date": f"{campaign.closes_at:%Y-%m-%d}"})
+        else:
+            closes = t("admin.campaigns.no_end", lang)
+        lines.append(t(
+            "admin.campaigns.line", lang,
+            {"code": campaign.code, "status": _status(campaign.status, lang),
+             "unit": campaign.unit.name, "completed": report.completed,
+             "started": report.started, "closes": closes},
+            raw=frozenset({"closes"}),
+        ))
+    if view.total > len(view.reports):
+        lines.append(t("admin.campaigns.more", lang, {"more": view.total - len(view.reports)}))
+    lines += ["", t("admin.campaigns.hint", lang)]
+    return _fit(lines)
+
+
+def _deliveries(counts: dict[str, int], lang: str) -> str:
+    order = ("sent", "pending", "sending", "failed", "skipped")
+    return ", ".join(t(f"admin.delivery.{key}", lang, {"n": counts[key]})
+                     for key in order if counts.get(key))
+
+
+def _entry_counts(counts: dict[str | None, int], lang: str) -> str:
+    def name(entry: str | None) -> str:
+        if entry is None:
+            return t("admin.report.direct", lang)
+        if entry == INVITATION_ENTRY:
+            return t("admin.report.invited", lang)
+        return html.escape(entry)
+
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0] or ""))
+    return " · ".join(f"{name(entry)}: {n}" for entry, n in ordered)
+
+
+def campaign_report(view: CampaignStatusView, link: str, entry_links: dict[str, str]) -> Message:
+    lang = view.lang
+    report = view.report
+    campaign = report.campaign
+    zone = campaign.timezone
+    lines = [
+        t("admin.report.head", lang, {
+            "code": campaign.code, "status": _status(campaign.status, lang),
+            "unit": view.unit_path, "survey": view.survey, "version": view.survey_version,
+            "audience": t(f"admin.audience.{campaign.audience}", lang),
+        }),
+        t("admin.report.window", lang, {
+            "opens": when(campaign.opens_at, zone),
+            "closes": when(campaign.closes_at, zone) if campaign.closes_at
+            else t("admin.campaigns.no_end", lang),
+        }),
+        "",
+        t("admin.report.responses", lang, {
+            "completed": report.completed, "started": report.started,
+            "rate": _percent(report.completion_rate),
+        }),
+    ]
+    if campaign.target_responses:
+        lines.append(t("admin.report.target", lang, {
+            "target": campaign.target_responses,
+            "share": _percent(report.completed / campaign.target_responses),
+        }))
+    if report.margin_of_error is None:
+        lines.append(t("admin.report.moe_none", lang))
+    else:
+        lines.append(t("admin.report.moe", lang, {"moe": f"{report.margin_of_error * 100:.1f}"}))
+    if campaign.status == CampaignStatus.CLOSED:
+        lines.append(t("admin.report.ended", lang, {"date": when(campaign.closed_at, zone)}))
+    else:
+        lines.append(t("admin.report.left", lang, {"left": time_left(report.time_left, lang)},
+                       raw=frozenset({"left"})))
+    invitations = report.deliveries.get("invitations")
+    if invitations:
+        lines.append(t("admin.report.invitations", lang,
+                       {"line": _deliveries(invitations, lang)}, raw=frozenset({"line"})))
+    else:
+        lines.append(t("admin.report.no_broadcast", lang))
+    reminders = report.deliveries.get("reminders")
+    if reminders:
+        lines.append(t("admin.report.reminders", lang,
+                       {"line": _deliveries(reminders, lang)}, raw=frozenset({"line"})))
+    if report.entry_points:
+        lines.append(t("admin.report.entries", lang,
+                       {"line": _entry_counts(report.entry_points, lang)},
+                       raw=frozenset({"line"})))
+    lines += ["", t("admin.report.link", lang, {"link": link})]
+    if view.entry_points:
+        lines.append(t("admin.report.entry_points", lang))
+        for entry in view.entry_points[:_ENTRIES_SHOWN]:
+            label = t("admin.entry.label", lang, {"label": entry.label}) if entry.label else ""
+            lines.append(t("admin.report.entry_link", lang,
+                           {"name": entry.name, "label": label, "link": entry_links[entry.name]},
+                           raw=frozenset({"label"})))
+        if len(view.entry_points) > _ENTRIES_SHOWN:
+            lines.append("…")
+    rows = [[InlineKeyboardButton(t("admin.btn.qr", lang),
+                                  callback_data=action_data(QR, campaign.code))]]
+    if view.can_manage and campaign.status != CampaignStatus.CLOSED:
+        rows.append([
+            InlineKeyboardButton(t("admin.btn.remind", lang),
+                                 callback_data=action_data(REMIND_ASK, campaign.code)),
+            InlineKeyboardButton(t("admin.btn.close", lang),
+                                 callback_data=action_data(CLOSE_ASK, campaign.code)),
+        ])
+    return Message(_fit(lines), InlineKeyboardMarkup(rows))
+
+
+def qr_keyboard(code: str, lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t("admin.btn.qr", lang), callback_data=action_data(QR, code))]]
+    )
+
+
+# --- /close and /remind ---------------------------------------------------------------------
+
+
+def close_ask(ref: CampaignRef) -> Message:
+    lang = ref.lang
+    return Message(
+        t("admin.close.ask", lang, {"code": ref.code, "unit": ref.unit}),
+        InlineKeyboardMarkup([[
+            InlineKeyboardButton(t("admin.btn.confirm_close", lang),
+                                 callback_data=action_data(CLOSE, ref.code)),
+            InlineKeyboardButton(t("admin.btn.keep", lang),
+                                 callback_data=action_data(KEEP, ref.code)),
+        ]]),
+    )
+
+
+def skipped(plan: AudiencePlan, lang: str) -> str:
+    """"3 skipped: 1 opted out, 2 cannot be reached (names of cadres)." as HTML."""
+    if not plan.skipped_count:
+        return t("admin.skipped.none", lang)
+    reasons = []
+    for reason in _REASONS:
+        people = plan.skipped.get(reason, [])
+        if not people:
+            continue
+        part = t(f"admin.reason.{reason}", lang, {"n": len(people)})
+        names = plan.skipped_names(reason)
+        if names:
+            shown = ", ".join(names[:_NAMES_SHOWN]) + (
+                ", …" if len(names) > _NAMES_SHOWN else "")
+            part += t("admin.reason.names", lang, {"names": shown})
+        reasons.append(part)
+    return t("admin.skipped.some", lang, {"count": plan.skipped_count,
+                                           "reasons": t("admin.sep", lang).join(reasons)},
+             raw=frozenset({"reasons"}))
+
+
+def remind_ask(view: ReminderView) -> Message:
+    lang = view.lang
+    text = t("admin.remind.ask", lang, {
+        "code": view.code, "count": len(view.plan.recipients),
+        "skipped": skipped(view.plan, lang),
+    }, raw=frozenset({"skipped"}))
+    return Message(text, InlineKeyboardMarkup([[
+        InlineKeyboardButton(t("admin.btn.send_reminders", lang),
+                             callback_data=action_data(REMIND, view.code)),
+        InlineKeyboardButton(t("admin.btn.dismiss", lang),
+                             callback_data=action_data(NO_REMIND, view.code)),
+    ]]))
+
+
+# --- /newcampaign ---------------------------------------------------------------------------
+
+
+def _reminders(value: str, lang: str) -> str:
+    return t("admin.dlg.before", lang, {"plan": value}) if value else t("admin.dlg.none", lang)
+
+
+def _recurrence(value: str, lang: str) -> str:
+    recurrence = recurrence_from_str(value or None)
+    if recurrence is None:
+        return t("admin.dlg.none", lang)
+    if recurrence.kind == "cron":
+        return t("admin.dlg.cron", lang, {"cron": recurrence.cron})
+    return t(f"admin.dlg.{recurrence.kind}", lang)
+
+
+def _recap(screen: Screen, lang: str) -> list[str]:
+    """What was chosen at the steps before this one."""
+    data = screen.data
+    done = set(STEPS[: STEPS.index(screen.step)])
+    zone = str(data.get("timezone") or "UTC")
+    values: list[tuple[str, str]] = []
+    if "survey" in done and screen.survey_title is not None:
+        values.append(("survey", html.escape(screen.survey_title.get(lang))))
+    if "unit" in done:
+        values.append(("unit", html.escape(f"{data.get('unit_name')} ({data.get('unit')})")))
+    if "audience" in done:
+        values.append(("audience", t(f"admin.audience.{data.get('audience')}", lang)))
+    if "dates" in done and screen.closes_at is not None:
+        opens = (t("admin.dlg.now", lang) if not data.get("opens_at")
+                 else html.escape(when(screen.opens_at, zone)))
+        values.append(("dates", t("admin.dlg.window", lang,
+                                  {"opens": opens, "closes": when(screen.closes_at, zone)},
+                                  raw=frozenset({"opens"}))))
+    if "reminders" in done:
+        values.append(("reminders", _reminders(str(data.get("reminders") or ""), lang)))
+    if "recurrence" in done:
+        values.append(("recurrence", _recurrence(str(data.get("recurrence") or ""), lang)))
+    if "code" in done:
+        values.append(("code", f"<code>{html.escape(str(data.get('code')))}</code>"))
+    return [t(f"admin.dlg.so_far.{key}", lang, {"value": value}, raw=frozenset({"value"}))
+            for key, value in values]
+
+
+def _button(screen: Screen, label: str, choice: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=screen.choice(choice))
+
+
+def dialogue_message(screen: Screen, lang: str) -> Message:
+    """The prompt of the dialogue's current step, with what was chosen so far."""
+    data = screen.data
+    zone = str(data.get("timezone") or "UTC")
+    step = screen.step
+    lines = [t("admin.dlg.title", lang, {"n": STEPS.index(step) + 1, "total": len(STEPS)})]
+    recap = _recap(screen, lang)
+    if recap:
+        lines += recap
+    lines.append("")
+    if screen.error:
+        lines += ["⚠️ " + t(f"admin.err.{screen.error}", lang, screen.params), ""]
+    rows: list[list[InlineKeyboardButton]] = []
+    if step == "survey":
+        lines.append(t("admin.dlg.survey", lang))
+        for index, template in enumerate(screen.templates):
+            audience = t(f"admin.audience.{template.audience}", lang)
+            rows.append([_button(screen, f"{template.title.get(lang)} · {audience}",
+                                 f"s{index}")])
+    elif step == "unit":
+        lines.append(t("admin.dlg.unit", lang))
+        if screen.browsing is not None:
+            node = screen.browsing
+            lines.append(t("admin.dlg.unit_inside", lang, {"unit": node.name}))
+            rows.append([_button(screen, t("admin.btn.this_unit", lang,
+                                           {"unit": f"{node.name} ({node.code})"}),
+                                 f"u{node.id}")])
+        for unit in screen.units:
+            row = [_button(screen, f"{unit.name} ({unit.code})", f"u{unit.id}")]
+            if unit.has_children:
+                row.append(_button(screen, "›", f"n{unit.id}"))
+            rows.append(row)
+        if screen.more_units:
+            lines.append(t("admin.dlg.more_units", lang, {"more": screen.more_units}))
+        if screen.up is not None:
+            rows.append([_button(screen, t("admin.btn.up", lang),
+                                 "n" if screen.up == 0 else f"n{screen.up}")])
+    elif step == "audience":
+        default = str(data.get("audience") or "residents")
+        lines.append(t("admin.dlg.audience", lang,
+                       {"audience": t(f"admin.audience.{default}", lang)}))
+        rows.append([
+            _button(screen, ("✓ " if default == "residents" else "")
+                    + t("admin.btn.residents", lang), "ar"),
+            _button(screen, ("✓ " if default == "cadres" else "")
+                    + t("admin.btn.cadres", lang), "ac"),
+        ])
+    elif step == "dates":
+        lines.append(t("admin.dlg.dates", lang, {"zone": zone}))
+        rows.append([_button(screen, t("admin.btn.now_days", lang, {"days": days}), f"w{days}")
+                     for days in WINDOW_PRESETS])
+    elif step == "reminders":
+        lines.append(t("admin.dlg.reminders", lang))
+        labels = [preset or t("admin.btn.no_reminders", lang) for preset in REMINDER_PRESETS]
+        rows.append([_button(screen, label, f"r{i}") for i, label in enumerate(labels)])
+    elif step == "recurrence":
+        lines.append(t("admin.dlg.recurrence", lang, {"zone": zone}))
+        names = {"": "admin.btn.once", "monthly": "admin.btn.monthly",
+                 "quarterly": "admin.btn.quarterly"}
+        rows.append([_button(screen, t(names[preset], lang), f"c{i}")
+                     for i, preset in enumerate(RECURRENCE_PRESETS)])
+    elif step == "code":
+        code = screen.suggested_code or ""
+        lines.append(t("admin.dlg.code", lang, {"code": code}))
+        rows.append([_button(screen, t("admin.btn.use_code", lang, {"code": code}), "k")])
+    elif step == "confirm":
+        plan = screen.plan
+        if plan is not None:
+            lines.append(t("admin.dlg.plan", lang, {
+                "count": len(plan.recipients), "skipped": skipped(plan, lang),
+            }, raw=frozenset({"skipped"})))
+            if not plan.recipients:
+                lines.append(t("admin.dlg.plan_zero", lang))
+            lines.append("")
+        lines.append(t("admin.dlg.confirm", lang))
+        rows.append([_button(screen, t("admin.btn.create", lang), "y")])
+    nav = []
+    if step != STEPS[0]:
+        nav.append(_button(screen, t("admin.btn.back", lang), "b"))
+    nav.append(_button(screen, t("admin.btn.cancel", lang), "x"))
+    rows.append(nav)
+    return Message(_fit(lines), InlineKeyboardMarkup(rows))
+
+
+def created_message(created: Created, lang: str, link: str) -> Message:
+    invited = (t("admin.dlg.invited", lang, {"count": created.recipients}) if created.recipients
+               else t("admin.dlg.invited_zero", lang))
+    text = t("admin.dlg.created", lang, {
+        "code": created.code, "unit": created.unit, "status": _status(created.status, lang),
+        "opens": when(created.opens_at, created.timezone),
+        "closes": when(created.closes_at, created.timezone) if created.closes_at
+        else t("admin.campaigns.no_end", lang),
+        "invited": invited, "link": link,
+    }, raw=frozenset({"invited"}))
+    return Message(text, qr_keyboard(created.code, lang))
