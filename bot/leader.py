@@ -53,7 +53,7 @@ class Leadership:
                 # End the implicit transaction; the session lock outlives it.
                 await connection.commit()
             except BaseException:
-                await connection.close()
+                await connection.invalidate()
                 raise
             if not got:
                 await connection.close()
@@ -94,8 +94,9 @@ class Leadership:
                     text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY}
                 )
                 await self._connection.commit()
+            # Never hand a connection that may still hold the session lock back to the pool.
             with contextlib.suppress(Exception):
-                await self._connection.close()
+                await self._connection.invalidate()
             self._connection = None
         if self._file is not None:
             with contextlib.suppress(OSError):

@@ -8,7 +8,9 @@ transaction. A chat gets at most one message per ``per_chat_interval_s``.
 Delivery guarantee: a message is marked ``sent`` only after Telegram accepted it. If the
 process dies between handing messages to Telegram and recording them, the rows still marked
 ``sending`` are sent again at the next start, so a recipient can get a message twice only if
-it was among the at most ``in_flight`` messages of the interrupted round.
+it was among the at most ``in_flight`` messages of the interrupted round (or if a send timed out
+after reaching Telegram: such a message is retried, since it may not have arrived). A normal
+stop lets the round finish first.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._last_sent: dict[int, float] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._pause_until = 0.0
         self.sent = 0
 
     def wake(self) -> None:
@@ -66,14 +70,23 @@ class OutboxSender:
         if requeued:
             log.warning("%d message(s) were being sent when the bot stopped; sending them "
                         "again (their recipients may get them twice)", requeued)
+        self._stopping = False
         self._task = asyncio.create_task(self._loop(), name="outbox-sender")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Let the round in flight finish and be recorded (so a deploy causes no duplicates),
+        then stop; after ``grace_s`` give up and leave it to the next start."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_s)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
 
     async def _requeue(self) -> int:
         async with self.db.transaction() as uow:
@@ -91,13 +104,21 @@ class OutboxSender:
                 delay = min(delay * 2, 30)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
+                pause = self._pause_until - time.monotonic()
+                if pause > 0:
+                    # Telegram asked the whole bot to wait: sending anything now would only
+                    # extend the ban.
+                    await asyncio.sleep(pause)
                 batch = await self._retrying(self._claim)
                 if not batch:
                     await self._idle()
                     continue
                 results = list(await asyncio.gather(*(self._send(o) for o in batch)))
+                flood = [r.retry_after for r in results if r.outcome == Outcome.FLOOD]
+                if flood:
+                    self._pause_until = time.monotonic() + max(flood).total_seconds()
                 await self._retrying(partial(self._record, results))
             except asyncio.CancelledError:
                 raise
@@ -142,7 +163,11 @@ class OutboxSender:
         except BadRequest as exc:
             return Result(outgoing, Outcome.REFUSED, str(exc))
         except (NetworkError, TelegramError) as exc:
+            # Timed out or cut off: it may have arrived, so a retry may duplicate it.
             return Result(outgoing, Outcome.NETWORK, str(exc) or type(exc).__name__)
+        except Exception as exc:  # a bug in this message must not lose the round's results
+            log.exception("outbox: cannot send message %s", outgoing.delivery.id)
+            return Result(outgoing, Outcome.REFUSED, f"internal error: {type(exc).__name__}")
         finally:
             self._last_sent[chat_id] = time.monotonic()
         self.sent += 1

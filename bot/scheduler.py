@@ -40,11 +40,22 @@ class CampaignScheduler:
         self._jobs: dict[str, tuple[Step, Job[Any]]] = {}
         self._lock = asyncio.Lock()
         self._poke: asyncio.Task[None] | None = None
+        self._dirty = False
+        self.running = False
 
     def poke(self) -> None:
         """Campaigns changed: sync soon (after the caller's reply has gone out)."""
+        if not self.running:
+            return  # another process leads; its next sync picks the change up
+        self._dirty = True
         if self._poke is None or self._poke.done():
-            self._poke = asyncio.create_task(self._safe_sync(), name="scheduler-sync")
+            self._poke = asyncio.create_task(self._sync_while_dirty(), name="scheduler-sync")
+
+    async def _sync_while_dirty(self) -> None:
+        # A poke during a sync is not lost: sync again until nothing new came in.
+        while self._dirty:
+            self._dirty = False
+            await self._safe_sync()
 
     async def _safe_sync(self) -> None:
         try:
@@ -60,10 +71,12 @@ class CampaignScheduler:
         await self._safe_sync()
 
     def start(self, resync_interval_s: int) -> None:
+        self.running = True
         self.job_queue.run_repeating(self._on_tick, interval=resync_interval_s, first=0,
                                      name="campaign-scheduler-sync")
 
     def stop(self) -> None:
+        self.running = False
         for _step, job in self._jobs.values():
             job.schedule_removal()
         self._jobs.clear()
@@ -72,6 +85,8 @@ class CampaignScheduler:
 
     async def sync(self) -> int:
         """Run what is due, schedule the rest. Returns how many steps ran."""
+        if not self.running:
+            return 0
         async with self._lock:
             ran = 0
             # Recurrences create campaigns whose steps may be due at once: loop until quiet.
@@ -91,7 +106,14 @@ class CampaignScheduler:
                                                        reason)
                         log.info("campaign %s: %s skipped (%s)", campaign.code, step.name, reason)
                     for step in plan.run_now:
-                        ran_now += await self._run(step)
+                        try:
+                            ran_now += await self._run(step)
+                        except DatabaseUnavailable:
+                            raise
+                        except Exception:  # one bad step must not stop the rest
+                            log.exception("campaign %s: step %s failed", campaign.code,
+                                          step.name)
+                            await self._record_failure(step)
                     for step in plan.later:
                         wanted[step.key] = step
                 self._reconcile(wanted)
@@ -111,6 +133,12 @@ class CampaignScheduler:
         if result.queued:
             self.on_queued()
         return 1
+
+    async def _record_failure(self, step: Step) -> None:
+        """Record the failed step so it is not retried every few seconds; the log has why."""
+        async with self.db.transaction() as uow:
+            await operations.skip_step(uow, step.campaign_id, step.name, self.clock(),
+                                       "failed; see the bot's log")
 
     def _reconcile(self, wanted: dict[str, Step]) -> None:
         for key, (step, job) in list(self._jobs.items()):

@@ -534,13 +534,23 @@ class OutboxRepository:
                 counts[contact_id] = int(n)
         return counts
 
-    async def contacts_with(self, campaign_id: int, kind: str) -> set[int]:
+    async def contacts_with(self, campaign_id: int, kind: str, sent_only: bool = False
+                            ) -> set[int]:
+        statuses = (OutboxStatus.SENT,) if sent_only else _COUNTED
         return set(await self.session.scalars(
             select(OutboxMessage.contact_id).where(
                 OutboxMessage.campaign_id == campaign_id, OutboxMessage.kind == kind,
-                OutboxMessage.status.in_(_COUNTED),
+                OutboxMessage.status.in_(statuses),
             )
         ))
+
+    async def lock_budget(self) -> None:
+        """Serialise budget checks with their enqueues until the transaction ends.
+
+        SQLite transactions here begin IMMEDIATE, which already serialises writers.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(7710002)"))
 
     async def kinds(self, campaign_id: int) -> dict[str, datetime]:
         """Each kind of message queued for the campaign, with when it was first due."""
@@ -592,6 +602,8 @@ class OutboxRepository:
             .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
             .limit(limit)
+            # Rows another transaction is changing (a campaign closing) are left for later.
+            .with_for_update(of=OutboxMessage, skip_locked=True)
         )
         return [Delivery(*row) for row in rows]
 

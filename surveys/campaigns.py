@@ -134,21 +134,26 @@ class Recurrence:
     def __str__(self) -> str:
         return f"cron:{self.cron}" if self.kind == "cron" else self.kind
 
-    def next_opening(self, opens_at: datetime, timezone: str) -> datetime:
+    def next_opening(self, opens_at: datetime, timezone: str,
+                     anchor: datetime | None = None) -> datetime:
         """When the series' next campaign opens, after one that opens at ``opens_at``.
 
         Months are counted on the local calendar, so "monthly" keeps the local time of day
-        across daylight-saving changes, and the 31st falls back to the month's last day.
+        across daylight-saving changes. The day of the month comes from ``anchor`` (the
+        series' first opening), so a series begun on the 31st falls back to the 28th in
+        February and returns to the 31st in March.
         """
         zone = check_timezone(timezone)
         local = opens_at.astimezone(zone)
         if self.kind in ("monthly", "quarterly"):
+            first = (anchor or opens_at).astimezone(zone)
             step = 1 if self.kind == "monthly" else 3
             month_index = local.month - 1 + step
             year, month = local.year + month_index // 12, month_index % 12 + 1
-            day = min(local.day, calendar.monthrange(year, month)[1])
-            following = local.replace(year=year, month=month, day=day)
-            return following.replace(tzinfo=zone).astimezone(opens_at.tzinfo)
+            day = min(first.day, calendar.monthrange(year, month)[1])
+            following = datetime(year, month, day, first.hour, first.minute, first.second,
+                                 tzinfo=zone)
+            return following.astimezone(opens_at.tzinfo)
         assert self.cron is not None
         trigger = cron_trigger(self.cron, zone)
         fire = trigger.get_next_fire_time(None, local + timedelta(seconds=1))
@@ -182,15 +187,23 @@ def cron_trigger(expression: str, timezone: str | ZoneInfo) -> CronTrigger:
 
 
 def _weekdays(part: str) -> str:
-    """One comma-separated part of a crontab weekday field, with names instead of numbers."""
-    if "/" in part:
-        base, _, step = part.partition("/")
-        low, high = (0, 6) if base == "*" else _bounds(base)
-        if not step.isdigit() or int(step) < 1:
-            raise ValueError(f"bad step in {part!r}")
-        return ",".join(_DAY_NAMES[d] for d in range(low, high + 1, int(step)))
-    return re.sub(r"\d+", lambda m: _DAY_NAMES[int(m.group())] if int(m.group()) <= 7
-                  else m.group(), part)
+    """One comma-separated part of a crontab weekday field, as APScheduler day names.
+
+    Numeric ranges and steps are expanded into lists, since Sunday (0) maps to APScheduler's
+    last day and a range such as 0-3 would otherwise run backwards.
+    """
+    base, _, step = part.partition("/")
+    if not re.fullmatch(r"\*|\d+(-\d+)?", base):
+        return part  # names (mon-fri) mean the same to both
+    if step and (not step.isdigit() or int(step) < 1):
+        raise ValueError(f"bad step in {part!r}")
+    low, high = (0, 6) if base == "*" else _bounds(base)
+    if base != "*" and not step and "-" not in base:
+        high = low
+    if not 0 <= low <= 7 or not 0 <= high <= 7 or low > high:
+        raise ValueError(f"weekday {part!r} is out of range (0-7)")
+    days = range(low, high + 1, int(step) if step else 1)
+    return ",".join(dict.fromkeys(_DAY_NAMES[d] for d in days))
 
 
 def _bounds(base: str) -> tuple[int, int]:

@@ -75,6 +75,8 @@ async def claim(
     candidates = await uow.outbox.due(now, limit * 4)
     contacts = {c.contact_id for c in candidates}
     states = await uow.contacts.states(contacts)
+    answered = await _answered(uow, secret, [c for c in candidates
+                                             if scheduling.is_reminder(c.kind)])
     prompts: dict[int, Prompt | None] = {}
     chosen: list[Outgoing] = []
     drop: dict[str, list[int]] = {}
@@ -97,11 +99,10 @@ async def claim(
             continue
         if delivery.chat_id in taken_chats or delivery.chat_id in busy_chats:
             continue  # stays pending; goes in a later round
-        if scheduling.is_reminder(delivery.kind):
-            key = respondent_key(secret, delivery.campaign_id, delivery.telegram_user_id)
-            if await uow.responses.completed_keys(delivery.campaign_id, [key]):
-                drop.setdefault("already answered", []).append(delivery.id)
-                continue
+        if delivery.id in answered:
+            # A neutral reason: the outbox must not record who has answered.
+            drop.setdefault("no longer needed", []).append(delivery.id)
+            continue
         lang = delivery.language if delivery.language in LANGUAGES else default_language
         taken_chats.add(delivery.chat_id)
         chosen.append(Outgoing(delivery, prompt, lang))
@@ -109,6 +110,19 @@ async def claim(
         await uow.outbox.mark(ids, OutboxStatus.SKIPPED, error=reason)
     await uow.outbox.mark([o.delivery.id for o in chosen], OutboxStatus.SENDING, attempt=True)
     return chosen
+
+
+async def _answered(uow: UnitOfWork, secret: bytes, reminders: Sequence[Delivery]) -> set[int]:
+    """The reminders whose recipient has completed the poll meanwhile (one query a campaign)."""
+    by_campaign: dict[int, dict[str, int]] = {}
+    for d in reminders:
+        key = respondent_key(secret, d.campaign_id, d.telegram_user_id)
+        by_campaign.setdefault(d.campaign_id, {})[key] = d.id
+    answered: set[int] = set()
+    for campaign_id, keys in by_campaign.items():
+        for key in await uow.responses.completed_keys(campaign_id, list(keys)):
+            answered.add(keys[key])
+    return answered
 
 
 class Outcome(Enum):

@@ -85,6 +85,8 @@ async def _within_budget(
 ) -> tuple[list[Recipient], dict[str, list[Recipient]]]:
     skipped: dict[str, list[Recipient]] = {}
     ok: list[Recipient] = []
+    # Two campaigns queueing at once must not both see the same spare budget.
+    await uow.outbox.lock_budget()
     start, end = month_bounds(at)
     ids = [p.contact_id for p in people]
     prompts = await uow.outbox.prompts_between(start, end, ids)
@@ -141,7 +143,8 @@ async def reminder_plan(
     uow: UnitOfWork, campaign: Campaign, secret: bytes, at: datetime, burden: Burden,
 ) -> AudiencePlan:
     """Those invited, or who started on their own, and have not completed."""
-    invited = await uow.outbox.contacts_with(campaign.id, INVITE)
+    # Invitations still waiting to go out are not reminded of: that would be two prompts at once.
+    invited = await uow.outbox.contacts_with(campaign.id, INVITE, sent_only=True)
     people = await uow.subscriptions.recipients_for_reminder(campaign.id, invited)
     pending = await _non_completers(uow, campaign, secret, people)
     ok, skipped = await _within_budget(uow, pending, at, campaign.audience, burden,
@@ -226,7 +229,7 @@ async def close(uow: UnitOfWork, campaign: Campaign, now: datetime,
 
 
 def successor_code(series: str, opens_at: datetime, taken: set[str]) -> str:
-    base = f"{series[:28]}-{opens_at:%Y%m%d}"
+    base = f"{series[:28].rstrip('-_')}-{opens_at:%Y%m%d}"
     code = base
     n = 1
     while code in taken:
@@ -239,14 +242,20 @@ async def _recur(uow: UnitOfWork, campaign: Campaign, now: datetime) -> dict[str
     recurrence = recurrence_from_str(campaign.recurrence)
     assert recurrence is not None
     length = (campaign.closes_at - campaign.opens_at) if campaign.closes_at else None
-    opens_at = recurrence.next_opening(campaign.opens_at, campaign.timezone)
-    skipped = 0
-    # After a long downtime, skip runs that would already be over; never create a poll
-    # that nobody could answer.
-    while length is not None and opens_at + length <= now:
-        opens_at = recurrence.next_opening(opens_at, campaign.timezone)
-        skipped += 1
     series = campaign.series or campaign.code
+    first = await uow.campaigns.by_code(series)
+    anchor = first.opens_at if first is not None else campaign.opens_at
+    opens_at = recurrence.next_opening(campaign.opens_at, campaign.timezone, anchor)
+    skipped = 0
+    # After a long downtime, skip runs that would already be over (or, without a closing
+    # time, that would already have started): never create a poll nobody could answer, nor
+    # a pile of them at once.
+    while (opens_at + length <= now) if length is not None else (opens_at <= now):
+        following = recurrence.next_opening(opens_at, campaign.timezone, anchor)
+        if length is None and following > now:
+            break
+        opens_at = following
+        skipped += 1
     taken = {c.code for c in await uow.campaigns.all()}
     code = successor_code(series, opens_at.astimezone(check_timezone(campaign.timezone)), taken)
     successor = Campaign(

@@ -190,6 +190,11 @@ async def open_invitation(uow: UnitOfWork, who: Respondent, campaign_id: int) ->
     campaign = await uow.campaigns.get(campaign_id)
     if campaign is None:
         return Reply(lang, notice="stale", only_notice=True)
+    if campaign.audience == "cadres" and contact.id not in await uow.outbox.contacts_with(
+        campaign.id, "invite"
+    ):
+        # Campaign ids are guessable; a self-assessment is only for the cadres it was sent to.
+        return Reply(lang, notice="forged", only_notice=True)
     return await _begin(uow, who, contact, lang, campaign, INVITATION_ENTRY)
 
 

@@ -90,6 +90,11 @@ def plan(jobs: Iterable[Job], done: set[str], now: datetime) -> Plan:
                 if j not in keep]
         return Plan(run_now=keep, skip=skip, later=later)
     reminders = [j for j in due if is_reminder(j.name)]
+    if any(j.name == INVITE for j in due):
+        # The invitation goes out now; a reminder right behind it would be a second prompt.
+        skip = [(j, "missed; the invitation goes out now instead") for j in reminders]
+        return Plan(run_now=[j for j in due if not is_reminder(j.name)], skip=skip,
+                    later=later)
     for old in reminders[:-1]:
         skip.append((old, "missed; a later reminder replaces it"))
     run_now = [j for j in due if not is_reminder(j.name) or j is (reminders[-1])]

@@ -66,6 +66,15 @@ async def queued(db: Database, code: str, kind: str = "invite") -> dict[int, Out
         return result
 
 
+async def deliver_all(db: Database) -> None:
+    """What the sender does when every message gets through."""
+    async with db.transaction() as uow:
+        ids = list((await uow.session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING)
+        )).all())
+        await uow.outbox.mark(ids, OutboxStatus.SENT, now=now())
+
+
 async def test_invitations_go_to_residents_who_chose_the_unit_or_a_unit_around_it(
     db: Database,
 ) -> None:
@@ -152,6 +161,7 @@ async def test_reminders_go_only_to_those_invited_or_started_who_have_not_comple
         await resident(db, user, "V1")
     await resident(db, 4, None)  # came by QR code, has started
     await run(db, "willow", "invite")
+    await deliver_all(db)
     async with db.transaction() as uow:
         campaign = await uow.campaigns.by_code("willow")
         assert campaign is not None
@@ -181,6 +191,12 @@ async def test_a_manual_reminder_respects_the_gap_and_refuses_an_empty_broadcast
                                         actor="person:1")
     await resident(db, 1, "V1")
     await run(db, "willow", "invite")
+    with pytest.raises(CampaignRuleError, match="nobody to remind"):
+        # The invitation has not gone out yet: no reminder right behind it.
+        async with db.transaction() as uow:
+            await operations.remind_now(uow, "willow", now(), secret=SECRET, burden=BURDEN,
+                                        actor="person:1")
+    await deliver_all(db)
     async with db.transaction() as uow:
         sent = await operations.remind_now(uow, "willow", now(), secret=SECRET, burden=BURDEN,
                                            actor="person:1")

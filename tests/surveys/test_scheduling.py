@@ -154,3 +154,38 @@ def test_weekdays_are_numbered_as_in_crontab(expression: str, weekday: str) -> N
     assert recurrence is not None
     nxt = recurrence.next_opening(T0, "UTC")
     assert (nxt.hour, nxt.strftime("%A")) == (9, weekday)
+
+
+def test_a_reminder_missed_together_with_the_invitation_is_not_sent_behind_it() -> None:
+    jobs = campaign_jobs(campaign())
+    result = plan(jobs, set(), T0 + timedelta(days=13))
+    assert names(result.run_now) == ["open", "invite"]
+    assert [j.name for j, _ in result.skip] == ["remind:172800"]
+
+
+def test_a_series_code_never_gets_a_double_dash() -> None:
+    assert successor_code("spring-", T0, set()) == "spring-20261201"
+    assert "--" not in successor_code("a" * 27 + "-" + "b" * 5, T0, set())
+
+
+def test_a_monthly_series_returns_to_its_day_after_a_short_month() -> None:
+    monthly = Recurrence("monthly")
+    first = datetime(2027, 1, 31, 9, 0, tzinfo=UTC)
+    feb = monthly.next_opening(first, "UTC", anchor=first)
+    march = monthly.next_opening(feb, "UTC", anchor=first)
+    april = monthly.next_opening(march, "UTC", anchor=first)
+    assert [feb.day, march.day, april.day] == [28, 31, 30]
+
+
+@pytest.mark.parametrize(("expression", "weekday"), [
+    ("0 9 * * 0-3", "Tuesday"), ("0 9 * * 0-6", "Tuesday"), ("0 9 * * 4-7", "Thursday"),
+])
+def test_weekday_ranges_starting_on_sunday_work(expression: str, weekday: str) -> None:
+    recurrence = parse_recurrence(expression)
+    assert recurrence is not None
+    assert recurrence.next_opening(T0, "UTC").strftime("%A") == weekday
+
+
+def test_an_out_of_range_weekday_is_refused() -> None:
+    with pytest.raises(CampaignRuleError):
+        parse_recurrence("0 9 * * 8")
