@@ -110,8 +110,12 @@ def build_application(
         # PTB's limiter paces all chats together and retries after Telegram's 429 retry_after.
         .rate_limiter(
             AIORateLimiter(
-                overall_max_rate=settings.bot.max_messages_per_second,
-                overall_time_period=1,
+                # A bucket of a sixth of a second: the same rate as (30, 1 s), but a whole
+                # second's burst at once followed by sending at exactly Telegram's rate leaves no
+                # slack for jitter, so Telegram answers 429 and every send pauses for a second.
+                overall_max_rate=max(1.0, settings.bot.max_messages_per_second / 6),
+                overall_time_period=max(1.0, settings.bot.max_messages_per_second / 6)
+                / settings.bot.max_messages_per_second,
                 max_retries=settings.bot.retries_after_429,
             )
         )
