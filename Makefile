@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest bench migrate demo clean install
+.PHONY: run test lint typecheck pytest bench bench-broadcast migrate demo clean install
 
 install: $(STAMP)
 
@@ -32,8 +32,14 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Both benchmarks; the broadcast one alone (about 8 minutes): `make bench-broadcast`,
+# quicker with e.g. `make bench-broadcast BENCH_ARGS="--users 300"`.
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/broadcast.py $(BENCH_ARGS)
+
+bench-broadcast: $(STAMP)
+	$(BIN)/python bench/broadcast.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-* .mypy_cache .ruff_cache .pytest_cache
