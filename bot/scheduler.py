@@ -72,7 +72,8 @@ class CampaignScheduler:
 
     def start(self, resync_interval_s: int) -> None:
         self.running = True
-        self.job_queue.run_repeating(self._on_tick, interval=resync_interval_s, first=0,
+        # first=0 would be a moment already past, which APScheduler skips to the next interval.
+        self.job_queue.run_repeating(self._on_tick, interval=resync_interval_s, first=0.1,
                                      name="campaign-scheduler-sync")
 
     def stop(self) -> None:

@@ -243,3 +243,21 @@ async def test_steps_missed_while_the_bot_was_down_run_once_at_start(
     assert closes == 1, "a missed closing runs exactly once"
     assert runs["close"] == {"status": "closed"}
     assert "closed" in str(runs["remind:1800"]), "a reminder for a closed poll is not sent"
+
+
+async def test_invitations_due_at_start_go_out_at_once_not_at_the_next_resync(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    user = await client.user(801, "Early", language_code="en")
+    await bot.stop()
+    async with db.transaction() as uow:
+        unit = await uow.units.by_code("V1")
+        assert unit is not None
+        contact = await uow.contacts.get_or_create(user.id, user.id)
+        contact.units_chosen = True
+        await uow.subscriptions.add(contact.id, unit.id)
+    await open_campaign(db, "dawn")
+    assert bot.settings.broadcast.resync_interval_s == 30
+    await bot.start()  # no manual sync: the scheduler's first pass runs right away
+    invitation = await user.wait_for_message("would like your opinion", timeout=10)
+    assert "Willow Village" in invitation.text
