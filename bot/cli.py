@@ -35,6 +35,7 @@ from surveys.campaigns import (
     CampaignRuleError,
     check_timezone,
     deep_link,
+    format_duration,
     parse_recurrence,
     parse_reminders,
 )
@@ -240,7 +241,8 @@ def _report_lines(report: CampaignReport) -> list[str]:
         hours = int(report.time_left.total_seconds() // 3600)
         left = f"{hours // 24}d {hours % 24}h left"
     closes = f"{c.closes_at:%Y-%m-%d %H:%M} UTC" if c.closes_at else "never"
-    reminders = ", ".join(f"{timedelta(seconds=s)} before closing" for s in c.reminders)
+    reminders = ", ".join(format_duration(timedelta(seconds=s)) for s in c.reminders)
+    reminders = f"{reminders} before closing" if reminders else ""
     target = f" (target {c.target_responses})" if c.target_responses else ""
     return [
         f"campaign {c.code} ({c.status.value}) for {c.unit.name} [{c.unit.code}]",

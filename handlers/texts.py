@@ -143,10 +143,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "欢迎回来：您将重新收到问卷邀请。发送 /stop 可关闭。",
     },
     "invite": {
-        "en": "📋 <b>{unit}</b> would like your opinion: <b>{title}</b>.\n"
+        "en": "📋 <b>{unit}</b> would like your opinion: <b>{title}</b>\n"
         "{questions} short questions, about a minute, anonymous.{closes}\n"
         "<i>Send /stop to receive no more invitations.</i>",
-        "zh": "📋 <b>{unit}</b>邀请您参与：<b>{title}</b>。\n"
+        "zh": "📋 <b>{unit}</b>邀请您参与：<b>{title}</b>\n"
         "共 {questions} 个简短问题，约需一分钟，匿名作答。{closes}\n"
         "<i>发送 /stop 可不再接收邀请。</i>",
     },

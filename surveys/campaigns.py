@@ -111,6 +111,15 @@ def parse_duration(text: str) -> timedelta:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
+def format_duration(value: timedelta) -> str:
+    """The inverse of :func:`parse_duration`, in its largest whole unit: 2d, 36h, 90m."""
+    minutes = int(value.total_seconds() // 60)
+    for suffix, size in (("d", 1440), ("h", 60)):
+        if minutes and minutes % size == 0:
+            return f"{minutes // size}{suffix}"
+    return f"{minutes}m"
+
+
 def parse_reminders(text: str | None) -> list[timedelta]:
     """A reminder plan: how long before closing each reminder goes, e.g. ``2d,2h``."""
     if not text or not text.strip():
@@ -246,5 +255,6 @@ def check_plan(window: Window, reminders: list[timedelta]) -> None:
     for before in reminders:
         if window.closes_at - before <= window.opens_at:
             raise CampaignRuleError(
-                f"a reminder {before} before closing would come before the campaign opens"
+                f"a reminder {format_duration(before)} before closing would come before the "
+                "campaign opens"
             )

@@ -252,7 +252,7 @@ def test_campaign_plan_flags(env: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["campaign", "show", "monthly-pulse"]) == 0
     shown = capsys.readouterr().out
     assert "opens 2031-01-01 01:00 UTC" in shown
-    assert "reminders: 2 days, 0:00:00 before closing, 2:00:00 before closing" in shown
+    assert "reminders: 2d, 2h before closing" in shown
     assert "repeats: monthly" in shown and "(target 120)" in shown
     assert "audience: residents; time zone Asia/Shanghai" in shown
 
