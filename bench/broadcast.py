@@ -28,14 +28,12 @@ import asyncio
 import contextlib
 import os
 import re
-import signal
-import socket
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +48,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.processes import Process, free_port, wait_until  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import OutboxStatus  # noqa: E402
@@ -68,52 +67,9 @@ CHAT_RATE, CHAT_BURST = 1.0, 5
 TARGET_SHARE = 0.95
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-class Process:
-    """A child process whose output goes to a log file."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.name, self.args, self.env, self.log = name, args, env, log
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.log.open("ab") as handle:
-            self.proc = await asyncio.create_subprocess_exec(
-                *self.args, env=self.env, stdout=handle, stderr=handle, cwd=ROOT
-            )
-
-    async def kill(self) -> None:
-        """SIGKILL: no clean shutdown, as in a crash or an OOM kill."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        await self.proc.wait()
-
-    async def stop(self) -> None:
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        self.proc.terminate()
-        try:
-            await asyncio.wait_for(self.proc.wait(), 15)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], what: str, limit: float = 30) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            if await check():
-                return
-        except (OSError, aiohttp.ClientError):
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"timed out waiting for {what}")
 
 
 class Sandbox:

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import sys
 import tempfile
 import time
@@ -39,6 +38,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.processes import Process, free_port, wait_until  # noqa: E402
 from sandbox import SandboxClient, SandboxUser  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.uow import Database  # noqa: E402
@@ -51,10 +51,6 @@ PYTHON = sys.executable
 STEP_TIMEOUT = 30.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -77,40 +73,7 @@ class PhaseResult:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-class Process:
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name, self.args, self.env = name, args, env
-        self.log = log_dir / f"{name}.log"
-        self.proc: asyncio.subprocess.Process | None = None
 
-    async def start(self) -> None:
-        handle = self.log.open("wb")
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.args, env=self.env, stdout=handle, stderr=handle, cwd=ROOT
-        )
-        handle.close()
-
-    async def stop(self) -> None:
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        self.proc.terminate()
-        try:
-            await asyncio.wait_for(self.proc.wait(), 15)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], what: str, limit: float = 30) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            if await check():
-                return
-        except OSError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"timed out waiting for {what}")
 
 
 async def seed(db_url: str, codes: list[str]) -> None:
@@ -231,13 +194,13 @@ class Stack:
         env = {**os.environ, "PTB_TIMEDELTA": "1"}
         self.sandbox = Process(f"sandbox-{system}", [PYTHON, "-m", "sandbox", "--port",
                                                      str(port), "--token", TOKEN, "--no-limits"],
-                               env, log_dir)
+                               env, log_dir / f"sandbox-{system}.log")
         self.codes = ["warmup", *(f"satur{n}" for n in range(1, ROUNDS + 1)), "paced"]
         self.db_url = db_url
         self.resident: Resident
         if db_url is None:
             self.bot = Process("echo", [PYTHON, "bench/echo_bot.py", self.api, TOKEN, "256"],
-                               env, log_dir)
+                               env, log_dir / "echo.log")
             self.resident = echo_resident
         else:
             config = log_dir / f"config-{system}.yaml"
@@ -250,7 +213,7 @@ class Stack:
                        "CIVICPULSE_SECRET_KEY": "bench-secret-key-0123456789",
                        "CIVICPULSE_CONFIG": str(config)}
             self.bot = Process(f"bot-{system}", [PYTHON, "-m", "bot.cli", "run"], bot_env,
-                               log_dir)
+                               log_dir / f"bot-{system}.log")
             self.resident = poll_resident
         self.client = SandboxClient(self.api)
 
