@@ -14,15 +14,14 @@ and the scheduler and outbox are nudged, only after the commit.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, InputFile, Message, Update
+from telegram import InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
@@ -35,6 +34,7 @@ from telegram.ext import (
 
 from analysis.qr import qr_png
 from handlers import admin_render as render
+from handlers.common import answer, edit, lang_guess, notice
 from handlers.deps import Deps, DuplicateUpdate
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
@@ -42,7 +42,6 @@ from surveys import dialogue
 from surveys.access import ADMIN_ROLES, VIEW_ROLES
 from surveys.campaigns import deep_link
 from surveys.dialogue import Caller, Outcome, Refused
-from surveys.responding import resolve_language
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -52,7 +51,6 @@ Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 AdminHandler = Callable[[Deps, Update, Context], Awaitable[bool]]
 
 ADMIN_GROUP = -1
-_NOT_MODIFIED = "message is not modified"
 
 
 def admin_handlers(deps: Deps) -> dict[int, Handlers]:
@@ -83,7 +81,7 @@ def _guarded(deps: Deps, handler: AdminHandler) -> Handler:
         try:
             handled = await handler(deps, update, context)
         except Refused as refusal:
-            await _notice(update, t(f"admin.{refusal.key}", refusal.lang, refusal.params))
+            await notice(update, t(f"admin.{refusal.key}", refusal.lang, refusal.params))
             handled = True
         except DuplicateUpdate:
             log.info("ignoring redelivered update %s", update.update_id)
@@ -93,7 +91,7 @@ def _guarded(deps: Deps, handler: AdminHandler) -> Handler:
             handled = True
         except DatabaseUnavailable as exc:
             log.warning("database unavailable for update %s: %s", update.update_id, exc)
-            await _notice(update, t("db_unavailable", _lang_guess(deps, update)))
+            await notice(update, t("db_unavailable", lang_guess(deps, update)))
             handled = True
         except ApplicationHandlerStop:
             raise
@@ -101,7 +99,7 @@ def _guarded(deps: Deps, handler: AdminHandler) -> Handler:
             # PTB would hand the update on to the next group (the resident journey, which
             # would say "unknown command"); log it here and stop instead.
             log.exception("admin handler failed for update %s", update.update_id)
-            await _notice(update, t("error", _lang_guess(deps, update)))
+            await notice(update, t("error", lang_guess(deps, update)))
             handled = True
         if handled:
             raise ApplicationHandlerStop
@@ -118,39 +116,12 @@ def _caller(deps: Deps, update: Update) -> Caller:
     )
 
 
-def _lang_guess(deps: Deps, update: Update) -> str:
-    user = update.effective_user
-    return resolve_language(None, user.language_code if user else None, deps.default_language)
 
 
-async def _notice(update: Update, text: str) -> None:
-    """A short answer: a pop-up for a button, a message otherwise."""
-    try:
-        if update.callback_query is not None:
-            await _answer(update.callback_query, text, alert=True)
-        elif update.effective_chat is not None:
-            await update.effective_chat.send_message(text, parse_mode=ParseMode.HTML)
-    except TelegramError as exc:
-        log.warning("could not deliver an admin notice: %s", exc)
 
 
-async def _answer(query: CallbackQuery, text: str | None, alert: bool = False) -> None:
-    if text is not None:
-        # A pop-up is plain text of at most 200 characters.
-        text = html.unescape(text)
-        text = text if len(text) <= 200 else text[:199] + "…"
-    try:
-        await query.answer(text, show_alert=alert)
-    except BadRequest as exc:
-        log.info("callback answer failed: %s", exc)
 
 
-async def _edit(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-    except BadRequest as exc:
-        if _NOT_MODIFIED not in str(exc).lower():
-            raise
 
 
 async def _say(update: Update, text: str,
@@ -245,41 +216,41 @@ async def _on_action_button(deps: Deps, update: Update, context: Context) -> boo
     assert query is not None
     parsed = render.parse_action(query.data)
     if parsed is None:
-        await _answer(query, t("forged", _lang_guess(deps, update)))
+        await answer(query, t("forged", lang_guess(deps, update)))
         return True
     action, code = parsed
     caller = _caller(deps, update)
     if action == render.QR:
         ref = await deps.run(update, partial(dialogue.campaign_link, caller=caller, code=code))
-        await _answer(query, None)
+        await answer(query, None)
         await _send_qr(deps, update, ref.code)
     elif action == render.CLOSE_ASK:
         ref = await deps.run(update, partial(dialogue.check_close, caller=caller, code=code))
-        await _answer(query, None)
+        await answer(query, None)
         message = render.close_ask(ref)
         await _say(update, message.text, message.keyboard)
     elif action == render.CLOSE:
         ref = await deps.run(update, partial(dialogue.close, caller=caller, code=code))
         deps.campaigns_changed()
-        await _answer(query, None)
-        await _edit(query, t("admin.close.done", ref.lang, {"code": ref.code}), None)
+        await answer(query, None)
+        await edit(query, t("admin.close.done", ref.lang, {"code": ref.code}), None)
     elif action == render.REMIND_ASK:
         view = await deps.run(update, partial(dialogue.check_remind, caller=caller, code=code))
-        await _answer(query, None)
+        await answer(query, None)
         message = render.remind_ask(view)
         await _say(update, message.text, message.keyboard)
     elif action == render.REMIND:
         view = await deps.run(update, partial(dialogue.remind, caller=caller, code=code))
         deps.outbox_changed()
-        await _answer(query, None)
-        await _edit(query, t("admin.remind.done", view.lang,
+        await answer(query, None)
+        await edit(query, t("admin.remind.done", view.lang,
                              {"count": view.queued, "code": view.code}), None)
     else:  # KEEP or NO_REMIND: nothing to change, but only an admin's buttons say so
         lang = await deps.run(update, partial(dialogue.require_role, caller=caller,
                                               roles=ADMIN_ROLES))
-        await _answer(query, None)
+        await answer(query, None)
         key = "admin.close.kept" if action == render.KEEP else "admin.remind.kept"
-        await _edit(query, t(key, lang, {"code": code}), None)
+        await edit(query, t(key, lang, {"code": code}), None)
     return True
 
 
@@ -304,7 +275,7 @@ async def _in_dialogue(deps: Deps, update: Update) -> bool:
 async def _on_new_campaign(deps: Deps, update: Update, context: Context) -> bool:
     outcome = await deps.run(update, partial(dialogue.start_dialogue,
                                              caller=_caller(deps, update)))
-    await _show(deps, update, outcome, edit=False)
+    await _show(deps, update, outcome, in_place=False)
     return True
 
 
@@ -313,7 +284,7 @@ async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
         return False
     outcome = await deps.run(update, partial(dialogue.cancel_dialogue,
                                              caller=_caller(deps, update)))
-    await _show(deps, update, outcome, edit=False)
+    await _show(deps, update, outcome, in_place=False)
     return True
 
 
@@ -324,7 +295,7 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
     text = update.effective_message.text or ""
     outcome = await deps.run(update, partial(dialogue.dialogue_text,
                                              caller=_caller(deps, update), text=text))
-    await _show(deps, update, outcome, edit=False)
+    await _show(deps, update, outcome, in_place=False)
     return True
 
 
@@ -333,20 +304,20 @@ async def _on_dialogue_button(deps: Deps, update: Update, context: Context) -> b
     assert query is not None
     parsed = dialogue.parse_choice(query.data)
     if parsed is None:
-        await _answer(query, t("forged", _lang_guess(deps, update)))
+        await answer(query, t("forged", lang_guess(deps, update)))
         return True
     nonce, version, choice = parsed
     outcome = await deps.run(update, partial(dialogue.dialogue_tap, caller=_caller(deps, update),
                                              nonce=nonce, version=version, choice=choice))
     if outcome.stale:
-        await _answer(query, t("stale", outcome.lang))
+        await answer(query, t("stale", outcome.lang))
         return True
-    await _answer(query, None)
-    await _show(deps, update, outcome, edit=True)
+    await answer(query, None)
+    await _show(deps, update, outcome, in_place=True)
     return True
 
 
-async def _show(deps: Deps, update: Update, outcome: Outcome, *, edit: bool) -> None:
+async def _show(deps: Deps, update: Update, outcome: Outcome, *, in_place: bool) -> None:
     """Show a dialogue outcome: in place of the tapped prompt, or as a new message."""
     lang = outcome.lang
     keyboard: InlineKeyboardMarkup | None = None
@@ -361,8 +332,8 @@ async def _show(deps: Deps, update: Update, outcome: Outcome, *, edit: bool) -> 
     else:
         text = t(f"admin.dlg.{outcome.notice or 'no_dialogue'}", lang)
     query = update.callback_query
-    if edit and query is not None and query.message is not None:
-        await _edit(query, text, keyboard)
+    if in_place and query is not None and query.message is not None:
+        await edit(query, text, keyboard)
         shown_id = query.message.message_id
     else:
         shown_id = (await _say(update, text, keyboard)).message_id

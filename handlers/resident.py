@@ -6,15 +6,14 @@ says to show. Messages go out only after the commit.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -25,6 +24,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.common import answer, edit, lang_guess, notice
 from handlers.deps import Deps, DuplicateUpdate
 from handlers.render import (
     follow_keyboard,
@@ -45,8 +45,6 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
-# Telegram answers this when an edit would change nothing; it is not a failure for us.
-_NOT_MODIFIED = "message is not modified"
 
 
 def resident_handlers(deps: Deps) -> list[BaseHandler[Update, Context, None]]:
@@ -96,7 +94,7 @@ def _guarded(
             await _mark_unreachable(deps, update)
         except DatabaseUnavailable as exc:
             log.warning("database unavailable for update %s: %s", update.update_id, exc)
-            await _tell(update, _lang_guess(deps, update), "db_unavailable")
+            await notice(update, t("db_unavailable", lang_guess(deps, update)))
 
     return run
 
@@ -112,21 +110,8 @@ async def _mark_unreachable(deps: Deps, update: Update) -> None:
         log.warning("could not record the block: %s", exc)
 
 
-def _lang_guess(deps: Deps, update: Update) -> str:
-    user = update.effective_user
-    return responding.resolve_language(None, user.language_code if user else None,
-                                       deps.default_language)
 
 
-async def _tell(update: Update, lang: str, key: str) -> None:
-    """Best-effort notice when the normal path failed (as an alert for a button)."""
-    try:
-        if update.callback_query is not None:
-            await _answer(update.callback_query, t(key, lang), alert=True)
-        elif update.effective_chat is not None:
-            await update.effective_chat.send_message(t(key, lang), parse_mode=ParseMode.HTML)
-    except TelegramError as exc:
-        log.warning("could not deliver notice %s: %s", key, exc)
 
 
 async def _on_start(deps: Deps, update: Update, context: Context) -> None:
@@ -179,11 +164,11 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> None:
 
 
 async def _on_unknown_command(deps: Deps, update: Update, context: Context) -> None:
-    await _tell(update, _lang_guess(deps, update), "unknown_command")
+    await notice(update, t("unknown_command", lang_guess(deps, update)))
 
 
 async def _on_other(deps: Deps, update: Update, context: Context) -> None:
-    await _tell(update, _lang_guess(deps, update), "unsupported_message")
+    await notice(update, t("unsupported_message", lang_guess(deps, update)))
 
 
 async def _on_poll_button(deps: Deps, update: Update, context: Context) -> None:
@@ -192,16 +177,16 @@ async def _on_poll_button(deps: Deps, update: Update, context: Context) -> None:
     tap = parse_tap(query.data)
     who = deps.respondent(update)
     if tap is None:
-        await _answer(query, t("forged", _lang_guess(deps, update)))
+        await answer(query, t("forged", lang_guess(deps, update)))
         return
     reply = await deps.run(update, partial(responding.press, who=who, tap=tap))
     if reply.only_notice:
-        await _answer(query, t(reply.notice or "stale", reply.lang, reply.params),
+        await answer(query, t(reply.notice or "stale", reply.lang, reply.params),
                       alert=reply.notice in ("closed",))
         return
-    await _answer(query, None)
+    await answer(query, None)
     if reply.submitted:
-        await _edit(query, t("thanks", reply.lang), None)
+        await edit(query, t("thanks", reply.lang), None)
         if reply.follow_offer is not None:
             unit_id, unit_name = reply.follow_offer
             assert query.message is not None
@@ -212,7 +197,7 @@ async def _on_poll_button(deps: Deps, update: Update, context: Context) -> None:
         return
     if reply.screen is not None:
         message = screen_message(reply.screen, reply.lang)
-        await _edit(query, message.text, message.keyboard)
+        await edit(query, message.text, message.keyboard)
 
 
 async def _on_language_button(deps: Deps, update: Update, context: Context) -> None:
@@ -221,11 +206,11 @@ async def _on_language_button(deps: Deps, update: Update, context: Context) -> N
     choice = (query.data or "")[2:]
     who = deps.respondent(update)
     if choice not in responding.LANGUAGES:
-        await _answer(query, t("forged", _lang_guess(deps, update)))
+        await answer(query, t("forged", lang_guess(deps, update)))
         return
     reply = await deps.run(update, partial(responding.set_language, who=who, lang=choice))
-    await _answer(query, t("language_set", reply.lang))
-    await _edit(query, t("language_set", reply.lang), None)
+    await answer(query, t("language_set", reply.lang))
+    await edit(query, t("language_set", reply.lang), None)
     if reply.screen is not None:
         await _send(deps, update, Reply(reply.lang, screen=reply.screen,
                                         retire_message_id=reply.retire_message_id))
@@ -242,13 +227,13 @@ async def _on_picker_button(deps: Deps, update: Update, context: Context) -> Non
     assert query is not None
     tap = parse_picker(query.data)
     if tap is None:
-        await _answer(query, t("forged", _lang_guess(deps, update)))
+        await answer(query, t("forged", lang_guess(deps, update)))
         return
     who = deps.respondent(update)
     if tap.action == "d":
         reply = await deps.run(update, partial(following.units_done, who=who))
-        await _answer(query, None)
-        await _edit(query, t(reply.notice or "units_none", reply.lang, reply.params), None)
+        await answer(query, None)
+        await edit(query, t(reply.notice or "units_none", reply.lang, reply.params), None)
         return
     if tap.action == "t":
         assert tap.unit_id is not None
@@ -259,10 +244,10 @@ async def _on_picker_button(deps: Deps, update: Update, context: Context) -> Non
         reply = await deps.run(update, partial(following.show_units, who=who,
                                                parent_id=tap.parent_id, page=tap.page))
     if reply.only_notice or reply.picker is None:
-        await _answer(query, t(reply.notice or "stale", reply.lang))
+        await answer(query, t(reply.notice or "stale", reply.lang))
         return
-    await _answer(query, None)
-    await _edit(query, picker_text(reply.picker, reply.lang),
+    await answer(query, None)
+    await edit(query, picker_text(reply.picker, reply.lang),
                 picker_keyboard(reply.picker, reply.lang))
 
 
@@ -274,10 +259,10 @@ async def _on_follow_button(deps: Deps, update: Update, context: Context) -> Non
     reply = await deps.run(update, partial(following.answer_follow, who=who,
                                            unit_id=int(unit), yes=yes == "1"))
     if reply.only_notice:
-        await _answer(query, t(reply.notice or "stale", reply.lang))
+        await answer(query, t(reply.notice or "stale", reply.lang))
         return
-    await _answer(query, None)
-    await _edit(query, t(reply.notice or "not_following", reply.lang, reply.params), None)
+    await answer(query, None)
+    await edit(query, t(reply.notice or "not_following", reply.lang, reply.params), None)
 
 
 async def _on_invitation_button(deps: Deps, update: Update, context: Context) -> None:
@@ -289,36 +274,20 @@ async def _on_invitation_button(deps: Deps, update: Update, context: Context) ->
     reply = await deps.run(update, partial(responding.open_invitation, who=who,
                                            campaign_id=campaign_id))
     if reply.only_notice:
-        await _answer(query, t(reply.notice or "stale", reply.lang))
+        await answer(query, t(reply.notice or "stale", reply.lang))
         return
-    await _answer(query, None)
+    await answer(query, None)
     # The invitation stays as it was (its button still works); the poll comes below it.
     await _send(deps, update, reply)
 
 
 async def _on_unknown_button(deps: Deps, update: Update, context: Context) -> None:
     assert update.callback_query is not None
-    await _answer(update.callback_query, t("forged", _lang_guess(deps, update)))
+    await answer(update.callback_query, t("forged", lang_guess(deps, update)))
 
 
-async def _answer(query: CallbackQuery, text: str | None, alert: bool = False) -> None:
-    if text is not None:
-        # A pop-up is plain text of at most 200 characters, not HTML like messages.
-        text = html.unescape(text)
-        text = text if len(text) <= 200 else text[:199] + "…"
-    try:
-        await query.answer(text, show_alert=alert)
-    except BadRequest as exc:
-        # The query expired (the tap is older than Telegram keeps it); nothing to stop.
-        log.info("callback answer failed: %s", exc)
 
 
-async def _edit(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-    except BadRequest as exc:
-        if _NOT_MODIFIED not in str(exc).lower():
-            raise
 
 
 async def _send(deps: Deps, update: Update, reply: Reply) -> None:
