@@ -16,13 +16,17 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.background import Background
 from bot.settings import ConfigError, Settings
 from handlers.admin import admin_handlers
+from handlers.cadre import cadre_handlers
 from handlers.deps import Deps
+from handlers.inspector import inspector_handlers
 from handlers.resident import resident_handlers
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
+from storage.evidence import EvidenceStore
 from storage.repositories import utcnow
 from storage.uow import Database
 from surveys.catalog import SurveyCatalog
+from surveys.fieldwork import FieldRules
 from surveys.operations import Burden
 from surveys.responding import resolve_language
 
@@ -79,6 +83,18 @@ def burden_of(settings: Settings) -> Burden:
     )
 
 
+def fieldwork_of(settings: Settings) -> FieldRules:
+    return FieldRules(
+        invite_valid_for=timedelta(days=settings.cadres.invite_valid_days),
+        note_max_length=settings.notes.max_length,
+        correction_window=timedelta(hours=settings.notes.correction_window_hours),
+        remark_max_length=settings.inspections.remark_max_length,
+        max_photo_bytes=settings.evidence.max_photo_bytes,
+        max_photos=settings.evidence.max_photos,
+        default_radius_km=settings.evidence.default_radius_km,
+    )
+
+
 def build_application(
     settings: Settings,
     db: Database,
@@ -100,6 +116,8 @@ def build_application(
         else settings.sandbox.bot_username,
         burden=burden_of(settings),
         default_closes_after_days=settings.surveys.default_closes_after_days,
+        fieldwork=fieldwork_of(settings),
+        evidence=EvidenceStore(settings.evidence_dir),
     )
     application = (
         ApplicationBuilder()
@@ -125,8 +143,11 @@ def build_application(
         .build()
     )
     application.bot_data[_BACKGROUND] = Background(application, db, settings, deps, clock)
-    for group, handlers in admin_handlers(deps).items():
-        application.add_handlers(handlers, group=group)
+    # Each audience's handlers run in their own group, before the resident journey (group 0);
+    # whichever handles an update stops it there.
+    for audience in (inspector_handlers, cadre_handlers, admin_handlers):
+        for group, handlers in audience(deps).items():
+            application.add_handlers(handlers, group=group)
     application.add_handlers(resident_handlers(deps))
     application.add_error_handler(_on_error)
     _schedule_maintenance(application, db, clock)

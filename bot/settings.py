@@ -72,6 +72,33 @@ class BroadcastSection(_Section):
     resync_interval_s: int = Field(default=30, ge=1, le=3600)
 
 
+class CadresSection(_Section):
+    # A cadre's one-time invite link stops working after this many days.
+    invite_valid_days: int = Field(default=7, ge=1, le=90)
+
+
+class NotesSection(_Section):
+    # Longest progress note, in characters. Longer ones are refused with the limit, not cut.
+    max_length: int = Field(default=500, ge=20, le=3500)
+    # A note can be corrected or withdrawn for this long after it was sent.
+    correction_window_hours: int = Field(default=24, ge=0, le=720)
+
+
+class InspectionsSection(_Section):
+    remark_max_length: int = Field(default=500, ge=20, le=3500)
+
+
+class EvidenceSection(_Section):
+    # Where photos are kept, under their SHA-256; empty means var/evidence.
+    dir: Path | None = None
+    # Larger files are refused (the Bot API lets bots download at most 20 MB).
+    max_photo_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
+    max_photos: int = Field(default=5, ge=0, le=10)
+    # A location farther than this from its unit's centre is flagged, unless the unit (or
+    # the nearest unit above it with a centre) sets its own radius_km in the unit file.
+    default_radius_km: float = Field(default=10.0, gt=0, le=5000)
+
+
 class RateSection(_Section):
     rate: float = Field(gt=0)
     burst: int = Field(ge=1)
@@ -95,6 +122,10 @@ class Settings(_Section):
     privacy: PrivacySection = PrivacySection()
     burden: BurdenSection = BurdenSection()
     broadcast: BroadcastSection = BroadcastSection()
+    cadres: CadresSection = CadresSection()
+    notes: NotesSection = NotesSection()
+    inspections: InspectionsSection = InspectionsSection()
+    evidence: EvidenceSection = EvidenceSection()
     sandbox: SandboxSection = SandboxSection()
 
     # From the environment only.
@@ -115,6 +146,10 @@ class Settings(_Section):
         if self.database.url:
             return self.database.url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'civicpulse.db').as_posix()}"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.evidence.dir if self.evidence.dir is not None else self.var_dir / "evidence"
 
     @property
     def database_options(self) -> dict[str, Any]:

@@ -6,13 +6,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TypeVar
 
 from telegram import Update
 
+from storage.evidence import EvidenceStore
 from storage.repositories import utcnow
 from storage.uow import Database, UnitOfWork
 from surveys.catalog import SurveyCatalog
+from surveys.fieldwork import FieldRules
 from surveys.operations import Burden
 from surveys.responding import Respondent
 
@@ -35,6 +38,9 @@ class Deps:
     bot_username: str = "CivicPulseBot"
     burden: Burden = field(default_factory=Burden)
     default_closes_after_days: int = 30
+    # Cadres' notes and inspectors' records: limits, and where photo evidence is kept.
+    fieldwork: FieldRules = field(default_factory=FieldRules)
+    evidence: EvidenceStore = field(default_factory=lambda: EvidenceStore(Path("var/evidence")))
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None

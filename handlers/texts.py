@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from handlers.admin_texts import ADMIN_TEXTS
+from handlers.cadre_texts import CADRE_TEXTS
+from handlers.inspector_texts import INSPECTOR_TEXTS
 
 TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
@@ -291,6 +293,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 TEXTS.update(ADMIN_TEXTS)
+TEXTS.update(CADRE_TEXTS)
+TEXTS.update(INSPECTOR_TEXTS)
 
 
 class _Lenient(dict[str, object]):

@@ -11,6 +11,13 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import SQLITE_BEGIN, DatabaseUnavailable, create_engine, create_sessionmaker
+from storage.fieldwork import (
+    CadresRepository,
+    EvidenceRepository,
+    InspectionsRepository,
+    InvitesRepository,
+    NotesRepository,
+)
 from storage.repositories import (
     AuditRepository,
     CampaignsRepository,
@@ -48,6 +55,11 @@ class UnitOfWork:
         self.entry_points = EntryPointsRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.dialogues = DialoguesRepository(self.session)
+        self.cadres = CadresRepository(self.session)
+        self.invites = InvitesRepository(self.session)
+        self.notes = NotesRepository(self.session)
+        self.inspections = InspectionsRepository(self.session)
+        self.evidence = EvidenceRepository(self.session)
 
 
 class Database:

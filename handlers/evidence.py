@@ -1,0 +1,81 @@
+"""Receiving photo evidence: fetch it through the Bot API (getFile), check it, keep it.
+
+Shared by cadres' notes and inspectors' records. A photo is refused before download when
+Telegram already says it is too large, and after download when it is not a readable image
+(the sender's file name and type are not trusted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from telegram import Message
+from telegram.error import BadRequest
+
+from handlers.deps import Deps
+from storage.evidence import StoredFile, image_type
+
+
+class EvidenceRefused(Exception):
+    """The file cannot be kept; ``key`` names the text, ``params`` fill it."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class ReceivedPhoto:
+    stored: StoredFile
+    file_unique_id: str
+
+
+def has_photo(message: Message) -> bool:
+    """A photo, or a file sent "as a document" (uncompressed, or not an image at all)."""
+    return bool(message.photo) or message.document is not None
+
+
+async def receive_photo(deps: Deps, message: Message) -> ReceivedPhoto:
+    """Download the photo in ``message`` and keep it under its SHA-256.
+
+    Raises:
+        EvidenceRefused: ``evidence.too_large`` (with ``limit_mb``), ``evidence.not_image``
+            or ``evidence.unavailable`` (Telegram would not hand the file over).
+    """
+    limit = deps.fieldwork.max_photo_bytes
+    if message.photo:
+        size = message.photo[-1]  # Telegram lists the sizes smallest first
+        file_id, unique, declared = size.file_id, size.file_unique_id, size.file_size
+    elif message.document is not None:
+        document = message.document
+        mime = (document.mime_type or "").lower()
+        if mime and not mime.startswith("image/"):
+            raise EvidenceRefused("evidence.not_image")
+        file_id, unique, declared = document.file_id, document.file_unique_id, document.file_size
+    else:
+        raise EvidenceRefused("evidence.not_image")
+    if declared is not None and declared > limit:
+        raise EvidenceRefused("evidence.too_large", limit_mb=_megabytes(limit))
+    try:
+        telegram_file = await message.get_bot().get_file(file_id)
+        if telegram_file.file_size is not None and telegram_file.file_size > limit:
+            raise EvidenceRefused("evidence.too_large", limit_mb=_megabytes(limit))
+        data = bytes(await telegram_file.download_as_bytearray())
+    except BadRequest as exc:
+        # "file is too big" (over the Bot API's 20 MB) or a file id Telegram no longer has.
+        if "too big" in str(exc).lower():
+            raise EvidenceRefused("evidence.too_large", limit_mb=_megabytes(limit)) from exc
+        raise EvidenceRefused("evidence.unavailable") from exc
+    if len(data) > limit:
+        raise EvidenceRefused("evidence.too_large", limit_mb=_megabytes(limit))
+    kind = await asyncio.to_thread(image_type, data)
+    if kind is None:
+        raise EvidenceRefused("evidence.not_image")
+    stored = await asyncio.to_thread(deps.evidence.put, data, kind[0], kind[1])
+    return ReceivedPhoto(stored, unique)
+
+
+def _megabytes(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g}"
