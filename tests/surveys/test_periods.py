@@ -9,8 +9,8 @@ import pytest
 from surveys.periods import Period, PeriodError, parse_period, period_of
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
