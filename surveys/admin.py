@@ -37,6 +37,8 @@ class ImportSummary:
 async def import_units(uow: UnitOfWork, rows: Sequence[UnitRow], actor: str) -> ImportSummary:
     """Create or update units from a parsed file, all or nothing.
 
+    The file describes each unit whole: a value left out (population, the centre) is cleared.
+
     Raises:
         UnitFileError: the tree is broken (cycle, unknown parent, duplicates...).
     """
@@ -50,10 +52,12 @@ async def import_units(uow: UnitOfWork, rows: Sequence[UnitRow], actor: str) -> 
         after = {
             "code": row.code, "name": row.name, "type": row.type,
             "parent": row.parent, "population": row.population,
+            "latitude": row.latitude, "longitude": row.longitude, "radius_km": row.radius_km,
         }
         if unit is None:
             unit = Unit(code=row.code, name=row.name, type=row.type, population=row.population,
-                        parent=parent)
+                        parent=parent, latitude=row.latitude, longitude=row.longitude,
+                        radius_km=row.radius_km)
             uow.units.add(unit)
             await uow.session.flush()
             by_code[row.code] = unit
@@ -63,6 +67,7 @@ async def import_units(uow: UnitOfWork, rows: Sequence[UnitRow], actor: str) -> 
         before = {
             "code": unit.code, "name": unit.name, "type": unit.type,
             "parent": existing.get(unit.code), "population": unit.population,
+            "latitude": unit.latitude, "longitude": unit.longitude, "radius_km": unit.radius_km,
         }
         if before == after:
             unchanged += 1
@@ -70,6 +75,7 @@ async def import_units(uow: UnitOfWork, rows: Sequence[UnitRow], actor: str) -> 
         unit.name, unit.type, unit.population, unit.parent = (
             row.name, row.type, row.population, parent
         )
+        unit.latitude, unit.longitude, unit.radius_km = row.latitude, row.longitude, row.radius_km
         updated += 1
         await uow.audit.record(actor, "unit.update", "unit", row.code, before=before, after=after)
     await uow.session.flush()

@@ -9,7 +9,9 @@ tree never exists.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,8 +24,12 @@ import yaml
 from surveys._yaml import LineDict, StrictTextLoader, describe_yaml_error, expands_beyond
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-COLUMNS = ("code", "name", "parent", "type", "population")
+COLUMNS = ("code", "name", "parent", "type", "population",
+           "latitude", "longitude", "radius_km")
 REQUIRED_COLUMNS = ("code", "name", "type")
+# Where a unit is (optional): evidence located farther than radius_km from it is flagged.
+CENTRE_COLUMNS = ("latitude", "longitude", "radius_km")
+MAX_RADIUS_KM = 5000.0
 MAX_NAME_LENGTH = 200
 MAX_TYPE_LENGTH = 64
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -45,6 +51,10 @@ class UnitRow:
         population: Residents served, if known (used for margins of error).
         line: The 1-based line the unit starts on in its file.
         source: The file name, used in messages (empty for rows built in code).
+        latitude: The unit's centre, in degrees (-90 to 90), given with ``longitude``.
+        longitude: In degrees (-180 to 180), given with ``latitude``.
+        radius_km: How far from the centre evidence still counts as taken in the unit;
+            None uses the configured default.
     """
 
     code: str
@@ -54,6 +64,9 @@ class UnitRow:
     population: int | None
     line: int
     source: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_km: float | None = None
 
 
 class UnitFileError(Exception):
@@ -140,6 +153,19 @@ def _population(raw: str) -> int | str | None:
     return int(number)
 
 
+def _number(key: str, raw: str) -> float | str | None:
+    """Return the number in a cell, None if empty, or a reason string if it is not one."""
+    if raw.lower() in _NULLS:
+        return None
+    try:
+        number = float(raw)
+    except ValueError:
+        return f"{key} {raw!r} is not a number"
+    if not math.isfinite(number):
+        return f"{key} {raw!r} is not a number"
+    return number
+
+
 def _row_from_mapping(
     data: Mapping[Any, Any], line: int, label: str, issues: list[str]
 ) -> UnitRow | None:
@@ -158,6 +184,17 @@ def _row_from_mapping(
     if isinstance(population, str):
         issues.append(f"{where}: {population}")
         population = None
+    before = len(issues)
+    centre: dict[str, float | None] = {}
+    for key in CENTRE_COLUMNS:
+        number = _number(key, values[key])
+        if isinstance(number, str):
+            issues.append(f"{where}: {number}")
+            number = None
+        centre[key] = number
+    if len(issues) > before:
+        # An unreadable part is reported once; the rest of the centre is not checked again.
+        centre = dict.fromkeys(CENTRE_COLUMNS)
     parent = values["parent"]
     return UnitRow(
         code=values["code"],
@@ -167,6 +204,9 @@ def _row_from_mapping(
         population=population,
         line=line,
         source=label,
+        latitude=centre["latitude"],
+        longitude=centre["longitude"],
+        radius_km=centre["radius_km"],
     )
 
 
@@ -268,9 +308,43 @@ def _field_issues(row: UnitRow) -> list[tuple[int, str]]:
             found.append(f"population {row.population!r} is not a whole number")
         elif row.population < 0:
             found.append(f"population {row.population} must not be negative")
+    found.extend(_centre_issues(row))
     if row.parent is not None and row.parent == row.code:
         found.append(f"unit {row.code!r} cannot be its own parent")
     return [(row.line, f"{where}: {text}") for text in found]
+
+
+def _centre_issues(row: UnitRow) -> list[str]:
+    """Ranges, and the centre's parts given together (a radius alone locates nothing)."""
+    found: list[str] = []
+    limits = {"latitude": 90.0, "longitude": 180.0}
+    for key, limit in limits.items():
+        value = getattr(row, key)
+        if value is None:
+            continue
+        if not _is_number(value):
+            found.append(f"{key} {value!r} is not a number")
+        elif not -limit <= value <= limit:
+            found.append(f"{key} {value:g} is out of range (-{limit:g} to {limit:g})")
+    radius = row.radius_km
+    if radius is not None:
+        if not _is_number(radius):
+            found.append(f"radius_km {radius!r} is not a number")
+        elif not 0 < radius <= MAX_RADIUS_KM:
+            found.append(f"radius_km {radius:g} must be greater than 0 and at most "
+                         f"{MAX_RADIUS_KM:g}")
+    if (row.latitude is None) != (row.longitude is None):
+        given, missing = (("latitude", "longitude") if row.longitude is None
+                          else ("longitude", "latitude"))
+        found.append(f"{given} is given without {missing}: give both, or neither")
+    elif radius is not None and row.latitude is None:
+        found.append("radius_km is given without latitude and longitude")
+    return found
+
+
+def _is_number(value: object) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def parse_units(
@@ -279,7 +353,8 @@ def parse_units(
     """Read a unit file (YAML or CSV) into rows, checking each row on its own.
 
     YAML is a list of mappings, or a mapping with a ``units:`` list; CSV has the header
-    ``code,name,parent,type,population`` (parent and population may be empty or omitted).
+    ``code,name,parent,type,population,latitude,longitude,radius_km`` (all but code, name and
+    type may be empty or omitted; latitude and longitude go together).
     Every YAML value is read as text, so a code like ``0101`` keeps its leading zero.
 
     Args:
@@ -293,7 +368,8 @@ def parse_units(
 
     Raises:
         UnitFileError: If the file cannot be read or parsed, or a row is invalid on its own
-            (bad code, missing name or type, population not a non-negative whole number).
+            (bad code, missing name or type, population not a non-negative whole number,
+            a centre out of range or half given, a radius not above 0).
     """
     rows, issues, _ = _parse(source, fmt, name)
     row_issues = [issue for row in rows for issue in _field_issues(row)]
@@ -393,7 +469,7 @@ def check_tree(
 
 
 def _with_source(row: UnitRow, source: str) -> UnitRow:
-    return UnitRow(row.code, row.name, row.parent, row.type, row.population, row.line, source)
+    return dataclasses.replace(row, source=source)
 
 
 def _parents_first(rows: list[UnitRow]) -> list[UnitRow]:

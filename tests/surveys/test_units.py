@@ -1,4 +1,5 @@
-"""Unit files: CSV and YAML parsing, tree checks with line numbers, parents-first order."""
+"""Unit files: CSV and YAML parsing, tree checks with line numbers, parents-first order, and
+the optional unit centres (latitude, longitude, radius_km) as checked and imported."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from storage.models import AuditEvent
+from storage.uow import Database
+from surveys.admin import import_units
 from surveys.units import (
     UnitFileError,
     UnitFormat,
@@ -276,3 +281,101 @@ def test_yaml_alias_bombs_are_refused() -> None:
         lines.append(f"- &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]")
     issues = issues_of("\n".join(lines) + "\n", "yaml")
     assert issues == ["units.yaml: too much data once YAML aliases (*name) are expanded"]
+
+
+# --- unit centres ----------------------------------------------------------------------------
+
+
+def test_centres_in_csv_and_yaml() -> None:
+    csv_text = ("code,name,parent,type,population,latitude,longitude,radius_km\n"
+                "C1,County,,county,,30.0,120.0,25\n"
+                "T1,Town,C1,township,,30.06,120.01,\n"
+                "V1,Village,T1,village,,,,\n")
+    rows = parse_units(csv_text, name="units.csv")
+    assert [(r.latitude, r.longitude, r.radius_km) for r in rows] == [
+        (30.0, 120.0, 25.0), (30.06, 120.01, None), (None, None, None),
+    ]
+    yaml_text = ("- {code: C1, name: County, type: county, latitude: -33.5, longitude: 151,"
+                 " radius_km: 0.5}\n")
+    [row] = parse_units(yaml_text, "yaml")
+    assert (row.latitude, row.longitude, row.radius_km) == (-33.5, 151.0, 0.5)
+
+
+def test_centre_columns_may_be_omitted() -> None:
+    [row] = parse_units("code,name,type\nC1,County,county\n", "csv")
+    assert (row.latitude, row.longitude, row.radius_km) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        ("north,120,", "latitude 'north' is not a number"),
+        ("30,120E,", "longitude '120E' is not a number"),
+        ("30,120,wide", "radius_km 'wide' is not a number"),
+        ("nan,120,", "latitude 'nan' is not a number"),
+        ("30,inf,", "longitude 'inf' is not a number"),
+        ("90.5,120,", "latitude 90.5 is out of range (-90 to 90)"),
+        ("-91,120,", "latitude -91 is out of range (-90 to 90)"),
+        ("30,180.01,", "longitude 180.01 is out of range (-180 to 180)"),
+        ("30,-200,", "longitude -200 is out of range (-180 to 180)"),
+        ("30,120,0", "radius_km 0 must be greater than 0 and at most 5000"),
+        ("30,120,-2", "radius_km -2 must be greater than 0 and at most 5000"),
+        ("30,120,6000", "radius_km 6000 must be greater than 0 and at most 5000"),
+        ("30,,", "latitude is given without longitude: give both, or neither"),
+        (",120,5", "longitude is given without latitude: give both, or neither"),
+        (",,5", "radius_km is given without latitude and longitude"),
+    ],
+)
+def test_bad_centres_are_reported_with_line_numbers(cells: str, expected: str) -> None:
+    text = ("code,name,parent,type,population,latitude,longitude,radius_km\n"
+            "OK,Fine,,county,,30,120,10\n"
+            f"A,A,,x,,{cells}\n")
+    assert issues_of(text) == [f"units.csv line 3: {expected}"]
+
+
+def test_bad_centres_in_yaml_name_their_line() -> None:
+    text = ("- {code: C1, name: County, type: county}\n"
+            "- code: T1\n  name: Town\n  parent: C1\n  type: township\n  latitude: 95\n"
+            "  longitude: [120]\n")
+    issues = issues_of(text, "yaml")
+    assert issues == ["units.yaml line 2: longitude must be a single value, not a list or "
+                      "mapping"]
+    text = "- {code: C1, name: County, type: county, latitude: 95, longitude: 120}\n"
+    assert issues_of(text, "yaml") == ["units.yaml line 1: latitude 95 is out of range "
+                                       "(-90 to 90)"]
+
+
+def test_centres_of_rows_built_in_code_are_checked() -> None:
+    rows = [UnitRow("C1", "County", None, "county", None, 1, latitude=30.0),
+            UnitRow("T1", "Town", "C1", "township", None, 2, latitude=30.0, longitude=120.0,
+                    radius_km=float("nan"))]
+    with pytest.raises(UnitFileError) as info:
+        check_tree(rows, source="units.yaml")
+    assert info.value.issues == [
+        "units.yaml line 1: latitude is given without longitude: give both, or neither",
+        "units.yaml line 2: radius_km nan is not a number",
+    ]
+
+
+async def test_import_stores_centres_and_audits_them(db: Database) -> None:
+    text = ("code,name,parent,type,population,latitude,longitude,radius_km\n"
+            "C1,County,,county,,30.0,120.0,25\n"
+            "T1,Town,C1,township,,,,\n")
+    async with db.transaction() as uow:
+        summary = await import_units(uow, load_units(text, name="units.csv"), actor="test")
+    assert (summary.created, summary.updated) == (2, 0)
+    moved = text.replace("T1,Town,C1,township,,,,", "T1,Town,C1,township,,30.06,120.01,6")
+    async with db.transaction() as uow:
+        again = await import_units(uow, load_units(moved, name="units.csv"), actor="test")
+        county, town = await uow.units.by_code("C1"), await uow.units.by_code("T1")
+        assert county is not None and town is not None
+        assert (county.latitude, county.longitude, county.radius_km) == (30.0, 120.0, 25.0)
+        assert (town.latitude, town.longitude, town.radius_km) == (30.06, 120.01, 6.0)
+        events = (await uow.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "unit.update"))).all()
+    assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
+    [event] = events
+    assert event.before is not None and event.after is not None
+    assert (event.before["latitude"], event.before["radius_km"]) == (None, None)
+    assert (event.after["latitude"], event.after["longitude"], event.after["radius_km"]) == (
+        30.06, 120.01, 6.0)
