@@ -39,7 +39,8 @@ from handlers.render import (
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from surveys import following, responding
-from surveys.responding import Reply
+from surveys.cadres import Profile
+from surveys.responding import Intro, Reply
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -186,7 +187,7 @@ async def _on_poll_button(deps: Deps, update: Update, context: Context) -> None:
         return
     await answer(query, None)
     if reply.submitted:
-        await edit(query, t("thanks", reply.lang), None)
+        await edit(query, t(reply.notice or "thanks", reply.lang, reply.params), None)
         if reply.follow_offer is not None:
             unit_id, unit_name = reply.follow_offer
             assert query.message is not None
@@ -297,6 +298,10 @@ async def _send(deps: Deps, update: Update, reply: Reply) -> None:
     lang = reply.lang
     if reply.retire_message_id is not None:
         await _retire(chat.id, reply.retire_message_id, update)
+    if reply.cadre is not None:
+        await chat.send_message(_cadre_greeting(reply.cadre, reply.notice or "cadre.linked",
+                                                lang), parse_mode=ParseMode.HTML)
+        return
     notice = t(reply.notice, lang, reply.params) if reply.notice else None
     if notice and reply.notice == "choose_language":
         await chat.send_message(notice, reply_markup=language_keyboard())
@@ -308,8 +313,9 @@ async def _send(deps: Deps, update: Update, reply: Reply) -> None:
                                 reply_markup=picker_keyboard(reply.picker, lang))
         return
     if reply.intro is not None:
-        intro = intro_message(reply.intro, lang, deps.min_cell_size)
-        await chat.send_message(intro.text, parse_mode=ParseMode.HTML)
+        text = (intro_message(reply.intro, lang, deps.min_cell_size).text
+                if reply.intro.anonymous else _named_intro(reply.intro, lang))
+        await chat.send_message(text, parse_mode=ParseMode.HTML)
     if reply.screen is not None:
         message = screen_message(reply.screen, lang, notice)
         sent = await chat.send_message(
@@ -318,6 +324,33 @@ async def _send(deps: Deps, update: Update, reply: Reply) -> None:
         await _remember(deps, update, sent)
     elif notice:
         await chat.send_message(notice, parse_mode=ParseMode.HTML)
+
+
+def _named_intro(intro: Intro, lang: str) -> str:
+    """The intro of a questionnaire that is not anonymous (a cadre's self-assessment): it
+    says the answers are kept under the cadre's name, never that they are anonymous."""
+    closes = ""
+    if intro.closes_at is not None:
+        closes = t("closes", lang, {"date": intro.closes_at.strftime("%Y-%m-%d")})
+    return t("intro.named", lang, {
+        "title": intro.survey.title.get(lang), "unit": intro.unit_name,
+        "intro": intro.survey.intro.get(lang), "questions": intro.questions, "closes": closes,
+    }, raw=frozenset({"closes"}))
+
+
+def _cadre_greeting(profile: Profile, key: str, lang: str) -> str:
+    """Who the cadre is linked as, their key tasks, and what to do next."""
+    if profile.tasks:
+        tasks = t("cadre.tasks", lang, {"lines": "\n".join(f"• {task.title}"
+                                                             for task in profile.tasks)})
+    else:
+        tasks = t("cadre.no_tasks", lang)
+    shown = t("cadre.profile", lang, {
+        "position": profile.position or "", "tasks": tasks,
+        "units": ", ".join(unit.name for unit in profile.units),
+    }, raw=frozenset({"tasks"}))
+    return t(key, lang, {"name": profile.name, "profile": shown, "next": t("cadre.next", lang)},
+             raw=frozenset({"profile", "next"}))
 
 
 async def _retire(chat_id: int, message_id: int, update: Update) -> None:

@@ -223,6 +223,83 @@ TEXTS: dict[str, dict[str, str]] = {
         "/stop – 不再接收邀请和提醒（发送 /start 恢复）\n"
         "/help – 显示本帮助",
     },
+    # --- a cadre's invite link (/start cadre-…) and self-assessment --------------------------
+    "cadre.linked": {
+        "en": "✅ Welcome, {name}! This Telegram account is now linked to your cadre profile.\n"
+        "{profile}\n\n{next}",
+        "zh": "✅ 欢迎您，{name}！此 Telegram 账号已与您的干部档案绑定。\n{profile}\n\n{next}",
+    },
+    "cadre.already_linked": {
+        "en": "You are already linked, {name}: this account is your cadre profile's.\n"
+        "{profile}\n\n{next}",
+        "zh": "{name}，您已经绑定过了：此账号就是您干部档案所绑定的账号。\n{profile}\n\n{next}",
+    },
+    "cadre.profile": {
+        "en": "<b>{position}</b> · {units}\n{tasks}",
+        "zh": "<b>{position}</b> · {units}\n{tasks}",
+    },
+    "cadre.tasks": {"en": "Your key tasks:\n{lines}", "zh": "您的重点工作：\n{lines}"},
+    "cadre.no_tasks": {
+        "en": "No key tasks are recorded for you yet; your administrator can add them.",
+        "zh": "您的档案中还没有重点工作，可请管理员添加。",
+    },
+    "cadre.next": {
+        "en": "What next:\n"
+        "• /note – a brief progress note (text, with a photo or your location if you like) "
+        "whenever there is something to report; it takes seconds, and notes are a record, "
+        "not a quota.\n"
+        "• Self-assessment questionnaires arrive here as invitations: tap ▶ Start to answer.",
+        "zh": "接下来：\n"
+        "• /note – 有进展时发一条简短的工作纪实（文字，可附照片或位置），几秒钟即可；纪实只作记录，"
+        "不计数量。\n"
+        "• 自评问卷会以邀请消息发到这里，点击“▶ 开始”即可作答。",
+    },
+    "cadre.invalid": {
+        "en": "This invite link is not valid. Please check that you opened the whole link, "
+        "or ask your administrator for a new one. Nothing was changed.",
+        "zh": "此邀请链接无效。请确认打开的是完整链接，或请管理员重新发送。未做任何更改。",
+    },
+    "cadre.used": {
+        "en": "This invite link has already been used, so it cannot link another account. If "
+        "that was not you, tell your administrator. Nothing was changed.",
+        "zh": "此邀请链接已被使用，不能再绑定其他账号。如果不是您本人使用的，请告知管理员。"
+        "未做任何更改。",
+    },
+    "cadre.expired": {
+        "en": "This invite link expired on {date}. Ask your administrator for a new one. "
+        "Nothing was changed.",
+        "zh": "此邀请链接已于 {date} 过期。请管理员重新发送。未做任何更改。",
+    },
+    "cadre.revoked": {
+        "en": "This invite link was replaced by a newer one and no longer works. Please open "
+        "the latest link from your administrator. Nothing was changed.",
+        "zh": "此邀请链接已被新链接取代，不能再使用。请打开管理员最新发送的链接。未做任何更改。",
+    },
+    "cadre.taken": {
+        "en": "This Telegram account already belongs to someone else's profile, so it cannot "
+        "be linked to this one. Open the link from the cadre's own account, or ask your "
+        "administrator. Nothing was changed.",
+        "zh": "此 Telegram 账号已属于其他人员的档案，不能再绑定到这个档案。请用干部本人的账号打开"
+        "链接，或联系管理员。未做任何更改。",
+    },
+    "cadres_only": {
+        "en": "This questionnaire is for the cadres of {unit}, so it cannot be answered from "
+        "this account. If you are one of them, open your invite link first.",
+        "zh": "这份问卷仅供{unit}的干部填写，此账号不能作答。"
+        "如果您是其中一员，请先打开您的邀请链接。",
+    },
+    "intro.named": {
+        "en": "<b>{title}</b> · {unit}\n{intro}\n\n"
+        "👤 Not anonymous: your answers are kept under your name, in your own appraisal "
+        "record.\n{questions} short questions.{closes}",
+        "zh": "<b>{title}</b> · {unit}\n{intro}\n\n"
+        "👤 实名填写：您的回答将以您的姓名记入本人考评档案。\n共 {questions} 个简短问题。{closes}",
+    },
+    "thanks.self_assessment": {
+        "en": "✅ Submitted. Thank you! Your self-assessment for {period} is in your appraisal "
+        "record.",
+        "zh": "✅ 已提交，谢谢！您 {period} 的自评已记入本人考评档案。",
+    },
     "db_unavailable": {
         "en": "Sorry, I could not save that just now. Please try again in a moment; your "
         "earlier answers are safe.",

@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from storage.evidence import StoredFile
 from storage.models import (
     CadreInvite,
+    Campaign,
     Evidence,
     Inspection,
     KeyTask,
@@ -22,6 +23,8 @@ from storage.models import (
     NoteStatus,
     Person,
     PersonRole,
+    Response,
+    ResponseStatus,
     Role,
 )
 
@@ -72,6 +75,28 @@ class CadresRepository:
         self.session.add(task)
         await self.session.flush()
         return task
+
+    async def people(self, person_ids: Iterable[int]) -> dict[int, Person]:
+        """People by id, with their roles (whether or not they are still cadres)."""
+        rows = await self.session.scalars(
+            select(Person).where(Person.id.in_(list(person_ids)))
+            .options(selectinload(Person.roles))
+        )
+        return {person.id: person for person in rows}
+
+    async def self_assessments(self, start: datetime, end: datetime) -> Sequence[Response]:
+        """Completed responses tied to a person (self-assessments) of campaigns that opened
+        in ``[start, end)``, with their answers, campaign and unit."""
+        return (await self.session.scalars(
+            select(Response)
+            .join(Campaign, Campaign.id == Response.campaign_id)
+            .where(Response.person_id.is_not(None),
+                   Response.status == ResponseStatus.COMPLETED,
+                   Campaign.opens_at >= start, Campaign.opens_at < end)
+            .options(selectinload(Response.answers),
+                     joinedload(Response.campaign).joinedload(Campaign.unit))
+            .order_by(Campaign.opens_at, Campaign.code, Response.person_id, Response.id)
+        )).unique().all()
 
 
 class InvitesRepository:

@@ -26,11 +26,20 @@ class CampaignRuleError(ValueError):
     """A campaign request that breaks a rule; the message says which and why."""
 
 
+# Deep links starting with this open a cadre's invite, never a campaign (surveys.cadres).
+RESERVED_PREFIX = "cadre-"
+
+
 def check_code(code: str) -> str:
     if not CODE_PATTERN.fullmatch(code):
         raise CampaignRuleError(
             f"campaign code {code!r} must be 3-40 characters of letters, digits, '_' or '-' "
             "(no '--')"
+        )
+    if code.lower().startswith(RESERVED_PREFIX):
+        raise CampaignRuleError(
+            f"campaign code {code!r} cannot start with {RESERVED_PREFIX!r}: such links are "
+            "cadres' invite links"
         )
     return code
 

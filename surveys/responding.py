@@ -10,13 +10,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from storage.models import Campaign, CampaignStatus, Contact, Response, ResponseStatus
-from surveys import engine
+from storage.models import (
+    Campaign,
+    CampaignStatus,
+    Contact,
+    Person,
+    Response,
+    ResponseStatus,
+    Role,
+)
+from surveys import cadres, engine
+from surveys.access import UnitTree
 from surveys.anonymity import respondent_key
 from surveys.answers import from_row, to_row
 from surveys.campaigns import INVITATION_ENTRY, Window, parse_start_payload
 from surveys.catalog import SurveyCatalog
 from surveys.engine import InvalidAnswer, Progress, State
+from surveys.periods import MONTH, QUARTER, period_of
 from surveys.schema import AnswerValue, Question, Survey
 
 if TYPE_CHECKING:
@@ -44,6 +54,9 @@ class Intro:
     unit_name: str
     closes_at: datetime | None
     questions: int  # as the progress marker counts them at the start (follow-ups come later)
+    # False for a cadre's self-assessment: the answers are tied to them, and the intro must
+    # not promise anonymity.
+    anonymous: bool = True
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,8 @@ class Reply:
     picker: Picker | None = None
     # After a first poll: offer invitations about its unit (unit id, unit name).
     follow_offer: tuple[int, str] | None = None
+    # The cadre's profile, after opening their invite link (linked now or already).
+    cadre: cadres.Profile | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +177,13 @@ async def _contact(uow: UnitOfWork, who: Respondent) -> Contact:
 
 
 async def open_campaign(uow: UnitOfWork, who: Respondent, payload: str | None) -> Reply:
-    """``/start CODE``: begin the campaign's poll, resume it, or explain why not."""
+    """``/start CODE``: begin the campaign's poll, resume it, or explain why not.
+
+    ``/start cadre-<token>`` is a cadre's invite link instead (see :func:`_redeem`).
+    """
+    if cadres.is_invite_payload(payload):
+        assert payload is not None
+        return await _redeem(uow, who, payload)
     contact = await _contact(uow, who)
     lang = resolve_language(contact, who.client_language, who.default_language)
     if contact.language is None:
@@ -181,6 +202,20 @@ async def open_campaign(uow: UnitOfWork, who: Respondent, payload: str | None) -
     if entry is not None and not await uow.entry_points.exists(campaign.id, entry):
         entry = None  # an old poster or a typo: answering matters more than where from
     return await _begin(uow, who, contact, lang, campaign, entry)
+
+
+async def _redeem(uow: UnitOfWork, who: Respondent, payload: str) -> Reply:
+    """A cadre's invite link. Only a successful link writes anything: a stranger with a
+    forged link does not even get a contact row."""
+    done = await cadres.redeem_invite(uow, who.telegram_user_id, who.chat_id, payload, who.now)
+    contact = await uow.contacts.by_user(who.telegram_user_id)
+    lang = resolve_language(contact, who.client_language, who.default_language)
+    if done.outcome == cadres.LINKED_NOW and contact is not None and contact.language is None:
+        contact.language = lang
+    params: dict[str, object] = {}
+    if done.expired_at is not None:
+        params["date"] = done.expired_at.strftime("%Y-%m-%d")
+    return Reply(lang, notice=f"cadre.{done.outcome}", params=params, cadre=done.profile)
 
 
 async def open_invitation(uow: UnitOfWork, who: Respondent, campaign_id: int) -> Reply:
@@ -202,6 +237,12 @@ async def _begin(
     uow: UnitOfWork, who: Respondent, contact: Contact, lang: str, campaign: Campaign,
     entry: str | None,
 ) -> Reply:
+    person: Person | None = None
+    if campaign.audience == "cadres":
+        # A self-assessment is for the cadres of the campaign's units, however they came.
+        person = await _cadre_of(uow, contact, campaign)
+        if person is None:
+            return Reply(lang, notice="cadres_only", params={"unit": campaign.unit.name})
     if campaign.status == CampaignStatus.DRAFT or campaign.opens_at > who.now:
         return Reply(lang, notice="not_open_yet", params={"opens_at": campaign.opens_at})
     key = respondent_key(who.secret, campaign.id, who.telegram_user_id)
@@ -211,6 +252,8 @@ async def _begin(
     if not _is_open(campaign, who.now):
         return Reply(lang, notice="closed", params={"unit": campaign.unit.name})
     survey = await who.catalog.get(uow, campaign.survey_id)
+    # Whose answers these are, for a survey that is not anonymous (a self-assessment).
+    person_id = person.id if person is not None and not survey.anonymous else None
     retire = contact.prompt_message_id
     contact.active_campaign_id = campaign.id
     contact.prompt_message_id = None
@@ -225,11 +268,13 @@ async def _begin(
             entry_point=entry,
         )
         if created is not None:
+            created.person_id = person_id
             intro = Intro(
                 survey=survey,
                 unit_name=campaign.unit.name,
                 closes_at=campaign.closes_at,
                 questions=engine.progress(survey, state).total,
+                anonymous=survey.anonymous,
             )
             return Reply(
                 lang, intro=intro, screen=_screen(survey, created, state),
@@ -240,12 +285,33 @@ async def _begin(
         assert response is not None
     if response.language != lang:
         await uow.responses.set_language(response, lang)
+    if person_id is not None and response.person_id is None:
+        response.person_id = person_id
     return Reply(
         lang,
         notice="resumed",
         screen=_screen(survey, response, _state(survey, response)),
         retire_message_id=retire,
     )
+
+
+async def _cadre_of(uow: UnitOfWork, contact: Contact, campaign: Campaign) -> Person | None:
+    """The person behind the account if they are a cadre of the campaign's unit or of a unit
+    below it (as the invitations go: ``SubscriptionsRepository.cadres``); else None."""
+    person = await uow.people.by_contact(contact.id)
+    if person is None:
+        return None
+    area = (await UnitTree.load(uow)).subtree(campaign.unit_id)
+    if any(r.role == Role.CADRE and r.unit_id in area for r in person.roles):
+        return person
+    return None
+
+
+def assessment_period(campaign: Campaign) -> str:
+    """The period a self-assessment counts for: the quarter for a quarterly series, otherwise
+    the month the campaign opened in (UTC, as ``surveys.periods`` reads labels)."""
+    kind = QUARTER if campaign.recurrence == "quarterly" else MONTH
+    return period_of(campaign.opens_at, kind).label
 
 
 async def _welcome(
@@ -323,12 +389,27 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
         return Reply(lang, notice=f"invalid.{exc.code}", params=dict(exc.params), only_notice=True)
     if reply.submitted:
         await uow.contacts.leave_campaign(who.telegram_user_id, campaign.id)
+        if response.person_id is not None:
+            return await _self_assessed(uow, response, campaign, reply.lang)
         from surveys.following import follow_offer
 
         offer = await follow_offer(uow, who, campaign)
         if offer is not None:
             return Reply(reply.lang, submitted=True, follow_offer=offer)
     return reply
+
+
+async def _self_assessed(uow: UnitOfWork, response: Response, campaign: Campaign,
+                         lang: str) -> Reply:
+    """A cadre submitted a self-assessment: audited under their name, thanked for the period.
+    No offer to follow the unit: that is for residents."""
+    period = assessment_period(campaign)
+    await uow.audit.record(
+        f"person:{response.person_id}", "self_assessment.submit", "response", response.id,
+        after={"person": response.person_id, "campaign": campaign.code, "period": period},
+    )
+    return Reply(lang, submitted=True, notice="thanks.self_assessment",
+                 params={"period": period})
 
 
 async def _apply_tap(

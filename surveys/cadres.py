@@ -1,0 +1,524 @@
+"""Cadre profiles and their one-time invite links.
+
+A profile is a person (name, position) with the cadre role scoped to one or more units, and
+the key tasks they answer for. An admin (``civicpulse cadre invite`` or ``/invite``) gets a
+one-time deep link, ``t.me/<bot>?start=cadre-<token>``; opening it ties the Telegram account
+to the profile. Only the SHA-256 of the token is stored, so the database cannot give a link
+away; a newer link for the same profile stops the older unused ones.
+
+Use cases take a unit of work and run inside the caller's transaction; what the caller may
+not do is raised as :class:`CadreError`, whose ``key`` names the text to show in chat and
+whose message is the one line the command line prints. Nothing here knows Telegram.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TextIO
+
+from storage.models import CadreInvite, KeyTask, Person, Role, Unit
+from surveys.access import UnitTree
+from surveys.answers import from_row
+from surveys.campaigns import deep_link
+from surveys.periods import Period
+from surveys.schema import QUESTION_ID_PATTERN, Survey
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
+
+# The start payload of an invite link. Campaign codes may not begin with it (check_code), and
+# a payload that does is never looked up as a campaign.
+CADRE_PREFIX = "cadre-"
+# secrets.token_urlsafe(32): 32 random bytes, 43 characters of A-Za-z0-9_-.
+TOKEN_BYTES = 32
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+NAME_MAX = 200
+POSITION_MAX = 200
+TASK_MAX = 120
+TASKS_MAX = 12  # key tasks are few by design: a long list is a report, not a focus
+MAX_VALID_DAYS = 90
+_INDICATOR = re.compile(QUESTION_ID_PATTERN)
+_SEPARATORS = re.compile(r"[;；]")
+_TASK_SEPARATORS = re.compile(r"[,，、]")
+
+
+class CadreError(ValueError):
+    """A request about a cadre that breaks a rule. ``key`` names the chat text; the message
+    is the command line's one line."""
+
+    def __init__(self, key: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params: dict[str, object] = params
+
+
+# --- pure checks ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileDraft:
+    """A checked request for a new profile."""
+
+    name: str
+    position: str
+    unit_codes: tuple[str, ...]
+    tasks: tuple[str, ...] = ()
+
+
+def _clean(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def check_task(title: str) -> str:
+    cleaned = _clean(title)
+    if not cleaned:
+        raise CadreError("empty_task", "a key task needs a title")
+    if len(cleaned) > TASK_MAX:
+        raise CadreError("task_too_long",
+                         f"key task {cleaned[:30]!r}… is {len(cleaned)} characters; the limit "
+                         f"is {TASK_MAX}", length=len(cleaned), limit=TASK_MAX)
+    return cleaned
+
+
+def check_profile(name: str | None, position: str | None, unit_codes: Iterable[str],
+                  tasks: Iterable[str] = ()) -> ProfileDraft:
+    """Check a profile request before anything is looked up.
+
+    Raises:
+        CadreError: an empty or overlong name, position or task, no unit, repeated tasks.
+    """
+    cleaned_name, cleaned_position = _clean(name), _clean(position)
+    if not cleaned_name:
+        raise CadreError("empty_name", "the cadre's name is empty")
+    if len(cleaned_name) > NAME_MAX:
+        raise CadreError("name_too_long", f"the name is longer than {NAME_MAX} characters",
+                         limit=NAME_MAX)
+    if not cleaned_position:
+        raise CadreError("empty_position", "the cadre's position is empty (e.g. Village head)")
+    if len(cleaned_position) > POSITION_MAX:
+        raise CadreError("position_too_long",
+                         f"the position is longer than {POSITION_MAX} characters",
+                         limit=POSITION_MAX)
+    codes = tuple(dict.fromkeys(c.strip() for c in unit_codes if c.strip()))
+    if not codes:
+        raise CadreError("no_unit", "a cadre needs at least one unit (--unit CODE)")
+    titles: list[str] = []
+    for task in tasks:
+        title = check_task(task)
+        if title.casefold() in (t.casefold() for t in titles):
+            raise CadreError("duplicate_task", f"the key task {title!r} is listed twice",
+                             title=title)
+        titles.append(title)
+    if len(titles) > TASKS_MAX:
+        raise CadreError("too_many_tasks", f"at most {TASKS_MAX} key tasks per cadre",
+                         limit=TASKS_MAX)
+    return ProfileDraft(cleaned_name, cleaned_position, codes, tuple(titles))
+
+
+def parse_invite_request(text: str) -> ProfileDraft:
+    """The arguments of ``/invite UNIT Name; Position; task one, task two``.
+
+    ``UNIT`` may list several codes separated by commas; Chinese punctuation (；，、) works
+    as well as ASCII.
+
+    Raises:
+        CadreError: as :func:`check_profile`.
+    """
+    head, _, rest = text.strip().partition(" ")
+    parts = [_clean(part) for part in _SEPARATORS.split(rest)]
+    name = parts[0] if parts else ""
+    position = parts[1] if len(parts) > 1 else ""
+    tasks = [t for part in parts[2:] for t in _TASK_SEPARATORS.split(part) if t.strip()]
+    return check_profile(name, position, _TASK_SEPARATORS.split(head), tasks)
+
+
+def check_indicator(indicator: str | None) -> str | None:
+    if indicator is None:
+        return None
+    if not _INDICATOR.fullmatch(indicator):
+        raise CadreError("bad_indicator",
+                         f"indicator {indicator!r} must be 1-32 lowercase letters, digits or _ "
+                         "starting with a letter (e.g. road_maintenance)", indicator=indicator)
+    return indicator
+
+
+def check_valid_for(days: int | None, default: timedelta) -> timedelta:
+    if days is None:
+        return default
+    if not 1 <= days <= MAX_VALID_DAYS:
+        raise CadreError("bad_valid_days",
+                         f"a link can be valid for 1 to {MAX_VALID_DAYS} days, not {days}")
+    return timedelta(days=days)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def invite_payload(token: str) -> str:
+    return f"{CADRE_PREFIX}{token}"
+
+
+def invite_link(bot_username: str, token: str) -> str:
+    return deep_link(bot_username, invite_payload(token))
+
+
+def is_invite_payload(payload: str | None) -> bool:
+    return payload is not None and payload.strip().startswith(CADRE_PREFIX)
+
+
+# --- views ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    id: int
+    title: str
+    indicator: str | None
+
+
+# Link states, newest link first: a linked profile may also have a new link pending (the
+# cadre changed phones).
+LINKED, PENDING, EXPIRED, USED, REVOKED, NO_LINK = (
+    "linked", "pending", "expired", "used", "revoked", "none")
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    linked: bool
+    latest: str  # pending, expired, used, revoked or none: the newest link's state
+    at: datetime | None = None  # until when pending, since when expired, when used
+
+    @property
+    def summary(self) -> str:
+        """One English line for the command line."""
+        at = f"{self.at:%Y-%m-%d %H:%M} UTC" if self.at is not None else "?"
+        link = {
+            PENDING: f"link pending until {at}",
+            EXPIRED: f"link expired {at}",
+            USED: "link used",
+            REVOKED: "link revoked",
+            NO_LINK: "no link",
+        }[self.latest]
+        if not self.linked:
+            return link
+        return "linked" + (f"; new {link}" if self.latest in (PENDING, EXPIRED) else "")
+
+
+@dataclass(frozen=True)
+class Profile:
+    person_id: int
+    name: str
+    position: str | None
+    units: tuple[UnitRef, ...]
+    tasks: tuple[TaskRef, ...]
+    link: LinkStatus
+
+
+def link_status(person: Person, invite: CadreInvite | None, now: datetime) -> LinkStatus:
+    linked = person.contact_id is not None
+    if invite is None:
+        return LinkStatus(linked, NO_LINK)
+    if invite.used_at is not None:
+        return LinkStatus(linked, USED, invite.used_at)
+    if invite.revoked_at is not None:
+        return LinkStatus(linked, REVOKED, invite.revoked_at)
+    if now >= invite.expires_at:
+        return LinkStatus(linked, EXPIRED, invite.expires_at)
+    return LinkStatus(linked, PENDING, invite.expires_at)
+
+
+def _cadre_units(person: Person, tree: UnitTree) -> tuple[UnitRef, ...]:
+    ids = sorted({r.unit_id for r in person.roles
+                  if r.role == Role.CADRE and r.unit_id is not None and r.unit_id in tree.by_id},
+                 key=lambda i: tree.by_id[i].code)
+    return tuple(UnitRef(i, tree.by_id[i].code, tree.by_id[i].name) for i in ids)
+
+
+def _tasks(tasks: Sequence[KeyTask]) -> tuple[TaskRef, ...]:
+    return tuple(TaskRef(t.id, t.title, t.indicator) for t in tasks)
+
+
+async def _profiles(uow: UnitOfWork, people: Sequence[Person], now: datetime,
+                    tree: UnitTree) -> list[Profile]:
+    ids = [p.id for p in people]
+    tasks = await uow.cadres.tasks(ids)
+    latest = await uow.invites.latest(ids)
+    return [
+        Profile(p.id, p.name, p.position, _cadre_units(p, tree), _tasks(tasks.get(p.id, [])),
+                link_status(p, latest.get(p.id), now))
+        for p in people
+    ]
+
+
+async def profile(uow: UnitOfWork, person_id: int, now: datetime) -> Profile:
+    """One cadre's profile.
+
+    Raises:
+        CadreError: no such person, or not a cadre.
+    """
+    person = await _cadre(uow, person_id)
+    [found] = await _profiles(uow, [person], now, await UnitTree.load(uow))
+    return found
+
+
+async def list_profiles(uow: UnitOfWork, now: datetime,
+                        unit_code: str | None = None) -> list[Profile]:
+    """Cadre profiles (of ``unit_code`` and the units below it, if given), by name.
+
+    Raises:
+        CadreError: an unknown unit.
+    """
+    tree = await UnitTree.load(uow)
+    unit_ids: set[int] | None = None
+    if unit_code is not None:
+        unit = tree.by_code.get(unit_code)
+        if unit is None:
+            raise CadreError("unknown_unit", f"unknown unit {unit_code!r}", unit=unit_code)
+        unit_ids = tree.subtree(unit.id)
+    return await _profiles(uow, await uow.cadres.all(unit_ids), now, tree)
+
+
+# --- creating profiles and links ------------------------------------------------------------
+
+# Whether the acting admin may act for a unit (None: anyone, e.g. the command line).
+Scope = Callable[[UnitTree, int], bool] | None
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    """A new link, shown once: only its hash is kept."""
+
+    profile: Profile
+    token: str = field(repr=False)
+    expires_at: datetime
+    new_profile: bool
+
+    @property
+    def payload(self) -> str:
+        return invite_payload(self.token)
+
+
+def _units(tree: UnitTree, codes: Iterable[str], scope: Scope) -> list[Unit]:
+    units: list[Unit] = []
+    for code in codes:
+        unit = tree.by_code.get(code)
+        if unit is None:
+            raise CadreError("unknown_unit", f"unknown unit {code!r}", unit=code)
+        if scope is not None and not scope(tree, unit.id):
+            raise CadreError("out_of_scope", f"unit {code!r} is outside your scope", unit=code)
+        units.append(unit)
+    return units
+
+
+async def create_profile(
+    uow: UnitOfWork, draft: ProfileDraft, *, actor: str, now: datetime, valid_for: timedelta,
+    scope: Scope = None,
+) -> IssuedInvite:
+    """Create the profile (the cadre role on each unit, the key tasks) and its first link.
+
+    Raises:
+        CadreError: an unknown unit, or one outside ``scope``.
+    """
+    tree = await UnitTree.load(uow)
+    units = _units(tree, draft.unit_codes, scope)
+    person = await uow.cadres.create(draft.name, draft.position)
+    for unit in units:
+        await uow.people.grant(person, Role.CADRE, unit)
+    for title in draft.tasks:
+        await uow.cadres.add_task(person.id, title, None)
+    await uow.audit.record(actor, "cadre.create", "person", person.id, after={
+        "name": draft.name, "position": draft.position,
+        "units": [u.code for u in units], "tasks": list(draft.tasks),
+    })
+    return await _issue(uow, person, actor=actor, now=now, valid_for=valid_for, tree=tree,
+                        new_profile=True)
+
+
+async def _cadre(uow: UnitOfWork, person_id: int) -> Person:
+    person = await uow.cadres.get(person_id)
+    if person is None:
+        raise CadreError("unknown_person", f"no profile with id {person_id}",
+                         person_id=person_id)
+    if not any(r.role == Role.CADRE for r in person.roles):
+        raise CadreError("not_a_cadre", f"person {person_id} ({person.name}) is not a cadre",
+                         person_id=person_id, name=person.name)
+    return person
+
+
+async def issue_invite(
+    uow: UnitOfWork, person_id: int, *, actor: str, now: datetime, valid_for: timedelta,
+    scope: Scope = None,
+) -> IssuedInvite:
+    """A fresh link for an existing profile; its earlier unused links stop working.
+
+    Raises:
+        CadreError: no such cadre, or one of their units is outside ``scope``.
+    """
+    person = await _cadre(uow, person_id)
+    tree = await UnitTree.load(uow)
+    if scope is not None:
+        for unit in _cadre_units(person, tree):
+            if not scope(tree, unit.id):
+                raise CadreError("out_of_scope", f"unit {unit.code!r} is outside your scope",
+                                 unit=unit.code)
+    return await _issue(uow, person, actor=actor, now=now, valid_for=valid_for, tree=tree,
+                        new_profile=False)
+
+
+async def _issue(uow: UnitOfWork, person: Person, *, actor: str, now: datetime,
+                 valid_for: timedelta, tree: UnitTree, new_profile: bool) -> IssuedInvite:
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    expires_at = now + valid_for
+    invite = await uow.invites.create(person.id, hash_token(token), now, expires_at, actor)
+    # The token is never logged: whoever reads the audit trail must not be able to use it.
+    await uow.audit.record(actor, "cadre.invite", "person", person.id, after={
+        "invite": invite.id, "expires_at": expires_at.isoformat(),
+    })
+    [shown] = await _profiles(uow, [person], now, tree)
+    return IssuedInvite(shown, token, expires_at, new_profile)
+
+
+async def add_task(uow: UnitOfWork, person_id: int, title: str, indicator: str | None, *,
+                   actor: str) -> KeyTask:
+    """A new key task for a cadre (audited).
+
+    Raises:
+        CadreError: no such cadre, an empty, overlong or repeated title, a bad indicator.
+    """
+    person = await _cadre(uow, person_id)
+    cleaned, indicator = check_task(title), check_indicator(indicator)
+    existing = (await uow.cadres.tasks([person.id], active_only=False)).get(person.id, [])
+    if any(t.title.casefold() == cleaned.casefold() for t in existing):
+        raise CadreError("duplicate_task", f"{person.name} already has the key task {cleaned!r}",
+                         title=cleaned)
+    if sum(t.active for t in existing) >= TASKS_MAX:
+        raise CadreError("too_many_tasks", f"at most {TASKS_MAX} key tasks per cadre",
+                         limit=TASKS_MAX)
+    task = await uow.cadres.add_task(person.id, cleaned, indicator)
+    await uow.audit.record(actor, "cadre.task.add", "key_task", task.id, after={
+        "person": person.id, "title": cleaned, "indicator": indicator,
+    })
+    return task
+
+
+# --- redeeming a link -----------------------------------------------------------------------
+
+# What opening a link did. Only LINKED changes anything.
+LINKED_NOW, ALREADY_LINKED = "linked", "already_linked"
+INVALID, USED_LINK, EXPIRED_LINK, REVOKED_LINK, TAKEN = (
+    "invalid", "used", "expired", "revoked", "taken")
+
+
+@dataclass(frozen=True)
+class Redemption:
+    outcome: str
+    profile: Profile | None = None  # for linked and already_linked
+    expired_at: datetime | None = None
+
+
+async def redeem_invite(uow: UnitOfWork, telegram_user_id: int, chat_id: int, payload: str,
+                        now: datetime) -> Redemption:
+    """``/start cadre-<token>``: tie the Telegram account to the link's profile, once.
+
+    Every outcome but ``linked`` changes nothing at all (not even a contact row for a
+    stranger). The invite row is locked, so two accounts opening the same link at the same
+    moment cannot both win: the second sees it used.
+    """
+    token = payload.strip().removeprefix(CADRE_PREFIX)
+    if not TOKEN_PATTERN.fullmatch(token):
+        return Redemption(INVALID)
+    invite = await uow.invites.by_hash(hash_token(token), lock=True)
+    if invite is None:
+        return Redemption(INVALID)
+    contact = await uow.contacts.by_user(telegram_user_id)
+    owner = await uow.people.by_contact(contact.id) if contact is not None else None
+    if owner is not None and owner.id == invite.person_id:
+        # Already this cadre's account (this link or an earlier one): a friendly reminder.
+        return Redemption(ALREADY_LINKED, await profile(uow, owner.id, now))
+    if invite.used_at is not None:
+        return Redemption(USED_LINK)
+    if invite.revoked_at is not None:
+        return Redemption(REVOKED_LINK)
+    if now >= invite.expires_at:
+        return Redemption(EXPIRED_LINK, expired_at=invite.expires_at)
+    if owner is not None:
+        # The account is someone else's (an admin, another cadre): one account, one person.
+        return Redemption(TAKEN)
+    person = await _cadre(uow, invite.person_id)
+    contact = await uow.contacts.get_or_create(telegram_user_id, chat_id)
+    previous = person.contact_id  # set when the cadre moves to a new account
+    person.contact_id = contact.id
+    invite.used_at = now
+    invite.used_by_contact_id = contact.id
+    await uow.audit.record(f"person:{person.id}", "cadre.link", "person", person.id,
+                           before={"contact": previous},
+                           after={"contact": contact.id, "invite": invite.id})
+    return Redemption(LINKED_NOW, await profile(uow, person.id, now))
+
+
+# --- self-assessment export -----------------------------------------------------------------
+
+EXPORT_HEADER = ("person_id", "name", "unit", "campaign", "question_id", "indicator", "value",
+                 "completed_at")
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+async def export_self_assessments(uow: UnitOfWork, period: Period, out: TextIO) -> int:
+    """Write one CSV row per answer of the completed self-assessments whose campaign opened
+    in ``period``; return how many self-assessments there were.
+
+    ``unit`` is the cadre's unit(s) within the campaign's area (the campaign's unit if the
+    cadre has since left it).
+    """
+    responses = await uow.cadres.self_assessments(period.start, period.end)
+    tree = await UnitTree.load(uow)
+    people = await uow.cadres.people({r.person_id for r in responses if r.person_id})
+    surveys: dict[int, Survey] = {}
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_HEADER)
+    for response in responses:
+        assert response.person_id is not None
+        if response.survey_id not in surveys:
+            version = await uow.surveys.get(response.survey_id)
+            assert version is not None  # a foreign key guarantees it
+            surveys[response.survey_id] = Survey.model_validate(version.definition)
+        survey = surveys[response.survey_id]
+        campaign = response.campaign
+        person = people[response.person_id]
+        area = tree.subtree(campaign.unit_id)
+        units = [u.code for u in _cadre_units(person, tree) if u.id in area] or [
+            campaign.unit.code]
+        completed = response.completed_at.isoformat(timespec="seconds") if (
+            response.completed_at) else ""
+        by_question = {a.question_id: a for a in response.answers}
+        for question in survey.questions:
+            answer = by_question.get(question.id)
+            if answer is None:
+                continue  # not shown (a follow-up whose condition did not hold)
+            writer.writerow([person.id, person.name, ";".join(units), campaign.code,
+                             question.id, question.indicator or "",
+                             _value(from_row(question, answer)), completed])
+    return len(responses)
