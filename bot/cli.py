@@ -16,11 +16,12 @@ from typing import Any, TextIO
 from sqlalchemy.exc import DBAPIError
 
 from analysis.export import ExportError
-from bot.app import burden_of
+from bot.app import burden_of, fieldwork_of
 from bot.settings import ConfigError, Settings, load_settings
 from storage.db import DatabaseUnavailable
+from storage.evidence import EvidenceStore
 from storage.migrate import current_revision, head_revision, upgrade
-from storage.models import Role
+from storage.models import Evidence, KeyTask, Role
 from storage.repositories import utcnow
 from storage.uow import Database
 from surveys.admin import (
@@ -31,6 +32,7 @@ from surveys.admin import (
     grant_role,
     import_units,
 )
+from surveys.cadres import CadreError, Profile, TaskRef
 from surveys.campaigns import (
     CampaignRuleError,
     check_timezone,
@@ -40,6 +42,7 @@ from surveys.campaigns import (
     parse_reminders,
 )
 from surveys.operations import AudiencePlan, add_entry_point, plan_invitations, remind_now
+from surveys.periods import PeriodError
 
 EXIT_USAGE = 2
 _DURATION = re.compile(r"^(\d+)\s*([dhm])$")
@@ -397,6 +400,162 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work, read_only=True))
 
 
+# --- cadres, evidence, self-assessments ----------------------------------------------------
+
+
+def _profile_line(profile: Profile) -> str:
+    units = ", ".join(f"{u.name} [{u.code}]" for u in profile.units) or "no unit"
+    return f"{profile.name}, {profile.position or 'no position'}, {units}"
+
+
+def _task_label(task: TaskRef | KeyTask) -> str:
+    return f"{task.title} (#{task.id}{', ' + task.indicator if task.indicator else ''})"
+
+
+def cmd_cadre_invite(settings: Settings, args: argparse.Namespace) -> int:
+    from surveys import cadres
+
+    profile_args = (args.name, args.unit, args.position, args.task)
+    if args.person is not None and any(profile_args):
+        raise CliError("give either --person ID (a fresh link for an existing profile) or "
+                       "--name, --unit and --position (a new profile), not both")
+    draft = None
+    if args.person is None:
+        missing = [flag for flag, value in (("--name", args.name), ("--unit", args.unit),
+                                            ("--position", args.position)) if value is None]
+        if missing:
+            raise CliError(f"a new profile needs {', '.join(missing)} (or --person ID for a "
+                           "fresh link to an existing one)")
+        draft = cadres.check_profile(args.name, args.position, args.unit, args.task or [])
+    valid_for = cadres.check_valid_for(args.valid_days, fieldwork_of(settings).invite_valid_for)
+    now = utcnow()
+
+    async def work(db: Database) -> int:
+        async with db.transaction() as uow:
+            if draft is not None:
+                issued = await cadres.create_profile(uow, draft, actor="cli", now=now,
+                                                     valid_for=valid_for)
+            else:
+                issued = await cadres.issue_invite(uow, args.person, actor="cli", now=now,
+                                                   valid_for=valid_for)
+        profile = issued.profile
+        if issued.new_profile:
+            tasks = ", ".join(t.title for t in profile.tasks) or "none yet"
+            print(f"cadre profile {profile.person_id} created: {_profile_line(profile)}; "
+                  f"key tasks: {tasks}")
+        else:
+            print(f"new link for {profile.name} (profile {profile.person_id}); earlier unused "
+                  "links no longer work")
+        link = cadres.invite_link(settings.bot.username, issued.token)
+        print(f"one-time link, valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC (shown only "
+              "now: hand it to the cadre privately):")
+        print(link)
+        if args.qr:
+            from analysis.qr import qr_png
+
+            await asyncio.to_thread(Path(args.qr).write_bytes, qr_png(link))
+            print(f"{args.qr}: QR code of the link")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_cadre_list(settings: Settings, args: argparse.Namespace) -> int:
+    from surveys import cadres
+
+    async def work(db: Database) -> int:
+        async with db.reading() as uow:
+            profiles = await cadres.list_profiles(uow, utcnow(), args.unit)
+        if not profiles:
+            where = f" in {args.unit}" if args.unit else ""
+            print(f"no cadre profiles{where} yet: create one with `civicpulse cadre invite`")
+            return 0
+        print(f"{'id':>5}  {'name':<20} {'position':<22} {'units':<14} link")
+        for p in profiles:
+            units = ",".join(u.code for u in p.units) or "-"
+            print(f"{p.person_id:>5}  {p.name:<20} {p.position or '-':<22} {units:<14} "
+                  f"{p.link.summary}")
+            tasks = "; ".join(_task_label(t) for t in p.tasks) or "none"
+            print(f"{'':>7}key tasks: {tasks}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work, read_only=True))
+
+
+def cmd_cadre_task_add(settings: Settings, args: argparse.Namespace) -> int:
+    from surveys import cadres
+
+    async def work(db: Database) -> int:
+        async with db.transaction() as uow:
+            task = await cadres.add_task(uow, args.person, args.title, args.indicator,
+                                         actor="cli")
+            profile = await cadres.profile(uow, args.person, utcnow())
+        print(f"key task {_task_label(task)} added to {profile.name} (profile "
+              f"{profile.person_id})")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def _evidence_problem(store: EvidenceStore, evidence: Evidence) -> str | None:
+    """What is wrong with one evidence file, or None if it still has its recorded hash."""
+    if store.verify(evidence.path, evidence.sha256):
+        return None
+    owner = (f"note {evidence.note_id}" if evidence.note_id is not None else
+             f"inspection {evidence.inspection_id}" if evidence.inspection_id is not None
+             else "not attached")
+    where = store.root / evidence.path
+    state = ("altered: its SHA-256 no longer matches the one recorded" if where.exists()
+             else "missing")
+    return f"evidence {evidence.id} ({owner}, person {evidence.person_id}): {where} {state}"
+
+
+def cmd_evidence_verify(settings: Settings, args: argparse.Namespace) -> int:
+    store = EvidenceStore(settings.evidence_dir)
+
+    async def work(db: Database) -> int:
+        async with db.reading() as uow:
+            files = await uow.evidence.all()
+        problems = 0
+        for evidence in files:
+            # Hashing every photo is blocking file I/O: off the event loop.
+            problem = await asyncio.to_thread(_evidence_problem, store, evidence)
+            if problem is not None:
+                problems += 1
+                print(problem, file=sys.stderr)
+        if problems:
+            print(f"{problems} of {len(files)} evidence file(s) missing or altered",
+                  file=sys.stderr)
+            return 1
+        print(f"evidence intact: {len(files)} file(s) match their recorded SHA-256 "
+              f"({store.root})")
+        return 0
+
+    return asyncio.run(_with_db(settings, work, read_only=True))
+
+
+def cmd_export_self_assessments(settings: Settings, args: argparse.Namespace) -> int:
+    from surveys.cadres import export_self_assessments
+    from surveys.periods import parse_period
+
+    period = parse_period(args.period)
+
+    def export_to(out: TextIO) -> int:
+        async def work(db: Database) -> int:
+            async with db.reading() as uow:
+                count = await export_self_assessments(uow, period, out)
+            print(f"{count} self-assessment(s) of campaigns opened in {period.label} exported "
+                  f"({period.start:%Y-%m-%d} to {period.end:%Y-%m-%d} UTC)", file=sys.stderr)
+            return 0
+
+        return asyncio.run(_with_db(settings, work, read_only=True))
+
+    if not args.output:
+        return export_to(sys.stdout)
+    with open(args.output, "w", encoding="utf-8", newline="") as out:
+        return export_to(out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="civicpulse", description="CivicPulse: public opinion and fair appraisal, in chat."
@@ -452,6 +611,13 @@ def build_parser() -> argparse.ArgumentParser:
     resp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     resp.add_argument("--output", "-o", help="file to write (default: stdout)")
     resp.set_defaults(func=cmd_export_responses)
+    selfs = export.add_parser("self-assessments",
+                              help="cadres' self-assessments, one row per answer")
+    selfs.add_argument("--period", required=True,
+                       help="campaigns opened in this month (2026-11), quarter (2026-Q4) or "
+                       "year (2026), UTC")
+    selfs.add_argument("--output", "-o", help="CSV file to write (default: stdout)")
+    selfs.set_defaults(func=cmd_export_self_assessments)
 
     for name, func, text in (
         ("list", cmd_campaign_list, "all campaigns with status and response counts"),
@@ -482,6 +648,39 @@ def build_parser() -> argparse.ArgumentParser:
                      default=Role.ADMIN.value)
     add.set_defaults(func=cmd_admin_add)
 
+    cadre = sub.add_parser("cadre", help="cadre profiles and their invite links").add_subparsers(
+        dest="cadre_command", required=True, metavar="ACTION")
+    inv = cadre.add_parser("invite", help="create a profile (or, with --person, a fresh link "
+                           "for one) and print its one-time link")
+    inv.add_argument("--name", help="the cadre's name")
+    inv.add_argument("--unit", action="append", metavar="CODE",
+                     help="unit the cadre works for (repeat for several)")
+    inv.add_argument("--position", help="e.g. 'Village head'")
+    inv.add_argument("--task", action="append", metavar="TITLE",
+                     help="a key task the cadre answers for (repeat for several)")
+    inv.add_argument("--person", type=int, metavar="ID",
+                     help="a fresh link for this existing profile; older unused links stop")
+    inv.add_argument("--valid-days", type=int, metavar="D",
+                     help="days the link stays valid (default: cadres.invite_valid_days)")
+    inv.add_argument("--qr", metavar="PNG", help="also write the link's QR code to this file")
+    inv.set_defaults(func=cmd_cadre_invite)
+    lst = cadre.add_parser("list", help="profiles with units, key tasks and link status")
+    lst.add_argument("--unit", help="only cadres of this unit and the units below it")
+    lst.set_defaults(func=cmd_cadre_list)
+    task = cadre.add_parser("task", help="key tasks").add_subparsers(
+        dest="task_command", required=True, metavar="ACTION")
+    task_add = task.add_parser("add", help="add a key task to a cadre's profile")
+    task_add.add_argument("person", type=int, metavar="ID", help="the profile's id")
+    task_add.add_argument("title")
+    task_add.add_argument("--indicator", metavar="KEY",
+                          help="the appraisal indicator it feeds, e.g. road_maintenance")
+    task_add.set_defaults(func=cmd_cadre_task_add)
+
+    evidence = sub.add_parser("evidence", help="photo evidence").add_subparsers(
+        dest="evidence_command", required=True, metavar="ACTION")
+    evidence.add_parser("verify", help="recompute every evidence file's SHA-256; report "
+                        "missing or altered files").set_defaults(func=cmd_evidence_verify)
+
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_command", required=True, metavar="ACTION")
     audit.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
@@ -506,7 +705,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"civicpulse: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (CliError, CampaignRuleError, ExportError) as exc:
+    except (CliError, CampaignRuleError, ExportError, CadreError, PeriodError) as exc:
         # A request the rules refuse: one line, exit 1.
         print(f"civicpulse: {exc}", file=sys.stderr)
         return 1

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
+import os
+import re
 import socket
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import qrcode
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
+from sqlalchemy import select
 
 from bot.cli import main
+from sandbox import png_bytes
+from storage.evidence import EvidenceStore
+from storage.models import CadreInvite, Role
 from storage.uow import Database
+from surveys.admin import create_campaign
+from surveys.answers import to_row
+from surveys.loader import load_template
 from tests.conftest import _truncate
 
 UNITS_CSV = """code,name,parent,type,population
@@ -362,3 +373,238 @@ def test_read_only_commands_never_migrate_and_say_what_to_do(
         assert tables.fetchall() == [], "nothing was migrated"
     assert main(["db", "upgrade"]) == 0
     assert main(["campaign", "list"]) == 0
+
+
+# --- cadres, evidence, self-assessments -----------------------------------------------------
+
+LINK = re.compile(r"https://t\.me/WillowPollBot\?start=cadre-([A-Za-z0-9_-]{43})$", re.M)
+
+
+def cadre_invite(*extra: str) -> int:
+    return main(["cadre", "invite", *extra])
+
+
+def test_cadre_invite_prints_a_one_time_link_and_list_shows_it(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    capsys.readouterr()
+    qr = env / "link.png"
+    assert cadre_invite("--name", "Zhang Li", "--unit", "V1", "--position", "Village head",
+                        "--task", "Road repairs", "--task", "Drinking water",
+                        "--valid-days", "3", "--qr", str(qr)) == 0
+    out = capsys.readouterr().out
+    assert ("cadre profile 1 created: Zhang Li, Village head, Willow Village [V1]; key tasks: "
+            "Road repairs, Drinking water") in out
+    match = LINK.search(out)
+    assert match is not None, out
+    assert "valid until" in out and qr.read_bytes().startswith(b"\x89PNG")
+
+    async def stored_hash() -> list[str]:
+        db = Database.from_url(os.environ["DATABASE_URL"])
+        try:
+            async with db.reading() as uow:
+                rows = await uow.session.scalars(select(CadreInvite.token_hash))
+                return list(rows)
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(stored_hash()) == [hashlib.sha256(match.group(1).encode()).hexdigest()]
+
+    assert main(["cadre", "task", "add", "1", "Waste collection", "--indicator", "waste"]) == 0
+    assert "key task Waste collection (#3, waste) added to Zhang Li (profile 1)" in (
+        capsys.readouterr().out)
+    assert main(["cadre", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "Zhang Li" in listing and "Village head" in listing and "V1" in listing
+    assert "link pending until" in listing
+    assert "key tasks: Road repairs (#1); Drinking water (#2); Waste collection (#3, waste)" in (
+        listing)
+
+    assert cadre_invite("--person", "1") == 0
+    fresh = capsys.readouterr().out
+    assert "new link for Zhang Li (profile 1); earlier unused links no longer work" in fresh
+    second = LINK.search(fresh)
+    assert second is not None and second.group(1) != match.group(1)
+    assert main(["cadre", "list", "--unit", "T1"]) == 0
+    assert "Zhang Li" in capsys.readouterr().out, "the township's list includes its villages"
+    assert main(["cadre", "list", "--unit", "NOPE"]) == 1
+    assert "unknown unit 'NOPE'" in capsys.readouterr().err
+    assert main(["audit", "verify"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "Zhang Li", "--unit", "NOPE", "--position", "Head"], "unknown unit 'NOPE'"),
+        (["--name", "  ", "--unit", "V1", "--position", "Head"], "the cadre's name is empty"),
+        (["--name", "Zhang Li", "--unit", "V1"], "a new profile needs --position"),
+        (["--name", "Zhang Li", "--unit", "V1", "--position", ""], "position is empty"),
+        (["--name", "Zhang Li", "--unit", "V1", "--position", "Head", "--task", "x" * 121],
+         "the limit is 120"),
+        (["--name", "Zhang Li", "--unit", "V1", "--position", "Head", "--valid-days", "0"],
+         "1 to 90 days"),
+        (["--person", "1", "--name", "Zhang Li"], "not both"),
+        (["--person", "99"], "no profile with id 99"),
+    ],
+)
+def test_cadre_invite_refuses_bad_requests(
+    env: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    capsys.readouterr()
+    assert cadre_invite(*args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("civicpulse: ") and message in err and err.count("\n") == 1
+    assert main(["cadre", "list"]) == 0
+    assert "no cadre profiles yet" in capsys.readouterr().out, "nothing was created"
+
+
+def test_cadre_task_add_refuses_bad_input(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert cadre_invite("--name", "Zhang Li", "--unit", "V1", "--position", "Head",
+                        "--task", "Roads") == 0
+    assert main(["admin", "add", "--telegram-id", "777", "--name", "Admin"]) == 0
+    capsys.readouterr()
+    for args, message in [(["1", "roads"], "already has the key task 'roads'"),
+                          (["1", "Parks", "--indicator", "Parks!"], "indicator 'Parks!'"),
+                          (["1", " "], "a key task needs a title"),
+                          (["42", "Parks"], "no profile with id 42"),
+                          (["2", "Parks"], "person 2 (Admin) is not a cadre")]:
+        assert main(["cadre", "task", "add", *args]) == 1
+        assert message in capsys.readouterr().err
+
+
+def _evidence_config(env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = env / "evidence"
+    config = write(env, "evidence.yaml", f"bot:\n  username: WillowPollBot\nevidence:\n"
+                   f"  dir: {folder}\n")
+    monkeypatch.setenv("CIVICPULSE_CONFIG", str(config))
+    return folder
+
+
+async def _store_evidence(folder: Path, images: list[bytes]) -> list[str]:
+    """Photos kept as a cadre's evidence; returns their relative paths."""
+    store = EvidenceStore(folder)
+    db = Database.from_url(os.environ["DATABASE_URL"])
+    paths = []
+    try:
+        async with db.transaction() as uow:
+            person = await uow.cadres.create("Zhang Li", "Head")
+            for image in images:
+                stored = store.put(image, "image/png", "png")
+                await uow.evidence.add(person.id, stored, None, datetime.now(UTC))
+                paths.append(stored.path)
+    finally:
+        await db.dispose()
+    return paths
+
+
+def test_evidence_verify_reports_altered_and_missing_files(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _evidence_config(env, monkeypatch)
+    assert main(["db", "upgrade"]) == 0
+    assert main(["evidence", "verify"]) == 0
+    assert "evidence intact: 0 file(s)" in capsys.readouterr().out
+    paths = asyncio.run(_store_evidence(folder, [png_bytes(2, 2), png_bytes(3, 3),
+                                                 png_bytes(4, 4)]))
+    assert main(["evidence", "verify"]) == 0
+    assert "evidence intact: 3 file(s) match their recorded SHA-256" in capsys.readouterr().out
+
+    swapped = folder / paths[0]
+    swapped.chmod(0o644)  # the store keeps files read-only; a tamperer would not care
+    swapped.write_bytes(png_bytes(2, 2, rgb=(255, 0, 0)))
+    (folder / paths[2]).unlink()
+    assert main(["evidence", "verify"]) == 1
+    err = capsys.readouterr().err
+    assert f"evidence 1 (not attached, person 1): {swapped} altered" in err
+    assert f"evidence 3 (not attached, person 1): {folder / paths[2]} missing" in err
+    assert "evidence 2" not in err
+    assert "2 of 3 evidence file(s) missing or altered" in err
+
+
+def _self_assessment_db(opened: datetime) -> None:
+    """Units, a cadre, a self-assessment campaign opened at ``opened`` and the cadre's
+    completed answers, as the chat would leave them."""
+
+    async def seed() -> None:
+        db = Database.from_url(os.environ["DATABASE_URL"])
+        survey = load_template("cadre_self_assessment")
+        try:
+            async with db.transaction() as uow:
+                person = await uow.cadres.create("Zhang Li", "Village head")
+                await uow.people.grant(person, Role.CADRE, await uow.units.by_code("V1"))
+                campaign = await create_campaign(
+                    uow, survey=survey, unit_code="T1", code=f"self-{opened:%Y%m}",
+                    opens_at=opened, closes_at=opened + timedelta(days=10),
+                    now=opened, actor="test",
+                )
+                response = await uow.responses.create(campaign.id, campaign.survey_id, "k" * 64,
+                                                      "en", None)
+                assert response is not None
+                response.person_id = person.id
+                values = {"task_progress": 4, "tasks_completed": 12, "main_obstacle": "paperwork",
+                          "need_training": True, "training_topics": ["digital", "law"],
+                          "comment": None}
+                for question in survey.questions:
+                    await uow.responses.save_answer(response,
+                                                    to_row(question, values[question.id]))
+                assert await uow.responses.advance(response, current_question=None, draft=None,
+                                                   completed=True)
+        finally:
+            await db.dispose()
+
+    asyncio.run(seed())
+
+
+def test_export_self_assessments_by_period(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    _self_assessment_db(datetime(2026, 11, 3, 9, tzinfo=UTC))
+    _self_assessment_db(datetime(2026, 12, 1, 9, tzinfo=UTC))
+    capsys.readouterr()
+    out_file = env / "self.csv"
+    assert main(["export", "self-assessments", "--period", "2026-11", "-o", str(out_file)]) == 0
+    assert "1 self-assessment(s) of campaigns opened in 2026-11" in capsys.readouterr().err
+    rows = list(csv.reader(io.StringIO(out_file.read_text())))
+    assert rows[0] == ["person_id", "name", "unit", "campaign", "question_id", "indicator",
+                       "value", "completed_at"]
+    by_question = {row[4]: row for row in rows[1:]}
+    assert by_question["task_progress"][:7] == ["1", "Zhang Li", "V1", "self-202611",
+                                                "task_progress", "key_task_progress", "4"]
+    assert by_question["need_training"][6] == "yes"
+    assert by_question["training_topics"][6] == "digital;law"
+    assert by_question["comment"][6] == "", "a skipped answer is an empty cell"
+    assert by_question["tasks_completed"][7].startswith("20")
+
+    assert main(["export", "self-assessments", "--period", "2026-Q4"]) == 0
+    both = capsys.readouterr()
+    assert "2 self-assessment(s)" in both.err and "self-202612" in both.out
+    assert main(["export", "self-assessments", "--period", "2027"]) == 0
+    assert capsys.readouterr().out.strip().count("\n") == 0, "a header and no rows"
+
+
+@pytest.mark.parametrize("period", ["2026-13", "2026-Q5", "November", "26-11"])
+def test_export_self_assessments_refuses_a_bad_period(
+    env: Path, capsys: pytest.CaptureFixture[str], period: str
+) -> None:
+    assert main(["export", "self-assessments", "--period", period]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("civicpulse: ") and "period" in err and err.count("\n") == 1
+
+
+def test_new_read_only_commands_never_migrate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{empty}")
+    monkeypatch.setenv("CIVICPULSE_CONFIG", str(write(tmp_path, "c.yaml", "{}\n")))
+    for command in (["cadre", "list"], ["evidence", "verify"],
+                    ["export", "self-assessments", "--period", "2026-11"]):
+        assert main(command) == 1
+        assert "run `civicpulse db upgrade`" in capsys.readouterr().err
+    with sqlite3.connect(empty) as connection:
+        tables = connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        assert tables.fetchall() == [], "nothing was migrated"
