@@ -27,6 +27,7 @@ from storage.uow import Database
 from surveys.admin import create_campaign
 from surveys.answers import to_row
 from surveys.loader import load_template
+from surveys.schema import AnswerValue
 from tests.conftest import _truncate
 
 UNITS_CSV = """code,name,parent,type,population
@@ -544,9 +545,11 @@ def _self_assessment_db(opened: datetime) -> None:
                                                       "en", None)
                 assert response is not None
                 response.person_id = person.id
-                values = {"task_progress": 4, "tasks_completed": 12, "main_obstacle": "paperwork",
-                          "need_training": True, "training_topics": ["digital", "law"],
-                          "comment": None}
+                values: dict[str, AnswerValue] = {
+                    "task_progress": 4, "tasks_completed": 12, "main_obstacle": "paperwork",
+                    "need_training": True, "training_topics": ["digital", "law"],
+                    "comment": None,
+                }
                 for question in survey.questions:
                     await uow.responses.save_answer(response,
                                                     to_row(question, values[question.id]))
