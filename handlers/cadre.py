@@ -1,17 +1,531 @@
-"""Cadres in chat: /note, /notes and their evidence (runs in group -2)."""
+"""Cadres in chat: /note, /notes and their evidence (runs in group -2).
+
+A note takes as few steps as a cadre likes: ``/note``, a photo whose caption is the text, and
+a tap on the key task; or just the captioned photo and the tap, since a photo or a location a
+cadre sends outside any dialogue starts a draft with it. Where the draft stands lives in the
+database (``surveys.notes``), so a restart in the middle loses nothing.
+
+The handlers run before the admin ones (group -1) and the resident journey (group 0). /note
+and /notes, and ``n:`` buttons, are always handled here, so a resident or a stranger gets a
+clear answer rather than "unknown command". Text, /cancel, photos and locations belong here
+only while the person is in a note dialogue (or, for photos and locations, is a cadre in no
+dialogue at all), which a cheap read decides without claiming the update; anything else goes
+on to the later groups untouched.
+
+Handlers are thin: decode the update, run one use case in one transaction (which also claims
+the update id), then send what it returned, after the commit. A photo is downloaded and kept
+under its SHA-256 before that transaction (see ``handlers.evidence``), so a refused or
+repeated one leaves at most a file tied to no record.
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, ContextTypes
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
+from typing import Any
 
-from handlers.deps import Deps
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import MessageLimit, ParseMode
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
+from handlers.common import answer, edit, lang_guess, notice
+from handlers.deps import Deps, DuplicateUpdate
+from handlers.evidence import EvidenceRefused, receive_photo
+from handlers.texts import t
+from storage.db import DatabaseUnavailable
+from surveys import notes
+from surveys.notes import (
+    Draft,
+    DraftOutcome,
+    NoteCaller,
+    NoteItem,
+    NoteRefused,
+    Place,
+    Presence,
+    SavedNote,
+    TooLong,
+)
+
+log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Handlers = list[BaseHandler[Update, Context, None]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+# Returns whether the update was the cadre's (True stops it before later groups).
+CadreHandler = Callable[[Deps, Update, Context], Awaitable[bool]]
 
 CADRE_GROUP = -2
+EXCERPT = 80
+TASK_LABEL = 40
+
+# Button data (at most 64 bytes): a draft's buttons carry its nonce and version; a note's
+# carry the note id and version, so a tap on an older state changes nothing.
+_DRAFT_TAP = re.compile(r"^n:d:([0-9a-f]{6}):(\d{1,9}):(t\d{1,12}|x)$")
+_NOTE_TAP = re.compile(r"^n:([fwyk]):(\d{1,12}):(\d{1,9})$")
+CORRECT, WITHDRAW_ASK, WITHDRAW, KEEP = "f", "w", "y", "k"
 
 
 def cadre_handlers(deps: Deps) -> dict[int, Handlers]:
-    return {CADRE_GROUP: []}
+    private = filters.ChatType.PRIVATE
+    # New messages only: a live location's updates arrive as edits and must not each count.
+    new = private & filters.UpdateType.MESSAGE
+    return {
+        CADRE_GROUP: [
+            CommandHandler("note", _guarded(deps, _on_note), private),
+            CommandHandler("notes", _guarded(deps, _on_notes), private),
+            CommandHandler("cancel", _guarded(deps, _on_cancel), private),
+            CallbackQueryHandler(_guarded(deps, _on_button), pattern=r"^n:"),
+            MessageHandler(new & (filters.PHOTO | filters.Document.ALL),
+                           _guarded(deps, _on_photo)),
+            MessageHandler(new & filters.LOCATION, _guarded(deps, _on_location)),
+            MessageHandler(new & filters.TEXT & ~filters.COMMAND, _guarded(deps, _on_text)),
+        ]
+    }
+
+
+def _guarded(deps: Deps, handler: CadreHandler) -> Handler:
+    """Refusals and failures become a clear message; whatever the cadre path handled (even by
+    failing) stops there and never reaches the admin or resident handlers."""
+
+    async def run(update: Update, context: Context) -> None:
+        try:
+            handled = await handler(deps, update, context)
+        except NoteRefused as refusal:
+            await _refuse(update, refusal)
+            handled = True
+        except EvidenceRefused as refusal:
+            lang = await _lang(deps, update)
+            await notice(update, t(refusal.key, lang, refusal.params))
+            handled = True
+        except DuplicateUpdate:
+            log.info("ignoring redelivered update %s", update.update_id)
+            handled = True
+        except Forbidden:
+            log.info("update %s: the cadre has blocked the bot", update.update_id)
+            handled = True
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable for update %s: %s", update.update_id, exc)
+            await notice(update, t("db_unavailable", lang_guess(deps, update)))
+            handled = True
+        except ApplicationHandlerStop:
+            raise
+        except Exception:
+            log.exception("cadre handler failed for update %s", update.update_id)
+            await notice(update, t("error", lang_guess(deps, update)))
+            handled = True
+        if handled:
+            raise ApplicationHandlerStop
+
+    return run
+
+
+async def _refuse(update: Update, refusal: NoteRefused) -> None:
+    text = t(f"note.{refusal.key}", refusal.lang, refusal.params)
+    if refusal.key == "stale" and update.callback_query is not None:
+        await answer(update.callback_query, text)  # a toast: an old button, nothing wrong
+    else:
+        await notice(update, text)
+
+
+def _caller(deps: Deps, update: Update) -> NoteCaller:
+    user = update.effective_user
+    assert user is not None
+    return NoteCaller(telegram_user_id=user.id, now=deps.clock(), rules=deps.fieldwork,
+                      client_language=user.language_code,
+                      default_language=deps.default_language)
+
+
+async def _presence(deps: Deps, update: Update) -> Presence | None:
+    """The cheap read deciding whether a message is ours; it claims nothing."""
+    user = update.effective_user
+    if user is None:
+        return None
+    try:
+        async with deps.db.reading() as uow:
+            return await notes.presence(uow, user.id, user.language_code, deps.default_language)
+    except DatabaseUnavailable:
+        return None  # the later groups will meet the same outage and say so
+
+
+async def _lang(deps: Deps, update: Update) -> str:
+    found = await _presence(deps, update)
+    return found.lang if found is not None else lang_guess(deps, update)
+
+
+async def _say(update: Update, text: str,
+               keyboard: InlineKeyboardMarkup | None = None) -> Message:
+    chat = update.effective_chat
+    assert chat is not None
+    return await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
+                                   disable_web_page_preview=True)
+
+
+# --- /note and the draft --------------------------------------------------------------------
+
+
+async def _on_note(deps: Deps, update: Update, context: Context) -> bool:
+    message = update.effective_message
+    assert message is not None
+    # The text after the command as typed (context.args would lose its line breaks).
+    parts = (message.text or "").split(maxsplit=1)
+    text = parts[1] if len(parts) > 1 else ""
+    outcome = await deps.run(update, partial(notes.start_note, caller=_caller(deps, update),
+                                             text=text))
+    await _show_draft(deps, update, outcome, deps.fieldwork.note_max_length)
+    return True
+
+
+async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
+    found = await _presence(deps, update)
+    if found is None or not found.in_note_dialogue:
+        return False
+    message = update.effective_message
+    assert message is not None
+    caller = _caller(deps, update)
+    if found.kind == notes.FIX_KIND:
+        corrected = await deps.run(update, partial(notes.correct_text, caller=caller,
+                                                   text=message.text or ""))
+        await _show_correction(update, corrected, deps.fieldwork.note_max_length)
+        return True
+    outcome = await deps.run(update, partial(notes.draft_text, caller=caller,
+                                             text=message.text or ""))
+    await _show_draft(deps, update, outcome, deps.fieldwork.note_max_length)
+    return True
+
+
+async def _on_photo(deps: Deps, update: Update, context: Context) -> bool:
+    found = await _presence(deps, update)
+    if found is None or not found.is_cadre or found.kind not in (None, *notes.KINDS):
+        return False
+    if found.kind == notes.FIX_KIND:
+        await _say(update, t("note.fix_text_only", found.lang))
+        return True
+    limit = deps.fieldwork.max_photos
+    if found.photos >= limit:
+        # Checked again under lock below; this only spares a pointless download.
+        raise NoteRefused("too_many_photos", found.lang, {"limit": limit})
+    message = update.effective_message
+    assert message is not None
+    received = await receive_photo(deps, message)
+    outcome = await deps.run(update, partial(
+        notes.draft_photo, caller=_caller(deps, update), stored=received.stored,
+        file_unique_id=received.file_unique_id, caption=message.caption,
+    ))
+    await _show_draft(deps, update, outcome, deps.fieldwork.note_max_length)
+    return True
+
+
+async def _on_location(deps: Deps, update: Update, context: Context) -> bool:
+    found = await _presence(deps, update)
+    if found is None or not found.is_cadre or found.kind not in (None, *notes.KINDS):
+        return False
+    if found.kind == notes.FIX_KIND:
+        await _say(update, t("note.fix_text_only", found.lang))
+        return True
+    message = update.effective_message
+    assert message is not None and message.location is not None
+    outcome = await deps.run(update, partial(
+        notes.draft_location, caller=_caller(deps, update),
+        latitude=message.location.latitude, longitude=message.location.longitude,
+    ))
+    await _show_draft(deps, update, outcome, deps.fieldwork.note_max_length)
+    return True
+
+
+async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
+    found = await _presence(deps, update)
+    if found is None or not found.in_note_dialogue:
+        return False
+    outcome = await deps.run(update, partial(notes.cancel, caller=_caller(deps, update)))
+    if outcome.cancelled:
+        key = "note.fix.cancelled" if found.kind == notes.FIX_KIND else "note.cancelled"
+        await _say(update, t(key, outcome.lang))
+        if outcome.retire is not None:
+            await _retire(update, outcome.retire)
+    else:
+        await _say(update, t("note.no_dialogue", outcome.lang))
+    return True
+
+
+async def _show_draft(deps: Deps, update: Update, outcome: DraftOutcome, limit: int) -> None:
+    """The refused text first (with the text itself, to edit), then the draft's prompt, last
+    so its buttons are at the bottom of the chat."""
+    if outcome.too_long is not None:
+        await _echo_too_long(update, outcome.too_long, outcome.lang)
+        if outcome.added == "text":
+            return  # nothing changed: the prompt already shown still holds
+    text, keyboard = _draft_message(outcome, deps.fieldwork.max_photos, limit)
+    shown = await _say(update, text, keyboard)
+    await _remember(deps, update, outcome.draft.nonce, outcome.draft.version,
+                    shown.message_id, outcome.retire)
+
+
+async def _echo_too_long(update: Update, too_long: TooLong, lang: str) -> None:
+    await _say(update, t("note.too_long", lang,
+                         {"length": too_long.length, "limit": too_long.limit}))
+    chat = update.effective_chat
+    assert chat is not None
+    # Plain text, exactly as sent, so it can be copied back and shortened.
+    size = MessageLimit.MAX_TEXT_LENGTH
+    for start in range(0, len(too_long.text), size):
+        await chat.send_message(too_long.text[start:start + size])
+
+
+def _draft_message(outcome: DraftOutcome, max_photos: int,
+                   limit: int) -> tuple[str, InlineKeyboardMarkup]:
+    draft, lang = outcome.draft, outcome.lang
+    lines = [t("note.draft.title", lang)]
+    added = t(f"note.added.{outcome.added}", lang)
+    if added:
+        lines.insert(0, added)
+    if draft.text:
+        lines.append(t("note.draft.text", lang, {"length": len(draft.text), "limit": limit,
+                                                  "text": draft.text}))
+    else:
+        lines.append(t("note.draft.no_text", lang, {"limit": limit}))
+    if max_photos:
+        key = "note.draft.photos" if draft.photos else "note.draft.no_photos"
+        lines.append(t(key, lang, {"count": draft.photos, "limit": max_photos}))
+    if draft.place is not None:
+        lines.append(t("note.draft.place", lang, {"place": _place(draft.place, lang)},
+                       raw=frozenset({"place"})))
+    else:
+        lines.append(t("note.draft.no_place", lang))
+    rows: list[list[InlineKeyboardButton]] = []
+    if draft.ready:
+        lines.append("")
+        lines.append(t("note.draft.ask_task" if draft.tasks else "note.draft.ask_save", lang))
+        rows = _task_rows(draft, lang)
+    rows.append([InlineKeyboardButton(t("note.btn.cancel", lang),
+                                      callback_data=draft.choice("x"))])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def _task_rows(draft: Draft, lang: str) -> list[list[InlineKeyboardButton]]:
+    rows = [[InlineKeyboardButton(_clip(task.title, TASK_LABEL),
+                                  callback_data=draft.choice(f"t{task.id}"))]
+            for task in draft.tasks]
+    label = "note.btn.other" if draft.tasks else "note.btn.save"
+    rows.append([InlineKeyboardButton(t(label, lang),
+                                      callback_data=draft.choice(f"t{notes.OTHER_TASK}"))])
+    return rows
+
+
+def _place(place: Place, lang: str) -> str:
+    if place.distance_km is None:
+        return t("note.place.unchecked", lang)
+    key = "note.place.far" if place.far else "note.place.near"
+    return t(key, lang, {"distance": _km(place.distance_km), "centre": place.centre,
+                         "radius": _radius(place.radius_km)})
+
+
+def _km(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _radius(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def _clip(text: str, size: int) -> str:
+    return text if len(text) <= size else text[:size - 1] + "…"
+
+
+async def _remember(deps: Deps, update: Update, nonce: str, version: int, message_id: int,
+                    fallback: int | None = None) -> None:
+    """Record the prompt just shown and take the buttons off the one it replaces."""
+    user = update.effective_user
+    assert user is not None
+    try:
+        async with deps.db.transaction() as uow:
+            retire = await notes.remember_prompt(uow, user.id, nonce, version, message_id)
+    except DatabaseUnavailable as exc:
+        # Only the tidying of old buttons suffers; stale taps are refused by version anyway.
+        log.warning("could not remember the note prompt: %s", exc)
+        retire = fallback
+    if retire is not None:
+        await _retire(update, retire)
+
+
+async def _retire(update: Update, message_id: int) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    try:
+        await update.get_bot().edit_message_reply_markup(chat.id, message_id, reply_markup=None)
+    except BadRequest as exc:
+        log.debug("retiring %s: %s", message_id, exc)
+
+
+# --- buttons --------------------------------------------------------------------------------
+
+
+async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
+    query = update.callback_query
+    assert query is not None
+    data = query.data or ""
+    draft = _DRAFT_TAP.match(data)
+    if draft is not None:
+        await _on_draft_button(deps, update, draft.group(1), int(draft.group(2)),
+                               draft.group(3))
+        return True
+    tapped = _NOTE_TAP.match(data)
+    if tapped is None:
+        await answer(query, t("note.forged", await _lang(deps, update)))
+        return True
+    action, note_id, version = tapped.group(1), int(tapped.group(2)), int(tapped.group(3))
+    caller = _caller(deps, update)
+    if action == CORRECT:
+        prompt = await deps.run(update, partial(notes.ask_correction, caller=caller,
+                                                note_id=note_id, version=version))
+        await answer(query, None)
+        text = t("note.fix.ask", prompt.lang, {"id": note_id, "text": prompt.note.text,
+                                               "limit": deps.fieldwork.note_max_length})
+        shown = await _say(update, text, InlineKeyboardMarkup([[InlineKeyboardButton(
+            t("note.btn.cancel", prompt.lang), callback_data=prompt.choice("x"))]]))
+        await _remember(deps, update, prompt.nonce, prompt.version, shown.message_id)
+    elif action == WITHDRAW_ASK:
+        item = await deps.run(update, partial(notes.check_withdraw, caller=caller,
+                                              note_id=note_id, version=version))
+        lang = await _lang(deps, update)
+        await answer(query, None)
+        await _say(update, t("note.withdraw.ask", lang, {
+            "id": item.id, "date": item.created_at, "excerpt": _excerpt(item.text)}),
+            InlineKeyboardMarkup([[
+                InlineKeyboardButton(t("note.btn.confirm_withdraw", lang, {"id": item.id}),
+                                     callback_data=note_data(WITHDRAW, item.id, item.version)),
+                InlineKeyboardButton(t("note.btn.keep", lang),
+                                     callback_data=note_data(KEEP, item.id, item.version)),
+            ]]))
+    elif action == WITHDRAW:
+        done = await deps.run(update, partial(notes.withdraw, caller=caller, note_id=note_id,
+                                              version=version))
+        await answer(query, None)
+        await edit(query, t("note.withdraw.done", done.lang, {"id": done.withdrawn.id}), None)
+    else:  # KEEP: nothing changes, but only a cadre's buttons say so
+        lang = await deps.run(update, partial(notes.require_cadre, caller=caller))
+        await answer(query, None)
+        await edit(query, t("note.withdraw.kept", lang, {"id": note_id}), None)
+    return True
+
+
+def note_data(action: str, note_id: int, version: int) -> str:
+    return f"n:{action}:{note_id}:{version}"
+
+
+async def _on_draft_button(deps: Deps, update: Update, nonce: str, version: int,
+                           choice: str) -> None:
+    query = update.callback_query
+    assert query is not None
+    outcome = await deps.run(update, partial(notes.draft_tap, caller=_caller(deps, update),
+                                             nonce=nonce, version=version, choice=choice))
+    await answer(query, None)
+    if outcome.saved is not None:
+        await edit(query, _saved_text(outcome.saved, outcome.lang, deps), None)
+    else:
+        key = "note.fix.cancelled" if outcome.cancelled == notes.FIX_KIND else "note.cancelled"
+        await edit(query, t(key, outcome.lang), None)
+
+
+def _saved_text(saved: SavedNote, lang: str, deps: Deps) -> str:
+    if saved.photos == 0:
+        photos = t("note.photos.0", lang)
+    elif saved.photos == 1:
+        photos = t("note.photos.1", lang)
+    else:
+        photos = t("note.photos.n", lang, {"count": saved.photos})
+    place = saved.place
+    if place is None:
+        where = t("note.saved.place.none", lang)
+    elif place.distance_km is None:
+        where = t("note.saved.place.unchecked", lang)
+    else:
+        where = t("note.saved.place.far" if place.far else "note.saved.place.near", lang, {
+            "distance": _km(place.distance_km), "centre": place.centre,
+            "radius": _radius(place.radius_km)})
+    params = {"id": saved.id, "task": saved.task, "photos": photos, "place": where,
+              "hours": _hours(deps)}
+    key = "note.saved" if saved.task is not None else "note.saved.no_task"
+    return t(key, lang, params, raw=frozenset({"photos", "place"}))
+
+
+def _hours(deps: Deps) -> str:
+    return f"{deps.fieldwork.correction_window.total_seconds() / 3600:g}"
+
+
+# --- /notes, corrections --------------------------------------------------------------------
+
+
+async def _on_notes(deps: Deps, update: Update, context: Context) -> bool:
+    listed = await deps.run(update, partial(notes.recent_notes, caller=_caller(deps, update)))
+    lang = listed.lang
+    if not listed.notes:
+        await _say(update, t("note.list.empty", lang))
+        return True
+    blocks = [t("note.list.title", lang)]
+    rows: list[list[InlineKeyboardButton]] = []
+    for item in listed.notes:
+        blocks.append(_list_item(item, lang))
+        if item.changeable_until is not None:
+            rows.append([
+                InlineKeyboardButton(t("note.btn.correct", lang, {"id": item.id}),
+                                     callback_data=note_data(CORRECT, item.id, item.version)),
+                InlineKeyboardButton(t("note.btn.withdraw", lang, {"id": item.id}),
+                                     callback_data=note_data(WITHDRAW_ASK, item.id,
+                                                             item.version)),
+            ])
+    blocks.append(t("note.list.footer", lang, {"hours": _hours(deps)}))
+    await _say(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows) if rows else None)
+    return True
+
+
+def _list_item(item: NoteItem, lang: str) -> str:
+    flags = []
+    if item.far:
+        flags.append(t("note.list.far", lang))
+    if item.version > 1:
+        flags.append(t("note.list.corrected", lang, {"version": item.version}))
+    if item.withdrawn:
+        flags.append(t("note.list.withdrawn", lang))
+    if item.photos == 0:
+        photos = t("note.photos.0", lang)
+    elif item.photos == 1:
+        photos = t("note.photos.1", lang)
+    else:
+        photos = t("note.photos.n", lang, {"count": item.photos})
+    return t("note.list.item", lang, {
+        "id": item.id, "date": item.created_at,
+        "task": item.task if item.task is not None else t("note.list.no_task", lang),
+        "photos": photos, "flags": "".join(f" · {flag}" for flag in flags),
+        "excerpt": _excerpt(item.text),
+    }, raw=frozenset({"photos", "flags"}))
+
+
+def _excerpt(text: str) -> str:
+    return "“" + _clip(" ".join(text.split()), EXCERPT) + "”"
+
+
+async def _show_correction(update: Update, outcome: notes.CorrectOutcome, limit: int) -> None:
+    lang = outcome.lang
+    if outcome.too_long is not None:
+        await _echo_too_long(update, outcome.too_long, lang)
+    elif outcome.refused is not None:
+        refusal = outcome.refused
+        await _say(update, t(f"note.{refusal.key}", lang, refusal.params))
+    elif outcome.corrected is not None:
+        change = outcome.corrected
+        key = "note.fix.done" if change.changed else "note.fix.same"
+        await _say(update, t(key, lang, {"id": change.id, "version": change.version}))
+    if outcome.retire is not None:
+        await _retire(update, outcome.retire)

@@ -1,0 +1,701 @@
+"""Cadres' progress notes: a brief text, optional photos and a location, and the key task.
+
+A note is put together in a draft that lives in ``admin_dialogues`` (kind ``note``, one row
+per person), never in memory, so a restart or a second bot process loses nothing. Each
+change to the draft bumps the row's ``version``; the task buttons carry it with the draft's
+``nonce``, so a tap on an older prompt, or on a prompt of an earlier draft, changes nothing.
+Tapping the task saves the note in one transaction: the note, its evidence tied to it and a
+``note.create`` audit event with the full content (text, task, the photos' SHA-256, where it
+was sent from and how far that is from the cadre's unit).
+
+A note can be corrected (a new version; the audit log keeps every one) or withdrawn, by its
+author only and only within the correction window (24 hours by default) after it was sent.
+Correcting waits for the new text in a dialogue of kind ``note_fix``.
+
+Notes are a record, not a quota. Nothing here, and nothing that reads notes, may turn their
+number, their length or how many photos they carry into any score: counting notes would
+reward paperwork, which is what the appraisal is meant to stop. They are there so a cadre's
+claims can be checked against what residents and inspectors see.
+
+Pure use cases: no Telegram. Refusals are raised as :class:`NoteRefused` with a text key
+(``note.<key>``) for the chat layer; the transaction then rolls back, so nothing changes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from storage.evidence import StoredFile
+from storage.models import AdminDialogue, KeyTask, Note, NoteStatus, Person, Role
+from surveys.access import Actor, NotAllowed, UnitTree, acting
+from surveys.fieldwork import FieldRules, check_location, valid_location
+from surveys.responding import resolve_language
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
+
+KIND = "note"
+FIX_KIND = "note_fix"
+KINDS = (KIND, FIX_KIND)
+CADRE_ROLES = (Role.CADRE,)
+NOTES_LISTED = 10
+OTHER_TASK = 0  # the "other / none" choice: a note about no particular key task
+
+
+# --- who is asking --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoteCaller:
+    """The Telegram account behind a cadre's message, and the limits that apply."""
+
+    telegram_user_id: int
+    now: datetime
+    rules: FieldRules = field(default_factory=FieldRules)
+    client_language: str | None = None
+    default_language: str = "en"
+
+
+class NoteRefused(Exception):
+    """Cannot be done; ``key`` names the text (``note.<key>``), ``params`` fill it in."""
+
+    def __init__(self, key: str, lang: str, params: dict[str, object] | None = None) -> None:
+        super().__init__(key)
+        self.key = key
+        self.lang = lang
+        self.params: dict[str, object] = dict(params or {})
+
+
+@dataclass(frozen=True)
+class _Cadre:
+    actor: Actor
+    lang: str
+    unit_ids: list[int]  # the units the person is a cadre of, oldest grant first
+
+
+async def _language(uow: UnitOfWork, caller: NoteCaller) -> str:
+    contact = await uow.contacts.by_user(caller.telegram_user_id)
+    return resolve_language(contact, caller.client_language, caller.default_language)
+
+
+async def _cadre(uow: UnitOfWork, caller: NoteCaller) -> _Cadre:
+    """The cadre behind the account.
+
+    Raises:
+        NoteRefused: ``not_cadre`` (a resident, a stranger or someone with other roles
+            only), ``no_unit`` (a cadre profile without a unit).
+    """
+    lang = await _language(uow, caller)
+    try:
+        actor = await acting(uow, caller.telegram_user_id, CADRE_ROLES)
+    except NotAllowed as exc:
+        raise NoteRefused("not_cadre", lang) from exc
+    units = [unit for unit in actor.scopes(CADRE_ROLES) if unit is not None]
+    if not units:
+        raise NoteRefused("no_unit", lang)
+    return _Cadre(actor, lang, units)
+
+
+async def _lock(uow: UnitOfWork, person_id: int) -> AdminDialogue | None:
+    """The person's dialogue, after locking the person.
+
+    Two messages at once (an album of photos, a photo and a tap) must not both change the
+    draft from the same state: the second waits for the first. The person's row is locked
+    rather than the dialogue's, which may not exist yet (two first photos would otherwise
+    both insert one)."""
+    await uow.session.get(Person, person_id, with_for_update=True)
+    return await uow.session.get(AdminDialogue, person_id, with_for_update=True,
+                                 populate_existing=True)
+
+
+@dataclass(frozen=True)
+class Presence:
+    """What the chat layer needs to know before claiming an update (a cheap read)."""
+
+    is_cadre: bool
+    kind: str | None  # the person's dialogue kind, whoever's it is (None: no dialogue)
+    photos: int  # photos in the note draft so far
+    lang: str
+
+    @property
+    def in_note_dialogue(self) -> bool:
+        return self.kind in KINDS
+
+
+async def presence(uow: UnitOfWork, telegram_user_id: int, client_language: str | None = None,
+                   default_language: str = "en") -> Presence:
+    """Whether the account is a cadre, which dialogue it is in and its language."""
+    contact = await uow.contacts.by_user(telegram_user_id)
+    lang = resolve_language(contact, client_language, default_language)
+    person = await uow.people.by_contact(contact.id) if contact is not None else None
+    if person is None:
+        return Presence(False, None, 0, lang)
+    dialogue = await uow.dialogues.get(person.id)
+    kind = dialogue.kind if dialogue is not None else None
+    photos = len(dialogue.data.get("evidence", [])) if dialogue is not None and kind == KIND else 0
+    return Presence(Actor.of(person).has(CADRE_ROLES), kind, photos, lang)
+
+
+# --- the draft ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskChoice:
+    id: int
+    title: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a note was sent from, compared with the cadre's unit.
+
+    ``distance_km`` and ``far`` are None when no unit above the cadre's has a centre;
+    ``centre`` names the unit whose centre was used.
+    """
+
+    latitude: float
+    longitude: float
+    unit_id: int
+    distance_km: float | None
+    far: bool | None
+    radius_km: float | None
+    centre: str | None
+
+    def to_data(self) -> dict[str, Any]:
+        return {"lat": self.latitude, "lon": self.longitude, "unit_id": self.unit_id,
+                "distance_km": self.distance_km, "far": self.far, "radius_km": self.radius_km,
+                "centre": self.centre}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Place:
+        return cls(float(data["lat"]), float(data["lon"]), int(data["unit_id"]),
+                   data.get("distance_km"), data.get("far"), data.get("radius_km"),
+                   data.get("centre"))
+
+
+@dataclass(frozen=True)
+class TooLong:
+    """Text over the limit: refused, not cut, and handed back so it can be edited."""
+
+    text: str
+    length: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The note being put together, as the prompt shows it."""
+
+    nonce: str
+    version: int
+    text: str
+    photos: int
+    place: Place | None
+    tasks: list[TaskChoice]
+
+    def choice(self, value: str) -> str:
+        """Button data for ``value`` at this version of the draft."""
+        return choice_data(self.nonce, self.version, value)
+
+    @property
+    def ready(self) -> bool:
+        """Whether a task tap would save it (a note needs its brief text)."""
+        return bool(self.text)
+
+
+@dataclass(frozen=True)
+class DraftOutcome:
+    lang: str
+    draft: Draft
+    # What this message did: "started", "resumed", "text", "photo", "same_photo", "location".
+    added: str
+    too_long: TooLong | None = None
+    retire: int | None = None  # the earlier prompt, whose buttons should go
+
+
+def choice_data(nonce: str, version: int, choice: str) -> str:
+    return f"n:d:{nonce}:{version}:{choice}"
+
+
+def _new_data() -> dict[str, Any]:
+    return {"nonce": secrets.token_hex(3), "text": "", "evidence": [], "place": None}
+
+
+def _checked_text(text: str, rules: FieldRules) -> tuple[str | None, TooLong | None]:
+    """The text to keep, or why not: never silently cut."""
+    text = text.strip()
+    if len(text) > rules.note_max_length:
+        return None, TooLong(text, len(text), rules.note_max_length)
+    return text, None
+
+
+async def _tasks(uow: UnitOfWork, person_id: int) -> list[TaskChoice]:
+    found = await uow.cadres.tasks([person_id])
+    return [TaskChoice(task.id, task.title) for task in found.get(person_id, [])]
+
+
+async def _draft(uow: UnitOfWork, dialogue: AdminDialogue) -> Draft:
+    data = dialogue.data
+    place = data.get("place")
+    return Draft(
+        nonce=str(data["nonce"]), version=dialogue.version, text=str(data.get("text", "")),
+        photos=len(data.get("evidence", [])),
+        place=Place.from_data(place) if place else None,
+        tasks=await _tasks(uow, dialogue.person_id),
+    )
+
+
+async def _save_draft(uow: UnitOfWork, cadre: _Cadre, data: dict[str, Any],
+                      now: datetime) -> AdminDialogue:
+    return await uow.dialogues.start(cadre.actor.person_id, KIND, "draft", data, now)
+
+
+async def _open_draft(
+    uow: UnitOfWork, cadre: _Cadre,
+) -> tuple[AdminDialogue | None, dict[str, Any], bool]:
+    """The draft to change (locked), its data (a copy) and whether it is new; another
+    dialogue of the person's (an admin's /newcampaign, a correction) gives way to it."""
+    dialogue = await _lock(uow, cadre.actor.person_id)
+    if dialogue is not None and dialogue.kind == KIND:
+        return dialogue, dict(dialogue.data), False
+    return dialogue, _new_data(), True
+
+
+def _previous_prompt(dialogue: AdminDialogue | None) -> int | None:
+    msg = dialogue.data.get("msg") if dialogue is not None else None
+    return int(msg) if msg is not None else None
+
+
+async def start_note(uow: UnitOfWork, caller: NoteCaller, text: str = "") -> DraftOutcome:
+    """``/note [text]``: begin a draft, or go on with the one in progress (nothing a cadre
+    has sent is thrown away by typing /note again)."""
+    cadre = await _cadre(uow, caller)
+    dialogue, data, new = await _open_draft(uow, cadre)
+    retire = _previous_prompt(dialogue)
+    too_long = None
+    if text.strip():
+        kept, too_long = _checked_text(text, caller.rules)
+        if kept is not None:
+            data["text"] = kept
+    saved = await _save_draft(uow, cadre, data, caller.now)
+    return DraftOutcome(cadre.lang, await _draft(uow, saved), "started" if new else "resumed",
+                        too_long, retire)
+
+
+async def draft_text(uow: UnitOfWork, caller: NoteCaller, text: str) -> DraftOutcome:
+    """A typed message during the draft: it becomes (or replaces) the note's text.
+
+    Over the limit it is refused and the draft keeps its previous text (and its version, so
+    the buttons already shown still work).
+    """
+    cadre = await _cadre(uow, caller)
+    dialogue, data, new = await _open_draft(uow, cadre)
+    kept, too_long = _checked_text(text, caller.rules)
+    if not kept and dialogue is not None and not new:
+        return DraftOutcome(cadre.lang, await _draft(uow, dialogue), "text", too_long)
+    if kept:
+        data["text"] = kept
+    saved = await _save_draft(uow, cadre, data, caller.now)
+    return DraftOutcome(cadre.lang, await _draft(uow, saved), "text", too_long,
+                        _previous_prompt(dialogue))
+
+
+async def draft_photo(uow: UnitOfWork, caller: NoteCaller, stored: StoredFile,
+                      file_unique_id: str | None, caption: str | None) -> DraftOutcome:
+    """A photo (already checked and kept under its SHA-256) for the draft, starting one if
+    needed; its caption, if any, is the note's text.
+
+    Raises:
+        NoteRefused: ``too_many_photos``.
+    """
+    cadre = await _cadre(uow, caller)
+    dialogue, data, _new = await _open_draft(uow, cadre)
+    evidence = list(data.get("evidence", []))
+    added = "photo"
+    if any(item["sha"] == stored.sha256 for item in evidence):
+        added = "same_photo"  # sent twice (a resend, an album repeated): keep it once
+    elif len(evidence) >= caller.rules.max_photos:
+        raise NoteRefused("too_many_photos", cadre.lang, {"limit": caller.rules.max_photos})
+    else:
+        row = await uow.evidence.add(cadre.actor.person_id, stored, file_unique_id, caller.now)
+        evidence.append({"id": row.id, "sha": stored.sha256})
+    data["evidence"] = evidence
+    too_long = None
+    if caption and caption.strip():
+        kept, too_long = _checked_text(caption, caller.rules)
+        if kept is not None:
+            data["text"] = kept
+    saved = await _save_draft(uow, cadre, data, caller.now)
+    return DraftOutcome(cadre.lang, await _draft(uow, saved), added, too_long,
+                        _previous_prompt(dialogue))
+
+
+async def draft_location(uow: UnitOfWork, caller: NoteCaller, latitude: float,
+                         longitude: float) -> DraftOutcome:
+    """Where the cadre is, for the draft (starting one if needed). Far from their unit is
+    accepted, flagged and told; a second location replaces the first.
+
+    Raises:
+        NoteRefused: ``bad_location`` (not a point on Earth).
+    """
+    cadre = await _cadre(uow, caller)
+    if not valid_location(latitude, longitude):
+        raise NoteRefused("bad_location", cadre.lang)
+    dialogue, data, _new = await _open_draft(uow, cadre)
+    tree = await UnitTree.load(uow)
+    data["place"] = locate(tree, cadre.unit_ids, latitude, longitude,
+                           caller.rules.default_radius_km).to_data()
+    saved = await _save_draft(uow, cadre, data, caller.now)
+    return DraftOutcome(cadre.lang, await _draft(uow, saved), "location", None,
+                        _previous_prompt(dialogue))
+
+
+def locate(tree: UnitTree, unit_ids: Sequence[int], latitude: float, longitude: float,
+           default_radius_km: float) -> Place:
+    """The cadre's unit the location fits best: inside its area first, then the nearest."""
+    best: tuple[tuple[int, float], Place] | None = None
+    for unit_id in unit_ids:
+        check = check_location(tree, [unit_id], latitude, longitude, default_radius_km)
+        centre = _centre(tree, unit_id)
+        place = Place(latitude, longitude, unit_id, check.distance_km, check.far,
+                      check.radius_km, centre)
+        rank = ({False: 0, True: 1, None: 2}[check.far], check.distance_km or 0.0)
+        if best is None or rank < best[0]:
+            best = (rank, place)
+    assert best is not None, "a cadre has at least one unit"
+    return best[1]
+
+
+def _centre(tree: UnitTree, unit_id: int) -> str | None:
+    """The name of the unit whose centre a location is compared with (as check_location)."""
+    for ancestor in tree.ancestors(unit_id):
+        unit = tree.by_id[ancestor]
+        if unit.latitude is not None and unit.longitude is not None:
+            return unit.name
+    return None
+
+
+@dataclass(frozen=True)
+class SavedNote:
+    id: int
+    task: str | None
+    text: str
+    photos: int
+    place: Place | None
+    unit: str
+
+
+@dataclass(frozen=True)
+class TapOutcome:
+    lang: str
+    saved: SavedNote | None = None
+    cancelled: str | None = None  # the kind of dialogue the Cancel button ended
+
+
+async def draft_tap(uow: UnitOfWork, caller: NoteCaller, nonce: str, version: int,
+                    choice: str) -> TapOutcome:
+    """A button of the draft's prompt: a task (``t<id>``, ``t0`` for other / none) saves
+    the note; ``x`` discards the draft (or a correction waiting for its text).
+
+    Raises:
+        NoteRefused: ``stale`` (not the current prompt), ``no_text`` (nothing to save yet),
+            ``forged`` (a task that is not the cadre's).
+    """
+    cadre = await _cadre(uow, caller)
+    dialogue = await _lock(uow, cadre.actor.person_id)
+    if (dialogue is None or dialogue.kind not in KINDS or dialogue.version != version
+            or dialogue.data.get("nonce") != nonce):
+        raise NoteRefused("stale", cadre.lang)
+    if choice == "x":
+        kind = dialogue.kind
+        await uow.dialogues.end(cadre.actor.person_id)
+        return TapOutcome(cadre.lang, cancelled=kind)
+    if dialogue.kind != KIND or not choice.startswith("t") or not choice[1:].isdigit():
+        raise NoteRefused("forged", cadre.lang)
+    task_id = int(choice[1:])
+    task = None
+    if task_id != OTHER_TASK:
+        task = await uow.cadres.task(task_id)
+        if task is None or task.person_id != cadre.actor.person_id or not task.active:
+            raise NoteRefused("forged", cadre.lang)
+    data = dialogue.data
+    if not data.get("text"):
+        raise NoteRefused("no_text", cadre.lang, {"limit": caller.rules.note_max_length})
+    saved = await _save_note(uow, caller, cadre, data, task)
+    await uow.dialogues.end(cadre.actor.person_id)
+    return TapOutcome(cadre.lang, saved=saved)
+
+
+async def _save_note(uow: UnitOfWork, caller: NoteCaller, cadre: _Cadre, data: dict[str, Any],
+                     task: KeyTask | None) -> SavedNote:
+    place = Place.from_data(data["place"]) if data.get("place") else None
+    unit_id = place.unit_id if place is not None else cadre.unit_ids[0]
+    note = await uow.notes.add(
+        person_id=cadre.actor.person_id, unit_id=unit_id,
+        task_id=task.id if task is not None else None, text=str(data["text"]),
+        latitude=place.latitude if place else None,
+        longitude=place.longitude if place else None,
+        distance_km=place.distance_km if place else None,
+        far_from_unit=place.far if place else None,
+        created_at=caller.now, updated_at=caller.now, withdrawn_at=None,
+    )
+    ids = [int(item["id"]) for item in data.get("evidence", [])]
+    await uow.evidence.attach(ids, person_id=cadre.actor.person_id, note_id=note.id)
+    # The hashes from the rows now tied to the note, not from the draft's copy.
+    evidence = (await uow.evidence.of_notes([note.id])).get(note.id, [])
+    tree = await UnitTree.load(uow)
+    unit = tree.by_id[unit_id]
+    await uow.audit.record(cadre.actor.label, "note.create", "note", note.id, after={
+        "text": note.text, "version": note.version, "status": note.status.value,
+        "unit": unit.code, "task_id": note.task_id, "task": task.title if task else None,
+        "evidence": [{"sha256": e.sha256, "size_bytes": e.size_bytes, "media_type": e.media_type}
+                     for e in evidence],
+        "latitude": note.latitude, "longitude": note.longitude,
+        "distance_km": note.distance_km, "far_from_unit": note.far_from_unit,
+    })
+    return SavedNote(note.id, task.title if task else None, note.text, len(evidence), place,
+                     unit.name)
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    lang: str
+    cancelled: bool  # False: there was no note dialogue to cancel
+    retire: int | None = None
+
+
+async def cancel(uow: UnitOfWork, caller: NoteCaller) -> CancelOutcome:
+    """``/cancel`` during a note draft or a correction: forget it. Photos already received
+    stay on file, tied to no note."""
+    cadre = await _cadre(uow, caller)
+    dialogue = await _lock(uow, cadre.actor.person_id)
+    if dialogue is None or dialogue.kind not in KINDS:
+        return CancelOutcome(cadre.lang, False)
+    retire = _previous_prompt(dialogue)
+    await uow.dialogues.end(cadre.actor.person_id)
+    return CancelOutcome(cadre.lang, True, retire)
+
+
+async def remember_prompt(uow: UnitOfWork, telegram_user_id: int, nonce: str, version: int,
+                          message_id: int) -> int | None:
+    """Note the message showing the dialogue's prompt at ``version``; returns the message
+    whose buttons should be retired: the prompt it replaces or, when the dialogue has moved
+    on meanwhile (two photos of an album answered out of order), this one. Does not change
+    the dialogue's version."""
+    person = await uow.people.by_user(telegram_user_id)
+    if person is None:
+        return None
+    dialogue = await _lock(uow, person.id)
+    if (dialogue is None or dialogue.kind not in KINDS or dialogue.data.get("nonce") != nonce
+            or dialogue.version != version):
+        return message_id
+    previous = dialogue.data.get("msg")
+    if previous == message_id:
+        return None
+    dialogue.data = {**dialogue.data, "msg": message_id}
+    return int(previous) if previous is not None else None
+
+
+# --- the cadre's notes: list, correct, withdraw ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoteItem:
+    id: int
+    created_at: datetime
+    task: str | None
+    text: str
+    photos: int
+    far: bool | None
+    withdrawn: bool
+    version: int
+    changeable_until: datetime | None  # None: the window has passed, or it is withdrawn
+
+
+@dataclass(frozen=True)
+class NoteList:
+    lang: str
+    notes: list[NoteItem]
+    window: timedelta
+
+
+async def recent_notes(uow: UnitOfWork, caller: NoteCaller) -> NoteList:
+    """``/notes``: the cadre's latest notes, newest first."""
+    cadre = await _cadre(uow, caller)
+    person_id = cadre.actor.person_id
+    notes = await uow.notes.recent(person_id, NOTES_LISTED)
+    titles = await _titles(uow, person_id)
+    photos = await uow.evidence.of_notes([note.id for note in notes])
+    items = [_item(note, titles, len(photos.get(note.id, [])), caller) for note in notes]
+    return NoteList(cadre.lang, items, caller.rules.correction_window)
+
+
+async def _titles(uow: UnitOfWork, person_id: int) -> dict[int, str]:
+    """Every task the cadre has had: a note keeps naming a task that is no longer active."""
+    found = await uow.cadres.tasks([person_id], active_only=False)
+    return {task.id: task.title for task in found.get(person_id, [])}
+
+
+def _item(note: Note, titles: dict[int, str], photos: int, caller: NoteCaller) -> NoteItem:
+    until = note.created_at + caller.rules.correction_window
+    open_ = note.status == NoteStatus.SUBMITTED and caller.now <= until
+    return NoteItem(
+        id=note.id, created_at=note.created_at,
+        task=titles.get(note.task_id) if note.task_id is not None else None, text=note.text,
+        photos=photos, far=note.far_from_unit, withdrawn=note.status == NoteStatus.WITHDRAWN,
+        version=note.version, changeable_until=until if open_ else None,
+    )
+
+
+async def _own_note(uow: UnitOfWork, caller: NoteCaller, cadre: _Cadre, note_id: int,
+                    version: int | None) -> Note:
+    """The caller's note, still open to change, at ``version`` if given (locked).
+
+    Raises:
+        NoteRefused: ``no_note`` (not theirs, or none: the same answer, so a forged id
+            learns nothing), ``withdrawn``, ``window_closed``, ``stale``.
+    """
+    note = await uow.notes.get(note_id, lock=True)
+    if note is None or note.person_id != cadre.actor.person_id:
+        raise NoteRefused("no_note", cadre.lang, {"id": note_id})
+    if note.status == NoteStatus.WITHDRAWN:
+        raise NoteRefused("withdrawn", cadre.lang, {"id": note_id})
+    window = caller.rules.correction_window
+    if caller.now > note.created_at + window:
+        raise NoteRefused("window_closed", cadre.lang, {
+            "id": note_id, "hours": _hours(window), "sent_at": note.created_at,
+        })
+    if version is not None and note.version != version:
+        raise NoteRefused("stale", cadre.lang)
+    return note
+
+
+def _hours(window: timedelta) -> str:
+    return f"{window.total_seconds() / 3600:g}"
+
+
+@dataclass(frozen=True)
+class FixPrompt:
+    lang: str
+    note: NoteItem
+    nonce: str
+    version: int  # of the note_fix dialogue (its Cancel button carries it)
+
+    def choice(self, value: str) -> str:
+        return choice_data(self.nonce, self.version, value)
+
+
+async def ask_correction(uow: UnitOfWork, caller: NoteCaller, note_id: int,
+                         version: int) -> FixPrompt:
+    """The Correct button: wait for the new text of the note (a ``note_fix`` dialogue).
+
+    Raises:
+        NoteRefused: ``draft_open`` (a note draft with content is in progress: one dialogue
+            per person, and it would be lost), or as :func:`_own_note`.
+    """
+    cadre = await _cadre(uow, caller)
+    note = await _own_note(uow, caller, cadre, note_id, version)
+    current = await _lock(uow, cadre.actor.person_id)
+    if (current is not None and current.kind == KIND
+            and (current.data.get("text") or current.data.get("evidence"))):
+        raise NoteRefused("draft_open", cadre.lang)
+    data = {"nonce": secrets.token_hex(3), "note_id": note.id, "note_version": note.version}
+    dialogue = await uow.dialogues.start(cadre.actor.person_id, FIX_KIND, "text", data,
+                                         caller.now)
+    photos = len((await uow.evidence.of_notes([note.id])).get(note.id, []))
+    titles = await _titles(uow, cadre.actor.person_id)
+    return FixPrompt(cadre.lang, _item(note, titles, photos, caller), str(data["nonce"]),
+                     dialogue.version)
+
+
+@dataclass(frozen=True)
+class NoteChange:
+    id: int
+    version: int
+    changed: bool = True
+
+
+@dataclass(frozen=True)
+class CorrectOutcome:
+    lang: str
+    corrected: NoteChange | None = None
+    too_long: TooLong | None = None
+    refused: NoteRefused | None = None  # the correction cannot be made; the dialogue ended
+    retire: int | None = None  # the correction's prompt, once the correction is over
+
+
+async def correct_text(uow: UnitOfWork, caller: NoteCaller, text: str) -> CorrectOutcome:
+    """The new text for the note being corrected: a new version, audited with the old.
+
+    Over the limit, the text is refused and handed back and the correction still waits.
+    If the note can no longer be changed (the window closed while the cadre typed), the
+    correction ends with the reason.
+    """
+    cadre = await _cadre(uow, caller)
+    dialogue = await _lock(uow, cadre.actor.person_id)
+    if dialogue is None or dialogue.kind != FIX_KIND:
+        raise NoteRefused("no_dialogue", cadre.lang)
+    kept, too_long = _checked_text(text, caller.rules)
+    if kept is None:
+        return CorrectOutcome(cadre.lang, too_long=too_long)
+    if not kept:
+        raise NoteRefused("empty_text", cadre.lang)
+    note_id, version = int(dialogue.data["note_id"]), int(dialogue.data["note_version"])
+    retire = _previous_prompt(dialogue)
+    await uow.dialogues.end(cadre.actor.person_id)
+    try:
+        note = await _own_note(uow, caller, cadre, note_id, version)
+    except NoteRefused as refusal:
+        return CorrectOutcome(cadre.lang, refused=refusal, retire=retire)
+    if kept == note.text:
+        return CorrectOutcome(cadre.lang, corrected=NoteChange(note.id, note.version, False),
+                              retire=retire)
+    before = {"text": note.text, "version": note.version}
+    note.text, note.version, note.updated_at = kept, note.version + 1, caller.now
+    await uow.session.flush()
+    await uow.audit.record(cadre.actor.label, "note.correct", "note", note.id, before=before,
+                           after={"text": note.text, "version": note.version})
+    return CorrectOutcome(cadre.lang, corrected=NoteChange(note.id, note.version),
+                          retire=retire)
+
+
+async def check_withdraw(uow: UnitOfWork, caller: NoteCaller, note_id: int,
+                         version: int) -> NoteItem:
+    """The Withdraw button: the note to confirm withdrawing (nothing changes yet)."""
+    cadre = await _cadre(uow, caller)
+    note = await _own_note(uow, caller, cadre, note_id, version)
+    photos = len((await uow.evidence.of_notes([note.id])).get(note.id, []))
+    titles = await _titles(uow, cadre.actor.person_id)
+    return _item(note, titles, photos, caller)
+
+
+@dataclass(frozen=True)
+class WithdrawOutcome:
+    lang: str
+    withdrawn: NoteChange
+
+
+async def withdraw(uow: UnitOfWork, caller: NoteCaller, note_id: int,
+                   version: int) -> WithdrawOutcome:
+    """Confirmed: the note is withdrawn (kept, marked, and audited; never deleted)."""
+    cadre = await _cadre(uow, caller)
+    note = await _own_note(uow, caller, cadre, note_id, version)
+    before = {"status": note.status.value, "version": note.version, "text": note.text}
+    note.status, note.withdrawn_at, note.updated_at = NoteStatus.WITHDRAWN, caller.now, caller.now
+    await uow.session.flush()
+    await uow.audit.record(cadre.actor.label, "note.withdraw", "note", note.id, before=before,
+                           after={"status": note.status.value, "version": note.version})
+    return WithdrawOutcome(cadre.lang, NoteChange(note.id, note.version))
+
+
+async def require_cadre(uow: UnitOfWork, caller: NoteCaller) -> str:
+    """The caller's language, if they are a cadre.
+
+    Raises:
+        NoteRefused: ``not_cadre``, ``no_unit``.
+    """
+    return (await _cadre(uow, caller)).lang
