@@ -1,4 +1,5 @@
-"""Admin commands in chat: /campaigns, /campaign, /newcampaign, /close, /remind, /entry.
+"""Admin commands in chat: /campaigns, /campaign, /newcampaign, /close, /remind, /entry,
+/invite.
 
 The handlers run in group -1, before the resident journey (group 0). Each one that handles an
 update stops it there (``ApplicationHandlerStop``), so the resident handlers never see an
@@ -40,6 +41,7 @@ from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from surveys import dialogue
 from surveys.access import ADMIN_ROLES, VIEW_ROLES
+from surveys.cadres import invite_link
 from surveys.campaigns import deep_link
 from surveys.dialogue import Caller, Outcome, Refused
 
@@ -64,6 +66,7 @@ def admin_handlers(deps: Deps) -> dict[int, Handlers]:
             CommandHandler("close", _guarded(deps, _on_close), private),
             CommandHandler("remind", _guarded(deps, _on_remind), private),
             CommandHandler("entry", _guarded(deps, _on_entry), private),
+            CommandHandler("invite", _guarded(deps, _on_invite), private),
             CommandHandler("cancel", _guarded(deps, _on_cancel), private),
             CallbackQueryHandler(_guarded(deps, _on_action_button), pattern=r"^a:"),
             CallbackQueryHandler(_guarded(deps, _on_dialogue_button), pattern=r"^d:"),
@@ -133,13 +136,17 @@ async def _say(update: Update, text: str,
 
 
 async def _send_qr(deps: Deps, update: Update, code: str, entry: str | None = None) -> None:
+    link = deep_link(deps.bot_username, code, entry)
+    name = f"{code}--{entry}.png" if entry else f"{code}.png"
+    await _send_link_qr(update, link, name, link)
+
+
+async def _send_link_qr(update: Update, link: str, filename: str, caption: str) -> None:
     chat = update.effective_chat
     assert chat is not None
-    link = deep_link(deps.bot_username, code, entry)
     # Drawing the code is CPU work; keep it off the event loop.
     png = await asyncio.to_thread(qr_png, link)
-    name = f"{code}--{entry}.png" if entry else f"{code}.png"
-    await chat.send_photo(InputFile(png, filename=name), caption=link)
+    await chat.send_photo(InputFile(png, filename=filename), caption=caption)
 
 
 # --- /campaigns, /campaign CODE -------------------------------------------------------------
@@ -208,6 +215,33 @@ async def _on_entry(deps: Deps, update: Update, context: Context) -> bool:
                          {"name": added.name, "label": shown_label, "code": added.code,
                           "link": link}, raw=frozenset({"label"})))
     await _send_qr(deps, update, added.code, added.name)
+    return True
+
+
+# --- /invite --------------------------------------------------------------------------------
+
+
+async def _on_invite(deps: Deps, update: Update, context: Context) -> bool:
+    """``/invite UNIT Name; Position; tasks`` or ``/invite ID``: a cadre's one-time link,
+    shown with its expiry and as a QR code to scan from the cadre's phone."""
+    assert update.effective_message is not None
+    text = update.effective_message.text or ""
+    # Everything after the command, as typed (names have spaces; ';' separates the fields).
+    parts = text.split(maxsplit=1)
+    request = parts[1].strip() if len(parts) > 1 else ""
+    caller = _caller(deps, update)
+    days = deps.fieldwork.invite_valid_for.days
+    if not request:
+        lang = await deps.run(update, partial(dialogue.invite_usage, caller=caller))
+        await _say(update, t("admin.usage.invite", lang, {"days": days}))
+        return True
+    invited = await deps.run(update, partial(dialogue.invite_cadre, caller=caller,
+                                             text=request,
+                                             valid_for=deps.fieldwork.invite_valid_for))
+    link = invite_link(deps.bot_username, invited.issued.token)
+    await _say(update, render.invite_message(invited, link).text)
+    await _send_link_qr(update, link, f"cadre-{invited.issued.profile.person_id}.png",
+                        render.invite_qr_caption(invited))
     return True
 
 

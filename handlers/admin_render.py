@@ -22,6 +22,7 @@ from surveys.dialogue import (
     REMINDER_PRESETS,
     STEPS,
     WINDOW_PRESETS,
+    CadreInvited,
     CampaignList,
     CampaignRef,
     CampaignStatusView,
@@ -421,3 +422,29 @@ def created_message(created: Created, lang: str, link: str) -> Message:
         "invited": invited, "link": link,
     }, raw=frozenset({"invited"}))
     return Message(text, qr_keyboard(created.code, lang))
+
+
+# --- /invite --------------------------------------------------------------------------------
+
+
+def invite_message(invited: CadreInvited, link: str) -> Message:
+    """What the admin gets: the profile, and the one-time link with its expiry."""
+    lang = invited.lang
+    issued = invited.issued
+    profile = issued.profile
+    params: dict[str, object] = {
+        "id": profile.person_id, "name": profile.name, "position": profile.position or "–",
+        "units": ", ".join(f"{u.name} ({u.code})" for u in profile.units),
+        "tasks": ", ".join(task.title for task in profile.tasks)
+        or t("admin.invite.no_tasks", lang),
+    }
+    head = t("admin.invite.created" if issued.new_profile else "admin.invite.fresh", lang,
+             params)
+    until = when(issued.expires_at)
+    body = t("admin.invite.link", lang, {"until": until, "name": profile.name, "link": link})
+    return Message(f"{head}\n\n{body}")
+
+
+def invite_qr_caption(invited: CadreInvited) -> str:
+    return t("admin.invite.qr", invited.lang, {"name": invited.issued.profile.name,
+                                                "until": when(invited.issued.expires_at)})

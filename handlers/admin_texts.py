@@ -393,4 +393,90 @@ ADMIN_TEXTS: dict[str, dict[str, str]] = {
         "en": "That did not work: {reason}",
         "zh": "操作未成功：{reason}",
     },
+    # --- /invite: a cadre's profile and one-time link ---------------------------------------
+    "admin.usage.invite": {
+        "en": "Usage: /invite UNIT Name; Position; key task, key task\n"
+        "e.g. <code>/invite V1 Zhang Li; Village head; road repairs, drinking water</code>\n"
+        "You get a one-time link (and its QR code) for the cadre, valid for {days} days.\n"
+        "/invite ID gives an existing profile a fresh link; older unused links stop working.",
+        "zh": "用法：/invite 单位代码 姓名；职务；重点工作，重点工作\n"
+        "例如 <code>/invite V1 王芳；村主任；道路养护，饮水安全</code>\n"
+        "您将得到该干部的一次性链接（及二维码），有效期 {days} 天。\n"
+        "/invite 档案编号 为已有档案生成新链接；旧的未使用链接随即失效。",
+    },
+    "admin.invite.created": {
+        "en": "✅ Cadre profile {id} created: <b>{name}</b>, {position} · {units}\n"
+        "Key tasks: {tasks}",
+        "zh": "✅ 已创建干部档案 {id}：<b>{name}</b>，{position} · {units}\n重点工作：{tasks}",
+    },
+    "admin.invite.fresh": {
+        "en": "🔁 New link for <b>{name}</b> (profile {id}), {position} · {units}. Their "
+        "earlier unused links no longer work.",
+        "zh": "🔁 已为 <b>{name}</b>（档案 {id}，{position} · {units}）生成新链接，之前未使用的"
+        "链接已失效。",
+    },
+    "admin.invite.link": {
+        "en": "One-time link, valid until {until}. Give it to {name} privately: it works "
+        "once, and opening it links their Telegram account to the profile.\n{link}",
+        "zh": "一次性链接，有效期至 {until}。请私下发给{name}：链接只能使用一次，打开后即把其 "
+        "Telegram 账号与档案绑定。\n{link}",
+    },
+    "admin.invite.qr": {
+        "en": "{name}: one-time link as a QR code (until {until})",
+        "zh": "{name}：一次性链接二维码（有效期至 {until}）",
+    },
+    "admin.invite.no_tasks": {"en": "none yet", "zh": "暂无"},
+    "admin.cadre.empty_name": {
+        "en": "The cadre's name is missing. Usage: /invite UNIT Name; Position; key tasks",
+        "zh": "缺少干部姓名。用法：/invite 单位代码 姓名；职务；重点工作",
+    },
+    "admin.cadre.name_too_long": {
+        "en": "The name is longer than {limit} characters.",
+        "zh": "姓名超过 {limit} 个字。",
+    },
+    "admin.cadre.empty_position": {
+        "en": "The position is missing (e.g. Village head). Usage: /invite UNIT Name; "
+        "Position; key tasks",
+        "zh": "缺少职务（例如 村主任）。用法：/invite 单位代码 姓名；职务；重点工作",
+    },
+    "admin.cadre.position_too_long": {
+        "en": "The position is longer than {limit} characters.",
+        "zh": "职务超过 {limit} 个字。",
+    },
+    "admin.cadre.no_unit": {
+        "en": "Which unit? Usage: /invite UNIT Name; Position; key tasks",
+        "zh": "请填写单位代码。用法：/invite 单位代码 姓名；职务；重点工作",
+    },
+    "admin.cadre.unknown_unit": {
+        "en": "There is no unit with the code “{unit}”. Codes are as in the unit file "
+        "(e.g. V1); several go with commas (V1,V2).",
+        "zh": "没有代码为“{unit}”的单位。请使用单位文件中的代码（例如 V1），多个单位用逗号分隔"
+        "（V1,V2）。",
+    },
+    "admin.cadre.empty_task": {
+        "en": "One of the key tasks is empty.",
+        "zh": "有一项重点工作为空。",
+    },
+    "admin.cadre.task_too_long": {
+        "en": "A key task is {length} characters; the limit is {limit}. Please shorten it.",
+        "zh": "有一项重点工作长达 {length} 个字，上限为 {limit} 个字，请精简。",
+    },
+    "admin.cadre.duplicate_task": {
+        "en": "The key task “{title}” is listed twice.",
+        "zh": "重点工作“{title}”重复了。",
+    },
+    "admin.cadre.too_many_tasks": {
+        "en": "At most {limit} key tasks per cadre: keep to what matters most.",
+        "zh": "每位干部最多 {limit} 项重点工作，请只保留最重要的。",
+    },
+    "admin.cadre.unknown_person": {
+        "en": "There is no profile {person_id}. <code>civicpulse cadre list</code> shows the "
+        "profiles and their ids.",
+        "zh": "没有编号为 {person_id} 的档案。可用 <code>civicpulse cadre list</code> 查看档案"
+        "及编号。",
+    },
+    "admin.cadre.not_a_cadre": {
+        "en": "Profile {person_id} ({name}) is not a cadre's.",
+        "zh": "档案 {person_id}（{name}）不是干部档案。",
+    },
 }

@@ -130,7 +130,7 @@ def parse_invite_request(text: str) -> ProfileDraft:
     Raises:
         CadreError: as :func:`check_profile`.
     """
-    head, _, rest = text.strip().partition(" ")
+    head, rest = [*text.split(maxsplit=1), "", ""][:2]
     parts = [_clean(part) for part in _SEPARATORS.split(rest)]
     name = parts[0] if parts else ""
     position = parts[1] if len(parts) > 1 else ""

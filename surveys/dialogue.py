@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from storage.models import AdminDialogue, Campaign, CampaignStatus, Role, Unit
+from surveys import cadres
 from surveys.access import ADMIN_ROLES, VIEW_ROLES, Actor, NotAllowed, UnitTree, acting
 from surveys.admin import CampaignReport, campaign_reports, close_campaign, create_campaign
 from surveys.campaigns import (
@@ -526,6 +527,52 @@ async def add_entry(
     except CampaignRuleError as exc:
         raise Refused("rule", lang, {"reason": str(exc)}) from exc
     return EntryAdded(lang, campaign.code, name, label)
+
+
+# --- /invite: a cadre's profile and one-time link -------------------------------------------
+
+
+@dataclass(frozen=True)
+class CadreInvited:
+    lang: str
+    issued: cadres.IssuedInvite
+
+
+async def invite_usage(uow: UnitOfWork, caller: Caller) -> str:
+    """``/invite`` without arguments: admins get the usage, anyone else the refusal."""
+    return await require_role(uow, caller, ADMIN_ROLES)
+
+
+async def invite_cadre(uow: UnitOfWork, caller: Caller, text: str,
+                       valid_for: timedelta) -> CadreInvited:
+    """``/invite UNIT Name; Position; task, task`` creates a profile and its first link;
+    ``/invite ID`` gives an existing profile a fresh link (older unused ones stop working).
+
+    Only for admins, and only for units in their scope (every unit of the profile).
+    Audited as the admin.
+
+    Raises:
+        Refused: not an admin, out of scope, or a request that breaks a rule.
+    """
+    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
+
+    def in_scope(tree: UnitTree, unit_id: int) -> bool:
+        return actor.covers(tree, unit_id, ADMIN_ROLES)
+
+    request = text.strip()
+    try:
+        if request.isdigit():
+            issued = await cadres.issue_invite(uow, int(request), actor=actor.label,
+                                               now=caller.now, valid_for=valid_for,
+                                               scope=in_scope)
+        else:
+            issued = await cadres.create_profile(uow, cadres.parse_invite_request(request),
+                                                 actor=actor.label, now=caller.now,
+                                                 valid_for=valid_for, scope=in_scope)
+    except cadres.CadreError as exc:
+        key = "out_of_scope" if exc.key == "out_of_scope" else f"cadre.{exc.key}"
+        raise Refused(key, lang, exc.params) from exc
+    return CadreInvited(lang, issued)
 
 
 # --- the /newcampaign dialogue --------------------------------------------------------------

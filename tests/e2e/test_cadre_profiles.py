@@ -1,0 +1,233 @@
+"""Cadre profiles in chat through the real Application, the sandbox and a real database:
+/invite for admins (link, expiry, QR code, scope), and /start cadre-<token> for the cadre
+(linked once; used, expired, replaced, forged and someone else's account refused)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from sandbox import SandboxClient, SandboxUser
+from storage.models import AuditEvent, CadreInvite, Contact, Person, Role
+from storage.uow import Database
+from tests.e2e.conftest import Bot, Clock
+from tests.e2e.test_admin_chat import REFUSAL, assert_printable_qr, audit, photo, staff
+
+pytestmark = pytest.mark.e2e
+
+LINK = re.compile(r"https://t\.me/\w+\?start=(cadre-[A-Za-z0-9_-]{43})")
+OUT_OF_SCOPE = "Sorry, that unit is outside the area you administer."
+
+
+async def invite(admin: SandboxUser, request: str) -> str:
+    """Send ``/invite request``; return the link's start payload (``cadre-…``)."""
+    await admin.send(f"/invite {request}")
+    reply = await admin.wait_for_message("One-time link")
+    found = LINK.search(reply.text)
+    assert found is not None, reply.text
+    return found.group(1)
+
+
+async def state(db: Database) -> dict[str, Any]:
+    """Everything opening a link could change."""
+    async with db.reading() as uow:
+        invites = (await uow.session.execute(
+            select(CadreInvite.id, CadreInvite.used_at, CadreInvite.used_by_contact_id,
+                   CadreInvite.revoked_at).order_by(CadreInvite.id))).all()
+        people = (await uow.session.execute(
+            select(Person.id, Person.contact_id).order_by(Person.id))).all()
+        return {
+            "invites": invites, "people": people,
+            "contacts": await uow.session.scalar(select(func.count()).select_from(Contact)),
+            "audit": await uow.session.scalar(select(func.count()).select_from(AuditEvent)),
+        }
+
+
+async def test_an_admin_invites_a_cadre_who_links_with_one_tap(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    admin, admin_id = await staff(client, db)
+    await admin.send("/invite V1 Zhang Li; Village head; road repairs, drinking water")
+    reply = await admin.wait_for_message("One-time link")
+    assert "Cadre profile 2 created: Zhang Li, Village head · Willow Village (V1)" in reply.text
+    assert "Key tasks: road repairs, drinking water" in reply.text
+    assert re.search(r"valid until \d{4}-\d\d-\d\d \d\d:\d\d UTC", reply.text)
+    payload = LINK.search(reply.text)
+    assert payload is not None
+    qr = await photo(admin, "Zhang Li: one-time link as a QR code")
+    assert_printable_qr(qr)
+
+    cadre = await client.user(9101, "Zhang", language_code="en")
+    await cadre.send(f"/start {payload.group(1)}")
+    greeting = await cadre.wait_for_message("Welcome, Zhang Li!")
+    for part in ("linked to your cadre profile", "Village head · Willow Village",
+                 "Your key tasks:\n• road repairs\n• drinking water", "/note",
+                 "Self-assessment questionnaires arrive here as invitations"):
+        assert part in greeting.text, part
+    assert "anonymous" not in greeting.text
+
+    async with db.reading() as uow:
+        person = await uow.people.by_user(9101)
+        assert person is not None and person.name == "Zhang Li"
+        assert [(r.role, r.unit_id is not None) for r in person.roles] == [(Role.CADRE, True)]
+        [link] = (await uow.session.scalars(select(CadreInvite))).all()
+        assert link.used_by_contact_id == person.contact_id and link.created_by == (
+            f"person:{admin_id}")
+    [created] = await audit(db, "cadre.create")
+    assert created.actor == f"person:{admin_id}" and created.after is not None
+    assert created.after["units"] == ["V1"]
+    [issued] = await audit(db, "cadre.invite")
+    assert payload.group(1).removeprefix("cadre-") not in str(issued.after)
+    [linked] = await audit(db, "cadre.link")
+    assert linked.actor == f"person:{person.id}"
+
+    # The same account again: a friendly reminder, nothing new.
+    before = await state(db)
+    await cadre.send(f"/start {payload.group(1)}")
+    again = await cadre.wait_for_message("You are already linked, Zhang Li")
+    assert "road repairs" in again.text
+    assert await state(db) == before
+
+
+async def test_one_link_two_accounts_only_the_first_wins(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    admin, _ = await staff(client, db)
+    payload = await invite(admin, "V2 Wang Fang; Clerk")
+    first = await client.user(9111, "Wang")
+    second = await client.user(9112, "Someone")
+    await first.send(f"/start {payload}")
+    await first.wait_for_message("Welcome, Wang Fang!")
+    before = await state(db)
+    await second.send(f"/start {payload}")
+    used = await second.wait_for_message("already been used")
+    assert "Nothing was changed" in used.text and "Wang Fang" not in used.text
+    assert await state(db) == before
+    async with db.reading() as uow:
+        assert await uow.people.by_user(9112) is None
+
+
+async def test_two_accounts_opening_one_link_at_once(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    admin, _ = await staff(client, db)
+    payload = await invite(admin, "V2 Wang Fang; Clerk")
+    users = [await client.user(9121, "A"), await client.user(9122, "B")]
+    for user in users:
+        await user.send(f"/start {payload}")  # both before either reply
+    replies = [(await user.wait_for_message()).text for user in users]
+    assert sum("Welcome, Wang Fang!" in text for text in replies) == 1, replies
+    assert sum("already been used" in text for text in replies) == 1, replies
+
+
+async def test_an_expired_link_is_refused_with_its_date(
+    bot: Bot, client: SandboxClient, db: Database, clock: Clock,
+) -> None:
+    admin, _ = await staff(client, db)
+    payload = await invite(admin, "V1 Chen Jie; Clerk")
+    clock.offset_s = timedelta(days=7, minutes=1).total_seconds()
+    before = await state(db)
+    late = await client.user(9131, "Chen")
+    await late.send(f"/start {payload}")
+    expired = await late.wait_for_message("expired on")
+    assert "Ask your administrator for a new one" in expired.text
+    assert await state(db) == before
+
+
+@pytest.mark.parametrize("payload", ["cadre-" + "x" * 43, "cadre-abc", "cadre-"])
+async def test_forged_and_malformed_links_are_refused(
+    bot: Bot, client: SandboxClient, db: Database, payload: str,
+) -> None:
+    admin, _ = await staff(client, db)
+    await invite(admin, "V1 Chen Jie; Clerk")
+    before = await state(db)
+    stranger = await client.user(9141, "Stranger")
+    await stranger.send(f"/start {payload}")
+    refused = await stranger.wait_for_message("This invite link is not valid")
+    assert "Nothing was changed" in refused.text
+    assert await state(db) == before, "not even a contact row for the stranger"
+
+
+async def test_a_fresh_link_replaces_the_old_one(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    admin, _ = await staff(client, db)
+    old = await invite(admin, "V1 Chen Jie; Clerk")
+    new = await invite(admin, "2")
+    reply = await admin.bot_messages()
+    assert any("New link for Chen Jie (profile 2)" in m.text for m in reply)
+    cadre = await client.user(9151, "Chen")
+    before = await state(db)
+    await cadre.send(f"/start {old}")
+    await cadre.wait_for_message("replaced by a newer one")
+    assert await state(db) == before
+    await cadre.send(f"/start {new}")
+    await cadre.wait_for_message("Welcome, Chen Jie!")
+
+
+async def test_an_account_that_is_someone_else_cannot_take_a_profile(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    admin, admin_id = await staff(client, db)
+    payload = await invite(admin, "V1 Chen Jie; Clerk")
+    before = await state(db)
+    await admin.send(f"/start {payload}")
+    refused = await admin.wait_for_message("already belongs to someone else's profile")
+    assert "Nothing was changed" in refused.text
+    assert await state(db) == before
+    async with db.reading() as uow:
+        person = await uow.people.by_user(7001)
+        assert person is not None and person.id == admin_id, "still the admin"
+
+
+async def test_invite_is_for_admins_within_their_scope(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    resident = await client.user(9161, "Resident")
+    await resident.send("/invite V1 Zhang Li; Village head")
+    await resident.wait_for_message(REFUSAL)
+    await resident.send("/invite")
+    await resident.wait_for_message(REFUSAL)
+
+    scoped, _ = await staff(client, db, 9162, unit="V2", name="Admin Pine")
+    before = await state(db)
+    await scoped.send("/invite V1 Zhang Li; Village head")
+    await scoped.wait_for_message(OUT_OF_SCOPE)
+    await scoped.send("/invite V1,V2 Zhang Li; Village head")
+    await scoped.wait_for_message(OUT_OF_SCOPE)
+    assert await state(db) == before, "nothing created out of scope"
+    payload = await invite(scoped, "V2 Zhang Li; Village head")
+    assert payload.startswith("cadre-")
+
+    county, _ = await staff(client, db, 9163, name="Admin County")
+    await invite(county, "T1 Liu Yang; Township head")
+    await scoped.send("/invite 4")  # the township's cadre: outside Pine Village
+    await scoped.wait_for_message(OUT_OF_SCOPE)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("", "Usage: /invite UNIT Name; Position; key task, key task"),
+        ("V1", "The cadre's name is missing"),
+        ("V1 Zhang Li", "The position is missing"),
+        ("V9 Zhang Li; Head", "There is no unit with the code “V9”"),
+        ("V1 Zhang Li; Head; roads, roads", "The key task “roads” is listed twice"),
+        ("V1 Zhang Li; Head; " + "x" * 130, "A key task is 130 characters; the limit is 120"),
+        ("99", "There is no profile 99"),
+    ],
+)
+async def test_bad_invite_requests_get_a_clear_reply_and_create_nothing(
+    bot: Bot, client: SandboxClient, db: Database, request_text: str, expected: str,
+) -> None:
+    admin, _ = await staff(client, db)
+    before = await state(db)
+    await admin.send(f"/invite {request_text}".strip())
+    reply = await admin.wait_for_message(expected)
+    if not request_text:
+        assert "valid for 7 days" in reply.text
+    assert await state(db) == before
