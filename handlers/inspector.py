@@ -1,17 +1,428 @@
-"""Inspectors in chat: /inspect (runs in group -3)."""
+"""Inspectors in chat: /inspect [UNIT], its buttons, photos, location and remark, /cancel,
+and /inspections (runs in group -3, before cadres, admins and residents).
+
+Commands are the inspector's whatever the outcome: anyone else gets a clear "this is for
+inspectors" and the update stops here. Text, photos, locations and /cancel belong to the
+dialogue only while the person is in one, which a cheap read decides without claiming the
+update, so anything else reaches the cadre, admin and resident handlers untouched.
+
+Handlers are thin: decode the update, run one use case of ``surveys.inspections`` in one
+transaction (which also claims the update id), then send what it returned. Photos are
+fetched and kept (``handlers.evidence``) before that transaction, so it holds no lock while
+downloading.
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, ContextTypes
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
+from typing import Any
 
-from handlers.deps import Deps
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
+from handlers.common import answer, edit, lang_guess, notice
+from handlers.deps import Deps, DuplicateUpdate
+from handlers.evidence import EvidenceRefused, receive_photo
+from handlers.render import MAX_TEXT
+from handlers.texts import t
+from storage.db import DatabaseUnavailable
+from surveys import inspections
+from surveys.inspections import Caller, Draft, Outcome, Recap, RecordList, Refused, Screen
+
+log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Handlers = list[BaseHandler[Update, Context, None]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+# Returns whether the update was the inspector's (True stops it before the other groups).
+InspectorHandler = Callable[[Deps, Update, Context], Awaitable[bool]]
 
 INSPECTOR_GROUP = -3
+REMARK_SHOWN = 300  # of a remark in the prompts' recap; the saved record shows it whole
+LISTED_REMARK = 120
 
 
 def inspector_handlers(deps: Deps) -> dict[int, Handlers]:
-    return {INSPECTOR_GROUP: []}
+    private = filters.ChatType.PRIVATE
+    # New messages only: a live location is updated by edits, which are not new evidence.
+    new = private & filters.UpdateType.MESSAGE
+    return {
+        INSPECTOR_GROUP: [
+            CommandHandler("inspect", _guarded(deps, _on_inspect), private),
+            CommandHandler("inspections", _guarded(deps, _on_inspections), private),
+            CommandHandler("cancel", _guarded(deps, _on_cancel), private),
+            CallbackQueryHandler(_guarded(deps, _on_button), pattern=r"^k:"),
+            MessageHandler(new & (filters.PHOTO | filters.Document.ALL),
+                           _guarded(deps, _on_photo)),
+            MessageHandler(new & filters.LOCATION, _guarded(deps, _on_location)),
+            MessageHandler(new & filters.TEXT & ~filters.COMMAND, _guarded(deps, _on_text)),
+        ]
+    }
+
+
+def _guarded(deps: Deps, handler: InspectorHandler) -> Handler:
+    """Refusals and infrastructure failures become a clear message; whatever the inspector
+    path handled (even by failing) stops there and never reaches the other groups."""
+
+    async def run(update: Update, context: Context) -> None:
+        try:
+            handled = await handler(deps, update, context)
+        except Refused as refusal:
+            await notice(update, t(refusal.key, refusal.lang, refusal.params))
+            handled = True
+        except DuplicateUpdate:
+            log.info("ignoring redelivered update %s", update.update_id)
+            handled = True
+        except Forbidden:
+            log.info("update %s: the inspector has blocked the bot", update.update_id)
+            handled = True
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable for update %s: %s", update.update_id, exc)
+            await notice(update, t("db_unavailable", lang_guess(deps, update)))
+            handled = True
+        except ApplicationHandlerStop:
+            raise
+        except Exception:
+            # PTB would hand the update on to the next group; log it here and stop instead.
+            log.exception("inspector handler failed for update %s", update.update_id)
+            await notice(update, t("error", lang_guess(deps, update)))
+            handled = True
+        if handled:
+            raise ApplicationHandlerStop
+
+    return run
+
+
+def _caller(deps: Deps, update: Update) -> Caller:
+    user = update.effective_user
+    assert user is not None
+    return Caller(telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
+                  default_language=deps.default_language, rules=deps.fieldwork)
+
+
+async def _draft(deps: Deps, update: Update) -> Draft | None:
+    """The cheap read that decides whether a message belongs to the dialogue; claims nothing."""
+    user = update.effective_user
+    if user is None:
+        return None
+    try:
+        async with deps.db.reading() as uow:
+            return await inspections.in_dialogue(uow, user.id)
+    except DatabaseUnavailable:
+        return None  # the next handlers will meet the same outage and say so
+
+
+# --- the commands ---------------------------------------------------------------------------
+
+
+async def _on_inspect(deps: Deps, update: Update, context: Context) -> bool:
+    code = context.args[0] if context.args else None
+    outcome = await deps.run(update, partial(inspections.start, caller=_caller(deps, update),
+                                             code=code))
+    await _show(deps, update, outcome, in_place=False)
+    return True
+
+
+async def _on_inspections(deps: Deps, update: Update, context: Context) -> bool:
+    listing = await deps.run(update, partial(inspections.recent, caller=_caller(deps, update)))
+    await _say(update, records_text(listing))
+    return True
+
+
+async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
+    if await _draft(deps, update) is None:
+        return False
+    outcome = await deps.run(update, partial(inspections.cancel, caller=_caller(deps, update)))
+    await _show(deps, update, outcome, in_place=False)
+    return True
+
+
+async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
+    query = update.callback_query
+    assert query is not None
+    parsed = inspections.parse_choice(query.data)
+    if parsed is None:
+        await answer(query, t("forged", lang_guess(deps, update)))
+        return True
+    nonce, version, choice = parsed
+    outcome = await deps.run(update, partial(inspections.dialogue_tap,
+                                             caller=_caller(deps, update), nonce=nonce,
+                                             version=version, choice=choice))
+    if outcome.stale:
+        await answer(query, t("stale", outcome.lang))
+        return True
+    await answer(query, None)
+    await _show(deps, update, outcome, in_place=True)
+    return True
+
+
+async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
+    if await _draft(deps, update) is None:
+        return False
+    message = update.effective_message
+    assert message is not None
+    outcome = await deps.run(update, partial(inspections.dialogue_text,
+                                             caller=_caller(deps, update),
+                                             typed=message.text or ""))
+    await _show(deps, update, outcome, in_place=False)
+    return True
+
+
+async def _on_photo(deps: Deps, update: Update, context: Context) -> bool:
+    draft = await _draft(deps, update)
+    if draft is None:
+        return False
+    message = update.effective_message
+    assert message is not None
+    caller = _caller(deps, update)
+    limit = deps.fieldwork.max_photos
+    use_case: Callable[..., Awaitable[Outcome]]
+    if draft.photos >= limit:
+        # Full already: refuse before downloading anything.
+        use_case = partial(inspections.evidence_refused, caller=caller,
+                           key="inspect.err.too_many_photos", params={"max": limit})
+    else:
+        try:
+            received = await receive_photo(deps, message)
+        except EvidenceRefused as refused:
+            use_case = partial(inspections.evidence_refused, caller=caller, key=refused.key,
+                               params=refused.params)
+        else:
+            use_case = partial(inspections.add_photo, caller=caller, stored=received.stored,
+                               file_unique_id=received.file_unique_id, caption=message.caption)
+    outcome = await deps.run(update, use_case)
+    await _show(deps, update, outcome, in_place=False)
+    return True
+
+
+async def _on_location(deps: Deps, update: Update, context: Context) -> bool:
+    if await _draft(deps, update) is None:
+        return False
+    message = update.effective_message
+    assert message is not None and message.location is not None
+    outcome = await deps.run(update, partial(
+        inspections.add_location, caller=_caller(deps, update),
+        latitude=message.location.latitude, longitude=message.location.longitude,
+    ))
+    await _show(deps, update, outcome, in_place=False)
+    return True
+
+
+# --- showing outcomes -----------------------------------------------------------------------
+
+
+async def _say(update: Update, text: str,
+               keyboard: InlineKeyboardMarkup | None = None) -> Message:
+    chat = update.effective_chat
+    assert chat is not None
+    return await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
+                                   disable_web_page_preview=True)
+
+
+async def _show(deps: Deps, update: Update, outcome: Outcome, *, in_place: bool) -> None:
+    """Show a dialogue outcome: in place of the tapped prompt, or as a new message."""
+    lang = outcome.lang
+    keyboard: InlineKeyboardMarkup | None = None
+    if outcome.saved is not None:
+        text = t("inspect.saved", lang, {
+            "id": outcome.saved.inspection_id, "when": outcome.saved.inspected_at,
+            "recap": "\n".join(recap_lines(outcome.saved.recap, lang, full=True)),
+        }, raw=frozenset({"recap"}))
+    elif outcome.screen is not None:
+        text, keyboard = screen_message(outcome.screen, lang)
+    else:
+        text = t(f"inspect.{outcome.notice or 'no_dialogue'}", lang)
+    query = update.callback_query
+    if in_place and query is not None and query.message is not None:
+        await edit(query, text, keyboard)
+        shown_id = query.message.message_id
+    else:
+        shown_id = (await _say(update, text, keyboard)).message_id
+    if outcome.echo is not None:
+        # Sent back as plain text, exactly as typed, so it can be copied and shortened.
+        chat = update.effective_chat
+        assert chat is not None
+        await chat.send_message(outcome.echo)
+    retire = outcome.retire
+    if outcome.screen is not None:
+        previous = await _remember(deps, update, outcome.screen.nonce, shown_id)
+        retire = previous if previous is not None else retire
+    if retire is not None and retire != shown_id:
+        await _retire(update, retire)
+
+
+async def _remember(deps: Deps, update: Update, nonce: str, message_id: int) -> int | None:
+    try:
+        async with deps.db.transaction() as uow:
+            return await inspections.remember_prompt(uow, _caller(deps, update), nonce,
+                                                     message_id)
+    except DatabaseUnavailable as exc:
+        # Only the tidying of old buttons is lost; stale taps are refused by version anyway.
+        log.warning("could not remember the inspection prompt: %s", exc)
+        return None
+
+
+async def _retire(update: Update, message_id: int) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    try:
+        await update.get_bot().edit_message_reply_markup(chat.id, message_id, reply_markup=None)
+    except BadRequest as exc:
+        log.debug("retiring %s: %s", message_id, exc)
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _km(value: float | None) -> str:
+    """Kilometres as people say them: 0.3, 1.5, 2, 33.4, 120."""
+    if value is None:
+        return "?"
+    shown = f"{value:.1f}" if value < 100 else f"{value:.0f}"
+    return shown.removesuffix(".0")
+
+
+def recap_lines(recap: Recap, lang: str, *, full: bool = False) -> list[str]:
+    """What was chosen so far, one line each (``full``: the whole remark)."""
+    lines: list[str] = []
+    if recap.unit is not None:
+        lines.append(t("inspect.recap.unit", lang, {"unit": recap.unit}))
+    if recap.whole_unit:
+        lines.append(t("inspect.recap.whole", lang))
+    elif recap.cadre is not None:
+        lines.append(t("inspect.recap.cadre", lang, {"cadre": recap.cadre}))
+    if recap.general_task:
+        lines.append(t("inspect.recap.general", lang))
+    elif recap.task is not None:
+        lines.append(t("inspect.recap.task", lang, {"task": recap.task}))
+    if recap.verdict is not None:
+        lines.append(t("inspect.recap.verdict", lang,
+                       {"verdict": t(f"inspect.verdict.{recap.verdict.value}", lang)}))
+    if recap.remark is not None:
+        remark = recap.remark if full else _clip(recap.remark, REMARK_SHOWN)
+        lines.append(t("inspect.recap.remark", lang, {"remark": remark}))
+    if recap.photos:
+        lines.append(t("inspect.recap.photos", lang, {"count": recap.photos}))
+    where = recap.location
+    if where is not None:
+        if where.distance_km is None:
+            lines.append(t("inspect.recap.location_unchecked", lang,
+                           {"latitude": f"{where.latitude:.5f}",
+                            "longitude": f"{where.longitude:.5f}"}))
+        else:
+            key = "inspect.recap.location_far" if where.far else "inspect.recap.location_near"
+            lines.append(t(key, lang, {"distance": _km(where.distance_km),
+                                       "radius": _km(where.radius_km)}))
+    return lines
+
+
+def _button(screen: Screen, label: str, choice: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=inspections.choice_data(
+        screen.nonce, screen.version, choice))
+
+
+def screen_message(screen: Screen, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    """The prompt of the current step, with what was chosen so far and its buttons."""
+    step = screen.step
+    lines = [t(f"inspect.head.{step}", lang)]
+    recap = recap_lines(screen.recap, lang)
+    if recap:
+        lines += ["", *recap]
+    lines.append("")
+    if screen.info:
+        lines += [t(screen.info, lang, screen.info_params), ""]
+    if screen.error:
+        lines += ["⚠️ " + t(screen.error, lang, screen.params), ""]
+    rows: list[list[InlineKeyboardButton]] = []
+    if step == "unit":
+        lines.append(t("inspect.step.unit", lang))
+        if screen.this_unit is not None:
+            lines.append(t("inspect.step.unit_inside", lang, {"unit": screen.this_unit.label}))
+            rows.append([_button(screen, t("inspect.btn.this_unit", lang,
+                                           {"unit": screen.this_unit.label}),
+                                 screen.this_unit.choice)])
+    elif step == "subject":
+        lines.append(t("inspect.step.subject", lang))
+    elif step == "task":
+        lines.append(t("inspect.step.task", lang))
+    elif step == "verdict":
+        lines.append(t("inspect.step.verdict", lang))
+        rows.append([
+            _button(screen, ("✓ " if screen.recap.verdict == verdict else "")
+                    + t(f"inspect.verdict.{verdict.value}", lang), f"v{code}")
+            for code, verdict in inspections.VERDICTS.items()
+        ])
+    elif step == "remark":
+        key = "inspect.step.remark_keep" if screen.recap.remark else "inspect.step.remark"
+        lines.append(t(key, lang, {"max_length": screen.remark_max_length}))
+        if screen.recap.remark:
+            rows.append([_button(screen, t("inspect.btn.keep", lang), "k")])
+    elif step == "evidence":
+        lines.append(t("inspect.step.evidence", lang, {"max_photos": screen.max_photos}))
+        rows.append([_button(screen, t("inspect.btn.save", lang), "s")])
+    for option in screen.options:
+        label = ("✓ " if option.chosen else "") + option.label
+        row = [_button(screen, label, option.choice)]
+        if option.drill is not None:
+            row.append(_button(screen, "›", option.drill))
+        rows.append(row)
+    if step == "subject":
+        rows.append([_button(screen, t("inspect.btn.whole", lang), "w")])
+    elif step == "task":
+        rows.append([_button(screen, t("inspect.btn.general", lang), "g")])
+    paging: list[InlineKeyboardButton] = []
+    if screen.up is not None:
+        paging.append(_button(screen, t("inspect.btn.up", lang), screen.up))
+    if screen.more:
+        paging.append(_button(screen, t("inspect.btn.more", lang), "m"))
+    if paging:
+        rows.append(paging)
+    nav = []
+    if screen.can_go_back:
+        nav.append(_button(screen, t("inspect.btn.back", lang), "b"))
+    nav.append(_button(screen, t("inspect.btn.cancel", lang), "x"))
+    rows.append(nav)
+    return _fit(lines), InlineKeyboardMarkup(rows)
+
+
+def _fit(lines: list[str]) -> str:
+    text = "\n".join(lines).strip()
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def records_text(listing: RecordList) -> str:
+    """``/inspections``: newest first, as many whole records as fit in one message."""
+    lang = listing.lang
+    if not listing.records:
+        return t("inspect.list.none", lang)
+    text = t("inspect.list.head", lang)
+    for record in listing.records:
+        far = (t("inspect.list.far", lang, {"distance": _km(record.distance_km)})
+               if record.far else "")
+        item = t("inspect.list.item", lang, {
+            "id": record.inspection_id, "when": record.inspected_at, "unit": record.unit,
+            "subject": record.cadre or t("inspect.list.whole", lang),
+            "task": record.task or t("inspect.list.general", lang),
+            "verdict": t(f"inspect.verdict.{record.verdict.value}", lang),
+            "photos": record.photos, "far": far,
+            "remark": _clip(record.remark, LISTED_REMARK),
+        }, raw=frozenset({"far"}))
+        if len(text) + 2 + len(item) > MAX_TEXT:
+            break  # never cut a record (or its HTML) in half
+        text += "\n\n" + item
+    return text

@@ -708,7 +708,9 @@ def _audit_record(unit: Unit, cadre: Person | None, task: KeyTask | None, verdic
 
 
 def _km(value: float) -> str:
-    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+    """Kilometres as people say them: 0.3, 1.5, 2, 33.4, 120."""
+    shown = f"{value:.1f}" if value < 100 else f"{value:.0f}"
+    return shown.removesuffix(".0")
 
 
 def _unit_label(tree: UnitTree, data: Mapping[str, Any]) -> str:
