@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import string
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from bot.settings import EvidenceSection, InspectionsSection
+from handlers.inspector_texts import INSPECTOR_TEXTS
 from sandbox import BotApiSandbox, SandboxClient, SandboxUser
 from sandbox.client import Message
 from sandbox.media import png_bytes
@@ -474,3 +476,50 @@ async def test_text_outside_the_dialogue_is_left_to_the_other_handlers(
     reply = await user.wait_for_message()
     assert "Inspection" not in reply.text, "plain text is not taken as a remark"
     assert await count(db, Inspection) == 0
+
+
+async def test_redelivered_updates_are_handled_once(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    user, person_id = await inspector(client, db)
+    await user.send("/inspect V2")
+    await prompt(user, "Inspection · verdict")
+    sent = await user.send_photo(png_bytes(12, 12))
+    await prompt(user, "Photo kept (1 of at most 3)")
+    await client.redeliver(sent.update_id)
+    await user.tap("✅ Achieved")
+    await prompt(user, "Inspection · remark")
+    await user.send("All good.")
+    await prompt(user, "evidence and save")
+    save = await user.tap("💾 Save")
+    await user.wait_for_message("saved at")
+    await client.redeliver(save.update_id)
+    await user.expect_no_message(0.5)
+    [inspection] = await inspections_of(db, person_id)
+    assert await count(db, Evidence) == 1
+    assert len(await audit(db, "inspection.record")) == 1
+    async with db.reading() as uow:
+        assert len((await uow.evidence.of_inspections([inspection.id]))[inspection.id]) == 1
+
+
+async def test_chinese_speakers_get_chinese(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    stranger = await client.user(9501, "陌生人", language_code="zh")
+    await stranger.send("/inspect")
+    assert (await stranger.wait_for_message()).text.startswith("抱歉，/inspect 和 /inspections")
+    await make_inspector(db, 9502, "C1", "周督查")
+    user = await client.user(9502, "周督查", language_code="zh")
+    await user.send("/inspect V1")
+    who = await prompt(user, "实地核查")
+    assert "核查对象是哪位干部，还是整个单位？" in who.text
+    assert "🏢 整个单位" in who.button_texts
+
+
+def test_every_inspector_text_has_both_languages_with_the_same_parameters() -> None:
+    fields = string.Formatter()
+    for key, entry in INSPECTOR_TEXTS.items():
+        assert set(entry) == {"en", "zh"}, key
+        names = [{name for _, name, _, _ in fields.parse(entry[lang]) if name}
+                 for lang in ("en", "zh")]
+        assert names[0] == names[1], key
