@@ -378,8 +378,10 @@ ADMIN_TEXTS: dict[str, dict[str, str]] = {
         "或点击“每月”“每季度”。",
     },
     "admin.err.bad_code": {
-        "en": "The code “{code}” cannot be used: 3–40 letters, digits, _ or - (no --).",
-        "zh": "代码“{code}”无效：须为 3–40 个字母、数字、_ 或 -（不能含 --）。",
+        "en": "The code “{code}” cannot be used: 3–40 letters, digits, _ or - (no --, and "
+        "not starting with cadre-, which marks cadres' invite links).",
+        "zh": "代码“{code}”无效：须为 3–40 个字母、数字、_ 或 -（不能含 --，也不能以 cadre- 开头，"
+        "该前缀专用于干部邀请链接）。",
     },
     "admin.err.code_taken": {
         "en": "The code “{code}” is already taken; please type another.",

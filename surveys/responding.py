@@ -391,6 +391,8 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
         await uow.contacts.leave_campaign(who.telegram_user_id, campaign.id)
         if response.person_id is not None:
             return await _self_assessed(uow, response, campaign, reply.lang)
+        if campaign.audience == "cadres":
+            return reply  # following a unit's polls is for residents
         from surveys.following import follow_offer
 
         offer = await follow_offer(uow, who, campaign)

@@ -171,3 +171,26 @@ async def test_residents_still_answer_anonymously(
     await resident.wait_for_message("1/5")
     [response] = await responses(db)
     assert response.person_id is None
+
+
+async def test_an_anonymous_cadre_survey_is_not_tied_to_the_cadre(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    survey = load_template("cadre_self_assessment").model_copy(update={"anonymous": True})
+    at = datetime.now(UTC)
+    async with db.transaction() as uow:
+        await create_campaign(uow, survey=survey, unit_code="V1", code="pulse-v1",
+                              opens_at=at - timedelta(minutes=1),
+                              closes_at=at + timedelta(days=5), now=at, actor="test")
+    cadre, _ = await linked_cadre(db, client, 9251, "V1", "Zhang Li")
+    await cadre.send("/start pulse-v1")
+    intro = await cadre.wait_for_message("anonymous")
+    assert "🔒 Your answers are anonymous" in intro.text, "what it promises, it keeps"
+    await cadre.wait_for_message("progress on your key tasks")
+    await answer_self_assessment(cadre)
+    thanks = await tap_and_wait(cadre, "✅ Submit", "Submitted")
+    assert "appraisal record" not in thanks.text
+    await cadre.expect_no_message(within=0.5)  # no offer to follow: cadres' surveys
+    [response] = await responses(db)
+    assert response.status == ResponseStatus.COMPLETED and response.person_id is None
+    assert await audit(db, "self_assessment.submit") == []
