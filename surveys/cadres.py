@@ -444,6 +444,9 @@ async def redeem_invite(uow: UnitOfWork, telegram_user_id: int, chat_id: int, pa
     invite = await uow.invites.by_hash(hash_token(token), lock=True)
     if invite is None:
         return Redemption(INVALID)
+    person = await uow.cadres.get(invite.person_id)
+    if person is None or not any(r.role == Role.CADRE for r in person.roles):
+        return Redemption(REVOKED_LINK)  # the profile is no longer a cadre's
     contact = await uow.contacts.by_user(telegram_user_id)
     owner = await uow.people.by_contact(contact.id) if contact is not None else None
     if owner is not None and owner.id == invite.person_id:
@@ -458,7 +461,6 @@ async def redeem_invite(uow: UnitOfWork, telegram_user_id: int, chat_id: int, pa
     if owner is not None:
         # The account is someone else's (an admin, another cadre): one account, one person.
         return Redemption(TAKEN)
-    person = await _cadre(uow, invite.person_id)
     contact = await uow.contacts.get_or_create(telegram_user_id, chat_id)
     previous = person.contact_id  # set when the cadre moves to a new account
     person.contact_id = contact.id

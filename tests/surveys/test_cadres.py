@@ -296,3 +296,17 @@ async def test_key_tasks_are_added_once_and_audited(units: Database) -> None:
         events = (await uow.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "cadre.task.add"))).all()
     assert [e.after and e.after["title"] for e in events] == ["Waste collection"]
+
+
+async def test_a_link_to_a_profile_that_lost_the_cadre_role_changes_nothing(
+    units: Database,
+) -> None:
+    issued = await invite(units)
+    async with units.transaction() as uow:
+        person = await uow.cadres.get(issued.profile.person_id)
+        assert person is not None
+        for role in list(person.roles):
+            await uow.session.delete(role)
+    before = await snapshot(units)
+    assert (await redeem(units, 9014, issued.payload)).outcome == cadres.REVOKED_LINK
+    assert await snapshot(units) == before
