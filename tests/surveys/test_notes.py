@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 import pytest
@@ -68,7 +69,7 @@ async def dialogue(db: Database, person_id: int) -> AdminDialogue | None:
 
 async def rows(db: Database, model: type[T]) -> list[T]:
     async with db.reading() as uow:
-        return list((await uow.session.scalars(select(model))).all())  # type: ignore[call-overload]
+        return list((await uow.session.scalars(select(model))).all())
 
 
 async def audit(db: Database, action: str) -> list[AuditEvent]:
@@ -96,12 +97,11 @@ async def test_strangers_residents_and_admins_are_not_cadres(db: Database, cadre
         await grant_role(uow, telegram_user_id=602, role=Role.ADMIN, unit_code=None,
                          name="Admin", actor="test")
     for user in (600, 601, 602):
-        assert await refused(db, lambda uow, u=user: notes.start_note(uow, caller(user=u))) \
-            == "not_cadre"
-        assert await refused(db, lambda uow, u=user: notes.recent_notes(uow, caller(user=u))) \
-            == "not_cadre"
-        assert await refused(db, lambda uow, u=user: notes.draft_photo(
-            uow, caller(user=u), photo(1), "u1", None)) == "not_cadre"
+        who = caller(user=user)
+        assert await refused(db, partial(notes.start_note, caller=who)) == "not_cadre"
+        assert await refused(db, partial(notes.recent_notes, caller=who)) == "not_cadre"
+        assert await refused(db, partial(notes.draft_photo, caller=who, stored=photo(1),
+                                         file_unique_id="u1", caption=None)) == "not_cadre"
     assert await rows(db, AdminDialogue) == [] and await rows(db, Evidence) == []
 
 
@@ -219,8 +219,8 @@ async def test_locations_far_unchecked_and_invalid(db: Database, cadre: int) -> 
     assert place is not None and place.far is True and place.radius_km == 10.0
     assert place.centre == "North Township" and place.distance_km == pytest.approx(55.6, 0.01)
     for lat, lon in ((91.0, 0.0), (0.0, 181.0), (float("nan"), 0.0)):
-        assert await refused(db, lambda uow, a=lat, o=lon: notes.draft_location(
-            uow, caller(), a, o)) == "bad_location"
+        assert await refused(db, partial(notes.draft_location, caller=caller(), latitude=lat,
+                                         longitude=lon)) == "bad_location"
     saved_place = far.draft.place
     await run(db, lambda uow: notes.draft_text(uow, caller(), "Far away"))
     saved = await save_current(db, cadre, notes.OTHER_TASK)
@@ -271,8 +271,8 @@ async def test_taps_that_are_stale_forged_or_premature_change_nothing(
     assert await refused(db, lambda uow: notes.draft_tap(
         uow, caller(), "ffffff", draft.version, f"t{road}")) == "stale"
     for choice in (f"t{others_task}", "t999999", "zz"):
-        assert await refused(db, lambda uow, c=choice: notes.draft_tap(
-            uow, caller(), draft.nonce, draft.version, c)) == "forged"
+        assert await refused(db, partial(notes.draft_tap, caller=caller(), nonce=draft.nonce,
+                                         version=draft.version, choice=choice)) == "forged"
     # Another cadre tapping this cadre's button meets their own (absent) draft.
     assert await refused(db, lambda uow: notes.draft_tap(
         uow, caller(user=OTHER), draft.nonce, draft.version, f"t{road}")) == "stale"
@@ -404,8 +404,8 @@ async def test_only_the_author_may_change_a_note(db: Database, cadre: int) -> No
     await make_cadre(db, OTHER, "V2", "Cadre Zhao", [])
     saved = await save(db, "Mine", notes.OTHER_TASK)
     for use_case in (notes.ask_correction, notes.check_withdraw, notes.withdraw):
-        assert await refused(db, lambda uow, f=use_case: f(
-            uow, caller(user=OTHER), saved.id, 1)) == "no_note"
+        assert await refused(db, partial(use_case, caller=caller(user=OTHER),
+                                         note_id=saved.id, version=1)) == "no_note"
     assert await refused(db, lambda uow: notes.withdraw(uow, caller(), 99999, 1)) == "no_note"
     [note] = await rows(db, Note)
     assert note.status == NoteStatus.SUBMITTED
@@ -424,8 +424,8 @@ async def test_withdraw_is_audited_and_final(db: Database, cadre: int) -> None:
     assert event.before == {"status": "submitted", "version": 1, "text": "Withdraw me"}
     assert event.after == {"status": "withdrawn", "version": 1}
     for use_case in (notes.ask_correction, notes.withdraw):
-        assert await refused(db, lambda uow, f=use_case: f(uow, caller(), saved.id, 1)) \
-            == "withdrawn"
+        assert await refused(db, partial(use_case, caller=caller(), note_id=saved.id,
+                                         version=1)) == "withdrawn"
 
 
 async def test_a_correction_does_not_throw_away_a_draft_in_progress(
