@@ -1,5 +1,5 @@
 """Admin commands in chat: /campaigns, /campaign, /newcampaign, /close, /remind, /entry,
-/invite.
+/invite, /cadres.
 
 The handlers run in group -1, before the resident journey (group 0). Each one that handles an
 update stops it there (``ApplicationHandlerStop``), so the resident handlers never see an
@@ -67,6 +67,7 @@ def admin_handlers(deps: Deps) -> dict[int, Handlers]:
             CommandHandler("remind", _guarded(deps, _on_remind), private),
             CommandHandler("entry", _guarded(deps, _on_entry), private),
             CommandHandler("invite", _guarded(deps, _on_invite), private),
+            CommandHandler("cadres", _guarded(deps, _on_cadres), private),
             CommandHandler("cancel", _guarded(deps, _on_cancel), private),
             CallbackQueryHandler(_guarded(deps, _on_action_button), pattern=r"^a:"),
             CallbackQueryHandler(_guarded(deps, _on_dialogue_button), pattern=r"^d:"),
@@ -242,6 +243,12 @@ async def _on_invite(deps: Deps, update: Update, context: Context) -> bool:
     await _say(update, render.invite_message(invited, link).text)
     await _send_link_qr(update, link, f"cadre-{invited.issued.profile.person_id}.png",
                         render.invite_qr_caption(invited))
+    return True
+
+
+async def _on_cadres(deps: Deps, update: Update, context: Context) -> bool:
+    view = await deps.run(update, partial(dialogue.list_cadres, caller=_caller(deps, update)))
+    await _say(update, render.cadre_list(view))
     return True
 
 

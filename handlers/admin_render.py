@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from handlers.render import MAX_TEXT
 from handlers.texts import t
 from storage.models import CampaignStatus
+from surveys.cadres import EXPIRED, PENDING, LinkStatus
 from surveys.campaigns import INVITATION_ENTRY, check_timezone, recurrence_from_str
 from surveys.dialogue import (
     RECURRENCE_PRESETS,
@@ -23,6 +24,7 @@ from surveys.dialogue import (
     STEPS,
     WINDOW_PRESETS,
     CadreInvited,
+    CadreList,
     CampaignList,
     CampaignRef,
     CampaignStatusView,
@@ -448,3 +450,34 @@ def invite_message(invited: CadreInvited, link: str) -> Message:
 def invite_qr_caption(invited: CadreInvited) -> str:
     return t("admin.invite.qr", invited.lang, {"name": invited.issued.profile.name,
                                                 "until": when(invited.issued.expires_at)})
+
+
+def _link(status: LinkStatus, lang: str) -> str:
+    at = when(status.at) if status.at is not None else ""
+    latest = t(f"admin.link.{status.latest}", lang, {"at": at})
+    if not status.linked:
+        return latest
+    if status.latest in (PENDING, EXPIRED):
+        return t("admin.link.linked_and", lang, {"latest": latest})
+    return t("admin.link.linked", lang)
+
+
+def cadre_list(view: CadreList) -> str:
+    lang = view.lang
+    if not view.profiles:
+        return t("admin.cadres.empty", lang)
+    lines = [t("admin.cadres.head", lang, {"total": view.total}), ""]
+    for profile in view.profiles:
+        lines.append(t("admin.cadres.line", lang, {
+            "id": profile.person_id, "name": profile.name, "position": profile.position or "–",
+            "units": ", ".join(u.name for u in profile.units),
+            "link": _link(profile.link, lang),
+        }))
+        if profile.tasks:
+            lines.append(t("admin.cadres.tasks", lang,
+                           {"tasks": ", ".join(task.title for task in profile.tasks)}))
+    if view.total > len(view.profiles):
+        lines.append(t("admin.cadres.more", lang,
+                       {"more": view.total - len(view.profiles)}))
+    lines += ["", t("admin.cadres.hint", lang)]
+    return _fit(lines)

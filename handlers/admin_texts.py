@@ -428,6 +428,36 @@ ADMIN_TEXTS: dict[str, dict[str, str]] = {
         "zh": "{name}：一次性链接二维码（有效期至 {until}）",
     },
     "admin.invite.no_tasks": {"en": "none yet", "zh": "暂无"},
+    "admin.cadres.head": {
+        "en": "<b>Cadres</b> ({total}) · id · name · position · units · link",
+        "zh": "<b>干部</b>（{total} 人）· 编号 · 姓名 · 职务 · 单位 · 链接",
+    },
+    "admin.cadres.line": {
+        "en": "<code>{id}</code> · {name} · {position} · {units} · {link}",
+        "zh": "<code>{id}</code> · {name} · {position} · {units} · {link}",
+    },
+    "admin.cadres.tasks": {"en": "    key tasks: {tasks}", "zh": "    重点工作：{tasks}"},
+    "admin.cadres.more": {
+        "en": "… and {more} more (<code>civicpulse cadre list</code> shows all).",
+        "zh": "……另有 {more} 人（<code>civicpulse cadre list</code> 可查看全部）。",
+    },
+    "admin.cadres.empty": {
+        "en": "There are no cadre profiles in the units you can see yet. /invite creates one.",
+        "zh": "您可查看的单位中还没有干部档案。发送 /invite 创建。",
+    },
+    "admin.cadres.hint": {
+        "en": "/invite ID gives a profile a fresh link · /invite UNIT Name; Position; tasks "
+        "creates one",
+        "zh": "发送 /invite 编号 为档案生成新链接 · "
+        "发送 /invite 单位代码 姓名；职务；重点工作 新建档案",
+    },
+    "admin.link.linked": {"en": "✅ linked", "zh": "✅ 已绑定"},
+    "admin.link.linked_and": {"en": "✅ linked; new {latest}", "zh": "✅ 已绑定；新{latest}"},
+    "admin.link.pending": {"en": "link pending until {at}", "zh": "链接待使用，有效期至 {at}"},
+    "admin.link.expired": {"en": "link expired {at}", "zh": "链接已于 {at} 过期"},
+    "admin.link.used": {"en": "link used", "zh": "链接已使用"},
+    "admin.link.revoked": {"en": "link revoked", "zh": "链接已作废"},
+    "admin.link.none": {"en": "no link", "zh": "无链接"},
     "admin.cadre.empty_name": {
         "en": "The cadre's name is missing. Usage: /invite UNIT Name; Position; key tasks",
         "zh": "缺少干部姓名。用法：/invite 单位代码 姓名；职务；重点工作",

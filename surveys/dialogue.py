@@ -575,6 +575,27 @@ async def invite_cadre(uow: UnitOfWork, caller: Caller, text: str,
     return CadreInvited(lang, issued)
 
 
+CADRES_LISTED = 40
+
+
+@dataclass(frozen=True)
+class CadreList:
+    lang: str
+    profiles: list[cadres.Profile]
+    total: int  # in scope; ``profiles`` holds at most CADRES_LISTED of them
+
+
+async def list_cadres(uow: UnitOfWork, caller: Caller) -> CadreList:
+    """``/cadres``: the cadre profiles of the caller's units, with their link status and the
+    ids ``/invite ID`` takes."""
+    actor, lang = await _acting(uow, caller, VIEW_ROLES)
+    tree = await UnitTree.load(uow)
+    visible = actor.visible_units(tree, VIEW_ROLES)
+    shown = [p for p in await cadres.list_profiles(uow, caller.now)
+             if any(u.id in visible for u in p.units)]
+    return CadreList(lang, shown[:CADRES_LISTED], len(shown))
+
+
 # --- the /newcampaign dialogue --------------------------------------------------------------
 
 

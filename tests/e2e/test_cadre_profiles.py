@@ -231,3 +231,30 @@ async def test_bad_invite_requests_get_a_clear_reply_and_create_nothing(
     if not request_text:
         assert "valid for 7 days" in reply.text
     assert await state(db) == before
+
+
+async def test_cadres_lists_the_profiles_in_scope_with_their_link_status(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    admin, _ = await staff(client, db)
+    await admin.send("/cadres")
+    await admin.wait_for_message("There are no cadre profiles")
+    linked = await invite(admin, "V1 Zhang Li; Village head; road repairs")
+    await invite(admin, "V2 Wang Fang; Clerk")
+    cadre = await client.user(9171, "Zhang")
+    await cadre.send(f"/start {linked}")
+    await cadre.wait_for_message("Welcome")
+    await admin.send("/cadres")
+    listing = await admin.wait_for_message("Cadres (2)")
+    assert "2 · Zhang Li · Village head · Willow Village · ✅ linked" in listing.text
+    assert "key tasks: road repairs" in listing.text
+    assert re.search(r"3 · Wang Fang · Clerk · Pine Village · link pending until \d{4}-",
+                     listing.text)
+
+    scoped, _ = await staff(client, db, 9172, unit="V2", name="Admin Pine")
+    await scoped.send("/cadres")
+    mine = await scoped.wait_for_message("Cadres (1)")
+    assert "Wang Fang" in mine.text and "Zhang Li" not in mine.text
+    resident = await client.user(9173, "Resident")
+    await resident.send("/cadres")
+    await resident.wait_for_message(REFUSAL)
