@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from storage.models import Role
 from storage.uow import Database, UnitOfWork
 from surveys.admin import create_campaign, import_units
+from surveys.cadres import check_profile, create_profile
 from surveys.loader import load_template
 from surveys.units import UnitRow
 
 DEMO_CAMPAIGN = "demo"
 # A county around 30.0 N, 120.0 E: townships 6-7 km from its centre, villages a couple of km
-# from theirs. A location shared from elsewhere (say 30.27 N, 120.15 E, about 33 km away) is
-# kept but flagged as far from the unit.
+# from theirs. A location shared from elsewhere (say 30.27 N, 120.15 E, about 25 km from
+# Willow Village and its 1.5 km area) is kept but flagged as far from the unit.
 DEMO_UNITS = [
     UnitRow("RIVER", "Riverside County", None, "county", 120_000, 1,
             latitude=30.0, longitude=120.0, radius_km=30.0),
@@ -44,7 +44,7 @@ async def seed_demo(db: Database, now: datetime) -> str:
     """Create the demo units, cadres and campaign if missing; return the campaign code."""
     async with db.transaction() as uow:
         await import_units(uow, DEMO_UNITS, actor="demo")
-        await _seed_cadres(uow)
+        await _seed_cadres(uow, now)
         if await uow.campaigns.by_code(DEMO_CAMPAIGN) is None:
             await create_campaign(
                 uow,
@@ -59,17 +59,14 @@ async def seed_demo(db: Database, now: datetime) -> str:
     return DEMO_CAMPAIGN
 
 
-async def _seed_cadres(uow: UnitOfWork) -> None:
+async def _seed_cadres(uow: UnitOfWork, now: datetime) -> None:
     for unit_code, name, position, tasks in DEMO_CADRES:
         unit = await uow.units.by_code(unit_code)
         if unit is None:
             continue
         if any(person.name == name for person in await uow.cadres.all([unit.id])):
             continue  # seeded on an earlier run
-        person = await uow.cadres.create(name, position)
-        await uow.people.grant(person, Role.CADRE, unit)
-        for title in tasks:
-            await uow.cadres.add_task(person.id, title, None)
-        await uow.audit.record("demo", "cadre.create", "person", person.id, after={
-            "name": name, "position": position, "unit": unit_code, "tasks": list(tasks),
-        })
+        # As `civicpulse cadre invite` would; nobody uses the link, so the profile stays
+        # unlinked, which is all an inspection needs.
+        draft = check_profile(name, position, [unit_code], tasks)
+        await create_profile(uow, draft, actor="demo", now=now, valid_for=timedelta(days=7))

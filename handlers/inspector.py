@@ -55,13 +55,14 @@ LISTED_REMARK = 120
 
 def inspector_handlers(deps: Deps) -> dict[int, Handlers]:
     private = filters.ChatType.PRIVATE
-    # New messages only: a live location is updated by edits, which are not new evidence.
+    # New messages only: a live location is updated by edits, which are not new evidence, and
+    # an edited command is not a second command.
     new = private & filters.UpdateType.MESSAGE
     return {
         INSPECTOR_GROUP: [
-            CommandHandler("inspect", _guarded(deps, _on_inspect), private),
-            CommandHandler("inspections", _guarded(deps, _on_inspections), private),
-            CommandHandler("cancel", _guarded(deps, _on_cancel), private),
+            CommandHandler("inspect", _guarded(deps, _on_inspect), new),
+            CommandHandler("inspections", _guarded(deps, _on_inspections), new),
+            CommandHandler("cancel", _guarded(deps, _on_cancel), new),
             CallbackQueryHandler(_guarded(deps, _on_button), pattern=r"^k:"),
             MessageHandler(new & (filters.PHOTO | filters.Document.ALL),
                            _guarded(deps, _on_photo)),
