@@ -396,9 +396,9 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
             t("note.btn.cancel", prompt.lang), callback_data=prompt.choice("x"))]]))
         await _remember(deps, update, prompt.nonce, prompt.version, shown.message_id)
     elif action == WITHDRAW_ASK:
-        item = await deps.run(update, partial(notes.check_withdraw, caller=caller,
-                                              note_id=note_id, version=version))
-        lang = await _lang(deps, update)
+        question = await deps.run(update, partial(notes.check_withdraw, caller=caller,
+                                                  note_id=note_id, version=version))
+        item, lang = question.note, question.lang
         await answer(query, None)
         await _say(update, t("note.withdraw.ask", lang, {
             "id": item.id, "date": item.created_at, "excerpt": _excerpt(item.text)}),

@@ -663,14 +663,20 @@ async def correct_text(uow: UnitOfWork, caller: NoteCaller, text: str) -> Correc
                           retire=retire)
 
 
+@dataclass(frozen=True)
+class WithdrawQuestion:
+    lang: str
+    note: NoteItem
+
+
 async def check_withdraw(uow: UnitOfWork, caller: NoteCaller, note_id: int,
-                         version: int) -> NoteItem:
+                         version: int) -> WithdrawQuestion:
     """The Withdraw button: the note to confirm withdrawing (nothing changes yet)."""
     cadre = await _cadre(uow, caller)
     note = await _own_note(uow, caller, cadre, note_id, version)
     photos = len((await uow.evidence.of_notes([note.id])).get(note.id, []))
     titles = await _titles(uow, cadre.actor.person_id)
-    return _item(note, titles, photos, caller)
+    return WithdrawQuestion(cadre.lang, _item(note, titles, photos, caller))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ the window; and every bad input the issue names, each refused without changing a
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import os
@@ -564,3 +565,43 @@ async def test_stale_buttons_change_nothing(
     assert "no longer active" in (await cadre.wait_for_answer()).text
     [note] = await notes_of(db, person_id)
     assert note.status == NoteStatus.SUBMITTED and note.text == "Best words"
+
+
+async def test_a_chinese_speaking_cadre_is_answered_in_chinese(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    await make_cadre(db, CADRE, "V1", "王干部", TASKS)
+    cadre = await client.user(CADRE, "王干部", language_code="zh")
+    await cadre.send("/note 修好了村口的路灯")
+    draft = await prompt(cadre, "工作进展")
+    assert "这条进展属于哪项重点任务" in draft.text
+    await cadre.tap("其他 / 无")
+    saved = await cadre.wait_for_message("已保存第 1 号进展")
+    assert "无照片" in saved.text
+    stranger = await client.user(9301, "路人", language_code="zh")
+    await stranger.send("/note")
+    assert "邀请链接" in (await stranger.wait_for_message()).text
+
+
+async def test_an_album_of_photos_at_once_is_kept_whole(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    """Several photos arriving together (as an album does) each land in the one draft."""
+    cadre, person_id = await cadre_user(client, db)
+    await cadre.send("/note Album")
+    await prompt(cadre)
+    images = [png_bytes(8, 8, (0, shade, 0)) for shade in range(MAX_PHOTOS)]
+    await asyncio.gather(*(cadre.send_photo(image) for image in images))
+    for _ in range(MAX_PHOTOS):
+        await cadre.wait_for_message("Photo added")
+    draft = await draft_of(db, person_id)
+    assert draft is not None and len(draft.data["evidence"]) == MAX_PHOTOS
+    # Whatever order the prompts were answered in, exactly the latest keeps its buttons.
+    await asyncio.sleep(0.3)
+    with_buttons = [m for m in await cadre.bot_messages() if m.buttons]
+    assert len(with_buttons) == 1
+    await cadre.tap("Road repair", with_buttons[0].message_id)
+    saved = await cadre.wait_for_message("Saved note #")
+    assert f"{MAX_PHOTOS} photos" in saved.text
+    assert {e.sha256 for e in await evidence_of(db, person_id)} == {
+        hashlib.sha256(image).hexdigest() for image in images}

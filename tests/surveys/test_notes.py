@@ -414,8 +414,8 @@ async def test_only_the_author_may_change_a_note(db: Database, cadre: int) -> No
 async def test_withdraw_is_audited_and_final(db: Database, cadre: int) -> None:
     saved = await save(db, "Withdraw me", notes.OTHER_TASK)
     assert await refused(db, lambda uow: notes.withdraw(uow, caller(), saved.id, 2)) == "stale"
-    item = await run(db, lambda uow: notes.check_withdraw(uow, caller(), saved.id, 1))
-    assert item.text == "Withdraw me"
+    question = await run(db, lambda uow: notes.check_withdraw(uow, caller(), saved.id, 1))
+    assert question.note.text == "Withdraw me" and question.lang == "en"
     done = await run(db, lambda uow: notes.withdraw(uow, caller(), saved.id, 1))
     assert done.withdrawn == notes.NoteChange(saved.id, 1)
     [note] = await rows(db, Note)
