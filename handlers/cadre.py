@@ -181,7 +181,7 @@ async def _on_note(deps: Deps, update: Update, context: Context) -> bool:
     text = parts[1] if len(parts) > 1 else ""
     outcome = await deps.run(update, partial(notes.start_note, caller=_caller(deps, update),
                                              text=text))
-    await _show_draft(deps, update, outcome, deps.fieldwork.note_max_length)
+    await _show_draft(deps, update, outcome)
     return True
 
 
@@ -195,11 +195,11 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
     if found.kind == notes.FIX_KIND:
         corrected = await deps.run(update, partial(notes.correct_text, caller=caller,
                                                    text=message.text or ""))
-        await _show_correction(update, corrected, deps.fieldwork.note_max_length)
+        await _show_correction(update, corrected)
         return True
     outcome = await deps.run(update, partial(notes.draft_text, caller=caller,
                                              text=message.text or ""))
-    await _show_draft(deps, update, outcome, deps.fieldwork.note_max_length)
+    await _show_draft(deps, update, outcome)
     return True
 
 
@@ -221,7 +221,7 @@ async def _on_photo(deps: Deps, update: Update, context: Context) -> bool:
         notes.draft_photo, caller=_caller(deps, update), stored=received.stored,
         file_unique_id=received.file_unique_id, caption=message.caption,
     ))
-    await _show_draft(deps, update, outcome, deps.fieldwork.note_max_length)
+    await _show_draft(deps, update, outcome)
     return True
 
 
@@ -238,7 +238,7 @@ async def _on_location(deps: Deps, update: Update, context: Context) -> bool:
         notes.draft_location, caller=_caller(deps, update),
         latitude=message.location.latitude, longitude=message.location.longitude,
     ))
-    await _show_draft(deps, update, outcome, deps.fieldwork.note_max_length)
+    await _show_draft(deps, update, outcome)
     return True
 
 
@@ -257,14 +257,15 @@ async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
     return True
 
 
-async def _show_draft(deps: Deps, update: Update, outcome: DraftOutcome, limit: int) -> None:
+async def _show_draft(deps: Deps, update: Update, outcome: DraftOutcome) -> None:
     """The refused text first (with the text itself, to edit), then the draft's prompt, last
     so its buttons are at the bottom of the chat."""
     if outcome.too_long is not None:
         await _echo_too_long(update, outcome.too_long, outcome.lang)
         if outcome.added == "text":
             return  # nothing changed: the prompt already shown still holds
-    text, keyboard = _draft_message(outcome, deps.fieldwork.max_photos, limit)
+    text, keyboard = _draft_message(outcome, deps.fieldwork.max_photos,
+                                    deps.fieldwork.note_max_length)
     shown = await _say(update, text, keyboard)
     await _remember(deps, update, outcome.draft.nonce, outcome.draft.version,
                     shown.message_id, outcome.retire)
@@ -516,7 +517,7 @@ def _excerpt(text: str) -> str:
     return "“" + _clip(" ".join(text.split()), EXCERPT) + "”"
 
 
-async def _show_correction(update: Update, outcome: notes.CorrectOutcome, limit: int) -> None:
+async def _show_correction(update: Update, outcome: notes.CorrectOutcome) -> None:
     lang = outcome.lang
     if outcome.too_long is not None:
         await _echo_too_long(update, outcome.too_long, lang)
