@@ -255,19 +255,21 @@ async def _show(deps: Deps, update: Update, outcome: Outcome, *, in_place: bool)
         chat = update.effective_chat
         assert chat is not None
         await chat.send_message(outcome.echo)
-    retire = outcome.retire
+    retire = outcome.retire if outcome.retire != shown_id else None
     if outcome.screen is not None:
-        previous = await _remember(deps, update, outcome.screen.nonce, shown_id)
-        retire = previous if previous is not None else retire
-    if retire is not None and retire != shown_id:
+        replaced = await _remember(deps, update, outcome.screen, shown_id)
+        if replaced is not None:
+            retire = replaced  # the prompt this one replaces, or this one if already outdated
+    if retire is not None:
         await _retire(update, retire)
 
 
-async def _remember(deps: Deps, update: Update, nonce: str, message_id: int) -> int | None:
+async def _remember(deps: Deps, update: Update, screen: Screen, message_id: int) -> int | None:
+    """Keep buttons on the newest prompt only; returns the message to retire."""
     try:
         async with deps.db.transaction() as uow:
-            return await inspections.remember_prompt(uow, _caller(deps, update), nonce,
-                                                     message_id)
+            return await inspections.remember_prompt(uow, _caller(deps, update), screen.nonce,
+                                                     screen.version, message_id)
     except DatabaseUnavailable as exc:
         # Only the tidying of old buttons is lost; stale taps are refused by version anyway.
         log.warning("could not remember the inspection prompt: %s", exc)

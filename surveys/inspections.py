@@ -323,16 +323,19 @@ async def cancel(uow: UnitOfWork, caller: Caller) -> Outcome:
                    retire=int(retire) if isinstance(retire, int) else None)
 
 
-async def remember_prompt(uow: UnitOfWork, caller: Caller, nonce: str,
+async def remember_prompt(uow: UnitOfWork, caller: Caller, nonce: str, version: int,
                           message_id: int) -> int | None:
-    """Note the message showing the current prompt; returns the one it replaces, whose
-    buttons should be retired. Does not change the dialogue's version."""
+    """Note the message showing the prompt at ``version``; returns the message whose buttons
+    should be retired: the prompt it replaces or, when the dialogue has moved on meanwhile
+    (photos of an album answered out of order, a tap racing a photo), this one. Does not
+    change the dialogue's version."""
     person = await uow.people.by_user(caller.telegram_user_id)
     if person is None:
-        return None
+        return message_id
     dialogue = await _ours(uow, person.id)
-    if dialogue is None or dialogue.data.get("nonce") != nonce:
-        return None
+    if (dialogue is None or dialogue.data.get("nonce") != nonce
+            or dialogue.version != version):
+        return message_id
     previous = dialogue.data.get("msg")
     if previous == message_id:
         return None

@@ -5,6 +5,7 @@ outside the scope or the inspector's own, stale and forged buttons, a restart mi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import os
@@ -523,3 +524,30 @@ def test_every_inspector_text_has_both_languages_with_the_same_parameters() -> N
         names = [{name for _, name, _, _ in fields.parse(entry[lang]) if name}
                  for lang in ("en", "zh")]
         assert names[0] == names[1], key
+
+
+async def test_an_album_of_photos_at_once_is_kept_whole(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    user, person_id = await inspector(client, db)
+    await user.send("/inspect V2")
+    await prompt(user, "Inspection · verdict")
+    await asyncio.gather(*(user.send_photo(png_bytes(10 + n, 10)) for n in range(MAX_PHOTOS)))
+    await prompt(user, f"Photo kept ({MAX_PHOTOS} of at most {MAX_PHOTOS})")
+
+    async def settled() -> list[Message]:
+        # Wait until the prompts' buttons are tidied: one prompt keeps them.
+        for _ in range(50):
+            with_buttons = [m for m in await user.bot_messages() if m.buttons]
+            if len(with_buttons) == 1:
+                return with_buttons
+            await asyncio.sleep(0.05)
+        return with_buttons
+
+    [latest] = await settled()
+    assert f"Photos: {MAX_PHOTOS}" in latest.text
+    draft = await dialogue_of(db, person_id)
+    assert draft is not None and len(draft.data["photos"]) == MAX_PHOTOS
+    assert draft.data["msg"] == latest.message_id
+    await user.tap("✅ Achieved", latest.message_id)
+    await prompt(user, "Inspection · remark")

@@ -512,3 +512,22 @@ async def test_in_dialogue_is_only_for_the_inspect_kind(
     async with db.reading() as uow:
         draft = await inspections.in_dialogue(uow, INSPECTOR)
     assert draft is not None and draft.step == "verdict" and draft.photos == 0
+
+
+async def test_only_the_newest_prompt_is_remembered(db: Database, field: dict[str, int]) -> None:
+    first = (await run(db, inspections.start, caller=caller(), code="V1")).screen
+    assert first is not None
+    assert await run(db, inspections.remember_prompt, caller=caller(), nonce=first.nonce,
+                     version=first.version, message_id=10) is None
+    second = (await tap(db, first, "w")).screen
+    assert second is not None
+    # Answered out of order: the older prompt arrives after the newer one was remembered.
+    assert await run(db, inspections.remember_prompt, caller=caller(), nonce=second.nonce,
+                     version=second.version, message_id=12) == 10
+    assert await run(db, inspections.remember_prompt, caller=caller(), nonce=first.nonce,
+                     version=first.version, message_id=11) == 11, "retire the outdated one"
+    assert await run(db, inspections.remember_prompt, caller=caller(), nonce="000000",
+                     version=second.version, message_id=13) == 13
+    async with db.reading() as uow:
+        row = await uow.session.get(AdminDialogue, field["inspector"])
+        assert row is not None and row.data["msg"] == 12 and row.version == second.version
