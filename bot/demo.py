@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from storage.uow import Database, UnitOfWork
 from surveys.admin import create_campaign, import_units
-from surveys.cadres import check_profile, create_profile
+from surveys.cadres import check_profile, create_profile, issue_invite
 from surveys.loader import load_template
 from surveys.units import UnitRow
 
@@ -70,3 +70,19 @@ async def _seed_cadres(uow: UnitOfWork, now: datetime) -> None:
         # unlinked, which is all an inspection needs.
         draft = check_profile(name, position, [unit_code], tasks)
         await create_profile(uow, draft, actor="demo", now=now, valid_for=timedelta(days=7))
+
+
+async def demo_cadre_invite(db: Database, now: datetime) -> str | None:
+    """A fresh /start payload for the first demo cadre while nobody has taken the profile,
+    so the cadre's side (/note, self-assessments) can be tried from the chat page."""
+    unit_code, name, _position, _tasks = DEMO_CADRES[0]
+    async with db.transaction() as uow:
+        unit = await uow.units.by_code(unit_code)
+        if unit is None:
+            return None
+        person = next((p for p in await uow.cadres.all([unit.id]) if p.name == name), None)
+        if person is None or person.contact_id is not None:
+            return None
+        issued = await issue_invite(uow, person.id, actor="demo", now=now,
+                                    valid_for=timedelta(days=7))
+    return issued.payload

@@ -12,7 +12,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application, resolve_secret, start_background, stop_background
-from bot.demo import seed_demo
+from bot.demo import demo_cadre_invite, seed_demo
 from bot.settings import ConfigError, Settings
 from sandbox import BotApiSandbox, RateLimit
 from storage.migrate import upgrade
@@ -47,11 +47,15 @@ async def run(settings: Settings) -> None:
                 ) from exc
             token, api_url = box.token, base
             code = await seed_demo(db, utcnow())
+            cadre = await demo_cadre_invite(db, utcnow())
+            cadre_line = (f"  Demo cadre:     as another user send: /start {cadre}  (then /note)\n"
+                          if cadre else "")
             print(
                 "\nCivicPulse is running against the local sandbox (no TELEGRAM_BOT_TOKEN set).\n"
                 f"  Chat page:      {base}/\n"
                 f"  Demo campaign:  {code}  (in the chat page send: /start {code})\n"
                 f"  Deep link form: {deep_link(box.bot_username, code)}\n"
+                f"{cadre_line}"
                 "Press Ctrl+C to stop.\n",
                 flush=True,
             )

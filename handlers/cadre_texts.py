@@ -97,27 +97,26 @@ NOTE_TEXTS: dict[str, dict[str, str]] = {
         "zh": "文字（{length}/{limit}）：{text}",
     },
     "note.draft.no_text": {
-        "en": "Text: none yet. Send what you did as a message (up to {limit} characters), or "
-        "a photo with it as the caption.",
-        "zh": "文字：尚无。请发送一段文字说明做了什么（最多 {limit} 个字），"
-        "或发送带说明文字的照片。",
+        "en": "Text: none yet. Send what you did, or a photo with it as the caption "
+        "(up to {limit} characters).",
+        "zh": "文字：尚无。请发送做了什么，或带说明的照片（最多 {limit} 个字）。",
     },
     "note.draft.photos": {
         "en": "Photos: {count} (up to {limit})",
         "zh": "照片：{count} 张（最多 {limit} 张）",
     },
     "note.draft.no_photos": {
-        "en": "Photos: none (optional, up to {limit})",
-        "zh": "照片：无（可选，最多 {limit} 张）",
+        "en": "Photos: none (optional)",
+        "zh": "照片：无（可选）",
     },
     "note.draft.place": {"en": "Location: {place}", "zh": "位置：{place}"},
     "note.draft.no_place": {
-        "en": "Location: none (optional: share your location)",
-        "zh": "位置：无（可选：发送您的位置）",
+        "en": "Location: none (optional)",
+        "zh": "位置：无（可选）",
     },
     "note.draft.ask_task": {
-        "en": "Which key task is it about? Tap one to save the note.",
-        "zh": "这条进展属于哪项重点任务？点击即可保存。",
+        "en": "Which key task? Tap one to save.",
+        "zh": "属于哪项重点任务？点击即保存。",
     },
     "note.draft.ask_save": {
         "en": "Tap Save to save the note.",

@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 import io
 import os
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -162,17 +161,13 @@ async def test_a_captioned_photo_alone_starts_a_note_one_tap_saves_it(
     bot: Bot, client: SandboxClient, db: Database,
 ) -> None:
     cadre, person_id = await cadre_user(client, db)
-    started = time.monotonic()
     await cadre.send_photo(png_bytes(32, 32), caption="Water point repaired at the school")
     await prompt(cadre, "Photo added")
     await cadre.tap("Water supply")
     await cadre.wait_for_message("Saved note #")
-    elapsed = time.monotonic() - started
     [note] = await notes_of(db, person_id)
     assert note.text == "Water point repaired at the school"
-    # One message and one tap; the bot's part of it is well under the 30 seconds target.
-    print(f"note with one photo: 1 message + 1 tap, {elapsed:.2f} s through the sandbox")
-    assert elapsed < 30
+    # Time is measured by bench/cadre_effort.py, not asserted here.
 
 
 async def test_text_only_note(bot: Bot, client: SandboxClient, db: Database) -> None:

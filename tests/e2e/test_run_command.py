@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import BotApiSandbox, SandboxClient
+from sandbox.media import png_bytes
 from storage.uow import Database
 from tests.conftest import seed_campaign
 
@@ -74,13 +75,25 @@ async def test_without_a_token_it_serves_the_sandbox_with_demo_data(tmp_path: Pa
     async with civicpulse_run(env) as output:
         page = (await output.wait_for(r"Chat page:\s+(http://\S+)/")).group(1)
         code = (await output.wait_for(r"Demo campaign:\s+(\S+)")).group(1)
+        invite = (await output.wait_for(r"Demo cadre:.*/start (cadre-\S+)")).group(1)
         async with SandboxClient(page) as client:
             user = await client.user(8001, "Demo")
             await user.send(f"/start {code}")
             await user.wait_for_message("anonymous", timeout=15)
             question = await user.wait_for_message("1/5", timeout=15)
             assert question.button_texts[:5] == ["1", "2", "3", "4", "5"]
+
+            # The printed demo cadre link makes another user a cadre who can send a note.
+            cadre = await client.user(8003, "Fang")
+            await cadre.send(f"/start {invite}")
+            await cadre.wait_for_message("Wang Fang", timeout=15)
+            await cadre.send_photo(png_bytes(16, 16), caption="School road: potholes filled")
+            while not (await cadre.wait_for_message("Photo added", timeout=15)).buttons:
+                pass  # an earlier prompt losing its buttons
+            await cadre.tap("Repair the road to the school")
+            await cadre.wait_for_message("Saved note #", timeout=15)
     assert (tmp_path / "var" / "civicpulse.db").exists()
+    assert list((tmp_path / "var" / "evidence").rglob("*.png")), "the photo is kept under var/"
 
 
 async def test_with_a_token_it_polls_the_configured_bot_api(
