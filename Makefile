@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest bench bench-broadcast migrate demo clean install
+.PHONY: run test lint typecheck pytest bench bench-broadcast bench-cadre migrate demo clean install
 
 install: $(STAMP)
 
@@ -32,11 +32,15 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-# Both benchmarks; the broadcast one alone (about 8 minutes): `make bench-broadcast`,
+# All benchmarks; the broadcast one alone (about 8 minutes): `make bench-broadcast`,
 # quicker with e.g. `make bench-broadcast BENCH_ARGS="--users 300"`.
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/cadre_effort.py
 	$(BIN)/python bench/broadcast.py $(BENCH_ARGS)
+
+bench-cadre: $(STAMP)
+	$(BIN)/python bench/cadre_effort.py
 
 bench-broadcast: $(STAMP)
 	$(BIN)/python bench/broadcast.py $(BENCH_ARGS)
