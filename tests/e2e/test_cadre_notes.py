@@ -569,7 +569,7 @@ async def test_a_chinese_speaking_cadre_is_answered_in_chinese(
     cadre = await client.user(CADRE, "王干部", language_code="zh")
     await cadre.send("/note 修好了村口的路灯")
     draft = await prompt(cadre, "工作进展")
-    assert "这条进展属于哪项重点任务" in draft.text
+    assert "属于哪项重点任务" in draft.text
     await cadre.tap("其他 / 无")
     saved = await cadre.wait_for_message("已保存第 1 号进展")
     assert "无照片" in saved.text
