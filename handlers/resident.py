@@ -24,6 +24,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.cadre import show_cadre_menu
 from handlers.common import answer, edit, lang_guess, notice
 from handlers.deps import Deps, DuplicateUpdate
 from handlers.render import (
@@ -301,6 +302,7 @@ async def _send(deps: Deps, update: Update, reply: Reply) -> None:
     if reply.cadre is not None:
         await chat.send_message(_cadre_greeting(reply.cadre, reply.notice or "cadre.linked",
                                                 lang), parse_mode=ParseMode.HTML)
+        await show_cadre_menu(update.get_bot(), chat.id, lang)
         return
     notice = t(reply.notice, lang, reply.params) if reply.notice else None
     if notice and reply.notice == "choose_language":

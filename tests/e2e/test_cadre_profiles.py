@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from telegram import BotCommandScopeChat
 
 from sandbox import SandboxClient, SandboxUser
 from storage.models import AuditEvent, CadreInvite, Contact, Person, Role
@@ -69,6 +70,12 @@ async def test_an_admin_invites_a_cadre_who_links_with_one_tap(
                  "Self-assessment questionnaires arrive here as invitations"):
         assert part in greeting.text, part
     assert "anonymous" not in greeting.text
+    assert bot.application is not None
+    telegram = bot.application.bot
+    menu = await telegram.get_my_commands(scope=BotCommandScopeChat(9101))
+    assert [c.command for c in menu][:2] == ["note", "notes"], "the cadre's own command menu"
+    everyone = [c.command for c in await telegram.get_my_commands()]
+    assert "units" in everyone and "note" not in everyone, "residents keep their menu"
 
     async with db.reading() as uow:
         person = await uow.people.by_user(9101)
