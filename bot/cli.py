@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import re
@@ -400,6 +401,26 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work, read_only=True))
 
 
+def cmd_audit_show(settings: Settings, args: argparse.Namespace) -> int:
+    """Every recorded version of a record (a note's corrections, say), oldest first."""
+    async def work(db: Database) -> int:
+        async with db.reading() as uow:
+            events = await uow.audit.of(args.entity, args.id, limit=args.limit)
+        if not events:
+            which = f"{args.entity} {args.id}" if args.id else args.entity
+            print(f"no audit events about {which}")
+            return 0
+        for event in events:
+            print(f"#{event.id} {event.at:%Y-%m-%d %H:%M:%S} UTC  {event.actor}  {event.action}  "
+                  f"{event.entity}:{event.entity_id or '-'}")
+            for label, state in (("before", event.before), ("after", event.after)):
+                if state is not None:
+                    print(f"    {label}: {json.dumps(state, ensure_ascii=False, sort_keys=True)}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work, read_only=True))
+
+
 # --- cadres, evidence, self-assessments ----------------------------------------------------
 
 
@@ -684,6 +705,11 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_command", required=True, metavar="ACTION")
     audit.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+    show = audit.add_parser("show", help="the recorded versions of a record, oldest first")
+    show.add_argument("entity", help="what kind of record: note, inspection, cadre, campaign, ...")
+    show.add_argument("id", nargs="?", help="the record's id (default: all of that kind)")
+    show.add_argument("--limit", type=int, default=200, help="at most this many, the newest")
+    show.set_defaults(func=cmd_audit_show)
     return parser
 
 

@@ -911,6 +911,17 @@ class AuditRepository:
             prev_hash = event.hash
         return None
 
+    async def of(self, entity: str, entity_id: str | None = None,
+                 limit: int = 200) -> Sequence[AuditEvent]:
+        """Events about one kind of record (or one record), oldest first."""
+        query = select(AuditEvent).where(AuditEvent.entity == entity)
+        if entity_id is not None:
+            query = query.where(AuditEvent.entity_id == entity_id)
+        newest = query.order_by(AuditEvent.id.desc()).limit(limit).subquery()
+        return (await self.session.scalars(
+            select(AuditEvent).join(newest, AuditEvent.id == newest.c.id).order_by(AuditEvent.id)
+        )).all()
+
     async def recent(self, limit: int = 50) -> Sequence[AuditEvent]:
         return (
             await self.session.scalars(

@@ -155,6 +155,37 @@ def test_audit_verify(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "intact" in capsys.readouterr().out
 
 
+def test_audit_show_lists_every_version_of_a_record(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def record() -> None:
+        db = Database.from_url(os.environ["DATABASE_URL"])
+        try:
+            async with db.transaction() as uow:
+                await uow.audit.record("person:3", "note.create", "note", 12,
+                                       after={"text": "Culvert cleared", "version": 1})
+                await uow.audit.record("person:3", "note.create", "note", 13,
+                                       after={"text": "Another note", "version": 1})
+                await uow.audit.record("person:3", "note.correct", "note", 12,
+                                       before={"text": "Culvert cleared", "version": 1},
+                                       after={"text": "East culvert cleared", "version": 2})
+        finally:
+            await db.dispose()
+
+    assert main(["db", "upgrade"]) == 0
+    asyncio.run(record())
+    capsys.readouterr()
+    assert main(["audit", "show", "note", "12"]) == 0
+    out = capsys.readouterr().out
+    assert "Another note" not in out
+    created, corrected = out.index("note.create"), out.index("note.correct")
+    assert created < corrected, "oldest first"
+    assert 'before: {"text": "Culvert cleared", "version": 1}' in out
+    assert 'after: {"text": "East culvert cleared", "version": 2}' in out
+    assert main(["audit", "show", "note", "99"]) == 0
+    assert "no audit events about note 99" in capsys.readouterr().out
+
+
 def test_an_invalid_config_stops_with_one_clear_message(
     env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
