@@ -57,7 +57,8 @@ ADMIN_GROUP = -1
 
 def admin_handlers(deps: Deps) -> dict[int, Handlers]:
     """Handlers by group: group -1 runs before the resident journey (group 0)."""
-    private = filters.ChatType.PRIVATE
+    # New messages only: an edited "/invite ..." must not create a second profile.
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     return {
         ADMIN_GROUP: [
             CommandHandler("campaigns", _guarded(deps, _on_campaigns), private),

@@ -507,6 +507,13 @@ ADMIN_TEXTS: dict[str, dict[str, str]] = {
         "zh": "没有编号为 {person_id} 的档案。可用 <code>civicpulse cadre list</code> 查看档案"
         "及编号。",
     },
+    "admin.cadre.has_other_roles": {
+        "en": "{name} (profile {person_id}) also holds the {roles} role, so a new link for "
+        "this profile can only be issued from the command line: <code>civicpulse cadre invite "
+        "--person {person_id}</code>.",
+        "zh": "{name}（档案 {person_id}）还担任 {roles} 角色，只能在命令行为该档案生成新链接："
+        "<code>civicpulse cadre invite --person {person_id}</code>。",
+    },
     "admin.cadre.not_a_cadre": {
         "en": "Profile {person_id} ({name}) is not a cadre's.",
         "zh": "档案 {person_id}（{name}）不是干部档案。",

@@ -51,13 +51,15 @@ Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 def resident_handlers(deps: Deps) -> list[BaseHandler[Update, Context, None]]:
     """All handlers of the resident journey, bound to ``deps``."""
+    # New messages only: editing an old answer or command must not count it again.
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     return [
-        CommandHandler("start", _guarded(deps, _on_start), filters.ChatType.PRIVATE),
-        CommandHandler("help", _guarded(deps, _on_help), filters.ChatType.PRIVATE),
-        CommandHandler("language", _guarded(deps, _on_language), filters.ChatType.PRIVATE),
-        CommandHandler("cancel", _guarded(deps, _on_cancel), filters.ChatType.PRIVATE),
-        CommandHandler("stop", _guarded(deps, _on_stop), filters.ChatType.PRIVATE),
-        CommandHandler("units", _guarded(deps, _on_units), filters.ChatType.PRIVATE),
+        CommandHandler("start", _guarded(deps, _on_start), private),
+        CommandHandler("help", _guarded(deps, _on_help), private),
+        CommandHandler("language", _guarded(deps, _on_language), private),
+        CommandHandler("cancel", _guarded(deps, _on_cancel), private),
+        CommandHandler("stop", _guarded(deps, _on_stop), private),
+        CommandHandler("units", _guarded(deps, _on_units), private),
         ChatMemberHandler(_guarded(deps, _on_my_chat_member), ChatMemberHandler.MY_CHAT_MEMBER),
         CallbackQueryHandler(_guarded(deps, _on_poll_button), pattern=r"^p:"),
         CallbackQueryHandler(_guarded(deps, _on_language_button), pattern=r"^l:"),
@@ -66,14 +68,14 @@ def resident_handlers(deps: Deps) -> list[BaseHandler[Update, Context, None]]:
         CallbackQueryHandler(_guarded(deps, _on_invitation_button), pattern=r"^i:\d{1,12}$"),
         CallbackQueryHandler(_guarded(deps, _on_unknown_button)),
         MessageHandler(
-            filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+            private & filters.TEXT & ~filters.COMMAND,
             _guarded(deps, _on_text),
         ),
         MessageHandler(
-            filters.ChatType.PRIVATE & filters.COMMAND, _guarded(deps, _on_unknown_command)
+            private & filters.COMMAND, _guarded(deps, _on_unknown_command)
         ),
         MessageHandler(
-            filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL,
+            private & ~filters.TEXT & ~filters.StatusUpdate.ALL,
             _guarded(deps, _on_other),
         ),
     ]

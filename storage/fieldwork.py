@@ -106,6 +106,10 @@ class InvitesRepository:
     async def create(self, person_id: int, token_hash: str, now: datetime, expires_at: datetime,
                      created_by: str) -> CadreInvite:
         """A new link for the profile; any earlier unused link for it stops working."""
+        # Two links issued at once for one profile must not both stay valid: take turns.
+        await self.session.execute(
+            select(Person.id).where(Person.id == person_id).with_for_update()
+        )
         await self.session.execute(
             update(CadreInvite)
             .where(CadreInvite.person_id == person_id, CadreInvite.used_at.is_(None),

@@ -378,6 +378,9 @@ class Response(Base):
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "respondent_key", name="uq_responses_campaign_respondent"),
+        # One self-assessment per cadre and campaign, even from a second account (residents'
+        # rows have no person, and NULLs never collide).
+        UniqueConstraint("campaign_id", "person_id", name="uq_responses_campaign_person"),
         Index("ix_responses_campaign_status", "campaign_id", "status"),
         Index("ix_responses_person_id", "person_id"),
     )

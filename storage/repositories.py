@@ -693,6 +693,10 @@ class ResponsesRepository:
             Response.campaign_id == campaign_id, Response.respondent_key == respondent_key
         )
 
+    async def of_person(self, campaign_id: int, person_id: int) -> Response | None:
+        """A named respondent's response (a self-assessment), whichever account began it."""
+        return await self._one(Response.campaign_id == campaign_id, Response.person_id == person_id)
+
     async def get(self, response_id: int) -> Response | None:
         return await self._one(Response.id == response_id)
 

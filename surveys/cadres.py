@@ -371,6 +371,14 @@ async def issue_invite(
     person = await _cadre(uow, person_id)
     tree = await UnitTree.load(uow)
     if scope is not None:
+        others = sorted({r.role.value for r in person.roles if r.role != Role.CADRE})
+        if others:
+            # A link moves the profile to whichever account opens it, roles and all: from
+            # chat, a scoped admin could otherwise take over an admin's or inspector's account.
+            raise CadreError("has_other_roles",
+                             f"{person.name} also holds the {', '.join(others)} role; only "
+                             "the command line can issue a link for this profile",
+                             person_id=person.id, name=person.name, roles=", ".join(others))
         for unit in _cadre_units(person, tree):
             if not scope(tree, unit.id):
                 raise CadreError("out_of_scope", f"unit {unit.code!r} is outside your scope",

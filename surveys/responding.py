@@ -246,14 +246,20 @@ async def _begin(
     if campaign.status == CampaignStatus.DRAFT or campaign.opens_at > who.now:
         return Reply(lang, notice="not_open_yet", params={"opens_at": campaign.opens_at})
     key = respondent_key(who.secret, campaign.id, who.telegram_user_id)
+    survey = await who.catalog.get(uow, campaign.survey_id)
+    # Whose answers these are, for a survey that is not anonymous (a self-assessment).
+    person_id = person.id if person is not None and not survey.anonymous else None
     response = await uow.responses.find(campaign.id, key)
+    if person_id is not None and response is None:
+        # A named respondent is the person, not the account: one begun on a phone the cadre
+        # has since replaced continues here, and the old phone's buttons stop working.
+        response = await uow.responses.of_person(campaign.id, person_id)
+        if response is not None:
+            response.respondent_key = key
     if response is not None and response.status == ResponseStatus.COMPLETED:
         return Reply(lang, notice="already_answered", params={"unit": campaign.unit.name})
     if not _is_open(campaign, who.now):
         return Reply(lang, notice="closed", params={"unit": campaign.unit.name})
-    survey = await who.catalog.get(uow, campaign.survey_id)
-    # Whose answers these are, for a survey that is not anonymous (a self-assessment).
-    person_id = person.id if person is not None and not survey.anonymous else None
     retire = contact.prompt_message_id
     contact.active_campaign_id = campaign.id
     contact.prompt_message_id = None
@@ -293,6 +299,13 @@ async def _begin(
         screen=_screen(survey, response, _state(survey, response)),
         retire_message_id=retire,
     )
+
+
+async def _still_theirs(uow: UnitOfWork, who: Respondent, person_id: int) -> bool:
+    """Whether the account still belongs to the named respondent (a cadre who moved to a new
+    phone must not be answered for from the old one)."""
+    person = await uow.people.by_user(who.telegram_user_id)
+    return person is not None and person.id == person_id
 
 
 async def _cadre_of(uow: UnitOfWork, contact: Contact, campaign: Campaign) -> Person | None:
@@ -346,6 +359,8 @@ async def _active(
     response = await uow.responses.find(campaign.id, key)
     if response is None or response.status != ResponseStatus.IN_PROGRESS:
         return None
+    if response.person_id is not None and not await _still_theirs(uow, who, response.person_id):
+        return None
     survey = await who.catalog.get(uow, campaign.survey_id)
     return campaign, response, survey
 
@@ -373,6 +388,8 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
         return Reply(client_lang, notice="stale", only_notice=True)
     campaign = response.campaign
     if response.respondent_key != respondent_key(who.secret, campaign.id, who.telegram_user_id):
+        return Reply(client_lang, notice="forged", only_notice=True)
+    if response.person_id is not None and not await _still_theirs(uow, who, response.person_id):
         return Reply(client_lang, notice="forged", only_notice=True)
     lang = response.language
     if response.status == ResponseStatus.COMPLETED:

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from telegram import BotCommandScopeChat
+from telegram import BotCommandScopeChat, Update
 
 from sandbox import SandboxClient, SandboxUser
 from storage.models import AuditEvent, CadreInvite, Contact, Person, Role
 from storage.uow import Database
 from tests.e2e.conftest import Bot, Clock
-from tests.e2e.test_admin_chat import REFUSAL, assert_printable_qr, audit, photo, staff
+from tests.e2e.test_admin_chat import ADMIN, REFUSAL, assert_printable_qr, audit, photo, staff
 
 pytestmark = pytest.mark.e2e
 
@@ -216,6 +216,25 @@ async def test_invite_is_for_admins_within_their_scope(
     await scoped.wait_for_message(OUT_OF_SCOPE)
 
 
+async def test_no_link_from_chat_for_a_cadre_who_also_holds_another_role(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    # A county admin who is also a cadre of Willow Village: a link would hand whoever opens
+    # it the admin's account, so a village-scoped admin may not issue one from chat.
+    _boss, boss_id = await staff(client, db, 9171, name="Admin County")
+    async with db.transaction() as uow:
+        boss = await uow.cadres.get(boss_id)
+        village = await uow.units.by_code("V1")
+        assert boss is not None and village is not None
+        await uow.people.grant(boss, Role.CADRE, village)
+    scoped, _ = await staff(client, db, 9172, unit="V1", name="Admin Willow")
+    before = await state(db)
+    await scoped.send(f"/invite {boss_id}")
+    refusal = await scoped.wait_for_message("also holds the admin role")
+    assert f"civicpulse cadre invite --person {boss_id}" in refusal.text
+    assert await state(db) == before, "no link issued, nothing revoked"
+
+
 @pytest.mark.parametrize(
     ("request_text", "expected"),
     [
@@ -265,3 +284,27 @@ async def test_cadres_lists_the_profiles_in_scope_with_their_link_status(
     resident = await client.user(9173, "Resident")
     await resident.send("/cadres")
     await resident.wait_for_message(REFUSAL)
+
+
+async def test_an_edited_invite_message_creates_nothing(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    admin, _ = await staff(client, db)
+    await invite(admin, "V1 Zhang Li; Village head")
+    await admin.wait_for_message("one-time link as a QR code")
+    before = await state(db)
+    # The admin fixes a typo in the message they sent: Telegram delivers an edited_message.
+    assert bot.application is not None
+    edited = Update.de_json({
+        "update_id": 990_001,
+        "edited_message": {
+            "message_id": 1, "date": 1_790_000_000, "edit_date": 1_790_000_060,
+            "chat": {"id": ADMIN, "type": "private"},
+            "from": {"id": ADMIN, "is_bot": False, "first_name": "Admin"},
+            "text": "/invite V1 Zhang Lin; Village head",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
+        },
+    }, bot.application.bot)
+    await bot.application.process_update(edited)
+    assert await state(db) == before, "no second profile, no second link"
+    await admin.expect_no_message(within=0.3)

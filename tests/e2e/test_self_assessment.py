@@ -85,7 +85,10 @@ async def test_a_cadre_answers_from_the_invitation_and_the_answers_are_theirs(
     assert first.button_texts[:5] == ["1", "2", "3", "4", "5"]
     await answer_self_assessment(cadre)
     await cadre.tap("✅ Submit")
-    period = period_of(datetime.now(UTC)).label
+    async with db.reading() as uow:
+        opened = await uow.campaigns.by_code("self-t1")
+        assert opened is not None
+        period = period_of(opened.opens_at).label  # the period the campaign opened in
     thanks = await cadre.wait_for_message("Submitted")
     assert f"Your self-assessment for {period} is in your appraisal record" in thanks.text
     await cadre.expect_no_message(within=0.5)  # no offer to follow the unit: that is residents'
@@ -194,3 +197,42 @@ async def test_an_anonymous_cadre_survey_is_not_tied_to_the_cadre(
     [response] = await responses(db)
     assert response.status == ResponseStatus.COMPLETED and response.person_id is None
     assert await audit(db, "self_assessment.submit") == []
+
+
+async def test_a_cadre_on_a_new_phone_continues_the_same_self_assessment(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    await self_assessment(db, code="self-v1", unit="V1")
+    old_phone, person_id = await linked_cadre(db, client, 9241, "V1", "Zhang Li")
+    await old_phone.send("/start self-v1")
+    await old_phone.wait_for_message("progress on your key tasks")
+    await tap_and_wait(old_phone, "4", "How many tasks")
+
+    # The cadre gets a new phone; the admin hands over a fresh link for the profile.
+    async with db.transaction() as uow:
+        issued = await cadres.issue_invite(uow, person_id, actor="test", now=datetime.now(UTC),
+                                           valid_for=timedelta(days=7))
+    new_phone = await client.user(9242, "Zhang", language_code="en")
+    await new_phone.send(f"/start {issued.payload}")
+    await new_phone.wait_for_message("Welcome, Zhang Li!")
+
+    # The old phone can no longer answer in the cadre's name, by button or by typing.
+    await old_phone.send("7")
+    await old_phone.tap("◀ Back")
+    assert (await old_phone.wait_for_answer()).text, "refused with a pop-up"
+    [response] = await responses(db)
+    assert response.current_question == "tasks_completed", "nothing the old phone sent counted"
+
+    # The new phone carries on where the cadre left off: the same response, not a second one.
+    await new_phone.send("/start self-v1")
+    await new_phone.wait_for_message("How many tasks")
+    await new_phone.send("12")
+    await new_phone.wait_for_message("What held your work back")
+    await tap_and_wait(new_phone, "Too many reports, forms and meetings", "Would training help")
+    await tap_and_wait(new_phone, "No", "Anything else")
+    await tap_and_wait(new_phone, "Skip ▶", "Your answers")
+    await tap_and_wait(new_phone, "✅ Submit", "Your self-assessment for")
+    [response] = await responses(db)
+    assert response.person_id == person_id and response.status == ResponseStatus.COMPLETED
+    await new_phone.send("/start self-v1")
+    await new_phone.wait_for_message("already")

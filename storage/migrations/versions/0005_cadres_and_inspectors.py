@@ -121,6 +121,8 @@ def upgrade() -> None:
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('person_id', sa.Integer(), nullable=True))
         batch_op.create_index('ix_responses_person_id', ['person_id'], unique=False)
+        batch_op.create_unique_constraint('uq_responses_campaign_person',
+                                          ['campaign_id', 'person_id'])
         batch_op.create_foreign_key(batch_op.f('fk_responses_person_id_people'), 'people', ['person_id'], ['id'], ondelete='RESTRICT')
 
     with op.batch_alter_table('units', schema=None) as batch_op:
@@ -146,6 +148,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_responses_person_id_people'), type_='foreignkey')
+        batch_op.drop_constraint('uq_responses_campaign_person', type_='unique')
         batch_op.drop_index('ix_responses_person_id')
         batch_op.drop_column('person_id')
 
