@@ -130,6 +130,8 @@ class Message:
     photo: list[PhotoSize] = field(default_factory=list)
     document: Document | None = None
     location: Location | None = None
+    forwarded_from: str | None = None
+    """A user's message forwarded from someone: the original sender's name."""
 
     @property
     def edited(self) -> bool:
@@ -192,6 +194,7 @@ class Message:
                 if isinstance(location, dict)
                 else None
             ),
+            forwarded_from=view.get("forwarded_from"),
         )
 
 
@@ -458,14 +461,22 @@ class SandboxUser:
         return self._sent(data)
 
     async def send_photo(
-        self, data: bytes, caption: str | None = None, filename: str = "photo.jpg"
+        self,
+        data: bytes,
+        caption: str | None = None,
+        filename: str = "photo.jpg",
+        forwarded_from: str | None = None,
     ) -> Sent:
         """Send a photo (PNG, JPEG, GIF or WebP bytes) with an optional caption; the bot gets
-        it as ``message.photo`` and can fetch it with getFile. ``Sent.file_id`` names it."""
+        it as ``message.photo`` and can fetch it with getFile. ``Sent.file_id`` names it.
+        With ``forwarded_from`` (a sender's name) it arrives forwarded: the message has a
+        ``forward_origin``."""
         form = aiohttp.FormData()
         form.add_field("photo", _stream(data), filename=filename)
         if caption is not None:
             form.add_field("caption", caption)
+        if forwarded_from is not None:
+            form.add_field("forwarded_from", forwarded_from)
         return self._sent(await self._upload("photos", form))
 
     async def send_document(
@@ -474,22 +485,30 @@ class SandboxUser:
         filename: str,
         mime_type: str | None = None,
         caption: str | None = None,
+        forwarded_from: str | None = None,
     ) -> Sent:
-        """Send a file as a document; without ``mime_type`` it is guessed from ``filename``."""
+        """Send a file as a document; without ``mime_type`` it is guessed from ``filename``.
+        ``forwarded_from``: as for :meth:`send_photo`."""
         form = aiohttp.FormData()
         form.add_field("document", _stream(data), filename=filename)
         if mime_type is not None:
             form.add_field("mime_type", mime_type)
         if caption is not None:
             form.add_field("caption", caption)
+        if forwarded_from is not None:
+            form.add_field("forwarded_from", forwarded_from)
         return self._sent(await self._upload("documents", form))
 
-    async def send_location(self, latitude: float, longitude: float) -> Sent:
-        """Share a location; the bot gets ``message.location``."""
+    async def send_location(
+        self, latitude: float, longitude: float, forwarded_from: str | None = None
+    ) -> Sent:
+        """Share a location; the bot gets ``message.location``. ``forwarded_from``: as for
+        :meth:`send_photo`."""
+        body: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+        if forwarded_from is not None:
+            body["forwarded_from"] = forwarded_from
         data = await self.client.request(
-            "POST",
-            f"/sandbox/users/{self.id}/locations",
-            json={"latitude": latitude, "longitude": longitude},
+            "POST", f"/sandbox/users/{self.id}/locations", json=body
         )
         return self._sent(data)
 

@@ -264,6 +264,8 @@ class _Message:
     # {"location": {...}}; None for a text message.
     media: dict[str, Any] | None = None
     caption_above: bool = False
+    # A user's message forwarded from someone else: the Bot API's ``forward_origin``.
+    forward_origin: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -818,6 +820,8 @@ class BotApiSandbox:
                     out["caption_entities"] = msg.entities
                 if msg.caption_above:
                     out["show_caption_above_media"] = True
+        if msg.forward_origin is not None:
+            out["forward_origin"] = msg.forward_origin
         if msg.edit_date is not None:
             out["edit_date"] = msg.edit_date
         if msg.link_preview_options:
@@ -856,6 +860,8 @@ class BotApiSandbox:
                 view["document"] = {**media["document"], "url": _file_url(media["document"])}
             if "location" in media:
                 view["location"] = media["location"]
+        if msg.forward_origin is not None:
+            view["forwarded_from"] = msg.forward_origin.get("sender_user_name")
         if msg.edit_date is not None:
             view["edit_date"] = msg.edit_date
         if msg.reply_to is not None:
@@ -1549,10 +1555,13 @@ class BotApiSandbox:
         data: bytes,
         caption: str | None = None,
         filename: str | None = None,
+        forwarded_from: str | None = None,
     ) -> dict[str, Any]:
         """The user sends a photo (PNG, JPEG, GIF or WebP, within the photo size limit) with an
         optional caption; the bot gets a message update whose ``photo`` it can fetch with
-        getFile. ``filename`` is accepted for symmetry and dropped, as Telegram drops it."""
+        getFile. ``filename`` is accepted for symmetry and dropped, as Telegram drops it.
+        With ``forwarded_from`` (the original sender's name) the photo is forwarded: the
+        message carries a ``forward_origin`` of type ``hidden_user``."""
         chat = self._chat_of(user_id)
         data = _user_bytes(data, "photo")
         if len(data) > self.file_limits.photo:
@@ -1562,7 +1571,9 @@ class BotApiSandbox:
             raise SandboxError(400, "a photo must be a PNG, JPEG, GIF or WebP image")
         new = NewFile("photo", data, image.mime_type, width=image.width, height=image.height)
         stored = self._files.add(new)
-        return self._post_user_message(chat, caption, {"photo": [stored.photo_size()]}, stored)
+        return self._post_user_message(
+            chat, caption, {"photo": [stored.photo_size()]}, stored, forwarded_from
+        )
 
     def send_user_document(
         self,
@@ -1571,10 +1582,12 @@ class BotApiSandbox:
         filename: str,
         mime_type: str | None = None,
         caption: str | None = None,
+        forwarded_from: str | None = None,
     ) -> dict[str, Any]:
         """The user sends a file as a document; its MIME type is guessed from ``filename`` when
         not given. Users may send files bigger than the bot's download limit, as in Telegram
-        (getFile then answers "file is too big"), up to the sandbox's upload limit."""
+        (getFile then answers "file is too big"), up to the sandbox's upload limit.
+        ``forwarded_from``: as for photos."""
         chat = self._chat_of(user_id)
         data = _user_bytes(data, "document")
         if len(data) > self.file_limits.document:
@@ -1586,10 +1599,19 @@ class BotApiSandbox:
         if not is_mime_type(mime):
             raise SandboxError(400, "mime_type must look like type/subtype")
         stored = self._files.add(NewFile("document", data, mime, file_name=name))
-        return self._post_user_message(chat, caption, {"document": stored.document()}, stored)
+        return self._post_user_message(
+            chat, caption, {"document": stored.document()}, stored, forwarded_from
+        )
 
-    def send_user_location(self, user_id: int, latitude: float, longitude: float) -> dict[str, Any]:
-        """The user shares a location (a point, not a live location)."""
+    def send_user_location(
+        self,
+        user_id: int,
+        latitude: float,
+        longitude: float,
+        forwarded_from: str | None = None,
+    ) -> dict[str, Any]:
+        """The user shares a location (a point, not a live location); ``forwarded_from``: a
+        location forwarded from that sender, as for photos."""
         chat = self._chat_of(user_id)
         for name, value, bound in (("latitude", latitude, 90.0), ("longitude", longitude, 180.0)):
             if (
@@ -1600,7 +1622,7 @@ class BotApiSandbox:
             ):
                 raise SandboxError(400, f"{name} must be a number between -{bound:g} and {bound:g}")
         location = {"latitude": float(latitude), "longitude": float(longitude)}
-        return self._post_user_message(chat, None, {"location": location})
+        return self._post_user_message(chat, None, {"location": location}, None, forwarded_from)
 
     def _post_user_message(
         self,
@@ -1608,10 +1630,21 @@ class BotApiSandbox:
         text: str | None,
         media: dict[str, Any] | None,
         stored: StoredFile | None = None,
+        forwarded_from: str | None = None,
     ) -> dict[str, Any]:
         """Add a user message to the chat and queue its update for the bot."""
         if text is not None and not isinstance(text, str):
             raise SandboxError(400, "caption must be a string")
+        origin = None
+        if forwarded_from is not None:
+            if not isinstance(forwarded_from, str) or not forwarded_from.strip():
+                raise SandboxError(400, "forwarded_from must be a non-empty string")
+            # The original's date is unknown to the sandbox; "now" stands in for it.
+            origin = {
+                "type": "hidden_user",
+                "sender_user_name": forwarded_from.strip(),
+                "date": int(time.time()),
+            }
         body = text if text and text.strip() else ""
         now = int(time.time())
         msg = _Message(
@@ -1621,6 +1654,7 @@ class BotApiSandbox:
             text=body,
             entities=user_entities(body) if body else [],
             media=media,
+            forward_origin=origin,
         )
         chat.next_message_id += 1
         chat.messages[msg.message_id] = msg
@@ -1895,21 +1929,26 @@ class BotApiSandbox:
         return _client_call(lambda: self.send_user_message(_path_int(request, "user_id"), text))
 
     async def _h_send_photo(self, request: web.Request) -> web.Response:
-        """Multipart: a ``photo`` file part and an optional ``caption`` field."""
+        """Multipart: a ``photo`` file part, optional ``caption`` and ``forwarded_from`` fields."""
         try:
             form = await self._client_form(request)
             upload = _form_upload(form, "photo")
             caption = _form_text(form, "caption")
             result = self.send_user_photo(
-                _path_int(request, "user_id"), upload.data, caption, upload.filename
+                _path_int(request, "user_id"),
+                upload.data,
+                caption,
+                upload.filename,
+                _form_text(form, "forwarded_from"),
             )
         except SandboxError as error:
             return _client_error(error)
         return _json_response(result)
 
     async def _h_send_document(self, request: web.Request) -> web.Response:
-        """Multipart: a ``document`` file part, optional ``caption`` and ``mime_type`` fields
-        (without ``mime_type``, the type is guessed from the file name, then the part's type)."""
+        """Multipart: a ``document`` file part, optional ``caption``, ``mime_type`` and
+        ``forwarded_from`` fields (without ``mime_type``, the type is guessed from the file
+        name, then the part's type)."""
         try:
             form = await self._client_form(request)
             upload = _form_upload(form, "document")
@@ -1918,7 +1957,12 @@ class BotApiSandbox:
                 name, upload.content_type, upload.data
             )
             result = self.send_user_document(
-                _path_int(request, "user_id"), upload.data, name, mime, _form_text(form, "caption")
+                _path_int(request, "user_id"),
+                upload.data,
+                name,
+                mime,
+                _form_text(form, "caption"),
+                _form_text(form, "forwarded_from"),
             )
         except SandboxError as error:
             return _client_error(error)
@@ -1929,8 +1973,12 @@ class BotApiSandbox:
         # Any: the method checks that both are numbers in range.
         latitude: Any = body.get("latitude")
         longitude: Any = body.get("longitude")
+        # Any: the method checks it is a non-empty string when given.
+        forwarded_from: Any = body.get("forwarded_from")
         return _client_call(
-            lambda: self.send_user_location(_path_int(request, "user_id"), latitude, longitude)
+            lambda: self.send_user_location(
+                _path_int(request, "user_id"), latitude, longitude, forwarded_from
+            )
         )
 
     async def _h_file(self, request: web.Request) -> web.StreamResponse:

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 from PIL import Image
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MessageOriginHiddenUser
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
@@ -496,6 +496,34 @@ async def test_user_document_and_location_reach_the_bot(bot: Bot, client: Sandbo
     events = [e.message for e in await alice.chat() if e.message is not None]
     assert events[2] is not None and events[2].location is not None
     assert events[2].location.latitude == 31.2304
+
+
+async def test_user_media_can_arrive_forwarded(bot: Bot, client: SandboxClient) -> None:
+    """``forwarded_from`` gives the message a Bot API ``forward_origin`` (a hidden user), as a
+    photo, document or location forwarded from someone else's chat has."""
+    alice = await client.user(1001)
+    photo = await alice.send_photo(png_bytes(), caption="Old photo", forwarded_from="Bob")
+    doc = await alice.send_document(png_bytes(), "scan.png", forwarded_from="Bob")
+    where = await alice.send_location(31.2, 121.4, forwarded_from="Bob")
+    own = await alice.send_location(31.2, 121.4)
+    updates = await bot.get_updates(timeout=0)
+    assert [u.update_id for u in updates] == [photo.update_id, doc.update_id, where.update_id,
+                                              own.update_id]
+    messages = [u.message for u in updates]
+    for message in messages[:3]:
+        assert message is not None
+        origin = message.forward_origin
+        assert isinstance(origin, MessageOriginHiddenUser)
+        assert origin.sender_user_name == "Bob"
+    assert messages[0] is not None and messages[0].caption == "Old photo"
+    assert messages[0].photo and messages[1] is not None and messages[1].document is not None
+    assert messages[2] is not None and messages[2].location is not None
+    assert messages[3] is not None and messages[3].forward_origin is None
+    views = [e.message for e in await alice.chat() if e.message is not None]
+    assert [view.forwarded_from for view in views] == ["Bob", "Bob", "Bob", None]
+    with pytest.raises(SandboxError) as caught:
+        await alice.send_location(0, 0, forwarded_from=" ")
+    assert caught.value.status == 400 and "forwarded_from" in caught.value.message
 
 
 async def test_user_media_bad_input(
