@@ -5,6 +5,8 @@ Parameters are HTML-escaped by ``t()``; the templates themselves are HTML.
 
 from __future__ import annotations
 
+from handlers.cadre_texts import BUSY_TEXTS
+
 ADMIN_TEXTS: dict[str, dict[str, str]] = {
     # --- refusals and errors of the commands ------------------------------------------------
     "admin.not_admin": {
@@ -519,3 +521,7 @@ ADMIN_TEXTS: dict[str, dict[str, str]] = {
         "zh": "档案 {person_id}（{name}）不是干部档案。",
     },
 }
+
+# /newcampaign while another dialogue (a progress note, a correction, an inspection) is in
+# progress: the texts shared with notes and inspections (``surveys.busy``).
+ADMIN_TEXTS.update({f"admin.{key}": text for key, text in BUSY_TEXTS.items()})

@@ -10,7 +10,10 @@ and /notes, and ``n:`` buttons, are always handled here, so a resident or a stra
 clear answer rather than "unknown command". Text, /cancel, photos and locations belong here
 only while the person is in a note dialogue (or, for photos and locations, is a cadre in no
 dialogue at all), which a cheap read decides without claiming the update; anything else goes
-on to the later groups untouched.
+on to the later groups untouched. Text typed while a self-assessment the cadre is answering
+is more recent than the note dialogue is the poll's: it goes on to the resident journey.
+Only new messages count: an edited command or text is not sent again, and a live location's
+updates arrive as edits. Forwarded photos and locations are refused as evidence.
 
 Handlers are thin: decode the update, run one use case in one transaction (which also claims
 the update id), then send what it returned, after the commit. A photo is downloaded and kept
@@ -49,7 +52,7 @@ from telegram.ext import (
 
 from handlers.common import answer, edit, lang_guess, notice
 from handlers.deps import Deps, DuplicateUpdate
-from handlers.evidence import EvidenceRefused, receive_photo
+from handlers.evidence import EvidenceRefused, receive_photo, refuse_forwarded
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from surveys import notes
@@ -112,13 +115,14 @@ CORRECT, WITHDRAW_ASK, WITHDRAW, KEEP = "f", "w", "y", "k"
 
 def cadre_handlers(deps: Deps) -> dict[int, Handlers]:
     private = filters.ChatType.PRIVATE
-    # New messages only: a live location's updates arrive as edits and must not each count.
+    # New messages only: a live location's updates arrive as edits and must not each count,
+    # and an edited command (an old /note corrected) is not a second command.
     new = private & filters.UpdateType.MESSAGE
     return {
         CADRE_GROUP: [
-            CommandHandler("note", _guarded(deps, _on_note), private),
-            CommandHandler("notes", _guarded(deps, _on_notes), private),
-            CommandHandler("cancel", _guarded(deps, _on_cancel), private),
+            CommandHandler("note", _guarded(deps, _on_note), new),
+            CommandHandler("notes", _guarded(deps, _on_notes), new),
+            CommandHandler("cancel", _guarded(deps, _on_cancel), new),
             CallbackQueryHandler(_guarded(deps, _on_button), pattern=r"^n:"),
             MessageHandler(new & (filters.PHOTO | filters.Document.ALL),
                            _guarded(deps, _on_photo)),
@@ -177,7 +181,8 @@ def _caller(deps: Deps, update: Update) -> NoteCaller:
     assert user is not None
     return NoteCaller(telegram_user_id=user.id, now=deps.clock(), rules=deps.fieldwork,
                       client_language=user.language_code,
-                      default_language=deps.default_language)
+                      default_language=deps.default_language, secret=deps.secret,
+                      message_id=update.message.message_id if update.message else None)
 
 
 async def _presence(deps: Deps, update: Update) -> Presence | None:
@@ -187,7 +192,8 @@ async def _presence(deps: Deps, update: Update) -> Presence | None:
         return None
     try:
         async with deps.db.reading() as uow:
-            return await notes.presence(uow, user.id, user.language_code, deps.default_language)
+            return await notes.presence(uow, user.id, user.language_code, deps.default_language,
+                                        deps.secret)
     except DatabaseUnavailable:
         return None  # the later groups will meet the same outage and say so
 
@@ -222,7 +228,9 @@ async def _on_note(deps: Deps, update: Update, context: Context) -> bool:
 
 async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
     found = await _presence(deps, update)
-    if found is None or not found.in_note_dialogue:
+    if found is None or not found.in_note_dialogue or found.poll_newer:
+        # A poll answered or shown since the note last changed: the most recent activity
+        # wins, and the text is the poll's (the resident journey, group 0).
         return False
     message = update.effective_message
     assert message is not None
@@ -245,12 +253,13 @@ async def _on_photo(deps: Deps, update: Update, context: Context) -> bool:
     if found.kind == notes.FIX_KIND:
         await _say(update, t("note.fix_text_only", found.lang))
         return True
+    message = update.effective_message
+    assert message is not None
+    refuse_forwarded(message)  # nor is its caption taken as the note's text
     limit = deps.fieldwork.max_photos
     if found.photos >= limit:
         # Checked again under lock below; this only spares a pointless download.
         raise NoteRefused("too_many_photos", found.lang, {"limit": limit})
-    message = update.effective_message
-    assert message is not None
     received = await receive_photo(deps, message)
     outcome = await deps.run(update, partial(
         notes.draft_photo, caller=_caller(deps, update), stored=received.stored,
@@ -269,6 +278,7 @@ async def _on_location(deps: Deps, update: Update, context: Context) -> bool:
         return True
     message = update.effective_message
     assert message is not None and message.location is not None
+    refuse_forwarded(message)
     outcome = await deps.run(update, partial(
         notes.draft_location, caller=_caller(deps, update),
         latitude=message.location.latitude, longitude=message.location.longitude,

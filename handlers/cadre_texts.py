@@ -16,7 +16,43 @@ CADRE_TEXTS: dict[str, dict[str, str]] = {
         "en": "Telegram would not hand that file over; please send it again.",
         "zh": "无法从 Telegram 获取该文件，请重新发送。",
     },
+    "evidence.forwarded": {
+        "en": "Forwarded photos and locations are not accepted as evidence: send your own, "
+        "taken on site.",
+        "zh": "转发的照片和位置不能作为佐证：请发送您本人在现场拍摄的照片或所在位置。",
+    },
 }
+
+# One dialogue at a time (``surveys.busy``): a command that would throw away another
+# dialogue in progress says which, and how to finish or drop it. ``{command}`` is the command
+# to send again. The same texts serve notes (``note.busy.*``), inspections (``busy.*``) and
+# admins (``admin.busy.*``, in ``handlers.admin_texts``).
+BUSY_TEXTS: dict[str, dict[str, str]] = {
+    "busy.note": {
+        "en": "You have a progress note in progress: save it, or send /cancel to drop it, "
+        "then {command} again.",
+        "zh": "您有一条工作进展尚未完成：请先保存，或发送 /cancel 放弃，然后再发送 {command}。",
+    },
+    "busy.note_fix": {
+        "en": "You are correcting note #{id}: send its new text, or send /cancel to drop the "
+        "correction, then {command} again.",
+        "zh": "您正在修改第 {id} 号进展：请发送新的文字，或发送 /cancel 放弃修改，然后再发送 "
+        "{command}。",
+    },
+    "busy.inspect": {
+        "en": "You have an inspection in progress: save it, or send /cancel to drop it, then "
+        "{command} again.",
+        "zh": "您有一条核查记录尚未完成：请先保存，或发送 /cancel 放弃，然后再发送 {command}。",
+    },
+    "busy.newcampaign": {
+        "en": "You have a new campaign in progress (/newcampaign): finish it, or send /cancel "
+        "to drop it, then {command} again.",
+        "zh": "您正在创建新的问卷活动（/newcampaign）：请先完成，或发送 /cancel 放弃，然后再发送 "
+        "{command}。",
+    },
+}
+CADRE_TEXTS.update(BUSY_TEXTS)
+CADRE_TEXTS.update({f"note.{key}": text for key, text in BUSY_TEXTS.items()})
 
 # Progress notes: /note, /notes. Parameters are HTML-escaped by ``t()``; templates are HTML.
 NOTE_TEXTS: dict[str, dict[str, str]] = {

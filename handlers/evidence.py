@@ -2,7 +2,8 @@
 
 Shared by cadres' notes and inspectors' records. A photo is refused before download when
 Telegram already says it is too large, and after download when it is not a readable image
-(the sender's file name and type are not trusted).
+(the sender's file name and type are not trusted). A forwarded photo (or location) is refused
+outright: someone else's, or an old one, is no evidence of what was seen on site.
 """
 
 from __future__ import annotations
@@ -32,6 +33,22 @@ class ReceivedPhoto:
     file_unique_id: str
 
 
+def forwarded(message: Message) -> bool:
+    """Whether the message was forwarded (from anyone: another person, a channel, a hidden
+    sender, or the person's own earlier message)."""
+    return message.forward_origin is not None
+
+
+def refuse_forwarded(message: Message) -> None:
+    """Evidence must be the sender's own, sent from where they are.
+
+    Raises:
+        EvidenceRefused: ``evidence.forwarded``.
+    """
+    if forwarded(message):
+        raise EvidenceRefused("evidence.forwarded")
+
+
 def has_photo(message: Message) -> bool:
     """A photo, or a file sent "as a document" (uncompressed, or not an image at all)."""
     return bool(message.photo) or message.document is not None
@@ -41,9 +58,11 @@ async def receive_photo(deps: Deps, message: Message) -> ReceivedPhoto:
     """Download the photo in ``message`` and keep it under its SHA-256.
 
     Raises:
-        EvidenceRefused: ``evidence.too_large`` (with ``limit_mb``), ``evidence.not_image``
-            or ``evidence.unavailable`` (Telegram would not hand the file over).
+        EvidenceRefused: ``evidence.forwarded`` (nothing is downloaded),
+            ``evidence.too_large`` (with ``limit_mb``), ``evidence.not_image`` or
+            ``evidence.unavailable`` (Telegram would not hand the file over).
     """
+    refuse_forwarded(message)
     limit = deps.fieldwork.max_photo_bytes
     if message.photo:
         size = message.photo[-1]  # Telegram lists the sizes smallest first

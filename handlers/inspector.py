@@ -14,8 +14,11 @@ downloading.
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -34,12 +37,21 @@ from telegram.ext import (
 
 from handlers.common import answer, edit, lang_guess, notice
 from handlers.deps import Deps, DuplicateUpdate
-from handlers.evidence import EvidenceRefused, receive_photo
+from handlers.evidence import EvidenceRefused, forwarded, receive_photo
 from handlers.render import MAX_TEXT
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from surveys import inspections
-from surveys.inspections import Caller, Draft, Outcome, Recap, RecordList, Refused, Screen
+from surveys.inspections import (
+    Caller,
+    Draft,
+    Outcome,
+    Recap,
+    RecordList,
+    Refused,
+    Saved,
+    Screen,
+)
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -50,6 +62,7 @@ InspectorHandler = Callable[[Deps, Update, Context], Awaitable[bool]]
 
 INSPECTOR_GROUP = -3
 REMARK_SHOWN = 300  # of a remark in the prompts' recap; the saved record shows it whole
+# (if it fits in one message with the rest of the receipt; cut, and said so, if not)
 LISTED_REMARK = 120
 
 
@@ -189,7 +202,11 @@ async def _on_photo(deps: Deps, update: Update, context: Context) -> bool:
     caller = _caller(deps, update)
     limit = deps.fieldwork.max_photos
     use_case: Callable[..., Awaitable[Outcome]]
-    if draft.photos >= limit:
+    if forwarded(message):
+        # Someone else's photo, or an old one, is no evidence (nor is its caption a remark).
+        use_case = partial(inspections.evidence_refused, caller=caller,
+                           key="evidence.forwarded", params={})
+    elif draft.photos >= limit:
         # Full already: refuse before downloading anything.
         use_case = partial(inspections.evidence_refused, caller=caller,
                            key="inspect.err.too_many_photos", params={"max": limit})
@@ -212,10 +229,17 @@ async def _on_location(deps: Deps, update: Update, context: Context) -> bool:
         return False
     message = update.effective_message
     assert message is not None and message.location is not None
-    outcome = await deps.run(update, partial(
-        inspections.add_location, caller=_caller(deps, update),
-        latitude=message.location.latitude, longitude=message.location.longitude,
-    ))
+    caller = _caller(deps, update)
+    use_case: Callable[..., Awaitable[Outcome]]
+    if forwarded(message):
+        # Where someone else is (or was) says nothing about where the inspector is.
+        use_case = partial(inspections.evidence_refused, caller=caller,
+                           key="evidence.forwarded", params={})
+    else:
+        use_case = partial(inspections.add_location, caller=caller,
+                           latitude=message.location.latitude,
+                           longitude=message.location.longitude)
+    outcome = await deps.run(update, use_case)
     await _show(deps, update, outcome, in_place=False)
     return True
 
@@ -236,10 +260,7 @@ async def _show(deps: Deps, update: Update, outcome: Outcome, *, in_place: bool)
     lang = outcome.lang
     keyboard: InlineKeyboardMarkup | None = None
     if outcome.saved is not None:
-        text = t("inspect.saved", lang, {
-            "id": outcome.saved.inspection_id, "when": outcome.saved.inspected_at,
-            "recap": "\n".join(recap_lines(outcome.saved.recap, lang, full=True)),
-        }, raw=frozenset({"recap"}))
+        text = saved_message(outcome.saved, lang)
     elif outcome.screen is not None:
         text, keyboard = screen_message(outcome.screen, lang)
     else:
@@ -332,6 +353,59 @@ def recap_lines(recap: Recap, lang: str, *, full: bool = False) -> list[str]:
             lines.append(t(key, lang, {"distance": _km(where.distance_km),
                                        "radius": _km(where.radius_km)}))
     return lines
+
+
+def saved_message(saved: Saved, lang: str) -> str:
+    """The receipt of a saved record, in one message whatever the remark's length.
+
+    The remark is shown whole when the receipt fits in Telegram's 4,096 characters;
+    otherwise (a long remark, as ``remark_max_length`` allows up to 3,500 characters, with
+    long names and titles) it is cut to fit, and the receipt says that the record keeps it
+    whole. A receipt that did not fit would fail to show after the record was saved, and the
+    inspector would see an error for an inspection that was in fact recorded.
+    """
+    def render(remark: str | None, clipped: int | None = None) -> str:
+        lines = recap_lines(replace(saved.recap, remark=remark), lang, full=True)
+        if clipped is not None:
+            lines.append(t("inspect.saved.clipped", lang, {"length": clipped}))
+        return t("inspect.saved", lang, {
+            "id": saved.inspection_id, "when": saved.inspected_at, "recap": "\n".join(lines),
+        }, raw=frozenset({"recap"}))
+
+    remark = saved.recap.remark
+    text = render(remark)
+    if _shown_length(text) > MAX_TEXT and remark is not None:
+        room = MAX_TEXT - _shown_length(render("", clipped=len(remark)))
+        text = render(_clip_units(remark, room), clipped=len(remark))
+    return text if _shown_length(text) <= MAX_TEXT else _fit([text])  # names alone too long
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _units(text: str) -> int:
+    """Length in UTF-16 code units: never less than Telegram's count, whichever it uses."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _shown_length(html_text: str) -> int:
+    """The length of a message as it shows (tags gone, entities read), as Telegram limits it.
+
+    Parameters are escaped by ``t()``, so every ``<`` in the text starts one of our tags."""
+    return _units(html.unescape(_TAG.sub("", html_text)))
+
+
+def _clip_units(text: str, room: int) -> str:
+    """The longest start of ``text`` that, with a closing "…", takes at most ``room`` UTF-16
+    code units."""
+    if _units(text) <= room:
+        return text
+    used = 0
+    for index, char in enumerate(text):
+        used += _units(char)
+        if used > room - 1:
+            return text[:index] + "…"
+    return text
 
 
 def _button(screen: Screen, label: str, choice: str) -> InlineKeyboardButton:

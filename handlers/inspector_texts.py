@@ -181,6 +181,11 @@ INSPECTOR_TEXTS: dict[str, dict[str, str]] = {
         "en": "✅ Inspection #{id} saved at {when}.\n\n{recap}",
         "zh": "✅ 第 {id} 号核查记录已于 {when} 保存。\n\n{recap}",
     },
+    "inspect.saved.clipped": {
+        "en": "(The remark is shortened here to fit in one message; all {length} characters "
+        "are saved with the record.)",
+        "zh": "（说明过长，此处有删节；完整的 {length} 个字已随记录保存。）",
+    },
     # --- /inspections -------------------------------------------------------------------------
     "inspect.list.head": {"en": "🔎 <b>Your latest inspections</b>",
                           "zh": "🔎 <b>您最近的核查记录</b>"},

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from storage.models import AdminDialogue, Campaign, CampaignStatus, Role, Unit
-from surveys import cadres
+from storage.models import AdminDialogue, Campaign, CampaignStatus, Person, Role, Unit
+from surveys import busy, cadres
 from surveys.access import ADMIN_ROLES, VIEW_ROLES, Actor, NotAllowed, UnitTree, acting
 from surveys.admin import CampaignReport, campaign_reports, close_campaign, create_campaign
 from surveys.campaigns import (
@@ -671,9 +671,21 @@ async def _lock(uow: UnitOfWork, person_id: int) -> AdminDialogue | None:
 
 
 async def start_dialogue(uow: UnitOfWork, caller: Caller) -> Outcome:
-    """``/newcampaign``: begin (or begin again) at the survey step."""
+    """``/newcampaign``: begin (or begin again) at the survey step.
+
+    Raises:
+        Refused: ``busy.<kind>`` when another dialogue of the person's (a progress note, a
+            note's correction, an inspection) is in progress: one row per person, and it is
+            not thrown away; the admin is told how to finish or drop it first.
+    """
     actor, lang = await _acting(uow, caller, ADMIN_ROLES)
+    # The person first (as notes and inspections do): two first /newcampaign at once must
+    # not both insert the row, and locks are always taken in one order.
+    await uow.session.get(Person, actor.person_id, with_for_update=True)
     previous = await _lock(uow, actor.person_id)
+    found = busy.in_the_way(actor, previous, (KIND,), "/newcampaign")
+    if found is not None:
+        raise Refused(found.key, lang, found.params)
     retire = previous.data.get("msg") if previous is not None else None
     data: dict[str, Any] = {"nonce": secrets.token_hex(3), "timezone": "UTC"}
     dialogue = await uow.dialogues.start(actor.person_id, KIND, STEPS[0], data, caller.now)

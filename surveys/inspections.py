@@ -16,6 +16,10 @@ passed over. Photos and a location are taken at any step. Where the inspector is
 row's version, which buttons carry with the dialogue's nonce, so a stale or forged tap
 changes nothing. Save writes the inspection, ties the photos to it and records everything
 in the audit log, in one transaction.
+
+The dialogue row is the person's only one, so /inspect does not start while a progress
+note, a note's correction or a new campaign is in progress (``surveys.busy``): the person is
+told how to finish or drop it first.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage.evidence import StoredFile
 from storage.models import AdminDialogue, Evidence, KeyTask, Person, Role, Unit, Verdict
+from surveys import busy
 from surveys.access import Actor, NotAllowed, UnitTree, acting
 from surveys.fieldwork import FieldRules, LocationCheck, check_location, valid_location
 from surveys.responding import resolve_language
@@ -36,7 +41,8 @@ from surveys.responding import resolve_language
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
 
-KIND = "inspect"
+KIND = busy.INSPECT
+COMMAND = "/inspect"
 STEPS = ("unit", "subject", "task", "verdict", "remark", "evidence")
 INSPECTOR_ROLES = (Role.INSPECTOR,)
 PAGE_SIZE = 8
@@ -286,11 +292,19 @@ async def start(uow: UnitOfWork, caller: Caller, code: str | None = None) -> Out
     """``/inspect [UNIT]``: begin (or begin again) at the unit step, or with that unit chosen.
 
     Raises:
-        Refused: not an inspector; or the unit given with the command is unknown, outside
-            the inspector's scope or their own (a conflict of interest): nothing is started.
+        Refused: not an inspector; ``busy.<kind>``, another dialogue of the person's (a
+            progress note, a new campaign) is in progress and is kept; or the unit given
+            with the command is unknown, outside the inspector's scope or their own (a
+            conflict of interest): nothing is started.
     """
     ctx = await _context(uow, caller)
+    # The person's row is locked first (as notes and corrections do), so two first /inspect
+    # at once do not both insert the dialogue row, and locks are always taken in one order.
+    await uow.session.get(Person, ctx.actor.person_id, with_for_update=True)
     previous = await _lock(uow, ctx.actor.person_id)
+    found = busy.in_the_way(ctx.actor, previous, (KIND,), COMMAND)
+    if found is not None:
+        raise Refused(found.key, ctx.lang, found.params)
     retire = previous.data.get("msg") if previous is not None else None
     data: dict[str, Any] = {"nonce": secrets.token_hex(3), "trail": [], "page": 0,
                             "photos": []}

@@ -12,6 +12,12 @@ A note can be corrected (a new version; the audit log keeps every one) or withdr
 author only and only within the correction window (24 hours by default) after it was sent.
 Correcting waits for the new text in a dialogue of kind ``note_fix``.
 
+The dialogue row is the person's only one: /note does not start while an inspection, a new
+campaign or a correction is in progress (``surveys.busy``), and the person is told how to
+finish or drop it. Typed text belongs to the draft unless the cadre has since moved on to a
+self-assessment (the poll was started, answered or shown again after the draft last
+changed): then the most recent activity wins, and the text is the poll's.
+
 Notes are a record, not a quota. Nothing here, and nothing that reads notes, may turn their
 number, their length or how many photos they carry into any score: counting notes would
 reward paperwork, which is what the appraisal is meant to stop. They are there so a cadre's
@@ -30,16 +36,29 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from storage.evidence import StoredFile
-from storage.models import AdminDialogue, KeyTask, Note, NoteStatus, Person, Role
+from storage.models import (
+    AdminDialogue,
+    Contact,
+    KeyTask,
+    Note,
+    NoteStatus,
+    Person,
+    Response,
+    ResponseStatus,
+    Role,
+)
+from surveys import busy
 from surveys.access import Actor, NotAllowed, UnitTree, acting
+from surveys.anonymity import respondent_key
 from surveys.fieldwork import FieldRules, check_location, valid_location
 from surveys.responding import resolve_language
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
 
-KIND = "note"
-FIX_KIND = "note_fix"
+KIND = busy.NOTE
+FIX_KIND = busy.NOTE_FIX
+COMMAND = "/note"
 KINDS = (KIND, FIX_KIND)
 CADRE_ROLES = (Role.CADRE,)
 NOTES_LISTED = 10
@@ -58,6 +77,10 @@ class NoteCaller:
     rules: FieldRules = field(default_factory=FieldRules)
     client_language: str | None = None
     default_language: str = "en"
+    # The respondent keys' secret, to find the poll the cadre is answering (if any), and the
+    # chat message being handled (None for a button): see :func:`_poll_is_newer`.
+    secret: bytes | None = None
+    message_id: int | None = None
 
 
 class NoteRefused(Exception):
@@ -117,9 +140,14 @@ class Presence:
     """What the chat layer needs to know before claiming an update (a cheap read)."""
 
     is_cadre: bool
-    kind: str | None  # the person's dialogue kind, whoever's it is (None: no dialogue)
+    # The person's dialogue kind, whoever's it is (None: no dialogue, or an abandoned one
+    # of a role the person no longer holds, which anything may replace).
+    kind: str | None
     photos: int  # photos in the note draft so far
     lang: str
+    # A self-assessment in progress was answered or shown after the note dialogue last
+    # changed: typed text is the poll's, not the note's.
+    poll_newer: bool = False
 
     @property
     def in_note_dialogue(self) -> bool:
@@ -127,17 +155,74 @@ class Presence:
 
 
 async def presence(uow: UnitOfWork, telegram_user_id: int, client_language: str | None = None,
-                   default_language: str = "en") -> Presence:
-    """Whether the account is a cadre, which dialogue it is in and its language."""
+                   default_language: str = "en", secret: bytes | None = None) -> Presence:
+    """Whether the account is a cadre, which dialogue it is in and its language.
+
+    With ``secret`` (the respondent keys' secret), also whether a poll the person is
+    answering is more recent than their note dialogue (see :func:`_poll_is_newer`).
+    """
     contact = await uow.contacts.by_user(telegram_user_id)
     lang = resolve_language(contact, client_language, default_language)
     person = await uow.people.by_contact(contact.id) if contact is not None else None
-    if person is None:
+    if person is None or contact is None:
         return Presence(False, None, 0, lang)
+    actor = Actor.of(person)
     dialogue = await uow.dialogues.get(person.id)
+    if dialogue is not None and busy.abandoned(actor, dialogue):
+        dialogue = None
     kind = dialogue.kind if dialogue is not None else None
     photos = len(dialogue.data.get("evidence", [])) if dialogue is not None and kind == KIND else 0
-    return Presence(Actor.of(person).has(CADRE_ROLES), kind, photos, lang)
+    newer = (dialogue is not None and kind in KINDS and secret is not None
+             and await _poll_is_newer(uow, contact, dialogue, telegram_user_id, secret))
+    return Presence(actor.has(CADRE_ROLES), kind, photos, lang, newer)
+
+
+async def _active_response(uow: UnitOfWork, contact: Contact | None, telegram_user_id: int,
+                           secret: bytes | None) -> Response | None:
+    """The poll response the person is answering, found as the resident journey finds it
+    (the contact's active campaign, the response under the respondent key), if in progress."""
+    if contact is None or secret is None or contact.active_campaign_id is None:
+        return None
+    campaign_id = contact.active_campaign_id
+    response = await uow.responses.find(
+        campaign_id, respondent_key(secret, campaign_id, telegram_user_id))
+    if response is None or response.status != ResponseStatus.IN_PROGRESS:
+        return None
+    return response
+
+
+async def _poll_is_newer(uow: UnitOfWork, contact: Contact, dialogue: AdminDialogue,
+                         telegram_user_id: int, secret: bytes) -> bool:
+    """Whether the poll the person is answering (a self-assessment) saw activity after the
+    note dialogue last changed: then the most recent activity wins, and typed text is the
+    poll's.
+
+    Each change of the dialogue records where the poll stood (``poll``: the response and
+    its step, which every answer moves on) and the person's message that made the change
+    (``said``). The poll is newer if it was started or answered since (its id or step
+    differ), or if it has shown a question since that message (a poll resumed from its
+    invitation, which changes no step). Message ids of a chat only grow, and steps are
+    counted in the database, so no clock is compared: the bot's clock and the database's
+    (which stamps responses, to the second on SQLite) need not agree.
+    """
+    response = await _active_response(uow, contact, telegram_user_id, secret)
+    if response is None:
+        return False
+    if dialogue.data.get("poll") != [response.id, response.step]:
+        return True
+    said, shown = dialogue.data.get("said"), contact.prompt_message_id
+    return said is not None and shown is not None and shown > int(said)
+
+
+async def _stamp(uow: UnitOfWork, caller: NoteCaller, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with where the person's poll stands now and the message being handled (see
+    :func:`_poll_is_newer`)."""
+    contact = await uow.contacts.by_user(caller.telegram_user_id)
+    response = await _active_response(uow, contact, caller.telegram_user_id, caller.secret)
+    data["poll"] = [response.id, response.step] if response is not None else None
+    if caller.message_id is not None:
+        data["said"] = caller.message_id
+    return data
 
 
 # --- the draft ------------------------------------------------------------------------------
@@ -250,19 +335,32 @@ async def _draft(uow: UnitOfWork, dialogue: AdminDialogue) -> Draft:
 
 
 async def _save_draft(uow: UnitOfWork, cadre: _Cadre, data: dict[str, Any],
-                      now: datetime) -> AdminDialogue:
-    return await uow.dialogues.start(cadre.actor.person_id, KIND, "draft", data, now)
+                      caller: NoteCaller) -> AdminDialogue:
+    return await uow.dialogues.start(cadre.actor.person_id, KIND, "draft",
+                                     await _stamp(uow, caller, data), caller.now)
 
 
 async def _open_draft(
     uow: UnitOfWork, cadre: _Cadre,
 ) -> tuple[AdminDialogue | None, dict[str, Any], bool]:
-    """The draft to change (locked), its data (a copy) and whether it is new; another
-    dialogue of the person's (an admin's /newcampaign, a correction) gives way to it."""
+    """The draft to change (locked), its data (a copy) and whether it is new.
+
+    Raises:
+        NoteRefused: ``busy.<kind>`` when another dialogue of the person's is in progress
+            (an inspection, a new campaign, a correction): it is not thrown away.
+    """
     dialogue = await _lock(uow, cadre.actor.person_id)
     if dialogue is not None and dialogue.kind == KIND:
         return dialogue, dict(dialogue.data), False
+    _refuse_if_busy(cadre, dialogue, (KIND,), COMMAND)
     return dialogue, _new_data(), True
+
+
+def _refuse_if_busy(cadre: _Cadre, dialogue: AdminDialogue | None, own: tuple[str, ...],
+                    command: str) -> None:
+    found = busy.in_the_way(cadre.actor, dialogue, own, command)
+    if found is not None:
+        raise NoteRefused(found.key, cadre.lang, found.params)
 
 
 def _previous_prompt(dialogue: AdminDialogue | None) -> int | None:
@@ -281,7 +379,7 @@ async def start_note(uow: UnitOfWork, caller: NoteCaller, text: str = "") -> Dra
         kept, too_long = _checked_text(text, caller.rules)
         if kept is not None:
             data["text"] = kept
-    saved = await _save_draft(uow, cadre, data, caller.now)
+    saved = await _save_draft(uow, cadre, data, caller)
     return DraftOutcome(cadre.lang, await _draft(uow, saved), "started" if new else "resumed",
                         too_long, retire)
 
@@ -299,7 +397,7 @@ async def draft_text(uow: UnitOfWork, caller: NoteCaller, text: str) -> DraftOut
         return DraftOutcome(cadre.lang, await _draft(uow, dialogue), "text", too_long)
     if kept:
         data["text"] = kept
-    saved = await _save_draft(uow, cadre, data, caller.now)
+    saved = await _save_draft(uow, cadre, data, caller)
     return DraftOutcome(cadre.lang, await _draft(uow, saved), "text", too_long,
                         _previous_prompt(dialogue))
 
@@ -329,7 +427,7 @@ async def draft_photo(uow: UnitOfWork, caller: NoteCaller, stored: StoredFile,
         kept, too_long = _checked_text(caption, caller.rules)
         if kept is not None:
             data["text"] = kept
-    saved = await _save_draft(uow, cadre, data, caller.now)
+    saved = await _save_draft(uow, cadre, data, caller)
     return DraftOutcome(cadre.lang, await _draft(uow, saved), added, too_long,
                         _previous_prompt(dialogue))
 
@@ -349,7 +447,7 @@ async def draft_location(uow: UnitOfWork, caller: NoteCaller, latitude: float,
     tree = await UnitTree.load(uow)
     data["place"] = locate(tree, cadre.unit_ids, latitude, longitude,
                            caller.rules.default_radius_km).to_data()
-    saved = await _save_draft(uow, cadre, data, caller.now)
+    saved = await _save_draft(uow, cadre, data, caller)
     return DraftOutcome(cadre.lang, await _draft(uow, saved), "location", None,
                         _previous_prompt(dialogue))
 
@@ -595,17 +693,21 @@ async def ask_correction(uow: UnitOfWork, caller: NoteCaller, note_id: int,
 
     Raises:
         NoteRefused: ``draft_open`` (a note draft with content is in progress: one dialogue
-            per person, and it would be lost), or as :func:`_own_note`.
+            per person, and it would be lost), ``busy.<kind>`` (an inspection or a new
+            campaign is in progress), or as :func:`_own_note`.
     """
     cadre = await _cadre(uow, caller)
-    note = await _own_note(uow, caller, cadre, note_id, version)
+    # The person first, then the note, as everywhere: the other order could deadlock with
+    # a correction's text arriving at the same moment (PostgreSQL).
     current = await _lock(uow, cadre.actor.person_id)
+    note = await _own_note(uow, caller, cadre, note_id, version)
     if (current is not None and current.kind == KIND
             and (current.data.get("text") or current.data.get("evidence"))):
         raise NoteRefused("draft_open", cadre.lang)
+    _refuse_if_busy(cadre, current, KINDS, "/notes")
     data = {"nonce": secrets.token_hex(3), "note_id": note.id, "note_version": note.version}
-    dialogue = await uow.dialogues.start(cadre.actor.person_id, FIX_KIND, "text", data,
-                                         caller.now)
+    dialogue = await uow.dialogues.start(cadre.actor.person_id, FIX_KIND, "text",
+                                         await _stamp(uow, caller, data), caller.now)
     photos = len((await uow.evidence.of_notes([note.id])).get(note.id, []))
     titles = await _titles(uow, cadre.actor.person_id)
     return FixPrompt(cadre.lang, _item(note, titles, photos, caller), str(data["nonce"]),

@@ -8,24 +8,37 @@ import asyncio
 import hashlib
 import io
 import os
+import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
+from telegram import Update
 
 from bot.settings import EvidenceSection, NotesSection
 from sandbox import BotApiSandbox, SandboxClient, SandboxUser
 from sandbox.client import Message
 from sandbox.media import png_bytes
-from storage.models import AdminDialogue, AuditEvent, Evidence, Note, NoteStatus, Role
+from storage.models import (
+    AdminDialogue,
+    Answer,
+    AuditEvent,
+    Evidence,
+    Note,
+    NoteStatus,
+    Role,
+)
 from storage.uow import Database
-from surveys.admin import grant_role
+from surveys.admin import create_campaign, grant_role
+from surveys.loader import load_template
 from tests.conftest import seed_campaign
 from tests.e2e.conftest import Bot, Clock
-from tests.e2e.fieldwork import make_cadre, set_unit_centre
+from tests.e2e.fieldwork import make_cadre, make_inspector, set_unit_centre
+from tests.e2e.test_campaign_operations import leading, sync
+from tests.e2e.test_resident_journey import tap_and_wait
 
 pytestmark = pytest.mark.e2e
 
@@ -107,6 +120,16 @@ async def prompt(user: SandboxUser, contains: str = "Progress note") -> Message:
         message = await user.wait_for_message(contains)
         if message.buttons:
             return message
+
+
+async def settled(user: SandboxUser) -> list[Message]:
+    """The bot's messages that show buttons, once only one does (or as they are after 5 s)."""
+    for _ in range(100):
+        with_buttons = [m for m in await user.bot_messages() if m.buttons]
+        if len(with_buttons) == 1:
+            return with_buttons
+        await asyncio.sleep(0.05)
+    return with_buttons
 
 
 # --- saving notes ---------------------------------------------------------------------------
@@ -591,12 +614,182 @@ async def test_an_album_of_photos_at_once_is_kept_whole(
         await cadre.wait_for_message("Photo added")
     draft = await draft_of(db, person_id)
     assert draft is not None and len(draft.data["evidence"]) == MAX_PHOTOS
-    # Whatever order the prompts were answered in, exactly the latest keeps its buttons.
-    await asyncio.sleep(0.3)
-    with_buttons = [m for m in await cadre.bot_messages() if m.buttons]
+    # Whatever order the prompts were answered in, exactly the latest keeps its buttons
+    # (once the older prompts' buttons have been taken off: wait for that, for up to 5 s).
+    with_buttons = await settled(cadre)
     assert len(with_buttons) == 1
     await cadre.tap("Road repair", with_buttons[0].message_id)
     saved = await cadre.wait_for_message("Saved note #")
     assert f"{MAX_PHOTOS} photos" in saved.text
     assert {e.sha256 for e in await evidence_of(db, person_id)} == {
         hashlib.sha256(image).hexdigest() for image in images}
+
+
+# --- one dialogue at a time, polls, edits and forwards --------------------------------------
+
+BUSY_NOTE = ("You have a progress note in progress: save it, or send /cancel to drop it, "
+             "then {command} again.")
+
+
+async def test_another_command_does_not_throw_the_draft_away(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    """One person, three roles, one dialogue row: /inspect or /newcampaign during a note's
+    draft (and the other ways round) starts nothing and says what is in progress."""
+    cadre, person_id = await cadre_user(client, db)
+    await make_inspector(db, CADRE, "C1", "Cadre Wang")
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=CADRE, role=Role.ADMIN, unit_code=None,
+                         name="Cadre Wang", actor="test")
+    await cadre.send_photo(png_bytes(16, 16), caption="Drain cleared by the school")
+    await prompt(cadre, "Photo added")
+    for command in ("/inspect", "/newcampaign"):
+        await cadre.send(command)
+        refusal = await cadre.wait_for_message("progress note in progress")
+        assert refusal.text == BUSY_NOTE.format(command=command)
+    draft = await draft_of(db, person_id)
+    assert draft is not None and draft.kind == "note"
+    assert draft.data["text"] == "Drain cleared by the school"
+    assert len(draft.data["evidence"]) == 1, "the photo is still in the draft"
+    await cadre.send("/note")
+    resumed = await prompt(cadre)
+    assert "Drain cleared by the school" in resumed.text and "Photos: 1" in resumed.text
+
+    await cadre.send("/cancel")
+    await cadre.wait_for_message("Note draft discarded")
+    await cadre.send("/inspect")
+    await prompt(cadre, "Inspection · unit")
+    for command in ("/note", "/newcampaign"):
+        await cadre.send(command)
+        refusal = await cadre.wait_for_message("inspection in progress")
+        assert "send /cancel to drop it, then " + command + " again" in refusal.text
+    await cadre.send_photo(png_bytes(12, 12))
+    await prompt(cadre, "Photo kept (1 of at most")  # still the inspection's
+    await cadre.send("/cancel")
+    await cadre.wait_for_message("Inspection cancelled")
+
+    await cadre.send("/newcampaign")
+    await cadre.wait_for_message("step 1 of 8")
+    for command in ("/note", "/inspect"):
+        await cadre.send(command)
+        refusal = await cadre.wait_for_message("new campaign in progress")
+        assert "send /cancel to drop it, then " + command + " again" in refusal.text
+    draft = await draft_of(db, person_id)
+    assert draft is not None and draft.kind == "newcampaign"
+    await cadre.send("/cancel")
+    await cadre.wait_for_message("New campaign cancelled")
+    await cadre.send("/note Back to notes")
+    await prompt(cadre)
+
+
+async def test_an_answer_to_a_self_assessment_reaches_the_poll_not_the_draft(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    """A draft begun by a photo, then Start on a self-assessment: the most recent activity
+    wins, so a typed answer goes to the poll; a photo afterwards makes the note the latest."""
+    cadre, person_id = await cadre_user(client, db)
+    await cadre.send_photo(png_bytes(16, 16, (10, 200, 10)))
+    await prompt(cadre, "Photo added")
+    await leading(bot)
+    at = datetime.now(UTC)
+    async with db.transaction() as uow:
+        await create_campaign(
+            uow, survey=load_template("cadre_self_assessment"), unit_code="V1", code="self-v1",
+            opens_at=at - timedelta(minutes=1), closes_at=at + timedelta(days=10), now=at,
+            actor="test")
+    # The invitation, through the outbox (the scheduler may have run the step already).
+    await sync(bot)
+    await cadre.wait_for_message("Self-assessment for this period")
+    await cadre.tap("▶ Start")
+    await cadre.wait_for_message("progress on your key tasks")
+    await tap_and_wait(cadre, "4", "How many tasks")
+    await cadre.send("12")
+    await cadre.wait_for_message("What held your work back")
+    draft = await draft_of(db, person_id)
+    assert draft is not None and draft.data["text"] == "", "the answer is not the note's text"
+    assert len(draft.data["evidence"]) == 1
+    async with db.reading() as uow:
+        answers = (await uow.session.scalars(select(Answer).order_by(Answer.id))).all()
+    assert [a.value_number for a in answers] == [4, 12], "the rating, then the typed number"
+
+    # Now the note is the latest thing the cadre touched: text is the note's again.
+    await cadre.send_photo(png_bytes(17, 17, (10, 200, 10)))
+    await prompt(cadre, "Photos: 2")
+    await cadre.send("Pump house repainted")
+    await prompt(cadre, "Text saved")
+    draft = await draft_of(db, person_id)
+    assert draft is not None and draft.data["text"] == "Pump house repainted"
+
+
+async def test_an_edited_command_or_text_is_not_taken_again(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    """Editing an old /note (or a text) gives the bot an edited_message: not a new command."""
+    cadre, person_id = await cadre_user(client, db)
+    old = await cadre.send("/note Old words")
+    await prompt(cadre)
+    await cadre.send("/cancel")
+    await cadre.wait_for_message("Note draft discarded")
+    await edited(bot, 900_000_001, old.message_id, "/note Edited words")
+    assert await draft_of(db, person_id) is None, "an edited /note starts no draft"
+
+    await cadre.send("/note Kept words")
+    await prompt(cadre)
+    typed = await cadre.send("Typed words")
+    await prompt(cadre, "Text saved")
+    await edited(bot, 900_000_002, typed.message_id, "Edited typed words")
+    draft = await draft_of(db, person_id)
+    assert draft is not None and draft.data["text"] == "Typed words"
+
+
+async def edited(bot: Bot, update_id: int, message_id: int, text: str) -> None:
+    """Hand the bot an ``edited_message`` update (the sandbox has no message editing for
+    users) and wait until every handler has run."""
+    assert bot.application is not None
+    now = int(time.time())
+    user = {"id": CADRE, "is_bot": False, "first_name": "Cadre Wang"}
+    message: dict[str, object] = {
+        "message_id": message_id, "date": now - 60, "edit_date": now, "text": text,
+        "chat": {"id": CADRE, "type": "private", "first_name": "Cadre Wang"}, "from": user,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0,
+                                "length": len(text.split()[0])}]
+    update = Update.de_json({"update_id": update_id, "edited_message": message},
+                            bot.application.bot)
+    await bot.application.process_update(update)
+
+
+FORWARDED = "Forwarded photos and locations are not accepted as evidence"
+
+
+async def test_forwarded_photos_and_locations_are_not_evidence(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    cadre, person_id = await cadre_user(client, db)
+    await cadre.send_photo(png_bytes(8, 8), caption="Someone else's work",
+                           forwarded_from="Old Chen")
+    refusal = await cadre.wait_for_message(FORWARDED)
+    assert "send your own, taken on site" in refusal.text
+    assert await draft_of(db, person_id) is None, "no draft, and not its caption either"
+    await cadre.send("/note Cleared the ditch")
+    await prompt(cadre)
+    await cadre.send_photo(png_bytes(9, 9), caption="Replaced text", forwarded_from="Old Chen")
+    await cadre.wait_for_message(FORWARDED)
+    await cadre.send_document(png_bytes(10, 10), "site.png", forwarded_from="Old Chen")
+    await cadre.wait_for_message(FORWARDED)
+    await cadre.send_location(*NEAR, forwarded_from="Old Chen")
+    await cadre.wait_for_message(FORWARDED)
+    draft = await draft_of(db, person_id)
+    assert draft is not None and draft.data["text"] == "Cleared the ditch"
+    assert draft.data["evidence"] == [] and draft.data["place"] is None
+    assert await evidence_of(db, person_id) == []
+    # The cadre's own photo and location are taken as ever.
+    await cadre.send_photo(png_bytes(9, 9))
+    await prompt(cadre, "Photo added")
+    await cadre.send_location(*NEAR)
+    await prompt(cadre, "Location added")
+    chinese = await client.user(OTHER_CADRE, "赵干部", language_code="zh")
+    await make_cadre(db, OTHER_CADRE, "V2", "赵干部", TASKS)
+    await chinese.send_location(*NEAR, forwarded_from="老陈")
+    assert "转发的照片和位置不能作为佐证" in (await chinese.wait_for_message("转发")).text

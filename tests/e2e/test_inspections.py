@@ -546,3 +546,68 @@ async def test_an_album_of_photos_at_once_is_kept_whole(
     assert draft.data["msg"] == latest.message_id
     await user.tap("✅ Achieved", latest.message_id)
     await prompt(user, "Inspection · remark")
+
+
+async def test_the_receipt_of_a_long_remark_fits_in_one_message(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    """With ``remark_max_length`` at its 3,500 maximum and long names and titles, the whole
+    remark and the recap do not fit in Telegram's 4,096 characters: the receipt shows the
+    remark cut and says so, instead of failing after the record was saved."""
+    bot.settings = bot.settings.model_copy(update={
+        "inspections": InspectionsSection(remark_max_length=3500)})
+    await bot.restart()
+    name = "Ouyang " + "Xiaoming-" * 21  # 196 characters
+    cadre_id = await make_cadre(db, 9203, "V2", name, ["Repair " + "the road " * 12])
+    async with db.transaction() as uow:
+        cadre = await uow.cadres.get(cadre_id)
+        assert cadre is not None
+        cadre.position = "Deputy head " + "of the village committee " * 7  # 187 characters
+    user, person_id = await inspector(client, db)
+    await user.send("/inspect V2")
+    who = await prompt(user, "Inspection · who")
+    await user.tap(next(text for text in who.button_texts if text.startswith("Ouyang")))
+    task = await prompt(user, "Inspection · key task")
+    await user.tap(next(text for text in task.button_texts if text.startswith("Repair")))
+    await prompt(user, "Inspection · verdict")
+    await user.tap("✅ Achieved")
+    await prompt(user, "up to 3500 characters")
+    remark = ("Checked the culverts & drains <east> side; " * 90)[:3499].strip() + "."
+    assert len(remark) == 3500
+    await user.send(remark)
+    await prompt(user, "evidence and save")
+    await user.tap("💾 Save")
+    saved = await user.wait_for_message("saved at")
+    assert len(saved.text) <= 4096 and not saved.buttons
+    assert "(The remark is shortened here to fit in one message; all 3500 characters are " \
+        "saved with the record.)" in saved.text
+    assert f"Cadre: {name} · Deputy head" in saved.text
+    assert "Remark: Checked the culverts & drains <east> side;" in saved.text
+    assert "…" in saved.text
+    [inspection] = await inspections_of(db, person_id)
+    assert inspection.remark == remark, "the record keeps the remark whole"
+    await user.expect_no_message(within=0.3)  # and no "error" after it
+
+
+async def test_forwarded_photos_and_locations_are_not_evidence(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    user, person_id = await inspector(client, db)
+    await user.send("/inspect V1")
+    await prompt(user, "Inspection · who")
+    forwarded = "Forwarded photos and locations are not accepted as evidence: send your own, " \
+        "taken on site."
+    await user.send_photo(png_bytes(20, 20), caption="Taken last year", forwarded_from="Li")
+    refused = await prompt(user, "Forwarded photos")
+    assert forwarded in refused.text and "Inspection · who" in refused.text
+    await user.send_location(*NEAR, forwarded_from="Li")
+    await prompt(user, "Forwarded photos")
+    draft = await dialogue_of(db, person_id)
+    assert draft is not None and draft.data["photos"] == []
+    assert "location" not in draft.data and "remark" not in draft.data
+    assert await count(db, Evidence) == 0
+    # The inspector's own are taken as ever.
+    await user.send_photo(png_bytes(20, 20))
+    await prompt(user, "Photo kept (1 of at most")
+    await user.send_location(*NEAR)
+    await prompt(user, "Location kept")

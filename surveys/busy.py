@@ -1,0 +1,65 @@
+"""One dialogue at a time: what stops one command from throwing another's work away.
+
+A person has one row in ``admin_dialogues``, whatever they are doing: a progress note's
+draft (``note``), a note's correction (``note_fix``), an inspection (``inspect``) or a new
+campaign (``newcampaign``). Someone who is a cadre, an inspector and an admin at once could
+otherwise lose a note's text and photos by sending /inspect. So a command that would start
+a dialogue of another kind while one is in progress starts nothing: the person is told what
+is in progress and how to finish or drop it (/cancel), and then to send the command again.
+
+A dialogue of a kind the person may no longer use (the role was taken away meanwhile) is
+abandoned: nothing could finish it, and /cancel would not reach it, so it gives way.
+
+Pure: no Telegram, no database access of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from storage.models import AdminDialogue, Role
+from surveys.access import ADMIN_ROLES, Actor
+
+# The kinds of dialogue (as the modules that own them spell them) and who may use each.
+NOTE, NOTE_FIX, INSPECT, NEW_CAMPAIGN = "note", "note_fix", "inspect", "newcampaign"
+ROLES_OF_KIND: dict[str, tuple[Role, ...]] = {
+    NOTE: (Role.CADRE,),
+    NOTE_FIX: (Role.CADRE,),
+    INSPECT: (Role.INSPECTOR,),
+    NEW_CAMPAIGN: ADMIN_ROLES,
+}
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Another dialogue is in progress; ``key`` names the text (``busy.<kind>``) that says
+    which, and ``params`` fill it in (``command``: what to send again afterwards)."""
+
+    kind: str
+    params: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"busy.{self.kind}"
+
+
+def abandoned(actor: Actor, dialogue: AdminDialogue) -> bool:
+    """Whether the dialogue is one its person can no longer go on with (or of an unknown
+    kind): it may be replaced."""
+    roles = ROLES_OF_KIND.get(dialogue.kind)
+    return roles is None or not actor.has(roles)
+
+
+def in_the_way(actor: Actor, dialogue: AdminDialogue | None, own: Collection[str],
+               command: str) -> Busy | None:
+    """Why ``command`` may not start its dialogue (one of the ``own`` kinds), or None.
+
+    ``dialogue`` is the person's current row, read under the person's lock.
+    """
+    if dialogue is None or dialogue.kind in own or abandoned(actor, dialogue):
+        return None
+    params: dict[str, object] = {"command": command}
+    if dialogue.kind == NOTE_FIX:
+        params["id"] = dialogue.data.get("note_id", "?")
+    return Busy(dialogue.kind, params)
