@@ -86,7 +86,7 @@ async def test_a_new_resident_chooses_units_and_gets_a_one_tap_invitation(
 
     await leading(bot)
     await open_campaign(db, "spring")
-    assert await sync(bot) >= 1
+    await sync(bot)  # or the background pass got there first: the invitation tells
     invitation = await user.wait_for_message("would like your opinion")
     assert "Willow Village" in invitation.text and "/stop" in invitation.text
     assert invitation.button_texts == ["▶ Start"]

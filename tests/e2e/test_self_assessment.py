@@ -74,7 +74,7 @@ async def test_a_cadre_answers_from_the_invitation_and_the_answers_are_theirs(
     cadre, person_id = await linked_cadre(db, client, 9201, "V1", "Zhang Li")
     await leading(bot)
     await self_assessment(db)
-    assert await sync(bot) >= 1
+    await sync(bot)  # or the background pass got there first: the invitation tells
     invitation = await cadre.wait_for_message("Self-assessment for this period")
     assert "North Township" in invitation.text and invitation.button_texts == ["▶ Start"]
     await cadre.tap("▶ Start")
