@@ -22,9 +22,8 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest
 from telegram.ext import (
-    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
@@ -35,8 +34,8 @@ from telegram.ext import (
 
 from analysis.qr import qr_png
 from handlers import admin_render as render
-from handlers.common import answer, edit, lang_guess, notice
-from handlers.deps import Deps, DuplicateUpdate
+from handlers.common import answer, edit, lang_guess, notice, stopping
+from handlers.deps import Deps
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from surveys import dialogue
@@ -79,37 +78,12 @@ def admin_handlers(deps: Deps) -> dict[int, Handlers]:
 
 
 def _guarded(deps: Deps, handler: AdminHandler) -> Handler:
-    """Refusals and infrastructure failures become a clear message; whatever the admin
-    path handled (even by failing) stops there and never reaches the resident journey."""
+    return stopping(deps, handler, "admin", (Refused,), _refuse)
 
-    async def run(update: Update, context: Context) -> None:
-        try:
-            handled = await handler(deps, update, context)
-        except Refused as refusal:
-            await notice(update, t(f"admin.{refusal.key}", refusal.lang, refusal.params))
-            handled = True
-        except DuplicateUpdate:
-            log.info("ignoring redelivered update %s", update.update_id)
-            handled = True
-        except Forbidden:
-            log.info("update %s: the admin has blocked the bot", update.update_id)
-            handled = True
-        except DatabaseUnavailable as exc:
-            log.warning("database unavailable for update %s: %s", update.update_id, exc)
-            await notice(update, t("db_unavailable", lang_guess(deps, update)))
-            handled = True
-        except ApplicationHandlerStop:
-            raise
-        except Exception:
-            # PTB would hand the update on to the next group (the resident journey, which
-            # would say "unknown command"); log it here and stop instead.
-            log.exception("admin handler failed for update %s", update.update_id)
-            await notice(update, t("error", lang_guess(deps, update)))
-            handled = True
-        if handled:
-            raise ApplicationHandlerStop
 
-    return run
+async def _refuse(update: Update, refusal: Exception) -> None:
+    assert isinstance(refusal, Refused)
+    await notice(update, t(f"admin.{refusal.key}", refusal.lang, refusal.params))
 
 
 def _caller(deps: Deps, update: Update) -> Caller:

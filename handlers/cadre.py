@@ -39,9 +39,8 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
@@ -50,8 +49,8 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.common import answer, edit, lang_guess, notice
-from handlers.deps import Deps, DuplicateUpdate
+from handlers.common import answer, edit, lang_guess, notice, stopping
+from handlers.deps import Deps
 from handlers.evidence import EvidenceRefused, receive_photo, refuse_forwarded
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
@@ -133,47 +132,18 @@ def cadre_handlers(deps: Deps) -> dict[int, Handlers]:
 
 
 def _guarded(deps: Deps, handler: CadreHandler) -> Handler:
-    """Refusals and failures become a clear message; whatever the cadre path handled (even by
-    failing) stops there and never reaches the admin or resident handlers."""
+    async def refuse(update: Update, refusal: Exception) -> None:
+        if isinstance(refusal, EvidenceRefused):
+            await notice(update, t(refusal.key, await _lang(deps, update), refusal.params))
+            return
+        assert isinstance(refusal, NoteRefused)
+        text = t(f"note.{refusal.key}", refusal.lang, refusal.params)
+        if refusal.key == "stale" and update.callback_query is not None:
+            await answer(update.callback_query, text)  # a toast: an old button, nothing wrong
+        else:
+            await notice(update, text)
 
-    async def run(update: Update, context: Context) -> None:
-        try:
-            handled = await handler(deps, update, context)
-        except NoteRefused as refusal:
-            await _refuse(update, refusal)
-            handled = True
-        except EvidenceRefused as refusal:
-            lang = await _lang(deps, update)
-            await notice(update, t(refusal.key, lang, refusal.params))
-            handled = True
-        except DuplicateUpdate:
-            log.info("ignoring redelivered update %s", update.update_id)
-            handled = True
-        except Forbidden:
-            log.info("update %s: the cadre has blocked the bot", update.update_id)
-            handled = True
-        except DatabaseUnavailable as exc:
-            log.warning("database unavailable for update %s: %s", update.update_id, exc)
-            await notice(update, t("db_unavailable", lang_guess(deps, update)))
-            handled = True
-        except ApplicationHandlerStop:
-            raise
-        except Exception:
-            log.exception("cadre handler failed for update %s", update.update_id)
-            await notice(update, t("error", lang_guess(deps, update)))
-            handled = True
-        if handled:
-            raise ApplicationHandlerStop
-
-    return run
-
-
-async def _refuse(update: Update, refusal: NoteRefused) -> None:
-    text = t(f"note.{refusal.key}", refusal.lang, refusal.params)
-    if refusal.key == "stale" and update.callback_query is not None:
-        await answer(update.callback_query, text)  # a toast: an old button, nothing wrong
-    else:
-        await notice(update, text)
+    return stopping(deps, handler, "cadre", (NoteRefused, EvidenceRefused), refuse)
 
 
 def _caller(deps: Deps, update: Update) -> NoteCaller:

@@ -1,15 +1,20 @@
-"""Small Telegram chores shared by the resident and admin handlers."""
+"""Telegram chores shared by the handlers of every audience."""
 
 from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from handlers.deps import Deps
+from handlers.deps import Deps, DuplicateUpdate
+from handlers.texts import t
+from storage.db import DatabaseUnavailable
 from surveys.responding import resolve_language
 
 log = logging.getLogger(__name__)
@@ -55,3 +60,52 @@ async def notice(update: Update, text: str) -> None:
             await update.effective_chat.send_message(text, parse_mode=ParseMode.HTML)
     except TelegramError as exc:
         log.warning("could not deliver a notice: %s", exc)
+
+
+Context = ContextTypes.DEFAULT_TYPE
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+# Returns whether the update was this audience's (True stops it before the later groups).
+AudienceHandler = Callable[[Deps, Update, Context], Awaitable[bool]]
+
+
+def stopping(
+    deps: Deps, handler: AudienceHandler, who: str,
+    refused: tuple[type[Exception], ...] = (),
+    on_refused: Callable[[Update, Exception], Awaitable[None]] | None = None,
+) -> Handler:
+    """Run an admin's, cadre's or inspector's handler in its group before the resident journey.
+
+    A refusal (one of ``refused``, told by ``on_refused``) and an infrastructure failure become
+    a clear message; whatever the handler took on, even by failing, stops there
+    (``ApplicationHandlerStop``) and never reaches the later groups.
+    """
+
+    async def run(update: Update, context: Context) -> None:
+        try:
+            handled = await handler(deps, update, context)
+        except refused as refusal:
+            assert on_refused is not None
+            await on_refused(update, refusal)
+            handled = True
+        except DuplicateUpdate:
+            log.info("ignoring redelivered update %s", update.update_id)
+            handled = True
+        except Forbidden:
+            log.info("update %s: the %s has blocked the bot", update.update_id, who)
+            handled = True
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable for update %s: %s", update.update_id, exc)
+            await notice(update, t("db_unavailable", lang_guess(deps, update)))
+            handled = True
+        except ApplicationHandlerStop:
+            raise
+        except Exception:
+            # PTB would hand the update on to the next group (the resident journey would say
+            # "unknown command"); log it here and stop instead.
+            log.exception("%s handler failed for update %s", who, update.update_id)
+            await notice(update, t("error", lang_guess(deps, update)))
+            handled = True
+        if handled:
+            raise ApplicationHandlerStop
+
+    return run

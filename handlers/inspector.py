@@ -24,9 +24,8 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest
 from telegram.ext import (
-    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
@@ -35,8 +34,8 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.common import answer, edit, lang_guess, notice
-from handlers.deps import Deps, DuplicateUpdate
+from handlers.common import answer, edit, lang_guess, notice, stopping
+from handlers.deps import Deps
 from handlers.evidence import EvidenceRefused, forwarded, receive_photo
 from handlers.render import MAX_TEXT
 from handlers.texts import t
@@ -86,36 +85,12 @@ def inspector_handlers(deps: Deps) -> dict[int, Handlers]:
 
 
 def _guarded(deps: Deps, handler: InspectorHandler) -> Handler:
-    """Refusals and infrastructure failures become a clear message; whatever the inspector
-    path handled (even by failing) stops there and never reaches the other groups."""
+    return stopping(deps, handler, "inspector", (Refused,), _refuse)
 
-    async def run(update: Update, context: Context) -> None:
-        try:
-            handled = await handler(deps, update, context)
-        except Refused as refusal:
-            await notice(update, t(refusal.key, refusal.lang, refusal.params))
-            handled = True
-        except DuplicateUpdate:
-            log.info("ignoring redelivered update %s", update.update_id)
-            handled = True
-        except Forbidden:
-            log.info("update %s: the inspector has blocked the bot", update.update_id)
-            handled = True
-        except DatabaseUnavailable as exc:
-            log.warning("database unavailable for update %s: %s", update.update_id, exc)
-            await notice(update, t("db_unavailable", lang_guess(deps, update)))
-            handled = True
-        except ApplicationHandlerStop:
-            raise
-        except Exception:
-            # PTB would hand the update on to the next group; log it here and stop instead.
-            log.exception("inspector handler failed for update %s", update.update_id)
-            await notice(update, t("error", lang_guess(deps, update)))
-            handled = True
-        if handled:
-            raise ApplicationHandlerStop
 
-    return run
+async def _refuse(update: Update, refusal: Exception) -> None:
+    assert isinstance(refusal, Refused)
+    await notice(update, t(refusal.key, refusal.lang, refusal.params))
 
 
 def _caller(deps: Deps, update: Update) -> Caller:
