@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG = Path("config.yaml")
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -99,6 +107,157 @@ class EvidenceSection(_Section):
     default_radius_km: float = Field(default=10.0, gt=0, le=5000)
 
 
+class SentimentSection(_Section):
+    # Texts scored per batch, off the event loop, by the background job and the CLI.
+    batch_size: int = Field(default=500, ge=1, le=100_000)
+    # How often the running bot scores comments, notes and remarks that have no score yet.
+    interval_s: int = Field(default=60, ge=1, le=86_400)
+
+
+class AnomaliesSection(_Section):
+    """Thresholds for responses that are kept but excluded from scores and listed for auditors."""
+
+    # Faster than this per answer, a response cannot have been read.
+    too_fast_seconds_per_answer: float = Field(default=1.0, ge=0, le=60)
+    # Identical answers to at least this many rating questions. With fewer items identical
+    # answers are what a satisfied (or angry) resident gives, so they are not flagged.
+    straight_lining_min_items: int = Field(default=4, ge=2, le=50)
+    # The same comment (case, spaces and punctuation ignored) in several responses of a unit;
+    # shorter comments ("good", "ok") repeat innocently.
+    duplicate_comment_min_chars: int = Field(default=12, ge=1, le=1000)
+    # Completions through one entry point: at least burst_min_count within the window and
+    # burst_factor times that entry point's usual rate.
+    burst_window_minutes: float = Field(default=10, gt=0, le=1440)
+    burst_min_count: int = Field(default=8, ge=2, le=10_000)
+    burst_factor: float = Field(default=5, ge=1, le=1000)
+    # Residents' answers given by a cadre of the unit being rated.
+    flag_cadre_respondents: bool = True
+
+
+class ThemesSection(_Section):
+    # Themes shown per unit (each from at least privacy.min_cell_size comments).
+    top: int = Field(default=5, ge=1, le=20)
+    # Topic id -> keywords per language. Empty means the shipped public-service topics.
+    topics: dict[str, dict[Literal["en", "zh"], list[str]]] = Field(default_factory=dict)
+
+
+Source = Literal["residents", "sentiment", "inspections", "kpi", "self_assessment"]
+
+
+class IndicatorSection(_Section):
+    """One indicator of a unit type: where its data comes from and how much it weighs."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    source: Source
+    weight: float = Field(ge=0, le=1)
+    # Display name; the id when empty.
+    label: str | None = None
+    # residents and self_assessment: the survey indicator whose answers count.
+    answers: str | None = None
+    # kpi: the KPI name in imported CSV files, and the values that score 100 and 0.
+    kpi: str | None = None
+    best: float | None = None
+    worst: float | None = None
+    # Training topic (an id of appraisal.training_topics) for a cadre weak on this indicator.
+    training: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_fit_source(self) -> IndicatorSection:
+        if self.source in ("residents", "self_assessment") and not self.answers:
+            raise ValueError(f"indicator {self.id}: source {self.source} needs 'answers' "
+                             "(the survey indicator whose answers count)")
+        if self.source == "kpi":
+            if not self.kpi or self.best is None or self.worst is None:
+                raise ValueError(f"indicator {self.id}: source kpi needs 'kpi', 'best' and "
+                                 "'worst'")
+            if self.best == self.worst:
+                raise ValueError(f"indicator {self.id}: 'best' and 'worst' must differ")
+        return self
+
+
+def _indicator(id: str, source: Source, weight: float, **extra: Any) -> IndicatorSection:
+    return IndicatorSection(id=id, source=source, weight=weight, **extra)
+
+
+# Few indicators, mostly residents' view and verified results; self-assessment weighs little
+# (it is mainly compared with the others' view to flag exaggeration).
+DEFAULT_INDICATORS = [
+    _indicator("satisfaction", "residents", 0.35, label="Resident satisfaction",
+               answers="overall_satisfaction", training="residents"),
+    _indicator("problem_solved", "residents", 0.15, label="Problems solved",
+               answers="problem_solved", training="policy"),
+    _indicator("responsiveness", "residents", 0.10, label="Responsiveness",
+               answers="responsiveness", training="digital"),
+    _indicator("attitude", "residents", 0.10, label="Staff attitude", answers="attitude",
+               training="residents"),
+    _indicator("comments", "sentiment", 0.05, label="Tone of comments"),
+    _indicator("key_tasks", "inspections", 0.20, label="Verified key tasks",
+               training="projects"),
+    _indicator("self_view", "self_assessment", 0.05, label="Self-assessment",
+               answers="key_task_progress"),
+]
+
+DEFAULT_TRAINING_TOPICS: dict[str, dict[Literal["en", "zh"], str]] = {
+    "policy": {"en": "Policies and regulations", "zh": "政策法规"},
+    "law": {"en": "Law-based administration", "zh": "依法行政"},
+    "residents": {"en": "Working with residents", "zh": "群众工作方法"},
+    "digital": {"en": "Digital tools", "zh": "数字化办公工具"},
+    "projects": {"en": "Project management", "zh": "项目管理"},
+    "emergency": {"en": "Emergency response", "zh": "应急处置"},
+}
+
+
+class AppraisalSection(_Section):
+    # Units (and cadres) with fewer valid responses are "not enough responses", never graded.
+    min_responses: int = Field(default=10, ge=1, le=100_000)
+    # Small samples are shrunk toward the overall mean as if this many average answers were
+    # added (a Bayesian average): a village with 5 answers cannot top the ranking by luck.
+    prior_weight: float = Field(default=10, ge=0, le=100_000)
+    # Grade -> lowest score (0-100) that earns it, best first.
+    grades: dict[str, float] = Field(default_factory=lambda: {
+        "excellent": 85.0, "good": 70.0, "fair": 55.0, "poor": 0.0})
+    # Recognition for this share of graded units and cadres at the best grade.
+    recognition_share: float = Field(default=0.1, gt=0, le=1)
+    # A cadre's self-assessment above residents' and inspectors' view by more than this many
+    # points (0-100) is flagged as possible exaggeration.
+    exaggeration_margin: float = Field(default=15, ge=0, le=100)
+    # Training suggestions from this many of a cadre's weakest indicators.
+    training_count: int = Field(default=2, ge=0, le=8)
+    training_topics: dict[str, dict[Literal["en", "zh"], str]] = Field(
+        default_factory=lambda: dict(DEFAULT_TRAINING_TOPICS))
+    # Unit type -> its indicators; "*" is used for types not listed.
+    unit_types: dict[str, list[IndicatorSection]] = Field(
+        default_factory=lambda: {"*": list(DEFAULT_INDICATORS)})
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AppraisalSection:
+        if "*" not in self.unit_types:
+            raise ValueError('unit_types: "*" (the indicators of every other unit type) is '
+                             "missing")
+        for unit_type, indicators in self.unit_types.items():
+            if not indicators:
+                raise ValueError(f"unit_types.{unit_type}: no indicators")
+            ids = [i.id for i in indicators]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"unit_types.{unit_type}: an indicator id repeats")
+            total = sum(i.weight for i in indicators)
+            if abs(total - 1) > 1e-6:
+                raise ValueError(f"unit_types.{unit_type}: the weights sum to {total:g}, "
+                                 "not 1")
+            for i in indicators:
+                if i.training is not None and i.training not in self.training_topics:
+                    raise ValueError(f"unit_types.{unit_type}: indicator {i.id}: unknown "
+                                     f"training topic {i.training!r}")
+        floors = list(self.grades.values())
+        if not floors or floors != sorted(floors, reverse=True) or len(set(floors)) != len(floors):
+            raise ValueError("grades: list them best first, each with a lower score than the "
+                             "one before")
+        return self
+
+    def indicators_for(self, unit_type: str) -> list[IndicatorSection]:
+        return self.unit_types.get(unit_type) or self.unit_types["*"]
+
+
 class RateSection(_Section):
     rate: float = Field(gt=0)
     burst: int = Field(ge=1)
@@ -126,6 +285,10 @@ class Settings(_Section):
     notes: NotesSection = NotesSection()
     inspections: InspectionsSection = InspectionsSection()
     evidence: EvidenceSection = EvidenceSection()
+    sentiment: SentimentSection = SentimentSection()
+    anomalies: AnomaliesSection = AnomaliesSection()
+    themes: ThemesSection = ThemesSection()
+    appraisal: AppraisalSection = AppraisalSection()
     sandbox: SandboxSection = SandboxSection()
 
     # From the environment only.

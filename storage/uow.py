@@ -10,6 +10,13 @@ from dataclasses import dataclass
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from storage.appraisal import (
+    AnomaliesRepository,
+    AppealsRepository,
+    AppraisalRepository,
+    KpiRepository,
+    TextScoresRepository,
+)
 from storage.db import SQLITE_BEGIN, DatabaseUnavailable, create_engine, create_sessionmaker
 from storage.fieldwork import (
     CadresRepository,
@@ -60,6 +67,11 @@ class UnitOfWork:
         self.notes = NotesRepository(self.session)
         self.inspections = InspectionsRepository(self.session)
         self.evidence = EvidenceRepository(self.session)
+        self.text_scores = TextScoresRepository(self.session)
+        self.anomalies = AnomaliesRepository(self.session)
+        self.kpis = KpiRepository(self.session)
+        self.appraisal = AppraisalRepository(self.session)
+        self.appeals = AppealsRepository(self.session)
 
 
 class Database:

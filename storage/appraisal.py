@@ -1,0 +1,497 @@
+"""Repositories for analysis and appraisal: sentiment scores, anomaly flags, KPI values,
+appraisal runs and results, and appeals.
+
+The aggregate queries do the heavy lifting in SQL (GROUP BY over answers and responses), so a
+period with a million responses comes back as a few thousand rows of counts and sums. Same
+rules as ``storage.repositories``: nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, delete, exists, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+
+from storage.models import (
+    AnomalyFlag,
+    Answer,
+    Appeal,
+    AppealStatus,
+    AppraisalResult,
+    AppraisalRun,
+    AppraisalStatus,
+    Campaign,
+    Contact,
+    Inspection,
+    KpiValue,
+    Note,
+    NoteStatus,
+    Person,
+    PersonRole,
+    Response,
+    ResponseStatus,
+    Role,
+    TextScore,
+    Unit,
+)
+from storage.repositories import _insert_new
+
+RESIDENTS, CADRES = "residents", "cadres"
+# Rows fetched per round trip when streaming a period's responses.
+STREAM_CHUNK = 20_000
+
+
+@dataclass(frozen=True)
+class PendingText:
+    """A text without a score from the current analyser."""
+
+    source: str  # answer, note or inspection
+    source_id: int
+    text: str
+    # The response's mean rating (1-5) for a comment, to spot a contradiction; else None.
+    rating: float | None
+
+
+@dataclass(frozen=True)
+class ResponseFacts:
+    """What anomaly detection needs of one completed response, aggregated in SQL."""
+
+    response_id: int
+    campaign_id: int
+    unit_id: int
+    entry_point: str | None
+    respondent_key: str
+    started_at: datetime
+    completed_at: datetime
+    answers: int
+    rating_count: int
+    rating_min: float | None
+    rating_max: float | None
+    comment: str | None
+
+
+def _completed(start: datetime, end: datetime, audience: str) -> Any:
+    return and_(Response.status == ResponseStatus.COMPLETED,
+                Response.completed_at >= start, Response.completed_at < end,
+                Campaign.audience == audience)
+
+
+def _unflagged() -> Any:
+    return ~exists().where(AnomalyFlag.response_id == Response.id)
+
+
+class TextScoresRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def pending(self, analyser: str, limit: int) -> list[PendingText]:
+        """Up to ``limit`` texts (residents' comments first, then notes and remarks) that the
+        analyser ``analyser`` has not scored yet."""
+        found: list[PendingText] = []
+        scored = (select(TextScore.source_id)
+                  .where(TextScore.source == "answer", TextScore.analyser == analyser))
+        mean_rating = (select(func.avg(Answer.value_number)).correlate_except(Answer)
+                       .where(Answer.response_id == Response.id,
+                              Answer.question_type == "rating", Answer.skipped.is_(False))
+                       .scalar_subquery())
+        rows = await self.session.execute(
+            select(Answer.id, Answer.value_text, mean_rating)
+            .join(Response, Response.id == Answer.response_id)
+            .where(Answer.question_type == "text", Answer.value_text.is_not(None),
+                   Answer.skipped.is_(False), Answer.id.not_in(scored))
+            .order_by(Answer.id).limit(limit))
+        found += [PendingText("answer", i, t or "", None if r is None else float(r))
+                  for i, t, r in rows]
+        for source, model, column in (("note", Note, Note.text),
+                                      ("inspection", Inspection, Inspection.remark)):
+            if len(found) >= limit:
+                break
+            done = select(TextScore.source_id).where(TextScore.source == source,
+                                                     TextScore.analyser == analyser)
+            statement = select(model.id, column).where(model.id.not_in(done))
+            if model is Note:
+                statement = statement.where(Note.status == NoteStatus.SUBMITTED)
+            rows2 = await self.session.execute(
+                statement.order_by(model.id).limit(limit - len(found)))
+            found += [PendingText(source, i, t or "", None) for i, t in rows2]
+        return found
+
+    async def add(self, values: Iterable[dict[str, Any]]) -> int:
+        """Store scores; a text another worker scored meanwhile is left as it is."""
+        added = 0
+        for row in values:
+            added += await _insert_new(self.session, TextScore, row,
+                                       ["source", "source_id", "analyser"])
+        return added
+
+    async def of_note(self, note_id: int, analyser: str) -> TextScore | None:
+        return await self.session.scalar(select(TextScore).where(
+            TextScore.source == "note", TextScore.source_id == note_id,
+            TextScore.analyser == analyser))
+
+    async def counts(self, analyser: str) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(TextScore.label, func.count()).where(TextScore.analyser == analyser)
+            .group_by(TextScore.label))
+        return {label: n for label, n in rows}
+
+
+class AnomaliesRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def facts(self, start: datetime, end: datetime) -> AsyncIterator[ResponseFacts]:
+        """Every completed resident response of the period, streamed (a million rows never sit
+        in memory at once), ordered by campaign, entry point and completion time."""
+        is_rating = Answer.question_type == "rating"
+        rating = case((is_rating, Answer.value_number))
+        comment = case((Answer.question_type == "text", Answer.value_text))
+        statement = (
+            select(Response.id, Response.campaign_id, Campaign.unit_id, Response.entry_point,
+                   Response.respondent_key, Response.started_at, Response.completed_at,
+                   func.count(Answer.id), func.count(rating), func.min(rating),
+                   func.max(rating), func.max(comment))
+            .join(Campaign, Campaign.id == Response.campaign_id)
+            .outerjoin(Answer, and_(Answer.response_id == Response.id,
+                                    Answer.skipped.is_(False)))
+            .where(_completed(start, end, RESIDENTS))
+            .group_by(Response.id, Campaign.unit_id)
+            .order_by(Response.campaign_id, Response.entry_point, Response.completed_at,
+                      Response.id)
+            .execution_options(yield_per=STREAM_CHUNK))
+        result = await self.session.stream(statement)
+        async for row in result:
+            yield ResponseFacts(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                                row[7], row[8], row[9], row[10], row[11])
+
+    async def cadre_accounts(self, start: datetime, end: datetime
+                             ) -> list[tuple[int, int, int]]:
+        """(campaign id, unit id, Telegram user id) for each linked cadre of the unit of each
+        residents' campaign with answers completed in the period."""
+        campaigns = (select(Response.campaign_id)
+                     .join(Campaign, Campaign.id == Response.campaign_id)
+                     .where(_completed(start, end, RESIDENTS)).distinct())
+        rows = await self.session.execute(
+            select(Campaign.id, Campaign.unit_id, Contact.telegram_user_id)
+            .join(PersonRole, and_(PersonRole.unit_id == Campaign.unit_id,
+                                   PersonRole.role == Role.CADRE))
+            .join(Person, Person.id == PersonRole.person_id)
+            .join(Contact, Contact.id == Person.contact_id)
+            .where(Campaign.id.in_(campaigns)))
+        return [(c, u, t) for c, u, t in rows]
+
+    async def replace(self, start: datetime, end: datetime,
+                      flags: Iterable[tuple[int, str, str]], now: datetime) -> int:
+        """Make (response id, kind, reason) the period's flags: earlier flags of the period's
+        responses are dropped, so thresholds changed in config take effect on a rerun."""
+        in_period = (select(Response.id).join(Campaign, Campaign.id == Response.campaign_id)
+                     .where(_completed(start, end, RESIDENTS)))
+        await self.session.execute(
+            delete(AnomalyFlag).where(AnomalyFlag.response_id.in_(in_period)))
+        rows = [{"response_id": r, "kind": k, "reason": reason[:300], "detected_at": now}
+                for r, k, reason in flags]
+        for chunk in range(0, len(rows), 5000):
+            await self.session.execute(insert(AnomalyFlag), rows[chunk:chunk + 5000])
+        return len(rows)
+
+    async def listed(self, start: datetime, end: datetime, unit_ids: Iterable[int] | None = None,
+                     limit: int = 1000) -> list[tuple[AnomalyFlag, str, str | None]]:
+        """Flags of the period with the unit code and entry point, for auditors."""
+        statement = (select(AnomalyFlag, Unit.code, Response.entry_point)
+                     .join(Response, Response.id == AnomalyFlag.response_id)
+                     .join(Campaign, Campaign.id == Response.campaign_id)
+                     .join(Unit, Unit.id == Campaign.unit_id)
+                     .where(_completed(start, end, RESIDENTS)))
+        if unit_ids is not None:
+            statement = statement.where(Campaign.unit_id.in_(list(unit_ids)))
+        rows = await self.session.execute(
+            statement.order_by(Unit.code, AnomalyFlag.kind, AnomalyFlag.response_id)
+            .limit(limit))
+        return [(flag, code, entry) for flag, code, entry in rows]
+
+
+class KpiRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def of_period(self, period: str) -> Sequence[KpiValue]:
+        return (await self.session.scalars(
+            select(KpiValue).where(KpiValue.period == period)
+            .order_by(KpiValue.unit_id, KpiValue.kpi))).all()
+
+    async def get(self, unit_id: int, period: str, kpi: str) -> KpiValue | None:
+        return await self.session.scalar(select(KpiValue).where(
+            KpiValue.unit_id == unit_id, KpiValue.period == period, KpiValue.kpi == kpi))
+
+    def add(self, value: KpiValue) -> None:
+        self.session.add(value)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """How many valid answers had each value, for one unit (or cadre) and survey indicator."""
+
+    owner_id: int  # unit id for residents' answers, person id for self-assessments
+    indicator: str | None
+    question_id: str
+    question_type: str
+    value: float
+    count: int
+
+
+class AppraisalRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- aggregates ---------------------------------------------------------------------
+
+    def _distribution(self, start: datetime, end: datetime, audience: str,
+                      owner: Any) -> Select[Any]:
+        return (select(owner, Answer.indicator, Answer.question_id, Answer.question_type,
+                       Answer.value_number, func.count())
+                .join(Response, Response.id == Answer.response_id)
+                .join(Campaign, Campaign.id == Response.campaign_id)
+                .where(_completed(start, end, audience), Answer.skipped.is_(False),
+                       Answer.value_number.is_not(None),
+                       Answer.question_type.in_(("rating", "nps", "yesno", "number")))
+                .group_by(owner, Answer.indicator, Answer.question_id, Answer.question_type,
+                          Answer.value_number))
+
+    async def resident_distributions(self, start: datetime, end: datetime
+                                     ) -> list[Distribution]:
+        """Residents' valid (unflagged) answers per unit, question and value."""
+        rows = await self.session.execute(
+            self._distribution(start, end, RESIDENTS, Campaign.unit_id).where(_unflagged()))
+        return [Distribution(*row) for row in rows]
+
+    async def self_distributions(self, start: datetime, end: datetime) -> list[Distribution]:
+        """Cadres' self-assessment answers per cadre, question and value."""
+        rows = await self.session.execute(
+            self._distribution(start, end, CADRES, Response.person_id)
+            .where(Response.person_id.is_not(None)))
+        return [Distribution(*row) for row in rows]
+
+    async def valid_responses(self, start: datetime, end: datetime) -> dict[int, int]:
+        rows = await self.session.execute(
+            select(Campaign.unit_id, func.count())
+            .join(Campaign, Campaign.id == Response.campaign_id)
+            .where(_completed(start, end, RESIDENTS), _unflagged())
+            .group_by(Campaign.unit_id))
+        return {unit: n for unit, n in rows}
+
+    async def excluded(self, start: datetime, end: datetime) -> dict[int, dict[str, int]]:
+        """Unit -> anomaly kind -> responses flagged with it (a response may have several)."""
+        rows = await self.session.execute(
+            select(Campaign.unit_id, AnomalyFlag.kind, func.count())
+            .join(Response, Response.id == AnomalyFlag.response_id)
+            .join(Campaign, Campaign.id == Response.campaign_id)
+            .where(_completed(start, end, RESIDENTS))
+            .group_by(Campaign.unit_id, AnomalyFlag.kind))
+        found: dict[int, dict[str, int]] = {}
+        for unit, kind, n in rows:
+            found.setdefault(unit, {})[kind] = n
+        return found
+
+    async def excluded_responses(self, start: datetime, end: datetime) -> dict[int, int]:
+        """Unit -> responses with at least one flag."""
+        flagged = exists().where(AnomalyFlag.response_id == Response.id)
+        rows = await self.session.execute(
+            select(Campaign.unit_id, func.count())
+            .join(Campaign, Campaign.id == Response.campaign_id)
+            .where(_completed(start, end, RESIDENTS), flagged)
+            .group_by(Campaign.unit_id))
+        return {unit: n for unit, n in rows}
+
+    async def sentiment_sums(self, start: datetime, end: datetime, analyser: str
+                             ) -> dict[int, tuple[int, float, float]]:
+        """Unit -> (comments, sum of polarity, sum of squared polarity), valid responses only."""
+        rows = await self.session.execute(
+            select(Campaign.unit_id, func.count(), func.sum(TextScore.polarity),
+                   func.sum(TextScore.polarity * TextScore.polarity))
+            .join(Answer, and_(TextScore.source == "answer",
+                               TextScore.source_id == Answer.id))
+            .join(Response, Response.id == Answer.response_id)
+            .join(Campaign, Campaign.id == Response.campaign_id)
+            .where(TextScore.analyser == analyser, TextScore.language != "und",
+                   _completed(start, end, RESIDENTS), _unflagged())
+            .group_by(Campaign.unit_id))
+        return {unit: (n, float(s or 0), float(q or 0)) for unit, n, s, q in rows}
+
+    async def comments(self, start: datetime, end: datetime, analyser: str,
+                       unit_ids: Iterable[int] | None = None
+                       ) -> list[tuple[int, str, str]]:
+        """(unit id, text, language) of valid residents' comments, for themes."""
+        statement = (select(Campaign.unit_id, Answer.value_text, TextScore.language)
+                     .join(Response, Response.id == Answer.response_id)
+                     .join(Campaign, Campaign.id == Response.campaign_id)
+                     .outerjoin(TextScore, and_(TextScore.source == "answer",
+                                                TextScore.source_id == Answer.id,
+                                                TextScore.analyser == analyser))
+                     .where(Answer.question_type == "text", Answer.value_text.is_not(None),
+                            Answer.skipped.is_(False), _completed(start, end, RESIDENTS),
+                            _unflagged()))
+        if unit_ids is not None:
+            statement = statement.where(Campaign.unit_id.in_(list(unit_ids)))
+        rows = await self.session.execute(statement)
+        return [(unit, text or "", language or "und") for unit, text, language in rows]
+
+    async def contradictions(self, start: datetime, end: datetime, analyser: str
+                             ) -> dict[int, int]:
+        """Unit -> comments whose text contradicts their rating."""
+        rows = await self.session.execute(
+            select(Campaign.unit_id, func.count())
+            .join(Answer, and_(TextScore.source == "answer", TextScore.source_id == Answer.id))
+            .join(Response, Response.id == Answer.response_id)
+            .join(Campaign, Campaign.id == Response.campaign_id)
+            .where(TextScore.analyser == analyser, TextScore.contradicts.is_(True),
+                   _completed(start, end, RESIDENTS))
+            .group_by(Campaign.unit_id))
+        return {unit: n for unit, n in rows}
+
+    async def inspection_counts(self, start: datetime, end: datetime
+                                ) -> list[tuple[int, int | None, str, int]]:
+        """(unit id, cadre id or None, verdict, inspections) in the period."""
+        rows = await self.session.execute(
+            select(Inspection.unit_id, Inspection.cadre_id, Inspection.verdict, func.count())
+            .where(Inspection.inspected_at >= start, Inspection.inspected_at < end)
+            .group_by(Inspection.unit_id, Inspection.cadre_id, Inspection.verdict))
+        return [(u, c, str(v), n) for u, c, v, n in rows]
+
+    async def invited(self, start: datetime, end: datetime) -> dict[int, int]:
+        """Unit -> people who started a response to its residents' campaigns in the period
+        (the denominator of completion) — see ``started``."""
+        rows = await self.session.execute(
+            select(Campaign.unit_id, func.count())
+            .join(Campaign, Campaign.id == Response.campaign_id)
+            .where(Campaign.audience == RESIDENTS, Response.started_at >= start,
+                   Response.started_at < end)
+            .group_by(Campaign.unit_id))
+        return {unit: n for unit, n in rows}
+
+    async def cadres(self) -> list[tuple[int, str, int]]:
+        """(person id, name, unit id) for every cadre role scoped to a unit."""
+        rows = await self.session.execute(
+            select(Person.id, Person.name, PersonRole.unit_id)
+            .join(PersonRole, PersonRole.person_id == Person.id)
+            .where(PersonRole.role == Role.CADRE, PersonRole.unit_id.is_not(None))
+            .order_by(Person.id, PersonRole.unit_id))
+        return [(p, name, u) for p, name, u in rows if u is not None]
+
+    # --- runs and results -----------------------------------------------------------------
+
+    async def runs(self, period: str) -> Sequence[AppraisalRun]:
+        return (await self.session.scalars(
+            select(AppraisalRun).where(AppraisalRun.period == period)
+            .order_by(AppraisalRun.version))).all()
+
+    async def lock_runs(self, period: str) -> Sequence[AppraisalRun]:
+        """The period's runs, locked, so two runs or publications take turns."""
+        return (await self.session.scalars(
+            select(AppraisalRun).where(AppraisalRun.period == period)
+            .order_by(AppraisalRun.version).with_for_update())).all()
+
+    async def get_run(self, run_id: int) -> AppraisalRun | None:
+        return await self.session.get(AppraisalRun, run_id)
+
+    async def add_run(self, run: AppraisalRun) -> AppraisalRun:
+        self.session.add(run)
+        await self.session.flush()
+        return run
+
+    async def add_results(self, rows: Sequence[dict[str, Any]]) -> None:
+        for chunk in range(0, len(rows), 2000):
+            await self.session.execute(insert(AppraisalResult),
+                                       list(rows[chunk:chunk + 2000]))
+
+    async def results(self, run_id: int, kind: str | None = None) -> Sequence[AppraisalResult]:
+        statement = select(AppraisalResult).where(AppraisalResult.run_id == run_id)
+        if kind is not None:
+            statement = statement.where(AppraisalResult.kind == kind)
+        return (await self.session.scalars(
+            statement.order_by(AppraisalResult.kind, AppraisalResult.rank.is_(None),
+                               AppraisalResult.rank, AppraisalResult.id))).all()
+
+    async def set_status(self, run_id: int, status: AppraisalStatus,
+                         **values: Any) -> None:
+        await self.session.execute(update(AppraisalRun).where(AppraisalRun.id == run_id)
+                                   .values(status=status, **values))
+
+    async def published(self, period: str | None = None) -> Sequence[AppraisalRun]:
+        statement = select(AppraisalRun).where(
+            AppraisalRun.status == AppraisalStatus.PUBLISHED)
+        if period is not None:
+            statement = statement.where(AppraisalRun.period == period)
+        return (await self.session.scalars(statement.order_by(AppraisalRun.computed_at))).all()
+
+    async def published_of_person(self, person_id: int
+                                  ) -> list[tuple[AppraisalRun, AppraisalResult]]:
+        """A cadre's published results, oldest period first."""
+        rows = await self.session.execute(
+            select(AppraisalRun, AppraisalResult)
+            .join(AppraisalResult, AppraisalResult.run_id == AppraisalRun.id)
+            .where(AppraisalRun.status == AppraisalStatus.PUBLISHED,
+                   AppraisalResult.kind == "cadre", AppraisalResult.person_id == person_id)
+            .order_by(AppraisalRun.published_at, AppraisalResult.id))
+        return [(run, result) for run, result in rows]
+
+    async def result(self, result_id: int) -> tuple[AppraisalRun, AppraisalResult] | None:
+        row = (await self.session.execute(
+            select(AppraisalRun, AppraisalResult)
+            .join(AppraisalResult, AppraisalResult.run_id == AppraisalRun.id)
+            .where(AppraisalResult.id == result_id))).first()
+        return None if row is None else (row[0], row[1])
+
+
+class AppealsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(self, result_id: int, person_id: int, reason: str,
+                     now: datetime) -> Appeal | None:
+        """None when this cadre already appealed this result."""
+        inserted = await _insert_new(
+            self.session, Appeal,
+            {"result_id": result_id, "person_id": person_id, "reason": reason,
+             "status": AppealStatus.OPEN, "created_at": now},
+            ["result_id", "person_id"])
+        if not inserted:
+            return None
+        return await self.session.scalar(select(Appeal).where(
+            Appeal.result_id == result_id, Appeal.person_id == person_id))
+
+    async def get(self, appeal_id: int, lock: bool = False) -> Appeal | None:
+        statement = select(Appeal).where(Appeal.id == appeal_id)
+        if lock:
+            statement = statement.with_for_update()
+        return await self.session.scalar(statement)
+
+    async def of_person(self, person_id: int) -> Sequence[Appeal]:
+        return (await self.session.scalars(
+            select(Appeal).where(Appeal.person_id == person_id)
+            .order_by(Appeal.created_at.desc(), Appeal.id.desc()))).all()
+
+    async def listed(self, status: AppealStatus | None = None, limit: int = 50
+                     ) -> list[tuple[Appeal, AppraisalResult, AppraisalRun, str]]:
+        """Appeals with their result, run and the cadre's name, newest first."""
+        statement = (select(Appeal, AppraisalResult, AppraisalRun, Person.name)
+                     .join(AppraisalResult, AppraisalResult.id == Appeal.result_id)
+                     .join(AppraisalRun, AppraisalRun.id == AppraisalResult.run_id)
+                     .join(Person, Person.id == Appeal.person_id))
+        if status is not None:
+            statement = statement.where(Appeal.status == status)
+        rows = await self.session.execute(
+            statement.order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(limit))
+        return [(a, r, run, name) for a, r, run, name in rows]
+
+    async def answer(self, appeal: Appeal, status: AppealStatus, answer: str,
+                     person_id: int, now: datetime) -> bool:
+        """Compare-and-set from open, so two answers cannot both apply."""
+        result = await self.session.execute(
+            update(Appeal).where(Appeal.id == appeal.id, Appeal.status == AppealStatus.OPEN)
+            .values(status=status, answer=answer, answered_by=person_id, answered_at=now))
+        return getattr(result, "rowcount", 0) == 1
