@@ -197,6 +197,18 @@ DEFAULT_INDICATORS = [
                answers="key_task_progress"),
 ]
 
+# Villages also answer for an objective result imported each period (civicpulse kpi import).
+DEFAULT_VILLAGE_INDICATORS = [
+    _indicator("satisfaction", "residents", 0.30, label="Resident satisfaction",
+               answers="overall_satisfaction", training="residents"),
+    *DEFAULT_INDICATORS[1:5],
+    _indicator("key_tasks", "inspections", 0.15, label="Verified key tasks",
+               training="projects"),
+    _indicator("waste_collection", "kpi", 0.10, label="Waste collected on schedule (%)",
+               kpi="waste_collection_rate", best=100, worst=50, training="projects"),
+    DEFAULT_INDICATORS[6],
+]
+
 DEFAULT_TRAINING_TOPICS: dict[str, dict[Literal["en", "zh"], str]] = {
     "policy": {"en": "Policies and regulations", "zh": "政策法规"},
     "law": {"en": "Law-based administration", "zh": "依法行政"},
@@ -227,7 +239,8 @@ class AppraisalSection(_Section):
         default_factory=lambda: dict(DEFAULT_TRAINING_TOPICS))
     # Unit type -> its indicators; "*" is used for types not listed.
     unit_types: dict[str, list[IndicatorSection]] = Field(
-        default_factory=lambda: {"*": list(DEFAULT_INDICATORS)})
+        default_factory=lambda: {"*": list(DEFAULT_INDICATORS),
+                                 "village": list(DEFAULT_VILLAGE_INDICATORS)})
 
     @model_validator(mode="after")
     def _consistent(self) -> AppraisalSection:
