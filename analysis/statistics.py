@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypeAlias
 
 Z95 = 1.959963984540054
@@ -89,7 +89,7 @@ def mean_interval(
         half = t95(n - 1) * sd / math.sqrt(n)
         low, high = mean - half, mean + half
         if bounds is not None:
-            low, high = max(bounds[0], low), min(bounds[1], high)
+            low, high = max(float(bounds[0]), low), min(float(bounds[1]), high)
         return low, high
     if bounds is None or bounds[1] <= bounds[0]:
         return None
@@ -119,7 +119,7 @@ def to_score(value: float, kind: QuestionKind) -> float:
     if kind == "yesno":
         return 100.0 if value else 0.0
     if kind == "number":
-        raise ValueError("a number answer has no fixed 0-100 scale; use kpi_score(value, worst, best)")
+        raise ValueError("a number answer has no fixed 0-100 scale; map it with kpi_score()")
     low, high = SCALES[kind]
     if not low <= value <= high:
         raise ValueError(f"{kind} answer {value!r} is outside {low}-{high}")
@@ -268,35 +268,31 @@ def summarize(
         math.sqrt(max(0.0, sum(c * (v - mean) ** 2 for v, c in merged.items()) / (n - 1)))
         if n >= 2 else None
     )
-    moe = margin_of_error(n, population=population)
-    common = dict(
-        kind=kind, n=n, mean=mean, sd=sd, distribution=distribution, margin_of_error=moe,
+    base = QuestionStats(
+        kind=kind, n=n, mean=mean, sd=sd, mean_interval=None, score=None,
+        distribution=distribution, margin_of_error=margin_of_error(n, population=population),
         response_rate=rate, population=population, invited=invited,
     )
     if kind == "yesno":
         yes = merged[1.0]
         interval = wilson_interval(yes, n)
-        return QuestionStats(
-            mean_interval=interval, score=100.0 * yes / n, yes_share=yes / n,
-            yes_interval=interval, **common,  # type: ignore[arg-type]
+        return replace(
+            base, mean_interval=interval, score=100.0 * yes / n, yes_share=yes / n,
+            yes_interval=interval,
         )
     if kind == "number":
-        return QuestionStats(
-            mean_interval=mean_interval(n, mean, sd), score=None, **common,  # type: ignore[arg-type]
-        )
+        return replace(base, mean_interval=mean_interval(n, mean, sd))
     low, high = SCALES[kind]
-    interval = mean_interval(n, mean, sd, (low, high))
-    score = (mean - low) * 100.0 / (high - low)
+    base = replace(
+        base, mean_interval=mean_interval(n, mean, sd, (low, high)),
+        score=(mean - low) * 100.0 / (high - low),
+    )
     if kind == "rating":
         satisfied = merged[4.0] + merged[5.0]
-        return QuestionStats(
-            mean_interval=interval, score=score, csat=satisfied / n,
-            csat_interval=wilson_interval(satisfied, n), **common,  # type: ignore[arg-type]
-        )
+        return replace(base, csat=satisfied / n, csat_interval=wilson_interval(satisfied, n))
     promoters = sum(c for v, c in merged.items() if v >= 9) / n
     detractors = sum(c for v, c in merged.items() if v <= 6) / n
-    return QuestionStats(
-        mean_interval=interval, score=score, nps=100.0 * (promoters - detractors),
-        promoters=promoters, passives=1.0 - promoters - detractors, detractors=detractors,
-        **common,  # type: ignore[arg-type]
+    return replace(
+        base, nps=100.0 * (promoters - detractors), promoters=promoters,
+        passives=1.0 - promoters - detractors, detractors=detractors,
     )
