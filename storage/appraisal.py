@@ -31,6 +31,8 @@ from storage.models import (
     KpiValue,
     Note,
     NoteStatus,
+    OutboxMessage,
+    OutboxStatus,
     Person,
     PersonRole,
     Response,
@@ -363,8 +365,19 @@ class AppraisalRepository:
         return [(u, c, str(v), n) for u, c, v, n in rows]
 
     async def invited(self, start: datetime, end: datetime) -> dict[int, int]:
-        """Unit -> people who started a response to its residents' campaigns in the period
-        (the denominator of completion) — see ``started``."""
+        """Unit -> invitations sent in the period to its residents' campaigns (the response
+        rate's denominator; people who came by QR code were never invited)."""
+        rows = await self.session.execute(
+            select(Campaign.unit_id, func.count())
+            .join(Campaign, Campaign.id == OutboxMessage.campaign_id)
+            .where(Campaign.audience == RESIDENTS, OutboxMessage.kind == "invite",
+                   OutboxMessage.status == OutboxStatus.SENT,
+                   OutboxMessage.sent_at >= start, OutboxMessage.sent_at < end)
+            .group_by(Campaign.unit_id))
+        return {unit: n for unit, n in rows}
+
+    async def started(self, start: datetime, end: datetime) -> dict[int, int]:
+        """Unit -> residents' responses started in the period (completed or not)."""
         rows = await self.session.execute(
             select(Campaign.unit_id, func.count())
             .join(Campaign, Campaign.id == Response.campaign_id)
