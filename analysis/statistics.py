@@ -15,6 +15,9 @@ from typing import Literal, TypeAlias
 Z95 = 1.959963984540054
 
 QuestionKind: TypeAlias = Literal["rating", "nps", "yesno", "number"]
+#: A distribution: answer value -> number of answers (Mapping is invariant in its key type,
+#: hence the three spellings).
+Counts: TypeAlias = Mapping[float, int] | Mapping[int, int] | Mapping[bool, int]
 
 #: The fixed scales of the scale question types (as in surveys.schema.SCALE_RANGES).
 SCALES: dict[str, tuple[int, int]] = {"rating": (1, 5), "nps": (0, 10)}
@@ -224,7 +227,7 @@ def _key(value: float) -> str:
 
 
 def summarize(
-    counts: Mapping[float, int],
+    counts: Counts,
     kind: QuestionKind,
     population: int | None = None,
     invited: int | None = None,
