@@ -1,13 +1,21 @@
-"""Exports of collected data (CSV or JSON lines), one row per completed response."""
+"""Exports: collected data (CSV or JSON lines, one row per completed response) and a period's
+appraisal results (CSV or XLSX, one row per unit and cadre)."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TextIO
 
-from storage.models import Answer
+from storage.models import Answer, AppraisalResult, AppraisalRun, AppraisalStatus
 from surveys.answers import from_row
+from surveys.periods import PeriodError, parse_period
 from surveys.schema import Question, Survey
 
 if TYPE_CHECKING:
@@ -58,3 +66,254 @@ async def export_responses(uow: UnitOfWork, campaign_code: str, fmt: str, out: T
         else:
             out.write(json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False) + "\n")
     return count
+
+
+# --- appraisal ---------------------------------------------------------------------------
+
+AppraisalFormat = Literal["csv", "xlsx"]
+RESULT_COLUMNS = (
+    "period", "version", "run_status", "kind", "unit_code", "unit_name", "cadre", "status",
+    "score", "grade", "rank", "ranked", "responses", "min_responses", "excluded_total",
+    "recognition", "exaggeration", "self_view", "others_view", "training", "training_zh",
+)
+COMPONENT_COLUMNS = (
+    "period", "version", "kind", "unit_code", "unit_name", "cadre", "component", "label",
+    "source", "weight", "used_weight", "n", "raw_mean", "score", "interval_low",
+    "interval_high", "note",
+)
+# Text a spreadsheet would run as a formula if it starts a cell (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class _Table:
+    header: list[str]
+    rows: list[list[object]]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _csv_cell(value: object) -> object:
+    """A CSV cell: flags as yes/no, and text that no spreadsheet would run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _rounded(value: object, digits: int = 2) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return round(float(value), digits)
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _versions(runs: Sequence[AppraisalRun]) -> str:
+    return ", ".join(f"{run.version} {run.status.value}" for run in runs)
+
+
+async def _run_to_export(uow: UnitOfWork, label: str, version: int | None) -> AppraisalRun:
+    runs = await uow.appraisal.runs(label)
+    if version is not None:
+        for run in runs:
+            if run.version == version:
+                return run
+        listed = f"versions: {_versions(runs)}" if runs else "it has not been run"
+        raise ExportError(f"no version {version} of the {label} appraisal ({listed})")
+    published = [run for run in runs if run.status == AppraisalStatus.PUBLISHED]
+    if published:
+        return published[-1]
+    if not runs:
+        raise ExportError(f"no appraisal for {label}; run `civicpulse appraisal run --period "
+                          f"{label}` first")
+    raise ExportError(f"no published appraisal for {label}; run `civicpulse appraisal publish "
+                      f"--period {label}` (or export an unpublished run with --version N; "
+                      f"versions: {_versions(runs)})")
+
+
+def _who(result: AppraisalResult) -> tuple[str, str, str]:
+    detail = result.detail or {}
+    cadre = str(detail.get("name") or "") if result.kind == "cadre" else ""
+    return str(detail.get("unit_code") or ""), str(detail.get("unit_name") or ""), cadre
+
+
+def _order(result: AppraisalResult) -> tuple[bool, bool, int, str, str, int]:
+    code, _, cadre = _who(result)
+    return (result.kind != "unit", result.rank is None, result.rank or 0, code, cadre,
+            result.id)
+
+
+def _tables(run: AppraisalRun, results: Sequence[AppraisalResult]) -> tuple[_Table, _Table]:
+    """The results (one row each, one score and n column per component) and the components
+    (one row per result and component)."""
+    component_ids: list[str] = []
+    for result in results:
+        for component in (result.detail or {}).get("components") or []:
+            if component.get("id") not in component_ids:
+                component_ids.append(str(component.get("id")))
+    header = [*RESULT_COLUMNS,
+              *(f"{cid}_{part}" for cid in component_ids for part in ("score", "n")),
+              "explanation"]
+    rows: list[list[object]] = []
+    parts: list[list[object]] = []
+    for result in sorted(results, key=_order):
+        detail = result.detail or {}
+        code, unit_name, cadre = _who(result)
+        training = detail.get("training") or []
+        by_id = {str(c.get("id")): c for c in detail.get("components") or []}
+        row: list[object] = [
+            run.period, run.version, run.status.value, result.kind, code,
+            _text(unit_name), _text(cadre), result.status, _rounded(result.score),
+            result.grade, result.rank, _count(detail.get("ranked")), result.responses,
+            _count(detail.get("min_responses")), _count(detail.get("excluded_total")),
+            result.recognition, result.exaggeration, _rounded(detail.get("self_view")),
+            _rounded(detail.get("others_view")),
+            _text("; ".join(str(t.get("en", t.get("id", ""))) for t in training)),
+            _text("; ".join(str(t.get("zh", t.get("id", ""))) for t in training)),
+        ]
+        for cid in component_ids:
+            component = by_id.get(cid) or {}
+            row += [_rounded(component.get("score")), _count(component.get("n"))]
+        row.append(_text(detail.get("explanation")))
+        rows.append(row)
+        for cid, component in by_id.items():
+            interval = component.get("interval") or [None, None]
+            parts.append([
+                run.period, run.version, result.kind, code, _text(unit_name),
+                _text(cadre), cid, _text(component.get("label")),
+                component.get("source"), _rounded(component.get("weight"), 4),
+                _rounded(component.get("used_weight"), 4), _count(component.get("n")),
+                _rounded(component.get("raw_mean"), 4), _rounded(component.get("score")),
+                _rounded(interval[0]), _rounded(interval[1]),
+                _text(component.get("note")),
+            ])
+    return _Table(header, rows), _Table(list(COMPONENT_COLUMNS), parts)
+
+
+def _write_csv(table: _Table, out: BinaryIO) -> None:
+    # UTF-8 with a byte-order mark: Excel then opens Chinese names correctly on double-click.
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
+    try:
+        writer = csv.writer(text)
+        writer.writerow(table.header)
+        for row in table.rows:
+            writer.writerow([_csv_cell(value) for value in row])
+        text.flush()
+    finally:
+        text.detach()  # the caller owns ``out``
+
+
+def _run_facts(run: AppraisalRun) -> list[list[object]]:
+    def when(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.isoformat(timespec="seconds")
+
+    return [["period", run.period], ["version", run.version], ["status", run.status.value],
+            ["computed_at", when(run.computed_at)], ["computed_by", run.computed_by],
+            ["published_at", when(run.published_at)], ["published_by", run.published_by],
+            ["config_hash", run.config_hash], ["results_hash", run.results_hash],
+            ["summary", json.dumps(run.summary, ensure_ascii=False, sort_keys=True)]]
+
+
+def _write_xlsx(run: AppraisalRun, tables: Sequence[tuple[str, _Table]],
+                out: BinaryIO) -> None:
+    # Imported here: openpyxl takes a moment to load and only this export needs it.
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.cell.cell import (  # type: ignore[import-untyped]
+        ILLEGAL_CHARACTERS_RE,
+        WriteOnlyCell,
+    )
+    from openpyxl.styles import Font  # type: ignore[import-untyped]
+    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def cell(sheet: Any, value: object, header: bool = False) -> object:
+        if value == "":
+            return None  # a blank cell rather than an empty text
+        if not isinstance(value, str):
+            return value
+        made = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+        made.data_type = "s"  # text stays text, even "=..."
+        if header:
+            made.font = bold
+        return made
+
+    for title, table in (*tables, ("run", _Table(["field", "value"], _run_facts(run)))):
+        sheet = book.create_sheet(title)
+        sheet.freeze_panes = "A2"
+        for index, name in enumerate(table.header, 1):
+            wide = name in ("unit_name", "cadre", "label", "explanation", "training",
+                            "training_zh", "note", "value")
+            sheet.column_dimensions[get_column_letter(index)].width = 40 if wide else 12
+        if table.rows:
+            sheet.auto_filter.ref = (f"A1:{get_column_letter(len(table.header))}"
+                                     f"{len(table.rows) + 1}")
+        sheet.append([cell(sheet, name, header=True) for name in table.header])
+        for row in table.rows:
+            sheet.append([cell(sheet, value) for value in row])
+    book.save(out)
+
+
+@contextmanager
+def _binary(out: Path | BinaryIO) -> Iterator[BinaryIO]:
+    if isinstance(out, Path):
+        with out.open("wb") as stream:
+            yield stream
+    else:
+        yield out
+
+
+async def export_appraisal(uow: UnitOfWork, period: str, fmt: AppraisalFormat,
+                           out: Path | BinaryIO, version: int | None = None) -> int:
+    """Write a period's appraisal results; return how many (units and cadres).
+
+    Without ``version`` the period's published run is exported; with it, that run whatever
+    its status (so a draft can be checked before publishing): the ``run_status`` column says
+    which. CSV is one row per result: who, status, score, grade, rank, responses, exclusions,
+    recognition, exaggeration, training, then ``<component>_score`` and ``<component>_n``
+    for every component id of the run (empty where a unit type lacks it) and the
+    explanation; it is UTF-8 with a byte-order mark so Excel shows Chinese correctly, and
+    yes/no for flags. XLSX has the same "results" sheet, a "components" sheet (one row per
+    result and component: weight, used weight, n, raw mean, score, interval, note) and a
+    "run" sheet (version, who computed and published it, hashes, summary); numbers are
+    numbers, flags are booleans, text cells are typed as text (never formulas), headers are
+    frozen. Scores are rounded to 2 decimals. In CSV, text that starts like a formula (=, +,
+    -, @) is prefixed with ' so no spreadsheet runs it. Units come first, best rank first,
+    then cadres.
+
+    Args:
+        uow: A (read-only) unit of work.
+        period: The period label, e.g. ``"2026-Q4"``.
+        fmt: ``"csv"`` or ``"xlsx"``.
+        out: A file path (created only once the run is found) or a binary stream, which is
+            left open.
+        version: The run's version; None for the published run.
+
+    Raises:
+        ExportError: The period cannot be read, has no published run (and no version was
+            given), or has no such version.
+    """
+    try:
+        label = parse_period(period).label
+    except PeriodError as exc:
+        raise ExportError(str(exc)) from None
+    if fmt not in ("csv", "xlsx"):
+        raise ExportError(f"unknown format {fmt!r}: csv or xlsx")
+    run = await _run_to_export(uow, label, version)
+    results = await uow.appraisal.results(run.id)
+    table, components = _tables(run, results)
+    with _binary(out) as stream:
+        if fmt == "csv":
+            _write_csv(table, stream)
+        else:
+            _write_xlsx(run, [("results", table), ("components", components)], stream)
+    return len(results)
