@@ -225,13 +225,13 @@ def _run_facts(run: AppraisalRun) -> list[list[object]]:
 def _write_xlsx(run: AppraisalRun, tables: Sequence[tuple[str, _Table]],
                 out: BinaryIO) -> None:
     # Imported here: openpyxl takes a moment to load and only this export needs it.
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.cell.cell import (  # type: ignore[import-untyped]
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import (
         ILLEGAL_CHARACTERS_RE,
         WriteOnlyCell,
     )
-    from openpyxl.styles import Font  # type: ignore[import-untyped]
-    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
     bold = Font(bold=True)

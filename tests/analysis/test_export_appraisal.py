@@ -19,7 +19,7 @@ from tests.conftest import TEST_UNITS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # only a library notice, if any
-    from openpyxl import load_workbook  # type: ignore[import-untyped]
+    from openpyxl import load_workbook
 
 AT = datetime(2027, 1, 5, 9, 0, tzinfo=UTC)
 
