@@ -9,6 +9,12 @@ sum of squares, which SQL aggregates cheaply). For each subject (a unit or a cad
    at that mean had been added (a Bayesian average): a village with five glowing answers
    cannot top the ranking by luck. KPI values and self-assessments are measurements, not
    samples, and are not shrunk (an indicator's own ``prior_weight`` overrides either way).
+   With ``estimate_prior_weight`` the weight is estimated per indicator from the data
+   instead (empirical Bayes): m = within-subject variance / between-subject variance, the
+   one-way random-effects ANOVA estimates over the pool; the smaller the real differences
+   between subjects compared with the noise of one answer, the harder small samples are
+   pulled. ``prior_weight`` remains the fallback when the pool is too small to tell (fewer
+   than 3 subjects with data, or one answer each), and the estimate is capped at 200.
 2. Its 95% interval is that of the raw mean: Wilson when every score is 0 or 100 (a yes/no
    or verdict share), otherwise Student's t with the sample sd, falling back to Wilson on
    the rescaled mean when the sample shows no spread; clipped to [0, 100]. Measured values
@@ -123,6 +129,7 @@ class AppraisalRules:
     recognition_share: float = 0.1
     exaggeration_margin: float = 15.0
     training_count: int = 2
+    estimate_prior_weight: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -233,6 +240,7 @@ class Component:
     interval: tuple[float, float] | None  # 95% interval of the raw mean
     prior: float | None  # the mean it was shrunk toward (None when not shrunk)
     note: str | None
+    prior_weight: float = 0.0  # m: as if this many answers at the prior were added
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -240,7 +248,7 @@ class Component:
             "used_weight": self.used_weight, "n": self.n, "raw_mean": self.raw_mean,
             "score": self.score,
             "interval": list(self.interval) if self.interval is not None else None,
-            "prior": self.prior, "note": self.note,
+            "prior": self.prior, "prior_weight": self.prior_weight, "note": self.note,
         }
 
 
@@ -304,24 +312,56 @@ def appraise(subjects: Sequence[Subject], rules: AppraisalRules) -> list[Result]
     return [_result(draft, rules, ranked_among[draft.subject.kind]) for draft in drafts]
 
 
+@dataclass(frozen=True)
+class _Pool:
+    """An indicator over all subjects of one kind and unit type."""
+
+    mean: float
+    weight: float | None  # estimated prior weight, None when it cannot be estimated
+
+
+#: The most an estimated prior weight may be (no real spread between subjects at all).
+MAX_ESTIMATED_WEIGHT = 200.0
+
+
 def _priors(
     subjects: Sequence[Subject], rules: AppraisalRules
-) -> dict[tuple[str, str, str], float]:
-    """(kind, unit type, indicator id) -> pooled mean over the subjects that have data."""
-    sums: dict[tuple[str, str, str], list[float]] = {}
+) -> dict[tuple[str, str, str], _Pool]:
+    """(kind, unit type, indicator id) -> pooled mean (and prior weight) over the subjects
+    that have data."""
+    pools: dict[tuple[str, str, str], list[Observation]] = {}
     for subject in subjects:
         for rule in rules.for_type(subject.unit_type) or ():
             obs = subject.observations.get(rule.id)
-            if obs is None or obs.n <= 0:
-                continue
-            pooled = sums.setdefault((subject.kind, subject.unit_type, rule.id), [0.0, 0.0])
-            pooled[0] += obs.total
-            pooled[1] += obs.n
-    return {key: total / n for key, (total, n) in sums.items() if n > 0}
+            if obs is not None and obs.n > 0:
+                pools.setdefault((subject.kind, subject.unit_type, rule.id), []).append(obs)
+    return {
+        key: _Pool(
+            mean=sum(o.total for o in group) / sum(o.n for o in group),
+            weight=_estimated_weight(group) if rules.estimate_prior_weight else None,
+        )
+        for key, group in pools.items()
+    }
+
+
+def _estimated_weight(group: Sequence[Observation]) -> float | None:
+    """Within- over between-subject variance (one-way random effects, unbalanced ANOVA)."""
+    k = len(group)
+    total_n = sum(o.n for o in group)
+    if k < 3 or total_n - k <= 0:
+        return None
+    within = sum(max(0.0, o.total_sq - o.total * o.total / o.n) for o in group) / (total_n - k)
+    grand = sum(o.total for o in group) / total_n
+    between_ss = sum(o.n * (o.total / o.n - grand) ** 2 for o in group)
+    n0 = (total_n - sum(o.n * o.n for o in group) / total_n) / (k - 1)
+    between = (between_ss / (k - 1) - within) / n0
+    if between <= 0:
+        return MAX_ESTIMATED_WEIGHT if within > 0 else None
+    return min(MAX_ESTIMATED_WEIGHT, within / between)
 
 
 def _draft(
-    subject: Subject, rules: AppraisalRules, priors: Mapping[tuple[str, str, str], float]
+    subject: Subject, rules: AppraisalRules, priors: Mapping[tuple[str, str, str], _Pool]
 ) -> _Draft:
     indicators = rules.for_type(subject.unit_type)
     if indicators is None:
@@ -354,7 +394,7 @@ def _draft(
         if component.interval is not None:
             low = component.interval[0]
             if component.prior is not None:
-                low = shrink(low, obs.n, component.prior, _prior_weight(rule, rules))
+                low = shrink(low, obs.n, component.prior, component.prior_weight)
         lower += component.used_weight * low
 
     needs_responses = any(rule.source in FROM_RESIDENTS for rule in indicators)
@@ -375,20 +415,25 @@ def _draft(
     return _Draft(subject, "graded", components, score, lower, "")
 
 
-def _prior_weight(rule: IndicatorRule, rules: AppraisalRules) -> float:
+def _prior_weight(rule: IndicatorRule, rules: AppraisalRules, pool: _Pool | None) -> float:
     if rule.prior_weight is not None:
         return rule.prior_weight
-    return 0.0 if rule.source in MEASURED else rules.prior_weight
+    if rule.source in MEASURED:
+        return 0.0
+    if pool is not None and pool.weight is not None:
+        return pool.weight
+    return rules.prior_weight
 
 
 def _component(
     subject: Subject, rule: IndicatorRule, obs: Observation, rules: AppraisalRules,
-    priors: Mapping[tuple[str, str, str], float], present_weight: float,
+    priors: Mapping[tuple[str, str, str], _Pool], present_weight: float,
 ) -> Component:
     n = obs.n
     mean = min(100.0, max(0.0, obs.total / n))
-    m = _prior_weight(rule, rules)
-    prior = priors.get((subject.kind, subject.unit_type, rule.id)) if m > 0 else None
+    pool = priors.get((subject.kind, subject.unit_type, rule.id))
+    m = _prior_weight(rule, rules, pool)
+    prior = pool.mean if pool is not None and m > 0 else None
     score = shrink(mean, n, prior, m) if prior is not None else mean
     interval = None if rule.source in MEASURED else _interval(obs, mean)
     used = rule.weight / present_weight if present_weight > 0 else 0.0
@@ -398,7 +443,7 @@ def _component(
     return Component(
         id=rule.id, label=rule.display, source=rule.source, weight=rule.weight,
         used_weight=used, n=n, raw_mean=mean, score=min(100.0, max(0.0, score)),
-        interval=interval, prior=prior, note=note,
+        interval=interval, prior=prior, note=note, prior_weight=m if prior is not None else 0.0,
     )
 
 
@@ -544,7 +589,8 @@ def _describe(c: Component, spread: bool) -> str:
         sample += f" (95% CI {c.interval[0]:.1f}–{c.interval[1]:.1f})"
     if c.prior is not None and abs(c.raw_mean - c.score) >= 0.05:
         text = (f"{head}: {c.score:.1f}, the mean {c.raw_mean:.1f} of {sample} shrunk toward"
-                f" the average {c.prior:.1f}")
+                f" the average {c.prior:.1f} as if {_approx(c.prior_weight)} average"
+                f" {one if _approx(c.prior_weight) == '1' else many} were added")
     else:
         text = f"{head}: {c.score:.1f} from {sample}"
         if c.source in MEASURED:
@@ -553,6 +599,10 @@ def _describe(c: Component, spread: bool) -> str:
     if spread and abs(c.used_weight - c.weight) > 1e-9:
         text += f" ({_pct(c.used_weight)} with the missing components' weight)"
     return text
+
+
+def _approx(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0") if value < 10 else f"{value:.0f}"
 
 
 def _pct(share: float) -> str:

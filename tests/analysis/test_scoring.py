@@ -344,3 +344,22 @@ def test_shrinkage_pulls_small_samples_harder(mean: float, n: int, prior: float)
     small = abs(shrink(mean, n, prior, 10) - prior)
     large = abs(shrink(mean, n * 10, prior, 10) - prior)
     assert small <= large + 1e-9 and math.isfinite(small)
+
+
+def test_estimated_prior_weight() -> None:
+    one = (IndicatorRule("satisfaction", "residents", 1.0),)
+    rules = AppraisalRules(indicators={"*": one}, estimate_prior_weight=True, prior_weight=7)
+    # Units that really differ (all answers 0, 50 or 100 within a unit): barely shrunk.
+    apart = [unit(k, 20, satisfaction=obs(*[v] * 19, 50.0)) for k, v in
+             (("a", 0.0), ("b", 50.0), ("c", 100.0))]
+    weights = [r.components[0].prior_weight for r in appraise(apart, rules)]
+    assert all(0 < w < 0.1 for w in weights)
+    # Units alike but for noise: pulled hard, at most the cap.
+    alike = [unit(k, 20, satisfaction=obs(*[0.0, 100.0] * 10)) for k in "abc"]
+    alike.append(unit("d", 20, satisfaction=obs(*[0.0] * 9, *[100.0] * 11)))
+    heavy = appraise(alike, rules)[3].components[0]
+    assert heavy.prior_weight == 200.0
+    # Too few subjects to tell: the configured weight.
+    two = appraise(apart[:2], rules)[0].components[0]
+    assert two.prior_weight == 7
+    assert "as if 7 average responses were added" in appraise(apart[:2], rules)[0].explanation
