@@ -230,3 +230,16 @@ def test_a_flagged_burst_always_has_enough(times: list[float], min_count: int) -
                 sum(1 for u in ordered if s <= u <= s + window) >= min_count
                 for s in ordered if s <= t <= s + window
             )
+
+
+def test_awkward_comments() -> None:
+    long = "排队太久了 the queue was far too long " * 300  # over 10,000 characters
+    mixed = "服务很好 but the forms were confusing!!"
+    rows = [
+        row(1, comment=long), row(2, comment=long.upper()),
+        row(3, comment=mixed), row(4, comment="服务很好，but the forms were CONFUSING"),
+        row(5, comment="😀" * 15), row(6, comment="😀" * 15),
+        row(7, comment="   "), row(8, comment="   "),
+    ]
+    assert len(long) > 10_000
+    assert ids(detect_duplicate_comments(rows, RULES)) == [1, 2, 3, 4]
