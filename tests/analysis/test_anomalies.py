@@ -233,7 +233,7 @@ def test_a_flagged_burst_always_has_enough(times: list[float], min_count: int) -
 
 
 def test_awkward_comments() -> None:
-    long = "排队太久了 the queue was far too long " * 300  # over 10,000 characters
+    long = "排队太久了 the queue was far too long " * 310  # over 10,000 characters
     mixed = "服务很好 but the forms were confusing!!"
     rows = [
         row(1, comment=long), row(2, comment=long.upper()),
