@@ -20,6 +20,7 @@ from handlers.cadre import cadre_handlers
 from handlers.deps import Deps
 from handlers.inspector import inspector_handlers
 from handlers.resident import resident_handlers
+from handlers.results import results_handlers
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
@@ -145,7 +146,7 @@ def build_application(
     application.bot_data[_BACKGROUND] = Background(application, db, settings, deps, clock)
     # Each audience's handlers run in their own group, before the resident journey (group 0);
     # whichever handles an update stops it there.
-    for audience in (inspector_handlers, cadre_handlers, admin_handlers):
+    for audience in (results_handlers, inspector_handlers, cadre_handlers, admin_handlers):
         for group, handlers in audience(deps).items():
             application.add_handlers(handlers, group=group)
     application.add_handlers(resident_handlers(deps))

@@ -81,6 +81,8 @@ CADRE_MENU = {
     "en": [
         BotCommand("note", "Send a brief progress note"),
         BotCommand("notes", "Your recent notes: correct or withdraw"),
+        BotCommand("myscore", "Your published appraisal and its explanation"),
+        BotCommand("appeal", "Contest your published appraisal, with a reason"),
         BotCommand("help", "What this bot does"),
         BotCommand("language", "English or 中文"),
         BotCommand("stop", "No more invitations or reminders"),
@@ -88,6 +90,8 @@ CADRE_MENU = {
     "zh": [
         BotCommand("note", "发送工作进展"),
         BotCommand("notes", "最近的进展：修改或撤回"),
+        BotCommand("myscore", "查看已公布的考核结果及说明"),
+        BotCommand("appeal", "对已公布的考核结果提出申诉"),
         BotCommand("help", "帮助"),
         BotCommand("language", "切换语言"),
         BotCommand("stop", "不再接收邀请和提醒"),

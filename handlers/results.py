@@ -1,0 +1,667 @@
+"""Appraisal results in chat: /myscore, /results, /appeal, /appeals and /answer (group -4).
+
+A cadre's /myscore shows their latest published result: the score and grade (or why there is
+none), the breakdown per component with its weight, n and 95% interval, residents' view
+against their own, the top themes (never for small cells), training suggestions, recognition,
+what was excluded and the trend, with a chart. Admins and auditors get /results, a ranking
+of the units in their scope with a chart, and /appeals, the open appeals they can answer.
+
+The handlers run first (group -4). Commands and ``ap:`` buttons are always handled here, so a
+resident gets a clear answer rather than "unknown command". Text and /cancel are taken only
+while the person is in one of this module's dialogues (asked for an appeal's reason, or for
+an answer's text), which a cheap read decides without claiming the update; anything else goes
+on to the later groups untouched.
+
+Handlers are thin: decode the update, run one use case of ``analysis.results`` in one
+transaction (which also claims the update id), then send what it returned, after the commit.
+Charts are drawn in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
+from telegram.constants import MessageLimit, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from analysis import charts, results
+from analysis.results import (
+    Answered,
+    AppealFiled,
+    AppealList,
+    Breakdown,
+    MyScore,
+    Ranked,
+    Refused,
+    ResultsCaller,
+    ResultsTable,
+)
+from handlers.common import AudienceHandler, answer, lang_guess, notice, stopping
+from handlers.deps import Deps
+from handlers.results_texts import rt, word
+from storage.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+Handlers = list[BaseHandler[Update, Context, None]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+RESULTS_GROUP = -4
+TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
+CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)
+TABLE_ROWS = 40
+CADRE_ROWS = 30
+NAME_SIZE = 60
+REASON_SHOWN = 300
+EXPLANATION_SHOWN = 800
+
+# Button data (at most 64 bytes): the decision and the appeal id. The appeal's own status is
+# its version: a tap on an answered appeal changes nothing.
+_APPEAL_TAP = re.compile(r"^ap:([ur]):(\d{1,12})$")
+_TAP_DECISION = {"u": results.UPHOLD, "r": results.REJECT}
+
+
+def results_handlers(deps: Deps) -> dict[int, Handlers]:
+    # New messages only: an edited /appeal is not a second appeal, nor an edited answer.
+    new = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    return {
+        RESULTS_GROUP: [
+            CommandHandler("myscore", _guarded(deps, _on_myscore), new),
+            CommandHandler("results", _guarded(deps, _on_results), new),
+            CommandHandler("appeal", _guarded(deps, _on_appeal), new),
+            CommandHandler("appeals", _guarded(deps, _on_appeals), new),
+            CommandHandler("answer", _guarded(deps, _on_answer), new),
+            CommandHandler("cancel", _guarded(deps, _on_cancel), new),
+            CallbackQueryHandler(_guarded(deps, _on_button), pattern=r"^ap:"),
+            MessageHandler(new & filters.TEXT & ~filters.COMMAND, _guarded(deps, _on_text)),
+        ]
+    }
+
+
+def _guarded(deps: Deps, handler: AudienceHandler) -> Handler:
+    return stopping(deps, handler, "results", (Refused,), _refuse)
+
+
+def refusal_text(refusal: Refused) -> str:
+    params = dict(refusal.params)
+    if "status" in params:
+        params["status"] = word("status", str(params["status"]), refusal.lang)
+    date = params.get("date")
+    if isinstance(date, datetime):
+        params["date"] = _date(date)
+    key = refusal.key if refusal.key.startswith("busy.") else f"results.{refusal.key}"
+    return rt(key, refusal.lang, params)
+
+
+async def _refuse(update: Update, refusal: Exception) -> None:
+    assert isinstance(refusal, Refused)
+    await notice(update, refusal_text(refusal))
+
+
+def _caller(deps: Deps, update: Update) -> ResultsCaller:
+    user = update.effective_user
+    assert user is not None
+    return ResultsCaller(telegram_user_id=user.id, now=deps.clock(),
+                         client_language=user.language_code,
+                         default_language=deps.default_language)
+
+
+async def _say(update: Update, text: str,
+               keyboard: InlineKeyboardMarkup | None = None) -> Message:
+    chat = update.effective_chat
+    assert chat is not None
+    return await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
+                                   disable_web_page_preview=True)
+
+
+async def _say_all(update: Update, blocks: Sequence[str],
+                   keyboard: InlineKeyboardMarkup | None = None) -> None:
+    """Blocks packed into as few messages as fit 4,096 characters; the keyboard on the last."""
+    parts = pack(blocks)
+    for index, part in enumerate(parts):
+        await _say(update, part, keyboard if index == len(parts) - 1 else None)
+
+
+async def _presence(deps: Deps, update: Update) -> str | None:
+    """The cheap read deciding whether text or /cancel is ours; it claims nothing."""
+    user = update.effective_user
+    if user is None:
+        return None
+    try:
+        async with deps.db.reading() as uow:
+            return await results.presence(uow, user.id)
+    except DatabaseUnavailable:
+        return None  # the later groups will meet the same outage and say so
+
+
+def _rest(update: Update) -> str:
+    """The text after the command, as typed (line breaks kept)."""
+    message = update.effective_message
+    assert message is not None
+    parts = (message.text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def _chart(draw: Callable[[], bytes]) -> bytes | None:
+    """Draw off the event loop; a chart that fails to draw is left out, never the text."""
+    try:
+        return await asyncio.to_thread(draw)
+    except Exception:
+        log.exception("could not draw a chart")
+        return None
+
+
+async def _photo(update: Update, png: bytes | None, filename: str, caption: str) -> None:
+    if png is None:
+        return
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_photo(InputFile(png, filename=filename), caption=_clip(caption, CAPTION_LIMIT),
+                          parse_mode=ParseMode.HTML)
+
+
+# --- /myscore -------------------------------------------------------------------------------
+
+
+async def _on_myscore(deps: Deps, update: Update, context: Context) -> bool:
+    view = await deps.run(update, partial(results.my_score, caller=_caller(deps, update),
+                                          min_cell=deps.min_cell_size))
+    shown = view.breakdown
+    if shown is None or view.period is None:
+        await _say(update, rt("results.my.none", view.lang))
+        return True
+    png = await _chart(partial(charts.score_chart, _chart_title(view, shown),
+                               component_bars(shown), trend_points(view)))
+    caption = rt("results.caption", view.lang, {
+        "name": _clip(shown.name, NAME_SIZE), "period": view.period,
+        "score": _headline(shown, view.lang)})
+    await _photo(update, png, f"myscore-{view.period}.png", caption)
+    await _say_all(update, my_score_blocks(view))
+    return True
+
+
+def _chart_title(view: MyScore, shown: Breakdown) -> str:
+    name = charts.latin(shown.name, shown.unit_code, size=40)
+    return f"{name} {view.period or ''}".strip()
+
+
+def component_bars(shown: Breakdown) -> list[charts.Bar]:
+    return [charts.Bar(c.label, c.score, c.low, c.high, fallback=c.id,
+                       note="no data" if c.n == 0 else "no score")
+            for c in shown.components]
+
+
+def trend_points(view: MyScore) -> list[charts.Point]:
+    return [charts.Point(p.period, p.score) for p in view.trend]
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def _date(value: datetime | None) -> str:
+    return "–" if value is None else f"{value:%Y-%m-%d}"
+
+
+def _clip(text: str, size: int) -> str:
+    return text if len(text) <= size else text[:size - 1] + "…"
+
+
+def _headline(shown: Breakdown, lang: str) -> str:
+    if shown.graded:
+        return f"{_num(shown.score)} ({word('grade', shown.grade, lang)})"
+    return word("grade", None, lang)
+
+
+def _status_block(shown: Breakdown, lang: str) -> list[str]:
+    lines: list[str] = []
+    if shown.graded:
+        lines.append(rt("results.my.score", lang, {"score": _num(shown.score),
+                                                   "grade": word("grade", shown.grade, lang)}))
+        if shown.rank is not None:
+            key = "results.my.rank" if shown.ranked else "results.my.rank_alone"
+            lines.append(rt(key, lang, {"rank": shown.rank, "ranked": shown.ranked}))
+    elif shown.status == "no_data":
+        lines.append(rt("results.my.no_data", lang))
+    else:
+        lines.append(rt("results.my.not_enough", lang, {
+            "n": shown.responses,
+            "min": shown.min_responses if shown.min_responses is not None else "?"}))
+    lines.append(rt("results.my.responses", lang, {"n": shown.responses}))
+    if shown.recognition:
+        lines.append(rt("results.recognition", lang))
+    return lines
+
+
+def _components_block(shown: Breakdown, lang: str) -> list[str]:
+    lines = [rt("results.components", lang)]
+    if not shown.components:
+        lines.append(rt("results.no_components", lang))
+    for c in shown.components:
+        interval = (f"[{c.low:.1f}–{c.high:.1f}]" if c.low is not None and c.high is not None
+                    else rt("results.no_interval", lang))
+        weight = _pct(c.weight)
+        if c.used_weight is not None and c.weight is not None and \
+                abs(c.used_weight - c.weight) > 0.0005:
+            weight = f"{weight} → {_pct(c.used_weight)}"
+        lines.append(rt("results.component", lang, {
+            "label": _clip(c.label, NAME_SIZE), "weight": weight,
+            "score": _num(c.score) if c.score is not None else rt("results.no_score", lang),
+            "n": c.n, "interval": interval,
+            "note": f" ({_clip(c.note, 200)})" if c.note else "",
+        }))
+    return lines
+
+
+def _views_block(shown: Breakdown, lang: str) -> list[str]:
+    if shown.others_view is None and shown.self_view is None:
+        return []
+    none = rt("results.no_view", lang)
+    lines = [rt("results.views", lang, {
+        "others": _num(shown.others_view) if shown.others_view is not None else none,
+        "self": _num(shown.self_view) if shown.self_view is not None else none})]
+    if shown.exaggeration:
+        lines.append(rt("results.views.flag", lang))
+    return lines
+
+
+def _themes_block(shown: Breakdown, lang: str, min_cell: int) -> list[str]:
+    if shown.themes_note is not None:
+        return [rt("results.themes", lang), rt("results.themes.hidden", lang,
+                                                {"min_cell": min_cell})]
+    if not shown.themes:
+        return [rt("results.themes.none", lang)]
+    return [rt("results.themes", lang)] + [
+        rt("results.theme", lang, {"topic": _clip(th.topic, 40), "count": th.count,
+                                   "share": _pct(th.share)})
+        for th in shown.themes[:5]]
+
+
+def _training_block(shown: Breakdown, lang: str) -> list[str]:
+    if not shown.training:
+        return []
+    items = [item.get(lang) or item.get("en") or item.get("id") or "?" for item in shown.training]
+    return [rt("results.training", lang)] + [f"• {html.escape(_clip(i, 80), quote=False)}"
+                                             for i in items]
+
+
+def _excluded_block(shown: Breakdown, lang: str) -> list[str]:
+    if shown.excluded_total <= 0 and not shown.excluded:
+        return [rt("results.excluded.none", lang)]
+    kinds = ", ".join(f"{word('kind', kind, lang)}: {count}"
+                      for kind, count in sorted(shown.excluded.items()))
+    return [rt("results.excluded", lang, {"total": shown.excluded_total, "kinds": kinds})]
+
+
+def _trend_block(view: MyScore, lang: str) -> list[str]:
+    if len(view.trend) <= 1:
+        return [rt("results.trend.first", lang)]
+    ungraded = word("grade", None, lang)
+    items = " → ".join(f"{p.period} {_num(p.score) if p.score is not None else ungraded}"
+                       for p in view.trend)
+    return [rt("results.trend", lang, {"items": items})]
+
+
+def _appeal_block(view: MyScore, lang: str) -> list[str]:
+    appeal = view.appeal
+    if appeal is None:
+        return [rt("results.appeal.hint", lang)]
+    if appeal.status == "open":
+        return [rt("results.appeal.open", lang, {"id": appeal.id,
+                                                  "date": _date(appeal.created_at)})]
+    return [rt("results.appeal.closed", lang, {
+        "id": appeal.id, "status": word("status", appeal.status, lang),
+        "date": _date(appeal.answered_at), "answer": _clip(appeal.answer or "", 500)})]
+
+
+def my_score_blocks(view: MyScore) -> list[str]:
+    """The text of /myscore, as blocks that each fit one message."""
+    shown, lang = view.breakdown, view.lang
+    assert shown is not None
+    title = rt("results.my.title", lang, {
+        "period": view.period, "version": view.version, "date": _date(view.published_at),
+        "name": _clip(shown.name, NAME_SIZE),
+        "unit": f"{_clip(shown.unit_name, NAME_SIZE)} ({shown.unit_code})"})
+    blocks = [
+        "\n".join([title, *_status_block(shown, lang)]),
+        "\n".join(_components_block(shown, lang)),
+        "\n".join(_views_block(shown, lang)),
+        "\n".join(_themes_block(shown, lang, view.min_cell)),
+        "\n".join(_training_block(shown, lang)),
+        "\n".join(_excluded_block(shown, lang)),
+        "\n".join(_trend_block(view, lang)),
+    ]
+    if shown.explanation:
+        blocks.append(rt("results.explanation", lang,
+                         {"text": _clip(shown.explanation, EXPLANATION_SHOWN)}))
+    blocks.append("\n".join(_appeal_block(view, lang)))
+    return [b for b in blocks if b]
+
+
+# --- /results -------------------------------------------------------------------------------
+
+
+async def _on_results(deps: Deps, update: Update, context: Context) -> bool:
+    table = await deps.run(update, partial(results.results_table, caller=_caller(deps, update),
+                                           args=list(context.args or [])))
+    ordered = list(table.units)
+    if ordered:
+        bars = [charts.Bar(f"{r.unit_code} {r.unit_name}", r.score if r.graded else None,
+                           fallback=r.unit_code,
+                           note="not enough responses" if r.status != "no_data" else "no data")
+                for r in ordered]
+        png = await _chart(partial(charts.ranking_chart, f"Units {table.period}", bars))
+        caption = rt("results.table.title", table.lang, _table_params(table)).split("\n")[0]
+        await _photo(update, png, f"results-{table.period}.png", caption)
+    await _say_all(update, results_blocks(table))
+    return True
+
+
+def _table_params(table: ResultsTable) -> dict[str, object]:
+    scope = ", ".join(table.scope) if table.scope else rt("results.table.all", table.lang)
+    return {"period": table.period, "version": table.version,
+            "date": _date(table.published_at), "scope": scope}
+
+
+def _who(row: Ranked, cadre: bool) -> str:
+    unit = f"{row.unit_code} {_clip(row.unit_name, 40)}"
+    return f"{_clip(row.name, 40)} ({row.unit_code})" if cadre else unit
+
+
+def _row(row: Ranked, lang: str, cadre: bool = False) -> str:
+    who = _who(row, cadre)
+    if row.graded:
+        rank = row.rank if row.rank is not None else "–"
+        return rt("results.table.row", lang, {
+            "rank": rank, "who": who, "score": _num(row.score),
+            "grade": word("grade", row.grade, lang), "n": row.responses,
+            "flag": rt("results.recognised", lang) if row.recognition else ""},
+            raw=frozenset({"flag"}))
+    if row.status == "no_data":
+        return rt("results.table.nodata", lang, {"who": who})
+    return rt("results.table.ungraded", lang, {
+        "who": who, "n": row.responses,
+        "min": row.min_responses if row.min_responses is not None else "?"})
+
+
+def results_blocks(table: ResultsTable) -> list[str]:
+    lang = table.lang
+    blocks = [rt("results.table.title", lang, _table_params(table))]
+    if table.units:
+        lines = [rt("results.table.units", lang)]
+        lines += [_row(r, lang) for r in table.units[:TABLE_ROWS]]
+        if len(table.units) > TABLE_ROWS:
+            lines.append(rt("results.table.more", lang,
+                            {"count": len(table.units) - TABLE_ROWS}))
+        blocks.append("\n".join(lines))
+    else:
+        blocks.append(rt("results.table.no_units", lang, {"period": table.period}))
+    if table.cadres:
+        lines = [rt("results.table.cadres", lang)]
+        lines += [_row(r, lang, cadre=True) for r in table.cadres[:CADRE_ROWS]]
+        if len(table.cadres) > CADRE_ROWS:
+            lines.append(rt("results.table.more", lang,
+                            {"count": len(table.cadres) - CADRE_ROWS}))
+        blocks.append("\n".join(lines))
+    elif table.units:
+        blocks.append(rt("results.table.no_cadres", lang, {"period": table.period}))
+    unit = f"{table.scope[0]} " if len(table.scope) == 1 else ""
+    blocks.append(rt("results.table.periods", lang,
+                     {"periods": ", ".join(table.periods[-8:]), "unit": unit}))
+    return blocks
+
+
+# --- /appeal --------------------------------------------------------------------------------
+
+
+async def _on_appeal(deps: Deps, update: Update, context: Context) -> bool:
+    reason = _rest(update)
+    caller = _caller(deps, update)
+    if not reason:
+        asked = await deps.run(update, partial(results.ask_reason, caller=caller))
+        score = (f"{_num(asked.score)}, {word('grade', asked.grade, asked.lang)}"
+                 if asked.score is not None else word("grade", None, asked.lang))
+        await _say(update, rt("results.appeal.ask", asked.lang, {
+            "period": asked.period, "score": score, "min": results.REASON_MIN,
+            "max": results.REASON_MAX}))
+        return True
+    filed = await deps.run(update, partial(results.file_appeal, caller=caller, reason=reason))
+    await _filed(update, filed)
+    return True
+
+
+async def _filed(update: Update, filed: AppealFiled) -> None:
+    lang = filed.lang
+    unit = f"{filed.unit_name} ({filed.unit_code})"
+    if not filed.reviewers:
+        who = rt("results.appeal.who_unknown", lang, {"unit": unit})
+    elif filed.reviewer_count > len(filed.reviewers):
+        who = rt("results.appeal.who_more", lang, {
+            "unit": unit, "names": ", ".join(filed.reviewers),
+            "more": filed.reviewer_count - len(filed.reviewers)})
+    else:
+        who = rt("results.appeal.who", lang, {"unit": unit, "names": ", ".join(filed.reviewers)})
+    score = (f"{_num(filed.score)}, {word('grade', filed.grade, lang)}"
+             if filed.score is not None else word("grade", None, lang))
+    await _say(update, rt("results.appeal.filed", lang, {
+        "id": filed.appeal_id, "period": filed.period, "version": filed.version,
+        "score": score, "who": who}, raw=frozenset({"who"})))
+    bot = update.get_bot()
+    for recipient in filed.notify:
+        try:
+            await bot.send_message(recipient.chat_id, rt("results.appeal.notify", recipient.lang, {
+                "id": filed.appeal_id, "cadre": _clip(filed.cadre, NAME_SIZE),
+                "unit": filed.unit_code, "period": filed.period,
+                "reason": _clip(filed.reason, REASON_SHOWN)}), parse_mode=ParseMode.HTML)
+        except TelegramError as exc:
+            log.info("could not tell a reviewer about appeal %s: %s", filed.appeal_id, exc)
+
+
+async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
+    kind = await _presence(deps, update)
+    if kind is None:
+        return False
+    message = update.effective_message
+    assert message is not None
+    text = message.text or ""
+    caller = _caller(deps, update)
+    if kind == results.REASON_KIND:
+        filed = await deps.run(update, partial(results.file_appeal, caller=caller, reason=text))
+        await _filed(update, filed)
+        return True
+    answered = await deps.run(update, partial(results.answer_from_dialogue, caller=caller,
+                                              text=text))
+    await _answered(update, answered)
+    return True
+
+
+async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
+    if await _presence(deps, update) is None:
+        return False
+    cancelled = await deps.run(update, partial(results.cancel, caller=_caller(deps, update)))
+    if cancelled.kind == results.REASON_KIND:
+        await _say(update, rt("results.appeal.cancelled", cancelled.lang))
+    elif cancelled.kind == results.ANSWER_KIND:
+        await _say(update, rt("results.answer.cancelled", cancelled.lang,
+                              {"id": cancelled.appeal_id}))
+    else:
+        return False
+    return True
+
+
+# --- /appeals, the buttons, /answer ---------------------------------------------------------
+
+
+async def _on_appeals(deps: Deps, update: Update, context: Context) -> bool:
+    listed = await deps.run(update, partial(results.list_appeals, caller=_caller(deps, update)))
+    text_blocks, keyboard = appeals_message(listed)
+    await _say_all(update, text_blocks, keyboard)
+    return True
+
+
+def appeal_data(decision: str, appeal_id: int) -> str:
+    return f"ap:{decision[0]}:{appeal_id}"
+
+
+def appeals_message(listed: AppealList) -> tuple[list[str], InlineKeyboardMarkup | None]:
+    lang = listed.lang
+    if not listed.items:
+        return [rt("results.appeals.none", lang)], None
+    blocks = [rt("results.appeals.title", lang, {"total": listed.total})]
+    rows: list[list[InlineKeyboardButton]] = []
+    for item in listed.items:
+        score = (f"{_num(item.score)} {word('grade', item.grade, lang)}"
+                 if item.score is not None else word("grade", None, lang))
+        blocks.append(rt("results.appeals.item", lang, {
+            "id": item.id, "cadre": _clip(item.cadre, NAME_SIZE),
+            "unit": f"{item.unit_code} {_clip(item.unit_name, 40)}", "period": item.period,
+            "version": item.version, "score": score, "date": _date(item.created_at),
+            "reason": _clip(item.reason, REASON_SHOWN),
+            "own": rt("results.appeals.own", lang) if item.own else ""},
+            raw=frozenset({"own"})))
+        if not item.own:
+            rows.append([
+                InlineKeyboardButton(rt("results.btn.uphold", lang, {"id": item.id}),
+                                     callback_data=appeal_data(results.UPHOLD, item.id)),
+                InlineKeyboardButton(rt("results.btn.reject", lang, {"id": item.id}),
+                                     callback_data=appeal_data(results.REJECT, item.id)),
+            ])
+    if listed.total > len(listed.items):
+        blocks.append(rt("results.appeals.more", lang, {"shown": len(listed.items),
+                                                         "total": listed.total}))
+    blocks.append(rt("results.appeals.footer", lang))
+    return blocks, InlineKeyboardMarkup(rows) if rows else None
+
+
+async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
+    query = update.callback_query
+    assert query is not None
+    tapped = _APPEAL_TAP.match(query.data or "")
+    if tapped is None:
+        await answer(query, rt("results.forged", lang_guess(deps, update)))
+        return True
+    decision, appeal_id = _TAP_DECISION[tapped.group(1)], int(tapped.group(2))
+    asked = await deps.run(update, partial(results.ask_answer, caller=_caller(deps, update),
+                                           appeal_id=appeal_id, decision=decision))
+    await answer(query, None)
+    item, lang = asked.item, asked.lang
+    await _say(update, rt("results.answer.ask", lang, {
+        "id": item.id, "cadre": _clip(item.cadre, NAME_SIZE), "unit": item.unit_code,
+        "period": item.period, "decision": word("decision", asked.decision, lang),
+        "min": results.ANSWER_MIN, "max": results.ANSWER_MAX}))
+    return True
+
+
+async def _on_answer(deps: Deps, update: Update, context: Context) -> bool:
+    message = update.effective_message
+    assert message is not None
+    caller = _caller(deps, update)
+    # The answer's text as typed, line breaks kept: everything after the decision.
+    parts = (message.text or "").split(maxsplit=3)
+    parsed = results.parse_answer(parts[1:3] + ([parts[3]] if len(parts) > 3 else []))
+    if parsed is None:
+        lang = await deps.run(update, partial(results.require_reviewer, caller=caller))
+        await _say(update, rt("results.usage_answer", lang))
+        return True
+    appeal_id, decision, text = parsed
+    answered = await deps.run(update, partial(results.answer_appeal, caller=caller,
+                                              appeal_id=appeal_id, decision=decision,
+                                              text=text))
+    await _answered(update, answered)
+    return True
+
+
+async def _answered(update: Update, answered: Answered) -> None:
+    """Tell the cadre (after the commit), then the reviewer whether the cadre was told."""
+    item = answered.item
+    status = results.DECISIONS[answered.decision].value
+    told = False
+    if answered.cadre is not None:
+        lang = answered.cadre.lang
+        try:
+            await update.get_bot().send_message(answered.cadre.chat_id, rt(
+                "results.answer.cadre", lang, {
+                    "id": item.id, "period": item.period,
+                    "status": word("status", status, lang),
+                    "reviewer": _clip(answered.reviewer, NAME_SIZE),
+                    "answer": answered.answer,
+                    "meaning": rt(f"results.answer.meaning.{status}", lang)},
+                raw=frozenset({"meaning"})), parse_mode=ParseMode.HTML)
+            told = True
+        except TelegramError as exc:
+            log.info("could not tell the cadre about appeal %s: %s", item.id, exc)
+    lang = answered.lang
+    cadre = _clip(item.cadre, NAME_SIZE)
+    told_text = rt("results.answer.told" if told else "results.answer.not_told", lang,
+                   {"cadre": cadre})
+    await _say(update, rt("results.answer.done", lang, {
+        "id": item.id, "status": word("status", status, lang), "told": told_text},
+        raw=frozenset({"told"})))
+
+
+# --- long texts -----------------------------------------------------------------------------
+
+_TAG = re.compile(r"<[^>]*>")
+_PARTIAL_ENTITY = re.compile(r"&[#A-Za-z0-9]*$")
+
+
+def _cut_line(line: str, limit: int) -> str:
+    """A single line longer than a message: its tags dropped (so none is left open) and the
+    text cut without splitting an HTML entity."""
+    if len(line) <= limit:
+        return line
+    plain = _TAG.sub("", line)[:limit - 1]
+    return _PARTIAL_ENTITY.sub("", plain) + "…"
+
+
+def pack(blocks: Sequence[str], limit: int = TEXT_LIMIT) -> list[str]:
+    """Blocks joined by blank lines into messages of at most ``limit`` characters.
+
+    A block too long for one message is split between lines (tags never span lines here),
+    and a single line too long is cut (see :func:`_cut_line`)."""
+    pieces: list[str] = []
+    for block in blocks:
+        if len(block) <= limit:
+            pieces.append(block)
+            continue
+        current = ""
+        for line in block.split("\n"):
+            line = _cut_line(line, limit)
+            if current and len(current) + 1 + len(line) > limit:
+                pieces.append(current)
+                current = line
+            else:
+                current = f"{current}\n{line}" if current else line
+        if current:
+            pieces.append(current)
+    messages: list[str] = []
+    current = ""
+    for piece in pieces:
+        if current and len(current) + 2 + len(piece) > limit:
+            messages.append(current)
+            current = piece
+        else:
+            current = f"{current}\n\n{piece}" if current else piece
+    if current:
+        messages.append(current)
+    return messages

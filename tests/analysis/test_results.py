@@ -1,0 +1,229 @@
+"""The use cases behind results in chat (analysis.results) and how their text is split for
+Telegram (handlers.results.pack): stored results read defensively, themes kept from small
+cells, the latest period chosen by period, scopes, and appeals answered once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from analysis import results
+from analysis.results import Breakdown, Refused, ResultsCaller, parse_answer
+from handlers.results import my_score_blocks, pack, refusal_text
+from storage.models import AppealStatus, AppraisalResult, AppraisalRun, AppraisalStatus, Role
+from storage.uow import Database
+from surveys.admin import grant_role, import_units
+from tests.conftest import TEST_UNITS
+from tests.e2e.fieldwork import make_cadre
+
+NOW = datetime(2026, 12, 20, tzinfo=UTC)
+CADRE, ADMIN, AUDITOR = 501, 502, 503
+
+
+def result_row(detail: dict[str, Any] | None = None, **values: Any) -> AppraisalResult:
+    row = AppraisalResult(id=1, run_id=1, kind="cadre", unit_id=None, person_id=None,
+                          status="graded", score=70.0, grade="good", rank=1, responses=12,
+                          recognition=False, exaggeration=False, detail=detail or {})
+    for key, value in values.items():
+        setattr(row, key, value)
+    return row
+
+
+# --- reading stored results -----------------------------------------------------------------
+
+
+def test_an_empty_or_odd_detail_reads_with_defaults() -> None:
+    shown = Breakdown.read(result_row(), min_cell=5)
+    assert shown.graded and shown.score == 70.0 and shown.components == ()
+    assert shown.excluded == {} and shown.excluded_total == 0 and shown.training == ()
+    odd = Breakdown.read(result_row({
+        "components": [{"id": "x", "interval": [1], "score": "high", "n": None}, "junk"],
+        "excluded": {"too_fast": "2", "straight_lining": 0, "entry_burst": 3},
+        "others_view": float("nan"), "ranked": True, "themes": "none",
+    }), min_cell=5)
+    [component] = odd.components
+    assert component.label == "x" and component.score is None and component.low is None
+    assert odd.excluded == {"entry_burst": 3} and odd.excluded_total == 3
+    assert odd.others_view is None and odd.ranked is None
+
+
+def test_the_row_not_the_detail_says_what_was_published() -> None:
+    shown = Breakdown.read(result_row({"score": 99.0, "grade": "excellent"}), min_cell=5)
+    assert shown.score == 70.0 and shown.grade == "good"
+
+
+def test_themes_are_hidden_for_small_cells_even_without_a_note() -> None:
+    themes = {"themes": [{"topic": "road", "count": 3, "share": 0.75}], "themes_note": None}
+    assert Breakdown.read(result_row(themes, responses=12), min_cell=5).themes
+    small = Breakdown.read(result_row(themes, responses=4), min_cell=5)
+    assert small.themes == () and small.themes_note is not None
+    noted = Breakdown.read(result_row({**themes, "themes_note": "hidden"}, responses=50),
+                           min_cell=5)
+    assert noted.themes == ()
+
+
+def test_parse_answer() -> None:
+    assert parse_answer(["12", "uphold", "Fair point"]) == (12, "uphold", "Fair point")
+    assert parse_answer(["#7", "REJECT"]) == (7, "reject", "")
+    assert parse_answer(["x", "uphold", "t"]) is None
+    assert parse_answer(["12", "maybe", "t"]) is None
+    assert parse_answer(["12"]) is None
+    assert parse_answer(["1" * 13, "uphold", "t"]) is None
+
+
+# --- splitting for Telegram -----------------------------------------------------------------
+
+
+def test_pack_keeps_every_message_within_the_limit() -> None:
+    blocks = ["<b>Title</b>", "\n".join(f"• line {i} &amp; more" for i in range(400)),
+              "x" * 5000 + " &amp;", "short"]
+    messages = pack(blocks, limit=1000)
+    assert all(len(m) <= 1000 for m in messages)
+    assert messages[0].startswith("<b>Title</b>")
+    assert messages[-1].endswith("short")
+    joined = "\n".join(messages)
+    assert "• line 399 &amp; more" in joined
+    assert pack(["a", "b"], limit=10) == ["a\n\nb"]
+    assert pack([]) == []
+
+
+def test_pack_never_leaves_a_tag_open_or_an_entity_cut() -> None:
+    line = "<b>" + "é" * 30 + "</b> " + "a" * 20 + "&amp;" + "b" * 50
+    [cut] = pack([line], limit=60)
+    assert "<b>" not in cut and len(cut) <= 60 and not cut.rstrip("…").endswith("&am")
+
+
+# --- the use cases --------------------------------------------------------------------------
+
+
+def caller(user_id: int, lang: str = "en") -> ResultsCaller:
+    return ResultsCaller(telegram_user_id=user_id, now=NOW, client_language=lang)
+
+
+async def setup(db: Database) -> dict[str, int]:
+    async with db.transaction() as uow:
+        await import_units(uow, TEST_UNITS, actor="test")
+    ids = {}
+    async with db.reading() as uow:
+        for unit in await uow.units.all():
+            ids[unit.code] = unit.id
+    return ids
+
+
+async def add_run(db: Database, period: str, status: AppraisalStatus,
+                  rows: list[dict[str, Any]], published_days_ago: int = 1,
+                  version: int = 1) -> int:
+    at = NOW - timedelta(days=published_days_ago)
+    async with db.transaction() as uow:
+        run = await uow.appraisal.add_run(AppraisalRun(
+            period=period, version=version, status=status, computed_at=at, computed_by="t",
+            published_at=at if status == AppraisalStatus.PUBLISHED else None,
+            published_by="t", config_hash="c", results_hash="r", summary={}))
+        await uow.appraisal.add_results([{
+            "run_id": run.id, "kind": "cadre", "status": "graded", "grade": "good",
+            "rank": 1, "responses": 20, "recognition": False, "exaggeration": False,
+            "detail": {"name": "Wang"}, **row} for row in rows])
+        return run.id
+
+
+async def test_myscore_takes_the_latest_period_not_the_latest_publication(
+    db: Database,
+) -> None:
+    units = await setup(db)
+    person = await make_cadre(db, CADRE, "V1", "Wang")
+    async with db.transaction() as uow:  # a second unit: its result is not the one shown
+        found = await uow.cadres.get(person)
+        v2 = await uow.units.by_code("V2")
+        assert found is not None and v2 is not None
+        await uow.people.grant(found, Role.CADRE, v2)
+    rows = [{"unit_id": units["V2"], "person_id": person, "score": 10.0},
+            {"unit_id": units["V1"], "person_id": person, "score": 60.0}]
+    await add_run(db, "2026-Q4", AppraisalStatus.PUBLISHED, rows, published_days_ago=30)
+    # Q3 republished later (a correction) must not pass for the latest period.
+    await add_run(db, "2026-Q3", AppraisalStatus.PUBLISHED,
+                  [{"unit_id": units["V1"], "person_id": person, "score": 50.0}],
+                  published_days_ago=1, version=2)
+    await add_run(db, "2026-11", AppraisalStatus.PUBLISHED,
+                  [{"unit_id": units["V1"], "person_id": person, "score": 99.0}])
+    await add_run(db, "2027-Q1", AppraisalStatus.DRAFT,
+                  [{"unit_id": units["V1"], "person_id": person, "score": 1.0}])
+    async with db.transaction() as uow:
+        view = await results.my_score(uow, caller(CADRE))
+    assert view.period == "2026-Q4" and view.breakdown is not None
+    assert view.breakdown.score == 60.0, "the cadre's first unit"
+    assert [(p.period, p.score) for p in view.trend] == [("2026-Q3", 50.0), ("2026-Q4", 60.0)]
+    text = "\n".join(my_score_blocks(view))
+    assert "99.0" not in text, "a month is not part of a quarterly trend"
+
+
+async def test_refusals_are_clear_and_change_nothing(db: Database) -> None:
+    await setup(db)
+    async with db.transaction() as uow:
+        with pytest.raises(Refused) as refused:
+            await results.my_score(uow, caller(999, "zh"))
+    assert refused.value.key == "not_cadre" and refused.value.lang == "zh"
+    assert "仅供干部" in refusal_text(refused.value)
+    async with db.transaction() as uow:
+        with pytest.raises(Refused) as refused:
+            await results.results_table(uow, caller(999))
+    assert refused.value.key == "not_staff"
+
+
+async def test_results_table_scope_and_arguments(db: Database) -> None:
+    units = await setup(db)
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=ADMIN, role=Role.ADMIN, unit_code="V1",
+                         name="Admin", actor="t")
+    await add_run(db, "2026-Q4", AppraisalStatus.PUBLISHED, [
+        {"kind": "unit", "unit_id": units[code], "score": score, "rank": rank,
+         "detail": {"unit_code": code}}
+        for code, score, rank in (("V1", 80.0, 1), ("V2", 70.0, 2), ("C1", 60.0, 3))])
+    async with db.transaction() as uow:
+        table = await results.results_table(uow, caller(ADMIN))
+        assert [r.unit_code for r in table.units] == ["V1"] and table.scope == ("V1",)
+        lone_period = await results.results_table(uow, caller(ADMIN), ["2026-Q4"])
+        assert lone_period.period == "2026-Q4"
+        lowercase = await results.results_table(uow, caller(ADMIN), ["v1"])
+        assert [r.unit_code for r in lowercase.units] == ["V1"]
+        for args, key in ((["V2"], "out_of_scope"), (["ZZ"], "unknown_unit"),
+                          (["V1", "2026-13"], "bad_period"), (["V1", "2026"],
+                                                              "no_published_period"),
+                          (["V1", "2026-Q4", "x"], "usage_results")):
+            with pytest.raises(Refused) as refused:
+                await results.results_table(uow, caller(ADMIN), args)
+            assert refused.value.key == key, args
+
+
+async def test_an_appeal_is_answered_once(db: Database) -> None:
+    units = await setup(db)
+    person = await make_cadre(db, CADRE, "V1", "Wang")
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=AUDITOR, role=Role.AUDITOR, unit_code=None,
+                         name="Auditor", actor="t")
+        await grant_role(uow, telegram_user_id=ADMIN, role=Role.ADMIN, unit_code="T1",
+                         name="Admin", actor="t")
+    await add_run(db, "2026-Q4", AppraisalStatus.PUBLISHED,
+                  [{"unit_id": units["V1"], "person_id": person, "score": 60.0}])
+    async with db.transaction() as uow:
+        filed = await results.file_appeal(uow, caller(CADRE), "  " + "r" * 20 + "  ")
+    assert filed.reason == "r" * 20
+    assert filed.reviewers == ("Admin", "Auditor"), "the narrowest scope first"
+    assert {r.chat_id for r in filed.notify} == {ADMIN, AUDITOR}
+    async with db.transaction() as uow:
+        first = await results.answer_appeal(uow, caller(AUDITOR), filed.appeal_id,
+                                            results.REJECT, "No.")
+    assert first.cadre is not None and first.cadre.chat_id == CADRE
+    async with db.transaction() as uow:
+        with pytest.raises(Refused) as refused:
+            await results.answer_appeal(uow, caller(ADMIN), filed.appeal_id, results.UPHOLD,
+                                        "Yes.")
+    assert refused.value.key == "appeal_answered" and refused.value.params["status"] == "rejected"
+    async with db.reading() as uow:
+        appeal = await uow.appeals.get(filed.appeal_id)
+        assert appeal is not None and appeal.status == AppealStatus.REJECTED
+        assert appeal.answer == "No."
+    async with db.transaction() as uow:
+        listed = await results.list_appeals(uow, caller(ADMIN))
+    assert listed.items == () and listed.total == 0
