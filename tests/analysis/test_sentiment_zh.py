@@ -1,0 +1,153 @@
+"""Chinese sentiment: lexicon and rules (negation, degree, contrast), odd inputs, speed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis.sentiment_zh import ChineseAnalyser, segmenter
+
+
+@pytest.fixture(scope="module")
+def analyser() -> ChineseAnalyser:
+    return ChineseAnalyser()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "办事效率很高，工作人员态度很好",
+        "窗口工作人员非常耐心，一次就办好了",
+        "网上就能办理，不用跑腿，很方便",
+        "社区干部很负责，问题很快就解决了",
+        "服务热情周到，点赞",
+        "非常满意！",
+        "感谢社区网格员的帮助",
+        "等待时间很短",
+        "虽然排队时间长，但是工作人员很耐心",
+        "比以前好多了",
+        "辦事效率很高，工作人員態度很好",  # traditional characters
+        "不错不错👍",
+    ],
+)
+def test_positive(analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.polarity(text) > 0.05
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "排了三个小时队，还被推来推去",
+        "不太满意",
+        "不是很满意",
+        "非常不满意！",
+        "工作人员态度冷漠，问什么都不耐烦",
+        "办事人员推诿扯皮，效率低下",
+        "收费太高",
+        "等太久了",
+        "根本没人管",
+        "问题一直解决不了",
+        "一点都不方便",
+        "虽然工作人员态度不错，但是办事效率太低",
+        "能不能认真一点？",
+        "希望工作人员态度好一点",
+        "門難進，臉難看，事難辦",  # traditional characters
+        "态度很差😡",
+    ],
+)
+def test_negative(analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.polarity(text) < -0.05
+
+
+@pytest.mark.parametrize(
+    "text", ["没有什么问题", "没什么问题", "不差", "不用排队", "没有遇到任何刁难"]
+)
+def test_negated_complaint_is_not_negative(analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.polarity(text) >= 0
+
+
+def test_degree_and_negation_order(analyser: ChineseAnalyser) -> None:
+    # "very dissatisfied" is stronger than "dissatisfied", which is stronger than "not very
+    # satisfied"; "very satisfied" beats "satisfied".
+    p = analyser.polarity
+    assert p("很不满意") < p("不满意") < p("不太满意") < 0
+    assert p("非常满意") > p("满意") > p("有点满意") > 0
+    assert p("太慢了！") < p("有点慢") < 0
+
+
+def test_contrast_weights_the_second_clause(analyser: ChineseAnalyser) -> None:
+    assert analyser.polarity("效率很低，但是态度很好") > 0
+    assert analyser.polarity("态度很好，但是效率很低") < 0
+
+
+@pytest.mark.parametrize("text", ["", "   ", "12345", "。。。", "？？", "abc", "\n"])
+def test_nothing_to_score_is_zero(analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.polarity(text) == 0.0
+
+
+def test_emoji(analyser: ChineseAnalyser) -> None:
+    assert analyser.polarity("👍👍👍") > 0
+    assert analyser.polarity("😡😡") < 0
+    assert analyser.polarity("🙃🌀") == 0.0
+
+
+def test_mixed_language_and_long_text(analyser: ChineseAnalyser) -> None:
+    assert analyser.polarity("服务很好 but the wait was long") > 0
+    assert analyser.polarity("APP经常闪退，体验很差 app crashes") < 0
+    long = "排队时间太长了，工作人员态度也不好。" * 600  # 10,800 characters
+    start = time.perf_counter()
+    polarity = analyser.polarity(long)
+    assert -1.0 <= polarity < -0.9
+    assert time.perf_counter() - start < 2.0
+    assert -1.0 <= analyser.polarity("好" * 10_000) <= 1.0
+
+
+def test_polarities_match_polarity_and_stay_in_range(analyser: ChineseAnalyser) -> None:
+    texts = ["满意", "", "很差", "没有什么问题", "😀", "一般般吧", "x" * 10_000]
+    values = analyser.polarities(texts)
+    assert values == [analyser.polarity(text) for text in texts]
+    assert all(-1.0 <= value <= 1.0 for value in values)
+    assert analyser.polarities([]) == []
+
+
+def test_throughput(analyser: ChineseAnalyser) -> None:
+    texts = ["办事效率很高，工作人员态度很好", "排了三个小时队，还被推来推去", "不太满意"] * 400
+    analyser.polarities(texts[:10])
+    start = time.perf_counter()
+    analyser.polarities(texts)
+    rate = len(texts) / (time.perf_counter() - start)
+    assert rate > 1_000  # about 10,000 short comments/s on one core; generous for slow CI
+
+
+def test_version_names_rules_and_data(tmp_path: Path, analyser: ChineseAnalyser) -> None:
+    assert analyser.version.startswith("zh-lexicon-")
+    assert ChineseAnalyser().version == analyser.version
+    lexicon = tmp_path / "lexicon_zh.tsv"
+    lexicon.write_text("# test\n办得好\t2\n办得差\t-2\n", encoding="utf-8")
+    custom = ChineseAnalyser([lexicon])
+    assert custom.version != analyser.version
+    assert custom.polarity("这次办得好") > 0
+    assert custom.polarity("满意") == 0.0  # only the given lexicon is used
+
+
+def test_segmenter_keeps_lexicon_words_whole(analyser: ChineseAnalyser) -> None:
+    analyser.polarity("预热")
+    assert "推来推去" in segmenter().lcut("还被推来推去", HMM=False)
+    assert "一次办好" in segmenter().lcut("真正一次办好", HMM=False)
+
+
+def test_import_is_cheap_and_quiet() -> None:
+    # Importing loads neither jieba nor any lexicon; the first use prints nothing.
+    code = (
+        "import sys, analysis.sentiment_zh as m; assert 'jieba' not in sys.modules;"
+        "print(m.ChineseAnalyser().polarity('很好') > 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == "True\n"
+    assert done.stderr == ""
