@@ -47,9 +47,10 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
 from analysis import language, sentiment_en
+from analysis.sentiment_zh import ChineseAnalyser
 
 if TYPE_CHECKING:
     from analysis.sentiment_en import EnglishAnalyser
@@ -87,34 +88,9 @@ def label_for(polarity: float) -> Label:
 
 # --- analysers, built once per process --------------------------------------------------------
 
-class Analyser(Protocol):
-    """What the façade needs of a language's analyser."""
-
-    version: str
-
-    def polarities(self, texts: Sequence[str]) -> list[float]: ...
-
-
-class _NoChinese:
-    """Stand-in until analysis/sentiment_zh.py is in the repository: every polarity 0."""
-
-    version = "zh-none"
-
-    def polarities(self, texts: Sequence[str]) -> list[float]:
-        return [0.0] * len(texts)
-
-
-def _build_chinese() -> Analyser:
-    try:
-        from analysis.sentiment_zh import ChineseAnalyser
-    except ModuleNotFoundError:
-        return _NoChinese()
-    return ChineseAnalyser()
-
-
 _lock = threading.Lock()
 _english: EnglishAnalyser | None = None
-_chinese = _build_chinese()
+_chinese = ChineseAnalyser()
 
 ANALYSER_VERSION = f"{_SCHEME}+{sentiment_en.VERSION}+{_chinese.version}"
 
@@ -129,7 +105,7 @@ def english_analyser() -> EnglishAnalyser:
     return _english
 
 
-def chinese_analyser() -> Analyser:
+def chinese_analyser() -> ChineseAnalyser:
     """The process's Chinese analyser."""
     return _chinese
 

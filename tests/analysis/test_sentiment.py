@@ -21,10 +21,6 @@ from analysis.sentiment import (
     score_batch,
 )
 
-# Until analysis/sentiment_zh.py is in the repository the façade scores Chinese 0.
-needs_zh = pytest.mark.skipif(sentiment.chinese_analyser().version == "zh-none",
-                              reason="analysis.sentiment_zh not present")
-
 
 def test_empty_and_whitespace_are_neutral_und() -> None:
     for text in ("", " ", "   \t  ", "\n", "\u200b\u200f\u202e", "\x00\x07"):
@@ -68,7 +64,6 @@ def test_emoji_with_text() -> None:
     assert score("Thank you 👍").label == "positive"
 
 
-@needs_zh
 def test_chinese_goes_to_the_chinese_analyser() -> None:
     good = score("办事效率很高，工作人员很热情")
     assert (good.language, good.label) == ("zh", "positive")
@@ -76,7 +71,6 @@ def test_chinese_goes_to_the_chinese_analyser() -> None:
     assert (bad.language, bad.label) == ("zh", "negative")
 
 
-@needs_zh
 def test_mixed_english_and_chinese() -> None:
     # Majority English, with a Chinese place name that carries no sentiment: not diluted.
     plain = score("The staff were rude and unhelpful")
@@ -201,7 +195,6 @@ def test_contradicts() -> None:
     assert not contradicts(100, Sentiment("und", 0.0, "neutral"))
 
 
-@needs_zh
 def test_run_cli_streams_json_lines() -> None:
     lines = ["Great help, thank you", "", "办事效率很高", "Rude staff 😡", "   ", "ok"]
     stdin = io.StringIO("\n".join(lines) + "\n")
