@@ -180,8 +180,8 @@ class Breakdown:
     """A stored result as shown: the row's columns, with the detail's explanation.
 
     The row's columns (status, score, grade, rank, responses, recognition, exaggeration) are
-    what was published; the detail adds the components and the rest. Themes are shown only
-    when the computation kept them (no ``themes_note``) and there were at least
+    what was published; the detail adds the components and the rest. A theme is shown only
+    when it was mentioned in at least ``min_cell`` comments and the result rests on at least
     ``min_cell`` responses, so no resident can be picked out of a small cell.
     """
 
@@ -207,7 +207,8 @@ class Breakdown:
     recognition: bool
     training: tuple[dict[str, str], ...]
     themes: tuple[Theme, ...]
-    themes_note: str | None
+    themes_note: str | None  # as stored: why the computation left themes out, if it did
+    themes_hidden: bool  # some themes (or all) are not shown
     explanation: str | None
 
     @property
@@ -225,15 +226,16 @@ class Breakdown:
         training = tuple({k: str(v) for k, v in item.items()}
                          for item in detail.get("training") or [] if isinstance(item, dict))
         note = _text(detail.get("themes_note"))
+        stored = [Theme(str(t.get("topic")), _int(t.get("count")), _number(t.get("share")))
+                  for t in detail.get("themes") or [] if isinstance(t, dict) and t.get("topic")]
+        # The computation keeps only topics of at least min_cell comments and says why it
+        # left any out (the note); checked again here, so a small cell never reaches a chat.
         themes: tuple[Theme, ...] = ()
-        if note is None and result.responses >= min_cell:
-            themes = tuple(Theme(str(t.get("topic")), _int(t.get("count")),
-                                 _number(t.get("share")))
-                           for t in detail.get("themes") or []
-                           if isinstance(t, dict) and t.get("topic"))
-        elif note is None and detail.get("themes"):
-            note = "hidden"
-        ranked = detail.get("ranked")
+        if result.responses >= min_cell:
+            themes = tuple(th for th in stored if th.count >= min_cell)
+        hidden = note is not None or len(themes) < len(stored)
+        # "ranked" per the stored schema; the scorer's own name for it is "ranked_among".
+        ranked = detail.get("ranked", detail.get("ranked_among"))
         return cls(
             result_id=result.id, kind=result.kind,
             name=_text(detail.get("name")) or (unit.name if unit is not None else "?"),
@@ -250,7 +252,7 @@ class Breakdown:
             others_view=_number(detail.get("others_view")),
             self_view=_number(detail.get("self_view")),
             exaggeration=bool(result.exaggeration), recognition=bool(result.recognition),
-            training=training, themes=themes, themes_note=note,
+            training=training, themes=themes, themes_note=note, themes_hidden=hidden,
             explanation=_text(detail.get("explanation")),
         )
 

@@ -286,15 +286,16 @@ def _views_block(shown: Breakdown, lang: str) -> list[str]:
 
 
 def _themes_block(shown: Breakdown, lang: str, min_cell: int) -> list[str]:
-    if shown.themes_note is not None:
-        return [rt("results.themes", lang), rt("results.themes.hidden", lang,
-                                                {"min_cell": min_cell})]
     if not shown.themes:
-        return [rt("results.themes.none", lang)]
-    return [rt("results.themes", lang)] + [
+        key = "results.themes.hidden" if shown.themes_hidden else "results.themes.none"
+        return [rt(key, lang, {"min_cell": min_cell})]
+    lines = [rt("results.themes", lang)] + [
         rt("results.theme", lang, {"topic": _clip(th.topic, 40), "count": th.count,
                                    "share": _pct(th.share)})
         for th in shown.themes[:5]]
+    if shown.themes_hidden:
+        lines.append(rt("results.themes.small", lang, {"min_cell": min_cell}))
+    return lines
 
 
 def _training_block(shown: Breakdown, lang: str) -> list[str]:

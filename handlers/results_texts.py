@@ -177,9 +177,13 @@ RESULTS_TEXTS: dict[str, dict[str, str]] = {
         "zh": "• {topic}：{count} 次（{share}）",
     },
     "results.themes.hidden": {
-        "en": "Themes are not shown: with fewer than {min_cell} responses a resident could be "
-        "recognised.",
-        "zh": "不显示话题：回答少于 {min_cell} 份时可能识别出个人。",
+        "en": "Residents' themes are not shown: there were too few responses or comments "
+        "(fewer than {min_cell}) to show them without singling anyone out.",
+        "zh": "不显示群众话题：回答或留言太少（少于 {min_cell} 份），显示可能识别出个人。",
+    },
+    "results.themes.small": {
+        "en": "Topics mentioned in fewer than {min_cell} comments are not shown.",
+        "zh": "提及少于 {min_cell} 次的话题不予显示。",
     },
     "results.themes.none": {
         "en": "No recurring themes in residents' comments.",

@@ -54,14 +54,25 @@ def test_the_row_not_the_detail_says_what_was_published() -> None:
     assert shown.score == 70.0 and shown.grade == "good"
 
 
+def test_ranked_among_is_read_when_ranked_is_missing() -> None:
+    assert Breakdown.read(result_row({"ranked_among": 7}), min_cell=5).ranked == 7
+    assert Breakdown.read(result_row({"ranked": 3, "ranked_among": 7}), min_cell=5).ranked == 3
+
+
 def test_themes_are_hidden_for_small_cells_even_without_a_note() -> None:
-    themes = {"themes": [{"topic": "road", "count": 3, "share": 0.75}], "themes_note": None}
-    assert Breakdown.read(result_row(themes, responses=12), min_cell=5).themes
+    themes = {"themes": [{"topic": "road", "count": 6, "share": 0.5},
+                         {"topic": "water", "count": 3, "share": 0.25}], "themes_note": None}
+    shown = Breakdown.read(result_row(themes, responses=12), min_cell=5)
+    assert [th.topic for th in shown.themes] == ["road"] and shown.themes_hidden
     small = Breakdown.read(result_row(themes, responses=4), min_cell=5)
-    assert small.themes == () and small.themes_note is not None
-    noted = Breakdown.read(result_row({**themes, "themes_note": "hidden"}, responses=50),
-                           min_cell=5)
-    assert noted.themes == ()
+    assert small.themes == () and small.themes_hidden
+    plain = Breakdown.read(result_row({"themes": themes["themes"][:1]}), min_cell=5)
+    assert plain.themes and not plain.themes_hidden
+    # A note from the computation (some topics left out) keeps the themes it did show.
+    noted = Breakdown.read(result_row({**themes, "themes_note": "1 topic(s) not shown"},
+                                      responses=50), min_cell=5)
+    assert [th.topic for th in noted.themes] == ["road"] and noted.themes_hidden
+    assert not Breakdown.read(result_row({}), min_cell=5).themes_hidden
 
 
 def test_parse_answer() -> None:

@@ -228,7 +228,7 @@ async def test_myscore_not_enough_responses_is_not_graded_and_hides_themes(
     assert photo.photo and "not graded" in (photo.caption or "")
     text = await cadre.wait_for_message("Your appraisal")
     assert "not enough responses (4 of 10 needed)" in text.text
-    assert "Themes are not shown" in text.text
+    assert "Residents' themes are not shown" in text.text
     assert "road" not in text.text and "Score:" not in text.text
     assert "Trend: this is your first published period" in text.text
 
