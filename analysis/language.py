@@ -99,6 +99,16 @@ _ENGLISH_WORDS = frozenset(
      helped people still even lol meh wow omg cool awesome sucks useless easy hard difficult
      problem problems issue issues solved fixed broken dirty clean sent told asked got get go
      went come came keep making make
+     movie story funny little smart time life new old work year years thing things way made
+     look looks looking want wanted need needed feel feels felt think thought know knew seen
+     watch watched watching show shows character characters plot script comedy minutes
+     ending world woman men women kids family friend friends home house school city town
+     lot lots enough much many every another own right left yet ever already almost quite
+     rather pretty fun boring interesting beautiful ugly stupid clever dull sweet sad silly
+     weird strange true truly sure probably maybe actually literally seriously totally
+     especially definitely simply entirely completely nearly hardly barely haha yeah yay
+     hey hi hello guys today tonight tomorrow morning night gonna wanna im dont cant
+     weekend birthday miss sorry tired sick
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 
