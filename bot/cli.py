@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
 import os
@@ -12,10 +13,11 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy.exc import DBAPIError
 
+from analysis.appraisal import AppraisalError
 from analysis.export import ExportError
 from bot.app import burden_of, fieldwork_of
 from bot.settings import ConfigError, Settings, load_settings
@@ -44,6 +46,10 @@ from surveys.campaigns import (
 )
 from surveys.operations import AudiencePlan, add_entry_point, plan_invitations, remind_now
 from surveys.periods import PeriodError
+
+if TYPE_CHECKING:
+    from analysis.appraisal import AppraisalOptions
+    from analysis.statistics import QuestionStats
 
 EXIT_USAGE = 2
 _DURATION = re.compile(r"^(\d+)\s*([dhm])$")
@@ -577,6 +583,232 @@ def cmd_export_self_assessments(settings: Settings, args: argparse.Namespace) ->
         return export_to(out)
 
 
+def cmd_sentiment_score(settings: Settings, args: argparse.Namespace) -> int:
+    from analysis.sentiment import run_cli
+
+    # Any labelled set can be scored from outside: one text per line in, one JSON line out.
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    return run_cli(stdin, sys.stdout, batch_size=settings.sentiment.batch_size)
+
+
+def cmd_sentiment_backfill(settings: Settings, args: argparse.Namespace) -> int:
+    from analysis.sentiment import ANALYSER_VERSION
+    from analysis.textscoring import score_pending
+
+    async def work(db: Database) -> int:
+        scored = await score_pending(db, settings.sentiment.batch_size)
+        print(f"{scored} text(s) scored with analyser {ANALYSER_VERSION}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def _appraisal_options(settings: Settings) -> AppraisalOptions:
+    from analysis.appraisal import AppraisalOptions
+    from bot.app import resolve_secret
+
+    return AppraisalOptions.from_settings(settings, resolve_secret(settings))
+
+
+def cmd_appraisal_run(settings: Settings, args: argparse.Namespace) -> int:
+    from analysis.appraisal import run_appraisal
+    from analysis.textscoring import score_pending
+
+    options = _appraisal_options(settings)
+
+    async def work(db: Database) -> int:
+        # Comments that arrived since the bot last scored count too.
+        await score_pending(db, settings.sentiment.batch_size)
+        report = await run_appraisal(db, args.period, options, actor="cli")
+        run = report.run
+        flagged = ", ".join(f"{n} {kind}" for kind, n in sorted(report.flagged.items()))
+        print(f"{run.period} version {run.version} computed (draft) in {report.seconds:.1f} s: "
+              f"{report.responses} valid response(s); flagged: {flagged or 'none'}")
+        print(f"  units: {report.graded_units} of {report.units} graded; cadres: "
+              f"{report.graded_cadres} of {report.cadres} graded "
+              f"(the others have too few responses or no data)")
+        print(f"  results hash {run.results_hash}")
+        print(f"  publish it with: civicpulse appraisal publish --period {run.period}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_appraisal_publish(settings: Settings, args: argparse.Namespace) -> int:
+    from analysis.appraisal import publish_appraisal
+
+    async def work(db: Database) -> int:
+        run, superseded = await publish_appraisal(db, args.period, actor="cli",
+                                                  version=args.version)
+        note = f"; version {superseded} is superseded" if superseded else ""
+        print(f"{run.period} version {run.version} published{note} "
+              f"(results hash {run.results_hash})")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_appraisal_show(settings: Settings, args: argparse.Namespace) -> int:
+    from surveys.periods import parse_period
+
+    period = parse_period(args.period)
+
+    async def work(db: Database) -> int:
+        async with db.reading() as uow:
+            runs = await uow.appraisal.runs(period.label)
+            if not runs:
+                raise CliError(f"no appraisal has been computed for {period.label}")
+            for run in runs:
+                print(f"version {run.version}: {run.status.value}, computed "
+                      f"{run.computed_at:%Y-%m-%d %H:%M} UTC by {run.computed_by}"
+                      + (f", published {run.published_at:%Y-%m-%d %H:%M} UTC by "
+                         f"{run.published_by}" if run.published_at else ""))
+            chosen = [r for r in runs if args.version in (None, r.version)]
+            if not chosen:
+                raise CliError(f"{period.label} has no version {args.version}")
+            run = chosen[-1]
+            print(f"\nversion {run.version} ({run.status.value}):")
+            print(f"{'rank':>4}  {'kind':5}  {'who':32}  {'score':>5}  {'grade':10}  "
+                  f"{'n':>5}  flags")
+            for r in await uow.appraisal.results(run.id, args.kind):
+                who = r.detail.get("name", "?")
+                if r.kind == "cadre":
+                    who = f"{who} ({r.detail.get('unit_code', '')})"
+                score = "–" if r.score is None else f"{r.score:.1f}"
+                grade = r.grade or r.status.replace("_", " ")
+                flags = ", ".join(f for f, on in (("recognition", r.recognition),
+                                                  ("exaggeration?", r.exaggeration)) if on)
+                print(f"{r.rank or '':>4}  {r.kind:5}  {who[:32]:32}  {score:>5}  "
+                      f"{grade[:10]:10}  {r.responses:>5}  {flags}")
+                if args.explain:
+                    print(f"      {r.detail.get('explanation', '')}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work, read_only=True))
+
+
+def cmd_anomalies_list(settings: Settings, args: argparse.Namespace) -> int:
+    from surveys.periods import parse_period
+
+    period = parse_period(args.period)
+
+    async def work(db: Database) -> int:
+        async with db.reading() as uow:
+            rows = await uow.anomalies.listed(period.start, period.end, limit=args.limit)
+        if not rows:
+            print(f"no flagged responses in {period.label} (flags are set by `civicpulse "
+                  "appraisal run`)")
+            return 0
+        for flag, unit, entry in rows:
+            where = f"{unit}" + (f" via {entry}" if entry else "")
+            print(f"response {flag.response_id}  {where}  {flag.kind}: {flag.reason}")
+        print(f"{len(rows)} flag(s) in {period.label}; flagged responses are kept and excluded "
+              "from scores")
+        return 0
+
+    return asyncio.run(_with_db(settings, work, read_only=True))
+
+
+def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    from analysis.appraisal import unit_statistics
+    from surveys.periods import parse_period
+
+    period = parse_period(args.period)
+
+    async def work(db: Database) -> int:
+        async with db.reading() as uow:
+            units = {u.id: u for u in await uow.units.all()}
+            if args.unit and not any(u.code == args.unit for u in units.values()):
+                raise CliError(f"unknown unit {args.unit!r}")
+            answers = await uow.appraisal.resident_distributions(period.start, period.end)
+            invited = await uow.appraisal.invited(period.start, period.end)
+        per_unit: dict[int, dict[str | None, list[Any]]] = {}
+        for row in answers:
+            per_unit.setdefault(row.owner_id, {}).setdefault(row.indicator, []).append(row)
+        shown = 0
+        for unit_id, rows in sorted(per_unit.items(), key=lambda kv: units[kv[0]].code):
+            unit = units[unit_id]
+            if args.unit and unit.code != args.unit:
+                continue
+            print(f"{unit.code} {unit.name} ({period.label})")
+            for question, indicator, st in unit_statistics(rows, unit.population,
+                                                           invited.get(unit_id)):
+                shown += 1
+                print("  " + _format_stats(question, indicator, st))
+        if not shown:
+            print(f"no valid answers in {period.label}"
+                  + (f" for {args.unit}" if args.unit else ""))
+        return 0
+
+    return asyncio.run(_with_db(settings, work, read_only=True))
+
+
+def _format_stats(question: str, indicator: str | None, st: QuestionStats) -> str:
+    def pct(x: float | None) -> str:
+        return "–" if x is None else f"{x:.0%}"
+
+    parts = [f"{question} [{indicator or '-'}] n={st.n}"]
+    if st.mean is not None:
+        parts.append(f"mean {st.mean:.2f}")
+    if st.csat is not None and st.csat_interval is not None:
+        low, high = st.csat_interval
+        parts.append(f"CSAT {pct(st.csat)} (95% CI {pct(low)}–{pct(high)})")
+    if st.nps is not None:
+        parts.append(f"NPS {st.nps:+.0f}")
+    if st.yes_share is not None and st.yes_interval is not None:
+        low, high = st.yes_interval
+        parts.append(f"yes {pct(st.yes_share)} (95% CI {pct(low)}–{pct(high)})")
+    if st.margin_of_error is not None:
+        parts.append(f"±{st.margin_of_error:.1%}")
+    if st.response_rate is not None:
+        parts.append(f"response rate {pct(st.response_rate)}")
+    dist = " ".join(f"{v:g}:{c}" for v, c in st.distribution)
+    parts.append(f"[{dist}]")
+    return ", ".join(parts)
+
+
+def cmd_kpi_import(settings: Settings, args: argparse.Namespace) -> int:
+    from analysis.kpi import KpiImportError, import_kpi_file, kpi_names
+
+    async def work(db: Database) -> int:
+        try:
+            report = await import_kpi_file(db, Path(args.file), kpi_names(settings.appraisal),
+                                           actor="cli")
+        except KpiImportError as exc:
+            for issue in exc.issues:
+                print(issue, file=sys.stderr)
+            print("nothing was imported", file=sys.stderr)
+            return 1
+        print(f"kpi: {report.inserted} inserted, {report.updated} updated, "
+              f"{report.unchanged} unchanged ({', '.join(report.periods)}; "
+              f"sha256 {report.sha256[:12]})")
+        for c in report.changes[:20]:
+            print(f"  {c.unit} {c.period} {c.kpi}: {c.before:g} -> {c.after:g} (line {c.line})")
+        if len(report.changes) > 20:
+            print(f"  ... and {len(report.changes) - 20} more (see the audit log)")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_export_appraisal(settings: Settings, args: argparse.Namespace) -> int:
+    from analysis.export import export_appraisal
+
+    output = Path(args.output) if args.output else None
+    if output is None and args.format == "xlsx" and sys.stdout.isatty():
+        raise CliError("xlsx is binary: give --output FILE.xlsx")
+
+    async def work(db: Database) -> int:
+        async with db.reading() as uow:
+            count = await export_appraisal(uow, args.period, args.format,
+                                           output or sys.stdout.buffer, version=args.version)
+        print(f"{count} appraisal result(s) exported" + (f" to {output}" if output else ""),
+              file=sys.stderr)
+        return 0
+
+    return asyncio.run(_with_db(settings, work, read_only=True))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="civicpulse", description="CivicPulse: public opinion and fair appraisal, in chat."
@@ -639,6 +871,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "year (2026), UTC")
     selfs.add_argument("--output", "-o", help="CSV file to write (default: stdout)")
     selfs.set_defaults(func=cmd_export_self_assessments)
+    appr = export.add_parser("appraisal", help="a period's published appraisal results (or "
+                             "--version N), one row per unit or cadre")
+    appr.add_argument("--period", required=True)
+    appr.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    appr.add_argument("--version", type=int, help="export this run whatever its status")
+    appr.add_argument("--output", "-o", help="file to write (default: stdout)")
+    appr.set_defaults(func=cmd_export_appraisal)
 
     for name, func, text in (
         ("list", cmd_campaign_list, "all campaigns with status and response counts"),
@@ -710,6 +949,54 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("id", nargs="?", help="the record's id (default: all of that kind)")
     show.add_argument("--limit", type=int, default=200, help="at most this many, the newest")
     show.set_defaults(func=cmd_audit_show)
+
+    sentiment = sub.add_parser("sentiment", help="sentiment of free texts").add_subparsers(
+        dest="sentiment_command", required=True, metavar="ACTION")
+    sentiment.add_parser("score", help="read one text per line on stdin, write one JSON "
+                         "object per line (language, polarity, label)"
+                         ).set_defaults(func=cmd_sentiment_score)
+    sentiment.add_parser("backfill", help="score stored comments, notes and remarks that the "
+                         "current analyser has not scored").set_defaults(
+                             func=cmd_sentiment_backfill)
+
+    appraisal = sub.add_parser("appraisal", help="compute and publish a period's appraisal"
+                               ).add_subparsers(dest="appraisal_command", required=True,
+                                                metavar="ACTION")
+    arun = appraisal.add_parser("run", help="compute the period's results as a new draft "
+                                "version (flags anomalies, scores units and cadres)")
+    arun.add_argument("--period", required=True, help="2026-11, 2026-Q4 or 2026")
+    arun.set_defaults(func=cmd_appraisal_run)
+    apub = appraisal.add_parser("publish", help="freeze the latest draft (or --version) and "
+                                "show it in chat; the published one before it is superseded")
+    apub.add_argument("--period", required=True)
+    apub.add_argument("--version", type=int, help="the draft to publish (default: the latest)")
+    apub.set_defaults(func=cmd_appraisal_publish)
+    ashow = appraisal.add_parser("show", help="the period's versions and a version's results")
+    ashow.add_argument("--period", required=True)
+    ashow.add_argument("--version", type=int, help="default: the latest")
+    ashow.add_argument("--kind", choices=("unit", "cadre"))
+    ashow.add_argument("--explain", action="store_true", help="print each explanation")
+    ashow.set_defaults(func=cmd_appraisal_show)
+
+    anomalies = sub.add_parser("anomalies", help="responses flagged as anomalous"
+                               ).add_subparsers(dest="anomalies_command", required=True,
+                                                metavar="ACTION")
+    alist = anomalies.add_parser("list", help="flagged responses of a period, with reasons")
+    alist.add_argument("--period", required=True)
+    alist.add_argument("--limit", type=int, default=1000)
+    alist.set_defaults(func=cmd_anomalies_list)
+
+    stats = sub.add_parser("stats", help="satisfaction statistics per unit and question")
+    stats.add_argument("--period", required=True)
+    stats.add_argument("--unit", help="one unit's code (default: every unit with answers)")
+    stats.set_defaults(func=cmd_stats)
+
+    kpi = sub.add_parser("kpi", help="objective results per unit and period").add_subparsers(
+        dest="kpi_command", required=True, metavar="ACTION")
+    kimp = kpi.add_parser("import", help="import unit,period,kpi,value rows from a CSV file "
+                          "(all or nothing; problems listed with line numbers)")
+    kimp.add_argument("file")
+    kimp.set_defaults(func=cmd_kpi_import)
     return parser
 
 
@@ -731,7 +1018,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"civicpulse: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (CliError, CampaignRuleError, ExportError, CadreError, PeriodError) as exc:
+    except (CliError, CampaignRuleError, ExportError, CadreError, PeriodError,
+            AppraisalError) as exc:
         # A request the rules refuse: one line, exit 1.
         print(f"civicpulse: {exc}", file=sys.stderr)
         return 1

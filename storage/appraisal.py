@@ -280,7 +280,7 @@ class AppraisalRepository:
 
     async def valid_responses(self, start: datetime, end: datetime) -> dict[int, int]:
         rows = await self.session.execute(
-            select(Campaign.unit_id, func.count())
+            select(Campaign.unit_id, func.count()).select_from(Response)
             .join(Campaign, Campaign.id == Response.campaign_id)
             .where(_completed(start, end, RESIDENTS), _unflagged())
             .group_by(Campaign.unit_id))
@@ -289,7 +289,7 @@ class AppraisalRepository:
     async def excluded(self, start: datetime, end: datetime) -> dict[int, dict[str, int]]:
         """Unit -> anomaly kind -> responses flagged with it (a response may have several)."""
         rows = await self.session.execute(
-            select(Campaign.unit_id, AnomalyFlag.kind, func.count())
+            select(Campaign.unit_id, AnomalyFlag.kind, func.count()).select_from(AnomalyFlag)
             .join(Response, Response.id == AnomalyFlag.response_id)
             .join(Campaign, Campaign.id == Response.campaign_id)
             .where(_completed(start, end, RESIDENTS))
@@ -303,7 +303,7 @@ class AppraisalRepository:
         """Unit -> responses with at least one flag."""
         flagged = exists().where(AnomalyFlag.response_id == Response.id)
         rows = await self.session.execute(
-            select(Campaign.unit_id, func.count())
+            select(Campaign.unit_id, func.count()).select_from(Response)
             .join(Campaign, Campaign.id == Response.campaign_id)
             .where(_completed(start, end, RESIDENTS), flagged)
             .group_by(Campaign.unit_id))
@@ -314,7 +314,7 @@ class AppraisalRepository:
         """Unit -> (comments, sum of polarity, sum of squared polarity), valid responses only."""
         rows = await self.session.execute(
             select(Campaign.unit_id, func.count(), func.sum(TextScore.polarity),
-                   func.sum(TextScore.polarity * TextScore.polarity))
+                   func.sum(TextScore.polarity * TextScore.polarity)).select_from(TextScore)
             .join(Answer, and_(TextScore.source == "answer",
                                TextScore.source_id == Answer.id))
             .join(Response, Response.id == Answer.response_id)
@@ -346,7 +346,7 @@ class AppraisalRepository:
                              ) -> dict[int, int]:
         """Unit -> comments whose text contradicts their rating."""
         rows = await self.session.execute(
-            select(Campaign.unit_id, func.count())
+            select(Campaign.unit_id, func.count()).select_from(TextScore)
             .join(Answer, and_(TextScore.source == "answer", TextScore.source_id == Answer.id))
             .join(Response, Response.id == Answer.response_id)
             .join(Campaign, Campaign.id == Response.campaign_id)
@@ -368,7 +368,7 @@ class AppraisalRepository:
         """Unit -> invitations sent in the period to its residents' campaigns (the response
         rate's denominator; people who came by QR code were never invited)."""
         rows = await self.session.execute(
-            select(Campaign.unit_id, func.count())
+            select(Campaign.unit_id, func.count()).select_from(OutboxMessage)
             .join(Campaign, Campaign.id == OutboxMessage.campaign_id)
             .where(Campaign.audience == RESIDENTS, OutboxMessage.kind == "invite",
                    OutboxMessage.status == OutboxStatus.SENT,
@@ -379,7 +379,7 @@ class AppraisalRepository:
     async def started(self, start: datetime, end: datetime) -> dict[int, int]:
         """Unit -> residents' responses started in the period (completed or not)."""
         rows = await self.session.execute(
-            select(Campaign.unit_id, func.count())
+            select(Campaign.unit_id, func.count()).select_from(Response)
             .join(Campaign, Campaign.id == Response.campaign_id)
             .where(Campaign.audience == RESIDENTS, Response.started_at >= start,
                    Response.started_at < end)

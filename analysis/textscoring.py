@@ -1,0 +1,51 @@
+"""Scoring stored texts: residents' comments, cadres' notes and inspectors' remarks.
+
+Texts are read in batches, scored in a worker thread (the analysers are CPU-bound and must not
+hold up the bot's event loop), and stored with the analyser's version. A comment whose text
+contradicts its response's rating is marked. Notes and remarks are scored for auditors to read;
+they never feed any score.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from analysis.sentiment import ANALYSER_VERSION, Sentiment, contradicts, score_batch
+from storage.repositories import utcnow
+
+if TYPE_CHECKING:
+    from storage.uow import Database
+
+Scorer = Callable[[Sequence[str]], list[Sentiment]]
+
+
+async def score_pending(db: Database, batch_size: int = 500, limit: int | None = None,
+                        scorer: Scorer = score_batch) -> int:
+    """Score texts that have no score from the current analyser; returns how many were scored.
+
+    Each batch is its own short transaction, so a long backlog never holds a lock for long
+    and a crash loses at most one batch's work (it is simply scored again).
+    """
+    done = 0
+    while limit is None or done < limit:
+        size = batch_size if limit is None else min(batch_size, limit - done)
+        async with db.reading() as uow:
+            pending = await uow.text_scores.pending(ANALYSER_VERSION, size)
+        if not pending:
+            break
+        sentiments = await asyncio.to_thread(scorer, [p.text for p in pending])
+        now = utcnow()
+        rows = [{"source": p.source, "source_id": p.source_id, "analyser": ANALYSER_VERSION,
+                 "language": s.language, "polarity": max(-1.0, min(1.0, s.polarity)),
+                 "label": s.label, "scored_at": now,
+                 "contradicts": p.rating is not None
+                 and contradicts((p.rating - 1) * 25, s)}
+                for p, s in zip(pending, sentiments, strict=True)]
+        async with db.transaction() as uow:
+            await uow.text_scores.add(rows)
+        done += len(pending)
+        if len(pending) < size:
+            break
+    return done
