@@ -252,7 +252,7 @@ _CLI = ("import resource, sys\nfrom bot.cli import main\ncode = main(sys.argv[1:
 
 def cli(url: str, *argv: str) -> tuple[float, float, str]:
     """Run the real CLI in its own process: (seconds, its peak RSS in MB, output)."""
-    env = dict(os.environ, DATABASE_URL=url, CIVICPULSE_SECRET_KEY="bench-secret")
+    env = dict(os.environ, DATABASE_URL=url, CIVICPULSE_SECRET_KEY="bench-secret-0123456789")
     started = time.perf_counter()
     done = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", _CLI, *argv], env=env,
                           cwd=ROOT, capture_output=True, text=True, check=False)
