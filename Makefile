@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest bench bench-broadcast bench-cadre migrate demo clean install
+.PHONY: run test lint typecheck pytest bench bench-broadcast bench-cadre bench-sentiment bench-appraisal bench-fairness migrate demo clean install
 
 install: $(STAMP)
 
@@ -37,7 +37,22 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cadre_effort.py
+	$(BIN)/python bench/sentiment.py
+	$(BIN)/python bench/fairness.py
+	$(BIN)/python bench/appraisal.py
 	$(BIN)/python bench/broadcast.py $(BENCH_ARGS)
+
+# Sentiment against ../shared/data/sentiment (about 3 minutes, mostly the SnowNLP baseline).
+bench-sentiment: $(STAMP)
+	$(BIN)/python bench/sentiment.py $(BENCH_ARGS)
+
+# A full appraisal run over 1,000,000 responses on SQLite and PostgreSQL (about 10 minutes).
+bench-appraisal: $(STAMP)
+	$(BIN)/python bench/appraisal.py $(BENCH_ARGS)
+
+# Raw means against the project's method on a population with a known truth; ballot stuffing.
+bench-fairness: $(STAMP)
+	$(BIN)/python bench/fairness.py $(BENCH_ARGS)
 
 bench-cadre: $(STAMP)
 	$(BIN)/python bench/cadre_effort.py

@@ -151,7 +151,8 @@ def build_application(
             application.add_handlers(handlers, group=group)
     application.add_handlers(resident_handlers(deps))
     application.add_error_handler(_on_error)
-    _schedule_maintenance(application, db, clock)
+    _schedule_maintenance(application, db, clock, settings.sentiment.batch_size,
+                          settings.sentiment.interval_s)
     return application
 
 
@@ -180,7 +181,8 @@ UPDATE_IDS_KEPT = timedelta(days=2)
 
 
 def _schedule_maintenance(
-    application: Application[Any, Any, Any, Any, Any, Any], db: Database, clock: Any
+    application: Application[Any, Any, Any, Any, Any, Any], db: Database, clock: Any,
+    batch_size: int = 500, sentiment_interval_s: float = 60,
 ) -> None:
     async def prune_update_ids(context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
@@ -192,8 +194,22 @@ def _schedule_maintenance(
         if removed:
             log.info("pruned %d processed update ids", removed)
 
+    async def score_texts(context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Comments, notes and remarks get their sentiment soon after they arrive, so an
+        # appraisal run finds little left to score. The analysers run in a worker thread.
+        from analysis.textscoring import score_pending
+
+        try:
+            scored = await score_pending(db, batch_size, limit=10 * batch_size)
+        except DatabaseUnavailable as exc:
+            log.warning("could not score texts: %s", exc)
+            return
+        if scored:
+            log.info("scored the sentiment of %d text(s)", scored)
+
     assert application.job_queue is not None  # the job-queue extra is a dependency
     application.job_queue.run_repeating(prune_update_ids, interval=3600, first=60)
+    application.job_queue.run_repeating(score_texts, interval=sentiment_interval_s, first=30)
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
