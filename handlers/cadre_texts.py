@@ -44,6 +44,18 @@ BUSY_TEXTS: dict[str, dict[str, str]] = {
         "{command} again.",
         "zh": "您有一条核查记录尚未完成：请先保存，或发送 /cancel 放弃，然后再发送 {command}。",
     },
+    "busy.appeal": {
+        "en": "You are writing an appeal (/appeal): send its reason, or send /cancel to drop "
+        "it, then {command} again.",
+        "zh": "您正在提出申诉（/appeal）：请发送申诉理由，或发送 /cancel 放弃，然后再发送 "
+        "{command}。",
+    },
+    "busy.appeal_answer": {
+        "en": "You are answering an appeal (/appeals): send the answer, or send /cancel to "
+        "drop it, then {command} again.",
+        "zh": "您正在答复一条申诉（/appeals）：请发送答复内容，或发送 /cancel 放弃，然后再发送 "
+        "{command}。",
+    },
     "busy.newcampaign": {
         "en": "You have a new campaign in progress (/newcampaign): finish it, or send /cancel "
         "to drop it, then {command} again.",

@@ -1,8 +1,9 @@
 """One dialogue at a time: what stops one command from throwing another's work away.
 
 A person has one row in ``admin_dialogues``, whatever they are doing: a progress note's
-draft (``note``), a note's correction (``note_fix``), an inspection (``inspect``) or a new
-campaign (``newcampaign``). Someone who is a cadre, an inspector and an admin at once could
+draft (``note``), a note's correction (``note_fix``), an inspection (``inspect``), a new
+campaign (``newcampaign``), an appeal's reason (``appeal``) or the answer to one
+(``appeal_answer``). Someone who is a cadre, an inspector and an admin at once could
 otherwise lose a note's text and photos by sending /inspect. So a command that would start
 a dialogue of another kind while one is in progress starts nothing: the person is told what
 is in progress and how to finish or drop it (/cancel), and then to send the command again.
@@ -23,11 +24,14 @@ from surveys.access import ADMIN_ROLES, Actor
 
 # The kinds of dialogue (as the modules that own them spell them) and who may use each.
 NOTE, NOTE_FIX, INSPECT, NEW_CAMPAIGN = "note", "note_fix", "inspect", "newcampaign"
+APPEAL, APPEAL_ANSWER = "appeal", "appeal_answer"
 ROLES_OF_KIND: dict[str, tuple[Role, ...]] = {
     NOTE: (Role.CADRE,),
     NOTE_FIX: (Role.CADRE,),
     INSPECT: (Role.INSPECTOR,),
     NEW_CAMPAIGN: ADMIN_ROLES,
+    APPEAL: (Role.CADRE,),
+    APPEAL_ANSWER: (*ADMIN_ROLES, Role.AUDITOR),
 }
 
 

@@ -550,3 +550,22 @@ async def test_appeal_does_not_throw_away_a_note_in_progress(
     await cadre.wait_for_message("Appeal #")
     kept = await dialogue_of(db, person_id)
     assert kept is not None and kept.kind == "note"
+
+
+async def test_a_note_does_not_throw_away_an_appeal_being_written(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    person_id = await make_cadre(db, CADRE, "V1", "Cadre Wang", ["Road repair"])
+    await cadre_result(db, "2026-Q3", AppraisalStatus.PUBLISHED, person_id, 64.0, "fair")
+    cadre = await client.user(CADRE, "Wang")
+    await cadre.send("/appeal")
+    await cadre.wait_for_message("Send your reason")
+    await cadre.send("/note Culvert cleared on the east road")
+    busy = await cadre.wait_for_message("You are writing an appeal")
+    assert "/note again" in busy.text
+    dialogue = await dialogue_of(db, person_id)
+    assert dialogue is not None and dialogue.kind == "appeal"
+    # The reason still goes to the appeal.
+    await cadre.send(REASON)
+    await cadre.wait_for_message("Appeal #")
+    assert len(await appeals(db)) == 1
