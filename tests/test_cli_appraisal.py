@@ -1,0 +1,168 @@
+"""The appraisal commands of `civicpulse`, in-process against a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.cli import main
+from storage.models import Answer, Response, ResponseStatus
+from storage.uow import Database
+from surveys.admin import create_campaign
+from surveys.loader import load_template
+from tests.test_cli import UNITS_CSV, env, write
+
+__all__ = ["env"]  # the fixture, imported for these tests
+
+MID = datetime(2026, 11, 10, 9, tzinfo=UTC)
+
+
+def seed_answers(count: int, rating: int = 4) -> None:
+    """A residents' campaign for V1 with ``count`` completed responses, as the bot stores them."""
+
+    async def work() -> None:
+        db = Database.from_url(os.environ["DATABASE_URL"])
+        try:
+            async with db.transaction() as uow:
+                await create_campaign(uow, survey=load_template("resident_satisfaction"),
+                                      unit_code="V1", code="willow-q4",
+                                      opens_at=MID - timedelta(days=20),
+                                      closes_at=MID + timedelta(days=20),
+                                      now=MID - timedelta(days=21), actor="test")
+                campaign = await uow.campaigns.by_code("willow-q4")
+                assert campaign is not None
+                for i in range(count):
+                    at = MID + timedelta(hours=i)
+                    response = Response(
+                        campaign_id=campaign.id, survey_id=campaign.survey_id,
+                        respondent_key=f"{i:064d}", status=ResponseStatus.COMPLETED,
+                        current_question=None, step=5, language="en",
+                        started_at=at - timedelta(seconds=50), updated_at=at, completed_at=at)
+                    uow.session.add(response)
+                    await uow.session.flush()
+                    for question, kind, indicator, value in (
+                            ("overall", "rating", "overall_satisfaction", rating),
+                            ("resolved", "yesno", "problem_solved", 1),
+                            ("timeliness", "rating", "responsiveness", rating),
+                            ("courtesy", "rating", "attitude", 5)):
+                        uow.session.add(Answer(
+                            response_id=response.id, question_id=question,
+                            question_type=kind, indicator=indicator, skipped=False,
+                            value_number=float(value), answered_at=at))
+                    uow.session.add(Answer(
+                        response_id=response.id, question_id="comment", question_type="text",
+                        indicator="comments", skipped=False, answered_at=at,
+                        value_text=f"The queue was short and staff were helpful, visit {i}"))
+        finally:
+            await db.dispose()
+
+    asyncio.run(work())
+
+
+def test_run_review_publish_and_export_a_period(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    seed_answers(12)
+    kpis = write(env, "kpis.csv", "unit,period,kpi,value\nV1,2026-Q4,waste_collection_rate,90\n")
+    assert main(["kpi", "import", str(kpis)]) == 0
+    assert "1 inserted" in capsys.readouterr().out
+
+    assert main(["appraisal", "run", "--period", "2026-Q4"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-Q4 version 1 computed (draft)" in out and "12 valid response(s)" in out
+    assert main(["appraisal", "show", "--period", "2026-Q4", "--explain"]) == 0
+    shown = capsys.readouterr().out
+    assert "version 1: draft" in shown and "Willow Village" in shown
+    assert "Resident satisfaction" in shown and "Riverside County" in shown
+
+    # Nothing is published yet: the export says what to do.
+    assert main(["export", "appraisal", "--period", "2026-Q4", "--format", "csv"]) == 1
+    assert "appraisal publish --period 2026-Q4" in capsys.readouterr().err
+    assert main(["appraisal", "publish", "--period", "2026-Q4"]) == 0
+    assert "2026-Q4 version 1 published" in capsys.readouterr().out
+    assert main(["appraisal", "publish", "--period", "2026-Q4"]) == 1
+    assert "nothing new to publish" in capsys.readouterr().err
+
+    target = env / "appraisal.csv"
+    assert main(["export", "appraisal", "--period", "2026-Q4", "-o", str(target)]) == 0
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+    willow = next(r for r in rows if r["unit_code"] == "V1" and r["kind"] == "unit")
+    assert willow["status"] == "graded" and float(willow["score"]) > 70
+    xlsx = env / "appraisal.xlsx"
+    assert main(["export", "appraisal", "--period", "2026-Q4", "--format", "xlsx",
+                 "-o", str(xlsx)]) == 0
+    sheet = load_workbook(xlsx, read_only=True)["results"]
+    header = next(sheet.iter_rows(values_only=True))
+    assert "score" in header and "explanation" in header
+
+    assert main(["stats", "--period", "2026-Q4", "--unit", "V1"]) == 0
+    stats = capsys.readouterr().out
+    assert "overall [overall_satisfaction] n=12" in stats and "CSAT 100%" in stats
+    assert main(["anomalies", "list", "--period", "2026-Q4"]) == 0
+    assert "no flagged responses" in capsys.readouterr().out
+
+
+def test_a_bad_kpi_file_is_refused_whole_with_line_numbers(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    capsys.readouterr()
+    bad = write(env, "bad.csv", "unit,period,kpi,value\n"
+                "V1,2026-Q4,waste_collection_rate,91\n"
+                "NOPE,2026-Q4,waste_collection_rate,80\n"
+                "V1,2026-Q4,waste_collection_rate,lots\n")
+    assert main(["kpi", "import", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "line 3" in err and "NOPE" in err and "line 4" in err and "nothing was imported" in err
+    missing = write(env, "missing.csv", "unit,kpi,value\nV1,waste_collection_rate,91\n")
+    assert main(["kpi", "import", str(missing)]) == 1
+    assert "period" in capsys.readouterr().err
+    good = write(env, "good.csv", "unit,period,kpi,value\nV1,2026-Q4,waste_collection_rate,91\n")
+    assert main(["kpi", "import", str(good)]) == 0
+    assert "1 inserted" in capsys.readouterr().out, "the refused files left nothing behind"
+
+
+def test_a_period_that_cannot_be_read_or_has_no_run(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["appraisal", "run", "--period", "2026-Q5"]) == 1
+    assert "period" in capsys.readouterr().err
+    assert main(["appraisal", "publish", "--period", "2026-Q4"]) == 1
+    assert "appraisal run --period 2026-Q4" in capsys.readouterr().err
+
+
+def test_weights_that_do_not_sum_to_one_stop_with_a_clear_message(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write(env, "weights.yaml", """appraisal:
+  unit_types:
+    "*":
+      - {id: satisfaction, source: residents, answers: overall_satisfaction, weight: 0.6}
+      - {id: key_tasks, source: inspections, weight: 0.3}
+""")
+    assert main(["--config", str(config), "appraisal", "run", "--period", "2026-Q4"]) == 2
+    err = capsys.readouterr().err
+    assert "appraisal" in err and "sum to 0.9, not 1" in err
+
+
+def test_sentiment_score_reads_lines_and_writes_json_lines(
+        env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = ["Staff were kind and solved my problem quickly", "", "排队三个小时，还被推来推去",
+             "😡😡😡", "x" * 10_000]
+    stdin = io.TextIOWrapper(io.BytesIO("\n".join(lines).encode()), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert main(["sentiment", "score"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == len(lines)
+    assert all(set(r) == {"language", "polarity", "label"} for r in rows)
+    assert rows[0]["label"] == "positive" and rows[0]["language"] == "en"
+    assert rows[1] == {"language": "und", "polarity": 0.0, "label": "neutral"}
+    assert rows[2]["label"] == "negative" and rows[2]["language"] == "zh"
+    assert rows[3]["label"] == "negative"
+    assert all(-1 <= r["polarity"] <= 1 for r in rows)
