@@ -3,12 +3,17 @@ key tasks (for /inspect), and one open campaign."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 
+from analysis.appraisal import AppraisalOptions, publish_appraisal, run_appraisal
+from analysis.textscoring import score_pending
+from storage.models import Answer, Campaign, CampaignStatus, Response, ResponseStatus
 from storage.uow import Database, UnitOfWork
 from surveys.admin import create_campaign, import_units
 from surveys.cadres import check_profile, create_profile, issue_invite
 from surveys.loader import load_template
+from surveys.periods import QUARTER, period_of
 from surveys.units import UnitRow
 
 DEMO_CAMPAIGN = "demo"
@@ -86,3 +91,70 @@ async def demo_cadre_invite(db: Database, now: datetime) -> str | None:
         issued = await issue_invite(uow, person.id, actor="demo", now=now,
                                     valid_for=timedelta(days=7))
     return issued.payload
+
+
+# How residents felt about each demo village last quarter (mean rating) and how many answered:
+# enough for a graded result, a small village that is not graded, and a spread of grades.
+DEMO_FEELINGS = {"RIVER-N-WILLOW": (3.9, 24), "RIVER-N-PINE": (3.1, 16),
+                 "RIVER-S-LOTUS": (4.4, 30), "RIVER-S": (3.6, 4)}
+DEMO_COMMENTS = {
+    True: ["Staff were patient and explained every step", "办事效率很高，工作人员态度很好",
+           "The new evening hours helped a lot", "Quick and friendly service"],
+    False: ["I waited almost two hours in the queue", "排队时间太长，窗口太少",
+            "Nobody told me which documents to bring", "The road to the school is still broken"],
+}
+
+
+async def seed_demo_appraisal(db: Database, now: datetime, options: AppraisalOptions) -> str:
+    """Last quarter's answers for the demo villages, computed and published once, so /myscore
+    and /results have something to show. Returns the period's label."""
+    period = period_of(period_of(now, QUARTER).start - timedelta(days=1), QUARTER)
+    async with db.reading() as uow:
+        if await uow.appraisal.runs(period.label):
+            return period.label
+    rng = random.Random(2026)
+    async with db.transaction() as uow:
+        template = await uow.campaigns.by_code(DEMO_CAMPAIGN)
+        if template is None:
+            return period.label
+        for unit_code, (mean, count) in DEMO_FEELINGS.items():
+            unit = await uow.units.by_code(unit_code)
+            if unit is None:
+                continue
+            campaign = Campaign(code=f"demo-{period.label.lower()}-{unit_code.lower()}",
+                                survey_id=template.survey_id, unit_id=unit.id,
+                                status=CampaignStatus.CLOSED, opens_at=period.start,
+                                closes_at=period.end, closed_at=period.end,
+                                audience="residents", timezone="UTC", reminders=[])
+            uow.session.add(campaign)
+            await uow.session.flush()
+            for i in range(count):
+                done = period.start + timedelta(days=rng.uniform(1, 88))
+                ratings = [min(5, max(1, round(rng.gauss(mean, 0.8)))) for _ in range(3)]
+                response = Response(
+                    campaign_id=campaign.id, survey_id=campaign.survey_id,
+                    respondent_key=f"demo-{unit_code}-{i}", status=ResponseStatus.COMPLETED,
+                    current_question=None, step=6, language="en",
+                    started_at=done - timedelta(seconds=rng.uniform(35, 120)),
+                    updated_at=done, completed_at=done)
+                uow.session.add(response)
+                await uow.session.flush()
+                rows = [("overall", "rating", "overall_satisfaction", ratings[0]),
+                        ("resolved", "yesno", "problem_solved", int(rng.random() < mean / 5)),
+                        ("timeliness", "rating", "responsiveness", ratings[1]),
+                        ("courtesy", "rating", "attitude", ratings[2])]
+                for question, kind, indicator, value in rows:
+                    uow.session.add(Answer(response_id=response.id, question_id=question,
+                                           question_type=kind, indicator=indicator,
+                                           skipped=False, value_number=float(value),
+                                           answered_at=done))
+                if rng.random() < 0.4:
+                    text = rng.choice(DEMO_COMMENTS[ratings[0] >= 4])
+                    uow.session.add(Answer(response_id=response.id, question_id="comment",
+                                           question_type="text", indicator="comments",
+                                           skipped=False, value_text=f"{text} ({i})",
+                                           answered_at=done))
+    await score_pending(db)
+    await run_appraisal(db, period.label, options, actor="demo")
+    await publish_appraisal(db, period.label, actor="demo")
+    return period.label

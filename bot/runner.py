@@ -11,8 +11,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
+from analysis.appraisal import AppraisalOptions
 from bot.app import build_application, resolve_secret, start_background, stop_background
-from bot.demo import demo_cadre_invite, seed_demo
+from bot.demo import demo_cadre_invite, seed_demo, seed_demo_appraisal
 from bot.settings import ConfigError, Settings
 from sandbox import BotApiSandbox, RateLimit
 from storage.migrate import upgrade
@@ -48,6 +49,8 @@ async def run(settings: Settings) -> None:
             token, api_url = box.token, base
             code = await seed_demo(db, utcnow())
             cadre = await demo_cadre_invite(db, utcnow())
+            appraised = await seed_demo_appraisal(
+                db, utcnow(), AppraisalOptions.from_settings(settings, secret))
             cadre_line = (f"  Demo cadre:     as another user send: /start {cadre}  (then /note)\n"
                           if cadre else "")
             print(
@@ -56,6 +59,8 @@ async def run(settings: Settings) -> None:
                 f"  Demo campaign:  {code}  (in the chat page send: /start {code})\n"
                 f"  Deep link form: {deep_link(box.bot_username, code)}\n"
                 f"{cadre_line}"
+                f"  Appraisal:      {appraised} published (the demo cadre's /myscore, an "
+                "admin's /results)\n"
                 "Press Ctrl+C to stop.\n",
                 flush=True,
             )

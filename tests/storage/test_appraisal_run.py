@@ -343,3 +343,18 @@ async def unit_id(db: Database, code: str) -> int:
         unit = await uow.units.by_code(code)
     assert unit is not None
     return unit.id
+
+
+async def test_the_demo_publishes_last_quarters_appraisal_once(db: Database) -> None:
+    from bot.demo import seed_demo, seed_demo_appraisal
+
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    await seed_demo(db, now)
+    assert await seed_demo_appraisal(db, now, options()) == "2026-Q3"
+    assert await seed_demo_appraisal(db, now, options()) == "2026-Q3"  # a restart adds nothing
+    async with db.reading() as uow:
+        [run] = await uow.appraisal.runs("2026-Q3")
+        results = {r.detail["name"]: r for r in await uow.appraisal.results(run.id)}
+    assert run.status == AppraisalStatus.PUBLISHED
+    assert results["Wang Fang"].kind == "cadre" and results["Wang Fang"].status == "graded"
+    assert results["South Township"].status == "not_enough_responses"
