@@ -29,12 +29,15 @@ async def score_pending(db: Database, batch_size: int = 500, limit: int | None =
     and a crash loses at most one batch's work (it is simply scored again).
     """
     done = 0
+    after: dict[str, int] = {}
     while limit is None or done < limit:
         size = batch_size if limit is None else min(batch_size, limit - done)
         async with db.reading() as uow:
-            pending = await uow.text_scores.pending(ANALYSER_VERSION, size)
+            pending = await uow.text_scores.pending(ANALYSER_VERSION, size, after)
         if not pending:
             break
+        for p in pending:
+            after[p.source] = max(after.get(p.source, 0), p.source_id)
         sentiments = await asyncio.to_thread(scorer, [p.text for p in pending])
         now = utcnow()
         rows = [{"source": p.source, "source_id": p.source_id, "analyser": ANALYSER_VERSION,
@@ -46,6 +49,4 @@ async def score_pending(db: Database, batch_size: int = 500, limit: int | None =
         async with db.transaction() as uow:
             await uow.text_scores.add(rows)
         done += len(pending)
-        if len(pending) < size:
-            break
     return done

@@ -8,7 +8,7 @@ rules as ``storage.repositories``: nothing here commits.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,31 +91,39 @@ class TextScoresRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def pending(self, analyser: str, limit: int) -> list[PendingText]:
+    async def pending(self, analyser: str, limit: int,
+                      after: Mapping[str, int] | None = None) -> list[PendingText]:
         """Up to ``limit`` texts (residents' comments first, then notes and remarks) that the
-        analyser ``analyser`` has not scored yet."""
+        analyser ``analyser`` has not scored yet, in id order after the ids in ``after``
+        (source -> last id seen), so a long backlog is read in one pass, not rescanned."""
+        after = after or {}
         found: list[PendingText] = []
-        scored = (select(TextScore.source_id)
-                  .where(TextScore.source == "answer", TextScore.analyser == analyser))
+
+        def unscored(source: str, column: Any) -> Any:
+            return ~exists().where(TextScore.source == source, TextScore.source_id == column,
+                                   TextScore.analyser == analyser)
+
         mean_rating = (select(func.avg(Answer.value_number)).correlate_except(Answer)
                        .where(Answer.response_id == Response.id,
                               Answer.question_type == "rating", Answer.skipped.is_(False))
                        .scalar_subquery())
+        comments = (select(Answer.id, Answer.value_text, Answer.response_id)
+                    .where(Answer.question_type == "text", Answer.value_text.is_not(None),
+                           Answer.skipped.is_(False), Answer.id > after.get("answer", 0),
+                           unscored("answer", Answer.id))
+                    .order_by(Answer.id).limit(limit).subquery())
         rows = await self.session.execute(
-            select(Answer.id, Answer.value_text, mean_rating)
-            .join(Response, Response.id == Answer.response_id)
-            .where(Answer.question_type == "text", Answer.value_text.is_not(None),
-                   Answer.skipped.is_(False), Answer.id.not_in(scored))
-            .order_by(Answer.id).limit(limit))
+            select(comments.c.id, comments.c.value_text, mean_rating)
+            .join(Response, Response.id == comments.c.response_id)
+            .order_by(comments.c.id))
         found += [PendingText("answer", i, t or "", None if r is None else float(r))
                   for i, t, r in rows]
         for source, model, column in (("note", Note, Note.text),
                                       ("inspection", Inspection, Inspection.remark)):
             if len(found) >= limit:
                 break
-            done = select(TextScore.source_id).where(TextScore.source == source,
-                                                     TextScore.analyser == analyser)
-            statement = select(model.id, column).where(model.id.not_in(done))
+            statement = select(model.id, column).where(model.id > after.get(source, 0),
+                                                       unscored(source, model.id))
             if model is Note:
                 statement = statement.where(Note.status == NoteStatus.SUBMITTED)
             rows2 = await self.session.execute(
