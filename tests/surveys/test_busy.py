@@ -14,6 +14,7 @@ from sqlalchemy import delete, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from analysis import results
 from storage.evidence import StoredFile
 from storage.models import AdminDialogue, PersonRole, Role
 from storage.uow import Database, UnitOfWork
@@ -81,8 +82,9 @@ async def person(db: Database) -> int:
 def test_the_kinds_are_the_modules_own() -> None:
     assert (notes.KIND, notes.FIX_KIND, inspections.KIND, dialogue.KIND) == (
         busy.NOTE, busy.NOTE_FIX, busy.INSPECT, busy.NEW_CAMPAIGN)
+    assert (results.REASON_KIND, results.ANSWER_KIND) == (busy.APPEAL, busy.APPEAL_ANSWER)
     assert set(busy.ROLES_OF_KIND) == {busy.NOTE, busy.NOTE_FIX, busy.INSPECT,
-                                       busy.NEW_CAMPAIGN}
+                                       busy.NEW_CAMPAIGN, busy.APPEAL, busy.APPEAL_ANSWER}
 
 
 async def test_a_note_draft_is_kept_when_inspect_or_newcampaign_is_sent(
