@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, delete, exists, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
@@ -132,12 +134,17 @@ class TextScoresRepository:
         return found
 
     async def add(self, values: Iterable[dict[str, Any]]) -> int:
-        """Store scores; a text another worker scored meanwhile is left as it is."""
-        added = 0
-        for row in values:
-            added += await _insert_new(self.session, TextScore, row,
-                                       ["source", "source_id", "analyser"])
-        return added
+        """Store scores in one statement; a text another worker scored meanwhile is left as
+        it is (ON CONFLICT DO NOTHING)."""
+        rows = list(values)
+        if not rows:
+            return 0
+        build = pg_insert if self.session.get_bind().dialect.name == "postgresql" \
+            else sqlite_insert
+        result = await self.session.execute(
+            build(TextScore).values(rows)
+            .on_conflict_do_nothing(index_elements=["source", "source_id", "analyser"]))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def of_note(self, note_id: int, analyser: str) -> TextScore | None:
         return await self.session.scalar(select(TextScore).where(
