@@ -18,6 +18,9 @@ from storage.repositories import utcnow
 if TYPE_CHECKING:
     from storage.uow import Database
 
+# Scoring this many texts in one call is a bulk load: the planner's statistics are refreshed.
+BULK = 5000
+
 Scorer = Callable[[Sequence[str]], list[Sentiment]]
 
 
@@ -49,4 +52,7 @@ async def score_pending(db: Database, batch_size: int = 500, limit: int | None =
         async with db.transaction() as uow:
             await uow.text_scores.add(rows)
         done += len(pending)
+    if done >= BULK:
+        async with db.transaction() as uow:
+            await uow.text_scores.refresh_statistics()
     return done

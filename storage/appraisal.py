@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, insert, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -145,6 +145,12 @@ class TextScoresRepository:
             build(TextScore).values(rows)
             .on_conflict_do_nothing(index_elements=["source", "source_id", "analyser"]))
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def refresh_statistics(self) -> None:
+        """After many scores were added at once, let PostgreSQL's planner know (its anti-join
+        against a table it believes empty would otherwise compare every pair of rows)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text("ANALYZE text_scores"))
 
     async def of_note(self, note_id: int, analyser: str) -> TextScore | None:
         return await self.session.scalar(select(TextScore).where(
