@@ -9,8 +9,22 @@ m > 0.5, negative if m < -0.5, else neutral), macro-F1 over the three. Analysers
 - TextBlob 0.20 (pattern polarity) and VADER 3.3.2 (compound) with their usual defaults:
   > 0.05 positive, < -0.05 negative;
 - ours: ``analysis.sentiment.score_batch`` (language detection, then the English analyser),
-  labels as stored (polarity > 0.05 positive, < -0.05 negative). The English analyser alone
-  is also shown ("ours, English analyser only").
+  labels as stored (polarity > 0.05 positive, < -0.05 negative). The shipped English model
+  was fitted on these very sets (scripts/fit_sentiment_en.py), so its figures here are
+  IN-SAMPLE and optimistic; the target verdicts use the cross-validated ones below;
+- lexicon only (previous): the English analyser's lexicon combination without the learned
+  layer (TextBlob and VADER with the public-service lexicon, calibrated band).
+
+Honest figures for the learned model (skipped with ``--skip-cv``, which also skips the English
+target verdicts): 5-fold stratified cross-validation (seed 5) of the fitting recipe, refitted
+with scikit-learn on 4/5 of both sets and scored on the held-out fifth by the run-time
+inference (texts the façade routes away from English count as neutral, as it labels them),
+and the transfer between sets (fitted on one whole set, scored on the other).
+
+Public-service check: the ~60 hand-written sentences of
+``analysis/data/sentiment_en_public_service.tsv`` (fitted on nothing), scored by TextBlob,
+VADER, the lexicon-only combination and ours; ours must not be worse than the lexicon-only
+combination.
 
 Chinese set (ChnSentiCorp hotel reviews, label 1 positive / 0 negative): macro-F1 over the two
 classes and accuracy. SnowNLP (``sentiments > 0.5`` positive) is evaluated without the records
@@ -25,11 +39,13 @@ texts per second of the process's CPU time (so other work on a shared machine do
 against it), timing only the analyser's calls over the whole set after a warm-up on its first
 200 texts.
 
-``--fit`` prints how the English analyser's parameters (the TextBlob weight and the neutral
-band) were chosen: a grid searched on one set and checked on the other, in both directions,
-and the choice that maximises the smaller of the two gains over the better baseline.
+``--fit`` prints how the lexicon combination's parameters (the TextBlob weight and the neutral
+band, now one feature of the learned model) were chosen: a grid searched on one set and
+checked on the other, in both directions, and the choice that maximises the smaller of the two
+gains over the better baseline.
 
-    python bench/sentiment.py [--data DIR] [--zh-limit N] [--skip-zh] [--fit]
+    python bench/sentiment.py [--data DIR] [--zh-limit N] [--skip-zh] [--skip-cv]
+                              [--fit]
 """
 
 from __future__ import annotations
@@ -186,10 +202,13 @@ def ours_labels(texts: Sequence[str]) -> list[str]:
     return out
 
 
-def english_only_labels(texts: Sequence[str]) -> list[str]:
+def lexicon_only_labels(texts: Sequence[str]) -> list[str]:
+    """The previous analyser: TextBlob and VADER (with the public-service lexicon) combined,
+    no learned weights."""
     from analysis.sentiment import english_analyser
 
-    return [label_of(p) for p in english_analyser().polarities(texts)]
+    analyser = english_analyser()
+    return [label_of(analyser.lexicon_polarity(t)) for t in texts]
 
 
 def snownlp_labels(texts: Sequence[str]) -> list[str]:
@@ -209,7 +228,7 @@ def run_english(data: Path) -> list[Result]:
         texts, gold = read_english(data / rel)
         for analyser, fn in (("TextBlob", textblob_labels), ("VADER", vader_labels),
                              ("ours", ours_labels),
-                             ("ours, English analyser only", english_only_labels)):
+                             ("lexicon only (previous)", lexicon_only_labels)):
             labels, rate = timed(fn, texts)
             results.append(Result(name, analyser, len(texts), labels, gold, EN_CLASSES, rate))
             print(f"  scored {name} with {analyser}: {rate:,.0f} texts/s", file=sys.stderr)
@@ -239,6 +258,82 @@ def run_chinese(data: Path, limit: int | None) -> list[Result]:
     return results
 
 
+# --- honest figures for the learned model ------------------------------------------------------
+
+
+@dataclass
+class Honest:
+    cv: dict[str, float]  # 5-fold cross-validated macro-F1 per set (façade routing)
+    transfer: dict[str, float]  # "tweets -> movies": fitted on one set, scored on the other
+
+
+def cross_validate(data: Path, folds: int = 5, seed: int = 5) -> Honest:
+    """Refit the shipped recipe (scripts/fit_sentiment_en.py) on 4/5 of each set (both sets
+    together, as shipped) and score the held-out fifth by the run-time inference; stratified
+    folds, fixed seed. Texts the façade does not send to the English analyser (another
+    language) count as it labels them: neutral. Then fit on one whole set, score the other."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
+    from analysis import sentiment
+    from scripts import fit_sentiment_en as recipe
+
+    sets = {}
+    for name, rel in ENGLISH_SETS:
+        texts, gold = read_english(data / rel)
+        routed = [sentiment._plan(t, [], []) is not None for t in texts]
+        sets[name] = (recipe.extract(texts), gold, routed)
+    splits = {
+        name: list(StratifiedKFold(folds, shuffle=True, random_state=seed)
+                   .split(np.zeros(len(gold)), gold))
+        for name, (_f, gold, _r) in sets.items()
+    }
+    predicted: dict[str, list[str]] = {name: [""] * len(s[1]) for name, s in sets.items()}
+    for k in range(folds):
+        parts = []
+        label_sets = []
+        for name, (feats, gold, _r) in sets.items():
+            train = splits[name][k][0]
+            parts.append(feats.take(train))
+            label_sets.append([gold[i] for i in train])
+        model = recipe.fit(recipe.Features.concat(parts), [g for ls in label_sets for g in ls],
+                           recipe.sample_weights(label_sets))
+        for name, (feats, _gold, routed) in sets.items():
+            test = splits[name][k][1]
+            for i, label in zip(test, recipe.predict(model, feats.take(test)), strict=True):
+                predicted[name][i] = label if routed[i] else "neutral"
+        print(f"  cross-validation fold {k + 1}/{folds} done", file=sys.stderr)
+    cv = {name: macro_f1(s[1], predicted[name], EN_CLASSES) for name, s in sets.items()}
+    transfer: dict[str, float] = {}
+    for source, target in (("tweets", "movies"), ("movies", "tweets")):
+        feats, gold, _r = sets[source]
+        model = recipe.fit(feats, gold, recipe.sample_weights([gold]))
+        t_feats, t_gold, routed = sets[target]
+        labels = [label if r else "neutral"
+                  for label, r in zip(recipe.predict(model, t_feats), routed, strict=True)]
+        transfer[f"{source} -> {target}"] = macro_f1(t_gold, labels, EN_CLASSES)
+    return Honest(cv, transfer)
+
+
+PUBLIC_SERVICE = ROOT / "analysis" / "data" / "sentiment_en_public_service.tsv"
+
+
+def public_service_check() -> list[Result]:
+    """The hand-written public-service sentences (not used to fit anything)."""
+    texts: list[str] = []
+    gold: list[str] = []
+    for line in PUBLIC_SERVICE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            label, text = line.split("\t", 1)
+            gold.append(label)
+            texts.append(text)
+    name = f"public-service sentences (hand-written, {len(texts)})"
+    return [Result(name, analyser, len(texts), fn(texts), gold, EN_CLASSES, 0.0)
+            for analyser, fn in (("TextBlob", textblob_labels), ("VADER", vader_labels),
+                                 ("lexicon only (previous)", lexicon_only_labels),
+                                 ("ours", ours_labels))]
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -257,7 +352,7 @@ def print_table(results: Sequence[Result]) -> None:
               f"{share:>7.1%} {r.per_second:>9,.0f}")
 
 
-def print_targets(results: Sequence[Result]) -> None:
+def print_targets(results: Sequence[Result], honest: Honest | None) -> None:
     def find(dataset: str, analyser: str) -> Result:
         return next(r for r in results if r.dataset.startswith(dataset) and r.analyser == analyser)
 
@@ -268,11 +363,19 @@ def print_targets(results: Sequence[Result]) -> None:
         best = max((find(name, "TextBlob"), find(name, "VADER")), key=lambda r: r.macro)
         ours = find(name, "ours")
         rates.append(ours.per_second)
-        margin = ours.macro - (best.macro + EN_TARGET_GAIN)
+        goal = best.macro + EN_TARGET_GAIN
+        print(f"{name}: shipped model IN-SAMPLE (fitted on this very set, optimistic) "
+              f"{ours.macro:.3f}")
+        if honest is None:
+            print(f"target {name}: not judged (run without --skip-cv: the verdict uses the "
+                  f"cross-validated figure)")
+            continue
+        cv = honest.cv[name]
+        margin = cv - goal
         verdict = "met" if margin >= 0 else "missed"
-        print(f"target {name}: ours {ours.macro:.3f} vs {best.analyser} {best.macro:.3f} "
-              f"+ {EN_TARGET_GAIN:.2f} = {best.macro + EN_TARGET_GAIN:.3f}: {verdict} "
-              f"(margin {margin:+.3f}; gain {ours.macro - best.macro:+.3f})")
+        print(f"target {name}: ours 5-fold CROSS-VALIDATED {cv:.3f} vs {best.analyser} "
+              f"{best.macro:.3f} + {EN_TARGET_GAIN:.2f} = {goal:.3f}: {verdict} "
+              f"(margin {margin:+.3f}; gain {cv - best.macro:+.3f})")
     if rates:
         slowest = min(rates)
         verdict = "met" if slowest > EN_TARGET_SPEED else "missed"
@@ -366,6 +469,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--zh-limit", type=int, default=None,
                         help="score a seeded sample of this many Chinese rows (default all)")
     parser.add_argument("--skip-zh", action="store_true", help="English sets only")
+    parser.add_argument("--skip-cv", action="store_true",
+                        help="skip the cross-validation (and so the English target verdicts)")
     parser.add_argument("--fit", action="store_true",
                         help="show how the English parameters were chosen, then exit")
     args = parser.parse_args(argv)
@@ -378,11 +483,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         fit(data)
         return 0
     results = run_english(data)
+    results += public_service_check()
     if not args.skip_zh and (data / CHINESE_SET).exists():
         results += run_chinese(data, args.zh_limit)
+    honest = None if args.skip_cv else cross_validate(data)
     print_table(results)
     print()
-    print_targets(results)
+    if honest is not None:
+        print("learned English model, honest figures (refitted by scripts/fit_sentiment_en.py's "
+              "recipe inside this bench):")
+        for name, value in honest.cv.items():
+            print(f"  {name}: 5-fold cross-validated macro-F1 {value:.3f} (stratified, seed 5; "
+                  f"fitted on 4/5 of both sets, scored on the held-out fifth)")
+        for name, value in honest.transfer.items():
+            print(f"  transfer {name}: macro-F1 {value:.3f} (fitted on the first set only)")
+        print()
+    ps = {r.analyser: r for r in results if r.dataset.startswith("public-service")}
+    if ps:
+        ours, lexicon = ps["ours"], ps["lexicon only (previous)"]
+
+        def errors(r: Result) -> int:
+            return sum(1 for g, p in zip(r.gold, r.labels, strict=True) if g != p)
+
+        # Within 0.001 counts as not worse: one sentence moves macro-F1 by about 0.015.
+        verdict = "not worse" if ours.macro >= lexicon.macro - 0.001 else "WORSE"
+        print(f"public-service check: ours {ours.macro:.4f} ({errors(ours)} errors) vs lexicon "
+              f"only {lexicon.macro:.4f} ({errors(lexicon)} errors): {verdict} (TextBlob "
+              f"{ps['TextBlob'].macro:.3f}, VADER {ps['VADER'].macro:.3f})")
+    print_targets(results, honest)
     return 0
 
 

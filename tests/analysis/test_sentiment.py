@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import random
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -243,3 +246,84 @@ def test_import_is_light() -> None:
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_model_file_loads_and_the_version_follows_the_weights(tmp_path: Path) -> None:
+    model = sentiment_en.EnglishModel.load()
+    assert len(model.buckets) > 1000
+    assert len(model.dense) == len(sentiment_en.DENSE_FEATURES)
+    assert sentiment_en.MODEL_PATH.stat().st_size < 2_000_000
+    assert sentiment.english_analyser().model.intercept == model.intercept
+    # The version covers the model file's digest: same bytes, same version; changed weights,
+    # another version (so stored scores are recomputed).
+    same = tmp_path / "same.json.gz"
+    same.write_bytes(sentiment_en.MODEL_PATH.read_bytes())
+    assert sentiment_en.version_for(same) == sentiment_en.VERSION
+    raw = model.to_dict()
+    raw["intercept"] = [w + 0.001 for w in raw["intercept"]]
+    changed = tmp_path / "changed.json.gz"
+    with gzip.open(changed, "wt", encoding="utf-8") as f:
+        json.dump(raw, f)
+    assert sentiment_en.version_for(changed) != sentiment_en.VERSION
+    assert sentiment_en.EnglishModel.load(changed).intercept != model.intercept
+    # The stored form round-trips (weights rounded to 0.001).
+    again = sentiment_en.EnglishModel.from_dict(model.to_dict())
+    assert again.buckets.keys() == model.buckets.keys()
+
+
+def test_model_rejects_other_features() -> None:
+    raw = sentiment_en.EnglishModel.load().to_dict()
+    raw["features"] = raw["features"][:-1]
+    with pytest.raises(ValueError):
+        sentiment_en.EnglishModel.from_dict(raw)
+
+
+def test_polarity_agrees_with_the_most_probable_class() -> None:
+    rng = random.Random(5)
+    expected = {0: "negative", 1: "neutral", 2: "positive"}
+    for _ in range(5000):
+        raw = [rng.random() ** 3 for _ in range(3)]
+        probs = [x / sum(raw) for x in raw]
+        polarity = sentiment_en.polarity_of(*probs)
+        assert -1.0 <= polarity <= 1.0
+        assert label_for(polarity) == expected[probs.index(max(probs))]
+    # Ties go to neutral; continuous across the neutral/positive border.
+    assert label_for(sentiment_en.polarity_of(0.2, 0.4, 0.4)) == "neutral"
+    assert sentiment_en.polarity_of(1 / 3, 1 / 3, 1 / 3) == 0.0
+    below = sentiment_en.polarity_of(0.1, 0.45 + 1e-9, 0.45 - 1e-9)
+    above = sentiment_en.polarity_of(0.1, 0.45 - 1e-9, 0.45 + 1e-9)
+    assert above - below < 1e-6
+    assert sentiment_en.polarity_of(0.0, 0.0, 1.0) == 1.0
+    assert sentiment_en.polarity_of(1.0, 0.0, 0.0) == -1.0
+
+
+def test_public_service_sentences_not_worse_than_the_lexicons_alone() -> None:
+    path = sentiment_en.MODEL_PATH.parent / "sentiment_en_public_service.tsv"
+    rows = [line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert len(rows) >= 60
+    analyser = sentiment.english_analyser()
+    ours = [s.label for s in score_batch([text for _label, text in rows])]
+    lexicon = [label_for(analyser.lexicon_polarity(text)) for _label, text in rows]
+
+    def macro_f1(predicted: list[str]) -> float:
+        total = 0.0
+        for c in ("positive", "neutral", "negative"):
+            tp = sum(1 for (g, _t), p in zip(rows, predicted, strict=True) if g == c == p)
+            fp = sum(1 for (g, _t), p in zip(rows, predicted, strict=True) if g != c == p)
+            fn = sum(1 for (g, _t), p in zip(rows, predicted, strict=True) if g == c != p)
+            total += 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        return total / 3
+
+    # Not worse than the lexicons alone (0.001: the same number of errors, spread otherwise).
+    assert macro_f1(ours) >= macro_f1(lexicon) - 0.001
+    assert macro_f1(lexicon) >= 0.8
+
+
+def test_scoring_needs_no_scikit_learn() -> None:
+    # NLTK (under TextBlob) imports scikit-learn when it happens to be installed, as it is in
+    # development; the analyser itself must work without it (and without SciPy).
+    code = ("import sys; sys.modules['sklearn'] = None; sys.modules['scipy'] = None; "
+            "import analysis.sentiment as s; print(s.score('great help, thank you').label)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "positive"
