@@ -3,11 +3,13 @@
 :func:`score` and :func:`score_batch` give each text its language (``"en"``, ``"zh"`` or
 ``"und"``), a polarity in [-1, 1] and a label. The language comes from
 :func:`analysis.language.detect`; English goes to :class:`analysis.sentiment_en.EnglishAnalyser`
-(TextBlob combined with VADER), Chinese to :class:`analysis.sentiment_zh.ChineseAnalyser`.
+(TextBlob, VADER and a public-service lexicon as features of a small linear model with
+hashed words), Chinese to :class:`analysis.sentiment_zh.ChineseAnalyser`.
 
 Labels: ``positive`` when polarity > 0.05, ``negative`` when < -0.05, else ``neutral``
 (:data:`LABEL_THRESHOLD`). Each analyser calibrates its polarity so that this one rule holds
-for it (the English analyser maps its fitted neutral band onto [-0.05, 0.05]).
+for it (the English analyser derives its polarity from its three class probabilities so
+that the rule gives exactly its most probable class).
 
 Routing, and the edge cases:
 
