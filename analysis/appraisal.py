@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from time import perf_counter
@@ -131,31 +131,31 @@ def rules_of(section: AppraisalSection) -> AppraisalRules:
 # --- anomalies ------------------------------------------------------------------------------
 
 
-def _rows(facts: Iterable[ResponseFacts]) -> Iterator[ResponseRow]:
-    for f in facts:
-        # Straight-lining needs only whether every rating was the same: (min, …, max).
-        if f.rating_count and f.rating_min is not None and f.rating_max is not None:
-            ratings = (f.rating_min,) * (f.rating_count - 1) + (f.rating_max,)
-        else:
-            ratings = ()
-        yield ResponseRow(response_id=f.response_id, campaign_id=f.campaign_id,
-                          unit_id=f.unit_id, entry_point=f.entry_point,
-                          respondent_key=f.respondent_key, started_at=f.started_at,
-                          completed_at=f.completed_at, answers=f.answers, ratings=ratings,
-                          comment=f.comment)
+def _row(f: ResponseFacts) -> ResponseRow:
+    # Straight-lining needs only whether every rating was the same: (min, …, max).
+    if f.rating_count and f.rating_min is not None and f.rating_max is not None:
+        ratings = (f.rating_min,) * (f.rating_count - 1) + (f.rating_max,)
+    else:
+        ratings = ()
+    return ResponseRow(response_id=f.response_id, campaign_id=f.campaign_id,
+                       unit_id=f.unit_id, entry_point=f.entry_point,
+                       respondent_key=f.respondent_key, started_at=f.started_at,
+                       completed_at=f.completed_at, answers=f.answers, ratings=ratings,
+                       comment=f.comment)
 
 
 async def detect_anomalies(uow: UnitOfWork, period: Period, options: AppraisalOptions,
                            now: datetime) -> dict[str, int]:
     """Flag the period's anomalous residents' responses (replacing earlier flags)."""
-    facts = [f async for f in uow.anomalies.facts(period.start, period.end)]
+    # Converted as they stream in: a million responses are held once, not twice.
+    rows = [_row(f) async for f in uow.anomalies.facts(period.start, period.end)]
     cadre_keys: dict[int, set[str]] = defaultdict(set)
     if options.flag_cadre_respondents:
         for campaign_id, unit_id, user_id in await uow.anomalies.cadre_accounts(
                 period.start, period.end):
             cadre_keys[unit_id].add(respondent_key(options.secret, campaign_id, user_id))
-    flags = detect_all(list(_rows(facts)), options.anomalies, cadre_keys)
-    del facts
+    flags = detect_all(rows, options.anomalies, cadre_keys)
+    del rows
     await uow.anomalies.replace(period.start, period.end,
                                 ((f.response_id, f.kind, f.reason) for f in flags), now)
     counts: dict[str, int] = defaultdict(int)
@@ -208,7 +208,8 @@ class _Facts:
     comments: dict[int, list[tuple[str, str]]]
 
 
-def _by_owner(rows: Iterable[Distribution]) -> dict[int, dict[str | None, list[Distribution]]]:
+def by_owner(rows: Iterable[Distribution]) -> dict[int, dict[str | None, list[Distribution]]]:
+    """Owner (unit or person) -> survey indicator -> its distribution rows."""
     found: dict[int, dict[str | None, list[Distribution]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         found[row.owner_id][row.indicator].append(row)
@@ -221,8 +222,8 @@ async def _gather(uow: UnitOfWork, period: Period) -> _Facts:
     for unit_id, text, language in await a.comments(s, e, ANALYSER_VERSION):
         comments[unit_id].append((text, language))
     return _Facts(
-        answers=_by_owner(await a.resident_distributions(s, e)),
-        self_answers=_by_owner(await a.self_distributions(s, e)),
+        answers=by_owner(await a.resident_distributions(s, e)),
+        self_answers=by_owner(await a.self_distributions(s, e)),
         valid=await a.valid_responses(s, e),
         excluded=await a.excluded(s, e),
         excluded_responses=await a.excluded_responses(s, e),

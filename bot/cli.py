@@ -710,7 +710,7 @@ def cmd_anomalies_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
-    from analysis.appraisal import unit_statistics
+    from analysis.appraisal import by_owner, unit_statistics
     from surveys.periods import parse_period
 
     period = parse_period(args.period)
@@ -722,9 +722,7 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
                 raise CliError(f"unknown unit {args.unit!r}")
             answers = await uow.appraisal.resident_distributions(period.start, period.end)
             invited = await uow.appraisal.invited(period.start, period.end)
-        per_unit: dict[int, dict[str | None, list[Any]]] = {}
-        for row in answers:
-            per_unit.setdefault(row.owner_id, {}).setdefault(row.indicator, []).append(row)
+        per_unit = by_owner(answers)
         shown = 0
         for unit_id, rows in sorted(per_unit.items(), key=lambda kv: units[kv[0]].code):
             unit = units[unit_id]
