@@ -44,6 +44,7 @@ from array import array
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 
@@ -91,9 +92,9 @@ class AnomalyRules:
             raise ValueError("burst_factor must not be negative")
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseRow:
-    """One completed response, as much of it as the detectors need."""
+class ResponseRow(NamedTuple):
+    """One completed response, as much of it as the detectors need (a named tuple: a run
+    makes a million of them)."""
 
     response_id: int
     campaign_id: int
@@ -103,7 +104,11 @@ class ResponseRow:
     started_at: datetime
     completed_at: datetime
     answers: int
-    ratings: tuple[float, ...]  # the rating-question values, in question order
+    # Of the rating questions answered: how many, and the lowest and highest value (all
+    # that straight-lining needs, and what SQL aggregates cheaply).
+    rating_count: int
+    rating_min: float | None
+    rating_max: float | None
     comment: str | None
 
 
@@ -144,10 +149,14 @@ def detect_all(
     """Every detector in one pass over ``rows`` (which may be a generator): one flag per
     response and kind, sorted by response id then kind. Cadre respondents are flagged only
     when ``rules.flag_cadre_respondents``."""
+    return _scan(rows, rules, enabled_kinds(rules), cadre_keys or {})
+
+
+def enabled_kinds(rules: AnomalyRules) -> set[str]:
     kinds = set(KINDS)
     if not rules.flag_cadre_respondents:
         kinds.discard("cadre_respondent")
-    return _scan(rows, rules, kinds, cadre_keys or {})
+    return kinds
 
 
 class _Entry:
@@ -160,74 +169,92 @@ class _Entry:
         self.ids = array("q")
 
 
+class Scan:
+    """All detectors in one pass, fed in chunks: ``feed`` each batch of rows as it arrives,
+    then ``flags()``. Rows are not kept, so a caller streaming a million responses from the
+    database never holds them all."""
+
+    def __init__(self, rules: AnomalyRules, kinds: Set[str],
+                 cadre_keys: Mapping[int, Set[str]] | None = None) -> None:
+        self.rules = rules
+        self.cadre_keys = cadre_keys or {}
+        self.fast = "too_fast" in kinds
+        self.straight = "straight_lining" in kinds
+        self.duplicates = "duplicate_comment" in kinds
+        self.bursts = "entry_burst" in kinds
+        self.cadres = "cadre_respondent" in kinds and bool(self.cadre_keys)
+        self._flags: list[Flag] = []
+        self._comments: dict[tuple[int, str], list[int]] = {}
+        self._entries: dict[tuple[int, str], _Entry] = {}
+        self._epoch: datetime | None = None
+
+    def feed(self, rows: Iterable[ResponseRow]) -> None:
+        fast, straight, duplicates, bursts, cadres = (
+            self.fast, self.straight, self.duplicates, self.bursts, self.cadres)
+        per_answer = self.rules.too_fast_seconds_per_answer
+        min_items = self.rules.straight_lining_min_items
+        min_chars = self.rules.duplicate_comment_min_chars
+        flags, comments, entries = self._flags, self._comments, self._entries
+        for row in rows:
+            rid = row.response_id
+            if fast and row.answers > 0:
+                seconds = (row.completed_at - row.started_at).total_seconds()
+                if seconds < per_answer * row.answers:
+                    flags.append(Flag(rid, "too_fast", (
+                        f"completed {_plural(row.answers, 'answer')} in"
+                        f" {_num(max(0.0, seconds))} s (under {_num(per_answer)} s per answer)"
+                    )))
+            if (straight and row.rating_count >= min_items
+                    and row.rating_min == row.rating_max and row.rating_min is not None):
+                flags.append(Flag(rid, "straight_lining", (
+                    f"gave the same rating ({_num(row.rating_min)}) to all"
+                    f" {row.rating_count} rating questions (flagged from {min_items})"
+                )))
+            if duplicates and row.comment:
+                text = normalize_comment(row.comment)
+                if len(text) >= min_chars:
+                    comments.setdefault((row.unit_id, text), []).append(rid)
+            if bursts and row.entry_point is not None:
+                if self._epoch is None:
+                    self._epoch = row.completed_at
+                key = (row.campaign_id, row.entry_point)
+                entry = entries.get(key)
+                if entry is None:
+                    entry = entries[key] = _Entry()
+                entry.times.append((row.completed_at - self._epoch).total_seconds())
+                entry.ids.append(rid)
+            if cadres:
+                keys = self.cadre_keys.get(row.unit_id)
+                if keys and row.respondent_key in keys:
+                    flags.append(Flag(rid, "cadre_respondent",
+                                      "answered by a cadre of the unit being rated"))
+
+    def flags(self) -> list[Flag]:
+        """One flag per response and kind, sorted by response id then kind."""
+        flags = list(self._flags)
+        for ids in self._comments.values():
+            if len(ids) > 1:
+                others = len(ids) - 1
+                reason = (f"same comment as {_plural(others, 'other response')} in this unit"
+                          " (ignoring case, spaces and punctuation)")
+                flags.extend(Flag(rid, "duplicate_comment", reason) for rid in ids)
+        if self._epoch is not None:
+            for (campaign, entry_point), entry in self._entries.items():
+                flags.extend(_bursts(entry, campaign, entry_point, self._epoch, self.rules))
+        order = {kind: i for i, kind in enumerate(KINDS)}
+        unique = {(flag.response_id, flag.kind): flag for flag in flags}
+        return sorted(unique.values(), key=lambda f: (f.response_id, order.get(f.kind, 99)))
+
+
 def _scan(
     rows: Iterable[ResponseRow],
     rules: AnomalyRules,
     kinds: Set[str],
     cadre_keys: Mapping[int, Set[str]],
 ) -> list[Flag]:
-    fast = "too_fast" in kinds
-    straight = "straight_lining" in kinds
-    duplicates = "duplicate_comment" in kinds
-    bursts = "entry_burst" in kinds
-    cadres = "cadre_respondent" in kinds and bool(cadre_keys)
-    per_answer = rules.too_fast_seconds_per_answer
-    min_items = rules.straight_lining_min_items
-    min_chars = rules.duplicate_comment_min_chars
-
-    flags: list[Flag] = []
-    comments: dict[tuple[int, str], list[int]] = {}
-    entries: dict[tuple[int, str], _Entry] = {}
-    epoch: datetime | None = None
-
-    for row in rows:
-        rid = row.response_id
-        if fast and row.answers > 0:
-            seconds = (row.completed_at - row.started_at).total_seconds()
-            if seconds < per_answer * row.answers:
-                flags.append(Flag(rid, "too_fast", (
-                    f"completed {_plural(row.answers, 'answer')} in {_num(max(0.0, seconds))} s"
-                    f" (under {_num(per_answer)} s per answer)"
-                )))
-        if straight:
-            ratings = row.ratings
-            if len(ratings) >= min_items and ratings.count(ratings[0]) == len(ratings):
-                flags.append(Flag(rid, "straight_lining", (
-                    f"gave the same rating ({_num(ratings[0])}) to all {len(ratings)} rating"
-                    f" questions (flagged from {min_items})"
-                )))
-        if duplicates and row.comment:
-            text = normalize_comment(row.comment)
-            if len(text) >= min_chars:
-                comments.setdefault((row.unit_id, text), []).append(rid)
-        if bursts and row.entry_point is not None:
-            if epoch is None:
-                epoch = row.completed_at
-            key = (row.campaign_id, row.entry_point)
-            entry = entries.get(key)
-            if entry is None:
-                entry = entries[key] = _Entry()
-            entry.times.append((row.completed_at - epoch).total_seconds())
-            entry.ids.append(rid)
-        if cadres:
-            keys = cadre_keys.get(row.unit_id)
-            if keys and row.respondent_key in keys:
-                flags.append(Flag(rid, "cadre_respondent",
-                                  "answered by a cadre of the unit being rated"))
-
-    for ids in comments.values():
-        if len(ids) > 1:
-            others = len(ids) - 1
-            reason = (f"same comment as {_plural(others, 'other response')} in this unit"
-                      " (ignoring case, spaces and punctuation)")
-            flags.extend(Flag(rid, "duplicate_comment", reason) for rid in ids)
-    if epoch is not None:
-        for (campaign, entry_point), entry in entries.items():
-            flags.extend(_bursts(entry, campaign, entry_point, epoch, rules))
-
-    order = {kind: i for i, kind in enumerate(KINDS)}
-    unique = {(flag.response_id, flag.kind): flag for flag in flags}
-    return sorted(unique.values(), key=lambda f: (f.response_id, order.get(f.kind, 99)))
+    scan = Scan(rules, kinds, cadre_keys)
+    scan.feed(rows)
+    return scan.flags()
 
 
 def _bursts(

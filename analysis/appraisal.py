@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from datetime import datetime
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, cast
 
-from analysis.anomalies import AnomalyRules, ResponseRow, detect_all
+from analysis.anomalies import AnomalyRules, ResponseRow, Scan, enabled_kinds
 from analysis.scoring import (
     AppraisalRules,
     Grade,
@@ -38,7 +39,7 @@ from analysis.statistics import (
     verdict_score,
 )
 from analysis.themes import top_themes
-from storage.appraisal import Distribution, ResponseFacts
+from storage.appraisal import Distribution
 from storage.models import AppraisalResult, AppraisalRun, AppraisalStatus
 from storage.repositories import utcnow
 from surveys.anonymity import respondent_key
@@ -131,33 +132,28 @@ def rules_of(section: AppraisalSection) -> AppraisalRules:
 # --- anomalies ------------------------------------------------------------------------------
 
 
-def _row(f: ResponseFacts) -> ResponseRow:
-    # Straight-lining needs only whether every rating was the same: (min, …, max).
-    if f.rating_count and f.rating_min is not None and f.rating_max is not None:
-        ratings = (f.rating_min,) * (f.rating_count - 1) + (f.rating_max,)
-    else:
-        ratings = ()
-    return ResponseRow(response_id=f.response_id, campaign_id=f.campaign_id,
-                       unit_id=f.unit_id, entry_point=f.entry_point,
-                       respondent_key=f.respondent_key, started_at=f.started_at,
-                       completed_at=f.completed_at, answers=f.answers, ratings=ratings,
-                       comment=f.comment)
-
-
 async def detect_anomalies(uow: UnitOfWork, period: Period, options: AppraisalOptions,
-                           now: datetime) -> dict[str, int]:
+                           now: datetime, timings: dict[str, float] | None = None
+                           ) -> dict[str, int]:
     """Flag the period's anomalous residents' responses (replacing earlier flags)."""
-    # Converted as they stream in: a million responses are held once, not twice.
-    rows = [_row(f) async for f in uow.anomalies.facts(period.start, period.end)]
+    timings = timings if timings is not None else {}
+    clock = perf_counter()
     cadre_keys: dict[int, set[str]] = defaultdict(set)
     if options.flag_cadre_respondents:
         for campaign_id, unit_id, user_id in await uow.anomalies.cadre_accounts(
                 period.start, period.end):
             cadre_keys[unit_id].add(respondent_key(options.secret, campaign_id, user_id))
-    flags = detect_all(rows, options.anomalies, cadre_keys)
-    del rows
+    scan = Scan(options.anomalies, enabled_kinds(options.anomalies), cadre_keys)
+    # Scanned as they stream in: a million responses are never held at once.
+    make = ResponseRow._make
+    async for chunk in uow.anomalies.facts(period.start, period.end):
+        scan.feed(map(make, chunk))
+    flags = scan.flags()
+    timings["anomaly scan"] = perf_counter() - clock
+    clock = perf_counter()
     await uow.anomalies.replace(period.start, period.end,
                                 ((f.response_id, f.kind, f.reason) for f in flags), now)
+    timings["anomaly store"] = perf_counter() - clock
     counts: dict[str, int] = defaultdict(int)
     for f in flags:
         counts[f.kind] += 1
@@ -167,22 +163,25 @@ async def detect_anomalies(uow: UnitOfWork, period: Period, options: AppraisalOp
 # --- observations ---------------------------------------------------------------------------
 
 
+# Sums use math.fsum (correctly rounded whatever the order): the database returns groups in
+# no fixed order, and a plain sum would then differ in its last bit from run to run, and so
+# would the results hash of an unchanged period.
 def _observation(pairs: Iterable[tuple[float, int]]) -> Observation | None:
     """(score 0-100, count) pairs -> count, sum and sum of squares."""
-    n, total, total_sq = 0, 0.0, 0.0
-    for score, count in pairs:
-        n += count
-        total += score * count
-        total_sq += score * score * count
-    return Observation(n, total, total_sq) if n else None
+    found = list(pairs)
+    n = sum(count for _, count in found)
+    if not n:
+        return None
+    return Observation(n, math.fsum(score * count for score, count in found),
+                       math.fsum(score * score * count for score, count in found))
 
 
 def _merge(observations: Iterable[Observation | None]) -> Observation | None:
     present = [o for o in observations if o is not None and o.n]
     if not present:
         return None
-    return Observation(sum(o.n for o in present), sum(o.total for o in present),
-                       sum(o.total_sq for o in present))
+    return Observation(sum(o.n for o in present), math.fsum(o.total for o in present),
+                       math.fsum(o.total_sq for o in present))
 
 
 def _answer_pairs(rows: Iterable[Distribution]) -> list[tuple[float, int]]:
@@ -362,10 +361,8 @@ async def compute(uow: UnitOfWork, period: Period, options: AppraisalOptions, no
                              dict[str, int]]:
     """Flag anomalies, aggregate and score. Returns (result, detail, unit id, person id) rows
     and the flags raised by kind; writes only the flags."""
-    clock = perf_counter()
     timings = timings if timings is not None else {}
-    flagged = await detect_anomalies(uow, period, options, now)
-    timings["anomalies"] = perf_counter() - clock
+    flagged = await detect_anomalies(uow, period, options, now, timings)
     clock = perf_counter()
     facts = await _gather(uow, period)
     timings["aggregate"] = perf_counter() - clock

@@ -18,8 +18,11 @@ from storage.repositories import utcnow
 if TYPE_CHECKING:
     from storage.uow import Database
 
-# Scoring this many texts in one call is a bulk load: the planner's statistics are refreshed.
-BULK = 5000
+# A backlog grows the scores table much faster than PostgreSQL's autovacuum re-analyses it,
+# and a planner that still believes the table empty anti-joins each pending text against all
+# its rows. So the statistics are refreshed after this many texts, and again each time the
+# number scored doubles (a handful of cheap ANALYZEs for a backlog of 100,000).
+BULK = 1000
 
 Scorer = Callable[[Sequence[str]], list[Sentiment]]
 
@@ -31,7 +34,7 @@ async def score_pending(db: Database, batch_size: int = 500, limit: int | None =
     Each batch is its own short transaction, so a long backlog never holds a lock for long
     and a crash loses at most one batch's work (it is simply scored again).
     """
-    done = 0
+    done, refresh_at = 0, BULK
     after: dict[str, int] = {}
     while limit is None or done < limit:
         size = batch_size if limit is None else min(batch_size, limit - done)
@@ -49,9 +52,12 @@ async def score_pending(db: Database, batch_size: int = 500, limit: int | None =
                  "contradicts": p.rating is not None
                  and contradicts((p.rating - 1) * 25, s)}
                 for p, s in zip(pending, sentiments, strict=True)]
+        done += len(pending)
         async with db.transaction() as uow:
             await uow.text_scores.add(rows)
-        done += len(pending)
+            if done >= refresh_at:
+                await uow.text_scores.refresh_statistics()
+                refresh_at *= 2
     if done >= BULK:
         async with db.transaction() as uow:
             await uow.text_scores.refresh_statistics()

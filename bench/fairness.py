@@ -235,9 +235,8 @@ class Builder:
         row = ResponseRow(
             response_id=rid, campaign_id=1, unit_id=unit.id, entry_point=f"{unit.id}:{entry}",
             respondent_key=f"r{rid}", started_at=at - timedelta(seconds=seconds),
-            completed_at=at, answers=answers,
-            ratings=(ratings["satisfaction"], ratings["responsiveness"], ratings["attitude"]),
-            comment=text,
+            completed_at=at, answers=answers, rating_count=len(ratings),
+            rating_min=min(ratings.values()), rating_max=max(ratings.values()), comment=text,
         )
         scores = {item: to_score(value, "rating") for item, value in ratings.items()}
         scores["problem_solved"] = to_score(resolved, "yesno")

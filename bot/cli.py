@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy.exc import DBAPIError
@@ -618,8 +619,11 @@ def cmd_appraisal_run(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(db: Database) -> int:
         # Comments that arrived since the bot last scored count too.
+        clock = perf_counter()
         await score_pending(db, settings.sentiment.batch_size)
+        scoring = perf_counter() - clock
         report = await run_appraisal(db, args.period, options, actor="cli")
+        report.timings["unscored comments"] = scoring
         run = report.run
         flagged = ", ".join(f"{n} {kind}" for kind, n in sorted(report.flagged.items()))
         print(f"{run.period} version {run.version} computed (draft) in {report.seconds:.1f} s: "
@@ -627,6 +631,8 @@ def cmd_appraisal_run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  units: {report.graded_units} of {report.units} graded; cadres: "
               f"{report.graded_cadres} of {report.cadres} graded "
               f"(the others have too few responses or no data)")
+        phases = ", ".join(f"{name} {secs:.1f} s" for name, secs in report.timings.items())
+        print(f"  time by phase: {phases}")
         print(f"  results hash {run.results_hash}")
         print(f"  publish it with: civicpulse appraisal publish --period {run.period}")
         return 0

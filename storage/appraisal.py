@@ -11,9 +11,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, delete, exists, func, insert, select, text, update
+from sqlalchemy import (
+    Numeric,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,9 +73,10 @@ class PendingText:
     rating: float | None
 
 
-@dataclass(frozen=True)
-class ResponseFacts:
-    """What anomaly detection needs of one completed response, aggregated in SQL."""
+class ResponseFacts(NamedTuple):
+    """What anomaly detection needs of one completed response, aggregated in SQL (a named
+    tuple: a million of them are made in one run, and a tuple is made several times faster
+    than a frozen dataclass)."""
 
     response_id: int
     campaign_id: int
@@ -168,9 +181,11 @@ class AnomaliesRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def facts(self, start: datetime, end: datetime) -> AsyncIterator[ResponseFacts]:
-        """Every completed resident response of the period, streamed (a million rows never sit
-        in memory at once), ordered by campaign, entry point and completion time."""
+    async def facts(self, start: datetime, end: datetime
+                    ) -> AsyncIterator[list[ResponseFacts]]:
+        """Every completed resident response of the period, streamed in chunks (a million rows
+        never sit in memory at once, and the async machinery runs once per chunk, not once
+        per row), ordered by campaign, entry point and completion time."""
         is_rating = Answer.question_type == "rating"
         rating = case((is_rating, Answer.value_number))
         comment = case((Answer.question_type == "text", Answer.value_text))
@@ -187,10 +202,12 @@ class AnomaliesRepository:
             .order_by(Response.campaign_id, Response.entry_point, Response.completed_at,
                       Response.id)
             .execution_options(yield_per=STREAM_CHUNK))
-        result = await self.session.stream(statement)
-        async for row in result:
-            yield ResponseFacts(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-                                row[7], row[8], row[9], row[10], row[11])
+        # Through the session's connection: plain Core rows, without the ORM's loading step.
+        connection = await self.session.connection()
+        result = await connection.stream(statement)
+        make = ResponseFacts._make
+        async for rows in result.partitions():
+            yield [make(row) for row in rows]
 
     async def cadre_accounts(self, start: datetime, end: datetime
                              ) -> list[tuple[int, int, int]]:
@@ -283,7 +300,9 @@ class AppraisalRepository:
                        Answer.value_number.is_not(None),
                        Answer.question_type.in_(("rating", "nps", "yesno", "number")))
                 .group_by(owner, Answer.indicator, Answer.question_id, Answer.question_type,
-                          Answer.value_number))
+                          Answer.value_number)
+                # A fixed order, so sums over these rows come out the same on every run.
+                .order_by(owner, Answer.indicator, Answer.question_id, Answer.value_number))
 
     async def resident_distributions(self, start: datetime, end: datetime
                                      ) -> list[Distribution]:
@@ -334,8 +353,11 @@ class AppraisalRepository:
                              ) -> dict[int, tuple[int, float, float]]:
         """Unit -> (comments, sum of polarity, sum of squared polarity), valid responses only."""
         rows = await self.session.execute(
-            select(Campaign.unit_id, func.count(), func.sum(TextScore.polarity),
-                   func.sum(TextScore.polarity * TextScore.polarity)).select_from(TextScore)
+            # As exact decimals: PostgreSQL adds floats in whatever order its (parallel) plan
+            # meets them, and the run's results hash must not change with that order.
+            select(Campaign.unit_id, func.count(), func.sum(cast(TextScore.polarity, Numeric)),
+                   func.sum(cast(TextScore.polarity * TextScore.polarity, Numeric)))
+            .select_from(TextScore)
             .join(Answer, and_(TextScore.source == "answer",
                                TextScore.source_id == Answer.id))
             .join(Response, Response.id == Answer.response_id)
@@ -360,7 +382,7 @@ class AppraisalRepository:
                             _unflagged()))
         if unit_ids is not None:
             statement = statement.where(Campaign.unit_id.in_(list(unit_ids)))
-        rows = await self.session.execute(statement)
+        rows = await self.session.execute(statement.order_by(Answer.id))
         return [(unit, text or "", language or "und") for unit, text, language in rows]
 
     async def contradictions(self, start: datetime, end: datetime, analyser: str

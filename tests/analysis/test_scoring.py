@@ -363,3 +363,15 @@ def test_estimated_prior_weight() -> None:
     two = appraise(apart[:2], rules)[0].components[0]
     assert two.prior_weight == 7
     assert "as if 7 average responses were added" in appraise(apart[:2], rules)[0].explanation
+
+
+def test_observation_sums_do_not_depend_on_row_order() -> None:
+    # The database returns groups in no fixed order; a plain float sum of 0.1, 0.2 and 0.3
+    # differs in its last bit between orders, and so would an unchanged period's results hash.
+    from analysis.appraisal import _merge, _observation
+
+    pairs = [(0.1, 1), (0.2, 1), (0.3, 1)]
+    forward, backward = _observation(pairs), _observation(reversed(pairs))
+    assert forward == backward
+    assert _merge([forward, _observation([(0.7, 3)])]) == _merge([_observation([(0.7, 3)]),
+                                                                 backward])
