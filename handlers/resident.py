@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
@@ -307,6 +307,9 @@ async def _send(deps: Deps, update: Update, reply: Reply) -> None:
         await show_cadre_menu(update.get_bot(), chat.id, lang)
         return
     notice = t(reply.notice, lang, reply.params) if reply.notice else None
+    if reply.notice == "help":
+        roles = cast(tuple[str, ...], reply.params.get("roles", ()))
+        notice = "\n\n".join([t("help", lang), *(t(f"help.{role}", lang) for role in roles)])
     if notice and reply.notice == "choose_language":
         await chat.send_message(notice, reply_markup=language_keyboard())
         return

@@ -223,6 +223,48 @@ TEXTS: dict[str, dict[str, str]] = {
         "/stop – 不再接收邀请和提醒（发送 /start 恢复）\n"
         "/help – 显示本帮助",
     },
+    # The commands of each role, added to /help for people who hold it (HTML: &lt; escaped).
+    "help.admin": {
+        "en": "<b>As an admin</b>\n"
+        "/campaigns – your units' campaigns · /campaign CODE – one of them\n"
+        "/newcampaign – create one · /close CODE · /remind CODE\n"
+        "/entry CODE NAME – a QR code for a poster or service window\n"
+        "/invite UNIT Name; Position; key tasks – a cadre's chat link · /cadres – the list\n"
+        "/results [UNIT] [PERIOD] – the appraisal ranking and chart\n"
+        "/appeals – open appeals · /answer ID uphold|reject reply",
+        "zh": "<b>管理员</b>\n"
+        "/campaigns – 所辖单位的问卷活动 · /campaign 代码 – 查看其中一个\n"
+        "/newcampaign – 创建 · /close 代码 · /remind 代码\n"
+        "/entry 代码 名称 – 为海报或服务窗口生成二维码\n"
+        "/invite 单位 姓名; 职务; 重点任务 – 干部绑定链接 · /cadres – 干部名单\n"
+        "/results [单位] [期间] – 考核排名和图表\n"
+        "/appeals – 待处理的申诉 · /answer 编号 uphold|reject 答复",
+    },
+    "help.auditor": {
+        "en": "<b>As an auditor</b>\n"
+        "/campaigns, /campaign CODE – campaigns and their progress\n"
+        "/results [UNIT] [PERIOD] – the appraisal ranking and chart\n"
+        "/appeals – open appeals · /answer ID uphold|reject reply",
+        "zh": "<b>审核人员</b>\n"
+        "/campaigns、/campaign 代码 – 问卷活动及进度\n"
+        "/results [单位] [期间] – 考核排名和图表\n"
+        "/appeals – 待处理的申诉 · /answer 编号 uphold|reject 答复",
+    },
+    "help.inspector": {
+        "en": "<b>As an inspector</b>\n"
+        "/inspect [UNIT] – record an on-site check · /inspections – your recent ones",
+        "zh": "<b>督查人员</b>\n/inspect [单位] – 记录实地核查 · /inspections – 最近的核查",
+    },
+    "help.cadre": {
+        "en": "<b>As a cadre</b>\n"
+        "/note – send a brief progress note · /notes – correct or withdraw one\n"
+        "/myscore – your published appraisal and its explanation\n"
+        "/appeal REASON – contest it",
+        "zh": "<b>干部</b>\n"
+        "/note – 发送工作进展 · /notes – 修改或撤回\n"
+        "/myscore – 已公布的考核结果及说明\n"
+        "/appeal 理由 – 提出申诉",
+    },
     # --- a cadre's invite link (/start cadre-…) and self-assessment --------------------------
     "cadre.linked": {
         "en": "✅ Welcome, {name}! This Telegram account is now linked to your cadre profile.\n"

@@ -609,9 +609,13 @@ async def set_reachable(uow: UnitOfWork, who: Respondent, reachable: bool) -> No
 
 
 async def help_reply(uow: UnitOfWork, who: Respondent) -> Reply:
+    """The help text; people with roles also get their roles' commands (params["roles"])."""
     contact = await _contact(uow, who)
+    person = await uow.people.by_user(who.telegram_user_id)
+    held = {r.role for r in person.roles} if person is not None else set()
+    roles = tuple(role.value for role in Role if role in held)
     return Reply(resolve_language(contact, who.client_language, who.default_language),
-                 notice="help")
+                 notice="help", params={"roles": roles})
 
 
 async def remember_prompt(uow: UnitOfWork, telegram_user_id: int, message_id: int) -> None:

@@ -569,3 +569,27 @@ async def test_a_note_does_not_throw_away_an_appeal_being_written(
     await cadre.send(REASON)
     await cadre.wait_for_message("Appeal #")
     assert len(await appeals(db)) == 1
+
+
+# --- /help by role --------------------------------------------------------------------------
+
+
+async def test_help_lists_the_commands_of_each_role_the_person_holds(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    await make_cadre(db, CADRE, "V1", "Cadre Wang")
+    cadre = await client.user(CADRE, "Cadre Wang")
+    await cadre.send("/help")
+    text = (await cadre.wait_for_message("/myscore")).text
+    assert "anonymous polls" in text and "As a cadre" in text and "/appeal REASON" in text
+    assert "As an admin" not in text and "/inspect" not in text
+
+    auditor, _ = await staff(client, db, 9471, Role.AUDITOR, None, "Auditor Zhou")
+    await auditor.send("/help")
+    text = (await auditor.wait_for_message("As an auditor")).text
+    assert "/results [UNIT] [PERIOD]" in text and "/appeals" in text and "/myscore" not in text
+
+    resident = await client.user(9472, "Resident")
+    await resident.send("/help")
+    text = (await resident.wait_for_message("/units")).text
+    assert "As a" not in text and "/results" not in text and "/myscore" not in text
