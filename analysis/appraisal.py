@@ -40,7 +40,7 @@ from analysis.statistics import (
 )
 from analysis.themes import top_themes
 from storage.appraisal import Distribution
-from storage.models import AppraisalResult, AppraisalRun, AppraisalStatus
+from storage.models import AnomalyFlag, AppraisalResult, AppraisalRun, AppraisalStatus
 from storage.repositories import utcnow
 from surveys.anonymity import respondent_key
 from surveys.periods import Period, parse_period
@@ -151,13 +151,78 @@ async def detect_anomalies(uow: UnitOfWork, period: Period, options: AppraisalOp
     flags = scan.flags()
     timings["anomaly scan"] = perf_counter() - clock
     clock = perf_counter()
-    await uow.anomalies.replace(period.start, period.end,
-                                ((f.response_id, f.kind, f.reason) for f in flags), now)
+    dismissed = await uow.anomalies.replace(
+        period.start, period.end, ((f.response_id, f.kind, f.reason) for f in flags), now)
     timings["anomaly store"] = perf_counter() - clock
     counts: dict[str, int] = defaultdict(int)
     for f in flags:
-        counts[f.kind] += 1
+        if (f.response_id, f.kind) not in dismissed:
+            counts[f.kind] += 1
     return dict(counts)
+
+
+# An auditor's judgement on a flag, kept with the flag and in the audit log.
+MAX_DISMISS_REASON = 300
+
+
+async def dismiss_flags(db: Database, response_ids: Sequence[int], kind: str | None,
+                        reason: str, actor: str, now: datetime | None = None
+                        ) -> list[tuple[int, str]]:
+    """Dismiss the flags of these responses (of ``kind``, or all): the auditor judged them
+    genuine. The flags stay on record and survive reruns; from the next ``appraisal run``
+    the responses count again. Published results are not touched. Returns the (response id,
+    kind) dismissed; refuses (AppraisalError) when a response has no flag to dismiss."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise AppraisalError("say why the flag is dismissed (--reason), for the audit log")
+    if len(reason) > MAX_DISMISS_REASON:
+        raise AppraisalError(f"the reason is {len(reason)} characters; keep it under "
+                             f"{MAX_DISMISS_REASON}")
+    now = now or utcnow()
+    async with db.transaction() as uow:
+        flags = await uow.anomalies.of_responses(response_ids, kind)
+        _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is None],
+                       "no flag to dismiss")
+        done: list[tuple[int, str]] = []
+        for flag in flags:
+            if flag.dismissed_at is None:
+                flag.dismissed_at, flag.dismissed_by, flag.dismiss_reason = now, actor, reason
+                done.append((flag.response_id, flag.kind))
+                await uow.audit.record(actor, "anomaly.dismiss", "anomaly_flag", flag.id,
+                                       before={"response_id": flag.response_id,
+                                               "kind": flag.kind, "reason": flag.reason},
+                                       after={"dismissed": True, "why": reason})
+    return done
+
+
+async def restore_flags(db: Database, response_ids: Sequence[int], kind: str | None,
+                        actor: str) -> list[tuple[int, str]]:
+    """Undo a dismissal: the flags exclude their responses again from the next run."""
+    async with db.transaction() as uow:
+        flags = await uow.anomalies.of_responses(response_ids, kind)
+        _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is not None],
+                       "no dismissed flag to restore")
+        done: list[tuple[int, str]] = []
+        for flag in flags:
+            if flag.dismissed_at is not None:
+                await uow.audit.record(actor, "anomaly.restore", "anomaly_flag", flag.id,
+                                       before={"dismissed_by": flag.dismissed_by,
+                                               "why": flag.dismiss_reason},
+                                       after={"dismissed": False})
+                flag.dismissed_at = flag.dismissed_by = flag.dismiss_reason = None
+                done.append((flag.response_id, flag.kind))
+    return done
+
+
+def _require_flags(response_ids: Sequence[int], kind: str | None,
+                   flags: Sequence[AnomalyFlag], problem: str) -> None:
+    """All or nothing: every response named must have a flag to act on."""
+    missing = sorted(set(response_ids) - {f.response_id for f in flags})
+    if missing:
+        of_kind = f" of kind {kind}" if kind else ""
+        raise AppraisalError(f"response(s) {', '.join(map(str, missing))}: {problem}"
+                             f"{of_kind} (civicpulse anomalies list shows the flags); "
+                             "nothing was changed")
 
 
 # --- observations ---------------------------------------------------------------------------

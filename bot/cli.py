@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy.exc import DBAPIError
 
+from analysis.anomalies import KINDS
 from analysis.appraisal import AppraisalError
 from analysis.export import ExportError
 from bot.app import burden_of, fieldwork_of
@@ -708,11 +709,38 @@ def cmd_anomalies_list(settings: Settings, args: argparse.Namespace) -> int:
         for flag, unit, entry in rows:
             where = f"{unit}" + (f" via {entry}" if entry else "")
             print(f"response {flag.response_id}  {where}  {flag.kind}: {flag.reason}")
+            if flag.dismissed_at is not None:
+                print(f"    dismissed by {flag.dismissed_by} on {flag.dismissed_at:%Y-%m-%d}: "
+                      f"{flag.dismiss_reason} (counts in scores)")
+        dismissed = sum(flag.dismissed_at is not None for flag, _, _ in rows)
         print(f"{len(rows)} flag(s) in {period.label}; flagged responses are kept and excluded "
-              "from scores")
+              f"from scores{f', except the {dismissed} dismissed' if dismissed else ''}")
         return 0
 
     return asyncio.run(_with_db(settings, work, read_only=True))
+
+
+def cmd_anomalies_dismiss(settings: Settings, args: argparse.Namespace) -> int:
+    from analysis.appraisal import dismiss_flags, restore_flags
+
+    restoring = args.anomalies_command == "restore"
+
+    async def work(db: Database) -> int:
+        if restoring:
+            done = await restore_flags(db, args.response, args.kind, actor=args.by)
+        else:
+            done = await dismiss_flags(db, args.response, args.kind, args.reason,
+                                       actor=args.by)
+        listed = ", ".join(f"response {r} {kind}" for r, kind in done)
+        if restoring:
+            print(f"restored {len(done)} flag(s): {listed}; these responses are excluded "
+                  "again from the next `civicpulse appraisal run`")
+        else:
+            print(f"dismissed {len(done)} flag(s): {listed}; these responses count from the "
+                  "next `civicpulse appraisal run` (published results do not change)")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
@@ -989,6 +1017,17 @@ def build_parser() -> argparse.ArgumentParser:
     alist.add_argument("--period", required=True)
     alist.add_argument("--limit", type=int, default=1000)
     alist.set_defaults(func=cmd_anomalies_list)
+    for verb, text in (("dismiss", "an auditor judged flagged responses genuine: they count "
+                        "again from the next run (the flags stay on record)"),
+                       ("restore", "undo a dismissal: the responses are excluded again")):
+        act = anomalies.add_parser(verb, help=text)
+        act.add_argument("--response", type=int, action="append", required=True,
+                         metavar="ID", help="a flagged response's id (repeat for several)")
+        act.add_argument("--kind", choices=KINDS, help="only flags of this kind (default: all)")
+        act.add_argument("--by", default="cli", help="who decides, for the audit log")
+        if verb == "dismiss":
+            act.add_argument("--reason", required=True, help="why, for the audit log")
+        act.set_defaults(func=cmd_anomalies_dismiss)
 
     stats = sub.add_parser("stats", help="satisfaction statistics per unit and question")
     stats.add_argument("--period", required=True)

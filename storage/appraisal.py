@@ -98,8 +98,13 @@ def _completed(start: datetime, end: datetime, audience: str) -> Any:
                 Campaign.audience == audience)
 
 
+def _active() -> Any:
+    """Flags that exclude their response (those auditors dismissed do not)."""
+    return AnomalyFlag.dismissed_at.is_(None)
+
+
 def _unflagged() -> Any:
-    return ~exists().where(AnomalyFlag.response_id == Response.id)
+    return ~exists().where(AnomalyFlag.response_id == Response.id, _active())
 
 
 class TextScoresRepository:
@@ -226,18 +231,34 @@ class AnomaliesRepository:
         return [(c, u, t) for c, u, t in rows]
 
     async def replace(self, start: datetime, end: datetime,
-                      flags: Iterable[tuple[int, str, str]], now: datetime) -> int:
+                      flags: Iterable[tuple[int, str, str]], now: datetime
+                      ) -> set[tuple[int, str]]:
         """Make (response id, kind, reason) the period's flags: earlier flags of the period's
-        responses are dropped, so thresholds changed in config take effect on a rerun."""
+        responses are dropped, so thresholds changed in config take effect on a rerun. Flags
+        an auditor dismissed are kept as they are and not raised again; returns their
+        (response id, kind)."""
         in_period = (select(Response.id).join(Campaign, Campaign.id == Response.campaign_id)
                      .where(_completed(start, end, RESIDENTS)))
+        dismissed = {(r, k) for r, k in await self.session.execute(
+            select(AnomalyFlag.response_id, AnomalyFlag.kind)
+            .where(AnomalyFlag.response_id.in_(in_period), ~_active()))}
         await self.session.execute(
-            delete(AnomalyFlag).where(AnomalyFlag.response_id.in_(in_period)))
+            delete(AnomalyFlag).where(AnomalyFlag.response_id.in_(in_period), _active()))
         rows = [{"response_id": r, "kind": k, "reason": reason[:300], "detected_at": now}
-                for r, k, reason in flags]
+                for r, k, reason in flags if (r, k) not in dismissed]
         for chunk in range(0, len(rows), 5000):
             await self.session.execute(insert(AnomalyFlag), rows[chunk:chunk + 5000])
-        return len(rows)
+        return dismissed
+
+    async def of_responses(self, response_ids: Iterable[int], kind: str | None = None
+                           ) -> list[AnomalyFlag]:
+        """The flags of these responses (of one kind, or all), for update."""
+        statement = select(AnomalyFlag).where(AnomalyFlag.response_id.in_(list(response_ids)))
+        if kind is not None:
+            statement = statement.where(AnomalyFlag.kind == kind)
+        return list((await self.session.scalars(
+            statement.order_by(AnomalyFlag.response_id, AnomalyFlag.id).with_for_update()
+        )).all())
 
     async def listed(self, start: datetime, end: datetime, unit_ids: Iterable[int] | None = None,
                      limit: int = 1000) -> list[tuple[AnomalyFlag, str, str | None]]:
@@ -332,7 +353,7 @@ class AppraisalRepository:
             select(Campaign.unit_id, AnomalyFlag.kind, func.count()).select_from(AnomalyFlag)
             .join(Response, Response.id == AnomalyFlag.response_id)
             .join(Campaign, Campaign.id == Response.campaign_id)
-            .where(_completed(start, end, RESIDENTS))
+            .where(_completed(start, end, RESIDENTS), _active())
             .group_by(Campaign.unit_id, AnomalyFlag.kind))
         found: dict[int, dict[str, int]] = {}
         for unit, kind, n in rows:
@@ -341,7 +362,7 @@ class AppraisalRepository:
 
     async def excluded_responses(self, start: datetime, end: datetime) -> dict[int, int]:
         """Unit -> responses with at least one flag."""
-        flagged = exists().where(AnomalyFlag.response_id == Response.id)
+        flagged = exists().where(AnomalyFlag.response_id == Response.id, _active())
         rows = await self.session.execute(
             select(Campaign.unit_id, func.count()).select_from(Response)
             .join(Campaign, Campaign.id == Response.campaign_id)

@@ -604,7 +604,8 @@ class TextScore(Base):
 
 
 class AnomalyFlag(Base):
-    """A response that looks gamed or careless. Kept, never deleted; excluded from scores."""
+    """A response that looks gamed or careless. Kept, never deleted; excluded from scores
+    unless an auditor dismissed the flag (judged the response genuine)."""
 
     __tablename__ = "anomaly_flags"
 
@@ -613,6 +614,10 @@ class AnomalyFlag(Base):
     kind: Mapped[str] = mapped_column(String(24))
     reason: Mapped[str] = mapped_column(String(300))
     detected_at: Mapped[datetime]
+    # A dismissed flag stays on record (and survives reruns) but no longer excludes.
+    dismissed_at: Mapped[datetime | None]
+    dismissed_by: Mapped[str | None] = mapped_column(String(64))
+    dismiss_reason: Mapped[str | None] = mapped_column(String(300))
 
     __table_args__ = (
         UniqueConstraint("response_id", "kind", name="uq_anomaly_flags_response_kind"),

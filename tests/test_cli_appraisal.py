@@ -166,3 +166,40 @@ def test_sentiment_score_reads_lines_and_writes_json_lines(
     assert rows[2]["label"] == "negative" and rows[2]["language"] == "zh"
     assert rows[3]["label"] == "negative"
     assert all(-1 <= r["polarity"] <= 1 for r in rows)
+
+
+def test_an_auditor_dismisses_flags_and_the_responses_count_again(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 50 s for 5 answers is under the 20 s per answer this config asks: every response flagged.
+    config = str(write(env, "strict.yaml", "anomalies:\n  too_fast_seconds_per_answer: 20\n"))
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    seed_answers(6)
+    assert main(["--config", config, "appraisal", "run", "--period", "2026-Q4"]) == 0
+    assert "0 valid response(s); flagged: 6 too_fast" in capsys.readouterr().out
+
+    # Unknown responses, an empty reason: refused whole, nothing changed.
+    assert main(["anomalies", "dismiss", "--response", "1", "--response", "999",
+                 "--reason", "a meeting"]) == 1
+    assert "response(s) 999: no flag to dismiss" in capsys.readouterr().err
+    assert main(["anomalies", "dismiss", "--response", "1", "--reason", "  "]) == 1
+    assert "--reason" in capsys.readouterr().err
+    assert main(["anomalies", "restore", "--response", "1"]) == 1
+    assert "no dismissed flag to restore" in capsys.readouterr().err
+
+    assert main(["anomalies", "dismiss", "--response", "1", "--response", "2",
+                 "--kind", "too_fast", "--by", "auditor Zhou",
+                 "--reason", "Checked the paper forms: typed in by the clerk"]) == 0
+    assert "dismissed 2 flag(s): response 1 too_fast, response 2 too_fast" in (
+        capsys.readouterr().out)
+    assert main(["anomalies", "list", "--period", "2026-Q4"]) == 0
+    listed = capsys.readouterr().out
+    assert "dismissed by auditor Zhou" in listed and "except the 2 dismissed" in listed
+    # The rerun keeps the dismissal and raises the other four flags again.
+    assert main(["--config", config, "appraisal", "run", "--period", "2026-Q4"]) == 0
+    assert "2 valid response(s); flagged: 4 too_fast" in capsys.readouterr().out
+
+    assert main(["anomalies", "restore", "--response", "2"]) == 0
+    assert "restored 1 flag(s): response 2 too_fast" in capsys.readouterr().out
+    assert main(["--config", config, "appraisal", "run", "--period", "2026-Q4"]) == 0
+    assert "1 valid response(s); flagged: 5 too_fast" in capsys.readouterr().out
+    assert main(["audit", "verify"]) == 0
