@@ -178,6 +178,8 @@ async def dismiss_flags(db: Database, response_ids: Sequence[int], kind: str | N
     if len(reason) > MAX_DISMISS_REASON:
         raise AppraisalError(f"the reason is {len(reason)} characters; keep it under "
                              f"{MAX_DISMISS_REASON}")
+    if not actor.strip() or len(actor) > 64:
+        raise AppraisalError("say who dismisses the flag (--by), in at most 64 characters")
     now = now or utcnow()
     async with db.transaction() as uow:
         flags = await uow.anomalies.of_responses(response_ids, kind)

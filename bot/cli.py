@@ -711,7 +711,7 @@ def cmd_anomalies_list(settings: Settings, args: argparse.Namespace) -> int:
             print(f"response {flag.response_id}  {where}  {flag.kind}: {flag.reason}")
             if flag.dismissed_at is not None:
                 print(f"    dismissed by {flag.dismissed_by} on {flag.dismissed_at:%Y-%m-%d}: "
-                      f"{flag.dismiss_reason} (counts in scores)")
+                      f"{flag.dismiss_reason} (not excluded)")
         dismissed = sum(flag.dismissed_at is not None for flag, _, _ in rows)
         print(f"{len(rows)} flag(s) in {period.label}; flagged responses are kept and excluded "
               f"from scores{f', except the {dismissed} dismissed' if dismissed else ''}")

@@ -183,6 +183,9 @@ def test_an_auditor_dismisses_flags_and_the_responses_count_again(
     assert "response(s) 999: no flag to dismiss" in capsys.readouterr().err
     assert main(["anomalies", "dismiss", "--response", "1", "--reason", "  "]) == 1
     assert "--reason" in capsys.readouterr().err
+    assert main(["anomalies", "dismiss", "--response", "1", "--reason", "a meeting",
+                 "--by", "x" * 65]) == 1
+    assert "at most 64 characters" in capsys.readouterr().err
     assert main(["anomalies", "restore", "--response", "1"]) == 1
     assert "no dismissed flag to restore" in capsys.readouterr().err
 
