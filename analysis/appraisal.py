@@ -165,21 +165,32 @@ async def detect_anomalies(uow: UnitOfWork, period: Period, options: AppraisalOp
 MAX_DISMISS_REASON = 300
 
 
+@dataclass(frozen=True)
+class Dismissal:
+    flags: list[tuple[int, str]]  # (response id, kind) dismissed
+    # Response id -> kinds of its other flags, which still exclude it.
+    still_excluded: dict[int, list[str]]
+
+
+def _check_actor(actor: str) -> None:
+    if not actor.strip() or len(actor) > 64:
+        raise AppraisalError("say who decides (--by), in at most 64 characters")
+
+
 async def dismiss_flags(db: Database, response_ids: Sequence[int], kind: str | None,
-                        reason: str, actor: str, now: datetime | None = None
-                        ) -> list[tuple[int, str]]:
+                        reason: str, actor: str, now: datetime | None = None) -> Dismissal:
     """Dismiss the flags of these responses (of ``kind``, or all): the auditor judged them
-    genuine. The flags stay on record and survive reruns; from the next ``appraisal run``
-    the responses count again. Published results are not touched. Returns the (response id,
-    kind) dismissed; refuses (AppraisalError) when a response has no flag to dismiss."""
+    genuine. The flags stay on record and survive reruns while the detectors still raise
+    them; from the next ``appraisal run`` they exclude nothing (a response with another,
+    undismissed flag stays excluded by that one). Published results are not touched.
+    Refuses (AppraisalError), changing nothing, when a response has no flag to dismiss."""
     reason = " ".join(reason.split())
     if not reason:
         raise AppraisalError("say why the flag is dismissed (--reason), for the audit log")
     if len(reason) > MAX_DISMISS_REASON:
         raise AppraisalError(f"the reason is {len(reason)} characters; keep it under "
                              f"{MAX_DISMISS_REASON}")
-    if not actor.strip() or len(actor) > 64:
-        raise AppraisalError("say who dismisses the flag (--by), in at most 64 characters")
+    _check_actor(actor)
     now = now or utcnow()
     async with db.transaction() as uow:
         flags = await uow.anomalies.of_responses(response_ids, kind)
@@ -194,12 +205,16 @@ async def dismiss_flags(db: Database, response_ids: Sequence[int], kind: str | N
                                        before={"response_id": flag.response_id,
                                                "kind": flag.kind, "reason": flag.reason},
                                        after={"dismissed": True, "why": reason})
-    return done
+        await uow.session.flush()
+        still = await uow.anomalies.active_kinds({r for r, _ in done})
+    return Dismissal(done, still)
 
 
 async def restore_flags(db: Database, response_ids: Sequence[int], kind: str | None,
                         actor: str) -> list[tuple[int, str]]:
-    """Undo a dismissal: the flags exclude their responses again from the next run."""
+    """Undo a dismissal: the flags exclude their responses again from the next run (if the
+    detectors still raise them then)."""
+    _check_actor(actor)
     async with db.transaction() as uow:
         flags = await uow.anomalies.of_responses(response_ids, kind)
         _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is not None],

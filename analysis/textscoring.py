@@ -9,6 +9,7 @@ they never feed any score.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,10 @@ async def score_pending(db: Database, batch_size: int = 500, limit: int | None =
     Each batch is its own short transaction, so a long backlog never holds a lock for long
     and a crash loses at most one batch's work (it is simply scored again).
     """
-    done, refresh_at = 0, BULK
+    done = refreshed = 0
+    # A whole backlog (no limit) refreshes as the table grows; a limited tick (the bot's
+    # job) refreshes once at the end.
+    refresh_at = BULK if limit is None else math.inf
     after: dict[str, int] = {}
     while limit is None or done < limit:
         size = batch_size if limit is None else min(batch_size, limit - done)
@@ -57,8 +61,8 @@ async def score_pending(db: Database, batch_size: int = 500, limit: int | None =
             await uow.text_scores.add(rows)
             if done >= refresh_at:
                 await uow.text_scores.refresh_statistics()
-                refresh_at *= 2
-    if done >= BULK:
+                refreshed, refresh_at = done, refresh_at * 2
+    if done >= BULK and refreshed != done:
         async with db.transaction() as uow:
             await uow.text_scores.refresh_statistics()
     return done

@@ -706,12 +706,19 @@ def cmd_anomalies_list(settings: Settings, args: argparse.Namespace) -> int:
             print(f"no flagged responses in {period.label} (flags are set by `civicpulse "
                   "appraisal run`)")
             return 0
+        active: dict[int, list[str]] = {}
+        for flag, _, _ in rows:
+            if flag.dismissed_at is None:
+                active.setdefault(flag.response_id, []).append(flag.kind)
         for flag, unit, entry in rows:
             where = f"{unit}" + (f" via {entry}" if entry else "")
             print(f"response {flag.response_id}  {where}  {flag.kind}: {flag.reason}")
             if flag.dismissed_at is not None:
+                others = active.get(flag.response_id)
+                effect = (f"still excluded by its {' and '.join(others)} flag" if others
+                          else "counts in scores")
                 print(f"    dismissed by {flag.dismissed_by} on {flag.dismissed_at:%Y-%m-%d}: "
-                      f"{flag.dismiss_reason} (not excluded)")
+                      f"{flag.dismiss_reason} ({effect})")
         dismissed = sum(flag.dismissed_at is not None for flag, _, _ in rows)
         print(f"{len(rows)} flag(s) in {period.label}; flagged responses are kept and excluded "
               f"from scores{f', except the {dismissed} dismissed' if dismissed else ''}")
@@ -728,16 +735,18 @@ def cmd_anomalies_dismiss(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         if restoring:
             done = await restore_flags(db, args.response, args.kind, actor=args.by)
-        else:
-            done = await dismiss_flags(db, args.response, args.kind, args.reason,
-                                       actor=args.by)
-        listed = ", ".join(f"response {r} {kind}" for r, kind in done)
-        if restoring:
+            listed = ", ".join(f"response {r} {kind}" for r, kind in done)
             print(f"restored {len(done)} flag(s): {listed}; these responses are excluded "
                   "again from the next `civicpulse appraisal run`")
-        else:
-            print(f"dismissed {len(done)} flag(s): {listed}; these responses count from the "
-                  "next `civicpulse appraisal run` (published results do not change)")
+            return 0
+        dismissal = await dismiss_flags(db, args.response, args.kind, args.reason,
+                                        actor=args.by)
+        listed = ", ".join(f"response {r} {kind}" for r, kind in dismissal.flags)
+        print(f"dismissed {len(dismissal.flags)} flag(s): {listed}; from the next `civicpulse "
+              "appraisal run` they exclude nothing (published results do not change)")
+        for response_id, kinds in sorted(dismissal.still_excluded.items()):
+            print(f"  response {response_id} is still excluded by its {' and '.join(kinds)} "
+                  "flag")
         return 0
 
     return asyncio.run(_with_db(settings, work))

@@ -242,11 +242,11 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "help.auditor": {
         "en": "<b>As an auditor</b>\n"
-        "/campaigns, /campaign CODE – campaigns and their progress\n"
+        "/campaigns, /campaign CODE – campaigns and their progress · /cadres – the cadres\n"
         "/results [UNIT] [PERIOD] – the appraisal ranking and chart\n"
         "/appeals – open appeals · /answer ID uphold|reject reply",
         "zh": "<b>审核人员</b>\n"
-        "/campaigns、/campaign 代码 – 问卷活动及进度\n"
+        "/campaigns、/campaign 代码 – 问卷活动及进度 · /cadres – 干部名单\n"
         "/results [单位] [期间] – 考核排名和图表\n"
         "/appeals – 待处理的申诉 · /answer 编号 uphold|reject 答复",
     },

@@ -234,21 +234,40 @@ class AnomaliesRepository:
                       flags: Iterable[tuple[int, str, str]], now: datetime
                       ) -> set[tuple[int, str]]:
         """Make (response id, kind, reason) the period's flags: earlier flags of the period's
-        responses are dropped, so thresholds changed in config take effect on a rerun. Flags
-        an auditor dismissed are kept as they are and not raised again; returns their
-        (response id, kind)."""
+        responses are dropped, so thresholds changed in config take effect on a rerun.
+
+        A flag an auditor dismissed is kept as it is while the detectors still raise it, and
+        dropped once they no longer do (the audit log keeps the dismissal). Returns the
+        (response id, kind) of the dismissed flags raised again (they exclude nothing)."""
+        raised = {(r, k): reason for r, k, reason in flags}
         in_period = (select(Response.id).join(Campaign, Campaign.id == Response.campaign_id)
                      .where(_completed(start, end, RESIDENTS)))
-        dismissed = {(r, k) for r, k in await self.session.execute(
-            select(AnomalyFlag.response_id, AnomalyFlag.kind)
-            .where(AnomalyFlag.response_id.in_(in_period), ~_active()))}
         await self.session.execute(
             delete(AnomalyFlag).where(AnomalyFlag.response_id.in_(in_period), _active()))
+        # Read after the delete: a dismissal committed meanwhile is seen, not raised twice.
+        dismissed = {(r, k): i for i, r, k in await self.session.execute(
+            select(AnomalyFlag.id, AnomalyFlag.response_id, AnomalyFlag.kind)
+            .where(AnomalyFlag.response_id.in_(in_period), ~_active()))}
+        stale = [i for key, i in dismissed.items() if key not in raised]
+        for chunk in range(0, len(stale), 5000):
+            await self.session.execute(
+                delete(AnomalyFlag).where(AnomalyFlag.id.in_(stale[chunk:chunk + 5000])))
         rows = [{"response_id": r, "kind": k, "reason": reason[:300], "detected_at": now}
-                for r, k, reason in flags if (r, k) not in dismissed]
+                for (r, k), reason in raised.items() if (r, k) not in dismissed]
         for chunk in range(0, len(rows), 5000):
             await self.session.execute(insert(AnomalyFlag), rows[chunk:chunk + 5000])
-        return dismissed
+        return {key for key in dismissed if key in raised}
+
+    async def active_kinds(self, response_ids: Iterable[int]) -> dict[int, list[str]]:
+        """Response id -> kinds of its flags that exclude it (not dismissed)."""
+        rows = await self.session.execute(
+            select(AnomalyFlag.response_id, AnomalyFlag.kind)
+            .where(AnomalyFlag.response_id.in_(list(response_ids)), _active())
+            .order_by(AnomalyFlag.response_id, AnomalyFlag.kind))
+        found: dict[int, list[str]] = {}
+        for response_id, kind in rows:
+            found.setdefault(response_id, []).append(kind)
+        return found
 
     async def of_responses(self, response_ids: Iterable[int], kind: str | None = None
                            ) -> list[AnomalyFlag]:

@@ -170,39 +170,58 @@ def test_sentiment_score_reads_lines_and_writes_json_lines(
 
 def test_an_auditor_dismisses_flags_and_the_responses_count_again(
         env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # 50 s for 5 answers is under the 20 s per answer this config asks: every response flagged.
-    config = str(write(env, "strict.yaml", "anomalies:\n  too_fast_seconds_per_answer: 20\n"))
+    # 50 s for 5 answers is under the 20 s per answer asked here, and three equal ratings are
+    # straight-lining from 3 items: every response gets both flags.
+    strict = str(write(env, "strict.yaml", "anomalies:\n  too_fast_seconds_per_answer: 20\n"
+                       "  straight_lining_min_items: 3\n"))
     assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
-    seed_answers(6)
-    assert main(["--config", config, "appraisal", "run", "--period", "2026-Q4"]) == 0
-    assert "0 valid response(s); flagged: 6 too_fast" in capsys.readouterr().out
+    seed_answers(6, rating=5)
 
-    # Unknown responses, an empty reason: refused whole, nothing changed.
-    assert main(["anomalies", "dismiss", "--response", "1", "--response", "999",
-                 "--reason", "a meeting"]) == 1
-    assert "response(s) 999: no flag to dismiss" in capsys.readouterr().err
-    assert main(["anomalies", "dismiss", "--response", "1", "--reason", "  "]) == 1
-    assert "--reason" in capsys.readouterr().err
-    assert main(["anomalies", "dismiss", "--response", "1", "--reason", "a meeting",
-                 "--by", "x" * 65]) == 1
-    assert "at most 64 characters" in capsys.readouterr().err
-    assert main(["anomalies", "restore", "--response", "1"]) == 1
-    assert "no dismissed flag to restore" in capsys.readouterr().err
+    def run(config: str) -> str:
+        assert main(["--config", config, "appraisal", "run", "--period", "2026-Q4"]) == 0
+        return capsys.readouterr().out
 
-    assert main(["anomalies", "dismiss", "--response", "1", "--response", "2",
-                 "--kind", "too_fast", "--by", "auditor Zhou",
-                 "--reason", "Checked the paper forms: typed in by the clerk"]) == 0
-    assert "dismissed 2 flag(s): response 1 too_fast, response 2 too_fast" in (
+    assert "0 valid response(s); flagged: 6 straight_lining, 6 too_fast" in run(strict)
+
+    # Unknown responses, missing or over-long reasons and names: refused whole.
+    for argv, error in (
+            (["dismiss", "--response", "1", "--response", "999", "--reason", "a meeting"],
+             "response(s) 999: no flag to dismiss"),
+            (["dismiss", "--response", "1", "--reason", "  "], "--reason"),
+            (["dismiss", "--response", "1", "--reason", "x" * 301], "301 characters"),
+            (["dismiss", "--response", "1", "--reason", "ok", "--by", "x" * 65],
+             "at most 64 characters"),
+            (["restore", "--response", "1"], "no dismissed flag to restore"),
+            (["restore", "--response", "1", "--by", "x" * 65], "at most 64 characters")):
+        assert main(["anomalies", *argv]) == 1
+        assert error in capsys.readouterr().err
+    assert "6 straight_lining, 6 too_fast" in run(strict), "nothing was changed"
+
+    assert main(["anomalies", "dismiss", "--response", "1", "--response", "2", "--by",
+                 "auditor Zhou", "--reason", "Checked the paper forms: typed in by a clerk"]) == 0
+    assert "dismissed 4 flag(s): response 1 too_fast, response 1 straight_lining" in (
+        capsys.readouterr().out)
+    # Dismissing one of two flags leaves the response excluded by the other, and says so.
+    assert main(["anomalies", "dismiss", "--response", "3", "--kind", "too_fast",
+                 "--reason", "slow phone clock"]) == 0
+    assert "response 3 is still excluded by its straight_lining flag" in (
         capsys.readouterr().out)
     assert main(["anomalies", "list", "--period", "2026-Q4"]) == 0
     listed = capsys.readouterr().out
-    assert "dismissed by auditor Zhou" in listed and "except the 2 dismissed" in listed
-    # The rerun keeps the dismissal and raises the other four flags again.
-    assert main(["--config", config, "appraisal", "run", "--period", "2026-Q4"]) == 0
-    assert "2 valid response(s); flagged: 4 too_fast" in capsys.readouterr().out
+    assert "dismissed by auditor Zhou" in listed and "(counts in scores)" in listed
+    assert "slow phone clock (still excluded by its straight_lining flag)" in listed
+    # A rerun keeps the dismissals and raises the other flags again.
+    assert "2 valid response(s); flagged: 4 straight_lining, 3 too_fast" in run(strict)
 
     assert main(["anomalies", "restore", "--response", "2"]) == 0
-    assert "restored 1 flag(s): response 2 too_fast" in capsys.readouterr().out
-    assert main(["--config", config, "appraisal", "run", "--period", "2026-Q4"]) == 0
-    assert "1 valid response(s); flagged: 5 too_fast" in capsys.readouterr().out
+    assert "restored 2 flag(s): response 2 too_fast, response 2 straight_lining" in (
+        capsys.readouterr().out)
+    assert "1 valid response(s); flagged: 5 straight_lining, 4 too_fast" in run(strict)
+
+    # With the default thresholds nothing is raised: the dismissed flags go (the audit log
+    # keeps them), and there is nothing left to restore.
+    default = str(write(env, "default.yaml", "anomalies: {}\n"))
+    assert "6 valid response(s); flagged: none" in run(default)
+    assert main(["anomalies", "restore", "--response", "1"]) == 1
+    assert "no dismissed flag to restore" in capsys.readouterr().err
     assert main(["audit", "verify"]) == 0
