@@ -34,7 +34,7 @@ from telegram.ext import (
 
 from analysis.qr import qr_png
 from handlers import admin_render as render
-from handlers.common import answer, edit, lang_guess, notice, stopping
+from handlers.common import answer, edit, lang_guess, notice, peek, stopping
 from handlers.deps import Deps
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
@@ -274,18 +274,9 @@ async def _on_action_button(deps: Deps, update: Update, context: Context) -> boo
 
 
 async def _in_dialogue(deps: Deps, update: Update) -> bool:
-    """The cheap read that decides whether text or /cancel belongs to the dialogue.
-
-    It claims nothing: if the answer is no, the resident journey handles (and claims) it.
-    """
-    user = update.effective_user
-    if user is None:
-        return False
-    try:
-        async with deps.db.reading() as uow:
-            return await dialogue.is_in_dialogue(uow, user.id)
-    except DatabaseUnavailable:
-        return False  # the resident journey will meet the same outage and say so
+    """Whether text or /cancel belongs to the dialogue; if not, the resident journey handles
+    (and claims) it."""
+    return bool(await peek(deps, update, dialogue.is_in_dialogue))
 
 
 async def _on_new_campaign(deps: Deps, update: Update, context: Context) -> bool:

@@ -49,7 +49,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.common import answer, edit, lang_guess, notice, stopping
+from handlers.common import answer, edit, lang_guess, notice, peek, stopping
 from handlers.deps import Deps
 from handlers.evidence import EvidenceRefused, receive_photo, refuse_forwarded
 from handlers.texts import t
@@ -160,16 +160,11 @@ def _caller(deps: Deps, update: Update) -> NoteCaller:
 
 
 async def _presence(deps: Deps, update: Update) -> Presence | None:
-    """The cheap read deciding whether a message is ours; it claims nothing."""
+    """Whether a message is ours: the cadre's standing and draft, if any."""
     user = update.effective_user
-    if user is None:
-        return None
-    try:
-        async with deps.db.reading() as uow:
-            return await notes.presence(uow, user.id, user.language_code, deps.default_language,
-                                        deps.secret)
-    except DatabaseUnavailable:
-        return None  # the later groups will meet the same outage and say so
+    language = user.language_code if user is not None else None
+    return await peek(deps, update, lambda uow, user_id: notes.presence(
+        uow, user_id, language, deps.default_language, deps.secret))
 
 
 async def _lang(deps: Deps, update: Update) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -15,9 +15,12 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from handlers.deps import Deps, DuplicateUpdate
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
+from storage.uow import UnitOfWork
 from surveys.responding import resolve_language
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Telegram answers this when an edit would change nothing; it is not a failure for us.
 _NOT_MODIFIED = "message is not modified"
@@ -27,6 +30,21 @@ def lang_guess(deps: Deps, update: Update) -> str:
     """The language to answer in when the database cannot be asked: the client's own."""
     user = update.effective_user
     return resolve_language(None, user.language_code if user else None, deps.default_language)
+
+
+async def peek(deps: Deps, update: Update,
+               read: Callable[[UnitOfWork, int], Awaitable[T | None]]) -> T | None:
+    """The cheap read that decides whether an update belongs to an audience's dialogue. It
+    claims nothing, and an outage reads as "no": the next handlers meet the same outage and
+    say so."""
+    user = update.effective_user
+    if user is None:
+        return None
+    try:
+        async with deps.db.reading() as uow:
+            return await read(uow, user.id)
+    except DatabaseUnavailable:
+        return None
 
 
 async def answer(query: CallbackQuery, text: str | None, alert: bool = False) -> None:

@@ -34,7 +34,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.common import answer, edit, lang_guess, notice, stopping
+from handlers.common import answer, edit, lang_guess, notice, peek, stopping
 from handlers.deps import Deps
 from handlers.evidence import EvidenceRefused, forwarded, receive_photo
 from handlers.render import MAX_TEXT
@@ -101,15 +101,8 @@ def _caller(deps: Deps, update: Update) -> Caller:
 
 
 async def _draft(deps: Deps, update: Update) -> Draft | None:
-    """The cheap read that decides whether a message belongs to the dialogue; claims nothing."""
-    user = update.effective_user
-    if user is None:
-        return None
-    try:
-        async with deps.db.reading() as uow:
-            return await inspections.in_dialogue(uow, user.id)
-    except DatabaseUnavailable:
-        return None  # the next handlers will meet the same outage and say so
+    """The inspection draft a message may belong to, if any."""
+    return await peek(deps, update, inspections.in_dialogue)
 
 
 # --- the commands ---------------------------------------------------------------------------

@@ -103,8 +103,13 @@ def _active() -> Any:
     return AnomalyFlag.dismissed_at.is_(None)
 
 
+def _flagged() -> Any:
+    """The response has a flag that excludes it."""
+    return exists().where(AnomalyFlag.response_id == Response.id, _active())
+
+
 def _unflagged() -> Any:
-    return ~exists().where(AnomalyFlag.response_id == Response.id, _active())
+    return ~_flagged()
 
 
 class TextScoresRepository:
@@ -381,11 +386,10 @@ class AppraisalRepository:
 
     async def excluded_responses(self, start: datetime, end: datetime) -> dict[int, int]:
         """Unit -> responses with at least one flag."""
-        flagged = exists().where(AnomalyFlag.response_id == Response.id, _active())
         rows = await self.session.execute(
             select(Campaign.unit_id, func.count()).select_from(Response)
             .join(Campaign, Campaign.id == Response.campaign_id)
-            .where(_completed(start, end, RESIDENTS), flagged)
+            .where(_completed(start, end, RESIDENTS), _flagged())
             .group_by(Campaign.unit_id))
         return {unit: n for unit, n in rows}
 
