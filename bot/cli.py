@@ -1075,6 +1075,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A request the rules refuse: one line, exit 1.
         print(f"civicpulse: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`civicpulse … | head`): not a database problem, and nothing
+        # left to say. Point stdout at /dev/null so the exit's flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (DBAPIError, DatabaseUnavailable, ConnectionError) as exc:
         detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         print(f"civicpulse: cannot use the database: {detail}", file=sys.stderr)

@@ -225,3 +225,24 @@ def test_an_auditor_dismisses_flags_and_the_responses_count_again(
     assert main(["anomalies", "restore", "--response", "1"]) == 1
     assert "no dismissed flag to restore" in capsys.readouterr().err
     assert main(["audit", "verify"]) == 0
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_not_called_a_database_error(
+        env: Path) -> None:
+    # `civicpulse sentiment score < comments.txt | head -1`: the reader closes the pipe long
+    # before the output ends (far more than a pipe's 64 KB buffer).
+    import subprocess
+
+    comments = write(env, "comments.txt", "The clerk was very helpful today\n" * 5000)
+    with comments.open("rb") as stdin, (env / "stderr.txt").open("w+b") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
+             "sentiment", "score"], stdin=stdin, stdout=subprocess.PIPE, stderr=stderr,
+            env=dict(os.environ))
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        process.stdout.close()
+        assert process.wait(timeout=120) == 1
+        stderr.seek(0)
+        assert b"database" not in stderr.read()
+    assert b'"label"' in first
