@@ -50,6 +50,7 @@ import numpy as np
 
 #: The anomaly kinds, in the order flags are listed for one response.
 KINDS = ("too_fast", "straight_lining", "duplicate_comment", "entry_burst", "cadre_respondent")
+CADRE_RESPONDENT = "cadre_respondent"
 
 _NOT_WORD = re.compile(r"[\W_]+")
 # An entry point is "in use" within this many burst windows of any of its completions.
@@ -101,7 +102,9 @@ class ResponseRow(NamedTuple):
     unit_id: int
     entry_point: str | None
     respondent_key: str
-    started_at: datetime
+    # How long the person took (None when unknown), and when they finished: to the privacy
+    # resolution only, so bursts are counted in windows of at least that width.
+    duration_s: int | None
     completed_at: datetime
     answers: int
     # Of the rating questions answered: how many, and the lowest and highest value (all
@@ -197,8 +200,8 @@ class Scan:
         flags, comments, entries = self._flags, self._comments, self._entries
         for row in rows:
             rid = row.response_id
-            if fast and row.answers > 0:
-                seconds = (row.completed_at - row.started_at).total_seconds()
+            if fast and row.answers > 0 and row.duration_s is not None:
+                seconds = float(row.duration_s)
                 if seconds < per_answer * row.answers:
                     flags.append(Flag(rid, "too_fast", (
                         f"completed {_plural(row.answers, 'answer')} in"

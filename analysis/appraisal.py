@@ -20,7 +20,13 @@ from datetime import datetime
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, cast
 
-from analysis.anomalies import AnomalyRules, ResponseRow, Scan, enabled_kinds
+from analysis.anomalies import (
+    CADRE_RESPONDENT,
+    AnomalyRules,
+    ResponseRow,
+    Scan,
+    enabled_kinds,
+)
 from analysis.scoring import (
     AppraisalRules,
     Grade,
@@ -151,10 +157,20 @@ async def detect_anomalies(uow: UnitOfWork, period: Period, options: AppraisalOp
     flags = scan.flags()
     timings["anomaly scan"] = perf_counter() - clock
     clock = perf_counter()
+    # A cadre's answers to their own unit's residents' poll are removed, not flagged: a flag
+    # would point at that cadre's answers by name for anyone reading the database (in a unit
+    # with one cadre). Only their number is kept, in the run's summary. (The bot refuses
+    # such answers at the door; these come from before the account was linked.)
+    withheld = {f.response_id for f in flags if f.kind == CADRE_RESPONDENT}
+    if withheld:
+        await uow.responses.delete_completed(withheld)
+        flags = [f for f in flags if f.response_id not in withheld]
     dismissed = await uow.anomalies.replace(
         period.start, period.end, ((f.response_id, f.kind, f.reason) for f in flags), now)
     timings["anomaly store"] = perf_counter() - clock
     counts: dict[str, int] = defaultdict(int)
+    if withheld:
+        counts[CADRE_RESPONDENT] = len(withheld)
     for f in flags:
         if (f.response_id, f.kind) not in dismissed:
             counts[f.kind] += 1

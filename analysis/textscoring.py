@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from analysis.sentiment import ANALYSER_VERSION, Sentiment, contradicts, score_batch
 from storage.repositories import utcnow
+from surveys.anonymity import coarse
 
 if TYPE_CHECKING:
     from storage.uow import Database
@@ -29,8 +31,13 @@ Scorer = Callable[[Sequence[str]], list[Sentiment]]
 
 
 async def score_pending(db: Database, batch_size: int = 500, limit: int | None = None,
-                        scorer: Scorer = score_batch) -> int:
+                        scorer: Scorer = score_batch, settled_before: datetime | None = None,
+                        ) -> int:
     """Score texts that have no score from the current analyser; returns how many were scored.
+
+    Residents' comments are scored once their response is completed (and, with
+    ``settled_before``, only if it was completed before then); scores carry the time only to
+    the privacy resolution.
 
     Each batch is its own short transaction, so a long backlog never holds a lock for long
     and a crash loses at most one batch's work (it is simply scored again).
@@ -43,13 +50,14 @@ async def score_pending(db: Database, batch_size: int = 500, limit: int | None =
     while limit is None or done < limit:
         size = batch_size if limit is None else min(batch_size, limit - done)
         async with db.reading() as uow:
-            pending = await uow.text_scores.pending(ANALYSER_VERSION, size, after)
+            pending = await uow.text_scores.pending(ANALYSER_VERSION, size, after,
+                                                    completed_before=settled_before)
         if not pending:
             break
         for p in pending:
             after[p.source] = max(after.get(p.source, 0), p.source_id)
         sentiments = await asyncio.to_thread(scorer, [p.text for p in pending])
-        now = utcnow()
+        now = coarse(utcnow())
         rows = [{"source": p.source, "source_id": p.source_id, "analyser": ANALYSER_VERSION,
                  "language": s.language, "polarity": max(-1.0, min(1.0, s.polarity)),
                  "label": s.label, "scored_at": now,

@@ -39,6 +39,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
+from surveys.anonymity import coarse  # noqa: E402
+
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/civicpulse_bench_appraisal"
 PERIOD = "2026-Q4"
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -93,38 +95,47 @@ def response_rows(plan: list[tuple[int, int, float]], comments: int, sqlite: boo
                   ) -> Iterator[tuple[tuple[object, ...], list[tuple[object, ...]]]]:
     total = sum(n for _, n, _ in plan)
     comment_p = comments / total
-    rid = aid = 0
+    serial = 0
+    used: set[int] = set()
+
+    def random_id() -> int:
+        # Random ids as the bot gives them (storage.models.random_id), from the seeded RNG.
+        while True:
+            value = random.randrange(1, 2**53)
+            if value not in used:
+                used.add(value)
+                return value
+
     for unit_id, n, mean in plan:
         for _ in range(n):
-            rid += 1
-            done = START + timedelta(seconds=random.randrange(SECONDS))
-            begun = done - timedelta(seconds=random.uniform(25, 150))
+            serial += 1
+            rid = random_id()
+            done = coarse(START + timedelta(seconds=random.randrange(SECONDS)))
+            took = round(random.uniform(25, 150))
             entry = random.choice(("window-1", "window-2")) if random.random() < 0.3 else None
-            response = (rid, unit_id, 1, f"{rid:064x}", "completed", None, 9, None, "en",
-                        _ts(begun, sqlite), _ts(done, sqlite), _ts(done, sqlite), entry, None)
+            response = (rid, unit_id, 1, f"{serial:064x}", "completed", None, 9, None, "en",
+                        _ts(done, sqlite), _ts(done, sqlite), took, entry, None)
             answers: list[tuple[object, ...]] = []
             for question, kind, indicator in QUESTIONS:
-                aid += 1
                 if kind == "rating":
                     value = rating(mean)
                 else:
                     value = 1.0 if random.random() < (mean - 1) / 4 else 0.0
-                answers.append((aid, rid, question, kind, indicator, False, value, None, None,
-                                _ts(done, sqlite)))
+                answers.append((random_id(), rid, question, kind, indicator, False, value, None,
+                                None))
             if random.random() < comment_p:
-                aid += 1
                 pool = GOOD if random.random() < (mean - 1) / 4 else BAD
                 remark = f"{random.choice(pool)} {random.choice(TAIL)} #{random.randrange(99)}"
-                answers.append((aid, rid, "comment", "text", "comments", False, None, remark,
-                                None, _ts(done, sqlite)))
+                answers.append((random_id(), rid, "comment", "text", "comments", False, None,
+                                remark, None))
             yield response, answers
 
 
 RESPONSE_COLUMNS = ["id", "campaign_id", "survey_id", "respondent_key", "status",
                     "current_question", "step", "draft", "language", "started_at",
-                    "updated_at", "completed_at", "entry_point", "person_id"]
+                    "completed_at", "duration_s", "entry_point", "person_id"]
 ANSWER_COLUMNS = ["id", "response_id", "question_id", "question_type", "indicator", "skipped",
-                  "value_number", "value_text", "value_choices", "answered_at"]
+                  "value_number", "value_text", "value_choices"]
 
 
 def fixed_rows(unit_rows: list[tuple[int, str, str, int | None, str, int]], sqlite: bool
@@ -221,7 +232,7 @@ async def seed_postgres(url: str, args: argparse.Namespace) -> None:
                                         columns=RESPONSE_COLUMNS)
         await con.copy_records_to_table("answers", records=answers, columns=ANSWER_COLUMNS)
         for table in ("units", "people", "contacts", "person_roles", "campaigns",
-                      "responses", "answers", "inspections", "kpi_values", "surveys"):
+                      "inspections", "kpi_values", "surveys"):
             await con.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"(SELECT max(id) FROM {table}))")
         await con.execute("ANALYZE")

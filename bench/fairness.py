@@ -63,6 +63,7 @@ from analysis.scoring import (
     appraise,
 )
 from analysis.statistics import to_score
+from surveys.anonymity import coarse
 
 DEFAULT_SEED = 20261005
 UNITS = 300
@@ -234,8 +235,9 @@ class Builder:
         self.next_id += 1
         row = ResponseRow(
             response_id=rid, campaign_id=1, unit_id=unit.id, entry_point=f"{unit.id}:{entry}",
-            respondent_key=f"r{rid}", started_at=at - timedelta(seconds=seconds),
-            completed_at=at, answers=answers, rating_count=len(ratings),
+            respondent_key=f"r{rid}", duration_s=round(seconds),
+            # Stored to the privacy resolution, as the bot stores it (surveys.anonymity).
+            completed_at=coarse(at), answers=answers, rating_count=len(ratings),
             rating_min=min(ratings.values()), rating_max=max(ratings.values()), comment=text,
         )
         scores = {item: to_score(value, "rating") for item, value in ratings.items()}

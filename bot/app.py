@@ -26,6 +26,7 @@ from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
 from storage.repositories import utcnow
 from storage.uow import Database
+from surveys.anonymity import DEFAULT_RESOLUTION, coarse
 from surveys.catalog import SurveyCatalog
 from surveys.fieldwork import FieldRules
 from surveys.operations import Burden
@@ -112,6 +113,7 @@ def build_application(
         catalog=SurveyCatalog(),
         default_language=settings.bot.default_language,
         min_cell_size=settings.privacy.min_cell_size,
+        time_resolution=timedelta(minutes=settings.privacy.time_resolution_minutes),
         clock=clock,
         bot_username=settings.bot.username if not settings.uses_sandbox
         else settings.sandbox.bot_username,
@@ -152,7 +154,8 @@ def build_application(
     application.add_handlers(resident_handlers(deps))
     application.add_error_handler(_on_error)
     _schedule_maintenance(application, db, clock, settings.sentiment.batch_size,
-                          settings.sentiment.interval_s)
+                          settings.sentiment.interval_s,
+                          timedelta(minutes=settings.privacy.time_resolution_minutes))
     return application
 
 
@@ -178,11 +181,15 @@ async def stop_background(application: Application[Any, Any, Any, Any, Any, Any]
 
 # Telegram keeps an undelivered update for at most 24 hours, so older ids never come back.
 UPDATE_IDS_KEPT = timedelta(days=2)
+# A poll begun this long ago and not finished is reshuffled as it stands.
+ABANDONED_AFTER = timedelta(days=1)
+RESHUFFLE_BATCH = 5000
 
 
 def _schedule_maintenance(
     application: Application[Any, Any, Any, Any, Any, Any], db: Database, clock: Any,
     batch_size: int = 500, sentiment_interval_s: float = 60,
+    resolution: timedelta = DEFAULT_RESOLUTION,
 ) -> None:
     async def prune_update_ids(context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
@@ -200,15 +207,32 @@ def _schedule_maintenance(
         from analysis.textscoring import score_pending
 
         try:
-            scored = await score_pending(db, batch_size, limit=10 * batch_size)
+            scored = await score_pending(db, batch_size, limit=10 * batch_size,
+                                         settled_before=coarse(clock(), resolution))
         except DatabaseUnavailable as exc:
             log.warning("could not score texts: %s", exc)
             return
         if scored:
             log.info("scored the sentiment of %d text(s)", scored)
 
+    async def reshuffle(context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Answers of a closed privacy window, and polls left unfinished for a day, rewritten
+        # in random order (see ResponsesRepository.reshuffle).
+        now = clock()
+        try:
+            while True:
+                async with db.transaction() as uow:
+                    moved = await uow.responses.reshuffle(
+                        coarse(now, resolution), now - ABANDONED_AFTER)
+                if moved < RESHUFFLE_BATCH:
+                    break
+        except DatabaseUnavailable as exc:
+            log.warning("could not reshuffle responses: %s", exc)
+
     assert application.job_queue is not None  # the job-queue extra is a dependency
     application.job_queue.run_repeating(prune_update_ids, interval=3600, first=60)
+    application.job_queue.run_repeating(
+        reshuffle, interval=max(60.0, resolution.total_seconds() / 2), first=90)
     application.job_queue.run_repeating(score_texts, interval=sentiment_interval_s, first=30)
 
 

@@ -11,6 +11,7 @@ from analysis.textscoring import score_pending
 from storage.models import Answer, Campaign, CampaignStatus, Response, ResponseStatus
 from storage.uow import Database, UnitOfWork
 from surveys.admin import create_campaign, import_units
+from surveys.anonymity import coarse
 from surveys.cadres import check_profile, create_profile, issue_invite
 from surveys.loader import load_template
 from surveys.periods import QUARTER, period_of
@@ -129,14 +130,13 @@ async def seed_demo_appraisal(db: Database, now: datetime, options: AppraisalOpt
             uow.session.add(campaign)
             await uow.session.flush()
             for i in range(count):
-                done = period.start + timedelta(days=rng.uniform(1, 88))
+                done = coarse(period.start + timedelta(days=rng.uniform(1, 88)))
                 ratings = [min(5, max(1, round(rng.gauss(mean, 0.8)))) for _ in range(3)]
                 response = Response(
                     campaign_id=campaign.id, survey_id=campaign.survey_id,
                     respondent_key=f"demo-{unit_code}-{i}", status=ResponseStatus.COMPLETED,
                     current_question=None, step=6, language="en",
-                    started_at=done - timedelta(seconds=rng.uniform(35, 120)),
-                    updated_at=done, completed_at=done)
+                    started_at=done, completed_at=done, duration_s=round(rng.uniform(35, 120)))
                 uow.session.add(response)
                 await uow.session.flush()
                 rows = [("overall", "rating", "overall_satisfaction", ratings[0]),
@@ -146,14 +146,12 @@ async def seed_demo_appraisal(db: Database, now: datetime, options: AppraisalOpt
                 for question, kind, indicator, value in rows:
                     uow.session.add(Answer(response_id=response.id, question_id=question,
                                            question_type=kind, indicator=indicator,
-                                           skipped=False, value_number=float(value),
-                                           answered_at=done))
+                                           skipped=False, value_number=float(value)))
                 if rng.random() < 0.4:
                     text = rng.choice(DEMO_COMMENTS[ratings[0] >= 4])
                     uow.session.add(Answer(response_id=response.id, question_id="comment",
                                            question_type="text", indicator="comments",
-                                           skipped=False, value_text=f"{text} ({i})",
-                                           answered_at=done))
+                                           skipped=False, value_text=f"{text} ({i})"))
     await score_pending(db)
     await run_appraisal(db, period.label, options, actor="demo")
     await publish_appraisal(db, period.label, actor="demo")

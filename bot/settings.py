@@ -57,6 +57,9 @@ class SurveysSection(_Section):
 
 class PrivacySection(_Section):
     min_cell_size: int = Field(default=5, ge=1)
+    # Responses keep when they were begun and finished only to this many minutes (and how
+    # long they took), so answers cannot be put in order or matched with other times.
+    time_resolution_minutes: int = Field(default=10, ge=1, le=1440)
 
 
 class BurdenSection(_Section):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,6 +14,7 @@ from telegram import Update
 from storage.evidence import EvidenceStore
 from storage.repositories import utcnow
 from storage.uow import Database, UnitOfWork
+from surveys.anonymity import DEFAULT_RESOLUTION
 from surveys.catalog import SurveyCatalog
 from surveys.fieldwork import FieldRules
 from surveys.operations import Burden
@@ -34,6 +35,7 @@ class Deps:
     catalog: SurveyCatalog
     default_language: str = "en"
     min_cell_size: int = 5
+    time_resolution: timedelta = DEFAULT_RESOLUTION
     clock: Callable[[], datetime] = utcnow
     bot_username: str = "CivicPulseBot"
     burden: Burden = field(default_factory=Burden)
@@ -58,6 +60,7 @@ class Deps:
             catalog=self.catalog,
             now=self.clock(),
             default_language=self.default_language,
+            time_resolution=self.time_resolution,
         )
 
     async def run(

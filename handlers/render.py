@@ -21,7 +21,7 @@ from surveys.responding import Intro, Picker, Screen, Tap
 from surveys.schema import AnswerValue, Question, Survey
 
 MAX_TEXT = 4096
-_TAP = re.compile(r"^p:(\d{1,12}):(\d{1,9}):([a-z])(\d{0,4})$")
+_TAP = re.compile(r"^p:(\d{1,16}):(\d{1,9}):([a-z])(\d{0,4})$")
 _ANSWER_PREVIEW = 160
 
 

@@ -369,11 +369,10 @@ async def _retire(chat_id: int, message_id: int, update: Update) -> None:
 
 
 async def _remember(deps: Deps, update: Update, sent: Message) -> None:
-    user = update.effective_user
-    assert user is not None
+    who = deps.respondent(update)
     try:
         async with deps.db.transaction() as uow:
-            await responding.remember_prompt(uow, user.id, sent.message_id)
+            await responding.remember_prompt(uow, who, sent.message_id)
     except DatabaseUnavailable as exc:
         # Only the id of the message to tidy up later is lost; the answer itself is saved.
         log.warning("could not remember prompt message: %s", exc)

@@ -330,6 +330,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "这份问卷仅供{unit}的干部填写，此账号不能作答。"
         "如果您是其中一员，请先打开您的邀请链接。",
     },
+    "residents_only": {
+        "en": "You are a cadre of {unit}, so its residents' poll is not yours to answer: "
+        "residents rate the work of their cadres. Your own view goes into your "
+        "self-assessment.",
+        "zh": "您是{unit}的干部，这份居民问卷不由您填写：由居民评价干部的工作。"
+        "您的看法请写在您的自评中。",
+    },
     "intro.named": {
         "en": "<b>{title}</b> · {unit}\n{intro}\n\n"
         "👤 Not anonymous: your answers are kept under your name, in your own appraisal "

@@ -24,6 +24,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -83,7 +84,7 @@ class ResponseFacts(NamedTuple):
     unit_id: int
     entry_point: str | None
     respondent_key: str
-    started_at: datetime
+    duration_s: int | None
     completed_at: datetime
     answers: int
     rating_count: int
@@ -117,10 +118,15 @@ class TextScoresRepository:
         self.session = session
 
     async def pending(self, analyser: str, limit: int,
-                      after: Mapping[str, int] | None = None) -> list[PendingText]:
+                      after: Mapping[str, int] | None = None,
+                      completed_before: datetime | None = None) -> list[PendingText]:
         """Up to ``limit`` texts (residents' comments first, then notes and remarks) that the
         analyser ``analyser`` has not scored yet, in id order after the ids in ``after``
-        (source -> last id seen), so a long backlog is read in one pass, not rescanned."""
+        (source -> last id seen), so a long backlog is read in one pass, not rescanned.
+
+        ``completed_before``: only comments of responses completed before then (the bot's
+        background scoring waits for a privacy window to close, so scores are never written
+        one comment at a time as they come in)."""
         after = after or {}
         found: list[PendingText] = []
 
@@ -137,9 +143,12 @@ class TextScoresRepository:
                            Answer.skipped.is_(False), Answer.id > after.get("answer", 0),
                            unscored("answer", Answer.id))
                     .order_by(Answer.id).limit(limit).subquery())
+        settled = (Response.completed_at < completed_before if completed_before is not None
+                   else true())
         rows = await self.session.execute(
             select(comments.c.id, comments.c.value_text, mean_rating)
             .join(Response, Response.id == comments.c.response_id)
+            .where(Response.status == ResponseStatus.COMPLETED, settled)
             .order_by(comments.c.id))
         found += [PendingText("answer", i, t or "", None if r is None else float(r))
                   for i, t, r in rows]
@@ -201,7 +210,7 @@ class AnomaliesRepository:
         comment = case((Answer.question_type == "text", Answer.value_text))
         statement = (
             select(Response.id, Response.campaign_id, Campaign.unit_id, Response.entry_point,
-                   Response.respondent_key, Response.started_at, Response.completed_at,
+                   Response.respondent_key, Response.duration_s, Response.completed_at,
                    func.count(Answer.id), func.count(rating), func.min(rating),
                    func.max(rating), func.max(comment))
             .join(Campaign, Campaign.id == Response.campaign_id)

@@ -8,6 +8,7 @@ messages and nothing else.
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -82,6 +83,17 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
     )
 
 
+# Ids of rows a reader must not be able to put in order (responses and answers): random,
+# below 2**53 so they stay exact as JSON numbers. On SQLite the column must be exactly
+# INTEGER PRIMARY KEY, so the id is the rowid and no hidden rowid keeps the insertion order.
+# Columns holding such ids use the same type (plain INTEGER on SQLite is 64 bits too).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def random_id() -> int:
+    return secrets.randbelow(2**53 - 1) + 1
+
+
 class Created:
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -122,7 +134,9 @@ class Contact(Base):
     """A Telegram account the bot may message. The only table with Telegram ids.
 
     No timestamps on purpose: a contact created or changed in the same transaction as an
-    answer would share its time, and the two could be joined on it.
+    answer would share its time, and the two could be joined on it. No pointer to the poll
+    the person is answering either (that is :class:`RespondentSession`, under a key only the
+    secret can compute).
     """
 
     __tablename__ = "contacts"
@@ -133,12 +147,6 @@ class Contact(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    # Which campaign the person is answering now, so typed answers find their poll, and the
-    # message that shows the current question, so its buttons can be retired.
-    active_campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="SET NULL")
-    )
-    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
     # Whether the person has been asked which units they want to hear from (asked once).
     units_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
@@ -340,17 +348,36 @@ class AdminDialogue(Base):
     updated_at: Mapped[datetime]
 
 
+class RespondentSession(Base):
+    """Which poll a person is answering now, and the message showing its question.
+
+    Keyed by an HMAC of the Telegram id (``surveys.anonymity.session_key``), so without the
+    secret nothing joins it to a contact; no timestamps, and no rowid on SQLite, so neither
+    its order nor its times can be matched with the contacts'.
+    """
+
+    __tablename__ = "respondent_sessions"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
 class ResponseStatus(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
 
 
 class Response(Base):
-    """One respondent's answers to one campaign. No Telegram ids here, by design."""
+    """One respondent's answers to one campaign. No Telegram ids here, by design; a random id
+    and times only to the privacy resolution, so the order people answered in is not kept."""
 
     __tablename__ = "responses"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False,
+                                    default=random_id)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="RESTRICT"))
     respondent_key: Mapped[str] = mapped_column(String(64))
@@ -362,9 +389,18 @@ class Response(Base):
     # Options ticked so far on a multiple-choice question, before "Done".
     draft: Mapped[list[str] | None] = mapped_column(JSON)
     language: Mapped[str] = mapped_column(String(8))
-    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # Both rounded down to the privacy resolution (surveys.anonymity.coarse).
+    started_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+    # How long the person took, set on completion (the anomaly detectors need it).
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    # The exact start, encrypted with the secret while the response is in progress, so the
+    # duration can be computed; emptied on completion.
+    sealed_start: Mapped[str | None] = mapped_column(String(64))
+    # Rewritten in a shuffled batch since its last change (PostgreSQL keeps rows in the
+    # order they were written, and stamps each with its transaction: see
+    # ResponsesRepository.reshuffle).
+    shuffled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # The named entry point (a service window, an event) whose link or QR code was used.
     entry_point: Mapped[str | None] = mapped_column(String(24))
     # Only for surveys that are not anonymous (a cadre's self-assessment): whose answers
@@ -391,8 +427,10 @@ class Answer(Base):
 
     __tablename__ = "answers"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False,
+                                    default=random_id)
+    response_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("responses.id", ondelete="CASCADE"))
     question_id: Mapped[str] = mapped_column(String(32))
     question_type: Mapped[str] = mapped_column(String(16))
     indicator: Mapped[str | None] = mapped_column(String(32))
@@ -400,7 +438,6 @@ class Answer(Base):
     value_number: Mapped[float | None] = mapped_column(Float)
     value_text: Mapped[str | None] = mapped_column(Text)
     value_choices: Mapped[list[str] | None] = mapped_column(JSON)
-    answered_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
     response: Mapped[Response] = relationship(back_populates="answers")
 
@@ -588,7 +625,7 @@ class TextScore(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # "answer" (answers.id), "note" (notes.id) or "inspection" (inspections.id).
     source: Mapped[str] = mapped_column(String(16))
-    source_id: Mapped[int] = mapped_column(Integer)
+    source_id: Mapped[int] = mapped_column(BigId)
     analyser: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     polarity: Mapped[float] = mapped_column(Float)
@@ -610,7 +647,8 @@ class AnomalyFlag(Base):
     __tablename__ = "anomaly_flags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    response_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("responses.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(24))
     reason: Mapped[str] = mapped_column(String(300))
     detected_at: Mapped[datetime]

@@ -34,12 +34,15 @@ from storage.models import (
     Person,
     PersonRole,
     ProcessedUpdate,
+    RespondentSession,
     Response,
     ResponseStatus,
     Role,
     Subscription,
     SurveyVersion,
+    TextScore,
     Unit,
+    random_id,
 )
 
 GENESIS_HASH = "0" * 64
@@ -61,6 +64,14 @@ async def _insert_new(
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """When a response was completed (coarse, see surveys.anonymity) and how long it took."""
+
+    at: datetime
+    duration_s: int | None
 
 
 class UpdatesRepository:
@@ -108,26 +119,6 @@ class ContactsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def set_prompt(self, telegram_user_id: int, message_id: int) -> None:
-        await self.session.execute(
-            update(Contact)
-            .where(Contact.telegram_user_id == telegram_user_id)
-            .values(prompt_message_id=message_id)
-            .execution_options(synchronize_session=False)
-        )
-
-    async def leave_campaign(self, telegram_user_id: int, campaign_id: int) -> None:
-        """Forget the person's active poll if it is this campaign (without loading the row)."""
-        await self.session.execute(
-            update(Contact)
-            .where(
-                Contact.telegram_user_id == telegram_user_id,
-                Contact.active_campaign_id == campaign_id,
-            )
-            .values(active_campaign_id=None, prompt_message_id=None)
-            .execution_options(synchronize_session=False)
-        )
-
     async def by_user(self, telegram_user_id: int) -> Contact | None:
         return await self.session.scalar(
             select(Contact).where(Contact.telegram_user_id == telegram_user_id)
@@ -169,6 +160,63 @@ class ContactsRepository:
                 update(Contact).where(Contact.id.in_(ids)).values(unreachable=True)
                 .execution_options(synchronize_session=False)
             )
+
+    async def users(self, after_id: int = 0, limit: int = 5000) -> list[tuple[int, int]]:
+        """(contact id, Telegram user id) in pages, for work that must compute each person's
+        keyed hash (no table says who answers which poll)."""
+        rows = await self.session.execute(
+            select(Contact.id, Contact.telegram_user_id).where(Contact.id > after_id)
+            .order_by(Contact.id).limit(limit))
+        return [(contact_id, user_id) for contact_id, user_id in rows]
+
+
+class SessionsRepository:
+    """Which poll each person is answering now, under their session key (see
+    ``surveys.anonymity.session_key``)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, key: str) -> RespondentSession | None:
+        return await self.session.get(RespondentSession, key)
+
+    async def start(self, key: str, campaign_id: int) -> int | None:
+        """Make ``campaign_id`` the person's current poll; returns the message that showed the
+        previous poll's question (its buttons are to be retired)."""
+        current = await self.get(key)
+        if current is None:
+            if await _insert_new(self.session, RespondentSession,
+                                 {"key": key, "campaign_id": campaign_id}, ["key"]):
+                return None
+            current = await self.get(key)  # a second /start at the same moment made it
+            assert current is not None
+        retire = current.prompt_message_id
+        current.campaign_id, current.prompt_message_id = campaign_id, None
+        return retire
+
+    async def take_prompt(self, key: str) -> int | None:
+        """The message showing the current question, forgotten (it is about to be replaced)."""
+        current = await self.get(key)
+        if current is None:
+            return None
+        retire, current.prompt_message_id = current.prompt_message_id, None
+        return retire
+
+    async def set_prompt(self, key: str, message_id: int) -> None:
+        await self.session.execute(
+            update(RespondentSession).where(RespondentSession.key == key)
+            .values(prompt_message_id=message_id)
+            .execution_options(synchronize_session=False))
+
+    async def end(self, key: str, campaign_id: int | None = None) -> int | None:
+        """Forget the person's current poll (only if it is ``campaign_id``, when given);
+        returns the message that showed its question."""
+        current = await self.get(key)
+        if current is None or (campaign_id is not None and current.campaign_id != campaign_id):
+            return None
+        retire = current.prompt_message_id
+        await self.session.delete(current)
+        return retire
 
 
 @dataclass(frozen=True)
@@ -232,17 +280,12 @@ class SubscriptionsRepository:
         return [Recipient(*row) for row in rows]
 
     async def recipients_for_reminder(
-        self, campaign_id: int, invited: Iterable[int]
+        self, campaign_id: int, invited: Iterable[int], answering: Iterable[int] = ()
     ) -> list[Recipient]:
-        """Contacts invited to the campaign or answering it now (they came by link or QR)."""
-        ids = list(invited)
-        condition = Contact.active_campaign_id == campaign_id
-        rows = await self.session.execute(
-            select(Contact.id, Contact.telegram_user_id, Contact.opted_out, Contact.unreachable)
-            .where(condition)
-            .order_by(Contact.id)
-        )
-        found = {row[0]: Recipient(*row) for row in rows}
+        """Contacts invited to the campaign, and those found answering it now (they came by
+        link or QR: the caller finds them by their keys, ``answering``)."""
+        ids = list({*invited, *answering})
+        found: dict[int, Recipient] = {}
         for at in range(0, len(ids), 500):
             rows = await self.session.execute(
                 select(Contact.id, Contact.telegram_user_id, Contact.opted_out,
@@ -724,15 +767,19 @@ class ResponsesRepository:
 
     async def create(
         self, campaign_id: int, survey_id: int, respondent_key: str, language: str,
-        current_question: str | None, entry_point: str | None = None,
+        current_question: str | None, started_at: datetime, sealed_start: str | None = None,
+        entry_point: str | None = None,
     ) -> Response | None:
         """Start a response; None if this respondent already has one for the campaign
-        (for instance from a second /start handled at the same moment)."""
+        (for instance from a second /start handled at the same moment).
+
+        ``started_at`` is already coarse and ``sealed_start`` encrypted (surveys.anonymity):
+        the repository stores what it is given."""
         values = {
-            "campaign_id": campaign_id, "survey_id": survey_id,
+            "id": random_id(), "campaign_id": campaign_id, "survey_id": survey_id,
             "respondent_key": respondent_key, "status": ResponseStatus.IN_PROGRESS.value,
             "current_question": current_question, "step": 0, "language": language,
-            "entry_point": entry_point,
+            "entry_point": entry_point, "started_at": started_at, "sealed_start": sealed_start,
         }
         if not await _insert_new(self.session, Response, values,
                                  ["campaign_id", "respondent_key"]):
@@ -741,7 +788,7 @@ class ResponsesRepository:
 
     async def advance(
         self, response: Response, *, current_question: str | None, draft: list[str] | None,
-        completed: bool = False,
+        completed: Completion | None = None,
     ) -> bool:
         """Compare-and-set the response's state on its ``step``.
 
@@ -752,10 +799,11 @@ class ResponsesRepository:
             "step": Response.step + 1,
             "current_question": current_question,
             "draft": draft,
-            "updated_at": func.now(),
+            "shuffled": False,
         }
-        if completed:
-            values.update(status=ResponseStatus.COMPLETED, completed_at=utcnow())
+        if completed is not None:
+            values.update(status=ResponseStatus.COMPLETED, completed_at=completed.at,
+                          duration_s=completed.duration_s, sealed_start=None)
         result = await self.session.execute(
             update(Response)
             .where(*_unchanged_since_read(response))
@@ -767,14 +815,16 @@ class ResponsesRepository:
         response.step += 1
         response.current_question = current_question
         response.draft = draft
-        if completed:
+        if completed is not None:
             response.status = ResponseStatus.COMPLETED
+            response.completed_at, response.duration_s = completed.at, completed.duration_s
+            response.sealed_start = None
         return True
 
     async def save_answer(self, response: Response, row: AnswerRow) -> None:
         existing = next((a for a in response.answers if a.question_id == row.question_id), None)
         if existing is None:
-            answer = Answer(response_id=response.id, **row.__dict__)
+            answer = Answer(id=random_id(), response_id=response.id, **row.__dict__)
             self.session.add(answer)
             response.answers.append(answer)
             return
@@ -802,6 +852,58 @@ class ResponsesRepository:
         self.session.expunge(response)
         return True
 
+    async def reshuffle(self, completed_before: datetime, begun_before: datetime,
+                        limit: int = 5000) -> int:
+        """Rewrite responses (with their answers and flags) in random order, in one
+        transaction; returns how many.
+
+        PostgreSQL keeps rows in the order they were written and stamps each with the
+        transaction that wrote it (``ctid``, ``xmin``: any reader can select them), so without
+        this the order in which people finished would stay readable. Rewritten: those
+        completed before ``completed_before`` (a privacy window that has closed) and those
+        begun before ``begun_before`` and never finished, each until it changes again. SQLite
+        keeps rows in the order of their random ids, so there is nothing to do there."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return 0
+        ids = list(await self.session.scalars(
+            select(Response.id).where(
+                Response.shuffled.is_(False),
+                ((Response.status == ResponseStatus.COMPLETED)
+                 & (Response.completed_at < completed_before))
+                | ((Response.status == ResponseStatus.IN_PROGRESS)
+                   & (Response.started_at < begun_before)))
+            .order_by(Response.id).limit(limit)
+            .with_for_update(skip_locked=True)))
+        if not ids:
+            return 0
+        params = {"ids": ids}
+        for table, column in (("responses", "id"), ("answers", "response_id"),
+                              ("anomaly_flags", "response_id")):
+            await self.session.execute(text(
+                f"CREATE TEMPORARY TABLE reshuffle_{table} ON COMMIT DROP AS "
+                f"SELECT * FROM {table} WHERE {column} = ANY(:ids)"), params)
+        # Answers and flags go with their response (ON DELETE CASCADE), then all come back
+        # in the order of their random ids.
+        await self.session.execute(text("DELETE FROM responses WHERE id = ANY(:ids)"), params)
+        await self.session.execute(text("UPDATE reshuffle_responses SET shuffled = true"))
+        for table in ("responses", "answers", "anomaly_flags"):
+            await self.session.execute(text(
+                f"INSERT INTO {table} SELECT * FROM reshuffle_{table} ORDER BY id"))
+        return len(ids)
+
+    async def delete_completed(self, response_ids: Iterable[int]) -> None:
+        """Remove completed responses with their answers (and anything pointing at them)."""
+        ids = list(response_ids)
+        for at in range(0, len(ids), 500):
+            answers = select(Answer.id).where(Answer.response_id.in_(ids[at:at + 500]))
+            await self.session.execute(
+                delete(TextScore).where(TextScore.source == "answer",
+                                        TextScore.source_id.in_(answers)))
+            await self.session.execute(
+                delete(Response).where(Response.id.in_(ids[at:at + 500]),
+                                       Response.status == ResponseStatus.COMPLETED)
+                .execution_options(synchronize_session=False))
+
     async def counts(self, campaign_ids: Iterable[int]) -> dict[int, dict[ResponseStatus, int]]:
         """Responses per campaign and status, counted in the database."""
         ids = list(campaign_ids)
@@ -816,6 +918,12 @@ class ResponsesRepository:
         for campaign_id, status, n in rows:
             counts[campaign_id][status] = int(n)
         return counts
+
+    async def in_progress_keys(self, campaign_id: int) -> set[str]:
+        return set(await self.session.scalars(
+            select(Response.respondent_key).where(
+                Response.campaign_id == campaign_id,
+                Response.status == ResponseStatus.IN_PROGRESS)))
 
     async def completed_keys(self, campaign_id: int, keys: Sequence[str]) -> set[str]:
         """Which of these respondent keys have completed the campaign."""
@@ -839,7 +947,7 @@ class ResponsesRepository:
                     Response.status == ResponseStatus.COMPLETED,
                 )
                 .options(selectinload(Response.answers))
-                .order_by(Response.completed_at, Response.id)
+                .order_by(Response.completed_at, Response.id)  # ids are random: no order
             )
         ).all()
 

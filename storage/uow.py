@@ -35,6 +35,7 @@ from storage.repositories import (
     PeopleRepository,
     ResponsesRepository,
     RunsRepository,
+    SessionsRepository,
     SubscriptionsRepository,
     SurveysRepository,
     UnitsRepository,
@@ -52,6 +53,7 @@ class UnitOfWork:
         self.updates = UpdatesRepository(self.session)
         self.units = UnitsRepository(self.session)
         self.contacts = ContactsRepository(self.session)
+        self.sessions = SessionsRepository(self.session)
         self.people = PeopleRepository(self.session)
         self.surveys = SurveysRepository(self.session)
         self.campaigns = CampaignsRepository(self.session)

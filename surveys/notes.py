@@ -43,15 +43,14 @@ from storage.models import (
     Note,
     NoteStatus,
     Person,
+    RespondentSession,
     Response,
-    ResponseStatus,
     Role,
 )
 from surveys import busy
 from surveys.access import Actor, NotAllowed, UnitTree, acting
-from surveys.anonymity import respondent_key
 from surveys.fieldwork import FieldRules, check_location, valid_location
-from surveys.responding import resolve_language
+from surveys.responding import current_response, resolve_language
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -180,15 +179,16 @@ async def presence(uow: UnitOfWork, telegram_user_id: int, client_language: str 
 async def _active_response(uow: UnitOfWork, contact: Contact | None, telegram_user_id: int,
                            secret: bytes | None) -> Response | None:
     """The poll response the person is answering, found as the resident journey finds it
-    (the contact's active campaign, the response under the respondent key), if in progress."""
-    if contact is None or secret is None or contact.active_campaign_id is None:
+    (their session, the response under the respondent key), if in progress."""
+    found = await _current_poll(uow, contact, telegram_user_id, secret)
+    return found[1] if found is not None else None
+
+
+async def _current_poll(uow: UnitOfWork, contact: Contact | None, telegram_user_id: int,
+                        secret: bytes | None) -> tuple[RespondentSession, Response] | None:
+    if contact is None or secret is None:
         return None
-    campaign_id = contact.active_campaign_id
-    response = await uow.responses.find(
-        campaign_id, respondent_key(secret, campaign_id, telegram_user_id))
-    if response is None or response.status != ResponseStatus.IN_PROGRESS:
-        return None
-    return response
+    return await current_response(uow, secret, telegram_user_id)
 
 
 async def _poll_is_newer(uow: UnitOfWork, contact: Contact, dialogue: AdminDialogue,
@@ -205,12 +205,13 @@ async def _poll_is_newer(uow: UnitOfWork, contact: Contact, dialogue: AdminDialo
     counted in the database, so no clock is compared: the bot's clock and the database's
     (which stamps responses, to the second on SQLite) need not agree.
     """
-    response = await _active_response(uow, contact, telegram_user_id, secret)
-    if response is None:
+    found = await _current_poll(uow, contact, telegram_user_id, secret)
+    if found is None:
         return False
+    session, response = found
     if dialogue.data.get("poll") != [response.id, response.step]:
         return True
-    said, shown = dialogue.data.get("said"), contact.prompt_message_id
+    said, shown = dialogue.data.get("said"), session.prompt_message_id
     return said is not None and shown is not None and shown > int(said)
 
 

@@ -139,13 +139,31 @@ async def _non_completers(
     return [p for key, p in keys.items() if key not in done]
 
 
+async def _answering(uow: UnitOfWork, campaign: Campaign, secret: bytes) -> list[int]:
+    """Contacts with an unfinished response to the campaign. Nothing stored says who they
+    are, so each contact's respondent key is computed and looked for (an HMAC each: about a
+    second per million contacts), and only when someone is answering at all."""
+    keys = await uow.responses.in_progress_keys(campaign.id)
+    found: list[int] = []
+    after = 0
+    while keys:
+        page = await uow.contacts.users(after)
+        if not page:
+            break
+        found.extend(contact_id for contact_id, user_id in page
+                     if respondent_key(secret, campaign.id, user_id) in keys)
+        after = page[-1][0]
+    return found
+
+
 async def reminder_plan(
     uow: UnitOfWork, campaign: Campaign, secret: bytes, at: datetime, burden: Burden,
 ) -> AudiencePlan:
     """Those invited, or who started on their own, and have not completed."""
     # Invitations still waiting to go out are not reminded of: that would be two prompts at once.
     invited = await uow.outbox.contacts_with(campaign.id, INVITE, sent_only=True)
-    people = await uow.subscriptions.recipients_for_reminder(campaign.id, invited)
+    answering = await _answering(uow, campaign, secret)
+    people = await uow.subscriptions.recipients_for_reminder(campaign.id, invited, answering)
     pending = await _non_completers(uow, campaign, secret, people)
     ok, skipped = await _within_budget(uow, pending, at, campaign.audience, burden,
                                        questionnaire=False)

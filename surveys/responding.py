@@ -7,7 +7,7 @@ that says what to show; the caller sends it after the commit. Nothing here knows
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from storage.models import (
@@ -15,13 +15,22 @@ from storage.models import (
     CampaignStatus,
     Contact,
     Person,
+    RespondentSession,
     Response,
     ResponseStatus,
     Role,
 )
+from storage.repositories import Completion
 from surveys import cadres, engine
 from surveys.access import UnitTree
-from surveys.anonymity import respondent_key
+from surveys.anonymity import (
+    DEFAULT_RESOLUTION,
+    coarse,
+    open_time,
+    respondent_key,
+    seal_time,
+    session_key,
+)
 from surveys.answers import from_row, to_row
 from surveys.campaigns import INVITATION_ENTRY, Window, parse_start_payload
 from surveys.catalog import SurveyCatalog
@@ -46,6 +55,20 @@ class Respondent:
     catalog: SurveyCatalog = field(repr=False)
     now: datetime
     default_language: str = "en"
+    # How finely a response's times are kept (surveys.anonymity.coarse).
+    time_resolution: timedelta = DEFAULT_RESOLUTION
+
+    @property
+    def session(self) -> str:
+        """The key of the row that says which poll this person is answering now."""
+        return session_key(self.secret, self.telegram_user_id)
+
+    def completion(self, response: Response) -> Completion:
+        """When (coarsely) and after how long (exactly) ``response`` is completed now."""
+        begun = open_time(self.secret, response.respondent_key, response.sealed_start)
+        duration = (max(0, round((self.now - begun).total_seconds()))
+                    if begun is not None else None)
+        return Completion(coarse(self.now, self.time_resolution), duration)
 
 
 @dataclass(frozen=True)
@@ -243,6 +266,10 @@ async def _begin(
         person = await _cadre_of(uow, contact, campaign)
         if person is None:
             return Reply(lang, notice="cadres_only", params={"unit": campaign.unit.name})
+    elif await _rates_own_unit(uow, contact, campaign):
+        # A cadre's answers about their own unit would be removed at the appraisal run
+        # anyway (analysis.appraisal.detect_anomalies): better said now than silently.
+        return Reply(lang, notice="residents_only", params={"unit": campaign.unit.name})
     if campaign.status == CampaignStatus.DRAFT or campaign.opens_at > who.now:
         return Reply(lang, notice="not_open_yet", params={"opens_at": campaign.opens_at})
     key = respondent_key(who.secret, campaign.id, who.telegram_user_id)
@@ -260,9 +287,7 @@ async def _begin(
         return Reply(lang, notice="already_answered", params={"unit": campaign.unit.name})
     if not _is_open(campaign, who.now):
         return Reply(lang, notice="closed", params={"unit": campaign.unit.name})
-    retire = contact.prompt_message_id
-    contact.active_campaign_id = campaign.id
-    contact.prompt_message_id = None
+    retire = await uow.sessions.start(who.session, campaign.id)
     if response is None:
         state = engine.start(survey)
         created = await uow.responses.create(
@@ -271,6 +296,8 @@ async def _begin(
             respondent_key=key,
             language=lang,
             current_question=state.current,
+            started_at=coarse(who.now, who.time_resolution),
+            sealed_start=seal_time(who.secret, key, who.now),
             entry_point=entry,
         )
         if created is not None:
@@ -320,6 +347,13 @@ async def _cadre_of(uow: UnitOfWork, contact: Contact, campaign: Campaign) -> Pe
     return None
 
 
+async def _rates_own_unit(uow: UnitOfWork, contact: Contact, campaign: Campaign) -> bool:
+    """Whether the account is a linked cadre of the unit a residents' poll rates."""
+    person = await uow.people.by_contact(contact.id)
+    return person is not None and any(
+        r.role == Role.CADRE and r.unit_id == campaign.unit_id for r in person.roles)
+
+
 def assessment_period(campaign: Campaign) -> str:
     """The period a self-assessment counts for: the quarter for a quarterly series, otherwise
     the month the campaign opened in (UTC, as ``surveys.periods`` reads labels)."""
@@ -330,7 +364,7 @@ def assessment_period(campaign: Campaign) -> str:
 async def _welcome(
     uow: UnitOfWork, who: Respondent, contact: Contact, lang: str, unknown: bool
 ) -> Reply:
-    active = await _active(uow, who, contact)
+    active = await _active(uow, who)
     notice = "bad_code" if unknown else "welcome"
     if active is None:
         if not unknown and not contact.units_chosen:
@@ -338,31 +372,44 @@ async def _welcome(
 
             return Reply(lang, notice=notice, picker=await unit_picker(uow, contact, None, 0))
         return Reply(lang, notice=notice)
-    _campaign, response, survey = active
+    _campaign, response, survey, session = active
     return Reply(
         lang,
         notice="welcome_back" if not unknown else notice,
         screen=_screen(survey, response, _state(survey, response)),
-        retire_message_id=contact.prompt_message_id,
+        retire_message_id=session.prompt_message_id,
     )
 
 
-async def _active(
-    uow: UnitOfWork, who: Respondent, contact: Contact
-) -> tuple[Campaign, Response, Survey] | None:
-    if contact.active_campaign_id is None:
+async def current_response(uow: UnitOfWork, secret: bytes, telegram_user_id: int
+                           ) -> tuple[RespondentSession, Response] | None:
+    """The poll response this person is answering now, if one is in progress: found through
+    their session row and respondent key, both keyed hashes (no table points from the
+    person to it)."""
+    session = await uow.sessions.get(session_key(secret, telegram_user_id))
+    if session is None:
         return None
-    campaign = await uow.campaigns.get(contact.active_campaign_id)
-    if campaign is None:
-        return None
-    key = respondent_key(who.secret, campaign.id, who.telegram_user_id)
-    response = await uow.responses.find(campaign.id, key)
+    response = await uow.responses.find(
+        session.campaign_id, respondent_key(secret, session.campaign_id, telegram_user_id))
     if response is None or response.status != ResponseStatus.IN_PROGRESS:
         return None
+    return session, response
+
+
+async def _active(
+    uow: UnitOfWork, who: Respondent
+) -> tuple[Campaign, Response, Survey, RespondentSession] | None:
+    found = await current_response(uow, who.secret, who.telegram_user_id)
+    if found is None:
+        return None
+    session, response = found
     if response.person_id is not None and not await _still_theirs(uow, who, response.person_id):
         return None
+    campaign = await uow.campaigns.get(session.campaign_id)
+    if campaign is None:
+        return None
     survey = await who.catalog.get(uow, campaign.survey_id)
-    return campaign, response, survey
+    return campaign, response, survey, session
 
 
 @dataclass(frozen=True)
@@ -401,11 +448,11 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
     survey = await who.catalog.get(uow, campaign.survey_id)
     state = _state(survey, response)
     try:
-        reply = await _apply_tap(uow, survey, response, state, tap, lang)
+        reply = await _apply_tap(uow, who, survey, response, state, tap, lang)
     except InvalidAnswer as exc:
         return Reply(lang, notice=f"invalid.{exc.code}", params=dict(exc.params), only_notice=True)
     if reply.submitted:
-        await uow.contacts.leave_campaign(who.telegram_user_id, campaign.id)
+        await uow.sessions.end(who.session, campaign.id)
         if response.person_id is not None:
             return await _self_assessed(uow, response, campaign, reply.lang)
         if campaign.audience == "cadres":
@@ -432,7 +479,8 @@ async def _self_assessed(uow: UnitOfWork, response: Response, campaign: Campaign
 
 
 async def _apply_tap(
-    uow: UnitOfWork, survey: Survey, response: Response, state: State, tap: Tap, lang: str
+    uow: UnitOfWork, who: Respondent, survey: Survey, response: Response, state: State,
+    tap: Tap, lang: str,
 ) -> Reply:
     question = engine.current_question(survey, state)
     if tap.action == "e":
@@ -444,7 +492,7 @@ async def _apply_tap(
             return Reply(lang, notice="stale", only_notice=True)
         return Reply(lang, screen=_screen(survey, response, state))
     if tap.action == "u":
-        return await _submit(uow, survey, response, state, lang)
+        return await _submit(uow, who, survey, response, state, lang)
     if tap.action == "b":
         return await _move(uow, survey, response, engine.back(survey, state), lang)
     if tap.action == "g":
@@ -517,14 +565,15 @@ async def _move(
 
 
 async def _submit(
-    uow: UnitOfWork, survey: Survey, response: Response, state: State, lang: str
+    uow: UnitOfWork, who: Respondent, survey: Survey, response: Response, state: State,
+    lang: str,
 ) -> Reply:
     if state.current is not None:
         return Reply(lang, notice="stale", only_notice=True)
     final = engine.final_answers(survey, state)  # raises InvalidAnswer("required") if incomplete
     hidden = {a.question_id for a in response.answers} - set(final)
     if not await uow.responses.advance(response, current_question=None, draft=None,
-                                       completed=True):
+                                       completed=who.completion(response)):
         return Reply(lang, notice="stale", only_notice=True)
     await uow.responses.drop_answers(response, hidden)
     return Reply(lang, submitted=True)
@@ -534,12 +583,12 @@ async def typed(uow: UnitOfWork, who: Respondent, text: str) -> Reply:
     """The person typed a message: an answer to the current question, if one is waiting."""
     contact = await _contact(uow, who)
     lang = resolve_language(contact, who.client_language, who.default_language)
-    active = await _active(uow, who, contact)
+    active = await _active(uow, who)
     if active is None:
         return Reply(lang, notice="no_active_poll")
-    campaign, response, survey = active
+    campaign, response, survey, _session = active
     if not _is_open(campaign, who.now):
-        contact.active_campaign_id = None
+        await uow.sessions.end(who.session)
         return Reply(lang, notice="closed", params={"unit": campaign.unit.name})
     state = _state(survey, response)
     question = engine.current_question(survey, state)
@@ -550,8 +599,7 @@ async def typed(uow: UnitOfWork, who: Respondent, text: str) -> Reply:
         new = engine.answer(survey, state, value)
     except InvalidAnswer as exc:
         return Reply(lang, notice=f"invalid.{exc.code}", params=dict(exc.params))
-    retire = contact.prompt_message_id
-    contact.prompt_message_id = None
+    retire = await uow.sessions.take_prompt(who.session)
     return await _record(uow, survey, response, question, new, lang, retire=retire)
 
 
@@ -559,13 +607,11 @@ async def cancel(uow: UnitOfWork, who: Respondent) -> Reply:
     """``/cancel``: withdraw the unfinished poll and delete its answers."""
     contact = await _contact(uow, who)
     lang = resolve_language(contact, who.client_language, who.default_language)
-    active = await _active(uow, who, contact)
-    retire = contact.prompt_message_id
-    contact.active_campaign_id = None
-    contact.prompt_message_id = None
+    active = await _active(uow, who)
+    retire = await uow.sessions.end(who.session)
     if active is None:
         return Reply(lang, notice="nothing_to_cancel", retire_message_id=retire)
-    _campaign, response, _survey = active
+    _campaign, response, _survey, _session = active
     if not await uow.responses.delete_in_progress(response):
         # A Submit landed first: the answers are in, nothing to withdraw.
         return Reply(lang, notice="already_submitted", retire_message_id=retire)
@@ -579,13 +625,12 @@ async def set_language(uow: UnitOfWork, who: Respondent, lang: str | None) -> Re
         current = resolve_language(contact, who.client_language, who.default_language)
         return Reply(current, notice="choose_language")
     contact.language = lang
-    active = await _active(uow, who, contact)
+    active = await _active(uow, who)
     if active is None:
         return Reply(lang, notice="language_set")
-    _campaign, response, survey = active
+    _campaign, response, survey, _session = active
     await uow.responses.set_language(response, lang)
-    retire = contact.prompt_message_id
-    contact.prompt_message_id = None
+    retire = await uow.sessions.take_prompt(who.session)
     return Reply(
         lang,
         notice="language_set",
@@ -618,6 +663,6 @@ async def help_reply(uow: UnitOfWork, who: Respondent) -> Reply:
                  notice="help", params={"roles": roles})
 
 
-async def remember_prompt(uow: UnitOfWork, telegram_user_id: int, message_id: int) -> None:
+async def remember_prompt(uow: UnitOfWork, who: Respondent, message_id: int) -> None:
     """Keep the id of the message that shows the current question, to retire it later."""
-    await uow.contacts.set_prompt(telegram_user_id, message_id)
+    await uow.sessions.set_prompt(who.session, message_id)

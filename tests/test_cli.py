@@ -23,6 +23,7 @@ from bot.cli import main
 from sandbox import png_bytes
 from storage.evidence import EvidenceStore
 from storage.models import CadreInvite, Role
+from storage.repositories import Completion
 from storage.uow import Database
 from surveys.admin import create_campaign
 from surveys.answers import to_row
@@ -573,7 +574,7 @@ def _self_assessment_db(opened: datetime) -> None:
                     now=opened, actor="test",
                 )
                 response = await uow.responses.create(campaign.id, campaign.survey_id, "k" * 64,
-                                                      "en", None)
+                                                      "en", None, started_at=opened)
                 assert response is not None
                 response.person_id = person.id
                 values: dict[str, AnswerValue] = {
@@ -584,8 +585,9 @@ def _self_assessment_db(opened: datetime) -> None:
                 for question in survey.questions:
                     await uow.responses.save_answer(response,
                                                     to_row(question, values[question.id]))
-                assert await uow.responses.advance(response, current_question=None, draft=None,
-                                                   completed=True)
+                assert await uow.responses.advance(
+                    response, current_question=None, draft=None,
+                    completed=Completion(opened + timedelta(days=1), 120))
         finally:
             await db.dispose()
 

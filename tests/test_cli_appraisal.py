@@ -46,7 +46,7 @@ def seed_answers(count: int, rating: int = 4) -> None:
                         campaign_id=campaign.id, survey_id=campaign.survey_id,
                         respondent_key=f"{i:064d}", status=ResponseStatus.COMPLETED,
                         current_question=None, step=5, language="en",
-                        started_at=at - timedelta(seconds=50), updated_at=at, completed_at=at)
+                        started_at=at - timedelta(seconds=50), completed_at=at, duration_s=50)
                     uow.session.add(response)
                     await uow.session.flush()
                     for question, kind, indicator, value in (
@@ -57,10 +57,10 @@ def seed_answers(count: int, rating: int = 4) -> None:
                         uow.session.add(Answer(
                             response_id=response.id, question_id=question,
                             question_type=kind, indicator=indicator, skipped=False,
-                            value_number=float(value), answered_at=at))
+                            value_number=float(value)))
                     uow.session.add(Answer(
                         response_id=response.id, question_id="comment", question_type="text",
-                        indicator="comments", skipped=False, answered_at=at,
+                        indicator="comments", skipped=False,
                         value_text=f"The queue was short and staff were helpful, visit {i}"))
         finally:
             await db.dispose()

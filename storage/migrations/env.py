@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from storage.db import create_engine
@@ -40,13 +42,29 @@ def run_migrations_offline() -> None:
 
 
 def _run_sync(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     _configure(connection=connection)
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left dangling foreign keys: {broken[:5]}")
 
 
 async def run_migrations_online() -> None:
     engine = create_engine(_url())
+    if engine.dialect.name == "sqlite":
+        # Batch mode recreates a table by copying it and dropping the original; with foreign
+        # keys enforced, that drop would cascade into the rows that point at it (deleting a
+        # contact's subscriptions, say). Off while migrating (the pragma only takes effect
+        # outside a transaction, hence on connect), and checked at the end instead.
+        @event.listens_for(engine.sync_engine, "connect")
+        def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=OFF")
+            cursor.close()
+
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_sync)

@@ -44,7 +44,7 @@ def row(
 ) -> ResponseRow:
     return ResponseRow(
         response_id=rid, campaign_id=campaign, unit_id=unit, entry_point=entry,
-        respondent_key=key or f"resident-{rid}", started_at=at - timedelta(seconds=seconds),
+        respondent_key=key or f"resident-{rid}", duration_s=round(seconds),
         completed_at=at, answers=answers, rating_count=len(ratings),
         rating_min=min(ratings, default=None), rating_max=max(ratings, default=None),
         comment=comment,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from analysis.appraisal import AppraisalError, AppraisalOptions, publish_appraisal, run_appraisal
 from analysis.sentiment import ANALYSER_VERSION
@@ -27,6 +27,7 @@ from storage.models import (
     Response,
     ResponseStatus,
     Role,
+    TextScore,
     Verdict,
 )
 from storage.uow import Database
@@ -66,7 +67,7 @@ async def respond(db: Database, campaign: Campaign, ratings: tuple[int, int, int
             campaign_id=campaign.id, survey_id=campaign.survey_id,
             respondent_key=key or f"{next(_keys):064d}", status=ResponseStatus.COMPLETED,
             current_question=None, step=6, language="en", started_at=at - timedelta(
-                seconds=seconds), updated_at=at, completed_at=at, entry_point=entry,
+                seconds=seconds), completed_at=at, duration_s=round(seconds), entry_point=entry,
             person_id=person_id)
         uow.session.add(response)
         await uow.session.flush()
@@ -77,11 +78,11 @@ async def respond(db: Database, campaign: Campaign, ratings: tuple[int, int, int
         for question, kind, indicator, value in rows:
             uow.session.add(Answer(response_id=response.id, question_id=question,
                                    question_type=kind, indicator=indicator, skipped=False,
-                                   value_number=value, answered_at=at))
+                                   value_number=value))
         if comment is not None:
             uow.session.add(Answer(response_id=response.id, question_id="comment",
                                    question_type="text", indicator="comments", skipped=False,
-                                   value_text=comment, answered_at=at))
+                                   value_text=comment))
         return response.id
 
 
@@ -196,7 +197,7 @@ async def test_ballot_stuffing_through_one_entry_point_is_caught_and_changes_no_
     assert new.detail["excluded"]["entry_burst"] >= 29
 
 
-async def test_a_cadre_answering_their_own_units_poll_is_flagged(db: Database) -> None:
+async def test_a_cadre_answering_their_own_units_poll_is_counted_and_removed(db: Database) -> None:
     willow, _ = await two_villages(db)
     async with db.transaction() as uow:
         contact = Contact(telegram_user_id=4242, chat_id=4242, language="en")
@@ -208,14 +209,20 @@ async def test_a_cadre_answering_their_own_units_poll_is_flagged(db: Database) -
         unit = await uow.units.by_code("V1")
         assert unit is not None
         uow.session.add(PersonRole(person_id=person.id, role=Role.CADRE, unit_id=unit.id))
-    own = await respond(db, willow, (5, 5, 5), key=respondent_key(SECRET, willow.id, 4242))
-    await respond(db, willow, (4, 4, 4))
+    own = await respond(db, willow, (5, 5, 5), comment="all fine",
+                        key=respondent_key(SECRET, willow.id, 4242))
+    other = await respond(db, willow, (4, 4, 4))
     report = await run_appraisal(db, PERIOD, options(), actor="test")
+    # Counted, never pointed at: no flag names the response (in a unit with one cadre it
+    # would be that cadre's answers), and the answers themselves are gone.
     assert report.flagged == {"cadre_respondent": 1}
     async with db.reading() as uow:
-        [(flag, unit_code, _)] = await uow.anomalies.listed(parse_period(PERIOD).start,
-                                                            parse_period(PERIOD).end)
-    assert flag.response_id == own and unit_code == "V1"
+        assert await uow.anomalies.listed(parse_period(PERIOD).start,
+                                          parse_period(PERIOD).end) == []
+        assert await uow.responses.get(own) is None
+        assert await uow.responses.get(other) is not None
+        assert (await uow.session.scalars(select(TextScore))).all() == []
+    assert report.run.summary["flagged"] == {"cadre_respondent": 1}
 
 
 async def test_cadre_results_flag_exaggeration_and_suggest_training(db: Database) -> None:
@@ -268,12 +275,12 @@ async def respond_self(db: Database, campaign: Campaign, person_id: int, progres
             campaign_id=campaign.id, survey_id=campaign.survey_id,
             respondent_key=f"self-{person_id}", status=ResponseStatus.COMPLETED,
             current_question=None, step=3, language="en", started_at=MID - timedelta(minutes=2),
-            updated_at=MID, completed_at=MID, person_id=person_id)
+            completed_at=MID, duration_s=120, person_id=person_id)
         uow.session.add(response)
         await uow.session.flush()
         uow.session.add(Answer(response_id=response.id, question_id="task_progress",
                                question_type="rating", indicator="key_task_progress",
-                               skipped=False, value_number=float(progress), answered_at=MID))
+                               skipped=False, value_number=float(progress)))
 
 
 async def test_versions_publication_and_the_audit_trail(db: Database) -> None:

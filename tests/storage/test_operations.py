@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import AuditEvent, CampaignStatus, OutboxMessage, OutboxStatus, Role
+from storage.repositories import Completion
 from storage.uow import Database
 from surveys import delivery, operations
 from surveys.admin import close_campaign, create_campaign, grant_role, import_units
@@ -166,12 +167,16 @@ async def test_reminders_go_only_to_those_invited_or_started_who_have_not_comple
         campaign = await uow.campaigns.by_code("willow")
         assert campaign is not None
         done = await uow.responses.create(campaign.id, campaign.survey_id,
-                                          respondent_key(SECRET, campaign.id, 1), "en", None)
+                                          respondent_key(SECRET, campaign.id, 1), "en", None,
+                                          started_at=now())
         assert done is not None
-        await uow.responses.advance(done, current_question=None, draft=None, completed=True)
-        walk_in = await uow.contacts.by_user(4)
+        await uow.responses.advance(done, current_question=None, draft=None,
+                                    completed=Completion(now(), 60))
+        # The walk-in began answering: nothing but their respondent key says so.
+        walk_in = await uow.responses.create(campaign.id, campaign.survey_id,
+                                             respondent_key(SECRET, campaign.id, 4), "en", "q1",
+                                             started_at=now())
         assert walk_in is not None
-        walk_in.active_campaign_id = campaign.id
         opted = await uow.contacts.by_user(3)
         assert opted is not None
         opted.opted_out = True

@@ -23,10 +23,11 @@ from storage.models import (
     Response,
     ResponseStatus,
 )
+from storage.repositories import Completion
 from storage.uow import Database
 from surveys.admin import campaign_reports, import_units
 from surveys.units import UnitFileError, UnitRow
-from tests.conftest import TEST_UNITS, seed_campaign
+from tests.conftest import TEST_UNITS, now, seed_campaign
 
 
 async def test_migrations_match_the_models(db: Database) -> None:
@@ -102,7 +103,7 @@ async def start_response(db: Database, key: str) -> int:
         campaign = await uow.campaigns.by_code("willow")
         assert campaign is not None
         response = await uow.responses.create(campaign.id, campaign.survey_id, key * 64, "en",
-                                              "overall")
+                                              "overall", started_at=now())
         assert response is not None
         return response.id
 
@@ -129,8 +130,10 @@ async def test_one_response_per_respondent_and_campaign(db: Database) -> None:
     async with db.transaction() as uow:
         campaign = await uow.campaigns.by_code("willow")
         assert campaign is not None
-        first = await uow.responses.create(campaign.id, campaign.survey_id, "a" * 64, "en", None)
-        again = await uow.responses.create(campaign.id, campaign.survey_id, "a" * 64, "zh", None)
+        first = await uow.responses.create(campaign.id, campaign.survey_id, "a" * 64, "en", None,
+                                           started_at=now())
+        again = await uow.responses.create(campaign.id, campaign.survey_id, "a" * 64, "zh", None,
+                                           started_at=now())
         assert first is not None and again is None
         rows = (await uow.session.scalars(select(Response))).all()
         assert [(r.id, r.language) for r in rows] == [(first.id, "en")]
@@ -138,7 +141,7 @@ async def test_one_response_per_respondent_and_campaign(db: Database) -> None:
         async with db.transaction() as uow:
             uow.session.add(Response(campaign_id=first.campaign_id, survey_id=first.survey_id,
                                      respondent_key="a" * 64, status=ResponseStatus.IN_PROGRESS,
-                                     step=0, language="en"))
+                                     step=0, language="en", started_at=now()))
 
 
 async def test_timestamps_come_back_in_utc(db: Database) -> None:
@@ -203,11 +206,11 @@ async def test_campaign_report_counts_in_the_database(db: Database) -> None:
         assert campaign is not None
         for n, done in enumerate((True, True, False)):
             response = await uow.responses.create(campaign.id, campaign.survey_id, f"{n:064d}",
-                                                  "en", None)
+                                                  "en", None, started_at=now())
             assert response is not None
             if done:
                 await uow.responses.advance(response, current_question=None, draft=None,
-                                            completed=True)
+                                            completed=Completion(now(), 30))
     async with db.transaction() as uow:
         [report] = await campaign_reports(uow, datetime.now(UTC), "willow")
     assert (report.started, report.completed) == (3, 2)
