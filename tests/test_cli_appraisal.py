@@ -42,8 +42,9 @@ def seed_answers(count: int, rating: int = 4) -> None:
                 assert campaign is not None
                 for i in range(count):
                     at = MID + timedelta(hours=i)
+                    # Ids 1, 2, … (the bot's are random) so the CLI can be given them.
                     response = Response(
-                        campaign_id=campaign.id, survey_id=campaign.survey_id,
+                        id=i + 1, campaign_id=campaign.id, survey_id=campaign.survey_id,
                         respondent_key=f"{i:064d}", status=ResponseStatus.COMPLETED,
                         current_question=None, step=5, language="en",
                         started_at=at - timedelta(seconds=50), completed_at=at, duration_s=50)

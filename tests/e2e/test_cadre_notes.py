@@ -711,8 +711,9 @@ async def test_an_answer_to_a_self_assessment_reaches_the_poll_not_the_draft(
     assert draft is not None and draft.data["text"] == "", "the answer is not the note's text"
     assert len(draft.data["evidence"]) == 1
     async with db.reading() as uow:
-        answers = (await uow.session.scalars(select(Answer).order_by(Answer.id))).all()
-    assert [a.value_number for a in answers] == [4, 12], "the rating, then the typed number"
+        answers = (await uow.session.scalars(select(Answer))).all()
+    assert {a.question_id: a.value_number for a in answers} == {
+        "task_progress": 4, "tasks_completed": 12}, "the rating, then the typed number"
 
     # Now the note is the latest thing the cadre touched: text is the note's again.
     await cadre.send_photo(png_bytes(17, 17, (10, 200, 10)))

@@ -121,6 +121,16 @@ async def dialogue_of(db: Database, person_id: int) -> AdminDialogue | None:
         return await uow.session.get(AdminDialogue, person_id)
 
 
+async def recorded(db: Database, person_id: int, message_id: int) -> AdminDialogue:
+    """The dialogue once it has noted ``message_id`` as its prompt."""
+    for _ in range(200):
+        dialogue = await dialogue_of(db, person_id)
+        if dialogue is not None and dialogue.data.get("msg") == message_id:
+            return dialogue
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the prompt {message_id} was never noted")
+
+
 async def unit_id(db: Database, code: str) -> int:
     async with db.reading() as uow:
         unit = await uow.units.by_code(code)
@@ -412,8 +422,9 @@ async def test_stale_and_forged_buttons_change_nothing(
     wang = who.callback_data("Wang Fang")
     assert wang is not None
     await user.tap("🏢 The unit as a whole")
-    await prompt(user, "Inspection · key task")
-    before = await dialogue_of(db, person_id)
+    task = await prompt(user, "Inspection · key task")
+    # The prompt's message id is recorded just after it is sent: compare from there.
+    before = await recorded(db, person_id, task.message_id)
     await user.tap_data(who.message_id, wang)
     assert "no longer active" in (await user.wait_for_answer()).text
     for garbage in ("k:zzzzzz:1:w", "k:" + "a" * 70, "k:abcdef:1:c1;x"):
