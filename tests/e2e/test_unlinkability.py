@@ -21,9 +21,10 @@ from analysis.textscoring import score_pending
 from sandbox import SandboxClient
 from storage.models import Base
 from storage.uow import Database
-from surveys.anonymity import coarse, respondent_key
+from surveys.anonymity import coarse, respondent_key, session_key
 from tests.conftest import SECRET
 from tests.e2e.conftest import Bot, Clock
+from tests.e2e.fieldwork import make_cadre
 from tests.e2e.test_resident_journey import answer_all, begin, tap_and_wait
 
 pytestmark = pytest.mark.e2e
@@ -173,14 +174,13 @@ def _ctid(value: str) -> tuple[int, int]:
     return int(page), int(item)
 
 
-def _expected_pairs(rows: list[dict[str, Any]], key: Key, person_of: dict[str, int]
+def _expected_pairs(rows: list[dict[str, Any]], plain: Key, person_of: dict[str, int]
                     ) -> tuple[float, float]:
-    """The reader pairs the k-th person with the k-th response in ``key`` order, breaking
+    """The reader pairs the k-th person with the k-th response in ``plain`` order, breaking
     ties at random: the expected number of right pairs, and the rank correlation."""
-    plain = key
 
     def key(row: dict[str, Any]) -> tuple[bool, Any]:
-        value = plain(row)
+        value = plain(row)  # no value (an unfinished poll's completion) sorts last
         return value is None, value if value is not None else 0
 
     ranked = sorted(rows, key=key)
@@ -210,3 +210,22 @@ def _spearman(a: list[float], b: list[float]) -> float:
     var_a = sum((x - mean_a) ** 2 for x in a)
     var_b = sum((y - mean_b) ** 2 for y in b)
     return 0.0 if var_a == 0 or var_b == 0 else cov / (var_a * var_b) ** 0.5
+
+
+async def test_a_cadre_cannot_answer_their_own_units_residents_poll(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    await make_cadre(db, 63_001, "V1", "Wang Fang")
+    await make_cadre(db, 63_002, "V2", "Li Ming")
+    own = await client.user(63_001, "Wang", language_code="zh")
+    await own.send("/start willow")
+    await own.wait_for_message("这份居民问卷不由您填写")
+    # Nothing was begun: no response, no session row to point at one.
+    async with db.reading() as uow:
+        campaign = await uow.campaigns.by_code("willow")
+        assert campaign is not None
+        assert await uow.responses.counts([campaign.id]) == {campaign.id: {}}
+        assert await uow.sessions.get(session_key(SECRET, 63_001)) is None
+    # A cadre of another village is a resident of this one like anybody else.
+    other = await client.user(63_002, "Li")
+    await begin(other)
