@@ -38,6 +38,9 @@ async def run(settings: Settings) -> None:
                 bot_username=box.bot_username,
                 global_limit=RateLimit(box.global_limit.rate, box.global_limit.burst),
                 chat_limit=RateLimit(box.chat_limit.rate, box.chat_limit.burst),
+                # Users, chats and update ids survive a restart of `make run`: a restarted
+                # sandbox counting update ids from the start again would be ignored by the bot.
+                state_dir=settings.var_dir / "sandbox",
             )
             try:
                 base = await sandbox.start(box.host, box.port)
