@@ -62,6 +62,8 @@ async def run(settings: Settings) -> None:
                 f"  Demo campaign:  {code}  (in the chat page send: /start {code})\n"
                 f"  Deep link form: {deep_link(box.bot_username, code)}\n"
                 f"{cadre_line}"
+                f"  Saved chats:    {settings.var_dir / 'sandbox'}  (users and chats survive a "
+                "restart; delete it to start afresh)\n"
                 f"  Appraisal:      {appraised} published (the demo cadre's /myscore, an "
                 "admin's /results)\n"
                 "Press Ctrl+C to stop.\n",

@@ -3,7 +3,8 @@
 ``BotApiSandbox`` serves the Bot API (for the bot, through PTB's ``base_url``) and a client API
 under ``/sandbox/`` (for the chat page, tests and benchmarks); ``SandboxClient`` drives the
 client API from Python. Photos and documents (either way) and user locations are supported, with
-files kept in memory; ``png_bytes`` makes a real image for tests. Never used when a real Telegram
+files kept in memory; with a ``state_dir`` everything is also saved for the next start (see
+``sandbox.state``). ``png_bytes`` makes a real image for tests. Never used when a real Telegram
 token is configured.
 """
 

@@ -2,8 +2,8 @@
 
 Telegram identifies every stored file by a ``file_id`` (what bots pass around and re-send) and
 a ``file_unique_id`` (stable, not usable for downloads), and hands out a ``file_path`` through
-``getFile`` for ``GET /file/bot<token>/<file_path>``. The sandbox keeps the bytes in a dict: runs
-are short-lived, and tests must not leave files behind.
+``getFile`` for ``GET /file/bot<token>/<file_path>``. The sandbox keeps the bytes in a dict, so
+tests leave no files behind; a sandbox with a state directory also saves them there.
 
 Unlike Telegram, the sandbox never recompresses a photo: the bytes a bot or user uploads are the
 bytes that are downloaded, so tests can compare them exactly.

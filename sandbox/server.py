@@ -7,7 +7,9 @@ blocked users, stale callback queries, unmodified edits, file sizes and types). 
 documents, from the bot or from users) are kept in memory and served like Telegram's:
 ``getFile`` gives a path for ``GET /file/bot<token>/<file_path>``. Simulated users act through a
 small JSON API under ``/sandbox/`` that the browser chat page, the end-to-end tests and the
-benchmarks share.
+benchmarks share. With a ``state_dir`` the sandbox also saves what it holds (users, chats,
+files, unconfirmed updates, counters) and carries on from it when started again; see
+:mod:`sandbox.state`.
 
 Everything happens on the event loop without awaiting in the middle of a state change, so every
 request sees and leaves a consistent state without locks. Lookups are by dictionary (chat by id,
