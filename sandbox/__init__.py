@@ -21,6 +21,7 @@ from sandbox.client import (
 from sandbox.media import FileLimits, png_bytes
 from sandbox.ratelimit import ManualClock, RateLimit
 from sandbox.server import ApiError, BotApiSandbox, SandboxError
+from sandbox.state import StateDirBusy
 
 __all__ = [
     "ApiError",
@@ -37,5 +38,6 @@ __all__ = [
     "SandboxClient",
     "SandboxError",
     "SandboxUser",
+    "StateDirBusy",
     "png_bytes",
 ]

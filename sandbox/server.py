@@ -48,7 +48,7 @@ from sandbox.media import (
     sniff_image,
 )
 from sandbox.ratelimit import Clock, FloodControl, RateLimit
-from sandbox.state import Batch, SavedState, StateWriter, load_state
+from sandbox.state import Batch, SavedState, StateWriter, load_state, lock_state_dir
 
 __all__ = ["ApiError", "BotApiSandbox", "Params", "SandboxError"]
 
@@ -399,6 +399,9 @@ class BotApiSandbox:
             counters across restarts (see :mod:`sandbox.state`); None keeps everything in
             memory only (tests and benchmarks).
         state_interval: the longest a change waits before it is written to ``state_dir``.
+
+    Raises:
+        StateDirBusy: another sandbox is using ``state_dir``.
     """
 
     def __init__(
@@ -485,12 +488,20 @@ class BotApiSandbox:
         self._saved_updates: set[int] = set()
         self._updates_changed = False
         if state_dir is not None:
-            saved = load_state(Path(state_dir))
+            lock = lock_state_dir(Path(state_dir))
+            try:
+                saved = load_state(Path(state_dir))
+            except BaseException:
+                if lock is not None:
+                    lock.close()
+                raise
             if saved is not None:
                 self._restore(saved)
             if saved is None or "update_id" not in saved.counters:
                 self._next_update_id = _fresh_update_id()
-            self._store = StateWriter(Path(state_dir), self._collect_changes, state_interval)
+            self._store = StateWriter(
+                Path(state_dir), self._collect_changes, state_interval, lock
+            )
             self._files.on_add = self._file_added
 
         self._methods: dict[str, tuple[str, Handler]] = {}
@@ -2242,7 +2253,15 @@ class BotApiSandbox:
         try:
             return await self._read_multipart(request)
         except ApiError as error:
-            raise SandboxError(error.code, error.description) from None
+            if error.code == 413:
+                raise SandboxError(
+                    413,
+                    f"The file is too large for the sandbox: at most {_size(self._max_body)} "
+                    "in one upload.",
+                ) from None
+            raise SandboxError(
+                error.code, "The upload could not be read; try sending the file again."
+            ) from None
 
     async def _h_tap(self, request: web.Request) -> web.Response:
         body = await _json_body(request)

@@ -27,15 +27,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 __all__ = [
     "CRASH_GAP",
     "STATE_FILE",
     "Batch",
     "SavedState",
+    "StateDirBusy",
     "StateWriter",
     "load_state",
+    "lock_state_dir",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -63,6 +65,33 @@ CREATE TABLE IF NOT EXISTS updates (
 CREATE TABLE IF NOT EXISTS queries (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (file_id TEXT PRIMARY KEY, meta TEXT NOT NULL, data BLOB NOT NULL);
 """
+
+
+class StateDirBusy(RuntimeError):
+    """Another sandbox (another `make run`, say) is using the state directory."""
+
+
+def lock_state_dir(state_dir: Path) -> IO[bytes] | None:
+    """Hold the state directory for this sandbox until the returned file is closed.
+
+    Two sandboxes writing one state file would undo each other's counters, and a crash of
+    either could then hand out update ids twice. Where ``fcntl`` is missing (Windows), no lock.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl  # POSIX only
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    handle = (state_dir / "sandbox.lock").open("a+b")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise StateDirBusy(
+            f"another sandbox is using {state_dir}; stop it first (is `make run` already "
+            "running?), or give this one another state directory"
+        ) from None
+    return handle
 
 
 def _dumps(value: Any) -> str:
@@ -231,9 +260,14 @@ class StateWriter:
     """
 
     def __init__(
-        self, state_dir: Path, collect: Callable[[bool], Batch | None], interval: float = 0.5
+        self,
+        state_dir: Path,
+        collect: Callable[[bool], Batch | None],
+        interval: float = 0.5,
+        lock: IO[bytes] | None = None,
     ) -> None:
         self.path = state_dir / STATE_FILE
+        self._lock = lock  # released by close()
         self._collect = collect
         self.interval = interval
         self._executor: ThreadPoolExecutor | None = None
@@ -303,6 +337,9 @@ class StateWriter:
         if executor is not None:
             await asyncio.get_running_loop().run_in_executor(executor, self._close_connection)
             executor.shutdown(wait=True)
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.close()
 
     def _close_connection(self) -> None:
         if self._conn is not None:

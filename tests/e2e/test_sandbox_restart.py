@@ -7,7 +7,10 @@ word; and the open chat page failed because the sandbox had forgotten its user.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,7 @@ from sandbox import BotApiSandbox, RateLimit, SandboxClient, SandboxUser
 from storage.uow import Database
 from tests.conftest import seed_campaign
 from tests.e2e.conftest import Bot, Clock
-from tests.e2e.test_run_command import civicpulse_run
+from tests.e2e.test_run_command import ROOT, civicpulse_run
 
 pytestmark = pytest.mark.e2e
 
@@ -111,3 +114,31 @@ async def test_messages_sent_while_the_bot_is_down_survive_sandbox_restarts(
     finally:
         await bot.stop()
         await sandbox.stop()
+
+
+async def test_a_second_make_run_on_the_same_var_dir_refuses_and_harms_nothing(
+    tmp_path: Path,
+) -> None:
+    port, other_port = free_port(), free_port()
+    config, other = tmp_path / "config.yaml", tmp_path / "other.yaml"
+    config.write_text(f"sandbox:\n  port: {port}\n")
+    other.write_text(f"sandbox:\n  port: {other_port}\n")
+    env = {"CIVICPULSE_CONFIG": str(config), "CIVICPULSE_VAR_DIR": str(tmp_path / "var"),
+           "DATABASE_URL": "", "TELEGRAM_BOT_TOKEN": ""}
+    async with SandboxClient(f"http://127.0.0.1:{port}") as client:
+        async with civicpulse_run(env) as output:
+            await output.wait_for(r"Press Ctrl\+C")
+            mei = await client.user(8301, "Mei")
+            second = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "run", cwd=ROOT,
+                env={**os.environ, **env, "CIVICPULSE_CONFIG": str(other)},
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            _, stderr = await asyncio.wait_for(second.communicate(), 60)
+            assert second.returncode == 2
+            assert "another sandbox is using" in stderr.decode(), stderr.decode()
+            await chat_a_little(mei, 1)
+        async with civicpulse_run(env) as output:
+            await output.wait_for(r"Press Ctrl\+C")
+            assert [u["id"] for u in await client.users()] == [8301]
+            await chat_a_little(mei, 1)

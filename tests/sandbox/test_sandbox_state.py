@@ -19,7 +19,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import Forbidden
 
-from sandbox import BotApiSandbox, SandboxClient, SandboxError, png_bytes
+from sandbox import BotApiSandbox, SandboxClient, SandboxError, StateDirBusy, png_bytes
 from sandbox.state import STATE_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -338,3 +338,13 @@ async def test_a_killed_sandbox_loses_nothing_it_had_saved_and_never_reuses_an_i
             stderr = await box.stop()
     assert "did not stop cleanly" in stderr
     assert "cannot be read" not in stderr, "a crash does not damage the file"
+
+
+async def test_one_state_dir_serves_one_sandbox_at_a_time(tmp_path: Path) -> None:
+    async with running(tmp_path) as first:
+        first.add_user(1001, "Alice")
+        with pytest.raises(StateDirBusy, match="another sandbox is using"):
+            BotApiSandbox(state_dir=tmp_path)
+        first.send_user_message(1001, "still saved")
+    async with running(tmp_path) as second:
+        assert [e["message"]["text"] for e in second.chat(1001)["events"]] == ["still saved"]
