@@ -974,7 +974,9 @@ class BotApiSandbox:
             message_id = event["message_id"]
         if message_id is not None:
             self._dirty_messages[(chat_id, message_id)] = None
-        self._new_events.append(event)
+        # "typing…" matters only while it shows; a restarted chat does not replay it.
+        if event["kind"] != "chat_action":
+            self._new_events.append(event)
         self._store.touch()
 
     def _updates_touched(self) -> None:
@@ -1095,13 +1097,20 @@ class BotApiSandbox:
             owner.messages[msg.message_id] = msg
             if msg.reply_markup:
                 owner.keyboard_ids.append(msg.message_id)  # rows come in message id order
+        events: list[dict[str, Any]] = []
         for event in saved.events:
             owner = self._chats.get(int(event["chat_id"]))
             if owner is None:
                 continue
+            if event["kind"] == "message":
+                shown = owner.messages.get(int(event.pop("message_id")))
+                if shown is None:
+                    continue  # deleted since
+                event["message"] = self._message_view(shown)
             owner.events.append(event)
             owner.seqs.append(int(event["seq"]))
-        tail = saved.events[-_ALL_EVENTS_KEPT:]
+            events.append(event)
+        tail = events[-_ALL_EVENTS_KEPT:]
         self._all_events = list(tail)
         self._all_seqs = [int(e["seq"]) for e in tail]
         for update_id, kind, body in saved.updates:

@@ -131,6 +131,20 @@ class Batch:
     files: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)
 
 
+def _slim(event: dict[str, Any]) -> dict[str, Any]:
+    """A chat log entry as saved: a new message is saved by its id only.
+
+    The messages table holds each message as it is now, and the server puts that back into its
+    log entry on loading, which shows what the chat page shows after replaying the edits. So
+    the log need not hold the message twice, and edits need no entry at all.
+    """
+    if event["kind"] != "message":
+        return event
+    slim = {k: v for k, v in event.items() if k != "message"}
+    slim["message_id"] = event["message"]["message_id"]
+    return slim
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
     # WAL: a commit is one append, and a crash mid-write leaves the last whole commit.
@@ -370,7 +384,8 @@ class StateWriter:
             )
             conn.executemany(
                 "INSERT OR REPLACE INTO events VALUES (?, ?, ?)",
-                [(e["seq"], e["chat_id"], _dumps(e)) for e in batch.events],
+                [(e["seq"], e["chat_id"], _dumps(_slim(e))) for e in batch.events
+                 if e["kind"] != "edit"],
             )
             conn.executemany(
                 "INSERT OR REPLACE INTO updates VALUES (?, ?, ?)",

@@ -92,7 +92,10 @@ async def test_the_page_reconnects_by_itself_and_carries_on_with_the_same_user(
         # The page remembers user 100003 from an earlier visit; this sandbox has never seen it:
         # the page creates it again instead of failing with "no user 100003".
         async with open_page(base, "#user=100003", profile) as page:
-            await page.until("the chat open", lambda s: s["title"] == "Mei")
+            await page.until(
+                "the chat open",
+                lambda s: s["title"] == "Mei" and _shows(s["rows"], "No messages yet"),
+            )
             assert [(u["id"], u["first_name"], u["language_code"]) for u in sandbox.users()] == [
                 (100003, "Mei", "zh")
             ]
