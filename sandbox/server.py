@@ -48,7 +48,14 @@ from sandbox.media import (
     sniff_image,
 )
 from sandbox.ratelimit import Clock, FloodControl, RateLimit
-from sandbox.state import Batch, SavedState, StateWriter, load_state, lock_state_dir
+from sandbox.state import (
+    Batch,
+    SavedState,
+    StateWriter,
+    discard_state,
+    load_state,
+    lock_state_dir,
+)
 
 __all__ = ["ApiError", "BotApiSandbox", "Params", "SandboxError"]
 
@@ -496,7 +503,12 @@ class BotApiSandbox:
                     lock.close()
                 raise
             if saved is not None:
-                self._restore(saved)
+                try:
+                    self._restore(saved)
+                except (KeyError, TypeError, ValueError) as exc:
+                    self._forget_everything()
+                    discard_state(Path(state_dir), f"{type(exc).__name__}: {exc}")
+                    saved = None
             if saved is None or "update_id" not in saved.counters:
                 self._next_update_id = _fresh_update_id()
             self._store = StateWriter(
@@ -1070,6 +1082,15 @@ class BotApiSandbox:
             self._saved_updates = set(unconfirmed)
             self._updates_changed = False
         return batch
+
+    def _forget_everything(self) -> None:
+        """Back to an empty sandbox, after a saved state turned out not to make sense."""
+        self._users, self._chats, self._queries = {}, {}, {}
+        self._pending, self._history = deque(), OrderedDict()
+        self._saved_updates = set()
+        self._all_events, self._all_seqs = [], []
+        self._files = FileStore()
+        self._seq, self._next_query = 0, 1
 
     def _restore(self, saved: SavedState) -> None:
         """Rebuild users, chats, messages, logs, files and unconfirmed updates from the state

@@ -36,6 +36,7 @@ __all__ = [
     "SavedState",
     "StateDirBusy",
     "StateWriter",
+    "discard_state",
     "load_state",
     "lock_state_dir",
 ]
@@ -198,6 +199,30 @@ def _read(conn: sqlite3.Connection) -> SavedState:
     )
 
 
+def discard_state(state_dir: Path, reason: object) -> None:
+    """Start afresh after all: the saved state loaded but made no sense (``reason``)."""
+    path = state_dir / STATE_FILE
+    moved = _set_aside(path)
+    _LOG.warning(
+        "sandbox: the saved state at %s cannot be read (%s); starting with no simulated users. "
+        "The damaged file was moved to %s.",
+        path,
+        reason,
+        moved,
+    )
+    _create(path)
+
+
+def _create(path: Path) -> None:
+    with contextlib.closing(_connect(path)) as conn:
+        conn.executescript(_SCHEMA)
+        conn.execute("BEGIN")
+        conn.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('version', ?), ('clean', '0')", (SCHEMA_VERSION,)
+        )
+        conn.execute("COMMIT")
+
+
 def load_state(state_dir: Path) -> SavedState | None:
     """Read the saved state (None to start afresh) and mark the file as in use.
 
@@ -225,22 +250,9 @@ def load_state(state_dir: Path) -> SavedState | None:
                 if not saved.clean:
                     _skip_ahead(conn, saved)
         except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
-            moved = _set_aside(path)
-            _LOG.warning(
-                "sandbox: the saved state at %s cannot be read (%s); starting with no simulated "
-                "users. The damaged file was moved to %s.",
-                path,
-                exc,
-                moved,
-            )
-            saved = None
-    with contextlib.closing(_connect(path)) as conn:
-        conn.executescript(_SCHEMA)
-        conn.execute("BEGIN")
-        conn.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('version', ?), ('clean', '0')", (SCHEMA_VERSION,)
-        )
-        conn.execute("COMMIT")
+            discard_state(state_dir, exc)
+            return None
+    _create(path)
     return saved
 
 

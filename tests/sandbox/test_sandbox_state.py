@@ -191,6 +191,10 @@ async def test_a_missing_state_file_starts_clean_with_a_warning(
             lambda path: _sql(path, "UPDATE meta SET value = '99' WHERE key = 'version'"),
             id="other-version",
         ),
+        pytest.param(
+            lambda path: _sql(path, """UPDATE messages SET data = '{"bogus": 1}'"""),
+            id="unknown-fields",
+        ),
     ],
 )
 async def test_a_damaged_state_file_starts_clean_with_a_warning(
