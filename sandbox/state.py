@@ -335,8 +335,9 @@ class StateWriter:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._executor, self._write, batch, clean)
-        except (sqlite3.Error, OSError) as exc:
-            # The sandbox keeps serving from memory; only the saving is lost. Say it once.
+        except Exception as exc:  # noqa: BLE001 (a full disk, a value JSON cannot take, ...)
+            # The sandbox keeps serving from memory; only this batch is not saved (the file
+            # keeps the previous one whole). Say it once, not at every write.
             if not self._failed:
                 _LOG.error("sandbox: cannot save its state to %s (%s)", self.path, exc)
             self._failed = True
