@@ -15,7 +15,7 @@ from analysis.appraisal import AppraisalOptions
 from bot.app import build_application, resolve_secret, start_background, stop_background
 from bot.demo import demo_cadre_invite, seed_demo, seed_demo_appraisal
 from bot.settings import ConfigError, Settings
-from sandbox import BotApiSandbox, RateLimit
+from sandbox import BotApiSandbox, RateLimit, StateDirBusy
 from storage.migrate import upgrade
 from storage.repositories import utcnow
 from storage.uow import Database
@@ -33,12 +33,18 @@ async def run(settings: Settings) -> None:
     try:
         if settings.telegram_token is None:
             box = settings.sandbox
-            sandbox = BotApiSandbox(
-                token=box.token,
-                bot_username=box.bot_username,
-                global_limit=RateLimit(box.global_limit.rate, box.global_limit.burst),
-                chat_limit=RateLimit(box.chat_limit.rate, box.chat_limit.burst),
-            )
+            try:
+                sandbox = BotApiSandbox(
+                    token=box.token,
+                    bot_username=box.bot_username,
+                    global_limit=RateLimit(box.global_limit.rate, box.global_limit.burst),
+                    chat_limit=RateLimit(box.chat_limit.rate, box.chat_limit.burst),
+                    # Users, chats and update ids survive a restart of `make run`: a restarted
+                    # sandbox counting update ids from the start again would be ignored by the bot.
+                    state_dir=settings.var_dir / "sandbox",
+                )
+            except StateDirBusy as exc:
+                raise ConfigError(f"sandbox: {exc}") from exc
             try:
                 base = await sandbox.start(box.host, box.port)
             except OSError as exc:
@@ -59,6 +65,8 @@ async def run(settings: Settings) -> None:
                 f"  Demo campaign:  {code}  (in the chat page send: /start {code})\n"
                 f"  Deep link form: {deep_link(box.bot_username, code)}\n"
                 f"{cadre_line}"
+                f"  Saved chats:    {settings.var_dir / 'sandbox'}  (users and chats survive a "
+                "restart; delete it to start afresh)\n"
                 f"  Appraisal:      {appraised} published (the demo cadre's /myscore, an "
                 "admin's /results)\n"
                 "Press Ctrl+C to stop.\n",

@@ -3,7 +3,8 @@
 ``BotApiSandbox`` serves the Bot API (for the bot, through PTB's ``base_url``) and a client API
 under ``/sandbox/`` (for the chat page, tests and benchmarks); ``SandboxClient`` drives the
 client API from Python. Photos and documents (either way) and user locations are supported, with
-files kept in memory; ``png_bytes`` makes a real image for tests. Never used when a real Telegram
+files kept in memory; with a ``state_dir`` everything is also saved for the next start (see
+``sandbox.state``). ``png_bytes`` makes a real image for tests. Never used when a real Telegram
 token is configured.
 """
 
@@ -20,6 +21,7 @@ from sandbox.client import (
 from sandbox.media import FileLimits, png_bytes
 from sandbox.ratelimit import ManualClock, RateLimit
 from sandbox.server import ApiError, BotApiSandbox, SandboxError
+from sandbox.state import StateDirBusy
 
 __all__ = [
     "ApiError",
@@ -36,5 +38,6 @@ __all__ = [
     "SandboxClient",
     "SandboxError",
     "SandboxUser",
+    "StateDirBusy",
     "png_bytes",
 ]

@@ -1,4 +1,4 @@
-"""Run the sandbox on its own: ``python -m sandbox [--port 8080] [--no-limits] ...``.
+"""Run the sandbox on its own: ``python -m sandbox [--port 8080] [--no-limits] [--state-dir D]``.
 
 Benchmarks start it this way in a separate process so that its work is not counted against the
 bot's; it prints the chat page's address and the Bot API URL, then serves until interrupted.
@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--chat-rate", type=float, default=1.0, help="messages/s to one chat")
     parser.add_argument("--chat-burst", type=int, default=5)
     parser.add_argument("--no-limits", action="store_true", help="disable flood control")
+    parser.add_argument(
+        "--state-dir",
+        default=None,
+        help="keep users, chats and update ids here across restarts (default: memory only)",
+    )
     return parser
 
 
@@ -40,7 +45,9 @@ async def serve(args: argparse.Namespace) -> None:
     else:
         global_limit = RateLimit(args.global_rate, args.global_burst)
         chat_limit = RateLimit(args.chat_rate, args.chat_burst)
-    sandbox = BotApiSandbox(args.token, args.username, global_limit, chat_limit)
+    sandbox = BotApiSandbox(
+        args.token, args.username, global_limit, chat_limit, state_dir=args.state_dir
+    )
     base_url = await sandbox.start(args.host, args.port)
     print(f"Sandbox chat page: {base_url}/", flush=True)
     print(f"Bot API URL:       {sandbox.api_url}  (token {args.token})", flush=True)

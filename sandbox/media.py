@@ -2,8 +2,8 @@
 
 Telegram identifies every stored file by a ``file_id`` (what bots pass around and re-send) and
 a ``file_unique_id`` (stable, not usable for downloads), and hands out a ``file_path`` through
-``getFile`` for ``GET /file/bot<token>/<file_path>``. The sandbox keeps the bytes in a dict: runs
-are short-lived, and tests must not leave files behind.
+``getFile`` for ``GET /file/bot<token>/<file_path>``. The sandbox keeps the bytes in a dict, so
+tests leave no files behind; a sandbox with a state directory also saves them there.
 
 Unlike Telegram, the sandbox never recompresses a photo: the bytes a bot or user uploads are the
 bytes that are downloaded, so tests can compare them exactly.
@@ -17,6 +17,7 @@ import re
 import secrets
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -256,13 +257,17 @@ class StoredFile:
 
 
 class FileStore:
-    """Files by ``file_id`` and by ``file_path``."""
+    """Files by ``file_id`` and by ``file_path``.
+
+    ``on_add`` is told of every new file (the sandbox saves it when it keeps its state).
+    """
 
     def __init__(self) -> None:
         self._by_id: dict[str, StoredFile] = {}
         self._by_path: dict[str, StoredFile] = {}
-        self._next = 1
+        self.next_number = 1
         self.total_bytes = 0
+        self.on_add: Callable[[StoredFile], None] | None = None
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -274,8 +279,8 @@ class FileStore:
         return self._by_path.get(file_path)
 
     def add(self, new: NewFile) -> StoredFile:
-        number = self._next
-        self._next += 1
+        number = self.next_number
+        self.next_number += 1
         # A counter keeps ids unique; random bytes keep them unguessable, as Telegram's are.
         file_id = _ID_PREFIX[new.kind] + _b64(secrets.token_bytes(12) + struct.pack(">Q", number))
         unique_id = "AQAD" + _b64(secrets.token_bytes(2) + struct.pack(">I", number))
@@ -291,10 +296,19 @@ class FileStore:
             width=new.width,
             height=new.height,
         )
-        self._by_id[file_id] = stored
-        self._by_path[path] = stored
-        self.total_bytes += len(new.data)
+        self._put(stored)
+        if self.on_add is not None:
+            self.on_add(stored)
         return stored
+
+    def restore(self, stored: StoredFile) -> None:
+        """Put back a file saved by an earlier run."""
+        self._put(stored)
+
+    def _put(self, stored: StoredFile) -> None:
+        self._by_id[stored.file_id] = stored
+        self._by_path[stored.file_path] = stored
+        self.total_bytes += len(stored.data)
 
 
 def _b64(raw: bytes) -> str:

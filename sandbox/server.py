@@ -7,7 +7,9 @@ blocked users, stale callback queries, unmodified edits, file sizes and types). 
 documents, from the bot or from users) are kept in memory and served like Telegram's:
 ``getFile`` gives a path for ``GET /file/bot<token>/<file_path>``. Simulated users act through a
 small JSON API under ``/sandbox/`` that the browser chat page, the end-to-end tests and the
-benchmarks share.
+benchmarks share. With a ``state_dir`` the sandbox also saves what it holds (users, chats,
+files, unconfirmed updates, counters) and carries on from it when started again; see
+:mod:`sandbox.state`.
 
 Everything happens on the event loop without awaiting in the middle of a state change, so every
 request sees and leaves a consistent state without locks. Lookups are by dictionary (chat by id,
@@ -46,6 +48,14 @@ from sandbox.media import (
     sniff_image,
 )
 from sandbox.ratelimit import Clock, FloodControl, RateLimit
+from sandbox.state import (
+    Batch,
+    SavedState,
+    StateWriter,
+    discard_state,
+    load_state,
+    lock_state_dir,
+)
 
 __all__ = ["ApiError", "BotApiSandbox", "Params", "SandboxError"]
 
@@ -125,12 +135,18 @@ class ApiError(Exception):
 
 
 class SandboxError(Exception):
-    """A refused action of a simulated user (client API): HTTP status and a plain message."""
+    """A refused action of a simulated user (client API): HTTP status and a plain message.
 
-    def __init__(self, status: int, message: str) -> None:
+    The message is shown as is on the chat page, so it says what happened and what to do in
+    words a person uses. ``code`` is for programs (the chat page re-creates its user on
+    ``unknown_user``).
+    """
+
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code
 
 
 def _bad(description: str) -> ApiError:
@@ -386,6 +402,13 @@ class BotApiSandbox:
             up to ``webhook_max_retry_delay``.
         history_limit: how many past updates are kept for redelivery.
         file_limits: size limits for uploads and downloads (Telegram's by default).
+        state_dir: where to keep users, chats, messages, files, unconfirmed updates and the
+            counters across restarts (see :mod:`sandbox.state`); None keeps everything in
+            memory only (tests and benchmarks).
+        state_interval: the longest a change waits before it is written to ``state_dir``.
+
+    Raises:
+        StateDirBusy: another sandbox is using ``state_dir``.
     """
 
     def __init__(
@@ -401,6 +424,8 @@ class BotApiSandbox:
         webhook_max_retry_delay: float = 30.0,
         history_limit: int = 100_000,
         file_limits: FileLimits = FileLimits(),  # noqa: B008 (frozen)
+        state_dir: Path | str | None = None,
+        state_interval: float = 0.5,
     ) -> None:
         prefix, sep, _ = token.partition(":")
         if not sep or not prefix.isdigit():
@@ -459,6 +484,37 @@ class BotApiSandbox:
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
+
+        # What changed since the last write to the state directory (only with one).
+        self._store: StateWriter | None = None
+        self._dirty_users: dict[int, None] = {}  # an ordered set: new users keep their order
+        self._dirty_messages: dict[tuple[int, int], None] = {}
+        self._new_events: list[dict[str, Any]] = []
+        self._dirty_queries: set[str] = set()
+        self._new_files: list[StoredFile] = []
+        self._saved_updates: set[int] = set()
+        self._updates_changed = False
+        if state_dir is not None:
+            lock = lock_state_dir(Path(state_dir))
+            try:
+                saved = load_state(Path(state_dir))
+            except BaseException:
+                if lock is not None:
+                    lock.close()
+                raise
+            if saved is not None:
+                try:
+                    self._restore(saved)
+                except (KeyError, TypeError, ValueError) as exc:
+                    self._forget_everything()
+                    discard_state(Path(state_dir), f"{type(exc).__name__}: {exc}")
+                    saved = None
+            if saved is None or "update_id" not in saved.counters:
+                self._next_update_id = _fresh_update_id()
+            self._store = StateWriter(
+                Path(state_dir), self._collect_changes, state_interval, lock
+            )
+            self._files.on_add = self._file_added
 
         self._methods: dict[str, tuple[str, Handler]] = {}
         for name, handler in (
@@ -543,13 +599,20 @@ class BotApiSandbox:
         return self._base_url
 
     async def stop(self) -> None:
-        """Stop serving; pending long polls return at once."""
-        if self._runner is None:
-            return
-        runner, self._runner = self._runner, None
-        self._wake_everyone()
-        await runner.cleanup()
-        self._base_url = None
+        """Stop serving; pending long polls return at once. With a state directory, everything
+        is written before this returns."""
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            self._wake_everyone()
+            await runner.cleanup()
+            self._base_url = None
+        if self._store is not None:
+            await self._store.close()
+
+    async def save(self) -> None:
+        """Write what changed to the state directory now (a no-op without one)."""
+        if self._store is not None:
+            await self._store.flush()
 
     async def __aenter__(self) -> BotApiSandbox:
         await self.start()
@@ -885,6 +948,8 @@ class BotApiSandbox:
             _wake(chat.waiters)
         if self._any_waiters:
             _wake(self._any_waiters)
+        if self._store is not None:
+            self._event_changed(chat, event)
         return event
 
     def _enqueue(self, kind: str, body: dict[str, Any]) -> int:
@@ -896,6 +961,8 @@ class BotApiSandbox:
         if len(self._history) > self._history_limit:
             self._history.popitem(last=False)
         self._counters["updates_created"] += 1
+        if self._store is not None:
+            self._updates_touched()
         if self._update_waiters:
             _wake(self._update_waiters)
         return update_id
@@ -906,6 +973,185 @@ class BotApiSandbox:
         for chat in self._chats.values():
             if chat.waiters:
                 _wake(chat.waiters)
+
+    # --- persistence (only with a state directory) --------------------------------------------
+
+    def _event_changed(self, chat: _Chat, event: dict[str, Any]) -> None:
+        """Every change to a chat goes through its log, so this is where changes are noted."""
+        assert self._store is not None
+        chat_id = chat.user.id
+        self._dirty_users[chat_id] = None  # its next message id or reply keyboard may change
+        message_id = event["message"]["message_id"] if "message" in event else None
+        if message_id is None and event["kind"] == "delete":
+            message_id = event["message_id"]
+        if message_id is not None:
+            self._dirty_messages[(chat_id, message_id)] = None
+        # "typing…" matters only while it shows; a restarted chat does not replay it.
+        if event["kind"] != "chat_action":
+            self._new_events.append(event)
+        self._store.touch()
+
+    def _updates_touched(self) -> None:
+        assert self._store is not None
+        self._updates_changed = True
+        self._store.touch()
+
+    def _file_added(self, stored: StoredFile) -> None:
+        assert self._store is not None
+        self._new_files.append(stored)
+        self._store.touch()
+
+    def _collect_changes(self, force: bool) -> Batch | None:
+        """The changes since the last call, as plain data for the writer's thread.
+
+        Runs on the event loop, so it sees a consistent state. What it hands over is never
+        changed in place afterwards (edits replace a message's fields, they do not mutate them),
+        so the thread may encode it while the loop goes on.
+        """
+        if not (
+            force
+            or self._dirty_users
+            or self._dirty_messages
+            or self._new_events
+            or self._dirty_queries
+            or self._new_files
+            or self._updates_changed
+        ):
+            return None
+        batch = Batch(
+            counters={
+                "update_id": self._next_update_id,
+                "seq": self._seq,
+                "query": self._next_query,
+                "file": self._files.next_number,
+            }
+        )
+        for user_id in self._dirty_users:
+            chat = self._chats[user_id]
+            user = chat.user
+            batch.users.append(
+                (
+                    user_id,
+                    {
+                        "id": user.id,
+                        "first_name": user.first_name,
+                        "last_name": user.last_name,
+                        "username": user.username,
+                        "language_code": user.language_code,
+                        "blocked": user.blocked,
+                        "chat_instance": chat.chat_instance,
+                        "next_message_id": chat.next_message_id,
+                        "reply_keyboard": chat.reply_keyboard,
+                    },
+                )
+            )
+        self._dirty_users = {}
+        for chat_id, message_id in self._dirty_messages:
+            msg = self._chats[chat_id].messages.get(message_id)
+            if msg is None:
+                batch.deleted_messages.append((chat_id, message_id))
+            else:
+                fields = {name: getattr(msg, name) for name in _Message.__slots__}
+                batch.messages.append((chat_id, message_id, fields))
+        self._dirty_messages = {}
+        batch.events, self._new_events = self._new_events, []
+        for query_id in self._dirty_queries:
+            query = self._queries.get(query_id)
+            if query is None:
+                batch.answered_queries.append(query_id)
+            else:
+                batch.queries.append(
+                    {name: getattr(query, name) for name in _Query.__slots__}
+                )
+        self._dirty_queries = set()
+        for stored in self._new_files:
+            meta = {name: getattr(stored, name) for name in StoredFile.__slots__}
+            data = meta.pop("data")
+            batch.files.append((meta, data))
+        self._new_files = []
+        if self._updates_changed:
+            # Unconfirmed = waiting for getUpdates or being delivered to a webhook.
+            unconfirmed = {u.update_id: u for u in self._pending}
+            unconfirmed.update(self._inflight)
+            batch.updates = [
+                (u.update_id, u.kind, u.body)
+                for update_id, u in unconfirmed.items()
+                if update_id not in self._saved_updates
+            ]
+            batch.confirmed_updates = [u for u in self._saved_updates if u not in unconfirmed]
+            self._saved_updates = set(unconfirmed)
+            self._updates_changed = False
+        return batch
+
+    def _forget_everything(self) -> None:
+        """Back to an empty sandbox, after a saved state turned out not to make sense."""
+        self._users, self._chats, self._queries = {}, {}, {}
+        self._pending, self._history = deque(), OrderedDict()
+        self._saved_updates = set()
+        self._all_events, self._all_seqs = [], []
+        self._files = FileStore()
+        self._seq, self._next_query = 0, 1
+
+    def _restore(self, saved: SavedState) -> None:
+        """Rebuild users, chats, messages, logs, files and unconfirmed updates from the state
+        directory, and continue every counter after its last value."""
+        for row in saved.users:
+            user = _User(
+                int(row["id"]),
+                str(row["first_name"]),
+                row.get("last_name"),
+                row.get("username"),
+                row.get("language_code"),
+                bool(row.get("blocked")),
+            )
+            user.refresh()
+            self._users[user.id] = user
+            chat = _Chat(user, str(row["chat_instance"]))
+            chat.next_message_id = int(row["next_message_id"])
+            chat.reply_keyboard = row.get("reply_keyboard")
+            self._chats[user.id] = chat
+        for chat_id, fields in saved.messages:
+            owner = self._chats.get(chat_id)
+            if owner is None:
+                continue
+            msg = _Message(**fields)
+            owner.messages[msg.message_id] = msg
+            if msg.reply_markup:
+                owner.keyboard_ids.append(msg.message_id)  # rows come in message id order
+        events: list[dict[str, Any]] = []
+        for event in saved.events:
+            owner = self._chats.get(int(event["chat_id"]))
+            if owner is None:
+                continue
+            if event["kind"] == "message":
+                shown = owner.messages.get(int(event.pop("message_id")))
+                if shown is None:
+                    continue  # deleted since
+                event["message"] = self._message_view(shown)
+            owner.events.append(event)
+            owner.seqs.append(int(event["seq"]))
+            events.append(event)
+        tail = events[-_ALL_EVENTS_KEPT:]
+        self._all_events = list(tail)
+        self._all_seqs = [int(e["seq"]) for e in tail]
+        for update_id, kind, body in saved.updates:
+            update = _Update(update_id, kind, body)
+            self._pending.append(update)
+            self._history[update_id] = update
+            self._saved_updates.add(update_id)
+        for row in saved.queries:
+            query = _Query(**row)
+            if query.chat_id in self._chats:
+                self._queries[query.id] = query
+        for meta, data in saved.files:
+            self._files.restore(StoredFile(**meta, data=data))
+        counters = saved.counters
+        last_seq = self._all_seqs[-1] if self._all_seqs else 0
+        self._seq = max(counters.get("seq", 0), last_seq)
+        last_update = saved.updates[-1][0] + 1 if saved.updates else 0
+        self._next_update_id = max(counters.get("update_id", 1000), last_update)
+        self._next_query = max(counters.get("query", 1), 1)
+        self._files.next_number = max(counters.get("file", 1), self._files.next_number)
 
     # --- Bot API methods: bot and updates -----------------------------------------------------
 
@@ -979,13 +1225,16 @@ class BotApiSandbox:
 
     def _confirm(self, offset: int) -> None:
         pending = self._pending
+        before = len(pending)
         if offset < 0:
             keep = -offset
             while len(pending) > keep:
                 pending.popleft()
-            return
-        while pending and pending[0].update_id < offset:
-            pending.popleft()
+        else:
+            while pending and pending[0].update_id < offset:
+                pending.popleft()
+        if self._store is not None and len(pending) != before:
+            self._updates_touched()
 
     @staticmethod
     async def _wait(waiters: list[asyncio.Future[None]], max_wait: float) -> None:
@@ -1047,6 +1296,8 @@ class BotApiSandbox:
     def _drop_pending(self) -> None:
         self._pending.clear()
         self._redeliveries.clear()
+        if self._store is not None:
+            self._updates_touched()
 
     async def _stop_webhook_delivery(self, hook: _Webhook, drop: bool) -> None:
         if self._webhook is hook:
@@ -1140,6 +1391,8 @@ class BotApiSandbox:
         finally:
             self._inflight.pop(update.update_id, None)
             slots.release()
+            if self._store is not None:
+                self._updates_touched()
 
     # --- Bot API methods: messages ------------------------------------------------------------
 
@@ -1380,6 +1633,8 @@ class BotApiSandbox:
         # An answered query can never be answered again: forgetting it makes a second answer
         # fail like Telegram's, and keeps the map small.
         del self._queries[query_id]
+        if self._store is not None:
+            self._dirty_queries.add(query_id)
         chat = self._chats[query.chat_id]
         self._add_event(
             chat,
@@ -1506,11 +1761,13 @@ class BotApiSandbox:
     ) -> dict[str, Any]:
         """Create the user and their private chat, or update the names of an existing one."""
         if not isinstance(user_id, int) or isinstance(user_id, bool) or not 0 < user_id < 2**52:
-            raise SandboxError(400, "user id must be a positive integer below 2**52")
+            raise SandboxError(
+                400, f"The Telegram id must be a whole number from 1 to {2**52 - 1}."
+            )
         if user_id == self.bot_id:
-            raise SandboxError(400, "that id is the bot's own id")
+            raise SandboxError(400, "That Telegram id belongs to the bot; choose another one.")
         if not first_name or len(first_name) > 64:
-            raise SandboxError(400, "first_name must have 1 to 64 characters")
+            raise SandboxError(400, "The first name must have 1 to 64 characters.")
         user = self._users.get(user_id)
         if user is None:
             user = _User(user_id, first_name, last_name, username, language_code)
@@ -1523,6 +1780,9 @@ class BotApiSandbox:
             user.username = username
             user.language_code = language_code
         user.refresh()
+        if self._store is not None:
+            self._dirty_users[user_id] = None
+            self._store.touch()
         return {**user.view(), "last_seq": self._chats[user_id].last_seq}
 
     def users(self) -> list[dict[str, Any]]:
@@ -1532,7 +1792,12 @@ class BotApiSandbox:
     def _chat_of(self, user_id: int) -> _Chat:
         chat = self._chats.get(user_id)
         if chat is None:
-            raise SandboxError(404, f"no user {user_id}; create it with POST /sandbox/users")
+            raise SandboxError(
+                404,
+                f"The sandbox has no user with id {user_id}; it may have been started with "
+                "no saved users. Create the user again to go on chatting.",
+                code="unknown_user",
+            )
         return chat
 
     def send_user_message(self, user_id: int, text: str) -> dict[str, Any]:
@@ -1544,7 +1809,7 @@ class BotApiSandbox:
         """
         chat = self._chat_of(user_id)
         if not isinstance(text, str) or not text.strip():
-            raise SandboxError(400, "text must be a non-empty string")
+            raise SandboxError(400, "The message is empty; type something to send.")
         if chat.reply_keyboard and chat.reply_keyboard.get("one_time_keyboard"):
             chat.reply_keyboard = None
         return self._post_user_message(chat, text, None)
@@ -1565,10 +1830,18 @@ class BotApiSandbox:
         chat = self._chat_of(user_id)
         data = _user_bytes(data, "photo")
         if len(data) > self.file_limits.photo:
-            raise SandboxError(413, f"a photo may have at most {self.file_limits.photo} bytes")
+            raise SandboxError(
+                413,
+                f"The photo is too large: a photo may have at most "
+                f"{_size(self.file_limits.photo)}. Send a smaller one, or send it as a file.",
+            )
         image = sniff_image(data)
         if image is None:
-            raise SandboxError(400, "a photo must be a PNG, JPEG, GIF or WebP image")
+            raise SandboxError(
+                400,
+                "This file is not a picture that can be sent as a photo (a PNG, JPEG, GIF or "
+                "WebP image); send it as a file instead.",
+            )
         new = NewFile("photo", data, image.mime_type, width=image.width, height=image.height)
         stored = self._files.add(new)
         return self._post_user_message(
@@ -1592,12 +1865,16 @@ class BotApiSandbox:
         data = _user_bytes(data, "document")
         if len(data) > self.file_limits.document:
             raise SandboxError(
-                413, f"a document may have at most {self.file_limits.document} bytes"
+                413,
+                f"The file is too large: a file may have at most "
+                f"{_size(self.file_limits.document)}.",
             )
         name = _file_name(filename) or "file"
         mime = mime_type.strip().lower() if mime_type else guess_mime_type(name, None, data)
         if not is_mime_type(mime):
-            raise SandboxError(400, "mime_type must look like type/subtype")
+            raise SandboxError(
+                400, "The file's type (mime_type) must look like type/subtype, e.g. text/plain."
+            )
         stored = self._files.add(NewFile("document", data, mime, file_name=name))
         return self._post_user_message(
             chat, caption, {"document": stored.document()}, stored, forwarded_from
@@ -1620,7 +1897,9 @@ class BotApiSandbox:
                 or not math.isfinite(value)
                 or abs(value) > bound
             ):
-                raise SandboxError(400, f"{name} must be a number between -{bound:g} and {bound:g}")
+                raise SandboxError(
+                    400, f"The {name} must be a number from -{bound:g} to {bound:g}."
+                )
         location = {"latitude": float(latitude), "longitude": float(longitude)}
         return self._post_user_message(chat, None, {"location": location}, None, forwarded_from)
 
@@ -1672,7 +1951,7 @@ class BotApiSandbox:
         """A stored file (sent by the bot or by a user) by its file_id."""
         stored = self._files.get(file_id)
         if stored is None:
-            raise SandboxError(404, f"no file {file_id!r}")
+            raise SandboxError(404, f"The sandbox has no file {file_id!r}.")
         return stored
 
     def tap(
@@ -1705,13 +1984,17 @@ class BotApiSandbox:
         if message_id is not None:
             msg = chat.messages.get(message_id)
             if msg is None or not msg.from_bot:
-                raise SandboxError(400, f"no bot message {message_id} in chat {user_id}")
+                raise SandboxError(
+                    400,
+                    f"There is no bot message {message_id} in this chat (it may have been "
+                    "deleted), so its buttons cannot be tapped.",
+                )
             button = _find_button(msg, button_text, data)
             if button is None:
                 raise SandboxError(
                     400,
-                    f"message {message_id} has no button {_describe(button_text, data)}; "
-                    f"its buttons: {_button_list(msg)}",
+                    f"The button {_describe(button_text, data)} is no longer on that message "
+                    f"(the bot may have changed it); its buttons now: {_button_list(msg)}.",
                 )
         else:
             msg, button = None, None
@@ -1726,11 +2009,13 @@ class BotApiSandbox:
             if msg is None or button is None:
                 raise SandboxError(
                     400,
-                    f"no bot message in chat {user_id} has a button {_describe(button_text, data)}",
+                    f"No bot message in this chat has a button {_describe(button_text, data)}.",
                 )
         callback_data = button.get("callback_data")
         if callback_data is None:
-            raise SandboxError(400, f"button {button['text']!r} sends no callback data")
+            raise SandboxError(
+                400, f"The button {button['text']!r} opens a link and sends nothing to the bot."
+            )
         return self._make_tap(chat, msg, callback_data, button["text"], forged=False)
 
     def _make_tap(
@@ -1751,6 +2036,8 @@ class BotApiSandbox:
             },
         )
         self._queries[query_id] = _Query(query_id, chat.user.id, msg.message_id, data, event["seq"])
+        if self._store is not None:
+            self._dirty_queries.add(query_id)
         body = {
             "id": query_id,
             "from": chat.user.api_from,
@@ -1925,7 +2212,7 @@ class BotApiSandbox:
         body = await _json_body(request)
         text = body.get("text")
         if not isinstance(text, str):
-            return _client_error(SandboxError(400, "text must be a string"))
+            return _client_error(SandboxError(400, "The message is empty; type something to send."))
         return _client_call(lambda: self.send_user_message(_path_int(request, "user_id"), text))
 
     async def _h_send_photo(self, request: web.Request) -> web.Response:
@@ -1996,7 +2283,15 @@ class BotApiSandbox:
         try:
             return await self._read_multipart(request)
         except ApiError as error:
-            raise SandboxError(error.code, error.description) from None
+            if error.code == 413:
+                raise SandboxError(
+                    413,
+                    f"The file is too large for the sandbox: at most {_size(self._max_body)} "
+                    "in one upload.",
+                ) from None
+            raise SandboxError(
+                error.code, "The upload could not be read; try sending the file again."
+            ) from None
 
     async def _h_tap(self, request: web.Request) -> web.Response:
         body = await _json_body(request)
@@ -2054,6 +2349,17 @@ class BotApiSandbox:
 # --- small helpers -----------------------------------------------------------------------------
 
 
+def _fresh_update_id() -> int:
+    """Where update ids start in a new state directory.
+
+    The bot remembers the update ids it handled for days, and an empty state directory may
+    follow a run whose ids it still remembers: starting from the seconds since late 2023 puts
+    the first id past every id of an earlier run, unless that one handed out more than one
+    update a second on average since it started.
+    """
+    return max(1000, int(time.time()) - 1_700_000_000)
+
+
 def _wake(waiters: list[asyncio.Future[None]]) -> None:
     for future in waiters:
         if not future.done():
@@ -2077,17 +2383,14 @@ def _find_button(msg: _Message, button_text: str | None, data: str | None) -> di
 
 
 def _describe(button_text: str | None, data: str | None) -> str:
-    parts = []
     if button_text is not None:
-        parts.append(f"text {button_text!r}")
-    if data is not None:
-        parts.append(f"data {data!r}")
-    return " and ".join(parts)
+        return repr(button_text)
+    return f"sending {data!r}"
 
 
 def _button_list(msg: _Message) -> str:
     texts = [str(b.get("text")) for row in _buttons(msg.reply_markup) for b in row]
-    return ", ".join(repr(t) for t in texts) if texts else "(none)"
+    return ", ".join(repr(t) for t in texts) if texts else "none"
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -2143,7 +2446,7 @@ def _user_bytes(data: Any, kind: str) -> bytes:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise SandboxError(400, f"the {kind} must be bytes")
     if not data:
-        raise SandboxError(400, f"the {kind} is empty")
+        raise SandboxError(400, f"The {kind} is empty (0 bytes); choose another file.")
     return bytes(data)
 
 
@@ -2189,7 +2492,16 @@ def _form_text(form: Mapping[str, str | Upload], name: str) -> str | None:
 
 def _client_error(error: Exception) -> web.Response:
     status = error.status if isinstance(error, SandboxError) else 400
-    return _json_response({"ok": False, "error": str(error)}, status)
+    body: dict[str, Any] = {"ok": False, "error": str(error)}
+    if isinstance(error, SandboxError) and error.code is not None:
+        body["code"] = error.code
+    return _json_response(body, status)
+
+
+def _size(limit: int) -> str:
+    """A size limit as people read it: "10 MB" for whole megabytes, bytes otherwise."""
+    mb = 1024 * 1024
+    return f"{limit // mb} MB" if limit % mb == 0 else f"{limit} bytes"
 
 
 def _client_call(call: Callable[[], dict[str, Any]]) -> web.Response:

@@ -13,9 +13,45 @@ const state = {
   globalSeq: 0,          // cursor for "anything new in any chat"
   pollToken: 0,          // bumps when the open chat changes, ending the old poll loop
   info: null,
+  reconnecting: false,   // the sandbox stopped answering; a loop is trying to reach it again
 };
 
 // --- HTTP -------------------------------------------------------------------------------------
+
+// Errors carry what the page needs to react: `unreachable` (the sandbox is down or restarting:
+// reconnect) and the server's `code` (e.g. "unknown_user": create the user again). Their
+// messages are shown to people as they are, so they say what happened and what to do.
+class SandboxError extends Error {
+  constructor(message, { status = 0, code = null, unreachable = false } = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.unreachable = unreachable;
+  }
+}
+
+const UNREACHABLE = "The sandbox is not answering; it may be restarting. " +
+  "This page reconnects by itself.";
+
+async function request(path, options) {
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (error) {
+    throw new SandboxError(UNREACHABLE, { unreachable: true });
+  }
+  const data = await response.json().catch(() => null);
+  if (response.ok && data !== null) return data;
+  if (data && data.error) {
+    throw new SandboxError(data.error, { status: response.status, code: data.code || null });
+  }
+  if (response.status === 502 || response.status === 503 || response.status === 504) {
+    throw new SandboxError(UNREACHABLE, { status: response.status, unreachable: true });
+  }
+  throw new SandboxError(
+    `The sandbox could not handle that (HTTP ${response.status}). Try again; if it keeps ` +
+    "happening, look at the terminal where the sandbox runs.", { status: response.status });
+}
 
 async function api(method, path, body) {
   const options = { method, headers: {} };
@@ -23,21 +59,68 @@ async function api(method, path, body) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
-  const response = await fetch(path, options);
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
-  return data;
+  return request(path, options);
 }
 
 // A multipart upload (photos and files); the browser sets the boundary header itself.
 async function upload(path, form) {
-  const response = await fetch(path, { method: "POST", body: form });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
-  return data;
+  return request(path, { method: "POST", body: form });
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// --- Staying connected ------------------------------------------------------------------------
+
+let reconnectWaiters = [];
+
+// Called whenever a request finds the sandbox gone: shows "reconnecting…" and starts retrying.
+function connectionLost() {
+  if (state.reconnecting) return;
+  state.reconnecting = true;
+  $("connection-text").textContent = "Reconnecting to the sandbox…";
+  $("connection").hidden = false;
+  reconnect();
+}
+
+// Resolves at once when connected, otherwise once the sandbox answers again.
+function whenConnected() {
+  if (!state.reconnecting) return Promise.resolve();
+  return new Promise((resolve) => reconnectWaiters.push(resolve));
+}
+
+async function reconnect() {
+  let delay = 500;
+  for (;;) {
+    await sleep(delay);
+    try {
+      await loadInfo();
+      await loadUsers();
+      break;
+    } catch (error) {
+      delay = Math.min(delay * 2, 8000);
+      $("connection-text").textContent =
+        `Reconnecting to the sandbox… (next try in ${Math.ceil(delay / 1000)} s)`;
+    }
+  }
+  state.reconnecting = false;
+  $("connection").hidden = true;
+  for (const resolve of reconnectWaiters.splice(0)) resolve();
+  // The sandbox may have restarted with fewer events than the page has seen (or with none):
+  // show the chat as the sandbox has it now, and go on with the same user.
+  if (state.userId !== null) await openChat(state.userId);
+  toast("Connected to the sandbox again.");
+}
+
+// What a failed action tells the person, and reconnecting when the sandbox is gone.
+function reportFailure(error, what) {
+  if (error.unreachable) {
+    connectionLost();
+    toast(`${what} did not reach the sandbox: it is not answering (perhaps restarting). ` +
+      "The page reconnects by itself; try again in a moment.", true);
+  } else {
+    toast(error.message, true);
+  }
+}
 
 // --- Toasts and alerts ------------------------------------------------------------------------
 
@@ -48,7 +131,7 @@ function toast(text, isError = false) {
   el.classList.toggle("error", isError);
   el.hidden = false;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { el.hidden = true; }, isError ? 4000 : 2500);
+  toastTimer = setTimeout(() => { el.hidden = true; }, isError ? 6000 : 2500);
 }
 
 function alertBox(text) {
@@ -107,6 +190,62 @@ async function loadUsers() {
   renderUsers();
 }
 
+async function loadInfo() {
+  state.info = await api("GET", "/sandbox/info");
+  state.globalSeq = state.info.last_seq;   // unread counts start from now
+  const bot = state.info.bot;
+  $("bot-name").textContent = `${bot.first_name} · @${bot.username}`;
+  resetSubtitle();
+}
+
+// The page keeps each user's profile so that it can create the user again when the sandbox no
+// longer knows it (started afresh, or its saved state was lost).
+function rememberProfile(user) {
+  const { id, first_name, last_name, username, language_code } = user;
+  localStorage.setItem(`sandbox-profile-${id}`,
+    JSON.stringify({ id, first_name, last_name, username, language_code }));
+}
+
+function savedProfile(userId) {
+  const known = state.users.get(userId);
+  if (known) return known;
+  try {
+    const saved = JSON.parse(localStorage.getItem(`sandbox-profile-${userId}`) || "null");
+    if (saved && saved.id === userId) return saved;
+  } catch (error) {
+    // an unreadable profile: fall back to a plain one
+  }
+  return { id: userId, first_name: `User ${userId}`, language_code: "en" };
+}
+
+async function recreateUser(userId) {
+  const profile = savedProfile(userId);
+  const user = await api("POST", "/sandbox/users", {
+    id: userId,
+    first_name: profile.first_name || "Resident",
+    last_name: profile.last_name || null,
+    username: profile.username || null,
+    language_code: profile.language_code || "en",
+  });
+  state.users.set(user.id, user);
+  rememberProfile(user);
+  renderUsers();
+  return user;
+}
+
+// Runs an action of the open chat's user; if the sandbox has forgotten the user, creates it
+// again and retries once.
+async function asUser(action) {
+  const userId = state.userId;
+  try {
+    return await action(userId);
+  } catch (error) {
+    if (error.code !== "unknown_user") throw error;
+    await recreateUser(userId);
+    return action(userId);
+  }
+}
+
 $("new-user").addEventListener("submit", async (event) => {
   event.preventDefault();
   const id = Number($("new-id").value);
@@ -117,11 +256,12 @@ $("new-user").addEventListener("submit", async (event) => {
       language_code: $("new-lang").value,
     });
     state.users.set(user.id, user);
+    rememberProfile(user);
     renderUsers();
     $("new-id").value = randomId();
     await openChat(user.id);
   } catch (error) {
-    toast(error.message, true);
+    reportFailure(error, "The new user");
   }
 });
 
@@ -424,7 +564,8 @@ async function openChat(userId) {
   location.hash = `user=${userId}`;
   localStorage.setItem("sandbox-user", String(userId));
   const user = state.users.get(userId);
-  $("chat-title").textContent = user ? user.first_name : `User ${userId}`;
+  if (user) rememberProfile(user);
+  showTitle(userId);
   for (const id of ["text", "send", "block-toggle", "commands-button", "attach-button",
     "location-button"]) {
     $(id).disabled = false;
@@ -433,17 +574,28 @@ async function openChat(userId) {
   $("messages").replaceChildren();
   resetSubtitle();
   renderUsers();
+  const token = state.pollToken;
   try {
-    const data = await api("GET", `/sandbox/users/${userId}/chat?after_seq=0`);
-    if (state.userId !== userId) return;
+    const data = await asUser((id) => api("GET", `/sandbox/users/${id}/chat?after_seq=0`));
+    if (state.userId !== userId || token !== state.pollToken) return;
+    showTitle(userId);   // the user may have just been created again
+    $("messages").replaceChildren();
+    state.messages.clear();
     if (!data.events.length) systemLine("No messages yet. Say /start to the bot.");
     applyChat(data, false);
   } catch (error) {
-    toast(error.message, true);
+    if (error.unreachable) connectionLost();   // opens the chat again once reconnected
+    else toast(error.message, true);
     return;
   }
+  if (!state.users.has(userId)) await loadUsers().catch(() => {});
   $("text").focus();
-  pollChat(userId, state.pollToken);
+  pollChat(userId, token);
+}
+
+function showTitle(userId) {
+  const user = state.users.get(userId);
+  $("chat-title").textContent = user ? user.first_name : savedProfile(userId).first_name;
 }
 
 async function pollChat(userId, token) {
@@ -455,7 +607,15 @@ async function pollChat(userId, token) {
       applyChat(data, true);
     } catch (error) {
       if (token !== state.pollToken) return;
-      await sleep(1500);   // the sandbox restarted or went away: retry quietly
+      if (error.unreachable) {
+        connectionLost();   // reconnecting opens the chat again, with a new poll
+        return;
+      }
+      if (error.code === "unknown_user") {
+        await openChat(userId);   // the sandbox restarted without this user: create it again
+        return;
+      }
+      await sleep(1500);
     }
   }
 }
@@ -477,29 +637,37 @@ async function pollAll() {
       }
       if (changed) await loadUsers(); else renderUsers();
     } catch (error) {
-      await sleep(1500);
+      if (error.unreachable) {
+        connectionLost();
+        await whenConnected();
+      } else {
+        await sleep(1500);
+      }
     }
   }
 }
 
 // --- Actions ----------------------------------------------------------------------------------
 
+// Returns whether the message was sent (the composer keeps the text when it was not).
 async function sendText(text) {
-  if (state.userId === null || !text.trim()) return;
+  if (state.userId === null || !text.trim()) return false;
   try {
-    await api("POST", `/sandbox/users/${state.userId}/messages`, { text });
+    await asUser((id) => api("POST", `/sandbox/users/${id}/messages`, { text }));
+    return true;
   } catch (error) {
-    toast(error.message, true);
+    reportFailure(error, "Your message");
+    return false;
   }
 }
 
 async function tap(messageId, button) {
   try {
-    await api("POST", `/sandbox/users/${state.userId}/taps`, {
+    await asUser((id) => api("POST", `/sandbox/users/${id}/taps`, {
       message_id: messageId, button_text: button.text, data: button.callback_data,
-    });
+    }));
   } catch (error) {
-    toast(error.message, true);
+    reportFailure(error, "Your tap");
   }
 }
 
@@ -521,10 +689,10 @@ $("file-input").addEventListener("change", async () => {
   form.append(asPhoto ? "photo" : "document", file, file.name);
   if (caption) form.append("caption", caption);
   try {
-    await upload(`/sandbox/users/${state.userId}/${asPhoto ? "photos" : "documents"}`, form);
+    await asUser((id) => upload(`/sandbox/users/${id}/${asPhoto ? "photos" : "documents"}`, form));
     if (caption) { box.value = ""; autosize(); }
   } catch (error) {
-    toast(error.message, true);
+    reportFailure(error, asPhoto ? "Your photo" : "Your file");
   }
 });
 
@@ -561,10 +729,10 @@ async function sendLocation() {
     return;
   }
   try {
-    await api("POST", `/sandbox/users/${state.userId}/locations`, { latitude, longitude });
+    await asUser((id) => api("POST", `/sandbox/users/${id}/locations`, { latitude, longitude }));
     $("location-form").hidden = true;
   } catch (error) {
-    toast(error.message, true);
+    reportFailure(error, "Your location");
   }
 }
 $("send-location").addEventListener("click", sendLocation);
@@ -583,7 +751,10 @@ $("composer").addEventListener("submit", async (event) => {
   box.value = "";
   autosize();
   $("commands").hidden = true;
-  await sendText(text);
+  if (!(await sendText(text)) && !box.value) {
+    box.value = text;   // not sent: nothing typed is lost
+    autosize();
+  }
 });
 
 $("text").addEventListener("keydown", (event) => {
@@ -603,9 +774,9 @@ $("text").addEventListener("input", autosize);
 $("block-toggle").addEventListener("click", async () => {
   const blocked = $("block-toggle").dataset.blocked === "1";
   try {
-    await api("POST", `/sandbox/users/${state.userId}/${blocked ? "unblock" : "block"}`);
+    await asUser((id) => api("POST", `/sandbox/users/${id}/${blocked ? "unblock" : "block"}`));
   } catch (error) {
-    toast(error.message, true);
+    reportFailure(error, blocked ? "Unblocking" : "Blocking");
   }
 });
 
@@ -632,7 +803,7 @@ $("commands-button").addEventListener("click", async () => {
       menu.append(item);
     }
   } catch (error) {
-    toast(error.message, true);
+    reportFailure(error, "The command list request");
     return;
   }
   menu.hidden = false;
@@ -654,18 +825,18 @@ document.addEventListener("click", (event) => {
 async function main() {
   $("new-id").value = randomId();
   try {
-    state.info = await api("GET", "/sandbox/info");
-    const bot = state.info.bot;
-    state.globalSeq = state.info.last_seq;   // unread counts start from now
-    $("bot-name").textContent = `${bot.first_name} · @${bot.username}`;
-    resetSubtitle();
+    await loadInfo();
     await loadUsers();
   } catch (error) {
-    toast("Cannot reach the sandbox: " + error.message, true);
+    if (!error.unreachable) toast(error.message, true);
+    connectionLost();
+    await whenConnected();
   }
+  // The chat open before a reload or a sandbox restart opens again, even if the sandbox no
+  // longer knows its user (it is created again from the profile this page kept).
   const fromHash = /user=(\d+)/.exec(location.hash);
   const wanted = Number(fromHash ? fromHash[1] : localStorage.getItem("sandbox-user"));
-  if (wanted && state.users.has(wanted)) await openChat(wanted);
+  if (wanted > 0) await openChat(wanted);
   else if (state.users.size) await openChat(state.users.keys().next().value);
   pollAll();
 }
