@@ -156,7 +156,7 @@ async def test_xlsx(db: Database, tmp_path: Path) -> None:
     # A formula-looking text is a string cell, never a formula.
     explanation = results.cell(row=4, column=header.index("explanation") + 1)
     assert explanation.data_type == "s"
-    assert explanation.value == "=HYPERLINK(\"http://x\") 居民满意度 81"
+    assert explanation.value == "'=HYPERLINK(\"http://x\") 居民满意度 81", "prefixed, as in CSV"
 
     components = book["components"]
     assert components.freeze_panes == "A2"
