@@ -6,12 +6,15 @@ where they were in the dialogue and can send again."""
 
 from __future__ import annotations
 
+import string
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from handlers.results_texts import RESULTS_TEXTS
+from handlers.texts import TEXTS
 from sandbox import BotApiSandbox, SandboxClient
 from sandbox.media import png_bytes
 from storage.models import AppealStatus, AppraisalStatus, AuditEvent, Inspection, Role
@@ -222,3 +225,17 @@ async def test_a_nul_in_an_appeal_and_its_answer_is_removed_and_invisible_ones_r
     assert answered.answered_by == auditor_id
     told = await cadre.wait_for_message("was upheld")
     assert "Inspected too early, sorry." in told.text
+
+
+@pytest.mark.parametrize("key", [
+    "invalid.invisible", "note.blank", "note.invisible_text", "inspect.err.remark_invisible",
+    "results.appeal_invisible", "results.answer_invisible",
+])
+def test_each_refusal_is_in_english_and_chinese_with_the_same_parameters(key: str) -> None:
+    entry = {**TEXTS, **RESULTS_TEXTS}[key]
+    assert set(entry) == {"en", "zh"}
+    fields = string.Formatter()
+    names = [{name for _, name, _, _ in fields.parse(entry[lang]) if name}
+             for lang in ("en", "zh")]
+    assert names[0] == names[1]
+    assert "invisible" in entry["en"] and "不可见" in entry["zh"]
