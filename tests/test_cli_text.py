@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.cli import main
 from storage.models import KeyTask, Person, Role, Unit
+from storage.repositories import Completion
 from storage.uow import Database
 from surveys.admin import create_campaign
 from surveys.answers import to_row
@@ -62,14 +63,15 @@ def seed_responses(answers: list[tuple[int, str]]) -> None:
                                              now=at, actor="test")
             for index, (low, comment) in enumerate(answers):
                 response = await uow.responses.create(campaign.id, campaign.survey_id,
-                                                      f"{index:064d}", "en", None)
+                                                      f"{index:064d}", "en", None,
+                                                      started_at=at)
                 assert response is not None
                 values: dict[str, AnswerValue] = {"low": low, "comment": comment}
                 for question in survey.questions:
                     await uow.responses.save_answer(response,
                                                     to_row(question, values[question.id]))
                 assert await uow.responses.advance(response, current_question=None,
-                                                   draft=None, completed=True)
+                                                   draft=None, completed=Completion(at, 60))
 
     run_db(seed)
 
@@ -87,19 +89,20 @@ def test_export_responses_neutralises_formulas_and_keeps_negative_numbers(
     with out_file.open(encoding="utf-8", newline="") as read:
         rows = list(csv.DictReader(read))
     assert len(rows) == 8
-    assert [row["comment"] for row in rows] == [
-        '\'=HYPERLINK("http://evil.example","click")', "'+1+1", "'-2+3", "'@SUM(A1:A9)",
-        "'\t=1+2", "'\r=1+2", "'-5 degrees, no heating", "fine = good"]
-    # Numbers are numbers: a negative one is written as it is, not quoted as text.
-    assert [row["low"] for row in rows] == ["-12", "-35", "4", "0", "-1", "2", "-7", "1"]
+    # Rows come in no particular order (responses have random ids): pair each comment with
+    # its number. Numbers are numbers: a negative one is written as it is, not as text.
+    assert sorted((row["comment"], row["low"]) for row in rows) == sorted([
+        ('\'=HYPERLINK("http://evil.example","click")', "-12"), ("'+1+1", "-35"),
+        ("'-2+3", "4"), ("'@SUM(A1:A9)", "0"), ("'\t=1+2", "-1"), ("'\r=1+2", "2"),
+        ("'-5 degrees, no heating", "-7"), ("fine = good", "1")])
     for row in rows:
         for column, cell in row.items():
             if column != "low":
                 assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (column, cell)
     # JSON lines are data, not a spreadsheet: exactly what was typed.
     assert main(["export", "responses", "--campaign", "frost", "--format", "jsonl"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert '"comment": "=HYPERLINK(\\"http://evil.example\\",\\"click\\")"' in lines[0]
+    out = capsys.readouterr().out
+    assert '"comment": "=HYPERLINK(\\"http://evil.example\\",\\"click\\")"' in out
 
 
 def test_export_self_assessments_neutralises_names_and_answers(
@@ -118,7 +121,7 @@ def test_export_self_assessments_neutralises_names_and_answers(
                 uow, survey=survey, unit_code="T1", code="self-202611", opens_at=opened,
                 closes_at=opened + timedelta(days=10), now=opened, actor="test")
             response = await uow.responses.create(campaign.id, campaign.survey_id, "k" * 64,
-                                                  "en", None)
+                                                  "en", None, started_at=opened)
             assert response is not None
             response.person_id = person.id
             values: dict[str, AnswerValue] = {
@@ -127,8 +130,9 @@ def test_export_self_assessments_neutralises_names_and_answers(
                 "comment": "@SUM(1+1)*cmd|' /C calc'!A0"}
             for question in survey.questions:
                 await uow.responses.save_answer(response, to_row(question, values[question.id]))
-            assert await uow.responses.advance(response, current_question=None, draft=None,
-                                               completed=True)
+            assert await uow.responses.advance(
+                response, current_question=None, draft=None,
+                completed=Completion(opened + timedelta(days=1), 120))
 
     run_db(seed)
     out_file = env / "self.csv"
