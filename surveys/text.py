@@ -1,9 +1,9 @@
 """What free text a person types may be stored, and what text a spreadsheet may be given.
 
 One rule for every text a person types (a resident's comment, a note and its caption, an
-inspection remark, an appeal and its answer, a campaign's name, a key task's title, a
-profile's name, a dismissal's reason...), applied in the use cases so that chat, the command
-line and web pages all get it:
+inspection remark, an appeal and its answer, an entry point's label, a key task's title, a
+profile's name, a unit's name, a dismissal's reason...), applied in the use cases so that
+chat, the command line and web pages all get it:
 
 - Unicode NFC, so the same word typed on two keyboards is stored (and compared) the same.
 - NUL and the other control characters are removed: PostgreSQL refuses NUL in text columns
@@ -66,7 +66,7 @@ def clean_text(text: str, *, multiline: bool = True) -> str:
     """``text`` as it may be stored: NFC, without control characters (newlines and tabs
     kept if ``multiline``, else turned into spaces), without lone surrogates, stripped of
     spaces and format characters at both ends; ``""`` if nothing visible is left."""
-    # Surrogates first: NFC cannot handle text that cannot be encoded.
+    # Lone surrogates (from broken clients) cannot be encoded as UTF-8, so cannot be stored.
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cs")
     text = unicodedata.normalize("NFC", text)
     for old, new in _BREAKS.items():
@@ -97,15 +97,6 @@ def require_text(text: str, *, multiline: bool = True) -> str:
     if not cleaned:
         raise BlankText(INVISIBLE if text.strip() else EMPTY)
     return cleaned
-
-
-def blank_reason(text: str) -> str | None:
-    """Why ``text`` would be refused by :func:`require_text`, or None if it would not."""
-    try:
-        require_text(text)
-    except BlankText as blank:
-        return blank.reason
-    return None
 
 
 # --- spreadsheets ---------------------------------------------------------------------------
