@@ -246,3 +246,33 @@ def test_names_and_titles_typed_with_invisible_characters_are_cleaned_or_refused
     run_db(read)
     assert found["people"] == [("Admin", None), ("Zhang Li", "Village head")]
     assert found["tasks"] == ["Roads"]
+
+
+def test_entry_labels_and_dismissal_reasons_are_cleaned_or_refused(
+    env: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    template = Path(__file__).parent.parent / "surveys" / "templates" / "resident_satisfaction.yaml"
+    assert main(["campaign", "create", "--survey", str(template), "--unit", "V1",
+                 "--code", "willow"]) == 0
+    assert main(["campaign", "entry", "willow", "w1", "--label", "Window\x1b 1\u200b"]) == 0
+    assert main(["campaign", "entry", "willow", "w2", "--label", "\u200b\u2060"]) == 0
+    assert main(["campaign", "entry", "willow", "w3", "--label", "x" * 201]) == 1
+    assert "the label is 201 characters; the limit is 200" in capsys.readouterr().err
+    labels: dict[str, str | None] = {}
+
+    async def read(db: Database) -> None:
+        async with db.reading() as uow:
+            campaign = await uow.campaigns.by_code("willow")
+            assert campaign is not None
+            for entry in await uow.entry_points.of(campaign.id):
+                labels[entry.name] = entry.label
+
+    run_db(read)
+    assert labels == {"w1": "Window 1", "w2": None}, "a label of nothing visible is no label"
+    for args, message in (
+        (["--reason", "\u200b\u200d\ufeff"], "say why the flag is dismissed (--reason)"),
+        (["--reason", "checked", "--by", "\u2060\x1b"], "say who decides (--by)"),
+    ):
+        assert main(["anomalies", "dismiss", "--response", "1", *args]) == 1
+        assert message in capsys.readouterr().err
