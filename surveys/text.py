@@ -101,8 +101,9 @@ def require_text(text: str, *, multiline: bool = True) -> str:
 
 # --- spreadsheets ---------------------------------------------------------------------------
 
-# A text cell starting with one of these runs as a formula in Excel, LibreOffice or Sheets.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A text cell starting with one of these runs as a formula in Excel, LibreOffice or Sheets
+# (OWASP's list; OWASP ASVS 1.2.10 adds NUL, which a reader may drop before an "=").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
 
 
 def spreadsheet_cell(value: object) -> object:

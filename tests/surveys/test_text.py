@@ -78,7 +78,7 @@ def test_nothing_or_spaces_is_empty_not_invisible() -> None:
 @pytest.mark.parametrize(("value", "written"), [
     ('=HYPERLINK("http://evil.example","click")', '\'=HYPERLINK("http://evil.example","click")'),
     ("+1+1", "'+1+1"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"),
+    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("\x00=1", "'\x00=1"),
     ("-5", "'-5"),  # a text that looks like a number is still text
     ("fine = good", "fine = good"), ("a-b", "a-b"), ("", ""), ("'quoted", "'quoted"),
     (-3, -3), (-2.5, -2.5), (0, 0), (4.25, 4.25), (None, None), (True, True),
