@@ -50,6 +50,7 @@ from storage.models import AnomalyFlag, AppraisalResult, AppraisalRun, Appraisal
 from storage.repositories import utcnow
 from surveys.anonymity import respondent_key
 from surveys.periods import Period, parse_period
+from surveys.text import clean_text
 
 if TYPE_CHECKING:
     from bot.settings import AppraisalSection, IndicatorSection, Settings
@@ -188,9 +189,12 @@ class Dismissal:
     still_excluded: dict[int, list[str]]
 
 
-def _check_actor(actor: str) -> None:
-    if not actor.strip() or len(actor) > 64:
+def _checked_actor(actor: str) -> str:
+    # Typed text (surveys.text): no control characters (PostgreSQL refuses NUL), one line.
+    cleaned = " ".join(clean_text(actor, multiline=False).split())
+    if not cleaned or len(cleaned) > 64:
         raise AppraisalError("say who decides (--by), in at most 64 characters")
+    return cleaned
 
 
 async def dismiss_flags(db: Database, response_ids: Sequence[int], kind: str | None,
@@ -200,13 +204,13 @@ async def dismiss_flags(db: Database, response_ids: Sequence[int], kind: str | N
     them; from the next ``appraisal run`` they exclude nothing (a response with another,
     undismissed flag stays excluded by that one). Published results are not touched.
     Refuses (AppraisalError), changing nothing, when a response has no flag to dismiss."""
-    reason = " ".join(reason.split())
+    reason = " ".join(clean_text(reason, multiline=False).split())
     if not reason:
         raise AppraisalError("say why the flag is dismissed (--reason), for the audit log")
     if len(reason) > MAX_DISMISS_REASON:
         raise AppraisalError(f"the reason is {len(reason)} characters; keep it under "
                              f"{MAX_DISMISS_REASON}")
-    _check_actor(actor)
+    actor = _checked_actor(actor)
     now = now or utcnow()
     async with db.transaction() as uow:
         flags = await uow.anomalies.of_responses(response_ids, kind)
@@ -230,7 +234,7 @@ async def restore_flags(db: Database, response_ids: Sequence[int], kind: str | N
                         actor: str) -> list[tuple[int, str]]:
     """Undo a dismissal: the flags exclude their responses again from the next run (if the
     detectors still raise them then)."""
-    _check_actor(actor)
+    actor = _checked_actor(actor)
     async with db.transaction() as uow:
         flags = await uow.anomalies.of_responses(response_ids, kind)
         _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is not None],

@@ -17,6 +17,7 @@ from storage.models import Answer, AppraisalResult, AppraisalRun, AppraisalStatu
 from surveys.answers import from_row
 from surveys.periods import PeriodError, parse_period
 from surveys.schema import Question, Survey
+from surveys.text import spreadsheet_cell
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -62,7 +63,7 @@ async def export_responses(uow: UnitOfWork, campaign_code: str, fmt: str, out: T
                   response.language, completed,
                   *(_cell(q, by_question.get(q.id)) for q in survey.questions)]
         if writer is not None:
-            writer.writerow(["" if v is None else v for v in values])
+            writer.writerow([_csv_cell(v) for v in values])
         else:
             out.write(json.dumps(dict(zip(header, values, strict=True)), ensure_ascii=False) + "\n")
     return count
@@ -81,8 +82,6 @@ COMPONENT_COLUMNS = (
     "source", "weight", "used_weight", "n", "raw_mean", "score", "interval_low",
     "interval_high", "note",
 )
-# Text a spreadsheet would run as a formula if it starts a cell (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -96,14 +95,13 @@ def _text(value: object) -> str:
 
 
 def _csv_cell(value: object) -> object:
-    """A CSV cell: flags as yes/no, and text that no spreadsheet would run as a formula."""
+    """A CSV cell: flags as yes/no, and text that no spreadsheet would run as a formula
+    (a comment ``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)``); numbers stay numbers."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    return spreadsheet_cell(value)
 
 
 def _rounded(value: object, digits: int = 2) -> float | None:
@@ -241,8 +239,11 @@ def _write_xlsx(run: AppraisalRun, tables: Sequence[tuple[str, _Table]],
             return None  # a blank cell rather than an empty text
         if not isinstance(value, str):
             return value
-        made = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-        made.data_type = "s"  # text stays text, even "=..."
+        # Typed as text, so Excel does not run it; and prefixed like the CSV, so it is not
+        # run either once edited or saved again as CSV.
+        text = ILLEGAL_CHARACTERS_RE.sub("", value)
+        made = WriteOnlyCell(sheet, value=spreadsheet_cell(text))
+        made.data_type = "s"
         if header:
             made.font = bold
         return made
@@ -286,9 +287,9 @@ async def export_appraisal(uow: UnitOfWork, period: str, fmt: AppraisalFormat,
     result and component: weight, used weight, n, raw mean, score, interval, note) and a
     "run" sheet (version, who computed and published it, hashes, summary); numbers are
     numbers, flags are booleans, text cells are typed as text (never formulas), headers are
-    frozen. Scores are rounded to 2 decimals. In CSV, text that starts like a formula (=, +,
-    -, @) is prefixed with ' so no spreadsheet runs it. Units come first, best rank first,
-    then cadres.
+    frozen. Scores are rounded to 2 decimals. In both, text that starts like a formula (=, +,
+    -, @, a tab or a carriage return) is prefixed with ' so no spreadsheet runs it
+    (:func:`surveys.text.spreadsheet_cell`). Units come first, best rank first, then cadres.
 
     Args:
         uow: A (read-only) unit of work.

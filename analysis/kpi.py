@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from storage.models import KpiValue
 from surveys.periods import PeriodError, parse_period
+from surveys.text import UTF16_BOMS, NotUtf8, decode_utf8
 
 if TYPE_CHECKING:
     from storage.uow import Database, UnitOfWork
@@ -147,19 +148,12 @@ def decode_kpi_bytes(raw: bytes, name: str = "kpis") -> str:
     if raw.startswith(b"PK\x03\x04") or raw.startswith(b"\xd0\xcf\x11\xe0"):
         raise KpiImportError([f"{name}: this is an Excel workbook, not CSV: save it as "
                               "'CSV UTF-8 (comma delimited)'"])
-    if b"\x00" in raw:
+    if b"\x00" in raw and not raw.startswith(UTF16_BOMS):  # UTF-16 is told as such below
         raise KpiImportError([f"{name}: binary data (NUL bytes), not a CSV text file"])
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        hint = ""
-        try:
-            raw.decode("gb18030")
-            hint = " (it looks like GBK/GB18030: save it as 'CSV UTF-8 (comma delimited)')"
-        except UnicodeDecodeError:
-            pass
-        raise KpiImportError([f"{name} line {line}: not UTF-8 text{hint}"]) from None
+        return decode_utf8(raw)  # the same rule as unit files: UTF-8, nothing guessed
+    except NotUtf8 as exc:
+        raise KpiImportError([f"{name} line {exc.line}: {exc.problem}"]) from None
 
 
 def read_kpi_file(path: Path) -> tuple[str, str]:

@@ -45,6 +45,7 @@ from surveys import busy
 from surveys.access import VIEW_ROLES, Actor, NotAllowed, UnitTree, acting
 from surveys.periods import Period, PeriodError, parse_period
 from surveys.responding import resolve_language
+from surveys.text import clean_text
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -585,14 +586,16 @@ async def ask_reason(uow: UnitOfWork, caller: ResultsCaller) -> ReasonAsked:
 
 
 async def file_appeal(uow: UnitOfWork, caller: ResultsCaller, reason: str) -> AppealFiled:
-    """Contest the cadre's latest published result with ``reason`` (10 to 1,000 characters).
+    """Contest the cadre's latest published result with ``reason`` (10 to 1,000 characters,
+    counted once cleaned by the rule for typed text, :mod:`surveys.text`).
 
     One appeal per result; the filing is audited (``appeal.file``). Ends the cadre's
     ``appeal`` dialogue, if any. Returns who will answer and whom to tell.
 
     Raises:
         Refused: ``not_cadre``, ``appeal_no_result``, ``appeal_already``,
-            ``appeal_short``, ``appeal_long``.
+            ``appeal_invisible`` (only invisible or control characters), ``appeal_short``,
+            ``appeal_long``.
     """
     actor, lang = await _cadre(uow, caller)
     dialogue = await _dialogue(uow, actor.person_id)
@@ -600,7 +603,9 @@ async def file_appeal(uow: UnitOfWork, caller: ResultsCaller, reason: str) -> Ap
     existing = await _existing(uow, actor, result.id)
     if existing is not None:
         raise _already(existing, lang)
-    text = reason.strip()
+    text = clean_text(reason)
+    if not text and reason.strip():
+        raise Refused("appeal_invisible", lang, {"min": REASON_MIN, "max": REASON_MAX})
     if len(text) < REASON_MIN:
         raise Refused("appeal_short", lang, {"min": REASON_MIN, "max": REASON_MAX,
                                              "length": len(text)})
@@ -795,15 +800,18 @@ async def answer_appeal(uow: UnitOfWork, caller: ResultsCaller, appeal_id: int,
     was waiting for this answer.
 
     Raises:
-        Refused: ``not_staff``, ``forged``, ``answer_short``, ``answer_long``, those of
+        Refused: ``not_staff``, ``forged``, ``answer_invisible``, ``answer_short``,
+            ``answer_long``, those of
             :func:`_answerable`.
     """
     actor, lang = await _reviewer(uow, caller)
     if decision not in DECISIONS:
         raise Refused("forged", lang)
     dialogue = await _dialogue(uow, actor.person_id)
-    answer = text.strip()
+    answer = clean_text(text)
     appeal, item = await _answerable(uow, actor, lang, appeal_id, lock=True)
+    if not answer and text.strip():
+        raise Refused("answer_invisible", lang, {"min": ANSWER_MIN, "id": appeal_id})
     if len(answer) < ANSWER_MIN:
         raise Refused("answer_short", lang, {"min": ANSWER_MIN, "id": appeal_id})
     if len(answer) > ANSWER_MAX:

@@ -278,6 +278,10 @@ async def _show_draft(deps: Deps, update: Update, outcome: DraftOutcome) -> None
         await _echo_too_long(update, outcome.too_long, outcome.lang)
         if outcome.added == "text":
             return  # nothing changed: the prompt already shown still holds
+    if outcome.blank:
+        await _say(update, t("note.blank", outcome.lang))
+        if outcome.added == "text":
+            return  # nothing changed: the prompt already shown still holds
     text, keyboard = _draft_message(outcome, deps.fieldwork.max_photos,
                                     deps.fieldwork.note_max_length)
     shown = await _say(update, text, keyboard)

@@ -127,6 +127,18 @@ NOTE_TEXTS: dict[str, dict[str, str]] = {
         "en": "Please send the corrected text as a message, or /cancel.",
         "zh": "请发送修改后的文字，或发送 /cancel 取消。",
     },
+    "note.invisible_text": {
+        "en": "That message has no visible text (only invisible or control characters). "
+        "Please send the corrected text again, or /cancel.",
+        "zh": "这条消息没有可见的文字（只有不可见字符或控制字符）。请重新发送修改后的文字，或发送 "
+        "/cancel 取消。",
+    },
+    "note.blank": {
+        "en": "That text has no visible characters (only invisible or control characters), "
+        "so it was not taken; the draft keeps its text. Please type it again.",
+        "zh": "这段文字没有可见的字符（只有不可见字符或控制字符），因此未采用，草稿中的文字不变。"
+        "请重新输入。",
+    },
     "note.fix_text_only": {
         "en": "You are correcting a note: only its text can change. Send the new text as a "
         "message, or /cancel.",

@@ -118,6 +118,11 @@ INSPECTOR_TEXTS: dict[str, dict[str, str]] = {
         "en": "The remark is empty; please type what you saw.",
         "zh": "说明不能为空，请描述您看到的情况。",
     },
+    "inspect.err.remark_invisible": {
+        "en": "That remark has no visible text (only invisible or control characters), so it "
+        "was not kept. Please type the remark again.",
+        "zh": "这条说明没有可见的文字（只有不可见字符或控制字符），因此未保存。请重新输入说明。",
+    },
     "inspect.err.remark_too_long": {
         "en": "That remark is {length} characters; the limit is {max_length}. Nothing was cut "
         "or saved: your text is in the next message, so you can shorten it and send it again.",

@@ -65,6 +65,12 @@ RESULTS_TEXTS: dict[str, dict[str, str]] = {
         "zh": "您已对该结果提出过申诉（第 {id} 号申诉，{date}），当前状态：{status}。"
         "每个已公布的结果只能申诉一次。",
     },
+    "results.appeal_invisible": {
+        "en": "That reason has no visible text (only invisible or control characters). Please "
+        "explain in {min} to {max} characters what the appraisal got wrong. Nothing was filed.",
+        "zh": "申诉理由没有可见的文字（只有不可见字符或控制字符）。请用 {min} 至 {max} 个字说明考核"
+        "结果哪里有误。未提交任何申诉。",
+    },
     "results.appeal_short": {
         "en": "That reason is too short ({length} characters). Please explain in {min} to "
         "{max} characters what the appraisal got wrong. Nothing was filed.",
@@ -87,6 +93,13 @@ RESULTS_TEXTS: dict[str, dict[str, str]] = {
     "results.appeal_answered": {
         "en": "Appeal #{id} has already been answered ({status}). Nothing was changed.",
         "zh": "第 {id} 号申诉已经答复（{status}）。未做任何更改。",
+    },
+    "results.answer_invisible": {
+        "en": "That answer has no visible text (only invisible or control characters). Please "
+        "write the answer the cadre will read (at least {min} characters). Appeal #{id} is "
+        "still open.",
+        "zh": "答复没有可见的文字（只有不可见字符或控制字符）。请填写干部将看到的答复（至少 {min} "
+        "个字）。第 {id} 号申诉仍未答复。",
     },
     "results.answer_short": {
         "en": "Please write the answer the cadre will read (at least {min} characters). "

@@ -380,6 +380,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "您输入了 {length} 个字，上限为 {max_length} 个字。请精简后重新发送。",
     },
     "invalid.empty": {"en": "Please type an answer.", "zh": "请输入回答。"},
+    "invalid.invisible": {
+        "en": "That message has no visible text (only invisible or control characters), so "
+        "it was not kept. Please type your answer again.",
+        "zh": "这条消息没有可见的文字（只有不可见字符或控制字符），因此未保存。请重新输入回答。",
+    },
     "invalid.not_a_number": {
         "en": "Please type a number.",
         "zh": "请输入数字。",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from analysis.statistics import margin_of_error
 from storage.models import Campaign, CampaignStatus, Person, ResponseStatus, Role, Unit
 from surveys import operations
+from surveys.cadres import NAME_MAX
 from surveys.campaigns import (
     AUDIENCES,
     CampaignRuleError,
@@ -21,6 +22,7 @@ from surveys.campaigns import (
 )
 from surveys.loader import survey_checksum
 from surveys.schema import Survey
+from surveys.text import clean_text
 from surveys.units import UnitRow, check_tree
 
 if TYPE_CHECKING:
@@ -160,9 +162,15 @@ async def grant_role(
 
     Returns the person and whether the role is new (granting it twice changes nothing).
 
+    The name is cleaned by the rule for typed text on one line; without anything visible
+    the account's own label is used.
+
     Raises:
-        CampaignRuleError: the unit does not exist.
+        CampaignRuleError: the unit does not exist, or the name is over 200 characters.
     """
+    name = " ".join(clean_text(name or "", multiline=False).split()) or None
+    if name is not None and len(name) > NAME_MAX:
+        raise CampaignRuleError(f"the name is {len(name)} characters; the limit is {NAME_MAX}")
     unit = None
     if unit_code is not None:
         unit = await uow.units.by_code(unit_code)

@@ -28,6 +28,7 @@ from surveys.answers import from_row
 from surveys.campaigns import deep_link
 from surveys.periods import Period
 from surveys.schema import QUESTION_ID_PATTERN, Survey
+from surveys.text import clean_text, spreadsheet_cell
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -72,7 +73,9 @@ class ProfileDraft:
 
 
 def _clean(text: str | None) -> str:
-    return " ".join((text or "").split())
+    # The rule for typed text (control characters out, NFC, nothing visible is nothing),
+    # on one line with single spaces: names and titles are shown in lists and buttons.
+    return " ".join(clean_text(text or "", multiline=False).split())
 
 
 def check_task(title: str) -> str:
@@ -486,14 +489,15 @@ EXPORT_HEADER = ("person_id", "name", "unit", "campaign", "question_id", "indica
                  "completed_at")
 
 
-def _value(value: object) -> str:
+def _value(value: object) -> object:
+    # Numbers stay numbers (a negative one too); text goes through spreadsheet_cell below.
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
-    return str(value)
+    return value
 
 
 async def export_self_assessments(uow: UnitOfWork, period: Period, out: TextIO) -> int:
@@ -528,7 +532,8 @@ async def export_self_assessments(uow: UnitOfWork, period: Period, out: TextIO) 
             answer = by_question.get(question.id)
             if answer is None:
                 continue  # not shown (a follow-up whose condition did not hold)
-            writer.writerow([person.id, person.name, ";".join(units), campaign.code,
-                             question.id, question.indicator or "",
-                             _value(from_row(question, answer)), completed])
+            row = [person.id, person.name, ";".join(units), campaign.code, question.id,
+                   question.indicator or "", _value(from_row(question, answer)), completed]
+            # A name or an answer starting "=" must not run in the admin's spreadsheet.
+            writer.writerow([spreadsheet_cell(cell) for cell in row])
     return len(responses)

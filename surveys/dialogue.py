@@ -41,6 +41,7 @@ from surveys.campaigns import (
 )
 from surveys.loader import load_template, template_names
 from surveys.operations import (
+    ENTRY_LABEL_MAX,
     AudiencePlan,
     Burden,
     ManualReminder,
@@ -51,6 +52,7 @@ from surveys.operations import (
 )
 from surveys.responding import resolve_language
 from surveys.schema import LocalText
+from surveys.text import clean_text
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -521,7 +523,7 @@ async def add_entry(
         raise Refused("bad_entry_name", lang, {"name": name}) from exc
     if await uow.entry_points.exists(campaign.id, name):
         raise Refused("entry_taken", lang, {"code": campaign.code, "name": name})
-    label = (label or "").strip()[:200] or None
+    label = clean_text(label or "", multiline=False)[:ENTRY_LABEL_MAX] or None
     try:
         await add_entry_point(uow, campaign.code, name, label, actor.label)
     except CampaignRuleError as exc:

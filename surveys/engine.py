@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 
 from surveys.schema import SCALE_RANGES, AnswerValue, Question, Survey
+from surveys.text import BlankText, require_text
 
 __all__ = [
     "InvalidAnswer",
@@ -72,7 +73,8 @@ class InvalidAnswer(Exception):
 
     Attributes:
         code: A stable machine-readable reason, used by handlers to pick a localized message:
-            ``required``, ``out_of_range``, ``too_long``, ``empty``, ``not_a_number``,
+            ``required``, ``out_of_range``, ``too_long``, ``empty``, ``invisible`` (only
+            invisible or control characters), ``not_a_number``,
             ``not_an_integer``, ``unknown_option``, ``too_few_choices``, ``too_many_choices``,
             ``expects_button``, ``not_current``, ``no_such_question``.
         params: Details for the message, e.g. ``{"min": 1, "max": 5}``.
@@ -411,17 +413,6 @@ def restore(
 # --- validating typed values ---------------------------------------------------------------
 
 
-def _clean_text(text: str) -> str:
-    # Control characters and lone surrogates come from broken clients; PostgreSQL rejects NUL
-    # in text columns and surrogates cannot be encoded as UTF-8, so they are dropped here.
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    kept = (
-        ch for ch in text
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
-    return "".join(kept).strip()
-
-
 def _check_range(question: Question, number: float) -> None:
     bounds = question.value_range()
     if bounds is not None and not bounds[0] <= number <= bounds[1]:
@@ -484,9 +475,12 @@ def validate(question: Question, value: object) -> AnswerValue:
     # text
     if not isinstance(value, str):
         raise InvalidAnswer("empty")
-    text = _clean_text(value)
-    if not text:
-        raise InvalidAnswer("empty")
+    try:
+        # The one rule for typed text (surveys.text): NFC, no control characters, and
+        # something visible (a comment of zero-width spaces is no comment).
+        text = require_text(value)
+    except BlankText as blank:
+        raise InvalidAnswer(blank.reason) from None
     if len(text) > question.text_limit():
         # len() counts code points, which is what the limit is defined in.
         raise InvalidAnswer("too_long", max_length=question.text_limit(), length=len(text))

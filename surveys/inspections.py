@@ -37,6 +37,7 @@ from surveys import busy
 from surveys.access import Actor, NotAllowed, UnitTree, acting
 from surveys.fieldwork import FieldRules, LocationCheck, check_location, valid_location
 from surveys.responding import resolve_language
+from surveys.text import BlankText, require_text
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -610,10 +611,13 @@ async def _verdict_input(ctx: _Context, data: dict[str, Any], tap: str | None,
 
 
 def _remark(typed: str, rules: FieldRules) -> str:
-    """The remark as typed (trimmed). Over the limit it is refused whole, never cut."""
-    remark = typed.strip()
-    if not remark:
-        raise StepError("inspect.err.remark_empty")
+    """The remark as typed, cleaned by the rule for typed text (NUL and other control
+    characters out). With nothing visible it is refused; over the limit it is refused
+    whole, never cut."""
+    try:
+        remark = require_text(typed)
+    except BlankText as blank:
+        raise StepError(f"inspect.err.remark_{blank.reason}") from None
     if len(remark) > rules.remark_max_length:
         raise StepError("inspect.err.remark_too_long", echo=remark, length=len(remark),
                         max_length=rules.remark_max_length)

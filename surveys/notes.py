@@ -51,6 +51,7 @@ from surveys import busy
 from surveys.access import Actor, NotAllowed, UnitTree, acting
 from surveys.fieldwork import FieldRules, check_location, valid_location
 from surveys.responding import current_response, resolve_language
+from surveys.text import clean_text
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -301,6 +302,9 @@ class DraftOutcome:
     added: str
     too_long: TooLong | None = None
     retire: int | None = None  # the earlier prompt, whose buttons should go
+    # The text (or caption) had nothing visible (only invisible or control characters): it
+    # was not taken, and the draft keeps its text.
+    blank: bool = False
 
 
 def choice_data(nonce: str, version: int, choice: str) -> str:
@@ -312,8 +316,9 @@ def _new_data() -> dict[str, Any]:
 
 
 def _checked_text(text: str, rules: FieldRules) -> tuple[str | None, TooLong | None]:
-    """The text to keep, or why not: never silently cut."""
-    text = text.strip()
+    """The text to keep (cleaned by the rule for typed text; ``""`` if nothing visible is
+    left), or why not: never silently cut."""
+    text = clean_text(text)
     if len(text) > rules.note_max_length:
         return None, TooLong(text, len(text), rules.note_max_length)
     return text, None
@@ -375,32 +380,37 @@ async def start_note(uow: UnitOfWork, caller: NoteCaller, text: str = "") -> Dra
     cadre = await _cadre(uow, caller)
     dialogue, data, new = await _open_draft(uow, cadre)
     retire = _previous_prompt(dialogue)
-    too_long = None
+    too_long, blank = None, False
     if text.strip():
         kept, too_long = _checked_text(text, caller.rules)
-        if kept is not None:
+        if kept:
             data["text"] = kept
+        blank = kept == ""
     saved = await _save_draft(uow, cadre, data, caller)
     return DraftOutcome(cadre.lang, await _draft(uow, saved), "started" if new else "resumed",
-                        too_long, retire)
+                        too_long, retire, blank)
 
 
 async def draft_text(uow: UnitOfWork, caller: NoteCaller, text: str) -> DraftOutcome:
     """A typed message during the draft: it becomes (or replaces) the note's text.
 
-    Over the limit it is refused and the draft keeps its previous text (and its version, so
-    the buttons already shown still work).
+    Over the limit, or with nothing visible, it is refused and the draft keeps its previous
+    text (and its version, so the buttons already shown still work).
     """
     cadre = await _cadre(uow, caller)
     dialogue, data, new = await _open_draft(uow, cadre)
     kept, too_long = _checked_text(text, caller.rules)
+    blank = kept == ""
     if not kept and dialogue is not None and not new:
-        return DraftOutcome(cadre.lang, await _draft(uow, dialogue), "text", too_long)
+        return DraftOutcome(cadre.lang, await _draft(uow, dialogue), "text", too_long,
+                            blank=blank)
     if kept:
         data["text"] = kept
     saved = await _save_draft(uow, cadre, data, caller)
-    return DraftOutcome(cadre.lang, await _draft(uow, saved), "text", too_long,
-                        _previous_prompt(dialogue))
+    # A draft begun by a blank text has its first prompt still to show.
+    added = "started" if new and blank else "text"
+    return DraftOutcome(cadre.lang, await _draft(uow, saved), added, too_long,
+                        _previous_prompt(dialogue), blank)
 
 
 async def draft_photo(uow: UnitOfWork, caller: NoteCaller, stored: StoredFile,
@@ -423,14 +433,16 @@ async def draft_photo(uow: UnitOfWork, caller: NoteCaller, stored: StoredFile,
         row = await uow.evidence.add(cadre.actor.person_id, stored, file_unique_id, caller.now)
         evidence.append({"id": row.id, "sha": stored.sha256})
     data["evidence"] = evidence
-    too_long = None
+    too_long, blank = None, False
     if caption and caption.strip():
+        # A caption with nothing visible is no caption: the photo is kept all the same.
         kept, too_long = _checked_text(caption, caller.rules)
-        if kept is not None:
+        if kept:
             data["text"] = kept
+        blank = kept == ""
     saved = await _save_draft(uow, cadre, data, caller)
     return DraftOutcome(cadre.lang, await _draft(uow, saved), added, too_long,
-                        _previous_prompt(dialogue))
+                        _previous_prompt(dialogue), blank)
 
 
 async def draft_location(uow: UnitOfWork, caller: NoteCaller, latitude: float,
@@ -746,7 +758,8 @@ async def correct_text(uow: UnitOfWork, caller: NoteCaller, text: str) -> Correc
     if kept is None:
         return CorrectOutcome(cadre.lang, too_long=too_long)
     if not kept:
-        raise NoteRefused("empty_text", cadre.lang)
+        # Nothing visible (or nothing at all): the correction still waits for the text.
+        raise NoteRefused("invisible_text" if text.strip() else "empty_text", cadre.lang)
     note_id, version = int(dialogue.data["note_id"]), int(dialogue.data["note_version"])
     retire = _previous_prompt(dialogue)
     await uow.dialogues.end(cadre.actor.person_id)

@@ -25,6 +25,9 @@ from surveys.campaigns import (
     recurrence_from_str,
 )
 from surveys.scheduling import CLOSE, INVITE, OPEN, RECUR, month_bounds
+from surveys.text import clean_text
+
+ENTRY_LABEL_MAX = 200  # the column's length
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -348,10 +351,18 @@ async def add_entry_point(
 ) -> Campaign:
     """A named way into a campaign (its own link and QR code).
 
+    The label is cleaned by the rule for typed text on one line; one with nothing visible
+    is no label.
+
     Raises:
-        CampaignRuleError: unknown campaign, a malformed or taken name.
+        CampaignRuleError: unknown campaign, a malformed or taken name, a label longer than
+            200 characters.
     """
     check_entry_name(name)
+    label = clean_text(label or "", multiline=False) or None
+    if label is not None and len(label) > ENTRY_LABEL_MAX:
+        raise CampaignRuleError(f"the label is {len(label)} characters; the limit is "
+                                f"{ENTRY_LABEL_MAX}")
     campaign = await uow.campaigns.by_code(code)
     if campaign is None:
         raise CampaignRuleError(f"unknown campaign {code!r}")

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import yaml
 
 from surveys._yaml import LineDict, StrictTextLoader, describe_yaml_error, expands_beyond
+from surveys.text import NotUtf8, clean_text, decode_utf8
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 COLUMNS = ("code", "name", "parent", "type", "population",
@@ -108,13 +109,15 @@ def _read_source(source: str | Path) -> tuple[str, str, str | None]:
     except OSError as exc:
         raise UnitFileError([f"{label}: cannot read: {exc.strerror}"]) from exc
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Spreadsheets saved on Chinese-locale Windows write GB18030/GBK, not UTF-8.
-        try:
-            text = raw.decode("gb18030")
-        except UnicodeDecodeError as exc:
-            raise UnitFileError([f"{label}: not UTF-8 or GB18030 text"]) from exc
+        # UTF-8 only (with or without a BOM): guessing another encoding imported
+        # "Zürich" saved as Latin-1 as "Z黵ich" without a word.
+        text = decode_utf8(raw)
+    except NotUtf8 as exc:
+        raise UnitFileError([f"{_where(label, exc.line)}: {exc.problem}"]) from None
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise UnitFileError([f"{_where(label, line)}: binary data (a NUL byte), not a text "
+                             "file"])
     return text, label, path.suffix.lower()
 
 
@@ -128,11 +131,12 @@ def _guess_format(text: str, suffix: str | None) -> UnitFormat:
 
 
 def _text(value: Any) -> str | None:
-    """Return a cell as stripped text; None if it is not a scalar."""
+    """Return a cell as text cleaned by the rule for typed text (one line; ``""`` if
+    nothing visible); None if it is not a scalar."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return clean_text(value, multiline=False)
     return None
 
 

@@ -156,7 +156,7 @@ async def test_xlsx(db: Database, tmp_path: Path) -> None:
     # A formula-looking text is a string cell, never a formula.
     explanation = results.cell(row=4, column=header.index("explanation") + 1)
     assert explanation.data_type == "s"
-    assert explanation.value == "=HYPERLINK(\"http://x\") 居民满意度 81"
+    assert explanation.value == "'=HYPERLINK(\"http://x\") 居民满意度 81", "prefixed, as in CSV"
 
     components = book["components"]
     assert components.freeze_panes == "A2"
@@ -254,3 +254,68 @@ async def test_a_run_with_no_results_exports_a_header(db: Database) -> None:
         assert await export_appraisal(uow, "2026", "xlsx", xlsx) == 0
     xlsx.seek(0)
     assert load_workbook(xlsx)["results"].max_row == 1
+
+
+async def seed_formulas(db: Database) -> None:
+    """A cadre whose stored texts each start like a formula, with a negative number."""
+    async with db.transaction() as uow:
+        await import_units(uow, TEST_UNITS, actor="test")
+        v1 = await uow.units.by_code("V1")
+        assert v1 is not None
+        contact = await uow.contacts.get_or_create(901, 901)
+        cadre = await uow.people.create("-Li", contact)
+        run = await uow.appraisal.add_run(AppraisalRun(
+            period="2026-Q4", version=1, status=AppraisalStatus.PUBLISHED, computed_at=AT,
+            computed_by="@cli", published_at=AT, published_by="+admin", config_hash="c",
+            results_hash="r", summary={}))
+        parts = [component("satisfaction", "residents", 60.0, 12, 1.0, note="\t=1+2")]
+        parts[0]["label"] = "\r=3+4"
+        await uow.appraisal.add_results([
+            {"run_id": run.id, "kind": "cadre", "unit_id": v1.id, "person_id": cadre.id,
+             "status": "graded", "score": 60.0, "grade": "fair", "rank": 1, "responses": 12,
+             "recognition": False, "exaggeration": False,
+             "detail": detail("-Li", "V1", "+Willow", "village", 60.0, "fair", "graded", 1, 12,
+                              parts, self_view=-5.5, training=[{"id": "x", "en": "@SUM(A1)",
+                                                                "zh": "=1"}],
+                              explanation='=HYPERLINK("http://evil.example","click")')},
+        ])
+
+
+PREFIXED = {"cadre": "'-Li", "unit_name": "'+Willow", "training": "'@SUM(A1)",
+            "training_zh": "'=1", "explanation": '\'=HYPERLINK("http://evil.example","click")'}
+
+
+async def test_every_text_cell_starting_like_a_formula_is_prefixed_numbers_stay_numbers(
+    db: Database, tmp_path: Path,
+) -> None:
+    await seed_formulas(db)
+    out = io.BytesIO()
+    async with db.reading() as uow:
+        await export_appraisal(uow, "2026-Q4", "csv", out)
+    [row] = read_csv(out.getvalue())
+    assert {key: row[key] for key in PREFIXED} == PREFIXED
+    assert row["self_view"] == "-5.5", "a negative number is a number, not text"
+
+    path = tmp_path / "formulas.xlsx"
+    async with db.reading() as uow:
+        await export_appraisal(uow, "2026-Q4", "xlsx", path)
+    book = load_workbook(path)
+    sheet = book["results"]
+    header = [c.value for c in sheet[1]]
+    cells = dict(zip(header, sheet[2], strict=True))
+    assert {key: cells[key].value for key in PREFIXED} == PREFIXED
+    assert all(cells[key].data_type == "s" for key in PREFIXED)
+    assert cells["self_view"].value == -5.5 and cells["self_view"].data_type == "n"
+    components = book["components"]
+    cheader = [c.value for c in components[1]]
+    part = dict(zip(cheader, (c.value for c in components[2]), strict=True))
+    # XML reads a carriage return back as a newline; the prefix is what matters.
+    assert (part["label"], part["note"]) == ("'\n=3+4", "'\t=1+2")
+    run = {r[0].value: r[1].value for r in book["run"].iter_rows(min_row=2)}
+    assert (run["computed_by"], run["published_by"]) == ("'@cli", "'+admin")
+    for sheet in book.worksheets:
+        for line in sheet.iter_rows():
+            for cell in line:
+                assert not (isinstance(cell.value, str)
+                            and cell.value.startswith(("=", "+", "-", "@", "\t", "\r"))), (
+                    sheet.title, cell.coordinate, cell.value)

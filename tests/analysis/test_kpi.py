@@ -237,10 +237,20 @@ def test_binary_and_not_utf8() -> None:
     gbk = "unit,period,kpi,value\n柳树村,2026-Q4,x,1\n".encode("gbk")
     with pytest.raises(KpiImportError) as caught:
         decode_kpi_bytes(gbk, "kpis.csv")
-    assert caught.value.issues == ["kpis.csv line 2: not UTF-8 text (it looks like GBK/GB18030: "
-                                   "save it as 'CSV UTF-8 (comma delimited)')"]
-    with pytest.raises(KpiImportError, match=r"line 1: not UTF-8 text$"):
-        decode_kpi_bytes(b"\xff\xfe\xfd\x81\x30", "kpis.csv")
+    assert caught.value.issues == [
+        "kpis.csv line 2: byte 0xC1 is not UTF-8 (invalid start byte): it looks like "
+        "GBK/GB18030; save the file as 'CSV UTF-8 (comma delimited)' (or UTF-8 text) and "
+        "import it again"]
+    # Latin-1 also decodes as GB18030: the hint must not call it Chinese.
+    latin = "unit,period,kpi,value\nV1,2026-Q4,x,1\nZürich,2026-Q4,x,1\n".encode("latin-1")
+    with pytest.raises(KpiImportError, match=r"^kpis.csv line 3: byte 0xFC is not UTF-8 "
+                       r"\(invalid start byte\): it looks like Latin-1 or Windows-1252; "):
+        decode_kpi_bytes(latin, "kpis.csv")
+    with pytest.raises(KpiImportError, match=r"line 1: the file is UTF-16 text, not UTF-8"):
+        decode_kpi_bytes("unit,period,kpi,value\n".encode("utf-16"), "kpis.csv")
+    with pytest.raises(KpiImportError, match=r"line 1: byte 0xFD is not UTF-8"):
+        decode_kpi_bytes(b"\xfd\x81\x30", "kpis.csv")
+    assert decode_kpi_bytes("\ufeffunit,period\n".encode(), "kpis.csv") == "unit,period\n"
 
 
 def test_unterminated_quote_is_reported() -> None:

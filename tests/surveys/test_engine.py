@@ -121,7 +121,23 @@ def test_text_limit_in_code_points(text: str, ok: bool) -> None:
 def test_text_drops_control_characters_but_keeps_lines() -> None:
     assert engine.validate(TEXT, "a\x00b\r\nc\td\x1b") == "ab\nc\td"
     assert engine.validate(TEXT, "bad \ud800 surrogate") == "bad  surrogate"
-    assert code_of(engine.validate, TEXT, "\x00\x01 ") == "empty"
+    assert code_of(engine.validate, TEXT, "\x00\x01 ") == "invisible"
+    assert code_of(engine.validate, TEXT, "   ") == "empty"
+
+
+@pytest.mark.parametrize("text", [
+    "\u200b", "\u200b\u200c\u200d\u2060\ufeff", " \u200b \u200e\u200f ", "\u3164\u115f",
+    "\u2800", "\ufe0f\u034f", "\u00ad\u180e", "\U000e0041\U000e007f", "\x00\u200b\x7f",
+])
+def test_a_comment_of_only_invisible_characters_is_refused(text: str) -> None:
+    assert code_of(engine.validate, TEXT, text) == "invisible"
+    assert code_of(engine.parse_text, TEXT, text) == "invisible"
+
+
+def test_comments_are_stored_in_nfc_keeping_joiners_inside_visible_text() -> None:
+    assert engine.validate(TEXT, "Cafe\u0301 \u200bok\u200b") == "Café \u200bok"
+    family = "👨\u200d👩\u200d👧"
+    assert engine.validate(TEXT, f"\u200b{family}\ufeff") == family
 
 
 # --- parse_text: typed messages ------------------------------------------------------------

@@ -208,7 +208,8 @@ def step(s: Survey, state: State, data: st.DataObject) -> State:
             new = state
     except InvalidAnswer as exc:
         assert exc.code in {
-            "required", "out_of_range", "too_long", "empty", "not_a_number", "not_an_integer",
+            "required", "out_of_range", "too_long", "empty", "invisible", "not_a_number",
+            "not_an_integer",
             "unknown_option", "too_few_choices", "too_many_choices", "expects_button",
             "not_current", "no_such_question",
         }

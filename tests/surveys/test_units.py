@@ -105,13 +105,46 @@ def test_files_by_path_and_by_name(tmp_path: Path) -> None:
     assert codes(parse_units(csv_file)) == codes(parse_units(str(csv_file)))
     assert parse_units(csv_file)[0].source == str(csv_file)
     assert codes(parse_units(yaml_file)) == ["C1", "0101", "0102"]
-    # A spreadsheet saved on a Chinese-locale Windows machine.
-    gbk = tmp_path / "gbk.csv"
-    gbk.write_bytes("code,name,type\nC1,河西县,county\n".encode("gb18030"))
-    assert parse_units(gbk)[0].name == "河西县"
     bom = tmp_path / "bom.csv"
     bom.write_bytes(b"\xef\xbb\xbf" + CSV.encode("utf-8"))
     assert codes(parse_units(bom))[0] == "V1"
+
+
+def test_a_file_in_another_encoding_is_refused_with_the_line_not_guessed(
+    tmp_path: Path,
+) -> None:
+    # Latin-1 (a spreadsheet saved on a Western-locale Windows machine): once decoded as
+    # GB18030, "Zürich" became "Z黵ich".
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("code,name,type\nC1,Canton,county\nZ1,Zürich,city\n".encode("latin-1"))
+    with pytest.raises(UnitFileError) as caught:
+        parse_units(latin)
+    assert caught.value.issues == [
+        f"{latin} line 3: byte 0xFC is not UTF-8 (invalid start byte): it looks like Latin-1 "
+        "or Windows-1252; save the file as 'CSV UTF-8 (comma delimited)' (or UTF-8 text) and "
+        "import it again"]
+    # GB18030/GBK (a Chinese-locale Windows machine): refused too, and said so.
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("code,name,type\nC1,河西县,county\n".encode("gb18030"))
+    with pytest.raises(UnitFileError, match=r"gbk.csv line 2: byte 0x\w\w is not UTF-8 "
+                       r"\(invalid start byte\): it looks like GBK/GB18030; save"):
+        parse_units(gbk)
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes("code,name,type\nC1,河西县,county\n".encode("utf-16"))
+    with pytest.raises(UnitFileError, match=r"utf16\.csv line 1: the file is UTF-16 text"):
+        parse_units(utf16)
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(b"code,name,type\nC1,County,county\nT1,To\x00wn,township\n")
+    with pytest.raises(UnitFileError, match=r"nul\.csv line 3: binary data"):
+        parse_units(nul)
+
+
+def test_names_are_cleaned_by_the_rule_for_typed_text() -> None:
+    with pytest.raises(UnitFileError, match="line 3: missing name"):
+        parse_units("code,name,type\nC1,Cafe\u0301\u200b,county\nC2,\u200b\u200d,county\n",
+                    "csv")
+    [row] = parse_units("code,name,type\nC1,Cafe\u0301 \x1bTown\u200b,county\n", "csv")
+    assert row.name == "Café Town"
 
 
 def test_missing_file(tmp_path: Path) -> None:
