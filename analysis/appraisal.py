@@ -40,6 +40,7 @@ from analysis.statistics import (
 )
 from analysis.themes import top_themes
 from storage.appraisal import Distribution
+from storage.ids import RESPONSE_ID_MAX, parse_id
 from storage.models import AnomalyFlag, AppraisalResult, AppraisalRun, AppraisalStatus
 from storage.repositories import utcnow
 from surveys.anonymity import respondent_key
@@ -193,7 +194,7 @@ async def dismiss_flags(db: Database, response_ids: Sequence[int], kind: str | N
     _check_actor(actor)
     now = now or utcnow()
     async with db.transaction() as uow:
-        flags = await uow.anomalies.of_responses(response_ids, kind)
+        flags = await uow.anomalies.of_responses(_known(response_ids), kind)
         _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is None],
                        "no flag to dismiss")
         done: list[tuple[int, str]] = []
@@ -216,7 +217,7 @@ async def restore_flags(db: Database, response_ids: Sequence[int], kind: str | N
     detectors still raise them then)."""
     _check_actor(actor)
     async with db.transaction() as uow:
-        flags = await uow.anomalies.of_responses(response_ids, kind)
+        flags = await uow.anomalies.of_responses(_known(response_ids), kind)
         _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is not None],
                        "no dismissed flag to restore")
         done: list[tuple[int, str]] = []
@@ -229,6 +230,11 @@ async def restore_flags(db: Database, response_ids: Sequence[int], kind: str | N
                 flag.dismissed_at = flag.dismissed_by = flag.dismiss_reason = None
                 done.append((flag.response_id, flag.kind))
     return done
+
+
+def _known(response_ids: Sequence[int]) -> list[int]:
+    """The ids a response can have; any other has no flag (and is never looked up)."""
+    return [r for r in response_ids if parse_id(r, RESPONSE_ID_MAX) is not None]
 
 
 def _require_flags(response_ids: Sequence[int], kind: str | None,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from storage.ids import is_digits
 from storage.models import AdminDialogue, Campaign, CampaignStatus, Person, Role, Unit
 from surveys import busy, cadres
 from surveys.access import ADMIN_ROLES, VIEW_ROLES, Actor, NotAllowed, UnitTree, acting
@@ -561,7 +562,7 @@ async def invite_cadre(uow: UnitOfWork, caller: Caller, text: str,
 
     request = text.strip()
     try:
-        if request.isdigit():
+        if is_digits(request):
             issued = await cadres.issue_invite(uow, int(request), actor=actor.label,
                                                now=caller.now, valid_for=valid_for,
                                                scope=in_scope)

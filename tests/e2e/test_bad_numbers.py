@@ -1,0 +1,155 @@
+"""Ids that no record can have, typed after a command or forged into a button, get the same
+plain reply as an id that does not exist (or, when they are no number at all, the usual
+refusal of a malformed button or command): never "something went wrong", never an error in
+the log, never a change. PostgreSQL refuses a query with a number past its column's range
+(int32 for a serial id), so these ids must not reach the database at all."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from sandbox import SandboxClient, SandboxUser
+from storage.models import Base, CampaignRun, ProcessedUpdate, Role
+from storage.uow import Database
+from tests.e2e.conftest import Bot
+from tests.e2e.fieldwork import make_cadre
+from tests.e2e.test_admin_chat import staff
+from tests.e2e.test_cadre_notes import prompt
+from tests.e2e.test_resident_journey import begin
+
+pytestmark = pytest.mark.e2e
+
+# Numbers no id can be: past int32 (PostgreSQL's serial ids), past 2**53 (random response
+# ids), past int64 (SQLite and BigInteger), far past it, and zero.
+NUMBERS = [str(2**31), str(2**53), str(2**63), str(10**20), "0", "9" * 40]
+# No number at all: a sign, letters, other scripts' digits (int() reads "٣" as 3 and refuses
+# "²" after str.isdigit() said yes), Python's digit separator.
+NOT_NUMBERS = ["-1", "12abc", "٣", "²", "1_0"]
+
+STALE = "This button is no longer active"
+FORGED = "This button is not valid."
+
+
+@dataclass(frozen=True)
+class Case:
+    """One command or button prefix: how to send a value, and what the person should see."""
+
+    send: str  # a command ("/invite {}") or button data ("p:{}:0:v5") with the value
+    setup: Callable[[SandboxClient, Database], Awaitable[tuple[SandboxUser, str]]]
+    missing: str  # the reply to an id that cannot exist ({} is the id as sent)
+    malformed: str  # the reply to a value that is no number
+    numbers: tuple[str, ...] = tuple(NUMBERS)
+
+    @property
+    def button(self) -> bool:
+        return not self.send.startswith("/")
+
+
+async def _resident(client: SandboxClient, db: Database) -> tuple[SandboxUser, str]:
+    user = await client.user(6101, "Resident Ma")
+    first = await begin(user)
+    return user, str(first.message_id)
+
+
+async def _admin(client: SandboxClient, db: Database) -> tuple[SandboxUser, str]:
+    user, _ = await staff(client, db, 6102)
+    await user.send("/help")
+    shown = await user.wait_for_message()
+    return user, str(shown.message_id)
+
+
+async def _auditor(client: SandboxClient, db: Database) -> tuple[SandboxUser, str]:
+    user, _ = await staff(client, db, 6103, role=Role.AUDITOR, name="Auditor Sun")
+    await user.send("/help")
+    shown = await user.wait_for_message()
+    return user, str(shown.message_id)
+
+
+async def _cadre(client: SandboxClient, db: Database) -> tuple[SandboxUser, str]:
+    await make_cadre(db, 6104, "V1", "Cadre Wang", ["Road repair"])
+    user = await client.user(6104, "Cadre Wang")
+    await user.send("/notes")
+    listed = await user.wait_for_message("not sent any notes")
+    return user, str(listed.message_id)
+
+
+async def _cadre_draft(client: SandboxClient, db: Database) -> tuple[SandboxUser, str]:
+    """A cadre with a draft note waiting for its key task: the task button's data is real
+    (the draft's nonce and version) but for the task id."""
+    await make_cadre(db, 6105, "V1", "Cadre Zhao", ["Road repair"])
+    user = await client.user(6105, "Cadre Zhao")
+    await user.send("/note Cleared the drain")
+    draft = await prompt(user)
+    data = draft.callback_data("Road repair")
+    assert data is not None
+    return user, f"{draft.message_id}|{data.rsplit(':', 1)[0]}"
+
+
+CASES = {
+    "/invite": Case("/invite {}", _admin, "There is no profile {}.",
+                    "Usage: /invite UNIT Name; Position"),
+    "/answer": Case("/answer {} uphold The survey closed after the repair", _auditor,
+                    "There is no appeal #{} that you can answer.", "Usage: /answer ID"),
+    "ap:": Case("ap:u:{}", _auditor, "There is no appeal #{} that you can answer.", FORGED),
+    "p:": Case("p:{}:0:v5", _resident, STALE, FORGED),
+    "i:": Case("i:{}", _resident, STALE, FORGED),
+    "u:": Case("u:t:{}:0:0", _resident, STALE, FORGED),
+    "f:": Case("f:{}:1", _resident, STALE, FORGED),
+    "n:f": Case("n:f:{}:1", _cadre, "Note #{} is not one of your notes.", FORGED),
+    "n:w": Case("n:w:{}:1", _cadre, "Note #{} is not one of your notes.", FORGED),
+    "n:y": Case("n:y:{}:1", _cadre, "Note #{} is not one of your notes.", FORGED),
+    # t0 is the draft's real "Other / none" button.
+    "n:d": Case("{}:t{}", _cadre_draft, FORGED, FORGED,
+                tuple(n for n in NUMBERS if n != "0")),
+}
+
+
+async def _everything(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, but the ids of the updates handled (each message adds one)
+    and the scheduler's record of the campaign's jobs (it runs in the background)."""
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    async with db.reading() as uow:
+        for table in Base.metadata.sorted_tables:
+            if table.name in (ProcessedUpdate.__tablename__, CampaignRun.__tablename__):
+                continue
+            found = (await uow.session.execute(select(table))).all()
+            rows[table.name] = sorted((tuple(r) for r in found), key=repr)
+    return rows
+
+
+async def _reply(user: SandboxUser, case: Case, where: str, value: str) -> str:
+    if case.button:
+        message_id, _, prefix = where.partition("|")
+        data = case.send.format(prefix, value) if prefix else case.send.format(value)
+        await user.tap_data(int(message_id), data)
+        return (await user.wait_for_answer()).text
+    await user.send(case.send.format(value))
+    return (await user.wait_for_message()).text
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_an_impossible_id_is_refused_like_a_missing_one(
+    name: str, bot: Bot, client: SandboxClient, db: Database, caplog: pytest.LogCaptureFixture,
+) -> None:
+    case = CASES[name]
+    user, where = await case.setup(client, db)
+    before = await _everything(db)
+    caplog.clear()
+    # The reply to an id that could exist but does not: what every impossible one must get.
+    control = await _reply(user, case, where, "999999")
+    assert case.missing.format("999999") in control, (name, control)
+    for value in case.numbers:
+        reply = await _reply(user, case, where, value)
+        assert reply == control.replace("999999", str(int(value))), (name, value, reply)
+    for value in NOT_NUMBERS:
+        reply = await _reply(user, case, where, value)
+        assert case.malformed in reply, (name, value, reply)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+    assert await _everything(db) == before, "a refused id changes nothing"
