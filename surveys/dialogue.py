@@ -274,7 +274,8 @@ def suggest_code(unit_code: str, opens_at: datetime, timezone: str = "UTC") -> s
 
 def parse_choice(data: str | None) -> tuple[str, int, str] | None:
     """Decode dialogue button data ``d:<nonce>:<version>:<choice>``; None if malformed."""
-    match = re.fullmatch(r"d:([0-9a-f]{6}):(\d{1,9}):([a-z]{1,2}\d{0,9})", data or "")
+    # Ids of any length (ASCII digits): one that cannot exist is "no such unit".
+    match = re.fullmatch(r"d:([0-9a-f]{6}):([0-9]{1,9}):([a-z]{1,2}[0-9]*)", data or "")
     if match is None:
         return None
     return match.group(1), int(match.group(2)), match.group(3)
@@ -769,7 +770,7 @@ async def _apply(
 
 
 def _tapped(tap: str | None, prefix: str) -> int | None:
-    if tap is None or not tap.startswith(prefix) or not tap[len(prefix):].isdigit():
+    if tap is None or not tap.startswith(prefix) or not is_digits(tap[len(prefix):]):
         return None
     return int(tap[len(prefix):])
 

@@ -6,6 +6,7 @@ the log, never a change. PostgreSQL refuses a query with a number past its colum
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,11 +16,12 @@ import pytest
 from sqlalchemy import select
 
 from sandbox import SandboxClient, SandboxUser
-from storage.models import Base, CampaignRun, ProcessedUpdate, Role
+from storage.models import AdminDialogue, Base, CampaignRun, ProcessedUpdate, Role
 from storage.uow import Database
+from surveys import dialogue, inspections
 from tests.e2e.conftest import Bot
-from tests.e2e.fieldwork import make_cadre
-from tests.e2e.test_admin_chat import staff
+from tests.e2e.fieldwork import make_cadre, make_inspector
+from tests.e2e.test_admin_chat import staff, step
 from tests.e2e.test_cadre_notes import prompt
 from tests.e2e.test_resident_journey import begin
 
@@ -45,6 +47,9 @@ class Case:
     missing: str  # the reply to an id that cannot exist ({} is the id as sent)
     malformed: str  # the reply to a value that is no number
     numbers: tuple[str, ...] = tuple(NUMBERS)
+    # A dialogue's step answers a button in place: the prompt shows the refusal, no toast;
+    # the button is forged on the prompt's current nonce and version (with this decoder).
+    on_screen: Callable[[str | None], tuple[str, int, str] | None] | None = None
 
     @property
     def button(self) -> bool:
@@ -91,6 +96,25 @@ async def _cadre_draft(client: SandboxClient, db: Database) -> tuple[SandboxUser
     return user, f"{draft.message_id}|{data.rsplit(':', 1)[0]}"
 
 
+async def _inspecting(client: SandboxClient, db: Database) -> tuple[SandboxUser, str]:
+    """An inspector at the unit step of /inspect: real nonce and version, forged unit."""
+    await make_inspector(db, 6106, "C1", "Inspector Zhou")
+    user = await client.user(6106, "Inspector Zhou")
+    await user.send("/inspect")
+    units = await prompt(user, "Inspection · unit")
+    return user, f"{units.message_id}|"
+
+
+async def _new_campaign(client: SandboxClient, db: Database) -> tuple[SandboxUser, str]:
+    """An admin at the unit step of /newcampaign: real nonce and version, forged unit."""
+    user, _ = await staff(client, db, 6107)
+    await user.send("/newcampaign")
+    await step(user, 1)
+    await user.tap("How was your service today? · residents")
+    units = await step(user, 2)
+    return user, f"{units.message_id}|"
+
+
 CASES = {
     "/invite": Case("/invite {}", _admin, "There is no profile {}.",
                     "Usage: /invite UNIT Name; Position"),
@@ -107,6 +131,10 @@ CASES = {
     # t0 is the draft's real "Other / none" button.
     "n:d": Case("{}:t{}", _cadre_draft, FORGED, FORGED,
                 tuple(n for n in NUMBERS if n != "0")),
+    "k:": Case("k:{}:{}:u{}", _inspecting, "There is no unit with the code “?”.", FORGED,
+               on_screen=inspections.parse_choice),
+    "d:": Case("d:{}:{}:u{}", _new_campaign, "There is no unit with the code “?”.", FORGED,
+               on_screen=dialogue.parse_choice),
 }
 
 
@@ -118,17 +146,50 @@ async def _everything(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         for table in Base.metadata.sorted_tables:
             if table.name in (ProcessedUpdate.__tablename__, CampaignRun.__tablename__):
                 continue
-            found = (await uow.session.execute(select(table))).all()
-            rows[table.name] = sorted((tuple(r) for r in found), key=repr)
+            found = [tuple(r) for r in (await uow.session.execute(select(table))).all()]
+            if table.name == AdminDialogue.__tablename__:
+                # A refused tap shows the prompt again under a new version (which stale
+                # buttons are told by); what the dialogue holds must not change.
+                found = [(r[0], r[1], r[2], {k: v for k, v in r[4].items() if k != "msg"})
+                         for r in found]
+            rows[table.name] = sorted(found, key=repr)
     return rows
+
+
+async def _current(user: SandboxUser, message_id: int,
+                   decode: Callable[[str | None], tuple[str, int, str] | None]
+                   ) -> tuple[str, int]:
+    """The nonce and version on the prompt's buttons now."""
+    [shown] = [m for m in await user.bot_messages() if m.message_id == message_id]
+    found = [decode(d) for row in shown.buttons for _, d in row]
+    nonce, version, _ = next(f for f in found if f is not None)
+    return nonce, version
+
+
+async def _screen(user: SandboxUser, message_id: int, expected: str) -> str:
+    """The prompt's text once it shows ``expected`` (an edit follows the toast), or as it is
+    after two seconds."""
+    for _ in range(20):
+        [shown] = [m for m in await user.bot_messages() if m.message_id == message_id]
+        if expected in shown.text:
+            break
+        await asyncio.sleep(0.1)
+    return shown.text
 
 
 async def _reply(user: SandboxUser, case: Case, where: str, value: str) -> str:
     if case.button:
         message_id, _, prefix = where.partition("|")
-        data = case.send.format(prefix, value) if prefix else case.send.format(value)
+        if case.on_screen is not None:
+            data = case.send.format(*await _current(user, int(message_id), case.on_screen),
+                                    value)
+        else:
+            data = case.send.format(prefix, value) if prefix else case.send.format(value)
         await user.tap_data(int(message_id), data)
-        return (await user.wait_for_answer()).text
+        toast = (await user.wait_for_answer()).text
+        if case.on_screen is None:
+            return toast
+        return f"{toast}\n{await _screen(user, int(message_id), case.missing)}"
     await user.send(case.send.format(value))
     return (await user.wait_for_message()).text
 
