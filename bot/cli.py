@@ -44,6 +44,7 @@ from surveys.campaigns import (
     check_timezone,
     deep_link,
     format_duration,
+    parse_duration,
     parse_recurrence,
     parse_reminders,
 )
@@ -91,22 +92,19 @@ def parse_when(value: str, now: datetime, zone: tzinfo = UTC) -> datetime:
     day in ``zone``), or a duration from now such as ``14d``, ``36h`` or ``90m``.
     """
     text = value.strip()
-    match = _DURATION.match(text)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount),
-                 "m": timedelta(minutes=amount)}[unit]
-        return now + delta
+    if _DURATION.match(text):
+        return now + parse_duration(text)
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             end = datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(), zone)
             return end.astimezone(UTC)
         parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        # OverflowError: the end of 9999-12-31, or a time that leaves year 1..9999 in UTC.
         raise CliError(
             f"cannot read the time {value!r}: use 2026-12-31, 2026-12-31T18:00+08:00 or 14d"
         ) from exc
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
 
 
 async def _with_db(

@@ -209,10 +209,14 @@ def parse_window(text: str, now: datetime, timezone: str = "UTC") -> WindowInput
     if len(tokens) > 2:
         raise InputError("bad_dates")
     opening, closing = ("now", tokens[0]) if len(tokens) == 1 else tokens
-    opens_at = _opening(opening, now, zone)
-    closes_at, length = _closing(closing, zone)
-    window = WindowInput(zone_name, opens_at, closes_at, length)
-    check_window(window, now)
+    try:
+        opens_at = _opening(opening, now, zone)
+        closes_at, length = _closing(closing, zone)
+        window = WindowInput(zone_name, opens_at, closes_at, length)
+        check_window(window, now)
+    except OverflowError as exc:
+        # The end of 9999-12-31, or a time that leaves the years 1..9999 in UTC.
+        raise InputError("bad_time", value=" ".join(tokens)) from exc
     return window
 
 

@@ -141,3 +141,23 @@ def test_a_target_past_the_column_is_refused_and_creates_nothing(
                        "--code", "plan", "--target", value], capsys)
         assert "the target number of responses must be at least 1 and at most 2147483647" in err
     assert everything() == before
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--closes", "99999999999999d", "too long: at most 3660 days"),
+    ("--closes", f"{10**20}h", "too long: at most 3660 days"),
+    ("--opens", "3661d", "too long: at most 3660 days"),
+    ("--closes", "9999-12-31", "cannot read the time '9999-12-31'"),
+    ("--opens", "0001-01-01T00:00+08:00", "cannot read the time"),
+    ("--remind", "99999999999999d", "too long: at most 3660 days"),
+])
+def test_times_and_durations_past_the_calendar_are_refused(
+    env: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    capsys.readouterr()
+    before = everything()
+    err = refused(["campaign", "create", "--survey", str(TEMPLATE), "--unit", "V1",
+                   "--code", "plan", flag, value], capsys)
+    assert message in err
+    assert everything() == before

@@ -214,3 +214,38 @@ async def test_an_impossible_id_is_refused_like_a_missing_one(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
     assert await _everything(db) == before, "a refused id changes nothing"
+
+
+async def test_times_and_durations_past_the_calendar_are_refused_in_the_dialogue(
+    bot: Bot, client: SandboxClient, db: Database, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """/newcampaign's dates and reminders: a duration of 10**20 days or the end of the year
+    9999 cannot be a time (Python's dates stop there); the step asks again."""
+    admin, _ = await staff(client, db, 6108)
+    await admin.send("/newcampaign")
+    await step(admin, 1)
+    await admin.send("resident_satisfaction")
+    await step(admin, 2)
+    await admin.send("V2")
+    await step(admin, 3)
+    await admin.send("residents")
+    await step(admin, 4)
+    before = await _everything(db)
+    caplog.clear()
+    for typed in ("99999999999999d", f"{10**20}h", "now 3661d", "9999-12-31",
+                  "0001-01-01 2026-12-31 Asia/Shanghai"):
+        await admin.send(typed)
+        again = await step(admin, 4)
+        assert "I cannot read the time" in again.text, (typed, again.text)
+    await admin.send("now 7d")
+    await step(admin, 5)
+    for typed in ("99999999999999d", f"2d,{10**20}h"):
+        await admin.send(typed)
+        again = await step(admin, 5)
+        assert f"I cannot read the reminders “{typed}”" in again.text, (typed, again.text)
+    await admin.send("1d")
+    await step(admin, 6)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    after = await _everything(db)
+    assert {k: v for k, v in after.items() if k != AdminDialogue.__tablename__} == {
+        k: v for k, v in before.items() if k != AdminDialogue.__tablename__}
