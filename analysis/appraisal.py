@@ -40,7 +40,7 @@ from analysis.statistics import (
 )
 from analysis.themes import top_themes
 from storage.appraisal import Distribution
-from storage.ids import RESPONSE_ID_MAX, parse_id
+from storage.ids import RESPONSE_ID_MAX, parse_id, shown_id
 from storage.models import AnomalyFlag, AppraisalResult, AppraisalRun, AppraisalStatus
 from storage.repositories import utcnow
 from surveys.anonymity import respondent_key
@@ -243,7 +243,7 @@ def _require_flags(response_ids: Sequence[int], kind: str | None,
     missing = sorted(set(response_ids) - {f.response_id for f in flags})
     if missing:
         of_kind = f" of kind {kind}" if kind else ""
-        raise AppraisalError(f"response(s) {', '.join(map(str, missing))}: {problem}"
+        raise AppraisalError(f"response(s) {', '.join(map(shown_id, missing))}: {problem}"
                              f"{of_kind} (civicpulse anomalies list shows the flags); "
                              "nothing was changed")
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from storage.ids import is_digits, parse_id
+from storage.ids import is_digits, parse_id, shown_id
 from storage.models import (
     AdminDialogue,
     Appeal,
@@ -760,7 +760,7 @@ async def _answerable(uow: UnitOfWork, actor: Actor, lang: str, appeal_id: int,
     found = await uow.appraisal.result(appeal.result_id) if appeal is not None else None
     tree = await UnitTree.load(uow)
     if appeal is None or found is None or not _in_scope(actor, tree, found[1]):
-        raise Refused("appeal_unknown", lang, {"id": appeal_id})
+        raise Refused("appeal_unknown", lang, {"id": shown_id(appeal_id)})
     run, result = found
     person = await uow.cadres.get(appeal.person_id)
     item = _item(appeal, result, run, person.name if person is not None else "?", tree, actor)

@@ -59,3 +59,10 @@ def is_digits(text: str) -> bool:
     wrong, rather than as a name or a code."""
     text = text.strip()
     return text.isascii() and text.isdigit()
+
+
+def shown_id(value: int | str, limit: int = 24) -> str:
+    """An id as a refusal echoes it: in full, or its first digits and "…" when it is longer
+    than any id (a message of 4,000 digits would make the reply too long to send)."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 4] + "…"

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from storage.evidence import StoredFile
-from storage.ids import is_digits, parse_id
+from storage.ids import is_digits, parse_id, shown_id
 from storage.models import (
     AdminDialogue,
     Contact,
@@ -662,7 +662,7 @@ async def _own_note(uow: UnitOfWork, caller: NoteCaller, cadre: _Cadre, note_id:
     known = parse_id(note_id)
     note = await uow.notes.get(known, lock=True) if known is not None else None
     if note is None or note.person_id != cadre.actor.person_id:
-        raise NoteRefused("no_note", cadre.lang, {"id": note_id})
+        raise NoteRefused("no_note", cadre.lang, {"id": shown_id(note_id)})
     if note.status == NoteStatus.WITHDRAWN:
         raise NoteRefused("withdrawn", cadre.lang, {"id": note_id})
     window = caller.rules.correction_window

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import main
+from storage.ids import shown_id
 from storage.models import Base
 from storage.uow import Database
 from tests.test_cli import TEMPLATE, UNITS_CSV, env, write
@@ -71,9 +72,9 @@ def test_cadre_invite_and_task_add_say_no_such_profile(
     before = everything()
     for value in IMPOSSIBLE:
         err = refused(["cadre", "invite", "--person", value], capsys)
-        assert f"no profile with id {int(value)}" in err
+        assert f"no profile with id {shown_id(int(value))}" in err
         err = refused(["cadre", "task", "add", value, "Parks"], capsys)
-        assert f"no profile with id {int(value)}" in err
+        assert f"no profile with id {shown_id(int(value))}" in err
     for value in NOT_NUMBERS:
         assert "not an id" in bad_option(["cadre", "invite", "--person", value], capsys)
         assert "not an id" in bad_option(["cadre", "task", "add", value, "Parks"], capsys)
@@ -93,9 +94,9 @@ def test_anomalies_dismiss_and_restore_say_no_flag(
         # With a flagged response beside it: all or nothing, so that one is not dismissed.
         err = refused(["anomalies", "dismiss", "--response", "1", "--response", value,
                        "--reason", "a meeting"], capsys)
-        assert f"response(s) {int(value)}: no flag to dismiss" in err
+        assert f"response(s) {shown_id(int(value))}: no flag to dismiss" in err
         err = refused(["anomalies", "restore", "--response", value], capsys)
-        assert f"response(s) {int(value)}: no dismissed flag to restore" in err
+        assert f"response(s) {shown_id(int(value))}: no dismissed flag to restore" in err
     for value in NOT_NUMBERS:
         assert "not an id" in bad_option(["anomalies", "dismiss", "--response", value,
                                           "--reason", "a meeting"], capsys)

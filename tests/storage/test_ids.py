@@ -12,6 +12,7 @@ from storage.ids import (
     RESPONSE_ID_MAX,
     column_max,
     parse_id,
+    shown_id,
 )
 from storage.models import Contact, Response
 
@@ -46,3 +47,9 @@ def test_the_limits_follow_the_columns() -> None:
     # Random 53-bit response ids need a BigInteger column; until then the Integer's range holds.
     expected = RANDOM_ID_MAX if isinstance(response_id, BigInteger) else INTEGER_MAX
     assert expected == RESPONSE_ID_MAX
+
+
+def test_a_refusal_echoes_an_id_clipped() -> None:
+    assert shown_id(RANDOM_ID_MAX) == str(RANDOM_ID_MAX)
+    assert shown_id(10**20) == str(10**20)
+    assert shown_id("9" * 4000) == "9" * 20 + "…"
