@@ -11,7 +11,7 @@ the database.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import QueryableAttribute
 
 from storage.models import Response
@@ -26,9 +26,14 @@ RANDOM_ID_MAX = 2**53 - 1
 _MAX_DIGITS = 32
 
 
+_MAXIMA = {"SMALLINT": 2**15 - 1, "INTEGER": INTEGER_MAX, "BIGINT": BIGINT_MAX}
+
+
 def column_max(column: QueryableAttribute[int]) -> int:
-    """The largest value an integer column holds, on PostgreSQL and SQLite alike."""
-    return BIGINT_MAX if isinstance(column.type, BigInteger) else INTEGER_MAX
+    """The largest value an integer column holds, on PostgreSQL and SQLite alike: read from
+    the type PostgreSQL creates, so a TypeDecorator or a dialect variant counts as what it
+    stores."""
+    return _MAXIMA[str(column.type.compile(dialect=postgresql.dialect()))]
 
 
 # A response id is random below 2**53 once its column is a BigInteger; while it is an Integer,

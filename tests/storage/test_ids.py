@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Integer, SmallInteger
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from storage.ids import (
     BIGINT_MAX,
@@ -43,9 +46,26 @@ def test_the_maximum_is_the_callers() -> None:
 def test_the_limits_follow_the_columns() -> None:
     assert column_max(Contact.telegram_user_id) == BIGINT_MAX
     assert column_max(Contact.id) == INTEGER_MAX
-    response_id = Response.__table__.c.id.type
+
+    class Wrapped(TypeDecorator[int]):
+        impl = BigInteger
+        cache_ok = True
+
+    class Row(DeclarativeBase):
+        pass
+
+    class Thing(Row):
+        __tablename__ = "things"
+        id: Mapped[int] = mapped_column(Wrapped, primary_key=True)
+        small: Mapped[int] = mapped_column(SmallInteger)
+        variant: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+    assert column_max(Thing.id) == BIGINT_MAX
+    assert column_max(Thing.small) == 2**15 - 1
+    assert column_max(Thing.variant) == BIGINT_MAX
     # Random 53-bit response ids need a BigInteger column; until then the Integer's range holds.
-    expected = RANDOM_ID_MAX if isinstance(response_id, BigInteger) else INTEGER_MAX
+    stored = str(Response.__table__.c.id.type.compile(dialect=postgresql.dialect()))
+    expected = RANDOM_ID_MAX if stored == "BIGINT" else INTEGER_MAX
     assert expected == RESPONSE_ID_MAX
 
 
