@@ -20,6 +20,7 @@ from storage.ids import shown_id
 from storage.models import AdminDialogue, Base, CampaignRun, ProcessedUpdate, Role
 from storage.uow import Database
 from surveys import dialogue, inspections
+from surveys.admin import grant_role
 from tests.e2e.conftest import Bot
 from tests.e2e.fieldwork import make_cadre, make_inspector
 from tests.e2e.test_admin_chat import staff, step
@@ -252,3 +253,21 @@ async def test_times_and_durations_past_the_calendar_are_refused_in_the_dialogue
     after = await _everything(db)
     assert {k: v for k, v in after.items() if k != AdminDialogue.__tablename__} == {
         k: v for k, v in before.items() if k != AdminDialogue.__tablename__}
+
+
+async def test_the_refusal_is_in_the_persons_language(
+    bot: Bot, client: SandboxClient, db: Database, caplog: pytest.LogCaptureFixture,
+) -> None:
+    resident = await client.user(6109, "居民", language_code="zh")
+    await resident.send("/start willow")
+    first = await resident.wait_for_message("1/5")
+    await resident.tap_data(first.message_id, f"p:{2**31}:0:v5")
+    assert (await resident.wait_for_answer()).text == "此按钮已失效，请使用最新的消息。"
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=6110, role=Role.ADMIN, unit_code=None,
+                         name="管理员", actor="test")
+    admin = await client.user(6110, "管理员", language_code="zh")
+    await admin.send(f"/invite {2**63}")
+    refusal = await admin.wait_for_message()
+    assert refusal.text.startswith(f"没有编号为 {2**63} 的档案。"), refusal.text
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
