@@ -162,3 +162,17 @@ def test_times_and_durations_past_the_calendar_are_refused(
                    "--code", "plan", flag, value], capsys)
     assert message in err
     assert everything() == before
+
+
+def test_a_population_past_the_column_is_refused_and_nothing_is_imported(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = everything()
+    for population in ("3000000000", "1e10000000"):
+        units = write(env, "u.csv", UNITS_CSV.replace("Willow Village,T1,village,1200",
+                                                      f"Willow Village,T1,village,{population}"))
+        assert main(["units", "import", str(units)]) == 1
+        err = capsys.readouterr().err
+        assert f"population '{population}' is more than 2147483647" in err, err
+        assert "nothing was imported" in err and "database" not in err
+    assert everything() == before
