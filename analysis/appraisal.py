@@ -46,6 +46,7 @@ from analysis.statistics import (
 )
 from analysis.themes import top_themes
 from storage.appraisal import Distribution
+from storage.ids import RESPONSE_ID_MAX, parse_id, shown_id
 from storage.models import AnomalyFlag, AppraisalResult, AppraisalRun, AppraisalStatus
 from storage.repositories import utcnow
 from surveys.anonymity import respondent_key
@@ -213,7 +214,7 @@ async def dismiss_flags(db: Database, response_ids: Sequence[int], kind: str | N
     actor = _checked_actor(actor)
     now = now or utcnow()
     async with db.transaction() as uow:
-        flags = await uow.anomalies.of_responses(response_ids, kind)
+        flags = await uow.anomalies.of_responses(_known(response_ids), kind)
         _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is None],
                        "no flag to dismiss")
         done: list[tuple[int, str]] = []
@@ -236,7 +237,7 @@ async def restore_flags(db: Database, response_ids: Sequence[int], kind: str | N
     detectors still raise them then)."""
     actor = _checked_actor(actor)
     async with db.transaction() as uow:
-        flags = await uow.anomalies.of_responses(response_ids, kind)
+        flags = await uow.anomalies.of_responses(_known(response_ids), kind)
         _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is not None],
                        "no dismissed flag to restore")
         done: list[tuple[int, str]] = []
@@ -251,13 +252,18 @@ async def restore_flags(db: Database, response_ids: Sequence[int], kind: str | N
     return done
 
 
+def _known(response_ids: Sequence[int]) -> list[int]:
+    """The ids a response can have; any other has no flag (and is never looked up)."""
+    return [r for r in response_ids if parse_id(r, RESPONSE_ID_MAX) is not None]
+
+
 def _require_flags(response_ids: Sequence[int], kind: str | None,
                    flags: Sequence[AnomalyFlag], problem: str) -> None:
     """All or nothing: every response named must have a flag to act on."""
     missing = sorted(set(response_ids) - {f.response_id for f in flags})
     if missing:
         of_kind = f" of kind {kind}" if kind else ""
-        raise AppraisalError(f"response(s) {', '.join(map(str, missing))}: {problem}"
+        raise AppraisalError(f"response(s) {', '.join(map(shown_id, missing))}: {problem}"
                              f"{of_kind} (civicpulse anomalies list shows the flags); "
                              "nothing was changed")
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from storage.ids import is_digits, parse_id, shown_id
 from storage.models import (
     AdminDialogue,
     Appeal,
@@ -759,11 +760,12 @@ async def _answerable(uow: UnitOfWork, actor: Actor, lang: str, appeal_id: int,
         Refused: ``appeal_unknown`` (no such appeal, or one outside the caller's scope: the
             caller learns nothing of it), ``appeal_own``, ``appeal_answered``.
     """
-    appeal = await uow.appeals.get(appeal_id, lock=lock)
+    known = parse_id(appeal_id)
+    appeal = await uow.appeals.get(known, lock=lock) if known is not None else None
     found = await uow.appraisal.result(appeal.result_id) if appeal is not None else None
     tree = await UnitTree.load(uow)
     if appeal is None or found is None or not _in_scope(actor, tree, found[1]):
-        raise Refused("appeal_unknown", lang, {"id": appeal_id})
+        raise Refused("appeal_unknown", lang, {"id": shown_id(appeal_id)})
     run, result = found
     person = await uow.cadres.get(appeal.person_id)
     item = _item(appeal, result, run, person.name if person is not None else "?", tree, actor)
@@ -854,7 +856,8 @@ async def answer_from_dialogue(uow: UnitOfWork, caller: ResultsCaller, text: str
 def parse_answer(args: Sequence[str]) -> tuple[int, str, str] | None:
     """``/answer ID uphold|reject TEXT`` as (appeal id, decision, text); None if malformed.
     The text is what follows the decision, joined as typed by the caller."""
-    if len(args) < 2 or not args[0].lstrip("#").isdigit() or len(args[0]) > 12:
+    # Any number is read as an appeal id: one that cannot exist is "no such appeal" too.
+    if len(args) < 2 or not is_digits(args[0].lstrip("#")):
         return None
     decision = args[1].casefold()
     if decision not in DECISIONS:

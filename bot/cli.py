@@ -25,6 +25,7 @@ from bot.app import burden_of, fieldwork_of
 from bot.settings import ConfigError, Settings, load_settings
 from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
+from storage.ids import INTEGER_MAX, parse_id
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import Evidence, KeyTask, Role
 from storage.repositories import utcnow
@@ -43,6 +44,7 @@ from surveys.campaigns import (
     check_timezone,
     deep_link,
     format_duration,
+    parse_duration,
     parse_recurrence,
     parse_reminders,
 )
@@ -61,6 +63,28 @@ class CliError(Exception):
     """A user error: printed as one message, exit status 1."""
 
 
+_WHOLE = re.compile(r"-?[0-9]+")
+
+
+def _id_arg(text: str) -> int:
+    """An id option (``--person``, ``--response``...): any whole number, as typed. One that
+    no record can have (0, -1, past the column's range) is refused by the command as "no such
+    ..." like any other missing id; ``int()`` alone would also take ``1_0`` or other
+    scripts' digits."""
+    if not _WHOLE.fullmatch(text.strip()) or len(text) > 64:
+        raise argparse.ArgumentTypeError(f"not an id: {text!r} (a whole number is expected)")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    """A count (``--limit``): 1 to 2**31 - 1, what every LIMIT needs (PostgreSQL refuses a
+    negative one and one past int64; SQLite reads -1 as no limit at all)."""
+    value = parse_id(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from 1 to {INTEGER_MAX}")
+    return value
+
+
 def parse_when(value: str, now: datetime, zone: tzinfo = UTC) -> datetime:
     """A time given on the command line, in the campaign's time zone ``zone``.
 
@@ -68,22 +92,19 @@ def parse_when(value: str, now: datetime, zone: tzinfo = UTC) -> datetime:
     day in ``zone``), or a duration from now such as ``14d``, ``36h`` or ``90m``.
     """
     text = value.strip()
-    match = _DURATION.match(text)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount),
-                 "m": timedelta(minutes=amount)}[unit]
-        return now + delta
+    if _DURATION.match(text):
+        return now + parse_duration(text)
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             end = datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(), zone)
             return end.astimezone(UTC)
         parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        # OverflowError: the end of 9999-12-31, or a time that leaves year 1..9999 in UTC.
         raise CliError(
             f"cannot read the time {value!r}: use 2026-12-31, 2026-12-31T18:00+08:00 or 14d"
         ) from exc
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
 
 
 async def _with_db(
@@ -942,7 +963,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin = sub.add_parser("admin", help="people with roles").add_subparsers(
         dest="admin_command", required=True, metavar="ACTION")
     add = admin.add_parser("add", help="give a Telegram account the admin (or another) role")
-    add.add_argument("--telegram-id", type=int, required=True, help="the person's Telegram id")
+    add.add_argument("--telegram-id", type=_id_arg, required=True, help="the person's Telegram id")
     add.add_argument("--unit", help="limit the role to this unit and the units below it")
     add.add_argument("--name", help="the person's name as shown in the audit log")
     add.add_argument("--role", choices=[r.value for r in Role if r is not Role.CADRE],
@@ -959,7 +980,7 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--position", help="e.g. 'Village head'")
     inv.add_argument("--task", action="append", metavar="TITLE",
                      help="a key task the cadre answers for (repeat for several)")
-    inv.add_argument("--person", type=int, metavar="ID",
+    inv.add_argument("--person", type=_id_arg, metavar="ID",
                      help="a fresh link for this existing profile; older unused links stop")
     inv.add_argument("--valid-days", type=int, metavar="D",
                      help="days the link stays valid (default: cadres.invite_valid_days)")
@@ -971,7 +992,7 @@ def build_parser() -> argparse.ArgumentParser:
     task = cadre.add_parser("task", help="key tasks").add_subparsers(
         dest="task_command", required=True, metavar="ACTION")
     task_add = task.add_parser("add", help="add a key task to a cadre's profile")
-    task_add.add_argument("person", type=int, metavar="ID", help="the profile's id")
+    task_add.add_argument("person", type=_id_arg, metavar="ID", help="the profile's id")
     task_add.add_argument("title")
     task_add.add_argument("--indicator", metavar="KEY",
                           help="the appraisal indicator it feeds, e.g. road_maintenance")
@@ -988,7 +1009,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = audit.add_parser("show", help="the recorded versions of a record, oldest first")
     show.add_argument("entity", help="what kind of record: note, inspection, cadre, campaign, ...")
     show.add_argument("id", nargs="?", help="the record's id (default: all of that kind)")
-    show.add_argument("--limit", type=int, default=200, help="at most this many, the newest")
+    show.add_argument("--limit", type=_count, default=200, help="at most this many, the newest")
     show.set_defaults(func=cmd_audit_show)
 
     sentiment = sub.add_parser("sentiment", help="sentiment of free texts").add_subparsers(
@@ -1024,13 +1045,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                 metavar="ACTION")
     alist = anomalies.add_parser("list", help="flagged responses of a period, with reasons")
     alist.add_argument("--period", required=True)
-    alist.add_argument("--limit", type=int, default=1000)
+    alist.add_argument("--limit", type=_count, default=1000)
     alist.set_defaults(func=cmd_anomalies_list)
     for verb, text in (("dismiss", "an auditor judged flagged responses genuine: they count "
                         "again from the next run (the flags stay on record)"),
                        ("restore", "undo a dismissal: the responses are excluded again")):
         act = anomalies.add_parser(verb, help=text)
-        act.add_argument("--response", type=int, action="append", required=True,
+        act.add_argument("--response", type=_id_arg, action="append", required=True,
                          metavar="ID", help="a flagged response's id (repeat for several)")
         act.add_argument("--kind", choices=KINDS, help="only flags of this kind (default: all)")
         act.add_argument("--by", default="cli", help="who decides, for the audit log")

@@ -111,8 +111,9 @@ TASK_LABEL = 40
 
 # Button data (at most 64 bytes): a draft's buttons carry its nonce and version; a note's
 # carry the note id and version, so a tap on an older state changes nothing.
-_DRAFT_TAP = re.compile(r"^n:d:([0-9a-f]{6}):(\d{1,9}):(t\d{1,12}|x)$")
-_NOTE_TAP = re.compile(r"^n:([fwyk]):(\d{1,12}):(\d{1,9})$")
+# Ids of any length: one that cannot exist is answered as "no such note/task", not forged.
+_DRAFT_TAP = re.compile(r"n:d:([0-9a-f]{6}):([0-9]{1,9}):(t[0-9]+|x)")
+_NOTE_TAP = re.compile(r"n:([fwyk]):([0-9]+):([0-9]{1,9})")
 CORRECT, WITHDRAW_ASK, WITHDRAW, KEEP = "f", "w", "y", "k"
 
 
@@ -394,12 +395,12 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
     query = update.callback_query
     assert query is not None
     data = query.data or ""
-    draft = _DRAFT_TAP.match(data)
+    draft = _DRAFT_TAP.fullmatch(data)
     if draft is not None:
         await _on_draft_button(deps, update, draft.group(1), int(draft.group(2)),
                                draft.group(3))
         return True
-    tapped = _NOTE_TAP.match(data)
+    tapped = _NOTE_TAP.fullmatch(data)
     if tapped is None:
         await answer(query, t("note.forged", await _lang(deps, update)))
         return True

@@ -21,7 +21,9 @@ from surveys.responding import Intro, Picker, Screen, Tap
 from surveys.schema import AnswerValue, Question, Survey
 
 MAX_TEXT = 4096
-_TAP = re.compile(r"^p:(\d{1,16}):(\d{1,9}):([a-z])(\d{0,4})$")
+# Any number of digits for the response id (random, up to 16 digits): one that cannot exist is
+# answered like one that does not (surveys.responding.press), not as a forged button.
+_TAP = re.compile(r"p:([0-9]+):([0-9]{1,9}):([a-z])([0-9]{0,4})")
 _ANSWER_PREVIEW = 160
 
 
@@ -37,7 +39,7 @@ def tap_data(screen: Screen, action: str, arg: int | None = None) -> str:
 
 def parse_tap(data: str | None) -> Tap | None:
     """Decode poll button data; None for anything malformed (a forged or foreign button)."""
-    match = _TAP.match(data or "")
+    match = _TAP.fullmatch(data or "")
     if match is None:
         return None
     response_id, step, action, arg = match.groups()
@@ -254,7 +256,8 @@ def picker_text(picker: Picker, lang: str) -> str:
     return text
 
 
-_PICK = re.compile(r"^u:(?:(t):(\d{1,12}):(\d{1,12}):(\d{1,4})|(o):(\d{1,12}):(\d{1,4})|(d))$")
+# Unit ids of any length: one that cannot exist is answered like a unit that does not.
+_PICK = re.compile(r"u:(?:(t):([0-9]+):([0-9]+):([0-9]{1,4})|(o):([0-9]+):([0-9]{1,4})|(d))")
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,7 @@ class PickerTap:
 
 
 def parse_picker(data: str | None) -> PickerTap | None:
-    match = _PICK.match(data or "")
+    match = _PICK.fullmatch(data or "")
     if match is None:
         return None
     g = match.groups()

@@ -64,8 +64,8 @@ def resident_handlers(deps: Deps) -> list[BaseHandler[Update, Context, None]]:
         CallbackQueryHandler(_guarded(deps, _on_poll_button), pattern=r"^p:"),
         CallbackQueryHandler(_guarded(deps, _on_language_button), pattern=r"^l:"),
         CallbackQueryHandler(_guarded(deps, _on_picker_button), pattern=r"^u:"),
-        CallbackQueryHandler(_guarded(deps, _on_follow_button), pattern=r"^f:\d{1,12}:[01]$"),
-        CallbackQueryHandler(_guarded(deps, _on_invitation_button), pattern=r"^i:\d{1,12}$"),
+        CallbackQueryHandler(_guarded(deps, _on_follow_button), pattern=r"^f:[0-9]+:[01]\Z"),
+        CallbackQueryHandler(_guarded(deps, _on_invitation_button), pattern=r"^i:[0-9]+\Z"),
         CallbackQueryHandler(_guarded(deps, _on_unknown_button)),
         MessageHandler(
             private & filters.TEXT & ~filters.COMMAND,

@@ -73,7 +73,8 @@ EXPLANATION_SHOWN = 800
 
 # Button data (at most 64 bytes): the decision and the appeal id. The appeal's own status is
 # its version: a tap on an answered appeal changes nothing.
-_APPEAL_TAP = re.compile(r"^ap:([ur]):(\d{1,12})$")
+# Any number of digits: an id no appeal can have is answered as "no such appeal".
+_APPEAL_TAP = re.compile(r"ap:([ur]):([0-9]+)")
 _TAP_DECISION = {"u": results.UPHOLD, "r": results.REJECT}
 
 
@@ -557,7 +558,7 @@ def appeals_message(listed: AppealList) -> tuple[list[str], InlineKeyboardMarkup
 async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
     query = update.callback_query
     assert query is not None
-    tapped = _APPEAL_TAP.match(query.data or "")
+    tapped = _APPEAL_TAP.fullmatch(query.data or "")
     if tapped is None:
         await answer(query, rt("results.forged", lang_guess(deps, update)))
         return True

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from analysis.statistics import margin_of_error
+from storage.ids import BIGINT_MAX, INTEGER_MAX, parse_id
 from storage.models import Campaign, CampaignStatus, Person, ResponseStatus, Role, Unit
 from surveys import operations
 from surveys.cadres import NAME_MAX
@@ -107,7 +108,7 @@ async def create_campaign(
     Raises:
         CampaignRuleError: unknown unit, taken or malformed code, times in the wrong order,
             reminders outside the window, an audience the survey is not written for, an
-            unknown time zone or a target below 1.
+            unknown time zone or a target outside 1 to 2**31 - 1 (the column).
     """
     check_code(code)
     check_timezone(timezone)
@@ -123,8 +124,9 @@ async def create_campaign(
         raise CampaignRuleError(
             f"the survey {survey.id!r} is written for {survey.audience}, not {audience}"
         )
-    if target is not None and target < 1:
-        raise CampaignRuleError("the target number of responses must be at least 1")
+    if target is not None and not 1 <= target <= INTEGER_MAX:
+        raise CampaignRuleError("the target number of responses must be at least 1 and at "
+                                f"most {INTEGER_MAX}")
     unit = await uow.units.by_code(unit_code)
     if unit is None:
         raise CampaignRuleError(f"unknown unit {unit_code!r}; import it with `units import`")
@@ -166,8 +168,12 @@ async def grant_role(
     the account's own label is used.
 
     Raises:
-        CampaignRuleError: the unit does not exist, or the name is over 200 characters.
+        CampaignRuleError: the unit does not exist, the name is over 200 characters, or the
+            id cannot be a Telegram user's.
     """
+    if parse_id(telegram_user_id, BIGINT_MAX) is None:
+        raise CampaignRuleError(f"{telegram_user_id} is not a Telegram user id (those are "
+                                "positive whole numbers)")
     name = " ".join(clean_text(name or "", multiline=False).split()) or None
     if name is not None and len(name) > NAME_MAX:
         raise CampaignRuleError(f"the name is {len(name)} characters; the limit is {NAME_MAX}")

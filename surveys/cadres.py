@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from storage.ids import parse_id, shown_id
 from storage.models import CadreInvite, KeyTask, Person, Role, Unit
 from surveys.access import UnitTree
 from surveys.answers import from_row
@@ -352,10 +353,11 @@ async def create_profile(
 
 
 async def _cadre(uow: UnitOfWork, person_id: int) -> Person:
-    person = await uow.cadres.get(person_id)
+    known = parse_id(person_id)
+    person = await uow.cadres.get(known) if known is not None else None
     if person is None:
-        raise CadreError("unknown_person", f"no profile with id {person_id}",
-                         person_id=person_id)
+        raise CadreError("unknown_person", f"no profile with id {shown_id(person_id)}",
+                         person_id=shown_id(person_id))
     if not any(r.role == Role.CADRE for r in person.roles):
         raise CadreError("not_a_cadre", f"person {person_id} ({person.name}) is not a cadre",
                          person_id=person_id, name=person.name)

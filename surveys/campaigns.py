@@ -110,14 +110,21 @@ class Window:
 AUDIENCES = ("residents", "cadres")
 _DURATION_PART = re.compile(r"^(\d+)\s*([dhm])$")
 _UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+# Ten years: far past any campaign, and far from where date arithmetic overflows (timedelta
+# stops at 999,999,999 days, datetime at the year 9999).
+MAX_DURATION = timedelta(days=3660)
 
 
 def parse_duration(text: str) -> timedelta:
-    """``14d``, ``36h`` or ``90m``."""
+    """``14d``, ``36h`` or ``90m``, at most :data:`MAX_DURATION`."""
     match = _DURATION_PART.match(text.strip())
     if match is None:
         raise CampaignRuleError(f"cannot read the duration {text!r}: use e.g. 2d, 12h or 30m")
-    return int(match.group(1)) * _UNITS[match.group(2)]
+    digits, unit = match.group(1).lstrip("0"), _UNITS[match.group(2)]
+    if len(digits) > 9 or int(digits or 0) * unit > MAX_DURATION:
+        raise CampaignRuleError(f"the duration {text.strip()!r} is too long: at most "
+                                f"{MAX_DURATION.days} days")
+    return int(digits or 0) * unit
 
 
 def format_duration(value: timedelta) -> str:

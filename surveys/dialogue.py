@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from storage.ids import is_digits
 from storage.models import AdminDialogue, Campaign, CampaignStatus, Person, Role, Unit
 from surveys import busy, cadres
 from surveys.access import ADMIN_ROLES, VIEW_ROLES, Actor, NotAllowed, UnitTree, acting
@@ -210,10 +211,14 @@ def parse_window(text: str, now: datetime, timezone: str = "UTC") -> WindowInput
     if len(tokens) > 2:
         raise InputError("bad_dates")
     opening, closing = ("now", tokens[0]) if len(tokens) == 1 else tokens
-    opens_at = _opening(opening, now, zone)
-    closes_at, length = _closing(closing, zone)
-    window = WindowInput(zone_name, opens_at, closes_at, length)
-    check_window(window, now)
+    try:
+        opens_at = _opening(opening, now, zone)
+        closes_at, length = _closing(closing, zone)
+        window = WindowInput(zone_name, opens_at, closes_at, length)
+        check_window(window, now)
+    except OverflowError as exc:
+        # The end of 9999-12-31, or a time that leaves the years 1..9999 in UTC.
+        raise InputError("bad_time", value=" ".join(tokens)) from exc
     return window
 
 
@@ -275,7 +280,8 @@ def suggest_code(unit_code: str, opens_at: datetime, timezone: str = "UTC") -> s
 
 def parse_choice(data: str | None) -> tuple[str, int, str] | None:
     """Decode dialogue button data ``d:<nonce>:<version>:<choice>``; None if malformed."""
-    match = re.fullmatch(r"d:([0-9a-f]{6}):(\d{1,9}):([a-z]{1,2}\d{0,9})", data or "")
+    # Ids of any length (ASCII digits): one that cannot exist is "no such unit".
+    match = re.fullmatch(r"d:([0-9a-f]{6}):([0-9]{1,9}):([a-z]{1,2}[0-9]*)", data or "")
     if match is None:
         return None
     return match.group(1), int(match.group(2)), match.group(3)
@@ -563,7 +569,7 @@ async def invite_cadre(uow: UnitOfWork, caller: Caller, text: str,
 
     request = text.strip()
     try:
-        if request.isdigit():
+        if is_digits(request):
             issued = await cadres.issue_invite(uow, int(request), actor=actor.label,
                                                now=caller.now, valid_for=valid_for,
                                                scope=in_scope)
@@ -770,7 +776,7 @@ async def _apply(
 
 
 def _tapped(tap: str | None, prefix: str) -> int | None:
-    if tap is None or not tap.startswith(prefix) or not tap[len(prefix):].isdigit():
+    if tap is None or not tap.startswith(prefix) or not is_digits(tap[len(prefix):]):
         return None
     return int(tap[len(prefix):])
 

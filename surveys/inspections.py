@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.evidence import StoredFile
+from storage.ids import is_digits
 from storage.models import AdminDialogue, Evidence, KeyTask, Person, Role, Unit, Verdict
 from surveys import busy
 from surveys.access import Actor, NotAllowed, UnitTree, acting
@@ -53,7 +54,8 @@ LABEL_LENGTH = 60
 # unit, t<task> a task, g no task in particular, v<a|p|n> a verdict, k keep the remark,
 # s save, m more (next page), b back, x cancel.
 VERDICTS = {"a": Verdict.ACHIEVED, "p": Verdict.PARTLY, "n": Verdict.NOT_ACHIEVED}
-_CHOICE = re.compile(r"k:([0-9a-f]{6}):(\d{1,9}):([a-z]\d{0,12}|v[apn])")
+# Ids of any length (ASCII digits): one that cannot exist is "no such unit/cadre/task".
+_CHOICE = re.compile(r"k:([0-9a-f]{6}):([0-9]{1,9}):([a-z][0-9]*|v[apn])")
 
 
 def parse_choice(data: str | None) -> tuple[str, int, str] | None:
@@ -502,7 +504,7 @@ def _forward(data: dict[str, Any], step: str, following: str) -> str:
 
 
 def _tapped(tap: str | None, prefix: str) -> int | None:
-    if tap is None or not tap.startswith(prefix) or not tap[len(prefix):].isdigit():
+    if tap is None or not tap.startswith(prefix) or not is_digits(tap[len(prefix):]):
         return None
     return int(tap[len(prefix):])
 

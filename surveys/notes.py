@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from storage.evidence import StoredFile
+from storage.ids import is_digits, parse_id, shown_id
 from storage.models import (
     AdminDialogue,
     Contact,
@@ -525,12 +526,13 @@ async def draft_tap(uow: UnitOfWork, caller: NoteCaller, nonce: str, version: in
         kind = dialogue.kind
         await uow.dialogues.end(cadre.actor.person_id)
         return TapOutcome(cadre.lang, cancelled=kind)
-    if dialogue.kind != KIND or not choice.startswith("t") or not choice[1:].isdigit():
+    if dialogue.kind != KIND or not choice.startswith("t") or not is_digits(choice[1:]):
         raise NoteRefused("forged", cadre.lang)
     task_id = int(choice[1:])
     task = None
     if task_id != OTHER_TASK:
-        task = await uow.cadres.task(task_id)
+        known = parse_id(task_id)
+        task = await uow.cadres.task(known) if known is not None else None
         if task is None or task.person_id != cadre.actor.person_id or not task.active:
             raise NoteRefused("forged", cadre.lang)
     data = dialogue.data
@@ -670,9 +672,10 @@ async def _own_note(uow: UnitOfWork, caller: NoteCaller, cadre: _Cadre, note_id:
         NoteRefused: ``no_note`` (not theirs, or none: the same answer, so a forged id
             learns nothing), ``withdrawn``, ``window_closed``, ``stale``.
     """
-    note = await uow.notes.get(note_id, lock=True)
+    known = parse_id(note_id)
+    note = await uow.notes.get(known, lock=True) if known is not None else None
     if note is None or note.person_id != cadre.actor.person_id:
-        raise NoteRefused("no_note", cadre.lang, {"id": note_id})
+        raise NoteRefused("no_note", cadre.lang, {"id": shown_id(note_id)})
     if note.status == NoteStatus.WITHDRAWN:
         raise NoteRefused("withdrawn", cadre.lang, {"id": note_id})
     window = caller.rules.correction_window

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from storage.ids import RESPONSE_ID_MAX, parse_id
 from storage.models import (
     Campaign,
     CampaignStatus,
@@ -245,7 +246,8 @@ async def open_invitation(uow: UnitOfWork, who: Respondent, campaign_id: int) ->
     """The "Start" button under an invitation or a reminder."""
     contact = await _contact(uow, who)
     lang = resolve_language(contact, who.client_language, who.default_language)
-    campaign = await uow.campaigns.get(campaign_id)
+    known = parse_id(campaign_id)
+    campaign = await uow.campaigns.get(known) if known is not None else None
     if campaign is None:
         return Reply(lang, notice="stale", only_notice=True)
     if campaign.audience == "cadres" and contact.id not in await uow.outbox.contacts_with(
@@ -429,7 +431,8 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
     contact alone: the pressed message already is the prompt, and the response carries the
     language. Only submitting updates the contact.
     """
-    response = await uow.responses.get_with_campaign(tap.response_id)
+    known = parse_id(tap.response_id, RESPONSE_ID_MAX)
+    response = await uow.responses.get_with_campaign(known) if known is not None else None
     client_lang = resolve_language(None, who.client_language, who.default_language)
     if response is None:
         return Reply(client_lang, notice="stale", only_notice=True)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import yaml
 
+from storage.ids import INTEGER_MAX
 from surveys._yaml import LineDict, StrictTextLoader, describe_yaml_error, expands_beyond
 from surveys.text import NotUtf8, clean_text, decode_utf8
 
@@ -154,6 +155,9 @@ def _population(raw: str) -> int | str | None:
         return f"population {raw!r} is not a whole number"
     if not number.is_finite() or number != number.to_integral_value():
         return f"population {raw!r} is not a whole number"
+    if number > INTEGER_MAX:
+        # Before int(): "1e10000000" would take minutes to expand, and the column would refuse.
+        return f"population {raw!r} is more than {INTEGER_MAX}"
     return int(number)
 
 
@@ -312,6 +316,8 @@ def _field_issues(row: UnitRow) -> list[tuple[int, str]]:
             found.append(f"population {row.population!r} is not a whole number")
         elif row.population < 0:
             found.append(f"population {row.population} must not be negative")
+        elif row.population > INTEGER_MAX:
+            found.append(f"population {row.population} is more than {INTEGER_MAX}")
     found.extend(_centre_issues(row))
     if row.parent is not None and row.parent == row.code:
         found.append(f"unit {row.code!r} cannot be its own parent")

@@ -81,7 +81,10 @@ def test_parse_answer() -> None:
     assert parse_answer(["x", "uphold", "t"]) is None
     assert parse_answer(["12", "maybe", "t"]) is None
     assert parse_answer(["12"]) is None
-    assert parse_answer(["1" * 13, "uphold", "t"]) is None
+    # Any number is an appeal id: one that no appeal can have is "no such appeal" later.
+    assert parse_answer(["1" * 30, "uphold", "t"]) == (int("1" * 30), "uphold", "t")
+    for not_a_number in ("-1", "²", "٣", "1_0", "+5"):
+        assert parse_answer([not_a_number, "uphold", "t"]) is None, not_a_number
 
 
 # --- splitting for Telegram -----------------------------------------------------------------

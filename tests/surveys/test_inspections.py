@@ -106,8 +106,10 @@ def test_button_data_round_trips_and_forgeries_are_rejected() -> None:
     assert len(choice_data("ffffff", 999_999_999, "u999999999999").encode()) <= 64
     for forged in (None, "", "k:a1b2c3:7:", "k:A1B2C3:7:t1", "k:a1b2c3:x:t1",
                    "k:a1b2c3:7:vz", "k:a1b2c3:7:t1;drop", "d:a1b2c3:7:t1",
-                   "k:a1b2c3:7:u1234567890123"):
+                   "k:a1b2c3:7:u٣", "k:a1b2c3:7:u-1", "k:a1b2c3:7:u1_0"):
         assert parse_choice(forged) is None, forged
+    # A unit id no unit has is read, and refused as "no such unit" by the step.
+    assert parse_choice("k:a1b2c3:7:u1234567890123") == ("a1b2c3", 7, "u1234567890123")
 
 
 def test_conflict_covers_the_cadres_unit_and_everything_inside_it() -> None:

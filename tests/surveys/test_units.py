@@ -242,6 +242,8 @@ def test_a_cycle_among_stored_units_is_reported_at_the_row_that_hangs_on_it() ->
     ("row", "expected"),
     [
         ("A,A,,x,-3", "population -3 must not be negative"),
+        ("A,A,,x,2147483648", "population '2147483648' is more than 2147483647"),
+        ("A,A,,x,1e10000000", "population '1e10000000' is more than 2147483647"),
         ("A,A,,x,12.5", "population '12.5' is not a whole number"),
         ("A,A,,x,many", "population 'many' is not a whole number"),
         ("A,,,x,", "missing name"),
@@ -261,6 +263,9 @@ def test_row_problems_with_line_numbers(row: str, expected: str) -> None:
 def test_population_forms() -> None:
     text = "code,name,type,population\nA,A,x,1 200\nB,B,x,12.0\nC,C,x,+5\nD,D,x,1_000\n"
     assert [r.population for r in parse_units(text)] == [1200, 12, 5, 1000]
+    # The largest the column holds.
+    assert [r.population for r in parse_units("code,name,type,population\nA,A,x,2147483647\n")
+            ] == [2**31 - 1]
 
 
 def test_every_problem_is_reported_at_once() -> None:
