@@ -21,6 +21,8 @@ from storage.models import AdminDialogue, Base, CampaignRun, ProcessedUpdate, Ro
 from storage.uow import Database
 from surveys import dialogue, inspections
 from surveys.admin import grant_role
+from surveys.anonymity import session_key
+from tests.conftest import SECRET
 from tests.e2e.conftest import Bot
 from tests.e2e.fieldwork import make_cadre, make_inspector
 from tests.e2e.test_admin_chat import staff, step
@@ -61,6 +63,14 @@ class Case:
 async def _resident(client: SandboxClient, db: Database) -> tuple[SandboxUser, str]:
     user = await client.user(6101, "Resident Ma")
     first = await begin(user)
+    # The question's message id is noted just after it is sent: wait for it, so the
+    # snapshot taken next is the state the refusals must leave alone.
+    for _ in range(200):
+        async with db.reading() as uow:
+            session = await uow.sessions.get(session_key(SECRET, 6101))
+        if session is not None and session.prompt_message_id == first.message_id:
+            break
+        await asyncio.sleep(0.05)
     return user, str(first.message_id)
 
 
