@@ -37,6 +37,9 @@ from surveys.admin import (
     create_campaign,
     grant_role,
     import_units,
+    revoke_role,
+    role_holders,
+    scope_label,
 )
 from surveys.cadres import CadreError, Profile, TaskRef
 from surveys.campaigns import (
@@ -111,22 +114,79 @@ async def _with_db(
     settings: Settings, work: Callable[[Database], Coroutine[Any, Any, int]],
     *, read_only: bool = False,
 ) -> int:
-    """Run ``work`` with the database. Commands that change data first bring the schema up to
-    date; read-only ones never write, so they refuse an out-of-date schema instead."""
-    if not read_only:
-        await asyncio.to_thread(upgrade, settings.database_url)
+    """Run ``work`` with the database, which must exist with this code's schema.
+
+    Only `run` and `db upgrade` create or migrate a database: a command run from the wrong
+    folder, or with a wrong DATABASE_URL or CIVICPULSE_CONFIG, must not quietly create an empty
+    one (and then report that nothing is in it). ``read_only`` is kept for the callers' sake:
+    no command migrates any more, so both kinds refuse the same way.
+    """
+    _require_database_file(settings)
     db = Database.from_url(settings.database_url, **settings.database_options)
     try:
-        if read_only:
-            current, head = await current_revision(db.engine), head_revision()
-            if current != head:
-                raise CliError(
-                    f"the database schema is at {current or 'nothing'}, not {head}: run "
-                    "`civicpulse db upgrade` (or `make migrate`) first"
-                )
+        await _require_current_schema(settings, db)
         return await work(db)
     finally:
         await db.dispose()
+
+
+def _database_source(settings: Settings) -> str:
+    """Where the database URL came from, so a wrong one can be traced to its setting."""
+    config = settings.config_path
+    if os.environ.get("DATABASE_URL"):
+        return "from DATABASE_URL"
+    if settings.database.url:
+        return f"from database.url in {config}"
+    where = f"the default, under {settings.var_dir} in the current folder {Path.cwd()}"
+    if config is not None and not config.exists():
+        where += f"; no {config} was found there"
+    return where
+
+
+WHAT_TO_DO = ("run `civicpulse db upgrade` to create or update it there, or point at the "
+              "right database with DATABASE_URL (or CIVICPULSE_CONFIG for another config.yaml)")
+
+
+def _require_database_file(settings: Settings) -> None:
+    """Refuse a SQLite file that does not exist, before anything can create it."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    path = url.database
+    if url.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return
+    if not Path(path).exists():
+        raise CliError(
+            f"no database at {Path(path).resolve()} ({_safe_url(settings.database_url)}, "
+            f"{_database_source(settings)}); nothing was created: {WHAT_TO_DO}"
+        )
+
+
+async def _require_current_schema(settings: Settings, db: Database) -> None:
+    from storage.migrate import is_known_revision
+
+    safe = _safe_url(settings.database_url)
+    try:
+        current = await current_revision(db.engine)
+    except (DBAPIError, OSError) as exc:
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise CliError(f"cannot use the database {safe} ({_database_source(settings)}): "
+                       f"{detail}; check DATABASE_URL (or database.url in config.yaml)") from exc
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        state = "has no CivicPulse tables (it was never migrated)"
+    elif is_known_revision(current):
+        state = f"has the schema of migration {current}, older than this code's {head}"
+    else:
+        raise CliError(
+            f"the database {safe} ({_database_source(settings)}) has the schema of migration "
+            f"{current}, which this code does not know (a newer CivicPulse migrated it): "
+            "use that version, or point at another database with DATABASE_URL"
+        )
+    raise CliError(f"the database {safe} ({_database_source(settings)}) {state}: "
+                   f"{WHAT_TO_DO}")
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -391,9 +451,39 @@ def cmd_admin_add(settings: Settings, args: argparse.Namespace) -> int:
                 uow, telegram_user_id=args.telegram_id, role=Role(args.role),
                 unit_code=args.unit, name=args.name, actor="cli",
             )
-        scope = f"unit {args.unit} and below" if args.unit else "all units"
         state = "now" if new else "already"
-        print(f"{person.name} (Telegram {args.telegram_id}) is {state} {args.role} for {scope}")
+        print(f"{person.name} (Telegram {args.telegram_id}) is {state} {args.role} for "
+              f"{scope_label(args.unit)}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_admin_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        async with db.reading() as uow:
+            holders = await role_holders(uow, Role(args.role) if args.role else None)
+        if not holders:
+            which = f"the {args.role} role" if args.role else "a role"
+            print(f"nobody has {which} yet: give one with `civicpulse admin add`")
+            return 0
+        print(f"{'telegram id':>12}  {'name':<24} roles")
+        for h in holders:
+            account = str(h.telegram_user_id) if h.telegram_user_id is not None else "not linked"
+            print(f"{account:>12}  {h.name:<24} {h.describe()}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work, read_only=True))
+
+
+def cmd_admin_remove(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        async with db.transaction() as uow:
+            left = await revoke_role(uow, telegram_user_id=args.telegram_id,
+                                     role=Role(args.role), unit_code=args.unit, actor="cli")
+        still = f"; still {left.describe()}" if left.roles else "; no roles left"
+        print(f"{left.name} (Telegram {args.telegram_id}) is no longer {args.role} for "
+              f"{scope_label(args.unit)}{still}")
         return 0
 
     return asyncio.run(_with_db(settings, work))
@@ -969,6 +1059,19 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=[r.value for r in Role if r is not Role.CADRE],
                      default=Role.ADMIN.value)
     add.set_defaults(func=cmd_admin_add)
+    remove = admin.add_parser("remove", help="take a role (with the scope it was given) from "
+                              "a Telegram account")
+    remove.add_argument("--telegram-id", type=int, required=True,
+                        help="the person's Telegram id (see `civicpulse admin list`)")
+    remove.add_argument("--unit", help="the unit the role was limited to (default: the role "
+                        "for all units)")
+    remove.add_argument("--role", choices=[r.value for r in Role if r is not Role.CADRE],
+                        default=Role.ADMIN.value)
+    remove.set_defaults(func=cmd_admin_remove)
+    listing = admin.add_parser("list", help="everyone with a role, with each role's scope")
+    listing.add_argument("--role", choices=[r.value for r in Role],
+                         help="only people with this role")
+    listing.set_defaults(func=cmd_admin_list)
 
     cadre = sub.add_parser("cadre", help="cadre profiles and their invite links").add_subparsers(
         dest="cadre_command", required=True, metavar="ACTION")

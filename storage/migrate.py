@@ -39,6 +39,17 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
+def is_known_revision(revision: str) -> bool:
+    """Whether this code's migrations include ``revision`` (False: a newer release's)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(alembic_config("")).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 async def current_revision(engine: AsyncEngine) -> str | None:
     """The revision the database is at (None for an empty database), read without writing."""
     from alembic.runtime.migration import MigrationContext

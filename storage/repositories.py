@@ -341,6 +341,27 @@ class PeopleRepository:
         await self.session.flush()
         return granted
 
+    async def revoke(self, person: Person, role: Role, unit_id: int | None) -> PersonRole | None:
+        """Take the role (with exactly this scope) from ``person``; None if they lacked it."""
+        held = next((r for r in person.roles if r.role == role and r.unit_id == unit_id), None)
+        if held is None:
+            return None
+        person.roles.remove(held)
+        await self.session.delete(held)
+        await self.session.flush()
+        return held
+
+    async def with_roles(self) -> Sequence[tuple[Person, Contact | None]]:
+        """Everyone holding a role, with their contact (None for a profile not linked yet)."""
+        rows = await self.session.execute(
+            select(Person, Contact)
+            .outerjoin(Contact, Contact.id == Person.contact_id)
+            .where(Person.id.in_(select(PersonRole.person_id)))
+            .options(selectinload(Person.roles))
+            .order_by(Person.id)
+        )
+        return [(person, contact) for person, contact in rows.all()]
+
 
 class SurveysRepository:
     def __init__(self, session: AsyncSession) -> None:

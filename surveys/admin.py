@@ -197,6 +197,79 @@ async def grant_role(
 
 
 @dataclass(frozen=True)
+class RoleHolder:
+    """Someone with roles, as `civicpulse admin list` shows them."""
+
+    person_id: int
+    name: str
+    telegram_user_id: int | None  # None: a cadre profile whose invite link is not used yet
+    roles: tuple[tuple[Role, str | None], ...]  # (role, unit code; None = all units)
+
+    def describe(self) -> str:
+        return ", ".join(f"{role.value} for {scope_label(unit)}" for role, unit in self.roles)
+
+
+def scope_label(unit_code: str | None) -> str:
+    return f"unit {unit_code} and below" if unit_code else "all units"
+
+
+async def role_holders(uow: UnitOfWork, role: Role | None = None) -> list[RoleHolder]:
+    """Everyone with a role (or with ``role``), each with every role they hold and its scope."""
+    codes = {u.id: u.code for u in await uow.units.all()}
+    holders = []
+    for person, contact in await uow.people.with_roles():
+        held = _held(person, codes)
+        if role is None or any(r == role for r, _ in held):
+            holders.append(RoleHolder(person.id, person.name,
+                                      contact.telegram_user_id if contact is not None else None,
+                                      held))
+    return holders
+
+
+def _held(person: Person, codes: dict[int, str]) -> tuple[tuple[Role, str | None], ...]:
+    order = list(Role)
+    return tuple(sorted(
+        ((r.role, codes.get(r.unit_id) if r.unit_id is not None else None) for r in person.roles),
+        key=lambda item: (order.index(item[0]), item[1] or "")))
+
+
+async def revoke_role(
+    uow: UnitOfWork, *, telegram_user_id: int, role: Role, unit_code: str | None, actor: str,
+) -> RoleHolder:
+    """Take a role (with exactly this scope) from the Telegram account; what they still hold.
+
+    Raises:
+        CampaignRuleError: the unit does not exist, nobody with this account holds a role, or
+            they do not hold this one with this scope (the message says what they do hold).
+    """
+    unit = None
+    if unit_code is not None:
+        unit = await uow.units.by_code(unit_code)
+        if unit is None:
+            raise CampaignRuleError(f"unknown unit {unit_code!r}")
+    person = await uow.people.by_user(telegram_user_id)
+    if person is None or not person.roles:
+        raise CampaignRuleError(
+            f"nobody with Telegram id {telegram_user_id} has a role (`civicpulse admin list` "
+            "shows who has one)")
+    before = await _holder(uow, person, telegram_user_id)
+    if await uow.people.revoke(person, role, unit.id if unit is not None else None) is None:
+        raise CampaignRuleError(
+            f"{person.name} (Telegram {telegram_user_id}) is not {role.value} for "
+            f"{scope_label(unit_code)}; they are {before.describe()}")
+    await uow.audit.record(
+        actor, "role.revoke", "person", person.id,
+        before={"role": role.value, "unit": unit_code, "name": person.name},
+    )
+    return await _holder(uow, person, telegram_user_id)
+
+
+async def _holder(uow: UnitOfWork, person: Person, telegram_user_id: int) -> RoleHolder:
+    codes = {u.id: u.code for u in await uow.units.all()}
+    return RoleHolder(person.id, person.name, telegram_user_id, _held(person, codes))
+
+
+@dataclass(frozen=True)
 class CampaignReport:
     """What an admin sees of a campaign: progress and how much the result can be trusted."""
 

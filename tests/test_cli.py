@@ -644,3 +644,196 @@ def test_new_read_only_commands_never_migrate(
     with sqlite3.connect(empty) as connection:
         tables = connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
         assert tables.fetchall() == [], "nothing was migrated"
+
+
+# --- a database that is missing, empty, behind or ahead (never created by a command) -------
+
+
+def test_outside_the_project_no_database_is_created_and_the_message_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new user runs the CLI from another folder: nothing appears there, and it says why."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("DATABASE_URL", "CIVICPULSE_CONFIG", "CIVICPULSE_VAR_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    units = write(tmp_path, "u.csv", UNITS_CSV)
+    for command in (["campaign", "list"], ["audit", "verify"], ["units", "import", str(units)],
+                    ["admin", "add", "--telegram-id", "777"], ["admin", "list"]):
+        assert main(command) == 1, command
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert f"no database at {tmp_path / 'var' / 'civicpulse.db'}" in err
+        assert "the default" in err and "no config.yaml was found there" in err
+        assert "nothing was created" in err and "run `civicpulse db upgrade`" in err
+        assert "DATABASE_URL" in err and "CIVICPULSE_CONFIG" in err
+        assert "at nothing" not in err
+        assert not (tmp_path / "var").exists(), f"{command} created {tmp_path / 'var'}"
+    assert main(["db", "upgrade"]) == 0, "db upgrade is how a database is created"
+    assert (tmp_path / "var" / "civicpulse.db").exists()
+    capsys.readouterr()
+    assert main(["campaign", "list"]) == 0
+    assert "no campaigns yet" in capsys.readouterr().out
+
+
+def test_a_wrong_url_in_a_config_file_is_named_with_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "elsewhere" / "cp.db"
+    config = write(tmp_path, "c.yaml", f"database:\n  url: sqlite+aiosqlite:///{missing}\n")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("CIVICPULSE_CONFIG", str(config))
+    assert main(["campaign", "list"]) == 1
+    err = capsys.readouterr().err
+    assert f"no database at {missing}" in err and f"from database.url in {config}" in err
+    assert not missing.parent.exists()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{missing}")
+    assert main(["admin", "list"]) == 1
+    assert "from DATABASE_URL" in capsys.readouterr().err
+
+
+def _tables(path: Path) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        return sorted(name for (name,) in rows.fetchall())
+
+
+def test_an_empty_database_is_not_migrated_by_a_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{empty}")
+    monkeypatch.setenv("CIVICPULSE_CONFIG", str(write(tmp_path, "c.yaml", "{}\n")))
+    units = write(tmp_path, "u.csv", UNITS_CSV)
+    for command in (["units", "import", str(units)], ["admin", "add", "--telegram-id", "7"],
+                    ["campaign", "list"]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert f"the database sqlite+aiosqlite:///{empty} (from DATABASE_URL) has no " \
+            "CivicPulse tables (it was never migrated)" in err
+        assert "run `civicpulse db upgrade`" in err
+    assert _tables(empty) == [], "no command but db upgrade creates tables"
+
+
+def test_a_database_behind_or_ahead_of_the_code_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storage.migrate import head_revision, upgrade
+
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url, "0006")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("CIVICPULSE_CONFIG", str(write(tmp_path, "c.yaml", "{}\n")))
+    units = write(tmp_path, "u.csv", UNITS_CSV)
+    for command in (["units", "import", str(units)], ["campaign", "list"]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert f"has the schema of migration 0006, older than this code's {head_revision()}" \
+            in err and "run `civicpulse db upgrade`" in err
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            ("0006",)], "left as it was"
+    assert main(["db", "upgrade"]) == 0
+    assert main(["units", "import", str(units)]) == 0
+    capsys.readouterr()
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    assert main(["campaign", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "migration 9999, which this code does not know" in err
+
+
+# --- admin list and admin remove -----------------------------------------------------------
+
+
+def test_admin_list_shows_everyone_with_roles_and_their_scopes(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["admin", "list"]) == 0
+    assert "nobody has a role yet" in capsys.readouterr().out
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["admin", "add", "--telegram-id", "777", "--name", "Zhang Wei"]) == 0
+    assert main(["admin", "add", "--telegram-id", "777", "--unit", "T1",
+                 "--role", "auditor"]) == 0
+    assert main(["admin", "add", "--telegram-id", "888", "--name", "Li Na", "--unit", "V1",
+                 "--role", "inspector"]) == 0
+    assert main(["cadre", "invite", "--name", "Wang Fang", "--unit", "V1",
+                 "--position", "Village head"]) == 0
+    capsys.readouterr()
+    assert main(["admin", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["telegram", "id", "name", "roles"]
+    assert any("777" in line and "Zhang Wei" in line
+               and "admin for all units, auditor for unit T1 and below" in line
+               for line in lines), lines
+    assert any("888" in line and "inspector for unit V1 and below" in line for line in lines)
+    assert any("not linked" in line and "Wang Fang" in line and "cadre for unit V1 and below"
+               in line for line in lines), "an unlinked cadre profile is shown as such"
+    assert main(["admin", "list", "--role", "inspector"]) == 0
+    only = capsys.readouterr().out
+    assert "Li Na" in only and "Zhang Wei" not in only
+    assert main(["admin", "list", "--role", "auditor"]) == 0
+    assert "Zhang Wei" in capsys.readouterr().out
+
+
+def test_admin_remove_takes_one_scoped_role_and_is_audited(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["admin", "add", "--telegram-id", "777", "--name", "Zhang Wei"]) == 0
+    assert main(["admin", "add", "--telegram-id", "777", "--unit", "T1",
+                 "--role", "auditor"]) == 0
+    capsys.readouterr()
+
+    assert main(["admin", "remove", "--telegram-id", "777", "--role", "auditor"]) == 1
+    err = capsys.readouterr().err
+    assert "Zhang Wei (Telegram 777) is not auditor for all units; they are admin for all " \
+        "units, auditor for unit T1 and below" in err
+    assert main(["admin", "remove", "--telegram-id", "777", "--role", "auditor",
+                 "--unit", "T1"]) == 0
+    out = capsys.readouterr().out
+    assert "Zhang Wei (Telegram 777) is no longer auditor for unit T1 and below; still admin " \
+        "for all units" in out
+    assert main(["admin", "remove", "--telegram-id", "777"]) == 0
+    assert "no longer admin for all units; no roles left" in capsys.readouterr().out
+    assert main(["admin", "list"]) == 0
+    assert "nobody has a role yet" in capsys.readouterr().out
+
+    async def audited() -> list[tuple[str, str, dict[str, object] | None]]:
+        db = Database.from_url(os.environ["DATABASE_URL"])
+        try:
+            async with db.reading() as uow:
+                return [(e.actor, e.action, e.before)
+                        for e in await uow.audit.of("person", None, limit=50)
+                        if e.action == "role.revoke"]
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(audited()) == [
+        ("cli", "role.revoke", {"role": "auditor", "unit": "T1", "name": "Zhang Wei"}),
+        ("cli", "role.revoke", {"role": "admin", "unit": None, "name": "Zhang Wei"}),
+    ]
+    assert main(["audit", "verify"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--telegram-id", "424242"], "nobody with Telegram id 424242 has a role"),
+        (["--telegram-id", "777", "--unit", "NOPE"], "unknown unit 'NOPE'"),
+        (["--telegram-id", "777", "--role", "inspector"],
+         "Zhang Wei (Telegram 777) is not inspector for all units; they are admin"),
+    ],
+)
+def test_admin_remove_refuses_unknown_people_and_roles_they_do_not_hold(
+    env: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(["units", "import", str(write(env, "u.csv", UNITS_CSV))]) == 0
+    assert main(["admin", "add", "--telegram-id", "777", "--name", "Zhang Wei"]) == 0
+    capsys.readouterr()
+    assert main(["admin", "remove", *extra]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("civicpulse: ") and message in err and err.count("\n") == 1
+    assert main(["admin", "list"]) == 0
+    assert "admin for all units" in capsys.readouterr().out, "nothing was taken"
