@@ -42,6 +42,7 @@ __all__ = [
     "restore",
     "skip",
     "start",
+    "step_numbers",
     "toggle",
     "validate",
     "visible_questions",
@@ -92,12 +93,17 @@ class InvalidAnswer(Exception):
 
 @dataclass(frozen=True)
 class Progress:
-    """How far a respondent is.
+    """How far a respondent is, as the "2/5" on each question shows it.
+
+    The count is of *steps*: a question without ``show_if`` is a step, and a conditional
+    question (a follow-up such as "what went wrong?") belongs to the step before it. So the
+    total is the same from the first question to the summary, whatever is answered (it never
+    jumps from 1/5 to 2/6 when a follow-up appears), a follow-up shows its step's number, and
+    the number never goes down while moving forward nor up by more than one per answer.
 
     Attributes:
-        position: 1-based position of the current question among the visible ones; equal to
-            ``total`` on the summary.
-        total: Number of visible questions.
+        position: 1-based step of the current question; equal to ``total`` on the summary.
+        total: Number of steps (questions without ``show_if``), fixed for a survey.
         answered: Visible questions with a (non-skipped) answer.
         done: True on the summary (no current question).
     """
@@ -318,21 +324,35 @@ def toggle(
 
 
 def progress(survey: Survey, state: State) -> Progress:
-    """Return the respondent's position; answers to hidden questions do not count.
+    """Return the respondent's step (see :class:`Progress`); answers to hidden questions do not
+    count.
 
     Args:
         survey: The survey.
         state: The respondent's state.
 
     Returns:
-        The progress; ``position <= total`` always holds.
+        The progress; ``1 <= position <= total`` always holds.
     """
     visible = [q.id for q in visible_questions(survey, state.answers)]
-    total = len(visible)
+    steps = step_numbers(survey)
+    total = max(steps.values(), default=1)
     answered = sum(1 for qid in visible if state.answers.get(qid) is not None)
     if state.current is None or state.current not in visible:
         return Progress(position=total, total=total, answered=answered, done=state.current is None)
-    return Progress(position=visible.index(state.current) + 1, total=total, answered=answered)
+    return Progress(position=steps[state.current], total=total, answered=answered)
+
+
+def step_numbers(survey: Survey) -> dict[str, int]:
+    """The step each question is shown as: its own for an unconditional question, the one
+    before it for a conditional one (never below 1)."""
+    numbers: dict[str, int] = {}
+    step = 0
+    for q in survey.questions:
+        if q.show_if is None:
+            step += 1
+        numbers[q.id] = max(step, 1)
+    return numbers
 
 
 def _missing_required(survey: Survey, answers: Mapping[str, AnswerValue]) -> list[str]:

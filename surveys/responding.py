@@ -77,7 +77,7 @@ class Intro:
     survey: Survey
     unit_name: str
     closes_at: datetime | None
-    questions: int  # as the progress marker counts them at the start (follow-ups come later)
+    questions: int  # the steps the progress marker counts (a follow-up is part of a step)
     # False for a cadre's self-assessment: the answers are tied to them, and the intro must
     # not promise anonymity.
     anonymous: bool = True

@@ -123,9 +123,10 @@ async def test_answers_are_stored_without_telegram_ids(
 async def test_back_skip_and_conditional_question(bot: Bot, client: SandboxClient) -> None:
     user = await client.user(1001, "Zhao")
     await begin(user)
-    low = await tap_and_wait(user, "2", "2/6")
-    assert "main problem" in low.text, "a low rating asks what went wrong"
-    again = await tap_and_wait(user, "◀ Back", "1/6")
+    low = await tap_and_wait(user, "2", "main problem")
+    assert "1/5" in low.text, "a low rating asks what went wrong, as part of the first question"
+    again = await tap_and_wait(user, "◀ Back", "Overall, how satisfied")
+    assert "1/5" in again.text
     assert "✓ 2" in again.button_texts, "going back shows the earlier answer"
     nxt = await tap_and_wait(user, "5", "2/5")
     assert "resolved" in nxt.text, "the follow-up disappears after a better rating"
@@ -134,6 +135,22 @@ async def test_back_skip_and_conditional_question(bot: Bot, client: SandboxClien
     await tap_and_wait(user, "3", "5/5")
     summary = await tap_and_wait(user, "Skip ▶", "Your answers")
     assert "skipped" in summary.text and "main problem" not in summary.text
+
+
+async def test_the_progress_total_stays_put_when_a_follow_up_appears(
+    bot: Bot, client: SandboxClient
+) -> None:
+    """A dissatisfied resident gets one more question, but never sees 1/5 turn into 2/6."""
+    user = await client.user(1003, "Sun")
+    first = await begin(user)
+    shown = [first]
+    for tap, expect in (("1", "main problem"), ("Waited too long", "resolved"),
+                        ("No", "How quickly"), ("2", "staff's attitude"), ("3", "Anything")):
+        shown.append(await tap_and_wait(user, tap, expect))
+    markers = [m.text.split("\n", 1)[0].rsplit(" · ", 1)[-1] for m in shown]
+    assert markers == ["1/5", "1/5", "2/5", "3/5", "4/5", "5/5"]
+    summary = await tap_and_wait(user, "Skip ▶", "Your answers")
+    assert "Waited too long" in summary.text, "the follow-up's answer is in the summary"
 
 
 async def test_change_an_answer_from_the_summary(

@@ -248,7 +248,7 @@ def test_hiding_a_question_also_hides_what_depends_on_it() -> None:
 def test_low_rating_path_to_summary() -> None:
     state = walk([1, "b", True, ["a", "c"], "Too slow", 3])
     assert state.current is None
-    assert engine.progress(FLOW, state) == Progress(position=6, total=6, answered=6, done=True)
+    assert engine.progress(FLOW, state) == Progress(position=3, total=3, answered=6, done=True)
     assert engine.is_complete(FLOW, state)
     assert engine.final_answers(FLOW, state) == {
         "q1": 1, "q2": "b", "q3": True, "q4": ["a", "c"], "q5": "Too slow", "q6": 3,
@@ -328,7 +328,7 @@ def test_change_that_hides_questions_keeps_their_answers_but_not_in_final() -> N
     assert engine.final_answers(FLOW, state) == {
         "q1": 5, "q3": True, "q4": ["a"], "q5": "note", "q6": 3,
     }
-    assert engine.progress(FLOW, state) == Progress(position=5, total=5, answered=5, done=True)
+    assert engine.progress(FLOW, state) == Progress(position=3, total=3, answered=5, done=True)
     # Changing back brings q2 back with its old answer, without asking it again.
     state = engine.answer(FLOW, engine.goto(FLOW, state, "q1"), 2)
     assert state.current is None
@@ -371,10 +371,31 @@ def test_state_is_immutable_and_copies_its_input() -> None:
 
 def test_progress_counts_visible_answered_questions_only() -> None:
     state = walk([1, "a"])
-    assert engine.progress(FLOW, state) == Progress(position=3, total=4, answered=2)
+    assert engine.progress(FLOW, state) == Progress(position=2, total=3, answered=2)
     state = engine.answer(FLOW, engine.goto(FLOW, state, "q1"), 4)
     assert state.current == "q3"
     assert engine.progress(FLOW, state) == Progress(position=2, total=3, answered=1)
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        # A follow-up shows the number of the question that brought it; the total stays.
+        ([1, "b", True, ["a"], "Too slow", 3], ["1/3", "1/3", "2/3", "2/3", "2/3", "3/3"]),
+        ([5, False, 3], ["1/3", "2/3", "3/3"]),
+        ([2, "a", False, None], ["1/3", "1/3", "2/3", "3/3"]),
+    ],
+)
+def test_a_follow_up_never_changes_the_total(values: list[Any], shown: list[str]) -> None:
+    state = engine.start(FLOW)
+    seen = []
+    for value in values:
+        progress = engine.progress(FLOW, state)
+        seen.append(f"{progress.position}/{progress.total}")
+        state = engine.answer(FLOW, state, value)
+    assert seen == shown
+    assert state.current is None
+    assert engine.progress(FLOW, state).position == 3
 
 
 def test_final_answers_requires_completion() -> None:

@@ -7,6 +7,7 @@ multi-choice toggles on the shipped templates and on generated surveys (random t
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -140,8 +141,9 @@ def check_consistent(s: Survey, state: State) -> None:
     visible = [x.id for x in engine.visible_questions(s, state.answers)]
     assert state.current is None or state.current in visible
     progress = engine.progress(s, state)
-    assert 1 <= progress.position <= progress.total == len(visible)
-    assert 0 <= progress.answered <= progress.total
+    assert 1 <= progress.position <= progress.total == engine.progress(s, engine.start(s)).total
+    assert progress.total == max(1, sum(1 for x in s.questions if x.show_if is None))
+    assert 0 <= progress.answered <= len(visible)
     assert progress.done == (state.current is None)
     for qid, value in state.answers.items():
         question = s.get_question(qid)
@@ -284,3 +286,62 @@ def test_parse_text_returns_a_valid_value_or_raises(text: str, kind: str) -> Non
     except InvalidAnswer:
         return
     assert engine.validate(question, value) == value
+
+
+def forward_positions(s: Survey, data: st.DataObject) -> list[tuple[int, int]]:
+    """(position, total) of every question a respondent sees going forward from the start,
+    answering or skipping, then of the summary."""
+    state = engine.start(s)
+    seen = []
+    for _ in range(len(s.questions) + 1):
+        question = engine.current_question(s, state)
+        progress = engine.progress(s, state)
+        seen.append((progress.position, progress.total))
+        if question is None:
+            break
+        if not question.required and data.draw(st.booleans()):
+            state = engine.skip(s, state)
+        else:
+            state = engine.answer(s, state, data.draw(valid_values(question)))
+    assert state.current is None
+    return seen
+
+
+def check_forward(s: Survey, seen: list[tuple[int, int]]) -> None:
+    totals = {total for _, total in seen}
+    assert len(totals) == 1, f"the total changed mid-poll: {seen}"
+    [total] = totals
+    positions = [position for position, _ in seen]
+    assert positions[0] == 1 and positions[-1] == total
+    assert all(b - a in (0, 1) for a, b in pairwise(positions)), (
+        f"the position went back or jumped: {seen}")
+    assert set(positions) == set(range(1, total + 1)), "every step is shown"
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@SETTINGS
+@given(data=st.data())
+def test_progress_on_templates_never_raises_its_total_or_jumps(
+    name: str, data: st.DataObject
+) -> None:
+    s = TEMPLATES[name]
+    check_forward(s, forward_positions(s, data))
+
+
+@SETTINGS
+@given(s=generated_surveys(), data=st.data())
+def test_progress_on_generated_surveys_never_raises_its_total_or_jumps(
+    s: Survey, data: st.DataObject
+) -> None:
+    check_forward(s, forward_positions(s, data))
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_template_counts_its_follow_ups_in_the_step_before(name: str) -> None:
+    s = TEMPLATES[name]
+    steps = engine.step_numbers(s)
+    follow_ups = [x for x in s.questions if x.show_if is not None]
+    assert follow_ups, "each shipped template has a follow-up to test"
+    for question in follow_ups:
+        before = s.questions[s.questions.index(question) - 1]
+        assert steps[question.id] == steps[before.id]
