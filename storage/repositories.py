@@ -125,17 +125,23 @@ class ContactsRepository:
         )
 
     async def get_or_create(self, telegram_user_id: int, chat_id: int) -> Contact:
+        contact, _ = await self.join(telegram_user_id, chat_id)
+        return contact
+
+    async def join(self, telegram_user_id: int, chat_id: int) -> tuple[Contact, bool]:
+        """The account's contact, and whether this call created it (their first message)."""
         contact = await self.by_user(telegram_user_id)
+        created = False
         if contact is None:
             # Two first messages at once: one inserts, both then read the same row.
             values = {"telegram_user_id": telegram_user_id, "chat_id": chat_id,
                       "opted_out": False, "unreachable": False}
-            await _insert_new(self.session, Contact, values, ["telegram_user_id"])
+            created = await _insert_new(self.session, Contact, values, ["telegram_user_id"])
             contact = await self.by_user(telegram_user_id)
             assert contact is not None
         if contact.chat_id != chat_id:
             contact.chat_id = chat_id
-        return contact
+        return contact, created
 
     async def get(self, contact_id: int) -> Contact | None:
         return await self.session.get(Contact, contact_id)

@@ -583,9 +583,16 @@ async def _submit(
 
 
 async def typed(uow: UnitOfWork, who: Respondent, text: str) -> Reply:
-    """The person typed a message: an answer to the current question, if one is waiting."""
-    contact = await _contact(uow, who)
+    """The person typed a message: an answer to the current question, if one is waiting.
+
+    The very first message of someone new ("hello") gets what ``/start`` gives: the welcome
+    and the choice of places to hear from.
+    """
+    contact, first = await uow.contacts.join(who.telegram_user_id, who.chat_id)
     lang = resolve_language(contact, who.client_language, who.default_language)
+    if first:
+        contact.language = lang
+        return await _welcome(uow, who, contact, lang, unknown=False)
     active = await _active(uow, who)
     if active is None:
         return Reply(lang, notice="no_active_poll")
