@@ -46,6 +46,27 @@ def parse_tap(data: str | None) -> Tap | None:
     return Tap(int(response_id), int(step), action, int(arg) if arg else None)
 
 
+_CANCEL = re.compile(r"^c:([yn]):(\d{1,16}):(\d{1,9})$")  # ids as in _TAP
+
+
+def cancel_keyboard(screen: Screen, lang: str) -> InlineKeyboardMarkup:
+    """/cancel's confirmation: the response and its step, so a later answer retires it."""
+    where = f"{screen.response_id}:{screen.step}"
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(t("cancel.withdraw", lang), callback_data=f"c:y:{where}"),
+        InlineKeyboardButton(t("cancel.keep", lang), callback_data=f"c:n:{where}"),
+    ]])
+
+
+def parse_cancel(data: str | None) -> tuple[bool, int, int] | None:
+    """(withdraw?, response id, step) of a confirmation button; None if malformed."""
+    match = _CANCEL.match(data or "")
+    if match is None:
+        return None
+    choice, response_id, step = match.groups()
+    return choice == "y", int(response_id), int(step)
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -28,9 +28,11 @@ from handlers.cadre import show_cadre_menu
 from handlers.common import answer, edit, lang_guess, notice
 from handlers.deps import Deps, DuplicateUpdate
 from handlers.render import (
+    cancel_keyboard,
     follow_keyboard,
     intro_message,
     language_keyboard,
+    parse_cancel,
     parse_picker,
     parse_tap,
     picker_keyboard,
@@ -66,6 +68,7 @@ def resident_handlers(deps: Deps) -> list[BaseHandler[Update, Context, None]]:
         CallbackQueryHandler(_guarded(deps, _on_picker_button), pattern=r"^u:"),
         CallbackQueryHandler(_guarded(deps, _on_follow_button), pattern=r"^f:[0-9]+:[01]\Z"),
         CallbackQueryHandler(_guarded(deps, _on_invitation_button), pattern=r"^i:[0-9]+\Z"),
+        CallbackQueryHandler(_guarded(deps, _on_cancel_button), pattern=r"^c:"),
         CallbackQueryHandler(_guarded(deps, _on_unknown_button)),
         MessageHandler(
             private & filters.TEXT & ~filters.COMMAND,
@@ -133,8 +136,41 @@ async def _on_help(deps: Deps, update: Update, context: Context) -> None:
 
 async def _on_cancel(deps: Deps, update: Update, context: Context) -> None:
     who = deps.respondent(update)
-    reply = await deps.run(update, partial(responding.cancel, who=who))
-    await _send(deps, update, reply)
+    reply = await deps.run(update, partial(responding.ask_cancel, who=who))
+    if reply.withdraw is None:
+        await _send(deps, update, reply)
+        return
+    assert update.effective_chat is not None
+    await update.effective_chat.send_message(
+        t(reply.notice or "cancel.confirm", reply.lang, reply.params), parse_mode=ParseMode.HTML,
+        reply_markup=cancel_keyboard(reply.withdraw, reply.lang))
+
+
+async def _on_cancel_button(deps: Deps, update: Update, context: Context) -> None:
+    """Withdraw my answers / Keep going, under /cancel's question."""
+    query = update.callback_query
+    assert query is not None
+    choice = parse_cancel(query.data)
+    if choice is None:
+        await answer(query, t("forged", lang_guess(deps, update)))
+        return
+    withdraw, response_id, step = choice
+    who = deps.respondent(update)
+    reply = await deps.run(update, partial(responding.settle_cancel, who=who,
+                                           response_id=response_id, step=step,
+                                           withdraw=withdraw))
+    if reply.only_notice:
+        await answer(query, t(reply.notice or "stale", reply.lang, reply.params))
+        return
+    await answer(query, None)
+    await edit(query, t(reply.notice or "cancelled", reply.lang, reply.params), None)
+    if reply.screen is not None:
+        # Keep going: the current question again, as the newest message.
+        await _send(deps, update, Reply(reply.lang, screen=reply.screen,
+                                        retire_message_id=reply.retire_message_id))
+    elif reply.retire_message_id is not None:
+        assert query.message is not None
+        await _retire(query.message.chat.id, reply.retire_message_id, update)
 
 
 async def _on_stop(deps: Deps, update: Update, context: Context) -> None:

@@ -134,6 +134,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "the poll's link.",
         "zh": "问卷已取消，未完成的回答已删除。您可以通过问卷链接重新开始。",
     },
+    "cancel.confirm": {
+        "en": "Withdraw your answers to <b>{title}</b> about {unit}? The {answered} answer(s) "
+        "you have given so far will be deleted and cannot be recovered.",
+        "zh": "要撤回您对关于{unit}的<b>{title}</b>的回答吗？您目前已填写的 {answered} 个回答将被"
+        "删除，且无法恢复。",
+    },
+    "cancel.withdraw": {"en": "Withdraw my answers", "zh": "撤回我的回答"},
+    "cancel.keep": {"en": "Keep going", "zh": "继续作答"},
+    "cancel.kept": {
+        "en": "Nothing was withdrawn; your answers are kept. Here is where you left off.",
+        "zh": "没有撤回，您的回答都已保留。这是您上次停下的地方。",
+    },
     "stopped": {
         "en": "Done: you will get no more invitations or reminders from me. Poll links still "
         "work. Send /start to get invitations again.",

@@ -120,6 +120,8 @@ class Reply:
     follow_offer: tuple[int, str] | None = None
     # The cadre's profile, after opening their invite link (linked now or already).
     cadre: cadres.Profile | None = None
+    # /cancel: the poll whose answers would be withdrawn, to confirm first.
+    withdraw: Screen | None = None
 
 
 @dataclass(frozen=True)
@@ -626,6 +628,58 @@ async def cancel(uow: UnitOfWork, who: Respondent) -> Reply:
         # A Submit landed first: the answers are in, nothing to withdraw.
         return Reply(lang, notice="already_submitted", retire_message_id=retire)
     return Reply(lang, notice="cancelled", retire_message_id=retire)
+
+
+async def ask_cancel(uow: UnitOfWork, who: Respondent) -> Reply:
+    """``/cancel``: nothing is deleted yet; the person confirms (or keeps going) with buttons
+    that name this response at its current step, so a later answer makes them stale."""
+    contact = await _contact(uow, who)
+    active = await _active(uow, who)
+    if active is None:
+        return await cancel(uow, who)
+    campaign, response, survey, _session = active
+    lang = resolve_language(contact, who.client_language, who.default_language)
+    screen = _screen(survey, response, _state(survey, response))
+    return Reply(lang, notice="cancel.confirm", withdraw=screen, params={
+        "title": survey.title.get(lang), "unit": campaign.unit.name,
+        "answered": screen.progress.answered,
+    })
+
+
+async def settle_cancel(
+    uow: UnitOfWork, who: Respondent, response_id: int, step: int, withdraw: bool
+) -> Reply:
+    """A tap on /cancel's confirmation: withdraw the answers, or show the current question.
+
+    Only the person's current poll, still at the step the confirmation was asked at, is
+    touched; anything else (an older confirmation, someone else's response) changes nothing.
+    """
+    contact = await _contact(uow, who)
+    lang = resolve_language(contact, who.client_language, who.default_language)
+    active = await _active(uow, who)
+    if active is None or active[1].id != response_id or active[1].step != step:
+        return Reply(lang, notice=await _why_not_current(uow, who, response_id),
+                     only_notice=True)
+    if withdraw:
+        return await cancel(uow, who)
+    _campaign, response, survey, _session = active
+    retire = await uow.sessions.take_prompt(who.session)
+    return Reply(lang, notice="cancel.kept",
+                 screen=_screen(survey, response, _state(survey, response)),
+                 retire_message_id=retire)
+
+
+async def _why_not_current(uow: UnitOfWork, who: Respondent, response_id: int) -> str:
+    """Why a confirmation button no longer applies: not theirs, submitted since, or stale."""
+    response = await uow.responses.get_with_campaign(response_id)
+    if response is None:
+        return "stale"
+    key = respondent_key(who.secret, response.campaign.id, who.telegram_user_id)
+    if response.respondent_key != key:
+        return "forged"
+    if response.status == ResponseStatus.COMPLETED:
+        return "already_submitted"
+    return "stale"
 
 
 async def set_language(uow: UnitOfWork, who: Respondent, lang: str | None) -> Reply:

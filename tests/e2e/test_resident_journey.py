@@ -239,7 +239,9 @@ async def test_cancel_withdraws_and_help_explains(
     await begin(user)
     await tap_and_wait(user, "3", "2/5")
     await user.send("/cancel")
-    await user.wait_for_message("deleted")
+    await user.wait_for_message("Withdraw your answers")
+    assert set(await answers_of(db)) == {"overall"}, "nothing is deleted before confirming"
+    await tap_and_wait(user, "Withdraw my answers", "deleted")
     assert await answers_of(db) == {}
     await user.send("/help")
     helptext = await user.wait_for_message("/language")
