@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
@@ -19,6 +19,7 @@ from handlers.admin import admin_handlers
 from handlers.cadre import cadre_handlers
 from handlers.deps import Deps
 from handlers.inspector import inspector_handlers
+from handlers.menus import set_default_menus
 from handlers.resident import resident_handlers
 from handlers.results import results_handlers
 from handlers.texts import t
@@ -33,24 +34,6 @@ from surveys.operations import Burden
 from surveys.responding import resolve_language
 
 log = logging.getLogger(__name__)
-
-COMMANDS = {
-    "en": [
-        BotCommand("help", "What this bot does"),
-        BotCommand("units", "The places whose polls you are invited to"),
-        BotCommand("language", "English or 中文"),
-        BotCommand("cancel", "Withdraw the poll you are answering"),
-        BotCommand("stop", "No more invitations or reminders"),
-    ],
-    "zh": [
-        BotCommand("help", "帮助"),
-        BotCommand("units", "选择接收问卷邀请的地区"),
-        BotCommand("language", "切换语言"),
-        BotCommand("cancel", "撤回正在填写的问卷"),
-        BotCommand("stop", "不再接收邀请和提醒"),
-    ],
-}
-
 
 def resolve_secret(settings: Settings) -> bytes:
     """The HMAC key for respondent keys.
@@ -237,11 +220,8 @@ def _schedule_maintenance(
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    try:
-        await application.bot.set_my_commands(COMMANDS["en"])
-        await application.bot.set_my_commands(COMMANDS["zh"], language_code="zh")
-    except TelegramError as exc:
-        log.warning("could not set the command menu: %s", exc)
+    # The residents' menu; people with roles get theirs from the leader's MenuSync.
+    await set_default_menus(application.bot)
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.leader import Leadership
+from bot.menus import MenuSync
 from bot.outbox import OutboxSender
 from bot.scheduler import CampaignScheduler
 from bot.settings import Settings
@@ -43,8 +44,10 @@ class Background:
             db, application.job_queue, secret=deps.secret, burden=deps.burden, clock=clock,
             on_queued=self.sender.wake,
         )
+        self.menus = MenuSync(application.bot, db, settings.broadcast.resync_interval_s)
         deps.campaigns_changed = self.scheduler.poke
         deps.outbox_changed = self.sender.wake
+        deps.roles_changed = self.menus.poke
         self._watch: asyncio.Task[None] | None = None
         self._leading = False
 
@@ -58,6 +61,7 @@ class Background:
                 if not self._leading and await self.leadership.acquire():
                     await self.sender.start()
                     self.scheduler.start(self.settings.broadcast.resync_interval_s)
+                    self.menus.start()
                     self._leading = True
                 elif self._leading and not await self.leadership.still_held():
                     log.warning("gave up the scheduler: another process may take over")
@@ -71,6 +75,7 @@ class Background:
     async def _step_down(self) -> None:
         if self._leading:
             self.scheduler.stop()
+            await self.menus.stop()
             await self.sender.stop()
             self._leading = False
         await self.leadership.release()

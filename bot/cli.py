@@ -444,6 +444,9 @@ def cmd_campaign_remind(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work))
 
 
+_MENU_NOTE = "their command menu in chat follows within {s} s while the bot runs"
+
+
 def cmd_admin_add(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         async with db.transaction() as uow:
@@ -454,6 +457,7 @@ def cmd_admin_add(settings: Settings, args: argparse.Namespace) -> int:
         state = "now" if new else "already"
         print(f"{person.name} (Telegram {args.telegram_id}) is {state} {args.role} for "
               f"{scope_label(args.unit)}")
+        print(_MENU_NOTE.format(s=settings.broadcast.resync_interval_s))
         return 0
 
     return asyncio.run(_with_db(settings, work))
@@ -484,6 +488,7 @@ def cmd_admin_remove(settings: Settings, args: argparse.Namespace) -> int:
         still = f"; still {left.describe()}" if left.roles else "; no roles left"
         print(f"{left.name} (Telegram {args.telegram_id}) is no longer {args.role} for "
               f"{scope_label(args.unit)}{still}")
+        print(_MENU_NOTE.format(s=settings.broadcast.resync_interval_s))
         return 0
 
     return asyncio.run(_with_db(settings, work))

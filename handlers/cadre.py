@@ -30,16 +30,13 @@ from functools import partial
 from typing import Any
 
 from telegram import (
-    Bot,
-    BotCommand,
-    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     Update,
 )
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -76,36 +73,6 @@ CadreHandler = Callable[[Deps, Update, Context], Awaitable[bool]]
 
 CADRE_GROUP = -2
 
-# The command menu a linked cadre sees in their own chat (residents keep the default one).
-CADRE_MENU = {
-    "en": [
-        BotCommand("note", "Send a brief progress note"),
-        BotCommand("notes", "Your recent notes: correct or withdraw"),
-        BotCommand("myscore", "Your published appraisal and its explanation"),
-        BotCommand("appeal", "Contest your published appraisal, with a reason"),
-        BotCommand("help", "What this bot does"),
-        BotCommand("language", "English or 中文"),
-        BotCommand("stop", "No more invitations or reminders"),
-    ],
-    "zh": [
-        BotCommand("note", "发送工作进展"),
-        BotCommand("notes", "最近的进展：修改或撤回"),
-        BotCommand("myscore", "查看已公布的考核结果及说明"),
-        BotCommand("appeal", "对已公布的考核结果提出申诉"),
-        BotCommand("help", "帮助"),
-        BotCommand("language", "切换语言"),
-        BotCommand("stop", "不再接收邀请和提醒"),
-    ],
-}
-
-
-async def show_cadre_menu(bot: Bot, chat_id: int, lang: str) -> None:
-    """Give a newly linked cadre's chat the commands they need; best effort."""
-    try:
-        await bot.set_my_commands(CADRE_MENU.get(lang, CADRE_MENU["en"]),
-                                  scope=BotCommandScopeChat(chat_id))
-    except TelegramError as exc:
-        log.warning("could not set the cadre's command menu: %s", exc)
 EXCERPT = 80
 TASK_LABEL = 40
 

@@ -47,6 +47,8 @@ class Deps:
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None
     outbox_changed: Callable[[], None] = lambda: None
+    # Someone's roles changed (committed): their command menu should follow.
+    roles_changed: Callable[[], None] = lambda: None
 
     def respondent(self, update: Update) -> Respondent:
         user = update.effective_user

@@ -24,9 +24,9 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.cadre import show_cadre_menu
-from handlers.common import answer, edit, lang_guess, notice
+from handlers.common import answer, edit, lang_guess, notice, peek
 from handlers.deps import Deps, DuplicateUpdate
+from handlers.menus import set_chat_menu
 from handlers.render import (
     cancel_keyboard,
     follow_keyboard,
@@ -42,6 +42,7 @@ from handlers.render import (
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from surveys import following, responding
+from surveys.admin import roles_of
 from surveys.cadres import Profile
 from surveys.responding import Intro, Reply
 
@@ -338,9 +339,14 @@ async def _send(deps: Deps, update: Update, reply: Reply) -> None:
     if reply.retire_message_id is not None:
         await _retire(chat.id, reply.retire_message_id, update)
     if reply.cadre is not None:
+        # Linked (committed): the cadre's own command menu, whichever process leads, ready
+        # by the time the greeting that mentions its commands arrives.
+        held = await peek(deps, update, roles_of)
+        if held:
+            await set_chat_menu(update.get_bot(), chat.id, held)
+        deps.roles_changed()
         await chat.send_message(_cadre_greeting(reply.cadre, reply.notice or "cadre.linked",
                                                 lang), parse_mode=ParseMode.HTML)
-        await show_cadre_menu(update.get_bot(), chat.id, lang)
         return
     notice = t(reply.notice, lang, reply.params) if reply.notice else None
     if reply.notice == "help":

@@ -599,6 +599,12 @@ class SandboxUser:
                 current.pop(int(event.raw["message_id"]), None)
         return [current[k] for k in sorted(current)]
 
+    async def command_menu(self) -> list[tuple[str, str]]:
+        """The "/" menu this user sees in the chat: (command, description) pairs."""
+        params = {"chat_id": str(self.id), "language_code": self.language_code or ""}
+        data = await self.client.request("GET", "/sandbox/info", params=params)
+        return [(c["command"], c["description"]) for c in data["commands"]]
+
     async def last_bot_message(self) -> Message | None:
         """The bot's latest message as it is now, or None."""
         messages = await self.bot_messages()

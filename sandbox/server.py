@@ -2174,11 +2174,26 @@ class BotApiSandbox:
         self._counters.clear()
         self._stats_since = time.time()
 
-    def info(self, language_code: str | None = None) -> dict[str, Any]:
-        """The bot's identity, limits and command menu, for the chat page."""
-        commands = self._commands.get((json.dumps({"type": "default"}), language_code or ""))
-        if commands is None:
-            commands = self._commands.get((json.dumps({"type": "default"}), ""), [])
+    def commands_for(self, chat_id: int | None, language_code: str | None) -> list[Any]:
+        """The menu a private chat's user sees, resolved as Telegram does: the chat's own scope,
+        then all private chats, then the default; in each, the user's language, then none."""
+        scopes: list[dict[str, Any]] = [{"type": "all_private_chats"}, {"type": "default"}]
+        if chat_id is not None:
+            scopes.insert(0, {"type": "chat", "chat_id": chat_id})
+        code = (language_code or "").lower()
+        languages = list(dict.fromkeys([code, code.split("-")[0], ""]))
+        for scope in scopes:
+            for lang in languages:
+                found = self._commands.get((json.dumps(scope, sort_keys=True), lang))
+                if found is not None:
+                    return found
+        return []
+
+    def info(self, language_code: str | None = None,
+             chat_id: int | None = None) -> dict[str, Any]:
+        """The bot's identity, limits and command menu (as ``chat_id`` sees it), for the chat
+        page."""
+        commands = self.commands_for(chat_id, language_code)
         return {
             "bot": {"id": self.bot_id, "username": self.bot_username, "first_name": self.bot_name},
             "global_limit": _limit_view(self.global_limit),
@@ -2191,7 +2206,9 @@ class BotApiSandbox:
     # --- client API over HTTP -----------------------------------------------------------------
 
     async def _h_info(self, request: web.Request) -> web.Response:
-        return _json_response(self.info(request.query.get("language_code")))
+        chat = request.query.get("chat_id", "")
+        chat_id = int(chat) if chat.lstrip("-").isdigit() else None
+        return _json_response(self.info(request.query.get("language_code"), chat_id))
 
     async def _h_users(self, request: web.Request) -> web.Response:
         return _json_response({"users": self.users()})

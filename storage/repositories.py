@@ -357,6 +357,16 @@ class PeopleRepository:
         await self.session.flush()
         return held
 
+    async def chat_roles(self) -> Sequence[tuple[int, Role | None]]:
+        """(chat id, role) of everyone with a role or who had one and a Telegram account; a
+        person without roles left comes once with None."""
+        rows = await self.session.execute(
+            select(Contact.chat_id, PersonRole.role)
+            .join(Person, Person.contact_id == Contact.id)
+            .outerjoin(PersonRole, PersonRole.person_id == Person.id)
+        )
+        return [(chat_id, role) for chat_id, role in rows.all()]
+
     async def with_roles(self) -> Sequence[tuple[Person, Contact | None]]:
         """Everyone holding a role, with their contact (None for a profile not linked yet)."""
         rows = await self.session.execute(

@@ -269,6 +269,23 @@ async def _holder(uow: UnitOfWork, person: Person, telegram_user_id: int) -> Rol
     return RoleHolder(person.id, person.name, telegram_user_id, _held(person, codes))
 
 
+async def roles_of(uow: UnitOfWork, telegram_user_id: int) -> frozenset[Role] | None:
+    """The roles of the person behind a Telegram account; None for a plain resident."""
+    person = await uow.people.by_user(telegram_user_id)
+    return frozenset(r.role for r in person.roles) if person is not None else None
+
+
+async def chat_roles(uow: UnitOfWork) -> dict[int, frozenset[Role]]:
+    """The roles of each chat that has (or had) one, for the command menus: an empty set
+    means the person's menu goes back to the residents' one."""
+    held: dict[int, set[Role]] = {}
+    for chat_id, role in await uow.people.chat_roles():
+        roles = held.setdefault(chat_id, set())
+        if role is not None:
+            roles.add(role)
+    return {chat_id: frozenset(roles) for chat_id, roles in held.items()}
+
+
 @dataclass(frozen=True)
 class CampaignReport:
     """What an admin sees of a campaign: progress and how much the result can be trusted."""

@@ -787,7 +787,9 @@ $("commands-button").addEventListener("click", async () => {
   const lang = user && user.language_code ? user.language_code : "";
   menu.replaceChildren();
   try {
-    const info = await api("GET", `/sandbox/info?language_code=${encodeURIComponent(lang)}`);
+    // A private chat's id is its user's id; the menu is the one that chat would see.
+    const info = await api("GET", `/sandbox/info?language_code=${encodeURIComponent(lang)}` +
+                                  `&chat_id=${encodeURIComponent(state.userId)}`);
     if (!info.commands.length) {
       const none = document.createElement("div");
       none.className = "none";

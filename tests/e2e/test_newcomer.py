@@ -5,12 +5,21 @@ The real Application polls the sandbox over HTTP against a real database.
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
 
-from sandbox import SandboxClient, SandboxUser
+import pytest
+from telegram import BotCommandScopeChat
+
+from bot.settings import BotSection, BroadcastSection, Settings
+from sandbox import BotApiSandbox, SandboxClient, SandboxUser
 from sandbox.client import Message
+from storage.models import Role
 from storage.uow import Database
-from tests.e2e.conftest import Bot
+from surveys.admin import grant_role, revoke_role
+from tests.conftest import seed_campaign
+from tests.e2e.conftest import Bot, Clock
 from tests.e2e.test_resident_journey import answers_of, begin, tap_and_wait
 
 pytestmark = pytest.mark.e2e
@@ -180,3 +189,148 @@ async def test_cancel_asks_in_chinese(bot: Bot, client: SandboxClient, db: Datab
     await user.wait_for_message("要撤回")
     await tap_and_wait(user, "撤回我的回答", "问卷已取消")
     assert await answers_of(db) == {}
+
+
+# --- the command menu, per role and per language -------------------------------------------
+
+ADMIN_MENU = ["campaigns", "campaign", "newcampaign", "close", "remind", "entry", "invite",
+              "cadres", "results", "appeals", "answer"]
+RESIDENT_MENU = ["help", "units", "language", "cancel", "stop"]
+
+
+@pytest.fixture
+async def quick_bot(sandbox: BotApiSandbox, db: Database, clock: Clock) -> AsyncIterator[Bot]:
+    """The bot, re-reading roles every second (as if `civicpulse admin add` ran meanwhile)."""
+    await seed_campaign(db)
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=7201, role=Role.ADMIN, unit_code=None,
+                         name="Zhang Wei", actor="test")
+        await grant_role(uow, telegram_user_id=7202, role=Role.INSPECTOR, unit_code="T1",
+                         name="Li Na", actor="test")
+        await grant_role(uow, telegram_user_id=7202, role=Role.AUDITOR, unit_code="T1",
+                         name="Li Na", actor="test")
+    harness = Bot(sandbox, db, clock)
+    harness.settings = Settings(bot=BotSection(concurrent_updates=16),
+                                broadcast=BroadcastSection(resync_interval_s=1))
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+
+
+async def menu_of(user: SandboxUser, expect: str | None = None,
+                  timeout: float = 5.0) -> list[tuple[str, str]]:  # noqa: ASYNC109
+    """The user's menu, once it contains the command ``expect`` (or lacks it: ``-name``)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        menu = await user.command_menu()
+        names = [name for name, _ in menu]
+        if expect is None or (expect.startswith("-") and expect[1:] not in names) or (
+                not expect.startswith("-") and expect in names):
+            return menu
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"menu of {user.id} never met {expect!r}: {names}")
+        await asyncio.sleep(0.1)
+
+
+async def test_each_role_sees_its_own_menu_in_its_own_language(
+    quick_bot: Bot, client: SandboxClient
+) -> None:
+    resident = await client.user(7200, "Res", language_code="en")
+    resident_zh = await client.user(7210, "居民", language_code="zh-hans")
+    admin = await client.user(7201, "Zhang", language_code="en")
+    admin_zh = await client.user(7201, "Zhang", language_code="zh")  # the same chat, app in 中文
+    both = await client.user(7202, "Li", language_code="en")
+
+    menu = await menu_of(admin, "campaigns")
+    assert [name for name, _ in menu] == ADMIN_MENU + RESIDENT_MENU
+    assert ("newcampaign", "Create a campaign, step by step") in menu
+    zh = await menu_of(admin_zh, "campaigns")
+    assert [name for name, _ in zh] == ADMIN_MENU + RESIDENT_MENU
+    assert ("newcampaign", "分步创建问卷活动") in zh and ("help", "帮助") in zh
+
+    mixed = [name for name, _ in await menu_of(both, "inspect")]
+    assert mixed == ["campaigns", "campaign", "cadres", "results", "appeals", "answer",
+                     "inspect", "inspections", *RESIDENT_MENU], "auditor, then inspector"
+    assert "newcampaign" not in mixed, "an auditor cannot create campaigns"
+
+    assert [name for name, _ in await resident.command_menu()] == RESIDENT_MENU
+    assert ("cancel", "Withdraw the poll you are answering (asks first)") in (
+        await resident.command_menu())
+    zh_resident = await resident_zh.command_menu()
+    assert [name for name, _ in zh_resident] == RESIDENT_MENU
+    assert ("units", "选择接收问卷邀请的地区") in zh_resident
+
+    # The Bot API itself holds what the sandbox showed: chat scope, English and Chinese.
+    assert quick_bot.application is not None
+    telegram = quick_bot.application.bot
+    own = await telegram.get_my_commands(scope=BotCommandScopeChat(7201))
+    assert [c.command for c in own] == ADMIN_MENU + RESIDENT_MENU
+    own_zh = await telegram.get_my_commands(scope=BotCommandScopeChat(7201), language_code="zh")
+    assert own_zh[0].description == "所辖单位的问卷活动"
+    default = await telegram.get_my_commands()
+    assert [c.command for c in default] == RESIDENT_MENU
+
+
+async def test_menus_follow_roles_granted_and_removed_while_running(
+    quick_bot: Bot, client: SandboxClient, db: Database
+) -> None:
+    newcomer = await client.user(7203, "Wu", language_code="en")
+    assert [name for name, _ in await newcomer.command_menu()] == RESIDENT_MENU
+    async with db.transaction() as uow:  # what `civicpulse admin add` does in its own process
+        await grant_role(uow, telegram_user_id=7203, role=Role.ADMIN, unit_code="V1",
+                         name="Wu Lei", actor="cli")
+    granted = [name for name, _ in await menu_of(newcomer, "newcampaign")]
+    assert granted == ADMIN_MENU + RESIDENT_MENU
+
+    async with db.transaction() as uow:  # `civicpulse admin remove`
+        await revoke_role(uow, telegram_user_id=7203, role=Role.ADMIN, unit_code="V1",
+                          actor="cli")
+    removed = [name for name, _ in await menu_of(newcomer, "-newcampaign")]
+    assert removed == RESIDENT_MENU, "back to the residents' menu"
+    assert quick_bot.application is not None
+    assert await quick_bot.application.bot.get_my_commands(
+        scope=BotCommandScopeChat(7203)) == (), "the chat's own menu is gone"
+
+
+async def test_menus_are_set_at_start_for_everyone_with_a_role(
+    sandbox: BotApiSandbox, db: Database, clock: Clock, client: SandboxClient
+) -> None:
+    await seed_campaign(db)
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=7204, role=Role.ADMIN, unit_code=None,
+                         name="Qian", actor="cli")
+    harness = Bot(sandbox, db, clock)  # the default 30 s re-read: only the start-up counts
+    await harness.start()
+    try:
+        admin = await client.user(7204, "Qian", language_code="zh-hans")
+        menu = await menu_of(admin, "campaigns")
+        assert menu[0] == ("campaigns", "所辖单位的问卷活动")
+    finally:
+        await harness.stop()
+
+
+async def test_a_cadre_gets_the_cadre_menu_as_soon_as_the_link_is_used(
+    sandbox: BotApiSandbox, db: Database, clock: Clock, client: SandboxClient
+) -> None:
+    from surveys import cadres
+
+    await seed_campaign(db)
+    async with db.transaction() as uow:
+        draft = cadres.check_profile("Zhou Min", "Village head", ["V1"], ["road repairs"])
+        issued = await cadres.create_profile(uow, draft, actor="test", now=clock(),
+                                             valid_for=timedelta(days=7))
+    harness = Bot(sandbox, db, clock)  # 30 s between re-reads: the link must not wait for one
+    await harness.start()
+    try:
+        cadre = await client.user(7205, "Zhou", language_code="zh-hans")
+        assert [name for name, _ in await cadre.command_menu()] == RESIDENT_MENU
+        await cadre.send(f"/start {cadres.invite_payload(issued.token)}")
+        await cadre.wait_for_message("Zhou Min")
+        menu = await cadre.command_menu()  # set before the greeting went out
+        assert [name for name, _ in menu] == ["note", "notes", "myscore", "appeal",
+                                              *RESIDENT_MENU]
+        assert menu[0] == ("note", "发送工作进展")
+    finally:
+        await harness.stop()

@@ -1,0 +1,50 @@
+"""The command menus: every listed command exists, is described in both languages, and fits
+Telegram's limits."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from telegram.ext import CommandHandler
+
+from bot.app import build_application
+from bot.settings import Settings
+from handlers.menus import RESIDENT_COMMANDS, ROLE_COMMANDS, menu
+from handlers.texts import TEXTS
+from storage.models import Role
+from storage.uow import Database
+
+ALL = {*RESIDENT_COMMANDS, *(c for names in ROLE_COMMANDS.values() for c in names)}
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_each_command_is_described_in_english_and_chinese(name: str) -> None:
+    entry = TEXTS[f"menu.{name}"]
+    assert set(entry) == {"en", "zh"}
+    assert all(1 <= len(text) <= 256 for text in entry.values())
+    assert re.fullmatch(r"[a-z0-9_]{1,32}", name)
+
+
+async def test_every_command_in_a_menu_has_a_handler(tmp_path: Path) -> None:
+    db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    try:
+        application = build_application(Settings(), db, token="1:x", api_url="http://127.0.0.1:9",
+                                        secret=b"s" * 32)
+        handled = {command for handlers in application.handlers.values() for h in handlers
+                   if isinstance(h, CommandHandler) for command in h.commands}
+    finally:
+        await db.dispose()
+    assert handled >= ALL, sorted(ALL - handled)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_role_commands_come_first_then_the_residents_once_each(lang: str) -> None:
+    names = [c.command for c in menu([Role.CADRE, Role.ADMIN], lang)]
+    assert names[:len(ROLE_COMMANDS[Role.ADMIN])] == list(ROLE_COMMANDS[Role.ADMIN])
+    assert names[-len(RESIDENT_COMMANDS):] == list(RESIDENT_COMMANDS)
+    assert len(names) == len(set(names)) <= 100
+    assert [c.command for c in menu([], lang)] == list(RESIDENT_COMMANDS)
+    auditor_and_admin = [c.command for c in menu([Role.AUDITOR, Role.ADMIN], lang)]
+    assert auditor_and_admin.count("campaigns") == 1
