@@ -29,7 +29,7 @@ from surveys.admin import create_campaign
 from surveys.answers import to_row
 from surveys.loader import load_template
 from surveys.schema import AnswerValue
-from tests.conftest import _truncate
+from tests.conftest import PG_URL, _truncate
 
 UNITS_CSV = """code,name,parent,type,population
 C1,Riverside County,,county,100000
@@ -689,6 +689,24 @@ def test_a_wrong_url_in_a_config_file_is_named_with_its_source(
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{missing}")
     assert main(["admin", "list"]) == 1
     assert "from DATABASE_URL" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")
+def test_a_postgresql_database_that_does_not_exist_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    assert PG_URL is not None
+    wrong = make_url(PG_URL).set(database="civicpulse_no_such_db").render_as_string(
+        hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", wrong)
+    monkeypatch.setenv("CIVICPULSE_CONFIG", str(write(tmp_path, "c.yaml", "{}\n")))
+    assert main(["admin", "add", "--telegram-id", "7"]) == 1
+    err = capsys.readouterr().err
+    assert "civicpulse_no_such_db" in err and "does not exist" in err
+    assert "(from DATABASE_URL)" in err and "check DATABASE_URL" in err
+    assert "Traceback" not in err and err.count("\n") == 1
 
 
 def _tables(path: Path) -> list[str]:

@@ -7,7 +7,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
+from telegram import (
+    Bot,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, InvalidToken
 
@@ -226,6 +233,30 @@ async def test_commands(bot: Bot) -> None:
         await bot.set_my_commands([("Bad-Command", "x")])
     await bot.delete_my_commands()
     assert await bot.get_my_commands() == ()
+
+
+async def test_a_chat_sees_its_own_menu_as_on_telegram(bot: Bot, client: SandboxClient) -> None:
+    """Chat scope before all private chats before the default; the user's language (or its
+    first part, zh-hans → zh) before none."""
+    alice = await client.user(1001, language_code="zh-hans")
+    bob = await client.user(1002, language_code="en")
+    await bot.set_my_commands([("help", "Help")])
+    await bot.set_my_commands([("help", "帮助")], language_code="zh")
+    assert await alice.command_menu() == [("help", "帮助")]
+    assert await bob.command_menu() == [("help", "Help")]
+    await bot.set_my_commands([("units", "Places")], scope=BotCommandScopeAllPrivateChats())
+    assert await alice.command_menu() == [("units", "Places")]
+    await bot.set_my_commands([("note", "Note")], scope=BotCommandScopeChat(1001))
+    await bot.set_my_commands([("note", "进展")], scope=BotCommandScopeChat(1001),
+                              language_code="zh")
+    assert await alice.command_menu() == [("note", "进展")]
+    assert await bob.command_menu() == [("units", "Places")], "another chat is not affected"
+    await bot.delete_my_commands(scope=BotCommandScopeChat(1001), language_code="zh")
+    assert await alice.command_menu() == [("note", "Note")]
+    await bot.delete_my_commands(scope=BotCommandScopeChat(1001))
+    await bot.delete_my_commands(scope=BotCommandScopeAllPrivateChats())
+    assert await alice.command_menu() == [("help", "帮助")]
+    assert (await client.info())["commands"] == [{"command": "help", "description": "Help"}]
 
 
 @pytest.mark.parametrize("encoding", ["json", "form", "multipart", "query"])
