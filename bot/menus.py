@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from telegram import Bot
 
@@ -22,6 +23,8 @@ from surveys.admin import chat_roles
 
 log = logging.getLogger(__name__)
 
+RETRY_FAILED_S = 600.0
+
 
 class MenuSync:
     def __init__(self, bot: Bot, db: Database, interval_s: float) -> None:
@@ -30,6 +33,7 @@ class MenuSync:
         self.interval_s = interval_s
         # What this process last gave each chat; empty after a start, so all are set again.
         self.applied: dict[int, frozenset[Role]] = {}
+        self._retry_at: dict[int, float] = {}  # chats Telegram refused, and when to try again
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -55,6 +59,9 @@ class MenuSync:
                 await self.sync()
             except DatabaseUnavailable as exc:
                 log.warning("could not read roles for the command menus: %s", exc)
+            except Exception:
+                # Menus are a convenience: whatever went wrong, try again at the next round.
+                log.exception("could not update the command menus")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval_s)
 
@@ -62,13 +69,19 @@ class MenuSync:
         """Set the menus of the chats whose roles differ from what was last set; how many."""
         async with self.db.reading() as uow:
             wanted = await chat_roles(uow)
+        now = time.monotonic()
         changed = 0
         for chat_id, roles in wanted.items():
-            if self.applied.get(chat_id) == roles:
+            if self.applied.get(chat_id) == roles or self._retry_at.get(chat_id, 0) > now:
                 continue
             if await set_chat_menu(self.bot, chat_id, roles):
                 self.applied[chat_id] = roles
+                self._retry_at.pop(chat_id, None)
                 changed += 1
+            else:
+                # E.g. an admin added by id who has not written to the bot yet ("chat not
+                # found"): not again at every round.
+                self._retry_at[chat_id] = now + RETRY_FAILED_S
         if changed:
             log.info("command menus updated for %d chat(s)", changed)
         return changed

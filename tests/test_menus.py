@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
+from telegram import Bot
+from telegram.error import BadRequest
 from telegram.ext import CommandHandler
 
 from bot.app import build_application
@@ -48,3 +51,47 @@ def test_role_commands_come_first_then_the_residents_once_each(lang: str) -> Non
     assert [c.command for c in menu([], lang)] == list(RESIDENT_COMMANDS)
     auditor_and_admin = [c.command for c in menu([Role.AUDITOR, Role.ADMIN], lang)]
     assert auditor_and_admin.count("campaigns") == 1
+
+
+class FakeBot:
+    """Records menu calls; refuses chats in ``unknown`` as Telegram does ("chat not found")."""
+
+    def __init__(self, unknown: set[int]) -> None:
+        self.unknown = unknown
+        self.calls: list[tuple[str, int | None, str | None]] = []
+
+    async def set_my_commands(self, commands: Any, scope: Any = None,
+                              language_code: str | None = None) -> bool:
+        chat = getattr(scope, "chat_id", None)
+        if chat in self.unknown:
+            raise BadRequest("Chat not found")
+        self.calls.append(("set", chat, language_code))
+        return True
+
+    async def delete_my_commands(self, scope: Any = None,
+                                 language_code: str | None = None) -> bool:
+        self.calls.append(("delete", getattr(scope, "chat_id", None), language_code))
+        return True
+
+
+async def test_menu_sync_sets_changes_only_and_does_not_hammer_unknown_chats(
+    db: Database,
+) -> None:
+    from bot.menus import MenuSync
+    from surveys.admin import grant_role, revoke_role
+
+    async with db.transaction() as uow:
+        for user in (501, 502):
+            await grant_role(uow, telegram_user_id=user, role=Role.ADMIN, unit_code=None,
+                             name=None, actor="test")
+    fake = FakeBot(unknown={502})
+    sync = MenuSync(cast(Bot, fake), db, interval_s=60)
+    assert await sync.sync() == 1
+    assert fake.calls == [("set", 501, "zh"), ("set", 501, None)]
+    assert await sync.sync() == 0, "nothing changed, nothing sent"
+    assert len(fake.calls) == 2, "the chat Telegram refused is not retried at once"
+    async with db.transaction() as uow:
+        await revoke_role(uow, telegram_user_id=501, role=Role.ADMIN, unit_code=None,
+                          actor="test")
+    assert await sync.sync() == 1
+    assert fake.calls[2:] == [("delete", 501, "zh"), ("delete", 501, None)]
