@@ -1066,7 +1066,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(func=cmd_admin_add)
     remove = admin.add_parser("remove", help="take a role (with the scope it was given) from "
                               "a Telegram account")
-    remove.add_argument("--telegram-id", type=int, required=True,
+    remove.add_argument("--telegram-id", type=_id_arg, required=True,
                         help="the person's Telegram id (see `civicpulse admin list`)")
     remove.add_argument("--unit", help="the unit the role was limited to (default: the role "
                         "for all units)")

@@ -46,7 +46,8 @@ def parse_tap(data: str | None) -> Tap | None:
     return Tap(int(response_id), int(step), action, int(arg) if arg else None)
 
 
-_CANCEL = re.compile(r"^c:([yn]):(\d{1,16}):(\d{1,9})$")  # ids as in _TAP
+# Response ids as in _TAP: any digits, an impossible one is answered as a stale button.
+_CANCEL = re.compile(r"c:([yn]):([0-9]+):([0-9]{1,9})")
 
 
 def cancel_keyboard(screen: Screen, lang: str) -> InlineKeyboardMarkup:
@@ -60,7 +61,7 @@ def cancel_keyboard(screen: Screen, lang: str) -> InlineKeyboardMarkup:
 
 def parse_cancel(data: str | None) -> tuple[bool, int, int] | None:
     """(withdraw?, response id, step) of a confirmation button; None if malformed."""
-    match = _CANCEL.match(data or "")
+    match = _CANCEL.fullmatch(data or "")
     if match is None:
         return None
     choice, response_id, step = match.groups()

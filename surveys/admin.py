@@ -247,7 +247,9 @@ async def revoke_role(
         unit = await uow.units.by_code(unit_code)
         if unit is None:
             raise CampaignRuleError(f"unknown unit {unit_code!r}")
-    person = await uow.people.by_user(telegram_user_id)
+    # An id no account can have is nobody's, decided without asking the database.
+    known = parse_id(telegram_user_id, BIGINT_MAX)
+    person = await uow.people.by_user(known) if known is not None else None
     if person is None or not person.roles:
         raise CampaignRuleError(
             f"nobody with Telegram id {telegram_user_id} has a role (`civicpulse admin list` "

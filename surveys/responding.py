@@ -671,7 +671,8 @@ async def settle_cancel(
 
 async def _why_not_current(uow: UnitOfWork, who: Respondent, response_id: int) -> str:
     """Why a confirmation button no longer applies: not theirs, submitted since, or stale."""
-    response = await uow.responses.get_with_campaign(response_id)
+    known = parse_id(response_id, RESPONSE_ID_MAX)
+    response = await uow.responses.get_with_campaign(known) if known is not None else None
     if response is None:
         return "stale"
     key = respondent_key(who.secret, response.campaign.id, who.telegram_user_id)

@@ -839,6 +839,8 @@ def test_admin_remove_takes_one_scoped_role_and_is_audited(
     ("extra", "message"),
     [
         (["--telegram-id", "424242"], "nobody with Telegram id 424242 has a role"),
+        (["--telegram-id", str(2**64)], f"nobody with Telegram id {2**64} has a role"),
+        (["--telegram-id", "-5"], "nobody with Telegram id -5 has a role"),
         (["--telegram-id", "777", "--unit", "NOPE"], "unknown unit 'NOPE'"),
         (["--telegram-id", "777", "--role", "inspector"],
          "Zhang Wei (Telegram 777) is not inspector for all units; they are admin"),

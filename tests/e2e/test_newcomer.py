@@ -160,7 +160,7 @@ async def test_a_stale_or_forged_confirmation_changes_nothing(
     await other.send("/cancel")
     mine = await other.wait_for_message("Withdraw your answers")
     for forged in (withdraw, withdraw.replace(":y:", ":n:"), "c:y:99999999:0", "c:x:1:1",
-                   "c:y:1"):
+                   "c:y:1", f"c:y:{2**63}:0", "c:n:" + "9" * 50 + ":1", "c:y:-5:0"):
         await other.tap_data(mine.message_id, forged)
         toast = (await other.wait_for_answer()).text
         assert "not valid" in toast or "no longer active" in toast, forged
