@@ -109,9 +109,13 @@ async def _with_db(
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.polling import PollingStopped
     from bot.runner import run
 
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except PollingStopped as exc:
+        raise CliError(str(exc)) from exc
     return 0
 
 

@@ -184,7 +184,7 @@ async def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
 async def test_old_update_ids_are_pruned(db: Database) -> None:
     async with db.transaction() as uow:
         for update_id in (1, 2, 3):
-            await uow.updates.claim(update_id)
+            await uow.updates.claim(update_id, "d", datetime.now(UTC))
         await uow.session.execute(
             update(ProcessedUpdate)
             .where(ProcessedUpdate.update_id.in_([1, 2]))
