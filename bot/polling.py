@@ -58,6 +58,14 @@ def conflict_message(exc: Conflict) -> str:
             "or give this one its own bot token.")
 
 
+class _Turn:
+    """Updates of one chat take turns."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.waiting = 0
+
+
 class CommittedPolling:
     """Fetch updates, hand each to the application, confirm only finished ones."""
 
@@ -74,6 +82,7 @@ class CommittedPolling:
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._done: set[int] = set()  # finished, at or above the offset
         self._started: dict[int, float] = {}  # when each update in flight was taken
+        self._chats: dict[int, _Turn] = {}  # chats with updates in flight
         self._last_stuck_report = 0.0
         self._highest: int | None = None
         self._finished = asyncio.Event()
@@ -217,10 +226,19 @@ class CommittedPolling:
 
     async def _handle(self, update: Update) -> None:
         application = self.application
+        chat = update.effective_chat or update.effective_user
+        turn = None
+        if chat is not None:
+            turn = self._chats.setdefault(chat.id, _Turn())
+            turn.waiting += 1
         try:
-            # The application's own limiter (concurrent_updates) applies, as with its Updater.
-            await application.update_processor.process_update(
-                update, application.process_update(update))
+            # One chat's updates in the order Telegram numbered them, other chats' alongside:
+            # after a restart the updates delivered again come first, and an answer given
+            # again must not overwrite the answer to a newer tap of the same person.
+            async with turn.lock if turn is not None else contextlib.nullcontext():
+                # The application's limiter (concurrent_updates) applies, as with its Updater.
+                await application.update_processor.process_update(
+                    update, application.process_update(update))
         except asyncio.CancelledError:
             # Stopping before it finished: leave it unconfirmed, to be delivered again.
             del self._in_flight[update.update_id]
@@ -229,6 +247,11 @@ class CommittedPolling:
         except Exception:
             # process_update hands handler errors to the error handler; this is PTB itself.
             log.exception("update %s could not be processed", update.update_id)
+        finally:
+            if turn is not None and chat is not None:
+                turn.waiting -= 1
+                if not turn.waiting:
+                    del self._chats[chat.id]
         self._finish(update.update_id)
 
     def _finish(self, update_id: int) -> None:
