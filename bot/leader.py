@@ -158,7 +158,8 @@ class PollingLock:
             holder = None
             if not got:
                 holder = await connection.scalar(
-                    text("SELECT a.client_addr || ' (backend pid ' || a.pid || ')' "
+                    text("SELECT coalesce(host(a.client_addr), 'a local socket') "
+                         "|| ' (PostgreSQL backend pid ' || a.pid || ')' "
                          "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                          "WHERE l.locktype = 'advisory' AND l.classid::int = :cls "
                          "AND l.objid::int = :key AND l.objsubid = 2 AND l.granted"),
