@@ -82,6 +82,7 @@ class CommittedPolling:
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._done: set[int] = set()  # finished, at or above the offset
         self._started: dict[int, float] = {}  # when each update in flight was taken
+        self._abandoned: set[int] = set()  # cut short at stop: to be delivered again
         self._chats: dict[int, _Turn] = {}  # chats with updates in flight
         self._last_stuck_report = 0.0
         self._highest: int | None = None
@@ -94,8 +95,9 @@ class CommittedPolling:
     @property
     def offset(self) -> int | None:
         """The next ``getUpdates`` offset: everything below it has been handled."""
-        if self._in_flight:
-            return min(self._in_flight)
+        pending = self._in_flight.keys() | self._abandoned
+        if pending:
+            return min(pending)
         return None if self._highest is None else self._highest + 1
 
     async def settled(self) -> None:
@@ -138,7 +140,9 @@ class CommittedPolling:
         if offset is None:
             return
         try:
-            await self.application.bot.get_updates(offset=offset, limit=1, timeout=0)
+            # The long poll just cancelled may hold the connection for a moment.
+            await self.application.bot.get_updates(offset=offset, limit=1, timeout=0,
+                                                   pool_timeout=5)
         except Exception as exc:  # noqa: BLE001 - unconfirmed updates come again; no harm
             log.info("could not confirm the last updates: %s", exc)
 
@@ -243,6 +247,7 @@ class CommittedPolling:
             # Stopping before it finished: leave it unconfirmed, to be delivered again.
             del self._in_flight[update.update_id]
             self._started.pop(update.update_id, None)
+            self._abandoned.add(update.update_id)
             raise
         except Exception:
             # process_update hands handler errors to the error handler; this is PTB itself.

@@ -87,6 +87,17 @@ class Deps:
         async with self.db.transaction() as uow:
             return await again(uow)
 
+    async def query(
+        self, update: Update, use_case: Callable[[UnitOfWork], Awaitable[T]]
+    ) -> T:
+        """Run a use case that changes nothing (a list, a status, a permission check).
+
+        It claims nothing: a redelivered update (its reply may have been lost in a crash) is
+        simply answered again, as it stands now.
+        """
+        async with self.db.transaction() as uow:
+            return await use_case(uow)
+
 
 def update_digest(secret: bytes, update: Update) -> str:
     """A keyed digest of the update's content: equal for a redelivery (the same update), not
