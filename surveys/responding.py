@@ -444,12 +444,13 @@ async def replay_press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
 
 async def replay_typed(uow: UnitOfWork, who: Respondent) -> Reply:
     """A typed answer handled before whose reply may have been lost: the current question
-    (or the summary) again, changing nothing."""
+    (or the summary) again, changing nothing. Without a poll in progress, nothing: the poll
+    was submitted since, or the text was another dialogue's (a cadre's note)."""
     contact = await _contact(uow, who)
     lang = resolve_language(contact, who.client_language, who.default_language)
     active = await _active(uow, who, contact)
     if active is None:
-        return Reply(lang, notice="no_active_poll")
+        return Reply(lang)
     _campaign, response, survey = active
     return Reply(lang, screen=_screen(survey, response, _state(survey, response)),
                  retire_message_id=contact.prompt_message_id)
