@@ -190,9 +190,13 @@ async def _require_current_schema(settings: Settings, db: Database) -> None:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.polling import PollingStopped
     from bot.runner import run
 
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except PollingStopped as exc:
+        raise CliError(str(exc)) from exc
     return 0
 
 

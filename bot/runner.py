@@ -14,6 +14,8 @@ from telegram.ext import Application
 from analysis.appraisal import AppraisalOptions
 from bot.app import build_application, resolve_secret, start_background, stop_background
 from bot.demo import demo_cadre_invite, seed_demo, seed_demo_appraisal
+from bot.leader import PollingLock
+from bot.polling import CommittedPolling, PollingStopped
 from bot.settings import ConfigError, Settings
 from sandbox import BotApiSandbox, RateLimit, StateDirBusy
 from storage.migrate import upgrade
@@ -25,12 +27,25 @@ log = logging.getLogger(__name__)
 
 
 async def run(settings: Settings) -> None:
-    """Migrate, then poll for updates until SIGINT or SIGTERM."""
+    """Migrate, then poll for updates until SIGINT or SIGTERM.
+
+    Raises:
+        PollingStopped: another process polls with this token (here or, by Telegram's word,
+            anywhere), or Telegram refused the token.
+    """
     secret = resolve_secret(settings)
     await asyncio.to_thread(upgrade, settings.database_url)
     db = Database.from_url(settings.database_url, **settings.database_options)
     sandbox: BotApiSandbox | None = None
+    token = (settings.sandbox.token if settings.telegram_token is None
+             else settings.telegram_token.get_secret_value())
+    lock = PollingLock(db, token)
     try:
+        refused = await lock.acquire()
+        if refused is not None:
+            raise PollingStopped(
+                f"{refused}. Only one process may poll per bot token (Telegram hands updates "
+                "to one poller at a time); stop the other one first.")
         if settings.telegram_token is None:
             box = settings.sandbox
             try:
@@ -52,7 +67,7 @@ async def run(settings: Settings) -> None:
                     f"sandbox.port: cannot listen on {box.host}:{box.port} ({exc.strerror}); "
                     "stop what uses it or choose another port in config.yaml"
                 ) from exc
-            token, api_url = box.token, base
+            api_url = base
             code = await seed_demo(db, utcnow())
             cadre = await demo_cadre_invite(db, utcnow())
             appraised = await seed_demo_appraisal(
@@ -73,7 +88,6 @@ async def run(settings: Settings) -> None:
                 flush=True,
             )
         else:
-            token = settings.telegram_token.get_secret_value()
             api_url = settings.telegram_api_url
             log.info("talking to the Bot API at %s", api_url)
         application = build_application(
@@ -83,6 +97,7 @@ async def run(settings: Settings) -> None:
     finally:
         if sandbox is not None:
             await sandbox.stop()
+        await lock.release()
         await db.dispose()
 
 
@@ -96,12 +111,17 @@ async def _poll_until_stopped(
             loop.add_signal_handler(sig, stop.set)
     async with application:
         await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(
-            timeout=poll_timeout_s, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
-        )
+        polling = CommittedPolling(application, timeout=poll_timeout_s,
+                                   allowed_updates=Update.ALL_TYPES)
+        await polling.start()
         await start_background(application)
-        await stop.wait()
+        signalled = asyncio.create_task(stop.wait())
+        failed = asyncio.create_task(polling.stopped.wait())
+        await asyncio.wait({signalled, failed}, return_when=asyncio.FIRST_COMPLETED)
+        signalled.cancel()
+        failed.cancel()
         await stop_background(application)
-        await application.updater.stop()
+        await polling.stop()
         await application.stop()
+    if polling.failure is not None:
+        raise polling.failure

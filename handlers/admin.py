@@ -129,14 +129,14 @@ async def _send_link_qr(update: Update, link: str, filename: str, caption: str) 
 
 
 async def _on_campaigns(deps: Deps, update: Update, context: Context) -> bool:
-    view = await deps.run(update, partial(dialogue.list_campaigns, caller=_caller(deps, update)))
+    view = await deps.query(update, partial(dialogue.list_campaigns, caller=_caller(deps, update)))
     await _say(update, render.campaign_list(view))
     return True
 
 
 async def _usage(deps: Deps, update: Update, key: str, roles: Any) -> bool:
     """Admins get the usage; anyone else the same refusal as with arguments."""
-    lang = await deps.run(update, partial(dialogue.require_role, caller=_caller(deps, update),
+    lang = await deps.query(update, partial(dialogue.require_role, caller=_caller(deps, update),
                                           roles=roles))
     await _say(update, t(f"admin.usage.{key}", lang))
     return True
@@ -145,7 +145,7 @@ async def _usage(deps: Deps, update: Update, key: str, roles: Any) -> bool:
 async def _on_campaign(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "campaign", VIEW_ROLES)
-    view = await deps.run(update, partial(dialogue.campaign_status, caller=_caller(deps, update),
+    view = await deps.query(update, partial(dialogue.campaign_status, caller=_caller(deps, update),
                                           code=context.args[0]))
     code = view.report.campaign.code
     links = {e.name: deep_link(deps.bot_username, code, e.name) for e in view.entry_points}
@@ -160,7 +160,7 @@ async def _on_campaign(deps: Deps, update: Update, context: Context) -> bool:
 async def _on_close(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "close", ADMIN_ROLES)
-    ref = await deps.run(update, partial(dialogue.check_close, caller=_caller(deps, update),
+    ref = await deps.query(update, partial(dialogue.check_close, caller=_caller(deps, update),
                                          code=context.args[0]))
     message = render.close_ask(ref)
     await _say(update, message.text, message.keyboard)
@@ -170,7 +170,7 @@ async def _on_close(deps: Deps, update: Update, context: Context) -> bool:
 async def _on_remind(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "remind", ADMIN_ROLES)
-    view = await deps.run(update, partial(dialogue.check_remind, caller=_caller(deps, update),
+    view = await deps.query(update, partial(dialogue.check_remind, caller=_caller(deps, update),
                                           code=context.args[0]))
     message = render.remind_ask(view)
     await _say(update, message.text, message.keyboard)
@@ -208,7 +208,7 @@ async def _on_invite(deps: Deps, update: Update, context: Context) -> bool:
     caller = _caller(deps, update)
     days = deps.fieldwork.invite_valid_for.days
     if not request:
-        lang = await deps.run(update, partial(dialogue.invite_usage, caller=caller))
+        lang = await deps.query(update, partial(dialogue.invite_usage, caller=caller))
         await _say(update, t("admin.usage.invite", lang, {"days": days}))
         return True
     invited = await deps.run(update, partial(dialogue.invite_cadre, caller=caller,
@@ -222,7 +222,7 @@ async def _on_invite(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _on_cadres(deps: Deps, update: Update, context: Context) -> bool:
-    view = await deps.run(update, partial(dialogue.list_cadres, caller=_caller(deps, update)))
+    view = await deps.query(update, partial(dialogue.list_cadres, caller=_caller(deps, update)))
     await _say(update, render.cadre_list(view))
     return True
 
@@ -237,11 +237,11 @@ async def _on_action_button(deps: Deps, update: Update, context: Context) -> boo
     action, code = parsed
     caller = _caller(deps, update)
     if action == render.QR:
-        ref = await deps.run(update, partial(dialogue.campaign_link, caller=caller, code=code))
+        ref = await deps.query(update, partial(dialogue.campaign_link, caller=caller, code=code))
         await answer(query, None)
         await _send_qr(deps, update, ref.code)
     elif action == render.CLOSE_ASK:
-        ref = await deps.run(update, partial(dialogue.check_close, caller=caller, code=code))
+        ref = await deps.query(update, partial(dialogue.check_close, caller=caller, code=code))
         await answer(query, None)
         message = render.close_ask(ref)
         await _say(update, message.text, message.keyboard)
@@ -251,7 +251,7 @@ async def _on_action_button(deps: Deps, update: Update, context: Context) -> boo
         await answer(query, None)
         await edit(query, t("admin.close.done", ref.lang, {"code": ref.code}), None)
     elif action == render.REMIND_ASK:
-        view = await deps.run(update, partial(dialogue.check_remind, caller=caller, code=code))
+        view = await deps.query(update, partial(dialogue.check_remind, caller=caller, code=code))
         await answer(query, None)
         message = render.remind_ask(view)
         await _say(update, message.text, message.keyboard)
@@ -262,7 +262,7 @@ async def _on_action_button(deps: Deps, update: Update, context: Context) -> boo
         await edit(query, t("admin.remind.done", view.lang,
                              {"count": view.queued, "code": view.code}), None)
     else:  # KEEP or NO_REMIND: nothing to change, but only an admin's buttons say so
-        lang = await deps.run(update, partial(dialogue.require_role, caller=caller,
+        lang = await deps.query(update, partial(dialogue.require_role, caller=caller,
                                               roles=ADMIN_ROLES))
         await answer(query, None)
         key = "admin.close.kept" if action == render.KEEP else "admin.remind.kept"

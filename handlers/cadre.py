@@ -383,7 +383,7 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
             t("note.btn.cancel", prompt.lang), callback_data=prompt.choice("x"))]]))
         await _remember(deps, update, prompt.nonce, prompt.version, shown.message_id)
     elif action == WITHDRAW_ASK:
-        question = await deps.run(update, partial(notes.check_withdraw, caller=caller,
+        question = await deps.query(update, partial(notes.check_withdraw, caller=caller,
                                                   note_id=note_id, version=version))
         item, lang = question.note, question.lang
         await answer(query, None)
@@ -401,7 +401,7 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
         await answer(query, None)
         await edit(query, t("note.withdraw.done", done.lang, {"id": done.withdrawn.id}), None)
     else:  # KEEP: nothing changes, but only a cadre's buttons say so
-        lang = await deps.run(update, partial(notes.require_cadre, caller=caller))
+        lang = await deps.query(update, partial(notes.require_cadre, caller=caller))
         await answer(query, None)
         await edit(query, t("note.withdraw.kept", lang, {"id": note_id}), None)
     return True
@@ -455,7 +455,7 @@ def _hours(deps: Deps) -> str:
 
 
 async def _on_notes(deps: Deps, update: Update, context: Context) -> bool:
-    listed = await deps.run(update, partial(notes.recent_notes, caller=_caller(deps, update)))
+    listed = await deps.query(update, partial(notes.recent_notes, caller=_caller(deps, update)))
     lang = listed.lang
     if not listed.notes:
         await _say(update, t("note.list.empty", lang))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -66,14 +69,45 @@ class Deps:
         )
 
     async def run(
-        self, update: Update, use_case: Callable[[UnitOfWork], Awaitable[T]]
+        self, update: Update, use_case: Callable[[UnitOfWork], Awaitable[T]],
+        again: Callable[[UnitOfWork], Awaitable[T]] | None = None,
     ) -> T:
-        """Run a use case in one transaction that also claims the update id.
+        """Run a use case in one transaction that also claims the update.
+
+        A redelivered update (the same update again: a crash came between the commit and the
+        confirmation to Telegram, so its reply may never have gone out) changes nothing; with
+        ``again`` it is answered anew by that use case (a view of how things stand now, run in
+        its own transaction), otherwise it raises.
 
         Raises:
-            DuplicateUpdate: Telegram delivered this update before; nothing was changed.
+            DuplicateUpdate: this update was handled before and there is no ``again``.
         """
         async with self.db.transaction() as uow:
-            if not await uow.updates.claim(update.update_id):
-                raise DuplicateUpdate(update.update_id)
+            if await uow.updates.claim(update.update_id, update_digest(self.secret, update),
+                                       self.clock()):
+                return await use_case(uow)
+        if again is None:
+            raise DuplicateUpdate(update.update_id)
+        log.info("update %s was handled before; answering it again", update.update_id)
+        async with self.db.transaction() as uow:
+            return await again(uow)
+
+    async def query(
+        self, update: Update, use_case: Callable[[UnitOfWork], Awaitable[T]]
+    ) -> T:
+        """Run a use case that changes nothing (a list, a status, a permission check).
+
+        It claims nothing: a redelivered update (its reply may have been lost in a crash) is
+        simply answered again, as it stands now.
+        """
+        async with self.db.transaction() as uow:
             return await use_case(uow)
+
+
+def update_digest(secret: bytes, update: Update) -> str:
+    """A keyed digest of the update's content: equal for a redelivery (the same update), not
+    for a new update that reuses an id after ids restarted. Keyed, so the table cannot be
+    matched against guessed updates without the secret."""
+    key = hmac.new(secret, b"civicpulse processed update", hashlib.sha256).digest()
+    content = json.dumps(update.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
+    return hmac.new(key, content.encode(), hashlib.sha256).hexdigest()[:32]

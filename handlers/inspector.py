@@ -117,7 +117,7 @@ async def _on_inspect(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _on_inspections(deps: Deps, update: Update, context: Context) -> bool:
-    listing = await deps.run(update, partial(inspections.recent, caller=_caller(deps, update)))
+    listing = await deps.query(update, partial(inspections.recent, caller=_caller(deps, update)))
     await _say(update, records_text(listing))
     return True
 

@@ -125,13 +125,16 @@ async def _mark_unreachable(deps: Deps, update: Update) -> None:
 async def _on_start(deps: Deps, update: Update, context: Context) -> None:
     payload = context.args[0] if context.args else None
     who = deps.respondent(update)
-    reply = await deps.run(update, partial(responding.open_campaign, who=who, payload=payload))
+    start = partial(responding.open_campaign, who=who, payload=payload)
+    # Beginning or resuming a poll is idempotent: a redelivery shows where the poll stands.
+    reply = await deps.run(update, start, again=start)
     await _send(deps, update, reply)
 
 
 async def _on_help(deps: Deps, update: Update, context: Context) -> None:
     who = deps.respondent(update)
-    reply = await deps.run(update, partial(responding.help_reply, who=who))
+    help_reply = partial(responding.help_reply, who=who)
+    reply = await deps.run(update, help_reply, again=help_reply)
     await _send(deps, update, reply)
 
 
@@ -176,7 +179,8 @@ async def _on_cancel_button(deps: Deps, update: Update, context: Context) -> Non
 
 async def _on_stop(deps: Deps, update: Update, context: Context) -> None:
     who = deps.respondent(update)
-    reply = await deps.run(update, partial(responding.stop_invitations, who=who))
+    stop = partial(responding.stop_invitations, who=who)
+    reply = await deps.run(update, stop, again=stop)
     await _send(deps, update, reply)
 
 
@@ -186,13 +190,15 @@ async def _on_my_chat_member(deps: Deps, update: Update, context: Context) -> No
         return
     blocked = member.new_chat_member.status == ChatMemberStatus.BANNED
     who = deps.respondent(update)
-    await deps.run(update, partial(responding.set_reachable, who=who, reachable=not blocked))
+    reachable = partial(responding.set_reachable, who=who, reachable=not blocked)
+    await deps.run(update, reachable, again=reachable)
 
 
 async def _on_language(deps: Deps, update: Update, context: Context) -> None:
     who = deps.respondent(update)
     choice = context.args[0].lower() if context.args else None
-    reply = await deps.run(update, partial(responding.set_language, who=who, lang=choice))
+    choose = partial(responding.set_language, who=who, lang=choice)
+    reply = await deps.run(update, choose, again=choose)
     await _send(deps, update, reply)
 
 
@@ -200,7 +206,8 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> None:
     assert update.effective_message is not None
     text = update.effective_message.text or ""
     who = deps.respondent(update)
-    reply = await deps.run(update, partial(responding.typed, who=who, text=text))
+    reply = await deps.run(update, partial(responding.typed, who=who, text=text),
+                          again=partial(responding.replay_typed, who=who))
     await _send(deps, update, reply)
 
 
@@ -220,7 +227,8 @@ async def _on_poll_button(deps: Deps, update: Update, context: Context) -> None:
     if tap is None:
         await answer(query, t("forged", lang_guess(deps, update)))
         return
-    reply = await deps.run(update, partial(responding.press, who=who, tap=tap))
+    reply = await deps.run(update, partial(responding.press, who=who, tap=tap),
+                          again=partial(responding.replay_press, who=who, tap=tap))
     if reply.only_notice:
         await answer(query, t(reply.notice or "stale", reply.lang, reply.params),
                       alert=reply.notice in ("closed",))
@@ -249,7 +257,8 @@ async def _on_language_button(deps: Deps, update: Update, context: Context) -> N
     if choice not in responding.LANGUAGES:
         await answer(query, t("forged", lang_guess(deps, update)))
         return
-    reply = await deps.run(update, partial(responding.set_language, who=who, lang=choice))
+    choose = partial(responding.set_language, who=who, lang=choice)
+    reply = await deps.run(update, choose, again=choose)
     await answer(query, t("language_set", reply.lang))
     await edit(query, t("language_set", reply.lang), None)
     if reply.screen is not None:
@@ -259,7 +268,8 @@ async def _on_language_button(deps: Deps, update: Update, context: Context) -> N
 
 async def _on_units(deps: Deps, update: Update, context: Context) -> None:
     who = deps.respondent(update)
-    reply = await deps.run(update, partial(following.show_units, who=who))
+    show = partial(following.show_units, who=who)
+    reply = await deps.run(update, show, again=show)
     await _send(deps, update, reply)
 
 
@@ -272,18 +282,22 @@ async def _on_picker_button(deps: Deps, update: Update, context: Context) -> Non
         return
     who = deps.respondent(update)
     if tap.action == "d":
-        reply = await deps.run(update, partial(following.units_done, who=who))
+        done = partial(following.units_done, who=who)
+        reply = await deps.run(update, done, again=done)
         await answer(query, None)
         await edit(query, t(reply.notice or "units_none", reply.lang, reply.params), None)
         return
     if tap.action == "t":
         assert tap.unit_id is not None
+        # A toggle is not idempotent: a redelivered one shows the page as it stands.
         reply = await deps.run(update, partial(following.toggle_unit, who=who,
                                                unit_id=tap.unit_id, parent_id=tap.parent_id,
-                                               page=tap.page))
+                                               page=tap.page),
+                               again=partial(following.show_units, who=who,
+                                             parent_id=tap.parent_id, page=tap.page))
     else:
-        reply = await deps.run(update, partial(following.show_units, who=who,
-                                               parent_id=tap.parent_id, page=tap.page))
+        show = partial(following.show_units, who=who, parent_id=tap.parent_id, page=tap.page)
+        reply = await deps.run(update, show, again=show)
     if reply.only_notice or reply.picker is None:
         await answer(query, t(reply.notice or "stale", reply.lang))
         return
@@ -297,8 +311,8 @@ async def _on_follow_button(deps: Deps, update: Update, context: Context) -> Non
     assert query is not None
     _, unit, yes = (query.data or "").split(":")
     who = deps.respondent(update)
-    reply = await deps.run(update, partial(following.answer_follow, who=who,
-                                           unit_id=int(unit), yes=yes == "1"))
+    follow = partial(following.answer_follow, who=who, unit_id=int(unit), yes=yes == "1")
+    reply = await deps.run(update, follow, again=follow)
     if reply.only_notice:
         await answer(query, t(reply.notice or "stale", reply.lang))
         return
@@ -312,8 +326,8 @@ async def _on_invitation_button(deps: Deps, update: Update, context: Context) ->
     assert query is not None
     campaign_id = int((query.data or "i:0")[2:])
     who = deps.respondent(update)
-    reply = await deps.run(update, partial(responding.open_invitation, who=who,
-                                           campaign_id=campaign_id))
+    begin = partial(responding.open_invitation, who=who, campaign_id=campaign_id)
+    reply = await deps.run(update, begin, again=begin)
     if reply.only_notice:
         await answer(query, t(reply.notice or "stale", reply.lang))
         return

@@ -181,7 +181,7 @@ async def _photo(update: Update, png: bytes | None, filename: str, caption: str)
 
 
 async def _on_myscore(deps: Deps, update: Update, context: Context) -> bool:
-    view = await deps.run(update, partial(results.my_score, caller=_caller(deps, update),
+    view = await deps.query(update, partial(results.my_score, caller=_caller(deps, update),
                                           min_cell=deps.min_cell_size))
     shown = view.breakdown
     if shown is None or view.period is None:
@@ -364,7 +364,7 @@ def my_score_blocks(view: MyScore) -> list[str]:
 
 
 async def _on_results(deps: Deps, update: Update, context: Context) -> bool:
-    table = await deps.run(update, partial(results.results_table, caller=_caller(deps, update),
+    table = await deps.query(update, partial(results.results_table, caller=_caller(deps, update),
                                            args=list(context.args or [])))
     ordered = list(table.units)
     if ordered:
@@ -515,7 +515,7 @@ async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _on_appeals(deps: Deps, update: Update, context: Context) -> bool:
-    listed = await deps.run(update, partial(results.list_appeals, caller=_caller(deps, update)))
+    listed = await deps.query(update, partial(results.list_appeals, caller=_caller(deps, update)))
     text_blocks, keyboard = appeals_message(listed)
     await _say_all(update, text_blocks, keyboard)
     return True
@@ -582,7 +582,7 @@ async def _on_answer(deps: Deps, update: Update, context: Context) -> bool:
     parts = (message.text or "").split(maxsplit=3)
     parsed = results.parse_answer(parts[1:3] + ([parts[3]] if len(parts) > 3 else []))
     if parsed is None:
-        lang = await deps.run(update, partial(results.require_reviewer, caller=caller))
+        lang = await deps.query(update, partial(results.require_reviewer, caller=caller))
         await _say(update, rt("results.usage_answer", lang))
         return True
     appeal_id, decision, text = parsed

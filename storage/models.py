@@ -447,11 +447,17 @@ class Answer(Base):
 
 
 class ProcessedUpdate(Base):
-    """Telegram update ids already handled, so a redelivered update changes nothing."""
+    """Updates already handled, so a redelivered update changes nothing.
+
+    Keyed on the update id and a keyed digest of the update's content: ids restart, and a new
+    update reusing an id must not pass for a redelivery. Nothing here names a person, and the
+    time is kept to the hour (it only serves pruning).
+    """
 
     __tablename__ = "processed_updates"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(String(32), primary_key=True, server_default="")
     processed_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

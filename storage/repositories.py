@@ -78,14 +78,19 @@ class UpdatesRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def claim(self, update_id: int) -> bool:
-        """Record ``update_id`` as handled; False if it already was (a redelivery).
+    async def claim(self, update_id: int, digest: str, hour: datetime) -> bool:
+        """Record the update (its id and content digest) as handled; False if it already was.
 
-        Two deliveries at once: the second waits for the first's transaction and gets False
-        if it committed, True if it rolled back.
+        ``hour`` is when, truncated to the hour by the caller's clock. Two deliveries at once:
+        the second waits for the first's transaction and gets False if it committed, True if
+        it rolled back.
         """
-        return await _insert_new(self.session, ProcessedUpdate, {"update_id": update_id},
-                                 ["update_id"])
+        return await _insert_new(
+            self.session, ProcessedUpdate,
+            {"update_id": update_id, "digest": digest,
+             "processed_at": hour.replace(minute=0, second=0, microsecond=0)},
+            ["update_id", "digest"],
+        )
 
     async def prune(self, before: datetime) -> int:
         result = await self.session.execute(

@@ -470,6 +470,44 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
     return reply
 
 
+async def replay_press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
+    """A tap handled before whose reply may have been lost (the bot died between the commit
+    and the reply): the poll as it stands now, changing nothing. The tapped message then
+    shows the current question, or the thanks if it was submitted, instead of buttons that
+    have become stale."""
+    response = await uow.responses.get_with_campaign(tap.response_id)
+    client_lang = resolve_language(None, who.client_language, who.default_language)
+    if response is None:
+        return Reply(client_lang, notice="stale", only_notice=True)
+    campaign = response.campaign
+    if response.respondent_key != respondent_key(who.secret, campaign.id, who.telegram_user_id):
+        return Reply(client_lang, notice="forged", only_notice=True)
+    if response.person_id is not None and not await _still_theirs(uow, who, response.person_id):
+        return Reply(client_lang, notice="forged", only_notice=True)
+    lang = response.language
+    if response.status == ResponseStatus.COMPLETED:
+        if response.person_id is not None:
+            return Reply(lang, submitted=True, notice="thanks.self_assessment",
+                         params={"period": assessment_period(campaign)})
+        return Reply(lang, submitted=True)
+    survey = await who.catalog.get(uow, campaign.survey_id)
+    return Reply(lang, screen=_screen(survey, response, _state(survey, response)))
+
+
+async def replay_typed(uow: UnitOfWork, who: Respondent) -> Reply:
+    """A typed answer handled before whose reply may have been lost: the current question
+    (or the summary) again, changing nothing. Without a poll in progress, nothing: the poll
+    was submitted since, or the text was another dialogue's (a cadre's note)."""
+    contact = await _contact(uow, who)
+    lang = resolve_language(contact, who.client_language, who.default_language)
+    active = await _active(uow, who, contact)
+    if active is None:
+        return Reply(lang)
+    _campaign, response, survey = active
+    return Reply(lang, screen=_screen(survey, response, _state(survey, response)),
+                 retire_message_id=contact.prompt_message_id)
+
+
 async def _self_assessed(uow: UnitOfWork, response: Response, campaign: Campaign,
                          lang: str) -> Reply:
     """A cadre submitted a self-assessment: audited under their name, thanked for the period.

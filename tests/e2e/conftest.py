@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from telegram.ext import Application
 
 from bot.app import build_application, start_background, stop_background
+from bot.polling import CommittedPolling
 from bot.settings import BotSection, Settings
 from sandbox import BotApiSandbox, RateLimit, SandboxClient
 from storage.uow import Database
@@ -38,6 +40,7 @@ class Bot:
         self.clock = clock
         self.settings = Settings(bot=BotSection(concurrent_updates=concurrent_updates))
         self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self.polling: CommittedPolling | None = None
 
     async def start(self) -> None:
         self.application = build_application(
@@ -46,16 +49,18 @@ class Bot:
         )
         await self.application.initialize()
         await self.application.start()
-        assert self.application.updater is not None
-        await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
+        # As `civicpulse run` polls: confirming to the Bot API only what was handled.
+        self.polling = CommittedPolling(self.application, timeout=1)
+        await self.polling.start()
         await start_background(self.application)
 
     async def stop(self) -> None:
         if self.application is None:
             return
-        assert self.application.updater is not None
         await stop_background(self.application)
-        await self.application.updater.stop()
+        if self.polling is not None:
+            await self.polling.stop()
+            self.polling = None
         await self.application.stop()
         await self.application.shutdown()
         self.application = None
@@ -63,6 +68,15 @@ class Bot:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+
+async def redeliver(bot: Bot, client: SandboxClient, update_id: int) -> None:
+    """Deliver an update again once the bot has finished with it (while it is still being
+    handled, the poller rightly takes a second copy for the same update and skips it)."""
+    assert bot.polling is not None
+    async with asyncio.timeout(10):
+        await bot.polling.settled()
+    await client.redeliver(update_id)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sandbox import SandboxClient
 from storage.models import Answer, Response
 from storage.uow import Database
-from tests.e2e.conftest import Bot
+from tests.e2e.conftest import Bot, redeliver
 from tests.e2e.test_resident_journey import answers_of, begin, tap_and_wait
 
 pytestmark = pytest.mark.e2e
@@ -90,15 +90,15 @@ async def test_a_replayed_update_changes_nothing(
     await begin(user)
     tap = await user.tap("4")
     await user.wait_for_message("2/5")
-    toasts = len(await user.callback_answers())
-    await client.redeliver(tap.update_id)
+    await redeliver(bot, client, tap.update_id)
+    # Answered again as things stand (the message already shows it, so it stays as it is).
     await user.expect_no_message(within=0.5)
-    assert len(await user.callback_answers()) == toasts, "a replayed tap is ignored entirely"
     await tap_and_wait(user, "Yes", "3/5")
     typed = await user.send("5")
     await user.wait_for_message("4/5")
-    await client.redeliver(typed.update_id)
-    await user.expect_no_message(within=0.5)
+    await redeliver(bot, client, typed.update_id)
+    # The reply to a typed answer may have been lost: the current question comes again.
+    await user.wait_for_message("4/5")
     stored = await answers_of(db)
     assert {k: v.value_number for k, v in stored.items()} == {
         "overall": 4, "resolved": 1, "timeliness": 5,

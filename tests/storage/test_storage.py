@@ -88,12 +88,15 @@ async def test_a_broken_tree_is_rejected_whole(db: Database) -> None:
         assert await uow.units.by_code("V3") is None
 
 
-async def test_update_ids_are_claimed_once(db: Database) -> None:
+async def test_updates_are_claimed_once(db: Database) -> None:
+    when = datetime.now(UTC)
     async with db.transaction() as uow:
-        assert await uow.updates.claim(42) is True
+        assert await uow.updates.claim(42, "a", when) is True
     async with db.transaction() as uow:
-        assert await uow.updates.claim(42) is False
-        assert await uow.updates.claim(43) is True
+        assert await uow.updates.claim(42, "a", when) is False
+        assert await uow.updates.claim(43, "a", when) is True
+        # The same id with other content: a new update after ids restarted.
+        assert await uow.updates.claim(42, "b", when) is True
 
 
 async def start_response(db: Database, key: str) -> int:
@@ -187,7 +190,7 @@ async def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
 async def test_old_update_ids_are_pruned(db: Database) -> None:
     async with db.transaction() as uow:
         for update_id in (1, 2, 3):
-            await uow.updates.claim(update_id)
+            await uow.updates.claim(update_id, "d", datetime.now(UTC))
         await uow.session.execute(
             update(ProcessedUpdate)
             .where(ProcessedUpdate.update_id.in_([1, 2]))
@@ -243,6 +246,6 @@ async def test_a_long_read_never_holds_up_writers(db: Database) -> None:
         assert await reader.campaigns.by_code("willow") is not None
         # While the export-like read is still open, an answer can be written.
         async with asyncio.timeout(5), db.transaction() as writer:
-            await writer.updates.claim(99)
+            await writer.updates.claim(99, "d", datetime.now(UTC))
     async with db.transaction() as uow:
         assert await uow.updates.prune(datetime.now(UTC) + timedelta(days=1)) == 1

@@ -1,0 +1,94 @@
+"""Updates delivered again (the bot died after the commit, before Telegram was told): nothing
+is done twice, and the person is answered again with how things stand now, since the first
+reply may have died with the process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sandbox import BotApiSandbox, SandboxClient
+from sandbox.server import Params
+from storage.uow import Database
+from tests.e2e.conftest import Bot, redeliver
+from tests.e2e.test_resident_journey import answers_of, begin
+
+pytestmark = pytest.mark.e2e
+
+
+def lose_replies(box: BotApiSandbox, methods: tuple[str, ...]) -> list[str]:
+    """Until the returned list is cleared, the bot's sends and edits are accepted but never
+    reach the chat: as when the bot dies between its commit and its reply."""
+    losing = ["on"]
+    for method in methods:
+        original = box._methods[method.lower()][1]
+
+        def make(original: Any) -> Any:
+            async def swallowed(p: Params) -> Any:
+                if losing:
+                    return True
+                return await original(p)
+            return swallowed
+
+        box.add_method(method, make(original))
+    return losing
+
+
+async def test_a_redelivered_start_shows_the_poll_where_it_stands(
+    bot: Bot, client: SandboxClient, sandbox: BotApiSandbox, db: Database,
+) -> None:
+    user = await client.user(3101, "Wu")
+    sent = await user.send("/start willow")
+    first = await user.wait_for_message("1/5")
+    await redeliver(bot, client, sent.update_id)
+    # The earlier question loses its buttons, and the question comes again below it.
+    retired = await user.wait_for_message("1/5")
+    assert (retired.message_id, retired.buttons) == (first.message_id, [])
+    again = await user.wait_for_message("1/5")
+    assert again.message_id > first.message_id and again.button_texts[:5] == [
+        "1", "2", "3", "4", "5"]
+    assert await answers_of(db) == {}
+
+
+async def test_a_redelivered_tap_whose_reply_was_lost_shows_the_current_question(
+    bot: Bot, client: SandboxClient, sandbox: BotApiSandbox, db: Database,
+) -> None:
+    user = await client.user(3102, "Zhou")
+    question = await begin(user)
+    losing = lose_replies(sandbox, ("editMessageText", "answerCallbackQuery"))
+    tap = await user.tap("4")
+    await user.expect_no_message(within=0.5)
+    assert {k: v.value_number for k, v in (await answers_of(db)).items()} == {"overall": 4}
+    losing.clear()
+    # The resident is left on question 1; the redelivered tap changes nothing and moves
+    # the message on to where the poll stands.
+    await redeliver(bot, client, tap.update_id)
+    shown = await user.wait_for_message("2/5")
+    assert shown.message_id == question.message_id
+    assert {k: v.value_number for k, v in (await answers_of(db)).items()} == {"overall": 4}
+    await user.tap("Yes")
+    await user.wait_for_message("3/5")
+
+
+async def test_a_redelivered_submit_whose_reply_was_lost_says_thank_you(
+    bot: Bot, client: SandboxClient, sandbox: BotApiSandbox, db: Database,
+) -> None:
+    user = await client.user(3103, "Qian")
+    await begin(user)
+    for button, expect in (("4", "2/5"), ("Yes", "3/5"), ("5", "4/5"), ("4", "5/5")):
+        await user.tap(button)
+        await user.wait_for_message(expect)
+    typed = await user.send("Kind staff")
+    summary = await user.wait_for_message("Your answers")
+    losing = lose_replies(sandbox, ("editMessageText", "answerCallbackQuery", "sendMessage"))
+    submit = await user.tap("✅ Submit")
+    await user.expect_no_message(within=0.5)
+    losing.clear()
+    await redeliver(bot, client, submit.update_id)
+    thanks = await user.wait_for_message("Thank you")
+    assert thanks.message_id == summary.message_id
+    # A typed answer delivered again once the poll is submitted: nothing more to say.
+    await redeliver(bot, client, typed.update_id)
+    await user.expect_no_message(within=0.5)
+    assert len(await answers_of(db)) == 5
