@@ -500,12 +500,12 @@ async def replay_typed(uow: UnitOfWork, who: Respondent) -> Reply:
     was submitted since, or the text was another dialogue's (a cadre's note)."""
     contact = await _contact(uow, who)
     lang = resolve_language(contact, who.client_language, who.default_language)
-    active = await _active(uow, who, contact)
+    active = await _active(uow, who)
     if active is None:
         return Reply(lang)
-    _campaign, response, survey = active
+    _campaign, response, survey, session = active
     return Reply(lang, screen=_screen(survey, response, _state(survey, response)),
-                 retire_message_id=contact.prompt_message_id)
+                 retire_message_id=session.prompt_message_id)
 
 
 async def _self_assessed(uow: UnitOfWork, response: Response, campaign: Campaign,

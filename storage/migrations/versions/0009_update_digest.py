@@ -1,7 +1,7 @@
 """processed updates keyed on the update id and a digest of the update
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06
 
 Update ids restart (Telegram: at a random number after a week without updates; the sandbox:
@@ -21,7 +21,7 @@ from alembic import op
 
 
 revision: str = '0009'
-down_revision: str | None = '0007'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
