@@ -90,21 +90,9 @@ class Leadership:
         return True
 
     async def release(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY}
-                )
-                await self._connection.commit()
-            # Never hand a connection that may still hold the session lock back to the pool.
-            with contextlib.suppress(Exception):
-                await self._connection.invalidate()
-            self._connection = None
-        if self._file is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
+        await _release(self._connection, "SELECT pg_advisory_unlock(:key)",
+                       {"key": ADVISORY_KEY}, self._file)
+        self._connection, self._file = None, None
         self.held = False
 
 
@@ -199,18 +187,23 @@ class PollingLock:
         return None
 
     async def release(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:cls, :key)"),
-                    {"cls": POLLING_LOCK_CLASS, "key": self._key},
-                )
-                await self._connection.commit()
-            with contextlib.suppress(Exception):
-                await self._connection.invalidate()
-            self._connection = None
-        if self._file is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
+        await _release(self._connection, "SELECT pg_advisory_unlock(:cls, :key)",
+                       {"cls": POLLING_LOCK_CLASS, "key": self._key}, self._file)
+        self._connection, self._file = None, None
+
+
+async def _release(connection: AsyncConnection | None, unlock: str, params: dict[str, int],
+                   file: IO[bytes] | None) -> None:
+    """Give up a lock taken by either kind: the advisory lock and its connection, or the
+    file lock."""
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            await connection.execute(text(unlock), params)
+            await connection.commit()
+        # Never hand a connection that may still hold the session lock back to the pool.
+        with contextlib.suppress(Exception):
+            await connection.invalidate()
+    if file is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+        file.close()

@@ -426,13 +426,9 @@ class Tap:
     arg: int | None = None
 
 
-async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
-    """A button on a poll message was pressed.
-
-    The hottest path (most answers are taps), so it reads one joined row set and leaves the
-    contact alone: the pressed message already is the prompt, and the response carries the
-    language. Only submitting updates the contact.
-    """
+async def _tapped(uow: UnitOfWork, who: Respondent, tap: Tap) -> Response | Reply:
+    """The response a poll button names, with its campaign, if it is this person's; else the
+    refusal to show (an id no response can have is answered like a missing one)."""
     known = parse_id(tap.response_id, RESPONSE_ID_MAX)
     response = await uow.responses.get_with_campaign(known) if known is not None else None
     client_lang = resolve_language(None, who.client_language, who.default_language)
@@ -443,6 +439,20 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
         return Reply(client_lang, notice="forged", only_notice=True)
     if response.person_id is not None and not await _still_theirs(uow, who, response.person_id):
         return Reply(client_lang, notice="forged", only_notice=True)
+    return response
+
+
+async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
+    """A button on a poll message was pressed.
+
+    The hottest path (most answers are taps), so it reads one joined row set and leaves the
+    contact alone: the pressed message already is the prompt, and the response carries the
+    language. Only submitting updates the contact.
+    """
+    response = await _tapped(uow, who, tap)
+    if isinstance(response, Reply):
+        return response
+    campaign = response.campaign
     lang = response.language
     if response.status == ResponseStatus.COMPLETED:
         return Reply(lang, notice="already_submitted", only_notice=True)
@@ -475,15 +485,10 @@ async def replay_press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
     and the reply): the poll as it stands now, changing nothing. The tapped message then
     shows the current question, or the thanks if it was submitted, instead of buttons that
     have become stale."""
-    response = await uow.responses.get_with_campaign(tap.response_id)
-    client_lang = resolve_language(None, who.client_language, who.default_language)
-    if response is None:
-        return Reply(client_lang, notice="stale", only_notice=True)
+    response = await _tapped(uow, who, tap)
+    if isinstance(response, Reply):
+        return response
     campaign = response.campaign
-    if response.respondent_key != respondent_key(who.secret, campaign.id, who.telegram_user_id):
-        return Reply(client_lang, notice="forged", only_notice=True)
-    if response.person_id is not None and not await _still_theirs(uow, who, response.person_id):
-        return Reply(client_lang, notice="forged", only_notice=True)
     lang = response.language
     if response.status == ResponseStatus.COMPLETED:
         if response.person_id is not None:

@@ -92,3 +92,19 @@ async def test_a_redelivered_submit_whose_reply_was_lost_says_thank_you(
     await redeliver(bot, client, typed.update_id)
     await user.expect_no_message(within=0.5)
     assert len(await answers_of(db)) == 5
+
+
+async def test_a_redelivered_forged_tap_with_an_impossible_id_is_refused_again(
+    bot: Bot, client: SandboxClient, sandbox: BotApiSandbox, db: Database,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    user = await client.user(3104, "Sun")
+    question = await begin(user)
+    for forged in (f"p:{2**63}:0:v5", f"p:{10**20}:0:v5"):
+        tap = await user.tap_data(question.message_id, forged)
+        assert "no longer active" in (await user.wait_for_answer()).text
+        # Delivered again: the same plain refusal, not a database error on PostgreSQL.
+        await redeliver(bot, client, tap.update_id)
+        assert "no longer active" in (await user.wait_for_answer()).text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert await answers_of(db) == {}
