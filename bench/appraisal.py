@@ -39,6 +39,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
+from storage.models import ANSWER_SLOTS  # noqa: E402
 from surveys.anonymity import coarse  # noqa: E402
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/civicpulse_bench_appraisal"
@@ -116,18 +117,20 @@ def response_rows(plan: list[tuple[int, int, float]], comments: int, sqlite: boo
             response = (rid, unit_id, 1, f"{serial:064x}", "completed", None, 9, None, "en",
                         _ts(done, sqlite), _ts(done, sqlite), took, entry, None)
             answers: list[tuple[object, ...]] = []
-            for question, kind, indicator in QUESTIONS:
+            # Answer ids as the bot gives them (storage.models.answer_id): next to their
+            # response's.
+            for slot, (question, kind, indicator) in enumerate(QUESTIONS):
                 if kind == "rating":
                     value = rating(mean)
                 else:
                     value = 1.0 if random.random() < (mean - 1) / 4 else 0.0
-                answers.append((random_id(), rid, question, kind, indicator, False, value, None,
-                                None))
+                answers.append((rid * ANSWER_SLOTS + slot, rid, question, kind, indicator,
+                                False, value, None, None))
             if random.random() < comment_p:
                 pool = GOOD if random.random() < (mean - 1) / 4 else BAD
                 remark = f"{random.choice(pool)} {random.choice(TAIL)} #{random.randrange(99)}"
-                answers.append((random_id(), rid, "comment", "text", "comments", False, None,
-                                remark, None))
+                answers.append((rid * ANSWER_SLOTS + len(QUESTIONS), rid, "comment", "text",
+                                "comments", False, None, remark, None))
             yield response, answers
 
 

@@ -42,6 +42,7 @@ from storage.models import (
     SurveyVersion,
     TextScore,
     Unit,
+    answer_id,
     random_id,
 )
 
@@ -866,7 +867,8 @@ class ResponsesRepository:
     async def save_answer(self, response: Response, row: AnswerRow) -> None:
         existing = next((a for a in response.answers if a.question_id == row.question_id), None)
         if existing is None:
-            answer = Answer(id=random_id(), response_id=response.id, **row.__dict__)
+            answer = Answer(id=answer_id(response.id, (a.id for a in response.answers)),
+                            response_id=response.id, **row.__dict__)
             self.session.add(answer)
             response.answers.append(answer)
             return

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from analysis.statistics import margin_of_error
 from storage.models import (
+    ANSWER_SLOTS,
     AuditEvent,
     Base,
     Campaign,
@@ -23,7 +24,7 @@ from storage.models import (
     Response,
     ResponseStatus,
 )
-from storage.repositories import Completion
+from storage.repositories import AnswerRow, Completion
 from storage.uow import Database
 from surveys.admin import campaign_reports, import_units
 from surveys.units import UnitFileError, UnitRow
@@ -249,3 +250,25 @@ async def test_a_long_read_never_holds_up_writers(db: Database) -> None:
             await writer.updates.claim(99, "d", datetime.now(UTC))
     async with db.transaction() as uow:
         assert await uow.updates.prune(datetime.now(UTC) + timedelta(days=1)) == 1
+
+
+async def test_a_responses_answers_take_ids_next_to_its_own(db: Database) -> None:
+    # Random like the response's id, yet together in id order (and so on disk): the
+    # appraisal's scans over a million responses read each response's answers at once.
+    response_id = await start_response(db, "k")
+    async with db.transaction() as uow:
+        response = await uow.responses.get(response_id)
+        assert response is not None
+        for question in ("a", "b", "c"):
+            await uow.responses.save_answer(response, AnswerRow(
+                question_id=question, question_type="rating", indicator=None, skipped=False,
+                value_number=4.0, value_text=None, value_choices=None))
+        await uow.responses.drop_answers(response, {"b"})
+        await uow.responses.save_answer(response, AnswerRow(
+            question_id="d", question_type="rating", indicator=None, skipped=False,
+            value_number=2.0, value_text=None, value_choices=None))
+    async with db.reading() as uow:
+        response = await uow.responses.get(response_id)
+        assert response is not None
+        ids = {a.question_id: a.id - response_id * ANSWER_SLOTS for a in response.answers}
+    assert ids == {"a": 0, "c": 2, "d": 1}

@@ -30,6 +30,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _RESOLUTION = 600  # seconds: the default privacy.time_resolution_minutes
+_ANSWER_SLOTS = 512  # storage.models.ANSWER_SLOTS when this was written
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The foreign keys that point at the ids being renumbered.
 _CHILD_KEYS = (
@@ -81,7 +82,7 @@ def upgrade() -> None:
 
     _renumber(bind, 'responses', 'person_id IS NULL',
               [('answers', 'response_id', None), ('anomaly_flags', 'response_id', None)])
-    _renumber(bind, 'answers', None, [('text_scores', 'source_id', "source = 'answer'")])
+    _renumber_answers(bind)
     if postgres:
         for table, name, column in _CHILD_KEYS:
             op.create_foreign_key(name, table, 'responses', [column], ['id'],
@@ -149,6 +150,30 @@ def _renumber(bind: sa.engine.Connection, table: str, where: str | None,
         bind.execute(sa.text(
             f'UPDATE {child} SET {column} = (SELECT new FROM renumbering WHERE old = {column}) '
             f'WHERE {column} IN (SELECT old FROM renumbering){extra}'))
+    op.drop_table('renumbering')
+
+
+def _renumber_answers(bind: sa.engine.Connection) -> None:
+    """Each answer's id becomes its response's id times 512 plus a slot (as
+    storage.models.answer_id gives them), so a response's answers stay together."""
+    rows = bind.execute(sa.text('SELECT id, response_id FROM answers ORDER BY response_id, id'))
+    mapping, slot, last = [], 0, None
+    for old, response_id in rows:
+        slot = slot + 1 if response_id == last else 0
+        last = response_id
+        mapping.append({'old': old, 'new': response_id * _ANSWER_SLOTS + slot})
+    if not mapping:
+        return
+    # Through numbers no id uses (negative), so no new id meets an old one on the way.
+    op.create_table('renumbering', sa.Column('old', sa.BigInteger(), primary_key=True),
+                    sa.Column('new', sa.BigInteger(), nullable=False))
+    bind.execute(sa.text('INSERT INTO renumbering (old, new) VALUES (:old, :new)'), mapping)
+    for table, column, where in (('text_scores', 'source_id', " AND source = 'answer'"),
+                                 ('answers', 'id', '')):
+        bind.execute(sa.text(
+            f'UPDATE {table} SET {column} = -(SELECT new FROM renumbering WHERE old = {column}) '
+            f'WHERE {column} IN (SELECT old FROM renumbering){where}'))
+        bind.execute(sa.text(f'UPDATE {table} SET {column} = -{column} WHERE {column} < 0'))
     op.drop_table('renumbering')
 
 
