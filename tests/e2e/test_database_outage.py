@@ -60,13 +60,17 @@ async def outage_switch(db_url: str) -> AsyncIterator[tuple[Database, Callable[[
     """A database handle for the bot, and functions that take the database down and up."""
     url = make_url(db_url)
     if url.get_backend_name() == "sqlite":
-        blocker = sqlite3.connect(str(url.database), timeout=0, isolation_level=None)
+        # Taking the lock waits (off the event loop, which the bot shares) for a write the bot
+        # may still be finishing, such as noting the question's message id just after sending
+        # it; once held, every writer times out.
+        blocker = sqlite3.connect(str(url.database), timeout=10, isolation_level=None,
+                                  check_same_thread=False)
 
         async def down() -> None:
-            blocker.execute("BEGIN EXCLUSIVE")  # every writer now times out
+            await asyncio.to_thread(blocker.execute, "BEGIN EXCLUSIVE")
 
         async def up() -> None:
-            blocker.execute("COMMIT")
+            await asyncio.to_thread(blocker.execute, "COMMIT")
 
         db = Database.from_url(db_url, busy_timeout_ms=200)
         try:
