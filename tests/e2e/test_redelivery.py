@@ -4,6 +4,7 @@ reply may have died with the process."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -12,9 +13,16 @@ from sandbox import BotApiSandbox, SandboxClient
 from sandbox.server import Params
 from storage.uow import Database
 from tests.e2e.conftest import Bot, redeliver
-from tests.e2e.test_resident_journey import answers_of, begin
+from tests.e2e.test_resident_journey import answers_of, begin, completed
 
 pytestmark = pytest.mark.e2e
+
+
+async def redelivered_settled(bot: Bot) -> None:
+    """Wait until the bot has finished with every update it took (its replies then lost)."""
+    assert bot.polling is not None
+    async with asyncio.timeout(10):
+        await bot.polling.settled()
 
 
 def lose_replies(box: BotApiSandbox, methods: tuple[str, ...]) -> list[str]:
@@ -58,6 +66,12 @@ async def test_a_redelivered_tap_whose_reply_was_lost_shows_the_current_question
     question = await begin(user)
     losing = lose_replies(sandbox, ("editMessageText", "answerCallbackQuery"))
     tap = await user.tap("4")
+    # Stored, though the reply never came (waited for: a loaded machine may take a while).
+    for _ in range(200):
+        if await answers_of(db):
+            break
+        await asyncio.sleep(0.05)
+    await redelivered_settled(bot)
     await user.expect_no_message(within=0.5)
     assert {k: v.value_number for k, v in (await answers_of(db)).items()} == {"overall": 4}
     losing.clear()
@@ -83,6 +97,11 @@ async def test_a_redelivered_submit_whose_reply_was_lost_says_thank_you(
     summary = await user.wait_for_message("Your answers")
     losing = lose_replies(sandbox, ("editMessageText", "answerCallbackQuery", "sendMessage"))
     submit = await user.tap("✅ Submit")
+    for _ in range(200):
+        if await completed(db):
+            break
+        await asyncio.sleep(0.05)
+    await redelivered_settled(bot)
     await user.expect_no_message(within=0.5)
     losing.clear()
     await redeliver(bot, client, submit.update_id)
