@@ -206,7 +206,7 @@ def _schedule_maintenance(
             while True:
                 async with db.transaction() as uow:
                     moved = await uow.responses.reshuffle(
-                        coarse(now, resolution), now - ABANDONED_AFTER)
+                        coarse(now, resolution), now - ABANDONED_AFTER, limit=RESHUFFLE_BATCH)
                 if moved < RESHUFFLE_BATCH:
                     break
         except DatabaseUnavailable as exc:
