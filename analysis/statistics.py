@@ -19,7 +19,7 @@ QuestionKind: TypeAlias = Literal["rating", "nps", "yesno", "number"]
 #: hence the three spellings).
 Counts: TypeAlias = Mapping[float, int] | Mapping[int, int] | Mapping[bool, int]
 
-#: The fixed scales of the scale question types (as in surveys.schema.SCALE_RANGES).
+#: The fixed scales of the scale question types (as in surveys.questionnaire.schema.SCALE_RANGES).
 SCALES: dict[str, tuple[int, int]] = {"rating": (1, 5), "nps": (0, 10)}
 
 # Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom.

@@ -40,7 +40,7 @@ from sqlalchemy.exc import DBAPIError  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from storage.models import ANSWER_SLOTS  # noqa: E402
-from surveys.anonymity import coarse  # noqa: E402
+from surveys.respondents.anonymity import coarse  # noqa: E402
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/civicpulse_bench_appraisal"
 PERIOD = "2026-Q4"

@@ -53,9 +53,9 @@ from bot.settings import load_settings  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import OutboxStatus  # noqa: E402
 from storage.uow import Database  # noqa: E402
-from surveys.admin import create_campaign, import_units  # noqa: E402
-from surveys.loader import load_template  # noqa: E402
-from surveys.units import UnitRow  # noqa: E402
+from surveys.campaigns.admin import create_campaign, import_units  # noqa: E402
+from surveys.people.units import UnitRow  # noqa: E402
+from surveys.questionnaire.loader import load_template  # noqa: E402
 
 TOKEN = "123456:bench-token"
 PYTHON = sys.executable

@@ -63,7 +63,7 @@ from analysis.scoring import (
     appraise,
 )
 from analysis.statistics import to_score
-from surveys.anonymity import coarse
+from surveys.respondents.anonymity import coarse
 
 DEFAULT_SEED = 20261005
 UNITS = 300
@@ -236,7 +236,8 @@ class Builder:
         row = ResponseRow(
             response_id=rid, campaign_id=1, unit_id=unit.id, entry_point=f"{unit.id}:{entry}",
             respondent_key=f"r{rid}", duration_s=round(seconds),
-            # Stored to the privacy resolution, as the bot stores it (surveys.anonymity).
+            # Stored to the privacy resolution, as the bot stores it
+            # (surveys.respondents.anonymity).
             completed_at=coarse(at), answers=answers, rating_count=len(ratings),
             rating_min=min(ratings.values()), rating_max=max(ratings.values()), comment=text,
         )

@@ -27,11 +27,11 @@ from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
 from storage.repositories import utcnow
 from storage.uow import Database
-from surveys.anonymity import DEFAULT_RESOLUTION, coarse
-from surveys.catalog import SurveyCatalog
-from surveys.fieldwork import FieldRules
-from surveys.operations import Burden
-from surveys.responding import resolve_language
+from surveys.campaigns.operations import Burden
+from surveys.fieldwork.rules import FieldRules
+from surveys.questionnaire.catalog import SurveyCatalog
+from surveys.respondents.anonymity import DEFAULT_RESOLUTION, coarse
+from surveys.respondents.responding import resolve_language
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ def _schedule_maintenance(
     async def score_texts(context: ContextTypes.DEFAULT_TYPE) -> None:
         # Comments, notes and remarks get their sentiment soon after they arrive, so an
         # appraisal run finds little left to score. The analysers run in a worker thread.
-        from analysis.textscoring import score_pending
+        from surveys.appraisal.textscoring import score_pending
 
         try:
             scored = await score_pending(db, batch_size, limit=10 * batch_size,

@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 from sqlalchemy.exc import DBAPIError
 
 from analysis.anomalies import KINDS
-from analysis.appraisal import AppraisalError
-from analysis.export import ExportError
 from bot.app import burden_of, fieldwork_of
 from bot.settings import ConfigError, Settings, load_settings
 from storage.db import DatabaseUnavailable
@@ -30,7 +28,10 @@ from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import Evidence, KeyTask, Role
 from storage.repositories import utcnow
 from storage.uow import Database
-from surveys.admin import (
+from surveys.appraisal.exports import ExportError
+from surveys.appraisal.periods import PeriodError
+from surveys.appraisal.run import AppraisalError
+from surveys.campaigns.admin import (
     CampaignReport,
     campaign_reports,
     close_campaign,
@@ -41,8 +42,8 @@ from surveys.admin import (
     role_holders,
     scope_label,
 )
-from surveys.cadres import CadreError, Profile, TaskRef
-from surveys.campaigns import (
+from surveys.campaigns.operations import AudiencePlan, add_entry_point, plan_invitations, remind_now
+from surveys.campaigns.rules import (
     CampaignRuleError,
     check_timezone,
     deep_link,
@@ -51,12 +52,11 @@ from surveys.campaigns import (
     parse_recurrence,
     parse_reminders,
 )
-from surveys.operations import AudiencePlan, add_entry_point, plan_invitations, remind_now
-from surveys.periods import PeriodError
+from surveys.fieldwork.cadres import CadreError, Profile, TaskRef
 
 if TYPE_CHECKING:
-    from analysis.appraisal import AppraisalOptions
     from analysis.statistics import QuestionStats
+    from surveys.appraisal.run import AppraisalOptions
 
 EXIT_USAGE = 2
 _DURATION = re.compile(r"^(\d+)\s*([dhm])$")
@@ -213,7 +213,7 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_surveys_validate(settings: Settings, args: argparse.Namespace) -> int:
-    from surveys.loader import validate_paths
+    from surveys.questionnaire.loader import validate_paths
 
     issues = validate_paths(args.paths)
     for issue in issues:
@@ -226,7 +226,7 @@ def cmd_surveys_validate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_units_import(settings: Settings, args: argparse.Namespace) -> int:
-    from surveys.units import UnitFileError, parse_units
+    from surveys.people.units import UnitFileError, parse_units
 
     try:
         rows = parse_units(Path(args.file))
@@ -255,7 +255,7 @@ def cmd_units_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_campaign_create(settings: Settings, args: argparse.Namespace) -> int:
-    from surveys.loader import SurveyError, load_survey
+    from surveys.questionnaire.loader import SurveyError, load_survey
 
     try:
         survey = load_survey(args.survey)
@@ -499,7 +499,7 @@ def cmd_admin_remove(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export_responses(settings: Settings, args: argparse.Namespace) -> int:
-    from analysis.export import export_responses
+    from surveys.appraisal.exports import export_responses
 
     def export_to(out: TextIO) -> int:
         async def work(db: Database) -> int:
@@ -562,7 +562,7 @@ def _task_label(task: TaskRef | KeyTask) -> str:
 
 
 def cmd_cadre_invite(settings: Settings, args: argparse.Namespace) -> int:
-    from surveys import cadres
+    from surveys.fieldwork import cadres
 
     profile_args = (args.name, args.unit, args.position, args.task)
     if args.person is not None and any(profile_args):
@@ -610,7 +610,7 @@ def cmd_cadre_invite(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_cadre_list(settings: Settings, args: argparse.Namespace) -> int:
-    from surveys import cadres
+    from surveys.fieldwork import cadres
 
     async def work(db: Database) -> int:
         async with db.reading() as uow:
@@ -632,7 +632,7 @@ def cmd_cadre_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_cadre_task_add(settings: Settings, args: argparse.Namespace) -> int:
-    from surveys import cadres
+    from surveys.fieldwork import cadres
 
     async def work(db: Database) -> int:
         async with db.transaction() as uow:
@@ -684,8 +684,8 @@ def cmd_evidence_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export_self_assessments(settings: Settings, args: argparse.Namespace) -> int:
-    from surveys.cadres import export_self_assessments
-    from surveys.periods import parse_period
+    from surveys.appraisal.periods import parse_period
+    from surveys.fieldwork.cadres import export_self_assessments
 
     period = parse_period(args.period)
 
@@ -715,7 +715,7 @@ def cmd_sentiment_score(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_sentiment_backfill(settings: Settings, args: argparse.Namespace) -> int:
     from analysis.sentiment import ANALYSER_VERSION
-    from analysis.textscoring import score_pending
+    from surveys.appraisal.textscoring import score_pending
 
     async def work(db: Database) -> int:
         scored = await score_pending(db, settings.sentiment.batch_size)
@@ -726,15 +726,15 @@ def cmd_sentiment_backfill(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _appraisal_options(settings: Settings) -> AppraisalOptions:
-    from analysis.appraisal import AppraisalOptions
     from bot.app import resolve_secret
+    from surveys.appraisal.run import AppraisalOptions
 
     return AppraisalOptions.from_settings(settings, resolve_secret(settings))
 
 
 def cmd_appraisal_run(settings: Settings, args: argparse.Namespace) -> int:
-    from analysis.appraisal import run_appraisal
-    from analysis.textscoring import score_pending
+    from surveys.appraisal.run import run_appraisal
+    from surveys.appraisal.textscoring import score_pending
 
     options = _appraisal_options(settings)
 
@@ -762,7 +762,7 @@ def cmd_appraisal_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_appraisal_publish(settings: Settings, args: argparse.Namespace) -> int:
-    from analysis.appraisal import publish_appraisal
+    from surveys.appraisal.run import publish_appraisal
 
     async def work(db: Database) -> int:
         run, superseded = await publish_appraisal(db, args.period, actor="cli",
@@ -776,7 +776,7 @@ def cmd_appraisal_publish(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_appraisal_show(settings: Settings, args: argparse.Namespace) -> int:
-    from surveys.periods import parse_period
+    from surveys.appraisal.periods import parse_period
 
     period = parse_period(args.period)
 
@@ -815,7 +815,7 @@ def cmd_appraisal_show(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_anomalies_list(settings: Settings, args: argparse.Namespace) -> int:
-    from surveys.periods import parse_period
+    from surveys.appraisal.periods import parse_period
 
     period = parse_period(args.period)
 
@@ -848,7 +848,7 @@ def cmd_anomalies_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_anomalies_dismiss(settings: Settings, args: argparse.Namespace) -> int:
-    from analysis.appraisal import dismiss_flags, restore_flags
+    from surveys.appraisal.run import dismiss_flags, restore_flags
 
     restoring = args.anomalies_command == "restore"
 
@@ -873,8 +873,8 @@ def cmd_anomalies_dismiss(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
-    from analysis.appraisal import by_owner, unit_statistics
-    from surveys.periods import parse_period
+    from surveys.appraisal.periods import parse_period
+    from surveys.appraisal.run import by_owner, unit_statistics
 
     period = parse_period(args.period)
 
@@ -929,7 +929,7 @@ def _format_stats(question: str, indicator: str | None, st: QuestionStats) -> st
 
 
 def cmd_kpi_import(settings: Settings, args: argparse.Namespace) -> int:
-    from analysis.kpi import KpiImportError, import_kpi_file, kpi_names
+    from surveys.appraisal.kpi import KpiImportError, import_kpi_file, kpi_names
 
     async def work(db: Database) -> int:
         try:
@@ -953,7 +953,7 @@ def cmd_kpi_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export_appraisal(settings: Settings, args: argparse.Namespace) -> int:
-    from analysis.export import export_appraisal
+    from surveys.appraisal.exports import export_appraisal
 
     output = Path(args.output) if args.output else None
     if output is None and args.format == "xlsx" and sys.stdout.isatty():

@@ -6,16 +6,16 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from analysis.appraisal import AppraisalOptions, publish_appraisal, run_appraisal
-from analysis.textscoring import score_pending
 from storage.models import Answer, Campaign, CampaignStatus, Response, ResponseStatus
 from storage.uow import Database, UnitOfWork
-from surveys.admin import create_campaign, import_units
-from surveys.anonymity import coarse
-from surveys.cadres import check_profile, create_profile, issue_invite
-from surveys.loader import load_template
-from surveys.periods import QUARTER, period_of
-from surveys.units import UnitRow
+from surveys.appraisal.periods import QUARTER, period_of
+from surveys.appraisal.run import AppraisalOptions, publish_appraisal, run_appraisal
+from surveys.appraisal.textscoring import score_pending
+from surveys.campaigns.admin import create_campaign, import_units
+from surveys.fieldwork.cadres import check_profile, create_profile, issue_invite
+from surveys.people.units import UnitRow
+from surveys.questionnaire.loader import load_template
+from surveys.respondents.anonymity import coarse
 
 DEMO_CAMPAIGN = "demo"
 # A county around 30.0 N, 120.0 E: townships 6-7 km from its centre, villages a couple of km

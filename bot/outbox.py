@@ -32,9 +32,9 @@ from bot.settings import BroadcastSection
 from handlers.render import prompt_message
 from storage.db import DatabaseUnavailable
 from storage.uow import Database
-from surveys import delivery
-from surveys.catalog import SurveyCatalog
-from surveys.delivery import Outcome, Outgoing, Result
+from surveys.campaigns import delivery
+from surveys.campaigns.delivery import Outcome, Outgoing, Result
+from surveys.questionnaire.catalog import SurveyCatalog
 
 log = logging.getLogger(__name__)
 

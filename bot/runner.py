@@ -11,7 +11,6 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from analysis.appraisal import AppraisalOptions
 from bot.app import build_application, resolve_secret, start_background, stop_background
 from bot.demo import demo_cadre_invite, seed_demo, seed_demo_appraisal
 from bot.leader import PollingLock
@@ -21,7 +20,8 @@ from sandbox import BotApiSandbox, RateLimit, StateDirBusy
 from storage.migrate import upgrade
 from storage.repositories import utcnow
 from storage.uow import Database
-from surveys.campaigns import deep_link
+from surveys.appraisal.run import AppraisalOptions
+from surveys.campaigns.rules import deep_link
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from telegram.ext import ContextTypes, Job, JobQueue
 
 from storage.db import DatabaseUnavailable
 from storage.uow import Database
-from surveys import operations, scheduling
-from surveys.operations import Burden
-from surveys.scheduling import Job as Step
+from surveys.campaigns import operations, scheduling
+from surveys.campaigns.operations import Burden
+from surveys.campaigns.scheduling import Job as Step
 
 log = logging.getLogger(__name__)
 

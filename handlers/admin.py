@@ -7,7 +7,7 @@ admin command. Text and ``/cancel`` are the exception: they belong to the ``/new
 dialogue only while the person is in one, which a cheap read decides without claiming the
 update, so any other text reaches the resident journey untouched.
 
-Handlers are thin: decode the update, run one use case of ``surveys.dialogue`` in one
+Handlers are thin: decode the update, run one use case of ``surveys.campaigns.dialogue`` in one
 transaction (which also claims the update id), then send what it returned. Messages go out,
 and the scheduler and outbox are nudged, only after the commit.
 """
@@ -38,11 +38,11 @@ from handlers.common import answer, edit, lang_guess, notice, peek, stopping
 from handlers.deps import Deps
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
-from surveys import dialogue
-from surveys.access import ADMIN_ROLES, VIEW_ROLES
-from surveys.cadres import invite_link
-from surveys.campaigns import deep_link
-from surveys.dialogue import Caller, Outcome, Refused
+from surveys.campaigns import dialogue
+from surveys.campaigns.dialogue import Caller, Outcome, Refused
+from surveys.campaigns.rules import deep_link
+from surveys.fieldwork.cadres import invite_link
+from surveys.people.access import ADMIN_ROLES, VIEW_ROLES
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE

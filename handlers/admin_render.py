@@ -16,9 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from handlers.render import MAX_TEXT
 from handlers.texts import t
 from storage.models import CampaignStatus
-from surveys.cadres import EXPIRED, PENDING, LinkStatus
-from surveys.campaigns import INVITATION_ENTRY, check_timezone, recurrence_from_str
-from surveys.dialogue import (
+from surveys.campaigns.dialogue import (
     RECURRENCE_PRESETS,
     REMINDER_PRESETS,
     STEPS,
@@ -32,13 +30,15 @@ from surveys.dialogue import (
     ReminderView,
     Screen,
 )
-from surveys.operations import (
+from surveys.campaigns.operations import (
     OPTED_OUT,
     PROMPT_BUDGET,
     QUESTIONNAIRE_BUDGET,
     UNREACHABLE,
     AudiencePlan,
 )
+from surveys.campaigns.rules import INVITATION_ENTRY, check_timezone, recurrence_from_str
+from surveys.fieldwork.cadres import EXPIRED, PENDING, LinkStatus
 
 _ACTION = re.compile(r"^a:([qcCrRxy]):([A-Za-z0-9_-]{3,40})$")
 _REASONS = (OPTED_OUT, UNREACHABLE, PROMPT_BUDGET, QUESTIONNAIRE_BUDGET)

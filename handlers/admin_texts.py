@@ -523,5 +523,5 @@ ADMIN_TEXTS: dict[str, dict[str, str]] = {
 }
 
 # /newcampaign while another dialogue (a progress note, a correction, an inspection) is in
-# progress: the texts shared with notes and inspections (``surveys.busy``).
+# progress: the texts shared with notes and inspections (``surveys.people.busy``).
 ADMIN_TEXTS.update({f"admin.{key}": text for key, text in BUSY_TEXTS.items()})

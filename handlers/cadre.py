@@ -3,7 +3,7 @@
 A note takes as few steps as a cadre likes: ``/note``, a photo whose caption is the text, and
 a tap on the key task; or just the captioned photo and the tap, since a photo or a location a
 cadre sends outside any dialogue starts a draft with it. Where the draft stands lives in the
-database (``surveys.notes``), so a restart in the middle loses nothing.
+database (``surveys.fieldwork.notes``), so a restart in the middle loses nothing.
 
 The handlers run before the admin ones (group -1) and the resident journey (group 0). /note
 and /notes, and ``n:`` buttons, are always handled here, so a resident or a stranger gets a
@@ -51,8 +51,8 @@ from handlers.deps import Deps
 from handlers.evidence import EvidenceRefused, receive_photo, refuse_forwarded
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
-from surveys import notes
-from surveys.notes import (
+from surveys.fieldwork import notes
+from surveys.fieldwork.notes import (
     Draft,
     DraftOutcome,
     NoteCaller,

@@ -23,7 +23,7 @@ CADRE_TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-# One dialogue at a time (``surveys.busy``): a command that would throw away another
+# One dialogue at a time (``surveys.people.busy``): a command that would throw away another
 # dialogue in progress says which, and how to finish or drop it. ``{command}`` is the command
 # to send again. The same texts serve notes (``note.busy.*``), inspections (``busy.*``) and
 # admins (``admin.busy.*``, in ``handlers.admin_texts``).

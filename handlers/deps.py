@@ -17,11 +17,11 @@ from telegram import Update
 from storage.evidence import EvidenceStore
 from storage.repositories import utcnow
 from storage.uow import Database, UnitOfWork
-from surveys.anonymity import DEFAULT_RESOLUTION
-from surveys.catalog import SurveyCatalog
-from surveys.fieldwork import FieldRules
-from surveys.operations import Burden
-from surveys.responding import Respondent
+from surveys.campaigns.operations import Burden
+from surveys.fieldwork.rules import FieldRules
+from surveys.questionnaire.catalog import SurveyCatalog
+from surveys.respondents.anonymity import DEFAULT_RESOLUTION
+from surveys.respondents.responding import Respondent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

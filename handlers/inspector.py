@@ -6,7 +6,7 @@ inspectors" and the update stops here. Text, photos, locations and /cancel belon
 dialogue only while the person is in one, which a cheap read decides without claiming the
 update, so anything else reaches the cadre, admin and resident handlers untouched.
 
-Handlers are thin: decode the update, run one use case of ``surveys.inspections`` in one
+Handlers are thin: decode the update, run one use case of ``surveys.fieldwork.inspections`` in one
 transaction (which also claims the update id), then send what it returned. Photos are
 fetched and kept (``handlers.evidence``) before that transaction, so it holds no lock while
 downloading.
@@ -40,8 +40,8 @@ from handlers.evidence import EvidenceRefused, forwarded, receive_photo
 from handlers.render import MAX_TEXT
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
-from surveys import inspections
-from surveys.inspections import (
+from surveys.fieldwork import inspections
+from surveys.fieldwork.inspections import (
     Caller,
     Draft,
     Outcome,

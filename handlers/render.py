@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.texts import t
-from surveys import engine
-from surveys.delivery import Outgoing
-from surveys.responding import Intro, Picker, Screen, Tap
-from surveys.schema import AnswerValue, Question, Survey
+from surveys.campaigns.delivery import Outgoing
+from surveys.questionnaire import engine
+from surveys.questionnaire.schema import AnswerValue, Question, Survey
+from surveys.respondents.responding import Intro, Picker, Screen, Tap
 
 MAX_TEXT = 4096
 # Any number of digits for the response id (random, up to 16 digits): one that cannot exist is
-# answered like one that does not (surveys.responding.press), not as a forged button.
+# answered like one that does not (surveys.respondents.responding.press), not as a forged button.
 _TAP = re.compile(r"p:([0-9]+):([0-9]{1,9}):([a-z])([0-9]{0,4})")
 _ANSWER_PREVIEW = 160
 

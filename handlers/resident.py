@@ -41,10 +41,10 @@ from handlers.render import (
 )
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
-from surveys import following, responding
-from surveys.admin import roles_of
-from surveys.cadres import Profile
-from surveys.responding import Intro, Reply
+from surveys.campaigns.admin import roles_of
+from surveys.fieldwork.cadres import Profile
+from surveys.respondents import following, responding
+from surveys.respondents.responding import Intro, Reply
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE

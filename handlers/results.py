@@ -12,7 +12,7 @@ while the person is in one of this module's dialogues (asked for an appeal's rea
 an answer's text), which a cheap read decides without claiming the update; anything else goes
 on to the later groups untouched.
 
-Handlers are thin: decode the update, run one use case of ``analysis.results`` in one
+Handlers are thin: decode the update, run one use case of ``surveys.appraisal.results`` in one
 transaction (which also claims the update id), then send what it returned, after the commit.
 Charts are drawn in a worker thread.
 """
@@ -40,8 +40,13 @@ from telegram.ext import (
     filters,
 )
 
-from analysis import charts, results
-from analysis.results import (
+from analysis import charts
+from handlers.common import AudienceHandler, answer, lang_guess, notice, stopping
+from handlers.deps import Deps
+from handlers.results_texts import rt, word
+from storage.db import DatabaseUnavailable
+from surveys.appraisal import results
+from surveys.appraisal.results import (
     Answered,
     AppealFiled,
     AppealList,
@@ -52,10 +57,6 @@ from analysis.results import (
     ResultsCaller,
     ResultsTable,
 )
-from handlers.common import AudienceHandler, answer, lang_guess, notice, stopping
-from handlers.deps import Deps
-from handlers.results_texts import rt, word
-from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE

@@ -366,7 +366,8 @@ class AdminDialogue(Base):
 class RespondentSession(Base):
     """Which poll a person is answering now, and the message showing its question.
 
-    Keyed by an HMAC of the Telegram id (``surveys.anonymity.session_key``), so without the
+    Keyed by an HMAC of the Telegram id
+    (``surveys.respondents.anonymity.session_key``), so without the
     secret nothing joins it to a contact; no timestamps, and no rowid on SQLite, so neither
     its order nor its times can be matched with the contacts'.
     """
@@ -404,7 +405,7 @@ class Response(Base):
     # Options ticked so far on a multiple-choice question, before "Done".
     draft: Mapped[list[str] | None] = mapped_column(JSON)
     language: Mapped[str] = mapped_column(String(8))
-    # Both rounded down to the privacy resolution (surveys.anonymity.coarse).
+    # Both rounded down to the privacy resolution (surveys.respondents.anonymity.coarse).
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     # How long the person took, set on completion (the anomaly detectors need it).

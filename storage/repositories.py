@@ -69,7 +69,8 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class Completion:
-    """When a response was completed (coarse, see surveys.anonymity) and how long it took."""
+    """When a response was completed (coarse, see surveys.respondents.anonymity) and how long it
+    took."""
 
     at: datetime
     duration_s: int | None
@@ -184,7 +185,7 @@ class ContactsRepository:
 
 class SessionsRepository:
     """Which poll each person is answering now, under their session key (see
-    ``surveys.anonymity.session_key``)."""
+    ``surveys.respondents.anonymity.session_key``)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -816,7 +817,8 @@ class ResponsesRepository:
         """Start a response; None if this respondent already has one for the campaign
         (for instance from a second /start handled at the same moment).
 
-        ``started_at`` is already coarse and ``sealed_start`` encrypted (surveys.anonymity):
+        ``started_at`` is already coarse and ``sealed_start`` encrypted
+        (surveys.respondents.anonymity):
         the repository stores what it is given."""
         values = {
             "id": random_id(), "campaign_id": campaign_id, "survey_id": survey_id,

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from storage.migrate import upgrade
 from storage.models import Base
 from storage.uow import Database
-from surveys.admin import create_campaign, import_units
-from surveys.loader import load_template
-from surveys.units import UnitRow
+from surveys.campaigns.admin import create_campaign, import_units
+from surveys.people.units import UnitRow
+from surveys.questionnaire.loader import load_template
 
 # As `civicpulse` does at start: PTB's retry_after as timedelta (the int form warns).
 os.environ.setdefault("PTB_TIMEDELTA", "1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.render import parse_tap
 from storage.ids import RANDOM_ID_MAX
-from surveys.responding import Tap
+from surveys.respondents.responding import Tap
 
 
 def test_a_poll_button_carries_a_random_16_digit_response_id() -> None:

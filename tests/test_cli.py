@@ -25,10 +25,10 @@ from storage.evidence import EvidenceStore
 from storage.models import CadreInvite, Role
 from storage.repositories import Completion
 from storage.uow import Database
-from surveys.admin import create_campaign
-from surveys.answers import to_row
-from surveys.loader import load_template
-from surveys.schema import AnswerValue
+from surveys.campaigns.admin import create_campaign
+from surveys.questionnaire.answers import to_row
+from surveys.questionnaire.loader import load_template
+from surveys.questionnaire.schema import AnswerValue
 from tests.conftest import PG_URL, _truncate
 
 UNITS_CSV = """code,name,parent,type,population

@@ -17,8 +17,8 @@ from openpyxl import load_workbook
 from bot.cli import main
 from storage.models import Answer, Response, ResponseStatus
 from storage.uow import Database
-from surveys.admin import create_campaign
-from surveys.loader import load_template
+from surveys.campaigns.admin import create_campaign
+from surveys.questionnaire.loader import load_template
 from tests.test_cli import UNITS_CSV, env, write
 
 __all__ = ["env"]  # the fixture, imported for these tests

@@ -18,10 +18,10 @@ from bot.cli import main
 from storage.models import KeyTask, Person, Role, Unit
 from storage.repositories import Completion
 from storage.uow import Database
-from surveys.admin import create_campaign
-from surveys.answers import to_row
-from surveys.loader import load_template
-from surveys.schema import AnswerValue, Survey
+from surveys.campaigns.admin import create_campaign
+from surveys.questionnaire.answers import to_row
+from surveys.questionnaire.loader import load_template
+from surveys.questionnaire.schema import AnswerValue, Survey
 from tests.test_cli import UNITS_CSV, env, write
 
 __all__ = ["env"]  # the fixture, shared with tests/test_cli.py

@@ -11,8 +11,8 @@ import pytest
 from bot.scheduler import CampaignScheduler
 from storage.models import CampaignStatus
 from storage.uow import Database
-from surveys import operations
-from surveys.operations import Burden
+from surveys.campaigns import operations
+from surveys.campaigns.operations import Burden
 from tests.conftest import SECRET, seed_campaign
 
 
@@ -73,8 +73,8 @@ async def test_a_failing_step_does_not_stop_the_other_campaigns(
         return await real(uow, campaign_id, job, *args, **kwargs)
 
     monkeypatch.setattr(operations, "run_step", flaky)
-    from surveys.admin import create_campaign
-    from surveys.loader import load_template
+    from surveys.campaigns.admin import create_campaign
+    from surveys.questionnaire.loader import load_template
 
     at = datetime.now(UTC)
     async with db.transaction() as uow:

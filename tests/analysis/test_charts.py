@@ -79,7 +79,7 @@ def test_a_ranking_shows_the_top_twenty_of_many() -> None:
 
 
 def test_importing_the_package_loads_no_matplotlib() -> None:
-    code = ("import sys, analysis.charts, analysis.results, handlers.results; "
+    code = ("import sys, analysis.charts, surveys.appraisal.results, handlers.results; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

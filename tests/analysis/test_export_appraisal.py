@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from analysis.export import ExportError, export_appraisal
 from storage.models import AppraisalRun, AppraisalStatus
 from storage.uow import Database
-from surveys.admin import import_units
+from surveys.appraisal.exports import ExportError, export_appraisal
+from surveys.campaigns.admin import import_units
 from tests.conftest import TEST_UNITS
 
 with warnings.catch_warnings():

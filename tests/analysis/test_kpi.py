@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import kpi
-from analysis.kpi import (
+from bot.settings import AppraisalSection, IndicatorSection
+from surveys.appraisal import kpi
+from surveys.appraisal.kpi import (
     MAX_ISSUES,
     KpiImportError,
     KpiRow,
@@ -17,7 +18,6 @@ from analysis.kpi import (
     parse_kpi_csv,
     read_kpi_file,
 )
-from bot.settings import AppraisalSection, IndicatorSection
 
 UNITS = {"V1", "V2", "T1"}
 KPIS = {"waste_collection_rate", "permits_on_time"}

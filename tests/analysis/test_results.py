@@ -1,4 +1,4 @@
-"""The use cases behind results in chat (analysis.results) and how their text is split for
+"""The use cases behind results in chat (surveys.appraisal.results) and how their text is split for
 Telegram (handlers.results.pack): stored results read defensively, themes kept from small
 cells, the latest period chosen by period, scopes, and appeals answered once."""
 
@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from analysis import results
-from analysis.results import Breakdown, Refused, ResultsCaller, parse_answer
 from handlers.results import my_score_blocks, pack, refusal_text
 from storage.models import AppealStatus, AppraisalResult, AppraisalRun, AppraisalStatus, Role
 from storage.uow import Database
-from surveys.admin import grant_role, import_units
+from surveys.appraisal import results
+from surveys.appraisal.results import Breakdown, Refused, ResultsCaller, parse_answer
+from surveys.campaigns.admin import grant_role, import_units
 from tests.conftest import TEST_UNITS
 from tests.e2e.fieldwork import make_cadre
 

@@ -368,7 +368,7 @@ def test_estimated_prior_weight() -> None:
 def test_observation_sums_do_not_depend_on_row_order() -> None:
     # The database returns groups in no fixed order; a plain float sum of 0.1, 0.2 and 0.3
     # differs in its last bit between orders, and so would an unchanged period's results hash.
-    from analysis.appraisal import _merge, _observation
+    from surveys.appraisal.run import _merge, _observation
 
     pairs = [(0.1, 1), (0.2, 1), (0.3, 1)]
     forward, backward = _observation(pairs), _observation(reversed(pairs))

@@ -27,9 +27,9 @@ from storage.models import (
     Role,
 )
 from storage.uow import Database
-from surveys import dialogue
-from surveys.admin import create_campaign, grant_role
-from surveys.loader import load_template
+from surveys.campaigns import dialogue
+from surveys.campaigns.admin import create_campaign, grant_role
+from surveys.questionnaire.loader import load_template
 from tests.e2e.conftest import Bot
 from tests.e2e.test_resident_journey import answer_all, begin, tap_and_wait
 

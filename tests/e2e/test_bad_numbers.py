@@ -19,9 +19,10 @@ from sandbox import SandboxClient, SandboxUser
 from storage.ids import shown_id
 from storage.models import AdminDialogue, Base, CampaignRun, ProcessedUpdate, Role
 from storage.uow import Database
-from surveys import dialogue, inspections
-from surveys.admin import grant_role
-from surveys.anonymity import session_key
+from surveys.campaigns import dialogue
+from surveys.campaigns.admin import grant_role
+from surveys.fieldwork import inspections
+from surveys.respondents.anonymity import session_key
 from tests.conftest import SECRET
 from tests.e2e.conftest import Bot
 from tests.e2e.fieldwork import make_cadre, make_inspector

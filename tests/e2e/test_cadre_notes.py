@@ -32,8 +32,8 @@ from storage.models import (
     Role,
 )
 from storage.uow import Database
-from surveys.admin import create_campaign, grant_role
-from surveys.loader import load_template
+from surveys.campaigns.admin import create_campaign, grant_role
+from surveys.questionnaire.loader import load_template
 from tests.conftest import seed_campaign
 from tests.e2e.conftest import Bot, Clock
 from tests.e2e.fieldwork import make_cadre, make_inspector, set_unit_centre

@@ -12,8 +12,8 @@ from bot.app import background_of
 from sandbox import SandboxClient, SandboxUser
 from storage.models import AuditEvent, CampaignStatus, OutboxMessage, OutboxStatus, Response
 from storage.uow import Database
-from surveys.admin import create_campaign
-from surveys.loader import load_template
+from surveys.campaigns.admin import create_campaign
+from surveys.questionnaire.loader import load_template
 from tests.e2e.conftest import Bot, Clock
 from tests.e2e.test_resident_journey import tap_and_wait
 from tests.e2e.test_telegram_limits import eventually

@@ -22,7 +22,7 @@ from sandbox import BotApiSandbox, RateLimit, SandboxClient, SandboxUser
 from sandbox.client import Message
 from storage.models import Answer, Campaign, Response, ResponseStatus
 from storage.uow import Database
-from surveys.anonymity import respondent_key
+from surveys.respondents.anonymity import respondent_key
 from tests.conftest import seed_campaign
 from tests.e2e.processes import BotProcess
 

@@ -17,7 +17,7 @@ from sandbox import BotApiSandbox, SandboxClient, SandboxUser
 from sandbox.client import Message
 from storage.models import Role
 from storage.uow import Database
-from surveys.admin import grant_role, revoke_role
+from surveys.campaigns.admin import grant_role, revoke_role
 from tests.conftest import seed_campaign
 from tests.e2e.conftest import Bot, Clock
 from tests.e2e.test_resident_journey import answers_of, begin, tap_and_wait
@@ -314,7 +314,7 @@ async def test_menus_are_set_at_start_for_everyone_with_a_role(
 async def test_a_cadre_gets_the_cadre_menu_as_soon_as_the_link_is_used(
     sandbox: BotApiSandbox, db: Database, clock: Clock, client: SandboxClient
 ) -> None:
-    from surveys import cadres
+    from surveys.fieldwork import cadres
 
     await seed_campaign(db)
     async with db.transaction() as uow:

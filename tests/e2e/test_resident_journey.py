@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from analysis.export import export_responses
 from sandbox import SandboxClient, SandboxUser
 from sandbox.client import Message
 from storage.models import Answer, Response, ResponseStatus
 from storage.uow import Database
-from surveys.admin import create_campaign
-from surveys.loader import load_template
+from surveys.appraisal.exports import export_responses
+from surveys.campaigns.admin import create_campaign
+from surveys.questionnaire.loader import load_template
 from tests.e2e.conftest import Bot, Clock
 
 pytestmark = pytest.mark.e2e

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sandbox import SandboxClient, SandboxUser
 from storage.models import Response, ResponseStatus
 from storage.uow import Database
-from surveys import cadres
-from surveys.admin import create_campaign
-from surveys.loader import load_template
-from surveys.periods import parse_period, period_of
+from surveys.appraisal.periods import parse_period, period_of
+from surveys.campaigns.admin import create_campaign
+from surveys.fieldwork import cadres
+from surveys.questionnaire.loader import load_template
 from tests.e2e.conftest import Bot
 from tests.e2e.test_admin_chat import audit
 from tests.e2e.test_campaign_operations import leading, sync

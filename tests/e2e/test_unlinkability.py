@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from analysis.textscoring import score_pending
 from sandbox import SandboxClient
 from storage.models import Base
 from storage.uow import Database
-from surveys.anonymity import coarse, respondent_key, session_key
+from surveys.appraisal.textscoring import score_pending
+from surveys.respondents.anonymity import coarse, respondent_key, session_key
 from tests.conftest import SECRET
 from tests.e2e.conftest import Bot, Clock
 from tests.e2e.fieldwork import make_cadre

@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from analysis.appraisal import AppraisalError, AppraisalOptions, publish_appraisal, run_appraisal
 from analysis.sentiment import ANALYSER_VERSION
-from analysis.textscoring import score_pending
 from bot.settings import Settings
 from storage.models import (
     Answer,
@@ -31,8 +29,10 @@ from storage.models import (
     Verdict,
 )
 from storage.uow import Database
-from surveys.anonymity import respondent_key
-from surveys.periods import parse_period
+from surveys.appraisal.periods import parse_period
+from surveys.appraisal.run import AppraisalError, AppraisalOptions, publish_appraisal, run_appraisal
+from surveys.appraisal.textscoring import score_pending
+from surveys.respondents.anonymity import respondent_key
 from tests.conftest import SECRET, seed_campaign
 
 PERIOD = "2026-Q4"
@@ -89,8 +89,8 @@ async def respond(db: Database, campaign: Campaign, ratings: tuple[int, int, int
 async def two_villages(db: Database) -> tuple[Campaign, Campaign]:
     await seed_campaign(db, code="willow", unit="V1")
     async with db.transaction() as uow:
-        from surveys.admin import create_campaign
-        from surveys.loader import load_template
+        from surveys.campaigns.admin import create_campaign
+        from surveys.questionnaire.loader import load_template
 
         await create_campaign(uow, survey=load_template("resident_satisfaction"),
                               unit_code="V2", code="pine", opens_at=MID - timedelta(days=30),
@@ -149,8 +149,8 @@ async def test_a_good_unit_ranks_above_a_poor_one_and_a_lone_answer_is_not_grade
 
 async def seed_campaign_in_county(db: Database) -> None:
     async with db.transaction() as uow:
-        from surveys.admin import create_campaign
-        from surveys.loader import load_template
+        from surveys.campaigns.admin import create_campaign
+        from surveys.questionnaire.loader import load_template
 
         await create_campaign(uow, survey=load_template("resident_satisfaction"),
                               unit_code="C1", code="county", opens_at=MID - timedelta(days=30),
@@ -259,8 +259,8 @@ async def test_cadre_results_flag_exaggeration_and_suggest_training(db: Database
 
 async def seed_self_assessment(db: Database) -> Campaign:
     async with db.transaction() as uow:
-        from surveys.admin import create_campaign
-        from surveys.loader import load_template
+        from surveys.campaigns.admin import create_campaign
+        from surveys.questionnaire.loader import load_template
 
         await create_campaign(uow, survey=load_template("cadre_self_assessment"),
                               unit_code="V1", code="self", opens_at=MID - timedelta(days=30),

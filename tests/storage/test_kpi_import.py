@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from analysis.kpi import KpiImportError, KpiRow, import_kpi_file, import_kpis
 from storage.models import AuditEvent, KpiValue
 from storage.uow import Database
-from surveys.admin import import_units
+from surveys.appraisal.kpi import KpiImportError, KpiRow, import_kpi_file, import_kpis
+from surveys.campaigns.admin import import_units
 from tests.conftest import TEST_UNITS
 
 KPIS = {"waste_collection_rate", "permits_on_time"}

@@ -11,14 +11,14 @@ from sqlalchemy import select
 from storage.models import AuditEvent, CampaignStatus, OutboxMessage, OutboxStatus, Role
 from storage.repositories import Completion
 from storage.uow import Database
-from surveys import delivery, operations
-from surveys.admin import close_campaign, create_campaign, grant_role, import_units
-from surveys.anonymity import respondent_key
-from surveys.campaigns import CampaignRuleError, Recurrence
-from surveys.catalog import SurveyCatalog
-from surveys.delivery import Outcome, Result
-from surveys.loader import load_template
-from surveys.operations import Burden
+from surveys.campaigns import delivery, operations
+from surveys.campaigns.admin import close_campaign, create_campaign, grant_role, import_units
+from surveys.campaigns.delivery import Outcome, Result
+from surveys.campaigns.operations import Burden
+from surveys.campaigns.rules import CampaignRuleError, Recurrence
+from surveys.questionnaire.catalog import SurveyCatalog
+from surveys.questionnaire.loader import load_template
+from surveys.respondents.anonymity import respondent_key
 from tests.conftest import SECRET, TEST_UNITS, seed_campaign
 
 BURDEN = Burden(max_prompts_per_month=4, max_questionnaires_per_month=2,

@@ -19,7 +19,7 @@ from handlers.deps import Deps, DuplicateUpdate, update_digest
 from storage.migrate import upgrade
 from storage.models import ProcessedUpdate
 from storage.uow import Database, UnitOfWork
-from surveys.catalog import SurveyCatalog
+from surveys.questionnaire.catalog import SurveyCatalog
 from tests.conftest import SECRET
 
 USER = 424242

@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from analysis import results
-from analysis.results import Refused, ResultsCaller
 from storage.evidence import StoredFile
 from storage.models import (
     Answer,
@@ -24,12 +22,15 @@ from storage.models import (
     Role,
 )
 from storage.uow import Database
-from surveys import inspections, notes, responding
-from surveys.admin import grant_role
-from surveys.catalog import SurveyCatalog
-from surveys.fieldwork import FieldRules
-from surveys.inspections import Caller
-from surveys.notes import NoteCaller, NoteRefused
+from surveys.appraisal import results
+from surveys.appraisal.results import Refused, ResultsCaller
+from surveys.campaigns.admin import grant_role
+from surveys.fieldwork import inspections, notes
+from surveys.fieldwork.inspections import Caller
+from surveys.fieldwork.notes import NoteCaller, NoteRefused
+from surveys.fieldwork.rules import FieldRules
+from surveys.questionnaire.catalog import SurveyCatalog
+from surveys.respondents import responding
 from tests.conftest import SECRET, seed_campaign
 from tests.e2e.fieldwork import make_cadre, make_inspector
 

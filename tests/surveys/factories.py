@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from surveys.schema import Question, Survey
+from surveys.questionnaire.schema import Question, Survey
 
 
 def lt(en: str, zh: str | None = None) -> dict[str, str]:

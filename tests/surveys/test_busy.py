@@ -14,13 +14,15 @@ from sqlalchemy import delete, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from analysis import results
 from storage.evidence import StoredFile
 from storage.models import AdminDialogue, PersonRole, Role
 from storage.uow import Database, UnitOfWork
-from surveys import busy, dialogue, inspections, notes
-from surveys.admin import grant_role, import_units
-from surveys.fieldwork import FieldRules
+from surveys.appraisal import results
+from surveys.campaigns import dialogue
+from surveys.campaigns.admin import grant_role, import_units
+from surveys.fieldwork import inspections, notes
+from surveys.fieldwork.rules import FieldRules
+from surveys.people import busy
 from tests.conftest import TEST_UNITS
 from tests.e2e.fieldwork import make_cadre, make_inspector
 

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from storage.models import AuditEvent, CadreInvite, Contact, KeyTask, Person, PersonRole, Role
 from storage.uow import Database
-from surveys import cadres
-from surveys.admin import grant_role, import_units
-from surveys.cadres import CadreError, check_profile, parse_invite_request
-from surveys.campaigns import CampaignRuleError, check_code, parse_start_payload
+from surveys.campaigns.admin import grant_role, import_units
+from surveys.campaigns.rules import CampaignRuleError, check_code, parse_start_payload
+from surveys.fieldwork import cadres
+from surveys.fieldwork.cadres import CadreError, check_profile, parse_invite_request
 from tests.conftest import TEST_UNITS
 
 WEEK = timedelta(days=7)

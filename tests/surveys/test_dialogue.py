@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from surveys.campaigns import CODE_PATTERN
-from surveys.dialogue import (
+from surveys.campaigns.dialogue import (
     InputError,
     WindowInput,
     check_window,
@@ -20,6 +19,7 @@ from surveys.dialogue import (
     parse_window,
     suggest_code,
 )
+from surveys.campaigns.rules import CODE_PATTERN
 
 NOW = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from surveys import engine
-from surveys.engine import InvalidAnswer, Progress, State
-from surveys.schema import AnswerValue, Question
+from surveys.questionnaire import engine
+from surveys.questionnaire.engine import InvalidAnswer, Progress, State
+from surveys.questionnaire.schema import AnswerValue, Question
 from tests.surveys.factories import lt, options, q, question, survey
 
 RATING = question("rating")

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from storage.models import Unit
-from surveys.access import UnitTree
-from surveys.fieldwork import check_location, distance_km, valid_location
+from surveys.fieldwork.rules import check_location, distance_km, valid_location
+from surveys.people.access import UnitTree
 
 
 def _unit(id: int, parent: int | None, lat: float | None = None, lon: float | None = None,

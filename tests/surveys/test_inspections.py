@@ -22,11 +22,18 @@ from storage.models import (
     Verdict,
 )
 from storage.uow import Database
-from surveys import inspections
-from surveys.access import Actor, UnitTree
-from surveys.admin import grant_role, import_units
-from surveys.fieldwork import FieldRules
-from surveys.inspections import Caller, Outcome, Refused, Screen, choice_data, parse_choice
+from surveys.campaigns.admin import grant_role, import_units
+from surveys.fieldwork import inspections
+from surveys.fieldwork.inspections import (
+    Caller,
+    Outcome,
+    Refused,
+    Screen,
+    choice_data,
+    parse_choice,
+)
+from surveys.fieldwork.rules import FieldRules
+from surveys.people.access import Actor, UnitTree
 from tests.conftest import TEST_UNITS
 from tests.e2e.fieldwork import make_cadre, make_inspector, set_unit_centre
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from surveys.loader import (
+from surveys.questionnaire.loader import (
     MAX_FILE_BYTES,
     SurveyError,
     SurveyIssue,

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from storage.evidence import StoredFile
 from storage.models import AdminDialogue, AuditEvent, Evidence, Note, NoteStatus, Role
 from storage.uow import Database, UnitOfWork
-from surveys import notes
-from surveys.access import UnitTree
-from surveys.admin import grant_role, import_units
-from surveys.fieldwork import FieldRules
-from surveys.notes import NoteCaller, NoteRefused
+from surveys.campaigns.admin import grant_role, import_units
+from surveys.fieldwork import notes
+from surveys.fieldwork.notes import NoteCaller, NoteRefused
+from surveys.fieldwork.rules import FieldRules
+from surveys.people.access import UnitTree
 from tests.conftest import TEST_UNITS
 from tests.e2e.fieldwork import make_cadre, set_unit_centre
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from surveys.periods import Period, PeriodError, parse_period, period_of
+from surveys.appraisal.periods import Period, PeriodError, parse_period, period_of
 
 
 def utc(year: int, month: int, day: int) -> datetime:

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from surveys import engine
-from surveys.engine import InvalidAnswer, State
-from surveys.loader import load_template, template_names
-from surveys.schema import Question, Survey
+from surveys.questionnaire import engine
+from surveys.questionnaire.engine import InvalidAnswer, State
+from surveys.questionnaire.loader import load_template, template_names
+from surveys.questionnaire.schema import Question, Survey
 from tests.surveys.factories import options, q, survey
 
 SETTINGS = settings(

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage.models import Campaign, CampaignStatus
-from surveys.campaigns import (
+from surveys.campaigns.operations import successor_code
+from surveys.campaigns.rules import (
     CampaignRuleError,
     Recurrence,
     check_code,
@@ -17,8 +18,7 @@ from surveys.campaigns import (
     parse_start_payload,
     recurrence_from_str,
 )
-from surveys.operations import successor_code
-from surveys.scheduling import campaign_jobs, month_bounds, plan
+from surveys.campaigns.scheduling import campaign_jobs, month_bounds, plan
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from surveys.schema import Condition, LocalText, Option, Question, Survey
+from surveys.questionnaire.schema import Condition, LocalText, Option, Question, Survey
 from tests.surveys.factories import lt, options, q, question, survey, survey_data
 
 
@@ -323,7 +323,7 @@ def test_unknown_keys_are_rejected_everywhere() -> None:
 
 
 def test_texts_are_capped_so_every_screen_fits_one_message() -> None:
-    from surveys.loader import SurveyError, parse_survey
+    from surveys.questionnaire.loader import SurveyError, parse_survey
 
     long = "x" * 501
     source = (

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from surveys import engine
-from surveys.loader import load_template, survey_checksum, template_names
-from surveys.schema import Survey
+from surveys.questionnaire import engine
+from surveys.questionnaire.loader import load_template, survey_checksum, template_names
+from surveys.questionnaire.schema import Survey
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from storage.models import AuditEvent
 from storage.uow import Database
-from surveys.admin import import_units
-from surveys.units import (
+from surveys.campaigns.admin import import_units
+from surveys.people.units import (
     UnitFileError,
     UnitFormat,
     UnitRow,

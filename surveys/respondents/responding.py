@@ -22,9 +22,16 @@ from storage.models import (
     Role,
 )
 from storage.repositories import Completion
-from surveys import cadres, engine
-from surveys.access import UnitTree
-from surveys.anonymity import (
+from surveys.appraisal.periods import MONTH, QUARTER, period_of
+from surveys.campaigns.rules import INVITATION_ENTRY, Window, parse_start_payload
+from surveys.fieldwork import cadres
+from surveys.people.access import UnitTree
+from surveys.questionnaire import engine
+from surveys.questionnaire.answers import from_row, to_row
+from surveys.questionnaire.catalog import SurveyCatalog
+from surveys.questionnaire.engine import InvalidAnswer, Progress, State
+from surveys.questionnaire.schema import AnswerValue, Question, Survey
+from surveys.respondents.anonymity import (
     DEFAULT_RESOLUTION,
     coarse,
     open_time,
@@ -32,12 +39,6 @@ from surveys.anonymity import (
     seal_time,
     session_key,
 )
-from surveys.answers import from_row, to_row
-from surveys.campaigns import INVITATION_ENTRY, Window, parse_start_payload
-from surveys.catalog import SurveyCatalog
-from surveys.engine import InvalidAnswer, Progress, State
-from surveys.periods import MONTH, QUARTER, period_of
-from surveys.schema import AnswerValue, Question, Survey
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -56,7 +57,7 @@ class Respondent:
     catalog: SurveyCatalog = field(repr=False)
     now: datetime
     default_language: str = "en"
-    # How finely a response's times are kept (surveys.anonymity.coarse).
+    # How finely a response's times are kept (surveys.respondents.anonymity.coarse).
     time_resolution: timedelta = DEFAULT_RESOLUTION
 
     @property
@@ -272,7 +273,7 @@ async def _begin(
             return Reply(lang, notice="cadres_only", params={"unit": campaign.unit.name})
     elif await _rates_own_unit(uow, contact, campaign):
         # A cadre's answers about their own unit would be removed at the appraisal run
-        # anyway (analysis.appraisal.detect_anomalies): better said now than silently.
+        # anyway (surveys.appraisal.run.detect_anomalies): better said now than silently.
         return Reply(lang, notice="residents_only", params={"unit": campaign.unit.name})
     if campaign.status == CampaignStatus.DRAFT or campaign.opens_at > who.now:
         return Reply(lang, notice="not_open_yet", params={"opens_at": campaign.opens_at})
@@ -360,7 +361,7 @@ async def _rates_own_unit(uow: UnitOfWork, contact: Contact, campaign: Campaign)
 
 def assessment_period(campaign: Campaign) -> str:
     """The period a self-assessment counts for: the quarter for a quarterly series, otherwise
-    the month the campaign opened in (UTC, as ``surveys.periods`` reads labels)."""
+    the month the campaign opened in (UTC, as ``surveys.appraisal.periods`` reads labels)."""
     kind = QUARTER if campaign.recurrence == "quarterly" else MONTH
     return period_of(campaign.opens_at, kind).label
 
@@ -372,7 +373,7 @@ async def _welcome(
     notice = "bad_code" if unknown else "welcome"
     if active is None:
         if not unknown and not contact.units_chosen:
-            from surveys.following import unit_picker
+            from surveys.respondents.following import unit_picker
 
             return Reply(lang, notice=notice, picker=await unit_picker(uow, contact, None, 0))
         return Reply(lang, notice=notice)
@@ -472,7 +473,7 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
             return await _self_assessed(uow, response, campaign, reply.lang)
         if campaign.audience == "cadres":
             return reply  # following a unit's polls is for residents
-        from surveys.following import follow_offer
+        from surveys.respondents.following import follow_offer
 
         offer = await follow_offer(uow, who, campaign)
         if offer is not None:

@@ -16,7 +16,7 @@ Decisions:
   ``target``, a misspelt ``vaule``) usually means the file is not what the admin thinks.
 - Values use a dot for decimals (``92.5``), no thousands separators, no percent sign;
   ``92,5``, ``1,200``, ``92%``, ``nan`` and ``inf`` are rejected with their line.
-- Blank lines are skipped. Periods are read by :func:`surveys.periods.parse_period` and
+- Blank lines are skipped. Periods are read by :func:`surveys.appraisal.periods.parse_period` and
   stored by their canonical label (``2026-q4`` becomes ``2026-Q4``).
 - A unit, period and KPI given twice in one file is an error naming both lines, even when
   the values agree: the file must say one thing.
@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from storage.models import KpiValue
-from surveys.periods import PeriodError, parse_period
+from surveys.appraisal.periods import PeriodError, parse_period
 from surveys.text import UTF16_BOMS, NotUtf8, decode_utf8
 
 if TYPE_CHECKING:

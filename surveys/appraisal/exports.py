@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TextIO
 
 from storage.models import Answer, AppraisalResult, AppraisalRun, AppraisalStatus
-from surveys.answers import from_row
-from surveys.periods import PeriodError, parse_period
-from surveys.schema import Question, Survey
+from surveys.appraisal.periods import PeriodError, parse_period
+from surveys.questionnaire.answers import from_row
+from surveys.questionnaire.schema import Question, Survey
 from surveys.text import spreadsheet_cell
 
 if TYPE_CHECKING:

@@ -24,10 +24,23 @@ from typing import TYPE_CHECKING, Any
 
 from storage.ids import is_digits
 from storage.models import AdminDialogue, Campaign, CampaignStatus, Person, Role, Unit
-from surveys import busy, cadres
-from surveys.access import ADMIN_ROLES, VIEW_ROLES, Actor, NotAllowed, UnitTree, acting
-from surveys.admin import CampaignReport, campaign_reports, close_campaign, create_campaign
-from surveys.campaigns import (
+from surveys.campaigns.admin import (
+    CampaignReport,
+    campaign_reports,
+    close_campaign,
+    create_campaign,
+)
+from surveys.campaigns.operations import (
+    ENTRY_LABEL_MAX,
+    AudiencePlan,
+    Burden,
+    ManualReminder,
+    add_entry_point,
+    plan_invitations,
+    remind_now,
+    reminder_plan,
+)
+from surveys.campaigns.rules import (
     CODE_PATTERN,
     CampaignRuleError,
     Window,
@@ -40,19 +53,12 @@ from surveys.campaigns import (
     parse_reminders,
     recurrence_from_str,
 )
-from surveys.loader import load_template, template_names
-from surveys.operations import (
-    ENTRY_LABEL_MAX,
-    AudiencePlan,
-    Burden,
-    ManualReminder,
-    add_entry_point,
-    plan_invitations,
-    remind_now,
-    reminder_plan,
-)
-from surveys.responding import resolve_language
-from surveys.schema import LocalText
+from surveys.fieldwork import cadres
+from surveys.people import busy
+from surveys.people.access import ADMIN_ROLES, VIEW_ROLES, Actor, NotAllowed, UnitTree, acting
+from surveys.questionnaire.loader import load_template, template_names
+from surveys.questionnaire.schema import LocalText
+from surveys.respondents.responding import resolve_language
 from surveys.text import clean_text
 
 if TYPE_CHECKING:

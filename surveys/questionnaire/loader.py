@@ -1,4 +1,4 @@
-"""Loading survey YAML files into validated :class:`~surveys.schema.Survey` objects.
+"""Loading survey YAML files into validated :class:`~surveys.questionnaire.schema.Survey` objects.
 
 Admins write these files by hand, so every problem is reported as a :class:`SurveyIssue` that
 names the file, the question (by id, or by position when it has no id) and a plain reason such
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from surveys._yaml import StrictSafeLoader, describe_yaml_error, expands_beyond
-from surveys.schema import Condition, LocalText, Option, Question, Survey
+from surveys.questionnaire.schema import Condition, LocalText, Option, Question, Survey
 
 MAX_FILE_BYTES = 256 * 1024
 # Far above any real survey (20 questions of 10 options), far below what would hang a check.

@@ -1,7 +1,7 @@
 """When each step of a campaign runs, and what to do about steps missed during downtime.
 
 Pure: the scheduler in ``bot/`` turns these into APScheduler jobs and runs them through
-:mod:`surveys.operations`.
+:mod:`surveys.campaigns.operations`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from surveys.schema import Survey
+from surveys.questionnaire.schema import Survey
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork

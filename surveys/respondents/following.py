@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from storage.models import Campaign, Contact
-from surveys.access import UnitTree
-from surveys.responding import Picker, Reply, Respondent, UnitChoice, resolve_language
+from surveys.people.access import UnitTree
+from surveys.respondents.responding import Picker, Reply, Respondent, UnitChoice, resolve_language
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from surveys.access import UnitTree
+from surveys.people.access import UnitTree
 
 EARTH_RADIUS_KM = 6371.0088
 

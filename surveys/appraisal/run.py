@@ -49,8 +49,8 @@ from storage.appraisal import Distribution
 from storage.ids import RESPONSE_ID_MAX, parse_id, shown_id
 from storage.models import AnomalyFlag, AppraisalResult, AppraisalRun, AppraisalStatus
 from storage.repositories import utcnow
-from surveys.anonymity import respondent_key
-from surveys.periods import Period, parse_period
+from surveys.appraisal.periods import Period, parse_period
+from surveys.respondents.anonymity import respondent_key
 from surveys.text import clean_text
 
 if TYPE_CHECKING:

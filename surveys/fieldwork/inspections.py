@@ -18,7 +18,7 @@ changes nothing. Save writes the inspection, ties the photos to it and records e
 in the audit log, in one transaction.
 
 The dialogue row is the person's only one, so /inspect does not start while a progress
-note, a note's correction or a new campaign is in progress (``surveys.busy``): the person is
+note, a note's correction or a new campaign is in progress (``surveys.people.busy``): the person is
 told how to finish or drop it first.
 """
 
@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any
 from storage.evidence import StoredFile
 from storage.ids import is_digits
 from storage.models import AdminDialogue, Evidence, KeyTask, Person, Role, Unit, Verdict
-from surveys import busy
-from surveys.access import Actor, NotAllowed, UnitTree, acting
-from surveys.fieldwork import FieldRules, LocationCheck, check_location, valid_location
-from surveys.responding import resolve_language
+from surveys.fieldwork.rules import FieldRules, LocationCheck, check_location, valid_location
+from surveys.people import busy
+from surveys.people.access import Actor, NotAllowed, UnitTree, acting
+from surveys.respondents.responding import resolve_language
 from surveys.text import BlankText, require_text
 
 if TYPE_CHECKING:

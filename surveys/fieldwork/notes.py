@@ -13,7 +13,7 @@ author only and only within the correction window (24 hours by default) after it
 Correcting waits for the new text in a dialogue of kind ``note_fix``.
 
 The dialogue row is the person's only one: /note does not start while an inspection, a new
-campaign or a correction is in progress (``surveys.busy``), and the person is told how to
+campaign or a correction is in progress (``surveys.people.busy``), and the person is told how to
 finish or drop it. Typed text belongs to the draft unless the cadre has since moved on to a
 self-assessment (the poll was started, answered or shown again after the draft last
 changed): then the most recent activity wins, and the text is the poll's.
@@ -48,10 +48,10 @@ from storage.models import (
     Response,
     Role,
 )
-from surveys import busy
-from surveys.access import Actor, NotAllowed, UnitTree, acting
-from surveys.fieldwork import FieldRules, check_location, valid_location
-from surveys.responding import current_response, resolve_language
+from surveys.fieldwork.rules import FieldRules, check_location, valid_location
+from surveys.people import busy
+from surveys.people.access import Actor, NotAllowed, UnitTree, acting
+from surveys.respondents.responding import current_response, resolve_language
 from surveys.text import clean_text
 
 if TYPE_CHECKING:

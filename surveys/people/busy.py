@@ -20,7 +20,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from storage.models import AdminDialogue, Role
-from surveys.access import ADMIN_ROLES, Actor
+from surveys.people.access import ADMIN_ROLES, Actor
 
 # The kinds of dialogue (as the modules that own them spell them) and who may use each.
 NOTE, NOTE_FIX, INSPECT, NEW_CAMPAIGN = "note", "note_fix", "inspect", "newcampaign"

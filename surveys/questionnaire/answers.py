@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from storage.models import Answer
 from storage.repositories import AnswerRow
-from surveys.schema import AnswerValue, Question
+from surveys.questionnaire.schema import AnswerValue, Question
 
 
 def to_row(question: Question, value: AnswerValue) -> AnswerRow:

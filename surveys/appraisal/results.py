@@ -11,7 +11,7 @@ Two short dialogues keep their state in ``admin_dialogues`` (one row per person,
 new campaigns do), so a restart in the middle loses nothing: a cadre who sends /appeal without
 a reason is asked for it (kind ``appeal``), and a reviewer who taps Uphold or Reject is asked
 for the answer's text (kind ``appeal_answer``). Neither starts while another dialogue is in
-progress (``surveys.busy``): the person is told which and how to finish it.
+progress (``surveys.people.busy``): the person is told which and how to finish it.
 
 Pure use cases: no Telegram. Each runs in the caller's one transaction. Refusals are raised
 as :class:`Refused` with a text key for the chat layer; the transaction then rolls back, so
@@ -42,10 +42,10 @@ from storage.models import (
     Role,
     Unit,
 )
-from surveys import busy
-from surveys.access import VIEW_ROLES, Actor, NotAllowed, UnitTree, acting
-from surveys.periods import Period, PeriodError, parse_period
-from surveys.responding import resolve_language
+from surveys.appraisal.periods import Period, PeriodError, parse_period
+from surveys.people import busy
+from surveys.people.access import VIEW_ROLES, Actor, NotAllowed, UnitTree, acting
+from surveys.respondents.responding import resolve_language
 from surveys.text import clean_text
 
 if TYPE_CHECKING:

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING
 from analysis.statistics import margin_of_error
 from storage.ids import BIGINT_MAX, INTEGER_MAX, parse_id
 from storage.models import Campaign, CampaignStatus, Person, ResponseStatus, Role, Unit
-from surveys import operations
-from surveys.cadres import NAME_MAX
-from surveys.campaigns import (
+from surveys.campaigns import operations
+from surveys.campaigns.rules import (
     AUDIENCES,
     CampaignRuleError,
     Recurrence,
@@ -21,10 +20,11 @@ from surveys.campaigns import (
     check_plan,
     check_timezone,
 )
-from surveys.loader import survey_checksum
-from surveys.schema import Survey
+from surveys.fieldwork.cadres import NAME_MAX
+from surveys.people.units import UnitRow, check_tree
+from surveys.questionnaire.loader import survey_checksum
+from surveys.questionnaire.schema import Survey
 from surveys.text import clean_text
-from surveys.units import UnitRow, check_tree
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork

@@ -26,7 +26,7 @@ class CampaignRuleError(ValueError):
     """A campaign request that breaks a rule; the message says which and why."""
 
 
-# Deep links starting with this open a cadre's invite, never a campaign (surveys.cadres).
+# Deep links starting with this open a cadre's invite, never a campaign (surveys.fieldwork.cadres).
 RESERVED_PREFIX = "cadre-"
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from analysis.sentiment import ANALYSER_VERSION, Sentiment, contradicts, score_batch
 from storage.repositories import utcnow
-from surveys.anonymity import coarse
+from surveys.respondents.anonymity import coarse
 
 if TYPE_CHECKING:
     from storage.uow import Database

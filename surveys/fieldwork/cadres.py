@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, TextIO
 
 from storage.ids import parse_id, shown_id
 from storage.models import CadreInvite, KeyTask, Person, Role, Unit
-from surveys.access import UnitTree
-from surveys.answers import from_row
-from surveys.campaigns import deep_link
-from surveys.periods import Period
-from surveys.schema import QUESTION_ID_PATTERN, Survey
+from surveys.appraisal.periods import Period
+from surveys.campaigns.rules import deep_link
+from surveys.people.access import UnitTree
+from surveys.questionnaire.answers import from_row
+from surveys.questionnaire.schema import QUESTION_ID_PATTERN, Survey
 from surveys.text import clean_text, spreadsheet_cell
 
 if TYPE_CHECKING:

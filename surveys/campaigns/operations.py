@@ -13,10 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from storage.models import Campaign, CampaignStatus
 from storage.repositories import Recipient
-from surveys import scheduling
-from surveys.access import UnitTree
-from surveys.anonymity import respondent_key
-from surveys.campaigns import (
+from surveys.campaigns import scheduling
+from surveys.campaigns.rules import (
     CampaignRuleError,
     check_code,
     check_entry_name,
@@ -24,7 +22,9 @@ from surveys.campaigns import (
     check_transition,
     recurrence_from_str,
 )
-from surveys.scheduling import CLOSE, INVITE, OPEN, RECUR, month_bounds
+from surveys.campaigns.scheduling import CLOSE, INVITE, OPEN, RECUR, month_bounds
+from surveys.people.access import UnitTree
+from surveys.respondents.anonymity import respondent_key
 from surveys.text import clean_text
 
 ENTRY_LABEL_MAX = 200  # the column's length

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 
-from surveys.schema import SCALE_RANGES, AnswerValue, Question, Survey
+from surveys.questionnaire.schema import SCALE_RANGES, AnswerValue, Question, Survey
 from surveys.text import BlankText, require_text
 
 __all__ = [
