@@ -27,7 +27,8 @@ from surveys.questionnaire.schema import Condition, LocalText, Option, Question,
 MAX_FILE_BYTES = 256 * 1024
 # Far above any real survey (20 questions of 10 options), far below what would hang a check.
 MAX_YAML_VALUES = 20_000
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+# The shipped templates stay at surveys/templates/, the path admins are told to copy from.
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 _TEMPLATE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _YAML_SUFFIXES = (".yaml", ".yml")
 
