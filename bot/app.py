@@ -23,9 +23,9 @@ from handlers.menus import set_default_menus
 from handlers.resident import resident_handlers
 from handlers.results import results_handlers
 from handlers.texts import t
+from storage.clock import utcnow
 from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
-from storage.repositories import utcnow
 from storage.uow import Database
 from surveys.campaigns.operations import Burden
 from surveys.fieldwork.rules import FieldRules

@@ -21,12 +21,12 @@ from sqlalchemy.exc import DBAPIError
 from analysis.anomalies import KINDS
 from bot.app import burden_of, fieldwork_of
 from bot.settings import ConfigError, Settings, load_settings
+from storage.clock import utcnow
 from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
 from storage.ids import INTEGER_MAX, parse_id
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import Evidence, KeyTask, Role
-from storage.repositories import utcnow
 from storage.uow import Database
 from surveys.appraisal.exports import ExportError
 from surveys.appraisal.periods import PeriodError

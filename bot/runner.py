@@ -17,8 +17,8 @@ from bot.leader import PollingLock
 from bot.polling import CommittedPolling, PollingStopped
 from bot.settings import ConfigError, Settings
 from sandbox import BotApiSandbox, RateLimit, StateDirBusy
+from storage.clock import utcnow
 from storage.migrate import upgrade
-from storage.repositories import utcnow
 from storage.uow import Database
 from surveys.appraisal.run import AppraisalOptions
 from surveys.campaigns.rules import deep_link

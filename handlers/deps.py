@@ -14,8 +14,8 @@ from typing import TypeVar
 
 from telegram import Update
 
+from storage.clock import utcnow
 from storage.evidence import EvidenceStore
-from storage.repositories import utcnow
 from storage.uow import Database, UnitOfWork
 from surveys.campaigns.operations import Burden
 from surveys.fieldwork.rules import FieldRules

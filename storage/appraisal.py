@@ -3,7 +3,7 @@ appraisal runs and results, and appeals.
 
 The aggregate queries do the heavy lifting in SQL (GROUP BY over answers and responses), so a
 period with a million responses comes back as a few thousand rows of counts and sums. Same
-rules as ``storage.repositories``: nothing here commits.
+rules as the other repositories in ``storage``: nothing here commits.
 """
 
 from __future__ import annotations
@@ -27,11 +27,10 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
+from storage.db import dialect_insert, insert_new
 from storage.models import (
     AnomalyFlag,
     Answer,
@@ -56,7 +55,6 @@ from storage.models import (
     TextScore,
     Unit,
 )
-from storage.repositories import _insert_new
 
 RESIDENTS, CADRES = "residents", "cadres"
 # Rows fetched per round trip when streaming a period's responses.
@@ -171,10 +169,8 @@ class TextScoresRepository:
         rows = list(values)
         if not rows:
             return 0
-        build = pg_insert if self.session.get_bind().dialect.name == "postgresql" \
-            else sqlite_insert
         result = await self.session.execute(
-            build(TextScore).values(rows)
+            dialect_insert(self.session, TextScore).values(rows)
             .on_conflict_do_nothing(index_elements=["source", "source_id", "analyser"]))
         return int(getattr(result, "rowcount", 0) or 0)
 
@@ -563,7 +559,7 @@ class AppealsRepository:
     async def create(self, result_id: int, person_id: int, reason: str,
                      now: datetime) -> Appeal | None:
         """None when this cadre already appealed this result."""
-        inserted = await _insert_new(
+        inserted = await insert_new(
             self.session, Appeal,
             {"result_id": result_id, "person_id": person_id, "reason": reason,
              "status": AppealStatus.OPEN, "created_at": now},

@@ -1,4 +1,5 @@
-"""Engine and session setup for SQLite (default) and PostgreSQL."""
+"""Engine and session setup for SQLite (default) and PostgreSQL, and the one INSERT that differs
+between them (``ON CONFLICT DO NOTHING``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -68,3 +73,23 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit (we render replies after it)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def dialect_insert(session: AsyncSession, model: type[Any]) -> PgInsert | SqliteInsert:
+    """An INSERT into ``model`` that knows ``on_conflict_do_nothing`` on this session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(model)
+    return sqlite_insert(model)
+
+
+async def insert_new(
+    session: AsyncSession, model: type[Any], values: dict[str, Any], unique: list[str]
+) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on ``unique``; True if the row was inserted.
+
+    Races on a unique key are settled by the database, not by catching IntegrityError.
+    """
+    statement = dialect_insert(session, model).values(**values).on_conflict_do_nothing(
+        index_elements=unique)
+    result = await session.execute(statement)
+    return getattr(result, "rowcount", 0) == 1

@@ -1,6 +1,6 @@
 """Repositories for cadres and inspectors: profiles' key tasks, invite links, progress notes,
-inspections and their photo evidence. Same rules as ``storage.repositories``: they never
-commit, and the unit of work around them decides."""
+inspections and their photo evidence. Same rules as the other repositories in ``storage``: they
+never commit, and the unit of work around them decides."""
 
 from __future__ import annotations
 

@@ -17,7 +17,15 @@ from storage.appraisal import (
     KpiRepository,
     TextScoresRepository,
 )
+from storage.audit import AuditRepository
+from storage.campaigns import (
+    CampaignsRepository,
+    EntryPointsRepository,
+    RunsRepository,
+    SurveysRepository,
+)
 from storage.db import SQLITE_BEGIN, DatabaseUnavailable, create_engine, create_sessionmaker
+from storage.dialogues import DialoguesRepository
 from storage.fieldwork import (
     CadresRepository,
     EvidenceRepository,
@@ -25,22 +33,12 @@ from storage.fieldwork import (
     InvitesRepository,
     NotesRepository,
 )
-from storage.repositories import (
-    AuditRepository,
-    CampaignsRepository,
-    ContactsRepository,
-    DialoguesRepository,
-    EntryPointsRepository,
-    OutboxRepository,
-    PeopleRepository,
-    ResponsesRepository,
-    RunsRepository,
-    SessionsRepository,
-    SubscriptionsRepository,
-    SurveysRepository,
-    UnitsRepository,
-    UpdatesRepository,
-)
+from storage.outbox import OutboxRepository
+from storage.people import ContactsRepository, PeopleRepository
+from storage.responses import ResponsesRepository, SessionsRepository
+from storage.subscriptions import SubscriptionsRepository
+from storage.units import UnitsRepository
+from storage.updates import UpdatesRepository
 
 
 @dataclass

@@ -23,7 +23,7 @@ from bot.cli import main
 from sandbox import png_bytes
 from storage.evidence import EvidenceStore
 from storage.models import CadreInvite, Role
-from storage.repositories import Completion
+from storage.responses import Completion
 from storage.uow import Database
 from surveys.campaigns.admin import create_campaign
 from surveys.questionnaire.answers import to_row

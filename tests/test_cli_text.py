@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.cli import main
 from storage.models import KeyTask, Person, Role, Unit
-from storage.repositories import Completion
+from storage.responses import Completion
 from storage.uow import Database
 from surveys.campaigns.admin import create_campaign
 from surveys.questionnaire.answers import to_row

@@ -46,9 +46,9 @@ from analysis.statistics import (
 )
 from analysis.themes import top_themes
 from storage.appraisal import Distribution
+from storage.clock import utcnow
 from storage.ids import RESPONSE_ID_MAX, parse_id, shown_id
 from storage.models import AnomalyFlag, AppraisalResult, AppraisalRun, AppraisalStatus
-from storage.repositories import utcnow
 from surveys.appraisal.periods import Period, parse_period
 from surveys.respondents.anonymity import respondent_key
 from surveys.text import clean_text

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from analysis.sentiment import ANALYSER_VERSION, Sentiment, contradicts, score_batch
-from storage.repositories import utcnow
+from storage.clock import utcnow
 from surveys.respondents.anonymity import coarse
 
 if TYPE_CHECKING:

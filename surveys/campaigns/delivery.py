@@ -12,7 +12,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from storage.models import CampaignStatus, OutboxStatus
-from storage.repositories import Delivery
+from storage.outbox import Delivery
 from surveys.campaigns import scheduling
 from surveys.questionnaire import engine
 from surveys.questionnaire.catalog import SurveyCatalog

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from storage.models import Campaign, CampaignStatus
-from storage.repositories import Recipient
+from storage.subscriptions import Recipient
 from surveys.campaigns import scheduling
 from surveys.campaigns.rules import (
     CampaignRuleError,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storage.models import Answer
-from storage.repositories import AnswerRow
+from storage.responses import AnswerRow
 from surveys.questionnaire.schema import AnswerValue, Question
 
 

@@ -21,7 +21,7 @@ from storage.models import (
     ResponseStatus,
     Role,
 )
-from storage.repositories import Completion
+from storage.responses import Completion
 from surveys.appraisal.periods import MONTH, QUARTER, period_of
 from surveys.campaigns.rules import INVITATION_ENTRY, Window, parse_start_payload
 from surveys.fieldwork import cadres

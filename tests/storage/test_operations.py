@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import AuditEvent, CampaignStatus, OutboxMessage, OutboxStatus, Role
-from storage.repositories import Completion
+from storage.responses import Completion
 from storage.uow import Database
 from surveys.campaigns import delivery, operations
 from surveys.campaigns.admin import close_campaign, create_campaign, grant_role, import_units

@@ -24,7 +24,7 @@ from storage.models import (
     Response,
     ResponseStatus,
 )
-from storage.repositories import AnswerRow, Completion
+from storage.responses import AnswerRow, Completion
 from storage.uow import Database
 from surveys.campaigns.admin import campaign_reports, import_units
 from surveys.people.units import UnitFileError, UnitRow

@@ -1,0 +1,331 @@
+"""The pseudonymous side: responses and their answers, and which poll each person is answering
+now, all under keyed hashes (see ``surveys.respondents.anonymity``), never a Telegram id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.db import insert_new
+from storage.models import (
+    Answer,
+    Campaign,
+    RespondentSession,
+    Response,
+    ResponseStatus,
+    TextScore,
+    answer_id,
+    random_id,
+)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """When a response was completed (coarse, see surveys.respondents.anonymity) and how long it
+    took."""
+
+    at: datetime
+    duration_s: int | None
+
+
+class SessionsRepository:
+    """Which poll each person is answering now, under their session key (see
+    ``surveys.respondents.anonymity.session_key``)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, key: str) -> RespondentSession | None:
+        return await self.session.get(RespondentSession, key)
+
+    async def start(self, key: str, campaign_id: int) -> int | None:
+        """Make ``campaign_id`` the person's current poll; returns the message that showed the
+        previous poll's question (its buttons are to be retired)."""
+        current = await self.get(key)
+        if current is None:
+            if await insert_new(self.session, RespondentSession,
+                                 {"key": key, "campaign_id": campaign_id}, ["key"]):
+                return None
+            current = await self.get(key)  # a second /start at the same moment made it
+            assert current is not None
+        retire = current.prompt_message_id
+        current.campaign_id, current.prompt_message_id = campaign_id, None
+        return retire
+
+    async def take_prompt(self, key: str) -> int | None:
+        """The message showing the current question, forgotten (it is about to be replaced)."""
+        current = await self.get(key)
+        if current is None:
+            return None
+        retire, current.prompt_message_id = current.prompt_message_id, None
+        return retire
+
+    async def set_prompt(self, key: str, message_id: int) -> None:
+        await self.session.execute(
+            update(RespondentSession).where(RespondentSession.key == key)
+            .values(prompt_message_id=message_id)
+            .execution_options(synchronize_session=False))
+
+    async def end(self, key: str, campaign_id: int | None = None) -> int | None:
+        """Forget the person's current poll (only if it is ``campaign_id``, when given);
+        returns the message that showed its question."""
+        current = await self.get(key)
+        if current is None or (campaign_id is not None and current.campaign_id != campaign_id):
+            return None
+        retire = current.prompt_message_id
+        await self.session.delete(current)
+        return retire
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    question_id: str
+    question_type: str
+    indicator: str | None
+    skipped: bool
+    value_number: float | None
+    value_text: str | None
+    value_choices: list[str] | None
+
+
+def _unchanged_since_read(response: Response) -> tuple[ColumnElement[bool], ...]:
+    """Compare-and-set: the row is still in progress at the step this transaction read."""
+    return (
+        Response.id == response.id,
+        Response.step == response.step,
+        Response.status == ResponseStatus.IN_PROGRESS,
+    )
+
+
+class ResponsesRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, campaign_id: int, respondent_key: str) -> Response | None:
+        return await self._one(
+            Response.campaign_id == campaign_id, Response.respondent_key == respondent_key
+        )
+
+    async def of_person(self, campaign_id: int, person_id: int) -> Response | None:
+        """A named respondent's response (a self-assessment), whichever account began it."""
+        return await self._one(Response.campaign_id == campaign_id, Response.person_id == person_id)
+
+    async def get(self, response_id: int) -> Response | None:
+        return await self._one(Response.id == response_id)
+
+    async def get_with_campaign(self, response_id: int) -> Response | None:
+        """A response with its answers, campaign and unit, in one round trip (a button tap)."""
+        result = await self.session.scalars(
+            select(Response)
+            .where(Response.id == response_id)
+            .options(
+                joinedload(Response.answers),
+                joinedload(Response.campaign).joinedload(Campaign.unit),
+            )
+        )
+        return result.unique().one_or_none()
+
+    async def set_language(self, response: Response, language: str) -> None:
+        response.language = language
+
+    async def _one(self, *where: ColumnElement[bool]) -> Response | None:
+        # One round trip: the answers come joined (a handful of rows), not in a second query.
+        result = await self.session.scalars(
+            select(Response).where(*where).options(joinedload(Response.answers))
+        )
+        return result.unique().one_or_none()
+
+    async def create(
+        self, campaign_id: int, survey_id: int, respondent_key: str, language: str,
+        current_question: str | None, started_at: datetime, sealed_start: str | None = None,
+        entry_point: str | None = None,
+    ) -> Response | None:
+        """Start a response; None if this respondent already has one for the campaign
+        (for instance from a second /start handled at the same moment).
+
+        ``started_at`` is already coarse and ``sealed_start`` encrypted
+        (surveys.respondents.anonymity):
+        the repository stores what it is given."""
+        values = {
+            "id": random_id(), "campaign_id": campaign_id, "survey_id": survey_id,
+            "respondent_key": respondent_key, "status": ResponseStatus.IN_PROGRESS.value,
+            "current_question": current_question, "step": 0, "language": language,
+            "entry_point": entry_point, "started_at": started_at, "sealed_start": sealed_start,
+        }
+        if not await insert_new(self.session, Response, values,
+                                 ["campaign_id", "respondent_key"]):
+            return None
+        return await self.find(campaign_id, respondent_key)
+
+    async def advance(
+        self, response: Response, *, current_question: str | None, draft: list[str] | None,
+        completed: Completion | None = None,
+    ) -> bool:
+        """Compare-and-set the response's state on its ``step``.
+
+        Returns False (changing nothing) when another update moved it on first: the caller is
+        acting on a stale screen.
+        """
+        values: dict[str, Any] = {
+            "step": Response.step + 1,
+            "current_question": current_question,
+            "draft": draft,
+            "shuffled": False,
+        }
+        if completed is not None:
+            values.update(status=ResponseStatus.COMPLETED, completed_at=completed.at,
+                          duration_s=completed.duration_s, sealed_start=None)
+        result = await self.session.execute(
+            update(Response)
+            .where(*_unchanged_since_read(response))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return False
+        response.step += 1
+        response.current_question = current_question
+        response.draft = draft
+        if completed is not None:
+            response.status = ResponseStatus.COMPLETED
+            response.completed_at, response.duration_s = completed.at, completed.duration_s
+            response.sealed_start = None
+        return True
+
+    async def save_answer(self, response: Response, row: AnswerRow) -> None:
+        existing = next((a for a in response.answers if a.question_id == row.question_id), None)
+        if existing is None:
+            answer = Answer(id=answer_id(response.id, (a.id for a in response.answers)),
+                            response_id=response.id, **row.__dict__)
+            self.session.add(answer)
+            response.answers.append(answer)
+            return
+        for key, value in row.__dict__.items():
+            setattr(existing, key, value)
+
+    async def drop_answers(self, response: Response, question_ids: Iterable[str]) -> None:
+        ids = set(question_ids)
+        if not ids:
+            return
+        await self.session.execute(
+            delete(Answer).where(Answer.response_id == response.id, Answer.question_id.in_(ids))
+        )
+        response.answers = [a for a in response.answers if a.question_id not in ids]
+
+    async def delete_in_progress(self, response: Response) -> bool:
+        """Delete the response unless it moved on meanwhile (compare-and-set on ``step``)."""
+        result = await self.session.execute(
+            delete(Response)
+            .where(*_unchanged_since_read(response))
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return False
+        self.session.expunge(response)
+        return True
+
+    async def reshuffle(self, completed_before: datetime, begun_before: datetime,
+                        limit: int = 5000) -> int:
+        """Rewrite responses (with their answers and flags) in random order, in one
+        transaction; returns how many.
+
+        PostgreSQL keeps rows in the order they were written and stamps each with the
+        transaction that wrote it (``ctid``, ``xmin``: any reader can select them), so without
+        this the order in which people finished would stay readable. Rewritten: those
+        completed before ``completed_before`` (a privacy window that has closed) and those
+        begun before ``begun_before`` and never finished, each until it changes again. SQLite
+        keeps rows in the order of their random ids, so there is nothing to do there."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return 0
+        ids = list(await self.session.scalars(
+            select(Response.id).where(
+                Response.shuffled.is_(False),
+                ((Response.status == ResponseStatus.COMPLETED)
+                 & (Response.completed_at < completed_before))
+                | ((Response.status == ResponseStatus.IN_PROGRESS)
+                   & (Response.started_at < begun_before)))
+            .order_by(Response.id).limit(limit)
+            .with_for_update(skip_locked=True)))
+        if not ids:
+            return 0
+        params = {"ids": ids}
+        for table, column in (("responses", "id"), ("answers", "response_id"),
+                              ("anomaly_flags", "response_id")):
+            await self.session.execute(text(
+                f"CREATE TEMPORARY TABLE reshuffle_{table} ON COMMIT DROP AS "
+                f"SELECT * FROM {table} WHERE {column} = ANY(:ids)"), params)
+        # Answers and flags go with their response (ON DELETE CASCADE), then all come back
+        # in the order of their random ids.
+        await self.session.execute(text("DELETE FROM responses WHERE id = ANY(:ids)"), params)
+        await self.session.execute(text("UPDATE reshuffle_responses SET shuffled = true"))
+        for table in ("responses", "answers", "anomaly_flags"):
+            await self.session.execute(text(
+                f"INSERT INTO {table} SELECT * FROM reshuffle_{table} ORDER BY id"))
+        return len(ids)
+
+    async def delete_completed(self, response_ids: Iterable[int]) -> None:
+        """Remove completed responses with their answers (and anything pointing at them)."""
+        ids = list(response_ids)
+        for at in range(0, len(ids), 500):
+            answers = select(Answer.id).where(Answer.response_id.in_(ids[at:at + 500]))
+            await self.session.execute(
+                delete(TextScore).where(TextScore.source == "answer",
+                                        TextScore.source_id.in_(answers)))
+            await self.session.execute(
+                delete(Response).where(Response.id.in_(ids[at:at + 500]),
+                                       Response.status == ResponseStatus.COMPLETED)
+                .execution_options(synchronize_session=False))
+
+    async def counts(self, campaign_ids: Iterable[int]) -> dict[int, dict[ResponseStatus, int]]:
+        """Responses per campaign and status, counted in the database."""
+        ids = list(campaign_ids)
+        counts: dict[int, dict[ResponseStatus, int]] = {i: {} for i in ids}
+        if not ids:
+            return counts
+        rows = await self.session.execute(
+            select(Response.campaign_id, Response.status, func.count())
+            .where(Response.campaign_id.in_(ids))
+            .group_by(Response.campaign_id, Response.status)
+        )
+        for campaign_id, status, n in rows:
+            counts[campaign_id][status] = int(n)
+        return counts
+
+    async def in_progress_keys(self, campaign_id: int) -> set[str]:
+        return set(await self.session.scalars(
+            select(Response.respondent_key).where(
+                Response.campaign_id == campaign_id,
+                Response.status == ResponseStatus.IN_PROGRESS)))
+
+    async def completed_keys(self, campaign_id: int, keys: Sequence[str]) -> set[str]:
+        """Which of these respondent keys have completed the campaign."""
+        done: set[str] = set()
+        for at in range(0, len(keys), 500):
+            done.update(await self.session.scalars(
+                select(Response.respondent_key).where(
+                    Response.campaign_id == campaign_id,
+                    Response.status == ResponseStatus.COMPLETED,
+                    Response.respondent_key.in_(keys[at:at + 500]),
+                )
+            ))
+        return done
+
+    async def completed_with_answers(self, campaign_id: int) -> Sequence[Response]:
+        return (
+            await self.session.scalars(
+                select(Response)
+                .where(
+                    Response.campaign_id == campaign_id,
+                    Response.status == ResponseStatus.COMPLETED,
+                )
+                .options(selectinload(Response.answers))
+                .order_by(Response.completed_at, Response.id)  # ids are random: no order
+            )
+        ).all()

@@ -1,0 +1,31 @@
+"""Units: the tree of places of work that campaigns and roles are scoped to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Unit
+
+
+class UnitsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_code(self, code: str) -> Unit | None:
+        return await self.session.scalar(select(Unit).where(Unit.code == code))
+
+    async def all(self) -> Sequence[Unit]:
+        return (await self.session.scalars(select(Unit).order_by(Unit.id))).all()
+
+    async def parents_by_code(self) -> dict[str, str | None]:
+        parent = Unit.__table__.alias("parent")
+        rows = await self.session.execute(
+            select(Unit.code, parent.c.code).outerjoin(parent, parent.c.id == Unit.parent_id)
+        )
+        return {code: parent_code for code, parent_code in rows}
+
+    def add(self, unit: Unit) -> None:
+        self.session.add(unit)
