@@ -35,7 +35,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +209,7 @@ async def seed(db_url: str, user_ids: list[int]) -> None:
             for uid in user_ids:
                 contact = await uow.contacts.get_or_create(uid, uid)
                 await uow.subscriptions.add(contact.id, unit.id)
-            now = datetime.now(UTC)
+            now = db.clock()
             await create_campaign(uow, survey=load_template("resident_satisfaction"),
                                   unit_code="B1", code=CAMPAIGN,
                                   opens_at=now - timedelta(minutes=1),

@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -79,7 +79,7 @@ class PhaseResult:
 async def seed(db_url: str, codes: list[str]) -> None:
     await asyncio.to_thread(upgrade, db_url)
     db = Database.from_url(db_url)
-    now = datetime.now(UTC)
+    now = db.clock()
     async with db.transaction() as uow:
         await import_units(uow, [UnitRow("B1", "Bench Village", None, "village", 5000, 1)], "bench")
         survey = load_template("resident_satisfaction")

@@ -23,7 +23,7 @@ from handlers.menus import set_default_menus
 from handlers.resident import resident_handlers
 from handlers.results import results_handlers
 from handlers.texts import t
-from storage.clock import utcnow
+from storage.clock import Clock
 from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
 from storage.uow import Database
@@ -87,9 +87,12 @@ def build_application(
     token: str,
     api_url: str,
     secret: bytes,
-    clock: Any = utcnow,
+    clock: Clock | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """Build the python-telegram-bot Application talking to ``api_url`` (Telegram or sandbox)."""
+    """Build the python-telegram-bot Application talking to ``api_url`` (Telegram or sandbox).
+
+    ``clock`` is the database's unless a test moves time on for the bot alone."""
+    clock = clock or db.clock
     deps = Deps(
         db=db,
         secret=secret,
@@ -170,7 +173,7 @@ RESHUFFLE_BATCH = 5000
 
 
 def _schedule_maintenance(
-    application: Application[Any, Any, Any, Any, Any, Any], db: Database, clock: Any,
+    application: Application[Any, Any, Any, Any, Any, Any], db: Database, clock: Clock,
     batch_size: int = 500, sentiment_interval_s: float = 60,
     resolution: timedelta = DEFAULT_RESOLUTION,
 ) -> None:

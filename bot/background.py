@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from telegram.ext import Application
@@ -21,6 +19,7 @@ from bot.outbox import OutboxSender
 from bot.scheduler import CampaignScheduler
 from bot.settings import Settings
 from handlers.deps import Deps
+from storage.clock import Clock
 from storage.uow import Database
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ LEADERSHIP_RETRY_S = 15.0
 class Background:
     def __init__(
         self, application: Application[Any, Any, Any, Any, Any, Any], db: Database,
-        settings: Settings, deps: Deps, clock: Callable[[], datetime],
+        settings: Settings, deps: Deps, clock: Clock,
     ) -> None:
         assert application.job_queue is not None  # the job-queue extra is a dependency
         self.settings = settings

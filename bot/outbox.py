@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -30,6 +30,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.settings import BroadcastSection
 from handlers.render import prompt_message
+from storage.clock import Clock
 from storage.db import DatabaseUnavailable
 from storage.uow import Database
 from surveys.campaigns import delivery
@@ -45,7 +46,7 @@ IDLE_POLL_S = 1.0
 class OutboxSender:
     def __init__(
         self, db: Database, bot: Bot, *, settings: BroadcastSection, secret: bytes,
-        catalog: SurveyCatalog, clock: Callable[[], datetime], default_language: str = "en",
+        catalog: SurveyCatalog, clock: Clock, default_language: str = "en",
     ) -> None:
         self.db = db
         self.bot = bot

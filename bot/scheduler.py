@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from telegram.ext import ContextTypes, Job, JobQueue
 
+from storage.clock import Clock
 from storage.db import DatabaseUnavailable
 from storage.uow import Database
 from surveys.campaigns import operations, scheduling
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 class CampaignScheduler:
     def __init__(
         self, db: Database, job_queue: JobQueue[Any], *, secret: bytes, burden: Burden,
-        clock: Callable[[], datetime], on_queued: Callable[[], None],
+        clock: Clock, on_queued: Callable[[], None],
     ) -> None:
         self.db = db
         self.job_queue = job_queue

@@ -8,13 +8,13 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from telegram import Update
 
-from storage.clock import utcnow
+from storage.clock import Clock, utcnow
 from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
 from surveys.campaigns.operations import Burden
@@ -39,7 +39,7 @@ class Deps:
     default_language: str = "en"
     min_cell_size: int = 5
     time_resolution: timedelta = DEFAULT_RESOLUTION
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock = utcnow
     bot_username: str = "CivicPulseBot"
     burden: Burden = field(default_factory=Burden)
     default_closes_after_days: int = 30

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.clock import utcnow
+from storage.clock import Clock, utcnow
 from storage.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -29,8 +29,9 @@ def audit_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
 class AuditRepository:
     """Append-only, hash-chained log of who did what."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
         self.session = session
+        self.clock = clock
 
     async def record(
         self, actor: str, action: str, entity: str, entity_id: str | int | None = None,
@@ -43,7 +44,7 @@ class AuditRepository:
         prev = await self.session.scalar(
             select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
         )
-        at = utcnow()
+        at = self.clock()
         fields = {
             "at": at.isoformat(),
             "actor": actor,

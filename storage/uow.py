@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,6 +24,7 @@ from storage.campaigns import (
     RunsRepository,
     SurveysRepository,
 )
+from storage.clock import Clock, utcnow
 from storage.db import SQLITE_BEGIN, DatabaseUnavailable, create_engine, create_sessionmaker
 from storage.dialogues import DialoguesRepository
 from storage.fieldwork import (
@@ -43,9 +44,10 @@ from storage.updates import UpdatesRepository
 
 @dataclass
 class UnitOfWork:
-    """The repositories of one transaction."""
+    """The repositories of one transaction, and the clock its use case reads "now" from."""
 
     session: AsyncSession
+    clock: Clock = field(default=utcnow)
 
     def __post_init__(self) -> None:
         self.updates = UpdatesRepository(self.session)
@@ -56,7 +58,7 @@ class UnitOfWork:
         self.surveys = SurveysRepository(self.session)
         self.campaigns = CampaignsRepository(self.session)
         self.responses = ResponsesRepository(self.session)
-        self.audit = AuditRepository(self.session)
+        self.audit = AuditRepository(self.session, self.clock)
         self.subscriptions = SubscriptionsRepository(self.session)
         self.runs = RunsRepository(self.session)
         self.entry_points = EntryPointsRepository(self.session)
@@ -77,8 +79,11 @@ class UnitOfWork:
 class Database:
     """Owns the engine; hands out units of work."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock = utcnow) -> None:
         self.engine = engine
+        # Tests hand in a clock they can move; everything that asks the database for "now"
+        # (the audit trail, the use cases given ``db``) then moves with it.
+        self.clock = clock
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(engine)
         # SQLite has one writer at a time and every transaction here begins IMMEDIATE, so
         # queue them in order inside the process instead of letting pooled connections spin
@@ -87,10 +92,11 @@ class Database:
 
     @classmethod
     def from_url(
-        cls, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10, echo: bool = False
+        cls, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10, echo: bool = False,
+        clock: Clock = utcnow,
     ) -> Database:
         return cls(create_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size,
-                                 echo=echo))
+                                 echo=echo), clock)
 
     @property
     def dialect(self) -> str:
@@ -106,7 +112,7 @@ class Database:
         """
         try:
             async with self._turn(), self.sessionmaker() as session, session.begin():
-                yield UnitOfWork(session)
+                yield UnitOfWork(session, self.clock)
         except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
             # Locked, unreachable or dropped: the work was rolled back, trying again helps.
             raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
@@ -128,7 +134,7 @@ class Database:
             async with self.sessionmaker() as session:
                 if self._serial is not None:
                     await session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
-                yield UnitOfWork(session)
+                yield UnitOfWork(session, self.clock)
         except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
             raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
 

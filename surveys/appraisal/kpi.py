@@ -34,7 +34,7 @@ import re
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -446,7 +446,7 @@ async def import_kpi_file(db: Database, path: Path, known_kpis: AbstractSet[str]
         DatabaseUnavailable: The database could not be reached; nothing was imported.
     """
     text, sha256 = read_kpi_file(path)
-    when = now or datetime.now(UTC)
+    when = now or db.clock()
     async with db.transaction() as uow:
         known_units = {unit.code for unit in await uow.units.all()}
         rows = parse_kpi_csv(text, known_units, known_kpis, name=path.name)

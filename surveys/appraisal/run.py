@@ -46,7 +46,6 @@ from analysis.statistics import (
 )
 from analysis.themes import top_themes
 from storage.appraisal import Distribution
-from storage.clock import utcnow
 from storage.ids import RESPONSE_ID_MAX, parse_id, shown_id
 from storage.models import AnomalyFlag, AppraisalResult, AppraisalRun, AppraisalStatus
 from surveys.appraisal.periods import Period, parse_period
@@ -212,7 +211,7 @@ async def dismiss_flags(db: Database, response_ids: Sequence[int], kind: str | N
         raise AppraisalError(f"the reason is {len(reason)} characters; keep it under "
                              f"{MAX_DISMISS_REASON}")
     actor = _checked_actor(actor)
-    now = now or utcnow()
+    now = now or db.clock()
     async with db.transaction() as uow:
         flags = await uow.anomalies.of_responses(_known(response_ids), kind)
         _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is None],
@@ -574,7 +573,7 @@ async def run_appraisal(db: Database, period_label: str, options: AppraisalOptio
     timings: dict[str, float] = {}
     async with db.transaction() as uow:
         runs = await uow.appraisal.lock_runs(period.label)
-        now = utcnow()
+        now = uow.clock()
         rows, flagged = await compute(uow, period, options, now, timings)
         version = max((r.version for r in runs), default=0) + 1
         clock = perf_counter()
@@ -639,7 +638,7 @@ async def publish_appraisal(db: Database, period_label: str, actor: str,
                                  "the hash recorded when it was computed; it was changed and "
                                  "will not be published (see civicpulse audit show "
                                  f"appraisal_run {chosen.id})")
-        now = utcnow()
+        now = uow.clock()
         superseded = None
         for r in runs:
             if r.status == AppraisalStatus.PUBLISHED:

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from analysis.sentiment import ANALYSER_VERSION, Sentiment, contradicts, score_batch
-from storage.clock import utcnow
 from surveys.respondents.anonymity import coarse
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ async def score_pending(db: Database, batch_size: int = 500, limit: int | None =
         for p in pending:
             after[p.source] = max(after.get(p.source, 0), p.source_id)
         sentiments = await asyncio.to_thread(scorer, [p.text for p in pending])
-        now = coarse(utcnow())
+        now = coarse(db.clock())
         rows = [{"source": p.source, "source_id": p.source_id, "analyser": ANALYSER_VERSION,
                  "language": s.language, "polarity": max(-1.0, min(1.0, s.polarity)),
                  "label": s.label, "scored_at": now,

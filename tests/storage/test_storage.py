@@ -176,6 +176,19 @@ async def test_audit_chain_detects_tampering(db: Database) -> None:
         assert await uow.audit.verify() == target
 
 
+async def test_the_audit_trail_reads_the_databases_clock(db: Database) -> None:
+    """One clock: a database given a clock the test controls stamps its audit events with it."""
+    fixed = datetime(2031, 5, 4, 3, 2, 1, tzinfo=UTC)
+    moved = Database(db.engine, clock=lambda: fixed)
+    async with moved.transaction() as uow:
+        assert uow.clock() == fixed
+        await uow.audit.record("test", "clock.check", "clock")
+    async with db.transaction() as uow:
+        [event] = await uow.audit.of("clock")
+        assert event.at == fixed
+        assert await uow.audit.verify() is None
+
+
 async def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
     db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path}/wal.db", busy_timeout_ms=1234)
     try:
