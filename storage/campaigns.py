@@ -12,9 +12,9 @@ from sqlalchemy.orm import joinedload
 
 from storage.db import insert_new
 from storage.models import (
+    LIVE_STATUSES,
     Campaign,
     CampaignRun,
-    CampaignStatus,
     EntryPoint,
     Response,
     ResponseStatus,
@@ -82,7 +82,7 @@ class CampaignsRepository:
         return (
             await self.session.scalars(
                 select(Campaign)
-                .where(Campaign.status.in_([CampaignStatus.SCHEDULED, CampaignStatus.OPEN]))
+                .where(Campaign.status.in_(LIVE_STATUSES))
                 .options(joinedload(Campaign.unit))
                 .order_by(Campaign.id)
             )

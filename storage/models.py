@@ -246,6 +246,11 @@ class CampaignStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+# "Live": the campaign still has work ahead (steps to run, invitations to send, answers to
+# take); a draft has not started and a closed one is over. Used by queries and by Python checks.
+LIVE_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.OPEN)
+
+
 class Campaign(Created, Base):
     """One run of a survey for an audience between an opening and a closing time."""
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from storage.models import CampaignStatus, OutboxStatus
+from storage.models import LIVE_STATUSES, OutboxStatus
 from storage.outbox import Delivery
 from surveys.campaigns import scheduling
 from surveys.questionnaire import engine
@@ -51,7 +51,7 @@ class Outgoing:
 async def _prompt(uow: UnitOfWork, catalog: SurveyCatalog, campaign_id: int) -> Prompt | None:
     """What to say about the campaign, or None if it no longer takes answers."""
     campaign = await uow.campaigns.get(campaign_id)
-    if campaign is None or campaign.status not in (CampaignStatus.OPEN, CampaignStatus.SCHEDULED):
+    if campaign is None or campaign.status not in LIVE_STATUSES:
         return None
     survey = await catalog.get(uow, campaign.survey_id)
     return Prompt(

@@ -48,6 +48,7 @@ from surveys.campaigns.rules import (
     check_entry_name,
     check_plan,
     check_timezone,
+    is_open,
     parse_duration,
     parse_recurrence,
     parse_reminders,
@@ -477,12 +478,6 @@ class ReminderView:
     queued: int = 0
 
 
-def _can_remind(campaign: Campaign, now: datetime) -> bool:
-    return campaign.status == CampaignStatus.OPEN or (
-        campaign.status == CampaignStatus.SCHEDULED and campaign.opens_at <= now
-    )
-
-
 async def check_remind(uow: UnitOfWork, caller: Caller, code: str) -> ReminderView:
     """``/remind CODE`` before the confirmation: who would be reminded, who skipped.
 
@@ -491,7 +486,7 @@ async def check_remind(uow: UnitOfWork, caller: Caller, code: str) -> ReminderVi
     """
     actor, lang = await _acting(uow, caller, ADMIN_ROLES)
     campaign, _tree = await _campaign(uow, actor, lang, code, ADMIN_ROLES)
-    if not _can_remind(campaign, caller.now):
+    if not is_open(campaign, caller.now):
         raise Refused("not_open", lang, {"code": campaign.code,
                                          "status": campaign.status.value})
     plan = await reminder_plan(uow, campaign, caller.secret, caller.now, caller.burden)

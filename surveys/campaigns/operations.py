@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from storage.models import Campaign, CampaignStatus
+from storage.models import LIVE_STATUSES, Campaign, CampaignStatus
 from storage.subscriptions import Recipient
 from surveys.campaigns import scheduling
 from surveys.campaigns.rules import (
@@ -20,6 +20,7 @@ from surveys.campaigns.rules import (
     check_entry_name,
     check_timezone,
     check_transition,
+    is_open,
     recurrence_from_str,
 )
 from surveys.campaigns.scheduling import CLOSE, INVITE, OPEN, RECUR, month_bounds
@@ -184,8 +185,7 @@ async def run_step(
         return None
     outcome: dict[str, Any]
     queued = 0
-    live = campaign.status in (CampaignStatus.SCHEDULED, CampaignStatus.OPEN)
-    if not live:
+    if campaign.status not in LIVE_STATUSES:
         outcome = {"skipped": f"the campaign is {campaign.status.value}"}
     elif job == OPEN:
         outcome = await _open(uow, campaign, now)
@@ -317,9 +317,7 @@ async def remind_now(
         raise CampaignRuleError(f"unknown campaign {code!r}")
     campaign = await uow.campaigns.lock(campaign.id)
     assert campaign is not None
-    if campaign.status != CampaignStatus.OPEN and not (
-        campaign.status == CampaignStatus.SCHEDULED and campaign.opens_at <= now
-    ):
+    if not is_open(campaign, now):
         raise CampaignRuleError(f"campaign {code!r} is {campaign.status.value}; only an open "
                                 "campaign can send reminders")
     kinds = await uow.outbox.kinds(campaign.id)

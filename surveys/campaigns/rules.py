@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
-from storage.models import CampaignStatus
+from storage.models import LIVE_STATUSES, Campaign, CampaignStatus
 
 # Telegram's start payload allows at most 64 of A-Za-z0-9_-; codes stay shorter so an entry
 # point suffix can be added later.
@@ -105,6 +105,18 @@ class Window:
 
     def is_open(self, now: datetime) -> bool:
         return self.opens_at <= now and (self.closes_at is None or now < self.closes_at)
+
+
+def is_open(campaign: Campaign, now: datetime) -> bool:
+    """Open now: live (not a draft, not closed) and inside its window, so it takes answers and
+    reminders.
+
+    The window decides, not only the status, so a scheduled campaign opens on time even
+    before the scheduler has flipped its status, and one past its closing time is over even
+    before the scheduler has closed it.
+    """
+    window = Window(campaign.opens_at, campaign.closes_at)
+    return campaign.status in LIVE_STATUSES and window.is_open(now)
 
 
 AUDIENCES = ("residents", "cadres")

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage.models import Campaign, CampaignStatus
+from storage.models import LIVE_STATUSES, Campaign, CampaignStatus
 
 OPEN, INVITE, RECUR, CLOSE = "open", "invite", "recur", "close"
 REMIND_PREFIX = "remind:"
@@ -47,7 +47,7 @@ def _job(campaign: Campaign, name: str, at: datetime) -> Job:
 
 def campaign_jobs(campaign: Campaign) -> list[Job]:
     """Every scheduled step of a campaign, run or not, in the order they happen."""
-    if campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.OPEN):
+    if campaign.status not in LIVE_STATUSES:
         return []
     jobs = [_job(campaign, INVITE, campaign.opens_at)]
     if campaign.status == CampaignStatus.SCHEDULED:

@@ -23,7 +23,7 @@ from storage.models import (
 )
 from storage.responses import Completion
 from surveys.appraisal.periods import MONTH, QUARTER, period_of
-from surveys.campaigns.rules import INVITATION_ENTRY, Window, parse_start_payload
+from surveys.campaigns.rules import INVITATION_ENTRY, is_open, parse_start_payload
 from surveys.fieldwork import cadres
 from surveys.people.access import UnitTree
 from surveys.questionnaire import engine
@@ -188,17 +188,6 @@ def _screen(survey: Survey, response: Response, state: State, picking: bool = Fa
     )
 
 
-def _is_open(campaign: Campaign, now: datetime) -> bool:
-    """Answerable now: scheduled or open (not a draft, not closed) and inside its window.
-
-    The window decides, not only the status, so a scheduled campaign opens on time even
-    before the scheduler has flipped its status.
-    """
-    window = Window(campaign.opens_at, campaign.closes_at)
-    live = campaign.status in (CampaignStatus.SCHEDULED, CampaignStatus.OPEN)
-    return live and window.is_open(now)
-
-
 async def _contact(uow: UnitOfWork, who: Respondent) -> Contact:
     return await uow.contacts.get_or_create(who.telegram_user_id, who.chat_id)
 
@@ -290,7 +279,7 @@ async def _begin(
             response.respondent_key = key
     if response is not None and response.status == ResponseStatus.COMPLETED:
         return Reply(lang, notice="already_answered", params={"unit": campaign.unit.name})
-    if not _is_open(campaign, who.now):
+    if not is_open(campaign, who.now):
         return Reply(lang, notice="closed", params={"unit": campaign.unit.name})
     retire = await uow.sessions.start(who.session, campaign.id)
     if response is None:
@@ -459,7 +448,7 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
         return Reply(lang, notice="already_submitted", only_notice=True)
     if tap.step != response.step:
         return Reply(lang, notice="stale", only_notice=True)
-    if not _is_open(campaign, who.now):
+    if not is_open(campaign, who.now):
         return Reply(lang, notice="closed", params={"unit": campaign.unit.name}, only_notice=True)
     survey = await who.catalog.get(uow, campaign.survey_id)
     state = _state(survey, response)
@@ -643,7 +632,7 @@ async def typed(uow: UnitOfWork, who: Respondent, text: str) -> Reply:
     if active is None:
         return Reply(lang, notice="no_active_poll")
     campaign, response, survey, _session = active
-    if not _is_open(campaign, who.now):
+    if not is_open(campaign, who.now):
         await uow.sessions.end(who.session)
         return Reply(lang, notice="closed", params={"unit": campaign.unit.name})
     state = _state(survey, response)

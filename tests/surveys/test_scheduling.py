@@ -14,6 +14,7 @@ from surveys.campaigns.rules import (
     check_code,
     check_transition,
     deep_link,
+    is_open,
     parse_recurrence,
     parse_start_payload,
     recurrence_from_str,
@@ -32,6 +33,22 @@ def campaign(status: CampaignStatus = CampaignStatus.SCHEDULED, reminders: tuple
 
 def names(jobs: list) -> list[str]:  # type: ignore[type-arg]
     return [j.name for j in jobs]
+
+
+@pytest.mark.parametrize(("status", "at", "expected"), [
+    (CampaignStatus.DRAFT, T0 + timedelta(days=1), False),
+    (CampaignStatus.SCHEDULED, T0 - timedelta(seconds=1), False),
+    # The window decides: scheduled but past its opening time is open, before the scheduler
+    # has flipped the status, and open but past its closing time is over.
+    (CampaignStatus.SCHEDULED, T0, True),
+    (CampaignStatus.OPEN, T0 + timedelta(days=1), True),
+    (CampaignStatus.OPEN, T0 + timedelta(days=14), False),
+    (CampaignStatus.CLOSED, T0 + timedelta(days=1), False),
+])
+def test_a_campaign_is_open_when_live_and_inside_its_window(
+    status: CampaignStatus, at: datetime, expected: bool
+) -> None:
+    assert is_open(campaign(status), at) is expected
 
 
 def test_steps_come_in_time_order_and_closing_comes_last() -> None:
