@@ -27,10 +27,9 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-from storage.db import dialect_insert, insert_new
+from storage.db import Repository, dialect_insert, insert_new
 from storage.models import (
     AnomalyFlag,
     Answer,
@@ -111,10 +110,7 @@ def _unflagged() -> Any:
     return ~_flagged()
 
 
-class TextScoresRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class TextScoresRepository(Repository):
     async def pending(self, analyser: str, limit: int,
                       after: Mapping[str, int] | None = None,
                       completed_before: datetime | None = None) -> list[PendingText]:
@@ -192,10 +188,7 @@ class TextScoresRepository:
         return {label: n for label, n in rows}
 
 
-class AnomaliesRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class AnomaliesRepository(Repository):
     async def facts(self, start: datetime, end: datetime
                     ) -> AsyncIterator[list[ResponseFacts]]:
         """Every completed resident response of the period, streamed in chunks (a million rows
@@ -305,10 +298,7 @@ class AnomaliesRepository:
         return [(flag, code, entry) for flag, code, entry in rows]
 
 
-class KpiRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class KpiRepository(Repository):
     async def of_period(self, period: str) -> Sequence[KpiValue]:
         return (await self.session.scalars(
             select(KpiValue).where(KpiValue.period == period)
@@ -334,10 +324,7 @@ class Distribution:
     count: int
 
 
-class AppraisalRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class AppraisalRepository(Repository):
     # --- aggregates ---------------------------------------------------------------------
 
     def _distribution(self, start: datetime, end: datetime, audience: str,
@@ -552,10 +539,7 @@ class AppraisalRepository:
         return None if row is None else (row[0], row[1])
 
 
-class AppealsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class AppealsRepository(Repository):
     async def create(self, result_id: int, person_id: int, reason: str,
                      now: datetime) -> Appeal | None:
         """None when this cadre already appealed this result."""

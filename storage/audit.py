@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import Clock, utcnow
+from storage.db import Repository
 from storage.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -26,11 +27,24 @@ def audit_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash + _canonical(event)).encode("utf-8")).hexdigest()
 
 
-class AuditRepository:
+def _hashed_fields(event: AuditEvent) -> dict[str, Any]:
+    """What an event's hash covers, in the form it is stored in (and read back from)."""
+    return {
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "entity": event.entity,
+        "entity_id": event.entity_id,
+        "before": event.before,
+        "after": event.after,
+    }
+
+
+class AuditRepository(Repository):
     """Append-only, hash-chained log of who did what."""
 
     def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
-        self.session = session
+        super().__init__(session)
         self.clock = clock
 
     async def record(
@@ -44,28 +58,18 @@ class AuditRepository:
         prev = await self.session.scalar(
             select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
         )
-        at = self.clock()
-        fields = {
-            "at": at.isoformat(),
-            "actor": actor,
-            "action": action,
-            "entity": entity,
-            "entity_id": None if entity_id is None else str(entity_id),
-            "before": json.loads(_canonical(before)) if before is not None else None,
-            "after": json.loads(_canonical(after)) if after is not None else None,
-        }
-        prev_hash = prev or GENESIS_HASH
         event = AuditEvent(
-            at=at,
+            at=self.clock(),
             actor=actor,
             action=action,
             entity=entity,
-            entity_id=fields["entity_id"],
-            before=fields["before"],
-            after=fields["after"],
-            prev_hash=prev_hash,
-            hash=audit_hash(prev_hash, fields),
+            entity_id=None if entity_id is None else str(entity_id),
+            # As JSON will give them back, so the hash checks out when read.
+            before=json.loads(_canonical(before)) if before is not None else None,
+            after=json.loads(_canonical(after)) if after is not None else None,
+            prev_hash=prev or GENESIS_HASH,
         )
+        event.hash = audit_hash(event.prev_hash, _hashed_fields(event))
         self.session.add(event)
         await self.session.flush()
         return event
@@ -74,16 +78,8 @@ class AuditRepository:
         """Return the id of the first event that breaks the chain, or None if it is intact."""
         prev_hash = GENESIS_HASH
         for event in await self.session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
-            fields = {
-                "at": event.at.isoformat(),
-                "actor": event.actor,
-                "action": event.action,
-                "entity": event.entity,
-                "entity_id": event.entity_id,
-                "before": event.before,
-                "after": event.after,
-            }
-            if event.prev_hash != prev_hash or event.hash != audit_hash(prev_hash, fields):
+            if (event.prev_hash != prev_hash
+                    or event.hash != audit_hash(prev_hash, _hashed_fields(event))):
                 return event.id
             prev_hash = event.hash
         return None

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import Select
 
-from storage.db import insert_new
+from storage.db import Repository, insert_new
 from storage.models import (
     LIVE_STATUSES,
     Campaign,
@@ -22,10 +22,7 @@ from storage.models import (
 )
 
 
-class SurveysRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class SurveysRepository(Repository):
     async def get(self, survey_id: int) -> SurveyVersion | None:
         return await self.session.get(SurveyVersion, survey_id)
 
@@ -49,61 +46,42 @@ class SurveysRepository:
         return version
 
 
-class CampaignsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+def _with_unit() -> Select[Campaign]:
+    # Every campaign is read with its unit: replies and schedules name it.
+    return select(Campaign).options(joinedload(Campaign.unit))
 
+
+class CampaignsRepository(Repository):
     async def by_code(self, code: str) -> Campaign | None:
-        return await self.session.scalar(
-            select(Campaign)
-            .where(Campaign.code == code)
-            .options(joinedload(Campaign.unit))
-        )
+        return await self.session.scalar(_with_unit().where(Campaign.code == code))
 
     async def get(self, campaign_id: int) -> Campaign | None:
-        return await self.session.scalar(
-            select(Campaign)
-            .where(Campaign.id == campaign_id)
-            .options(joinedload(Campaign.unit))
-        )
+        return await self.session.scalar(_with_unit().where(Campaign.id == campaign_id))
 
     def add(self, campaign: Campaign) -> None:
         self.session.add(campaign)
 
     async def all(self) -> Sequence[Campaign]:
-        return (
-            await self.session.scalars(
-                select(Campaign).options(joinedload(Campaign.unit)).order_by(Campaign.id)
-            )
-        ).all()
+        return (await self.session.scalars(_with_unit().order_by(Campaign.id))).all()
 
     async def live(self) -> Sequence[Campaign]:
         """Campaigns the scheduler still has work for: scheduled or open."""
-        return (
-            await self.session.scalars(
-                select(Campaign)
-                .where(Campaign.status.in_(LIVE_STATUSES))
-                .options(joinedload(Campaign.unit))
-                .order_by(Campaign.id)
-            )
-        ).all()
+        return (await self.session.scalars(
+            _with_unit().where(Campaign.status.in_(LIVE_STATUSES)).order_by(Campaign.id)
+        )).all()
 
     async def lock(self, campaign_id: int) -> Campaign | None:
         """The campaign, locked against concurrent changes until the transaction ends."""
         return await self.session.scalar(
-            select(Campaign)
+            _with_unit()
             .where(Campaign.id == campaign_id)
-            .options(joinedload(Campaign.unit))
             .with_for_update(of=Campaign)
             .execution_options(populate_existing=True)
         )
 
 
-class RunsRepository:
+class RunsRepository(Repository):
     """Which scheduled steps of a campaign have run."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def done(self, campaign_ids: Iterable[int]) -> dict[int, set[str]]:
         ids = list(campaign_ids)
@@ -140,10 +118,7 @@ class RunsRepository:
         return {job: outcome for job, outcome in rows}
 
 
-class EntryPointsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class EntryPointsRepository(Repository):
     async def of(self, campaign_id: int) -> Sequence[EntryPoint]:
         return (await self.session.scalars(
             select(EntryPoint).where(EntryPoint.campaign_id == campaign_id)

@@ -1,5 +1,5 @@
-"""Engine and session setup for SQLite (default) and PostgreSQL, and the one INSERT that differs
-between them (``ON CONFLICT DO NOTHING``)."""
+"""Engine and session setup for SQLite (default) and PostgreSQL, the base of the repositories,
+and the one INSERT that differs between the two (``ON CONFLICT DO NOTHING``)."""
 
 from __future__ import annotations
 
@@ -73,6 +73,15 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit (we render replies after it)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class Repository:
+    """Queries and writes one table's rows (or a few close ones) within the caller's
+    transaction. A repository never commits and never swallows errors: the unit of work around
+    it (``storage.uow``) decides."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
 
 def dialect_insert(session: AsyncSession, model: type[Any]) -> PgInsert | SqliteInsert:

@@ -6,15 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import Repository
 from storage.models import AdminDialogue
 
 
-class DialoguesRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class DialoguesRepository(Repository):
     async def get(self, person_id: int) -> AdminDialogue | None:
         return await self.session.get(AdminDialogue, person_id, populate_existing=True)
 

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from storage.db import Repository
 from storage.evidence import StoredFile
 from storage.models import (
     CadreInvite,
@@ -29,11 +29,8 @@ from storage.models import (
 )
 
 
-class CadresRepository:
+class CadresRepository(Repository):
     """Cadre profiles: people with the cadre role, and the key tasks they answer for."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def get(self, person_id: int) -> Person | None:
         return await self.session.scalar(
@@ -99,10 +96,7 @@ class CadresRepository:
         )).unique().all()
 
 
-class InvitesRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class InvitesRepository(Repository):
     async def create(self, person_id: int, token_hash: str, now: datetime, expires_at: datetime,
                      created_by: str) -> CadreInvite:
         """A new link for the profile; any earlier unused link for it stops working."""
@@ -139,10 +133,7 @@ class InvitesRepository:
         return {invite.person_id: invite for invite in rows}
 
 
-class EvidenceRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class EvidenceRepository(Repository):
     async def add(self, person_id: int, stored: StoredFile, file_unique_id: str | None,
                   now: datetime) -> Evidence:
         evidence = Evidence(person_id=person_id, sha256=stored.sha256, path=stored.path,
@@ -194,10 +185,7 @@ class EvidenceRepository:
         return (await self.session.scalars(select(Evidence).order_by(Evidence.id))).all()
 
 
-class NotesRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class NotesRepository(Repository):
     async def add(self, **values: Any) -> Note:
         note = Note(status=NoteStatus.SUBMITTED, version=1, **values)
         self.session.add(note)
@@ -224,10 +212,7 @@ class NotesRepository:
         return (await self.session.scalars(query.order_by(Note.created_at, Note.id))).all()
 
 
-class InspectionsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class InspectionsRepository(Repository):
     async def add(self, **values: Any) -> Inspection:
         inspection = Inspection(**values)
         self.session.add(inspection)

@@ -113,6 +113,16 @@ class Created:
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class Located:
+    """Where a cadre's note or an inspector's record was made, when a location came with it."""
+
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    # Distance from the unit's centre; ``far_from_unit`` flags it (NULL: nothing to check).
+    distance_km: Mapped[float | None] = mapped_column(Float)
+    far_from_unit: Mapped[bool | None] = mapped_column(Boolean)
+
+
 class Unit(Created, Base):
     """A place of work with residents it serves; units form a tree."""
 
@@ -556,7 +566,7 @@ class NoteStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class Note(Base):
+class Note(Located, Base):
     """A cadre's brief progress note. A record, not a quota: never counted toward a score."""
 
     __tablename__ = "notes"
@@ -566,11 +576,6 @@ class Note(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("key_tasks.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
-    # Distance from the unit's centre; ``far_from_unit`` flags it (NULL: nothing to check).
-    distance_km: Mapped[float | None] = mapped_column(Float)
-    far_from_unit: Mapped[bool | None] = mapped_column(Boolean)
     status: Mapped[NoteStatus] = mapped_column(_enum(NoteStatus, "note_status"))
     # Bumped on each correction; every version is in the audit log.
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -587,7 +592,7 @@ class Verdict(enum.StrEnum):
     NOT_ACHIEVED = "not_achieved"
 
 
-class Inspection(Base):
+class Inspection(Located, Base):
     """What an inspector verified on site: the "verified results" source for appraisal."""
 
     __tablename__ = "inspections"
@@ -600,10 +605,6 @@ class Inspection(Base):
     task_id: Mapped[int | None] = mapped_column(ForeignKey("key_tasks.id", ondelete="SET NULL"))
     verdict: Mapped[Verdict] = mapped_column(_enum(Verdict, "verdict"))
     remark: Mapped[str] = mapped_column(Text)
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
-    distance_km: Mapped[float | None] = mapped_column(Float)
-    far_from_unit: Mapped[bool | None] = mapped_column(Boolean)
     inspected_at: Mapped[datetime]
 
     __table_args__ = (

@@ -9,9 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import dialect_insert
+from storage.db import Repository, dialect_insert
 from storage.models import Campaign, Contact, OutboxMessage, OutboxStatus
 
 # Statuses that use up a person's monthly budget of prompts.
@@ -32,10 +31,7 @@ class Delivery:
     attempts: int
 
 
-class OutboxRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class OutboxRepository(Repository):
     async def enqueue(
         self, campaign_id: int, kind: str, due_at: datetime,
         contact_ids: Sequence[int], status: OutboxStatus = OutboxStatus.PENDING,

@@ -8,17 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.db import insert_new
+from storage.db import Repository, insert_new
 from storage.models import Contact, Person, PersonRole, Role, Unit
 
 
-class ContactsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ContactsRepository(Repository):
     async def by_user(self, telegram_user_id: int) -> Contact | None:
         return await self.session.scalar(
             select(Contact).where(Contact.telegram_user_id == telegram_user_id)
@@ -76,10 +72,7 @@ class ContactsRepository:
         return [(contact_id, user_id) for contact_id, user_id in rows]
 
 
-class PeopleRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class PeopleRepository(Repository):
     async def by_user(self, telegram_user_id: int) -> Person | None:
         """The person behind a Telegram account, with their roles; None for plain residents."""
         return await self.session.scalar(

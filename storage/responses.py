@@ -9,11 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.db import insert_new
+from storage.db import Repository, insert_new
 from storage.models import (
     Answer,
     Campaign,
@@ -35,12 +34,9 @@ class Completion:
     duration_s: int | None
 
 
-class SessionsRepository:
+class SessionsRepository(Repository):
     """Which poll each person is answering now, under their session key (see
     ``surveys.respondents.anonymity.session_key``)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def get(self, key: str) -> RespondentSession | None:
         return await self.session.get(RespondentSession, key)
@@ -104,10 +100,7 @@ def _unchanged_since_read(response: Response) -> tuple[ColumnElement[bool], ...]
     )
 
 
-class ResponsesRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ResponsesRepository(Repository):
     async def find(self, campaign_id: int, respondent_key: str) -> Response | None:
         return await self._one(
             Response.campaign_id == campaign_id, Response.respondent_key == respondent_key

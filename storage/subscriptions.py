@@ -6,9 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import insert_new
+from storage.db import Repository, insert_new
 from storage.models import Contact, Person, PersonRole, Role, Subscription
 
 
@@ -23,10 +22,7 @@ class Recipient:
     name: str | None = None  # cadres only; residents stay nameless
 
 
-class SubscriptionsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class SubscriptionsRepository(Repository):
     async def unit_ids(self, contact_id: int) -> set[int]:
         rows = await self.session.scalars(
             select(Subscription.unit_id).where(Subscription.contact_id == contact_id)

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import Repository
 from storage.models import Unit
 
 
-class UnitsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class UnitsRepository(Repository):
     async def by_code(self, code: str) -> Unit | None:
         return await self.session.scalar(select(Unit).where(Unit.code == code))
 

@@ -8,16 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import insert_new
+from storage.db import Repository, insert_new
 from storage.models import ProcessedUpdate
 
 
-class UpdatesRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class UpdatesRepository(Repository):
     async def claim(self, update_id: int, digest: str, hour: datetime) -> bool:
         """Record the update (its id and content digest) as handled; False if it already was.
 
