@@ -118,9 +118,10 @@ class BotApiSandbox(SimulatedUsers):
         make_memory = functools.partial(
             self._new_memory, bot_from, history_limit, webhook_retry_delay, webhook_max_retry_delay
         )
-        memory = make_memory()
-        if state_dir is not None:
-            memory = self._open_state_dir(Path(state_dir), state_interval, memory, make_memory)
+        if state_dir is None:
+            memory = make_memory()
+        else:
+            memory = self._open_state_dir(Path(state_dir), state_interval, make_memory)
         super().__init__(int(prefix), memory.chats, memory.updates, memory.files)
         flood = FloodControl(global_limit, chat_limit, clock)
         self._messages = BotMessages(memory.chats, memory.files, flood, self._counters)
@@ -148,10 +149,10 @@ class BotApiSandbox(SimulatedUsers):
         self,
         state_dir: Path,
         interval: float,
-        memory: _Memory,
         make_memory: Callable[[], _Memory],
     ) -> _Memory:
         """Carry on from what the state directory holds, and keep saving there from now on."""
+        memory = make_memory()
         lock = lock_state_dir(state_dir)
         try:
             saved = load_state(state_dir)
