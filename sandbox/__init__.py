@@ -19,8 +19,9 @@ from sandbox.client import (
     SandboxUser,
 )
 from sandbox.media import FileLimits, png_bytes
+from sandbox.protocol import ApiError, SandboxError
 from sandbox.ratelimit import ManualClock, RateLimit
-from sandbox.server import ApiError, BotApiSandbox, SandboxError
+from sandbox.server import BotApiSandbox
 from sandbox.state import StateDirBusy
 
 __all__ = [

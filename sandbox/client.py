@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from sandbox.server import SandboxError
+from sandbox.protocol import SandboxError
 
 __all__ = [
     "CallbackAnswer",

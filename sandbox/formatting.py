@@ -104,72 +104,15 @@ def parse_html(src: str) -> tuple[str, list[Entity]]:
             i = j
             continue
         if c == "&":
-            m = _HTML_ENTITY.match(src, i)
-            if m is None:
-                # tdlib keeps an unknown entity literally instead of failing.
-                out.append("&")
-                offset += 1
-                i += 1
-                continue
-            if m.group(1):
-                char = _HTML_NAMED[m.group(1)]
-            else:
-                code = int(m.group(2)) if m.group(2) else int(m.group(3), 16)
-                char = chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code < 0xE000 else "�"
+            char, i = _html_char_ref(src, i)
             out.append(char)
             offset += utf16_len(char)
-            i = m.end()
             continue
-        begin = i
-        i += 1
-        if i >= n or src[i] != "/":
-            j = i
-            while j < n and not src[j].isspace() and src[j] != ">":
-                j += 1
-            if j >= n:
-                raise _fail(f"Unclosed start tag at byte offset {_byte_offset(src, begin)}")
-            tag = src[i:j].lower()
-            if tag not in _HTML_TAGS:
-                raise _fail(
-                    f'Unsupported start tag "{tag}" at byte offset {_byte_offset(src, begin)}'
-                )
-            attrs: dict[str, str] = {}
-            while j < n and src[j] != ">":
-                m = _HTML_ATTR.match(src, j)
-                if m is None or m.end() == j:
-                    if src[j].isspace():
-                        j += 1
-                        continue
-                    raise _fail(f"Unclosed start tag at byte offset {_byte_offset(src, begin)}")
-                value = m.group(2) if m.group(2) is not None else m.group(3) or m.group(4) or ""
-                attrs[m.group(1).lower()] = _html_unescape(value)
-                j = m.end()
-            if j >= n:
-                raise _fail(f"Unclosed start tag at byte offset {_byte_offset(src, begin)}")
-            if tag == "span" and attrs.get("class") != "tg-spoiler":
-                raise _fail('Tag "span" must have class "tg-spoiler"')
+        if i + 1 >= n or src[i + 1] != "/":
+            tag, attrs, i = _html_start_tag(src, i)
             stack.append(_Frame(tag, attrs, offset))
-            i = j + 1
             continue
-        # An end tag.
-        if not stack:
-            raise _fail(f"Unexpected end tag at byte offset {_byte_offset(src, begin)}")
-        j = i + 1
-        while j < n and not src[j].isspace() and src[j] != ">":
-            j += 1
-        end_name = src[i + 1 : j].lower()
-        while j < n and src[j].isspace():
-            j += 1
-        if j >= n or src[j] != ">":
-            raise _fail(f"Unclosed end tag at byte offset {_byte_offset(src, begin)}")
-        frame = stack[-1]
-        if end_name and end_name != frame.tag:
-            raise _fail(
-                f"Unmatched end tag at byte offset {_byte_offset(src, begin)}, "
-                f'expected "</{frame.tag}>", found "</{end_name}>"'
-            )
-        stack.pop()
-        i = j + 1
+        frame, i = _html_end_tag(src, i, stack)
         length = offset - frame.offset
         if length <= 0:
             continue
@@ -179,6 +122,73 @@ def parse_html(src: str) -> tuple[str, list[Entity]]:
     if stack:
         raise _fail(f'Can\'t find end tag corresponding to start tag "{stack[-1].tag}"')
     return "".join(out), _sorted(entities)
+
+
+def _html_char_ref(src: str, i: int) -> tuple[str, int]:
+    """The character an ``&...;`` reference at ``i`` stands for, and where the text goes on."""
+    m = _HTML_ENTITY.match(src, i)
+    if m is None:
+        # tdlib keeps an unknown entity literally instead of failing.
+        return "&", i + 1
+    if m.group(1):
+        char = _HTML_NAMED[m.group(1)]
+    else:
+        code = int(m.group(2)) if m.group(2) else int(m.group(3), 16)
+        char = chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code < 0xE000 else "�"
+    return char, m.end()
+
+
+def _html_start_tag(src: str, begin: int) -> tuple[str, dict[str, str], int]:
+    """The start tag at ``begin`` (its ``<``): its name, its attributes and where text resumes."""
+    n = len(src)
+    i = j = begin + 1
+    while j < n and not src[j].isspace() and src[j] != ">":
+        j += 1
+    if j >= n:
+        raise _fail(f"Unclosed start tag at byte offset {_byte_offset(src, begin)}")
+    tag = src[i:j].lower()
+    if tag not in _HTML_TAGS:
+        raise _fail(f'Unsupported start tag "{tag}" at byte offset {_byte_offset(src, begin)}')
+    attrs: dict[str, str] = {}
+    while j < n and src[j] != ">":
+        m = _HTML_ATTR.match(src, j)
+        if m is None or m.end() == j:
+            if src[j].isspace():
+                j += 1
+                continue
+            raise _fail(f"Unclosed start tag at byte offset {_byte_offset(src, begin)}")
+        value = m.group(2) if m.group(2) is not None else m.group(3) or m.group(4) or ""
+        attrs[m.group(1).lower()] = _html_unescape(value)
+        j = m.end()
+    if j >= n:
+        raise _fail(f"Unclosed start tag at byte offset {_byte_offset(src, begin)}")
+    if tag == "span" and attrs.get("class") != "tg-spoiler":
+        raise _fail('Tag "span" must have class "tg-spoiler"')
+    return tag, attrs, j + 1
+
+
+def _html_end_tag(src: str, begin: int, stack: list[_Frame]) -> tuple[_Frame, int]:
+    """The end tag at ``begin`` (its ``<``) closes the innermost open tag: that tag's frame,
+    taken off ``stack``, and where text resumes."""
+    n = len(src)
+    if not stack:
+        raise _fail(f"Unexpected end tag at byte offset {_byte_offset(src, begin)}")
+    j = begin + 2
+    while j < n and not src[j].isspace() and src[j] != ">":
+        j += 1
+    end_name = src[begin + 2 : j].lower()
+    while j < n and src[j].isspace():
+        j += 1
+    if j >= n or src[j] != ">":
+        raise _fail(f"Unclosed end tag at byte offset {_byte_offset(src, begin)}")
+    frame = stack[-1]
+    if end_name and end_name != frame.tag:
+        raise _fail(
+            f"Unmatched end tag at byte offset {_byte_offset(src, begin)}, "
+            f'expected "</{frame.tag}>", found "</{end_name}>"'
+        )
+    stack.pop()
+    return frame, j + 1
 
 
 def _html_unescape(value: str) -> str:
@@ -253,6 +263,84 @@ def _skip_pre_newline(src: str, i: int) -> int:
     return i
 
 
+def _mdv2_closes(top: str | None, src: str, i: int) -> bool:
+    """Whether the reserved character at ``i`` ends the innermost open entity ``top``."""
+    c, ahead = src[i], src[i + 1 : i + 3]
+    return (
+        (top == "bold" and c == "*")
+        or (top == "italic" and c == "_" and ahead[:1] != "_")
+        or (top == "code" and c == "`")
+        or (top == "pre" and c == "`" and ahead == "``")
+        or (top in ("text_link", "custom_emoji") and c == "]")
+        or (top == "underline" and c == "_" and ahead[:1] == "_")
+        or (top == "strikethrough" and c == "~")
+        or (top == "spoiler" and c == "|" and ahead[:1] == "|")
+    )
+
+
+def _mdv2_open(src: str, i: int, offset: int, begin: int) -> tuple[_MdFrame, int]:
+    """The entity that the reserved character at ``i`` opens, and where the text goes on."""
+    n = len(src)
+    c = src[i]
+    nxt = src[i + 1] if i + 1 < n else ""
+    byte_index = _byte_offset(src, i)
+    argument = ""
+    if c == "_":
+        if nxt == "_":
+            i += 1
+            kind = "underline"
+        else:
+            kind = "italic"
+    elif c == "*":
+        kind = "bold"
+    elif c == "~":
+        kind = "strikethrough"
+    elif c == "|" and nxt == "|":
+        i += 1
+        kind = "spoiler"
+    elif c == "[":
+        kind = "text_link"
+    elif c == "`":
+        if src[i + 1 : i + 3] == "``":
+            i += 3
+            kind = "pre"
+            end = i
+            while end < n and not src[end].isspace() and src[end] != "`":
+                end += 1
+            if end != i and end < n and src[end] != "`":
+                argument = src[i:end]
+                i = end
+            i = _skip_pre_newline(src, i) - 1
+        else:
+            kind = "code"
+    elif c == "!" and nxt == "[":
+        i += 1
+        kind = "custom_emoji"
+    else:
+        raise _fail(f"Character '{c}' is reserved and must be escaped with the preceding '\\'")
+    frame = _MdFrame(kind, offset, byte_index, begin)
+    frame.argument = argument
+    return frame, i + 1
+
+
+def _mdv2_url(src: str, i: int) -> tuple[str, int]:
+    """The URL of a link or custom emoji that starts at ``i`` (after its ``(``), unescaped, and
+    the index of its closing ``)``."""
+    n = len(src)
+    url_begin = i
+    url_chars: list[str] = []
+    while i < n and src[i] != ")":
+        if src[i] == "\\" and i + 1 < n and 0 < ord(src[i + 1]) <= 126:
+            url_chars.append(src[i + 1])
+            i += 2
+            continue
+        url_chars.append(src[i])
+        i += 1
+    if i >= n:
+        raise _fail(f"Can't find end of a URL at byte offset {_byte_offset(src, url_begin)}")
+    return "".join(url_chars), i
+
+
 def parse_markdown_v2(src: str) -> tuple[str, list[Entity]]:
     """Parse MarkdownV2; raises :class:`EntityParseError` like Telegram does.
 
@@ -291,60 +379,9 @@ def parse_markdown_v2(src: str) -> tuple[str, list[Entity]]:
             offset += 1 if ord(c) < 0x10000 else 2
             i += 1
             continue
-        top = stack[-1].kind if stack else None
-        is_end = (
-            (top == "bold" and c == "*")
-            or (top == "italic" and c == "_" and at(i + 1) != "_")
-            or (top == "code" and c == "`")
-            or (top == "pre" and c == "`" and at(i + 1) == "`" and at(i + 2) == "`")
-            or (top in ("text_link", "custom_emoji") and c == "]")
-            or (top == "underline" and c == "_" and at(i + 1) == "_")
-            or (top == "strikethrough" and c == "~")
-            or (top == "spoiler" and c == "|" and at(i + 1) == "|")
-        )
-        if not is_end:
-            byte_index = _byte_offset(src, i)
-            frame_kind: str
-            argument = ""
-            if c == "_":
-                if at(i + 1) == "_":
-                    i += 1
-                    frame_kind = "underline"
-                else:
-                    frame_kind = "italic"
-            elif c == "*":
-                frame_kind = "bold"
-            elif c == "~":
-                frame_kind = "strikethrough"
-            elif c == "|" and at(i + 1) == "|":
-                i += 1
-                frame_kind = "spoiler"
-            elif c == "[":
-                frame_kind = "text_link"
-            elif c == "`":
-                if at(i + 1) == "`" and at(i + 2) == "`":
-                    i += 3
-                    frame_kind = "pre"
-                    end = i
-                    while end < n and not src[end].isspace() and src[end] != "`":
-                        end += 1
-                    if end != i and end < n and src[end] != "`":
-                        argument = src[i:end]
-                        i = end
-                    i = _skip_pre_newline(src, i) - 1
-                else:
-                    frame_kind = "code"
-            elif c == "!" and at(i + 1) == "[":
-                i += 1
-                frame_kind = "custom_emoji"
-            else:
-                raise _fail(
-                    f"Character '{c}' is reserved and must be escaped with the preceding '\\'"
-                )
-            frame = _MdFrame(frame_kind, offset, byte_index, len(out))
-            frame.argument = argument
+        if not _mdv2_closes(stack[-1].kind if stack else None, src, i):
+            frame, i = _mdv2_open(src, i, offset, len(out))
             stack.append(frame)
-            i += 1
             continue
         frame = stack.pop()
         extra: dict[str, str] = {}
@@ -355,24 +392,10 @@ def parse_markdown_v2(src: str) -> tuple[str, list[Entity]]:
             if frame.argument:
                 extra["language"] = frame.argument
         elif frame.kind in ("text_link", "custom_emoji"):
-            url_chars: list[str] = []
             if at(i + 1) != "(":
                 url = "".join(out[frame.begin :])
             else:
-                i += 2
-                url_begin = i
-                while i < n and src[i] != ")":
-                    if src[i] == "\\" and i + 1 < n and 0 < ord(src[i + 1]) <= 126:
-                        url_chars.append(src[i + 1])
-                        i += 2
-                        continue
-                    url_chars.append(src[i])
-                    i += 1
-                if i >= n:
-                    raise _fail(
-                        f"Can't find end of a URL at byte offset {_byte_offset(src, url_begin)}"
-                    )
-                url = "".join(url_chars)
+                url, i = _mdv2_url(src, i + 2)
             if frame.kind == "text_link":
                 extra["url"] = url
             else:

@@ -6,9 +6,10 @@ loses its user. With a state directory the sandbox keeps its users, chats, messa
 page shows them), chat logs, files, unconfirmed updates, unanswered callback queries and its
 counters in ``<state_dir>/sandbox.sqlite3``.
 
-Writes never happen on the request path: the server marks what changed, and a
-:class:`StateWriter` collects the changes every ``interval`` seconds (or when the sandbox stops)
-and commits them in one transaction on a worker thread. SQLite's write-ahead log makes each
+Writes never happen on the request path: the sandbox's parts note what changed in a
+:class:`Changes`, and a :class:`StateWriter` collects the changes (:mod:`sandbox.persistence`
+turns them into rows) every ``interval`` seconds (or when the sandbox stops) and commits them
+in one transaction on a worker thread. SQLite's write-ahead log makes each
 batch all or nothing, so a crash loses at most the last interval and never corrupts the file.
 Because a crash may lose the counters' last values too, a sandbox that did not stop cleanly skips
 its counters ahead on the next start (:data:`CRASH_GAP`): an update id or a chat cursor handed
@@ -29,10 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from sandbox.media import StoredFile
+
 __all__ = [
     "CRASH_GAP",
     "STATE_FILE",
     "Batch",
+    "Changes",
     "SavedState",
     "StateDirBusy",
     "StateWriter",
@@ -130,6 +134,71 @@ class Batch:
     queries: list[dict[str, Any]] = field(default_factory=list)
     answered_queries: list[str] = field(default_factory=list)
     files: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)
+
+
+class Changes:
+    """What changed since the last write, noted by the sandbox's parts as they change it.
+
+    Only ids and new events are noted here: the collector reads their current state from the
+    parts when it builds a :class:`Batch`. Nothing is noted until a :class:`StateWriter` is
+    attached (a sandbox without a state directory keeps nothing for later).
+    """
+
+    def __init__(self) -> None:
+        self.writer: StateWriter | None = None
+        self.users: dict[int, None] = {}  # an ordered set: new users keep their order
+        self.messages: dict[tuple[int, int], None] = {}
+        self.events: list[dict[str, Any]] = []
+        self.queries: set[str] = set()
+        self.files: list[StoredFile] = []
+        self.updates_changed = False
+        self.saved_updates: set[int] = set()  # the unconfirmed updates the state file holds
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.users
+            or self.messages
+            or self.events
+            or self.queries
+            or self.files
+            or self.updates_changed
+        )
+
+    def user(self, user_id: int) -> None:
+        if self.writer is not None:
+            self.users[user_id] = None
+            self.writer.touch()
+
+    def event(self, chat_id: int, event: dict[str, Any]) -> None:
+        """Every change to a chat goes through its log, so this is where changes are noted."""
+        if self.writer is None:
+            return
+        self.users[chat_id] = None  # its next message id or reply keyboard may change
+        message_id = event["message"]["message_id"] if "message" in event else None
+        if message_id is None and event["kind"] == "delete":
+            message_id = event["message_id"]
+        if message_id is not None:
+            self.messages[(chat_id, message_id)] = None
+        # "typing…" matters only while it shows; a restarted chat does not replay it.
+        if event["kind"] != "chat_action":
+            self.events.append(event)
+        self.writer.touch()
+
+    def query(self, query_id: str) -> None:
+        if self.writer is not None:
+            self.queries.add(query_id)
+            self.writer.touch()
+
+    def file(self, stored: StoredFile) -> None:
+        if self.writer is not None:
+            self.files.append(stored)
+            self.writer.touch()
+
+    def updates(self) -> None:
+        """The unconfirmed updates changed (added, confirmed, dropped or back from a webhook)."""
+        if self.writer is not None:
+            self.updates_changed = True
+            self.writer.touch()
 
 
 def _slim(event: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from sandbox import BotApiSandbox, RateLimit
-from sandbox.server import Params
+from sandbox.protocol import Params
 from storage.models import Contact, OutboxMessage, OutboxStatus
 from storage.uow import Database
 from tests.conftest import seed_campaign
@@ -149,7 +149,7 @@ async def test_a_sender_killed_mid_broadcast_loses_nobody_and_repeats_at_most_in
 def block_when_sent_to(box: BotApiSandbox, victims: set[int]) -> None:
     """These users block the bot just as their invitation reaches Telegram (it is in flight
     when they do, so only the 403 can tell the bot)."""
-    deliver = box._send_message  # the sandbox's own sendMessage, wrapped
+    deliver = box.method("sendMessage")  # the sandbox's own sendMessage, wrapped
 
     async def send_message(p: Params) -> Any:
         chat_id = p.get_int("chat_id")

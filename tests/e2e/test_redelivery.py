@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sandbox import BotApiSandbox, SandboxClient
-from sandbox.server import Params
+from sandbox.protocol import Params
 from storage.uow import Database
 from tests.e2e.conftest import Bot, redeliver
 from tests.e2e.test_resident_journey import answers_of, begin, completed
@@ -30,7 +30,7 @@ def lose_replies(box: BotApiSandbox, methods: tuple[str, ...]) -> list[str]:
     reach the chat: as when the bot dies between its commit and its reply."""
     losing = ["on"]
     for method in methods:
-        original = box._methods[method.lower()][1]
+        original = box.method(method)
 
         def make(original: Any) -> Any:
             async def swallowed(p: Params) -> Any:
