@@ -2,39 +2,54 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# Two stamps, so that `make run` installs only what runs (requirements.lock) and the tests,
+# checkers and benches add their tools (requirements-dev.lock) on top when first asked for.
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
+DEV_STAMP := $(VENV)/.dev-stamp
 
-.PHONY: run test lint typecheck pytest bench bench-broadcast bench-cadre bench-sentiment bench-appraisal bench-fairness migrate demo clean install
+.PHONY: run test lint typecheck pytest bench bench-broadcast bench-cadre bench-sentiment bench-appraisal bench-fairness migrate clean install install-runtime lock
 
-install: $(STAMP)
+# A development setup; `make install-runtime` for what `make run` needs alone.
+install: $(DEV_STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+install-runtime: $(RUNTIME_STAMP)
+
+$(RUNTIME_STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	@touch $(STAMP)
+	$(PIP) -r requirements.lock
+	$(PIP) --no-deps --no-build-isolation -e .
+	@touch $(RUNTIME_STAMP)
 
-migrate: $(STAMP)
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.lock
+	$(PIP) -r requirements-dev.lock
+	@touch $(DEV_STAMP)
+
+# Re-resolve both lock files from pyproject.toml's ranges (scripts/lock.py says how).
+lock: $(RUNTIME_STAMP)
+	$(BIN)/python scripts/lock.py
+
+migrate: $(RUNTIME_STAMP)
 	$(BIN)/civicpulse db upgrade
 
 # Without TELEGRAM_BOT_TOKEN this starts the local sandbox with demo data.
-run: $(STAMP)
+run: $(RUNTIME_STAMP)
 	$(BIN)/civicpulse run
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
 
 # All benchmarks; the broadcast one alone (about 8 minutes): `make bench-broadcast`,
 # quicker with e.g. `make bench-broadcast BENCH_ARGS="--users 300"`.
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cadre_effort.py
 	$(BIN)/python bench/sentiment.py
@@ -43,21 +58,21 @@ bench: $(STAMP)
 	$(BIN)/python bench/broadcast.py $(BENCH_ARGS)
 
 # Sentiment against ../shared/data/sentiment (about 3 minutes, mostly the SnowNLP baseline).
-bench-sentiment: $(STAMP)
+bench-sentiment: $(DEV_STAMP)
 	$(BIN)/python bench/sentiment.py $(BENCH_ARGS)
 
 # A full appraisal run over 1,000,000 responses on SQLite and PostgreSQL (about 10 minutes).
-bench-appraisal: $(STAMP)
+bench-appraisal: $(DEV_STAMP)
 	$(BIN)/python bench/appraisal.py $(BENCH_ARGS)
 
 # Raw means against the project's method on a population with a known truth; ballot stuffing.
-bench-fairness: $(STAMP)
+bench-fairness: $(DEV_STAMP)
 	$(BIN)/python bench/fairness.py $(BENCH_ARGS)
 
-bench-cadre: $(STAMP)
+bench-cadre: $(DEV_STAMP)
 	$(BIN)/python bench/cadre_effort.py
 
-bench-broadcast: $(STAMP)
+bench-broadcast: $(DEV_STAMP)
 	$(BIN)/python bench/broadcast.py $(BENCH_ARGS)
 
 clean:

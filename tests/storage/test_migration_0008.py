@@ -1,51 +1,21 @@
 """Migration 0008 on a database with data in it: ids renumbered at random with every row that
 points at them following, exact times gone, nothing else lost; and back down and up again.
 
-Runs on SQLite, and on PostgreSQL (in a database of its own, next to TEST_DATABASE_URL's)."""
+Runs on SQLite, and on PostgreSQL (in a database of its own: tests/storage/conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.migrate import downgrade, upgrade
-from tests.conftest import PG_URL
 
-BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 T0 = datetime(2026, 11, 3, 9, 17, 41, 250_000, tzinfo=UTC)
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'migrate.db'}"
-        return
-    assert PG_URL is not None
-    url = make_url(PG_URL)
-    name = f"{url.database}_migration"
-    asyncio.run(_admin(PG_URL, [f'DROP DATABASE IF EXISTS "{name}"',
-                                f'CREATE DATABASE "{name}"']))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    asyncio.run(_admin(PG_URL, [f'DROP DATABASE IF EXISTS "{name}"']))
-
-
-async def _admin(url: str, statements: list[str]) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 def _run(url: str, statements: list[tuple[str, dict[str, Any] | list[dict[str, Any]]]]
