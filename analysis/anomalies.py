@@ -44,9 +44,10 @@ from array import array
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 import numpy as np
+
+from analysis.facts import ResponseRow
 
 #: The anomaly kinds, in the order flags are listed for one response.
 KINDS = ("too_fast", "straight_lining", "duplicate_comment", "entry_burst", "cadre_respondent")
@@ -91,28 +92,6 @@ class AnomalyRules:
             raise ValueError("burst_min_count must be at least 2")
         if self.burst_factor < 0:
             raise ValueError("burst_factor must not be negative")
-
-
-class ResponseRow(NamedTuple):
-    """One completed response, as much of it as the detectors need (a named tuple: a run
-    makes a million of them)."""
-
-    response_id: int
-    campaign_id: int
-    unit_id: int
-    entry_point: str | None
-    respondent_key: str
-    # How long the person took (None when unknown), and when they finished: to the privacy
-    # resolution only, so bursts are counted in windows of at least that width.
-    duration_s: int | None
-    completed_at: datetime
-    answers: int
-    # Of the rating questions answered: how many, and the lowest and highest value (all
-    # that straight-lining needs, and what SQL aggregates cheaply).
-    rating_count: int
-    rating_min: float | None
-    rating_max: float | None
-    comment: str | None
 
 
 def normalize_comment(text: str) -> str:

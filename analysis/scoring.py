@@ -89,7 +89,12 @@ class IndicatorRule:
     """One indicator of a unit type. ``training``: the topic suggested when it is among a
     subject's weakest; ``label``: its display name (default: the source's);
     ``prior_weight``: overrides the rules' (None: the rules' value, 0 for kpi and
-    self_assessment)."""
+    self_assessment).
+
+    Where its data comes from (read by :mod:`analysis.appraisal`, not by the scoring):
+    ``answers``, for residents and self_assessment, the survey indicator whose answers count;
+    ``kpi``, ``best`` and ``worst``, for kpi, the KPI's name and the values scoring 100 and 0.
+    """
 
     id: str
     source: Source
@@ -97,6 +102,10 @@ class IndicatorRule:
     training: str | None = None
     label: str | None = None
     prior_weight: float | None = None
+    answers: str | None = None
+    kpi: str | None = None
+    best: float | None = None
+    worst: float | None = None
 
     @property
     def display(self) -> str:

@@ -53,14 +53,7 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     """Wilson score interval for a proportion: honest for small n, unlike the normal one."""
     if n <= 0:
         return None
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    # At 0 or n successes the bound is exactly 0 or 1; float rounding would miss it.
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return low, high
+    return _wilson_fraction(successes / n, n, z)
 
 
 def t95(df: int) -> float:
@@ -103,10 +96,11 @@ def mean_interval(
 
 
 def _wilson_fraction(p: float, n: float, z: float = Z95) -> tuple[float, float]:
-    """Wilson interval for an observed share p of n (n need not be whole)."""
+    """Wilson interval for an observed share p of n (n > 0, need not be whole)."""
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(max(0.0, p * (1 - p)) / n + z * z / (4 * n * n)) / denominator
+    # At a share of 0 or 1 the bound is exactly 0 or 1; float rounding would miss it.
     low = 0.0 if p <= 0 else max(0.0, centre - half)
     high = 1.0 if p >= 1 else min(1.0, centre + half)
     return low, high

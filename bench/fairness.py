@@ -52,7 +52,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis.anomalies import AnomalyRules, ResponseRow, detect_all
+from analysis.anomalies import AnomalyRules, detect_all
+from analysis.facts import ResponseRow
 from analysis.scoring import (
     DEFAULT_GRADES,
     AppraisalRules,

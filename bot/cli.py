@@ -729,7 +729,7 @@ def _appraisal_options(settings: Settings) -> AppraisalOptions:
     from bot.app import resolve_secret
     from surveys.appraisal.run import AppraisalOptions
 
-    return AppraisalOptions.from_settings(settings, resolve_secret(settings))
+    return AppraisalOptions(settings.appraisal_config(), resolve_secret(settings))
 
 
 def cmd_appraisal_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -873,8 +873,8 @@ def cmd_anomalies_dismiss(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    from analysis.appraisal import by_owner, unit_statistics
     from surveys.appraisal.periods import parse_period
-    from surveys.appraisal.run import by_owner, unit_statistics
 
     period = parse_period(args.period)
 

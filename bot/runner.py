@@ -71,7 +71,7 @@ async def run(settings: Settings) -> None:
             code = await seed_demo(db, utcnow())
             cadre = await demo_cadre_invite(db, utcnow())
             appraised = await seed_demo_appraisal(
-                db, utcnow(), AppraisalOptions.from_settings(settings, secret))
+                db, utcnow(), AppraisalOptions(settings.appraisal_config(), secret))
             cadre_line = (f"  Demo cadre:     as another user send: /start {cadre}  (then /note)\n"
                           if cadre else "")
             print(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import (
@@ -20,6 +20,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from analysis.scoring import AppraisalRules, Grade, IndicatorRule
+
+if TYPE_CHECKING:
+    from analysis.appraisal import AppraisalConfig
 
 DEFAULT_CONFIG = Path("config.yaml")
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -177,6 +182,12 @@ class IndicatorSection(_Section):
                 raise ValueError(f"indicator {self.id}: 'best' and 'worst' must differ")
         return self
 
+    def rule(self) -> IndicatorRule:
+        return IndicatorRule(id=self.id, source=self.source, weight=self.weight,
+                             training=self.training, label=self.label or self.id,
+                             answers=self.answers, kpi=self.kpi, best=self.best,
+                             worst=self.worst)
+
 
 def _indicator(id: str, source: Source, weight: float, **extra: Any) -> IndicatorSection:
     return IndicatorSection(id=id, source=source, weight=weight, **extra)
@@ -270,8 +281,17 @@ class AppraisalSection(_Section):
                              "one before")
         return self
 
-    def indicators_for(self, unit_type: str) -> list[IndicatorSection]:
-        return self.unit_types.get(unit_type) or self.unit_types["*"]
+    def rules(self) -> AppraisalRules:
+        """The scoring rules, as the analysis's own dataclasses."""
+        return AppraisalRules(
+            indicators={unit_type: tuple(i.rule() for i in items)
+                        for unit_type, items in self.unit_types.items()},
+            min_responses=self.min_responses, prior_weight=self.prior_weight,
+            grades=tuple(Grade(name, floor) for name, floor in self.grades.items()),
+            recognition_share=self.recognition_share,
+            exaggeration_margin=self.exaggeration_margin,
+            training_count=self.training_count,
+        )
 
 
 class RateSection(_Section):
@@ -339,6 +359,34 @@ class Settings(_Section):
     @property
     def uses_sandbox(self) -> bool:
         return self.telegram_token is None
+
+    def appraisal_config(self) -> AppraisalConfig:
+        """What an appraisal run needs of the configuration, as the analysis's own plain
+        dataclasses."""
+        # Imported here: the analysis (numpy, the topic dictionaries) loads only for a run.
+        from analysis.anomalies import AnomalyRules
+        from analysis.appraisal import AppraisalConfig
+
+        a = self.anomalies
+        # flag_cadre_respondents travels beside the thresholds, not in them, as it always
+        # did: the run's config hash covers the thresholds' repr.
+        thresholds = AnomalyRules(
+            too_fast_seconds_per_answer=a.too_fast_seconds_per_answer,
+            straight_lining_min_items=a.straight_lining_min_items,
+            duplicate_comment_min_chars=a.duplicate_comment_min_chars,
+            burst_window_minutes=a.burst_window_minutes,
+            burst_min_count=a.burst_min_count,
+            burst_factor=a.burst_factor,
+        )
+        return AppraisalConfig(
+            rules=self.appraisal.rules(),
+            training_topics={topic: {str(lang): name for lang, name in names.items()}
+                             for topic, names in self.appraisal.training_topics.items()},
+            anomalies=thresholds, flag_cadre_respondents=a.flag_cadre_respondents,
+            min_cell=self.privacy.min_cell_size, themes_top=self.themes.top,
+            topics={topic: {str(lang): words for lang, words in keywords.items()}
+                    for topic, keywords in self.themes.topics.items()} or None,
+            as_configured=self.appraisal.model_dump(mode="json"))
 
 
 def _format_error(path: Path | str, error: ValidationError) -> str:

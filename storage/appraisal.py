@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     Numeric,
@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import Select
 
+from analysis.facts import Distribution, ResponseRow
 from storage.db import Repository, dialect_insert, insert_new
 from storage.models import (
     AnomalyFlag,
@@ -69,25 +70,6 @@ class PendingText:
     text: str
     # The response's mean rating (1-5) for a comment, to spot a contradiction; else None.
     rating: float | None
-
-
-class ResponseFacts(NamedTuple):
-    """What anomaly detection needs of one completed response, aggregated in SQL (a named
-    tuple: a million of them are made in one run, and a tuple is made several times faster
-    than a frozen dataclass)."""
-
-    response_id: int
-    campaign_id: int
-    unit_id: int
-    entry_point: str | None
-    respondent_key: str
-    duration_s: int | None
-    completed_at: datetime
-    answers: int
-    rating_count: int
-    rating_min: float | None
-    rating_max: float | None
-    comment: str | None
 
 
 def _completed(start: datetime, end: datetime, audience: str) -> Any:
@@ -190,10 +172,11 @@ class TextScoresRepository(Repository):
 
 class AnomaliesRepository(Repository):
     async def facts(self, start: datetime, end: datetime
-                    ) -> AsyncIterator[list[ResponseFacts]]:
-        """Every completed resident response of the period, streamed in chunks (a million rows
-        never sit in memory at once, and the async machinery runs once per chunk, not once
-        per row), ordered by campaign, entry point and completion time."""
+                    ) -> AsyncIterator[list[ResponseRow]]:
+        """Every completed resident response of the period, as the anomaly detectors read it,
+        streamed in chunks (a million rows never sit in memory at once, and the async
+        machinery runs once per chunk, not once per row), ordered by campaign, entry point
+        and completion time."""
         is_rating = Answer.question_type == "rating"
         rating = case((is_rating, Answer.value_number))
         comment = case((Answer.question_type == "text", Answer.value_text))
@@ -213,7 +196,7 @@ class AnomaliesRepository(Repository):
         # Through the session's connection: plain Core rows, without the ORM's loading step.
         connection = await self.session.connection()
         result = await connection.stream(statement)
-        make = ResponseFacts._make
+        make = ResponseRow._make
         async for rows in result.partitions():
             yield [make(row) for row in rows]
 
@@ -310,18 +293,6 @@ class KpiRepository(Repository):
 
     def add(self, value: KpiValue) -> None:
         self.session.add(value)
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """How many valid answers had each value, for one unit (or cadre) and survey indicator."""
-
-    owner_id: int  # unit id for residents' answers, person id for self-assessments
-    indicator: str | None
-    question_id: str
-    question_type: str
-    value: float
-    count: int
 
 
 class AppraisalRepository(Repository):

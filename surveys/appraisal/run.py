@@ -2,50 +2,36 @@
 
 ``run_appraisal`` is one transaction: it flags anomalous responses (kept, excluded), asks the
 database for counts and sums per unit (a million responses come back as a few thousand rows),
-turns them into observations on a 0-100 scale, lets :func:`analysis.scoring.appraise` do the
-arithmetic, and stores every unit's and cadre's result as a new draft version with its
-explanation. ``publish_appraisal`` freezes a version; a later run is a new version, and both
-are in the audit log with the hash of the results. Progress notes never feed any score.
+lets :mod:`analysis.appraisal` and :func:`analysis.scoring.appraise` do the arithmetic, and
+stores every unit's and cadre's result as a new draft version with its explanation.
+``publish_appraisal`` freezes a version; a later run is a new version, and both are in the
+audit log with the hash of the results. Progress notes never feed any score.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from analysis.anomalies import (
-    CADRE_RESPONDENT,
-    AnomalyRules,
-    ResponseRow,
-    Scan,
-    enabled_kinds,
+from analysis.anomalies import CADRE_RESPONDENT, Scan, enabled_kinds
+from analysis.appraisal import (
+    AppraisalConfig,
+    AppraisedUnit,
+    PeriodFacts,
+    Scored,
+    by_owner,
+    canonical,
+    details,
+    entries,
+    results_hash,
 )
-from analysis.scoring import (
-    AppraisalRules,
-    Grade,
-    IndicatorRule,
-    Observation,
-    Result,
-    Subject,
-    appraise,
-)
+from analysis.scoring import Result, appraise
 from analysis.sentiment import ANALYSER_VERSION
-from analysis.statistics import (
-    QuestionStats,
-    kpi_score,
-    summarize,
-    to_score,
-    verdict_score,
-)
-from analysis.themes import top_themes
-from storage.appraisal import Distribution
 from storage.ids import RESPONSE_ID_MAX, parse_id, shown_id
 from storage.models import AnomalyFlag, AppraisalResult, AppraisalRun, AppraisalStatus
 from surveys.appraisal.periods import Period, parse_period
@@ -53,10 +39,7 @@ from surveys.respondents.anonymity import respondent_key
 from surveys.text import clean_text
 
 if TYPE_CHECKING:
-    from bot.settings import AppraisalSection, IndicatorSection, Settings
     from storage.uow import Database, UnitOfWork
-
-SCALED_TYPES = ("rating", "nps", "yesno")
 
 
 class AppraisalError(Exception):
@@ -65,40 +48,19 @@ class AppraisalError(Exception):
 
 @dataclass(frozen=True)
 class AppraisalOptions:
-    """What a run needs from the settings, so the use case does not depend on bot/."""
+    """What a run is configured with (``Settings.appraisal_config()``) and the secret that
+    gives the respondent keys of the units' cadres."""
 
-    appraisal: AppraisalSection
-    anomalies: AnomalyRules
-    flag_cadre_respondents: bool
-    min_cell: int
-    themes_top: int
-    topics: Mapping[str, Mapping[str, Sequence[str]]] | None
+    config: AppraisalConfig
     secret: bytes
 
-    @classmethod
-    def from_settings(cls, settings: Settings, secret: bytes) -> AppraisalOptions:
-        a = settings.anomalies
-        rules = AnomalyRules(
-            too_fast_seconds_per_answer=a.too_fast_seconds_per_answer,
-            straight_lining_min_items=a.straight_lining_min_items,
-            duplicate_comment_min_chars=a.duplicate_comment_min_chars,
-            burst_window_minutes=a.burst_window_minutes,
-            burst_min_count=a.burst_min_count,
-            burst_factor=a.burst_factor,
-        )
-        return cls(appraisal=settings.appraisal, anomalies=rules,
-                   flag_cadre_respondents=a.flag_cadre_respondents,
-                   min_cell=settings.privacy.min_cell_size, themes_top=settings.themes.top,
-                   topics={topic: {str(lang): words for lang, words in keywords.items()}
-                           for topic, keywords in settings.themes.topics.items()} or None,
-                   secret=secret)
-
     def config_hash(self) -> str:
-        payload = {"appraisal": self.appraisal.model_dump(mode="json"),
-                   "anomalies": repr(self.anomalies),
-                   "flag_cadre_respondents": self.flag_cadre_respondents,
-                   "min_cell": self.min_cell, "analyser": ANALYSER_VERSION}
-        return hashlib.sha256(_canonical(payload).encode()).hexdigest()
+        config = self.config
+        payload = {"appraisal": config.as_configured,
+                   "anomalies": repr(config.anomalies),
+                   "flag_cadre_respondents": config.flag_cadre_respondents,
+                   "min_cell": config.min_cell, "analyser": ANALYSER_VERSION}
+        return hashlib.sha256(canonical(payload).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -114,28 +76,6 @@ class RunReport:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _canonical(payload: Any) -> str:
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=str)
-
-
-def rules_of(section: AppraisalSection) -> AppraisalRules:
-    """The pure scoring rules from the validated configuration."""
-    indicators = {
-        unit_type: tuple(IndicatorRule(id=i.id, source=i.source, weight=i.weight,
-                                       training=i.training, label=i.label or i.id) for i in items)
-        for unit_type, items in section.unit_types.items()
-    }
-    return AppraisalRules(
-        indicators=indicators, min_responses=section.min_responses,
-        prior_weight=section.prior_weight,
-        grades=tuple(Grade(name, floor) for name, floor in section.grades.items()),
-        recognition_share=section.recognition_share,
-        exaggeration_margin=section.exaggeration_margin,
-        training_count=section.training_count,
-    )
-
-
 # --- anomalies ------------------------------------------------------------------------------
 
 
@@ -146,15 +86,15 @@ async def detect_anomalies(uow: UnitOfWork, period: Period, options: AppraisalOp
     timings = timings if timings is not None else {}
     clock = perf_counter()
     cadre_keys: dict[int, set[str]] = defaultdict(set)
-    if options.flag_cadre_respondents:
+    config = options.config
+    if config.flag_cadre_respondents:
         for campaign_id, unit_id, user_id in await uow.anomalies.cadre_accounts(
                 period.start, period.end):
             cadre_keys[unit_id].add(respondent_key(options.secret, campaign_id, user_id))
-    scan = Scan(options.anomalies, enabled_kinds(options.anomalies), cadre_keys)
+    scan = Scan(config.anomalies, enabled_kinds(config.anomalies), cadre_keys)
     # Scanned as they stream in: a million responses are never held at once.
-    make = ResponseRow._make
     async for chunk in uow.anomalies.facts(period.start, period.end):
-        scan.feed(map(make, chunk))
+        scan.feed(chunk)
     flags = scan.flags()
     timings["anomaly scan"] = perf_counter() - clock
     clock = perf_counter()
@@ -267,67 +207,15 @@ def _require_flags(response_ids: Sequence[int], kind: str | None,
                              "nothing was changed")
 
 
-# --- observations ---------------------------------------------------------------------------
+# --- the run ----------------------------------------------------------------------------------
 
 
-# Sums use math.fsum (correctly rounded whatever the order): the database returns groups in
-# no fixed order, and a plain sum would then differ in its last bit from run to run, and so
-# would the results hash of an unchanged period.
-def _observation(pairs: Iterable[tuple[float, int]]) -> Observation | None:
-    """(score 0-100, count) pairs -> count, sum and sum of squares."""
-    found = list(pairs)
-    n = sum(count for _, count in found)
-    if not n:
-        return None
-    return Observation(n, math.fsum(score * count for score, count in found),
-                       math.fsum(score * score * count for score, count in found))
-
-
-def _merge(observations: Iterable[Observation | None]) -> Observation | None:
-    present = [o for o in observations if o is not None and o.n]
-    if not present:
-        return None
-    return Observation(sum(o.n for o in present), math.fsum(o.total for o in present),
-                       math.fsum(o.total_sq for o in present))
-
-
-def _answer_pairs(rows: Iterable[Distribution]) -> list[tuple[float, int]]:
-    return [(to_score(r.value, r.question_type), r.count)  # type: ignore[arg-type]
-            for r in rows if r.question_type in SCALED_TYPES]
-
-
-@dataclass
-class _Facts:
-    """The period's aggregates, keyed by unit (or person for self-assessments)."""
-
-    answers: dict[int, dict[str | None, list[Distribution]]]
-    self_answers: dict[int, dict[str | None, list[Distribution]]]
-    valid: dict[int, int]
-    excluded: dict[int, dict[str, int]]
-    excluded_responses: dict[int, int]
-    sentiment: dict[int, tuple[int, float, float]]
-    inspections: list[tuple[int, int | None, str, int]]
-    kpis: dict[tuple[int, str], float]
-    contradictions: dict[int, int]
-    invited: dict[int, int]
-    started: dict[int, int]
-    comments: dict[int, list[tuple[str, str]]]
-
-
-def by_owner(rows: Iterable[Distribution]) -> dict[int, dict[str | None, list[Distribution]]]:
-    """Owner (unit or person) -> survey indicator -> its distribution rows."""
-    found: dict[int, dict[str | None, list[Distribution]]] = defaultdict(lambda: defaultdict(list))
-    for row in rows:
-        found[row.owner_id][row.indicator].append(row)
-    return found
-
-
-async def _gather(uow: UnitOfWork, period: Period) -> _Facts:
+async def _gather(uow: UnitOfWork, period: Period) -> PeriodFacts:
     a, s, e = uow.appraisal, period.start, period.end
     comments: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for unit_id, text, language in await a.comments(s, e, ANALYSER_VERSION):
         comments[unit_id].append((text, language))
-    return _Facts(
+    return PeriodFacts(
         answers=by_owner(await a.resident_distributions(s, e)),
         self_answers=by_owner(await a.self_distributions(s, e)),
         valid=await a.valid_responses(s, e),
@@ -343,129 +231,9 @@ async def _gather(uow: UnitOfWork, period: Period) -> _Facts:
     )
 
 
-def _sentiment_observation(sums: tuple[int, float, float] | None) -> Observation | None:
-    if not sums or not sums[0]:
-        return None
-    n, total_p, total_p2 = sums
-    # score = 50 p + 50, so the sums follow from those of p.
-    return Observation(n, 50 * total_p + 50 * n, 2500 * total_p2 + 5000 * total_p + 2500 * n)
-
-
-def _observations(indicators: Sequence[IndicatorSection], facts: _Facts, unit_ids: Sequence[int],
-                  person_id: int | None) -> dict[str, Observation]:
-    found: dict[str, Observation] = {}
-    for rule in indicators:
-        obs: Observation | None = None
-        if rule.source == "residents":
-            obs = _merge(_observation(_answer_pairs(facts.answers.get(u, {}).get(rule.answers, [])))
-                         for u in unit_ids)
-        elif rule.source == "sentiment":
-            obs = _merge(_sentiment_observation(facts.sentiment.get(u)) for u in unit_ids)
-        elif rule.source == "inspections":
-            units = set(unit_ids)
-            obs = _observation(
-                (verdict_score(verdict), n) for unit, cadre, verdict, n in facts.inspections
-                if (person_id is not None and cadre == person_id)
-                or (unit in units and (person_id is None or cadre is None)))
-        elif rule.source == "kpi" and rule.kpi and rule.best is not None \
-                and rule.worst is not None:
-            obs = _observation(
-                (kpi_score(facts.kpis[(u, rule.kpi)], rule.worst, rule.best), 1)
-                for u in unit_ids if (u, rule.kpi) in facts.kpis)
-        elif rule.source == "self_assessment" and person_id is not None:
-            obs = _observation(_answer_pairs(
-                facts.self_answers.get(person_id, {}).get(rule.answers, [])))
-        if obs is not None:
-            found[rule.id] = obs
-    return found
-
-
-def _self_view(indicators: Sequence[IndicatorSection], observations: Mapping[str, Observation]
-               ) -> float | None:
-    views = [observations[i.id] for i in indicators
-             if i.source == "self_assessment" and i.id in observations]
-    merged = _merge(views)
-    return None if merged is None else merged.total / merged.n
-
-
-def _sum_counts(maps: Iterable[Mapping[str, int]]) -> dict[str, int]:
-    total: dict[str, int] = defaultdict(int)
-    for m in maps:
-        for k, v in m.items():
-            total[k] += v
-    return dict(total)
-
-
-def unit_statistics(facts_answers: Mapping[str | None, list[Distribution]],
-                    population: int | None, invited: int | None
-                    ) -> list[tuple[str, str | None, QuestionStats]]:
-    """(question, indicator, statistics) for each scaled question of a unit."""
-    per_question: dict[tuple[str, str | None, str], dict[float, int]] = defaultdict(dict)
-    for rows in facts_answers.values():
-        for r in rows:
-            if r.question_type in SCALED_TYPES:
-                counts = per_question[(r.question_id, r.indicator, r.question_type)]
-                counts[r.value] = counts.get(r.value, 0) + r.count
-    return [(question, indicator, summarize(counts, kind,  # type: ignore[arg-type]
-                                            population=population, invited=invited or None))
-            for (question, indicator, kind), counts in sorted(per_question.items(),
-                                                              key=lambda kv: kv[0][0])]
-
-
-def _stats_json(stats: QuestionStats) -> dict[str, Any]:
-    def r(x: float | None, digits: int = 4) -> float | None:
-        return None if x is None else round(x, digits)
-
-    def pair(p: tuple[float, float] | None) -> list[float] | None:
-        return None if p is None else [round(p[0], 4), round(p[1], 4)]
-
-    return {"kind": stats.kind, "n": stats.n, "mean": r(stats.mean), "sd": r(stats.sd),
-            "mean_interval": pair(stats.mean_interval), "score": r(stats.score, 2),
-            "distribution": {f"{v:g}": c for v, c in stats.distribution},
-            "csat": r(stats.csat), "csat_interval": pair(stats.csat_interval),
-            "nps": r(stats.nps, 2), "yes_share": r(stats.yes_share),
-            "yes_interval": pair(stats.yes_interval),
-            "margin_of_error": r(stats.margin_of_error),
-            "response_rate": r(stats.response_rate)}
-
-
-# --- the run ----------------------------------------------------------------------------------
-
-
-def _detail(result: Result, *, unit: Any, labels: Mapping[str, str], section: AppraisalSection,
-            themes: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    data = result.as_dict()
-    components = cast(list[dict[str, Any]], data.get("components", []))
-    for component in components:
-        component["label"] = labels.get(component["id"], component["id"])
-    training_ids = list(result.training)
-    data.update({
-        "name": result.name, "unit_code": unit.code, "unit_name": unit.name,
-        "unit_type": unit.type, "min_responses": section.min_responses,
-        "excluded_total": extra.get("excluded_total", 0),
-        "training": [{"id": t, **section.training_topics.get(t, {"en": t, "zh": t})}
-                     for t in training_ids],
-        **themes, **{k: v for k, v in extra.items() if k != "excluded_total"},
-    })
-    return data
-
-
-def _themes(comments: Sequence[tuple[str, str]], responses: int, options: AppraisalOptions
-            ) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"top": options.themes_top, "min_cell": options.min_cell,
-                              "keywords": False}
-    if options.topics:
-        kwargs["topics"] = options.topics
-    summary = top_themes(comments, responses, **kwargs)
-    return {"themes": [{"topic": t.topic, "count": t.count, "share": round(t.share, 4)}
-                       for t in summary.themes],
-            "themes_note": summary.note}
-
-
 async def compute(uow: UnitOfWork, period: Period, options: AppraisalOptions, now: datetime,
                   timings: dict[str, float] | None = None
-                  ) -> tuple[list[tuple[Result, dict[str, Any], int | None, int | None]],
-                             dict[str, int]]:
+                  ) -> tuple[list[Scored], dict[str, int]]:
     """Flag anomalies, aggregate and score. Returns (result, detail, unit id, person id) rows
     and the flags raised by kind; writes only the flags."""
     timings = timings if timings is not None else {}
@@ -474,68 +242,15 @@ async def compute(uow: UnitOfWork, period: Period, options: AppraisalOptions, no
     facts = await _gather(uow, period)
     timings["aggregate"] = perf_counter() - clock
     clock = perf_counter()
-    units = list(await uow.units.all())
-    by_id = {u.id: u for u in units}
-    section = options.appraisal
-    subjects: list[Subject] = []
-    owners: list[tuple[int | None, int | None]] = []
-    extras: list[dict[str, Any]] = []
-    for unit in units:
-        indicators = section.indicators_for(unit.type)
-        observations = _observations(indicators, facts, [unit.id], None)
-        responses = facts.valid.get(unit.id, 0)
-        stats = unit_statistics(facts.answers.get(unit.id, {}), unit.population,
-                                facts.invited.get(unit.id))
-        subjects.append(Subject(key=f"unit:{unit.code}", kind="unit", name=unit.name,
-                                unit_type=unit.type, responses=responses,
-                                observations=observations,
-                                excluded=facts.excluded.get(unit.id, {})))
-        owners.append((unit.id, None))
-        started = facts.started.get(unit.id, 0)
-        extras.append({
-            "excluded_total": facts.excluded_responses.get(unit.id, 0),
-            "contradictions": facts.contradictions.get(unit.id, 0),
-            "completion_rate": round(responses / started, 4) if started else None,
-            "invited": facts.invited.get(unit.id),
-            "statistics": [{"question": q, "indicator": ind, **_stats_json(st)}
-                           for q, ind, st in stats],
-            "_comments": [unit.id],
-        })
-    cadre_units: dict[int, list[int]] = defaultdict(list)
-    names: dict[int, str] = {}
-    for person_id, name, unit_id in await uow.appraisal.cadres():
-        if unit_id in by_id:
-            cadre_units[person_id].append(unit_id)
-            names[person_id] = name
-    for person_id, unit_ids in cadre_units.items():
-        home = by_id[unit_ids[0]]
-        indicators = section.indicators_for(home.type)
-        observations = _observations(indicators, facts, unit_ids, person_id)
-        subjects.append(Subject(
-            key=f"cadre:{person_id}", kind="cadre", name=names[person_id],
-            unit_type=home.type, responses=sum(facts.valid.get(u, 0) for u in unit_ids),
-            observations=observations,
-            excluded=_sum_counts(facts.excluded.get(u, {}) for u in unit_ids),
-            self_view=_self_view(indicators, observations)))
-        owners.append((home.id, person_id))
-        extras.append({"excluded_total": sum(facts.excluded_responses.get(u, 0)
-                                             for u in unit_ids),
-                       "units": [by_id[u].code for u in unit_ids], "_comments": unit_ids})
+    units = [AppraisedUnit(u.id, u.code, u.name, u.type, u.population)
+             for u in await uow.units.all()]
+    subjects = entries(units, await uow.appraisal.cadres(), facts, options.config.rules)
     timings["prepare"] = perf_counter() - clock
     clock = perf_counter()
-    results = appraise(subjects, rules_of(section))
+    results = appraise([e.subject for e in subjects], options.config.rules)
     timings["score"] = perf_counter() - clock
     clock = perf_counter()
-    rows: list[tuple[Result, dict[str, Any], int | None, int | None]] = []
-    for result, (owner_unit, owner_person), extra, subject in zip(results, owners, extras,
-                                                                  subjects, strict=True):
-        home_unit = by_id[owner_unit] if owner_unit is not None else None
-        labels = {i.id: i.label or i.id for i in section.indicators_for(subject.unit_type)}
-        comment_units = extra.pop("_comments")
-        comments = [c for u in comment_units for c in facts.comments.get(u, [])]
-        detail = _detail(result, unit=home_unit, labels=labels, section=section,
-                         themes=_themes(comments, subject.responses, options), extra=extra)
-        rows.append((result, detail, owner_unit, owner_person))
+    rows = details(subjects, results, facts, options.config)
     timings["themes"] = perf_counter() - clock
     return rows, flagged
 
@@ -556,13 +271,6 @@ def _stored_row(result: AppraisalResult) -> dict[str, Any]:
             "grade": result.grade, "rank": result.rank, "responses": result.responses,
             "recognition": result.recognition, "exaggeration": result.exaggeration,
             "detail": result.detail}
-
-
-def results_hash(rows: Sequence[Mapping[str, Any]]) -> str:
-    """SHA-256 over the results in a canonical form (independent of ids and row order)."""
-    canonical = sorted(_canonical({k: v for k, v in row.items() if k != "run_id"})
-                       for row in rows)
-    return hashlib.sha256("\n".join(canonical).encode()).hexdigest()
 
 
 async def run_appraisal(db: Database, period_label: str, options: AppraisalOptions,

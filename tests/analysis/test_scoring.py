@@ -368,10 +368,10 @@ def test_estimated_prior_weight() -> None:
 def test_observation_sums_do_not_depend_on_row_order() -> None:
     # The database returns groups in no fixed order; a plain float sum of 0.1, 0.2 and 0.3
     # differs in its last bit between orders, and so would an unchanged period's results hash.
-    from surveys.appraisal.run import _merge, _observation
+    from analysis.appraisal import merge, observation
 
     pairs = [(0.1, 1), (0.2, 1), (0.3, 1)]
-    forward, backward = _observation(pairs), _observation(reversed(pairs))
+    forward, backward = observation(pairs), observation(reversed(pairs))
     assert forward == backward
-    assert _merge([forward, _observation([(0.7, 3)])]) == _merge([_observation([(0.7, 3)]),
-                                                                 backward])
+    assert merge([forward, observation([(0.7, 3)])]) == merge([observation([(0.7, 3)]),
+                                                                backward])

@@ -44,7 +44,7 @@ def options(**appraisal: Any) -> AppraisalOptions:
     if appraisal:
         section = settings.appraisal.model_copy(update=appraisal)
         settings = settings.model_copy(update={"appraisal": section})
-    return AppraisalOptions.from_settings(settings, SECRET)
+    return AppraisalOptions(settings.appraisal_config(), SECRET)
 
 
 async def campaign_of(db: Database, code: str) -> Campaign:
