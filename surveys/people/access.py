@@ -12,10 +12,6 @@ if TYPE_CHECKING:
     from storage.uow import UnitOfWork
 
 
-class NotAllowed(Exception):
-    """The person lacks the role, or the unit is outside their scope. The message says which."""
-
-
 class UnitTree:
     """The unit hierarchy, loaded once per use case (a few thousand rows at most)."""
 
@@ -97,24 +93,7 @@ class Actor:
 
 ADMIN_ROLES = (Role.ADMIN,)
 VIEW_ROLES = (Role.ADMIN, Role.AUDITOR)
-
-
-async def acting(uow: UnitOfWork, telegram_user_id: int, roles: Sequence[Role]) -> Actor:
-    """The person behind the account, if they hold one of ``roles`` somewhere.
-
-    Raises:
-        NotAllowed: a resident or a person without any of the roles.
-    """
-    person = await uow.people.by_user(telegram_user_id)
-    if person is None:
-        raise NotAllowed("not_admin")
-    actor = Actor.of(person)
-    if not actor.has(roles):
-        raise NotAllowed("not_admin")
-    return actor
-
-
-def require_scope(actor: Actor, tree: UnitTree, unit_id: int, roles: Sequence[Role]) -> None:
-    """Raises NotAllowed("out_of_scope") when the unit is outside the actor's scope."""
-    if not actor.covers(tree, unit_id, roles):
-        raise NotAllowed("out_of_scope")
+CADRE_ROLES = (Role.CADRE,)
+INSPECTOR_ROLES = (Role.INSPECTOR,)
+# What the admin chat answers anyone without the role a command needs (the text admin.not_admin).
+NOT_ADMIN = "not_admin"

@@ -20,17 +20,17 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from storage.models import AdminDialogue, Role
-from surveys.people.access import ADMIN_ROLES, Actor
+from surveys.people.access import ADMIN_ROLES, CADRE_ROLES, INSPECTOR_ROLES, Actor
 
 # The kinds of dialogue (as the modules that own them spell them) and who may use each.
 NOTE, NOTE_FIX, INSPECT, NEW_CAMPAIGN = "note", "note_fix", "inspect", "newcampaign"
 APPEAL, APPEAL_ANSWER = "appeal", "appeal_answer"
 ROLES_OF_KIND: dict[str, tuple[Role, ...]] = {
-    NOTE: (Role.CADRE,),
-    NOTE_FIX: (Role.CADRE,),
-    INSPECT: (Role.INSPECTOR,),
+    NOTE: CADRE_ROLES,
+    NOTE_FIX: CADRE_ROLES,
+    INSPECT: INSPECTOR_ROLES,
     NEW_CAMPAIGN: ADMIN_ROLES,
-    APPEAL: (Role.CADRE,),
+    APPEAL: CADRE_ROLES,
     APPEAL_ANSWER: (*ADMIN_ROLES, Role.AUDITOR),
 }
 

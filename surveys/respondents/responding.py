@@ -26,6 +26,7 @@ from surveys.appraisal.periods import MONTH, QUARTER, period_of
 from surveys.campaigns.rules import INVITATION_ENTRY, Window, parse_start_payload
 from surveys.fieldwork import cadres
 from surveys.people.access import UnitTree
+from surveys.people.caller import LANGUAGES, resolve_language
 from surveys.questionnaire import engine
 from surveys.questionnaire.answers import from_row, to_row
 from surveys.questionnaire.catalog import SurveyCatalog
@@ -42,9 +43,6 @@ from surveys.respondents.anonymity import (
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
-
-LANGUAGES = ("en", "zh")
-
 
 @dataclass(frozen=True)
 class Respondent:
@@ -143,18 +141,6 @@ class Picker:
     choices: tuple[UnitChoice, ...]
     page: int
     pages: int
-
-
-def resolve_language(contact: Contact | None, client_language: str | None, default: str) -> str:
-    if contact is not None and contact.language in LANGUAGES:
-        return contact.language
-    if client_language:
-        code = client_language.lower()
-        if code.startswith("zh"):
-            return "zh"
-        if code.startswith("en"):
-            return "en"
-    return default
 
 
 def _state(survey: Survey, response: Response) -> State:
