@@ -45,7 +45,7 @@ from surveys.fieldwork.cadres import Profile
 from surveys.people.caller import LANGUAGES
 from surveys.people.roles import roles_of
 from surveys.respondents import following, responding
-from surveys.respondents.responding import Intro, Reply
+from surveys.respondents.journey import Intro, Reply
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE

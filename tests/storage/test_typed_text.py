@@ -29,6 +29,7 @@ from surveys.people.caller import Caller, Refused
 from surveys.people.roles import grant_role
 from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.respondents import responding
+from surveys.respondents.journey import Respondent
 from tests.conftest import SECRET, seed_campaign
 from tests.e2e.fieldwork import make_cadre, make_inspector
 
@@ -56,9 +57,8 @@ async def test_a_resident_comment_of_zero_width_characters_is_refused_then_one_w
     db: Database,
 ) -> None:
     await seed_campaign(db)
-    who = responding.Respondent(telegram_user_id=RESIDENT, chat_id=RESIDENT,
-                                client_language="en", secret=SECRET, catalog=SurveyCatalog(),
-                                now=now())
+    who = Respondent(telegram_user_id=RESIDENT, chat_id=RESIDENT, client_language="en",
+                     secret=SECRET, catalog=SurveyCatalog(), now=now())
     async with db.transaction() as uow:
         opened = await responding.open_campaign(uow, who, "willow")
     assert opened.screen is not None
