@@ -45,7 +45,14 @@ from surveys.appraisal.results import (
 )
 from surveys.people import busy
 from surveys.people.access import CADRE_ROLES, VIEW_ROLES, Actor, UnitTree
-from surveys.people.caller import Caller, Refused, acting_as, language, resolve_language
+from surveys.people.caller import (
+    Caller,
+    Refused,
+    acting_as,
+    language,
+    require,
+    resolve_language,
+)
 from surveys.text import clean_text
 
 if TYPE_CHECKING:
@@ -69,8 +76,7 @@ async def require_reviewer(uow: UnitOfWork, caller: Caller) -> str:
     Raises:
         Refused: ``not_staff``.
     """
-    _actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
-    return lang
+    return await require(uow, caller, VIEW_ROLES, NOT_STAFF)
 
 
 @dataclass(frozen=True)
@@ -108,13 +114,6 @@ class ReasonAsked:
     status: str
 
 
-async def _dialogue(uow: UnitOfWork, person_id: int) -> AdminDialogue | None:
-    """The person's dialogue, after locking the person (two messages at once take turns)."""
-    await uow.session.get(Person, person_id, with_for_update=True)
-    return await uow.session.get(AdminDialogue, person_id, with_for_update=True,
-                                 populate_existing=True)
-
-
 def _not_busy(actor: Actor, dialogue: AdminDialogue | None, lang: str, command: str) -> None:
     blocked = busy.in_the_way(actor, dialogue, KINDS, command)
     if blocked is not None:
@@ -147,7 +146,7 @@ async def ask_reason(uow: UnitOfWork, caller: Caller) -> ReasonAsked:
         Refused: ``not_cadre``, ``appeal_no_result``, ``appeal_already``, ``busy.*``.
     """
     actor, lang = await acting_as(uow, caller, CADRE_ROLES, NOT_CADRE)
-    dialogue = await _dialogue(uow, actor.person_id)
+    dialogue = await busy.locked(uow, actor.person_id, person_first=True)
     _not_busy(actor, dialogue, lang, "/appeal")
     run, result = await _latest(uow, actor, lang)
     existing = await _existing(uow, actor, result.id)
@@ -171,7 +170,7 @@ async def file_appeal(uow: UnitOfWork, caller: Caller, reason: str) -> AppealFil
             ``appeal_long``.
     """
     actor, lang = await acting_as(uow, caller, CADRE_ROLES, NOT_CADRE)
-    dialogue = await _dialogue(uow, actor.person_id)
+    dialogue = await busy.locked(uow, actor.person_id, person_first=True)
     run, result = await _latest(uow, actor, lang)
     existing = await _existing(uow, actor, result.id)
     if existing is not None:
@@ -359,7 +358,7 @@ async def ask_answer(uow: UnitOfWork, caller: Caller, appeal_id: int,
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
     if decision not in DECISIONS:
         raise Refused("forged", lang)
-    dialogue = await _dialogue(uow, actor.person_id)
+    dialogue = await busy.locked(uow, actor.person_id, person_first=True)
     _not_busy(actor, dialogue, lang, "/appeals")
     _appeal, item = await _answerable(uow, actor, lang, appeal_id)
     await uow.dialogues.start(actor.person_id, ANSWER_KIND, "answer",
@@ -381,7 +380,7 @@ async def answer_appeal(uow: UnitOfWork, caller: Caller, appeal_id: int,
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
     if decision not in DECISIONS:
         raise Refused("forged", lang)
-    dialogue = await _dialogue(uow, actor.person_id)
+    dialogue = await busy.locked(uow, actor.person_id, person_first=True)
     answer = clean_text(text)
     appeal, item = await _answerable(uow, actor, lang, appeal_id, lock=True)
     if not answer and text.strip():
@@ -466,7 +465,7 @@ async def cancel(uow: UnitOfWork, caller: Caller) -> Cancelled:
     person = await uow.people.by_user(caller.telegram_user_id)
     if person is None:
         return Cancelled(lang, None)
-    dialogue = await _dialogue(uow, person.id)
+    dialogue = await busy.locked(uow, person.id, person_first=True)
     if dialogue is None or dialogue.kind not in KINDS:
         return Cancelled(lang, None)
     await uow.dialogues.end(person.id)

@@ -26,7 +26,7 @@ from surveys.campaigns.operations import (
 )
 from surveys.campaigns.rules import CODE_PATTERN, CampaignRuleError, check_entry_name
 from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, VIEW_ROLES, Actor, UnitTree
-from surveys.people.caller import Caller, Refused, acting_as
+from surveys.people.caller import Caller, Refused, acting_as, require
 from surveys.text import clean_text
 
 if TYPE_CHECKING:
@@ -41,8 +41,7 @@ async def require_role(uow: UnitOfWork, caller: Caller, roles: Sequence[Role]) -
     Raises:
         Refused: ``not_admin``.
     """
-    _actor, lang = await acting_as(uow, caller, roles, NOT_ADMIN)
-    return lang
+    return await require(uow, caller, roles, NOT_ADMIN)
 
 
 @dataclass(frozen=True)

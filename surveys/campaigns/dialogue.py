@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from storage.ids import is_digits
-from storage.models import AdminDialogue, CampaignStatus, Person, Unit
+from storage.models import AdminDialogue, CampaignStatus, Unit
 from surveys.campaigns.admin import create_campaign
 from surveys.campaigns.operations import AudiencePlan, Burden, plan_invitations
 from surveys.campaigns.rules import (
@@ -355,13 +355,6 @@ class Outcome:
     retire: int | None = None  # an earlier prompt whose buttons should go
 
 
-async def _lock(uow: UnitOfWork, person_id: int) -> AdminDialogue | None:
-    # The repository's get() does not lock; two taps at once (or a tap and a typed answer)
-    # must not both move the dialogue on from the same step.
-    return await uow.session.get(AdminDialogue, person_id, with_for_update=True,
-                                 populate_existing=True)
-
-
 async def start_dialogue(uow: UnitOfWork, caller: Caller, *, burden: Burden) -> Outcome:
     """``/newcampaign``: begin (or begin again) at the survey step. ``burden``: the limits
     the confirmation's audience plan counts with.
@@ -372,10 +365,8 @@ async def start_dialogue(uow: UnitOfWork, caller: Caller, *, burden: Burden) -> 
             not thrown away; the admin is told how to finish or drop it first.
     """
     actor, lang = await acting_as(uow, caller, ADMIN_ROLES, NOT_ADMIN)
-    # The person first (as notes and inspections do): two first /newcampaign at once must
-    # not both insert the row, and locks are always taken in one order.
-    await uow.session.get(Person, actor.person_id, with_for_update=True)
-    previous = await _lock(uow, actor.person_id)
+    # The person first: two first /newcampaign at once must not both insert the row.
+    previous = await busy.locked(uow, actor.person_id, person_first=True)
     found = busy.in_the_way(actor, previous, (KIND,), "/newcampaign")
     if found is not None:
         raise Refused(found.key, lang, found.params)
@@ -389,7 +380,7 @@ async def start_dialogue(uow: UnitOfWork, caller: Caller, *, burden: Burden) -> 
 async def cancel_dialogue(uow: UnitOfWork, caller: Caller) -> Outcome:
     """``/cancel`` during the dialogue: forget it."""
     actor, lang = await acting_as(uow, caller, ADMIN_ROLES, NOT_ADMIN)
-    dialogue = await _lock(uow, actor.person_id)
+    dialogue = await busy.locked(uow, actor.person_id)
     if dialogue is None:
         return Outcome(lang, notice="no_dialogue")
     retire = dialogue.data.get("msg")
@@ -404,7 +395,7 @@ async def remember_prompt(uow: UnitOfWork, caller: Caller, nonce: str,
     person = await uow.people.by_user(caller.telegram_user_id)
     if person is None:
         return None
-    dialogue = await _lock(uow, person.id)
+    dialogue = await busy.locked(uow, person.id)
     if dialogue is None or dialogue.data.get("nonce") != nonce:
         return None
     previous = dialogue.data.get("msg")
@@ -419,7 +410,7 @@ async def dialogue_tap(
 ) -> Outcome:
     """A button of the dialogue; refused as stale unless it is on the current prompt."""
     actor, lang = await acting_as(uow, caller, ADMIN_ROLES, NOT_ADMIN)
-    dialogue = await _lock(uow, actor.person_id)
+    dialogue = await busy.locked(uow, actor.person_id)
     if (dialogue is None or dialogue.kind != KIND or dialogue.version != version
             or dialogue.data.get("nonce") != nonce):
         return Outcome(lang, stale=True)
@@ -430,7 +421,7 @@ async def dialogue_text(uow: UnitOfWork, caller: Caller, text: str, *,
                         burden: Burden) -> Outcome:
     """A typed answer to the current step."""
     actor, lang = await acting_as(uow, caller, ADMIN_ROLES, NOT_ADMIN)
-    dialogue = await _lock(uow, actor.person_id)
+    dialogue = await busy.locked(uow, actor.person_id)
     if dialogue is None or dialogue.kind != KIND:
         return Outcome(lang, notice="no_dialogue")
     return await _apply(uow, caller, actor, lang, dialogue, burden, text=text.strip())
@@ -545,15 +536,20 @@ async def _dates_input(uow: UnitOfWork, caller: Caller, actor: Actor, data: dict
     return "reminders" if window.given else "dates"
 
 
+def _preset_or_typed(tap: str | None, prefix: str, presets: Sequence[str], text: str | None,
+                     parse: Callable[[str], str]) -> str:
+    """A preset button (``<prefix><index>``) or a typed value read by ``parse``."""
+    index = _tapped(tap, prefix)
+    if index is not None and index < len(presets):
+        return presets[index]
+    if text is not None:
+        return parse(text)
+    raise InputError("use_buttons")
+
+
 async def _reminders_input(uow: UnitOfWork, caller: Caller, actor: Actor,
                            data: dict[str, Any], tap: str | None, text: str | None) -> str:
-    index = _tapped(tap, "r")
-    if index is not None and index < len(REMINDER_PRESETS):
-        value = REMINDER_PRESETS[index]
-    elif text is not None:
-        value = parse_reminders_input(text)
-    else:
-        raise InputError("use_buttons")
+    value = _preset_or_typed(tap, "r", REMINDER_PRESETS, text, parse_reminders_input)
     opens_at, closes_at = WindowInput.from_data(data).resolve(caller.now)
     try:
         check_plan(Window(opens_at, closes_at), parse_reminders(value))
@@ -565,14 +561,9 @@ async def _reminders_input(uow: UnitOfWork, caller: Caller, actor: Actor,
 
 async def _recurrence_input(uow: UnitOfWork, caller: Caller, actor: Actor,
                             data: dict[str, Any], tap: str | None, text: str | None) -> str:
-    index = _tapped(tap, "c")
-    if index is not None and index < len(RECURRENCE_PRESETS):
-        value = RECURRENCE_PRESETS[index]
-    elif text is not None:
-        value = parse_recurrence_input(text, str(data.get("timezone") or "UTC"))
-    else:
-        raise InputError("use_buttons")
-    data["recurrence"] = value
+    zone = str(data.get("timezone") or "UTC")
+    data["recurrence"] = _preset_or_typed(tap, "c", RECURRENCE_PRESETS, text,
+                                          lambda typed: parse_recurrence_input(typed, zone))
     return "code"
 
 
@@ -678,32 +669,16 @@ async def _screen(
     )
 
 
-def _choice(unit: Unit, tree: UnitTree, visible: set[int]) -> UnitChoice:
-    has_children = any(c.id in visible for c in tree.children.get(unit.id, []))
-    return UnitChoice(unit.id, unit.code, unit.name, has_children)
-
-
 async def _unit_listing(uow: UnitOfWork, actor: Actor, browse: object) -> dict[str, Any]:
     tree = await UnitTree.load(uow)
-    visible = actor.visible_units(tree, ADMIN_ROLES)
-    tops = sorted((u for u in tree.by_id.values()
-                   if u.id in visible and (u.parent_id is None or u.parent_id not in visible)),
-                  key=lambda u: u.name)
-    node: Unit | None = None
-    if isinstance(browse, int) and browse in visible:
-        node = tree.by_id[browse]
-    elif len(tops) == 1:
-        node = tops[0]  # one place to start from: show what is inside it straight away
-    if node is None:
-        listed = tops
-        up = None
-    else:
-        listed = [c for c in tree.children.get(node.id, []) if c.id in visible]
-        parent = node.parent_id
-        up = parent if parent in visible else (0 if len(tops) > 1 else None)
+    at = tree.browse(actor.visible_units(tree, ADMIN_ROLES), browse)
+
+    def choice(unit: Unit) -> UnitChoice:
+        return UnitChoice(unit.id, unit.code, unit.name, at.has_inside(unit))
+
     return {
-        "browsing": _choice(node, tree, visible) if node is not None else None,
-        "units": [_choice(u, tree, visible) for u in listed[:UNITS_SHOWN]],
-        "more_units": max(len(listed) - UNITS_SHOWN, 0),
-        "up": up,
+        "browsing": choice(at.node) if at.node is not None else None,
+        "units": [choice(u) for u in at.listed[:UNITS_SHOWN]],
+        "more_units": max(len(at.listed) - UNITS_SHOWN, 0),
+        "up": at.up,
     }

@@ -219,28 +219,14 @@ def _unit_options(ctx: Context,
     Returns the opened unit (None at the top), the units listed, and the choice that goes
     up a level (None at the top).
     """
-    tree = ctx.tree
-    visible = ctx.actor.visible_units(tree, INSPECTOR_ROLES)
-    tops = sorted((u for u in tree.by_id.values()
-                   if u.id in visible and (u.parent_id is None or u.parent_id not in visible)),
-                  key=lambda u: u.name)
-    node: Unit | None = None
-    if isinstance(browse, int) and browse in visible:
-        node = tree.by_id[browse]
-    elif len(tops) == 1:
-        node = tops[0]  # one place to start from: show what is inside it straight away
+    at = ctx.tree.browse(ctx.actor.visible_units(ctx.tree, INSPECTOR_ROLES), browse)
 
     def option(unit: Unit) -> Option:
-        inside = any(c.id in visible for c in tree.children.get(unit.id, []))
         return Option(f"u{unit.id}", _clip(f"{unit.name} ({unit.code})"),
-                      drill=f"n{unit.id}" if inside else None)
+                      drill=f"n{unit.id}" if at.has_inside(unit) else None)
 
-    if node is None:
-        return None, [option(u) for u in tops], None
-    listed = [option(c) for c in tree.children.get(node.id, []) if c.id in visible]
-    up: str | None = None
-    if node.parent_id is not None and node.parent_id in visible:
-        up = f"n{node.parent_id}"
-    elif len(tops) > 1:
-        up = "n"
-    return Option(f"u{node.id}", _clip(f"{node.name} ({node.code})")), listed, up
+    listed = [option(u) for u in at.listed]
+    if at.node is None:
+        return None, listed, None
+    up = None if at.up is None else ("n" if at.up == 0 else f"n{at.up}")
+    return Option(f"u{at.node.id}", _clip(f"{at.node.name} ({at.node.code})")), listed, up

@@ -173,15 +173,8 @@ async def _context(uow: UnitOfWork, caller: Caller, rules: FieldRules) -> Contex
     return Context(uow, caller, actor, lang, await UnitTree.load(uow), rules)
 
 
-async def _lock(uow: UnitOfWork, person_id: int) -> AdminDialogue | None:
-    # The repository's get() does not lock; two taps at once (or a tap and a photo) must not
-    # both move the dialogue on from the same state.
-    return await uow.session.get(AdminDialogue, person_id, with_for_update=True,
-                                 populate_existing=True)
-
-
 async def _ours(uow: UnitOfWork, person_id: int) -> AdminDialogue | None:
-    dialogue = await _lock(uow, person_id)
+    dialogue = await busy.locked(uow, person_id)
     return dialogue if dialogue is not None and dialogue.kind == KIND else None
 
 
@@ -210,10 +203,8 @@ async def start(uow: UnitOfWork, caller: Caller, code: str | None = None, *,
             conflict of interest): nothing is started.
     """
     ctx = await _context(uow, caller, rules)
-    # The person's row is locked first (as notes and corrections do), so two first /inspect
-    # at once do not both insert the dialogue row, and locks are always taken in one order.
-    await uow.session.get(Person, ctx.actor.person_id, with_for_update=True)
-    previous = await _lock(uow, ctx.actor.person_id)
+    # The person first: two first /inspect at once must not both insert the dialogue row.
+    previous = await busy.locked(uow, ctx.actor.person_id, person_first=True)
     found = busy.in_the_way(ctx.actor, previous, (KIND,), COMMAND)
     if found is not None:
         raise Refused(found.key, ctx.lang, found.params)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from storage.ids import is_digits
 from surveys.fieldwork import cadres
 from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, VIEW_ROLES, UnitTree
-from surveys.people.caller import Caller, Refused, acting_as
+from surveys.people.caller import Caller, Refused, acting_as, require
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -30,8 +30,7 @@ class CadreInvited:
 
 async def invite_usage(uow: UnitOfWork, caller: Caller) -> str:
     """``/invite`` without arguments: admins get the usage, anyone else the refusal."""
-    _actor, lang = await acting_as(uow, caller, ADMIN_ROLES, NOT_ADMIN)
-    return lang
+    return await require(uow, caller, ADMIN_ROLES, NOT_ADMIN)
 
 
 async def invite_cadre(uow: UnitOfWork, caller: Caller, text: str,

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage.evidence import StoredFile
 from storage.ids import is_digits, parse_id
-from storage.models import AdminDialogue, Contact, KeyTask, Person, RespondentSession, Response
+from storage.models import AdminDialogue, Contact, KeyTask, RespondentSession, Response
 from surveys.fieldwork.rules import FieldRules, check_location, valid_location
 from surveys.people import busy
 from surveys.people.access import CADRE_ROLES, Actor, UnitTree
@@ -80,18 +80,6 @@ async def acting_cadre(uow: UnitOfWork, caller: Caller) -> Cadre:
     if not units:
         raise Refused("no_unit", lang)
     return Cadre(actor, lang, units)
-
-
-async def lock_dialogue(uow: UnitOfWork, person_id: int) -> AdminDialogue | None:
-    """The person's dialogue, after locking the person.
-
-    Two messages at once (an album of photos, a photo and a tap) must not both change the
-    draft from the same state: the second waits for the first. The person's row is locked
-    rather than the dialogue's, which may not exist yet (two first photos would otherwise
-    both insert one)."""
-    await uow.session.get(Person, person_id, with_for_update=True)
-    return await uow.session.get(AdminDialogue, person_id, with_for_update=True,
-                                 populate_existing=True)
 
 
 @dataclass(frozen=True)
@@ -316,7 +304,7 @@ async def _open_draft(
         Refused: ``busy.<kind>`` when another dialogue of the person's is in progress
             (an inspection, a new campaign, a correction): it is not thrown away.
     """
-    dialogue = await lock_dialogue(uow, cadre.actor.person_id)
+    dialogue = await busy.locked(uow, cadre.actor.person_id, person_first=True)
     if dialogue is not None and dialogue.kind == KIND:
         return dialogue, dict(dialogue.data), False
     refuse_if_busy(cadre, dialogue, (KIND,), COMMAND)
@@ -490,7 +478,7 @@ async def draft_tap(uow: UnitOfWork, caller: Caller, nonce: str, version: int,
             ``forged`` (a task that is not the cadre's).
     """
     cadre = await acting_cadre(uow, caller)
-    dialogue = await lock_dialogue(uow, cadre.actor.person_id)
+    dialogue = await busy.locked(uow, cadre.actor.person_id, person_first=True)
     if (dialogue is None or dialogue.kind not in KINDS or dialogue.version != version
             or dialogue.data.get("nonce") != nonce):
         raise Refused("stale", cadre.lang)
@@ -557,7 +545,7 @@ async def cancel(uow: UnitOfWork, caller: Caller) -> CancelOutcome:
     """``/cancel`` during a note draft or a correction: forget it. Photos already received
     stay on file, tied to no note."""
     cadre = await acting_cadre(uow, caller)
-    dialogue = await lock_dialogue(uow, cadre.actor.person_id)
+    dialogue = await busy.locked(uow, cadre.actor.person_id, person_first=True)
     if dialogue is None or dialogue.kind not in KINDS:
         return CancelOutcome(cadre.lang, False)
     retire = previous_prompt(dialogue)
@@ -574,7 +562,7 @@ async def remember_prompt(uow: UnitOfWork, telegram_user_id: int, nonce: str, ve
     person = await uow.people.by_user(telegram_user_id)
     if person is None:
         return None
-    dialogue = await lock_dialogue(uow, person.id)
+    dialogue = await busy.locked(uow, person.id, person_first=True)
     if (dialogue is None or dialogue.kind not in KINDS or dialogue.data.get("nonce") != nonce
             or dialogue.version != version):
         return message_id

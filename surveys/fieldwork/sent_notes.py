@@ -27,12 +27,12 @@ from surveys.fieldwork.notes import (
     acting_cadre,
     checked_text,
     choice_data,
-    lock_dialogue,
     previous_prompt,
     refuse_if_busy,
     stamp,
 )
 from surveys.fieldwork.rules import FieldRules
+from surveys.people import busy
 from surveys.people.caller import Caller, Refused
 
 if TYPE_CHECKING:
@@ -123,6 +123,13 @@ async def _own_note(uow: UnitOfWork, caller: Caller, cadre: Cadre, note_id: int,
     return note
 
 
+async def _changeable(uow: UnitOfWork, caller: Caller, note_id: int, version: int,
+                      rules: FieldRules) -> tuple[Cadre, Note]:
+    """The cadre, and their note as :func:`_own_note` finds it."""
+    cadre = await acting_cadre(uow, caller)
+    return cadre, await _own_note(uow, caller, cadre, note_id, version, rules.correction_window)
+
+
 def _hours(window: timedelta) -> str:
     return f"{window.total_seconds() / 3600:g}"
 
@@ -153,7 +160,7 @@ async def ask_correction(uow: UnitOfWork, caller: Caller, note_id: int, version:
     cadre = await acting_cadre(uow, caller)
     # The person first, then the note, as everywhere: the other order could deadlock with
     # a correction's text arriving at the same moment (PostgreSQL).
-    current = await lock_dialogue(uow, cadre.actor.person_id)
+    current = await busy.locked(uow, cadre.actor.person_id, person_first=True)
     note = await _own_note(uow, caller, cadre, note_id, version, rules.correction_window)
     if (current is not None and current.kind == KIND
             and (current.data.get("text") or current.data.get("evidence"))):
@@ -192,7 +199,7 @@ async def correct_text(uow: UnitOfWork, caller: Caller, text: str, *,
     correction ends with the reason.
     """
     cadre = await acting_cadre(uow, caller)
-    dialogue = await lock_dialogue(uow, cadre.actor.person_id)
+    dialogue = await busy.locked(uow, cadre.actor.person_id, person_first=True)
     if dialogue is None or dialogue.kind != FIX_KIND:
         raise Refused("no_dialogue", cadre.lang)
     kept, too_long = checked_text(text, rules)
@@ -229,8 +236,7 @@ class WithdrawQuestion:
 async def check_withdraw(uow: UnitOfWork, caller: Caller, note_id: int, version: int, *,
                          rules: FieldRules) -> WithdrawQuestion:
     """The Withdraw button: the note to confirm withdrawing (nothing changes yet)."""
-    cadre = await acting_cadre(uow, caller)
-    note = await _own_note(uow, caller, cadre, note_id, version, rules.correction_window)
+    cadre, note = await _changeable(uow, caller, note_id, version, rules)
     shown = await _shown(uow, cadre, note, caller.now, rules.correction_window)
     return WithdrawQuestion(cadre.lang, shown)
 
@@ -244,8 +250,7 @@ class WithdrawOutcome:
 async def withdraw(uow: UnitOfWork, caller: Caller, note_id: int, version: int, *,
                    rules: FieldRules) -> WithdrawOutcome:
     """Confirmed: the note is withdrawn (kept, marked, and audited; never deleted)."""
-    cadre = await acting_cadre(uow, caller)
-    note = await _own_note(uow, caller, cadre, note_id, version, rules.correction_window)
+    cadre, note = await _changeable(uow, caller, note_id, version, rules)
     before = {"status": note.status.value, "version": note.version, "text": note.text}
     note.status, note.withdrawn_at, note.updated_at = NoteStatus.WITHDRAWN, caller.now, caller.now
     await uow.session.flush()

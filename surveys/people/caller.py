@@ -81,3 +81,14 @@ async def acting_as(uow: UnitOfWork, caller: Caller, roles: Sequence[Role],
     if actor is None or not actor.has(roles):
         raise Refused(refusal, lang)
     return actor, lang
+
+
+async def require(uow: UnitOfWork, caller: Caller, roles: Sequence[Role], refusal: str) -> str:
+    """The caller's language, if they hold one of ``roles``: a command's usage, or a reply
+    to its harmless buttons, is for those who may use it only.
+
+    Raises:
+        Refused: ``refusal``.
+    """
+    _actor, lang = await acting_as(uow, caller, roles, refusal)
+    return lang
