@@ -42,8 +42,8 @@ from bench.processes import Process, free_port, wait_until  # noqa: E402
 from sandbox import SandboxClient, SandboxUser  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.uow import Database  # noqa: E402
-from surveys.campaigns.admin import create_campaign, import_units  # noqa: E402
-from surveys.people.units import UnitRow  # noqa: E402
+from surveys.campaigns.admin import create_campaign  # noqa: E402
+from surveys.people.units import UnitRow, import_units  # noqa: E402
 from surveys.questionnaire.loader import load_template  # noqa: E402
 
 TOKEN = "123456:bench-token"

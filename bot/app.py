@@ -29,9 +29,9 @@ from storage.evidence import EvidenceStore
 from storage.uow import Database
 from surveys.campaigns.operations import Burden
 from surveys.fieldwork.rules import FieldRules
+from surveys.people.caller import resolve_language
 from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.respondents.anonymity import DEFAULT_RESOLUTION, coarse
-from surveys.respondents.responding import resolve_language
 
 log = logging.getLogger(__name__)
 

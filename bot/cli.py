@@ -36,11 +36,6 @@ from surveys.campaigns.admin import (
     campaign_reports,
     close_campaign,
     create_campaign,
-    grant_role,
-    import_units,
-    revoke_role,
-    role_holders,
-    scope_label,
 )
 from surveys.campaigns.operations import AudiencePlan, add_entry_point, plan_invitations, remind_now
 from surveys.campaigns.rules import (
@@ -53,6 +48,8 @@ from surveys.campaigns.rules import (
     parse_reminders,
 )
 from surveys.fieldwork.cadres import CadreError, Profile, TaskRef
+from surveys.people.roles import RoleError, grant_role, revoke_role, role_holders, scope_label
+from surveys.people.units import import_units
 
 if TYPE_CHECKING:
     from analysis.statistics import QuestionStats
@@ -1203,7 +1200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"civicpulse: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (CliError, CampaignRuleError, ExportError, CadreError, PeriodError,
+    except (CliError, CampaignRuleError, RoleError, ExportError, CadreError, PeriodError,
             AppraisalError) as exc:
         # A request the rules refuse: one line, exit 1.
         print(f"civicpulse: {exc}", file=sys.stderr)

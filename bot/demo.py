@@ -11,9 +11,9 @@ from storage.uow import Database, UnitOfWork
 from surveys.appraisal.periods import QUARTER, period_of
 from surveys.appraisal.run import AppraisalOptions, publish_appraisal, run_appraisal
 from surveys.appraisal.textscoring import score_pending
-from surveys.campaigns.admin import create_campaign, import_units
+from surveys.campaigns.admin import create_campaign
 from surveys.fieldwork.cadres import check_profile, create_profile, issue_invite
-from surveys.people.units import UnitRow
+from surveys.people.units import UnitRow, import_units
 from surveys.questionnaire.loader import load_template
 from surveys.respondents.anonymity import coarse
 

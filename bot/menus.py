@@ -19,7 +19,7 @@ from handlers.menus import set_chat_menu
 from storage.db import DatabaseUnavailable
 from storage.models import Role
 from storage.uow import Database
-from surveys.campaigns.admin import chat_roles
+from surveys.people.roles import chat_roles
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ admin command. Text and ``/cancel`` are the exception: they belong to the ``/new
 dialogue only while the person is in one, which a cheap read decides without claiming the
 update, so any other text reaches the resident journey untouched.
 
-Handlers are thin: decode the update, run one use case of ``surveys.campaigns.dialogue`` in one
+Handlers are thin: decode the update, run one use case of ``surveys.campaigns`` in one
 transaction (which also claims the update id), then send what it returned. Messages go out,
 and the scheduler and outbox are nudged, only after the commit.
 """
@@ -38,11 +38,13 @@ from handlers.common import answer, edit, lang_guess, notice, peek, stopping
 from handlers.deps import Deps
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
-from surveys.campaigns import dialogue
-from surveys.campaigns.dialogue import Caller, Outcome, Refused
+from surveys.campaigns import commands, dialogue
+from surveys.campaigns.dialogue import Outcome
 from surveys.campaigns.rules import deep_link
+from surveys.fieldwork import invites
 from surveys.fieldwork.cadres import invite_link
 from surveys.people.access import ADMIN_ROLES, VIEW_ROLES
+from surveys.people.caller import Caller, Refused
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -89,10 +91,8 @@ async def _refuse(update: Update, refusal: Exception) -> None:
 def _caller(deps: Deps, update: Update) -> Caller:
     user = update.effective_user
     assert user is not None
-    return Caller(
-        telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
-        default_language=deps.default_language, burden=deps.burden, secret=deps.secret,
-    )
+    return Caller(telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
+                  default_language=deps.default_language)
 
 
 
@@ -129,14 +129,14 @@ async def _send_link_qr(update: Update, link: str, filename: str, caption: str) 
 
 
 async def _on_campaigns(deps: Deps, update: Update, context: Context) -> bool:
-    view = await deps.query(update, partial(dialogue.list_campaigns, caller=_caller(deps, update)))
+    view = await deps.query(update, partial(commands.list_campaigns, caller=_caller(deps, update)))
     await _say(update, render.campaign_list(view))
     return True
 
 
 async def _usage(deps: Deps, update: Update, key: str, roles: Any) -> bool:
     """Admins get the usage; anyone else the same refusal as with arguments."""
-    lang = await deps.query(update, partial(dialogue.require_role, caller=_caller(deps, update),
+    lang = await deps.query(update, partial(commands.require_role, caller=_caller(deps, update),
                                           roles=roles))
     await _say(update, t(f"admin.usage.{key}", lang))
     return True
@@ -145,7 +145,7 @@ async def _usage(deps: Deps, update: Update, key: str, roles: Any) -> bool:
 async def _on_campaign(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "campaign", VIEW_ROLES)
-    view = await deps.query(update, partial(dialogue.campaign_status, caller=_caller(deps, update),
+    view = await deps.query(update, partial(commands.campaign_status, caller=_caller(deps, update),
                                           code=context.args[0]))
     code = view.report.campaign.code
     links = {e.name: deep_link(deps.bot_username, code, e.name) for e in view.entry_points}
@@ -160,7 +160,7 @@ async def _on_campaign(deps: Deps, update: Update, context: Context) -> bool:
 async def _on_close(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "close", ADMIN_ROLES)
-    ref = await deps.query(update, partial(dialogue.check_close, caller=_caller(deps, update),
+    ref = await deps.query(update, partial(commands.check_close, caller=_caller(deps, update),
                                          code=context.args[0]))
     message = render.close_ask(ref)
     await _say(update, message.text, message.keyboard)
@@ -170,8 +170,9 @@ async def _on_close(deps: Deps, update: Update, context: Context) -> bool:
 async def _on_remind(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "remind", ADMIN_ROLES)
-    view = await deps.query(update, partial(dialogue.check_remind, caller=_caller(deps, update),
-                                          code=context.args[0]))
+    view = await deps.query(update, partial(commands.check_remind, caller=_caller(deps, update),
+                                          code=context.args[0], secret=deps.secret,
+                                          burden=deps.burden))
     message = render.remind_ask(view)
     await _say(update, message.text, message.keyboard)
     return True
@@ -182,7 +183,7 @@ async def _on_entry(deps: Deps, update: Update, context: Context) -> bool:
     if len(args) < 2:
         return await _usage(deps, update, "entry", ADMIN_ROLES)
     label = " ".join(args[2:]) or None
-    added = await deps.run(update, partial(dialogue.add_entry, caller=_caller(deps, update),
+    added = await deps.run(update, partial(commands.add_entry, caller=_caller(deps, update),
                                            code=args[0], name=args[1], label=label))
     lang = added.lang
     link = deep_link(deps.bot_username, added.code, added.name)
@@ -208,10 +209,10 @@ async def _on_invite(deps: Deps, update: Update, context: Context) -> bool:
     caller = _caller(deps, update)
     days = deps.fieldwork.invite_valid_for.days
     if not request:
-        lang = await deps.query(update, partial(dialogue.invite_usage, caller=caller))
+        lang = await deps.query(update, partial(invites.invite_usage, caller=caller))
         await _say(update, t("admin.usage.invite", lang, {"days": days}))
         return True
-    invited = await deps.run(update, partial(dialogue.invite_cadre, caller=caller,
+    invited = await deps.run(update, partial(invites.invite_cadre, caller=caller,
                                              text=request,
                                              valid_for=deps.fieldwork.invite_valid_for))
     link = invite_link(deps.bot_username, invited.issued.token)
@@ -222,7 +223,7 @@ async def _on_invite(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _on_cadres(deps: Deps, update: Update, context: Context) -> bool:
-    view = await deps.query(update, partial(dialogue.list_cadres, caller=_caller(deps, update)))
+    view = await deps.query(update, partial(invites.list_cadres, caller=_caller(deps, update)))
     await _say(update, render.cadre_list(view))
     return True
 
@@ -237,32 +238,34 @@ async def _on_action_button(deps: Deps, update: Update, context: Context) -> boo
     action, code = parsed
     caller = _caller(deps, update)
     if action == render.QR:
-        ref = await deps.query(update, partial(dialogue.campaign_link, caller=caller, code=code))
+        ref = await deps.query(update, partial(commands.campaign_link, caller=caller, code=code))
         await answer(query, None)
         await _send_qr(deps, update, ref.code)
     elif action == render.CLOSE_ASK:
-        ref = await deps.query(update, partial(dialogue.check_close, caller=caller, code=code))
+        ref = await deps.query(update, partial(commands.check_close, caller=caller, code=code))
         await answer(query, None)
         message = render.close_ask(ref)
         await _say(update, message.text, message.keyboard)
     elif action == render.CLOSE:
-        ref = await deps.run(update, partial(dialogue.close, caller=caller, code=code))
+        ref = await deps.run(update, partial(commands.close, caller=caller, code=code))
         deps.campaigns_changed()
         await answer(query, None)
         await edit(query, t("admin.close.done", ref.lang, {"code": ref.code}), None)
     elif action == render.REMIND_ASK:
-        view = await deps.query(update, partial(dialogue.check_remind, caller=caller, code=code))
+        view = await deps.query(update, partial(commands.check_remind, caller=caller, code=code,
+                                                  secret=deps.secret, burden=deps.burden))
         await answer(query, None)
         message = render.remind_ask(view)
         await _say(update, message.text, message.keyboard)
     elif action == render.REMIND:
-        view = await deps.run(update, partial(dialogue.remind, caller=caller, code=code))
+        view = await deps.run(update, partial(commands.remind, caller=caller, code=code,
+                                             secret=deps.secret, burden=deps.burden))
         deps.outbox_changed()
         await answer(query, None)
         await edit(query, t("admin.remind.done", view.lang,
                              {"count": view.queued, "code": view.code}), None)
     else:  # KEEP or NO_REMIND: nothing to change, but only an admin's buttons say so
-        lang = await deps.query(update, partial(dialogue.require_role, caller=caller,
+        lang = await deps.query(update, partial(commands.require_role, caller=caller,
                                               roles=ADMIN_ROLES))
         await answer(query, None)
         key = "admin.close.kept" if action == render.KEEP else "admin.remind.kept"
@@ -281,7 +284,7 @@ async def _in_dialogue(deps: Deps, update: Update) -> bool:
 
 async def _on_new_campaign(deps: Deps, update: Update, context: Context) -> bool:
     outcome = await deps.run(update, partial(dialogue.start_dialogue,
-                                             caller=_caller(deps, update)))
+                                             caller=_caller(deps, update), burden=deps.burden))
     await _show(deps, update, outcome, in_place=False)
     return True
 
@@ -301,7 +304,8 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
     assert update.effective_message is not None
     text = update.effective_message.text or ""
     outcome = await deps.run(update, partial(dialogue.dialogue_text,
-                                             caller=_caller(deps, update), text=text))
+                                             caller=_caller(deps, update), text=text,
+                                             burden=deps.burden))
     await _show(deps, update, outcome, in_place=False)
     return True
 
@@ -315,7 +319,8 @@ async def _on_dialogue_button(deps: Deps, update: Update, context: Context) -> b
         return True
     nonce, version, choice = parsed
     outcome = await deps.run(update, partial(dialogue.dialogue_tap, caller=_caller(deps, update),
-                                             nonce=nonce, version=version, choice=choice))
+                                             nonce=nonce, version=version, choice=choice,
+                                             burden=deps.burden))
     if outcome.stale:
         await answer(query, t("stale", outcome.lang))
         return True

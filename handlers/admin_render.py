@@ -16,18 +16,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from handlers.render import MAX_TEXT
 from handlers.texts import t
 from storage.models import CampaignStatus
+from surveys.campaigns.commands import CampaignList, CampaignRef, CampaignStatusView, ReminderView
 from surveys.campaigns.dialogue import (
     RECURRENCE_PRESETS,
     REMINDER_PRESETS,
     STEPS,
     WINDOW_PRESETS,
-    CadreInvited,
-    CadreList,
-    CampaignList,
-    CampaignRef,
-    CampaignStatusView,
     Created,
-    ReminderView,
     Screen,
 )
 from surveys.campaigns.operations import (
@@ -39,6 +34,7 @@ from surveys.campaigns.operations import (
 )
 from surveys.campaigns.rules import INVITATION_ENTRY, check_timezone, recurrence_from_str
 from surveys.fieldwork.cadres import EXPIRED, PENDING, LinkStatus
+from surveys.fieldwork.invites import CadreInvited, CadreList
 
 _ACTION = re.compile(r"^a:([qcCrRxy]):([A-Za-z0-9_-]{3,40})$")
 _REASONS = (OPTED_OUT, UNREACHABLE, PROMPT_BUDGET, QUESTIONNAIRE_BUDGET)

@@ -51,18 +51,10 @@ from handlers.deps import Deps
 from handlers.evidence import EvidenceRefused, receive_photo, refuse_forwarded
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
-from surveys.fieldwork import notes
-from surveys.fieldwork.notes import (
-    Draft,
-    DraftOutcome,
-    NoteCaller,
-    NoteItem,
-    NoteRefused,
-    Place,
-    Presence,
-    SavedNote,
-    TooLong,
-)
+from surveys.fieldwork import notes, sent_notes
+from surveys.fieldwork.notes import Draft, DraftOutcome, Place, Presence, SavedNote, TooLong
+from surveys.fieldwork.sent_notes import NoteItem
+from surveys.people.caller import Caller, Refused
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -108,23 +100,27 @@ def _guarded(deps: Deps, handler: CadreHandler) -> Handler:
         if isinstance(refusal, EvidenceRefused):
             await notice(update, t(refusal.key, await _lang(deps, update), refusal.params))
             return
-        assert isinstance(refusal, NoteRefused)
+        assert isinstance(refusal, Refused)
         text = t(f"note.{refusal.key}", refusal.lang, refusal.params)
         if refusal.key == "stale" and update.callback_query is not None:
             await answer(update.callback_query, text)  # a toast: an old button, nothing wrong
         else:
             await notice(update, text)
 
-    return stopping(deps, handler, "cadre", (NoteRefused, EvidenceRefused), refuse)
+    return stopping(deps, handler, "cadre", (Refused, EvidenceRefused), refuse)
 
 
-def _caller(deps: Deps, update: Update) -> NoteCaller:
+def _caller(deps: Deps, update: Update) -> Caller:
     user = update.effective_user
     assert user is not None
-    return NoteCaller(telegram_user_id=user.id, now=deps.clock(), rules=deps.fieldwork,
-                      client_language=user.language_code,
-                      default_language=deps.default_language, secret=deps.secret,
-                      message_id=update.message.message_id if update.message else None)
+    return Caller(telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
+                  default_language=deps.default_language)
+
+
+def _message_id(update: Update) -> int | None:
+    """The chat message being handled (None for a button), which a change of the note
+    dialogue records to tell it from a poll's later activity."""
+    return update.message.message_id if update.message else None
 
 
 async def _presence(deps: Deps, update: Update) -> Presence | None:
@@ -158,7 +154,9 @@ async def _on_note(deps: Deps, update: Update, context: Context) -> bool:
     parts = (message.text or "").split(maxsplit=1)
     text = parts[1] if len(parts) > 1 else ""
     outcome = await deps.run(update, partial(notes.start_note, caller=_caller(deps, update),
-                                             text=text))
+                                             text=text, rules=deps.fieldwork,
+                                             secret=deps.secret,
+                                             message_id=_message_id(update)))
     await _show_draft(deps, update, outcome)
     return True
 
@@ -173,12 +171,15 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
     assert message is not None
     caller = _caller(deps, update)
     if found.kind == notes.FIX_KIND:
-        corrected = await deps.run(update, partial(notes.correct_text, caller=caller,
-                                                   text=message.text or ""))
+        corrected = await deps.run(update, partial(sent_notes.correct_text, caller=caller,
+                                                   text=message.text or "",
+                                                   rules=deps.fieldwork))
         await _show_correction(update, corrected)
         return True
     outcome = await deps.run(update, partial(notes.draft_text, caller=caller,
-                                             text=message.text or ""))
+                                             text=message.text or "", rules=deps.fieldwork,
+                                             secret=deps.secret,
+                                             message_id=_message_id(update)))
     await _show_draft(deps, update, outcome)
     return True
 
@@ -196,11 +197,12 @@ async def _on_photo(deps: Deps, update: Update, context: Context) -> bool:
     limit = deps.fieldwork.max_photos
     if found.photos >= limit:
         # Checked again under lock below; this only spares a pointless download.
-        raise NoteRefused("too_many_photos", found.lang, {"limit": limit})
+        raise Refused("too_many_photos", found.lang, {"limit": limit})
     received = await receive_photo(deps, message)
     outcome = await deps.run(update, partial(
         notes.draft_photo, caller=_caller(deps, update), stored=received.stored,
         file_unique_id=received.file_unique_id, caption=message.caption,
+        rules=deps.fieldwork, secret=deps.secret, message_id=_message_id(update),
     ))
     await _show_draft(deps, update, outcome)
     return True
@@ -219,6 +221,7 @@ async def _on_location(deps: Deps, update: Update, context: Context) -> bool:
     outcome = await deps.run(update, partial(
         notes.draft_location, caller=_caller(deps, update),
         latitude=message.location.latitude, longitude=message.location.longitude,
+        rules=deps.fieldwork, secret=deps.secret, message_id=_message_id(update),
     ))
     await _show_draft(deps, update, outcome)
     return True
@@ -374,8 +377,10 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
     action, note_id, version = tapped.group(1), int(tapped.group(2)), int(tapped.group(3))
     caller = _caller(deps, update)
     if action == CORRECT:
-        prompt = await deps.run(update, partial(notes.ask_correction, caller=caller,
-                                                note_id=note_id, version=version))
+        prompt = await deps.run(update, partial(sent_notes.ask_correction, caller=caller,
+                                                note_id=note_id, version=version,
+                                                rules=deps.fieldwork, secret=deps.secret,
+                                                message_id=_message_id(update)))
         await answer(query, None)
         text = t("note.fix.ask", prompt.lang, {"id": note_id, "text": prompt.note.text,
                                                "limit": deps.fieldwork.note_max_length})
@@ -383,8 +388,9 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
             t("note.btn.cancel", prompt.lang), callback_data=prompt.choice("x"))]]))
         await _remember(deps, update, prompt.nonce, prompt.version, shown.message_id)
     elif action == WITHDRAW_ASK:
-        question = await deps.query(update, partial(notes.check_withdraw, caller=caller,
-                                                  note_id=note_id, version=version))
+        question = await deps.query(update, partial(sent_notes.check_withdraw, caller=caller,
+                                                  note_id=note_id, version=version,
+                                                  rules=deps.fieldwork))
         item, lang = question.note, question.lang
         await answer(query, None)
         await _say(update, t("note.withdraw.ask", lang, {
@@ -396,8 +402,9 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
                                      callback_data=note_data(KEEP, item.id, item.version)),
             ]]))
     elif action == WITHDRAW:
-        done = await deps.run(update, partial(notes.withdraw, caller=caller, note_id=note_id,
-                                              version=version))
+        done = await deps.run(update, partial(sent_notes.withdraw, caller=caller,
+                                              note_id=note_id, version=version,
+                                              rules=deps.fieldwork))
         await answer(query, None)
         await edit(query, t("note.withdraw.done", done.lang, {"id": done.withdrawn.id}), None)
     else:  # KEEP: nothing changes, but only a cadre's buttons say so
@@ -416,7 +423,8 @@ async def _on_draft_button(deps: Deps, update: Update, nonce: str, version: int,
     query = update.callback_query
     assert query is not None
     outcome = await deps.run(update, partial(notes.draft_tap, caller=_caller(deps, update),
-                                             nonce=nonce, version=version, choice=choice))
+                                             nonce=nonce, version=version, choice=choice,
+                                             rules=deps.fieldwork))
     await answer(query, None)
     if outcome.saved is not None:
         await edit(query, _saved_text(outcome.saved, outcome.lang, deps), None)
@@ -455,7 +463,8 @@ def _hours(deps: Deps) -> str:
 
 
 async def _on_notes(deps: Deps, update: Update, context: Context) -> bool:
-    listed = await deps.query(update, partial(notes.recent_notes, caller=_caller(deps, update)))
+    listed = await deps.query(update, partial(sent_notes.recent_notes,
+                                              caller=_caller(deps, update), rules=deps.fieldwork))
     lang = listed.lang
     if not listed.notes:
         await _say(update, t("note.list.empty", lang))
@@ -503,7 +512,7 @@ def _excerpt(text: str) -> str:
     return "“" + _clip(" ".join(text.split()), EXCERPT) + "”"
 
 
-async def _show_correction(update: Update, outcome: notes.CorrectOutcome) -> None:
+async def _show_correction(update: Update, outcome: sent_notes.CorrectOutcome) -> None:
     lang = outcome.lang
     if outcome.too_long is not None:
         await _echo_too_long(update, outcome.too_long, lang)

@@ -16,7 +16,7 @@ from handlers.deps import Deps, DuplicateUpdate
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from storage.uow import UnitOfWork
-from surveys.respondents.responding import resolve_language
+from surveys.people.caller import resolve_language
 
 log = logging.getLogger(__name__)
 

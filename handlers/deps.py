@@ -21,7 +21,7 @@ from surveys.campaigns.operations import Burden
 from surveys.fieldwork.rules import FieldRules
 from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.respondents.anonymity import DEFAULT_RESOLUTION
-from surveys.respondents.responding import Respondent
+from surveys.respondents.journey import Respondent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

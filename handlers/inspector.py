@@ -41,16 +41,9 @@ from handlers.render import MAX_TEXT
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from surveys.fieldwork import inspections
-from surveys.fieldwork.inspections import (
-    Caller,
-    Draft,
-    Outcome,
-    Recap,
-    RecordList,
-    Refused,
-    Saved,
-    Screen,
-)
+from surveys.fieldwork.inspection_views import Recap, Screen
+from surveys.fieldwork.inspections import Draft, Outcome, RecordList, Saved
+from surveys.people.caller import Caller, Refused
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -97,7 +90,7 @@ def _caller(deps: Deps, update: Update) -> Caller:
     user = update.effective_user
     assert user is not None
     return Caller(telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
-                  default_language=deps.default_language, rules=deps.fieldwork)
+                  default_language=deps.default_language)
 
 
 async def _draft(deps: Deps, update: Update) -> Draft | None:
@@ -111,7 +104,7 @@ async def _draft(deps: Deps, update: Update) -> Draft | None:
 async def _on_inspect(deps: Deps, update: Update, context: Context) -> bool:
     code = context.args[0] if context.args else None
     outcome = await deps.run(update, partial(inspections.start, caller=_caller(deps, update),
-                                             code=code))
+                                             code=code, rules=deps.fieldwork))
     await _show(deps, update, outcome, in_place=False)
     return True
 
@@ -140,7 +133,8 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
     nonce, version, choice = parsed
     outcome = await deps.run(update, partial(inspections.dialogue_tap,
                                              caller=_caller(deps, update), nonce=nonce,
-                                             version=version, choice=choice))
+                                             version=version, choice=choice,
+                                             rules=deps.fieldwork))
     if outcome.stale:
         await answer(query, t("stale", outcome.lang))
         return True
@@ -156,7 +150,7 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
     assert message is not None
     outcome = await deps.run(update, partial(inspections.dialogue_text,
                                              caller=_caller(deps, update),
-                                             typed=message.text or ""))
+                                             typed=message.text or "", rules=deps.fieldwork))
     await _show(deps, update, outcome, in_place=False)
     return True
 
@@ -173,20 +167,22 @@ async def _on_photo(deps: Deps, update: Update, context: Context) -> bool:
     if forwarded(message):
         # Someone else's photo, or an old one, is no evidence (nor is its caption a remark).
         use_case = partial(inspections.evidence_refused, caller=caller,
-                           key="evidence.forwarded", params={})
+                           key="evidence.forwarded", params={}, rules=deps.fieldwork)
     elif draft.photos >= limit:
         # Full already: refuse before downloading anything.
         use_case = partial(inspections.evidence_refused, caller=caller,
-                           key="inspect.err.too_many_photos", params={"max": limit})
+                           key="inspect.err.too_many_photos", params={"max": limit},
+                           rules=deps.fieldwork)
     else:
         try:
             received = await receive_photo(deps, message)
         except EvidenceRefused as refused:
             use_case = partial(inspections.evidence_refused, caller=caller, key=refused.key,
-                               params=refused.params)
+                               params=refused.params, rules=deps.fieldwork)
         else:
             use_case = partial(inspections.add_photo, caller=caller, stored=received.stored,
-                               file_unique_id=received.file_unique_id, caption=message.caption)
+                               file_unique_id=received.file_unique_id, caption=message.caption,
+                               rules=deps.fieldwork)
     outcome = await deps.run(update, use_case)
     await _show(deps, update, outcome, in_place=False)
     return True
@@ -202,11 +198,11 @@ async def _on_location(deps: Deps, update: Update, context: Context) -> bool:
     if forwarded(message):
         # Where someone else is (or was) says nothing about where the inspector is.
         use_case = partial(inspections.evidence_refused, caller=caller,
-                           key="evidence.forwarded", params={})
+                           key="evidence.forwarded", params={}, rules=deps.fieldwork)
     else:
         use_case = partial(inspections.add_location, caller=caller,
                            latitude=message.location.latitude,
-                           longitude=message.location.longitude)
+                           longitude=message.location.longitude, rules=deps.fieldwork)
     outcome = await deps.run(update, use_case)
     await _show(deps, update, outcome, in_place=False)
     return True

@@ -18,7 +18,8 @@ from handlers.texts import t
 from surveys.campaigns.delivery import Outgoing
 from surveys.questionnaire import engine
 from surveys.questionnaire.schema import AnswerValue, Question, Survey
-from surveys.respondents.responding import Intro, Picker, Screen, Tap
+from surveys.respondents.journey import Intro, Picker, Screen
+from surveys.respondents.responding import Tap
 
 MAX_TEXT = 4096
 # Any number of digits for the response id (random, up to 16 digits): one that cannot exist is

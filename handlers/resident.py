@@ -41,10 +41,11 @@ from handlers.render import (
 )
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
-from surveys.campaigns.admin import roles_of
 from surveys.fieldwork.cadres import Profile
+from surveys.people.caller import LANGUAGES
+from surveys.people.roles import roles_of
 from surveys.respondents import following, responding
-from surveys.respondents.responding import Intro, Reply
+from surveys.respondents.journey import Intro, Reply
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -254,7 +255,7 @@ async def _on_language_button(deps: Deps, update: Update, context: Context) -> N
     assert query is not None
     choice = (query.data or "")[2:]
     who = deps.respondent(update)
-    if choice not in responding.LANGUAGES:
+    if choice not in LANGUAGES:
         await answer(query, t("forged", lang_guess(deps, update)))
         return
     choose = partial(responding.set_language, who=who, lang=choice)

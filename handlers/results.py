@@ -12,8 +12,9 @@ while the person is in one of this module's dialogues (asked for an appeal's rea
 an answer's text), which a cheap read decides without claiming the update; anything else goes
 on to the later groups untouched.
 
-Handlers are thin: decode the update, run one use case of ``surveys.appraisal.results`` in one
-transaction (which also claims the update id), then send what it returned, after the commit.
+Handlers are thin: decode the update, run one use case of ``surveys.appraisal.results`` or
+``surveys.appraisal.appeals`` in one transaction (which also claims the update id), then send
+what it returned, after the commit.
 Charts are drawn in a worker thread.
 """
 
@@ -45,18 +46,10 @@ from handlers.common import AudienceHandler, answer, lang_guess, notice, stoppin
 from handlers.deps import Deps
 from handlers.results_texts import rt, word
 from storage.db import DatabaseUnavailable
-from surveys.appraisal import results
-from surveys.appraisal.results import (
-    Answered,
-    AppealFiled,
-    AppealList,
-    Breakdown,
-    MyScore,
-    Ranked,
-    Refused,
-    ResultsCaller,
-    ResultsTable,
-)
+from surveys.appraisal import appeals, results
+from surveys.appraisal.appeals import Answered, AppealFiled, AppealList
+from surveys.appraisal.results import Breakdown, MyScore, Ranked, ResultsTable
+from surveys.people.caller import Caller, Refused
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -76,7 +69,7 @@ EXPLANATION_SHOWN = 800
 # its version: a tap on an answered appeal changes nothing.
 # Any number of digits: an id no appeal can have is answered as "no such appeal".
 _APPEAL_TAP = re.compile(r"ap:([ur]):([0-9]+)")
-_TAP_DECISION = {"u": results.UPHOLD, "r": results.REJECT}
+_TAP_DECISION = {"u": appeals.UPHOLD, "r": appeals.REJECT}
 
 
 def results_handlers(deps: Deps) -> dict[int, Handlers]:
@@ -116,12 +109,11 @@ async def _refuse(update: Update, refusal: Exception) -> None:
     await notice(update, refusal_text(refusal))
 
 
-def _caller(deps: Deps, update: Update) -> ResultsCaller:
+def _caller(deps: Deps, update: Update) -> Caller:
     user = update.effective_user
     assert user is not None
-    return ResultsCaller(telegram_user_id=user.id, now=deps.clock(),
-                         client_language=user.language_code,
-                         default_language=deps.default_language)
+    return Caller(telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
+                  default_language=deps.default_language)
 
 
 async def _say(update: Update, text: str,
@@ -147,7 +139,7 @@ async def _presence(deps: Deps, update: Update) -> str | None:
         return None
     try:
         async with deps.db.reading() as uow:
-            return await results.presence(uow, user.id)
+            return await appeals.presence(uow, user.id)
     except DatabaseUnavailable:
         return None  # the later groups will meet the same outage and say so
 
@@ -441,14 +433,14 @@ async def _on_appeal(deps: Deps, update: Update, context: Context) -> bool:
     reason = _rest(update)
     caller = _caller(deps, update)
     if not reason:
-        asked = await deps.run(update, partial(results.ask_reason, caller=caller))
+        asked = await deps.run(update, partial(appeals.ask_reason, caller=caller))
         score = (f"{_num(asked.score)}, {word('grade', asked.grade, asked.lang)}"
                  if asked.score is not None else word("grade", None, asked.lang))
         await _say(update, rt("results.appeal.ask", asked.lang, {
-            "period": asked.period, "score": score, "min": results.REASON_MIN,
-            "max": results.REASON_MAX}))
+            "period": asked.period, "score": score, "min": appeals.REASON_MIN,
+            "max": appeals.REASON_MAX}))
         return True
-    filed = await deps.run(update, partial(results.file_appeal, caller=caller, reason=reason))
+    filed = await deps.run(update, partial(appeals.file_appeal, caller=caller, reason=reason))
     await _filed(update, filed)
     return True
 
@@ -488,11 +480,11 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
     assert message is not None
     text = message.text or ""
     caller = _caller(deps, update)
-    if kind == results.REASON_KIND:
-        filed = await deps.run(update, partial(results.file_appeal, caller=caller, reason=text))
+    if kind == appeals.REASON_KIND:
+        filed = await deps.run(update, partial(appeals.file_appeal, caller=caller, reason=text))
         await _filed(update, filed)
         return True
-    answered = await deps.run(update, partial(results.answer_from_dialogue, caller=caller,
+    answered = await deps.run(update, partial(appeals.answer_from_dialogue, caller=caller,
                                               text=text))
     await _answered(update, answered)
     return True
@@ -501,10 +493,10 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
 async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
     if await _presence(deps, update) is None:
         return False
-    cancelled = await deps.run(update, partial(results.cancel, caller=_caller(deps, update)))
-    if cancelled.kind == results.REASON_KIND:
+    cancelled = await deps.run(update, partial(appeals.cancel, caller=_caller(deps, update)))
+    if cancelled.kind == appeals.REASON_KIND:
         await _say(update, rt("results.appeal.cancelled", cancelled.lang))
-    elif cancelled.kind == results.ANSWER_KIND:
+    elif cancelled.kind == appeals.ANSWER_KIND:
         await _say(update, rt("results.answer.cancelled", cancelled.lang,
                               {"id": cancelled.appeal_id}))
     else:
@@ -516,7 +508,7 @@ async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _on_appeals(deps: Deps, update: Update, context: Context) -> bool:
-    listed = await deps.query(update, partial(results.list_appeals, caller=_caller(deps, update)))
+    listed = await deps.query(update, partial(appeals.list_appeals, caller=_caller(deps, update)))
     text_blocks, keyboard = appeals_message(listed)
     await _say_all(update, text_blocks, keyboard)
     return True
@@ -545,9 +537,9 @@ def appeals_message(listed: AppealList) -> tuple[list[str], InlineKeyboardMarkup
         if not item.own:
             rows.append([
                 InlineKeyboardButton(rt("results.btn.uphold", lang, {"id": item.id}),
-                                     callback_data=appeal_data(results.UPHOLD, item.id)),
+                                     callback_data=appeal_data(appeals.UPHOLD, item.id)),
                 InlineKeyboardButton(rt("results.btn.reject", lang, {"id": item.id}),
-                                     callback_data=appeal_data(results.REJECT, item.id)),
+                                     callback_data=appeal_data(appeals.REJECT, item.id)),
             ])
     if listed.total > len(listed.items):
         blocks.append(rt("results.appeals.more", lang, {"shown": len(listed.items),
@@ -564,14 +556,14 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
         await answer(query, rt("results.forged", lang_guess(deps, update)))
         return True
     decision, appeal_id = _TAP_DECISION[tapped.group(1)], int(tapped.group(2))
-    asked = await deps.run(update, partial(results.ask_answer, caller=_caller(deps, update),
+    asked = await deps.run(update, partial(appeals.ask_answer, caller=_caller(deps, update),
                                            appeal_id=appeal_id, decision=decision))
     await answer(query, None)
     item, lang = asked.item, asked.lang
     await _say(update, rt("results.answer.ask", lang, {
         "id": item.id, "cadre": _clip(item.cadre, NAME_SIZE), "unit": item.unit_code,
         "period": item.period, "decision": word("decision", asked.decision, lang),
-        "min": results.ANSWER_MIN, "max": results.ANSWER_MAX}))
+        "min": appeals.ANSWER_MIN, "max": appeals.ANSWER_MAX}))
     return True
 
 
@@ -581,13 +573,13 @@ async def _on_answer(deps: Deps, update: Update, context: Context) -> bool:
     caller = _caller(deps, update)
     # The answer's text as typed, line breaks kept: everything after the decision.
     parts = (message.text or "").split(maxsplit=3)
-    parsed = results.parse_answer(parts[1:3] + ([parts[3]] if len(parts) > 3 else []))
+    parsed = appeals.parse_answer(parts[1:3] + ([parts[3]] if len(parts) > 3 else []))
     if parsed is None:
-        lang = await deps.query(update, partial(results.require_reviewer, caller=caller))
+        lang = await deps.query(update, partial(appeals.require_reviewer, caller=caller))
         await _say(update, rt("results.usage_answer", lang))
         return True
     appeal_id, decision, text = parsed
-    answered = await deps.run(update, partial(results.answer_appeal, caller=caller,
+    answered = await deps.run(update, partial(appeals.answer_appeal, caller=caller,
                                               appeal_id=appeal_id, decision=decision,
                                               text=text))
     await _answered(update, answered)
@@ -597,7 +589,7 @@ async def _on_answer(deps: Deps, update: Update, context: Context) -> bool:
 async def _answered(update: Update, answered: Answered) -> None:
     """Tell the cadre (after the commit), then the reviewer whether the cadre was told."""
     item = answered.item
-    status = results.DECISIONS[answered.decision].value
+    status = appeals.DECISIONS[answered.decision].value
     told = False
     if answered.cadre is not None:
         lang = answered.cadre.lang

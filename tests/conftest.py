@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from storage.migrate import upgrade
 from storage.models import Base
 from storage.uow import Database
-from surveys.campaigns.admin import create_campaign, import_units
-from surveys.people.units import UnitRow
+from surveys.campaigns.admin import create_campaign
+from surveys.people.units import UnitRow, import_units
 from surveys.questionnaire.loader import load_template
 
 # As `civicpulse` does at start: PTB's retry_after as timedelta (the int form warns).

@@ -78,7 +78,7 @@ async def test_menu_sync_sets_changes_only_and_does_not_hammer_unknown_chats(
     db: Database,
 ) -> None:
     from bot.menus import MenuSync
-    from surveys.campaigns.admin import grant_role, revoke_role
+    from surveys.people.roles import grant_role, revoke_role
 
     async with db.transaction() as uow:
         for user in (501, 502):

@@ -1,21 +1,13 @@
-"""Results in chat: what /myscore, /results and the appeal commands read and decide.
+"""Results in chat: what /myscore and /results read.
 
 Only published runs are ever shown: a draft (computed, not yet published) or a superseded
 version never reaches a chat. A cadre sees their own latest published result with its
 breakdown and the trend over earlier periods; admins and auditors see the ranking of the
-units in their scope. A cadre may contest their latest published result once (``/appeal``);
-an admin or auditor whose scope covers the cadre's unit answers it, once: upheld or rejected,
-with a text the cadre is sent.
-
-Two short dialogues keep their state in ``admin_dialogues`` (one row per person, as notes and
-new campaigns do), so a restart in the middle loses nothing: a cadre who sends /appeal without
-a reason is asked for it (kind ``appeal``), and a reviewer who taps Uphold or Reject is asked
-for the answer's text (kind ``appeal_answer``). Neither starts while another dialogue is in
-progress (``surveys.people.busy``): the person is told which and how to finish it.
+units in their scope. Contesting a result is :mod:`surveys.appraisal.appeals`.
 
 Pure use cases: no Telegram. Each runs in the caller's one transaction. Refusals are raised
-as :class:`Refused` with a text key for the chat layer; the transaction then rolls back, so
-nothing changes.
+as :class:`~surveys.people.caller.Refused` with a text key (``results.<key>``) for the chat
+layer.
 """
 
 from __future__ import annotations
@@ -26,116 +18,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
-from storage.ids import is_digits, parse_id, shown_id
-from storage.models import (
-    AdminDialogue,
-    Appeal,
-    AppealStatus,
-    AppraisalResult,
-    AppraisalRun,
-    AppraisalStatus,
-    Person,
-    PersonRole,
-    Role,
-    Unit,
-)
+from storage.models import Appeal, AppraisalResult, AppraisalRun, AppraisalStatus, Unit
 from surveys.appraisal.periods import Period, PeriodError, parse_period
-from surveys.people import busy
-from surveys.people.access import VIEW_ROLES, Actor, NotAllowed, UnitTree, acting
-from surveys.respondents.responding import resolve_language
-from surveys.text import clean_text
+from surveys.people.access import CADRE_ROLES, VIEW_ROLES, Actor, UnitTree
+from surveys.people.caller import Caller, Refused, acting_as
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
 
-CADRE_ROLES = (Role.CADRE,)
 CADRE, UNIT = "cadre", "unit"
 GRADED = "graded"
-REASON_KIND, ANSWER_KIND = "appeal", "appeal_answer"
-KINDS = (REASON_KIND, ANSWER_KIND)
-UPHOLD, REJECT = "uphold", "reject"
-DECISIONS = {UPHOLD: AppealStatus.UPHELD, REJECT: AppealStatus.REJECTED}
-REASON_MIN, REASON_MAX = 10, 1000
-ANSWER_MIN, ANSWER_MAX = 2, 1000
 TREND_PERIODS = 8
-APPEALS_LISTED = 20
-APPEALS_READ = 500
-REVIEWERS_NOTIFIED = 10
-REVIEWERS_NAMED = 3
-
-
-# --- who is asking --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ResultsCaller:
-    """The Telegram account behind a command or a tap."""
-
-    telegram_user_id: int
-    now: datetime
-    client_language: str | None = None
-    default_language: str = "en"
-
-
-class Refused(Exception):
-    """Cannot be done; ``key`` names the text (``results.<key>``, or a shared ``busy.*``
-    text), ``params`` fill it in."""
-
-    def __init__(self, key: str, lang: str, params: Mapping[str, object] | None = None) -> None:
-        super().__init__(key)
-        self.key = key
-        self.lang = lang
-        self.params: dict[str, object] = dict(params or {})
-
-
-async def _language(uow: UnitOfWork, caller: ResultsCaller) -> str:
-    contact = await uow.contacts.by_user(caller.telegram_user_id)
-    return resolve_language(contact, caller.client_language, caller.default_language)
-
-
-async def _cadre(uow: UnitOfWork, caller: ResultsCaller) -> tuple[Actor, str]:
-    lang = await _language(uow, caller)
-    try:
-        actor = await acting(uow, caller.telegram_user_id, CADRE_ROLES)
-    except NotAllowed as exc:
-        raise Refused("not_cadre", lang) from exc
-    return actor, lang
-
-
-async def require_reviewer(uow: UnitOfWork, caller: ResultsCaller) -> str:
-    """Check the caller is an admin or auditor somewhere; returns their language.
-
-    Raises:
-        Refused: ``not_staff``.
-    """
-    _actor, lang = await _reviewer(uow, caller)
-    return lang
-
-
-async def _reviewer(uow: UnitOfWork, caller: ResultsCaller) -> tuple[Actor, str]:
-    lang = await _language(uow, caller)
-    try:
-        actor = await acting(uow, caller.telegram_user_id, VIEW_ROLES)
-    except NotAllowed as exc:
-        raise Refused("not_staff", lang) from exc
-    return actor, lang
+# The refusals to anyone without the role: results.not_cadre, results.not_staff.
+NOT_CADRE, NOT_STAFF = "not_cadre", "not_staff"
 
 
 # --- reading a stored result ----------------------------------------------------------------
 
 
-def _number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     number = float(value)
     return number if math.isfinite(number) else None
 
 
-def _int(value: Any, default: int = 0) -> int:
-    number = _number(value)
+def as_int(value: Any, default: int = 0) -> int:
+    number = as_number(value)
     return int(number) if number is not None else default
 
 
@@ -161,12 +70,12 @@ class Component:
         interval = data.get("interval")
         low = high = None
         if isinstance(interval, list | tuple) and len(interval) == 2:
-            low, high = _number(interval[0]), _number(interval[1])
+            low, high = as_number(interval[0]), as_number(interval[1])
         ident = str(data.get("id") or "?")
         return cls(id=ident, label=_text(data.get("label")) or ident,
-                   source=str(data.get("source") or ""), weight=_number(data.get("weight")),
-                   used_weight=_number(data.get("used_weight")), n=_int(data.get("n")),
-                   score=_number(data.get("score")), low=low, high=high,
+                   source=str(data.get("source") or ""), weight=as_number(data.get("weight")),
+                   used_weight=as_number(data.get("used_weight")), n=as_int(data.get("n")),
+                   score=as_number(data.get("score")), low=low, high=high,
                    note=_text(data.get("note")))
 
 
@@ -223,12 +132,12 @@ class Breakdown:
         detail: Mapping[str, Any] = result.detail if isinstance(result.detail, dict) else {}
         components = tuple(Component.read(c) for c in detail.get("components") or []
                            if isinstance(c, dict))
-        excluded = {str(k): _int(v) for k, v in (detail.get("excluded") or {}).items()
-                    if _int(v) > 0} if isinstance(detail.get("excluded"), dict) else {}
+        excluded = {str(k): as_int(v) for k, v in (detail.get("excluded") or {}).items()
+                    if as_int(v) > 0} if isinstance(detail.get("excluded"), dict) else {}
         training = tuple({k: str(v) for k, v in item.items()}
                          for item in detail.get("training") or [] if isinstance(item, dict))
         note = _text(detail.get("themes_note"))
-        stored = [Theme(str(t.get("topic")), _int(t.get("count")), _number(t.get("share")))
+        stored = [Theme(str(t.get("topic")), as_int(t.get("count")), as_number(t.get("share")))
                   for t in detail.get("themes") or [] if isinstance(t, dict) and t.get("topic")]
         # The computation keeps only topics of at least min_cell comments and says why it
         # left any out (the note); checked again here, so a small cell never reaches a chat.
@@ -244,15 +153,15 @@ class Breakdown:
             unit_id=result.unit_id,
             unit_code=_text(detail.get("unit_code")) or (unit.code if unit else "?"),
             unit_name=_text(detail.get("unit_name")) or (unit.name if unit else "?"),
-            status=result.status, score=_number(result.score), grade=result.grade,
-            rank=result.rank, ranked=_int(ranked) if _number(ranked) is not None else None,
+            status=result.status, score=as_number(result.score), grade=result.grade,
+            rank=result.rank, ranked=as_int(ranked) if as_number(ranked) is not None else None,
             responses=result.responses,
-            min_responses=(_int(detail.get("min_responses"))
-                           if _number(detail.get("min_responses")) is not None else None),
+            min_responses=(as_int(detail.get("min_responses"))
+                           if as_number(detail.get("min_responses")) is not None else None),
             components=components, excluded=excluded,
-            excluded_total=_int(detail.get("excluded_total"), sum(excluded.values())),
-            others_view=_number(detail.get("others_view")),
-            self_view=_number(detail.get("self_view")),
+            excluded_total=as_int(detail.get("excluded_total"), sum(excluded.values())),
+            others_view=as_number(detail.get("others_view")),
+            self_view=as_number(detail.get("self_view")),
             exaggeration=bool(result.exaggeration), recognition=bool(result.recognition),
             training=training, themes=themes, themes_note=note, themes_hidden=hidden,
             explanation=_text(detail.get("explanation")),
@@ -290,7 +199,7 @@ def _pick(results: Sequence[AppraisalResult], primary: Sequence[int]) -> Apprais
     return min(results, key=lambda r: r.id)
 
 
-async def _published_of(uow: UnitOfWork, actor: Actor
+async def published_of(uow: UnitOfWork, actor: Actor
                         ) -> list[tuple[AppraisalRun, AppraisalResult]]:
     """The cadre's published results, one per period, in period order (oldest first)."""
     by_run: dict[int, tuple[AppraisalRun, list[AppraisalResult]]] = {}
@@ -336,21 +245,21 @@ class MyScore:
     min_cell: int = 5
 
 
-async def my_score(uow: UnitOfWork, caller: ResultsCaller, min_cell: int = 5) -> MyScore:
+async def my_score(uow: UnitOfWork, caller: Caller, min_cell: int = 5) -> MyScore:
     """``/myscore``: the cadre's latest published result and the trend over the published
     periods of the same kind (months with months, quarters with quarters).
 
     Raises:
         Refused: ``not_cadre``.
     """
-    actor, lang = await _cadre(uow, caller)
-    published = await _published_of(uow, actor)
+    actor, lang = await acting_as(uow, caller, CADRE_ROLES, NOT_CADRE)
+    published = await published_of(uow, actor)
     if not published:
         return MyScore(lang, actor.name, min_cell=min_cell)
     run, result = published[-1]
     kind = _kind_of(run.period)
     trend = tuple(
-        TrendPoint(r.period, _number(res.score) if res.status == GRADED else None, res.grade,
+        TrendPoint(r.period, as_number(res.score) if res.status == GRADED else None, res.grade,
                    res.status)
         for r, res in published if _kind_of(r.period) == kind
     )[-TREND_PERIODS:]
@@ -436,7 +345,7 @@ def _find_unit(tree: UnitTree, code: str) -> Unit | None:
     return matches[0] if len(matches) == 1 else None
 
 
-async def results_table(uow: UnitOfWork, caller: ResultsCaller, args: Sequence[str] = ()
+async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = ()
                         ) -> ResultsTable:
     """``/results [UNIT] [PERIOD]``: the published ranking of the units in the caller's
     scope (or under UNIT, which must be in it), for PERIOD or the latest published period,
@@ -447,7 +356,7 @@ async def results_table(uow: UnitOfWork, caller: ResultsCaller, args: Sequence[s
         Refused: ``not_staff``, ``usage``, ``unknown_unit``, ``out_of_scope``,
             ``bad_period``, ``no_published``, ``no_published_period``.
     """
-    actor, lang = await _reviewer(uow, caller)
+    actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
     tree = await UnitTree.load(uow)
     args = [a for a in args if a.strip()]
     if len(args) > 2:
@@ -496,407 +405,3 @@ async def results_table(uow: UnitOfWork, caller: ResultsCaller, args: Sequence[s
     return ResultsTable(lang, run.period, run.version, run.published_at, scope,
                         tuple(sorted(units, key=_table_order)),
                         tuple(sorted(cadres, key=_table_order)), periods)
-
-
-# --- /appeal --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Someone to tell after the commit: their chat and language."""
-
-    chat_id: int
-    lang: str
-
-
-@dataclass(frozen=True)
-class AppealFiled:
-    lang: str
-    appeal_id: int
-    cadre: str
-    unit_code: str
-    unit_name: str
-    period: str
-    version: int
-    score: float | None
-    grade: str | None
-    status: str
-    reason: str
-    reviewers: tuple[str, ...]
-    reviewer_count: int
-    notify: tuple[Recipient, ...]
-
-
-@dataclass(frozen=True)
-class ReasonAsked:
-    lang: str
-    period: str
-    score: float | None
-    grade: str | None
-    status: str
-
-
-async def _dialogue(uow: UnitOfWork, person_id: int) -> AdminDialogue | None:
-    """The person's dialogue, after locking the person (two messages at once take turns)."""
-    await uow.session.get(Person, person_id, with_for_update=True)
-    return await uow.session.get(AdminDialogue, person_id, with_for_update=True,
-                                 populate_existing=True)
-
-
-def _not_busy(actor: Actor, dialogue: AdminDialogue | None, lang: str, command: str) -> None:
-    blocked = busy.in_the_way(actor, dialogue, KINDS, command)
-    if blocked is not None:
-        raise Refused(blocked.key, lang, blocked.params)
-
-
-async def _latest(uow: UnitOfWork, actor: Actor, lang: str
-                  ) -> tuple[AppraisalRun, AppraisalResult]:
-    published = await _published_of(uow, actor)
-    if not published:
-        raise Refused("appeal_no_result", lang)
-    return published[-1]
-
-
-async def _existing(uow: UnitOfWork, actor: Actor, result_id: int) -> Appeal | None:
-    return next((a for a in await uow.appeals.of_person(actor.person_id)
-                 if a.result_id == result_id), None)
-
-
-def _already(appeal: Appeal, lang: str) -> Refused:
-    return Refused("appeal_already", lang, {"id": appeal.id, "status": str(appeal.status),
-                                            "date": appeal.created_at})
-
-
-async def ask_reason(uow: UnitOfWork, caller: ResultsCaller) -> ReasonAsked:
-    """``/appeal`` without a reason: check there is a result to contest, then wait for the
-    reason as the cadre's next message.
-
-    Raises:
-        Refused: ``not_cadre``, ``appeal_no_result``, ``appeal_already``, ``busy.*``.
-    """
-    actor, lang = await _cadre(uow, caller)
-    dialogue = await _dialogue(uow, actor.person_id)
-    _not_busy(actor, dialogue, lang, "/appeal")
-    run, result = await _latest(uow, actor, lang)
-    existing = await _existing(uow, actor, result.id)
-    if existing is not None:
-        raise _already(existing, lang)
-    await uow.dialogues.start(actor.person_id, REASON_KIND, "reason",
-                              {"result_id": result.id}, caller.now)
-    return ReasonAsked(lang, run.period, _number(result.score), result.grade, result.status)
-
-
-async def file_appeal(uow: UnitOfWork, caller: ResultsCaller, reason: str) -> AppealFiled:
-    """Contest the cadre's latest published result with ``reason`` (10 to 1,000 characters,
-    counted once cleaned by the rule for typed text, :mod:`surveys.text`).
-
-    One appeal per result; the filing is audited (``appeal.file``). Ends the cadre's
-    ``appeal`` dialogue, if any. Returns who will answer and whom to tell.
-
-    Raises:
-        Refused: ``not_cadre``, ``appeal_no_result``, ``appeal_already``,
-            ``appeal_invisible`` (only invisible or control characters), ``appeal_short``,
-            ``appeal_long``.
-    """
-    actor, lang = await _cadre(uow, caller)
-    dialogue = await _dialogue(uow, actor.person_id)
-    run, result = await _latest(uow, actor, lang)
-    existing = await _existing(uow, actor, result.id)
-    if existing is not None:
-        raise _already(existing, lang)
-    text = clean_text(reason)
-    if not text and reason.strip():
-        raise Refused("appeal_invisible", lang, {"min": REASON_MIN, "max": REASON_MAX})
-    if len(text) < REASON_MIN:
-        raise Refused("appeal_short", lang, {"min": REASON_MIN, "max": REASON_MAX,
-                                             "length": len(text)})
-    if len(text) > REASON_MAX:
-        raise Refused("appeal_long", lang, {"min": REASON_MIN, "max": REASON_MAX,
-                                            "length": len(text)})
-    appeal = await uow.appeals.create(result.id, actor.person_id, text, caller.now)
-    if appeal is None:
-        existing = await _existing(uow, actor, result.id)
-        assert existing is not None
-        raise _already(existing, lang)
-    if dialogue is not None and dialogue.kind == REASON_KIND:
-        await uow.dialogues.end(actor.person_id)
-    await uow.audit.record(actor.label, "appeal.file", "appeal", appeal.id, after={
-        "result_id": result.id, "run_id": run.id, "period": run.period,
-        "version": run.version, "person_id": actor.person_id, "reason": text,
-        "status": str(AppealStatus.OPEN),
-    })
-    shown = Breakdown.read(result, min_cell=10**9)
-    reviewers = await _reviewers(uow, result.unit_id, exclude=actor.person_id)
-    notify: list[Recipient] = []
-    for person in reviewers[:REVIEWERS_NOTIFIED]:
-        recipient = await _recipient(uow, person, caller.default_language)
-        if recipient is not None:
-            notify.append(recipient)
-    return AppealFiled(
-        lang, appeal.id, actor.name, shown.unit_code, shown.unit_name, run.period,
-        run.version, shown.score, shown.grade, shown.status, text,
-        tuple(p.name for p in reviewers[:REVIEWERS_NAMED]), len(reviewers), tuple(notify),
-    )
-
-
-async def _reviewers(uow: UnitOfWork, unit_id: int | None, exclude: int) -> list[Person]:
-    """Admins and auditors whose scope covers the unit (everywhere-scoped ones for none),
-    narrowest scope first, then by name."""
-    people = (await uow.session.scalars(
-        select(Person).where(Person.id.in_(
-            select(PersonRole.person_id).where(PersonRole.role.in_(VIEW_ROLES))))
-        .options(selectinload(Person.roles)).order_by(Person.name, Person.id))).all()
-    tree = await UnitTree.load(uow)
-    found: list[tuple[int, Person]] = []
-    for person in people:
-        if person.id == exclude:
-            continue
-        actor = Actor.of(person)
-        if unit_id is None or unit_id not in tree.by_id:
-            if None in actor.scopes(VIEW_ROLES):
-                found.append((10**6, person))
-            continue
-        if actor.covers(tree, unit_id, VIEW_ROLES):
-            above = tree.ancestors(unit_id)
-            depth = min((above.index(s) if s in above else 10**6)
-                        for s in actor.scopes(VIEW_ROLES))
-            found.append((depth, person))
-    found.sort(key=lambda item: item[0])
-    return [person for _depth, person in found]
-
-
-async def _recipient(uow: UnitOfWork, person: Person, default_language: str
-                     ) -> Recipient | None:
-    if person.contact_id is None:
-        return None
-    contact = await uow.contacts.get(person.contact_id)
-    if contact is None or contact.unreachable:
-        return None
-    return Recipient(contact.chat_id, resolve_language(contact, None, default_language))
-
-
-# --- /appeals and answers -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AppealItem:
-    id: int
-    cadre: str
-    person_id: int
-    unit_code: str
-    unit_name: str
-    period: str
-    version: int
-    score: float | None
-    grade: str | None
-    result_status: str
-    reason: str
-    status: str
-    created_at: datetime
-    own: bool  # the caller's own appeal: they may not answer it
-
-
-@dataclass(frozen=True)
-class AppealList:
-    lang: str
-    items: tuple[AppealItem, ...]
-    total: int  # open appeals in scope; ``items`` holds at most APPEALS_LISTED
-
-
-def _item(appeal: Appeal, result: AppraisalResult, run: AppraisalRun, name: str,
-          tree: UnitTree, actor: Actor) -> AppealItem:
-    unit = tree.by_id.get(result.unit_id) if result.unit_id is not None else None
-    shown = Breakdown.read(result, min_cell=10**9, unit=unit)
-    return AppealItem(appeal.id, name, appeal.person_id, shown.unit_code, shown.unit_name,
-                      run.period, run.version, shown.score, shown.grade, shown.status,
-                      appeal.reason, str(appeal.status), appeal.created_at,
-                      appeal.person_id == actor.person_id)
-
-
-def _in_scope(actor: Actor, tree: UnitTree, result: AppraisalResult) -> bool:
-    if result.unit_id is None or result.unit_id not in tree.by_id:
-        return None in actor.scopes(VIEW_ROLES)
-    return actor.covers(tree, result.unit_id, VIEW_ROLES)
-
-
-async def list_appeals(uow: UnitOfWork, caller: ResultsCaller) -> AppealList:
-    """``/appeals``: the open appeals of results for units in the caller's scope, oldest
-    first (the longest waiting on top).
-
-    Raises:
-        Refused: ``not_staff``.
-    """
-    actor, lang = await _reviewer(uow, caller)
-    tree = await UnitTree.load(uow)
-    rows = await uow.appeals.listed(AppealStatus.OPEN, limit=APPEALS_READ)
-    items = [_item(appeal, result, run, name, tree, actor)
-             for appeal, result, run, name in rows if _in_scope(actor, tree, result)]
-    items.sort(key=lambda item: (item.created_at, item.id))
-    return AppealList(lang, tuple(items[:APPEALS_LISTED]), len(items))
-
-
-@dataclass(frozen=True)
-class AnswerAsked:
-    lang: str
-    item: AppealItem
-    decision: str
-
-
-@dataclass(frozen=True)
-class Answered:
-    lang: str
-    item: AppealItem
-    decision: str
-    answer: str
-    reviewer: str
-    cadre: Recipient | None
-
-
-async def _answerable(uow: UnitOfWork, actor: Actor, lang: str, appeal_id: int,
-                      lock: bool = False) -> tuple[Appeal, AppealItem]:
-    """The appeal, if the caller may answer it now.
-
-    Raises:
-        Refused: ``appeal_unknown`` (no such appeal, or one outside the caller's scope: the
-            caller learns nothing of it), ``appeal_own``, ``appeal_answered``.
-    """
-    known = parse_id(appeal_id)
-    appeal = await uow.appeals.get(known, lock=lock) if known is not None else None
-    found = await uow.appraisal.result(appeal.result_id) if appeal is not None else None
-    tree = await UnitTree.load(uow)
-    if appeal is None or found is None or not _in_scope(actor, tree, found[1]):
-        raise Refused("appeal_unknown", lang, {"id": shown_id(appeal_id)})
-    run, result = found
-    person = await uow.cadres.get(appeal.person_id)
-    item = _item(appeal, result, run, person.name if person is not None else "?", tree, actor)
-    if item.own:
-        raise Refused("appeal_own", lang, {"id": appeal_id})
-    if appeal.status != AppealStatus.OPEN:
-        raise Refused("appeal_answered", lang, {"id": appeal_id, "status": str(appeal.status)})
-    return appeal, item
-
-
-async def ask_answer(uow: UnitOfWork, caller: ResultsCaller, appeal_id: int,
-                     decision: str) -> AnswerAsked:
-    """A tap on Uphold or Reject: check the appeal can be answered, then wait for the
-    answer's text as the caller's next message.
-
-    Raises:
-        Refused: ``not_staff``, ``forged``, those of :func:`_answerable`, ``busy.*``.
-    """
-    actor, lang = await _reviewer(uow, caller)
-    if decision not in DECISIONS:
-        raise Refused("forged", lang)
-    dialogue = await _dialogue(uow, actor.person_id)
-    _not_busy(actor, dialogue, lang, "/appeals")
-    _appeal, item = await _answerable(uow, actor, lang, appeal_id)
-    await uow.dialogues.start(actor.person_id, ANSWER_KIND, "answer",
-                              {"appeal_id": appeal_id, "decision": decision}, caller.now)
-    return AnswerAsked(lang, item, decision)
-
-
-async def answer_appeal(uow: UnitOfWork, caller: ResultsCaller, appeal_id: int,
-                        decision: str, text: str) -> Answered:
-    """Record the answer (compare-and-set from open, so two reviewers cannot both answer),
-    audited as ``appeal.answer`` with before and after. Ends the caller's dialogue if it
-    was waiting for this answer.
-
-    Raises:
-        Refused: ``not_staff``, ``forged``, ``answer_invisible``, ``answer_short``,
-            ``answer_long``, those of
-            :func:`_answerable`.
-    """
-    actor, lang = await _reviewer(uow, caller)
-    if decision not in DECISIONS:
-        raise Refused("forged", lang)
-    dialogue = await _dialogue(uow, actor.person_id)
-    answer = clean_text(text)
-    appeal, item = await _answerable(uow, actor, lang, appeal_id, lock=True)
-    if not answer and text.strip():
-        raise Refused("answer_invisible", lang, {"min": ANSWER_MIN, "id": appeal_id})
-    if len(answer) < ANSWER_MIN:
-        raise Refused("answer_short", lang, {"min": ANSWER_MIN, "id": appeal_id})
-    if len(answer) > ANSWER_MAX:
-        raise Refused("answer_long", lang, {"max": ANSWER_MAX, "length": len(answer),
-                                            "id": appeal_id})
-    status = DECISIONS[decision]
-    if not await uow.appeals.answer(appeal, status, answer, actor.person_id, caller.now):
-        # Someone else answered between the read and the write.
-        raise Refused("appeal_answered", lang, {"id": appeal_id, "status": "answered"})
-    if (dialogue is not None and dialogue.kind == ANSWER_KIND
-            and dialogue.data.get("appeal_id") == appeal_id):
-        await uow.dialogues.end(actor.person_id)
-    await uow.audit.record(
-        actor.label, "appeal.answer", "appeal", appeal_id,
-        before={"status": str(AppealStatus.OPEN), "answer": None, "answered_by": None},
-        after={"status": str(status), "answer": answer, "answered_by": actor.person_id},
-    )
-    cadre = await uow.cadres.get(appeal.person_id)
-    recipient = (await _recipient(uow, cadre, caller.default_language)
-                 if cadre is not None else None)
-    return Answered(lang, item, decision, answer, actor.name, recipient)
-
-
-async def answer_from_dialogue(uow: UnitOfWork, caller: ResultsCaller, text: str) -> Answered:
-    """The text a reviewer typed after tapping Uphold or Reject.
-
-    Raises:
-        Refused: ``no_dialogue`` (nothing is waiting for it), those of
-            :func:`answer_appeal`.
-    """
-    actor, lang = await _reviewer(uow, caller)
-    dialogue = await uow.dialogues.get(actor.person_id)
-    if dialogue is None or dialogue.kind != ANSWER_KIND:
-        raise Refused("no_dialogue", lang)
-    data = dialogue.data
-    return await answer_appeal(uow, caller, _int(data.get("appeal_id")),
-                               str(data.get("decision")), text)
-
-
-def parse_answer(args: Sequence[str]) -> tuple[int, str, str] | None:
-    """``/answer ID uphold|reject TEXT`` as (appeal id, decision, text); None if malformed.
-    The text is what follows the decision, joined as typed by the caller."""
-    # Any number is read as an appeal id: one that cannot exist is "no such appeal" too.
-    if len(args) < 2 or not is_digits(args[0].lstrip("#")):
-        return None
-    decision = args[1].casefold()
-    if decision not in DECISIONS:
-        return None
-    return int(args[0].lstrip("#")), decision, " ".join(args[2:])
-
-
-# --- the dialogues --------------------------------------------------------------------------
-
-
-async def presence(uow: UnitOfWork, telegram_user_id: int) -> str | None:
-    """The kind of results dialogue the account is in (``appeal`` or ``appeal_answer``),
-    or None; a cheap read that claims nothing."""
-    person = await uow.people.by_user(telegram_user_id)
-    if person is None:
-        return None
-    dialogue = await uow.dialogues.get(person.id)
-    if dialogue is None or dialogue.kind not in KINDS:
-        return None
-    needed = CADRE_ROLES if dialogue.kind == REASON_KIND else VIEW_ROLES
-    return dialogue.kind if Actor.of(person).has(needed) else None
-
-
-@dataclass(frozen=True)
-class Cancelled:
-    lang: str
-    kind: str | None  # the dialogue dropped; None when there was none
-    appeal_id: int | None = None  # the appeal an answer was being written for
-
-
-async def cancel(uow: UnitOfWork, caller: ResultsCaller) -> Cancelled:
-    """``/cancel`` in a results dialogue: drop it (the appeal, if any, stays open)."""
-    lang = await _language(uow, caller)
-    person = await uow.people.by_user(caller.telegram_user_id)
-    if person is None:
-        return Cancelled(lang, None)
-    dialogue = await _dialogue(uow, person.id)
-    if dialogue is None or dialogue.kind not in KINDS:
-        return Cancelled(lang, None)
-    await uow.dialogues.end(person.id)
-    appeal_id = dialogue.data.get("appeal_id") if dialogue.kind == ANSWER_KIND else None
-    return Cancelled(lang, dialogue.kind, appeal_id if isinstance(appeal_id, int) else None)

@@ -1,4 +1,8 @@
-"""Admin use cases shared by the CLI, the demo data and (later) admin chat commands."""
+"""Campaigns as the CLI, the demo data and the admin chat make them: create, report, close.
+
+The admin chat adds who may do this where (:mod:`surveys.campaigns.commands`,
+:mod:`surveys.campaigns.dialogue`); units and roles are :mod:`surveys.people`.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from analysis.statistics import margin_of_error
-from storage.ids import BIGINT_MAX, INTEGER_MAX, parse_id
-from storage.models import Campaign, CampaignStatus, Person, ResponseStatus, Role, Unit
+from storage.ids import INTEGER_MAX
+from storage.models import Campaign, CampaignStatus, ResponseStatus
 from surveys.campaigns import operations
 from surveys.campaigns.rules import (
     AUDIENCES,
@@ -20,69 +24,11 @@ from surveys.campaigns.rules import (
     check_plan,
     check_timezone,
 )
-from surveys.fieldwork.cadres import NAME_MAX
-from surveys.people.units import UnitRow, check_tree
 from surveys.questionnaire.loader import survey_checksum
 from surveys.questionnaire.schema import Survey
-from surveys.text import clean_text
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
-
-
-@dataclass(frozen=True)
-class ImportSummary:
-    created: int
-    updated: int
-    unchanged: int
-
-
-async def import_units(uow: UnitOfWork, rows: Sequence[UnitRow], actor: str) -> ImportSummary:
-    """Create or update units from a parsed file, all or nothing.
-
-    The file describes each unit whole: a value left out (population, the centre) is cleared.
-
-    Raises:
-        UnitFileError: the tree is broken (cycle, unknown parent, duplicates...).
-    """
-    existing = await uow.units.parents_by_code()
-    ordered = check_tree(rows, existing)
-    by_code = {unit.code: unit for unit in await uow.units.all()}
-    created = updated = unchanged = 0
-    for row in ordered:
-        parent = by_code[row.parent] if row.parent else None
-        unit = by_code.get(row.code)
-        after = {
-            "code": row.code, "name": row.name, "type": row.type,
-            "parent": row.parent, "population": row.population,
-            "latitude": row.latitude, "longitude": row.longitude, "radius_km": row.radius_km,
-        }
-        if unit is None:
-            unit = Unit(code=row.code, name=row.name, type=row.type, population=row.population,
-                        parent=parent, latitude=row.latitude, longitude=row.longitude,
-                        radius_km=row.radius_km)
-            uow.units.add(unit)
-            await uow.session.flush()
-            by_code[row.code] = unit
-            created += 1
-            await uow.audit.record(actor, "unit.create", "unit", row.code, after=after)
-            continue
-        before = {
-            "code": unit.code, "name": unit.name, "type": unit.type,
-            "parent": existing.get(unit.code), "population": unit.population,
-            "latitude": unit.latitude, "longitude": unit.longitude, "radius_km": unit.radius_km,
-        }
-        if before == after:
-            unchanged += 1
-            continue
-        unit.name, unit.type, unit.population, unit.parent = (
-            row.name, row.type, row.population, parent
-        )
-        unit.latitude, unit.longitude, unit.radius_km = row.latitude, row.longitude, row.radius_km
-        updated += 1
-        await uow.audit.record(actor, "unit.update", "unit", row.code, before=before, after=after)
-    await uow.session.flush()
-    return ImportSummary(created, updated, unchanged)
 
 
 async def create_campaign(
@@ -154,138 +100,6 @@ async def create_campaign(
         },
     )
     return campaign
-
-
-async def grant_role(
-    uow: UnitOfWork, *, telegram_user_id: int, role: Role, unit_code: str | None,
-    name: str | None, actor: str,
-) -> tuple[Person, bool]:
-    """Give the Telegram account a role, optionally scoped to a unit's subtree.
-
-    Returns the person and whether the role is new (granting it twice changes nothing).
-
-    The name is cleaned by the rule for typed text on one line; without anything visible
-    the account's own label is used.
-
-    Raises:
-        CampaignRuleError: the unit does not exist, the name is over 200 characters, or the
-            id cannot be a Telegram user's.
-    """
-    if parse_id(telegram_user_id, BIGINT_MAX) is None:
-        raise CampaignRuleError(f"{telegram_user_id} is not a Telegram user id (those are "
-                                "positive whole numbers)")
-    name = " ".join(clean_text(name or "", multiline=False).split()) or None
-    if name is not None and len(name) > NAME_MAX:
-        raise CampaignRuleError(f"the name is {len(name)} characters; the limit is {NAME_MAX}")
-    unit = None
-    if unit_code is not None:
-        unit = await uow.units.by_code(unit_code)
-        if unit is None:
-            raise CampaignRuleError(f"unknown unit {unit_code!r}")
-    # A private chat's id is the user's id, so the contact can be made before they write.
-    contact = await uow.contacts.get_or_create(telegram_user_id, telegram_user_id)
-    person = await uow.people.by_contact(contact.id)
-    if person is None:
-        person = await uow.people.create(name or f"Telegram user {telegram_user_id}", contact)
-    granted = await uow.people.grant(person, role, unit)
-    if granted is not None:
-        await uow.audit.record(
-            actor, "role.grant", "person", person.id,
-            after={"role": role.value, "unit": unit_code, "name": person.name},
-        )
-    return person, granted is not None
-
-
-@dataclass(frozen=True)
-class RoleHolder:
-    """Someone with roles, as `civicpulse admin list` shows them."""
-
-    person_id: int
-    name: str
-    telegram_user_id: int | None  # None: a cadre profile whose invite link is not used yet
-    roles: tuple[tuple[Role, str | None], ...]  # (role, unit code; None = all units)
-
-    def describe(self) -> str:
-        return ", ".join(f"{role.value} for {scope_label(unit)}" for role, unit in self.roles)
-
-
-def scope_label(unit_code: str | None) -> str:
-    return f"unit {unit_code} and below" if unit_code else "all units"
-
-
-async def role_holders(uow: UnitOfWork, role: Role | None = None) -> list[RoleHolder]:
-    """Everyone with a role (or with ``role``), each with every role they hold and its scope."""
-    codes = {u.id: u.code for u in await uow.units.all()}
-    holders = []
-    for person, contact in await uow.people.with_roles():
-        held = _held(person, codes)
-        if role is None or any(r == role for r, _ in held):
-            holders.append(RoleHolder(person.id, person.name,
-                                      contact.telegram_user_id if contact is not None else None,
-                                      held))
-    return holders
-
-
-def _held(person: Person, codes: dict[int, str]) -> tuple[tuple[Role, str | None], ...]:
-    order = list(Role)
-    return tuple(sorted(
-        ((r.role, codes.get(r.unit_id) if r.unit_id is not None else None) for r in person.roles),
-        key=lambda item: (order.index(item[0]), item[1] or "")))
-
-
-async def revoke_role(
-    uow: UnitOfWork, *, telegram_user_id: int, role: Role, unit_code: str | None, actor: str,
-) -> RoleHolder:
-    """Take a role (with exactly this scope) from the Telegram account; what they still hold.
-
-    Raises:
-        CampaignRuleError: the unit does not exist, nobody with this account holds a role, or
-            they do not hold this one with this scope (the message says what they do hold).
-    """
-    unit = None
-    if unit_code is not None:
-        unit = await uow.units.by_code(unit_code)
-        if unit is None:
-            raise CampaignRuleError(f"unknown unit {unit_code!r}")
-    # An id no account can have is nobody's, decided without asking the database.
-    known = parse_id(telegram_user_id, BIGINT_MAX)
-    person = await uow.people.by_user(known) if known is not None else None
-    if person is None or not person.roles:
-        raise CampaignRuleError(
-            f"nobody with Telegram id {telegram_user_id} has a role (`civicpulse admin list` "
-            "shows who has one)")
-    before = await _holder(uow, person, telegram_user_id)
-    if await uow.people.revoke(person, role, unit.id if unit is not None else None) is None:
-        raise CampaignRuleError(
-            f"{person.name} (Telegram {telegram_user_id}) is not {role.value} for "
-            f"{scope_label(unit_code)}; they are {before.describe()}")
-    await uow.audit.record(
-        actor, "role.revoke", "person", person.id,
-        before={"role": role.value, "unit": unit_code, "name": person.name},
-    )
-    return await _holder(uow, person, telegram_user_id)
-
-
-async def _holder(uow: UnitOfWork, person: Person, telegram_user_id: int) -> RoleHolder:
-    codes = {u.id: u.code for u in await uow.units.all()}
-    return RoleHolder(person.id, person.name, telegram_user_id, _held(person, codes))
-
-
-async def roles_of(uow: UnitOfWork, telegram_user_id: int) -> frozenset[Role] | None:
-    """The roles of the person behind a Telegram account; None for a plain resident."""
-    person = await uow.people.by_user(telegram_user_id)
-    return frozenset(r.role for r in person.roles) if person is not None else None
-
-
-async def chat_roles(uow: UnitOfWork) -> dict[int, frozenset[Role]]:
-    """The roles of each chat that has (or had) one, for the command menus: an empty set
-    means the person's menu goes back to the residents' one."""
-    held: dict[int, set[Role]] = {}
-    for chat_id, role in await uow.people.chat_roles():
-        roles = held.setdefault(chat_id, set())
-        if role is not None:
-            roles.add(role)
-    return {chat_id: frozenset(roles) for chat_id, roles in held.items()}
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from storage.models import LIVE_STATUSES, OutboxStatus
 from storage.outbox import Delivery
 from surveys.campaigns import scheduling
+from surveys.people.caller import LANGUAGES
 from surveys.questionnaire import engine
 from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.questionnaire.schema import Survey
 from surveys.respondents.anonymity import respondent_key
-from surveys.respondents.responding import LANGUAGES
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork

@@ -1,4 +1,4 @@
-"""Admin chat use cases: the ``/newcampaign`` dialogue and the scoped campaign commands.
+"""Admin chat: the ``/newcampaign`` dialogue, which creates a campaign step by step.
 
 The dialogue is a short, guided sequence of steps (survey, unit, audience, dates, reminders,
 recurrence, code, confirm). Where the admin is lives in ``admin_dialogues``, one row per
@@ -6,9 +6,9 @@ admin, so a restart or a second bot process loses nothing. Each change bumps the
 ``version``; buttons carry it with the dialogue's ``nonce``, so a tap on an old prompt (or on
 a prompt of an earlier dialogue) is refused instead of acting on the wrong step.
 
-Every use case here checks the caller's role first, and the unit scope second, so a person
-without the role learns nothing (not even whether a campaign code exists). What the caller
-may not do is raised as :class:`Refused`, with a text key the chat layer translates.
+Every use case here checks the caller's role first (``not_admin``, raised as
+:class:`~surveys.people.caller.Refused`); units outside the admin's scope are neither listed
+nor accepted. What does not fit a step is an :class:`InputError`, shown on the step's prompt.
 
 The parsing functions at the top are pure and tested on their own.
 """
@@ -17,50 +17,31 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from storage.ids import is_digits
-from storage.models import AdminDialogue, Campaign, CampaignStatus, Person, Role, Unit
-from surveys.campaigns.admin import (
-    CampaignReport,
-    campaign_reports,
-    close_campaign,
-    create_campaign,
-)
-from surveys.campaigns.operations import (
-    ENTRY_LABEL_MAX,
-    AudiencePlan,
-    Burden,
-    ManualReminder,
-    add_entry_point,
-    plan_invitations,
-    remind_now,
-    reminder_plan,
-)
+from storage.models import AdminDialogue, CampaignStatus, Unit
+from surveys.campaigns.admin import create_campaign
+from surveys.campaigns.operations import AudiencePlan, Burden, plan_invitations
 from surveys.campaigns.rules import (
-    CODE_PATTERN,
     CampaignRuleError,
     Window,
     check_code,
-    check_entry_name,
     check_plan,
     check_timezone,
-    is_open,
     parse_duration,
     parse_recurrence,
     parse_reminders,
     recurrence_from_str,
 )
-from surveys.fieldwork import cadres
 from surveys.people import busy
-from surveys.people.access import ADMIN_ROLES, VIEW_ROLES, Actor, NotAllowed, UnitTree, acting
+from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, Actor, UnitTree
+from surveys.people.caller import Caller, Refused, acting_as
 from surveys.questionnaire.loader import load_template, template_names
 from surveys.questionnaire.schema import LocalText
-from surveys.respondents.responding import resolve_language
-from surveys.text import clean_text
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -73,7 +54,6 @@ RECURRENCE_PRESETS = ("", "monthly", "quarterly")
 # An opening time typed a few minutes ago (the admin was slow) still means "now".
 OPENING_GRACE = timedelta(minutes=5)
 UNITS_SHOWN = 12
-CAMPAIGNS_LISTED = 40
 
 _NOW_WORDS = {"now", "现在", "立即"}
 _NONE_WORDS = {"none", "no", "never", "-", "无", "不", "不需要", "不重复"}
@@ -298,69 +278,6 @@ def choice_data(nonce: str, version: int, choice: str) -> str:
     return f"d:{nonce}:{version}:{choice}"
 
 
-# --- who is asking --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The Telegram account behind an admin command, and what the use cases need to know."""
-
-    telegram_user_id: int
-    now: datetime
-    client_language: str | None = None
-    default_language: str = "en"
-    burden: Burden = field(default_factory=Burden)
-    secret: bytes = b""
-
-
-class Refused(Exception):
-    """The caller may not do this, or the request cannot be done; ``key`` names the text."""
-
-    def __init__(self, key: str, lang: str, params: Mapping[str, object] | None = None) -> None:
-        super().__init__(key)
-        self.key = key
-        self.lang = lang
-        self.params: dict[str, object] = dict(params or {})
-
-
-async def _language(uow: UnitOfWork, caller: Caller) -> str:
-    contact = await uow.contacts.by_user(caller.telegram_user_id)
-    return resolve_language(contact, caller.client_language, caller.default_language)
-
-
-async def _acting(
-    uow: UnitOfWork, caller: Caller, roles: Sequence[Role]
-) -> tuple[Actor, str]:
-    lang = await _language(uow, caller)
-    try:
-        actor = await acting(uow, caller.telegram_user_id, roles)
-    except NotAllowed as exc:
-        raise Refused("not_admin", lang) from exc
-    return actor, lang
-
-
-async def _campaign(
-    uow: UnitOfWork, actor: Actor, lang: str, code: str, roles: Sequence[Role]
-) -> tuple[Campaign, UnitTree]:
-    """The campaign, if it is in the actor's scope. Unknown and out of scope read the same,
-    so a scoped admin does not learn which codes exist elsewhere."""
-    campaign = await uow.campaigns.by_code(code) if CODE_PATTERN.fullmatch(code) else None
-    tree = await UnitTree.load(uow)
-    if campaign is None or not actor.covers(tree, campaign.unit_id, roles):
-        raise Refused("no_campaign", lang, {"code": code})
-    return campaign, tree
-
-
-async def require_role(uow: UnitOfWork, caller: Caller, roles: Sequence[Role]) -> str:
-    """Check the caller holds one of ``roles`` somewhere; returns their language.
-
-    Raises:
-        Refused: ``not_admin``.
-    """
-    _actor, lang = await _acting(uow, caller, roles)
-    return lang
-
-
 async def is_in_dialogue(uow: UnitOfWork, telegram_user_id: int) -> bool:
     """Whether the account is an admin in the middle of ``/newcampaign`` (a cheap read:
     one query for anyone who is not a person with a role)."""
@@ -369,240 +286,6 @@ async def is_in_dialogue(uow: UnitOfWork, telegram_user_id: int) -> bool:
         return False
     dialogue = await uow.dialogues.get(person.id)
     return dialogue is not None and dialogue.kind == KIND
-
-
-# --- the commands ---------------------------------------------------------------------------
-
-_STATUS_ORDER = {CampaignStatus.OPEN: 0, CampaignStatus.SCHEDULED: 1, CampaignStatus.DRAFT: 2,
-                 CampaignStatus.CLOSED: 3}
-
-
-@dataclass(frozen=True)
-class CampaignList:
-    lang: str
-    reports: list[CampaignReport]
-    total: int  # in scope; ``reports`` holds at most CAMPAIGNS_LISTED of them
-
-
-async def list_campaigns(uow: UnitOfWork, caller: Caller) -> CampaignList:
-    """``/campaigns``: the campaigns in the caller's scope, open ones first."""
-    actor, lang = await _acting(uow, caller, VIEW_ROLES)
-    tree = await UnitTree.load(uow)
-    visible = actor.visible_units(tree, VIEW_ROLES)
-    reports = [r for r in await campaign_reports(uow, caller.now)
-               if r.campaign.unit_id in visible]
-    reports.sort(key=lambda r: (_STATUS_ORDER[r.campaign.status],
-                                -r.campaign.opens_at.timestamp(), r.campaign.code))
-    return CampaignList(lang, reports[:CAMPAIGNS_LISTED], len(reports))
-
-
-@dataclass(frozen=True)
-class EntryPointView:
-    name: str
-    label: str | None
-
-
-@dataclass(frozen=True)
-class CampaignStatusView:
-    lang: str
-    report: CampaignReport
-    unit_path: str
-    survey: str
-    survey_version: int
-    entry_points: list[EntryPointView]
-    can_manage: bool  # an admin for its unit (an auditor only reads)
-
-
-async def campaign_status(uow: UnitOfWork, caller: Caller, code: str) -> CampaignStatusView:
-    """``/campaign CODE``: progress, trust in the result, deliveries and entry points."""
-    actor, lang = await _acting(uow, caller, VIEW_ROLES)
-    campaign, tree = await _campaign(uow, actor, lang, code, VIEW_ROLES)
-    [report] = await campaign_reports(uow, caller.now, campaign.code)
-    version = await uow.surveys.get(campaign.survey_id)
-    assert version is not None
-    entries = [EntryPointView(e.name, e.label)
-               for e in await uow.entry_points.of(campaign.id)]
-    return CampaignStatusView(
-        lang=lang, report=report, unit_path=tree.path(campaign.unit_id),
-        survey=version.slug, survey_version=version.version, entry_points=entries,
-        can_manage=actor.covers(tree, campaign.unit_id, ADMIN_ROLES),
-    )
-
-
-@dataclass(frozen=True)
-class CampaignRef:
-    lang: str
-    code: str
-    unit: str
-    status: CampaignStatus
-
-
-def _ref(lang: str, campaign: Campaign) -> CampaignRef:
-    return CampaignRef(lang, campaign.code, campaign.unit.name, campaign.status)
-
-
-async def campaign_link(uow: UnitOfWork, caller: Caller, code: str) -> CampaignRef:
-    """The campaign behind a QR code button, if the caller may see it."""
-    actor, lang = await _acting(uow, caller, VIEW_ROLES)
-    campaign, _tree = await _campaign(uow, actor, lang, code, VIEW_ROLES)
-    return _ref(lang, campaign)
-
-
-async def check_close(uow: UnitOfWork, caller: Caller, code: str) -> CampaignRef:
-    """``/close CODE`` before the confirmation: may the caller close it, and is it open?"""
-    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
-    campaign, _tree = await _campaign(uow, actor, lang, code, ADMIN_ROLES)
-    if campaign.status == CampaignStatus.CLOSED:
-        raise Refused("already_closed", lang, {"code": campaign.code})
-    return _ref(lang, campaign)
-
-
-async def close(uow: UnitOfWork, caller: Caller, code: str) -> CampaignRef:
-    """Close the campaign now (audited as the caller)."""
-    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
-    campaign, _tree = await _campaign(uow, actor, lang, code, ADMIN_ROLES)
-    if campaign.status == CampaignStatus.CLOSED:
-        raise Refused("already_closed", lang, {"code": campaign.code})
-    try:
-        closed = await close_campaign(uow, campaign.code, caller.now, actor.label)
-    except CampaignRuleError as exc:
-        raise Refused("rule", lang, {"reason": str(exc)}) from exc
-    return _ref(lang, closed)
-
-
-@dataclass(frozen=True)
-class ReminderView:
-    lang: str
-    code: str
-    plan: AudiencePlan
-    queued: int = 0
-
-
-async def check_remind(uow: UnitOfWork, caller: Caller, code: str) -> ReminderView:
-    """``/remind CODE`` before the confirmation: who would be reminded, who skipped.
-
-    Raises:
-        Refused: not open, or nobody to remind (a broadcast to 0 recipients).
-    """
-    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
-    campaign, _tree = await _campaign(uow, actor, lang, code, ADMIN_ROLES)
-    if not is_open(campaign, caller.now):
-        raise Refused("not_open", lang, {"code": campaign.code,
-                                         "status": campaign.status.value})
-    plan = await reminder_plan(uow, campaign, caller.secret, caller.now, caller.burden)
-    if not plan.recipients:
-        raise Refused("nobody_to_remind", lang, {"code": campaign.code,
-                                                 "skipped": plan.skipped_count})
-    return ReminderView(lang, campaign.code, plan)
-
-
-async def remind(uow: UnitOfWork, caller: Caller, code: str) -> ReminderView:
-    """Queue the reminders now (audited as the caller)."""
-    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
-    campaign, _tree = await _campaign(uow, actor, lang, code, ADMIN_ROLES)
-    try:
-        done: ManualReminder = await remind_now(
-            uow, campaign.code, caller.now, secret=caller.secret, burden=caller.burden,
-            actor=actor.label,
-        )
-    except CampaignRuleError as exc:
-        raise Refused("rule", lang, {"reason": str(exc)}) from exc
-    return ReminderView(lang, campaign.code, done.plan, done.queued)
-
-
-@dataclass(frozen=True)
-class EntryAdded:
-    lang: str
-    code: str
-    name: str
-    label: str | None
-
-
-async def add_entry(
-    uow: UnitOfWork, caller: Caller, code: str, name: str, label: str | None
-) -> EntryAdded:
-    """``/entry CODE NAME [label]``: a named way into the campaign (audited as the caller)."""
-    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
-    campaign, _tree = await _campaign(uow, actor, lang, code, ADMIN_ROLES)
-    try:
-        check_entry_name(name)
-    except CampaignRuleError as exc:
-        raise Refused("bad_entry_name", lang, {"name": name}) from exc
-    if await uow.entry_points.exists(campaign.id, name):
-        raise Refused("entry_taken", lang, {"code": campaign.code, "name": name})
-    label = clean_text(label or "", multiline=False)[:ENTRY_LABEL_MAX] or None
-    try:
-        await add_entry_point(uow, campaign.code, name, label, actor.label)
-    except CampaignRuleError as exc:
-        raise Refused("rule", lang, {"reason": str(exc)}) from exc
-    return EntryAdded(lang, campaign.code, name, label)
-
-
-# --- /invite: a cadre's profile and one-time link -------------------------------------------
-
-
-@dataclass(frozen=True)
-class CadreInvited:
-    lang: str
-    issued: cadres.IssuedInvite
-
-
-async def invite_usage(uow: UnitOfWork, caller: Caller) -> str:
-    """``/invite`` without arguments: admins get the usage, anyone else the refusal."""
-    return await require_role(uow, caller, ADMIN_ROLES)
-
-
-async def invite_cadre(uow: UnitOfWork, caller: Caller, text: str,
-                       valid_for: timedelta) -> CadreInvited:
-    """``/invite UNIT Name; Position; task, task`` creates a profile and its first link;
-    ``/invite ID`` gives an existing profile a fresh link (older unused ones stop working).
-
-    Only for admins, and only for units in their scope (every unit of the profile).
-    Audited as the admin.
-
-    Raises:
-        Refused: not an admin, out of scope, or a request that breaks a rule.
-    """
-    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
-
-    def in_scope(tree: UnitTree, unit_id: int) -> bool:
-        return actor.covers(tree, unit_id, ADMIN_ROLES)
-
-    request = text.strip()
-    try:
-        if is_digits(request):
-            issued = await cadres.issue_invite(uow, int(request), actor=actor.label,
-                                               now=caller.now, valid_for=valid_for,
-                                               scope=in_scope)
-        else:
-            issued = await cadres.create_profile(uow, cadres.parse_invite_request(request),
-                                                 actor=actor.label, now=caller.now,
-                                                 valid_for=valid_for, scope=in_scope)
-    except cadres.CadreError as exc:
-        key = "out_of_scope" if exc.key == "out_of_scope" else f"cadre.{exc.key}"
-        raise Refused(key, lang, exc.params) from exc
-    return CadreInvited(lang, issued)
-
-
-CADRES_LISTED = 40
-
-
-@dataclass(frozen=True)
-class CadreList:
-    lang: str
-    profiles: list[cadres.Profile]
-    total: int  # in scope; ``profiles`` holds at most CADRES_LISTED of them
-
-
-async def list_cadres(uow: UnitOfWork, caller: Caller) -> CadreList:
-    """``/cadres``: the cadre profiles of the caller's units, with their link status and the
-    ids ``/invite ID`` takes."""
-    actor, lang = await _acting(uow, caller, VIEW_ROLES)
-    tree = await UnitTree.load(uow)
-    visible = actor.visible_units(tree, VIEW_ROLES)
-    shown = [p for p in await cadres.list_profiles(uow, caller.now)
-             if any(u.id in visible for u in p.units)]
-    return CadreList(lang, shown[:CADRES_LISTED], len(shown))
 
 
 # --- the /newcampaign dialogue --------------------------------------------------------------
@@ -672,39 +355,32 @@ class Outcome:
     retire: int | None = None  # an earlier prompt whose buttons should go
 
 
-async def _lock(uow: UnitOfWork, person_id: int) -> AdminDialogue | None:
-    # The repository's get() does not lock; two taps at once (or a tap and a typed answer)
-    # must not both move the dialogue on from the same step.
-    return await uow.session.get(AdminDialogue, person_id, with_for_update=True,
-                                 populate_existing=True)
-
-
-async def start_dialogue(uow: UnitOfWork, caller: Caller) -> Outcome:
-    """``/newcampaign``: begin (or begin again) at the survey step.
+async def start_dialogue(uow: UnitOfWork, caller: Caller, *, burden: Burden) -> Outcome:
+    """``/newcampaign``: begin (or begin again) at the survey step. ``burden``: the limits
+    the confirmation's audience plan counts with.
 
     Raises:
         Refused: ``busy.<kind>`` when another dialogue of the person's (a progress note, a
             note's correction, an inspection) is in progress: one row per person, and it is
             not thrown away; the admin is told how to finish or drop it first.
     """
-    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
-    # The person first (as notes and inspections do): two first /newcampaign at once must
-    # not both insert the row, and locks are always taken in one order.
-    await uow.session.get(Person, actor.person_id, with_for_update=True)
-    previous = await _lock(uow, actor.person_id)
+    actor, lang = await acting_as(uow, caller, ADMIN_ROLES, NOT_ADMIN)
+    # The person first: two first /newcampaign at once must not both insert the row.
+    previous = await busy.locked(uow, actor.person_id, person_first=True)
     found = busy.in_the_way(actor, previous, (KIND,), "/newcampaign")
     if found is not None:
         raise Refused(found.key, lang, found.params)
     retire = previous.data.get("msg") if previous is not None else None
     data: dict[str, Any] = {"nonce": secrets.token_hex(3), "timezone": "UTC"}
     dialogue = await uow.dialogues.start(actor.person_id, KIND, STEPS[0], data, caller.now)
-    return Outcome(lang, screen=await _screen(uow, caller, actor, dialogue), retire=retire)
+    screen = await _screen(uow, caller, actor, dialogue, burden)
+    return Outcome(lang, screen=screen, retire=retire)
 
 
 async def cancel_dialogue(uow: UnitOfWork, caller: Caller) -> Outcome:
     """``/cancel`` during the dialogue: forget it."""
-    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
-    dialogue = await _lock(uow, actor.person_id)
+    actor, lang = await acting_as(uow, caller, ADMIN_ROLES, NOT_ADMIN)
+    dialogue = await busy.locked(uow, actor.person_id)
     if dialogue is None:
         return Outcome(lang, notice="no_dialogue")
     retire = dialogue.data.get("msg")
@@ -719,7 +395,7 @@ async def remember_prompt(uow: UnitOfWork, caller: Caller, nonce: str,
     person = await uow.people.by_user(caller.telegram_user_id)
     if person is None:
         return None
-    dialogue = await _lock(uow, person.id)
+    dialogue = await busy.locked(uow, person.id)
     if dialogue is None or dialogue.data.get("nonce") != nonce:
         return None
     previous = dialogue.data.get("msg")
@@ -730,29 +406,30 @@ async def remember_prompt(uow: UnitOfWork, caller: Caller, nonce: str,
 
 
 async def dialogue_tap(
-    uow: UnitOfWork, caller: Caller, nonce: str, version: int, choice: str
+    uow: UnitOfWork, caller: Caller, nonce: str, version: int, choice: str, *, burden: Burden
 ) -> Outcome:
     """A button of the dialogue; refused as stale unless it is on the current prompt."""
-    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
-    dialogue = await _lock(uow, actor.person_id)
+    actor, lang = await acting_as(uow, caller, ADMIN_ROLES, NOT_ADMIN)
+    dialogue = await busy.locked(uow, actor.person_id)
     if (dialogue is None or dialogue.kind != KIND or dialogue.version != version
             or dialogue.data.get("nonce") != nonce):
         return Outcome(lang, stale=True)
-    return await _apply(uow, caller, actor, lang, dialogue, tap=choice)
+    return await _apply(uow, caller, actor, lang, dialogue, burden, tap=choice)
 
 
-async def dialogue_text(uow: UnitOfWork, caller: Caller, text: str) -> Outcome:
+async def dialogue_text(uow: UnitOfWork, caller: Caller, text: str, *,
+                        burden: Burden) -> Outcome:
     """A typed answer to the current step."""
-    actor, lang = await _acting(uow, caller, ADMIN_ROLES)
-    dialogue = await _lock(uow, actor.person_id)
+    actor, lang = await acting_as(uow, caller, ADMIN_ROLES, NOT_ADMIN)
+    dialogue = await busy.locked(uow, actor.person_id)
     if dialogue is None or dialogue.kind != KIND:
         return Outcome(lang, notice="no_dialogue")
-    return await _apply(uow, caller, actor, lang, dialogue, text=text.strip())
+    return await _apply(uow, caller, actor, lang, dialogue, burden, text=text.strip())
 
 
 async def _apply(
-    uow: UnitOfWork, caller: Caller, actor: Actor, lang: str, dialogue: AdminDialogue, *,
-    tap: str | None = None, text: str | None = None,
+    uow: UnitOfWork, caller: Caller, actor: Actor, lang: str, dialogue: AdminDialogue,
+    burden: Burden, *, tap: str | None = None, text: str | None = None,
 ) -> Outcome:
     data = dict(dialogue.data)
     step = dialogue.step
@@ -762,18 +439,18 @@ async def _apply(
     if tap == "b":
         back = STEPS[max(STEPS.index(step) - 1, 0)]
         moved = await uow.dialogues.start(actor.person_id, KIND, back, data, caller.now)
-        return Outcome(lang, screen=await _screen(uow, caller, actor, moved))
+        return Outcome(lang, screen=await _screen(uow, caller, actor, moved, burden))
     try:
         if step == "confirm":
             if tap != "y":
                 raise InputError("use_buttons")
-            return await _create(uow, caller, actor, lang, data)
+            return await _create(uow, caller, actor, lang, data, burden)
         following = await _STEP_INPUT[step](uow, caller, actor, data, tap, text)
     except InputError as exc:
-        screen = await _screen(uow, caller, actor, dialogue, exc)
+        screen = await _screen(uow, caller, actor, dialogue, burden, exc)
         return Outcome(lang, screen=screen)
     moved = await uow.dialogues.start(actor.person_id, KIND, following, data, caller.now)
-    return Outcome(lang, screen=await _screen(uow, caller, actor, moved))
+    return Outcome(lang, screen=await _screen(uow, caller, actor, moved, burden))
 
 
 def _tapped(tap: str | None, prefix: str) -> int | None:
@@ -859,15 +536,20 @@ async def _dates_input(uow: UnitOfWork, caller: Caller, actor: Actor, data: dict
     return "reminders" if window.given else "dates"
 
 
+def _preset_or_typed(tap: str | None, prefix: str, presets: Sequence[str], text: str | None,
+                     parse: Callable[[str], str]) -> str:
+    """A preset button (``<prefix><index>``) or a typed value read by ``parse``."""
+    index = _tapped(tap, prefix)
+    if index is not None and index < len(presets):
+        return presets[index]
+    if text is not None:
+        return parse(text)
+    raise InputError("use_buttons")
+
+
 async def _reminders_input(uow: UnitOfWork, caller: Caller, actor: Actor,
                            data: dict[str, Any], tap: str | None, text: str | None) -> str:
-    index = _tapped(tap, "r")
-    if index is not None and index < len(REMINDER_PRESETS):
-        value = REMINDER_PRESETS[index]
-    elif text is not None:
-        value = parse_reminders_input(text)
-    else:
-        raise InputError("use_buttons")
+    value = _preset_or_typed(tap, "r", REMINDER_PRESETS, text, parse_reminders_input)
     opens_at, closes_at = WindowInput.from_data(data).resolve(caller.now)
     try:
         check_plan(Window(opens_at, closes_at), parse_reminders(value))
@@ -879,14 +561,9 @@ async def _reminders_input(uow: UnitOfWork, caller: Caller, actor: Actor,
 
 async def _recurrence_input(uow: UnitOfWork, caller: Caller, actor: Actor,
                             data: dict[str, Any], tap: str | None, text: str | None) -> str:
-    index = _tapped(tap, "c")
-    if index is not None and index < len(RECURRENCE_PRESETS):
-        value = RECURRENCE_PRESETS[index]
-    elif text is not None:
-        value = parse_recurrence_input(text, str(data.get("timezone") or "UTC"))
-    else:
-        raise InputError("use_buttons")
-    data["recurrence"] = value
+    zone = str(data.get("timezone") or "UTC")
+    data["recurrence"] = _preset_or_typed(tap, "c", RECURRENCE_PRESETS, text,
+                                          lambda typed: parse_recurrence_input(typed, zone))
     return "code"
 
 
@@ -930,7 +607,7 @@ _STEP_INPUT = {
 
 
 async def _create(uow: UnitOfWork, caller: Caller, actor: Actor, lang: str,
-                  data: dict[str, Any]) -> Outcome:
+                  data: dict[str, Any], burden: Burden) -> Outcome:
     window = WindowInput.from_data(data)
     check_window(window, caller.now)
     opens_at, closes_at = window.resolve(caller.now)
@@ -942,7 +619,7 @@ async def _create(uow: UnitOfWork, caller: Caller, actor: Actor, lang: str,
         raise InputError("out_of_scope", unit=f"{unit.name} ({unit.code})")
     survey = load_template(str(data["survey"]))
     plan = await plan_invitations(uow, unit_id=unit.id, audience=str(data["audience"]),
-                                  opens_at=opens_at, burden=caller.burden, tree=tree)
+                                  opens_at=opens_at, burden=burden, tree=tree)
     try:
         campaign = await create_campaign(
             uow, survey=survey, unit_code=unit.code, code=str(data["code"]),
@@ -961,7 +638,7 @@ async def _create(uow: UnitOfWork, caller: Caller, actor: Actor, lang: str,
 
 
 async def _screen(
-    uow: UnitOfWork, caller: Caller, actor: Actor, dialogue: AdminDialogue,
+    uow: UnitOfWork, caller: Caller, actor: Actor, dialogue: AdminDialogue, burden: Burden,
     error: InputError | None = None,
 ) -> Screen:
     data = dict(dialogue.data)
@@ -984,7 +661,7 @@ async def _screen(
         if step == "confirm":
             extra["plan"] = await plan_invitations(
                 uow, unit_id=int(data["unit_id"]), audience=str(data["audience"]),
-                opens_at=opens_at, burden=caller.burden,
+                opens_at=opens_at, burden=burden,
             )
     return Screen(
         step=step, nonce=str(data["nonce"]), version=dialogue.version, data=data,
@@ -992,32 +669,16 @@ async def _screen(
     )
 
 
-def _choice(unit: Unit, tree: UnitTree, visible: set[int]) -> UnitChoice:
-    has_children = any(c.id in visible for c in tree.children.get(unit.id, []))
-    return UnitChoice(unit.id, unit.code, unit.name, has_children)
-
-
 async def _unit_listing(uow: UnitOfWork, actor: Actor, browse: object) -> dict[str, Any]:
     tree = await UnitTree.load(uow)
-    visible = actor.visible_units(tree, ADMIN_ROLES)
-    tops = sorted((u for u in tree.by_id.values()
-                   if u.id in visible and (u.parent_id is None or u.parent_id not in visible)),
-                  key=lambda u: u.name)
-    node: Unit | None = None
-    if isinstance(browse, int) and browse in visible:
-        node = tree.by_id[browse]
-    elif len(tops) == 1:
-        node = tops[0]  # one place to start from: show what is inside it straight away
-    if node is None:
-        listed = tops
-        up = None
-    else:
-        listed = [c for c in tree.children.get(node.id, []) if c.id in visible]
-        parent = node.parent_id
-        up = parent if parent in visible else (0 if len(tops) > 1 else None)
+    at = tree.browse(actor.visible_units(tree, ADMIN_ROLES), browse)
+
+    def choice(unit: Unit) -> UnitChoice:
+        return UnitChoice(unit.id, unit.code, unit.name, at.has_inside(unit))
+
     return {
-        "browsing": _choice(node, tree, visible) if node is not None else None,
-        "units": [_choice(u, tree, visible) for u in listed[:UNITS_SHOWN]],
-        "more_units": max(len(listed) - UNITS_SHOWN, 0),
-        "up": up,
+        "browsing": choice(at.node) if at.node is not None else None,
+        "units": [choice(u) for u in at.listed[:UNITS_SHOWN]],
+        "more_units": max(len(at.listed) - UNITS_SHOWN, 0),
+        "up": at.up,
     }

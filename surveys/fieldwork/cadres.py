@@ -27,6 +27,7 @@ from storage.models import CadreInvite, KeyTask, Person, Role, Unit
 from surveys.appraisal.periods import Period
 from surveys.campaigns.rules import deep_link
 from surveys.people.access import UnitTree
+from surveys.people.roles import NAME_MAX
 from surveys.questionnaire.answers import from_row
 from surveys.questionnaire.schema import QUESTION_ID_PATTERN, Survey
 from surveys.text import clean_text, spreadsheet_cell
@@ -40,7 +41,6 @@ CADRE_PREFIX = "cadre-"
 # secrets.token_urlsafe(32): 32 random bytes, 43 characters of A-Za-z0-9_-.
 TOKEN_BYTES = 32
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
-NAME_MAX = 200
 POSITION_MAX = 200
 TASK_MAX = 120
 TASKS_MAX = 12  # key tasks are few by design: a long list is a report, not a focus

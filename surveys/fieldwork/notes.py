@@ -9,8 +9,9 @@ Tapping the task saves the note in one transaction: the note, its evidence tied 
 was sent from and how far that is from the cadre's unit).
 
 A note can be corrected (a new version; the audit log keeps every one) or withdrawn, by its
-author only and only within the correction window (24 hours by default) after it was sent.
-Correcting waits for the new text in a dialogue of kind ``note_fix``.
+author only and only within the correction window (24 hours by default) after it was sent:
+that is :mod:`surveys.fieldwork.sent_notes` (/notes). Correcting waits for the new text in a
+dialogue of kind ``note_fix``; presence, Cancel and the prompt's buttons, here, serve both.
 
 The dialogue row is the person's only one: /note does not start while an inspection, a new
 campaign or a correction is in progress (``surveys.people.busy``), and the person is told how to
@@ -23,35 +24,26 @@ number, their length or how many photos they carry into any score: counting note
 reward paperwork, which is what the appraisal is meant to stop. They are there so a cadre's
 claims can be checked against what residents and inspectors see.
 
-Pure use cases: no Telegram. Refusals are raised as :class:`NoteRefused` with a text key
-(``note.<key>``) for the chat layer; the transaction then rolls back, so nothing changes.
+Pure use cases: no Telegram. Refusals are raised as :class:`~surveys.people.caller.Refused`
+with a text key (``note.<key>``) for the chat layer; the transaction then rolls back, so
+nothing changes.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from storage.evidence import StoredFile
-from storage.ids import is_digits, parse_id, shown_id
-from storage.models import (
-    AdminDialogue,
-    Contact,
-    KeyTask,
-    Note,
-    NoteStatus,
-    Person,
-    RespondentSession,
-    Response,
-    Role,
-)
+from storage.ids import is_digits, parse_id
+from storage.models import AdminDialogue, Contact, KeyTask, RespondentSession, Response
 from surveys.fieldwork.rules import FieldRules, check_location, valid_location
 from surveys.people import busy
-from surveys.people.access import Actor, NotAllowed, UnitTree, acting
-from surveys.respondents.responding import current_response, resolve_language
+from surveys.people.access import CADRE_ROLES, Actor, UnitTree
+from surveys.people.caller import Caller, Refused, acting_as, resolve_language
+from surveys.respondents.responding import current_response
 from surveys.text import clean_text
 
 if TYPE_CHECKING:
@@ -61,8 +53,6 @@ KIND = busy.NOTE
 FIX_KIND = busy.NOTE_FIX
 COMMAND = "/note"
 KINDS = (KIND, FIX_KIND)
-CADRE_ROLES = (Role.CADRE,)
-NOTES_LISTED = 10
 OTHER_TASK = 0  # the "other / none" choice: a note about no particular key task
 
 
@@ -70,70 +60,26 @@ OTHER_TASK = 0  # the "other / none" choice: a note about no particular key task
 
 
 @dataclass(frozen=True)
-class NoteCaller:
-    """The Telegram account behind a cadre's message, and the limits that apply."""
+class Cadre:
+    """The cadre behind the caller, acting with their roles."""
 
-    telegram_user_id: int
-    now: datetime
-    rules: FieldRules = field(default_factory=FieldRules)
-    client_language: str | None = None
-    default_language: str = "en"
-    # The respondent keys' secret, to find the poll the cadre is answering (if any), and the
-    # chat message being handled (None for a button): see :func:`_poll_is_newer`.
-    secret: bytes | None = None
-    message_id: int | None = None
-
-
-class NoteRefused(Exception):
-    """Cannot be done; ``key`` names the text (``note.<key>``), ``params`` fill it in."""
-
-    def __init__(self, key: str, lang: str, params: dict[str, object] | None = None) -> None:
-        super().__init__(key)
-        self.key = key
-        self.lang = lang
-        self.params: dict[str, object] = dict(params or {})
-
-
-@dataclass(frozen=True)
-class _Cadre:
     actor: Actor
     lang: str
     unit_ids: list[int]  # the units the person is a cadre of, oldest grant first
 
 
-async def _language(uow: UnitOfWork, caller: NoteCaller) -> str:
-    contact = await uow.contacts.by_user(caller.telegram_user_id)
-    return resolve_language(contact, caller.client_language, caller.default_language)
-
-
-async def _cadre(uow: UnitOfWork, caller: NoteCaller) -> _Cadre:
+async def acting_cadre(uow: UnitOfWork, caller: Caller) -> Cadre:
     """The cadre behind the account.
 
     Raises:
-        NoteRefused: ``not_cadre`` (a resident, a stranger or someone with other roles
-            only), ``no_unit`` (a cadre profile without a unit).
+        Refused: ``not_cadre`` (a resident, a stranger or someone with other roles only),
+            ``no_unit`` (a cadre profile without a unit).
     """
-    lang = await _language(uow, caller)
-    try:
-        actor = await acting(uow, caller.telegram_user_id, CADRE_ROLES)
-    except NotAllowed as exc:
-        raise NoteRefused("not_cadre", lang) from exc
+    actor, lang = await acting_as(uow, caller, CADRE_ROLES, "not_cadre")
     units = [unit for unit in actor.scopes(CADRE_ROLES) if unit is not None]
     if not units:
-        raise NoteRefused("no_unit", lang)
-    return _Cadre(actor, lang, units)
-
-
-async def _lock(uow: UnitOfWork, person_id: int) -> AdminDialogue | None:
-    """The person's dialogue, after locking the person.
-
-    Two messages at once (an album of photos, a photo and a tap) must not both change the
-    draft from the same state: the second waits for the first. The person's row is locked
-    rather than the dialogue's, which may not exist yet (two first photos would otherwise
-    both insert one)."""
-    await uow.session.get(Person, person_id, with_for_update=True)
-    return await uow.session.get(AdminDialogue, person_id, with_for_update=True,
-                                 populate_existing=True)
+        raise Refused("no_unit", lang)
+    return Cadre(actor, lang, units)
 
 
 @dataclass(frozen=True)
@@ -217,14 +163,16 @@ async def _poll_is_newer(uow: UnitOfWork, contact: Contact, dialogue: AdminDialo
     return said is not None and shown is not None and shown > int(said)
 
 
-async def _stamp(uow: UnitOfWork, caller: NoteCaller, data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with where the person's poll stands now and the message being handled (see
-    :func:`_poll_is_newer`)."""
+async def stamp(uow: UnitOfWork, caller: Caller, data: dict[str, Any], secret: bytes | None,
+                message_id: int | None) -> dict[str, Any]:
+    """``data`` with where the person's poll stands now (found with ``secret``, the
+    respondent keys') and ``message_id``, the message being handled (None for a button):
+    see :func:`_poll_is_newer`."""
     contact = await uow.contacts.by_user(caller.telegram_user_id)
-    response = await _active_response(uow, contact, caller.telegram_user_id, caller.secret)
+    response = await _active_response(uow, contact, caller.telegram_user_id, secret)
     data["poll"] = [response.id, response.step] if response is not None else None
-    if caller.message_id is not None:
-        data["said"] = caller.message_id
+    if message_id is not None:
+        data["said"] = message_id
     return data
 
 
@@ -316,7 +264,7 @@ def _new_data() -> dict[str, Any]:
     return {"nonce": secrets.token_hex(3), "text": "", "evidence": [], "place": None}
 
 
-def _checked_text(text: str, rules: FieldRules) -> tuple[str | None, TooLong | None]:
+def checked_text(text: str, rules: FieldRules) -> tuple[str | None, TooLong | None]:
     """The text to keep (cleaned by the rule for typed text; ``""`` if nothing visible is
     left), or why not: never silently cut."""
     text = clean_text(text)
@@ -341,95 +289,106 @@ async def _draft(uow: UnitOfWork, dialogue: AdminDialogue) -> Draft:
     )
 
 
-async def _save_draft(uow: UnitOfWork, cadre: _Cadre, data: dict[str, Any],
-                      caller: NoteCaller) -> AdminDialogue:
-    return await uow.dialogues.start(cadre.actor.person_id, KIND, "draft",
-                                     await _stamp(uow, caller, data), caller.now)
+async def _save_draft(uow: UnitOfWork, cadre: Cadre, data: dict[str, Any], caller: Caller,
+                      secret: bytes | None, message_id: int | None) -> AdminDialogue:
+    stamped = await stamp(uow, caller, data, secret, message_id)
+    return await uow.dialogues.start(cadre.actor.person_id, KIND, "draft", stamped, caller.now)
 
 
 async def _open_draft(
-    uow: UnitOfWork, cadre: _Cadre,
+    uow: UnitOfWork, cadre: Cadre,
 ) -> tuple[AdminDialogue | None, dict[str, Any], bool]:
     """The draft to change (locked), its data (a copy) and whether it is new.
 
     Raises:
-        NoteRefused: ``busy.<kind>`` when another dialogue of the person's is in progress
+        Refused: ``busy.<kind>`` when another dialogue of the person's is in progress
             (an inspection, a new campaign, a correction): it is not thrown away.
     """
-    dialogue = await _lock(uow, cadre.actor.person_id)
+    dialogue = await busy.locked(uow, cadre.actor.person_id, person_first=True)
     if dialogue is not None and dialogue.kind == KIND:
         return dialogue, dict(dialogue.data), False
-    _refuse_if_busy(cadre, dialogue, (KIND,), COMMAND)
+    refuse_if_busy(cadre, dialogue, (KIND,), COMMAND)
     return dialogue, _new_data(), True
 
 
-def _refuse_if_busy(cadre: _Cadre, dialogue: AdminDialogue | None, own: tuple[str, ...],
+def refuse_if_busy(cadre: Cadre, dialogue: AdminDialogue | None, own: tuple[str, ...],
                     command: str) -> None:
     found = busy.in_the_way(cadre.actor, dialogue, own, command)
     if found is not None:
-        raise NoteRefused(found.key, cadre.lang, found.params)
+        raise Refused(found.key, cadre.lang, found.params)
 
 
-def _previous_prompt(dialogue: AdminDialogue | None) -> int | None:
+def previous_prompt(dialogue: AdminDialogue | None) -> int | None:
     msg = dialogue.data.get("msg") if dialogue is not None else None
     return int(msg) if msg is not None else None
 
 
-async def start_note(uow: UnitOfWork, caller: NoteCaller, text: str = "") -> DraftOutcome:
+async def start_note(uow: UnitOfWork, caller: Caller, text: str = "", *, rules: FieldRules,
+                     secret: bytes | None = None, message_id: int | None = None
+                     ) -> DraftOutcome:
     """``/note [text]``: begin a draft, or go on with the one in progress (nothing a cadre
-    has sent is thrown away by typing /note again)."""
-    cadre = await _cadre(uow, caller)
+    has sent is thrown away by typing /note again).
+
+    ``rules`` are the limits; ``secret`` (the respondent keys') and ``message_id`` (the
+    message being handled), as every change of the draft takes them, let typed text later
+    go to whichever of the draft and a poll in progress saw activity last (:func:`stamp`).
+    """
+    cadre = await acting_cadre(uow, caller)
     dialogue, data, new = await _open_draft(uow, cadre)
-    retire = _previous_prompt(dialogue)
+    retire = previous_prompt(dialogue)
     too_long, blank = None, False
     if text.strip():
-        kept, too_long = _checked_text(text, caller.rules)
+        kept, too_long = checked_text(text, rules)
         if kept:
             data["text"] = kept
         blank = kept == ""
-    saved = await _save_draft(uow, cadre, data, caller)
+    saved = await _save_draft(uow, cadre, data, caller, secret, message_id)
     return DraftOutcome(cadre.lang, await _draft(uow, saved), "started" if new else "resumed",
                         too_long, retire, blank)
 
 
-async def draft_text(uow: UnitOfWork, caller: NoteCaller, text: str) -> DraftOutcome:
+async def draft_text(uow: UnitOfWork, caller: Caller, text: str, *, rules: FieldRules,
+                     secret: bytes | None = None, message_id: int | None = None
+                     ) -> DraftOutcome:
     """A typed message during the draft: it becomes (or replaces) the note's text.
 
     Over the limit, or with nothing visible, it is refused and the draft keeps its previous
     text (and its version, so the buttons already shown still work).
     """
-    cadre = await _cadre(uow, caller)
+    cadre = await acting_cadre(uow, caller)
     dialogue, data, new = await _open_draft(uow, cadre)
-    kept, too_long = _checked_text(text, caller.rules)
+    kept, too_long = checked_text(text, rules)
     blank = kept == ""
     if not kept and dialogue is not None and not new:
         return DraftOutcome(cadre.lang, await _draft(uow, dialogue), "text", too_long,
                             blank=blank)
     if kept:
         data["text"] = kept
-    saved = await _save_draft(uow, cadre, data, caller)
+    saved = await _save_draft(uow, cadre, data, caller, secret, message_id)
     # A draft begun by a blank text has its first prompt still to show.
     added = "started" if new and blank else "text"
     return DraftOutcome(cadre.lang, await _draft(uow, saved), added, too_long,
-                        _previous_prompt(dialogue), blank)
+                        previous_prompt(dialogue), blank)
 
 
-async def draft_photo(uow: UnitOfWork, caller: NoteCaller, stored: StoredFile,
-                      file_unique_id: str | None, caption: str | None) -> DraftOutcome:
+async def draft_photo(uow: UnitOfWork, caller: Caller, stored: StoredFile,
+                      file_unique_id: str | None, caption: str | None, *, rules: FieldRules,
+                      secret: bytes | None = None, message_id: int | None = None
+                      ) -> DraftOutcome:
     """A photo (already checked and kept under its SHA-256) for the draft, starting one if
     needed; its caption, if any, is the note's text.
 
     Raises:
-        NoteRefused: ``too_many_photos``.
+        Refused: ``too_many_photos``.
     """
-    cadre = await _cadre(uow, caller)
+    cadre = await acting_cadre(uow, caller)
     dialogue, data, _new = await _open_draft(uow, cadre)
     evidence = list(data.get("evidence", []))
     added = "photo"
     if any(item["sha"] == stored.sha256 for item in evidence):
         added = "same_photo"  # sent twice (a resend, an album repeated): keep it once
-    elif len(evidence) >= caller.rules.max_photos:
-        raise NoteRefused("too_many_photos", cadre.lang, {"limit": caller.rules.max_photos})
+    elif len(evidence) >= rules.max_photos:
+        raise Refused("too_many_photos", cadre.lang, {"limit": rules.max_photos})
     else:
         row = await uow.evidence.add(cadre.actor.person_id, stored, file_unique_id, caller.now)
         evidence.append({"id": row.id, "sha": stored.sha256})
@@ -437,33 +396,34 @@ async def draft_photo(uow: UnitOfWork, caller: NoteCaller, stored: StoredFile,
     too_long, blank = None, False
     if caption and caption.strip():
         # A caption with nothing visible is no caption: the photo is kept all the same.
-        kept, too_long = _checked_text(caption, caller.rules)
+        kept, too_long = checked_text(caption, rules)
         if kept:
             data["text"] = kept
         blank = kept == ""
-    saved = await _save_draft(uow, cadre, data, caller)
+    saved = await _save_draft(uow, cadre, data, caller, secret, message_id)
     return DraftOutcome(cadre.lang, await _draft(uow, saved), added, too_long,
-                        _previous_prompt(dialogue), blank)
+                        previous_prompt(dialogue), blank)
 
 
-async def draft_location(uow: UnitOfWork, caller: NoteCaller, latitude: float,
-                         longitude: float) -> DraftOutcome:
+async def draft_location(uow: UnitOfWork, caller: Caller, latitude: float,
+                         longitude: float, *, rules: FieldRules, secret: bytes | None = None,
+                         message_id: int | None = None) -> DraftOutcome:
     """Where the cadre is, for the draft (starting one if needed). Far from their unit is
     accepted, flagged and told; a second location replaces the first.
 
     Raises:
-        NoteRefused: ``bad_location`` (not a point on Earth).
+        Refused: ``bad_location`` (not a point on Earth).
     """
-    cadre = await _cadre(uow, caller)
+    cadre = await acting_cadre(uow, caller)
     if not valid_location(latitude, longitude):
-        raise NoteRefused("bad_location", cadre.lang)
+        raise Refused("bad_location", cadre.lang)
     dialogue, data, _new = await _open_draft(uow, cadre)
     tree = await UnitTree.load(uow)
     data["place"] = locate(tree, cadre.unit_ids, latitude, longitude,
-                           caller.rules.default_radius_km).to_data()
-    saved = await _save_draft(uow, cadre, data, caller)
+                           rules.default_radius_km).to_data()
+    saved = await _save_draft(uow, cadre, data, caller, secret, message_id)
     return DraftOutcome(cadre.lang, await _draft(uow, saved), "location", None,
-                        _previous_prompt(dialogue))
+                        previous_prompt(dialogue))
 
 
 def locate(tree: UnitTree, unit_ids: Sequence[int], latitude: float, longitude: float,
@@ -508,42 +468,42 @@ class TapOutcome:
     cancelled: str | None = None  # the kind of dialogue the Cancel button ended
 
 
-async def draft_tap(uow: UnitOfWork, caller: NoteCaller, nonce: str, version: int,
-                    choice: str) -> TapOutcome:
+async def draft_tap(uow: UnitOfWork, caller: Caller, nonce: str, version: int,
+                    choice: str, *, rules: FieldRules) -> TapOutcome:
     """A button of the draft's prompt: a task (``t<id>``, ``t0`` for other / none) saves
     the note; ``x`` discards the draft (or a correction waiting for its text).
 
     Raises:
-        NoteRefused: ``stale`` (not the current prompt), ``no_text`` (nothing to save yet),
+        Refused: ``stale`` (not the current prompt), ``no_text`` (nothing to save yet),
             ``forged`` (a task that is not the cadre's).
     """
-    cadre = await _cadre(uow, caller)
-    dialogue = await _lock(uow, cadre.actor.person_id)
+    cadre = await acting_cadre(uow, caller)
+    dialogue = await busy.locked(uow, cadre.actor.person_id, person_first=True)
     if (dialogue is None or dialogue.kind not in KINDS or dialogue.version != version
             or dialogue.data.get("nonce") != nonce):
-        raise NoteRefused("stale", cadre.lang)
+        raise Refused("stale", cadre.lang)
     if choice == "x":
         kind = dialogue.kind
         await uow.dialogues.end(cadre.actor.person_id)
         return TapOutcome(cadre.lang, cancelled=kind)
     if dialogue.kind != KIND or not choice.startswith("t") or not is_digits(choice[1:]):
-        raise NoteRefused("forged", cadre.lang)
+        raise Refused("forged", cadre.lang)
     task_id = int(choice[1:])
     task = None
     if task_id != OTHER_TASK:
         known = parse_id(task_id)
         task = await uow.cadres.task(known) if known is not None else None
         if task is None or task.person_id != cadre.actor.person_id or not task.active:
-            raise NoteRefused("forged", cadre.lang)
+            raise Refused("forged", cadre.lang)
     data = dialogue.data
     if not data.get("text"):
-        raise NoteRefused("no_text", cadre.lang, {"limit": caller.rules.note_max_length})
+        raise Refused("no_text", cadre.lang, {"limit": rules.note_max_length})
     saved = await _save_note(uow, caller, cadre, data, task)
     await uow.dialogues.end(cadre.actor.person_id)
     return TapOutcome(cadre.lang, saved=saved)
 
 
-async def _save_note(uow: UnitOfWork, caller: NoteCaller, cadre: _Cadre, data: dict[str, Any],
+async def _save_note(uow: UnitOfWork, caller: Caller, cadre: Cadre, data: dict[str, Any],
                      task: KeyTask | None) -> SavedNote:
     place = Place.from_data(data["place"]) if data.get("place") else None
     unit_id = place.unit_id if place is not None else cadre.unit_ids[0]
@@ -581,14 +541,14 @@ class CancelOutcome:
     retire: int | None = None
 
 
-async def cancel(uow: UnitOfWork, caller: NoteCaller) -> CancelOutcome:
+async def cancel(uow: UnitOfWork, caller: Caller) -> CancelOutcome:
     """``/cancel`` during a note draft or a correction: forget it. Photos already received
     stay on file, tied to no note."""
-    cadre = await _cadre(uow, caller)
-    dialogue = await _lock(uow, cadre.actor.person_id)
+    cadre = await acting_cadre(uow, caller)
+    dialogue = await busy.locked(uow, cadre.actor.person_id, person_first=True)
     if dialogue is None or dialogue.kind not in KINDS:
         return CancelOutcome(cadre.lang, False)
-    retire = _previous_prompt(dialogue)
+    retire = previous_prompt(dialogue)
     await uow.dialogues.end(cadre.actor.person_id)
     return CancelOutcome(cadre.lang, True, retire)
 
@@ -602,7 +562,7 @@ async def remember_prompt(uow: UnitOfWork, telegram_user_id: int, nonce: str, ve
     person = await uow.people.by_user(telegram_user_id)
     if person is None:
         return None
-    dialogue = await _lock(uow, person.id)
+    dialogue = await busy.locked(uow, person.id, person_first=True)
     if (dialogue is None or dialogue.kind not in KINDS or dialogue.data.get("nonce") != nonce
             or dialogue.version != version):
         return message_id
@@ -613,214 +573,10 @@ async def remember_prompt(uow: UnitOfWork, telegram_user_id: int, nonce: str, ve
     return int(previous) if previous is not None else None
 
 
-# --- the cadre's notes: list, correct, withdraw ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class NoteItem:
-    id: int
-    created_at: datetime
-    task: str | None
-    text: str
-    photos: int
-    far: bool | None
-    withdrawn: bool
-    version: int
-    changeable_until: datetime | None  # None: the window has passed, or it is withdrawn
-
-
-@dataclass(frozen=True)
-class NoteList:
-    lang: str
-    notes: list[NoteItem]
-    window: timedelta
-
-
-async def recent_notes(uow: UnitOfWork, caller: NoteCaller) -> NoteList:
-    """``/notes``: the cadre's latest notes, newest first."""
-    cadre = await _cadre(uow, caller)
-    person_id = cadre.actor.person_id
-    notes = await uow.notes.recent(person_id, NOTES_LISTED)
-    titles = await _titles(uow, person_id)
-    photos = await uow.evidence.of_notes([note.id for note in notes])
-    items = [_item(note, titles, len(photos.get(note.id, [])), caller) for note in notes]
-    return NoteList(cadre.lang, items, caller.rules.correction_window)
-
-
-async def _titles(uow: UnitOfWork, person_id: int) -> dict[int, str]:
-    """Every task the cadre has had: a note keeps naming a task that is no longer active."""
-    found = await uow.cadres.tasks([person_id], active_only=False)
-    return {task.id: task.title for task in found.get(person_id, [])}
-
-
-def _item(note: Note, titles: dict[int, str], photos: int, caller: NoteCaller) -> NoteItem:
-    until = note.created_at + caller.rules.correction_window
-    open_ = note.status == NoteStatus.SUBMITTED and caller.now <= until
-    return NoteItem(
-        id=note.id, created_at=note.created_at,
-        task=titles.get(note.task_id) if note.task_id is not None else None, text=note.text,
-        photos=photos, far=note.far_from_unit, withdrawn=note.status == NoteStatus.WITHDRAWN,
-        version=note.version, changeable_until=until if open_ else None,
-    )
-
-
-async def _own_note(uow: UnitOfWork, caller: NoteCaller, cadre: _Cadre, note_id: int,
-                    version: int | None) -> Note:
-    """The caller's note, still open to change, at ``version`` if given (locked).
-
-    Raises:
-        NoteRefused: ``no_note`` (not theirs, or none: the same answer, so a forged id
-            learns nothing), ``withdrawn``, ``window_closed``, ``stale``.
-    """
-    known = parse_id(note_id)
-    note = await uow.notes.get(known, lock=True) if known is not None else None
-    if note is None or note.person_id != cadre.actor.person_id:
-        raise NoteRefused("no_note", cadre.lang, {"id": shown_id(note_id)})
-    if note.status == NoteStatus.WITHDRAWN:
-        raise NoteRefused("withdrawn", cadre.lang, {"id": note_id})
-    window = caller.rules.correction_window
-    if caller.now > note.created_at + window:
-        raise NoteRefused("window_closed", cadre.lang, {
-            "id": note_id, "hours": _hours(window), "sent_at": note.created_at,
-        })
-    if version is not None and note.version != version:
-        raise NoteRefused("stale", cadre.lang)
-    return note
-
-
-def _hours(window: timedelta) -> str:
-    return f"{window.total_seconds() / 3600:g}"
-
-
-@dataclass(frozen=True)
-class FixPrompt:
-    lang: str
-    note: NoteItem
-    nonce: str
-    version: int  # of the note_fix dialogue (its Cancel button carries it)
-
-    def choice(self, value: str) -> str:
-        return choice_data(self.nonce, self.version, value)
-
-
-async def ask_correction(uow: UnitOfWork, caller: NoteCaller, note_id: int,
-                         version: int) -> FixPrompt:
-    """The Correct button: wait for the new text of the note (a ``note_fix`` dialogue).
-
-    Raises:
-        NoteRefused: ``draft_open`` (a note draft with content is in progress: one dialogue
-            per person, and it would be lost), ``busy.<kind>`` (an inspection or a new
-            campaign is in progress), or as :func:`_own_note`.
-    """
-    cadre = await _cadre(uow, caller)
-    # The person first, then the note, as everywhere: the other order could deadlock with
-    # a correction's text arriving at the same moment (PostgreSQL).
-    current = await _lock(uow, cadre.actor.person_id)
-    note = await _own_note(uow, caller, cadre, note_id, version)
-    if (current is not None and current.kind == KIND
-            and (current.data.get("text") or current.data.get("evidence"))):
-        raise NoteRefused("draft_open", cadre.lang)
-    _refuse_if_busy(cadre, current, KINDS, "/notes")
-    data = {"nonce": secrets.token_hex(3), "note_id": note.id, "note_version": note.version}
-    dialogue = await uow.dialogues.start(cadre.actor.person_id, FIX_KIND, "text",
-                                         await _stamp(uow, caller, data), caller.now)
-    photos = len((await uow.evidence.of_notes([note.id])).get(note.id, []))
-    titles = await _titles(uow, cadre.actor.person_id)
-    return FixPrompt(cadre.lang, _item(note, titles, photos, caller), str(data["nonce"]),
-                     dialogue.version)
-
-
-@dataclass(frozen=True)
-class NoteChange:
-    id: int
-    version: int
-    changed: bool = True
-
-
-@dataclass(frozen=True)
-class CorrectOutcome:
-    lang: str
-    corrected: NoteChange | None = None
-    too_long: TooLong | None = None
-    refused: NoteRefused | None = None  # the correction cannot be made; the dialogue ended
-    retire: int | None = None  # the correction's prompt, once the correction is over
-
-
-async def correct_text(uow: UnitOfWork, caller: NoteCaller, text: str) -> CorrectOutcome:
-    """The new text for the note being corrected: a new version, audited with the old.
-
-    Over the limit, the text is refused and handed back and the correction still waits.
-    If the note can no longer be changed (the window closed while the cadre typed), the
-    correction ends with the reason.
-    """
-    cadre = await _cadre(uow, caller)
-    dialogue = await _lock(uow, cadre.actor.person_id)
-    if dialogue is None or dialogue.kind != FIX_KIND:
-        raise NoteRefused("no_dialogue", cadre.lang)
-    kept, too_long = _checked_text(text, caller.rules)
-    if kept is None:
-        return CorrectOutcome(cadre.lang, too_long=too_long)
-    if not kept:
-        # Nothing visible (or nothing at all): the correction still waits for the text.
-        raise NoteRefused("invisible_text" if text.strip() else "empty_text", cadre.lang)
-    note_id, version = int(dialogue.data["note_id"]), int(dialogue.data["note_version"])
-    retire = _previous_prompt(dialogue)
-    await uow.dialogues.end(cadre.actor.person_id)
-    try:
-        note = await _own_note(uow, caller, cadre, note_id, version)
-    except NoteRefused as refusal:
-        return CorrectOutcome(cadre.lang, refused=refusal, retire=retire)
-    if kept == note.text:
-        return CorrectOutcome(cadre.lang, corrected=NoteChange(note.id, note.version, False),
-                              retire=retire)
-    before = {"text": note.text, "version": note.version}
-    note.text, note.version, note.updated_at = kept, note.version + 1, caller.now
-    await uow.session.flush()
-    await uow.audit.record(cadre.actor.label, "note.correct", "note", note.id, before=before,
-                           after={"text": note.text, "version": note.version})
-    return CorrectOutcome(cadre.lang, corrected=NoteChange(note.id, note.version),
-                          retire=retire)
-
-
-@dataclass(frozen=True)
-class WithdrawQuestion:
-    lang: str
-    note: NoteItem
-
-
-async def check_withdraw(uow: UnitOfWork, caller: NoteCaller, note_id: int,
-                         version: int) -> WithdrawQuestion:
-    """The Withdraw button: the note to confirm withdrawing (nothing changes yet)."""
-    cadre = await _cadre(uow, caller)
-    note = await _own_note(uow, caller, cadre, note_id, version)
-    photos = len((await uow.evidence.of_notes([note.id])).get(note.id, []))
-    titles = await _titles(uow, cadre.actor.person_id)
-    return WithdrawQuestion(cadre.lang, _item(note, titles, photos, caller))
-
-
-@dataclass(frozen=True)
-class WithdrawOutcome:
-    lang: str
-    withdrawn: NoteChange
-
-
-async def withdraw(uow: UnitOfWork, caller: NoteCaller, note_id: int,
-                   version: int) -> WithdrawOutcome:
-    """Confirmed: the note is withdrawn (kept, marked, and audited; never deleted)."""
-    cadre = await _cadre(uow, caller)
-    note = await _own_note(uow, caller, cadre, note_id, version)
-    before = {"status": note.status.value, "version": note.version, "text": note.text}
-    note.status, note.withdrawn_at, note.updated_at = NoteStatus.WITHDRAWN, caller.now, caller.now
-    await uow.session.flush()
-    await uow.audit.record(cadre.actor.label, "note.withdraw", "note", note.id, before=before,
-                           after={"status": note.status.value, "version": note.version})
-    return WithdrawOutcome(cadre.lang, NoteChange(note.id, note.version))
-
-
-async def require_cadre(uow: UnitOfWork, caller: NoteCaller) -> str:
+async def require_cadre(uow: UnitOfWork, caller: Caller) -> str:
     """The caller's language, if they are a cadre.
 
     Raises:
-        NoteRefused: ``not_cadre``, ``no_unit``.
+        Refused: ``not_cadre``, ``no_unit``.
     """
-    return (await _cadre(uow, caller)).lang
+    return (await acting_cadre(uow, caller)).lang

@@ -12,10 +12,6 @@ if TYPE_CHECKING:
     from storage.uow import UnitOfWork
 
 
-class NotAllowed(Exception):
-    """The person lacks the role, or the unit is outside their scope. The message says which."""
-
-
 class UnitTree:
     """The unit hierarchy, loaded once per use case (a few thousand rows at most)."""
 
@@ -53,6 +49,40 @@ class UnitTree:
 
     def path(self, unit_id: int) -> str:
         return " › ".join(self.by_id[i].name for i in reversed(self.ancestors(unit_id)))
+
+    def browse(self, visible: set[int], at: object) -> Browsing:
+        """Choosing a unit among ``visible`` ones, opened at the unit ``at`` (anything else:
+        the top of the scope, or inside its only top unit, there being one place to start)."""
+        tops = sorted((u for u in self.by_id.values()
+                       if u.id in visible and (u.parent_id is None or u.parent_id not in visible)),
+                      key=lambda u: u.name)
+        node: Unit | None = None
+        if isinstance(at, int) and at in visible:
+            node = self.by_id[at]
+        elif len(tops) == 1:
+            node = tops[0]
+        if node is None:
+            return Browsing(self, visible, None, tops, None)
+        listed = [c for c in self.children.get(node.id, []) if c.id in visible]
+        up = node.parent_id if node.parent_id in visible else (0 if len(tops) > 1 else None)
+        return Browsing(self, visible, node, listed, up)
+
+
+@dataclass(frozen=True)
+class Browsing:
+    """Where someone choosing a unit within their scope is: ``node`` is the unit opened
+    (None: the top of the scope), ``listed`` the units shown there, by name, and ``up`` where
+    going up leads: a unit's id, 0 for the top of the scope, None for nowhere."""
+
+    tree: UnitTree
+    visible: set[int]
+    node: Unit | None
+    listed: list[Unit]
+    up: int | None
+
+    def has_inside(self, unit: Unit) -> bool:
+        """Whether the unit has units of the scope inside it (to open it, not only choose it)."""
+        return any(c.id in self.visible for c in self.tree.children.get(unit.id, []))
 
 
 @dataclass(frozen=True)
@@ -97,24 +127,7 @@ class Actor:
 
 ADMIN_ROLES = (Role.ADMIN,)
 VIEW_ROLES = (Role.ADMIN, Role.AUDITOR)
-
-
-async def acting(uow: UnitOfWork, telegram_user_id: int, roles: Sequence[Role]) -> Actor:
-    """The person behind the account, if they hold one of ``roles`` somewhere.
-
-    Raises:
-        NotAllowed: a resident or a person without any of the roles.
-    """
-    person = await uow.people.by_user(telegram_user_id)
-    if person is None:
-        raise NotAllowed("not_admin")
-    actor = Actor.of(person)
-    if not actor.has(roles):
-        raise NotAllowed("not_admin")
-    return actor
-
-
-def require_scope(actor: Actor, tree: UnitTree, unit_id: int, roles: Sequence[Role]) -> None:
-    """Raises NotAllowed("out_of_scope") when the unit is outside the actor's scope."""
-    if not actor.covers(tree, unit_id, roles):
-        raise NotAllowed("out_of_scope")
+CADRE_ROLES = (Role.CADRE,)
+INSPECTOR_ROLES = (Role.INSPECTOR,)
+# What the admin chat answers anyone without the role a command needs (the text admin.not_admin).
+NOT_ADMIN = "not_admin"

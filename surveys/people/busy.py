@@ -11,26 +11,31 @@ is in progress and how to finish or drop it (/cancel), and then to send the comm
 A dialogue of a kind the person may no longer use (the role was taken away meanwhile) is
 abandoned: nothing could finish it, and /cancel would not reach it, so it gives way.
 
-Pure: no Telegram, no database access of its own.
+No Telegram; the one database access is :func:`locked`, the row as every dialogue reads it
+before changing it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from storage.models import AdminDialogue, Role
-from surveys.people.access import ADMIN_ROLES, Actor
+from storage.models import AdminDialogue, Person, Role
+from surveys.people.access import ADMIN_ROLES, CADRE_ROLES, INSPECTOR_ROLES, Actor
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
 
 # The kinds of dialogue (as the modules that own them spell them) and who may use each.
 NOTE, NOTE_FIX, INSPECT, NEW_CAMPAIGN = "note", "note_fix", "inspect", "newcampaign"
 APPEAL, APPEAL_ANSWER = "appeal", "appeal_answer"
 ROLES_OF_KIND: dict[str, tuple[Role, ...]] = {
-    NOTE: (Role.CADRE,),
-    NOTE_FIX: (Role.CADRE,),
-    INSPECT: (Role.INSPECTOR,),
+    NOTE: CADRE_ROLES,
+    NOTE_FIX: CADRE_ROLES,
+    INSPECT: INSPECTOR_ROLES,
     NEW_CAMPAIGN: ADMIN_ROLES,
-    APPEAL: (Role.CADRE,),
+    APPEAL: CADRE_ROLES,
     APPEAL_ANSWER: (*ADMIN_ROLES, Role.AUDITOR),
 }
 
@@ -67,3 +72,19 @@ def in_the_way(actor: Actor, dialogue: AdminDialogue | None, own: Collection[str
     if dialogue.kind == NOTE_FIX:
         params["id"] = dialogue.data.get("note_id", "?")
     return Busy(dialogue.kind, params)
+
+
+async def locked(uow: UnitOfWork, person_id: int, *, person_first: bool = False,
+                 ) -> AdminDialogue | None:
+    """The person's dialogue row (None: none), locked until the transaction ends, and read
+    afresh: two messages at once (two taps, an album of photos, a tap and a typed answer)
+    must not both move a dialogue on from the same state; the second waits for the first.
+
+    ``person_first`` locks the person's row before: a dialogue row that does not exist yet
+    cannot be locked, and two first messages would otherwise both insert one. Locks are
+    always taken in this order, person then dialogue.
+    """
+    if person_first:
+        await uow.session.get(Person, person_id, with_for_update=True)
+    return await uow.session.get(AdminDialogue, person_id, with_for_update=True,
+                                 populate_existing=True)

@@ -1,9 +1,9 @@
-"""Parsing and checking a unit file for ``civicpulse units import FILE``.
+"""Units: parsing, checking and importing a unit file (``civicpulse units import FILE``).
 
 A unit file lists the organisational tree (county > township > village, or departments) as
 YAML or CSV. The import is all or nothing: every problem is collected, with its line number,
 into one :class:`UnitFileError`, so an admin can fix the file in one pass and a half-imported
-tree never exists.
+tree never exists; :func:`import_units` then stores the checked tree, audited.
 """
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from storage.ids import INTEGER_MAX
+from storage.models import Unit
 from surveys._yaml import LineDict, StrictTextLoader, describe_yaml_error, expands_beyond
 from surveys.text import NotUtf8, clean_text, decode_utf8
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 COLUMNS = ("code", "name", "parent", "type", "population",
@@ -527,3 +531,58 @@ def load_units(
     if issues:
         raise UnitFileError(issues)
     return ordered
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    created: int
+    updated: int
+    unchanged: int
+
+
+async def import_units(uow: UnitOfWork, rows: Sequence[UnitRow], actor: str) -> ImportSummary:
+    """Create or update units from a parsed file, all or nothing.
+
+    The file describes each unit whole: a value left out (population, the centre) is cleared.
+
+    Raises:
+        UnitFileError: the tree is broken (cycle, unknown parent, duplicates...).
+    """
+    existing = await uow.units.parents_by_code()
+    ordered = check_tree(rows, existing)
+    by_code = {unit.code: unit for unit in await uow.units.all()}
+    created = updated = unchanged = 0
+    for row in ordered:
+        parent = by_code[row.parent] if row.parent else None
+        unit = by_code.get(row.code)
+        after = {
+            "code": row.code, "name": row.name, "type": row.type,
+            "parent": row.parent, "population": row.population,
+            "latitude": row.latitude, "longitude": row.longitude, "radius_km": row.radius_km,
+        }
+        if unit is None:
+            unit = Unit(code=row.code, name=row.name, type=row.type, population=row.population,
+                        parent=parent, latitude=row.latitude, longitude=row.longitude,
+                        radius_km=row.radius_km)
+            uow.units.add(unit)
+            await uow.session.flush()
+            by_code[row.code] = unit
+            created += 1
+            await uow.audit.record(actor, "unit.create", "unit", row.code, after=after)
+            continue
+        before = {
+            "code": unit.code, "name": unit.name, "type": unit.type,
+            "parent": existing.get(unit.code), "population": unit.population,
+            "latitude": unit.latitude, "longitude": unit.longitude, "radius_km": unit.radius_km,
+        }
+        if before == after:
+            unchanged += 1
+            continue
+        unit.name, unit.type, unit.population, unit.parent = (
+            row.name, row.type, row.population, parent
+        )
+        unit.latitude, unit.longitude, unit.radius_km = row.latitude, row.longitude, row.radius_km
+        updated += 1
+        await uow.audit.record(actor, "unit.update", "unit", row.code, before=before, after=after)
+    await uow.session.flush()
+    return ImportSummary(created, updated, unchanged)

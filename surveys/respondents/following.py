@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from storage.models import Campaign, Contact
 from surveys.people.access import UnitTree
-from surveys.respondents.responding import Picker, Reply, Respondent, UnitChoice, resolve_language
+from surveys.people.caller import resolve_language
+from surveys.respondents.journey import Picker, Reply, Respondent, UnitChoice
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork

@@ -14,7 +14,7 @@ import pytest
 from storage.models import AppraisalRun, AppraisalStatus
 from storage.uow import Database
 from surveys.appraisal.exports import ExportError, export_appraisal
-from surveys.campaigns.admin import import_units
+from surveys.people.units import import_units
 from tests.conftest import TEST_UNITS
 
 with warnings.catch_warnings():

@@ -12,9 +12,12 @@ import pytest
 from handlers.results import my_score_blocks, pack, refusal_text
 from storage.models import AppealStatus, AppraisalResult, AppraisalRun, AppraisalStatus, Role
 from storage.uow import Database
-from surveys.appraisal import results
-from surveys.appraisal.results import Breakdown, Refused, ResultsCaller, parse_answer
-from surveys.campaigns.admin import grant_role, import_units
+from surveys.appraisal import appeals, results
+from surveys.appraisal.appeals import parse_answer
+from surveys.appraisal.results import Breakdown
+from surveys.people.caller import Caller, Refused
+from surveys.people.roles import grant_role
+from surveys.people.units import import_units
 from tests.conftest import TEST_UNITS
 from tests.e2e.fieldwork import make_cadre
 
@@ -112,8 +115,8 @@ def test_pack_never_leaves_a_tag_open_or_an_entity_cut() -> None:
 # --- the use cases --------------------------------------------------------------------------
 
 
-def caller(user_id: int, lang: str = "en") -> ResultsCaller:
-    return ResultsCaller(telegram_user_id=user_id, now=NOW, client_language=lang)
+def caller(user_id: int, lang: str = "en") -> Caller:
+    return Caller(telegram_user_id=user_id, now=NOW, client_language=lang)
 
 
 async def setup(db: Database) -> dict[str, int]:
@@ -221,17 +224,17 @@ async def test_an_appeal_is_answered_once(db: Database) -> None:
     await add_run(db, "2026-Q4", AppraisalStatus.PUBLISHED,
                   [{"unit_id": units["V1"], "person_id": person, "score": 60.0}])
     async with db.transaction() as uow:
-        filed = await results.file_appeal(uow, caller(CADRE), "  " + "r" * 20 + "  ")
+        filed = await appeals.file_appeal(uow, caller(CADRE), "  " + "r" * 20 + "  ")
     assert filed.reason == "r" * 20
     assert filed.reviewers == ("Admin", "Auditor"), "the narrowest scope first"
     assert {r.chat_id for r in filed.notify} == {ADMIN, AUDITOR}
     async with db.transaction() as uow:
-        first = await results.answer_appeal(uow, caller(AUDITOR), filed.appeal_id,
-                                            results.REJECT, "No.")
+        first = await appeals.answer_appeal(uow, caller(AUDITOR), filed.appeal_id,
+                                            appeals.REJECT, "No.")
     assert first.cadre is not None and first.cadre.chat_id == CADRE
     async with db.transaction() as uow:
         with pytest.raises(Refused) as refused:
-            await results.answer_appeal(uow, caller(ADMIN), filed.appeal_id, results.UPHOLD,
+            await appeals.answer_appeal(uow, caller(ADMIN), filed.appeal_id, appeals.UPHOLD,
                                         "Yes.")
     assert refused.value.key == "appeal_answered" and refused.value.params["status"] == "rejected"
     async with db.reading() as uow:
@@ -239,5 +242,5 @@ async def test_an_appeal_is_answered_once(db: Database) -> None:
         assert appeal is not None and appeal.status == AppealStatus.REJECTED
         assert appeal.answer == "No."
     async with db.transaction() as uow:
-        listed = await results.list_appeals(uow, caller(ADMIN))
+        listed = await appeals.list_appeals(uow, caller(ADMIN))
     assert listed.items == () and listed.total == 0

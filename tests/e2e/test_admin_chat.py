@@ -27,8 +27,10 @@ from storage.models import (
     Role,
 )
 from storage.uow import Database
-from surveys.campaigns import dialogue
-from surveys.campaigns.admin import create_campaign, grant_role
+from surveys.campaigns import commands, dialogue
+from surveys.campaigns.admin import create_campaign
+from surveys.fieldwork import invites
+from surveys.people.roles import grant_role
 from surveys.questionnaire.loader import load_template
 from tests.e2e.conftest import Bot
 from tests.e2e.test_resident_journey import answer_all, begin, tap_and_wait
@@ -568,7 +570,7 @@ def test_every_admin_text_is_in_both_languages_with_the_same_parameters() -> Non
         fields = [{name for _, name, _, _ in string.Formatter().parse(entry[lang]) if name}
                   for lang in ("en", "zh")]
         assert fields[0] == fields[1], key
-    source = inspect.getsource(dialogue)
+    source = "".join(inspect.getsource(module) for module in (dialogue, commands, invites))
     errors = set(re.findall(r'InputError\("([a-z_]+)"', source))
     refusals = set(re.findall(r'Refused\("([a-z_]+)"', source))
     assert errors and refusals

@@ -20,8 +20,8 @@ from storage.ids import shown_id
 from storage.models import AdminDialogue, Base, CampaignRun, ProcessedUpdate, Role
 from storage.uow import Database
 from surveys.campaigns import dialogue
-from surveys.campaigns.admin import grant_role
 from surveys.fieldwork import inspections
+from surveys.people.roles import grant_role
 from surveys.respondents.anonymity import session_key
 from tests.conftest import SECRET
 from tests.e2e.conftest import Bot

@@ -32,7 +32,8 @@ from storage.models import (
     Role,
 )
 from storage.uow import Database
-from surveys.campaigns.admin import create_campaign, grant_role
+from surveys.campaigns.admin import create_campaign
+from surveys.people.roles import grant_role
 from surveys.questionnaire.loader import load_template
 from tests.conftest import seed_campaign
 from tests.e2e.conftest import Bot, Clock

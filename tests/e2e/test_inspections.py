@@ -32,8 +32,8 @@ from storage.models import (
     Verdict,
 )
 from storage.uow import Database
-from surveys.campaigns.admin import grant_role
 from surveys.fieldwork.inspections import choice_data, parse_choice
+from surveys.people.roles import grant_role
 from tests.conftest import seed_campaign
 from tests.e2e.conftest import Bot, Clock
 from tests.e2e.fieldwork import make_cadre, make_inspector, set_unit_centre

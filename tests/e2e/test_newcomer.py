@@ -17,7 +17,7 @@ from sandbox import BotApiSandbox, SandboxClient, SandboxUser
 from sandbox.client import Message
 from storage.models import Role
 from storage.uow import Database
-from surveys.campaigns.admin import grant_role, revoke_role
+from surveys.people.roles import grant_role, revoke_role
 from tests.conftest import seed_campaign
 from tests.e2e.conftest import Bot, Clock
 from tests.e2e.test_resident_journey import answers_of, begin, tap_and_wait

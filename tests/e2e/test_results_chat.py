@@ -25,7 +25,7 @@ from storage.models import (
     Role,
 )
 from storage.uow import Database
-from surveys.campaigns.admin import grant_role
+from surveys.people.roles import grant_role
 from tests.e2e.conftest import Bot
 from tests.e2e.fieldwork import make_cadre
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from storage.models import AuditEvent, KpiValue
 from storage.uow import Database
 from surveys.appraisal.kpi import KpiImportError, KpiRow, import_kpi_file, import_kpis
-from surveys.campaigns.admin import import_units
+from surveys.people.units import import_units
 from tests.conftest import TEST_UNITS
 
 KPIS = {"waste_collection_rate", "permits_on_time"}

@@ -12,10 +12,12 @@ from storage.models import AuditEvent, CampaignStatus, OutboxMessage, OutboxStat
 from storage.responses import Completion
 from storage.uow import Database
 from surveys.campaigns import delivery, operations
-from surveys.campaigns.admin import close_campaign, create_campaign, grant_role, import_units
+from surveys.campaigns.admin import close_campaign, create_campaign
 from surveys.campaigns.delivery import Outcome, Result
 from surveys.campaigns.operations import Burden
 from surveys.campaigns.rules import CampaignRuleError, Recurrence
+from surveys.people.roles import grant_role
+from surveys.people.units import import_units
 from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.questionnaire.loader import load_template
 from surveys.respondents.anonymity import respondent_key

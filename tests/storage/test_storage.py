@@ -26,8 +26,8 @@ from storage.models import (
 )
 from storage.responses import AnswerRow, Completion
 from storage.uow import Database
-from surveys.campaigns.admin import campaign_reports, import_units
-from surveys.people.units import UnitFileError, UnitRow
+from surveys.campaigns.admin import campaign_reports
+from surveys.people.units import UnitFileError, UnitRow, import_units
 from tests.conftest import TEST_UNITS, now, seed_campaign
 
 

@@ -22,15 +22,14 @@ from storage.models import (
     Role,
 )
 from storage.uow import Database
-from surveys.appraisal import results
-from surveys.appraisal.results import Refused, ResultsCaller
-from surveys.campaigns.admin import grant_role
-from surveys.fieldwork import inspections, notes
-from surveys.fieldwork.inspections import Caller
-from surveys.fieldwork.notes import NoteCaller, NoteRefused
+from surveys.appraisal import appeals
+from surveys.fieldwork import inspections, notes, sent_notes
 from surveys.fieldwork.rules import FieldRules
+from surveys.people.caller import Caller, Refused
+from surveys.people.roles import grant_role
 from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.respondents import responding
+from surveys.respondents.journey import Respondent
 from tests.conftest import SECRET, seed_campaign
 from tests.e2e.fieldwork import make_cadre, make_inspector
 
@@ -58,9 +57,8 @@ async def test_a_resident_comment_of_zero_width_characters_is_refused_then_one_w
     db: Database,
 ) -> None:
     await seed_campaign(db)
-    who = responding.Respondent(telegram_user_id=RESIDENT, chat_id=RESIDENT,
-                                client_language="en", secret=SECRET, catalog=SurveyCatalog(),
-                                now=now())
+    who = Respondent(telegram_user_id=RESIDENT, chat_id=RESIDENT, client_language="en",
+                     secret=SECRET, catalog=SurveyCatalog(), now=now())
     async with db.transaction() as uow:
         opened = await responding.open_campaign(uow, who, "willow")
     assert opened.screen is not None
@@ -87,17 +85,17 @@ async def test_a_nul_in_a_note_caption_is_removed_before_the_note_is_stored(
 ) -> None:
     await seed_campaign(db)
     person_id = await make_cadre(db, CADRE, "V1", "Cadre Wang", ["Road repair"])
-    caller = NoteCaller(telegram_user_id=CADRE, now=now(), rules=FieldRules(),
-                        client_language="en")
+    caller = Caller(telegram_user_id=CADRE, now=now(), client_language="en")
     async with db.transaction() as uow:
-        blank = await notes.draft_photo(uow, caller, photo(1), "u1", ZERO_WIDTH)
+        blank = await notes.draft_photo(uow, caller, photo(1), "u1", ZERO_WIDTH, rules=FieldRules())
     assert blank.blank and blank.draft.text == "" and blank.draft.photos == 1
     async with db.transaction() as uow:
-        added = await notes.draft_photo(uow, caller, photo(2), "u2", "Culvert\x00 cleared\x00")
+        added = await notes.draft_photo(uow, caller, photo(2), "u2", "Culvert\x00 cleared\x00",
+                                        rules=FieldRules())
     assert not added.blank and added.draft.text == "Culvert cleared"
     async with db.transaction() as uow:
         tapped = await notes.draft_tap(uow, caller, added.draft.nonce, added.draft.version,
-                                       f"t{notes.OTHER_TASK}")
+                                       f"t{notes.OTHER_TASK}", rules=FieldRules())
     assert tapped.saved is not None
     async with db.reading() as uow:
         [note] = (await uow.session.scalars(select(Note))).all()
@@ -110,22 +108,22 @@ async def test_a_correction_with_nothing_visible_is_refused_and_changes_nothing(
 ) -> None:
     await seed_campaign(db)
     await make_cadre(db, CADRE, "V1", "Cadre Wang")
-    caller = NoteCaller(telegram_user_id=CADRE, now=now(), rules=FieldRules(),
-                        client_language="zh")
+    caller = Caller(telegram_user_id=CADRE, now=now(), client_language="zh")
     async with db.transaction() as uow:
-        draft = (await notes.start_note(uow, caller, "Fence mended")).draft
+        draft = (await notes.start_note(uow, caller, "Fence mended", rules=FieldRules())).draft
     async with db.transaction() as uow:
         saved = (await notes.draft_tap(uow, caller, draft.nonce, draft.version,
-                                       f"t{notes.OTHER_TASK}")).saved
+                                       f"t{notes.OTHER_TASK}", rules=FieldRules())).saved
     assert saved is not None
     async with db.transaction() as uow:
-        await notes.ask_correction(uow, caller, saved.id, 1)
-    with pytest.raises(NoteRefused) as caught:
+        await sent_notes.ask_correction(uow, caller, saved.id, 1, rules=FieldRules())
+    with pytest.raises(Refused) as caught:
         async with db.transaction() as uow:
-            await notes.correct_text(uow, caller, "\x00" + ZERO_WIDTH)
+            await sent_notes.correct_text(uow, caller, "\x00" + ZERO_WIDTH, rules=FieldRules())
     assert caught.value.key == "invisible_text"
     async with db.transaction() as uow:
-        corrected = await notes.correct_text(uow, caller, "Fence\x00 mended twice")
+        corrected = await sent_notes.correct_text(uow, caller, "Fence\x00 mended twice",
+                                                  rules=FieldRules())
     assert corrected.corrected is not None and corrected.corrected.version == 2
     async with db.reading() as uow:
         [note] = (await uow.session.scalars(select(Note))).all()
@@ -137,24 +135,27 @@ async def test_a_nul_in_an_inspection_remark_is_removed_and_an_invisible_one_ref
 ) -> None:
     await seed_campaign(db)
     await make_inspector(db, INSPECTOR, "C1", "Inspector Zhou")
-    caller = Caller(telegram_user_id=INSPECTOR, now=now(), rules=FieldRules())
+    caller = Caller(telegram_user_id=INSPECTOR, now=now())
     async with db.transaction() as uow:
-        screen = (await inspections.start(uow, caller, code="V2")).screen
+        screen = (await inspections.start(uow, caller, code="V2", rules=FieldRules())).screen
     assert screen is not None and screen.step == "verdict"
     async with db.transaction() as uow:
         screen = (await inspections.dialogue_tap(uow, caller, screen.nonce, screen.version,
-                                                 "va")).screen
+                                                 "va", rules=FieldRules())).screen
     assert screen is not None and screen.step == "remark"
     async with db.transaction() as uow:
-        refused = (await inspections.dialogue_text(uow, caller, ZERO_WIDTH)).screen
+        refused = (await inspections.dialogue_text(uow, caller, ZERO_WIDTH,
+                                                   rules=FieldRules())).screen
     assert refused is not None and refused.step == "remark"
     assert refused.error == "inspect.err.remark_invisible" and refused.recap.remark is None
     async with db.transaction() as uow:
-        screen = (await inspections.dialogue_text(uow, caller, "Lamps\x00 all work.")).screen
+        screen = (await inspections.dialogue_text(uow, caller, "Lamps\x00 all work.",
+                                                  rules=FieldRules())).screen
     assert screen is not None and screen.step == "evidence"
     assert screen.recap.remark == "Lamps all work."
     async with db.transaction() as uow:
-        saved = await inspections.dialogue_tap(uow, caller, screen.nonce, screen.version, "s")
+        saved = await inspections.dialogue_tap(uow, caller, screen.nonce, screen.version, "s",
+                                               rules=FieldRules())
     assert saved.saved is not None
     async with db.reading() as uow:
         [inspection] = (await uow.session.scalars(select(Inspection))).all()
@@ -180,23 +181,23 @@ async def test_a_nul_in_an_appeal_and_its_answer_is_removed_and_invisible_ones_r
             "run_id": run.id, "kind": "cadre", "unit_id": unit.id, "person_id": person_id,
             "status": "graded", "score": 60.0, "grade": "fair", "rank": 1, "responses": 20,
             "recognition": False, "exaggeration": False, "detail": {"name": "Cadre Wang"}}])
-    cadre = ResultsCaller(telegram_user_id=CADRE, now=now(), client_language="en")
-    auditor = ResultsCaller(telegram_user_id=AUDITOR, now=now(), client_language="en")
+    cadre = Caller(telegram_user_id=CADRE, now=now(), client_language="en")
+    auditor = Caller(telegram_user_id=AUDITOR, now=now(), client_language="en")
 
     with pytest.raises(Refused) as caught:
         async with db.transaction() as uow:
-            await results.file_appeal(uow, cadre, ZERO_WIDTH * 4)
+            await appeals.file_appeal(uow, cadre, ZERO_WIDTH * 4)
     assert caught.value.key == "appeal_invisible"
     async with db.transaction() as uow:
-        filed = await results.file_appeal(uow, cadre, "The\x00 road was inspected too early")
+        filed = await appeals.file_appeal(uow, cadre, "The\x00 road was inspected too early")
     assert filed.reason == "The road was inspected too early"
     with pytest.raises(Refused) as caught:
         async with db.transaction() as uow:
-            await results.answer_appeal(uow, auditor, filed.appeal_id, results.UPHOLD,
+            await appeals.answer_appeal(uow, auditor, filed.appeal_id, appeals.UPHOLD,
                                         "\u2060\x00\u200b")
     assert caught.value.key == "answer_invisible"
     async with db.transaction() as uow:
-        await results.answer_appeal(uow, auditor, filed.appeal_id, results.UPHOLD,
+        await appeals.answer_appeal(uow, auditor, filed.appeal_id, appeals.UPHOLD,
                                     "Agreed\x00, redone.")
     async with db.reading() as uow:
         [appeal] = (await uow.session.scalars(select(Appeal))).all()

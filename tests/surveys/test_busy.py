@@ -17,12 +17,15 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from storage.evidence import StoredFile
 from storage.models import AdminDialogue, PersonRole, Role
 from storage.uow import Database, UnitOfWork
-from surveys.appraisal import results
+from surveys.appraisal import appeals
 from surveys.campaigns import dialogue
-from surveys.campaigns.admin import grant_role, import_units
-from surveys.fieldwork import inspections, notes
+from surveys.campaigns.operations import Burden
+from surveys.fieldwork import inspections, notes, sent_notes
 from surveys.fieldwork.rules import FieldRules
 from surveys.people import busy
+from surveys.people.caller import Caller, Refused
+from surveys.people.roles import grant_role
+from surveys.people.units import import_units
 from tests.conftest import TEST_UNITS
 from tests.e2e.fieldwork import make_cadre, make_inspector
 
@@ -32,16 +35,16 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RULES = FieldRules(note_max_length=80, max_photos=2)
 
 
-def note_caller() -> notes.NoteCaller:
-    return notes.NoteCaller(telegram_user_id=USER, now=NOW, rules=RULES, client_language="en")
+def note_caller() -> Caller:
+    return Caller(telegram_user_id=USER, now=NOW, client_language="en")
 
 
-def inspector_caller() -> inspections.Caller:
-    return inspections.Caller(telegram_user_id=USER, now=NOW, rules=RULES)
+def inspector_caller() -> Caller:
+    return Caller(telegram_user_id=USER, now=NOW)
 
 
-def admin_caller() -> dialogue.Caller:
-    return dialogue.Caller(telegram_user_id=USER, now=NOW)
+def admin_caller() -> Caller:
+    return Caller(telegram_user_id=USER, now=NOW)
 
 
 def photo(n: int) -> StoredFile:
@@ -57,7 +60,7 @@ async def run(db: Database, use_case: Callable[[UnitOfWork], Awaitable[T]]) -> T
 async def refusal(db: Database, use_case: Callable[[UnitOfWork], Awaitable[object]],
                   ) -> tuple[str, dict[str, object]]:
     """The key and parameters a use case refuses with (any of the three modules' kinds)."""
-    with pytest.raises((notes.NoteRefused, inspections.Refused, dialogue.Refused)) as caught:
+    with pytest.raises(Refused) as caught:
         await run(db, use_case)
     error: Any = caught.value
     return error.key, error.params
@@ -84,7 +87,7 @@ async def person(db: Database) -> int:
 def test_the_kinds_are_the_modules_own() -> None:
     assert (notes.KIND, notes.FIX_KIND, inspections.KIND, dialogue.KIND) == (
         busy.NOTE, busy.NOTE_FIX, busy.INSPECT, busy.NEW_CAMPAIGN)
-    assert (results.REASON_KIND, results.ANSWER_KIND) == (busy.APPEAL, busy.APPEAL_ANSWER)
+    assert (appeals.REASON_KIND, appeals.ANSWER_KIND) == (busy.APPEAL, busy.APPEAL_ANSWER)
     assert set(busy.ROLES_OF_KIND) == {busy.NOTE, busy.NOTE_FIX, busy.INSPECT,
                                        busy.NEW_CAMPAIGN, busy.APPEAL, busy.APPEAL_ANSWER}
 
@@ -93,21 +96,23 @@ async def test_a_note_draft_is_kept_when_inspect_or_newcampaign_is_sent(
     db: Database, person: int,
 ) -> None:
     await run(db, lambda uow: notes.draft_photo(uow, note_caller(), photo(1), "u1",
-                                                "Drain cleared"))
+                                                "Drain cleared", rules=RULES))
     before = await row(db, person)
     assert before is not None
-    assert await refusal(db, lambda uow: inspections.start(uow, inspector_caller())) == (
+    assert await refusal(db, lambda uow: inspections.start(uow, inspector_caller(),
+                                                           rules=RULES)) == (
         "busy.note", {"command": "/inspect"})
     assert await refusal(db, lambda uow: inspections.start(uow, inspector_caller(),
-                                                           code="V2")) == (
+                                                           code="V2", rules=RULES)) == (
         "busy.note", {"command": "/inspect"})
-    assert await refusal(db, lambda uow: dialogue.start_dialogue(uow, admin_caller())) == (
+    assert await refusal(db, lambda uow: dialogue.start_dialogue(uow, admin_caller(),
+                                                                 burden=Burden())) == (
         "busy.note", {"command": "/newcampaign"})
     after = await row(db, person)
     assert after is not None and after.kind == notes.KIND
     assert (after.version, after.data) == (before.version, before.data), "not touched"
     # The same kind again keeps its behaviour: /note resumes the draft.
-    resumed = await run(db, lambda uow: notes.start_note(uow, note_caller()))
+    resumed = await run(db, lambda uow: notes.start_note(uow, note_caller(), rules=RULES))
     assert resumed.added == "resumed" and resumed.draft.text == "Drain cleared"
     assert resumed.draft.photos == 1
 
@@ -115,61 +120,67 @@ async def test_a_note_draft_is_kept_when_inspect_or_newcampaign_is_sent(
 async def test_an_inspection_is_kept_when_note_newcampaign_or_a_photo_comes(
     db: Database, person: int,
 ) -> None:
-    started = await run(db, lambda uow: inspections.start(uow, inspector_caller(), code="V2"))
+    started = await run(db, lambda uow: inspections.start(uow, inspector_caller(), code="V2",
+                                                          rules=RULES))
     assert started.screen is not None
     for use_case in (
-        lambda uow: notes.start_note(uow, note_caller(), "Typed with the command"),
-        lambda uow: notes.draft_photo(uow, note_caller(), photo(2), "u2", "caption"),
-        lambda uow: notes.draft_location(uow, note_caller(), 30.0, 120.0),
+        lambda uow: notes.start_note(uow, note_caller(), "Typed with the command", rules=RULES),
+        lambda uow: notes.draft_photo(uow, note_caller(), photo(2), "u2", "caption", rules=RULES),
+        lambda uow: notes.draft_location(uow, note_caller(), 30.0, 120.0, rules=RULES),
     ):
         assert await refusal(db, use_case) == ("busy.inspect", {"command": "/note"})
-    assert await refusal(db, lambda uow: dialogue.start_dialogue(uow, admin_caller())) == (
+    assert await refusal(db, lambda uow: dialogue.start_dialogue(uow, admin_caller(),
+                                                                 burden=Burden())) == (
         "busy.inspect", {"command": "/newcampaign"})
     kept = await row(db, person)
     assert kept is not None and kept.kind == inspections.KIND
     assert kept.data["nonce"] == started.screen.nonce and kept.step == "verdict"
     # /inspect again still starts afresh (the same kind).
-    again = await run(db, lambda uow: inspections.start(uow, inspector_caller()))
+    again = await run(db, lambda uow: inspections.start(uow, inspector_caller(), rules=RULES))
     assert again.screen is not None and again.screen.nonce != started.screen.nonce
 
 
 async def test_a_new_campaign_and_a_correction_are_kept_too(db: Database, person: int) -> None:
-    await run(db, lambda uow: dialogue.start_dialogue(uow, admin_caller()))
-    assert await refusal(db, lambda uow: notes.start_note(uow, note_caller())) == (
+    await run(db, lambda uow: dialogue.start_dialogue(uow, admin_caller(), burden=Burden()))
+    assert await refusal(db, lambda uow: notes.start_note(uow, note_caller(), rules=RULES)) == (
         "busy.newcampaign", {"command": "/note"})
-    assert await refusal(db, lambda uow: inspections.start(uow, inspector_caller())) == (
+    assert await refusal(db, lambda uow: inspections.start(uow, inspector_caller(),
+                                                           rules=RULES)) == (
         "busy.newcampaign", {"command": "/inspect"})
     await run(db, lambda uow: dialogue.cancel_dialogue(uow, admin_caller()))
 
-    draft = (await run(db, lambda uow: notes.start_note(uow, note_caller(), "Earlier"))).draft
+    draft = (await run(db, lambda uow: notes.start_note(uow, note_caller(), "Earlier",
+                                                        rules=RULES))).draft
     saved = await run(db, lambda uow: notes.draft_tap(uow, note_caller(), draft.nonce,
-                                                      draft.version, "t0"))
+                                                      draft.version, "t0", rules=RULES))
     assert saved.saved is not None
     note_id = saved.saved.id
     # Correct is refused during an inspection (it would replace the row) ...
-    await run(db, lambda uow: inspections.start(uow, inspector_caller()))
-    assert await refusal(db, lambda uow: notes.ask_correction(uow, note_caller(), note_id,
-                                                              1)) == (
+    await run(db, lambda uow: inspections.start(uow, inspector_caller(), rules=RULES))
+    assert await refusal(db, lambda uow: sent_notes.ask_correction(uow, note_caller(), note_id,
+                                                              1, rules=RULES)) == (
         "busy.inspect", {"command": "/notes"})
     await run(db, lambda uow: inspections.cancel(uow, inspector_caller()))
     # ... and a correction waiting for its text is not dropped by another command.
-    await run(db, lambda uow: notes.ask_correction(uow, note_caller(), note_id, 1))
+    await run(db, lambda uow: sent_notes.ask_correction(uow, note_caller(), note_id, 1,
+                                                        rules=RULES))
     for use_case, command in (
-        (lambda uow: notes.start_note(uow, note_caller()), "/note"),
-        (lambda uow: inspections.start(uow, inspector_caller()), "/inspect"),
-        (lambda uow: dialogue.start_dialogue(uow, admin_caller()), "/newcampaign"),
+        (lambda uow: notes.start_note(uow, note_caller(), rules=RULES), "/note"),
+        (lambda uow: inspections.start(uow, inspector_caller(), rules=RULES), "/inspect"),
+        (lambda uow: dialogue.start_dialogue(uow, admin_caller(), burden=Burden()), "/newcampaign"),
     ):
         assert await refusal(db, use_case) == ("busy.note_fix",
                                                {"command": command, "id": note_id})
     waiting = await row(db, person)
     assert waiting is not None and waiting.kind == notes.FIX_KIND
-    corrected = await run(db, lambda uow: notes.correct_text(uow, note_caller(), "Later"))
+    corrected = await run(db, lambda uow: sent_notes.correct_text(uow, note_caller(), "Later",
+                                                                  rules=RULES))
     assert corrected.corrected is not None and corrected.corrected.version == 2
 
 
 async def test_a_dialogue_of_a_role_taken_away_gives_way(db: Database, person: int) -> None:
     """Nothing could finish or cancel it any more, so it must not block the others."""
-    await run(db, lambda uow: dialogue.start_dialogue(uow, admin_caller()))
+    await run(db, lambda uow: dialogue.start_dialogue(uow, admin_caller(), burden=Burden()))
     async with db.transaction() as uow:
         removed = await uow.session.execute(delete(PersonRole).where(
             PersonRole.person_id == person, PersonRole.role == Role.ADMIN))
@@ -177,7 +188,8 @@ async def test_a_dialogue_of_a_role_taken_away_gives_way(db: Database, person: i
     async with db.reading() as uow:
         found = await notes.presence(uow, USER)
     assert found.kind is None, "an abandoned dialogue is no dialogue for the chat layer"
-    started = await run(db, lambda uow: notes.start_note(uow, note_caller(), "Now a note"))
+    started = await run(db, lambda uow: notes.start_note(uow, note_caller(), "Now a note",
+                                                         rules=RULES))
     assert started.added == "started"
     replaced = await row(db, person)
     assert replaced is not None and replaced.kind == notes.KIND
@@ -213,15 +225,18 @@ async def test_a_correction_locks_the_person_before_the_note(
 ) -> None:
     """``correct_text`` locks the person, then the note; ``ask_correction`` must too, or the
     two could deadlock on PostgreSQL."""
-    draft = (await run(db, lambda uow: notes.start_note(uow, note_caller(), "Text"))).draft
+    draft = (await run(db, lambda uow: notes.start_note(uow, note_caller(), "Text",
+                                                        rules=RULES))).draft
     saved = await run(db, lambda uow: notes.draft_tap(uow, note_caller(), draft.nonce,
-                                                      draft.version, "t0"))
+                                                      draft.version, "t0", rules=RULES))
     assert saved.saved is not None
     note_id = saved.saved.id
     with row_locks() as asking:
-        await run(db, lambda uow: notes.ask_correction(uow, note_caller(), note_id, 1))
+        await run(db, lambda uow: sent_notes.ask_correction(uow, note_caller(), note_id, 1,
+                                                            rules=RULES))
     with row_locks() as correcting:
-        await run(db, lambda uow: notes.correct_text(uow, note_caller(), "New text"))
+        await run(db, lambda uow: sent_notes.correct_text(uow, note_caller(), "New text",
+                                                          rules=RULES))
     assert first_of_each(asking)[:2] == ["people", "admin_dialogues"]
     assert first_of_each(asking) == first_of_each(correcting) == [
         "people", "admin_dialogues", "notes"]
@@ -232,9 +247,9 @@ async def test_starting_an_inspection_or_a_campaign_locks_the_person_first(
 ) -> None:
     """So two first /inspect (or /newcampaign) at once do not both insert the row."""
     with row_locks() as locked:
-        await run(db, lambda uow: inspections.start(uow, inspector_caller()))
+        await run(db, lambda uow: inspections.start(uow, inspector_caller(), rules=RULES))
     assert first_of_each(locked)[:2] == ["people", "admin_dialogues"]
     await run(db, lambda uow: inspections.cancel(uow, inspector_caller()))
     with row_locks() as locked:
-        await run(db, lambda uow: dialogue.start_dialogue(uow, admin_caller()))
+        await run(db, lambda uow: dialogue.start_dialogue(uow, admin_caller(), burden=Burden()))
     assert first_of_each(locked)[:2] == ["people", "admin_dialogues"]

@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 
 from storage.models import AuditEvent, CadreInvite, Contact, KeyTask, Person, PersonRole, Role
 from storage.uow import Database
-from surveys.campaigns.admin import grant_role, import_units
 from surveys.campaigns.rules import CampaignRuleError, check_code, parse_start_payload
 from surveys.fieldwork import cadres
 from surveys.fieldwork.cadres import CadreError, check_profile, parse_invite_request
+from surveys.people.roles import grant_role
+from surveys.people.units import import_units
 from tests.conftest import TEST_UNITS
 
 WEEK = timedelta(days=7)

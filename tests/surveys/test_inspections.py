@@ -22,18 +22,14 @@ from storage.models import (
     Verdict,
 )
 from storage.uow import Database
-from surveys.campaigns.admin import grant_role, import_units
 from surveys.fieldwork import inspections
-from surveys.fieldwork.inspections import (
-    Caller,
-    Outcome,
-    Refused,
-    Screen,
-    choice_data,
-    parse_choice,
-)
+from surveys.fieldwork.inspection_views import Screen
+from surveys.fieldwork.inspections import Outcome, choice_data, parse_choice
 from surveys.fieldwork.rules import FieldRules
 from surveys.people.access import Actor, UnitTree
+from surveys.people.caller import Caller, Refused
+from surveys.people.roles import grant_role
+from surveys.people.units import import_units
 from tests.conftest import TEST_UNITS
 from tests.e2e.fieldwork import make_cadre, make_inspector, set_unit_centre
 
@@ -46,7 +42,7 @@ WILLOW = (30.072, 120.025)
 
 
 def caller(user_id: int = INSPECTOR) -> Caller:
-    return Caller(telegram_user_id=user_id, now=NOW, rules=RULES)
+    return Caller(telegram_user_id=user_id, now=NOW)
 
 
 async def run(db: Database, use_case: Callable[..., Awaitable[T]], **kwargs: Any) -> T:
@@ -58,11 +54,11 @@ async def tap(db: Database, screen: Screen | None, choice: str,
               user_id: int = INSPECTOR) -> Outcome:
     assert screen is not None
     return await run(db, inspections.dialogue_tap, caller=caller(user_id), nonce=screen.nonce,
-                     version=screen.version, choice=choice)
+                     version=screen.version, choice=choice, rules=RULES)
 
 
 async def typed(db: Database, text: str, user_id: int = INSPECTOR) -> Outcome:
-    return await run(db, inspections.dialogue_text, caller=caller(user_id), typed=text)
+    return await run(db, inspections.dialogue_text, caller=caller(user_id), typed=text, rules=RULES)
 
 
 def photo(n: int) -> StoredFile:
@@ -140,7 +136,7 @@ def test_conflict_covers_the_cadres_unit_and_everything_inside_it() -> None:
 async def test_an_inspection_of_a_cadres_task_is_recorded_with_its_evidence(
     db: Database, field: dict[str, int],
 ) -> None:
-    started = await run(db, inspections.start, caller=caller(), code="v1")
+    started = await run(db, inspections.start, caller=caller(), code="v1", rules=RULES)
     screen = started.screen
     assert screen is not None and screen.step == "subject"
     assert screen.recap.unit == "Willow Village (V1)" and screen.can_go_back
@@ -156,12 +152,12 @@ async def test_an_inspection_of_a_cadres_task_is_recorded_with_its_evidence(
     assert screen is not None and screen.step == "evidence"
     assert screen.recap.remark == "Half the road is paved."
     located = await run(db, inspections.add_location, caller=caller(),
-                        latitude=WILLOW[0] + 0.005, longitude=WILLOW[1])
+                        latitude=WILLOW[0] + 0.005, longitude=WILLOW[1], rules=RULES)
     assert located.screen is not None and located.screen.info == "inspect.info.location_near"
     first = await run(db, inspections.add_photo, caller=caller(), stored=photo(1),
-                      file_unique_id="u1")
+                      file_unique_id="u1", rules=RULES)
     again = await run(db, inspections.add_photo, caller=caller(), stored=photo(1),
-                      file_unique_id="u1")
+                      file_unique_id="u1", rules=RULES)
     assert again.screen is not None and again.screen.info == "inspect.info.photo_again"
     assert again.screen.recap.photos == 1, "the same photo twice is kept once"
     assert first.screen is not None
@@ -200,7 +196,7 @@ async def test_an_inspection_of_a_cadres_task_is_recorded_with_its_evidence(
 async def test_whole_unit_inspection_lists_all_its_cadres_tasks(
     db: Database, field: dict[str, int],
 ) -> None:
-    screen = (await run(db, inspections.start, caller=caller(), code="V1")).screen
+    screen = (await run(db, inspections.start, caller=caller(), code="V1", rules=RULES)).screen
     screen = (await tap(db, screen, "w")).screen
     assert screen is not None and screen.step == "task"
     assert {o.label for o in screen.options} == {
@@ -222,7 +218,7 @@ async def test_steps_with_nothing_to_choose_are_passed_over_and_back_returns(
     db: Database, field: dict[str, int],
 ) -> None:
     # Pine Village (V2) has no cadres: the unit as a whole, no specific task, straight on.
-    screen = (await run(db, inspections.start, caller=caller(), code="V2")).screen
+    screen = (await run(db, inspections.start, caller=caller(), code="V2", rules=RULES)).screen
     assert screen is not None and screen.step == "verdict"
     assert screen.recap.whole_unit and screen.recap.general_task
     screen = (await tap(db, screen, "b")).screen
@@ -232,7 +228,7 @@ async def test_steps_with_nothing_to_choose_are_passed_over_and_back_returns(
 async def test_browsing_units_from_the_top_of_the_scope(
     db: Database, field: dict[str, int],
 ) -> None:
-    screen = (await run(db, inspections.start, caller=caller())).screen
+    screen = (await run(db, inspections.start, caller=caller(), rules=RULES)).screen
     assert screen is not None and screen.step == "unit" and not screen.can_go_back
     assert screen.this_unit is not None and screen.this_unit.label == "Riverside County (C1)"
     [township] = screen.options
@@ -253,7 +249,7 @@ async def test_browsing_units_from_the_top_of_the_scope(
 async def test_a_remark_keeps_its_place_when_going_back_to_change_the_verdict(
     db: Database, field: dict[str, int],
 ) -> None:
-    screen = (await run(db, inspections.start, caller=caller(), code="V2")).screen
+    screen = (await run(db, inspections.start, caller=caller(), code="V2", rules=RULES)).screen
     screen = (await tap(db, screen, "vn")).screen
     screen = (await typed(db, "Drains blocked.")).screen
     screen = (await tap(db, screen, "b")).screen
@@ -273,7 +269,7 @@ async def test_a_remark_keeps_its_place_when_going_back_to_change_the_verdict(
 async def test_an_over_long_remark_is_refused_whole_and_sent_back(
     db: Database, field: dict[str, int],
 ) -> None:
-    screen = (await run(db, inspections.start, caller=caller(), code="V2")).screen
+    screen = (await run(db, inspections.start, caller=caller(), code="V2", rules=RULES)).screen
     screen = (await tap(db, screen, "va")).screen
     long = "The road " + "x" * 40
     outcome = await typed(db, long)
@@ -289,9 +285,9 @@ async def test_an_over_long_remark_is_refused_whole_and_sent_back(
 
 
 async def test_a_far_location_is_kept_but_flagged(db: Database, field: dict[str, int]) -> None:
-    screen = (await run(db, inspections.start, caller=caller(), code="V1")).screen
+    screen = (await run(db, inspections.start, caller=caller(), code="V1", rules=RULES)).screen
     far = await run(db, inspections.add_location, caller=caller(), latitude=30.27,
-                    longitude=120.15)
+                    longitude=120.15, rules=RULES)
     assert far.screen is not None and far.screen.info == "inspect.info.location_far"
     assert far.screen.info_params["radius"] == "1.5"
     assert 20 < float(str(far.screen.info_params["distance"])) < 30
@@ -312,12 +308,12 @@ async def test_a_far_location_is_kept_but_flagged(db: Database, field: dict[str,
 async def test_an_invalid_location_and_a_location_before_the_unit(
     db: Database, field: dict[str, int],
 ) -> None:
-    screen = (await run(db, inspections.start, caller=caller())).screen
+    screen = (await run(db, inspections.start, caller=caller(), rules=RULES)).screen
     bad = await run(db, inspections.add_location, caller=caller(), latitude=91.0,
-                    longitude=0.0)
+                    longitude=0.0, rules=RULES)
     assert bad.screen is not None and bad.screen.error == "inspect.err.bad_location"
     early = await run(db, inspections.add_location, caller=caller(), latitude=WILLOW[0],
-                      longitude=WILLOW[1])
+                      longitude=WILLOW[1], rules=RULES)
     assert early.screen is not None and early.screen.info == "inspect.info.location_kept"
     screen = (await typed(db, "V1")).screen
     assert screen is not None and screen.recap.location is not None
@@ -327,29 +323,31 @@ async def test_an_invalid_location_and_a_location_before_the_unit(
 async def test_photos_over_the_limit_and_refused_files_change_nothing(
     db: Database, field: dict[str, int],
 ) -> None:
-    await run(db, inspections.start, caller=caller(), code="V1")
-    await run(db, inspections.add_photo, caller=caller(), stored=photo(1), file_unique_id="a")
-    await run(db, inspections.add_photo, caller=caller(), stored=photo(2), file_unique_id="b")
+    await run(db, inspections.start, caller=caller(), code="V1", rules=RULES)
+    await run(db, inspections.add_photo, caller=caller(), stored=photo(1), file_unique_id="a",
+              rules=RULES)
+    await run(db, inspections.add_photo, caller=caller(), stored=photo(2), file_unique_id="b",
+              rules=RULES)
     third = await run(db, inspections.add_photo, caller=caller(), stored=photo(3),
-                      file_unique_id="c")
+                      file_unique_id="c", rules=RULES)
     assert third.screen is not None and third.screen.error == "inspect.err.too_many_photos"
     assert third.screen.recap.photos == 2
     refused = await run(db, inspections.evidence_refused, caller=caller(),
-                        key="evidence.not_image", params={})
+                        key="evidence.not_image", params={}, rules=RULES)
     assert refused.screen is not None and refused.screen.error == "evidence.not_image"
     assert refused.screen.recap.photos == 2
     assert await count(db, Evidence) == 2
 
 
 async def test_a_caption_is_taken_as_the_remark(db: Database, field: dict[str, int]) -> None:
-    screen = (await run(db, inspections.start, caller=caller(), code="V2")).screen
+    screen = (await run(db, inspections.start, caller=caller(), code="V2", rules=RULES)).screen
     screen = (await tap(db, screen, "va")).screen
     outcome = await run(db, inspections.add_photo, caller=caller(), stored=photo(1),
-                        file_unique_id="a", caption="New lights work.")
+                        file_unique_id="a", caption="New lights work.", rules=RULES)
     assert outcome.screen is not None and outcome.screen.step == "evidence"
     assert outcome.screen.recap.remark == "New lights work." and outcome.screen.recap.photos == 1
     long = await run(db, inspections.add_photo, caller=caller(), stored=photo(2),
-                     file_unique_id="b", caption="z" * 41)
+                     file_unique_id="b", caption="z" * 41, rules=RULES)
     assert long.screen is not None and long.screen.error == "inspect.err.remark_too_long"
     assert long.echo == "z" * 41 and long.screen.recap.remark == "New lights work."
     assert long.screen.recap.photos == 2, "the photo is kept even if its caption is not"
@@ -364,8 +362,8 @@ async def test_only_inspectors_may_inspect(db: Database, field: dict[str, int]) 
         await grant_role(uow, telegram_user_id=7200, role=Role.ADMIN, unit_code=None,
                          name="Admin", actor="test")
     for user_id in (7100, 7200, 7300, 6001):  # resident, admin, stranger, cadre
-        for use_case, kwargs in ((inspections.start, {"code": None}),
-                                 (inspections.start, {"code": "V1"}),
+        for use_case, kwargs in ((inspections.start, {"code": None, "rules": RULES}),
+                                 (inspections.start, {"code": "V1", "rules": RULES}),
                                  (inspections.recent, {})):
             with pytest.raises(Refused) as refused:
                 await run(db, use_case, caller=caller(user_id), **kwargs)
@@ -387,11 +385,11 @@ async def test_a_cadre_cannot_inspect_their_own_unit_or_any_unit_inside_it(
                                (6003, "T1", "North Township (T1)"),
                                (6003, "V2", "North Township (T1)")):
         with pytest.raises(Refused) as refused:
-            await run(db, inspections.start, caller=caller(user_id), code=code)
+            await run(db, inspections.start, caller=caller(user_id), code=code, rules=RULES)
         assert refused.value.key == "inspect.err.conflict"
         assert refused.value.params["own"] == own
     # Through the unit list, or typed: refused at the unit step, nothing moves on.
-    screen = (await run(db, inspections.start, caller=caller(6003))).screen
+    screen = (await run(db, inspections.start, caller=caller(6003), rules=RULES)).screen
     assert screen is not None and screen.this_unit is not None
     county_choice = screen.this_unit.choice
     township = screen.options[0]
@@ -409,7 +407,7 @@ async def test_a_cadre_cannot_inspect_their_own_unit_or_any_unit_inside_it(
 async def test_becoming_a_cadre_of_the_unit_mid_dialogue_is_caught_at_save(
     db: Database, field: dict[str, int],
 ) -> None:
-    screen = (await run(db, inspections.start, caller=caller(), code="V2")).screen
+    screen = (await run(db, inspections.start, caller=caller(), code="V2", rules=RULES)).screen
     screen = (await tap(db, screen, "va")).screen
     screen = (await typed(db, "Fine.")).screen
     async with db.transaction() as uow:
@@ -426,7 +424,7 @@ async def test_becoming_a_cadre_of_the_unit_mid_dialogue_is_caught_at_save(
 async def test_a_cadre_removed_mid_dialogue_is_not_recorded(
     db: Database, field: dict[str, int],
 ) -> None:
-    screen = (await run(db, inspections.start, caller=caller(), code="V1")).screen
+    screen = (await run(db, inspections.start, caller=caller(), code="V1", rules=RULES)).screen
     screen = (await tap(db, screen, f"c{field['li']}")).screen
     assert screen is not None and screen.step == "task"
     screen = (await tap(db, screen, choice(screen, "Office"))).screen
@@ -446,9 +444,9 @@ async def test_a_scoped_inspector_stays_inside_their_scope(
 ) -> None:
     await make_inspector(db, 5002, "V1", "Inspector Sun")
     with pytest.raises(Refused) as refused:
-        await run(db, inspections.start, caller=caller(5002), code="V2")
+        await run(db, inspections.start, caller=caller(5002), code="V2", rules=RULES)
     assert refused.value.key == "inspect.err.out_of_scope"
-    screen = (await run(db, inspections.start, caller=caller(5002))).screen
+    screen = (await run(db, inspections.start, caller=caller(5002), rules=RULES)).screen
     assert screen is not None and screen.this_unit is not None
     assert screen.this_unit.label == "Willow Village (V1)" and not screen.options
     async with db.reading() as uow:
@@ -471,7 +469,7 @@ async def test_forged_choices_for_the_step_are_refused(
         other = await uow.people.by_user(6009)
         assert other is not None
         [other_task] = (await uow.cadres.tasks([other.id]))[other.id]
-    screen = (await run(db, inspections.start, caller=caller(), code="V1")).screen
+    screen = (await run(db, inspections.start, caller=caller(), code="V1", rules=RULES)).screen
     for forged in (f"c{other.id}", f"c{field['inspector']}", "t1", "va", "s", "zz"):
         outcome = await tap(db, screen, forged)
         assert outcome.screen is not None and outcome.screen.step == "subject", forged
@@ -483,7 +481,7 @@ async def test_forged_choices_for_the_step_are_refused(
 
 
 async def test_stale_taps_change_nothing(db: Database, field: dict[str, int]) -> None:
-    first = (await run(db, inspections.start, caller=caller(), code="V1")).screen
+    first = (await run(db, inspections.start, caller=caller(), code="V1", rules=RULES)).screen
     assert first is not None
     second = (await tap(db, first, "w")).screen
     assert second is not None
@@ -502,9 +500,10 @@ async def test_stale_taps_change_nothing(db: Database, field: dict[str, int]) ->
 
 
 async def test_a_new_inspect_starts_afresh(db: Database, field: dict[str, int]) -> None:
-    first = (await run(db, inspections.start, caller=caller(), code="V2")).screen
-    await run(db, inspections.add_photo, caller=caller(), stored=photo(1), file_unique_id="a")
-    second = (await run(db, inspections.start, caller=caller(), code="V1")).screen
+    first = (await run(db, inspections.start, caller=caller(), code="V2", rules=RULES)).screen
+    await run(db, inspections.add_photo, caller=caller(), stored=photo(1), file_unique_id="a",
+              rules=RULES)
+    second = (await run(db, inspections.start, caller=caller(), code="V1", rules=RULES)).screen
     assert first is not None and second is not None and second.nonce != first.nonce
     assert second.recap.photos == 0
     assert (await tap(db, first, "va")).stale
@@ -517,14 +516,14 @@ async def test_in_dialogue_is_only_for_the_inspect_kind(
         await uow.dialogues.start(field["inspector"], "note", "text", {}, NOW)
     async with db.reading() as uow:
         assert await inspections.in_dialogue(uow, INSPECTOR) is None
-    await run(db, inspections.start, caller=caller(), code="V2")
+    await run(db, inspections.start, caller=caller(), code="V2", rules=RULES)
     async with db.reading() as uow:
         draft = await inspections.in_dialogue(uow, INSPECTOR)
     assert draft is not None and draft.step == "verdict" and draft.photos == 0
 
 
 async def test_only_the_newest_prompt_is_remembered(db: Database, field: dict[str, int]) -> None:
-    first = (await run(db, inspections.start, caller=caller(), code="V1")).screen
+    first = (await run(db, inspections.start, caller=caller(), code="V1", rules=RULES)).screen
     assert first is not None
     assert await run(db, inspections.remember_prompt, caller=caller(), nonce=first.nonce,
                      version=first.version, message_id=10) is None

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from storage.evidence import StoredFile
 from storage.models import AdminDialogue, AuditEvent, Evidence, Note, NoteStatus, Role
 from storage.uow import Database, UnitOfWork
-from surveys.campaigns.admin import grant_role, import_units
-from surveys.fieldwork import notes
-from surveys.fieldwork.notes import NoteCaller, NoteRefused
+from surveys.fieldwork import notes, sent_notes
 from surveys.fieldwork.rules import FieldRules
 from surveys.people.access import UnitTree
+from surveys.people.caller import Caller, Refused
+from surveys.people.roles import grant_role
+from surveys.people.units import import_units
 from tests.conftest import TEST_UNITS
 from tests.e2e.fieldwork import make_cadre, set_unit_centre
 
@@ -29,8 +30,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RULES = FieldRules(note_max_length=40, max_photos=2, default_radius_km=10.0)
 
 
-def caller(at: datetime = T0, user: int = CADRE, rules: FieldRules = RULES) -> NoteCaller:
-    return NoteCaller(telegram_user_id=user, now=at, rules=rules, client_language="en")
+def caller(at: datetime = T0, user: int = CADRE) -> Caller:
+    return Caller(telegram_user_id=user, now=at, client_language="en")
 
 
 def photo(n: int) -> StoredFile:
@@ -45,7 +46,7 @@ async def run(db: Database, use_case: Callable[[UnitOfWork], Awaitable[T]]) -> T
 
 
 async def refused(db: Database, use_case: Callable[[UnitOfWork], Awaitable[object]]) -> str:
-    with pytest.raises(NoteRefused) as caught:
+    with pytest.raises(Refused) as caught:
         await run(db, use_case)
     return caught.value.key
 
@@ -81,9 +82,10 @@ async def audit(db: Database, action: str) -> list[AuditEvent]:
 
 async def save(db: Database, text: str, task: int, at: datetime = T0,
                user: int = CADRE) -> notes.SavedNote:
-    draft = (await run(db, lambda uow: notes.start_note(uow, caller(at, user), text))).draft
+    draft = (await run(db, lambda uow: notes.start_note(uow, caller(at, user), text,
+                                                        rules=RULES))).draft
     tapped = await run(db, lambda uow: notes.draft_tap(uow, caller(at, user), draft.nonce,
-                                                       draft.version, f"t{task}"))
+                                                       draft.version, f"t{task}", rules=RULES))
     assert tapped.saved is not None
     return tapped.saved
 
@@ -98,10 +100,12 @@ async def test_strangers_residents_and_admins_are_not_cadres(db: Database, cadre
                          name="Admin", actor="test")
     for user in (600, 601, 602):
         who = caller(user=user)
-        assert await refused(db, partial(notes.start_note, caller=who)) == "not_cadre"
-        assert await refused(db, partial(notes.recent_notes, caller=who)) == "not_cadre"
+        assert await refused(db, partial(notes.start_note, caller=who, rules=RULES)) == "not_cadre"
+        assert await refused(db, partial(sent_notes.recent_notes, caller=who,
+                                         rules=RULES)) == "not_cadre"
         assert await refused(db, partial(notes.draft_photo, caller=who, stored=photo(1),
-                                         file_unique_id="u1", caption=None)) == "not_cadre"
+                                         file_unique_id="u1", caption=None,
+                                             rules=RULES)) == "not_cadre"
     assert await rows(db, AdminDialogue) == [] and await rows(db, Evidence) == []
 
 
@@ -109,7 +113,7 @@ async def test_presence_is_a_cheap_read(db: Database, cadre: int) -> None:
     async with db.reading() as uow:
         assert await notes.presence(uow, 999) == notes.Presence(False, None, 0, "en")
         assert await notes.presence(uow, CADRE) == notes.Presence(True, None, 0, "en")
-    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", None))
+    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", None, rules=RULES))
     async with db.reading() as uow:
         assert await notes.presence(uow, CADRE, "zh") == notes.Presence(True, "note", 1, "zh")
 
@@ -121,18 +125,19 @@ async def test_a_note_with_a_photo_location_and_task_is_saved_and_audited(
     db: Database, cadre: int,
 ) -> None:
     await set_unit_centre(db, "V1", 30.0, 120.0, 2.0)
-    started = await run(db, lambda uow: notes.start_note(uow, caller()))
+    started = await run(db, lambda uow: notes.start_note(uow, caller(), rules=RULES))
     assert started.added == "started" and not started.draft.ready
     added = await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1",
-                                                        "Culvert cleared"))
+                                                        "Culvert cleared", rules=RULES))
     assert added.draft.text == "Culvert cleared" and added.draft.photos == 1
     assert added.draft.version > started.draft.version
-    located = await run(db, lambda uow: notes.draft_location(uow, caller(), 30.003, 120.0))
+    located = await run(db, lambda uow: notes.draft_location(uow, caller(), 30.003, 120.0,
+                                                             rules=RULES))
     place = located.draft.place
     assert place is not None and place.far is False and place.centre == "Willow Village"
     road, _water = await tasks_of(db, cadre)
     tapped = await run(db, lambda uow: notes.draft_tap(
-        uow, caller(), located.draft.nonce, located.draft.version, f"t{road}"))
+        uow, caller(), located.draft.nonce, located.draft.version, f"t{road}", rules=RULES))
     saved = tapped.saved
     assert saved is not None and saved.task == "Road repair" and saved.photos == 1
     assert saved.unit == "Willow Village"
@@ -163,66 +168,69 @@ async def test_other_or_none_saves_a_note_without_a_task(db: Database, cadre: in
 async def test_text_over_the_limit_is_refused_and_the_draft_keeps_its_text(
     db: Database, cadre: int,
 ) -> None:
-    first = await run(db, lambda uow: notes.start_note(uow, caller(), "Short"))
+    first = await run(db, lambda uow: notes.start_note(uow, caller(), "Short", rules=RULES))
     long_text = "  " + "x" * 41 + "  "
-    outcome = await run(db, lambda uow: notes.draft_text(uow, caller(), long_text))
+    outcome = await run(db, lambda uow: notes.draft_text(uow, caller(), long_text, rules=RULES))
     assert outcome.too_long == notes.TooLong("x" * 41, 41, 40)
     assert outcome.draft.text == "Short"
     assert outcome.draft.version == first.draft.version, "unchanged: old buttons still work"
     # Exactly at the limit is fine.
-    at_limit = await run(db, lambda uow: notes.draft_text(uow, caller(), "y" * 40))
+    at_limit = await run(db, lambda uow: notes.draft_text(uow, caller(), "y" * 40, rules=RULES))
     assert at_limit.too_long is None and at_limit.draft.text == "y" * 40
 
 
 async def test_over_long_text_in_the_command_or_a_caption_is_refused_not_cut(
     db: Database, cadre: int,
 ) -> None:
-    started = await run(db, lambda uow: notes.start_note(uow, caller(), "z" * 50))
+    started = await run(db, lambda uow: notes.start_note(uow, caller(), "z" * 50, rules=RULES))
     assert started.too_long is not None and started.too_long.length == 50
     assert started.draft.text == ""
     with_photo = await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1",
-                                                             "c" * 45))
+                                                             "c" * 45, rules=RULES))
     assert with_photo.too_long is not None and with_photo.too_long.text == "c" * 45
     assert with_photo.draft.photos == 1 and with_photo.draft.text == "", "photo kept"
 
 
 async def test_typing_note_again_resumes_the_draft(db: Database, cadre: int) -> None:
-    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", "Kept"))
-    again = await run(db, lambda uow: notes.start_note(uow, caller()))
+    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", "Kept", rules=RULES))
+    again = await run(db, lambda uow: notes.start_note(uow, caller(), rules=RULES))
     assert again.added == "resumed" and again.draft.photos == 1 and again.draft.text == "Kept"
-    replaced = await run(db, lambda uow: notes.start_note(uow, caller(), "New words"))
+    replaced = await run(db, lambda uow: notes.start_note(uow, caller(), "New words", rules=RULES))
     assert replaced.draft.text == "New words" and replaced.draft.photos == 1
 
 
 async def test_photos_beyond_the_limit_are_refused_and_a_repeat_is_kept_once(
     db: Database, cadre: int,
 ) -> None:
-    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", None))
-    repeat = await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", None))
+    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", None, rules=RULES))
+    repeat = await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", None,
+                                                         rules=RULES))
     assert repeat.added == "same_photo" and repeat.draft.photos == 1
-    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(2), "u2", None))
+    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(2), "u2", None, rules=RULES))
     assert await refused(db, lambda uow: notes.draft_photo(uow, caller(), photo(3), "u3",
-                                                           "caption")) == "too_many_photos"
+                                                           "caption",
+                                                               rules=RULES)) == "too_many_photos"
     assert len(await rows(db, Evidence)) == 2
     row = await dialogue(db, cadre)
     assert row is not None and row.data["text"] == "", "the refused photo's caption not taken"
 
 
 async def test_locations_far_unchecked_and_invalid(db: Database, cadre: int) -> None:
-    unchecked = await run(db, lambda uow: notes.draft_location(uow, caller(), 31.0, 121.0))
+    unchecked = await run(db, lambda uow: notes.draft_location(uow, caller(), 31.0, 121.0,
+                                                               rules=RULES))
     place = unchecked.draft.place
     assert place is not None and place.distance_km is None and place.far is None
     # A village without a centre is checked against its township's.
     await set_unit_centre(db, "T1", 30.0, 120.0, None)
-    far = await run(db, lambda uow: notes.draft_location(uow, caller(), 30.5, 120.0))
+    far = await run(db, lambda uow: notes.draft_location(uow, caller(), 30.5, 120.0, rules=RULES))
     place = far.draft.place
     assert place is not None and place.far is True and place.radius_km == 10.0
     assert place.centre == "North Township" and place.distance_km == pytest.approx(55.6, 0.01)
     for lat, lon in ((91.0, 0.0), (0.0, 181.0), (float("nan"), 0.0)):
         assert await refused(db, partial(notes.draft_location, caller=caller(), latitude=lat,
-                                         longitude=lon)) == "bad_location"
+                                         longitude=lon, rules=RULES)) == "bad_location"
     saved_place = far.draft.place
-    await run(db, lambda uow: notes.draft_text(uow, caller(), "Far away"))
+    await run(db, lambda uow: notes.draft_text(uow, caller(), "Far away", rules=RULES))
     saved = await save_current(db, cadre, notes.OTHER_TASK)
     assert saved.place == saved_place
     [note] = await rows(db, Note)
@@ -234,7 +242,7 @@ async def save_current(db: Database, person_id: int, task: int) -> notes.SavedNo
     row = await dialogue(db, person_id)
     assert row is not None
     tapped = await run(db, lambda uow: notes.draft_tap(uow, caller(), row.data["nonce"],
-                                                       row.version, f"t{task}"))
+                                                       row.version, f"t{task}", rules=RULES))
     assert tapped.saved is not None
     return tapped.saved
 
@@ -262,20 +270,21 @@ async def test_taps_that_are_stale_forged_or_premature_change_nothing(
     other = await make_cadre(db, OTHER, "V2", "Cadre Zhao", ["Other's task"])
     [others_task] = await tasks_of(db, other)
     road, _ = await tasks_of(db, cadre)
-    empty = (await run(db, lambda uow: notes.start_note(uow, caller()))).draft
+    empty = (await run(db, lambda uow: notes.start_note(uow, caller(), rules=RULES))).draft
     assert await refused(db, lambda uow: notes.draft_tap(
-        uow, caller(), empty.nonce, empty.version, f"t{road}")) == "no_text"
-    draft = (await run(db, lambda uow: notes.draft_text(uow, caller(), "Words"))).draft
+        uow, caller(), empty.nonce, empty.version, f"t{road}", rules=RULES)) == "no_text"
+    draft = (await run(db, lambda uow: notes.draft_text(uow, caller(), "Words", rules=RULES))).draft
     assert await refused(db, lambda uow: notes.draft_tap(
-        uow, caller(), empty.nonce, empty.version, f"t{road}")) == "stale"
+        uow, caller(), empty.nonce, empty.version, f"t{road}", rules=RULES)) == "stale"
     assert await refused(db, lambda uow: notes.draft_tap(
-        uow, caller(), "ffffff", draft.version, f"t{road}")) == "stale"
+        uow, caller(), "ffffff", draft.version, f"t{road}", rules=RULES)) == "stale"
     for choice in (f"t{others_task}", "t999999", "zz"):
         assert await refused(db, partial(notes.draft_tap, caller=caller(), nonce=draft.nonce,
-                                         version=draft.version, choice=choice)) == "forged"
+                                         version=draft.version, choice=choice,
+                                             rules=RULES)) == "forged"
     # Another cadre tapping this cadre's button meets their own (absent) draft.
     assert await refused(db, lambda uow: notes.draft_tap(
-        uow, caller(user=OTHER), draft.nonce, draft.version, f"t{road}")) == "stale"
+        uow, caller(user=OTHER), draft.nonce, draft.version, f"t{road}", rules=RULES)) == "stale"
     assert await rows(db, Note) == []
     # An inactive task cannot be chosen either.
     async with db.transaction() as uow:
@@ -283,19 +292,19 @@ async def test_taps_that_are_stale_forged_or_premature_change_nothing(
         assert task is not None
         task.active = False
     assert await refused(db, lambda uow: notes.draft_tap(
-        uow, caller(), draft.nonce, draft.version, f"t{road}")) == "forged"
+        uow, caller(), draft.nonce, draft.version, f"t{road}", rules=RULES)) == "forged"
 
 
 async def test_cancel_by_command_or_button(db: Database, cadre: int) -> None:
     assert not (await run(db, lambda uow: notes.cancel(uow, caller()))).cancelled
-    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", "x"))
+    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", "x", rules=RULES))
     assert (await run(db, lambda uow: notes.cancel(uow, caller()))).cancelled
     assert await dialogue(db, cadre) is None
     [evidence] = await rows(db, Evidence)
     assert evidence.note_id is None, "received, tied to no note"
-    draft = (await run(db, lambda uow: notes.start_note(uow, caller(), "y"))).draft
+    draft = (await run(db, lambda uow: notes.start_note(uow, caller(), "y", rules=RULES))).draft
     tapped = await run(db, lambda uow: notes.draft_tap(uow, caller(), draft.nonce,
-                                                       draft.version, "x"))
+                                                       draft.version, "x", rules=RULES))
     assert tapped.cancelled == notes.KIND and tapped.saved is None
     assert await rows(db, Note) == []
 
@@ -303,11 +312,11 @@ async def test_cancel_by_command_or_button(db: Database, cadre: int) -> None:
 async def test_remember_prompt_retires_the_one_replaced_or_itself_if_outdated(
     db: Database, cadre: int,
 ) -> None:
-    first = (await run(db, lambda uow: notes.start_note(uow, caller(), "a"))).draft
+    first = (await run(db, lambda uow: notes.start_note(uow, caller(), "a", rules=RULES))).draft
     assert await run(db, lambda uow: notes.remember_prompt(
         uow, CADRE, first.nonce, first.version, 10)) is None
-    second = (await run(db, lambda uow: notes.draft_text(uow, caller(), "b"))).draft
-    third = (await run(db, lambda uow: notes.draft_text(uow, caller(), "c"))).draft
+    second = (await run(db, lambda uow: notes.draft_text(uow, caller(), "b", rules=RULES))).draft
+    third = (await run(db, lambda uow: notes.draft_text(uow, caller(), "c", rules=RULES))).draft
     assert await run(db, lambda uow: notes.remember_prompt(
         uow, CADRE, third.nonce, third.version, 12)) == 10
     # The second prompt arrives late: it is the outdated one.
@@ -325,11 +334,12 @@ async def test_recent_notes_newest_first_with_what_can_still_change(
 ) -> None:
     road, water = await tasks_of(db, cadre)
     old = await save(db, "Old note", road, T0 - timedelta(hours=30))
-    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", "With photo"))
+    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", "With photo",
+                                                rules=RULES))
     with_photo = await save_current(db, cadre, water)
     gone = await save(db, "To withdraw", notes.OTHER_TASK)
-    await run(db, lambda uow: notes.withdraw(uow, caller(), gone.id, 1))
-    listed = await run(db, lambda uow: notes.recent_notes(uow, caller()))
+    await run(db, lambda uow: sent_notes.withdraw(uow, caller(), gone.id, 1, rules=RULES))
+    listed = await run(db, lambda uow: sent_notes.recent_notes(uow, caller(), rules=RULES))
     assert [n.id for n in listed.notes] == [gone.id, with_photo.id, old.id]
     by_id = {n.id: n for n in listed.notes}
     assert by_id[with_photo.id].photos == 1 and by_id[with_photo.id].task == "Water supply"
@@ -343,16 +353,21 @@ async def test_correct_within_the_window_keeps_every_version(db: Database, cadre
     road, _ = await tasks_of(db, cadre)
     saved = await save(db, "Fixed 3 lights", road)
     later = T0 + timedelta(hours=23)
-    prompt = await run(db, lambda uow: notes.ask_correction(uow, caller(later), saved.id, 1))
+    prompt = await run(db, lambda uow: sent_notes.ask_correction(uow, caller(later), saved.id, 1,
+                                                                 rules=RULES))
     assert prompt.note.text == "Fixed 3 lights"
-    too_long = await run(db, lambda uow: notes.correct_text(uow, caller(later), "w" * 41))
+    too_long = await run(db, lambda uow: sent_notes.correct_text(uow, caller(later), "w" * 41,
+                                                                 rules=RULES))
     assert too_long.too_long is not None and too_long.corrected is None
     row = await dialogue(db, cadre)
     assert row is not None and row.kind == notes.FIX_KIND, "still waiting for the text"
-    done = await run(db, lambda uow: notes.correct_text(uow, caller(later), "Fixed 4 lights"))
-    assert done.corrected == notes.NoteChange(saved.id, 2)
-    await run(db, lambda uow: notes.ask_correction(uow, caller(later), saved.id, 2))
-    await run(db, lambda uow: notes.correct_text(uow, caller(later), "Fixed 5 lights"))
+    done = await run(db, lambda uow: sent_notes.correct_text(uow, caller(later), "Fixed 4 lights",
+                                                             rules=RULES))
+    assert done.corrected == sent_notes.NoteChange(saved.id, 2)
+    await run(db, lambda uow: sent_notes.ask_correction(uow, caller(later), saved.id, 2,
+                                                        rules=RULES))
+    await run(db, lambda uow: sent_notes.correct_text(uow, caller(later), "Fixed 5 lights",
+                                                      rules=RULES))
     [note] = await rows(db, Note)
     assert note.text == "Fixed 5 lights" and note.version == 3 and note.updated_at == later
     events = await audit(db, "note.correct")
@@ -361,9 +376,11 @@ async def test_correct_within_the_window_keeps_every_version(db: Database, cadre
         ({"text": "Fixed 4 lights", "version": 2}, {"text": "Fixed 5 lights", "version": 3}),
     ]
     # The same text again is no new version.
-    await run(db, lambda uow: notes.ask_correction(uow, caller(later), saved.id, 3))
-    same = await run(db, lambda uow: notes.correct_text(uow, caller(later), "Fixed 5 lights"))
-    assert same.corrected == notes.NoteChange(saved.id, 3, changed=False)
+    await run(db, lambda uow: sent_notes.ask_correction(uow, caller(later), saved.id, 3,
+                                                        rules=RULES))
+    same = await run(db, lambda uow: sent_notes.correct_text(uow, caller(later), "Fixed 5 lights",
+                                                             rules=RULES))
+    assert same.corrected == sent_notes.NoteChange(saved.id, 3, changed=False)
     assert len(await audit(db, "note.correct")) == 2
 
 
@@ -372,20 +389,22 @@ async def test_corrections_and_withdrawals_after_the_window_are_refused(
 ) -> None:
     saved = await save(db, "Planted trees", notes.OTHER_TASK)
     late = caller(T0 + timedelta(hours=24, seconds=1))
-    with pytest.raises(NoteRefused) as caught:
-        await run(db, lambda uow: notes.ask_correction(uow, late, saved.id, 1))
+    with pytest.raises(Refused) as caught:
+        await run(db, lambda uow: sent_notes.ask_correction(uow, late, saved.id, 1, rules=RULES))
     assert caught.value.key == "window_closed"
     assert caught.value.params == {"id": saved.id, "hours": "24", "sent_at": T0}
-    assert await refused(db, lambda uow: notes.check_withdraw(uow, late, saved.id, 1)) \
+    assert await refused(db, lambda uow: sent_notes.check_withdraw(uow, late, saved.id, 1,
+                                                                   rules=RULES)) \
         == "window_closed"
-    assert await refused(db, lambda uow: notes.withdraw(uow, late, saved.id, 1)) \
+    assert await refused(db, lambda uow: sent_notes.withdraw(uow, late, saved.id, 1, rules=RULES)) \
         == "window_closed"
     # Exactly at the end of the window it still can.
     edge = caller(T0 + timedelta(hours=24))
-    await run(db, lambda uow: notes.check_withdraw(uow, edge, saved.id, 1))
+    await run(db, lambda uow: sent_notes.check_withdraw(uow, edge, saved.id, 1, rules=RULES))
     # A correction asked in time but typed too late ends with the reason.
-    await run(db, lambda uow: notes.ask_correction(uow, edge, saved.id, 1))
-    outcome = await run(db, lambda uow: notes.correct_text(uow, late, "Planted more trees"))
+    await run(db, lambda uow: sent_notes.ask_correction(uow, edge, saved.id, 1, rules=RULES))
+    outcome = await run(db, lambda uow: sent_notes.correct_text(uow, late, "Planted more trees",
+                                                                rules=RULES))
     assert outcome.refused is not None and outcome.refused.key == "window_closed"
     assert await dialogue(db, cadre) is None
     [note] = await rows(db, Note)
@@ -396,58 +415,64 @@ async def test_corrections_and_withdrawals_after_the_window_are_refused(
 async def test_a_shorter_window_from_settings_applies(db: Database, cadre: int) -> None:
     saved = await save(db, "Quick one", notes.OTHER_TASK)
     rules = FieldRules(note_max_length=40, correction_window=timedelta(hours=2))
-    assert await refused(db, lambda uow: notes.withdraw(
-        uow, caller(T0 + timedelta(hours=3), rules=rules), saved.id, 1)) == "window_closed"
+    assert await refused(db, lambda uow: sent_notes.withdraw(
+        uow, caller(T0 + timedelta(hours=3)), saved.id, 1, rules=rules)) == "window_closed"
 
 
 async def test_only_the_author_may_change_a_note(db: Database, cadre: int) -> None:
     await make_cadre(db, OTHER, "V2", "Cadre Zhao", [])
     saved = await save(db, "Mine", notes.OTHER_TASK)
-    for use_case in (notes.ask_correction, notes.check_withdraw, notes.withdraw):
+    for use_case in (sent_notes.ask_correction, sent_notes.check_withdraw, sent_notes.withdraw):
         assert await refused(db, partial(use_case, caller=caller(user=OTHER),
-                                         note_id=saved.id, version=1)) == "no_note"
-    assert await refused(db, lambda uow: notes.withdraw(uow, caller(), 99999, 1)) == "no_note"
+                                         note_id=saved.id, version=1, rules=RULES)) == "no_note"
+    assert await refused(db, lambda uow: sent_notes.withdraw(uow, caller(), 99999, 1,
+                                                             rules=RULES)) == "no_note"
     [note] = await rows(db, Note)
     assert note.status == NoteStatus.SUBMITTED
 
 
 async def test_withdraw_is_audited_and_final(db: Database, cadre: int) -> None:
     saved = await save(db, "Withdraw me", notes.OTHER_TASK)
-    assert await refused(db, lambda uow: notes.withdraw(uow, caller(), saved.id, 2)) == "stale"
-    question = await run(db, lambda uow: notes.check_withdraw(uow, caller(), saved.id, 1))
+    assert await refused(db, lambda uow: sent_notes.withdraw(uow, caller(), saved.id, 2,
+                                                             rules=RULES)) == "stale"
+    question = await run(db, lambda uow: sent_notes.check_withdraw(uow, caller(), saved.id, 1,
+                                                                   rules=RULES))
     assert question.note.text == "Withdraw me" and question.lang == "en"
-    done = await run(db, lambda uow: notes.withdraw(uow, caller(), saved.id, 1))
-    assert done.withdrawn == notes.NoteChange(saved.id, 1)
+    done = await run(db, lambda uow: sent_notes.withdraw(uow, caller(), saved.id, 1, rules=RULES))
+    assert done.withdrawn == sent_notes.NoteChange(saved.id, 1)
     [note] = await rows(db, Note)
     assert note.status == NoteStatus.WITHDRAWN and note.withdrawn_at == T0
     [event] = await audit(db, "note.withdraw")
     assert event.before == {"status": "submitted", "version": 1, "text": "Withdraw me"}
     assert event.after == {"status": "withdrawn", "version": 1}
-    for use_case in (notes.ask_correction, notes.withdraw):
+    for use_case in (sent_notes.ask_correction, sent_notes.withdraw):
         assert await refused(db, partial(use_case, caller=caller(), note_id=saved.id,
-                                         version=1)) == "withdrawn"
+                                         version=1, rules=RULES)) == "withdrawn"
 
 
 async def test_a_correction_does_not_throw_away_a_draft_in_progress(
     db: Database, cadre: int,
 ) -> None:
     saved = await save(db, "Earlier", notes.OTHER_TASK)
-    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", None))
-    assert await refused(db, lambda uow: notes.ask_correction(uow, caller(), saved.id, 1)) \
+    await run(db, lambda uow: notes.draft_photo(uow, caller(), photo(1), "u1", None, rules=RULES))
+    assert await refused(db, lambda uow: sent_notes.ask_correction(uow, caller(), saved.id, 1,
+                                                                   rules=RULES)) \
         == "draft_open"
     row = await dialogue(db, cadre)
     assert row is not None and row.kind == notes.KIND and len(row.data["evidence"]) == 1
     # An empty draft gives way.
     await run(db, lambda uow: notes.cancel(uow, caller()))
-    await run(db, lambda uow: notes.start_note(uow, caller()))
-    await run(db, lambda uow: notes.ask_correction(uow, caller(), saved.id, 1))
-    assert await refused(db, lambda uow: notes.correct_text(uow, caller(), "   ")) \
+    await run(db, lambda uow: notes.start_note(uow, caller(), rules=RULES))
+    await run(db, lambda uow: sent_notes.ask_correction(uow, caller(), saved.id, 1, rules=RULES))
+    assert await refused(db, lambda uow: sent_notes.correct_text(uow, caller(), "   ",
+                                                                 rules=RULES)) \
         == "empty_text"
     # A correction's Cancel button ends it.
     row = await dialogue(db, cadre)
     assert row is not None
     tapped = await run(db, lambda uow: notes.draft_tap(uow, caller(), row.data["nonce"],
-                                                       row.version, "x"))
+                                                       row.version, "x", rules=RULES))
     assert tapped.cancelled == notes.FIX_KIND
-    assert await refused(db, lambda uow: notes.correct_text(uow, caller(), "late")) \
+    assert await refused(db, lambda uow: sent_notes.correct_text(uow, caller(), "late",
+                                                                 rules=RULES)) \
         == "no_dialogue"

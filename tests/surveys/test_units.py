@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from storage.models import AuditEvent
 from storage.uow import Database
-from surveys.campaigns.admin import import_units
 from surveys.people.units import (
     UnitFileError,
     UnitFormat,
     UnitRow,
     check_tree,
+    import_units,
     load_units,
     parse_units,
 )
