@@ -1,0 +1,7 @@
+"""`python -m bot.cli`, as the tests and benchmarks start the bot: the same as `civicpulse`."""
+
+import sys
+
+from bot.cli import main
+
+sys.exit(main())
