@@ -1,0 +1,1 @@
+"""The process: settings, the application's wiring, background work and the command line."""

@@ -1,0 +1,1 @@
+"""Telegram updates in, replies out: parse, call one use case, render. No SQL, no scores."""

@@ -1,4 +1,6 @@
-"""Questionnaires: YAML schema and loader, the pure questionnaire engine, campaign rules.
+"""The domain and its use cases, one sub-package per noun; nothing here talks to Telegram.
 
-Nothing in this package talks to Telegram; the engine and schema are pure and typed.
+questionnaire, campaigns, respondents, fieldwork, appraisal and people (see the README's
+Layout). Use cases take a unit of work and return plain values; the schema and the engine
+are pure.
 """

@@ -1,0 +1,2 @@
+"""A campaign: rules and windows, scheduling, running steps, delivery, the admin dialogue
+and commands."""

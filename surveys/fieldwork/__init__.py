@@ -1,0 +1,1 @@
+"""Cadres and inspectors in the field: profiles and invites, progress notes, inspections."""

@@ -1,0 +1,1 @@
+"""A questionnaire: its YAML schema and loader, the pure engine, answers, the parsed cache."""

@@ -1,0 +1,1 @@
+"""A resident answering: the journey, following units, and what keeps answers anonymous."""
