@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 RUNTIME_STAMP := $(VENV)/.runtime-stamp
 DEV_STAMP := $(VENV)/.dev-stamp
 
-.PHONY: run test lint typecheck pytest bench bench-broadcast bench-cadre bench-sentiment bench-appraisal bench-fairness migrate clean install install-runtime lock
+.PHONY: run test lint typecheck pytest catalogs bench bench-broadcast bench-cadre bench-sentiment bench-appraisal bench-fairness migrate clean install install-runtime lock
 
 # A development setup; `make install-runtime` for what `make run` needs alone.
 install: $(DEV_STAMP)
@@ -46,6 +46,19 @@ pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# The bot's texts live in gettext catalogs, handlers/locale/<lang>/LC_MESSAGES/civicpulse.po,
+# English the source (msgids are the keys the code asks for). After adding, renaming or
+# removing keys in the English catalog, `make catalogs` brings every other catalog in line
+# (a new key empty, so said in English until translated; a removed one dropped);
+# `make catalogs LOCALE=fr` also starts a catalog for a new language. Nothing is compiled:
+# handlers.texts reads the .po files.
+POT := build/locale/civicpulse.pot
+catalogs: $(DEV_STAMP)
+	$(BIN)/python scripts/catalog_template.py $(POT)
+	$(if $(LOCALE),$(BIN)/pybabel init -i $(POT) -d handlers/locale -D civicpulse -l $(LOCALE))
+	$(BIN)/pybabel update -i $(POT) -d handlers/locale -D civicpulse --no-fuzzy-matching \
+		--ignore-obsolete
 
 # All benchmarks; the broadcast one alone (about 8 minutes): `make bench-broadcast`,
 # quicker with e.g. `make bench-broadcast BENCH_ARGS="--users 300"`.

@@ -22,7 +22,7 @@ from handlers.inspector import inspector_handlers
 from handlers.menus import set_default_menus
 from handlers.resident import resident_handlers
 from handlers.results import results_handlers
-from handlers.texts import t
+from handlers.texts import catalogs, t
 from storage.clock import Clock
 from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
@@ -93,6 +93,7 @@ def build_application(
 
     ``clock`` is the database's unless a test moves time on for the bot alone."""
     clock = clock or db.clock
+    catalogs()  # read the text catalogs now: a broken one stops the start, not a reply
     deps = Deps(
         db=db,
         secret=secret,

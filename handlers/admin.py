@@ -36,7 +36,7 @@ from analysis.qr import qr_png
 from handlers import admin_render as render
 from handlers.common import answer, edit, lang_guess, notice, peek, stopping
 from handlers.deps import Deps
-from handlers.texts import t
+from handlers.texts import refusal_key, t
 from storage.db import DatabaseUnavailable
 from surveys.campaigns import commands, dialogue
 from surveys.campaigns.dialogue import Outcome
@@ -85,7 +85,7 @@ def _guarded(deps: Deps, handler: AdminHandler) -> Handler:
 
 async def _refuse(update: Update, refusal: Exception) -> None:
     assert isinstance(refusal, Refused)
-    await notice(update, t(f"admin.{refusal.key}", refusal.lang, refusal.params))
+    await notice(update, t(refusal_key("admin", refusal.key), refusal.lang, refusal.params))
 
 
 def _caller(deps: Deps, update: Update) -> Caller:

@@ -49,7 +49,7 @@ from telegram.ext import (
 from handlers.common import answer, edit, lang_guess, notice, peek, stopping
 from handlers.deps import Deps
 from handlers.evidence import EvidenceRefused, receive_photo, refuse_forwarded
-from handlers.texts import t
+from handlers.texts import refusal_key, t
 from storage.db import DatabaseUnavailable
 from surveys.fieldwork import notes, sent_notes
 from surveys.fieldwork.notes import Draft, DraftOutcome, Place, Presence, SavedNote, TooLong
@@ -101,7 +101,7 @@ def _guarded(deps: Deps, handler: CadreHandler) -> Handler:
             await notice(update, t(refusal.key, await _lang(deps, update), refusal.params))
             return
         assert isinstance(refusal, Refused)
-        text = t(f"note.{refusal.key}", refusal.lang, refusal.params)
+        text = t(refusal_key("note", refusal.key), refusal.lang, refusal.params)
         if refusal.key == "stale" and update.callback_query is not None:
             await answer(update.callback_query, text)  # a toast: an old button, nothing wrong
         else:
@@ -275,9 +275,8 @@ def _draft_message(outcome: DraftOutcome, max_photos: int,
                    limit: int) -> tuple[str, InlineKeyboardMarkup]:
     draft, lang = outcome.draft, outcome.lang
     lines = [t("note.draft.title", lang)]
-    added = t(f"note.added.{outcome.added}", lang)
-    if added:
-        lines.insert(0, added)
+    if outcome.added != "started":  # a draft just begun has nothing added to say yet
+        lines.insert(0, t(f"note.added.{outcome.added}", lang))
     if draft.text:
         lines.append(t("note.draft.text", lang, {"length": len(draft.text), "limit": limit,
                                                   "text": draft.text}))
@@ -518,7 +517,7 @@ async def _show_correction(update: Update, outcome: sent_notes.CorrectOutcome) -
         await _echo_too_long(update, outcome.too_long, lang)
     elif outcome.refused is not None:
         refusal = outcome.refused
-        await _say(update, t(f"note.{refusal.key}", lang, refusal.params))
+        await _say(update, t(refusal_key("note", refusal.key), lang, refusal.params))
     elif outcome.corrected is not None:
         change = outcome.corrected
         key = "note.fix.done" if change.changed else "note.fix.same"

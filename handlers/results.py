@@ -44,7 +44,7 @@ from telegram.ext import (
 from analysis import charts
 from handlers.common import AudienceHandler, answer, lang_guess, notice, stopping
 from handlers.deps import Deps
-from handlers.results_texts import rt, word
+from handlers.texts import known, refusal_key, t
 from storage.db import DatabaseUnavailable
 from surveys.appraisal import appeals, results
 from surveys.appraisal.appeals import Answered, AppealFiled, AppealList
@@ -100,8 +100,7 @@ def refusal_text(refusal: Refused) -> str:
     date = params.get("date")
     if isinstance(date, datetime):
         params["date"] = _date(date)
-    key = refusal.key if refusal.key.startswith("busy.") else f"results.{refusal.key}"
-    return rt(key, refusal.lang, params)
+    return t(refusal_key("results", refusal.key), refusal.lang, params)
 
 
 async def _refuse(update: Update, refusal: Exception) -> None:
@@ -178,11 +177,11 @@ async def _on_myscore(deps: Deps, update: Update, context: Context) -> bool:
                                           min_cell=deps.min_cell_size))
     shown = view.breakdown
     if shown is None or view.period is None:
-        await _say(update, rt("results.my.none", view.lang))
+        await _say(update, t("results.my.none", view.lang))
         return True
     png = await _chart(partial(charts.score_chart, _chart_title(view, shown),
                                component_bars(shown), trend_points(view)))
-    caption = rt("results.caption", view.lang, {
+    caption = t("results.caption", view.lang, {
         "name": _clip(shown.name, NAME_SIZE), "period": view.period,
         "score": _headline(shown, view.lang)})
     await _photo(update, png, f"myscore-{view.period}.png", caption)
@@ -217,6 +216,14 @@ def _date(value: datetime | None) -> str:
     return "–" if value is None else f"{value:%Y-%m-%d}"
 
 
+def word(kind: str, value: str | None, lang: str) -> str:
+    """A known word (grade, status, decision, anomaly kind) in ``lang``; else as stored."""
+    key = f"results.{kind}.{'none' if value is None else value}"
+    if known(key):
+        return t(key, lang)
+    return "" if value is None else value
+
+
 def _clip(text: str, size: int) -> str:
     return text if len(text) <= size else text[:size - 1] + "…"
 
@@ -230,37 +237,37 @@ def _headline(shown: Breakdown, lang: str) -> str:
 def _status_block(shown: Breakdown, lang: str) -> list[str]:
     lines: list[str] = []
     if shown.graded:
-        lines.append(rt("results.my.score", lang, {"score": _num(shown.score),
+        lines.append(t("results.my.score", lang, {"score": _num(shown.score),
                                                    "grade": word("grade", shown.grade, lang)}))
         if shown.rank is not None:
             key = "results.my.rank" if shown.ranked else "results.my.rank_alone"
-            lines.append(rt(key, lang, {"rank": shown.rank, "ranked": shown.ranked}))
+            lines.append(t(key, lang, {"rank": shown.rank, "ranked": shown.ranked}))
     elif shown.status == "no_data":
-        lines.append(rt("results.my.no_data", lang))
+        lines.append(t("results.my.no_data", lang))
     else:
-        lines.append(rt("results.my.not_enough", lang, {
+        lines.append(t("results.my.not_enough", lang, {
             "n": shown.responses,
             "min": shown.min_responses if shown.min_responses is not None else "?"}))
-    lines.append(rt("results.my.responses", lang, {"n": shown.responses}))
+    lines.append(t("results.my.responses", lang, {"n": shown.responses}))
     if shown.recognition:
-        lines.append(rt("results.recognition", lang))
+        lines.append(t("results.recognition", lang))
     return lines
 
 
 def _components_block(shown: Breakdown, lang: str) -> list[str]:
-    lines = [rt("results.components", lang)]
+    lines = [t("results.components", lang)]
     if not shown.components:
-        lines.append(rt("results.no_components", lang))
+        lines.append(t("results.no_components", lang))
     for c in shown.components:
         interval = (f"[{c.low:.1f}–{c.high:.1f}]" if c.low is not None and c.high is not None
-                    else rt("results.no_interval", lang))
+                    else t("results.no_interval", lang))
         weight = _pct(c.weight)
         if c.used_weight is not None and c.weight is not None and \
                 abs(c.used_weight - c.weight) > 0.0005:
             weight = f"{weight} → {_pct(c.used_weight)}"
-        lines.append(rt("results.component", lang, {
+        lines.append(t("results.component", lang, {
             "label": _clip(c.label, NAME_SIZE), "weight": weight,
-            "score": _num(c.score) if c.score is not None else rt("results.no_score", lang),
+            "score": _num(c.score) if c.score is not None else t("results.no_score", lang),
             "n": c.n, "interval": interval,
             "note": f" ({_clip(c.note, 200)})" if c.note else "",
         }))
@@ -270,25 +277,25 @@ def _components_block(shown: Breakdown, lang: str) -> list[str]:
 def _views_block(shown: Breakdown, lang: str) -> list[str]:
     if shown.others_view is None and shown.self_view is None:
         return []
-    none = rt("results.no_view", lang)
-    lines = [rt("results.views", lang, {
+    none = t("results.no_view", lang)
+    lines = [t("results.views", lang, {
         "others": _num(shown.others_view) if shown.others_view is not None else none,
         "self": _num(shown.self_view) if shown.self_view is not None else none})]
     if shown.exaggeration:
-        lines.append(rt("results.views.flag", lang))
+        lines.append(t("results.views.flag", lang))
     return lines
 
 
 def _themes_block(shown: Breakdown, lang: str, min_cell: int) -> list[str]:
     if not shown.themes:
         key = "results.themes.hidden" if shown.themes_hidden else "results.themes.none"
-        return [rt(key, lang, {"min_cell": min_cell})]
-    lines = [rt("results.themes", lang)] + [
-        rt("results.theme", lang, {"topic": _clip(th.topic, 40), "count": th.count,
+        return [t(key, lang, {"min_cell": min_cell})]
+    lines = [t("results.themes", lang)] + [
+        t("results.theme", lang, {"topic": _clip(th.topic, 40), "count": th.count,
                                    "share": _pct(th.share)})
         for th in shown.themes[:5]]
     if shown.themes_hidden:
-        lines.append(rt("results.themes.small", lang, {"min_cell": min_cell}))
+        lines.append(t("results.themes.small", lang, {"min_cell": min_cell}))
     return lines
 
 
@@ -296,35 +303,35 @@ def _training_block(shown: Breakdown, lang: str) -> list[str]:
     if not shown.training:
         return []
     items = [item.get(lang) or item.get("en") or item.get("id") or "?" for item in shown.training]
-    return [rt("results.training", lang)] + [f"• {html.escape(_clip(i, 80), quote=False)}"
+    return [t("results.training", lang)] + [f"• {html.escape(_clip(i, 80), quote=False)}"
                                              for i in items]
 
 
 def _excluded_block(shown: Breakdown, lang: str) -> list[str]:
     if shown.excluded_total <= 0 and not shown.excluded:
-        return [rt("results.excluded.none", lang)]
+        return [t("results.excluded.none", lang)]
     kinds = ", ".join(f"{word('kind', kind, lang)}: {count}"
                       for kind, count in sorted(shown.excluded.items()))
-    return [rt("results.excluded", lang, {"total": shown.excluded_total, "kinds": kinds})]
+    return [t("results.excluded", lang, {"total": shown.excluded_total, "kinds": kinds})]
 
 
 def _trend_block(view: MyScore, lang: str) -> list[str]:
     if len(view.trend) <= 1:
-        return [rt("results.trend.first", lang)]
+        return [t("results.trend.first", lang)]
     ungraded = word("grade", None, lang)
     items = " → ".join(f"{p.period} {_num(p.score) if p.score is not None else ungraded}"
                        for p in view.trend)
-    return [rt("results.trend", lang, {"items": items})]
+    return [t("results.trend", lang, {"items": items})]
 
 
 def _appeal_block(view: MyScore, lang: str) -> list[str]:
     appeal = view.appeal
     if appeal is None:
-        return [rt("results.appeal.hint", lang)]
+        return [t("results.appeal.hint", lang)]
     if appeal.status == "open":
-        return [rt("results.appeal.open", lang, {"id": appeal.id,
+        return [t("results.appeal.open", lang, {"id": appeal.id,
                                                   "date": _date(appeal.created_at)})]
-    return [rt("results.appeal.closed", lang, {
+    return [t("results.appeal.closed", lang, {
         "id": appeal.id, "status": word("status", appeal.status, lang),
         "date": _date(appeal.answered_at), "answer": _clip(appeal.answer or "", 500)})]
 
@@ -333,7 +340,7 @@ def my_score_blocks(view: MyScore) -> list[str]:
     """The text of /myscore, as blocks that each fit one message."""
     shown, lang = view.breakdown, view.lang
     assert shown is not None
-    title = rt("results.my.title", lang, {
+    title = t("results.my.title", lang, {
         "period": view.period, "version": view.version, "date": _date(view.published_at),
         "name": _clip(shown.name, NAME_SIZE),
         "unit": f"{_clip(shown.unit_name, NAME_SIZE)} ({shown.unit_code})"})
@@ -347,7 +354,7 @@ def my_score_blocks(view: MyScore) -> list[str]:
         "\n".join(_trend_block(view, lang)),
     ]
     if shown.explanation:
-        blocks.append(rt("results.explanation", lang,
+        blocks.append(t("results.explanation", lang,
                          {"text": _clip(shown.explanation, EXPLANATION_SHOWN)}))
     blocks.append("\n".join(_appeal_block(view, lang)))
     return [b for b in blocks if b]
@@ -366,14 +373,14 @@ async def _on_results(deps: Deps, update: Update, context: Context) -> bool:
                            note="not enough responses" if r.status != "no_data" else "no data")
                 for r in ordered]
         png = await _chart(partial(charts.ranking_chart, f"Units {table.period}", bars))
-        caption = rt("results.table.title", table.lang, _table_params(table)).split("\n")[0]
+        caption = t("results.table.title", table.lang, _table_params(table)).split("\n")[0]
         await _photo(update, png, f"results-{table.period}.png", caption)
     await _say_all(update, results_blocks(table))
     return True
 
 
 def _table_params(table: ResultsTable) -> dict[str, object]:
-    scope = ", ".join(table.scope) if table.scope else rt("results.table.all", table.lang)
+    scope = ", ".join(table.scope) if table.scope else t("results.table.all", table.lang)
     return {"period": table.period, "version": table.version,
             "date": _date(table.published_at), "scope": scope}
 
@@ -387,41 +394,41 @@ def _row(row: Ranked, lang: str, cadre: bool = False) -> str:
     who = _who(row, cadre)
     if row.graded:
         rank = row.rank if row.rank is not None else "–"
-        return rt("results.table.row", lang, {
+        return t("results.table.row", lang, {
             "rank": rank, "who": who, "score": _num(row.score),
             "grade": word("grade", row.grade, lang), "n": row.responses,
-            "flag": rt("results.recognised", lang) if row.recognition else ""},
+            "flag": t("results.recognised", lang) if row.recognition else ""},
             raw=frozenset({"flag"}))
     if row.status == "no_data":
-        return rt("results.table.nodata", lang, {"who": who})
-    return rt("results.table.ungraded", lang, {
+        return t("results.table.nodata", lang, {"who": who})
+    return t("results.table.ungraded", lang, {
         "who": who, "n": row.responses,
         "min": row.min_responses if row.min_responses is not None else "?"})
 
 
 def results_blocks(table: ResultsTable) -> list[str]:
     lang = table.lang
-    blocks = [rt("results.table.title", lang, _table_params(table))]
+    blocks = [t("results.table.title", lang, _table_params(table))]
     if table.units:
-        lines = [rt("results.table.units", lang)]
+        lines = [t("results.table.units", lang)]
         lines += [_row(r, lang) for r in table.units[:TABLE_ROWS]]
         if len(table.units) > TABLE_ROWS:
-            lines.append(rt("results.table.more", lang,
+            lines.append(t("results.table.more", lang,
                             {"count": len(table.units) - TABLE_ROWS}))
         blocks.append("\n".join(lines))
     else:
-        blocks.append(rt("results.table.no_units", lang, {"period": table.period}))
+        blocks.append(t("results.table.no_units", lang, {"period": table.period}))
     if table.cadres:
-        lines = [rt("results.table.cadres", lang)]
+        lines = [t("results.table.cadres", lang)]
         lines += [_row(r, lang, cadre=True) for r in table.cadres[:CADRE_ROWS]]
         if len(table.cadres) > CADRE_ROWS:
-            lines.append(rt("results.table.more", lang,
+            lines.append(t("results.table.more", lang,
                             {"count": len(table.cadres) - CADRE_ROWS}))
         blocks.append("\n".join(lines))
     elif table.units:
-        blocks.append(rt("results.table.no_cadres", lang, {"period": table.period}))
+        blocks.append(t("results.table.no_cadres", lang, {"period": table.period}))
     unit = f"{table.scope[0]} " if len(table.scope) == 1 else ""
-    blocks.append(rt("results.table.periods", lang,
+    blocks.append(t("results.table.periods", lang,
                      {"periods": ", ".join(table.periods[-8:]), "unit": unit}))
     return blocks
 
@@ -436,7 +443,7 @@ async def _on_appeal(deps: Deps, update: Update, context: Context) -> bool:
         asked = await deps.run(update, partial(appeals.ask_reason, caller=caller))
         score = (f"{_num(asked.score)}, {word('grade', asked.grade, asked.lang)}"
                  if asked.score is not None else word("grade", None, asked.lang))
-        await _say(update, rt("results.appeal.ask", asked.lang, {
+        await _say(update, t("results.appeal.ask", asked.lang, {
             "period": asked.period, "score": score, "min": appeals.REASON_MIN,
             "max": appeals.REASON_MAX}))
         return True
@@ -449,22 +456,22 @@ async def _filed(update: Update, filed: AppealFiled) -> None:
     lang = filed.lang
     unit = f"{filed.unit_name} ({filed.unit_code})"
     if not filed.reviewers:
-        who = rt("results.appeal.who_unknown", lang, {"unit": unit})
+        who = t("results.appeal.who_unknown", lang, {"unit": unit})
     elif filed.reviewer_count > len(filed.reviewers):
-        who = rt("results.appeal.who_more", lang, {
+        who = t("results.appeal.who_more", lang, {
             "unit": unit, "names": ", ".join(filed.reviewers),
             "more": filed.reviewer_count - len(filed.reviewers)})
     else:
-        who = rt("results.appeal.who", lang, {"unit": unit, "names": ", ".join(filed.reviewers)})
+        who = t("results.appeal.who", lang, {"unit": unit, "names": ", ".join(filed.reviewers)})
     score = (f"{_num(filed.score)}, {word('grade', filed.grade, lang)}"
              if filed.score is not None else word("grade", None, lang))
-    await _say(update, rt("results.appeal.filed", lang, {
+    await _say(update, t("results.appeal.filed", lang, {
         "id": filed.appeal_id, "period": filed.period, "version": filed.version,
         "score": score, "who": who}, raw=frozenset({"who"})))
     bot = update.get_bot()
     for recipient in filed.notify:
         try:
-            await bot.send_message(recipient.chat_id, rt("results.appeal.notify", recipient.lang, {
+            await bot.send_message(recipient.chat_id, t("results.appeal.notify", recipient.lang, {
                 "id": filed.appeal_id, "cadre": _clip(filed.cadre, NAME_SIZE),
                 "unit": filed.unit_code, "period": filed.period,
                 "reason": _clip(filed.reason, REASON_SHOWN)}), parse_mode=ParseMode.HTML)
@@ -495,9 +502,9 @@ async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
         return False
     cancelled = await deps.run(update, partial(appeals.cancel, caller=_caller(deps, update)))
     if cancelled.kind == appeals.REASON_KIND:
-        await _say(update, rt("results.appeal.cancelled", cancelled.lang))
+        await _say(update, t("results.appeal.cancelled", cancelled.lang))
     elif cancelled.kind == appeals.ANSWER_KIND:
-        await _say(update, rt("results.answer.cancelled", cancelled.lang,
+        await _say(update, t("results.answer.cancelled", cancelled.lang,
                               {"id": cancelled.appeal_id}))
     else:
         return False
@@ -521,30 +528,30 @@ def appeal_data(decision: str, appeal_id: int) -> str:
 def appeals_message(listed: AppealList) -> tuple[list[str], InlineKeyboardMarkup | None]:
     lang = listed.lang
     if not listed.items:
-        return [rt("results.appeals.none", lang)], None
-    blocks = [rt("results.appeals.title", lang, {"total": listed.total})]
+        return [t("results.appeals.none", lang)], None
+    blocks = [t("results.appeals.title", lang, {"total": listed.total})]
     rows: list[list[InlineKeyboardButton]] = []
     for item in listed.items:
         score = (f"{_num(item.score)} {word('grade', item.grade, lang)}"
                  if item.score is not None else word("grade", None, lang))
-        blocks.append(rt("results.appeals.item", lang, {
+        blocks.append(t("results.appeals.item", lang, {
             "id": item.id, "cadre": _clip(item.cadre, NAME_SIZE),
             "unit": f"{item.unit_code} {_clip(item.unit_name, 40)}", "period": item.period,
             "version": item.version, "score": score, "date": _date(item.created_at),
             "reason": _clip(item.reason, REASON_SHOWN),
-            "own": rt("results.appeals.own", lang) if item.own else ""},
+            "own": t("results.appeals.own", lang) if item.own else ""},
             raw=frozenset({"own"})))
         if not item.own:
             rows.append([
-                InlineKeyboardButton(rt("results.btn.uphold", lang, {"id": item.id}),
+                InlineKeyboardButton(t("results.btn.uphold", lang, {"id": item.id}),
                                      callback_data=appeal_data(appeals.UPHOLD, item.id)),
-                InlineKeyboardButton(rt("results.btn.reject", lang, {"id": item.id}),
+                InlineKeyboardButton(t("results.btn.reject", lang, {"id": item.id}),
                                      callback_data=appeal_data(appeals.REJECT, item.id)),
             ])
     if listed.total > len(listed.items):
-        blocks.append(rt("results.appeals.more", lang, {"shown": len(listed.items),
+        blocks.append(t("results.appeals.more", lang, {"shown": len(listed.items),
                                                          "total": listed.total}))
-    blocks.append(rt("results.appeals.footer", lang))
+    blocks.append(t("results.appeals.footer", lang))
     return blocks, InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -553,14 +560,14 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
     assert query is not None
     tapped = _APPEAL_TAP.fullmatch(query.data or "")
     if tapped is None:
-        await answer(query, rt("results.forged", lang_guess(deps, update)))
+        await answer(query, t("results.forged", lang_guess(deps, update)))
         return True
     decision, appeal_id = _TAP_DECISION[tapped.group(1)], int(tapped.group(2))
     asked = await deps.run(update, partial(appeals.ask_answer, caller=_caller(deps, update),
                                            appeal_id=appeal_id, decision=decision))
     await answer(query, None)
     item, lang = asked.item, asked.lang
-    await _say(update, rt("results.answer.ask", lang, {
+    await _say(update, t("results.answer.ask", lang, {
         "id": item.id, "cadre": _clip(item.cadre, NAME_SIZE), "unit": item.unit_code,
         "period": item.period, "decision": word("decision", asked.decision, lang),
         "min": appeals.ANSWER_MIN, "max": appeals.ANSWER_MAX}))
@@ -576,7 +583,7 @@ async def _on_answer(deps: Deps, update: Update, context: Context) -> bool:
     parsed = appeals.parse_answer(parts[1:3] + ([parts[3]] if len(parts) > 3 else []))
     if parsed is None:
         lang = await deps.query(update, partial(appeals.require_reviewer, caller=caller))
-        await _say(update, rt("results.usage_answer", lang))
+        await _say(update, t("results.usage_answer", lang))
         return True
     appeal_id, decision, text = parsed
     answered = await deps.run(update, partial(appeals.answer_appeal, caller=caller,
@@ -594,22 +601,22 @@ async def _answered(update: Update, answered: Answered) -> None:
     if answered.cadre is not None:
         lang = answered.cadre.lang
         try:
-            await update.get_bot().send_message(answered.cadre.chat_id, rt(
+            await update.get_bot().send_message(answered.cadre.chat_id, t(
                 "results.answer.cadre", lang, {
                     "id": item.id, "period": item.period,
                     "status": word("status", status, lang),
                     "reviewer": _clip(answered.reviewer, NAME_SIZE),
                     "answer": answered.answer,
-                    "meaning": rt(f"results.answer.meaning.{status}", lang)},
+                    "meaning": t(f"results.answer.meaning.{status}", lang)},
                 raw=frozenset({"meaning"})), parse_mode=ParseMode.HTML)
             told = True
         except TelegramError as exc:
             log.info("could not tell the cadre about appeal %s: %s", item.id, exc)
     lang = answered.lang
     cadre = _clip(item.cadre, NAME_SIZE)
-    told_text = rt("results.answer.told" if told else "results.answer.not_told", lang,
+    told_text = t("results.answer.told" if told else "results.answer.not_told", lang,
                    {"cadre": cadre})
-    await _say(update, rt("results.answer.done", lang, {
+    await _say(update, t("results.answer.done", lang, {
         "id": item.id, "status": word("status", status, lang), "told": told_text},
         raw=frozenset({"told"})))
 

@@ -15,7 +15,7 @@ from telegram.ext import CommandHandler
 from bot.app import build_application
 from bot.settings import Settings
 from handlers.menus import RESIDENT_COMMANDS, ROLE_COMMANDS, menu
-from handlers.texts import TEXTS
+from handlers.texts import catalogs
 from storage.models import Role
 from storage.uow import Database
 
@@ -24,7 +24,7 @@ ALL = {*RESIDENT_COMMANDS, *(c for names in ROLE_COMMANDS.values() for c in name
 
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_each_command_is_described_in_english_and_chinese(name: str) -> None:
-    entry = TEXTS[f"menu.{name}"]
+    entry = {lang: texts[f"menu.{name}"] for lang, texts in catalogs().items()}
     assert set(entry) == {"en", "zh"}
     assert all(1 <= len(text) <= 256 for text in entry.values())
     assert re.fullmatch(r"[a-z0-9_]{1,32}", name)

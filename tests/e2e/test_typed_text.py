@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from handlers.results_texts import RESULTS_TEXTS
-from handlers.texts import TEXTS
+from handlers.texts import catalogs
 from sandbox import BotApiSandbox, SandboxClient
 from sandbox.media import png_bytes
 from storage.models import AppealStatus, AppraisalStatus, AuditEvent, Inspection, Role
@@ -232,7 +231,7 @@ async def test_a_nul_in_an_appeal_and_its_answer_is_removed_and_invisible_ones_r
     "results.appeal_invisible", "results.answer_invisible",
 ])
 def test_each_refusal_is_in_english_and_chinese_with_the_same_parameters(key: str) -> None:
-    entry = {**TEXTS, **RESULTS_TEXTS}[key]
+    entry = {lang: texts[key] for lang, texts in catalogs().items()}
     assert set(entry) == {"en", "zh"}
     fields = string.Formatter()
     names = [{name for _, name, _, _ in fields.parse(entry[lang]) if name}
