@@ -76,6 +76,7 @@ class AppraisedUnit:
     name: str
     type: str
     population: int | None
+    name_zh: str | None = None  # kept with its results, shown to Chinese readers
 
 
 @dataclass(frozen=True)
@@ -229,11 +230,11 @@ def _stats_json(stats: QuestionStats) -> dict[str, Any]:
 # --- subjects -------------------------------------------------------------------------------
 
 
-def entries(units: Sequence[AppraisedUnit], cadres: Iterable[tuple[int, str, int]],
+def entries(units: Sequence[AppraisedUnit], cadres: Iterable[tuple[int, str, str | None, int]],
             facts: PeriodFacts, rules: AppraisalRules) -> list[Entry]:
     """Every unit, then every cadre of a known unit, ready to score. ``cadres``: (person id,
-    name, unit id) for each unit a cadre serves; a cadre of several units is appraised once,
-    on all of them, by the indicators of the first."""
+    name, Chinese name, unit id) for each unit a cadre serves; a cadre of several units is
+    appraised once, on all of them, by the indicators of the first."""
     return [*(_unit_entry(unit, facts, rules) for unit in units),
             *_cadre_entries(units, cadres, facts, rules)]
 
@@ -249,6 +250,7 @@ def _unit_entry(unit: AppraisedUnit, facts: PeriodFacts, rules: AppraisalRules) 
                       excluded=facts.excluded.get(unit.id, {}))
     started = facts.started.get(unit.id, 0)
     extra = {
+        "name_zh": unit.name_zh,
         "excluded_total": facts.excluded_responses.get(unit.id, 0),
         "contradictions": facts.contradictions.get(unit.id, 0),
         "completion_rate": round(responses / started, 4) if started else None,
@@ -259,27 +261,29 @@ def _unit_entry(unit: AppraisedUnit, facts: PeriodFacts, rules: AppraisalRules) 
     return Entry(subject, unit, None, extra, [unit.id])
 
 
-def _cadre_entries(units: Sequence[AppraisedUnit], cadres: Iterable[tuple[int, str, int]],
+def _cadre_entries(units: Sequence[AppraisedUnit],
+                   cadres: Iterable[tuple[int, str, str | None, int]],
                    facts: PeriodFacts, rules: AppraisalRules) -> list[Entry]:
     by_id = {u.id: u for u in units}
     cadre_units: dict[int, list[int]] = defaultdict(list)
-    names: dict[int, str] = {}
-    for person_id, name, unit_id in cadres:
+    names: dict[int, tuple[str, str | None]] = {}
+    for person_id, name, name_zh, unit_id in cadres:
         if unit_id in by_id:
             cadre_units[person_id].append(unit_id)
-            names[person_id] = name
+            names[person_id] = name, name_zh
     found: list[Entry] = []
     for person_id, unit_ids in cadre_units.items():
         home = by_id[unit_ids[0]]
         indicators = rules.for_type(home.type) or ()
         seen = observations(indicators, facts, unit_ids, person_id)
         subject = Subject(
-            key=f"cadre:{person_id}", kind="cadre", name=names[person_id],
+            key=f"cadre:{person_id}", kind="cadre", name=names[person_id][0],
             unit_type=home.type, responses=sum(facts.valid.get(u, 0) for u in unit_ids),
             observations=seen,
             excluded=_sum_counts(facts.excluded.get(u, {}) for u in unit_ids),
             self_view=_self_view(indicators, seen))
-        extra = {"excluded_total": sum(facts.excluded_responses.get(u, 0) for u in unit_ids),
+        extra = {"name_zh": names[person_id][1],
+                 "excluded_total": sum(facts.excluded_responses.get(u, 0) for u in unit_ids),
                  "units": [by_id[u].code for u in unit_ids]}
         found.append(Entry(subject, home, person_id, extra, unit_ids))
     return found
@@ -313,6 +317,7 @@ def _detail(result: Result, *, unit: AppraisedUnit, labels: Mapping[str, str],
     training_ids = list(result.training)
     data.update({
         "name": result.name, "unit_code": unit.code, "unit_name": unit.name,
+        "unit_name_zh": unit.name_zh,
         "unit_type": unit.type, "min_responses": config.rules.min_responses,
         "excluded_total": extra.get("excluded_total", 0),
         "training": [{"id": t, **config.training_topics.get(t, {"en": t, "zh": t})}

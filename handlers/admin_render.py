@@ -35,6 +35,7 @@ from surveys.campaigns.operations import (
 from surveys.campaigns.rules import INVITATION_ENTRY, check_timezone, recurrence_from_str
 from surveys.fieldwork.cadres import EXPIRED, PENDING, LinkStatus
 from surveys.fieldwork.invites import CadreInvited, CadreList
+from surveys.people.names import display_name
 
 _ACTION = re.compile(r"^a:([qcCrRxy]):([A-Za-z0-9_-]{3,40})$")
 _REASONS = (OPTED_OUT, UNREACHABLE, PROMPT_BUDGET, QUESTIONNAIRE_BUDGET)
@@ -120,7 +121,7 @@ def campaign_list(view: CampaignList) -> str:
         lines.append(t(
             "admin.campaigns.line", lang,
             {"code": campaign.code, "status": _status(campaign.status, lang),
-             "unit": campaign.unit.name, "completed": report.completed,
+             "unit": display_name(campaign.unit, lang), "completed": report.completed,
              "started": report.started, "closes": closes},
             raw=frozenset({"closes"}),
         ))
@@ -252,7 +253,7 @@ def skipped(plan: AudiencePlan, lang: str) -> str:
         if not people:
             continue
         part = t(f"admin.reason.{reason}", lang, {"n": len(people)})
-        names = plan.skipped_names(reason)
+        names = plan.skipped_names(reason, lang)
         if names:
             shown = ", ".join(names[:_NAMES_SHOWN]) + (
                 ", …" if len(names) > _NAMES_SHOWN else "")
@@ -430,21 +431,23 @@ def invite_message(invited: CadreInvited, link: str) -> Message:
     lang = invited.lang
     issued = invited.issued
     profile = issued.profile
+    name = display_name(profile, lang)
     params: dict[str, object] = {
-        "id": profile.person_id, "name": profile.name, "position": profile.position or "–",
-        "units": ", ".join(f"{u.name} ({u.code})" for u in profile.units),
+        "id": profile.person_id, "name": name, "position": profile.position or "–",
+        "units": ", ".join(f"{display_name(u, lang)} ({u.code})" for u in profile.units),
         "tasks": ", ".join(task.title for task in profile.tasks)
         or t("admin.invite.no_tasks", lang),
     }
     head = t("admin.invite.created" if issued.new_profile else "admin.invite.fresh", lang,
              params)
     until = when(issued.expires_at)
-    body = t("admin.invite.link", lang, {"until": until, "name": profile.name, "link": link})
+    body = t("admin.invite.link", lang, {"until": until, "name": name, "link": link})
     return Message(f"{head}\n\n{body}")
 
 
 def invite_qr_caption(invited: CadreInvited) -> str:
-    return t("admin.invite.qr", invited.lang, {"name": invited.issued.profile.name,
+    name = display_name(invited.issued.profile, invited.lang)
+    return t("admin.invite.qr", invited.lang, {"name": name,
                                                 "until": when(invited.issued.expires_at)})
 
 
@@ -465,8 +468,9 @@ def cadre_list(view: CadreList) -> str:
     lines = [t("admin.cadres.head", lang, {"total": view.total}), ""]
     for profile in view.profiles:
         lines.append(t("admin.cadres.line", lang, {
-            "id": profile.person_id, "name": profile.name, "position": profile.position or "–",
-            "units": ", ".join(u.name for u in profile.units),
+            "id": profile.person_id, "name": display_name(profile, lang),
+            "position": profile.position or "–",
+            "units": ", ".join(display_name(u, lang) for u in profile.units),
             "link": _link(profile.link, lang),
         }))
         if profile.tasks:

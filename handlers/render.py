@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.texts import t
 from surveys.campaigns.delivery import Outgoing
+from surveys.people.names import display_name
 from surveys.questionnaire import engine
 from surveys.questionnaire.schema import AnswerValue, Question, Survey
 from surveys.respondents.journey import Intro, Picker, Screen
@@ -314,7 +315,7 @@ def prompt_message(outgoing: Outgoing) -> Message:
     """An invitation or a reminder, with a one-tap Start button (``i:<campaign id>``)."""
     prompt, lang = outgoing.prompt, outgoing.lang
     params: dict[str, object] = {
-        "unit": prompt.unit_name, "title": prompt.survey.title.get(lang),
+        "unit": display_name(prompt.unit, lang), "title": prompt.survey.title.get(lang),
         "questions": prompt.questions,
     }
     if outgoing.is_reminder:

@@ -43,6 +43,7 @@ from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from surveys.fieldwork.cadres import Profile
 from surveys.people.caller import LANGUAGES
+from surveys.people.names import display_name
 from surveys.people.roles import roles_of
 from surveys.respondents import following, responding
 from surveys.respondents.journey import Intro, Reply
@@ -411,10 +412,10 @@ def _cadre_greeting(profile: Profile, key: str, lang: str) -> str:
         tasks = t("cadre.no_tasks", lang)
     shown = t("cadre.profile", lang, {
         "position": profile.position or "", "tasks": tasks,
-        "units": ", ".join(unit.name for unit in profile.units),
+        "units": ", ".join(display_name(unit, lang) for unit in profile.units),
     }, raw=frozenset({"tasks"}))
-    return t(key, lang, {"name": profile.name, "profile": shown, "next": t("cadre.next", lang)},
-             raw=frozenset({"profile", "next"}))
+    return t(key, lang, {"name": display_name(profile, lang), "profile": shown,
+                         "next": t("cadre.next", lang)}, raw=frozenset({"profile", "next"}))
 
 
 async def _retire(chat_id: int, message_id: int, update: Update) -> None:

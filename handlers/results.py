@@ -50,6 +50,7 @@ from surveys.appraisal import appeals, results
 from surveys.appraisal.appeals import Answered, AppealFiled, AppealList
 from surveys.appraisal.results import Breakdown, MyScore, Ranked, ResultsTable
 from surveys.people.caller import Caller, Refused
+from surveys.people.names import display_name
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -472,7 +473,8 @@ async def _filed(update: Update, filed: AppealFiled) -> None:
     for recipient in filed.notify:
         try:
             await bot.send_message(recipient.chat_id, t("results.appeal.notify", recipient.lang, {
-                "id": filed.appeal_id, "cadre": _clip(filed.cadre, NAME_SIZE),
+                "id": filed.appeal_id,
+                "cadre": _clip(display_name(filed.cadre, recipient.lang), NAME_SIZE),
                 "unit": filed.unit_code, "period": filed.period,
                 "reason": _clip(filed.reason, REASON_SHOWN)}), parse_mode=ParseMode.HTML)
         except TelegramError as exc:
@@ -605,7 +607,7 @@ async def _answered(update: Update, answered: Answered) -> None:
                 "results.answer.cadre", lang, {
                     "id": item.id, "period": item.period,
                     "status": word("status", status, lang),
-                    "reviewer": _clip(answered.reviewer, NAME_SIZE),
+                    "reviewer": _clip(display_name(answered.reviewer, lang), NAME_SIZE),
                     "answer": answered.answer,
                     "meaning": t(f"results.answer.meaning.{status}", lang)},
                 raw=frozenset({"meaning"})), parse_mode=ParseMode.HTML)

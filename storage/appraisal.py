@@ -436,14 +436,14 @@ class AppraisalRepository(Repository):
             .group_by(Campaign.unit_id))
         return {unit: n for unit, n in rows}
 
-    async def cadres(self) -> list[tuple[int, str, int]]:
-        """(person id, name, unit id) for every cadre role scoped to a unit."""
+    async def cadres(self) -> list[tuple[int, str, str | None, int]]:
+        """(person id, name, Chinese name, unit id) for every cadre role scoped to a unit."""
         rows = await self.session.execute(
-            select(Person.id, Person.name, PersonRole.unit_id)
+            select(Person.id, Person.name, Person.name_zh, PersonRole.unit_id)
             .join(PersonRole, PersonRole.person_id == Person.id)
             .where(PersonRole.role == Role.CADRE, PersonRole.unit_id.is_not(None))
             .order_by(Person.id, PersonRole.unit_id))
-        return [(p, name, u) for p, name, u in rows if u is not None]
+        return [(p, name, zh, u) for p, name, zh, u in rows if u is not None]
 
     # --- runs and results -----------------------------------------------------------------
 
@@ -536,9 +536,9 @@ class AppealsRepository(Repository):
             .order_by(Appeal.created_at.desc(), Appeal.id.desc()))).all()
 
     async def listed(self, status: AppealStatus | None = None, limit: int = 50
-                     ) -> list[tuple[Appeal, AppraisalResult, AppraisalRun, str]]:
-        """Appeals with their result, run and the cadre's name, newest first."""
-        statement = (select(Appeal, AppraisalResult, AppraisalRun, Person.name)
+                     ) -> list[tuple[Appeal, AppraisalResult, AppraisalRun, Person]]:
+        """Appeals with their result, run and the cadre, newest first."""
+        statement = (select(Appeal, AppraisalResult, AppraisalRun, Person)
                      .join(AppraisalResult, AppraisalResult.id == Appeal.result_id)
                      .join(AppraisalRun, AppraisalRun.id == AppraisalResult.run_id)
                      .join(Person, Person.id == Appeal.person_id))
@@ -546,7 +546,7 @@ class AppealsRepository(Repository):
             statement = statement.where(Appeal.status == status)
         rows = await self.session.execute(
             statement.order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(limit))
-        return [(a, r, run, name) for a, r, run, name in rows]
+        return [(a, r, run, person) for a, r, run, person in rows]
 
     async def answer(self, appeal: Appeal, status: AppealStatus, answer: str,
                      person_id: int, now: datetime) -> bool:

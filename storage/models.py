@@ -131,6 +131,7 @@ class Unit(Created, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_zh: Mapped[str | None] = mapped_column(String(200))  # see surveys.people.names
     type: Mapped[str] = mapped_column(String(64))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
     population: Mapped[int | None] = mapped_column(Integer)
@@ -208,6 +209,7 @@ class Person(Created, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_zh: Mapped[str | None] = mapped_column(String(200))  # see surveys.people.names
     position: Mapped[str | None] = mapped_column(String(200))
     contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="SET NULL"), unique=True
@@ -227,9 +229,7 @@ class PersonRole(Created, Base):
 
     person: Mapped[Person] = relationship(back_populates="roles")
 
-    __table_args__ = (
-        UniqueConstraint("person_id", "role", "unit_id", name="uq_person_role"),
-    )
+    __table_args__ = (UniqueConstraint("person_id", "role", "unit_id", name="uq_person_role"),)
 
 
 class SurveyVersion(Created, Base):
@@ -367,9 +367,8 @@ class AdminDialogue(Base):
 
     __tablename__ = "admin_dialogues"
 
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
-    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     step: Mapped[str] = mapped_column(String(32))
     # Bumped on every change; buttons carry it so a stale tap is refused.

@@ -20,6 +20,7 @@ class Recipient:
     opted_out: bool
     unreachable: bool
     name: str | None = None  # cadres only; residents stay nameless
+    name_zh: str | None = None
 
 
 class SubscriptionsRepository(Repository):
@@ -57,7 +58,7 @@ class SubscriptionsRepository(Repository):
         ids = list(unit_ids)
         rows = await self.session.execute(
             select(Contact.id, Contact.telegram_user_id, Contact.opted_out, Contact.unreachable,
-                   Person.name)
+                   Person.name, Person.name_zh)
             .join(Person, Person.contact_id == Contact.id)
             .where(Person.id.in_(
                 select(PersonRole.person_id).where(

@@ -508,6 +508,27 @@ def test_cadre_task_add_refuses_bad_input(env: Path, capsys: pytest.CaptureFixtu
         assert message in capsys.readouterr().err
 
 
+def test_a_cadre_profile_takes_a_chinese_name(env: Path, capsys: pytest.CaptureFixture[str]
+                                              ) -> None:
+    units = "code,name,name_zh,parent,type\nC1,Riverside County,河畔县,,county\n" \
+            "V1,Willow Village,柳村,C1,village\n"
+    assert main(["units", "import", str(write(env, "u.csv", units))]) == 0
+    assert cadre_invite("--name", "Zhang Li", "--name-zh", "张丽", "--unit", "V1",
+                        "--position", "Village head") == 0
+    assert "cadre profile 1 created: Zhang Li (张丽), Village head, Willow Village [V1]" in (
+        capsys.readouterr().out)
+    assert main(["cadre", "list"]) == 0
+    assert "Zhang Li (张丽)" in capsys.readouterr().out
+    assert main(["cadre", "name-zh", "1"]) == 0
+    assert "profile 1 (Zhang Li): Chinese name none" in capsys.readouterr().out
+    assert main(["cadre", "name-zh", "1", "张莉"]) == 0
+    assert "profile 1 (Zhang Li): Chinese name 张莉" in capsys.readouterr().out
+    assert main(["cadre", "name-zh", "42", "张莉"]) == 1
+    assert "no profile with id 42" in capsys.readouterr().err
+    assert cadre_invite("--person", "1", "--name-zh", "张莉") == 1
+    assert "not both" in capsys.readouterr().err
+    assert main(["audit", "verify"]) == 0
+
 def _evidence_config(env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = env / "evidence"
     config = write(env, "evidence.yaml", f"bot:\n  username: WillowPollBot\nevidence:\n"

@@ -19,7 +19,11 @@ from surveys.fieldwork.cadres import Profile, TaskRef
 
 def _profile_line(profile: Profile) -> str:
     units = ", ".join(f"{u.name} [{u.code}]" for u in profile.units) or "no unit"
-    return f"{profile.name}, {profile.position or 'no position'}, {units}"
+    return f"{_cadre_name(profile)}, {profile.position or 'no position'}, {units}"
+
+
+def _cadre_name(profile: Profile) -> str:
+    return f"{profile.name} ({profile.name_zh})" if profile.name_zh else profile.name
 
 
 def _task_label(task: TaskRef | KeyTask) -> str:
@@ -27,7 +31,7 @@ def _task_label(task: TaskRef | KeyTask) -> str:
 
 
 def cmd_cadre_invite(settings: Settings, args: argparse.Namespace) -> int:
-    profile_args = (args.name, args.unit, args.position, args.task)
+    profile_args = (args.name, args.unit, args.position, args.task, args.name_zh)
     if args.person is not None and any(profile_args):
         raise CliError("give either --person ID (a fresh link for an existing profile) or "
                        "--name, --unit and --position (a new profile), not both")
@@ -38,7 +42,8 @@ def cmd_cadre_invite(settings: Settings, args: argparse.Namespace) -> int:
         if missing:
             raise CliError(f"a new profile needs {', '.join(missing)} (or --person ID for a "
                            "fresh link to an existing one)")
-        draft = cadres.check_profile(args.name, args.position, args.unit, args.task or [])
+        draft = cadres.check_profile(args.name, args.position, args.unit, args.task or [],
+                                     args.name_zh)
     valid_for = cadres.check_valid_for(args.valid_days, fieldwork_of(settings).invite_valid_for)
     now = utcnow()
 
@@ -83,10 +88,20 @@ async def cmd_cadre_list(settings: Settings, args: argparse.Namespace, db: Datab
     print(f"{'id':>5}  {'name':<20} {'position':<22} {'units':<14} link")
     for p in profiles:
         units = ",".join(u.code for u in p.units) or "-"
-        print(f"{p.person_id:>5}  {p.name:<20} {p.position or '-':<22} {units:<14} "
+        print(f"{p.person_id:>5}  {_cadre_name(p):<20} {p.position or '-':<22} {units:<14} "
               f"{p.link.summary}")
         tasks = "; ".join(_task_label(t) for t in p.tasks) or "none"
         print(f"{'':>7}key tasks: {tasks}")
+    return 0
+
+
+@with_database
+async def cmd_cadre_name_zh(settings: Settings, args: argparse.Namespace, db: Database) -> int:
+    async with db.transaction() as uow:
+        profile = await cadres.set_name_zh(uow, args.person, args.name_zh, actor="cli",
+                                           now=utcnow())
+    shown = profile.name_zh or "none: Chinese readers see the name as entered"
+    print(f"profile {profile.person_id} ({profile.name}): Chinese name {shown}")
     return 0
 
 
@@ -105,6 +120,8 @@ def register(commands: Commands) -> None:
     inv = cadre.add("invite", cmd_cadre_invite, "create a profile (or, with --person, a fresh "
                     "link for one) and print its one-time link")
     inv.add_argument("--name", help="the cadre's name")
+    inv.add_argument("--name-zh", metavar="NAME",
+                     help="the name in Chinese, shown to people who read Chinese")
     inv.add_argument("--unit", action="append", metavar="CODE",
                      help="unit the cadre works for (repeat for several)")
     inv.add_argument("--position", help="e.g. 'Village head'")
@@ -117,6 +134,10 @@ def register(commands: Commands) -> None:
     inv.add_argument("--qr", metavar="PNG", help="also write the link's QR code to this file")
     lst = cadre.add("list", cmd_cadre_list, "profiles with units, key tasks and link status")
     lst.add_argument("--unit", help="only cadres of this unit and the units below it")
+    zh = cadre.add("name-zh", cmd_cadre_name_zh, "set (or, without NAME, clear) a profile's "
+                   "Chinese name, shown to people who read Chinese")
+    zh.add_argument("person", type=id_arg, metavar="ID", help="the profile's id")
+    zh.add_argument("name_zh", nargs="?", metavar="NAME")
     task = cadre.group("task", "key tasks")
     task_add = task.add("add", cmd_cadre_task_add, "add a key task to a cadre's profile")
     task_add.add_argument("person", type=id_arg, metavar="ID", help="the profile's id")

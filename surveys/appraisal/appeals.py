@@ -53,6 +53,7 @@ from surveys.people.caller import (
     require,
     resolve_language,
 )
+from surveys.people.names import Names, display_name
 from surveys.text import clean_text
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class Recipient:
 class AppealFiled:
     lang: str
     appeal_id: int
-    cadre: str
+    cadre: Names  # each reviewer told reads it in their own language
     unit_code: str
     unit_name: str
     period: str
@@ -196,7 +197,7 @@ async def file_appeal(uow: UnitOfWork, caller: Caller, reason: str) -> AppealFil
         "version": run.version, "person_id": actor.person_id, "reason": text,
         "status": str(AppealStatus.OPEN),
     })
-    shown = Breakdown.read(result, min_cell=10**9)
+    shown = Breakdown.read(result, min_cell=10**9, lang=lang)
     reviewers = await _reviewers(uow, result.unit_id, exclude=actor.person_id)
     notify: list[Recipient] = []
     for person in reviewers[:REVIEWERS_NOTIFIED]:
@@ -204,9 +205,10 @@ async def file_appeal(uow: UnitOfWork, caller: Caller, reason: str) -> AppealFil
         if recipient is not None:
             notify.append(recipient)
     return AppealFiled(
-        lang, appeal.id, actor.name, shown.unit_code, shown.unit_name, run.period,
+        lang, appeal.id, Names.of(actor), shown.unit_code, shown.unit_name, run.period,
         run.version, shown.score, shown.grade, shown.status, text,
-        tuple(p.name for p in reviewers[:REVIEWERS_NAMED]), len(reviewers), tuple(notify),
+        tuple(display_name(p, lang) for p in reviewers[:REVIEWERS_NAMED]), len(reviewers),
+        tuple(notify),
     )
 
 
@@ -274,10 +276,11 @@ class AppealList:
     total: int  # open appeals in scope; ``items`` holds at most APPEALS_LISTED
 
 
-def _item(appeal: Appeal, result: AppraisalResult, run: AppraisalRun, name: str,
-          tree: UnitTree, actor: Actor) -> AppealItem:
+def _item(appeal: Appeal, result: AppraisalResult, run: AppraisalRun, cadre: Person | None,
+          tree: UnitTree, actor: Actor, lang: str) -> AppealItem:
     unit = tree.by_id.get(result.unit_id) if result.unit_id is not None else None
-    shown = Breakdown.read(result, min_cell=10**9, unit=unit)
+    shown = Breakdown.read(result, min_cell=10**9, unit=unit, lang=lang)
+    name = display_name(cadre, lang) if cadre is not None else "?"
     return AppealItem(appeal.id, name, appeal.person_id, shown.unit_code, shown.unit_name,
                       run.period, run.version, shown.score, shown.grade, shown.status,
                       appeal.reason, str(appeal.status), appeal.created_at,
@@ -300,8 +303,8 @@ async def list_appeals(uow: UnitOfWork, caller: Caller) -> AppealList:
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
     tree = await UnitTree.load(uow)
     rows = await uow.appeals.listed(AppealStatus.OPEN, limit=APPEALS_READ)
-    items = [_item(appeal, result, run, name, tree, actor)
-             for appeal, result, run, name in rows if _in_scope(actor, tree, result)]
+    items = [_item(appeal, result, run, cadre, tree, actor, lang)
+             for appeal, result, run, cadre in rows if _in_scope(actor, tree, result)]
     items.sort(key=lambda item: (item.created_at, item.id))
     return AppealList(lang, tuple(items[:APPEALS_LISTED]), len(items))
 
@@ -319,7 +322,7 @@ class Answered:
     item: AppealItem
     decision: str
     answer: str
-    reviewer: str
+    reviewer: Names  # the cadre told reads it in their own language
     cadre: Recipient | None
 
 
@@ -339,7 +342,7 @@ async def _answerable(uow: UnitOfWork, actor: Actor, lang: str, appeal_id: int,
         raise Refused("appeal_unknown", lang, {"id": shown_id(appeal_id)})
     run, result = found
     person = await uow.cadres.get(appeal.person_id)
-    item = _item(appeal, result, run, person.name if person is not None else "?", tree, actor)
+    item = _item(appeal, result, run, person, tree, actor, lang)
     if item.own:
         raise Refused("appeal_own", lang, {"id": appeal_id})
     if appeal.status != AppealStatus.OPEN:
@@ -405,7 +408,7 @@ async def answer_appeal(uow: UnitOfWork, caller: Caller, appeal_id: int,
     cadre = await uow.cadres.get(appeal.person_id)
     recipient = (await _recipient(uow, cadre, caller.default_language)
                  if cadre is not None else None)
-    return Answered(lang, item, decision, answer, actor.name, recipient)
+    return Answered(lang, item, decision, answer, Names.of(actor), recipient)
 
 
 async def answer_from_dialogue(uow: UnitOfWork, caller: Caller, text: str) -> Answered:

@@ -22,6 +22,7 @@ from storage.models import Appeal, AppraisalResult, AppraisalRun, AppraisalStatu
 from surveys.appraisal.periods import Period, PeriodError, parse_period
 from surveys.people.access import CADRE_ROLES, VIEW_ROLES, Actor, UnitTree
 from surveys.people.caller import Caller, Refused, acting_as
+from surveys.people.names import Names, display_name
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -127,9 +128,16 @@ class Breakdown:
         return self.status == GRADED and self.score is not None
 
     @classmethod
-    def read(cls, result: AppraisalResult, min_cell: int, unit: Unit | None = None
-             ) -> Breakdown:
+    def read(cls, result: AppraisalResult, min_cell: int, unit: Unit | None = None,
+             lang: str = "en") -> Breakdown:
+        """The result as shown to a reader of ``lang`` (names in their language)."""
         detail: Mapping[str, Any] = result.detail if isinstance(result.detail, dict) else {}
+        # The names as they were at the run; a result stored without them names its unit now.
+        fallback = Names.of(unit) if unit is not None else Names("?")
+        kept_name, kept_unit = _text(detail.get("name")), _text(detail.get("unit_name"))
+        name = Names(kept_name, _text(detail.get("name_zh"))) if kept_name else fallback
+        unit_name = (Names(kept_unit, _text(detail.get("unit_name_zh"))) if kept_unit
+                     else fallback)
         components = tuple(Component.read(c) for c in detail.get("components") or []
                            if isinstance(c, dict))
         excluded = {str(k): as_int(v) for k, v in (detail.get("excluded") or {}).items()
@@ -149,10 +157,10 @@ class Breakdown:
         ranked = detail.get("ranked", detail.get("ranked_among"))
         return cls(
             result_id=result.id, kind=result.kind,
-            name=_text(detail.get("name")) or (unit.name if unit is not None else "?"),
+            name=display_name(name, lang),
             unit_id=result.unit_id,
             unit_code=_text(detail.get("unit_code")) or (unit.code if unit else "?"),
-            unit_name=_text(detail.get("unit_name")) or (unit.name if unit else "?"),
+            unit_name=display_name(unit_name, lang),
             status=result.status, score=as_number(result.score), grade=result.grade,
             rank=result.rank, ranked=as_int(ranked) if as_number(ranked) is not None else None,
             responses=result.responses,
@@ -255,7 +263,7 @@ async def my_score(uow: UnitOfWork, caller: Caller, min_cell: int = 5) -> MyScor
     actor, lang = await acting_as(uow, caller, CADRE_ROLES, NOT_CADRE)
     published = await published_of(uow, actor)
     if not published:
-        return MyScore(lang, actor.name, min_cell=min_cell)
+        return MyScore(lang, display_name(actor, lang), min_cell=min_cell)
     run, result = published[-1]
     kind = _kind_of(run.period)
     trend = tuple(
@@ -267,8 +275,8 @@ async def my_score(uow: UnitOfWork, caller: Caller, min_cell: int = 5) -> MyScor
     appeal = next((a for a in await uow.appeals.of_person(actor.person_id)
                    if a.result_id == result.id), None)
     return MyScore(
-        lang, actor.name, run.period, run.version, run.published_at,
-        Breakdown.read(result, min_cell, unit), trend,
+        lang, display_name(actor, lang), run.period, run.version, run.published_at,
+        Breakdown.read(result, min_cell, unit, lang), trend,
         _appeal_state(appeal) if appeal is not None else None, min_cell,
     )
 
@@ -322,8 +330,9 @@ class ResultsTable:
     periods: tuple[str, ...]  # every published period, oldest first
 
 
-def _ranked(result: AppraisalResult, unit: Unit | None) -> Ranked:
-    shown = Breakdown.read(result, min_cell=10**9, unit=unit)  # themes are not shown here
+def _ranked(result: AppraisalResult, unit: Unit | None, lang: str) -> Ranked:
+    # Themes are not shown here.
+    shown = Breakdown.read(result, min_cell=10**9, unit=unit, lang=lang)
     return Ranked(result.id, result.kind, shown.name, shown.unit_code, shown.unit_name,
                   shown.status, shown.score, shown.grade, shown.rank, shown.ranked,
                   shown.responses, shown.min_responses, shown.recognition)
@@ -400,7 +409,7 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
     for result in await uow.appraisal.results(run.id):
         if result.unit_id is None or result.unit_id not in visible:
             continue
-        row = _ranked(result, tree.by_id.get(result.unit_id))
+        row = _ranked(result, tree.by_id.get(result.unit_id), lang)
         (units if result.kind == UNIT else cadres).append(row)
     return ResultsTable(lang, run.period, run.version, run.published_at, scope,
                         tuple(sorted(units, key=_table_order)),

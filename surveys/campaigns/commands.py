@@ -26,6 +26,7 @@ from surveys.campaigns.operations import (
 from surveys.campaigns.rules import CODE_PATTERN, CampaignRuleError, check_entry_name, is_open
 from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, VIEW_ROLES, Actor, UnitTree
 from surveys.people.caller import Caller, Refused, acting_as, require
+from surveys.people.names import display_name
 from surveys.text import clean_text
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ async def campaign_status(uow: UnitOfWork, caller: Caller, code: str) -> Campaig
     entries = [EntryPointView(e.name, e.label)
                for e in await uow.entry_points.of(campaign.id)]
     return CampaignStatusView(
-        lang=found.lang, report=report, unit_path=tree.path(campaign.unit_id),
+        lang=found.lang, report=report, unit_path=tree.path(campaign.unit_id, found.lang),
         survey=version.slug, survey_version=version.version, entry_points=entries,
         can_manage=found.actor.covers(tree, campaign.unit_id, ADMIN_ROLES),
     )
@@ -133,7 +134,7 @@ class CampaignRef:
 
 
 def _ref(lang: str, campaign: Campaign) -> CampaignRef:
-    return CampaignRef(lang, campaign.code, campaign.unit.name, campaign.status)
+    return CampaignRef(lang, campaign.code, display_name(campaign.unit, lang), campaign.status)
 
 
 async def campaign_link(uow: UnitOfWork, caller: Caller, code: str) -> CampaignRef:

@@ -15,6 +15,7 @@ from storage.models import LIVE_STATUSES, OutboxStatus
 from storage.outbox import Delivery
 from surveys.campaigns import scheduling
 from surveys.people.caller import LANGUAGES
+from surveys.people.names import Names
 from surveys.questionnaire import engine
 from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.questionnaire.schema import Survey
@@ -30,7 +31,7 @@ class Prompt:
 
     campaign_id: int
     code: str
-    unit_name: str
+    unit: Names
     survey: Survey
     closes_at: datetime | None
     questions: int
@@ -55,7 +56,7 @@ async def _prompt(uow: UnitOfWork, catalog: SurveyCatalog, campaign_id: int) -> 
         return None
     survey = await catalog.get(uow, campaign.survey_id)
     return Prompt(
-        campaign_id=campaign.id, code=campaign.code, unit_name=campaign.unit.name,
+        campaign_id=campaign.id, code=campaign.code, unit=Names.of(campaign.unit),
         survey=survey, closes_at=campaign.closes_at,
         questions=engine.progress(survey, engine.start(survey)).total,
         audience=campaign.audience,

@@ -39,7 +39,8 @@ from surveys.campaigns.rules import (
 )
 from surveys.people import busy
 from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, Actor, UnitTree
-from surveys.people.caller import Caller, Refused, acting_as
+from surveys.people.caller import Caller, Refused, acting_as, language
+from surveys.people.names import display_name
 from surveys.questionnaire.loader import load_template, template_names
 from surveys.questionnaire.schema import LocalText
 
@@ -373,7 +374,7 @@ async def start_dialogue(uow: UnitOfWork, caller: Caller, *, burden: Burden) -> 
     retire = previous.data.get("msg") if previous is not None else None
     data: dict[str, Any] = {"nonce": secrets.token_hex(3), "timezone": "UTC"}
     dialogue = await uow.dialogues.start(actor.person_id, KIND, STEPS[0], data, caller.now)
-    screen = await _screen(uow, caller, actor, dialogue, burden)
+    screen = await _screen(uow, caller, actor, lang, dialogue, burden)
     return Outcome(lang, screen=screen, retire=retire)
 
 
@@ -439,7 +440,7 @@ async def _apply(
     if tap == "b":
         back = STEPS[max(STEPS.index(step) - 1, 0)]
         moved = await uow.dialogues.start(actor.person_id, KIND, back, data, caller.now)
-        return Outcome(lang, screen=await _screen(uow, caller, actor, moved, burden))
+        return Outcome(lang, screen=await _screen(uow, caller, actor, lang, moved, burden))
     try:
         if step == "confirm":
             if tap != "y":
@@ -447,10 +448,10 @@ async def _apply(
             return await _create(uow, caller, actor, lang, data, burden)
         following = await _STEP_INPUT[step](uow, caller, actor, data, tap, text)
     except InputError as exc:
-        screen = await _screen(uow, caller, actor, dialogue, burden, exc)
+        screen = await _screen(uow, caller, actor, lang, dialogue, burden, exc)
         return Outcome(lang, screen=screen)
     moved = await uow.dialogues.start(actor.person_id, KIND, following, data, caller.now)
-    return Outcome(lang, screen=await _screen(uow, caller, actor, moved, burden))
+    return Outcome(lang, screen=await _screen(uow, caller, actor, lang, moved, burden))
 
 
 def _tapped(tap: str | None, prefix: str) -> int | None:
@@ -499,7 +500,9 @@ async def _unit_input(uow: UnitOfWork, caller: Caller, actor: Actor, data: dict[
     else:
         raise InputError("use_buttons")
     if not actor.covers(tree, unit.id, ADMIN_ROLES):
-        raise InputError("out_of_scope", unit=f"{unit.name} ({unit.code})")
+        lang = await language(uow, caller)
+        raise InputError("out_of_scope", unit=f"{display_name(unit, lang)} ({unit.code})")
+    # The name as entered; each screen shows it in the admin's language (_screen).
     data.update(unit=unit.code, unit_id=unit.id, unit_name=unit.name)
     return "audience"
 
@@ -616,7 +619,7 @@ async def _create(uow: UnitOfWork, caller: Caller, actor: Actor, lang: str,
     if unit is None:
         raise InputError("unknown_unit", code=str(data["unit"]))
     if not actor.covers(tree, unit.id, ADMIN_ROLES):
-        raise InputError("out_of_scope", unit=f"{unit.name} ({unit.code})")
+        raise InputError("out_of_scope", unit=f"{display_name(unit, lang)} ({unit.code})")
     survey = load_template(str(data["survey"]))
     plan = await plan_invitations(uow, unit_id=unit.id, audience=str(data["audience"]),
                                   opens_at=opens_at, burden=burden, tree=tree)
@@ -632,18 +635,22 @@ async def _create(uow: UnitOfWork, caller: Caller, actor: Actor, lang: str,
         raise InputError("rule", reason=str(exc)) from exc
     await uow.dialogues.end(actor.person_id)
     return Outcome(lang, created=Created(
-        code=campaign.code, status=campaign.status, unit=unit.name, opens_at=opens_at,
+        code=campaign.code, status=campaign.status, unit=display_name(unit, lang),
+        opens_at=opens_at,
         closes_at=closes_at, timezone=window.timezone, recipients=len(plan.recipients),
     ))
 
 
 async def _screen(
-    uow: UnitOfWork, caller: Caller, actor: Actor, dialogue: AdminDialogue, burden: Burden,
-    error: InputError | None = None,
+    uow: UnitOfWork, caller: Caller, actor: Actor, lang: str, dialogue: AdminDialogue,
+    burden: Burden, error: InputError | None = None,
 ) -> Screen:
     data = dict(dialogue.data)
     extra: dict[str, Any] = {}
     step = dialogue.step
+    chosen = await uow.units.by_code(str(data["unit"])) if data.get("unit") else None
+    if chosen is not None:
+        data["unit_name"] = display_name(chosen, lang)
     if data.get("survey"):
         extra["survey_title"] = load_template(str(data["survey"])).title
     if step == "survey":
@@ -652,7 +659,7 @@ async def _screen(
             for name, survey in ((n, load_template(n)) for n in template_names())
         ]
     elif step == "unit":
-        extra.update(await _unit_listing(uow, actor, data.get("browse")))
+        extra.update(await _unit_listing(uow, actor, lang, data.get("browse")))
     elif step in ("reminders", "recurrence", "code", "confirm"):
         opens_at, closes_at = WindowInput.from_data(data).resolve(caller.now)
         extra.update(opens_at=opens_at, closes_at=closes_at)
@@ -669,12 +676,13 @@ async def _screen(
     )
 
 
-async def _unit_listing(uow: UnitOfWork, actor: Actor, browse: object) -> dict[str, Any]:
+async def _unit_listing(uow: UnitOfWork, actor: Actor, lang: str,
+                        browse: object) -> dict[str, Any]:
     tree = await UnitTree.load(uow)
     at = tree.browse(actor.visible_units(tree, ADMIN_ROLES), browse)
 
     def choice(unit: Unit) -> UnitChoice:
-        return UnitChoice(unit.id, unit.code, unit.name, at.has_inside(unit))
+        return UnitChoice(unit.id, unit.code, display_name(unit, lang), at.has_inside(unit))
 
     return {
         "browsing": choice(at.node) if at.node is not None else None,

@@ -25,6 +25,7 @@ from surveys.campaigns.rules import (
 )
 from surveys.campaigns.scheduling import CLOSE, INVITE, OPEN, RECUR, month_bounds
 from surveys.people.access import UnitTree
+from surveys.people.names import Names, display_name
 from surveys.respondents.anonymity import respondent_key
 from surveys.text import clean_text
 
@@ -67,9 +68,10 @@ class AudiencePlan:
         return {"queued": len(self.recipients),
                 "skipped": {reason: len(people) for reason, people in self.skipped.items()}}
 
-    def skipped_names(self, reason: str) -> list[str]:
-        """Cadres are named so the admin can act; residents are only counted."""
-        return [r.name for r in self.skipped.get(reason, []) if r.name]
+    def skipped_names(self, reason: str, lang: str = "en") -> list[str]:
+        """Cadres are named (in ``lang``) so the admin can act; residents are only counted."""
+        return [display_name(Names(r.name, r.name_zh), lang)
+                for r in self.skipped.get(reason, []) if r.name]
 
 
 async def _audience(

@@ -71,6 +71,7 @@ class ProfileDraft:
     position: str
     unit_codes: tuple[str, ...]
     tasks: tuple[str, ...] = ()
+    name_zh: str | None = None  # the name in Chinese (surveys.people.names), if given
 
 
 def _clean(text: str | None) -> str:
@@ -90,8 +91,21 @@ def check_task(title: str) -> str:
     return cleaned
 
 
+def check_name_zh(name_zh: str | None) -> str | None:
+    """A Chinese name as given (None or blank: none).
+
+    Raises:
+        CadreError: longer than the name may be.
+    """
+    cleaned = _clean(name_zh)
+    if len(cleaned) > NAME_MAX:
+        raise CadreError("name_too_long", f"the Chinese name is longer than {NAME_MAX} "
+                         "characters", limit=NAME_MAX)
+    return cleaned or None
+
+
 def check_profile(name: str | None, position: str | None, unit_codes: Iterable[str],
-                  tasks: Iterable[str] = ()) -> ProfileDraft:
+                  tasks: Iterable[str] = (), name_zh: str | None = None) -> ProfileDraft:
     """Check a profile request before anything is looked up.
 
     Raises:
@@ -103,6 +117,7 @@ def check_profile(name: str | None, position: str | None, unit_codes: Iterable[s
     if len(cleaned_name) > NAME_MAX:
         raise CadreError("name_too_long", f"the name is longer than {NAME_MAX} characters",
                          limit=NAME_MAX)
+    cleaned_zh = check_name_zh(name_zh)
     if not cleaned_position:
         raise CadreError("empty_position", "the cadre's position is empty (e.g. Village head)")
     if len(cleaned_position) > POSITION_MAX:
@@ -122,7 +137,7 @@ def check_profile(name: str | None, position: str | None, unit_codes: Iterable[s
     if len(titles) > TASKS_MAX:
         raise CadreError("too_many_tasks", f"at most {TASKS_MAX} key tasks per cadre",
                          limit=TASKS_MAX)
-    return ProfileDraft(cleaned_name, cleaned_position, codes, tuple(titles))
+    return ProfileDraft(cleaned_name, cleaned_position, codes, tuple(titles), cleaned_zh)
 
 
 def parse_invite_request(text: str) -> ProfileDraft:
@@ -185,6 +200,7 @@ class UnitRef:
     id: int
     code: str
     name: str
+    name_zh: str | None = None  # shown through surveys.people.names
 
 
 @dataclass(frozen=True)
@@ -230,6 +246,7 @@ class Profile:
     units: tuple[UnitRef, ...]
     tasks: tuple[TaskRef, ...]
     link: LinkStatus
+    name_zh: str | None = None  # shown through surveys.people.names
 
 
 def link_status(person: Person, invite: CadreInvite | None, now: datetime) -> LinkStatus:
@@ -249,7 +266,8 @@ def _cadre_units(person: Person, tree: UnitTree) -> tuple[UnitRef, ...]:
     ids = sorted({r.unit_id for r in person.roles
                   if r.role == Role.CADRE and r.unit_id is not None and r.unit_id in tree.by_id},
                  key=lambda i: tree.by_id[i].code)
-    return tuple(UnitRef(i, tree.by_id[i].code, tree.by_id[i].name) for i in ids)
+    return tuple(UnitRef(i, tree.by_id[i].code, tree.by_id[i].name, tree.by_id[i].name_zh)
+                 for i in ids)
 
 
 def _tasks(tasks: Sequence[KeyTask]) -> tuple[TaskRef, ...]:
@@ -263,7 +281,7 @@ async def _profiles(uow: UnitOfWork, people: Sequence[Person], now: datetime,
     latest = await uow.invites.latest(ids)
     return [
         Profile(p.id, p.name, p.position, _cadre_units(p, tree), _tasks(tasks.get(p.id, [])),
-                link_status(p, latest.get(p.id), now))
+                link_status(p, latest.get(p.id), now), p.name_zh)
         for p in people
     ]
 
@@ -340,12 +358,13 @@ async def create_profile(
     tree = await UnitTree.load(uow)
     units = _units(tree, draft.unit_codes, scope)
     person = await uow.cadres.create(draft.name, draft.position)
+    person.name_zh = draft.name_zh
     for unit in units:
         await uow.people.grant(person, Role.CADRE, unit)
     for title in draft.tasks:
         await uow.cadres.add_task(person.id, title, None)
     await uow.audit.record(actor, "cadre.create", "person", person.id, after={
-        "name": draft.name, "position": draft.position,
+        "name": draft.name, "name_zh": draft.name_zh, "position": draft.position,
         "units": [u.code for u in units], "tasks": list(draft.tasks),
     })
     return await _issue(uow, person, actor=actor, now=now, valid_for=valid_for, tree=tree,
@@ -403,6 +422,23 @@ async def _issue(uow: UnitOfWork, person: Person, *, actor: str, now: datetime,
     })
     [shown] = await _profiles(uow, [person], now, tree)
     return IssuedInvite(shown, token, expires_at, new_profile)
+
+
+async def set_name_zh(uow: UnitOfWork, person_id: int, name_zh: str | None, *, actor: str,
+                      now: datetime) -> Profile:
+    """Give a cadre's profile its Chinese name, or take it away (None or blank); audited.
+
+    Raises:
+        CadreError: no such cadre, a name too long.
+    """
+    person = await _cadre(uow, person_id)
+    cleaned = check_name_zh(name_zh)
+    if cleaned != person.name_zh:
+        await uow.audit.record(actor, "cadre.update", "person", person.id,
+                               before={"name_zh": person.name_zh}, after={"name_zh": cleaned})
+        person.name_zh = cleaned
+    [shown] = await _profiles(uow, [person], now, await UnitTree.load(uow))
+    return shown
 
 
 async def add_task(uow: UnitOfWork, person_id: int, title: str, indicator: str | None, *,

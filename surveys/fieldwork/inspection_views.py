@@ -14,6 +14,7 @@ from storage.models import AdminDialogue, KeyTask, Person, Unit, Verdict
 from surveys.fieldwork.rules import FieldRules, LocationCheck, check_location
 from surveys.people.access import INSPECTOR_ROLES, Actor, UnitTree
 from surveys.people.caller import Caller
+from surveys.people.names import display_name
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -115,9 +116,13 @@ def km(value: float) -> str:
     return shown.removesuffix(".0")
 
 
-def unit_label(tree: UnitTree, data: Mapping[str, Any]) -> str:
+def unit_name_label(unit: Unit, lang: str) -> str:
+    return f"{display_name(unit, lang)} ({unit.code})"
+
+
+def unit_label(tree: UnitTree, data: Mapping[str, Any], lang: str) -> str:
     unit = tree.by_id.get(int(data.get("unit_id") or 0))
-    return f"{unit.name} ({unit.code})" if unit is not None else "?"
+    return unit_name_label(unit, lang) if unit is not None else "?"
 
 
 def location_view(ctx: Context, data: Mapping[str, Any]) -> LocationView | None:
@@ -133,18 +138,19 @@ def location_view(ctx: Context, data: Mapping[str, Any]) -> LocationView | None:
     return LocationView(latitude, longitude, check.distance_km, check.far, check.radius_km)
 
 
-def person_label(person: Person) -> str:
-    return f"{person.name} · {person.position}" if person.position else person.name
+def person_label(person: Person, lang: str) -> str:
+    name = display_name(person, lang)
+    return f"{name} · {person.position}" if person.position else name
 
 
 async def recap(ctx: Context, data: Mapping[str, Any]) -> Recap:
     unit_id = data.get("unit_id")
-    unit = unit_label(ctx.tree, data) if unit_id is not None else None
+    unit = unit_label(ctx.tree, data, ctx.lang) if unit_id is not None else None
     cadre = None
     cadre_id = data.get("cadre_id")
     if data.get("subject") and cadre_id is not None:
         person = await ctx.uow.cadres.get(int(cadre_id))
-        cadre = person_label(person) if person is not None else "?"
+        cadre = person_label(person, ctx.lang) if person is not None else "?"
     task = None
     task_id = data.get("task_id")
     if data.get("task") and task_id is not None:
@@ -193,12 +199,14 @@ async def screen_of(
     if step == "unit":
         this_unit, options, up = _unit_options(ctx, data.get("browse"))
     elif step == "subject":
-        options = [Option(f"c{p.id}", _clip(person_label(p)), chosen=p.id == data.get("cadre_id"))
+        options = [Option(f"c{p.id}", _clip(person_label(p, ctx.lang)),
+                          chosen=p.id == data.get("cadre_id"))
                    for p in await cadres_of(ctx, int(data["unit_id"]))]
     elif step == "task":
         whole = data.get("cadre_id") is None
         options = [Option(f"t{task.id}",
-                          _clip(f"{task.title} · {person.name}" if whole else task.title),
+                          _clip(f"{task.title} · {display_name(person, ctx.lang)}"
+                                if whole else task.title),
                           chosen=task.id == data.get("task_id"))
                    for task, person in await tasks_of(ctx, data)]
     shown, more = _page(options, page)
@@ -222,11 +230,11 @@ def _unit_options(ctx: Context,
     at = ctx.tree.browse(ctx.actor.visible_units(ctx.tree, INSPECTOR_ROLES), browse)
 
     def option(unit: Unit) -> Option:
-        return Option(f"u{unit.id}", _clip(f"{unit.name} ({unit.code})"),
+        return Option(f"u{unit.id}", _clip(unit_name_label(unit, ctx.lang)),
                       drill=f"n{unit.id}" if at.has_inside(unit) else None)
 
     listed = [option(u) for u in at.listed]
     if at.node is None:
         return None, listed, None
     up = None if at.up is None else ("n" if at.up == 0 else f"n{at.up}")
-    return Option(f"u{at.node.id}", _clip(f"{at.node.name} ({at.node.code})")), listed, up
+    return Option(f"u{at.node.id}", _clip(unit_name_label(at.node, ctx.lang))), listed, up

@@ -49,6 +49,7 @@ from surveys.fieldwork.inspection_views import (
     screen_of,
     tasks_of,
     unit_label,
+    unit_name_label,
 )
 from surveys.fieldwork.rules import FieldRules, valid_location
 from surveys.people import busy
@@ -116,15 +117,15 @@ def conflict_unit(actor: Actor, tree: UnitTree, unit_id: int) -> int | None:
     return None
 
 
-def unit_refusal(actor: Actor, tree: UnitTree, unit: Unit) -> StepError | None:
+def unit_refusal(actor: Actor, tree: UnitTree, unit: Unit, lang: str) -> StepError | None:
     """Why the actor may not inspect ``unit`` (outside their scope, or their own), or None."""
-    label = f"{unit.name} ({unit.code})"
+    label = unit_name_label(unit, lang)
     if not actor.covers(tree, unit.id, INSPECTOR_ROLES):
         return StepError("inspect.err.out_of_scope", unit=label)
     own = conflict_unit(actor, tree, unit.id)
     if own is not None:
         own_unit = tree.by_id.get(own)
-        own_label = f"{own_unit.name} ({own_unit.code})" if own_unit is not None else label
+        own_label = unit_name_label(own_unit, lang) if own_unit is not None else label
         return StepError("inspect.err.conflict", unit=label, own=own_label)
     return None
 
@@ -216,7 +217,7 @@ async def start(uow: UnitOfWork, caller: Caller, code: str | None = None, *,
         unit = _find_unit(ctx.tree, code)
         if unit is None:
             raise Refused("inspect.err.unknown_unit", ctx.lang, {"code": code})
-        refusal = unit_refusal(ctx.actor, ctx.tree, unit)
+        refusal = unit_refusal(ctx.actor, ctx.tree, unit, ctx.lang)
         if refusal is not None:
             raise Refused(refusal.key, ctx.lang, refusal.params)
         _choose_unit(data, unit)
@@ -355,7 +356,7 @@ async def add_location(uow: UnitOfWork, caller: Caller, latitude: float,
     else:
         info = "inspect.info.location_far" if view.far else "inspect.info.location_near"
         params = {"distance": km(view.distance_km), "radius": km(view.radius_km or 0.0),
-                  "unit": unit_label(ctx.tree, data)}
+                  "unit": unit_label(ctx.tree, data, ctx.lang)}
     return Outcome(ctx.lang, screen=await screen_of(ctx, moved, info=info, info_params=params))
 
 
@@ -442,7 +443,7 @@ async def _unit_input(ctx: Context, data: dict[str, Any], tap: str | None,
             raise StepError("inspect.err.unknown_unit", code=text.strip())
     else:
         raise StepError("inspect.err.use_buttons")
-    refusal = unit_refusal(ctx.actor, ctx.tree, unit)
+    refusal = unit_refusal(ctx.actor, ctx.tree, unit, ctx.lang)
     if refusal is not None:
         raise refusal
     _choose_unit(data, unit)
@@ -552,7 +553,7 @@ async def _save(ctx: Context, data: dict[str, Any]) -> Outcome:
     unit = tree.by_id.get(int(data.get("unit_id") or 0))
     if unit is None:
         raise StepError("inspect.err.unknown_unit", code="?")
-    refusal = unit_refusal(actor, tree, unit)
+    refusal = unit_refusal(actor, tree, unit, ctx.lang)
     if refusal is not None:
         raise refusal
     if not data.get("subject") or not data.get("task") or not data.get("verdict"):
@@ -653,8 +654,8 @@ async def recent(uow: UnitOfWork, caller: Caller) -> RecordList:
                 if inspection.task_id is not None else None)
         records.append(RecordView(
             inspection_id=inspection.id, inspected_at=inspection.inspected_at,
-            unit=f"{unit.name} ({unit.code})" if unit is not None else "?",
-            cadre=person_label(cadre) if cadre is not None else None,
+            unit=unit_name_label(unit, lang) if unit is not None else "?",
+            cadre=person_label(cadre, lang) if cadre is not None else None,
             task=task.title if task is not None else None,
             verdict=inspection.verdict, remark=inspection.remark,
             photos=len(photos.get(inspection.id, [])),

@@ -43,6 +43,7 @@ from surveys.fieldwork.rules import FieldRules, check_location, valid_location
 from surveys.people import busy
 from surveys.people.access import CADRE_ROLES, Actor, UnitTree
 from surveys.people.caller import Caller, Refused, acting_as, resolve_language
+from surveys.people.names import display_name
 from surveys.respondents.responding import current_response
 from surveys.text import clean_text
 
@@ -420,19 +421,20 @@ async def draft_location(uow: UnitOfWork, caller: Caller, latitude: float,
     dialogue, data, _new = await _open_draft(uow, cadre)
     tree = await UnitTree.load(uow)
     data["place"] = locate(tree, cadre.unit_ids, latitude, longitude,
-                           rules.default_radius_km).to_data()
+                           rules.default_radius_km, cadre.lang).to_data()
     saved = await _save_draft(uow, cadre, data, caller, secret, message_id)
     return DraftOutcome(cadre.lang, await _draft(uow, saved), "location", None,
                         previous_prompt(dialogue))
 
 
 def locate(tree: UnitTree, unit_ids: Sequence[int], latitude: float, longitude: float,
-           default_radius_km: float) -> Place:
-    """The cadre's unit the location fits best: inside its area first, then the nearest."""
+           default_radius_km: float, lang: str = "en") -> Place:
+    """The cadre's unit the location fits best: inside its area first, then the nearest
+    (its centre named in ``lang``)."""
     best: tuple[tuple[int, float], Place] | None = None
     for unit_id in unit_ids:
         check = check_location(tree, [unit_id], latitude, longitude, default_radius_km)
-        centre = _centre(tree, unit_id)
+        centre = _centre(tree, unit_id, lang)
         place = Place(latitude, longitude, unit_id, check.distance_km, check.far,
                       check.radius_km, centre)
         rank = ({False: 0, True: 1, None: 2}[check.far], check.distance_km or 0.0)
@@ -442,12 +444,12 @@ def locate(tree: UnitTree, unit_ids: Sequence[int], latitude: float, longitude: 
     return best[1]
 
 
-def _centre(tree: UnitTree, unit_id: int) -> str | None:
+def _centre(tree: UnitTree, unit_id: int, lang: str) -> str | None:
     """The name of the unit whose centre a location is compared with (as check_location)."""
     for ancestor in tree.ancestors(unit_id):
         unit = tree.by_id[ancestor]
         if unit.latitude is not None and unit.longitude is not None:
-            return unit.name
+            return display_name(unit, lang)
     return None
 
 
@@ -531,7 +533,7 @@ async def _save_note(uow: UnitOfWork, caller: Caller, cadre: Cadre, data: dict[s
         "distance_km": note.distance_km, "far_from_unit": note.far_from_unit,
     })
     return SavedNote(note.id, task.title if task else None, note.text, len(evidence), place,
-                     unit.name)
+                     display_name(unit, cadre.lang))
 
 
 @dataclass(frozen=True)

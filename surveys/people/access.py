@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from storage.models import Person, Role, Unit
+from surveys.people.names import display_name
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -47,8 +48,10 @@ class UnitTree:
                     stack.append(child.id)
         return seen
 
-    def path(self, unit_id: int) -> str:
-        return " › ".join(self.by_id[i].name for i in reversed(self.ancestors(unit_id)))
+    def path(self, unit_id: int, lang: str) -> str:
+        """The unit's names from the root down, as a reader of ``lang`` sees them."""
+        return " › ".join(display_name(self.by_id[i], lang)
+                          for i in reversed(self.ancestors(unit_id)))
 
     def browse(self, visible: set[int], at: object) -> Browsing:
         """Choosing a unit among ``visible`` ones, opened at the unit ``at`` (anything else:
@@ -92,6 +95,7 @@ class Actor:
     person_id: int
     name: str
     grants: tuple[tuple[Role, int | None], ...]
+    name_zh: str | None = None  # shown through surveys.people.names
 
     @property
     def label(self) -> str:
@@ -99,7 +103,8 @@ class Actor:
 
     @classmethod
     def of(cls, person: Person) -> Actor:
-        return cls(person.id, person.name, tuple((r.role, r.unit_id) for r in person.roles))
+        return cls(person.id, person.name, tuple((r.role, r.unit_id) for r in person.roles),
+                   person.name_zh)
 
     def has(self, roles: Iterable[Role]) -> bool:
         wanted = set(roles)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from storage.uow import UnitOfWork
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-COLUMNS = ("code", "name", "parent", "type", "population",
+COLUMNS = ("code", "name", "name_zh", "parent", "type", "population",
            "latitude", "longitude", "radius_km")
 REQUIRED_COLUMNS = ("code", "name", "type")
 # Where a unit is (optional): evidence located farther than radius_km from it is flagged.
@@ -51,7 +51,7 @@ class UnitRow:
 
     Attributes:
         code: The unit's stable code, e.g. ``"RIVER-N"``.
-        name: Display name.
+        name: Display name, as people see it unless a form for their language is given.
         parent: The parent unit's code, or None for a root.
         type: The unit type (which selects its indicator set), e.g. ``"village"``.
         population: Residents served, if known (used for margins of error).
@@ -61,6 +61,8 @@ class UnitRow:
         longitude: In degrees (-180 to 180), given with ``latitude``.
         radius_km: How far from the centre evidence still counts as taken in the unit;
             None uses the configured default.
+        name_zh: The name in Chinese, for people who read Chinese (``surveys.people.names``);
+            None: they see ``name``.
     """
 
     code: str
@@ -73,6 +75,7 @@ class UnitRow:
     latitude: float | None = None
     longitude: float | None = None
     radius_km: float | None = None
+    name_zh: str | None = None
 
 
 class UnitFileError(Exception):
@@ -219,6 +222,7 @@ def _row_from_mapping(
         latitude=centre["latitude"],
         longitude=centre["longitude"],
         radius_km=centre["radius_km"],
+        name_zh=values["name_zh"] or None,
     )
 
 
@@ -311,6 +315,8 @@ def _field_issues(row: UnitRow) -> list[tuple[int, str]]:
         found.append("missing name")
     elif len(row.name) > MAX_NAME_LENGTH:
         found.append(f"name is longer than {MAX_NAME_LENGTH} characters")
+    if row.name_zh is not None and len(row.name_zh) > MAX_NAME_LENGTH:
+        found.append(f"name_zh is longer than {MAX_NAME_LENGTH} characters")
     if not row.type.strip():
         found.append("missing type")
     elif len(row.type) > MAX_TYPE_LENGTH:
@@ -367,8 +373,9 @@ def parse_units(
     """Read a unit file (YAML or CSV) into rows, checking each row on its own.
 
     YAML is a list of mappings, or a mapping with a ``units:`` list; CSV has the header
-    ``code,name,parent,type,population,latitude,longitude,radius_km`` (all but code, name and
-    type may be empty or omitted; latitude and longitude go together).
+    ``code,name,name_zh,parent,type,population,latitude,longitude,radius_km`` (all but code,
+    name and type may be empty or omitted; latitude and longitude go together; name_zh is
+    the name shown to people who read Chinese).
     Every YAML value is read as text, so a code like ``0101`` keeps its leading zero.
 
     Args:
@@ -556,12 +563,13 @@ async def import_units(uow: UnitOfWork, rows: Sequence[UnitRow], actor: str) -> 
         parent = by_code[row.parent] if row.parent else None
         unit = by_code.get(row.code)
         after = {
-            "code": row.code, "name": row.name, "type": row.type,
+            "code": row.code, "name": row.name, "name_zh": row.name_zh, "type": row.type,
             "parent": row.parent, "population": row.population,
             "latitude": row.latitude, "longitude": row.longitude, "radius_km": row.radius_km,
         }
         if unit is None:
-            unit = Unit(code=row.code, name=row.name, type=row.type, population=row.population,
+            unit = Unit(code=row.code, name=row.name, name_zh=row.name_zh, type=row.type,
+                        population=row.population,
                         parent=parent, latitude=row.latitude, longitude=row.longitude,
                         radius_km=row.radius_km)
             uow.units.add(unit)
@@ -571,15 +579,15 @@ async def import_units(uow: UnitOfWork, rows: Sequence[UnitRow], actor: str) -> 
             await uow.audit.record(actor, "unit.create", "unit", row.code, after=after)
             continue
         before = {
-            "code": unit.code, "name": unit.name, "type": unit.type,
+            "code": unit.code, "name": unit.name, "name_zh": unit.name_zh, "type": unit.type,
             "parent": existing.get(unit.code), "population": unit.population,
             "latitude": unit.latitude, "longitude": unit.longitude, "radius_km": unit.radius_km,
         }
         if before == after:
             unchanged += 1
             continue
-        unit.name, unit.type, unit.population, unit.parent = (
-            row.name, row.type, row.population, parent
+        unit.name, unit.name_zh, unit.type, unit.population, unit.parent = (
+            row.name, row.name_zh, row.type, row.population, parent
         )
         unit.latitude, unit.longitude, unit.radius_km = row.latitude, row.longitude, row.radius_km
         updated += 1

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from storage.models import Campaign, Contact
 from surveys.people.access import UnitTree
 from surveys.people.caller import resolve_language
+from surveys.people.names import display_name
 from surveys.respondents.journey import Picker, Reply, Respondent, UnitChoice
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ PAGE_SIZE = 8
 
 
 async def unit_picker(
-    uow: UnitOfWork, contact: Contact, parent_id: int | None, page: int,
+    uow: UnitOfWork, contact: Contact, lang: str, parent_id: int | None, page: int,
     tree: UnitTree | None = None,
 ) -> Picker | None:
     """A page of the units under ``parent_id``; None when there are no units at all."""
@@ -38,9 +39,10 @@ async def unit_picker(
     return Picker(
         parent_id=parent_id,
         up_id=parent.parent_id if parent is not None else None,
-        parent_name=parent.name if parent is not None else None,
+        parent_name=display_name(parent, lang) if parent is not None else None,
         choices=tuple(
-            UnitChoice(u.id, u.name, bool(tree.children.get(u.id)), u.id in chosen)
+            UnitChoice(u.id, display_name(u, lang), bool(tree.children.get(u.id)),
+                       u.id in chosen)
             for u in shown
         ),
         page=page,
@@ -57,7 +59,7 @@ async def show_units(uow: UnitOfWork, who: Respondent, parent_id: int | None = N
                      page: int = 0) -> Reply:
     """``/units`` and moving around the picker."""
     contact, lang = await _contact(uow, who)
-    picker = await unit_picker(uow, contact, parent_id, page)
+    picker = await unit_picker(uow, contact, lang, parent_id, page)
     if picker is None:
         return Reply(lang, notice="no_units")
     return Reply(lang, notice="choose_units", picker=picker)
@@ -74,7 +76,7 @@ async def toggle_unit(uow: UnitOfWork, who: Respondent, unit_id: int, parent_id:
     else:
         await uow.subscriptions.add(contact.id, unit_id)
     contact.units_chosen = True
-    picker = await unit_picker(uow, contact, parent_id, page, tree)
+    picker = await unit_picker(uow, contact, lang, parent_id, page, tree)
     return Reply(lang, notice="choose_units", picker=picker)
 
 
@@ -82,7 +84,7 @@ async def units_done(uow: UnitOfWork, who: Respondent) -> Reply:
     contact, lang = await _contact(uow, who)
     contact.units_chosen = True
     tree = await UnitTree.load(uow)
-    names = sorted(tree.path(i) for i in await uow.subscriptions.unit_ids(contact.id)
+    names = sorted(tree.path(i, lang) for i in await uow.subscriptions.unit_ids(contact.id)
                    if i in tree.by_id)
     if not names:
         return Reply(lang, notice="units_none")
@@ -90,7 +92,7 @@ async def units_done(uow: UnitOfWork, who: Respondent) -> Reply:
 
 
 async def follow_offer(
-    uow: UnitOfWork, who: Respondent, campaign: Campaign
+    uow: UnitOfWork, who: Respondent, campaign: Campaign, lang: str
 ) -> tuple[int, str] | None:
     """After a poll: offer invitations about its unit, once, to someone never asked."""
     contact = await uow.contacts.by_user(who.telegram_user_id)
@@ -100,7 +102,7 @@ async def follow_offer(
     chosen = await uow.subscriptions.unit_ids(contact.id)
     if chosen & set(tree.ancestors(campaign.unit_id)):
         return None
-    return campaign.unit_id, campaign.unit.name
+    return campaign.unit_id, display_name(campaign.unit, lang)
 
 
 async def answer_follow(uow: UnitOfWork, who: Respondent, unit_id: int, yes: bool) -> Reply:
@@ -113,4 +115,4 @@ async def answer_follow(uow: UnitOfWork, who: Respondent, unit_id: int, yes: boo
     if not yes:
         return Reply(lang, notice="not_following")
     await uow.subscriptions.add(contact.id, unit_id)
-    return Reply(lang, notice="following", params={"unit": unit.name})
+    return Reply(lang, notice="following", params={"unit": display_name(unit, lang)})

@@ -26,6 +26,7 @@ from surveys.campaigns.rules import INVITATION_ENTRY, is_open, parse_start_paylo
 from surveys.fieldwork import cadres
 from surveys.people.access import UnitTree
 from surveys.people.caller import LANGUAGES, resolve_language
+from surveys.people.names import display_name
 from surveys.questionnaire import engine
 from surveys.questionnaire.answers import from_row, to_row
 from surveys.questionnaire.engine import InvalidAnswer, State
@@ -136,15 +137,16 @@ async def _begin(
     entry: str | None,
 ) -> Reply:
     person: Person | None = None
+    about: dict[str, object] = {"unit": display_name(campaign.unit, lang)}
     if campaign.audience == "cadres":
         # A self-assessment is for the cadres of the campaign's units, however they came.
         person = await _cadre_of(uow, contact, campaign)
         if person is None:
-            return Reply(lang, notice="cadres_only", params={"unit": campaign.unit.name})
+            return Reply(lang, notice="cadres_only", params=about)
     elif await _rates_own_unit(uow, contact, campaign):
         # A cadre's answers about their own unit would be removed at the appraisal run
         # anyway (surveys.appraisal.run.detect_anomalies): better said now than silently.
-        return Reply(lang, notice="residents_only", params={"unit": campaign.unit.name})
+        return Reply(lang, notice="residents_only", params=about)
     if campaign.status == CampaignStatus.DRAFT or campaign.opens_at > who.now:
         return Reply(lang, notice="not_open_yet", params={"opens_at": campaign.opens_at})
     key = respondent_key(who.secret, campaign.id, who.telegram_user_id)
@@ -159,9 +161,9 @@ async def _begin(
         if response is not None:
             response.respondent_key = key
     if response is not None and response.status == ResponseStatus.COMPLETED:
-        return Reply(lang, notice="already_answered", params={"unit": campaign.unit.name})
+        return Reply(lang, notice="already_answered", params=about)
     if not is_open(campaign, who.now):
-        return Reply(lang, notice="closed", params={"unit": campaign.unit.name})
+        return Reply(lang, notice="closed", params=about)
     retire = await uow.sessions.start(who.session, campaign.id)
     if response is None:
         state = engine.start(survey)
@@ -179,7 +181,7 @@ async def _begin(
             created.person_id = person_id
             intro = Intro(
                 survey=survey,
-                unit_name=campaign.unit.name,
+                unit_name=str(about["unit"]),
                 closes_at=campaign.closes_at,
                 questions=engine.progress(survey, state).total,
                 anonymous=survey.anonymous,
@@ -243,7 +245,8 @@ async def _welcome(
     notice = "bad_code" if unknown else "welcome"
     if active is None:
         if not unknown and not contact.units_chosen:
-            return Reply(lang, notice=notice, picker=await unit_picker(uow, contact, None, 0))
+            picker = await unit_picker(uow, contact, lang, None, 0)
+            return Reply(lang, notice=notice, picker=picker)
         return Reply(lang, notice=notice)
     _campaign, response, survey, session = active
     return Reply(
@@ -328,7 +331,8 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
     if tap.step != response.step:
         return Reply(lang, notice="stale", only_notice=True)
     if not is_open(campaign, who.now):
-        return Reply(lang, notice="closed", params={"unit": campaign.unit.name}, only_notice=True)
+        return Reply(lang, notice="closed", params={"unit": display_name(campaign.unit, lang)},
+                     only_notice=True)
     survey = await who.catalog.get(uow, campaign.survey_id)
     state = _state(survey, response)
     try:
@@ -341,7 +345,7 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
             return await _self_assessed(uow, response, campaign, reply.lang)
         if campaign.audience == "cadres":
             return reply  # following a unit's polls is for residents
-        offer = await follow_offer(uow, who, campaign)
+        offer = await follow_offer(uow, who, campaign, reply.lang)
         if offer is not None:
             return Reply(reply.lang, submitted=True, follow_offer=offer)
     return reply
@@ -511,7 +515,7 @@ async def typed(uow: UnitOfWork, who: Respondent, text: str) -> Reply:
     campaign, response, survey, _session = active
     if not is_open(campaign, who.now):
         await uow.sessions.end(who.session)
-        return Reply(lang, notice="closed", params={"unit": campaign.unit.name})
+        return Reply(lang, notice="closed", params={"unit": display_name(campaign.unit, lang)})
     state = _state(survey, response)
     question = engine.current_question(survey, state)
     if question is None:
@@ -551,7 +555,7 @@ async def ask_cancel(uow: UnitOfWork, who: Respondent) -> Reply:
     lang = resolve_language(contact, who.client_language, who.default_language)
     screen = _screen(survey, response, _state(survey, response))
     return Reply(lang, notice="cancel.confirm", withdraw=screen, params={
-        "title": survey.title.get(lang), "unit": campaign.unit.name,
+        "title": survey.title.get(lang), "unit": display_name(campaign.unit, lang),
         "answered": screen.progress.answered,
     })
 

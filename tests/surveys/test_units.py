@@ -417,3 +417,52 @@ async def test_import_stores_centres_and_audits_them(db: Database) -> None:
     assert (event.before["latitude"], event.before["radius_km"]) == (None, None)
     assert (event.after["latitude"], event.after["longitude"], event.after["radius_km"]) == (
         30.06, 120.01, 6.0)
+
+
+# --- Chinese names (name_zh) ------------------------------------------------------------------
+
+NAMED_YAML = textwrap.dedent(
+    """\
+    units:
+      - code: C1
+        name: Riverside County
+        name_zh: 河畔县
+        type: county
+      - {code: V2, name: Pine Village, name_zh: "  松树村 ", parent: C1, type: village}
+      - {code: V3, name: Oak Village, name_zh: "", parent: C1, type: village}
+    """
+)
+
+
+def test_a_unit_file_may_give_each_unit_a_chinese_name() -> None:
+    rows = {row.code: row for row in parse_units(NAMED_YAML, "yaml")}
+    assert (rows["C1"].name, rows["C1"].name_zh) == ("Riverside County", "河畔县")
+    assert rows["V2"].name_zh == "松树村", "cleaned as any name"
+    assert rows["V3"].name_zh is None, "empty: none"
+    csv_rows = parse_units("code,name,name_zh,type\nC1,Riverside County,河畔县,county\n"
+                           "C2,Hill County,,county\n", "csv")
+    assert [r.name_zh for r in csv_rows] == ["河畔县", None]
+    assert issues_of(f"- {{code: C1, name: County, name_zh: {'县' * 201}, type: county}}\n",
+                     "yaml") == ["units.yaml line 1: name_zh is longer than 200 characters"]
+
+
+async def test_import_stores_the_chinese_name_and_a_file_without_it_takes_it_away(
+    db: Database,
+) -> None:
+    async with db.transaction() as uow:
+        summary = await import_units(uow, load_units(NAMED_YAML, name="units.yaml"),
+                                     actor="test")
+        county = await uow.units.by_code("C1")
+        assert county is not None and county.name_zh == "河畔县"
+    assert summary.created == 3
+    unnamed = NAMED_YAML.replace("    name_zh: 河畔县\n", "")
+    assert "河畔县" not in unnamed
+    async with db.transaction() as uow:
+        again = await import_units(uow, load_units(unnamed, name="units.yaml"), actor="test")
+        county = await uow.units.by_code("C1")
+        assert county is not None and county.name_zh is None
+        [event] = (await uow.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "unit.update"))).all()
+    assert (again.updated, again.unchanged) == (1, 2)
+    assert event.before is not None and event.after is not None
+    assert (event.before["name_zh"], event.after["name_zh"]) == ("河畔县", None)
