@@ -11,17 +11,18 @@ from typing import Any
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.background import Background
 from bot.settings import ConfigError, Settings
-from handlers.admin import admin_handlers
-from handlers.cadre import cadre_handlers
-from handlers.deps import Deps
-from handlers.inspector import inspector_handlers
+from handlers.admin import admin_audience
+from handlers.cadre import cadre_audience
+from handlers.deps import Context, Deps
+from handlers.inspector import inspector_audience
 from handlers.menus import set_default_menus
 from handlers.resident import resident_handlers
-from handlers.results import results_handlers
+from handlers.results import results_audience
+from handlers.router import ROLES_GROUP, role_handlers
 from handlers.texts import catalogs, t
 from storage.clock import Clock
 from storage.db import DatabaseUnavailable
@@ -133,11 +134,11 @@ def build_application(
         .build()
     )
     application.bot_data[_BACKGROUND] = Background(application, db, settings, deps, clock)
-    # Each audience's handlers run in their own group, before the resident journey (group 0);
-    # whichever handles an update stops it there.
-    for audience in (results_handlers, inspector_handlers, cadre_handlers, admin_handlers):
-        for group, handlers in audience(deps).items():
-            application.add_handlers(handlers, group=group)
+    # Commands, buttons and dialogues of people with roles run before the resident journey
+    # (group 0); whichever handles an update stops it there.
+    audiences = [results_audience(deps), inspector_audience(deps), cadre_audience(deps),
+                 admin_audience(deps)]
+    application.add_handlers(role_handlers(deps, audiences), group=ROLES_GROUP)
     application.add_handlers(resident_handlers(deps))
     application.add_error_handler(_on_error)
     _schedule_maintenance(application, db, clock, settings.sentiment.batch_size,
@@ -178,7 +179,7 @@ def _schedule_maintenance(
     batch_size: int = 500, sentiment_interval_s: float = 60,
     resolution: timedelta = DEFAULT_RESOLUTION,
 ) -> None:
-    async def prune_update_ids(context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def prune_update_ids(context: Context) -> None:
         try:
             async with db.transaction() as uow:
                 removed = await uow.updates.prune(clock() - UPDATE_IDS_KEPT)
@@ -188,7 +189,7 @@ def _schedule_maintenance(
         if removed:
             log.info("pruned %d processed update ids", removed)
 
-    async def score_texts(context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def score_texts(context: Context) -> None:
         # Comments, notes and remarks get their sentiment soon after they arrive, so an
         # appraisal run finds little left to score. The analysers run in a worker thread.
         from surveys.appraisal.textscoring import score_pending
@@ -202,7 +203,7 @@ def _schedule_maintenance(
         if scored:
             log.info("scored the sentiment of %d text(s)", scored)
 
-    async def reshuffle(context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def reshuffle(context: Context) -> None:
         # Answers of a closed privacy window, and polls left unfinished for a day, rewritten
         # in random order (see ResponsesRepository.reshuffle).
         now = clock()
@@ -228,7 +229,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     await set_default_menus(application.bot)
 
 
-async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _on_error(update: object, context: Context) -> None:
     # Only the id: the update itself holds the user's id next to what they typed.
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("unhandled error for update %s", update_id, exc_info=context.error)

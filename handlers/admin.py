@@ -1,11 +1,11 @@
 """Admin commands in chat: /campaigns, /campaign, /newcampaign, /close, /remind, /entry,
 /invite, /cadres.
 
-The handlers run in group -1, before the resident journey (group 0). Each one that handles an
-update stops it there (``ApplicationHandlerStop``), so the resident handlers never see an
-admin command. Text and ``/cancel`` are the exception: they belong to the ``/newcampaign``
-dialogue only while the person is in one, which a cheap read decides without claiming the
-update, so any other text reaches the resident journey untouched.
+The handlers run before the resident journey (group 0). Each one that handles an update
+stops it there (``ApplicationHandlerStop``), so the resident handlers never see an admin
+command. Text and ``/cancel`` are the exception: ``handlers.router`` hands them here only
+while the person is in the ``/newcampaign`` dialogue, so any other text reaches the resident
+journey untouched.
 
 Handlers are thin: decode the update, run one use case of ``surveys.campaigns`` in one
 transaction (which also claims the update id), then send what it returned. Messages go out,
@@ -16,26 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
-from telegram import InlineKeyboardMarkup, InputFile, Message, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram import InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from analysis.qr import qr_png
 from handlers import admin_render as render
-from handlers.common import answer, edit, lang_guess, notice, peek, stopping
-from handlers.deps import Deps
+from handlers.common import Guard, answer, edit, lang_guess, notice, retire, say, show
+from handlers.deps import Context, Deps
+from handlers.router import Audience, Dialogues
 from handlers.texts import refusal_key, t
 from storage.db import DatabaseUnavailable
 from surveys.campaigns import commands, dialogue
@@ -43,44 +35,30 @@ from surveys.campaigns.dialogue import Outcome
 from surveys.campaigns.rules import deep_link
 from surveys.fieldwork import invites
 from surveys.fieldwork.cadres import invite_link
+from surveys.people import busy
 from surveys.people.access import ADMIN_ROLES, VIEW_ROLES
+from surveys.people.busy import Open
 from surveys.people.caller import Caller, Refused
 
 log = logging.getLogger(__name__)
-Context = ContextTypes.DEFAULT_TYPE
-Handlers = list[BaseHandler[Update, Context, None]]
-Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
-# Returns whether the update was the admin's (True stops it before the resident journey).
-AdminHandler = Callable[[Deps, Update, Context], Awaitable[bool]]
-
-ADMIN_GROUP = -1
+T = TypeVar("T")
 
 
-def admin_handlers(deps: Deps) -> dict[int, Handlers]:
-    """Handlers by group: group -1 runs before the resident journey (group 0)."""
+def admin_audience(deps: Deps) -> Audience:
+    guarded = Guard(deps, "admin", (Refused,), _refuse)
     # New messages only: an edited "/invite ..." must not create a second profile.
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-    return {
-        ADMIN_GROUP: [
-            CommandHandler("campaigns", _guarded(deps, _on_campaigns), private),
-            CommandHandler("campaign", _guarded(deps, _on_campaign), private),
-            CommandHandler("newcampaign", _guarded(deps, _on_new_campaign), private),
-            CommandHandler("close", _guarded(deps, _on_close), private),
-            CommandHandler("remind", _guarded(deps, _on_remind), private),
-            CommandHandler("entry", _guarded(deps, _on_entry), private),
-            CommandHandler("invite", _guarded(deps, _on_invite), private),
-            CommandHandler("cadres", _guarded(deps, _on_cadres), private),
-            CommandHandler("cancel", _guarded(deps, _on_cancel), private),
-            CallbackQueryHandler(_guarded(deps, _on_action_button), pattern=r"^a:"),
-            CallbackQueryHandler(_guarded(deps, _on_dialogue_button), pattern=r"^d:"),
-            MessageHandler(private & filters.TEXT & ~filters.COMMAND,
-                           _guarded(deps, _on_text)),
-        ]
-    }
-
-
-def _guarded(deps: Deps, handler: AdminHandler) -> Handler:
-    return stopping(deps, handler, "admin", (Refused,), _refuse)
+    on_command = {"campaigns": _on_campaigns, "campaign": _on_campaign,
+                  "newcampaign": _on_new_campaign, "close": _on_close, "remind": _on_remind,
+                  "entry": _on_entry, "invite": _on_invite, "cadres": _on_cadres}
+    return Audience(
+        handlers=[
+            *(CommandHandler(name, guarded(on), private) for name, on in on_command.items()),
+            CallbackQueryHandler(guarded(_on_action_button), pattern=r"^a:"),
+            CallbackQueryHandler(guarded(_on_dialogue_button), pattern=r"^d:"),
+        ],
+        dialogues=Dialogues(guarded, (busy.NEW_CAMPAIGN,), text=_on_text, cancel=_on_cancel),
+    )
 
 
 async def _refuse(update: Update, refusal: Exception) -> None:
@@ -93,22 +71,6 @@ def _caller(deps: Deps, update: Update) -> Caller:
     assert user is not None
     return Caller(telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
                   default_language=deps.default_language)
-
-
-
-
-
-
-
-
-
-
-async def _say(update: Update, text: str,
-               keyboard: InlineKeyboardMarkup | None = None) -> Message:
-    chat = update.effective_chat
-    assert chat is not None
-    return await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
-                                   disable_web_page_preview=True)
 
 
 async def _send_qr(deps: Deps, update: Update, code: str, entry: str | None = None) -> None:
@@ -130,7 +92,7 @@ async def _send_link_qr(update: Update, link: str, filename: str, caption: str) 
 
 async def _on_campaigns(deps: Deps, update: Update, context: Context) -> bool:
     view = await deps.query(update, partial(commands.list_campaigns, caller=_caller(deps, update)))
-    await _say(update, render.campaign_list(view))
+    await say(update, render.campaign_list(view))
     return True
 
 
@@ -138,7 +100,7 @@ async def _usage(deps: Deps, update: Update, key: str, roles: Any) -> bool:
     """Admins get the usage; anyone else the same refusal as with arguments."""
     lang = await deps.query(update, partial(commands.require_role, caller=_caller(deps, update),
                                           roles=roles))
-    await _say(update, t(f"admin.usage.{key}", lang))
+    await say(update, t(f"admin.usage.{key}", lang))
     return True
 
 
@@ -150,32 +112,37 @@ async def _on_campaign(deps: Deps, update: Update, context: Context) -> bool:
     code = view.report.campaign.code
     links = {e.name: deep_link(deps.bot_username, code, e.name) for e in view.entry_points}
     message = render.campaign_report(view, deep_link(deps.bot_username, code), links)
-    await _say(update, message.text, message.keyboard)
+    await say(update, message.text, message.keyboard)
     return True
 
 
 # --- /close, /remind, /entry ----------------------------------------------------------------
 
 
+async def _ask(deps: Deps, update: Update, check: Callable[..., Awaitable[T]],
+               show: Callable[[T], render.Message], code: str, **params: object) -> bool:
+    """The question before closing a campaign or sending its reminder, as a new message
+    (under a button, once the tap is answered)."""
+    view = await deps.query(update, partial(check, caller=_caller(deps, update), code=code,
+                                            **params))
+    if update.callback_query is not None:
+        await answer(update.callback_query, None)
+    message = show(view)
+    await say(update, message.text, message.keyboard)
+    return True
+
+
 async def _on_close(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "close", ADMIN_ROLES)
-    ref = await deps.query(update, partial(commands.check_close, caller=_caller(deps, update),
-                                         code=context.args[0]))
-    message = render.close_ask(ref)
-    await _say(update, message.text, message.keyboard)
-    return True
+    return await _ask(deps, update, commands.check_close, render.close_ask, context.args[0])
 
 
 async def _on_remind(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "remind", ADMIN_ROLES)
-    view = await deps.query(update, partial(commands.check_remind, caller=_caller(deps, update),
-                                          code=context.args[0], secret=deps.secret,
-                                          burden=deps.burden))
-    message = render.remind_ask(view)
-    await _say(update, message.text, message.keyboard)
-    return True
+    return await _ask(deps, update, commands.check_remind, render.remind_ask, context.args[0],
+                      secret=deps.secret, burden=deps.burden)
 
 
 async def _on_entry(deps: Deps, update: Update, context: Context) -> bool:
@@ -188,7 +155,7 @@ async def _on_entry(deps: Deps, update: Update, context: Context) -> bool:
     lang = added.lang
     link = deep_link(deps.bot_username, added.code, added.name)
     shown_label = t("admin.entry.label", lang, {"label": added.label}) if added.label else ""
-    await _say(update, t("admin.entry.done", lang,
+    await say(update, t("admin.entry.done", lang,
                          {"name": added.name, "label": shown_label, "code": added.code,
                           "link": link}, raw=frozenset({"label"})))
     await _send_qr(deps, update, added.code, added.name)
@@ -210,13 +177,13 @@ async def _on_invite(deps: Deps, update: Update, context: Context) -> bool:
     days = deps.fieldwork.invite_valid_for.days
     if not request:
         lang = await deps.query(update, partial(invites.invite_usage, caller=caller))
-        await _say(update, t("admin.usage.invite", lang, {"days": days}))
+        await say(update, t("admin.usage.invite", lang, {"days": days}))
         return True
     invited = await deps.run(update, partial(invites.invite_cadre, caller=caller,
                                              text=request,
                                              valid_for=deps.fieldwork.invite_valid_for))
     link = invite_link(deps.bot_username, invited.issued.token)
-    await _say(update, render.invite_message(invited, link).text)
+    await say(update, render.invite_message(invited, link).text)
     await _send_link_qr(update, link, f"cadre-{invited.issued.profile.person_id}.png",
                         render.invite_qr_caption(invited))
     return True
@@ -224,7 +191,7 @@ async def _on_invite(deps: Deps, update: Update, context: Context) -> bool:
 
 async def _on_cadres(deps: Deps, update: Update, context: Context) -> bool:
     view = await deps.query(update, partial(invites.list_cadres, caller=_caller(deps, update)))
-    await _say(update, render.cadre_list(view))
+    await say(update, render.cadre_list(view))
     return True
 
 
@@ -242,24 +209,18 @@ async def _on_action_button(deps: Deps, update: Update, context: Context) -> boo
         await answer(query, None)
         await _send_qr(deps, update, ref.code)
     elif action == render.CLOSE_ASK:
-        ref = await deps.query(update, partial(commands.check_close, caller=caller, code=code))
-        await answer(query, None)
-        message = render.close_ask(ref)
-        await _say(update, message.text, message.keyboard)
+        await _ask(deps, update, commands.check_close, render.close_ask, code)
     elif action == render.CLOSE:
         ref = await deps.run(update, partial(commands.close, caller=caller, code=code))
         deps.campaigns_changed()
         await answer(query, None)
         await edit(query, t("admin.close.done", ref.lang, {"code": ref.code}), None)
     elif action == render.REMIND_ASK:
-        view = await deps.query(update, partial(commands.check_remind, caller=caller, code=code,
-                                                  secret=deps.secret, burden=deps.burden))
-        await answer(query, None)
-        message = render.remind_ask(view)
-        await _say(update, message.text, message.keyboard)
+        await _ask(deps, update, commands.check_remind, render.remind_ask, code,
+                   secret=deps.secret, burden=deps.burden)
     elif action == render.REMIND:
         view = await deps.run(update, partial(commands.remind, caller=caller, code=code,
-                                             secret=deps.secret, burden=deps.burden))
+                                              secret=deps.secret, burden=deps.burden))
         deps.outbox_changed()
         await answer(query, None)
         await edit(query, t("admin.remind.done", view.lang,
@@ -276,12 +237,6 @@ async def _on_action_button(deps: Deps, update: Update, context: Context) -> boo
 # --- /newcampaign ---------------------------------------------------------------------------
 
 
-async def _in_dialogue(deps: Deps, update: Update) -> bool:
-    """Whether text or /cancel belongs to the dialogue; if not, the resident journey handles
-    (and claims) it."""
-    return bool(await peek(deps, update, dialogue.is_in_dialogue))
-
-
 async def _on_new_campaign(deps: Deps, update: Update, context: Context) -> bool:
     outcome = await deps.run(update, partial(dialogue.start_dialogue,
                                              caller=_caller(deps, update), burden=deps.burden))
@@ -289,18 +244,14 @@ async def _on_new_campaign(deps: Deps, update: Update, context: Context) -> bool
     return True
 
 
-async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
-    if not await _in_dialogue(deps, update):
-        return False
+async def _on_cancel(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     outcome = await deps.run(update, partial(dialogue.cancel_dialogue,
                                              caller=_caller(deps, update)))
     await _show(deps, update, outcome, in_place=False)
     return True
 
 
-async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
-    if not await _in_dialogue(deps, update):
-        return False
+async def _on_text(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     assert update.effective_message is not None
     text = update.effective_message.text or ""
     outcome = await deps.run(update, partial(dialogue.dialogue_text,
@@ -343,18 +294,13 @@ async def _show(deps: Deps, update: Update, outcome: Outcome, *, in_place: bool)
         text, keyboard = message.text, message.keyboard
     else:
         text = t(f"admin.dlg.{outcome.notice or 'no_dialogue'}", lang)
-    query = update.callback_query
-    if in_place and query is not None and query.message is not None:
-        await edit(query, text, keyboard)
-        shown_id = query.message.message_id
-    else:
-        shown_id = (await _say(update, text, keyboard)).message_id
-    retire = outcome.retire
+    shown_id = await show(update, text, keyboard, in_place=in_place)
+    retire_id = outcome.retire
     if outcome.screen is not None:
         previous = await _remember(deps, update, outcome.screen.nonce, shown_id)
-        retire = previous if previous is not None else retire
-    if retire is not None and retire != shown_id:
-        await _retire(update, retire)
+        retire_id = previous if previous is not None else retire_id
+    if retire_id is not None and retire_id != shown_id:
+        await retire(update, retire_id)
 
 
 async def _remember(deps: Deps, update: Update, nonce: str, message_id: int) -> int | None:
@@ -367,10 +313,3 @@ async def _remember(deps: Deps, update: Update, nonce: str, message_id: int) -> 
         return None
 
 
-async def _retire(update: Update, message_id: int) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    try:
-        await update.get_bot().edit_message_reply_markup(chat.id, message_id, reply_markup=None)
-    except BadRequest as exc:
-        log.debug("retiring %s: %s", message_id, exc)

@@ -1,17 +1,17 @@
-"""Cadres in chat: /note, /notes and their evidence (runs in group -2).
+"""Cadres in chat: /note, /notes and their evidence (before the resident journey).
 
 A note takes as few steps as a cadre likes: ``/note``, a photo whose caption is the text, and
 a tap on the key task; or just the captioned photo and the tap, since a photo or a location a
 cadre sends outside any dialogue starts a draft with it. Where the draft stands lives in the
 database (``surveys.fieldwork.notes``), so a restart in the middle loses nothing.
 
-The handlers run before the admin ones (group -1) and the resident journey (group 0). /note
-and /notes, and ``n:`` buttons, are always handled here, so a resident or a stranger gets a
-clear answer rather than "unknown command". Text, /cancel, photos and locations belong here
-only while the person is in a note dialogue (or, for photos and locations, is a cadre in no
-dialogue at all), which a cheap read decides without claiming the update; anything else goes
-on to the later groups untouched. Text typed while a self-assessment the cadre is answering
-is more recent than the note dialogue is the poll's: it goes on to the resident journey.
+The handlers run before the resident journey (group 0). /note and /notes, and ``n:`` buttons,
+are always handled here, so a resident or a stranger gets a clear answer rather than "unknown
+command". Text, /cancel, photos and locations come here from ``handlers.router`` only while
+the person is in a note dialogue (or, for photos and locations, is a cadre in no dialogue at
+all); anything else goes on untouched. Text typed while a self-assessment the cadre is
+answering is more recent than the note dialogue is the poll's: it goes on to the resident
+journey.
 Only new messages count: an edited command or text is not sent again, and a live location's
 updates arrive as edits. Forwarded photos and locations are refused as evidence.
 
@@ -25,45 +25,27 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    Update,
-)
-from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import MessageLimit
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from handlers.common import answer, edit, lang_guess, notice, peek, stopping
-from handlers.deps import Deps
+from handlers.common import Guard, answer, edit, lang_guess, notice, peek, retire, say
+from handlers.deps import Context, Deps
 from handlers.evidence import EvidenceRefused, receive_photo, refuse_forwarded
+from handlers.router import Audience, Dialogues
 from handlers.texts import refusal_key, t
 from storage.db import DatabaseUnavailable
 from surveys.fieldwork import notes, sent_notes
 from surveys.fieldwork.notes import Draft, DraftOutcome, Place, Presence, SavedNote, TooLong
 from surveys.fieldwork.sent_notes import NoteItem
+from surveys.people import busy
+from surveys.people.busy import Open
 from surveys.people.caller import Caller, Refused
 
 log = logging.getLogger(__name__)
-Context = ContextTypes.DEFAULT_TYPE
-Handlers = list[BaseHandler[Update, Context, None]]
-Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
-# Returns whether the update was the cadre's (True stops it before later groups).
-CadreHandler = Callable[[Deps, Update, Context], Awaitable[bool]]
-
-CADRE_GROUP = -2
 
 EXCERPT = 80
 TASK_LABEL = 40
@@ -76,26 +58,7 @@ _NOTE_TAP = re.compile(r"n:([fwyk]):([0-9]+):([0-9]{1,9})")
 CORRECT, WITHDRAW_ASK, WITHDRAW, KEEP = "f", "w", "y", "k"
 
 
-def cadre_handlers(deps: Deps) -> dict[int, Handlers]:
-    private = filters.ChatType.PRIVATE
-    # New messages only: a live location's updates arrive as edits and must not each count,
-    # and an edited command (an old /note corrected) is not a second command.
-    new = private & filters.UpdateType.MESSAGE
-    return {
-        CADRE_GROUP: [
-            CommandHandler("note", _guarded(deps, _on_note), new),
-            CommandHandler("notes", _guarded(deps, _on_notes), new),
-            CommandHandler("cancel", _guarded(deps, _on_cancel), new),
-            CallbackQueryHandler(_guarded(deps, _on_button), pattern=r"^n:"),
-            MessageHandler(new & (filters.PHOTO | filters.Document.ALL),
-                           _guarded(deps, _on_photo)),
-            MessageHandler(new & filters.LOCATION, _guarded(deps, _on_location)),
-            MessageHandler(new & filters.TEXT & ~filters.COMMAND, _guarded(deps, _on_text)),
-        ]
-    }
-
-
-def _guarded(deps: Deps, handler: CadreHandler) -> Handler:
+def cadre_audience(deps: Deps) -> Audience:
     async def refuse(update: Update, refusal: Exception) -> None:
         if isinstance(refusal, EvidenceRefused):
             await notice(update, t(refusal.key, await _lang(deps, update), refusal.params))
@@ -107,7 +70,19 @@ def _guarded(deps: Deps, handler: CadreHandler) -> Handler:
         else:
             await notice(update, text)
 
-    return stopping(deps, handler, "cadre", (Refused, EvidenceRefused), refuse)
+    guarded = Guard(deps, "cadre", (Refused, EvidenceRefused), refuse)
+    # New messages only: an edited command (an old /note corrected) is not a second command.
+    new = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    return Audience(
+        handlers=[
+            CommandHandler("note", guarded(_on_note), new),
+            CommandHandler("notes", guarded(_on_notes), new),
+            CallbackQueryHandler(guarded(_on_button), pattern=r"^n:"),
+        ],
+        dialogues=Dialogues(guarded, (busy.NOTE, busy.NOTE_FIX), text=_on_text,
+                            cancel=_on_cancel, photo=_on_photo, location=_on_location,
+                            started_by_media=busy.ROLES_OF_KIND[busy.NOTE]),
+    )
 
 
 def _caller(deps: Deps, update: Update) -> Caller:
@@ -136,14 +111,6 @@ async def _lang(deps: Deps, update: Update) -> str:
     return found.lang if found is not None else lang_guess(deps, update)
 
 
-async def _say(update: Update, text: str,
-               keyboard: InlineKeyboardMarkup | None = None) -> Message:
-    chat = update.effective_chat
-    assert chat is not None
-    return await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
-                                   disable_web_page_preview=True)
-
-
 # --- /note and the draft --------------------------------------------------------------------
 
 
@@ -161,16 +128,16 @@ async def _on_note(deps: Deps, update: Update, context: Context) -> bool:
     return True
 
 
-async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
-    found = await _presence(deps, update)
-    if found is None or not found.in_note_dialogue or found.poll_newer:
+async def _on_text(deps: Deps, update: Update, context: Context, found: Open) -> bool:
+    standing = await _presence(deps, update)
+    if standing is None or not standing.in_note_dialogue or standing.poll_newer:
         # A poll answered or shown since the note last changed: the most recent activity
         # wins, and the text is the poll's (the resident journey, group 0).
         return False
     message = update.effective_message
     assert message is not None
     caller = _caller(deps, update)
-    if found.kind == notes.FIX_KIND:
+    if standing.kind == notes.FIX_KIND:
         corrected = await deps.run(update, partial(sent_notes.correct_text, caller=caller,
                                                    text=message.text or "",
                                                    rules=deps.fieldwork))
@@ -184,61 +151,67 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
     return True
 
 
-async def _on_photo(deps: Deps, update: Update, context: Context) -> bool:
-    found = await _presence(deps, update)
-    if found is None or not found.is_cadre or found.kind not in (None, *notes.KINDS):
+AddEvidence = Callable[[Deps, Update, Presence, Message], Awaitable[DraftOutcome]]
+
+
+async def _on_photo(deps: Deps, update: Update, context: Context, found: Open) -> bool:
+    return await _evidence(deps, update, _add_photo)
+
+
+async def _on_location(deps: Deps, update: Update, context: Context, found: Open) -> bool:
+    return await _evidence(deps, update, _add_location)
+
+
+async def _evidence(deps: Deps, update: Update, add: AddEvidence) -> bool:
+    """A photo or a location for the cadre's note draft (one is started if there is none)."""
+    standing = await _presence(deps, update)
+    if (standing is None or not standing.is_cadre
+            or standing.kind not in (None, *notes.KINDS)):
         return False
-    if found.kind == notes.FIX_KIND:
-        await _say(update, t("note.fix_text_only", found.lang))
+    if standing.kind == notes.FIX_KIND:
+        await say(update, t("note.fix_text_only", standing.lang))
         return True
     message = update.effective_message
     assert message is not None
-    refuse_forwarded(message)  # nor is its caption taken as the note's text
+    refuse_forwarded(message)  # nor is a forwarded photo's caption taken as the note's text
+    outcome = await add(deps, update, standing, message)
+    await _show_draft(deps, update, outcome)
+    return True
+
+
+async def _add_photo(deps: Deps, update: Update, standing: Presence,
+                     message: Message) -> DraftOutcome:
     limit = deps.fieldwork.max_photos
-    if found.photos >= limit:
+    if standing.photos >= limit:
         # Checked again under lock below; this only spares a pointless download.
-        raise Refused("too_many_photos", found.lang, {"limit": limit})
+        raise Refused("too_many_photos", standing.lang, {"limit": limit})
     received = await receive_photo(deps, message)
-    outcome = await deps.run(update, partial(
+    return await deps.run(update, partial(
         notes.draft_photo, caller=_caller(deps, update), stored=received.stored,
         file_unique_id=received.file_unique_id, caption=message.caption,
         rules=deps.fieldwork, secret=deps.secret, message_id=_message_id(update),
     ))
-    await _show_draft(deps, update, outcome)
-    return True
 
 
-async def _on_location(deps: Deps, update: Update, context: Context) -> bool:
-    found = await _presence(deps, update)
-    if found is None or not found.is_cadre or found.kind not in (None, *notes.KINDS):
-        return False
-    if found.kind == notes.FIX_KIND:
-        await _say(update, t("note.fix_text_only", found.lang))
-        return True
-    message = update.effective_message
-    assert message is not None and message.location is not None
-    refuse_forwarded(message)
-    outcome = await deps.run(update, partial(
+async def _add_location(deps: Deps, update: Update, standing: Presence,
+                        message: Message) -> DraftOutcome:
+    assert message.location is not None
+    return await deps.run(update, partial(
         notes.draft_location, caller=_caller(deps, update),
         latitude=message.location.latitude, longitude=message.location.longitude,
         rules=deps.fieldwork, secret=deps.secret, message_id=_message_id(update),
     ))
-    await _show_draft(deps, update, outcome)
-    return True
 
 
-async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
-    found = await _presence(deps, update)
-    if found is None or not found.in_note_dialogue:
-        return False
+async def _on_cancel(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     outcome = await deps.run(update, partial(notes.cancel, caller=_caller(deps, update)))
     if outcome.cancelled:
         key = "note.fix.cancelled" if found.kind == notes.FIX_KIND else "note.cancelled"
-        await _say(update, t(key, outcome.lang))
+        await say(update, t(key, outcome.lang))
         if outcome.retire is not None:
-            await _retire(update, outcome.retire)
+            await retire(update, outcome.retire)
     else:
-        await _say(update, t("note.no_dialogue", outcome.lang))
+        await say(update, t("note.no_dialogue", outcome.lang))
     return True
 
 
@@ -250,18 +223,18 @@ async def _show_draft(deps: Deps, update: Update, outcome: DraftOutcome) -> None
         if outcome.added == "text":
             return  # nothing changed: the prompt already shown still holds
     if outcome.blank:
-        await _say(update, t("note.blank", outcome.lang))
+        await say(update, t("note.blank", outcome.lang))
         if outcome.added == "text":
             return  # nothing changed: the prompt already shown still holds
     text, keyboard = _draft_message(outcome, deps.fieldwork.max_photos,
                                     deps.fieldwork.note_max_length)
-    shown = await _say(update, text, keyboard)
+    shown = await say(update, text, keyboard)
     await _remember(deps, update, outcome.draft.nonce, outcome.draft.version,
                     shown.message_id, outcome.retire)
 
 
 async def _echo_too_long(update: Update, too_long: TooLong, lang: str) -> None:
-    await _say(update, t("note.too_long", lang,
+    await say(update, t("note.too_long", lang,
                          {"length": too_long.length, "limit": too_long.limit}))
     chat = update.effective_chat
     assert chat is not None
@@ -339,22 +312,13 @@ async def _remember(deps: Deps, update: Update, nonce: str, version: int, messag
     assert user is not None
     try:
         async with deps.db.transaction() as uow:
-            retire = await notes.remember_prompt(uow, user.id, nonce, version, message_id)
+            retire_id = await notes.remember_prompt(uow, user.id, nonce, version, message_id)
     except DatabaseUnavailable as exc:
         # Only the tidying of old buttons suffers; stale taps are refused by version anyway.
         log.warning("could not remember the note prompt: %s", exc)
-        retire = fallback
-    if retire is not None:
-        await _retire(update, retire)
-
-
-async def _retire(update: Update, message_id: int) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    try:
-        await update.get_bot().edit_message_reply_markup(chat.id, message_id, reply_markup=None)
-    except BadRequest as exc:
-        log.debug("retiring %s: %s", message_id, exc)
+        retire_id = fallback
+    if retire_id is not None:
+        await retire(update, retire_id)
 
 
 # --- buttons --------------------------------------------------------------------------------
@@ -383,7 +347,7 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
         await answer(query, None)
         text = t("note.fix.ask", prompt.lang, {"id": note_id, "text": prompt.note.text,
                                                "limit": deps.fieldwork.note_max_length})
-        shown = await _say(update, text, InlineKeyboardMarkup([[InlineKeyboardButton(
+        shown = await say(update, text, InlineKeyboardMarkup([[InlineKeyboardButton(
             t("note.btn.cancel", prompt.lang), callback_data=prompt.choice("x"))]]))
         await _remember(deps, update, prompt.nonce, prompt.version, shown.message_id)
     elif action == WITHDRAW_ASK:
@@ -392,7 +356,7 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
                                                   rules=deps.fieldwork))
         item, lang = question.note, question.lang
         await answer(query, None)
-        await _say(update, t("note.withdraw.ask", lang, {
+        await say(update, t("note.withdraw.ask", lang, {
             "id": item.id, "date": item.created_at, "excerpt": _excerpt(item.text)}),
             InlineKeyboardMarkup([[
                 InlineKeyboardButton(t("note.btn.confirm_withdraw", lang, {"id": item.id}),
@@ -466,7 +430,7 @@ async def _on_notes(deps: Deps, update: Update, context: Context) -> bool:
                                               caller=_caller(deps, update), rules=deps.fieldwork))
     lang = listed.lang
     if not listed.notes:
-        await _say(update, t("note.list.empty", lang))
+        await say(update, t("note.list.empty", lang))
         return True
     blocks = [t("note.list.title", lang)]
     rows: list[list[InlineKeyboardButton]] = []
@@ -481,7 +445,7 @@ async def _on_notes(deps: Deps, update: Update, context: Context) -> bool:
                                                              item.version)),
             ])
     blocks.append(t("note.list.footer", lang, {"hours": _hours(deps)}))
-    await _say(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows) if rows else None)
+    await say(update, "\n\n".join(blocks), InlineKeyboardMarkup(rows) if rows else None)
     return True
 
 
@@ -517,10 +481,10 @@ async def _show_correction(update: Update, outcome: sent_notes.CorrectOutcome) -
         await _echo_too_long(update, outcome.too_long, lang)
     elif outcome.refused is not None:
         refusal = outcome.refused
-        await _say(update, t(refusal_key("note", refusal.key), lang, refusal.params))
+        await say(update, t(refusal_key("note", refusal.key), lang, refusal.params))
     elif outcome.corrected is not None:
         change = outcome.corrected
         key = "note.fix.done" if change.changed else "note.fix.same"
-        await _say(update, t(key, lang, {"id": change.id, "version": change.version}))
+        await say(update, t(key, lang, {"id": change.id, "version": change.version}))
     if outcome.retire is not None:
-        await _retire(update, outcome.retire)
+        await retire(update, outcome.retire)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop, BaseHandler
 
-from handlers.deps import Deps, DuplicateUpdate
+from handlers.deps import Context, Deps, DuplicateUpdate
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from storage.uow import UnitOfWork
@@ -69,6 +71,37 @@ async def edit(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup |
             raise
 
 
+async def say(update: Update, text: str,
+              keyboard: InlineKeyboardMarkup | None = None) -> Message:
+    """A new HTML message in the update's chat, links shown without a preview."""
+    chat = update.effective_chat
+    assert chat is not None
+    return await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
+                                   disable_web_page_preview=True)
+
+
+async def show(update: Update, text: str, keyboard: InlineKeyboardMarkup | None, *,
+               in_place: bool) -> int:
+    """A dialogue's prompt in place of the tapped one (``in_place``, for a button), or as a
+    new message; returns the id of the message that shows it."""
+    query = update.callback_query
+    if in_place and query is not None and query.message is not None:
+        await edit(query, text, keyboard)
+        return query.message.message_id
+    return (await say(update, text, keyboard)).message_id
+
+
+async def retire(update: Update, message_id: int) -> None:
+    """Take the buttons off an earlier prompt in the update's chat."""
+    chat = update.effective_chat
+    assert chat is not None
+    try:
+        await update.get_bot().edit_message_reply_markup(chat.id, message_id, reply_markup=None)
+    except BadRequest as exc:
+        # Already without buttons, or deleted by the person: nothing to retire.
+        log.debug("retiring %s: %s", message_id, exc)
+
+
 async def notice(update: Update, text: str) -> None:
     """Best-effort short answer: an alert for a button, a message otherwise."""
     try:
@@ -80,36 +113,49 @@ async def notice(update: Update, text: str) -> None:
         log.warning("could not deliver a notice: %s", exc)
 
 
-Context = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
-# Returns whether the update was this audience's (True stops it before the later groups).
+Handlers = list[BaseHandler[Update, Context, None]]
+# Returns whether the update was this audience's (True stops it before the resident journey).
 AudienceHandler = Callable[[Deps, Update, Context], Awaitable[bool]]
 
 
-def stopping(
-    deps: Deps, handler: AudienceHandler, who: str,
-    refused: tuple[type[Exception], ...] = (),
-    on_refused: Callable[[Update, Exception], Awaitable[None]] | None = None,
-) -> Handler:
-    """Run an admin's, cadre's or inspector's handler in its group before the resident journey.
+@dataclass(frozen=True)
+class Guard:
+    """How an admin's, cadre's, inspector's or reviewer's handler runs, before the resident
+    journey (group 0).
 
     A refusal (one of ``refused``, told by ``on_refused``) and an infrastructure failure become
     a clear message; whatever the handler took on, even by failing, stops there
     (``ApplicationHandlerStop``) and never reaches the later groups.
     """
 
-    async def run(update: Update, context: Context) -> None:
+    deps: Deps
+    who: str
+    refused: tuple[type[Exception], ...] = ()
+    on_refused: Callable[[Update, Exception], Awaitable[None]] | None = None
+
+    def __call__(self, handler: AudienceHandler) -> Handler:
+        """``handler`` as a PTB callback."""
+
+        async def run(update: Update, context: Context) -> None:
+            await self.run(update, partial(handler, self.deps, update, context))
+
+        return run
+
+    async def run(self, update: Update, handle: Callable[[], Awaitable[bool]]) -> None:
+        """Run ``handle``; returns only when it left the update to the later groups."""
+        deps = self.deps
         try:
-            handled = await handler(deps, update, context)
-        except refused as refusal:
-            assert on_refused is not None
-            await on_refused(update, refusal)
+            handled = await handle()
+        except self.refused as refusal:
+            assert self.on_refused is not None
+            await self.on_refused(update, refusal)
             handled = True
         except DuplicateUpdate:
             log.info("ignoring redelivered update %s", update.update_id)
             handled = True
         except Forbidden:
-            log.info("update %s: the %s has blocked the bot", update.update_id, who)
+            log.info("update %s: the %s has blocked the bot", update.update_id, self.who)
             handled = True
         except DatabaseUnavailable as exc:
             log.warning("database unavailable for update %s: %s", update.update_id, exc)
@@ -120,10 +166,8 @@ def stopping(
         except Exception:
             # PTB would hand the update on to the next group (the resident journey would say
             # "unknown command"); log it here and stop instead.
-            log.exception("%s handler failed for update %s", who, update.update_id)
+            log.exception("%s handler failed for update %s", self.who, update.update_id)
             await notice(update, t("error", lang_guess(deps, update)))
             handled = True
         if handled:
             raise ApplicationHandlerStop
-
-    return run

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from telegram import Update
+from telegram.ext import ContextTypes
 
 from storage.clock import Clock, utcnow
 from storage.evidence import EvidenceStore
@@ -25,6 +26,9 @@ from surveys.respondents.journey import Respondent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# PTB's callback context, as every handler and job of the bot receives it.
+Context = ContextTypes.DEFAULT_TYPE
 
 
 class DuplicateUpdate(Exception):

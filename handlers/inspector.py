@@ -1,10 +1,10 @@
 """Inspectors in chat: /inspect [UNIT], its buttons, photos, location and remark, /cancel,
-and /inspections (runs in group -3, before cadres, admins and residents).
+and /inspections (before the resident journey).
 
 Commands are the inspector's whatever the outcome: anyone else gets a clear "this is for
-inspectors" and the update stops here. Text, photos, locations and /cancel belong to the
-dialogue only while the person is in one, which a cheap read decides without claiming the
-update, so anything else reaches the cadre, admin and resident handlers untouched.
+inspectors" and the update stops here. Text, photos, locations and /cancel come here from
+``handlers.router`` only while the person is in an inspection, so anything else reaches the
+other dialogues and the resident journey untouched.
 
 Handlers are thin: decode the update, run one use case of ``surveys.fieldwork.inspections`` in one
 transaction (which also claims the update id), then send what it returned. Photos are
@@ -17,68 +17,47 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
-from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from handlers.common import answer, edit, lang_guess, notice, peek, stopping
-from handlers.deps import Deps
+from handlers.common import Guard, answer, lang_guess, notice, peek, retire, say, show
+from handlers.deps import Context, Deps
 from handlers.evidence import EvidenceRefused, forwarded, receive_photo
 from handlers.render import MAX_TEXT
+from handlers.router import Audience, Dialogues
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from surveys.fieldwork import inspections
 from surveys.fieldwork.inspection_views import Recap, Screen
-from surveys.fieldwork.inspections import Draft, Outcome, RecordList, Saved
+from surveys.fieldwork.inspections import Outcome, RecordList, Saved
+from surveys.people import busy
+from surveys.people.busy import Open
 from surveys.people.caller import Caller, Refused
 
 log = logging.getLogger(__name__)
-Context = ContextTypes.DEFAULT_TYPE
-Handlers = list[BaseHandler[Update, Context, None]]
-Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
-# Returns whether the update was the inspector's (True stops it before the other groups).
-InspectorHandler = Callable[[Deps, Update, Context], Awaitable[bool]]
 
-INSPECTOR_GROUP = -3
 REMARK_SHOWN = 300  # of a remark in the prompts' recap; the saved record shows it whole
 # (if it fits in one message with the rest of the receipt; cut, and said so, if not)
 LISTED_REMARK = 120
 
 
-def inspector_handlers(deps: Deps) -> dict[int, Handlers]:
-    private = filters.ChatType.PRIVATE
-    # New messages only: a live location is updated by edits, which are not new evidence, and
-    # an edited command is not a second command.
-    new = private & filters.UpdateType.MESSAGE
-    return {
-        INSPECTOR_GROUP: [
-            CommandHandler("inspect", _guarded(deps, _on_inspect), new),
-            CommandHandler("inspections", _guarded(deps, _on_inspections), new),
-            CommandHandler("cancel", _guarded(deps, _on_cancel), new),
-            CallbackQueryHandler(_guarded(deps, _on_button), pattern=r"^k:"),
-            MessageHandler(new & (filters.PHOTO | filters.Document.ALL),
-                           _guarded(deps, _on_photo)),
-            MessageHandler(new & filters.LOCATION, _guarded(deps, _on_location)),
-            MessageHandler(new & filters.TEXT & ~filters.COMMAND, _guarded(deps, _on_text)),
-        ]
-    }
-
-
-def _guarded(deps: Deps, handler: InspectorHandler) -> Handler:
-    return stopping(deps, handler, "inspector", (Refused,), _refuse)
+def inspector_audience(deps: Deps) -> Audience:
+    guarded = Guard(deps, "inspector", (Refused,), _refuse)
+    # New messages only: an edited command is not a second command.
+    new = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    return Audience(
+        handlers=[
+            CommandHandler("inspect", guarded(_on_inspect), new),
+            CommandHandler("inspections", guarded(_on_inspections), new),
+            CallbackQueryHandler(guarded(_on_button), pattern=r"^k:"),
+        ],
+        dialogues=Dialogues(guarded, (busy.INSPECT,), text=_on_text, cancel=_on_cancel,
+                            photo=_on_photo, location=_on_location),
+    )
 
 
 async def _refuse(update: Update, refusal: Exception) -> None:
@@ -91,11 +70,6 @@ def _caller(deps: Deps, update: Update) -> Caller:
     assert user is not None
     return Caller(telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
                   default_language=deps.default_language)
-
-
-async def _draft(deps: Deps, update: Update) -> Draft | None:
-    """The inspection draft a message may belong to, if any."""
-    return await peek(deps, update, inspections.in_dialogue)
 
 
 # --- the commands ---------------------------------------------------------------------------
@@ -111,13 +85,11 @@ async def _on_inspect(deps: Deps, update: Update, context: Context) -> bool:
 
 async def _on_inspections(deps: Deps, update: Update, context: Context) -> bool:
     listing = await deps.query(update, partial(inspections.recent, caller=_caller(deps, update)))
-    await _say(update, records_text(listing))
+    await say(update, records_text(listing))
     return True
 
 
-async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
-    if await _draft(deps, update) is None:
-        return False
+async def _on_cancel(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     outcome = await deps.run(update, partial(inspections.cancel, caller=_caller(deps, update)))
     await _show(deps, update, outcome, in_place=False)
     return True
@@ -143,9 +115,7 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
     return True
 
 
-async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
-    if await _draft(deps, update) is None:
-        return False
+async def _on_text(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     message = update.effective_message
     assert message is not None
     outcome = await deps.run(update, partial(inspections.dialogue_text,
@@ -155,8 +125,9 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
     return True
 
 
-async def _on_photo(deps: Deps, update: Update, context: Context) -> bool:
-    draft = await _draft(deps, update)
+async def _on_photo(deps: Deps, update: Update, context: Context, found: Open) -> bool:
+    # How many photos the draft holds already, so a full one refuses before downloading.
+    draft = await peek(deps, update, inspections.in_dialogue)
     if draft is None:
         return False
     message = update.effective_message
@@ -188,9 +159,7 @@ async def _on_photo(deps: Deps, update: Update, context: Context) -> bool:
     return True
 
 
-async def _on_location(deps: Deps, update: Update, context: Context) -> bool:
-    if await _draft(deps, update) is None:
-        return False
+async def _on_location(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     message = update.effective_message
     assert message is not None and message.location is not None
     caller = _caller(deps, update)
@@ -211,14 +180,6 @@ async def _on_location(deps: Deps, update: Update, context: Context) -> bool:
 # --- showing outcomes -----------------------------------------------------------------------
 
 
-async def _say(update: Update, text: str,
-               keyboard: InlineKeyboardMarkup | None = None) -> Message:
-    chat = update.effective_chat
-    assert chat is not None
-    return await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
-                                   disable_web_page_preview=True)
-
-
 async def _show(deps: Deps, update: Update, outcome: Outcome, *, in_place: bool) -> None:
     """Show a dialogue outcome: in place of the tapped prompt, or as a new message."""
     lang = outcome.lang
@@ -229,24 +190,19 @@ async def _show(deps: Deps, update: Update, outcome: Outcome, *, in_place: bool)
         text, keyboard = screen_message(outcome.screen, lang)
     else:
         text = t(f"inspect.{outcome.notice or 'no_dialogue'}", lang)
-    query = update.callback_query
-    if in_place and query is not None and query.message is not None:
-        await edit(query, text, keyboard)
-        shown_id = query.message.message_id
-    else:
-        shown_id = (await _say(update, text, keyboard)).message_id
+    shown_id = await show(update, text, keyboard, in_place=in_place)
     if outcome.echo is not None:
         # Sent back as plain text, exactly as typed, so it can be copied and shortened.
         chat = update.effective_chat
         assert chat is not None
         await chat.send_message(outcome.echo)
-    retire = outcome.retire if outcome.retire != shown_id else None
+    retire_id = outcome.retire if outcome.retire != shown_id else None
     if outcome.screen is not None:
         replaced = await _remember(deps, update, outcome.screen, shown_id)
         if replaced is not None:
-            retire = replaced  # the prompt this one replaces, or this one if already outdated
-    if retire is not None:
-        await _retire(update, retire)
+            retire_id = replaced  # the prompt this one replaces, or this one if already outdated
+    if retire_id is not None:
+        await retire(update, retire_id)
 
 
 async def _remember(deps: Deps, update: Update, screen: Screen, message_id: int) -> int | None:
@@ -259,15 +215,6 @@ async def _remember(deps: Deps, update: Update, screen: Screen, message_id: int)
         # Only the tidying of old buttons is lost; stale taps are refused by version anyway.
         log.warning("could not remember the inspection prompt: %s", exc)
         return None
-
-
-async def _retire(update: Update, message_id: int) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    try:
-        await update.get_bot().edit_message_reply_markup(chat.id, message_id, reply_markup=None)
-    except BadRequest as exc:
-        log.debug("retiring %s: %s", message_id, exc)
 
 
 # --- rendering ------------------------------------------------------------------------------

@@ -7,25 +7,23 @@ says to show. Messages go out only after the commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, cast
+from typing import cast
 
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import Forbidden
 from telegram.ext import (
-    BaseHandler,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
-from handlers.common import answer, edit, lang_guess, notice, peek
-from handlers.deps import Deps, DuplicateUpdate
+from handlers.common import Handler, Handlers, answer, edit, lang_guess, notice, peek, retire
+from handlers.deps import Context, Deps, DuplicateUpdate
 from handlers.menus import set_chat_menu
 from handlers.render import (
     cancel_keyboard,
@@ -49,12 +47,9 @@ from surveys.respondents import following, responding
 from surveys.respondents.journey import Intro, Reply
 
 log = logging.getLogger(__name__)
-Context = ContextTypes.DEFAULT_TYPE
-Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
-
-def resident_handlers(deps: Deps) -> list[BaseHandler[Update, Context, None]]:
+def resident_handlers(deps: Deps) -> Handlers:
     """All handlers of the resident journey, bound to ``deps``."""
     # New messages only: editing an old answer or command must not count it again.
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
@@ -120,10 +115,6 @@ async def _mark_unreachable(deps: Deps, update: Update) -> None:
         log.warning("could not record the block: %s", exc)
 
 
-
-
-
-
 async def _on_start(deps: Deps, update: Update, context: Context) -> None:
     payload = context.args[0] if context.args else None
     who = deps.respondent(update)
@@ -175,8 +166,7 @@ async def _on_cancel_button(deps: Deps, update: Update, context: Context) -> Non
         await _send(deps, update, Reply(reply.lang, screen=reply.screen,
                                         retire_message_id=reply.retire_message_id))
     elif reply.retire_message_id is not None:
-        assert query.message is not None
-        await _retire(query.message.chat.id, reply.retire_message_id, update)
+        await retire(update, reply.retire_message_id)
 
 
 async def _on_stop(deps: Deps, update: Update, context: Context) -> None:
@@ -343,17 +333,13 @@ async def _on_unknown_button(deps: Deps, update: Update, context: Context) -> No
     await answer(update.callback_query, t("forged", lang_guess(deps, update)))
 
 
-
-
-
-
 async def _send(deps: Deps, update: Update, reply: Reply) -> None:
     """Send a use case's reply as new messages, retiring the previous prompt's buttons."""
     chat = update.effective_chat
     assert chat is not None
     lang = reply.lang
     if reply.retire_message_id is not None:
-        await _retire(chat.id, reply.retire_message_id, update)
+        await retire(update, reply.retire_message_id)
     if reply.cadre is not None:
         # Linked (committed): the cadre's own command menu, whichever process leads, ready
         # by the time the greeting that mentions its commands arrives.
@@ -416,14 +402,6 @@ def _cadre_greeting(profile: Profile, key: str, lang: str) -> str:
     }, raw=frozenset({"tasks"}))
     return t(key, lang, {"name": display_name(profile, lang), "profile": shown,
                          "next": t("cadre.next", lang)}, raw=frozenset({"profile", "next"}))
-
-
-async def _retire(chat_id: int, message_id: int, update: Update) -> None:
-    try:
-        await update.get_bot().edit_message_reply_markup(chat_id, message_id, reply_markup=None)
-    except BadRequest as exc:
-        # Already without buttons, or deleted by the person: nothing to retire.
-        log.debug("retiring %s: %s", message_id, exc)
 
 
 async def _remember(deps: Deps, update: Update, sent: Message) -> None:

@@ -1,4 +1,5 @@
-"""Appraisal results in chat: /myscore, /results, /appeal, /appeals and /answer (group -4).
+"""Appraisal results in chat: /myscore, /results, /appeal, /appeals and /answer (before the
+resident journey).
 
 A cadre's /myscore shows their latest published result: the score and grade (or why there is
 none), the breakdown per component with its weight, n and 95% interval, residents' view
@@ -6,11 +7,11 @@ against their own, the top themes (never for small cells), training suggestions,
 what was excluded and the trend, with a chart. Admins and auditors get /results, a ranking
 of the units in their scope with a chart, and /appeals, the open appeals they can answer.
 
-The handlers run first (group -4). Commands and ``ap:`` buttons are always handled here, so a
-resident gets a clear answer rather than "unknown command". Text and /cancel are taken only
-while the person is in one of this module's dialogues (asked for an appeal's reason, or for
-an answer's text), which a cheap read decides without claiming the update; anything else goes
-on to the later groups untouched.
+The handlers run before the resident journey (group 0). Commands and ``ap:`` buttons are
+always handled here, so a resident gets a clear answer rather than "unknown command". Text and
+/cancel come here from ``handlers.router`` only while the person is in one of this module's
+dialogues (asked for an appeal's reason, or for an answer's text); anything else goes on
+untouched.
 
 Handlers are thin: decode the update, run one use case of ``surveys.appraisal.results`` or
 ``surveys.appraisal.appeals`` in one transaction (which also claims the update id), then send
@@ -24,40 +25,30 @@ import asyncio
 import html
 import logging
 import re
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from analysis import charts
-from handlers.common import AudienceHandler, answer, lang_guess, notice, stopping
-from handlers.deps import Deps
+from handlers.common import Guard, answer, lang_guess, notice, say
+from handlers.deps import Context, Deps
+from handlers.router import Audience, Dialogues
 from handlers.texts import known, refusal_key, t
-from storage.db import DatabaseUnavailable
 from surveys.appraisal import appeals, results
 from surveys.appraisal.appeals import Answered, AppealFiled, AppealList
 from surveys.appraisal.results import Breakdown, MyScore, Ranked, ResultsTable
+from surveys.people import busy
+from surveys.people.busy import Open
 from surveys.people.caller import Caller, Refused
 from surveys.people.names import display_name
 
 log = logging.getLogger(__name__)
-Context = ContextTypes.DEFAULT_TYPE
-Handlers = list[BaseHandler[Update, Context, None]]
-Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
-RESULTS_GROUP = -4
 TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
 CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)
 TABLE_ROWS = 40
@@ -73,25 +64,20 @@ _APPEAL_TAP = re.compile(r"ap:([ur]):([0-9]+)")
 _TAP_DECISION = {"u": appeals.UPHOLD, "r": appeals.REJECT}
 
 
-def results_handlers(deps: Deps) -> dict[int, Handlers]:
+def results_audience(deps: Deps) -> Audience:
+    guarded = Guard(deps, "results", (Refused,), _refuse)
     # New messages only: an edited /appeal is not a second appeal, nor an edited answer.
     new = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-    return {
-        RESULTS_GROUP: [
-            CommandHandler("myscore", _guarded(deps, _on_myscore), new),
-            CommandHandler("results", _guarded(deps, _on_results), new),
-            CommandHandler("appeal", _guarded(deps, _on_appeal), new),
-            CommandHandler("appeals", _guarded(deps, _on_appeals), new),
-            CommandHandler("answer", _guarded(deps, _on_answer), new),
-            CommandHandler("cancel", _guarded(deps, _on_cancel), new),
-            CallbackQueryHandler(_guarded(deps, _on_button), pattern=r"^ap:"),
-            MessageHandler(new & filters.TEXT & ~filters.COMMAND, _guarded(deps, _on_text)),
-        ]
-    }
-
-
-def _guarded(deps: Deps, handler: AudienceHandler) -> Handler:
-    return stopping(deps, handler, "results", (Refused,), _refuse)
+    commands = {"myscore": _on_myscore, "results": _on_results, "appeal": _on_appeal,
+                "appeals": _on_appeals, "answer": _on_answer}
+    return Audience(
+        handlers=[
+            *(CommandHandler(name, guarded(on), new) for name, on in commands.items()),
+            CallbackQueryHandler(guarded(_on_button), pattern=r"^ap:"),
+        ],
+        dialogues=Dialogues(guarded, (busy.APPEAL, busy.APPEAL_ANSWER), text=_on_text,
+                            cancel=_on_cancel),
+    )
 
 
 def refusal_text(refusal: Refused) -> str:
@@ -116,32 +102,12 @@ def _caller(deps: Deps, update: Update) -> Caller:
                   default_language=deps.default_language)
 
 
-async def _say(update: Update, text: str,
-               keyboard: InlineKeyboardMarkup | None = None) -> Message:
-    chat = update.effective_chat
-    assert chat is not None
-    return await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
-                                   disable_web_page_preview=True)
-
-
 async def _say_all(update: Update, blocks: Sequence[str],
                    keyboard: InlineKeyboardMarkup | None = None) -> None:
     """Blocks packed into as few messages as fit 4,096 characters; the keyboard on the last."""
     parts = pack(blocks)
     for index, part in enumerate(parts):
-        await _say(update, part, keyboard if index == len(parts) - 1 else None)
-
-
-async def _presence(deps: Deps, update: Update) -> str | None:
-    """The cheap read deciding whether text or /cancel is ours; it claims nothing."""
-    user = update.effective_user
-    if user is None:
-        return None
-    try:
-        async with deps.db.reading() as uow:
-            return await appeals.presence(uow, user.id)
-    except DatabaseUnavailable:
-        return None  # the later groups will meet the same outage and say so
+        await say(update, part, keyboard if index == len(parts) - 1 else None)
 
 
 def _rest(update: Update) -> str:
@@ -178,7 +144,7 @@ async def _on_myscore(deps: Deps, update: Update, context: Context) -> bool:
                                           min_cell=deps.min_cell_size))
     shown = view.breakdown
     if shown is None or view.period is None:
-        await _say(update, t("results.my.none", view.lang))
+        await say(update, t("results.my.none", view.lang))
         return True
     png = await _chart(partial(charts.score_chart, _chart_title(view, shown),
                                component_bars(shown), trend_points(view)))
@@ -444,7 +410,7 @@ async def _on_appeal(deps: Deps, update: Update, context: Context) -> bool:
         asked = await deps.run(update, partial(appeals.ask_reason, caller=caller))
         score = (f"{_num(asked.score)}, {word('grade', asked.grade, asked.lang)}"
                  if asked.score is not None else word("grade", None, asked.lang))
-        await _say(update, t("results.appeal.ask", asked.lang, {
+        await say(update, t("results.appeal.ask", asked.lang, {
             "period": asked.period, "score": score, "min": appeals.REASON_MIN,
             "max": appeals.REASON_MAX}))
         return True
@@ -466,7 +432,7 @@ async def _filed(update: Update, filed: AppealFiled) -> None:
         who = t("results.appeal.who", lang, {"unit": unit, "names": ", ".join(filed.reviewers)})
     score = (f"{_num(filed.score)}, {word('grade', filed.grade, lang)}"
              if filed.score is not None else word("grade", None, lang))
-    await _say(update, t("results.appeal.filed", lang, {
+    await say(update, t("results.appeal.filed", lang, {
         "id": filed.appeal_id, "period": filed.period, "version": filed.version,
         "score": score, "who": who}, raw=frozenset({"who"})))
     bot = update.get_bot()
@@ -481,15 +447,12 @@ async def _filed(update: Update, filed: AppealFiled) -> None:
             log.info("could not tell a reviewer about appeal %s: %s", filed.appeal_id, exc)
 
 
-async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
-    kind = await _presence(deps, update)
-    if kind is None:
-        return False
+async def _on_text(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     message = update.effective_message
     assert message is not None
     text = message.text or ""
     caller = _caller(deps, update)
-    if kind == appeals.REASON_KIND:
+    if found.kind == appeals.REASON_KIND:
         filed = await deps.run(update, partial(appeals.file_appeal, caller=caller, reason=text))
         await _filed(update, filed)
         return True
@@ -499,14 +462,12 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
     return True
 
 
-async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
-    if await _presence(deps, update) is None:
-        return False
+async def _on_cancel(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     cancelled = await deps.run(update, partial(appeals.cancel, caller=_caller(deps, update)))
     if cancelled.kind == appeals.REASON_KIND:
-        await _say(update, t("results.appeal.cancelled", cancelled.lang))
+        await say(update, t("results.appeal.cancelled", cancelled.lang))
     elif cancelled.kind == appeals.ANSWER_KIND:
-        await _say(update, t("results.answer.cancelled", cancelled.lang,
+        await say(update, t("results.answer.cancelled", cancelled.lang,
                               {"id": cancelled.appeal_id}))
     else:
         return False
@@ -569,7 +530,7 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
                                            appeal_id=appeal_id, decision=decision))
     await answer(query, None)
     item, lang = asked.item, asked.lang
-    await _say(update, t("results.answer.ask", lang, {
+    await say(update, t("results.answer.ask", lang, {
         "id": item.id, "cadre": _clip(item.cadre, NAME_SIZE), "unit": item.unit_code,
         "period": item.period, "decision": word("decision", asked.decision, lang),
         "min": appeals.ANSWER_MIN, "max": appeals.ANSWER_MAX}))
@@ -585,7 +546,7 @@ async def _on_answer(deps: Deps, update: Update, context: Context) -> bool:
     parsed = appeals.parse_answer(parts[1:3] + ([parts[3]] if len(parts) > 3 else []))
     if parsed is None:
         lang = await deps.query(update, partial(appeals.require_reviewer, caller=caller))
-        await _say(update, t("results.usage_answer", lang))
+        await say(update, t("results.usage_answer", lang))
         return True
     appeal_id, decision, text = parsed
     answered = await deps.run(update, partial(appeals.answer_appeal, caller=caller,
@@ -618,7 +579,7 @@ async def _answered(update: Update, answered: Answered) -> None:
     cadre = _clip(item.cadre, NAME_SIZE)
     told_text = t("results.answer.told" if told else "results.answer.not_told", lang,
                    {"cadre": cadre})
-    await _say(update, t("results.answer.done", lang, {
+    await say(update, t("results.answer.done", lang, {
         "id": item.id, "status": word("status", status, lang), "told": told_text},
         raw=frozenset({"told"})))
 

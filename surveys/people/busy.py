@@ -11,8 +11,9 @@ is in progress and how to finish or drop it (/cancel), and then to send the comm
 A dialogue of a kind the person may no longer use (the role was taken away meanwhile) is
 abandoned: nothing could finish it, and /cancel would not reach it, so it gives way.
 
-No Telegram; the one database access is :func:`locked`, the row as every dialogue reads it
-before changing it.
+No Telegram. The one database access that changes anything is :func:`locked`, the row as
+every dialogue reads it before changing it; the chat layer routes what a person types or sends
+by the same row, read once without a lock (:func:`open_dialogue`).
 """
 
 from __future__ import annotations
@@ -88,3 +89,26 @@ async def locked(uow: UnitOfWork, person_id: int, *, person_first: bool = False,
         await uow.session.get(Person, person_id, with_for_update=True)
     return await uow.session.get(AdminDialogue, person_id, with_for_update=True,
                                  populate_existing=True)
+
+
+@dataclass(frozen=True)
+class Open:
+    """A person with a role and the dialogue they are in, as read for routing a message."""
+
+    actor: Actor
+    # None: no dialogue, or an abandoned one (see :func:`abandoned`), which no one goes on with.
+    kind: str | None
+
+
+async def open_dialogue(uow: UnitOfWork, telegram_user_id: int) -> Open | None:
+    """The person behind the account and their dialogue's kind; None for a resident (one
+    query for them). Read without a lock: the use case that then handles the message locks
+    the row and checks again."""
+    person = await uow.people.by_user(telegram_user_id)
+    if person is None:
+        return None
+    actor = Actor.of(person)
+    dialogue = await uow.dialogues.get(person.id)
+    if dialogue is None or abandoned(actor, dialogue):
+        return Open(actor, None)
+    return Open(actor, dialogue.kind)

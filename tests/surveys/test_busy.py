@@ -253,3 +253,26 @@ async def test_starting_an_inspection_or_a_campaign_locks_the_person_first(
     with row_locks() as locked:
         await run(db, lambda uow: dialogue.start_dialogue(uow, admin_caller(), burden=Burden()))
     assert first_of_each(locked)[:2] == ["people", "admin_dialogues"]
+
+
+# --- routing --------------------------------------------------------------------------------
+
+
+async def test_a_message_is_routed_by_one_read_of_the_row(db: Database, person: int) -> None:
+    """``open_dialogue`` names the dialogue a message belongs to, as the chat layer's router
+    reads it: none for a resident, the kind while one is open, none once it is abandoned."""
+    async with db.reading() as uow:
+        assert await busy.open_dialogue(uow, USER + 1) is None  # a resident: no person
+        idle = await busy.open_dialogue(uow, USER)
+    assert idle is not None and idle.kind is None and idle.actor.person_id == person
+    await run(db, lambda uow: inspections.start(uow, inspector_caller(), rules=RULES))
+    async with db.reading() as uow:
+        inspecting = await busy.open_dialogue(uow, USER)
+    assert inspecting is not None and inspecting.kind == busy.INSPECT
+    async with db.transaction() as uow:
+        await uow.session.execute(delete(PersonRole).where(
+            PersonRole.person_id == person, PersonRole.role == Role.INSPECTOR))
+    async with db.reading() as uow:
+        abandoned = await busy.open_dialogue(uow, USER)
+    assert abandoned is not None and abandoned.kind is None
+    assert await row(db, person) is not None, "read only: the row is left for a use case"
