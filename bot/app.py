@@ -1,9 +1,12 @@
-"""Wiring: one place builds the Application with its handlers and dependencies."""
+"""Wiring: one place builds the Application with its handlers and dependencies, and leads its
+life (:func:`running`)."""
 
 from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.background import Background
+from bot.polling import CommittedPolling
 from bot.settings import ConfigError, Settings
 from handlers.admin import admin_audience
 from handlers.cadre import cadre_audience
@@ -131,6 +135,10 @@ def build_application(
         # httpcore scans every pooled connection on each request, so a big pool costs CPU.
         .connection_pool_size(max(8, min(settings.bot.concurrent_updates, 32)))
         .pool_timeout(30)
+        # Starting the Application starts the work that is not a reply to an update, and
+        # stopping it stops that work (see running()).
+        .post_init(_post_init)
+        .post_stop(_post_stop)
         .build()
     )
     application.bot_data[_BACKGROUND] = Background(application, db, settings, deps, clock)
@@ -157,14 +165,37 @@ def background_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Bac
     return background
 
 
-async def start_background(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """After ``application.start()``: the command menu, the scheduler and the sender."""
-    await _post_init(application)
-    await background_of(application).start()
+@asynccontextmanager
+async def running(application: Application[Any, Any, Any, Any, Any, Any],
+                  polling: CommittedPolling) -> AsyncIterator[None]:
+    """The Application's life as PTB's ``run_polling`` leads it, with ``polling`` in the place
+    of PTB's Updater (which would confirm updates before they are handled).
 
-
-async def stop_background(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    await background_of(application).stop()
+    ``run_polling`` runs its own event loop and Updater, so the bot (and the e2e tests, which
+    run the sandbox in the same loop) lead the same steps here: initialize, ``post_init``,
+    start, then polling while the block runs; afterwards polling stops (the updates in flight
+    finish), then stop, ``post_stop``, shutdown and ``post_shutdown``, each of the later steps
+    whatever became of the earlier ones.
+    """
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        try:
+            await polling.start()
+            try:
+                yield
+            finally:
+                await polling.stop()
+        finally:
+            await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
+    finally:
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
 
 
 # Telegram keeps an undelivered update for at most 24 hours, so older ids never come back.
@@ -227,6 +258,14 @@ def _schedule_maintenance(
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # The residents' menu; people with roles get theirs from the leader's MenuSync.
     await set_default_menus(application.bot)
+    # The scheduler and the outbox sender, in whichever process takes the lead.
+    await background_of(application).start()
+
+
+async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # After stop(): no update is handled any more and the job queue has stopped, but the bot
+    # can still send, so the sender finishes (and records) its round before shutdown().
+    await background_of(application).stop()
 
 
 async def _on_error(update: object, context: Context) -> None:

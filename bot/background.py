@@ -25,6 +25,7 @@ from storage.uow import Database
 log = logging.getLogger(__name__)
 
 LEADERSHIP_RETRY_S = 15.0
+JOB_QUEUE_WAIT_S = 0.01
 
 
 class Background:
@@ -33,6 +34,7 @@ class Background:
         settings: Settings, deps: Deps, clock: Clock,
     ) -> None:
         assert application.job_queue is not None  # the job-queue extra is a dependency
+        self.job_queue = application.job_queue
         self.settings = settings
         self.leadership = Leadership(db)
         self.sender = OutboxSender(
@@ -51,10 +53,14 @@ class Background:
         self._leading = False
 
     async def start(self) -> None:
-        """Call after ``application.start()`` (the job queue must be running)."""
+        """Called from the Application's ``post_init``: before ``application.start()``."""
         self._watch = asyncio.create_task(self._lead(), name="leadership")
 
     async def _lead(self) -> None:
+        # The scheduler's jobs go into the job queue, which application.start() starts: one
+        # added before would be put off to its second run. PTB says nothing when it starts.
+        while not self.job_queue.scheduler.running:  # noqa: ASYNC110
+            await asyncio.sleep(JOB_QUEUE_WAIT_S)
         while True:
             try:
                 if not self._leading and await self.leadership.acquire():
@@ -80,7 +86,8 @@ class Background:
         await self.leadership.release()
 
     async def stop(self) -> None:
-        """Call before ``application.stop()``."""
+        """Called from the Application's ``post_stop``: after ``application.stop()``, before
+        ``shutdown()`` (the sender still sends its last round)."""
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):

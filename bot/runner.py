@@ -11,7 +11,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application, resolve_secret, start_background, stop_background
+from bot.app import build_application, resolve_secret, running
 from bot.demo import demo_cadre_invite, seed_demo, seed_demo_appraisal
 from bot.leader import PollingLock
 from bot.polling import CommittedPolling, PollingStopped
@@ -109,19 +109,13 @@ async def _poll_until_stopped(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with application:
-        await application.start()
-        polling = CommittedPolling(application, timeout=poll_timeout_s,
-                                   allowed_updates=Update.ALL_TYPES)
-        await polling.start()
-        await start_background(application)
+    polling = CommittedPolling(application, timeout=poll_timeout_s,
+                               allowed_updates=Update.ALL_TYPES)
+    async with running(application, polling):
         signalled = asyncio.create_task(stop.wait())
         failed = asyncio.create_task(polling.stopped.wait())
         await asyncio.wait({signalled, failed}, return_when=asyncio.FIRST_COMPLETED)
         signalled.cancel()
         failed.cancel()
-        await stop_background(application)
-        await polling.stop()
-        await application.stop()
     if polling.failure is not None:
         raise polling.failure

@@ -78,11 +78,14 @@ class CampaignScheduler:
 
     def stop(self) -> None:
         self.running = False
-        for _step, job in self._jobs.values():
-            job.schedule_removal()
+        # Stopped with the Application, the job queue has stopped first and runs none of its
+        # jobs again (nor can they be removed from it any more).
+        if self.job_queue.scheduler.running:
+            for _step, job in self._jobs.values():
+                job.schedule_removal()
+            for job in self.job_queue.get_jobs_by_name("campaign-scheduler-sync"):
+                job.schedule_removal()
         self._jobs.clear()
-        for job in self.job_queue.get_jobs_by_name("campaign-scheduler-sync"):
-            job.schedule_removal()
 
     async def sync(self) -> int:
         """Run what is due, schedule the rest. Returns how many steps ran."""

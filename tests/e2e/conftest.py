@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
-from bot.app import build_application, start_background, stop_background
+from bot.app import build_application, running
 from bot.polling import CommittedPolling
 from bot.settings import BotSection, Settings
 from sandbox import BotApiSandbox, RateLimit, SandboxClient
@@ -41,28 +42,23 @@ class Bot:
         self.settings = Settings(bot=BotSection(concurrent_updates=concurrent_updates))
         self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
         self.polling: CommittedPolling | None = None
+        self._life = contextlib.AsyncExitStack()
 
     async def start(self) -> None:
         self.application = build_application(
             self.settings, self.db, token=self.sandbox.token, api_url=self.sandbox.base_url,
             secret=SECRET, clock=self.clock,
         )
-        await self.application.initialize()
-        await self.application.start()
         # As `civicpulse run` polls: confirming to the Bot API only what was handled.
         self.polling = CommittedPolling(self.application, timeout=1)
-        await self.polling.start()
-        await start_background(self.application)
+        # The Application's lifecycle starts (and stops) the scheduler and the outbox sender.
+        await self._life.enter_async_context(running(self.application, self.polling))
 
     async def stop(self) -> None:
         if self.application is None:
             return
-        await stop_background(self.application)
-        if self.polling is not None:
-            await self.polling.stop()
-            self.polling = None
-        await self.application.stop()
-        await self.application.shutdown()
+        await self._life.aclose()
+        self.polling = None
         self.application = None
 
     async def restart(self) -> None:
