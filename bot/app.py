@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -210,49 +210,56 @@ def _schedule_maintenance(
     batch_size: int = 500, sentiment_interval_s: float = 60,
     resolution: timedelta = DEFAULT_RESOLUTION,
 ) -> None:
-    async def prune_update_ids(context: Context) -> None:
-        try:
-            async with db.transaction() as uow:
-                removed = await uow.updates.prune(clock() - UPDATE_IDS_KEPT)
-        except DatabaseUnavailable as exc:
-            log.warning("could not prune processed update ids: %s", exc)
-            return
-        if removed:
-            log.info("pruned %d processed update ids", removed)
+    async def prune_update_ids() -> int:
+        async with db.transaction() as uow:
+            return await uow.updates.prune(clock() - UPDATE_IDS_KEPT)
 
-    async def score_texts(context: Context) -> None:
+    async def score_texts() -> int:
         # Comments, notes and remarks get their sentiment soon after they arrive, so an
         # appraisal run finds little left to score. The analysers run in a worker thread.
         from surveys.appraisal.textscoring import score_pending
 
-        try:
-            scored = await score_pending(db, batch_size, limit=10 * batch_size,
-                                         settled_before=coarse(clock(), resolution))
-        except DatabaseUnavailable as exc:
-            log.warning("could not score texts: %s", exc)
-            return
-        if scored:
-            log.info("scored the sentiment of %d text(s)", scored)
+        return await score_pending(db, batch_size, limit=10 * batch_size,
+                                   settled_before=coarse(clock(), resolution))
 
-    async def reshuffle(context: Context) -> None:
+    async def reshuffle() -> int:
         # Answers of a closed privacy window, and polls left unfinished for a day, rewritten
         # in random order (see ResponsesRepository.reshuffle).
-        now = clock()
-        try:
-            while True:
-                async with db.transaction() as uow:
-                    moved = await uow.responses.reshuffle(
-                        coarse(now, resolution), now - ABANDONED_AFTER, limit=RESHUFFLE_BATCH)
-                if moved < RESHUFFLE_BATCH:
-                    break
-        except DatabaseUnavailable as exc:
-            log.warning("could not reshuffle responses: %s", exc)
+        now, total = clock(), 0
+        while True:
+            async with db.transaction() as uow:
+                moved = await uow.responses.reshuffle(
+                    coarse(now, resolution), now - ABANDONED_AFTER, limit=RESHUFFLE_BATCH)
+            total += moved
+            if moved < RESHUFFLE_BATCH:
+                return total
 
     assert application.job_queue is not None  # the job-queue extra is a dependency
-    application.job_queue.run_repeating(prune_update_ids, interval=3600, first=60)
-    application.job_queue.run_repeating(
-        reshuffle, interval=max(60.0, resolution.total_seconds() / 2), first=90)
-    application.job_queue.run_repeating(score_texts, interval=sentiment_interval_s, first=30)
+    jobs = application.job_queue
+    jobs.run_repeating(_job("prune processed update ids", "pruned %d processed update ids",
+                            prune_update_ids), interval=3600, first=60, name="prune_update_ids")
+    jobs.run_repeating(_job("reshuffle responses", None, reshuffle),
+                       interval=max(60.0, resolution.total_seconds() / 2), first=90,
+                       name="reshuffle")
+    jobs.run_repeating(_job("score texts", "scored the sentiment of %d text(s)", score_texts),
+                       interval=sentiment_interval_s, first=30, name="score_texts")
+
+
+def _job(what: str, done: str | None, work: Callable[[], Awaitable[int]],
+         ) -> Callable[[Context], Coroutine[Any, Any, None]]:
+    """A maintenance job; ``work`` returns how many rows it changed, logged as ``done`` (if
+    given). The database being unavailable waits for the next run."""
+
+    async def run(context: Context) -> None:
+        try:
+            count = await work()
+        except DatabaseUnavailable as exc:
+            log.warning("could not %s: %s", what, exc)
+            return
+        if count and done is not None:
+            log.info(done, count)
+
+    return run
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -25,7 +25,18 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from analysis.qr import qr_png
 from handlers import admin_render as render
-from handlers.common import Guard, answer, edit, lang_guess, notice, retire, say, show
+from handlers.common import (
+    Guard,
+    answer,
+    decoded,
+    edit,
+    notice,
+    retire,
+    say,
+    show,
+    step,
+    tapped,
+)
 from handlers.deps import Context, Deps
 from handlers.router import Audience, Dialogues
 from handlers.texts import refusal_key, t
@@ -120,7 +131,7 @@ async def _on_campaign(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _ask(deps: Deps, update: Update, check: Callable[..., Awaitable[T]],
-               show: Callable[[T], render.Message], code: str, **params: object) -> bool:
+               show: Callable[[T], render.Message], code: str, **params: object) -> None:
     """The question before closing a campaign or sending its reminder, as a new message
     (under a button, once the tap is answered)."""
     view = await deps.query(update, partial(check, caller=_caller(deps, update), code=code,
@@ -129,20 +140,21 @@ async def _ask(deps: Deps, update: Update, check: Callable[..., Awaitable[T]],
         await answer(update.callback_query, None)
     message = show(view)
     await say(update, message.text, message.keyboard)
-    return True
 
 
 async def _on_close(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "close", ADMIN_ROLES)
-    return await _ask(deps, update, commands.check_close, render.close_ask, context.args[0])
+    await _ask(deps, update, commands.check_close, render.close_ask, context.args[0])
+    return True
 
 
 async def _on_remind(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "remind", ADMIN_ROLES)
-    return await _ask(deps, update, commands.check_remind, render.remind_ask, context.args[0],
-                      secret=deps.secret, burden=deps.burden)
+    await _ask(deps, update, commands.check_remind, render.remind_ask, context.args[0],
+               secret=deps.secret, burden=deps.burden)
+    return True
 
 
 async def _on_entry(deps: Deps, update: Update, context: Context) -> bool:
@@ -196,91 +208,102 @@ async def _on_cadres(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _on_action_button(deps: Deps, update: Update, context: Context) -> bool:
+    parsed = await decoded(deps, update, render.parse_action)
+    if parsed is not None:
+        action, code = parsed
+        await _ACTIONS.get(action, _keep)(deps, update, action, code)
+    return True
+
+
+async def _qr(deps: Deps, update: Update, action: str, code: str) -> None:
+    ref = await deps.query(update, partial(commands.campaign_link, caller=_caller(deps, update),
+                                           code=code))
+    await _done(update, None)
+    await _send_qr(deps, update, ref.code)
+
+
+async def _close(deps: Deps, update: Update, action: str, code: str) -> None:
+    ref = await deps.run(update, partial(commands.close, caller=_caller(deps, update), code=code))
+    deps.campaigns_changed()
+    await _done(update, t("admin.close.done", ref.lang, {"code": ref.code}))
+
+
+async def _remind(deps: Deps, update: Update, action: str, code: str) -> None:
+    view = await deps.run(update, partial(commands.remind, caller=_caller(deps, update),
+                                          code=code, secret=deps.secret, burden=deps.burden))
+    deps.outbox_changed()
+    await _done(update, t("admin.remind.done", view.lang, {"count": view.queued,
+                                                       "code": view.code}))
+
+
+async def _keep(deps: Deps, update: Update, action: str, code: str) -> None:
+    """KEEP or NO_REMIND: nothing to change, but only an admin's buttons say so."""
+    lang = await deps.query(update, partial(commands.require_role, caller=_caller(deps, update),
+                                          roles=ADMIN_ROLES))
+    key = "admin.close.kept" if action == render.KEEP else "admin.remind.kept"
+    await _done(update, t(key, lang, {"code": code}))
+
+
+async def _done(update: Update, text: str | None) -> None:
+    """Answer the tap; with ``text``, the tapped message becomes it (and loses its buttons)."""
     query = update.callback_query
     assert query is not None
-    parsed = render.parse_action(query.data)
-    if parsed is None:
-        await answer(query, t("forged", lang_guess(deps, update)))
-        return True
-    action, code = parsed
-    caller = _caller(deps, update)
-    if action == render.QR:
-        ref = await deps.query(update, partial(commands.campaign_link, caller=caller, code=code))
-        await answer(query, None)
-        await _send_qr(deps, update, ref.code)
-    elif action == render.CLOSE_ASK:
-        await _ask(deps, update, commands.check_close, render.close_ask, code)
-    elif action == render.CLOSE:
-        ref = await deps.run(update, partial(commands.close, caller=caller, code=code))
-        deps.campaigns_changed()
-        await answer(query, None)
-        await edit(query, t("admin.close.done", ref.lang, {"code": ref.code}), None)
-    elif action == render.REMIND_ASK:
-        await _ask(deps, update, commands.check_remind, render.remind_ask, code,
-                   secret=deps.secret, burden=deps.burden)
-    elif action == render.REMIND:
-        view = await deps.run(update, partial(commands.remind, caller=caller, code=code,
-                                              secret=deps.secret, burden=deps.burden))
-        deps.outbox_changed()
-        await answer(query, None)
-        await edit(query, t("admin.remind.done", view.lang,
-                             {"count": view.queued, "code": view.code}), None)
-    else:  # KEEP or NO_REMIND: nothing to change, but only an admin's buttons say so
-        lang = await deps.query(update, partial(commands.require_role, caller=caller,
-                                              roles=ADMIN_ROLES))
-        await answer(query, None)
-        key = "admin.close.kept" if action == render.KEEP else "admin.remind.kept"
-        await edit(query, t(key, lang, {"code": code}), None)
-    return True
+    await answer(query, None)
+    if text is not None:
+        await edit(query, text, None)
+
+
+Action = Callable[[Deps, Update, str, str], Awaitable[None]]
+
+
+async def _close_ask(deps: Deps, update: Update, action: str, code: str) -> None:
+    await _ask(deps, update, commands.check_close, render.close_ask, code)
+
+
+async def _remind_ask(deps: Deps, update: Update, action: str, code: str) -> None:
+    await _ask(deps, update, commands.check_remind, render.remind_ask, code,
+               secret=deps.secret, burden=deps.burden)
+
+
+_ACTIONS: dict[str, Action] = {
+    render.QR: _qr,
+    render.CLOSE_ASK: _close_ask,
+    render.CLOSE: _close,
+    render.REMIND_ASK: _remind_ask,
+    render.REMIND: _remind,
+}
 
 
 # --- /newcampaign ---------------------------------------------------------------------------
 
 
 async def _on_new_campaign(deps: Deps, update: Update, context: Context) -> bool:
-    outcome = await deps.run(update, partial(dialogue.start_dialogue,
-                                             caller=_caller(deps, update), burden=deps.burden))
-    await _show(deps, update, outcome, in_place=False)
-    return True
+    return await step(deps, update, _show,
+                      partial(dialogue.start_dialogue, caller=_caller(deps, update),
+                              burden=deps.burden))
 
 
 async def _on_cancel(deps: Deps, update: Update, context: Context, found: Open) -> bool:
-    outcome = await deps.run(update, partial(dialogue.cancel_dialogue,
-                                             caller=_caller(deps, update)))
-    await _show(deps, update, outcome, in_place=False)
-    return True
+    return await step(deps, update, _show,
+                      partial(dialogue.cancel_dialogue, caller=_caller(deps, update)))
 
 
 async def _on_text(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     assert update.effective_message is not None
     text = update.effective_message.text or ""
-    outcome = await deps.run(update, partial(dialogue.dialogue_text,
-                                             caller=_caller(deps, update), text=text,
-                                             burden=deps.burden))
-    await _show(deps, update, outcome, in_place=False)
-    return True
+    return await step(deps, update, _show,
+                      partial(dialogue.dialogue_text, caller=_caller(deps, update), text=text,
+                              burden=deps.burden))
 
 
 async def _on_dialogue_button(deps: Deps, update: Update, context: Context) -> bool:
-    query = update.callback_query
-    assert query is not None
-    parsed = dialogue.parse_choice(query.data)
-    if parsed is None:
-        await answer(query, t("forged", lang_guess(deps, update)))
-        return True
-    nonce, version, choice = parsed
-    outcome = await deps.run(update, partial(dialogue.dialogue_tap, caller=_caller(deps, update),
-                                             nonce=nonce, version=version, choice=choice,
-                                             burden=deps.burden))
-    if outcome.stale:
-        await answer(query, t("stale", outcome.lang))
-        return True
-    await answer(query, None)
-    await _show(deps, update, outcome, in_place=True)
-    return True
+    return await tapped(deps, update, dialogue.parse_choice,
+                        partial(dialogue.dialogue_tap, burden=deps.burden),
+                        _caller(deps, update), partial(_show, in_place=True))
 
 
-async def _show(deps: Deps, update: Update, outcome: Outcome, *, in_place: bool) -> None:
+async def _show(deps: Deps, update: Update, outcome: Outcome, *,
+                in_place: bool = False) -> None:
     """Show a dialogue outcome: in place of the tapped prompt, or as a new message."""
     lang = outcome.lang
     keyboard: InlineKeyboardMarkup | None = None

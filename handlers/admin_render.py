@@ -104,11 +104,23 @@ def _fit(lines: list[str], budget: int = MAX_TEXT - 200) -> str:
 # --- /campaigns and /campaign ---------------------------------------------------------------
 
 
+def _listing(name: str, lang: str, total: int, items: list[list[str]]) -> str:
+    """The answer to ``/<name>``: a heading, the lines of the items shown (of ``total``), how
+    many more there are, and a hint (``admin.<name>.empty`` when there is nothing)."""
+    if not items:
+        return t(f"admin.{name}.empty", lang)
+    lines = [t(f"admin.{name}.head", lang, {"total": total}), ""]
+    for item in items:
+        lines += item
+    if total > len(items):
+        lines.append(t(f"admin.{name}.more", lang, {"more": total - len(items)}))
+    lines += ["", t(f"admin.{name}.hint", lang)]
+    return _fit(lines)
+
+
 def campaign_list(view: CampaignList) -> str:
     lang = view.lang
-    if not view.reports:
-        return t("admin.campaigns.empty", lang)
-    lines = [t("admin.campaigns.head", lang, {"total": view.total}), ""]
+    items: list[list[str]] = []
     for report in view.reports:
         campaign = report.campaign
         if campaign.status == CampaignStatus.CLOSED:
@@ -118,17 +130,14 @@ def campaign_list(view: CampaignList) -> str:
             closes = t("admin.campaigns.closes", lang, {"date": f"{campaign.closes_at:%Y-%m-%d}"})
         else:
             closes = t("admin.campaigns.no_end", lang)
-        lines.append(t(
+        items.append([t(
             "admin.campaigns.line", lang,
             {"code": campaign.code, "status": _status(campaign.status, lang),
              "unit": display_name(campaign.unit, lang), "completed": report.completed,
              "started": report.started, "closes": closes},
             raw=frozenset({"closes"}),
-        ))
-    if view.total > len(view.reports):
-        lines.append(t("admin.campaigns.more", lang, {"more": view.total - len(view.reports)}))
-    lines += ["", t("admin.campaigns.hint", lang)]
-    return _fit(lines)
+        )])
+    return _listing("campaigns", lang, view.total, items)
 
 
 def _deliveries(counts: dict[str, int], lang: str) -> str:
@@ -328,8 +337,6 @@ def _button(screen: Screen, label: str, choice: str) -> InlineKeyboardButton:
 
 def dialogue_message(screen: Screen, lang: str) -> Message:
     """The prompt of the dialogue's current step, with what was chosen so far."""
-    data = screen.data
-    zone = str(data.get("timezone") or "UTC")
     step = screen.step
     lines = [t("admin.dlg.title", lang, {"n": STEPS.index(step) + 1, "total": len(STEPS)})]
     recap = _recap(screen, lang)
@@ -338,6 +345,23 @@ def dialogue_message(screen: Screen, lang: str) -> Message:
     lines.append("")
     if screen.error:
         lines += ["⚠️ " + t(f"admin.err.{screen.error}", lang, screen.params), ""]
+    prompt, rows = _step_prompt(screen, lang)
+    lines += prompt
+    nav = []
+    if step != STEPS[0]:
+        nav.append(_button(screen, t("admin.btn.back", lang), "b"))
+    nav.append(_button(screen, t("admin.btn.cancel", lang), "x"))
+    rows.append(nav)
+    return Message(_fit(lines), InlineKeyboardMarkup(rows))
+
+
+def _step_prompt(screen: Screen, lang: str,
+                 ) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
+    """What the current step asks, and its own buttons."""
+    data = screen.data
+    zone = str(data.get("timezone") or "UTC")
+    step = screen.step
+    lines: list[str] = []
     rows: list[list[InlineKeyboardButton]] = []
     if step == "survey":
         lines.append(t("admin.dlg.survey", lang))
@@ -402,12 +426,7 @@ def dialogue_message(screen: Screen, lang: str) -> Message:
             lines.append("")
         lines.append(t("admin.dlg.confirm", lang))
         rows.append([_button(screen, t("admin.btn.create", lang), "y")])
-    nav = []
-    if step != STEPS[0]:
-        nav.append(_button(screen, t("admin.btn.back", lang), "b"))
-    nav.append(_button(screen, t("admin.btn.cancel", lang), "x"))
-    rows.append(nav)
-    return Message(_fit(lines), InlineKeyboardMarkup(rows))
+    return lines, rows
 
 
 def created_message(created: Created, lang: str, link: str) -> Message:
@@ -463,21 +482,16 @@ def _link(status: LinkStatus, lang: str) -> str:
 
 def cadre_list(view: CadreList) -> str:
     lang = view.lang
-    if not view.profiles:
-        return t("admin.cadres.empty", lang)
-    lines = [t("admin.cadres.head", lang, {"total": view.total}), ""]
+    items: list[list[str]] = []
     for profile in view.profiles:
-        lines.append(t("admin.cadres.line", lang, {
+        item = [t("admin.cadres.line", lang, {
             "id": profile.person_id, "name": display_name(profile, lang),
             "position": profile.position or "–",
             "units": ", ".join(display_name(u, lang) for u in profile.units),
             "link": _link(profile.link, lang),
-        }))
+        })]
         if profile.tasks:
-            lines.append(t("admin.cadres.tasks", lang,
-                           {"tasks": ", ".join(task.title for task in profile.tasks)}))
-    if view.total > len(view.profiles):
-        lines.append(t("admin.cadres.more", lang,
-                       {"more": view.total - len(view.profiles)}))
-    lines += ["", t("admin.cadres.hint", lang)]
-    return _fit(lines)
+            item.append(t("admin.cadres.tasks", lang,
+                          {"tasks": ", ".join(task.title for task in profile.tasks)}))
+        items.append(item)
+    return _listing("cadres", lang, view.total, items)

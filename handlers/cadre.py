@@ -396,13 +396,16 @@ async def _on_draft_button(deps: Deps, update: Update, nonce: str, version: int,
         await edit(query, t(key, outcome.lang), None)
 
 
+def _photos(count: int, lang: str) -> str:
+    if count == 0:
+        return t("note.photos.0", lang)
+    if count == 1:
+        return t("note.photos.1", lang)
+    return t("note.photos.n", lang, {"count": count})
+
+
 def _saved_text(saved: SavedNote, lang: str, deps: Deps) -> str:
-    if saved.photos == 0:
-        photos = t("note.photos.0", lang)
-    elif saved.photos == 1:
-        photos = t("note.photos.1", lang)
-    else:
-        photos = t("note.photos.n", lang, {"count": saved.photos})
+    photos = _photos(saved.photos, lang)
     place = saved.place
     if place is None:
         where = t("note.saved.place.none", lang)
@@ -457,12 +460,7 @@ def _list_item(item: NoteItem, lang: str) -> str:
         flags.append(t("note.list.corrected", lang, {"version": item.version}))
     if item.withdrawn:
         flags.append(t("note.list.withdrawn", lang))
-    if item.photos == 0:
-        photos = t("note.photos.0", lang)
-    elif item.photos == 1:
-        photos = t("note.photos.1", lang)
-    else:
-        photos = t("note.photos.n", lang, {"count": item.photos})
+    photos = _photos(item.photos, lang)
     return t("note.list.item", lang, {
         "id": item.id, "date": item.created_at,
         "task": item.task if item.task is not None else t("note.list.no_task", lang),

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -23,6 +23,19 @@ from surveys.people.caller import resolve_language
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class TapOutcome(Protocol):
+    """What a dialogue's use case returns for a tap on one of its buttons."""
+
+    @property
+    def lang(self) -> str: ...
+
+    @property
+    def stale(self) -> bool: ...
+
+
+OutcomeT = TypeVar("OutcomeT", bound=TapOutcome)
 
 # Telegram answers this when an edit would change nothing; it is not a failure for us.
 _NOT_MODIFIED = "message is not modified"
@@ -47,6 +60,49 @@ async def peek(deps: Deps, update: Update,
             return await read(uow, user.id)
     except DatabaseUnavailable:
         return None
+
+
+async def step(deps: Deps, update: Update, show: Callable[[Deps, Update, T], Awaitable[None]],
+               use_case: Callable[[UnitOfWork], Awaitable[T]]) -> bool:
+    """Run a step of a dialogue (claiming the update), then show where it stands; True: the
+    update was the dialogue's."""
+    outcome = await deps.run(update, use_case)
+    await show(deps, update, outcome)
+    return True
+
+
+async def decoded(deps: Deps, update: Update, parse: Callable[[str | None], T | None]) -> T | None:
+    """A tapped button's data as ``parse`` reads it; data it cannot read (a forged or foreign
+    button) is answered so, and gives None."""
+    query = update.callback_query
+    assert query is not None
+    parsed = parse(query.data)
+    if parsed is None:
+        await answer(query, t("forged", lang_guess(deps, update)))
+    return parsed
+
+
+async def tapped(deps: Deps, update: Update,
+                 parse: Callable[[str | None], tuple[str, int, str] | None],
+                 use_case: Callable[..., Awaitable[OutcomeT]], caller: object,
+                 show: Callable[[Deps, Update, OutcomeT], Awaitable[None]]) -> bool:
+    """A tap on a dialogue's button (``nonce``, ``version`` and ``choice`` in its data), run by
+    ``use_case`` and shown by ``show``; a forged or stale tap is answered with a toast. True:
+    the update was the dialogue's."""
+    query = update.callback_query
+    assert query is not None
+    parsed = await decoded(deps, update, parse)
+    if parsed is None:
+        return True
+    nonce, version, choice = parsed
+    outcome = await deps.run(update, partial(use_case, caller=caller, nonce=nonce,
+                                             version=version, choice=choice))
+    if outcome.stale:
+        await answer(query, t("stale", outcome.lang))
+        return True
+    await answer(query, None)
+    await show(deps, update, outcome)
+    return True
 
 
 async def answer(query: CallbackQuery, text: str | None, alert: bool = False) -> None:

@@ -24,7 +24,7 @@ from functools import partial
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from handlers.common import Guard, answer, lang_guess, notice, peek, retire, say, show
+from handlers.common import Guard, notice, peek, retire, say, show, step, tapped
 from handlers.deps import Context, Deps
 from handlers.evidence import EvidenceRefused, forwarded, receive_photo
 from handlers.render import MAX_TEXT
@@ -77,10 +77,9 @@ def _caller(deps: Deps, update: Update) -> Caller:
 
 async def _on_inspect(deps: Deps, update: Update, context: Context) -> bool:
     code = context.args[0] if context.args else None
-    outcome = await deps.run(update, partial(inspections.start, caller=_caller(deps, update),
-                                             code=code, rules=deps.fieldwork))
-    await _show(deps, update, outcome, in_place=False)
-    return True
+    return await step(deps, update, _show,
+                      partial(inspections.start, caller=_caller(deps, update), code=code,
+                              rules=deps.fieldwork))
 
 
 async def _on_inspections(deps: Deps, update: Update, context: Context) -> bool:
@@ -90,39 +89,22 @@ async def _on_inspections(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _on_cancel(deps: Deps, update: Update, context: Context, found: Open) -> bool:
-    outcome = await deps.run(update, partial(inspections.cancel, caller=_caller(deps, update)))
-    await _show(deps, update, outcome, in_place=False)
-    return True
+    return await step(deps, update, _show,
+                      partial(inspections.cancel, caller=_caller(deps, update)))
 
 
 async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
-    query = update.callback_query
-    assert query is not None
-    parsed = inspections.parse_choice(query.data)
-    if parsed is None:
-        await answer(query, t("forged", lang_guess(deps, update)))
-        return True
-    nonce, version, choice = parsed
-    outcome = await deps.run(update, partial(inspections.dialogue_tap,
-                                             caller=_caller(deps, update), nonce=nonce,
-                                             version=version, choice=choice,
-                                             rules=deps.fieldwork))
-    if outcome.stale:
-        await answer(query, t("stale", outcome.lang))
-        return True
-    await answer(query, None)
-    await _show(deps, update, outcome, in_place=True)
-    return True
+    return await tapped(deps, update, inspections.parse_choice,
+                        partial(inspections.dialogue_tap, rules=deps.fieldwork),
+                        _caller(deps, update), partial(_show, in_place=True))
 
 
 async def _on_text(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     message = update.effective_message
     assert message is not None
-    outcome = await deps.run(update, partial(inspections.dialogue_text,
-                                             caller=_caller(deps, update),
-                                             typed=message.text or "", rules=deps.fieldwork))
-    await _show(deps, update, outcome, in_place=False)
-    return True
+    return await step(deps, update, _show, partial(
+        inspections.dialogue_text, caller=_caller(deps, update), typed=message.text or "",
+        rules=deps.fieldwork))
 
 
 async def _on_photo(deps: Deps, update: Update, context: Context, found: Open) -> bool:
@@ -154,9 +136,7 @@ async def _on_photo(deps: Deps, update: Update, context: Context, found: Open) -
             use_case = partial(inspections.add_photo, caller=caller, stored=received.stored,
                                file_unique_id=received.file_unique_id, caption=message.caption,
                                rules=deps.fieldwork)
-    outcome = await deps.run(update, use_case)
-    await _show(deps, update, outcome, in_place=False)
-    return True
+    return await step(deps, update, _show, use_case)
 
 
 async def _on_location(deps: Deps, update: Update, context: Context, found: Open) -> bool:
@@ -172,15 +152,14 @@ async def _on_location(deps: Deps, update: Update, context: Context, found: Open
         use_case = partial(inspections.add_location, caller=caller,
                            latitude=message.location.latitude,
                            longitude=message.location.longitude, rules=deps.fieldwork)
-    outcome = await deps.run(update, use_case)
-    await _show(deps, update, outcome, in_place=False)
-    return True
+    return await step(deps, update, _show, use_case)
 
 
 # --- showing outcomes -----------------------------------------------------------------------
 
 
-async def _show(deps: Deps, update: Update, outcome: Outcome, *, in_place: bool) -> None:
+async def _show(deps: Deps, update: Update, outcome: Outcome, *,
+                in_place: bool = False) -> None:
     """Show a dialogue outcome: in place of the tapped prompt, or as a new message."""
     lang = outcome.lang
     keyboard: InlineKeyboardMarkup | None = None
@@ -210,7 +189,7 @@ async def _remember(deps: Deps, update: Update, screen: Screen, message_id: int)
     try:
         async with deps.db.transaction() as uow:
             return await inspections.remember_prompt(uow, _caller(deps, update), screen.nonce,
-                                                     screen.version, message_id)
+                                                 screen.version, message_id)
     except DatabaseUnavailable as exc:
         # Only the tidying of old buttons is lost; stale taps are refused by version anyway.
         log.warning("could not remember the inspection prompt: %s", exc)

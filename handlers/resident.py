@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import cast
+from typing import TypeVar, cast
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import Forbidden
 from telegram.ext import (
@@ -22,21 +22,20 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.common import Handler, Handlers, answer, edit, lang_guess, notice, peek, retire
+from handlers import render
+from handlers.common import (
+    Handler,
+    Handlers,
+    answer,
+    decoded,
+    edit,
+    lang_guess,
+    notice,
+    peek,
+    retire,
+)
 from handlers.deps import Context, Deps, DuplicateUpdate
 from handlers.menus import set_chat_menu
-from handlers.render import (
-    cancel_keyboard,
-    follow_keyboard,
-    intro_message,
-    language_keyboard,
-    parse_cancel,
-    parse_picker,
-    parse_tap,
-    picker_keyboard,
-    picker_text,
-    screen_message,
-)
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
 from surveys.fieldwork.cadres import Profile
@@ -45,8 +44,10 @@ from surveys.people.names import display_name
 from surveys.people.roles import roles_of
 from surveys.respondents import following, responding
 from surveys.respondents.journey import Intro, Reply
+from surveys.respondents.responding import Tap
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def resident_handlers(deps: Deps) -> Handlers:
@@ -61,12 +62,15 @@ def resident_handlers(deps: Deps) -> Handlers:
         CommandHandler("stop", _guarded(deps, _on_stop), private),
         CommandHandler("units", _guarded(deps, _on_units), private),
         ChatMemberHandler(_guarded(deps, _on_my_chat_member), ChatMemberHandler.MY_CHAT_MEMBER),
-        CallbackQueryHandler(_guarded(deps, _on_poll_button), pattern=r"^p:"),
+        CallbackQueryHandler(_guarded(deps, _decoding(render.parse_tap, _on_poll_button)),
+                             pattern=r"^p:"),
         CallbackQueryHandler(_guarded(deps, _on_language_button), pattern=r"^l:"),
-        CallbackQueryHandler(_guarded(deps, _on_picker_button), pattern=r"^u:"),
+        CallbackQueryHandler(_guarded(deps, _decoding(render.parse_picker, _on_picker_button)),
+                             pattern=r"^u:"),
         CallbackQueryHandler(_guarded(deps, _on_follow_button), pattern=r"^f:[0-9]+:[01]\Z"),
         CallbackQueryHandler(_guarded(deps, _on_invitation_button), pattern=r"^i:[0-9]+\Z"),
-        CallbackQueryHandler(_guarded(deps, _on_cancel_button), pattern=r"^c:"),
+        CallbackQueryHandler(_guarded(deps, _decoding(render.parse_cancel, _on_cancel_button)),
+                             pattern=r"^c:"),
         CallbackQueryHandler(_guarded(deps, _on_unknown_button)),
         MessageHandler(
             private & filters.TEXT & ~filters.COMMAND,
@@ -104,6 +108,22 @@ def _guarded(
     return run
 
 
+def _decoding(
+    parse: Callable[[str | None], T | None],
+    handle: Callable[[Deps, Update, CallbackQuery, T], Awaitable[None]],
+) -> Callable[[Deps, Update, Context], Awaitable[None]]:
+    """A button's handler, given its data as ``parse`` reads it (a forged button is answered
+    so and goes no further)."""
+
+    async def run(deps: Deps, update: Update, context: Context) -> None:
+        parsed = await decoded(deps, update, parse)
+        if parsed is not None:
+            assert update.callback_query is not None
+            await handle(deps, update, update.callback_query, parsed)
+
+    return run
+
+
 async def _mark_unreachable(deps: Deps, update: Update) -> None:
     if update.effective_user is None or update.effective_chat is None:
         return
@@ -115,20 +135,23 @@ async def _mark_unreachable(deps: Deps, update: Update) -> None:
         log.warning("could not record the block: %s", exc)
 
 
+async def _idempotent(deps: Deps, update: Update, use_case: Callable[..., Awaitable[Reply]],
+                      **params: object) -> None:
+    """Run a use case that a redelivery may simply run again (it shows where things stand,
+    or sets what is already set), and send its reply."""
+    run = partial(use_case, who=deps.respondent(update), **params)
+    reply = await deps.run(update, run, again=run)
+    await _send(deps, update, reply)
+
+
 async def _on_start(deps: Deps, update: Update, context: Context) -> None:
     payload = context.args[0] if context.args else None
-    who = deps.respondent(update)
-    start = partial(responding.open_campaign, who=who, payload=payload)
     # Beginning or resuming a poll is idempotent: a redelivery shows where the poll stands.
-    reply = await deps.run(update, start, again=start)
-    await _send(deps, update, reply)
+    await _idempotent(deps, update, responding.open_campaign, payload=payload)
 
 
 async def _on_help(deps: Deps, update: Update, context: Context) -> None:
-    who = deps.respondent(update)
-    help_reply = partial(responding.help_reply, who=who)
-    reply = await deps.run(update, help_reply, again=help_reply)
-    await _send(deps, update, reply)
+    await _idempotent(deps, update, responding.help_reply)
 
 
 async def _on_cancel(deps: Deps, update: Update, context: Context) -> None:
@@ -140,26 +163,18 @@ async def _on_cancel(deps: Deps, update: Update, context: Context) -> None:
     assert update.effective_chat is not None
     await update.effective_chat.send_message(
         t(reply.notice or "cancel.confirm", reply.lang, reply.params), parse_mode=ParseMode.HTML,
-        reply_markup=cancel_keyboard(reply.withdraw, reply.lang))
+        reply_markup=render.cancel_keyboard(reply.withdraw, reply.lang))
 
 
-async def _on_cancel_button(deps: Deps, update: Update, context: Context) -> None:
+async def _on_cancel_button(deps: Deps, update: Update, query: CallbackQuery,
+                            choice: tuple[bool, int, int]) -> None:
     """Withdraw my answers / Keep going, under /cancel's question."""
-    query = update.callback_query
-    assert query is not None
-    choice = parse_cancel(query.data)
-    if choice is None:
-        await answer(query, t("forged", lang_guess(deps, update)))
-        return
     withdraw, response_id, step = choice
-    who = deps.respondent(update)
-    reply = await deps.run(update, partial(responding.settle_cancel, who=who,
+    reply = await deps.run(update, partial(responding.settle_cancel, who=deps.respondent(update),
                                            response_id=response_id, step=step,
                                            withdraw=withdraw))
-    if reply.only_notice:
-        await answer(query, t(reply.notice or "stale", reply.lang, reply.params))
+    if await _told(query, reply):
         return
-    await answer(query, None)
     await edit(query, t(reply.notice or "cancelled", reply.lang, reply.params), None)
     if reply.screen is not None:
         # Keep going: the current question again, as the newest message.
@@ -170,10 +185,7 @@ async def _on_cancel_button(deps: Deps, update: Update, context: Context) -> Non
 
 
 async def _on_stop(deps: Deps, update: Update, context: Context) -> None:
-    who = deps.respondent(update)
-    stop = partial(responding.stop_invitations, who=who)
-    reply = await deps.run(update, stop, again=stop)
-    await _send(deps, update, reply)
+    await _idempotent(deps, update, responding.stop_invitations)
 
 
 async def _on_my_chat_member(deps: Deps, update: Update, context: Context) -> None:
@@ -187,11 +199,8 @@ async def _on_my_chat_member(deps: Deps, update: Update, context: Context) -> No
 
 
 async def _on_language(deps: Deps, update: Update, context: Context) -> None:
-    who = deps.respondent(update)
     choice = context.args[0].lower() if context.args else None
-    choose = partial(responding.set_language, who=who, lang=choice)
-    reply = await deps.run(update, choose, again=choose)
-    await _send(deps, update, reply)
+    await _idempotent(deps, update, responding.set_language, lang=choice)
 
 
 async def _on_text(deps: Deps, update: Update, context: Context) -> None:
@@ -211,21 +220,12 @@ async def _on_other(deps: Deps, update: Update, context: Context) -> None:
     await notice(update, t("unsupported_message", lang_guess(deps, update)))
 
 
-async def _on_poll_button(deps: Deps, update: Update, context: Context) -> None:
-    query = update.callback_query
-    assert query is not None
-    tap = parse_tap(query.data)
+async def _on_poll_button(deps: Deps, update: Update, query: CallbackQuery, tap: Tap) -> None:
     who = deps.respondent(update)
-    if tap is None:
-        await answer(query, t("forged", lang_guess(deps, update)))
-        return
     reply = await deps.run(update, partial(responding.press, who=who, tap=tap),
                           again=partial(responding.replay_press, who=who, tap=tap))
-    if reply.only_notice:
-        await answer(query, t(reply.notice or "stale", reply.lang, reply.params),
-                      alert=reply.notice in ("closed",))
+    if await _told(query, reply, alert=reply.notice in ("closed",)):
         return
-    await answer(query, None)
     if reply.submitted:
         await edit(query, t(reply.notice or "thanks", reply.lang, reply.params), None)
         if reply.follow_offer is not None:
@@ -233,11 +233,11 @@ async def _on_poll_button(deps: Deps, update: Update, context: Context) -> None:
             assert query.message is not None
             await query.message.chat.send_message(
                 t("follow_offer", reply.lang, {"unit": unit_name}), parse_mode=ParseMode.HTML,
-                reply_markup=follow_keyboard(unit_id, reply.lang),
+                reply_markup=render.follow_keyboard(unit_id, reply.lang),
             )
         return
     if reply.screen is not None:
-        message = screen_message(reply.screen, reply.lang)
+        message = render.screen_message(reply.screen, reply.lang)
         await edit(query, message.text, message.keyboard)
 
 
@@ -259,19 +259,11 @@ async def _on_language_button(deps: Deps, update: Update, context: Context) -> N
 
 
 async def _on_units(deps: Deps, update: Update, context: Context) -> None:
-    who = deps.respondent(update)
-    show = partial(following.show_units, who=who)
-    reply = await deps.run(update, show, again=show)
-    await _send(deps, update, reply)
+    await _idempotent(deps, update, following.show_units)
 
 
-async def _on_picker_button(deps: Deps, update: Update, context: Context) -> None:
-    query = update.callback_query
-    assert query is not None
-    tap = parse_picker(query.data)
-    if tap is None:
-        await answer(query, t("forged", lang_guess(deps, update)))
-        return
+async def _on_picker_button(deps: Deps, update: Update, query: CallbackQuery,
+                            tap: render.PickerTap) -> None:
     who = deps.respondent(update)
     if tap.action == "d":
         done = partial(following.units_done, who=who)
@@ -294,8 +286,8 @@ async def _on_picker_button(deps: Deps, update: Update, context: Context) -> Non
         await answer(query, t(reply.notice or "stale", reply.lang))
         return
     await answer(query, None)
-    await edit(query, picker_text(reply.picker, reply.lang),
-                picker_keyboard(reply.picker, reply.lang))
+    await edit(query, render.picker_text(reply.picker, reply.lang),
+                render.picker_keyboard(reply.picker, reply.lang))
 
 
 async def _on_follow_button(deps: Deps, update: Update, context: Context) -> None:
@@ -305,10 +297,8 @@ async def _on_follow_button(deps: Deps, update: Update, context: Context) -> Non
     who = deps.respondent(update)
     follow = partial(following.answer_follow, who=who, unit_id=int(unit), yes=yes == "1")
     reply = await deps.run(update, follow, again=follow)
-    if reply.only_notice:
-        await answer(query, t(reply.notice or "stale", reply.lang))
+    if await _told(query, reply):
         return
-    await answer(query, None)
     await edit(query, t(reply.notice or "not_following", reply.lang, reply.params), None)
 
 
@@ -320,12 +310,20 @@ async def _on_invitation_button(deps: Deps, update: Update, context: Context) ->
     who = deps.respondent(update)
     begin = partial(responding.open_invitation, who=who, campaign_id=campaign_id)
     reply = await deps.run(update, begin, again=begin)
-    if reply.only_notice:
-        await answer(query, t(reply.notice or "stale", reply.lang))
+    if await _told(query, reply):
         return
-    await answer(query, None)
     # The invitation stays as it was (its button still works); the poll comes below it.
     await _send(deps, update, reply)
+
+
+async def _told(query: CallbackQuery, reply: Reply, *, alert: bool = False) -> bool:
+    """Answer the tap: with the reply's notice when that is all it says (True: nothing more
+    to show), else without a word (the reply is shown next)."""
+    if reply.only_notice:
+        await answer(query, t(reply.notice or "stale", reply.lang, reply.params), alert=alert)
+        return True
+    await answer(query, None)
+    return False
 
 
 async def _on_unknown_button(deps: Deps, update: Update, context: Context) -> None:
@@ -355,20 +353,20 @@ async def _send(deps: Deps, update: Update, reply: Reply) -> None:
         roles = cast(tuple[str, ...], reply.params.get("roles", ()))
         notice = "\n\n".join([t("help", lang), *(t(f"help.{role}", lang) for role in roles)])
     if notice and reply.notice == "choose_language":
-        await chat.send_message(notice, reply_markup=language_keyboard())
+        await chat.send_message(notice, reply_markup=render.language_keyboard())
         return
     if reply.picker is not None:
         if notice and reply.notice != "choose_units":
             await chat.send_message(notice, parse_mode=ParseMode.HTML)
-        await chat.send_message(picker_text(reply.picker, lang), parse_mode=ParseMode.HTML,
-                                reply_markup=picker_keyboard(reply.picker, lang))
+        await chat.send_message(render.picker_text(reply.picker, lang), parse_mode=ParseMode.HTML,
+                                reply_markup=render.picker_keyboard(reply.picker, lang))
         return
     if reply.intro is not None:
-        text = (intro_message(reply.intro, lang, deps.min_cell_size).text
+        text = (render.intro_message(reply.intro, lang, deps.min_cell_size).text
                 if reply.intro.anonymous else _named_intro(reply.intro, lang))
         await chat.send_message(text, parse_mode=ParseMode.HTML)
     if reply.screen is not None:
-        message = screen_message(reply.screen, lang, notice)
+        message = render.screen_message(reply.screen, lang, notice)
         sent = await chat.send_message(
             message.text, parse_mode=ParseMode.HTML, reply_markup=message.keyboard
         )

@@ -25,7 +25,7 @@ import asyncio
 import html
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import partial
 
@@ -608,25 +608,23 @@ def pack(blocks: Sequence[str], limit: int = TEXT_LIMIT) -> list[str]:
     for block in blocks:
         if len(block) <= limit:
             pieces.append(block)
-            continue
-        current = ""
-        for line in block.split("\n"):
-            line = _cut_line(line, limit)
-            if current and len(current) + 1 + len(line) > limit:
-                pieces.append(current)
-                current = line
-            else:
-                current = f"{current}\n{line}" if current else line
-        if current:
-            pieces.append(current)
-    messages: list[str] = []
-    current = ""
-    for piece in pieces:
-        if current and len(current) + 2 + len(piece) > limit:
-            messages.append(current)
-            current = piece
         else:
-            current = f"{current}\n\n{piece}" if current else piece
+            pieces += _join((_cut_line(line, limit) for line in block.split("\n")), "\n", limit)
+    return _join(pieces, "\n\n", limit)
+
+
+def _join(parts: Iterable[str], separator: str, limit: int) -> list[str]:
+    """``parts`` (each at most ``limit`` long), in order, joined by ``separator`` into as few
+    texts of at most ``limit`` characters as that allows; empty ones before any text are
+    dropped."""
+    joined: list[str] = []
+    current = ""
+    for part in parts:
+        if current and len(current) + len(separator) + len(part) > limit:
+            joined.append(current)
+            current = part
+        else:
+            current = f"{current}{separator}{part}" if current else part
     if current:
-        messages.append(current)
-    return messages
+        joined.append(current)
+    return joined
