@@ -168,8 +168,8 @@ async def _on_entry(deps: Deps, update: Update, context: Context) -> bool:
     link = deep_link(deps.bot_username, added.code, added.name)
     shown_label = t("admin.entry.label", lang, {"label": added.label}) if added.label else ""
     await say(update, t("admin.entry.done", lang,
-                         {"name": added.name, "label": shown_label, "code": added.code,
-                          "link": link}, raw=frozenset({"label"})))
+                        {"name": added.name, "label": shown_label, "code": added.code,
+                         "link": link}, raw=frozenset({"label"})))
     await _send_qr(deps, update, added.code, added.name)
     return True
 

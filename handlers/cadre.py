@@ -235,7 +235,7 @@ async def _show_draft(deps: Deps, update: Update, outcome: DraftOutcome) -> None
 
 async def _echo_too_long(update: Update, too_long: TooLong, lang: str) -> None:
     await say(update, t("note.too_long", lang,
-                         {"length": too_long.length, "limit": too_long.limit}))
+                        {"length": too_long.length, "limit": too_long.limit}))
     chat = update.effective_chat
     assert chat is not None
     # Plain text, exactly as sent, so it can be copied back and shortened.

@@ -49,9 +49,9 @@ def lang_guess(deps: Deps, update: Update) -> str:
 
 async def peek(deps: Deps, update: Update,
                read: Callable[[UnitOfWork, int], Awaitable[T | None]]) -> T | None:
-    """The cheap read that decides whether an update belongs to an audience's dialogue. It
-    claims nothing, and an outage reads as "no": the next handlers meet the same outage and
-    say so."""
+    """A cheap read before the update is claimed (whose dialogue a message belongs to, say).
+    It claims nothing, and an outage reads as "nothing": the handlers that go on meet the
+    same outage and say so."""
     user = update.effective_user
     if user is None:
         return None

@@ -468,7 +468,7 @@ async def _on_cancel(deps: Deps, update: Update, context: Context, found: Open) 
         await say(update, t("results.appeal.cancelled", cancelled.lang))
     elif cancelled.kind == appeals.ANSWER_KIND:
         await say(update, t("results.answer.cancelled", cancelled.lang,
-                              {"id": cancelled.appeal_id}))
+                            {"id": cancelled.appeal_id}))
     else:
         return False
     return True
