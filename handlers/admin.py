@@ -49,7 +49,7 @@ from surveys.fieldwork.cadres import invite_link
 from surveys.people import busy
 from surveys.people.access import ADMIN_ROLES, VIEW_ROLES
 from surveys.people.busy import Open
-from surveys.people.caller import Caller, Refused
+from surveys.people.caller import Refused
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,13 +77,6 @@ async def _refuse(update: Update, refusal: Exception) -> None:
     await notice(update, t(refusal_key("admin", refusal.key), refusal.lang, refusal.params))
 
 
-def _caller(deps: Deps, update: Update) -> Caller:
-    user = update.effective_user
-    assert user is not None
-    return Caller(telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
-                  default_language=deps.default_language)
-
-
 async def _send_qr(deps: Deps, update: Update, code: str, entry: str | None = None) -> None:
     link = deep_link(deps.bot_username, code, entry)
     name = f"{code}--{entry}.png" if entry else f"{code}.png"
@@ -102,14 +95,14 @@ async def _send_link_qr(update: Update, link: str, filename: str, caption: str) 
 
 
 async def _on_campaigns(deps: Deps, update: Update, context: Context) -> bool:
-    view = await deps.query(update, partial(commands.list_campaigns, caller=_caller(deps, update)))
+    view = await deps.query(update, partial(commands.list_campaigns, caller=deps.caller(update)))
     await say(update, render.campaign_list(view))
     return True
 
 
 async def _usage(deps: Deps, update: Update, key: str, roles: Any) -> bool:
     """Admins get the usage; anyone else the same refusal as with arguments."""
-    lang = await deps.query(update, partial(commands.require_role, caller=_caller(deps, update),
+    lang = await deps.query(update, partial(commands.require_role, caller=deps.caller(update),
                                           roles=roles))
     await say(update, t(f"admin.usage.{key}", lang))
     return True
@@ -118,7 +111,7 @@ async def _usage(deps: Deps, update: Update, key: str, roles: Any) -> bool:
 async def _on_campaign(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "campaign", VIEW_ROLES)
-    view = await deps.query(update, partial(commands.campaign_status, caller=_caller(deps, update),
+    view = await deps.query(update, partial(commands.campaign_status, caller=deps.caller(update),
                                           code=context.args[0]))
     code = view.report.campaign.code
     links = {e.name: deep_link(deps.bot_username, code, e.name) for e in view.entry_points}
@@ -134,7 +127,7 @@ async def _ask(deps: Deps, update: Update, check: Callable[..., Awaitable[T]],
                show: Callable[[T], render.Message], code: str, **params: object) -> None:
     """The question before closing a campaign or sending its reminder, as a new message
     (under a button, once the tap is answered)."""
-    view = await deps.query(update, partial(check, caller=_caller(deps, update), code=code,
+    view = await deps.query(update, partial(check, caller=deps.caller(update), code=code,
                                             **params))
     if update.callback_query is not None:
         await answer(update.callback_query, None)
@@ -162,7 +155,7 @@ async def _on_entry(deps: Deps, update: Update, context: Context) -> bool:
     if len(args) < 2:
         return await _usage(deps, update, "entry", ADMIN_ROLES)
     label = " ".join(args[2:]) or None
-    added = await deps.run(update, partial(commands.add_entry, caller=_caller(deps, update),
+    added = await deps.run(update, partial(commands.add_entry, caller=deps.caller(update),
                                            code=args[0], name=args[1], label=label))
     lang = added.lang
     link = deep_link(deps.bot_username, added.code, added.name)
@@ -185,7 +178,7 @@ async def _on_invite(deps: Deps, update: Update, context: Context) -> bool:
     # Everything after the command, as typed (names have spaces; ';' separates the fields).
     parts = text.split(maxsplit=1)
     request = parts[1].strip() if len(parts) > 1 else ""
-    caller = _caller(deps, update)
+    caller = deps.caller(update)
     days = deps.fieldwork.invite_valid_for.days
     if not request:
         lang = await deps.query(update, partial(invites.invite_usage, caller=caller))
@@ -202,7 +195,7 @@ async def _on_invite(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _on_cadres(deps: Deps, update: Update, context: Context) -> bool:
-    view = await deps.query(update, partial(invites.list_cadres, caller=_caller(deps, update)))
+    view = await deps.query(update, partial(invites.list_cadres, caller=deps.caller(update)))
     await say(update, render.cadre_list(view))
     return True
 
@@ -216,20 +209,20 @@ async def _on_action_button(deps: Deps, update: Update, context: Context) -> boo
 
 
 async def _qr(deps: Deps, update: Update, action: str, code: str) -> None:
-    ref = await deps.query(update, partial(commands.campaign_link, caller=_caller(deps, update),
+    ref = await deps.query(update, partial(commands.campaign_link, caller=deps.caller(update),
                                            code=code))
     await _done(update, None)
     await _send_qr(deps, update, ref.code)
 
 
 async def _close(deps: Deps, update: Update, action: str, code: str) -> None:
-    ref = await deps.run(update, partial(commands.close, caller=_caller(deps, update), code=code))
+    ref = await deps.run(update, partial(commands.close, caller=deps.caller(update), code=code))
     deps.campaigns_changed()
     await _done(update, t("admin.close.done", ref.lang, {"code": ref.code}))
 
 
 async def _remind(deps: Deps, update: Update, action: str, code: str) -> None:
-    view = await deps.run(update, partial(commands.remind, caller=_caller(deps, update),
+    view = await deps.run(update, partial(commands.remind, caller=deps.caller(update),
                                           code=code, secret=deps.secret, burden=deps.burden))
     deps.outbox_changed()
     await _done(update, t("admin.remind.done", view.lang, {"count": view.queued,
@@ -238,7 +231,7 @@ async def _remind(deps: Deps, update: Update, action: str, code: str) -> None:
 
 async def _keep(deps: Deps, update: Update, action: str, code: str) -> None:
     """KEEP or NO_REMIND: nothing to change, but only an admin's buttons say so."""
-    lang = await deps.query(update, partial(commands.require_role, caller=_caller(deps, update),
+    lang = await deps.query(update, partial(commands.require_role, caller=deps.caller(update),
                                           roles=ADMIN_ROLES))
     key = "admin.close.kept" if action == render.KEEP else "admin.remind.kept"
     await _done(update, t(key, lang, {"code": code}))
@@ -279,27 +272,27 @@ _ACTIONS: dict[str, Action] = {
 
 async def _on_new_campaign(deps: Deps, update: Update, context: Context) -> bool:
     return await step(deps, update, _show,
-                      partial(dialogue.start_dialogue, caller=_caller(deps, update),
+                      partial(dialogue.start_dialogue, caller=deps.caller(update),
                               burden=deps.burden))
 
 
 async def _on_cancel(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     return await step(deps, update, _show,
-                      partial(dialogue.cancel_dialogue, caller=_caller(deps, update)))
+                      partial(dialogue.cancel_dialogue, caller=deps.caller(update)))
 
 
 async def _on_text(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     assert update.effective_message is not None
     text = update.effective_message.text or ""
     return await step(deps, update, _show,
-                      partial(dialogue.dialogue_text, caller=_caller(deps, update), text=text,
+                      partial(dialogue.dialogue_text, caller=deps.caller(update), text=text,
                               burden=deps.burden))
 
 
 async def _on_dialogue_button(deps: Deps, update: Update, context: Context) -> bool:
     return await tapped(deps, update, dialogue.parse_choice,
                         partial(dialogue.dialogue_tap, burden=deps.burden),
-                        _caller(deps, update), partial(_show, in_place=True))
+                        deps.caller(update), partial(_show, in_place=True))
 
 
 async def _show(deps: Deps, update: Update, outcome: Outcome, *,
@@ -329,7 +322,7 @@ async def _show(deps: Deps, update: Update, outcome: Outcome, *,
 async def _remember(deps: Deps, update: Update, nonce: str, message_id: int) -> int | None:
     try:
         async with deps.db.transaction() as uow:
-            return await dialogue.remember_prompt(uow, _caller(deps, update), nonce, message_id)
+            return await dialogue.remember_prompt(uow, deps.caller(update), nonce, message_id)
     except DatabaseUnavailable as exc:
         # Only the tidying of old buttons is lost; stale taps are refused by version anyway.
         log.warning("could not remember the dialogue prompt: %s", exc)

@@ -43,7 +43,7 @@ from surveys.fieldwork.notes import Draft, DraftOutcome, Place, Presence, SavedN
 from surveys.fieldwork.sent_notes import NoteItem
 from surveys.people import busy
 from surveys.people.busy import Open
-from surveys.people.caller import Caller, Refused
+from surveys.people.caller import Refused
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +85,6 @@ def cadre_audience(deps: Deps) -> Audience:
     )
 
 
-def _caller(deps: Deps, update: Update) -> Caller:
-    user = update.effective_user
-    assert user is not None
-    return Caller(telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
-                  default_language=deps.default_language)
-
-
 def _message_id(update: Update) -> int | None:
     """The chat message being handled (None for a button), which a change of the note
     dialogue records to tell it from a poll's later activity."""
@@ -120,7 +113,7 @@ async def _on_note(deps: Deps, update: Update, context: Context) -> bool:
     # The text after the command as typed (context.args would lose its line breaks).
     parts = (message.text or "").split(maxsplit=1)
     text = parts[1] if len(parts) > 1 else ""
-    outcome = await deps.run(update, partial(notes.start_note, caller=_caller(deps, update),
+    outcome = await deps.run(update, partial(notes.start_note, caller=deps.caller(update),
                                              text=text, rules=deps.fieldwork,
                                              secret=deps.secret,
                                              message_id=_message_id(update)))
@@ -136,7 +129,7 @@ async def _on_text(deps: Deps, update: Update, context: Context, found: Open) ->
         return False
     message = update.effective_message
     assert message is not None
-    caller = _caller(deps, update)
+    caller = deps.caller(update)
     if standing.kind == notes.FIX_KIND:
         corrected = await deps.run(update, partial(sent_notes.correct_text, caller=caller,
                                                    text=message.text or "",
@@ -187,7 +180,7 @@ async def _add_photo(deps: Deps, update: Update, standing: Presence,
         raise Refused("too_many_photos", standing.lang, {"limit": limit})
     received = await receive_photo(deps, message)
     return await deps.run(update, partial(
-        notes.draft_photo, caller=_caller(deps, update), stored=received.stored,
+        notes.draft_photo, caller=deps.caller(update), stored=received.stored,
         file_unique_id=received.file_unique_id, caption=message.caption,
         rules=deps.fieldwork, secret=deps.secret, message_id=_message_id(update),
     ))
@@ -197,14 +190,14 @@ async def _add_location(deps: Deps, update: Update, standing: Presence,
                         message: Message) -> DraftOutcome:
     assert message.location is not None
     return await deps.run(update, partial(
-        notes.draft_location, caller=_caller(deps, update),
+        notes.draft_location, caller=deps.caller(update),
         latitude=message.location.latitude, longitude=message.location.longitude,
         rules=deps.fieldwork, secret=deps.secret, message_id=_message_id(update),
     ))
 
 
 async def _on_cancel(deps: Deps, update: Update, context: Context, found: Open) -> bool:
-    outcome = await deps.run(update, partial(notes.cancel, caller=_caller(deps, update)))
+    outcome = await deps.run(update, partial(notes.cancel, caller=deps.caller(update)))
     if outcome.cancelled:
         key = "note.fix.cancelled" if found.kind == notes.FIX_KIND else "note.cancelled"
         await say(update, t(key, outcome.lang))
@@ -338,7 +331,7 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
         await answer(query, t("note.forged", await _lang(deps, update)))
         return True
     action, note_id, version = tapped.group(1), int(tapped.group(2)), int(tapped.group(3))
-    caller = _caller(deps, update)
+    caller = deps.caller(update)
     if action == CORRECT:
         prompt = await deps.run(update, partial(sent_notes.ask_correction, caller=caller,
                                                 note_id=note_id, version=version,
@@ -385,7 +378,7 @@ async def _on_draft_button(deps: Deps, update: Update, nonce: str, version: int,
                            choice: str) -> None:
     query = update.callback_query
     assert query is not None
-    outcome = await deps.run(update, partial(notes.draft_tap, caller=_caller(deps, update),
+    outcome = await deps.run(update, partial(notes.draft_tap, caller=deps.caller(update),
                                              nonce=nonce, version=version, choice=choice,
                                              rules=deps.fieldwork))
     await answer(query, None)
@@ -430,7 +423,7 @@ def _hours(deps: Deps) -> str:
 
 async def _on_notes(deps: Deps, update: Update, context: Context) -> bool:
     listed = await deps.query(update, partial(sent_notes.recent_notes,
-                                              caller=_caller(deps, update), rules=deps.fieldwork))
+                                              caller=deps.caller(update), rules=deps.fieldwork))
     lang = listed.lang
     if not listed.notes:
         await say(update, t("note.list.empty", lang))

@@ -20,6 +20,7 @@ from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
 from surveys.campaigns.operations import Burden
 from surveys.fieldwork.rules import FieldRules
+from surveys.people.caller import Caller
 from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.respondents.anonymity import DEFAULT_RESOLUTION
 from surveys.respondents.journey import Respondent
@@ -56,6 +57,15 @@ class Deps:
     outbox_changed: Callable[[], None] = lambda: None
     # Someone's roles changed (committed): their command menu should follow.
     roles_changed: Callable[[], None] = lambda: None
+
+    def caller(self, update: Update) -> Caller:
+        """Who sends the update, for the use cases of admins, cadres, inspectors and
+        reviewers."""
+        user = update.effective_user
+        assert user is not None
+        return Caller(telegram_user_id=user.id, now=self.clock(),
+                      client_language=user.language_code,
+                      default_language=self.default_language)
 
     def respondent(self, update: Update) -> Respondent:
         user = update.effective_user

@@ -36,7 +36,7 @@ from surveys.fieldwork.inspection_views import Recap, Screen
 from surveys.fieldwork.inspections import Outcome, RecordList, Saved
 from surveys.people import busy
 from surveys.people.busy import Open
-from surveys.people.caller import Caller, Refused
+from surveys.people.caller import Refused
 
 log = logging.getLogger(__name__)
 
@@ -65,45 +65,38 @@ async def _refuse(update: Update, refusal: Exception) -> None:
     await notice(update, t(refusal.key, refusal.lang, refusal.params))
 
 
-def _caller(deps: Deps, update: Update) -> Caller:
-    user = update.effective_user
-    assert user is not None
-    return Caller(telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
-                  default_language=deps.default_language)
-
-
 # --- the commands ---------------------------------------------------------------------------
 
 
 async def _on_inspect(deps: Deps, update: Update, context: Context) -> bool:
     code = context.args[0] if context.args else None
     return await step(deps, update, _show,
-                      partial(inspections.start, caller=_caller(deps, update), code=code,
+                      partial(inspections.start, caller=deps.caller(update), code=code,
                               rules=deps.fieldwork))
 
 
 async def _on_inspections(deps: Deps, update: Update, context: Context) -> bool:
-    listing = await deps.query(update, partial(inspections.recent, caller=_caller(deps, update)))
+    listing = await deps.query(update, partial(inspections.recent, caller=deps.caller(update)))
     await say(update, records_text(listing))
     return True
 
 
 async def _on_cancel(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     return await step(deps, update, _show,
-                      partial(inspections.cancel, caller=_caller(deps, update)))
+                      partial(inspections.cancel, caller=deps.caller(update)))
 
 
 async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
     return await tapped(deps, update, inspections.parse_choice,
                         partial(inspections.dialogue_tap, rules=deps.fieldwork),
-                        _caller(deps, update), partial(_show, in_place=True))
+                        deps.caller(update), partial(_show, in_place=True))
 
 
 async def _on_text(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     message = update.effective_message
     assert message is not None
     return await step(deps, update, _show, partial(
-        inspections.dialogue_text, caller=_caller(deps, update), typed=message.text or "",
+        inspections.dialogue_text, caller=deps.caller(update), typed=message.text or "",
         rules=deps.fieldwork))
 
 
@@ -114,7 +107,7 @@ async def _on_photo(deps: Deps, update: Update, context: Context, found: Open) -
         return False
     message = update.effective_message
     assert message is not None
-    caller = _caller(deps, update)
+    caller = deps.caller(update)
     limit = deps.fieldwork.max_photos
     use_case: Callable[..., Awaitable[Outcome]]
     if forwarded(message):
@@ -142,7 +135,7 @@ async def _on_photo(deps: Deps, update: Update, context: Context, found: Open) -
 async def _on_location(deps: Deps, update: Update, context: Context, found: Open) -> bool:
     message = update.effective_message
     assert message is not None and message.location is not None
-    caller = _caller(deps, update)
+    caller = deps.caller(update)
     use_case: Callable[..., Awaitable[Outcome]]
     if forwarded(message):
         # Where someone else is (or was) says nothing about where the inspector is.
@@ -188,7 +181,7 @@ async def _remember(deps: Deps, update: Update, screen: Screen, message_id: int)
     """Keep buttons on the newest prompt only; returns the message to retire."""
     try:
         async with deps.db.transaction() as uow:
-            return await inspections.remember_prompt(uow, _caller(deps, update), screen.nonce,
+            return await inspections.remember_prompt(uow, deps.caller(update), screen.nonce,
                                                  screen.version, message_id)
     except DatabaseUnavailable as exc:
         # Only the tidying of old buttons is lost; stale taps are refused by version anyway.

@@ -44,7 +44,7 @@ from surveys.appraisal.appeals import Answered, AppealFiled, AppealList
 from surveys.appraisal.results import Breakdown, MyScore, Ranked, ResultsTable
 from surveys.people import busy
 from surveys.people.busy import Open
-from surveys.people.caller import Caller, Refused
+from surveys.people.caller import Refused
 from surveys.people.names import display_name
 
 log = logging.getLogger(__name__)
@@ -95,13 +95,6 @@ async def _refuse(update: Update, refusal: Exception) -> None:
     await notice(update, refusal_text(refusal))
 
 
-def _caller(deps: Deps, update: Update) -> Caller:
-    user = update.effective_user
-    assert user is not None
-    return Caller(telegram_user_id=user.id, now=deps.clock(), client_language=user.language_code,
-                  default_language=deps.default_language)
-
-
 async def _say_all(update: Update, blocks: Sequence[str],
                    keyboard: InlineKeyboardMarkup | None = None) -> None:
     """Blocks packed into as few messages as fit 4,096 characters; the keyboard on the last."""
@@ -140,7 +133,7 @@ async def _photo(update: Update, png: bytes | None, filename: str, caption: str)
 
 
 async def _on_myscore(deps: Deps, update: Update, context: Context) -> bool:
-    view = await deps.query(update, partial(results.my_score, caller=_caller(deps, update),
+    view = await deps.query(update, partial(results.my_score, caller=deps.caller(update),
                                           min_cell=deps.min_cell_size))
     shown = view.breakdown
     if shown is None or view.period is None:
@@ -331,7 +324,7 @@ def my_score_blocks(view: MyScore) -> list[str]:
 
 
 async def _on_results(deps: Deps, update: Update, context: Context) -> bool:
-    table = await deps.query(update, partial(results.results_table, caller=_caller(deps, update),
+    table = await deps.query(update, partial(results.results_table, caller=deps.caller(update),
                                            args=list(context.args or [])))
     ordered = list(table.units)
     if ordered:
@@ -405,7 +398,7 @@ def results_blocks(table: ResultsTable) -> list[str]:
 
 async def _on_appeal(deps: Deps, update: Update, context: Context) -> bool:
     reason = _rest(update)
-    caller = _caller(deps, update)
+    caller = deps.caller(update)
     if not reason:
         asked = await deps.run(update, partial(appeals.ask_reason, caller=caller))
         score = (f"{_num(asked.score)}, {word('grade', asked.grade, asked.lang)}"
@@ -451,7 +444,7 @@ async def _on_text(deps: Deps, update: Update, context: Context, found: Open) ->
     message = update.effective_message
     assert message is not None
     text = message.text or ""
-    caller = _caller(deps, update)
+    caller = deps.caller(update)
     if found.kind == appeals.REASON_KIND:
         filed = await deps.run(update, partial(appeals.file_appeal, caller=caller, reason=text))
         await _filed(update, filed)
@@ -463,7 +456,7 @@ async def _on_text(deps: Deps, update: Update, context: Context, found: Open) ->
 
 
 async def _on_cancel(deps: Deps, update: Update, context: Context, found: Open) -> bool:
-    cancelled = await deps.run(update, partial(appeals.cancel, caller=_caller(deps, update)))
+    cancelled = await deps.run(update, partial(appeals.cancel, caller=deps.caller(update)))
     if cancelled.kind == appeals.REASON_KIND:
         await say(update, t("results.appeal.cancelled", cancelled.lang))
     elif cancelled.kind == appeals.ANSWER_KIND:
@@ -478,7 +471,7 @@ async def _on_cancel(deps: Deps, update: Update, context: Context, found: Open) 
 
 
 async def _on_appeals(deps: Deps, update: Update, context: Context) -> bool:
-    listed = await deps.query(update, partial(appeals.list_appeals, caller=_caller(deps, update)))
+    listed = await deps.query(update, partial(appeals.list_appeals, caller=deps.caller(update)))
     text_blocks, keyboard = appeals_message(listed)
     await _say_all(update, text_blocks, keyboard)
     return True
@@ -526,7 +519,7 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
         await answer(query, t("results.forged", lang_guess(deps, update)))
         return True
     decision, appeal_id = _TAP_DECISION[tapped.group(1)], int(tapped.group(2))
-    asked = await deps.run(update, partial(appeals.ask_answer, caller=_caller(deps, update),
+    asked = await deps.run(update, partial(appeals.ask_answer, caller=deps.caller(update),
                                            appeal_id=appeal_id, decision=decision))
     await answer(query, None)
     item, lang = asked.item, asked.lang
@@ -540,7 +533,7 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
 async def _on_answer(deps: Deps, update: Update, context: Context) -> bool:
     message = update.effective_message
     assert message is not None
-    caller = _caller(deps, update)
+    caller = deps.caller(update)
     # The answer's text as typed, line breaks kept: everything after the decision.
     parts = (message.text or "").split(maxsplit=3)
     parsed = appeals.parse_answer(parts[1:3] + ([parts[3]] if len(parts) > 3 else []))
