@@ -14,8 +14,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from telegram.ext import ContextTypes, Job, JobQueue
+from telegram.ext import Job, JobQueue
 
+from handlers.deps import Context
 from storage.clock import Clock
 from storage.db import DatabaseUnavailable
 from storage.uow import Database
@@ -63,10 +64,10 @@ class CampaignScheduler:
         except DatabaseUnavailable as exc:
             log.warning("scheduler: database unavailable, will retry: %s", exc)
 
-    async def _on_tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _on_tick(self, context: Context) -> None:
         await self._safe_sync()
 
-    async def _on_step(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _on_step(self, context: Context) -> None:
         # The firing is only a wake-up call: sync decides from the database what is due.
         await self._safe_sync()
 
