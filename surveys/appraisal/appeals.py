@@ -442,19 +442,6 @@ def parse_answer(args: Sequence[str]) -> tuple[int, str, str] | None:
 # --- the dialogues --------------------------------------------------------------------------
 
 
-async def presence(uow: UnitOfWork, telegram_user_id: int) -> str | None:
-    """The kind of results dialogue the account is in (``appeal`` or ``appeal_answer``),
-    or None; a cheap read that claims nothing."""
-    person = await uow.people.by_user(telegram_user_id)
-    if person is None:
-        return None
-    dialogue = await uow.dialogues.get(person.id)
-    if dialogue is None or dialogue.kind not in KINDS:
-        return None
-    needed = CADRE_ROLES if dialogue.kind == REASON_KIND else VIEW_ROLES
-    return dialogue.kind if Actor.of(person).has(needed) else None
-
-
 @dataclass(frozen=True)
 class Cancelled:
     lang: str

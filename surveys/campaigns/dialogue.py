@@ -279,16 +279,6 @@ def choice_data(nonce: str, version: int, choice: str) -> str:
     return f"d:{nonce}:{version}:{choice}"
 
 
-async def is_in_dialogue(uow: UnitOfWork, telegram_user_id: int) -> bool:
-    """Whether the account is an admin in the middle of ``/newcampaign`` (a cheap read:
-    one query for anyone who is not a person with a role)."""
-    person = await uow.people.by_user(telegram_user_id)
-    if person is None or not Actor.of(person).has(ADMIN_ROLES):
-        return False
-    dialogue = await uow.dialogues.get(person.id)
-    return dialogue is not None and dialogue.kind == KIND
-
-
 # --- the /newcampaign dialogue --------------------------------------------------------------
 
 
