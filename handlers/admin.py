@@ -300,10 +300,10 @@ async def _show(deps: Deps, update: Update, outcome: Outcome, *,
     """Show a dialogue outcome: in place of the tapped prompt, or as a new message."""
     lang = outcome.lang
     keyboard: InlineKeyboardMarkup | None = None
-    if outcome.created is not None:
+    if outcome.done is not None:
         deps.campaigns_changed()
-        link = deep_link(deps.bot_username, outcome.created.code)
-        message = render.created_message(outcome.created, lang, link)
+        link = deep_link(deps.bot_username, outcome.done.code)
+        message = render.created_message(outcome.done, lang, link)
         text, keyboard = message.text, message.keyboard
     elif outcome.screen is not None:
         message = render.dialogue_message(outcome.screen, lang)

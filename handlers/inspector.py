@@ -156,8 +156,8 @@ async def _show(deps: Deps, update: Update, outcome: Outcome, *,
     """Show a dialogue outcome: in place of the tapped prompt, or as a new message."""
     lang = outcome.lang
     keyboard: InlineKeyboardMarkup | None = None
-    if outcome.saved is not None:
-        text = saved_message(outcome.saved, lang)
+    if outcome.done is not None:
+        text = saved_message(outcome.done, lang)
     elif outcome.screen is not None:
         text, keyboard = screen_message(outcome.screen, lang)
     else:

@@ -334,16 +334,7 @@ class Created:
     recipients: int
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What to show after a dialogue action."""
-
-    lang: str
-    screen: Screen | None = None
-    stale: bool = False  # a tap on an old prompt: refuse it with a pop-up, change nothing
-    notice: str | None = None  # "cancelled", "no_dialogue"
-    created: Created | None = None
-    retire: int | None = None  # an earlier prompt whose buttons should go
+Outcome = busy.StepOutcome[Screen, Created]
 
 
 async def start_dialogue(uow: UnitOfWork, caller: Caller, *, burden: Burden) -> Outcome:
@@ -389,11 +380,7 @@ async def remember_prompt(uow: UnitOfWork, caller: Caller, nonce: str,
     dialogue = await busy.locked(uow, person.id)
     if dialogue is None or dialogue.data.get("nonce") != nonce:
         return None
-    previous = dialogue.data.get("msg")
-    if previous == message_id:
-        return None
-    dialogue.data = {**dialogue.data, "msg": message_id}
-    return int(previous) if previous is not None else None
+    return busy.swap_prompt(dialogue, message_id)
 
 
 async def dialogue_tap(
@@ -624,7 +611,7 @@ async def _create(uow: UnitOfWork, caller: Caller, actor: Actor, lang: str,
     except CampaignRuleError as exc:
         raise InputError("rule", reason=str(exc)) from exc
     await uow.dialogues.end(actor.person_id)
-    return Outcome(lang, created=Created(
+    return Outcome(lang, done=Created(
         code=campaign.code, status=campaign.status, unit=display_name(unit, lang),
         opens_at=opens_at,
         closes_at=closes_at, timezone=window.timezone, recipients=len(plan.recipients),

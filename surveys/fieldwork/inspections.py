@@ -144,17 +144,7 @@ class Saved:
     inspected_at: datetime
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What to show after a dialogue action."""
-
-    lang: str
-    screen: Screen | None = None
-    stale: bool = False  # a tap on an old prompt: refuse it with a pop-up, change nothing
-    notice: str | None = None  # "cancelled", "no_dialogue"
-    saved: Saved | None = None
-    retire: int | None = None  # an earlier prompt whose buttons should go
-    echo: str | None = None  # text sent back for editing (an over-long remark)
+Outcome = busy.StepOutcome[Screen, Saved]
 
 
 @dataclass(frozen=True)
@@ -254,11 +244,7 @@ async def remember_prompt(uow: UnitOfWork, caller: Caller, nonce: str, version: 
     if (dialogue is None or dialogue.data.get("nonce") != nonce
             or dialogue.version != version):
         return message_id
-    previous = dialogue.data.get("msg")
-    if previous == message_id:
-        return None
-    dialogue.data = {**dialogue.data, "msg": message_id}
-    return int(previous) if isinstance(previous, int) else None
+    return busy.swap_prompt(dialogue, message_id)
 
 
 async def dialogue_tap(uow: UnitOfWork, caller: Caller, nonce: str, version: int,
@@ -590,7 +576,7 @@ async def _save(ctx: Context, data: dict[str, Any]) -> Outcome:
                                                location, caller.now))
     await uow.dialogues.end(actor.person_id)
     summary = await recap(ctx, {**data, "photos": [e.id for e in photos]})
-    return Outcome(ctx.lang, saved=Saved(inspection.id, summary, caller.now))
+    return Outcome(ctx.lang, done=Saved(inspection.id, summary, caller.now))
 
 
 def _audit_record(unit: Unit, cadre: Person | None, task: KeyTask | None, verdict: Verdict,

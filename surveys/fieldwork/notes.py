@@ -568,11 +568,7 @@ async def remember_prompt(uow: UnitOfWork, telegram_user_id: int, nonce: str, ve
     if (dialogue is None or dialogue.kind not in KINDS or dialogue.data.get("nonce") != nonce
             or dialogue.version != version):
         return message_id
-    previous = dialogue.data.get("msg")
-    if previous == message_id:
-        return None
-    dialogue.data = {**dialogue.data, "msg": message_id}
-    return int(previous) if previous is not None else None
+    return busy.swap_prompt(dialogue, message_id)
 
 
 async def require_cadre(uow: UnitOfWork, caller: Caller) -> str:

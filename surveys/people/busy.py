@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from storage.models import AdminDialogue, Person, Role
 from surveys.people.access import ADMIN_ROLES, CADRE_ROLES, INSPECTOR_ROLES, Actor
@@ -39,6 +39,24 @@ ROLES_OF_KIND: dict[str, tuple[Role, ...]] = {
     APPEAL: CADRE_ROLES,
     APPEAL_ANSWER: (*ADMIN_ROLES, Role.AUDITOR),
 }
+
+
+ScreenT = TypeVar("ScreenT")
+DoneT = TypeVar("DoneT")
+
+
+@dataclass(frozen=True)
+class StepOutcome(Generic[ScreenT, DoneT]):
+    """What to show after a step of a multi-step dialogue (a new campaign, an inspection):
+    the next prompt, a refusal of a stale tap, a notice, or what the last step made."""
+
+    lang: str
+    screen: ScreenT | None = None
+    stale: bool = False  # a tap on an old prompt: refuse it with a pop-up, change nothing
+    notice: str | None = None  # "cancelled", "no_dialogue"
+    done: DoneT | None = None  # what the confirmed last step made (a campaign, an inspection)
+    retire: int | None = None  # an earlier prompt whose buttons should go
+    echo: str | None = None  # text sent back for editing (an over-long remark)
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,17 @@ def in_the_way(actor: Actor, dialogue: AdminDialogue | None, own: Collection[str
     if dialogue.kind == NOTE_FIX:
         params["id"] = dialogue.data.get("note_id", "?")
     return Busy(dialogue.kind, params)
+
+
+def swap_prompt(dialogue: AdminDialogue, message_id: int) -> int | None:
+    """Note ``message_id`` as the message showing the dialogue's prompt; returns the prompt it
+    replaces, whose buttons should go (None: none, or the same message). Does not change the
+    dialogue's version."""
+    previous = dialogue.data.get("msg")
+    if previous == message_id:
+        return None
+    dialogue.data = {**dialogue.data, "msg": message_id}
+    return int(previous) if isinstance(previous, int) else None
 
 
 async def locked(uow: UnitOfWork, person_id: int, *, person_first: bool = False,

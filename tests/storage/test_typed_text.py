@@ -156,7 +156,7 @@ async def test_a_nul_in_an_inspection_remark_is_removed_and_an_invisible_one_ref
     async with db.transaction() as uow:
         saved = await inspections.dialogue_tap(uow, caller, screen.nonce, screen.version, "s",
                                                rules=FieldRules())
-    assert saved.saved is not None
+    assert saved.done is not None
     async with db.reading() as uow:
         [inspection] = (await uow.session.scalars(select(Inspection))).all()
     assert inspection.remark == "Lamps all work."

@@ -163,9 +163,9 @@ async def test_an_inspection_of_a_cadres_task_is_recorded_with_its_evidence(
     assert first.screen is not None
     saved = await tap(db, again.screen, "s")
 
-    assert saved.saved is not None
+    assert saved.done is not None
     async with db.reading() as uow:
-        inspection = await uow.session.get(Inspection, saved.saved.inspection_id)
+        inspection = await uow.session.get(Inspection, saved.done.inspection_id)
         assert inspection is not None
         assert (inspection.inspector_id, inspection.cadre_id) == (field["inspector"],
                                                                   field["wang"])
@@ -180,7 +180,7 @@ async def test_an_inspection_of_a_cadres_task_is_recorded_with_its_evidence(
         assert await uow.session.get(AdminDialogue, field["inspector"]) is None
     [event] = await audits(db, "inspection.record")
     assert event.actor == f"person:{field['inspector']}"
-    assert event.entity_id == str(saved.saved.inspection_id)
+    assert event.entity_id == str(saved.done.inspection_id)
     after = event.after or {}
     assert after["verdict"] == "partly" and after["remark"] == "Half the road is paved."
     assert after["cadre"] == "Wang Fang" and after["task"] == "Repair the road"
@@ -205,10 +205,10 @@ async def test_whole_unit_inspection_lists_all_its_cadres_tasks(
     screen = (await tap(db, screen, "va")).screen
     screen = (await typed(db, "All fine.")).screen
     saved = await tap(db, screen, "s")
-    assert saved.saved is not None and saved.saved.recap.whole_unit
-    assert saved.saved.recap.general_task
+    assert saved.done is not None and saved.done.recap.whole_unit
+    assert saved.done.recap.general_task
     async with db.reading() as uow:
-        inspection = await uow.session.get(Inspection, saved.saved.inspection_id)
+        inspection = await uow.session.get(Inspection, saved.done.inspection_id)
         assert inspection is not None
         assert (inspection.cadre_id, inspection.task_id) == (None, None)
         assert inspection.latitude is None and inspection.far_from_unit is None
@@ -296,9 +296,9 @@ async def test_a_far_location_is_kept_but_flagged(db: Database, field: dict[str,
     screen = (await tap(db, screen, "vn")).screen
     screen = (await typed(db, "Nobody there.")).screen
     saved = await tap(db, screen, "s")
-    assert saved.saved is not None
+    assert saved.done is not None
     async with db.reading() as uow:
-        inspection = await uow.session.get(Inspection, saved.saved.inspection_id)
+        inspection = await uow.session.get(Inspection, saved.done.inspection_id)
         assert inspection is not None and inspection.far_from_unit is True
         assert inspection.distance_km is not None and inspection.distance_km > 20
     [event] = await audits(db, "inspection.record")
@@ -416,7 +416,7 @@ async def test_becoming_a_cadre_of_the_unit_mid_dialogue_is_caught_at_save(
         uow.session.add(PersonRole(person_id=field["inspector"], role=Role.CADRE,
                                    unit_id=township.id))
     outcome = await tap(db, screen, "s")
-    assert outcome.saved is None and outcome.screen is not None
+    assert outcome.done is None and outcome.screen is not None
     assert outcome.screen.error == "inspect.err.conflict"
     assert await count(db, Inspection) == 0 and not await audits(db, "inspection.record")
 
