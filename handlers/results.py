@@ -25,7 +25,7 @@ import asyncio
 import html
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 
@@ -35,12 +35,13 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from analysis import charts
+from analysis.packing import pack_greedily
 from handlers.common import Guard, answer, lang_guess, notice, say
 from handlers.deps import Context, Deps
 from handlers.router import Audience, Dialogues
 from handlers.texts import known, refusal_key, t
 from surveys.appraisal import appeals, results
-from surveys.appraisal.appeals import Answered, AppealFiled, AppealList
+from surveys.appraisal.appeals import Answered, Appealed, AppealFiled, AppealList
 from surveys.appraisal.results import Breakdown, MyScore, Ranked, ResultsTable
 from surveys.people import busy
 from surveys.people.busy import Open
@@ -412,9 +413,15 @@ async def _on_appeal(deps: Deps, update: Update, context: Context) -> bool:
     return True
 
 
+def _appealed_score(appealed: Appealed, lang: str, separator: str) -> str:
+    if appealed.score is None:
+        return word("grade", None, lang)
+    return f"{_num(appealed.score)}{separator}{word('grade', appealed.grade, lang)}"
+
+
 async def _filed(update: Update, filed: AppealFiled) -> None:
     lang = filed.lang
-    unit = f"{filed.unit_name} ({filed.unit_code})"
+    unit = f"{filed.result.unit_name} ({filed.result.unit_code})"
     if not filed.reviewers:
         who = t("results.appeal.who_unknown", lang, {"unit": unit})
     elif filed.reviewer_count > len(filed.reviewers):
@@ -423,18 +430,17 @@ async def _filed(update: Update, filed: AppealFiled) -> None:
             "more": filed.reviewer_count - len(filed.reviewers)})
     else:
         who = t("results.appeal.who", lang, {"unit": unit, "names": ", ".join(filed.reviewers)})
-    score = (f"{_num(filed.score)}, {word('grade', filed.grade, lang)}"
-             if filed.score is not None else word("grade", None, lang))
     await say(update, t("results.appeal.filed", lang, {
-        "id": filed.appeal_id, "period": filed.period, "version": filed.version,
-        "score": score, "who": who}, raw=frozenset({"who"})))
+        "id": filed.appeal_id, "period": filed.result.period, "version": filed.result.version,
+        "score": _appealed_score(filed.result, lang, ", "), "who": who},
+        raw=frozenset({"who"})))
     bot = update.get_bot()
     for recipient in filed.notify:
         try:
             await bot.send_message(recipient.chat_id, t("results.appeal.notify", recipient.lang, {
                 "id": filed.appeal_id,
                 "cadre": _clip(display_name(filed.cadre, recipient.lang), NAME_SIZE),
-                "unit": filed.unit_code, "period": filed.period,
+                "unit": filed.result.unit_code, "period": filed.result.period,
                 "reason": _clip(filed.reason, REASON_SHOWN)}), parse_mode=ParseMode.HTML)
         except TelegramError as exc:
             log.info("could not tell a reviewer about appeal %s: %s", filed.appeal_id, exc)
@@ -488,12 +494,12 @@ def appeals_message(listed: AppealList) -> tuple[list[str], InlineKeyboardMarkup
     blocks = [t("results.appeals.title", lang, {"total": listed.total})]
     rows: list[list[InlineKeyboardButton]] = []
     for item in listed.items:
-        score = (f"{_num(item.score)} {word('grade', item.grade, lang)}"
-                 if item.score is not None else word("grade", None, lang))
+        appealed = item.result
         blocks.append(t("results.appeals.item", lang, {
             "id": item.id, "cadre": _clip(item.cadre, NAME_SIZE),
-            "unit": f"{item.unit_code} {_clip(item.unit_name, 40)}", "period": item.period,
-            "version": item.version, "score": score, "date": _date(item.created_at),
+            "unit": f"{appealed.unit_code} {_clip(appealed.unit_name, 40)}",
+            "period": appealed.period, "version": appealed.version,
+            "score": _appealed_score(appealed, lang, " "), "date": _date(item.created_at),
             "reason": _clip(item.reason, REASON_SHOWN),
             "own": t("results.appeals.own", lang) if item.own else ""},
             raw=frozenset({"own"})))
@@ -524,8 +530,8 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
     await answer(query, None)
     item, lang = asked.item, asked.lang
     await say(update, t("results.answer.ask", lang, {
-        "id": item.id, "cadre": _clip(item.cadre, NAME_SIZE), "unit": item.unit_code,
-        "period": item.period, "decision": word("decision", asked.decision, lang),
+        "id": item.id, "cadre": _clip(item.cadre, NAME_SIZE), "unit": item.result.unit_code,
+        "period": item.result.period, "decision": word("decision", asked.decision, lang),
         "min": appeals.ANSWER_MIN, "max": appeals.ANSWER_MAX}))
     return True
 
@@ -559,7 +565,7 @@ async def _answered(update: Update, answered: Answered) -> None:
         try:
             await update.get_bot().send_message(answered.cadre.chat_id, t(
                 "results.answer.cadre", lang, {
-                    "id": item.id, "period": item.period,
+                    "id": item.id, "period": item.result.period,
                     "status": word("status", status, lang),
                     "reviewer": _clip(display_name(answered.reviewer, lang), NAME_SIZE),
                     "answer": answered.answer,
@@ -602,22 +608,8 @@ def pack(blocks: Sequence[str], limit: int = TEXT_LIMIT) -> list[str]:
         if len(block) <= limit:
             pieces.append(block)
         else:
-            pieces += _join((_cut_line(line, limit) for line in block.split("\n")), "\n", limit)
-    return _join(pieces, "\n\n", limit)
+            lines = (_cut_line(line, limit) for line in block.split("\n"))
+            pieces += pack_greedily(lines, "\n", limit)
+    return pack_greedily(pieces, "\n\n", limit)
 
 
-def _join(parts: Iterable[str], separator: str, limit: int) -> list[str]:
-    """``parts`` (each at most ``limit`` long), in order, joined by ``separator`` into as few
-    texts of at most ``limit`` characters as that allows; empty ones before any text are
-    dropped."""
-    joined: list[str] = []
-    current = ""
-    for part in parts:
-        if current and len(current) + len(separator) + len(part) > limit:
-            joined.append(current)
-            current = part
-        else:
-            current = f"{current}{separator}{part}" if current else part
-    if current:
-        joined.append(current)
-    return joined

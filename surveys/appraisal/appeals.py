@@ -89,16 +89,23 @@ class Recipient:
 
 
 @dataclass(frozen=True)
-class AppealFiled:
-    lang: str
-    appeal_id: int
-    cadre: Names  # each reviewer told reads it in their own language
+class Appealed:
+    """The appealed result as its reader sees it."""
+
     unit_code: str
     unit_name: str
     period: str
     version: int
     score: float | None
     grade: str | None
+
+
+@dataclass(frozen=True)
+class AppealFiled:
+    lang: str
+    appeal_id: int
+    cadre: Names  # each reviewer told reads it in their own language
+    result: Appealed
     status: str
     reason: str
     reviewers: tuple[str, ...]
@@ -205,11 +212,15 @@ async def file_appeal(uow: UnitOfWork, caller: Caller, reason: str) -> AppealFil
         if recipient is not None:
             notify.append(recipient)
     return AppealFiled(
-        lang, appeal.id, Names.of(actor), shown.unit_code, shown.unit_name, run.period,
-        run.version, shown.score, shown.grade, shown.status, text,
+        lang, appeal.id, Names.of(actor), _appealed(shown, run), shown.status, text,
         tuple(display_name(p, lang) for p in reviewers[:REVIEWERS_NAMED]), len(reviewers),
         tuple(notify),
     )
+
+
+def _appealed(shown: Breakdown, run: AppraisalRun) -> Appealed:
+    return Appealed(shown.unit_code, shown.unit_name, run.period, run.version, shown.score,
+                    shown.grade)
 
 
 async def _reviewers(uow: UnitOfWork, unit_id: int | None, exclude: int) -> list[Person]:
@@ -256,12 +267,7 @@ class AppealItem:
     id: int
     cadre: str
     person_id: int
-    unit_code: str
-    unit_name: str
-    period: str
-    version: int
-    score: float | None
-    grade: str | None
+    result: Appealed
     result_status: str
     reason: str
     status: str
@@ -281,8 +287,7 @@ def _item(appeal: Appeal, result: AppraisalResult, run: AppraisalRun, cadre: Per
     unit = tree.by_id.get(result.unit_id) if result.unit_id is not None else None
     shown = Breakdown.read(result, min_cell=10**9, unit=unit, lang=lang)
     name = display_name(cadre, lang) if cadre is not None else "?"
-    return AppealItem(appeal.id, name, appeal.person_id, shown.unit_code, shown.unit_name,
-                      run.period, run.version, shown.score, shown.grade, shown.status,
+    return AppealItem(appeal.id, name, appeal.person_id, _appealed(shown, run), shown.status,
                       appeal.reason, str(appeal.status), appeal.created_at,
                       appeal.person_id == actor.person_id)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -88,19 +88,12 @@ class Theme:
 
 
 @dataclass(frozen=True)
-class Breakdown:
-    """A stored result as shown: the row's columns, with the detail's explanation.
-
-    The row's columns (status, score, grade, rank, responses, recognition, exaggeration) are
-    what was published; the detail adds the components and the rest. A theme is shown only
-    when it was mentioned in at least ``min_cell`` comments and the result rests on at least
-    ``min_cell`` responses, so no resident can be picked out of a small cell.
-    """
+class Ranked:
+    """One unit's or cadre's line in the results table: the stored row's columns."""
 
     result_id: int
     kind: str
     name: str
-    unit_id: int | None
     unit_code: str
     unit_name: str
     status: str
@@ -110,22 +103,35 @@ class Breakdown:
     ranked: int | None
     responses: int
     min_responses: int | None
+    recognition: bool
+
+    @property
+    def graded(self) -> bool:
+        return self.status == GRADED and self.score is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Breakdown(Ranked):
+    """A stored result as shown: the row's columns, with the detail's explanation.
+
+    The row's columns (status, score, grade, rank, responses, recognition, exaggeration) are
+    what was published; the detail adds the components and the rest. A theme is shown only
+    when it was mentioned in at least ``min_cell`` comments and the result rests on at least
+    ``min_cell`` responses, so no resident can be picked out of a small cell.
+    """
+
+    unit_id: int | None
     components: tuple[Component, ...]
     excluded: dict[str, int]
     excluded_total: int
     others_view: float | None
     self_view: float | None
     exaggeration: bool
-    recognition: bool
     training: tuple[dict[str, str], ...]
     themes: tuple[Theme, ...]
     themes_note: str | None  # as stored: why the computation left themes out, if it did
     themes_hidden: bool  # some themes (or all) are not shown
     explanation: str | None
-
-    @property
-    def graded(self) -> bool:
-        return self.status == GRADED and self.score is not None
 
     @classmethod
     def read(cls, result: AppraisalResult, min_cell: int, unit: Unit | None = None,
@@ -294,31 +300,6 @@ async def _unit(uow: UnitOfWork, unit_id: int | None) -> Unit | None:
 
 
 @dataclass(frozen=True)
-class Ranked:
-    """One unit's or cadre's line in the table."""
-
-    result_id: int
-    kind: str
-    name: str
-    unit_code: str
-    unit_name: str
-    status: str
-    score: float | None
-    grade: str | None
-    rank: int | None
-    ranked: int | None
-    responses: int
-    min_responses: int | None
-    recognition: bool
-    low: float | None = None
-    high: float | None = None
-
-    @property
-    def graded(self) -> bool:
-        return self.status == GRADED and self.score is not None
-
-
-@dataclass(frozen=True)
 class ResultsTable:
     lang: str
     period: str
@@ -333,9 +314,7 @@ class ResultsTable:
 def _ranked(result: AppraisalResult, unit: Unit | None, lang: str) -> Ranked:
     # Themes are not shown here.
     shown = Breakdown.read(result, min_cell=10**9, unit=unit, lang=lang)
-    return Ranked(result.id, result.kind, shown.name, shown.unit_code, shown.unit_name,
-                  shown.status, shown.score, shown.grade, shown.rank, shown.ranked,
-                  shown.responses, shown.min_responses, shown.recognition)
+    return Ranked(**{f.name: getattr(shown, f.name) for f in fields(Ranked)})
 
 
 def _table_order(row: Ranked) -> tuple[Any, ...]:
