@@ -23,6 +23,7 @@ from surveys.campaigns.rules import (
     check_code,
     check_plan,
     check_timezone,
+    initial_status,
 )
 from surveys.questionnaire.loader import survey_checksum
 from surveys.questionnaire.schema import Survey
@@ -80,7 +81,7 @@ async def create_campaign(
         raise CampaignRuleError(f"campaign code {code!r} is already taken")
     definition = survey.model_dump(mode="json", by_alias=True, exclude_none=True)
     version = await uow.surveys.store(survey.id, survey_checksum(survey), definition)
-    status = CampaignStatus.OPEN if opens_at <= now else CampaignStatus.SCHEDULED
+    status = initial_status(opens_at, now)
     campaign = Campaign(
         code=code, survey=version, unit=unit, status=status, opens_at=opens_at,
         closes_at=closes_at, audience=audience, timezone=timezone,

@@ -20,6 +20,7 @@ from surveys.campaigns.rules import (
     check_entry_name,
     check_timezone,
     check_transition,
+    initial_status,
     is_open,
     recurrence_from_str,
 )
@@ -283,7 +284,7 @@ async def _recur(uow: UnitOfWork, campaign: Campaign, now: datetime) -> dict[str
     code = successor_code(series, opens_at.astimezone(check_timezone(campaign.timezone)), taken)
     successor = Campaign(
         code=code, survey_id=campaign.survey_id, unit_id=campaign.unit_id,
-        status=CampaignStatus.OPEN if opens_at <= now else CampaignStatus.SCHEDULED,
+        status=initial_status(opens_at, now),
         opens_at=opens_at, closes_at=opens_at + length if length else None,
         audience=campaign.audience, timezone=campaign.timezone,
         reminders=list(campaign.reminders), recurrence=campaign.recurrence,

@@ -107,6 +107,12 @@ class Window:
         return self.opens_at <= now and (self.closes_at is None or now < self.closes_at)
 
 
+def initial_status(opens_at: datetime, now: datetime) -> CampaignStatus:
+    """The status a new campaign (or a recurrence's next one) starts in: open at once when
+    its window has begun, scheduled otherwise."""
+    return CampaignStatus.OPEN if opens_at <= now else CampaignStatus.SCHEDULED
+
+
 def is_open(campaign: Campaign, now: datetime) -> bool:
     """Open now: live (not a draft, not closed) and inside its window, so it takes answers and
     reminders.

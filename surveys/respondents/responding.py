@@ -359,15 +359,14 @@ async def replay_press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
     response = await _tapped(uow, who, tap)
     if isinstance(response, Reply):
         return response
-    campaign = response.campaign
-    lang = response.language
-    if response.status == ResponseStatus.COMPLETED:
-        if response.person_id is not None:
-            return Reply(lang, submitted=True, notice="thanks.self_assessment",
-                         params={"period": assessment_period(campaign)})
-        return Reply(lang, submitted=True)
-    survey = await who.catalog.get(uow, campaign.survey_id)
-    return Reply(lang, screen=_screen(survey, response, _state(survey, response)))
+    if response.status != ResponseStatus.COMPLETED:
+        survey = await who.catalog.get(uow, response.campaign.survey_id)
+        return Reply(response.language,
+                     screen=_screen(survey, response, _state(survey, response)))
+    if response.person_id is not None:
+        return Reply(response.language, submitted=True, notice="thanks.self_assessment",
+                     params={"period": assessment_period(response.campaign)})
+    return Reply(response.language, submitted=True)
 
 
 async def replay_typed(uow: UnitOfWork, who: Respondent) -> Reply:
