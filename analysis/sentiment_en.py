@@ -84,9 +84,11 @@ import re
 import threading
 import unicodedata
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from analysis.packing import pack_greedily
 
 RULES_VERSION = "2"
 
@@ -246,28 +248,20 @@ def chunks(text: str, size: int = _CHUNK_CHARS) -> list[str]:
     then at spaces (a piece with no space at all is cut hard)."""
     if len(text) <= size:
         return [text] if text else []
-    pieces: list[str] = []
-    current = ""
+    return pack_greedily(_sentence_parts(text, size), " ", size)
+
+
+def _sentence_parts(text: str, size: int) -> Iterator[str]:
+    """The sentences of ``text``, each one longer than ``size`` cut at spaces (or hard)."""
     for sentence in _SENTENCE_END.split(text):
-        if not sentence:
-            continue
         while len(sentence) > size:
             cut = sentence.rfind(" ", 0, size)
             if cut <= 0:
                 cut = size
             head, sentence = sentence[:cut], sentence[cut:].lstrip()
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(head)
-        if current and len(current) + 1 + len(sentence) > size:
-            pieces.append(current)
-            current = sentence
-        else:
-            current = f"{current} {sentence}" if current else sentence
-    if current:
-        pieces.append(current)
-    return pieces
+            yield head
+        if sentence:
+            yield sentence
 
 
 def model_digest(path: Path) -> str:
