@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -43,24 +44,22 @@ log = logging.getLogger(__name__)
 IDLE_POLL_S = 1.0
 
 
+@dataclass(eq=False)
 class OutboxSender:
-    def __init__(
-        self, db: Database, bot: Bot, *, settings: BroadcastSection, secret: bytes,
-        catalog: SurveyCatalog, clock: Clock, default_language: str = "en",
-    ) -> None:
-        self.db = db
-        self.bot = bot
-        self.settings = settings
-        self.secret = secret
-        self.catalog = catalog
-        self.clock = clock
-        self.default_language = default_language
-        self._wake = asyncio.Event()
-        self._last_sent: dict[int, float] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._pause_until = 0.0
-        self.sent = 0
+    db: Database
+    bot: Bot
+    _: KW_ONLY
+    settings: BroadcastSection
+    secret: bytes
+    catalog: SurveyCatalog
+    clock: Clock
+    default_language: str = "en"
+    sent: int = field(default=0, init=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _last_sent: dict[int, float] = field(default_factory=dict, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _stopping: bool = field(default=False, init=False)
+    _pause_until: float = field(default=0.0, init=False)
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the next poll."""

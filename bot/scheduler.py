@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from telegram.ext import Job, JobQueue
@@ -27,22 +28,20 @@ from surveys.campaigns.scheduling import Job as Step
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class CampaignScheduler:
-    def __init__(
-        self, db: Database, job_queue: JobQueue[Any], *, secret: bytes, burden: Burden,
-        clock: Clock, on_queued: Callable[[], None],
-    ) -> None:
-        self.db = db
-        self.job_queue = job_queue
-        self.secret = secret
-        self.burden = burden
-        self.clock = clock
-        self.on_queued = on_queued
-        self._jobs: dict[str, tuple[Step, Job[Any]]] = {}
-        self._lock = asyncio.Lock()
-        self._poke: asyncio.Task[None] | None = None
-        self._dirty = False
-        self.running = False
+    db: Database
+    job_queue: JobQueue[Any]
+    _: KW_ONLY
+    secret: bytes
+    burden: Burden
+    clock: Clock
+    on_queued: Callable[[], None]
+    running: bool = field(default=False, init=False)
+    _jobs: dict[str, tuple[Step, Job[Any]]] = field(default_factory=dict, init=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _poke: asyncio.Task[None] | None = field(default=None, init=False)
+    _dirty: bool = field(default=False, init=False)
 
     def poke(self) -> None:
         """Campaigns changed: sync soon (after the caller's reply has gone out)."""
