@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal, Self, TypeAlias
+from typing import Annotated, Any, Literal, Self, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 #: A canonical answer value as stored (JSON-serialisable); ``None`` means "skipped".
@@ -70,13 +77,6 @@ class _Model(BaseModel):
     )
 
 
-def _cap(text: LocalText | None, limit: int) -> LocalText | None:
-    """Keep a text short enough that every screen built from it fits one Telegram message."""
-    if text is not None and max(len(text.en), len(text.zh)) > limit:
-        raise ValueError(f"at most {limit} characters")
-    return text
-
-
 class LocalText(_Model):
     """A text in every supported language (English and Simplified Chinese)."""
 
@@ -106,21 +106,22 @@ class LocalText(_Model):
         return self.en
 
 
+def _at_most(limit: int, what: str = "") -> AfterValidator:
+    """Keep a text short enough that every screen built from it fits one Telegram message
+    (``what``: why this limit, said after the message)."""
+    def check(text: LocalText) -> LocalText:
+        if max(len(text.en), len(text.zh)) > limit:
+            raise ValueError(f"{'must be ' if what else ''}at most {limit} characters{what}")
+        return text
+    return AfterValidator(check)
+
+
 class Option(_Model):
     """One choice of a single- or multi-choice question."""
 
     value: str = Field(pattern=OPTION_VALUE_PATTERN)
-    label: LocalText
-
-    @field_validator("label")
-    @classmethod
-    def _short_label(cls, label: LocalText) -> LocalText:
-        # Labels are button captions; long ones are cut off by Telegram clients.
-        if max(len(label.en), len(label.zh)) > OPTION_LABEL_MAX_LENGTH:
-            raise ValueError(
-                f"must be at most {OPTION_LABEL_MAX_LENGTH} characters (a button caption)"
-            )
-        return label
+    # Labels are button captions; long ones are cut off by Telegram clients.
+    label: Annotated[LocalText, _at_most(OPTION_LABEL_MAX_LENGTH, " (a button caption)")]
 
 
 ConditionValue: TypeAlias = bool | int | float | str
@@ -205,7 +206,7 @@ class Question(_Model):
 
     id: str = Field(pattern=QUESTION_ID_PATTERN)
     type: QuestionType
-    text: LocalText
+    text: Annotated[LocalText, _at_most(500)]
     required: bool = True
     show_if: Condition | None = None
     indicator: str | None = Field(default=None, pattern=QUESTION_ID_PATTERN)
@@ -216,17 +217,7 @@ class Question(_Model):
     min: int | float | None = Field(default=None, allow_inf_nan=False)
     max: int | float | None = Field(default=None, allow_inf_nan=False)
     integer: bool = True
-    hint: LocalText | None = None
-
-    @field_validator("text")
-    @classmethod
-    def _short_text(cls, value: LocalText) -> LocalText:
-        return _cap(value, 500) or value
-
-    @field_validator("hint")
-    @classmethod
-    def _short_hint(cls, value: LocalText | None) -> LocalText | None:
-        return _cap(value, 300)
+    hint: Annotated[LocalText, _at_most(300)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -365,21 +356,11 @@ class Survey(_Model):
     """A questionnaire definition: what is asked, of whom, and when each question shows."""
 
     id: str = Field(pattern=SURVEY_ID_PATTERN)
-    title: LocalText
-    intro: LocalText
+    title: Annotated[LocalText, _at_most(100)]
+    intro: Annotated[LocalText, _at_most(1000)]
     audience: Literal["residents", "cadres"]
     anonymous: bool = True
     questions: list[Question] = Field(min_length=1, max_length=20)
-
-    @field_validator("title")
-    @classmethod
-    def _short_title(cls, value: LocalText) -> LocalText:
-        return _cap(value, 100) or value
-
-    @field_validator("intro")
-    @classmethod
-    def _short_intro(cls, value: LocalText) -> LocalText:
-        return _cap(value, 1000) or value
 
     @model_validator(mode="after")
     def _cross_question_rules(self) -> Self:
