@@ -16,6 +16,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
+from analysis.themes import DEFAULT_TOPICS
 from bot.background import Background
 from bot.polling import CommittedPolling
 from bot.settings import ConfigError, Settings
@@ -33,6 +34,7 @@ from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
 from storage.uow import Database
 from surveys.campaigns.operations import Burden
+from surveys.cases.rules import CaseRules
 from surveys.fieldwork.rules import FieldRules
 from surveys.people.caller import resolve_language
 from surveys.questionnaire.catalog import SurveyCatalog
@@ -82,6 +84,25 @@ def fieldwork_of(settings: Settings) -> FieldRules:
         max_photo_bytes=settings.evidence.max_photo_bytes,
         max_photos=settings.evidence.max_photos,
         default_radius_km=settings.evidence.default_radius_km,
+    )
+
+
+def cases_of(settings: Settings) -> CaseRules:
+    section = settings.cases
+    return CaseRules(
+        max_text_length=section.max_text_length,
+        max_open_per_person=section.max_open_per_person,
+        default_working_days=section.default_working_days,
+        working_days=dict(section.working_days),
+        time_zone=section.time_zone,
+        holidays=frozenset(section.holidays),
+        remind_before=timedelta(hours=section.remind_before_hours),
+        answer_within=timedelta(days=section.answer_within_days),
+        offer_at_or_below=section.offer_at_or_below,
+        merge_within=timedelta(days=section.merge_within_days),
+        merge_radius_km=section.merge_radius_km,
+        # The theme topics but the one that praises ("resolved"): not a problem to solve.
+        categories=tuple(t for t in settings.themes.topics or DEFAULT_TOPICS if t != "resolved"),
     )
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -113,6 +115,39 @@ class EvidenceSection(_Section):
     # A location farther than this from its unit's centre is flagged, unless the unit (or
     # the nearest unit above it with a centre) sets its own radius_km in the unit file.
     default_radius_km: float = Field(default=10.0, gt=0, le=5000)
+
+
+class CasesSection(_Section):
+    # Longest report or relay message, in characters; longer ones are refused whole.
+    max_text_length: int = Field(default=1000, ge=50, le=3500)
+    # Cases one resident may have open at once.
+    max_open_per_person: int = Field(default=3, ge=1, le=50)
+    # Working days (Monday to Friday, in time_zone, without the holidays) to solve a case:
+    # per category (a theme topic, or "other"), default_working_days for the rest.
+    default_working_days: int = Field(default=5, ge=1, le=60)
+    working_days: dict[str, Annotated[int, Field(ge=1, le=60)]] = Field(
+        default_factory=lambda: {"roads": 10, "facilities": 10, "sanitation": 3})
+    time_zone: str = "UTC"
+    holidays: list[date] = Field(default_factory=list)
+    # The handler is reminded this many hours before the deadline.
+    remind_before_hours: int = Field(default=24, ge=1, le=720)
+    # How long the resident's "Was this solved?" waits; no answer closes the case as
+    # "not confirmed".
+    answer_within_days: int = Field(default=7, ge=1, le=60)
+    # A poll question marked opens_case offers to report a problem at or below this rating.
+    offer_at_or_below: int = Field(default=2, ge=1, le=10)
+    # Reports of one category and unit this close in time and place are offered for merging.
+    merge_within_days: int = Field(default=7, ge=1, le=60)
+    merge_radius_km: float = Field(default=0.5, gt=0, le=50)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
 
 
 class SentimentSection(_Section):
@@ -321,6 +356,7 @@ class Settings(_Section):
     notes: NotesSection = NotesSection()
     inspections: InspectionsSection = InspectionsSection()
     evidence: EvidenceSection = EvidenceSection()
+    cases: CasesSection = CasesSection()
     sentiment: SentimentSection = SentimentSection()
     anomalies: AnomaliesSection = AnomaliesSection()
     themes: ThemesSection = ThemesSection()

@@ -24,6 +24,7 @@ from storage.campaigns import (
     RunsRepository,
     SurveysRepository,
 )
+from storage.cases import CasesRepository
 from storage.clock import Clock, utcnow
 from storage.db import SQLITE_BEGIN, DatabaseUnavailable, create_engine, create_sessionmaker
 from storage.dialogues import DialoguesRepository
@@ -74,6 +75,7 @@ class UnitOfWork:
         self.kpis = KpiRepository(self.session)
         self.appraisal = AppraisalRepository(self.session)
         self.appeals = AppealsRepository(self.session)
+        self.cases = CasesRepository(self.session)
 
 
 class Database:

@@ -1,0 +1,139 @@
+"""The case loop's rules: limits, deadlines in working days, public numbers and which state
+may follow which. Pure: no database, no Telegram."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from storage.models import CaseOutcome, CaseStatus
+
+# Where a case came from.
+REPORT, POLL, COMMENT = "report", "poll", "comment"
+ORIGINS = (REPORT, POLL, COMMENT)
+# The category of a problem no topic fits.
+OTHER = "other"
+# Who wrote a case message.
+RESIDENT, HANDLER, ADMIN, INSPECTOR = "resident", "handler", "admin", "inspector"
+# A handler's requests, which only an admin decides.
+TRANSFER, REJECT = "transfer", "reject"
+# The resident's answer to "Was this solved?".
+YES, PARTLY, NO = "yes", "partly", "no"
+ANSWERS = (YES, PARTLY, NO)
+# Why a case was escalated to the unit's admins.
+OVERDUE, NOT_SOLVED = "overdue", "not_solved"
+
+# Still being worked on: counts against the resident's limit and shows in /cases.
+ACTIVE = (CaseStatus.OPEN, CaseStatus.TAKEN, CaseStatus.RESOLVED)
+# A resolution the resident confirmed (fully or in part), or could not be asked about.
+RESOLVED_OUTCOMES = (CaseOutcome.CONFIRMED, CaseOutcome.PARTLY, CaseOutcome.UNCONFIRMABLE,
+                     CaseOutcome.NOT_CONFIRMED)
+
+# Public numbers: no 0/O, 1/I/L, so a number read aloud or typed is not mistaken.
+_NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+_NUMBER_LENGTH = 6
+
+
+@dataclass(frozen=True)
+class CaseRules:
+    """Limits and deadlines from config.yaml (section ``cases``)."""
+
+    max_text_length: int = 1000
+    max_open_per_person: int = 3
+    # Working days to solve a case, per category; ``default_working_days`` for the rest.
+    default_working_days: int = 5
+    working_days: Mapping[str, int] = field(default_factory=dict)
+    # Deadlines are counted in this zone, Monday to Friday, skipping these dates.
+    time_zone: str = "UTC"
+    holidays: frozenset[date] = frozenset()
+    # The handler is reminded this long before the deadline.
+    remind_before: timedelta = timedelta(hours=24)
+    # The resident's "Was this solved?" waits this long; no answer closes the case as not
+    # confirmed.
+    answer_within: timedelta = timedelta(days=7)
+    # A poll answer at or below this rating offers to report a problem.
+    offer_at_or_below: int = 2
+    # Reports of one category in one unit within this many days, and as near as this, are
+    # offered for merging.
+    merge_within: timedelta = timedelta(days=7)
+    merge_radius_km: float = 0.5
+    # Categories a resident may choose (theme topics); OTHER is always allowed.
+    categories: tuple[str, ...] = ()
+
+    def working_days_for(self, category: str) -> int:
+        return self.working_days.get(category, self.default_working_days)
+
+    def due(self, category: str, opened_on: date) -> datetime:
+        """The deadline of a case opened on ``opened_on``: the end of its last working day."""
+        day = add_working_days(opened_on, self.working_days_for(category), self.holidays)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(self.time_zone))
+        return end.astimezone(UTC)
+
+    def today(self, now: datetime) -> date:
+        """The date in the case time zone: a case keeps only this of when it was opened."""
+        return now.astimezone(ZoneInfo(self.time_zone)).date()
+
+
+def is_working_day(day: date, holidays: frozenset[date] = frozenset()) -> bool:
+    return day.weekday() < 5 and day not in holidays
+
+
+def add_working_days(start: date, days: int, holidays: frozenset[date] = frozenset()) -> date:
+    """The ``days``-th working day after ``start`` (a report on a Friday with two days is due
+    on Tuesday); ``days`` 0 is ``start`` itself."""
+    day = start
+    left = days
+    while left > 0:
+        day += timedelta(days=1)
+        if is_working_day(day, holidays):
+            left -= 1
+    return day
+
+
+def new_number() -> str:
+    """A fresh public case number, e.g. ``C-7K3F9Q`` (about 10^9 of them: a clash is retried
+    by the caller, since the column is unique)."""
+    return "C-" + "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(_NUMBER_LENGTH))
+
+
+def normalise_number(text: str) -> str | None:
+    """A case number as typed ("c-7k3f9q", "7K3F9Q", "C 7K3F9Q") in its stored form, or None
+    if it cannot be one."""
+    core = text.strip().upper().replace(" ", "").replace("-", "")
+    core = core.removeprefix("C")
+    if len(core) != _NUMBER_LENGTH or any(ch not in _NUMBER_ALPHABET for ch in core):
+        return None
+    return "C-" + core
+
+
+# Which status may follow which; anything else is refused (a stale or forged button).
+TRANSITIONS: dict[CaseStatus, tuple[CaseStatus, ...]] = {
+    CaseStatus.OPEN: (CaseStatus.TAKEN, CaseStatus.CLOSED, CaseStatus.MERGED),
+    CaseStatus.TAKEN: (CaseStatus.RESOLVED, CaseStatus.OPEN, CaseStatus.CLOSED,
+                       CaseStatus.MERGED),
+    # "No" reopens it (once) as taken by the same handler; otherwise it closes.
+    CaseStatus.RESOLVED: (CaseStatus.TAKEN, CaseStatus.CLOSED),
+    CaseStatus.CLOSED: (),
+    CaseStatus.MERGED: (),
+}
+
+
+def may_move(current: CaseStatus, target: CaseStatus) -> bool:
+    return target in TRANSITIONS[current]
+
+
+def outcome_of_answer(answer: str, reopened: int) -> CaseOutcome | None:
+    """What the resident's answer makes of a resolved case: closed confirmed or partly, closed
+    not solved (a "No" after it was reopened once), or None: reopen it."""
+    if answer == YES:
+        return CaseOutcome.CONFIRMED
+    if answer == PARTLY:
+        return CaseOutcome.PARTLY
+    return CaseOutcome.NOT_SOLVED if reopened >= 1 else None
+
+
+def on_time(resolved_at: datetime, due_at: datetime) -> bool:
+    return resolved_at <= due_at

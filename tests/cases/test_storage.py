@@ -1,0 +1,58 @@
+"""Cases in the database: numbers stay unique, seals and drafts come and go."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from storage.models import Case, CaseStatus, Unit
+from storage.uow import Database
+from surveys.cases import sealing
+from tests.conftest import SECRET, now, seed_campaign
+
+
+def _case(unit_id: int) -> Case:
+    return Case(unit_id=unit_id, category="roads", origin="report", text="Lamp dark",
+                status=CaseStatus.OPEN, opened_on=date(2026, 12, 4),
+                due_at=now() + timedelta(days=3))
+
+
+async def test_a_clashing_number_takes_the_next_one(db: Database) -> None:
+    await seed_campaign(db)
+    async with db.transaction() as uow:
+        unit = await uow.session.scalar(select(Unit).where(Unit.code == "V1"))
+        assert unit is not None
+        first = await uow.cases.add(_case(unit.id), ["C-AAAAAA"])
+        second = await uow.cases.add(_case(unit.id), ["C-AAAAAA", "C-BBBBBB"])
+        await uow.cases.put_seal(first.id, sealing.seal(
+            SECRET, first.id, sealing.Reporter(sealing.quota_key(SECRET, 5), chat_id=5)))
+    assert (first.number, second.number) == ("C-AAAAAA", "C-BBBBBB")
+    assert first.id != second.id and first.id > 2**20  # random, not a sequence
+    async with db.reading() as uow:
+        found = await uow.cases.by_number("C-BBBBBB")
+        assert found is not None and found.id == second.id
+        assert [c.number for c in await uow.cases.active()] == ["C-AAAAAA", "C-BBBBBB"]
+        [(case_id, sealed)] = await uow.cases.active_seals()
+        reporter = sealing.unseal(SECRET, case_id, sealed)
+        assert reporter is not None and reporter.chat_id == 5
+    async with db.transaction() as uow:
+        await uow.cases.drop_seal(first.id)
+    async with db.reading() as uow:
+        assert await uow.cases.active_seals() == []
+
+
+async def test_a_draft_moves_on_with_every_save_and_goes_when_dropped(db: Database) -> None:
+    key = sealing.draft_key(SECRET, 77)
+    async with db.transaction() as uow:
+        draft = await uow.cases.save_draft(key, "report", {"text": "a"})
+        assert draft.version == 1
+    async with db.transaction() as uow:
+        draft = await uow.cases.save_draft(key, "report", {"text": "ab"})
+        assert draft.version == 2
+    async with db.transaction() as uow:
+        found = await uow.cases.draft(key)
+        assert found is not None and found.data == {"text": "ab"}
+        await uow.cases.drop_draft(key)
+    async with db.reading() as uow:
+        assert await uow.cases.draft(key) is None
