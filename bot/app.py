@@ -134,6 +134,7 @@ def build_application(
         default_closes_after_days=settings.surveys.default_closes_after_days,
         fieldwork=fieldwork_of(settings),
         evidence=EvidenceStore(settings.evidence_dir),
+        cases=cases_of(settings),
     )
     application = (
         ApplicationBuilder()

@@ -19,6 +19,7 @@ from storage.clock import Clock, utcnow
 from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
 from surveys.campaigns.operations import Burden
+from surveys.cases.rules import CaseRules
 from surveys.fieldwork.rules import FieldRules
 from surveys.people.caller import Caller
 from surveys.questionnaire.catalog import SurveyCatalog
@@ -51,10 +52,14 @@ class Deps:
     # Cadres' notes and inspectors' records: limits, and where photo evidence is kept.
     fieldwork: FieldRules = field(default_factory=FieldRules)
     evidence: EvidenceStore = field(default_factory=lambda: EvidenceStore(Path("var/evidence")))
+    # Problems residents raise: limits and deadlines.
+    cases: CaseRules = field(default_factory=CaseRules)
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None
     outbox_changed: Callable[[], None] = lambda: None
+    # A case's timeline has entries to deliver (bot/case_relay.py): relay them now.
+    cases_changed: Callable[[], None] = lambda: None
     # Someone's roles changed (committed): their command menu should follow.
     roles_changed: Callable[[], None] = lambda: None
 

@@ -4,10 +4,9 @@ and residents' drafts. Same rules as the other repositories: they never commit."
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from storage.db import Repository
 from storage.models import (
@@ -65,14 +64,22 @@ class CasesRepository(Repository):
 
     # --- the conversation ---------------------------------------------------------------------
 
-    async def add_message(self, case_id: int, author: str, text: str, at: datetime, *,
-                          person_id: int | None = None, delivered: bool = False,
-                          audited: bool = False) -> CaseMessage:
-        message = CaseMessage(case_id=case_id, author=author, person_id=person_id, text=text,
-                              at=at, delivered=delivered, audited=audited)
+    async def add_message(self, message: CaseMessage) -> CaseMessage:
         self.session.add(message)
         await self.session.flush()
         return message
+
+    async def undelivered(self, limit: int = 100) -> Sequence[CaseMessage]:
+        """Timeline entries still to be handed to whom they must reach, oldest first."""
+        return (await self.session.scalars(
+            select(CaseMessage).where(CaseMessage.delivered.is_(False))
+            .order_by(CaseMessage.at, CaseMessage.id).limit(limit)
+            .with_for_update(skip_locked=True))).all()
+
+    async def mark_delivered(self, ids: Collection[int]) -> None:
+        if ids:
+            await self.session.execute(
+                update(CaseMessage).where(CaseMessage.id.in_(list(ids))).values(delivered=True))
 
     async def messages(self, case_id: int) -> Sequence[CaseMessage]:
         return (await self.session.scalars(

@@ -111,26 +111,38 @@ class Case(Located, Base):
 
 
 class CaseMessage(Base):
-    """One message of a case's conversation (the relay between handler and resident) or a
-    note staff left on it. The resident's messages name no one, and their time is coarse."""
+    """One entry of a case's timeline: a message relayed between handler and resident, the
+    resolution, the resident's answer, or an event (taken, reminded, escalated, transferred,
+    ...), and whom it must reach. The relay (bot/case_relay.py) delivers what is not yet
+    ``delivered``. A resident's entries name no one, and their time is coarse."""
 
     __tablename__ = "case_messages"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False,
                                     default=random_id)
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id", ondelete="RESTRICT"))
-    # "resident", "handler", "admin", "inspector".
+    # "resident", "handler", "admin", "inspector", "system".
     author: Mapped[str] = mapped_column(String(16))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
-    text: Mapped[str] = mapped_column(Text)
+    # What it is (surveys.cases.timeline): "message", "resolution", "answer", "taken", ...
+    kind: Mapped[str] = mapped_column(String(16))
+    # Whom it must reach: "resident", "handler", "unit" (the staff the case is routed to),
+    # "admins" (the unit's scoped admins, and its inspectors for a "not solved"), "none".
+    notify: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    # Values for the text shown (a unit, a reason, a count), as JSON.
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     at: Mapped[datetime]
-    # Handed to the other side (False: the relay still has to send it).
+    # Handed to whom it must reach (always True for "none").
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
-    # A resident's message is written to the audit log later, in a shuffled batch with a
+    # A resident's entry is written to the audit log later, in a shuffled batch with a
     # coarse time, so the log's order does not time it either.
     audited: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    __table_args__ = (Index("ix_case_messages_case_id", "case_id"),)
+    __table_args__ = (
+        Index("ix_case_messages_case_id", "case_id"),
+        Index("ix_case_messages_delivered", "delivered"),
+    )
 
 
 class CasePhoto(Base):

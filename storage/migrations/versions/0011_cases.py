@@ -83,7 +83,10 @@ def upgrade() -> None:
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('author', sa.String(length=16), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('notify', sa.String(length=16), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=True),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('delivered', sa.Boolean(), nullable=False),
     sa.Column('audited', sa.Boolean(), nullable=False),
@@ -93,6 +96,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('case_messages', schema=None) as batch_op:
         batch_op.create_index('ix_case_messages_case_id', ['case_id'], unique=False)
+        batch_op.create_index('ix_case_messages_delivered', ['delivered'], unique=False)
 
     op.create_table('case_photos',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
@@ -124,6 +128,7 @@ def downgrade() -> None:
 
     op.drop_table('case_photos')
     with op.batch_alter_table('case_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_messages_delivered')
         batch_op.drop_index('ix_case_messages_case_id')
 
     op.drop_table('case_messages')
