@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias, cast
 
 from analysis.anomalies import AnomalyRules
-from analysis.facts import Distribution
+from analysis.cases import CaseTally, figures, tally
+from analysis.facts import CaseGroup, Distribution
 from analysis.scoring import AppraisalRules, IndicatorRule, Observation, Result, Subject
 from analysis.statistics import QuestionStats, kpi_score, summarize, to_score, verdict_score
 from analysis.themes import Topics, top_themes
@@ -65,6 +66,9 @@ class PeriodFacts:
     invited: Mapping[int, int]
     started: Mapping[int, int]
     comments: Mapping[int, Sequence[tuple[str, str]]]  # (text, language)
+    # The cases opened in the period, as they stood when read (analysis.cases says which
+    # count and how).
+    cases: Sequence[CaseGroup] = ()
 
 
 @dataclass(frozen=True)
@@ -141,8 +145,9 @@ def _sentiment_observation(sums: tuple[int, float, float] | None) -> Observation
 
 
 def _observation_of(rule: IndicatorRule, facts: PeriodFacts, unit_ids: Sequence[int],
-                    person_id: int | None) -> Observation | None:
-    """One indicator's observation for a unit (``person_id`` None) or a cadre of units."""
+                    person_id: int | None, cases: CaseTally) -> Observation | None:
+    """One indicator's observation for a unit (``person_id`` None) or a cadre of units
+    (``cases``: the subject's cases)."""
     if rule.source == "residents":
         return merge(observation(_answer_pairs(facts.answers.get(u, {}).get(rule.answers, [])))
                      for u in unit_ids)
@@ -161,15 +166,18 @@ def _observation_of(rule: IndicatorRule, facts: PeriodFacts, unit_ids: Sequence[
     if rule.source == "self_assessment" and person_id is not None:
         return observation(_answer_pairs(
             facts.self_answers.get(person_id, {}).get(rule.answers, [])))
+    if rule.source == "cases":
+        return cases.observation
     return None
 
 
 def observations(indicators: Sequence[IndicatorRule], facts: PeriodFacts,
-                 unit_ids: Sequence[int], person_id: int | None) -> dict[str, Observation]:
+                 unit_ids: Sequence[int], person_id: int | None,
+                 cases: CaseTally | None = None) -> dict[str, Observation]:
     """Indicator id -> its observation, for the indicators that have data."""
     found: dict[str, Observation] = {}
     for rule in indicators:
-        obs = _observation_of(rule, facts, unit_ids, person_id)
+        obs = _observation_of(rule, facts, unit_ids, person_id, cases or CaseTally())
         if obs is not None:
             found[rule.id] = obs
     return found
@@ -230,26 +238,70 @@ def _stats_json(stats: QuestionStats) -> dict[str, Any]:
 # --- subjects -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Cases:
+    """The period's cases by unit and by handler, so each subject's are found at once."""
+
+    by_unit: Mapping[int, Sequence[CaseGroup]]
+    by_handler: Mapping[int, Sequence[CaseGroup]]
+
+    @classmethod
+    def of(cls, groups: Iterable[CaseGroup]) -> _Cases:
+        by_unit: dict[int, list[CaseGroup]] = defaultdict(list)
+        by_handler: dict[int, list[CaseGroup]] = defaultdict(list)
+        for group in groups:
+            by_unit[group.unit_id].append(group)
+            if group.handler_id is not None:
+                by_handler[group.handler_id].append(group)
+        return cls(by_unit, by_handler)
+
+    def of_unit(self, unit_id: int) -> CaseTally:
+        return tally(self.by_unit.get(unit_id, ()))
+
+    def of_cadre(self, person_id: int, unit_ids: Sequence[int]) -> CaseTally:
+        """A cadre answers for the cases they handled (in any unit) and, as an inspection of
+        the unit as a whole counts for each of its cadres, for their units' cases nobody
+        took. A case an admin handled is the unit's alone."""
+        untaken = [g for u in unit_ids for g in self.by_unit.get(u, ()) if g.handler_id is None]
+        return tally([*self.by_handler.get(person_id, ()), *untaken])
+
+
+def _case_figures(indicators: Sequence[IndicatorRule], found: CaseTally
+                  ) -> tuple[dict[str, str], dict[str, Any]]:
+    """The explanation's words for the cases indicators, and the figures kept with the
+    result (whether or not the unit type scores cases); nothing when there were no cases."""
+    if not found.raised:
+        return {}, {}
+    words = figures(found)
+    return ({rule.id: words for rule in indicators if rule.source == "cases"},
+            {"cases": found.as_dict()})
+
+
 def entries(units: Sequence[AppraisedUnit], cadres: Iterable[tuple[int, str, str | None, int]],
             facts: PeriodFacts, rules: AppraisalRules) -> list[Entry]:
     """Every unit, then every cadre of a known unit, ready to score. ``cadres``: (person id,
     name, Chinese name, unit id) for each unit a cadre serves; a cadre of several units is
     appraised once, on all of them, by the indicators of the first."""
-    return [*(_unit_entry(unit, facts, rules) for unit in units),
-            *_cadre_entries(units, cadres, facts, rules)]
+    cases = _Cases.of(facts.cases)
+    return [*(_unit_entry(unit, facts, rules, cases) for unit in units),
+            *_cadre_entries(units, cadres, facts, rules, cases)]
 
 
-def _unit_entry(unit: AppraisedUnit, facts: PeriodFacts, rules: AppraisalRules) -> Entry:
+def _unit_entry(unit: AppraisedUnit, facts: PeriodFacts, rules: AppraisalRules,
+                cases: _Cases) -> Entry:
     indicators = rules.for_type(unit.type) or ()
     responses = facts.valid.get(unit.id, 0)
     stats = unit_statistics(facts.answers.get(unit.id, {}), unit.population,
                             facts.invited.get(unit.id))
+    found = cases.of_unit(unit.id)
+    words, kept = _case_figures(indicators, found)
     subject = Subject(key=f"unit:{unit.code}", kind="unit", name=unit.name,
                       unit_type=unit.type, responses=responses,
-                      observations=observations(indicators, facts, [unit.id], None),
-                      excluded=facts.excluded.get(unit.id, {}))
+                      observations=observations(indicators, facts, [unit.id], None, found),
+                      excluded=facts.excluded.get(unit.id, {}), figures=words)
     started = facts.started.get(unit.id, 0)
     extra = {
+        **kept,
         "name_zh": unit.name_zh,
         "excluded_total": facts.excluded_responses.get(unit.id, 0),
         "contradictions": facts.contradictions.get(unit.id, 0),
@@ -263,7 +315,7 @@ def _unit_entry(unit: AppraisedUnit, facts: PeriodFacts, rules: AppraisalRules) 
 
 def _cadre_entries(units: Sequence[AppraisedUnit],
                    cadres: Iterable[tuple[int, str, str | None, int]],
-                   facts: PeriodFacts, rules: AppraisalRules) -> list[Entry]:
+                   facts: PeriodFacts, rules: AppraisalRules, cases: _Cases) -> list[Entry]:
     by_id = {u.id: u for u in units}
     cadre_units: dict[int, list[int]] = defaultdict(list)
     names: dict[int, tuple[str, str | None]] = {}
@@ -275,14 +327,16 @@ def _cadre_entries(units: Sequence[AppraisedUnit],
     for person_id, unit_ids in cadre_units.items():
         home = by_id[unit_ids[0]]
         indicators = rules.for_type(home.type) or ()
-        seen = observations(indicators, facts, unit_ids, person_id)
+        handled = cases.of_cadre(person_id, unit_ids)
+        words, kept = _case_figures(indicators, handled)
+        seen = observations(indicators, facts, unit_ids, person_id, handled)
         subject = Subject(
             key=f"cadre:{person_id}", kind="cadre", name=names[person_id][0],
             unit_type=home.type, responses=sum(facts.valid.get(u, 0) for u in unit_ids),
             observations=seen,
             excluded=_sum_counts(facts.excluded.get(u, {}) for u in unit_ids),
-            self_view=_self_view(indicators, seen))
-        extra = {"name_zh": names[person_id][1],
+            self_view=_self_view(indicators, seen), figures=words)
+        extra = {**kept, "name_zh": names[person_id][1],
                  "excluded_total": sum(facts.excluded_responses.get(u, 0) for u in unit_ids),
                  "units": [by_id[u].code for u in unit_ids]}
         found.append(Entry(subject, home, person_id, extra, unit_ids))

@@ -44,3 +44,21 @@ class Distribution:
     question_type: str
     value: float
     count: int
+
+
+@dataclass(frozen=True)
+class CaseGroup:
+    """Cases opened in a period that fare alike, counted in SQL: one unit, handler, category,
+    status and outcome. ``past_due``: the deadline had passed when they were read;
+    ``reopened``: the resident answered "not solved" at least once. Statuses and outcomes are
+    their stored strings (``storage.models.CaseStatus`` / ``CaseOutcome``)."""
+
+    unit_id: int
+    handler_id: int | None
+    category: str
+    status: str
+    outcome: str | None
+    resolved_on_time: bool | None
+    reopened: bool
+    past_due: bool
+    count: int

@@ -8,7 +8,10 @@ sum of squares, which SQL aggregates cheaply). For each subject (a unit or a cad
    the same kind and unit type (pooled sum / pooled count), as if ``prior_weight`` answers
    at that mean had been added (a Bayesian average): a village with five glowing answers
    cannot top the ranking by luck. KPI values and self-assessments are measurements, not
-   samples, and are not shrunk (an indicator's own ``prior_weight`` overrides either way).
+   samples, and are not shrunk (an indicator's own ``prior_weight`` overrides either way);
+   cases (each settled case's mean of "solved on time" and "confirmed by its resident", see
+   :mod:`analysis.cases`) are a sample like answers, and a subject's case figures are named in
+   its explanation.
    With ``estimate_prior_weight`` the weight is estimated per indicator from the data
    instead (empirical Bayes): m = within-subject variance / between-subject variance, the
    one-way random-effects ANOVA estimates over the pool; the smaller the real differences
@@ -48,7 +51,8 @@ from typing import Literal, TypeAlias, get_args
 
 from analysis.statistics import mean_interval, shrink, wilson_interval
 
-Source: TypeAlias = Literal["residents", "sentiment", "inspections", "kpi", "self_assessment"]
+Source: TypeAlias = Literal["residents", "sentiment", "inspections", "kpi", "self_assessment",
+                            "cases"]
 SubjectKind: TypeAlias = Literal["unit", "cadre"]
 Status: TypeAlias = Literal["graded", "not_enough_responses", "no_data"]
 
@@ -60,6 +64,7 @@ SOURCE_LABELS: dict[str, str] = {
     "inspections": "Inspection results",
     "kpi": "Objective results (KPI)",
     "self_assessment": "Self-assessment",
+    "cases": "Cases solved",
 }
 #: What n counts, per source (singular, plural).
 _COUNTED: dict[str, tuple[str, str]] = {
@@ -68,6 +73,7 @@ _COUNTED: dict[str, tuple[str, str]] = {
     "inspections": ("inspection", "inspections"),
     "kpi": ("value", "values"),
     "self_assessment": ("self-assessment", "self-assessments"),
+    "cases": ("case", "cases"),
 }
 #: Measurements, not samples: not shrunk by default and given no sampling interval.
 MEASURED: frozenset[str] = frozenset({"kpi", "self_assessment"})
@@ -234,6 +240,9 @@ class Subject:
     observations: Mapping[str, Observation]  # by IndicatorRule.id
     excluded: Mapping[str, int] = field(default_factory=dict)  # anomaly kind -> responses
     self_view: float | None = None  # the cadre's self-assessment, 0-100
+    # Indicator id -> what its data were, in words, for the explanation (cases: "12 cases: 9
+    # solved on time, 7 of 10 confirmed ...").
+    figures: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -250,15 +259,20 @@ class Component:
     prior: float | None  # the mean it was shrunk toward (None when not shrunk)
     note: str | None
     prior_weight: float = 0.0  # m: as if this many answers at the prior were added
+    figures: str | None = None  # the subject's figures for it, in words
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "id": self.id, "label": self.label, "source": self.source, "weight": self.weight,
             "used_weight": self.used_weight, "n": self.n, "raw_mean": self.raw_mean,
             "score": self.score,
             "interval": list(self.interval) if self.interval is not None else None,
             "prior": self.prior, "prior_weight": self.prior_weight, "note": self.note,
         }
+        # Only when there are figures: results without them (and their hash) stay as they were.
+        if self.figures is not None:
+            found["figures"] = self.figures
+        return found
 
 
 @dataclass(frozen=True)
@@ -393,7 +407,7 @@ def _draft(
             components.append(Component(
                 id=rule.id, label=rule.display, source=rule.source, weight=rule.weight,
                 used_weight=0.0, n=0, raw_mean=None, score=None, interval=None, prior=None,
-                note=f"no data{spread}",
+                note=f"no data{spread}", figures=subject.figures.get(rule.id),
             ))
             continue
         component = _component(subject, rule, obs, rules, priors, present_weight)
@@ -453,6 +467,7 @@ def _component(
         id=rule.id, label=rule.display, source=rule.source, weight=rule.weight,
         used_weight=used, n=n, raw_mean=mean, score=min(100.0, max(0.0, score)),
         interval=interval, prior=prior, note=note, prior_weight=m if prior is not None else 0.0,
+        figures=subject.figures.get(rule.id),
     )
 
 
@@ -591,7 +606,8 @@ def _with_explanation(result: Result, reason: str, rules: AppraisalRules) -> Res
 def _describe(c: Component, spread: bool) -> str:
     head = f"{c.label} ({c.id})"
     if c.score is None or c.raw_mean is None:
-        return f"{head}: {c.note or 'no data'}"
+        figures = f" ({c.figures})" if c.figures else ""
+        return f"{head}: {c.note or 'no data'}{figures}"
     one, many = _COUNTED.get(c.source, ("answer", "answers"))
     sample = f"{c.n} {one if c.n == 1 else many}"
     if c.interval is not None:
@@ -604,6 +620,8 @@ def _describe(c: Component, spread: bool) -> str:
         text = f"{head}: {c.score:.1f} from {sample}"
         if c.source in MEASURED:
             text += ", a measured value"
+    if c.figures:
+        text += f" ({c.figures})"
     text += f"; weight {_pct(c.weight)}"
     if spread and abs(c.used_weight - c.weight) > 1e-9:
         text += f" ({_pct(c.used_weight)} with the missing components' weight)"

@@ -184,7 +184,8 @@ class ThemesSection(_Section):
     topics: dict[str, dict[Literal["en", "zh"], list[str]]] = Field(default_factory=dict)
 
 
-Source = Literal["residents", "sentiment", "inspections", "kpi", "self_assessment"]
+# cases: the share of residents' cases solved on time and confirmed by them (analysis.cases).
+Source = Literal["residents", "sentiment", "inspections", "kpi", "self_assessment", "cases"]
 
 
 class IndicatorSection(_Section):

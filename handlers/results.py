@@ -43,6 +43,7 @@ from handlers.texts import known, refusal_key, t
 from surveys.appraisal import appeals, results
 from surveys.appraisal.appeals import Answered, Appealed, AppealFiled, AppealList
 from surveys.appraisal.results import Breakdown, MyScore, Ranked, ResultsTable
+from surveys.cases.summary import YouSaidWeDid
 from surveys.people import busy
 from surveys.people.busy import Open
 from surveys.people.caller import Refused
@@ -326,7 +327,8 @@ def my_score_blocks(view: MyScore) -> list[str]:
 
 async def _on_results(deps: Deps, update: Update, context: Context) -> bool:
     table = await deps.query(update, partial(results.results_table, caller=deps.caller(update),
-                                           args=list(context.args or [])))
+                                           args=list(context.args or []),
+                                           min_cell=deps.min_cell_size))
     ordered = list(table.units)
     if ordered:
         bars = [charts.Bar(f"{r.unit_code} {r.unit_name}", r.score if r.graded else None,
@@ -388,10 +390,63 @@ def results_blocks(table: ResultsTable) -> list[str]:
         blocks.append("\n".join(lines))
     elif table.units:
         blocks.append(t("results.table.no_cadres", lang, {"period": table.period}))
+    if table.said is not None:
+        blocks.append("\n".join(said_lines(table.said, lang, one_place=len(table.scope) == 1)))
     unit = f"{table.scope[0]} " if len(table.scope) == 1 else ""
     blocks.append(t("results.table.periods", lang,
                      {"periods": ", ".join(table.periods[-8:]), "unit": unit}))
     return blocks
+
+
+# --- "You said, we did" ----------------------------------------------------------------------
+
+SAID_SHOWN = 300
+
+
+def category_name(category: str, lang: str) -> str:
+    """A case category (a theme topic) in ``lang``; a topic of the deployment's own as is."""
+    key = f"said.category.{category}"
+    return t(key, lang) if known(key) else category
+
+
+def said_lines(said: YouSaidWeDid, lang: str, one_place: bool = False) -> list[str]:
+    """The "You said, we did" section: the figures (small cells already hidden by the use
+    case), then the handlers' public summaries."""
+    lines = [t("said.title", lang, {"period": said.period})]
+    if not said.raised:
+        return [*lines, t("said.none", lang, {"period": said.period})]
+    pending = t("said.pending", lang, {"pending": said.pending}) if said.pending else ""
+    lines.append(t("said.raised", lang, {"raised": said.raised}) + pending)
+    lines.append(t("said.on_time", lang, {"on_time": said.on_time, "cases": said.cases,
+                                          "share": _pct(said.on_time_share)})
+                 if said.cases else t("said.on_time.none", lang))
+    lines.append(t("said.confirmed", lang, {"confirmed": f"{said.confirmed:g}",
+                                            "answered": said.answered,
+                                            "share": _pct(said.confirmed_share)})
+                 if said.answered and said.confirmed is not None
+                 else t("said.confirmed.hidden", lang, {"min": said.min_cell}))
+    lines.append(t("said.categories", lang, {"list": " · ".join(
+        f"{category_name(c.category, lang)} {c.count}" for c in said.categories)})
+                 if said.categories else t("said.categories.hidden", lang,
+                                           {"min": said.min_cell}))
+    for item in said.summaries:
+        unit = f"{item.unit_code} {_clip(display_name(item.unit, lang), 40)}"
+        head = t("said.item", lang, {"number": item.number, "unit": unit,
+                                     "category": category_name(item.category, lang)})
+        if item.reports > 1:
+            head += " · " + t("said.reports", lang, {"count": item.reports})
+        lines.append(head)
+        if item.said:
+            lines.append(t("said.item.said", lang, {"text": _clip(item.said, SAID_SHOWN)}))
+        state = t("said.state.on_time" if item.on_time else "said.state.late", lang)
+        outcome = f"said.outcome.{item.outcome}"
+        if known(outcome):
+            state += ", " + t(outcome, lang)
+        lines.append(t("said.item.did", lang, {"text": _clip(item.did, SAID_SHOWN),
+                                               "state": state}, raw=frozenset({"state"})))
+    if not one_place:
+        lines.append(t("said.more", lang, {"period": said.period}))
+    return lines
 
 
 # --- /appeal --------------------------------------------------------------------------------

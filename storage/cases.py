@@ -4,19 +4,26 @@ and residents' drafts. Same rules as the other repositories: they never commit."
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 
+from analysis.facts import CaseGroup
 from storage.db import Repository
 from storage.models import (
     Case,
     CaseDraft,
     CaseMessage,
+    CaseOutcome,
     CasePhoto,
     CaseSeal,
     CaseStatus,
 )
+
+# Closed as solved: what a public summary may be shown for (never a "not solved").
+_SOLVED = (CaseOutcome.CONFIRMED, CaseOutcome.PARTLY, CaseOutcome.UNCONFIRMABLE,
+           CaseOutcome.NOT_CONFIRMED)
 
 
 class CasesRepository(Repository):
@@ -61,6 +68,52 @@ class CasesRepository(Repository):
         if unit_ids is not None:
             query = query.where(Case.unit_id.in_(list(unit_ids)))
         return {status: count for status, count in (await self.session.execute(query)).all()}
+
+    # --- a period's cases, for appraisal and "You said, we did" ---------------------------
+
+    async def period_groups(self, first: date, end: date, now: datetime,
+                            unit_ids: Collection[int] | None = None) -> list[CaseGroup]:
+        """The cases opened on ``first`` up to (not including) ``end``, counted per unit,
+        handler, category, status, outcome, on-time flag, reopened or not and whether the
+        deadline has passed at ``now``. Reads the cases' own columns only: their messages and
+        notes never count."""
+        period = select(
+            Case.unit_id.label("unit_id"), Case.handler_id.label("handler_id"),
+            Case.category.label("category"), Case.status.label("status"),
+            Case.outcome.label("outcome"), Case.resolved_on_time.label("on_time"),
+            case((Case.reopened > 0, 1), else_=0).label("reopened"),
+            case((Case.due_at < now, 1), else_=0).label("past_due"),
+        ).where(Case.opened_on >= first, Case.opened_on < end)
+        if unit_ids is not None:
+            period = period.where(Case.unit_id.in_(list(unit_ids)))
+        # Grouped over a subquery: PostgreSQL would not see ``due_at < $1`` in the select
+        # list and ``due_at < $2`` in GROUP BY as the same expression.
+        inner = period.subquery()
+        columns = (inner.c.unit_id, inner.c.handler_id, inner.c.category, inner.c.status,
+                   inner.c.outcome, inner.c.on_time, inner.c.reopened, inner.c.past_due)
+        rows = await self.session.execute(
+            select(*columns, func.count()).group_by(*columns)
+            # A fixed order, so sums over the groups come out the same on every run.
+            .order_by(*columns))
+        return [CaseGroup(unit_id=u, handler_id=h, category=c, status=str(s),
+                          outcome=None if o is None else str(o), resolved_on_time=t,
+                          reopened=bool(r), past_due=bool(p), count=n)
+                for u, h, c, s, o, t, r, p, n in rows]
+
+    async def public_summaries(self, first: date, end: date, unit_ids: Collection[int],
+                               limit: int) -> Sequence[Case]:
+        """Up to ``limit`` cases opened in the period and closed as solved with a public
+        summary: confirmed ones first, then partly, then the rest; the latest solved first."""
+        if limit <= 0 or not unit_ids:
+            return []
+        rank = case((Case.outcome == CaseOutcome.CONFIRMED, 0),
+                    (Case.outcome == CaseOutcome.PARTLY, 1), else_=2)
+        return (await self.session.scalars(
+            select(Case).where(Case.unit_id.in_(list(unit_ids)),
+                               Case.opened_on >= first, Case.opened_on < end,
+                               Case.status == CaseStatus.CLOSED, Case.outcome.in_(_SOLVED),
+                               Case.summary.is_not(None), Case.summary != "")
+            .order_by(rank, Case.resolved_at.desc(), Case.number).limit(limit))).all()
 
     # --- the conversation ---------------------------------------------------------------------
 

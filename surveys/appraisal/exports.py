@@ -77,6 +77,13 @@ RESULT_COLUMNS = (
     "score", "grade", "rank", "ranked", "responses", "min_responses", "excluded_total",
     "recognition", "exaggeration", "self_view", "others_view", "training", "training_zh",
 )
+# Residents' cases of the period (analysis.cases), when the run has any: raised, counted
+# (settled), solved on time and its share, answered, "yes", "partly", "no", and the confirmed
+# share with "partly" as half.
+CASE_COLUMNS = (
+    "cases_raised", "cases", "cases_on_time", "cases_on_time_share", "cases_answered",
+    "cases_confirmed", "cases_partly", "cases_not_solved", "cases_confirmed_share",
+)
 COMPONENT_COLUMNS = (
     "period", "version", "kind", "unit_code", "unit_name", "cadre", "component", "label",
     "source", "weight", "used_weight", "n", "raw_mean", "score", "interval_low",
@@ -149,17 +156,35 @@ def _order(result: AppraisalResult) -> tuple[bool, bool, int, str, str, int]:
             result.id)
 
 
+def _share(part: object, whole: object) -> float | None:
+    found, total = _rounded(part, 4), _count(whole)
+    return None if found is None or not total else round(found / total, 4)
+
+
+def _case_cells(figures: object) -> list[object]:
+    """The CASE_COLUMNS of one result (empty where it had no cases)."""
+    if not isinstance(figures, dict):
+        return [None] * len(CASE_COLUMNS)
+    cases, answered = figures.get("cases"), figures.get("answered")
+    return [_count(figures.get("raised")), _count(cases), _count(figures.get("on_time")),
+            _share(figures.get("on_time"), cases), _count(answered),
+            _count(figures.get("confirmed")), _count(figures.get("partly")),
+            _count(figures.get("not_solved")),
+            _share(figures.get("confirmed_value"), answered)]
+
+
 def _tables(run: AppraisalRun, results: Sequence[AppraisalResult]) -> tuple[_Table, _Table]:
-    """The results (one row each, one score and n column per component) and the components
-    (one row per result and component)."""
+    """The results (one row each, one score and n column per component, the case figures
+    when the run has any) and the components (one row per result and component)."""
     component_ids: list[str] = []
     for result in results:
         for component in (result.detail or {}).get("components") or []:
             if component.get("id") not in component_ids:
                 component_ids.append(str(component.get("id")))
+    with_cases = any(isinstance((r.detail or {}).get("cases"), dict) for r in results)
     header = [*RESULT_COLUMNS,
               *(f"{cid}_{part}" for cid in component_ids for part in ("score", "n")),
-              "explanation"]
+              *(CASE_COLUMNS if with_cases else ()), "explanation"]
     rows: list[list[object]] = []
     parts: list[list[object]] = []
     for result in sorted(results, key=_order):
@@ -180,6 +205,8 @@ def _tables(run: AppraisalRun, results: Sequence[AppraisalResult]) -> tuple[_Tab
         for cid in component_ids:
             component = by_id.get(cid) or {}
             row += [_rounded(component.get("score")), _count(component.get("n"))]
+        if with_cases:
+            row += _case_cells(detail.get("cases"))
         row.append(_text(detail.get("explanation")))
         rows.append(row)
         for cid, component in by_id.items():
@@ -277,18 +304,19 @@ async def export_appraisal(uow: UnitOfWork, period: str, fmt: AppraisalFormat,
                            out: Path | BinaryIO, version: int | None = None) -> int:
     """Write a period's appraisal results; return how many (units and cadres).
 
-    Without ``version`` the period's published run is exported; with it, that run whatever
-    its status (so a draft can be checked before publishing): the ``run_status`` column says
-    which. CSV is one row per result: who, status, score, grade, rank, responses, exclusions,
-    recognition, exaggeration, training, then ``<component>_score`` and ``<component>_n``
-    for every component id of the run (empty where a unit type lacks it) and the
-    explanation; it is UTF-8 with a byte-order mark so Excel shows Chinese correctly, and
-    yes/no for flags. XLSX has the same "results" sheet, a "components" sheet (one row per
-    result and component: weight, used weight, n, raw mean, score, interval, note) and a
-    "run" sheet (version, who computed and published it, hashes, summary); numbers are
-    numbers, flags are booleans, text cells are typed as text (never formulas), headers are
-    frozen. Scores are rounded to 2 decimals. In both, text that starts like a formula (=, +,
-    -, @, a tab or a carriage return) is prefixed with ' so no spreadsheet runs it
+    Without ``version`` the period's published run is exported; with it, that run whatever its
+    status (so a draft can be checked before publishing): the ``run_status`` column says which.
+    CSV is one row per result: who, status, score, grade, rank, responses, exclusions,
+    recognition, exaggeration, training, then ``<component>_score`` and ``<component>_n`` for
+    every component id of the run (empty where a unit type lacks it), the residents' cases of
+    the period when the run has any (:data:`CASE_COLUMNS`: counts and shares, empty where a unit
+    or cadre had none) and the explanation; it is UTF-8 with a byte-order mark so Excel shows
+    Chinese correctly, and yes/no for flags. XLSX has the same "results" sheet, a "components"
+    sheet (one row per result and component: weight, used weight, n, raw mean, score, interval,
+    note) and a "run" sheet (version, who computed and published it, hashes, summary); numbers
+    are numbers, flags are booleans, text cells are typed as text (never formulas), headers are
+    frozen. Scores are rounded to 2 decimals. In both, text that starts like a formula (=, +, -,
+    @, a tab or a carriage return) is prefixed with ' so no spreadsheet runs it
     (:func:`surveys.text.spreadsheet_cell`). Units come first, best rank first, then cadres.
 
     Args:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage.models import Appeal, AppraisalResult, AppraisalRun, AppraisalStatus, Unit
 from surveys.appraisal.periods import Period, PeriodError, parse_period
+from surveys.cases.summary import YouSaidWeDid, you_said_we_did
 from surveys.people.access import CADRE_ROLES, VIEW_ROLES, Actor, UnitTree
 from surveys.people.caller import Caller, Refused, acting_as
 from surveys.people.names import Names, display_name
@@ -309,6 +310,8 @@ class ResultsTable:
     units: tuple[Ranked, ...]
     cadres: tuple[Ranked, ...]
     periods: tuple[str, ...]  # every published period, oldest first
+    # "You said, we did": the residents' cases of the same units and period, as they stand.
+    said: YouSaidWeDid | None = None
 
 
 def _ranked(result: AppraisalResult, unit: Unit | None, lang: str) -> Ranked:
@@ -333,11 +336,12 @@ def _find_unit(tree: UnitTree, code: str) -> Unit | None:
     return matches[0] if len(matches) == 1 else None
 
 
-async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = ()
-                        ) -> ResultsTable:
+async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (),
+                        min_cell: int = 5) -> ResultsTable:
     """``/results [UNIT] [PERIOD]``: the published ranking of the units in the caller's
     scope (or under UNIT, which must be in it), for PERIOD or the latest published period,
-    and the cadres of those units. A lone argument that is no unit code but reads as a
+    the cadres of those units, and "You said, we did" for the same units and period (small
+    cells under ``min_cell`` hidden). A lone argument that is no unit code but reads as a
     period is taken as the period.
 
     Raises:
@@ -390,6 +394,7 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
             continue
         row = _ranked(result, tree.by_id.get(result.unit_id), lang)
         (units if result.kind == UNIT else cadres).append(row)
+    said = await you_said_we_did(uow, visible, parse_period(run.period), min_cell=min_cell)
     return ResultsTable(lang, run.period, run.version, run.published_at, scope,
                         tuple(sorted(units, key=_table_order)),
-                        tuple(sorted(cadres, key=_table_order)), periods)
+                        tuple(sorted(cadres, key=_table_order)), periods, said)

@@ -5,7 +5,8 @@ database for counts and sums per unit (a million responses come back as a few th
 lets :mod:`analysis.appraisal` and :func:`analysis.scoring.appraise` do the arithmetic, and
 stores every unit's and cadre's result as a new draft version with its explanation.
 ``publish_appraisal`` freezes a version; a later run is a new version, and both are in the
-audit log with the hash of the results. Progress notes never feed any score.
+audit log with the hash of the results. Progress notes never feed any score, nor do a case's
+notes and messages (only how the case itself went: :mod:`analysis.cases`).
 """
 
 from __future__ import annotations
@@ -210,7 +211,7 @@ def _require_flags(response_ids: Sequence[int], kind: str | None,
 # --- the run ----------------------------------------------------------------------------------
 
 
-async def _gather(uow: UnitOfWork, period: Period) -> PeriodFacts:
+async def _gather(uow: UnitOfWork, period: Period, now: datetime) -> PeriodFacts:
     a, s, e = uow.appraisal, period.start, period.end
     comments: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for unit_id, text, language in await a.comments(s, e, ANALYSER_VERSION):
@@ -228,6 +229,9 @@ async def _gather(uow: UnitOfWork, period: Period) -> PeriodFacts:
         invited=await a.invited(s, e),
         started=await a.started(s, e),
         comments=comments,
+        # Opened in the period (by its dates), as they stand now: one past its deadline
+        # counts as late; one within it, not yet.
+        cases=await uow.cases.period_groups(period.start.date(), period.end.date(), now),
     )
 
 
@@ -239,7 +243,7 @@ async def compute(uow: UnitOfWork, period: Period, options: AppraisalOptions, no
     timings = timings if timings is not None else {}
     flagged = await detect_anomalies(uow, period, options, now, timings)
     clock = perf_counter()
-    facts = await _gather(uow, period)
+    facts = await _gather(uow, period, now)
     timings["aggregate"] = perf_counter() - clock
     clock = perf_counter()
     units = [AppraisedUnit(u.id, u.code, u.name, u.type, u.population, u.name_zh)
