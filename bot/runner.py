@@ -11,8 +11,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application, resolve_secret, running
-from bot.demo import demo_cadre_invite, seed_demo, seed_demo_appraisal
+from bot.app import build_application, cases_of, resolve_secret, running
+from bot.demo import demo_cadre_invite, seed_demo, seed_demo_appraisal, seed_demo_cases
 from bot.leader import PollingLock
 from bot.polling import CommittedPolling, PollingStopped
 from bot.settings import ConfigError, Settings
@@ -70,6 +70,8 @@ async def run(settings: Settings) -> None:
             api_url = base
             code = await seed_demo(db, utcnow())
             cadre = await demo_cadre_invite(db, utcnow())
+            # Before the appraisal: last quarter's closed cases are in its results.
+            await seed_demo_cases(db, utcnow(), cases_of(settings))
             appraised = await seed_demo_appraisal(
                 db, utcnow(), AppraisalOptions(settings.appraisal_config(), secret))
             cadre_line = (f"  Demo cadre:     as another user send: /start {cadre}  (then /note)\n"
@@ -84,6 +86,8 @@ async def run(settings: Settings) -> None:
                 "restart; delete it to start afresh)\n"
                 f"  Appraisal:      {appraised} published (the demo cadre's /myscore, an "
                 "admin's /results)\n"
+                "  Cases:          Willow Village's open, overdue and solved cases (the demo "
+                "cadre's /cases; \"You said, we did\" in an admin's /results)\n"
                 "Press Ctrl+C to stop.\n",
                 flush=True,
             )

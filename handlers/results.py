@@ -391,7 +391,7 @@ def results_blocks(table: ResultsTable) -> list[str]:
     elif table.units:
         blocks.append(t("results.table.no_cadres", lang, {"period": table.period}))
     if table.said is not None:
-        blocks.append("\n".join(said_lines(table.said, lang, one_place=len(table.scope) == 1)))
+        blocks.append("\n".join(said_lines(table.said, lang, one_place=len(table.units) <= 1)))
     unit = f"{table.scope[0]} " if len(table.scope) == 1 else ""
     blocks.append(t("results.table.periods", lang,
                      {"periods": ", ".join(table.periods[-8:]), "unit": unit}))
@@ -441,7 +441,8 @@ def said_lines(said: YouSaidWeDid, lang: str, one_place: bool = False) -> list[s
         state = t("said.state.on_time" if item.on_time else "said.state.late", lang)
         outcome = f"said.outcome.{item.outcome}"
         if known(outcome):
-            state += ", " + t(outcome, lang)
+            state = t("said.state", lang, {"time": state, "outcome": t(outcome, lang)},
+                      raw=frozenset({"time", "outcome"}))
         lines.append(t("said.item.did", lang, {"text": _clip(item.did, SAID_SHOWN),
                                                "state": state}, raw=frozenset({"state"})))
     if not one_place:
