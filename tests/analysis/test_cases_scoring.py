@@ -5,8 +5,10 @@ as before."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
+import yaml
 
 from analysis.appraisal import AppraisedUnit, PeriodFacts, entries
 from analysis.facts import CaseGroup
@@ -143,3 +145,18 @@ def test_the_config_accepts_a_cases_indicator() -> None:
     rule = section.rules().indicators["*"][1]
     assert (rule.source, rule.display, rule.weight) == ("cases", "Cases solved", 0.1)
     assert IndicatorSection(id="cases", source="cases", weight=1).rule().display == "cases"
+
+
+def test_the_example_in_config_yaml_makes_a_valid_village_type() -> None:
+    """config.yaml shows how to add cases to villages (not a default): done as it says, the
+    village type is valid and its weights still sum to 1."""
+    text = (Path(__file__).parents[2] / "config.yaml").read_text(encoding="utf-8")
+    line = next(raw for raw in text.splitlines() if "source: cases" in raw)
+    [example] = yaml.safe_load(line.lstrip().removeprefix("#").strip())
+    shipped = AppraisalSection()
+    village = [i.model_copy(update={"weight": {"satisfaction": 0.25, "key_tasks": 0.10}.get(
+        i.id, i.weight)}) for i in shipped.unit_types["village"]]
+    section = AppraisalSection(unit_types={**shipped.unit_types,
+                                           "village": [*village, IndicatorSection(**example)]})
+    assert [r.source for r in section.rules().indicators["village"]][-1] == "cases"
+    assert all(i.source != "cases" for items in shipped.unit_types.values() for i in items)

@@ -114,3 +114,23 @@ async def test_you_said_we_did_in_chinese_and_for_a_period_without_cases(
     await admin.send("/results T1 2026-Q2")
     earlier = (await admin.wait_for_message("2026-Q2 这里没有群众反映的问题")).text
     assert "Replaced the lamp" not in earlier
+
+
+async def test_odd_texts_are_shown_as_text_and_cut_short(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    """Summaries and quotes are typed by people: markup is shown as typed, never run, and a
+    long text is cut, so the section stays short and every message within Telegram's limit."""
+    long_words = "The lamp post by the gate leans over the road. " * 40
+    for _ in range(6):
+        await add_case(db, "V1", opened_on=DAY, due_at=PAST, status=CLOSED,
+                       outcome=CaseOutcome.CONFIRMED, on_time=True, quotable=True,
+                       text=long_words, summary="<b>Fixed</b> & checked " + "x" * 2000)
+    await ranking(db, "2026-Q3")
+    admin, _ = await staff(client, db, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu")
+
+    await admin.send("/results V1")
+    body = (await admin.wait_for_message("You said, we did")).text
+    assert body.count("We did: <b>Fixed</b> & checked xxx") == 5, "at most five, as typed"
+    assert body.count("…") >= 10, "each summary and quote cut short"
+    assert len(body) <= 4096
