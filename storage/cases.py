@@ -7,7 +7,8 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case as case_when
+from sqlalchemy import delete, func, select, update
 
 from analysis.facts import CaseGroup
 from storage.db import Repository
@@ -81,8 +82,8 @@ class CasesRepository(Repository):
             Case.unit_id.label("unit_id"), Case.handler_id.label("handler_id"),
             Case.category.label("category"), Case.status.label("status"),
             Case.outcome.label("outcome"), Case.resolved_on_time.label("on_time"),
-            case((Case.reopened > 0, 1), else_=0).label("reopened"),
-            case((Case.due_at < now, 1), else_=0).label("past_due"),
+            case_when((Case.reopened > 0, 1), else_=0).label("reopened"),
+            case_when((Case.due_at < now, 1), else_=0).label("past_due"),
         ).where(Case.opened_on >= first, Case.opened_on < end)
         if unit_ids is not None:
             period = period.where(Case.unit_id.in_(list(unit_ids)))
@@ -106,8 +107,8 @@ class CasesRepository(Repository):
         summary: confirmed ones first, then partly, then the rest; the latest solved first."""
         if limit <= 0 or not unit_ids:
             return []
-        rank = case((Case.outcome == CaseOutcome.CONFIRMED, 0),
-                    (Case.outcome == CaseOutcome.PARTLY, 1), else_=2)
+        rank = case_when((Case.outcome == CaseOutcome.CONFIRMED, 0),
+                         (Case.outcome == CaseOutcome.PARTLY, 1), else_=2)
         return (await self.session.scalars(
             select(Case).where(Case.unit_id.in_(list(unit_ids)),
                                Case.opened_on >= first, Case.opened_on < end,
