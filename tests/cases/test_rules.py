@@ -52,9 +52,9 @@ def test_transitions_and_answers() -> None:
 
 
 def test_a_seal_opens_only_with_the_secret_and_for_its_own_case() -> None:
-    reporter = sealing.Reporter(sealing.quota_key(SECRET, 42), chat_id=42, language="zh")
+    reporter = sealing.Reporter(sealing.quota_key(SECRET, 42), chat_id=987_654_321, language="zh")
     sealed = sealing.seal(SECRET, 7, reporter)
-    assert "42" not in sealed
+    assert "987654321" not in sealed
     assert sealing.unseal(SECRET, 7, sealed) == reporter
     assert sealing.unseal(b"another-secret-key-0123456789abc", 7, sealed) is None
     assert sealing.unseal(SECRET, 8, sealed) is None  # copied onto another case
