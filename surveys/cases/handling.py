@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
@@ -129,9 +129,11 @@ def _changed(case: Case) -> None:
 
 
 async def _entry(ctx: Staff, case: Case, kind: str, notify: str, *, author: str = HANDLER,
-                 text: str = "", params: Mapping[str, Any] | None = None) -> None:
-    await timeline.record(ctx.uow, case, kind, notify, author=author, at=ctx.now, text=text,
-                          params=params, person_id=ctx.actor.person_id, actor=ctx.actor.label)
+                 text: str = "", params: Mapping[str, Any] | None = None,
+                 at: datetime | None = None) -> None:
+    await timeline.record(ctx.uow, case, kind, notify, author=author, at=at or ctx.now,
+                          text=text, params=params, person_id=ctx.actor.person_id,
+                          actor=ctx.actor.label)
 
 
 async def _acted(ctx: Staff, case: Case, rules: CaseRules, done: str,
@@ -299,7 +301,9 @@ async def _answer_requester(ctx: Staff, case: Case, what: str, decision: str,
     params: dict[str, Any] = {"request": what, "decision": decision}
     if requester is not None:
         params["handler_id"] = requester
-    await _entry(ctx, case, timeline.REQUEST, timeline.TO_HANDLER, author=ADMIN, params=params)
+    # Entries sort by time (their ids are random): the decision a moment before what it does.
+    await _entry(ctx, case, timeline.REQUEST, timeline.TO_HANDLER, author=ADMIN, params=params,
+                 at=ctx.now - timedelta(microseconds=1))
 
 
 async def approve(uow: UnitOfWork, caller: Caller, number: str, version: int, *,
