@@ -207,17 +207,23 @@ async def list_cases(uow: UnitOfWork, caller: Caller, page: int = 0, *,
         Refused: ``not_staff``.
     """
     ctx = await staff(uow, caller)
-    units = ctx.actor.visible_units(ctx.tree, STAFF_ROLES)
+    everywhere = None in ctx.actor.scopes(STAFF_ROLES)
+    units = None if everywhere else ctx.actor.visible_units(ctx.tree, STAFF_ROLES)
     cases = [c for c in await uow.cases.active(units) if may_view(ctx.actor, ctx.tree, c.unit_id)]
     pages = max(1, -(-len(cases) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     shown = cases[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
     names = await _names(uow, {c.handler_id for c in shown if c.handler_id is not None})
+    # Only reports of the same unit and category can be the same problem.
+    groups: dict[tuple[int, str], list[Case]] = {}
+    for case in cases:
+        groups.setdefault((case.unit_id, case.category), []).append(case)
     lines = [CaseLine(
         number=c.number, unit=unit_label(ctx.tree, c.unit_id, ctx.lang), category=c.category,
         status=c.status, reports=c.reports, due_at=c.due_at, answer_due_at=c.answer_due_at,
         taken_by=_name(names, c.handler_id, ctx.lang), request=c.request,
-        similar=tuple(o.number for o in cases if similar(c, o, rules)),
+        similar=tuple(o.number for o in groups[(c.unit_id, c.category)]
+                      if similar(c, o, rules)),
     ) for c in shown]
     read_only = not ctx.actor.has((*CADRE_ROLES, *ADMIN_ROLES))
     return CaseList(ctx.lang, lines, page, pages, len(cases), read_only, caller.now)

@@ -443,3 +443,20 @@ async def test_the_merged_one_is_never_listed_nor_acted_on(
         active = [c.number for c in await uow.cases.active()]
         statuses = {c.number: c.status for c in (await uow.session.scalars(select(Case))).all()}
     assert active == [first] and statuses[second] == CaseStatus.MERGED
+
+
+# --- button data ----------------------------------------------------------------------------
+
+
+def test_case_buttons_fit_telegram_and_forged_data_reads_as_nothing() -> None:
+    from handlers.cases_render import action_data, merge_data, parse
+
+    longest = merge_data("C-ZZZZZZ", 999_999_999, "C-YYYYYY", 999_999_999)
+    assert len(longest.encode()) <= 64
+    assert parse(longest) == ("merge", ("C-ZZZZZZ", 999_999_999, "C-YYYYYY", 999_999_999))
+    assert parse(action_data(views.RESOLVE, "C-7K3F9Q", 3)) == (views.RESOLVE, ("C-7K3F9Q", 3))
+    assert len(steps.choice_data("abcdef", 999_999_999, "y").encode()) <= 64
+    for forged in ("cs:t:7K3F9Q:1\n", "cs:t:7k3f9q:1", "cs:t:7K3F9O:1", "cs:w:7K3F9Q:1",
+                   "cs:t:7K3F9Q:1234567890", "cs:o:7K3F9Q:1", "cs:l:-1", "cs:t:7K3F9Q:١"):
+        assert parse(forged) is None, forged
+    assert steps.parse_choice("cs:d:abcdef:1:q") is None

@@ -140,6 +140,7 @@ async def test_the_list_pages_and_opens_a_case_with_its_photos(
     view = await prompt(wang, f"Case {number}")
     assert "The street lamp on Mill Road is dark" in view.text
     assert "Place: 30.07000, 120.02000" in view.text and "Photos: 1" in view.text
+    assert "Report (sent with /report):" in view.text
     assert "The resident asked to be told" in view.text
     assert "Resident reported it" in view.text
     assert view.button_texts == ["✋ Take", "💬 Ask the resident", "🔁 Ask to transfer",
@@ -418,3 +419,29 @@ async def test_stale_and_forged_buttons_change_nothing(
     case = await case_row(db, number)
     assert (case.status, case.version) == (CaseStatus.TAKEN, 2)
     assert [e.kind for e in await entries(db, number)] == [timeline.OPENED, timeline.TAKEN]
+
+
+async def test_one_dialogue_at_a_time_with_notes(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    number = await open_case(db)
+    wang = await user(client)
+    await opened(wang, number)
+    await tap_for(wang, "✋ Take")
+    await wang.tap("✅ Resolve")
+    await prompt(wang, "What was done?")
+    await wang.send("/note")
+    busy = await wang.wait_for_message(f"You are resolving case {number}")
+    assert "then /note again" in busy.text
+    await wang.send("Fixed the lamp")
+    await prompt(wang, "Send photos of the result")
+    await wang.send("/cancel")
+    await wang.wait_for_message("Dropped: nothing was recorded")
+    await wang.send("/note")
+    await prompt(wang, "Progress note")
+    view = await opened(wang, number)
+    await wang.tap("✅ Resolve", view.message_id)
+    answer = await wang.wait_for_answer()
+    assert "progress note in progress" in answer.text and answer.show_alert
+    dialogue = await dialogue_of(db, CADRE)
+    assert dialogue is not None and dialogue.kind == "note"
