@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -50,6 +51,7 @@ _MERGE = re.compile(rf"cs:m:({_CORE}):([0-9]{{1,9}}):({_CORE}):([0-9]{{1,9}})")
 _OPEN = re.compile(rf"cs:o:({_CORE})")
 _PAGE = re.compile(r"cs:l:([0-9]{1,4})")
 TEXT_SHOWN = 300  # of each timeline entry; the case's own text is shown whole if it fits
+SIMILAR_SHOWN = 5  # case numbers named as possibly the same problem
 RECAP_SHOWN = 1500  # of what was done, in the resolution's prompts (stored whole)
 _TAG = re.compile(r"<[^>]*>")
 
@@ -105,6 +107,12 @@ def _category(category: str, lang: str) -> str:
     return t(key, lang) if known(key) else category
 
 
+def _numbers(numbers: Sequence[str]) -> str:
+    """Case numbers in a line: the first few, then "…"."""
+    shown = ", ".join(numbers[:SIMILAR_SHOWN])
+    return shown + (", …" if len(numbers) > SIMILAR_SHOWN else "")
+
+
 def _reports(count: int, lang: str) -> str:
     return t("cstaff.reports.1" if count == 1 else "cstaff.reports.n", lang, {"count": count})
 
@@ -146,7 +154,7 @@ def _line(line: CaseLine, lang: str, now: datetime) -> str:
         text += "\n" + t("cstaff.list.request", lang,
                          {"what": t(f"cstaff.what.{line.request}", lang)})
     if line.similar:
-        text += "\n" + t("cstaff.list.similar", lang, {"numbers": ", ".join(line.similar)})
+        text += "\n" + t("cstaff.list.similar", lang, {"numbers": _numbers(line.similar)})
     return text
 
 
@@ -262,9 +270,9 @@ def _outcome_lines(view: CaseView, zone: str) -> list[str]:
         lines.append(t(f"cstaff.view.request.{view.request}", lang, {
             "unit": view.request_unit or "?", "reason": _clip(view.request_reason or "", 500)}))
     if view.reject_reason:
-        lines.append(t("cstaff.view.rejected", lang, {"reason": view.reject_reason}))
+        lines.append(t("cstaff.view.rejected", lang, {"reason": _clip(view.reject_reason, 500)}))
     if view.similar:
-        lines.append(t("cstaff.view.similar", lang, {"numbers": ", ".join(view.similar)}))
+        lines.append(t("cstaff.view.similar", lang, {"numbers": _numbers(view.similar)}))
     if not view.actions and view.status in (CaseStatus.OPEN, CaseStatus.TAKEN,
                                             CaseStatus.RESOLVED):
         lines.append(t("cstaff.view.read_only", lang))

@@ -25,7 +25,8 @@ What the relay must know of the entries written here (kind, notify, params):
   and ``params.handler_id``: the person who asked, to whom it goes (not the case's handler,
   who is gone after a transfer).
 - ``transferred`` (TO_UNIT): ``params.from``/``params.to`` unit codes, the reason in
-  ``text``; the case's unit is already the new one, so TO_UNIT reaches the new unit's staff.
+  ``text``; the case's unit is already the new one, so TO_UNIT reaches the new unit's staff
+  (the cases merged into it move with it).
 - ``rejected`` (TO_RESIDENT when the resident asked to be told, else TO_NONE): the reason in
   ``text``; the case is closed (``rejected``). Residents of cases merged into it are told
   too.
@@ -276,6 +277,9 @@ async def transfer(ctx: Staff, case: Case, unit: Unit, reason: str) -> None:
     # The new unit's staff have not been reminded of the deadline yet.
     case.reminded_at = None
     _changed(case)
+    # Reports merged into it are the same problem: they belong where it goes.
+    await ctx.uow.session.execute(update(Case).where(Case.merged_into_id == case.id)
+                                  .values(unit_id=unit.id))
     await _entry(ctx, case, timeline.TRANSFERRED, timeline.TO_UNIT, author=ADMIN, text=reason,
                  params={"from": old.code, "to": unit.code})
 

@@ -445,6 +445,20 @@ async def test_the_merged_one_is_never_listed_nor_acted_on(
     assert active == [first] and statuses[second] == CaseStatus.MERGED
 
 
+async def test_a_transfer_takes_the_reports_merged_into_the_case_along(
+    db: Database, people: dict[int, int],
+) -> None:
+    first = await open_case(db, opened_on=days_ago(1))
+    second = await open_case(db)
+    await run(db, lambda uow: handling.merge(uow, caller(ADMIN), first, 1, second, 1,
+                                             rules=RULES))
+    outcome = await through(db, ADMIN, first, views.TRANSFER, "V2 Pine's lamp")
+    assert outcome.acted is not None and outcome.acted.done == "transferred"
+    assert (await case_row(db, first)).unit_id == (await case_row(db, second)).unit_id
+    listed = await run(db, lambda uow: views.list_cases(uow, caller(OTHER_CADRE), rules=RULES))
+    assert [line.number for line in listed.lines] == [first]
+
+
 # --- button data ----------------------------------------------------------------------------
 
 
