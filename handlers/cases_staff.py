@@ -49,7 +49,7 @@ from handlers.router import Audience, Dialogues
 from handlers.texts import refusal_key, t
 from storage.db import DatabaseUnavailable
 from surveys.cases import handling, steps, views
-from surveys.cases.handling import Acted, Photo
+from surveys.cases.handling import Acted, KeptPhoto
 from surveys.cases.steps import Limits, Outcome, Prompt
 from surveys.cases.views import APPROVE, DENY, TAKE, CaseView
 from surveys.people import busy
@@ -219,7 +219,7 @@ async def _on_photo(deps: Deps, update: Update, context: Context, found: Open) -
         return await step(deps, update, _show_step, partial(
             steps.refused_photo, caller=caller, key=refused.key, params=refused.params,
             limits=limits))
-    kept = Photo(received.stored.sha256, received.stored.path, received.stored.size_bytes,
+    kept = KeptPhoto(received.stored.sha256, received.stored.path, received.stored.size_bytes,
                  received.stored.media_type)
     return await step(deps, update, _show_step, partial(
         steps.photo, caller=caller, kept=kept, caption=message.caption, limits=limits))

@@ -61,12 +61,6 @@ class CasesRepository(Repository):
             select(Case).where(Case.merged_into_id == case_id).order_by(Case.number)
             .execution_options(populate_existing=True))).all()
 
-    async def by_ids(self, case_ids: Collection[int]) -> Sequence[Case]:
-        if not case_ids:
-            return []
-        return (await self.session.scalars(
-            select(Case).where(Case.id.in_(list(case_ids))).order_by(Case.number))).all()
-
     async def count_by_status(self, unit_ids: Collection[int] | None = None
                               ) -> dict[CaseStatus, int]:
         query = select(Case.status, func.count()).group_by(Case.status)

@@ -92,7 +92,7 @@ class Acted:
 
 
 @dataclass(frozen=True)
-class Photo:
+class KeptPhoto:
     """A photo already kept under its SHA-256 (``deps.evidence``), to record with a case."""
 
     sha256: str
@@ -105,7 +105,7 @@ class Photo:
                 "type": self.media_type}
 
     @classmethod
-    def of_data(cls, data: Mapping[str, Any]) -> Photo:
+    def of_data(cls, data: Mapping[str, Any]) -> KeptPhoto:
         return cls(str(data["sha256"]), str(data["path"]), int(data["size"]), str(data["type"]))
 
 
@@ -203,7 +203,7 @@ async def ask_resident(ctx: Staff, case: Case, text: str) -> None:
 
 
 async def resolve(ctx: Staff, case: Case, *, resolution: str, summary: str | None,
-                  photos: list[Photo], rules: CaseRules) -> None:
+                  photos: list[KeptPhoto], rules: CaseRules) -> None:
     """Resolve the case with what was done (required), an optional public summary and photos.
 
     If anyone asked to be told, the case waits for their "solved?" answer until

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage.models import AdminDialogue, Case, Unit
 from surveys.cases import handling
-from surveys.cases.handling import SUMMARY_MAX, Acted, Photo, acting_on
+from surveys.cases.handling import SUMMARY_MAX, Acted, KeptPhoto, acting_on
 from surveys.cases.rules import REJECT as REJECT_REQUEST
 from surveys.cases.rules import TRANSFER as TRANSFER_REQUEST
 from surveys.cases.rules import CaseRules
@@ -290,7 +290,7 @@ async def tap(uow: UnitOfWork, caller: Caller, nonce: str, version: int, choice:
     return Outcome(ctx.lang, stale=True)
 
 
-async def photo(uow: UnitOfWork, caller: Caller, kept: Photo, caption: str | None, *,
+async def photo(uow: UnitOfWork, caller: Caller, kept: KeptPhoto, caption: str | None, *,
                 limits: Limits) -> Outcome:
     """A photo (already checked and kept) for the resolution: added once, up to the limit;
     a caption sent while what was done is asked for is taken as that."""
@@ -423,7 +423,7 @@ async def _resolve(ctx: Staff, case: Case, data: Mapping[str, Any],
     resolution = data.get("resolution")
     if not resolution:
         raise Refused("no_resolution", ctx.lang)
-    photos = [Photo.of_data(p) for p in data.get("photos") or []]
+    photos = [KeptPhoto.of_data(p) for p in data.get("photos") or []]
     await handling.resolve(ctx, case, resolution=str(resolution), summary=data.get("summary"),
                            photos=photos, rules=limits.cases)
     return ("resolved" if case.answer_due_at is not None else "resolved_closed",

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from storage.models import AuditEvent, Case, CaseOutcome, CasePhoto, CaseStatus, Role
 from storage.uow import Database, UnitOfWork
 from surveys.cases import handling, steps, timeline, views
-from surveys.cases.handling import Photo
+from surveys.cases.handling import KeptPhoto
 from surveys.cases.rules import CaseRules
 from surveys.fieldwork.rules import FieldRules
 from surveys.people.caller import Caller, Refused
@@ -33,7 +33,7 @@ T = TypeVar("T")
 RULES = CaseRules()
 LIMITS = steps.Limits(RULES, FieldRules(note_max_length=60, max_photos=2))
 CADRE, OTHER_CADRE, ADMIN, PINE_ADMIN, AUDITOR, INSPECTOR = 501, 502, 503, 504, 505, 506
-PHOTO = Photo("ab" * 32, "ab/" + "ab" * 32 + ".png", 1234, "image/png")
+PHOTO = KeptPhoto("ab" * 32, "ab/" + "ab" * 32 + ".png", 1234, "image/png")
 
 
 @pytest.fixture
