@@ -22,6 +22,7 @@ from bot.polling import CommittedPolling
 from bot.settings import ConfigError, Settings
 from handlers.admin import admin_audience
 from handlers.cadre import cadre_audience
+from handlers.cases_staff import cases_staff_audience
 from handlers.deps import Context, Deps
 from handlers.inspector import inspector_audience
 from handlers.menus import set_default_menus
@@ -168,6 +169,7 @@ def build_application(
     # (group 0); whichever handles an update stops it there.
     audiences = [results_audience(deps), inspector_audience(deps), cadre_audience(deps),
                  admin_audience(deps)]
+    audiences.append(cases_staff_audience(deps))
     application.add_handlers(role_handlers(deps, audiences), group=ROLES_GROUP)
     application.add_handlers(resident_handlers(deps))
     application.add_error_handler(_on_error)

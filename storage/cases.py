@@ -63,6 +63,12 @@ class CasesRepository(Repository):
             query = query.where(Case.unit_id.in_(list(unit_ids)))
         return (await self.session.scalars(query.order_by(Case.due_at, Case.number))).all()
 
+    async def merged_into(self, case_id: int) -> Sequence[Case]:
+        """The cases merged into this one (the same problem, reported again)."""
+        return (await self.session.scalars(
+            select(Case).where(Case.merged_into_id == case_id).order_by(Case.number)
+            .execution_options(populate_existing=True))).all()
+
     async def count_by_status(self, unit_ids: Collection[int] | None = None
                               ) -> dict[CaseStatus, int]:
         query = select(Case.status, func.count()).group_by(Case.status)
@@ -139,6 +145,17 @@ class CasesRepository(Repository):
         return (await self.session.scalars(
             select(CaseMessage).where(CaseMessage.case_id == case_id)
             .order_by(CaseMessage.at, CaseMessage.id))).all()
+
+    async def undelivered_to_resident(self, case_ids: Collection[int]) -> bool:
+        """Whether any of these cases has an entry for its resident not yet delivered (its
+        seal must stay until the relay has delivered it)."""
+        if not case_ids:
+            return False
+        found = await self.session.scalar(
+            select(CaseMessage.id).where(CaseMessage.case_id.in_(list(case_ids)),
+                                         CaseMessage.notify == "resident",
+                                         CaseMessage.delivered.is_(False)).limit(1))
+        return found is not None
 
     async def add_photo(self, case_id: int, part: str, *, sha256: str, path: str,
                         size_bytes: int, media_type: str) -> CasePhoto:

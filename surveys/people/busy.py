@@ -2,9 +2,10 @@
 
 A person has one row in ``admin_dialogues``, whatever they are doing: a progress note's
 draft (``note``), a note's correction (``note_fix``), an inspection (``inspect``), a new
-campaign (``newcampaign``), an appeal's reason (``appeal``) or the answer to one
-(``appeal_answer``). Someone who is a cadre, an inspector and an admin at once could
-otherwise lose a note's text and photos by sending /inspect. So a command that would start
+campaign (``newcampaign``), an appeal's reason (``appeal``), the answer to one
+(``appeal_answer``), or a case's question, resolution or reason (``case_ask``,
+``case_resolve``, ``case_reason``). Someone who is a cadre, an inspector and an admin at once
+could otherwise lose a note's text and photos by sending /inspect. So a command that would start
 a dialogue of another kind while one is in progress starts nothing: the person is told what
 is in progress and how to finish or drop it (/cancel), and then to send the command again.
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 # The kinds of dialogue (as the modules that own them spell them) and who may use each.
 NOTE, NOTE_FIX, INSPECT, NEW_CAMPAIGN = "note", "note_fix", "inspect", "newcampaign"
 APPEAL, APPEAL_ANSWER = "appeal", "appeal_answer"
+# Staff handling a case (surveys.cases.steps): a question to the resident, a resolution,
+# the reason (and unit) of a transfer or rejection, requested or decided.
+CASE_ASK, CASE_RESOLVE, CASE_REASON = "case_ask", "case_resolve", "case_reason"
 ROLES_OF_KIND: dict[str, tuple[Role, ...]] = {
     NOTE: CADRE_ROLES,
     NOTE_FIX: CADRE_ROLES,
@@ -38,6 +42,9 @@ ROLES_OF_KIND: dict[str, tuple[Role, ...]] = {
     NEW_CAMPAIGN: ADMIN_ROLES,
     APPEAL: CADRE_ROLES,
     APPEAL_ANSWER: (*ADMIN_ROLES, Role.AUDITOR),
+    CASE_ASK: (*CADRE_ROLES, *ADMIN_ROLES),
+    CASE_RESOLVE: (*CADRE_ROLES, *ADMIN_ROLES),
+    CASE_REASON: (*CADRE_ROLES, *ADMIN_ROLES),
 }
 
 
@@ -90,6 +97,8 @@ def in_the_way(actor: Actor, dialogue: AdminDialogue | None, own: Collection[str
     params: dict[str, object] = {"command": command}
     if dialogue.kind == NOTE_FIX:
         params["id"] = dialogue.data.get("note_id", "?")
+    if dialogue.kind in (CASE_ASK, CASE_RESOLVE, CASE_REASON):
+        params["number"] = dialogue.data.get("case", "?")
     return Busy(dialogue.kind, params)
 
 

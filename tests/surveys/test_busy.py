@@ -20,6 +20,7 @@ from storage.uow import Database, UnitOfWork
 from surveys.appraisal import appeals
 from surveys.campaigns import dialogue
 from surveys.campaigns.operations import Burden
+from surveys.cases import steps as case_steps
 from surveys.fieldwork import inspections, notes, sent_notes
 from surveys.fieldwork.rules import FieldRules
 from surveys.people import busy
@@ -88,8 +89,10 @@ def test_the_kinds_are_the_modules_own() -> None:
     assert (notes.KIND, notes.FIX_KIND, inspections.KIND, dialogue.KIND) == (
         busy.NOTE, busy.NOTE_FIX, busy.INSPECT, busy.NEW_CAMPAIGN)
     assert (appeals.REASON_KIND, appeals.ANSWER_KIND) == (busy.APPEAL, busy.APPEAL_ANSWER)
+    assert set(case_steps.KINDS) == {busy.CASE_ASK, busy.CASE_RESOLVE, busy.CASE_REASON}
     assert set(busy.ROLES_OF_KIND) == {busy.NOTE, busy.NOTE_FIX, busy.INSPECT,
-                                       busy.NEW_CAMPAIGN, busy.APPEAL, busy.APPEAL_ANSWER}
+                                       busy.NEW_CAMPAIGN, busy.APPEAL, busy.APPEAL_ANSWER,
+                                       *case_steps.KINDS}
 
 
 async def test_a_note_draft_is_kept_when_inspect_or_newcampaign_is_sent(

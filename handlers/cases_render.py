@@ -1,0 +1,401 @@
+"""What staff read about cases: the /cases list, one case with its timeline, and the prompts
+of the dialogues on a case. Pure rendering: views in, HTML texts and keyboards out.
+
+Button data (at most 64 bytes), all ``cs:``: ``cs:l:<page>`` a page of the list,
+``cs:o:<number>`` open a case, ``cs:<action>:<number>:<version>`` an action on a case at its
+version (merge: ``cs:m:<number>:<version>:<other>:<other version>``) and
+``cs:d:<nonce>:<version>:<choice>`` a dialogue's button. Numbers are carried without "C-".
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from handlers.admin_render import time_left, when
+from handlers.render import MAX_TEXT
+from handlers.texts import known, t
+from storage.models import CaseStatus
+from surveys.cases import timeline
+from surveys.cases.handling import SUMMARY_MAX
+from surveys.cases.steps import CONFIRM, NEXT, NO_SUMMARY, Prompt
+from surveys.cases.views import (
+    APPROVE,
+    ASK,
+    DENY,
+    REJECT,
+    REQUEST_REJECT,
+    REQUEST_TRANSFER,
+    RESOLVE,
+    TAKE,
+    TRANSFER,
+    CaseLine,
+    CaseList,
+    CaseView,
+    Entry,
+)
+from surveys.people import busy
+
+# One letter per action in button data.
+LETTERS = {TAKE: "t", ASK: "q", RESOLVE: "r", REQUEST_TRANSFER: "u", REQUEST_REJECT: "j",
+           TRANSFER: "x", REJECT: "z", APPROVE: "a", DENY: "n"}
+ACTIONS = {letter: action for action, letter in LETTERS.items()}
+_CORE = "[2-9A-HJ-NP-Z]{6}"
+_ACTION = re.compile(rf"cs:([tqrujxzan]):({_CORE}):([0-9]{{1,9}})")
+_MERGE = re.compile(rf"cs:m:({_CORE}):([0-9]{{1,9}}):({_CORE}):([0-9]{{1,9}})")
+_OPEN = re.compile(rf"cs:o:({_CORE})")
+_PAGE = re.compile(r"cs:l:([0-9]{1,4})")
+TEXT_SHOWN = 300  # of each timeline entry; the case's own text is shown whole if it fits
+SIMILAR_SHOWN = 5  # case numbers named as possibly the same problem
+RECAP_SHOWN = 1500  # of what was done, in the resolution's prompts (stored whole)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _core(number: str) -> str:
+    return number.removeprefix("C-")
+
+
+def action_data(action: str, number: str, version: int) -> str:
+    return f"cs:{LETTERS[action]}:{_core(number)}:{version}"
+
+
+def merge_data(number: str, version: int, other: str, other_version: int) -> str:
+    return f"cs:m:{_core(number)}:{version}:{_core(other)}:{other_version}"
+
+
+def open_data(number: str) -> str:
+    return f"cs:o:{_core(number)}"
+
+
+def page_data(page: int) -> str:
+    return f"cs:l:{page}"
+
+
+def parse(data: str | None) -> tuple[str, tuple[object, ...]] | None:
+    """What a ``cs:`` button asks (``page``, ``open``, ``merge`` or an action) with its
+    values; None for anything else (a forged or foreign button)."""
+    data = data or ""
+    if match := _PAGE.fullmatch(data):
+        return "page", (int(match.group(1)),)
+    if match := _OPEN.fullmatch(data):
+        return "open", ("C-" + match.group(1),)
+    if match := _MERGE.fullmatch(data):
+        return "merge", ("C-" + match.group(1), int(match.group(2)), "C-" + match.group(3),
+                         int(match.group(4)))
+    if match := _ACTION.fullmatch(data):
+        return ACTIONS[match.group(1)], ("C-" + match.group(2), int(match.group(3)))
+    return None
+
+
+def shown_length(html_text: str) -> int:
+    """A message's length as Telegram counts it (tags gone, entities read, UTF-16 units).
+    Parameters are escaped by ``t()``, so every ``<`` starts one of our tags."""
+    return len(html.unescape(_TAG.sub("", html_text)).encode("utf-16-le")) // 2
+
+
+def _clip(text: str, size: int) -> str:
+    return text if len(text) <= size else text[:size - 1] + "…"
+
+
+def _category(category: str, lang: str) -> str:
+    key = f"cstaff.category.{category}"
+    return t(key, lang) if known(key) else category
+
+
+def _numbers(numbers: Sequence[str]) -> str:
+    """Case numbers in a line: the first few, then "…"."""
+    shown = ", ".join(numbers[:SIMILAR_SHOWN])
+    return shown + (", …" if len(numbers) > SIMILAR_SHOWN else "")
+
+
+def _reports(count: int, lang: str) -> str:
+    return t("cstaff.reports.1" if count == 1 else "cstaff.reports.n", lang, {"count": count})
+
+
+def deadline(due_at: datetime, now: datetime, lang: str) -> str:
+    """Time left, or how long overdue."""
+    left = due_at - now
+    if left > timedelta(0):
+        return t("cstaff.left", lang, {"time": time_left(left, lang)})
+    return t("cstaff.overdue", lang, {"time": time_left(-left, lang)})
+
+
+def _status(status: CaseStatus, lang: str, *, who: str | None = None,
+            outcome: str | None = None, into: str | None = None) -> str:
+    if status == CaseStatus.TAKEN:
+        return t("cstaff.status.taken", lang, {"who": who or "?"})
+    if status == CaseStatus.CLOSED:
+        return t("cstaff.status.closed", lang,
+                 {"outcome": t(f"cstaff.outcome.{outcome}", lang)})
+    if status == CaseStatus.MERGED:
+        return t("cstaff.status.merged", lang, {"into": into or "?"})
+    return t(f"cstaff.status.{status.value}", lang)
+
+
+# --- /cases ---------------------------------------------------------------------------------
+
+
+def _line(line: CaseLine, lang: str, now: datetime) -> str:
+    if line.status == CaseStatus.RESOLVED and line.answer_due_at is not None:
+        timing = t("cstaff.answer_by", lang, {"when": deadline(line.answer_due_at, now, lang)})
+    else:
+        timing = deadline(line.due_at, now, lang)
+    text = t("cstaff.list.item", lang, {
+        "number": line.number, "unit": line.unit, "category": _category(line.category, lang),
+        "status": _status(line.status, lang, who=line.taken_by),
+        "reports": _reports(line.reports, lang), "left": timing,
+    }, raw=frozenset({"left"}))
+    if line.request is not None:
+        text += "\n" + t("cstaff.list.request", lang,
+                         {"what": t(f"cstaff.what.{line.request}", lang)})
+    if line.similar:
+        text += "\n" + t("cstaff.list.similar", lang, {"numbers": _numbers(line.similar)})
+    return text
+
+
+def case_list(listing: CaseList) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of ``/cases``, with a button per case and the pages around it."""
+    lang = listing.lang
+    if not listing.lines:
+        return t("cstaff.list.empty", lang), None
+    blocks = [t("cstaff.list.head", lang, {"total": listing.total})]
+    if listing.pages > 1:
+        blocks[0] += "\n" + t("cstaff.list.page", lang,
+                              {"page": listing.page + 1, "pages": listing.pages})
+    for line in listing.lines:
+        item = _line(line, lang, listing.now)
+        if shown_length("\n\n".join([*blocks, item])) > MAX_TEXT - 300:
+            break  # never cut a case (or its HTML) in half; the next page shows the rest
+        blocks.append(item)
+    blocks.append(t("cstaff.list.read_only" if listing.read_only else "cstaff.list.hint", lang))
+    opens = [InlineKeyboardButton(line.number, callback_data=open_data(line.number))
+             for line in listing.lines]
+    rows = [opens[i:i + 4] for i in range(0, len(opens), 4)]
+    paging = []
+    if listing.page > 0:
+        paging.append(InlineKeyboardButton(t("cstaff.btn.prev", lang),
+                                           callback_data=page_data(listing.page - 1)))
+    if listing.page + 1 < listing.pages:
+        paging.append(InlineKeyboardButton(t("cstaff.btn.next", lang),
+                                           callback_data=page_data(listing.page + 1)))
+    if paging:
+        rows.append(paging)
+    return "\n\n".join(blocks), InlineKeyboardMarkup(rows)
+
+
+# --- one case -------------------------------------------------------------------------------
+
+
+def _who(entry: Entry, lang: str) -> str:
+    if entry.author == "resident":
+        return t("cstaff.who.resident", lang)
+    return entry.who or t("cstaff.who.system", lang)
+
+
+def _entry_key(entry: Entry) -> str:
+    params = entry.params
+    if entry.kind == timeline.REQUEST:
+        decision = params.get("decision")
+        if decision:
+            return f"cstaff.tl.decision.{decision}"
+        return f"cstaff.tl.request.{params.get('request')}"
+    if entry.kind == timeline.MERGED:
+        return "cstaff.tl.merged.into" if "into" in params else "cstaff.tl.merged.from"
+    return f"cstaff.tl.{entry.kind}"
+
+
+def entry_line(entry: Entry, lang: str, zone: str) -> str:
+    """One timeline entry: when, who and what, its text cut to ``TEXT_SHOWN``."""
+    key = _entry_key(entry)
+    values: dict[str, object] = {
+        **{k: v for k, v in entry.params.items() if isinstance(v, str | int)},
+        "who": _who(entry, lang), "text": _clip(entry.text, TEXT_SHOWN),
+    }
+    if not known(key):
+        key = "cstaff.tl.other"
+        kind = f"cstaff.kind.{entry.kind}"
+        values["kind"] = t(kind, lang) if known(kind) else entry.kind
+    answer = entry.params.get("answer")
+    if isinstance(answer, str) and known(f"cstaff.answer.{answer}"):
+        values["answer"] = t(f"cstaff.answer.{answer}", lang)
+    at = f"{entry.at.astimezone(ZoneInfo(zone)):%m-%d %H:%M}"
+    return t("cstaff.tl.line", lang, {"at": at, "what": t(key, lang, values)},
+             raw=frozenset({"what"}))
+
+
+def _facts(view: CaseView, zone: str) -> list[str]:
+    lang = view.lang
+    lines = [t("cstaff.view.head", lang, {"number": view.number, "unit": view.unit,
+                                          "category": _category(view.category, lang)}),
+             t("cstaff.view.status", lang, {
+                 "status": _status(view.status, lang, who=view.taken_by,
+                                   outcome=view.outcome.value if view.outcome else None,
+                                   into=view.merged_into),
+                 "reports": _reports(view.reports, lang)})]
+    timing = (deadline(view.due_at, view.now, lang) if view.status in
+              (CaseStatus.OPEN, CaseStatus.TAKEN, CaseStatus.RESOLVED) else "")
+    lines.append(t("cstaff.view.dates", lang, {"opened": view.opened_on.isoformat(),
+                                               "due": when(view.due_at, zone), "left": timing},
+                   raw=frozenset({"left"})))
+    if view.location is not None:
+        lines.append(t("cstaff.view.place", lang, {"latitude": f"{view.location[0]:.5f}",
+                                                   "longitude": f"{view.location[1]:.5f}"}))
+    else:
+        lines.append(t("cstaff.view.no_place", lang))
+    lines.append(t("cstaff.view.reply.yes" if view.wants_reply else "cstaff.view.reply.no",
+                   lang))
+    if view.photos:
+        lines.append(t("cstaff.view.photos", lang, {"count": len(view.photos)}))
+    return lines
+
+
+def _outcome_lines(view: CaseView, zone: str) -> list[str]:
+    lang = view.lang
+    lines: list[str] = []
+    if view.resolution:
+        lines.append(t("cstaff.view.resolution", lang, {"text": _clip(view.resolution, 1000)}))
+        lines.append(t("cstaff.view.summary", lang, {"text": view.summary})
+                     if view.summary else t("cstaff.view.no_summary", lang))
+        if view.resolved_on_time is not None:
+            lines.append(t("cstaff.view.on_time" if view.resolved_on_time
+                           else "cstaff.view.late", lang))
+    if view.status == CaseStatus.RESOLVED and view.answer_due_at is not None:
+        lines.append(t("cstaff.view.answer_due", lang, {"when": when(view.answer_due_at, zone)}))
+    if view.request is not None:
+        lines.append(t(f"cstaff.view.request.{view.request}", lang, {
+            "unit": view.request_unit or "?", "reason": _clip(view.request_reason or "", 500)}))
+    if view.reject_reason:
+        lines.append(t("cstaff.view.rejected", lang, {"reason": _clip(view.reject_reason, 500)}))
+    if view.similar:
+        lines.append(t("cstaff.view.similar", lang, {"numbers": _numbers(view.similar)}))
+    if not view.actions and view.status in (CaseStatus.OPEN, CaseStatus.TAKEN,
+                                            CaseStatus.RESOLVED):
+        lines.append(t("cstaff.view.read_only", lang))
+    return lines
+
+
+def case_text(view: CaseView, zone: str) -> str:
+    """The case in one message: its facts, the report, what came of it and as much of the
+    timeline (newest kept) as fits in Telegram's 4,096 characters."""
+    lang = view.lang
+    head = "\n".join(_facts(view, zone))
+    report = t("cstaff.view.text", lang, {"origin": t(f"cstaff.origin.{view.origin}", lang),
+                                          "text": view.text})
+    tail = "\n".join(_outcome_lines(view, zone))
+    blocks = [head, report, *([tail] if tail else [])]
+    if shown_length("\n\n".join(blocks)) > MAX_TEXT - 600:
+        blocks[1] = t("cstaff.view.text", lang, {
+            "origin": t(f"cstaff.origin.{view.origin}", lang),
+            "text": _clip(view.text, max(200, MAX_TEXT - 1200 - shown_length(head + tail)))})
+    entries = [entry_line(e, lang, zone) for e in view.timeline]
+    budget = MAX_TEXT - 100 - shown_length("\n\n".join(blocks))
+    kept: list[str] = []
+    for line in reversed(entries):
+        budget -= shown_length(line) + 1
+        if budget < 0:
+            break
+        kept.insert(0, line)
+    if entries:
+        shown = [t("cstaff.view.timeline", lang)]
+        if len(kept) < len(entries):
+            shown.append(t("cstaff.view.earlier", lang, {"count": len(entries) - len(kept)}))
+        blocks.append("\n".join(shown + kept))
+    return "\n\n".join(blocks)
+
+
+def case_keyboard(view: CaseView) -> InlineKeyboardMarkup | None:
+    """The buttons for what the viewer may do, in the order of the work."""
+    lang = view.lang
+
+    def button(action: str, key: str | None = None) -> InlineKeyboardButton:
+        return InlineKeyboardButton(t(key or f"cstaff.btn.{action}", lang),
+                                    callback_data=action_data(action, view.number, view.version))
+
+    rows: list[list[InlineKeyboardButton]] = []
+    first = []
+    if TAKE in view.actions:
+        first.append(button(TAKE, "cstaff.btn.take_over" if view.taken_by else None))
+    first += [button(a) for a in (RESOLVE, ASK) if a in view.actions]
+    for row in (first, [button(a) for a in (REQUEST_TRANSFER, REQUEST_REJECT)
+                        if a in view.actions],
+                [button(a) for a in (APPROVE, DENY) if a in view.actions],
+                [button(a) for a in (TRANSFER, REJECT) if a in view.actions]):
+        if row:
+            rows.append(row)
+    for other, version in view.merges[:3]:
+        rows.append([InlineKeyboardButton(
+            t("cstaff.btn.merge", lang, {"number": other}),
+            callback_data=merge_data(view.number, view.version, other, version))])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def photo_caption(number: str, part: str, index: int, count: int, lang: str) -> str:
+    return t("cstaff.photo.caption", lang, {"number": number, "index": index, "count": count,
+                                            "part": t(f"cstaff.part.{part}", lang)})
+
+
+# --- the dialogues' prompts -----------------------------------------------------------------
+
+
+def _recap(prompt: Prompt, lang: str) -> list[str]:
+    lines = []
+    if prompt.resolution:
+        lines.append(t("cstaff.recap.resolution", lang,
+                       {"text": _clip(prompt.resolution, RECAP_SHOWN)}))
+    if prompt.photos:
+        lines.append(t("cstaff.recap.photos", lang, {"count": prompt.photos}))
+    if prompt.step == "confirm":
+        lines.append(t("cstaff.recap.summary", lang, {"text": prompt.summary})
+                     if prompt.summary else t("cstaff.recap.no_summary", lang))
+    return lines
+
+
+def _ask_line(prompt: Prompt, lang: str) -> str:
+    limits = prompt.limits
+    if prompt.kind == busy.CASE_ASK:
+        return t("cstaff.ask.prompt", lang, {"number": prompt.number, "limit": limits.question})
+    if prompt.kind == busy.CASE_RESOLVE:
+        params: dict[str, object] = {"number": prompt.number, "limit": limits.text,
+                                     "photos": limits.field.max_photos}
+        if prompt.step == "summary":
+            params["limit"] = SUMMARY_MAX
+        if prompt.step == "confirm":
+            return t("cstaff.resolve.confirm.tell" if prompt.tell
+                     else "cstaff.resolve.confirm.close", lang, params)
+        return t(f"cstaff.resolve.{prompt.step}", lang, params)
+    return t(f"cstaff.reason.{prompt.step}.{prompt.action}", lang, {
+        "number": prompt.number, "unit": prompt.unit or "?", "limit": limits.text})
+
+
+def prompt_message(prompt: Prompt, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    """A dialogue's prompt: what was given, what went wrong with the last input, what to do."""
+    lines = [t(f"cstaff.head.{prompt.kind}", lang, {"number": prompt.number})]
+    recap = _recap(prompt, lang)
+    if recap:
+        lines += ["", *recap]
+    if prompt.info:
+        lines += ["", t(f"cstaff.info.{prompt.info}", lang, prompt.params)]
+    if prompt.error:
+        key = prompt.error if "." in prompt.error else f"cstaff.err.{prompt.error}"
+        lines += ["", "⚠️ " + t(key, lang, prompt.params)]
+    lines += ["", _ask_line(prompt, lang)]
+    rows: list[list[InlineKeyboardButton]] = []
+    if prompt.kind == busy.CASE_RESOLVE:
+        if prompt.step == "photos":
+            label = "cstaff.btn.next_photos" if prompt.photos else "cstaff.btn.no_photos"
+            rows.append([InlineKeyboardButton(t(label, lang), callback_data=prompt.choice(NEXT))])
+        elif prompt.step == "summary":
+            rows.append([InlineKeyboardButton(t("cstaff.btn.no_summary", lang),
+                                              callback_data=prompt.choice(NO_SUMMARY))])
+        elif prompt.step == "confirm":
+            rows.append([InlineKeyboardButton(t("cstaff.btn.confirm", lang,
+                                                {"number": prompt.number}),
+                                              callback_data=prompt.choice(CONFIRM))])
+    rows.append([InlineKeyboardButton(t("cstaff.btn.cancel", lang),
+                                      callback_data=prompt.choice("x"))])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
