@@ -76,7 +76,7 @@ class CaseRelay:
     settings: BroadcastSection
     clock: Clock
     time_resolution: timedelta = DEFAULT_RESOLUTION
-    topics: Topics = DEFAULT_TOPICS
+    topics: Topics = field(default_factory=lambda: DEFAULT_TOPICS)
     default_language: str = "en"
     poll_s: float = POLL_S
     sweep_s: float = SWEEP_S

@@ -14,15 +14,14 @@ resolved case's version), ``cs:v:<case number>`` Open case (every staff notice).
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.render import Message
 from handlers.texts import known, t
 from surveys.cases import timeline
+from surveys.cases.exports import last_day
 from surveys.cases.relaying import Parcel, Recipient
 from surveys.cases.rules import NO, PARTLY, RESIDENT, YES, CaseRules
 from surveys.people.names import display_name
@@ -78,7 +77,7 @@ def _params(parcel: Parcel, recipient: Recipient, rules: CaseRules,
         "unit": display_name(parcel.unit, lang),
         "target": display_name(parcel.target, lang) if parcel.target else "?",
         "category": _label("case.category", case.category, lang),
-        "due": _last_day(case.due_at, rules),
+        "due": last_day(case.due_at, rules),
         "who": _who(parcel, lang),
         "handler": display_name(parcel.handler, lang) if parcel.handler
         else t("relay.who.nobody", lang),
@@ -104,13 +103,6 @@ def _label(prefix: str, value: str, lang: str) -> str:
     """The text of ``prefix.value`` if there is one, else the value as it is."""
     key = f"{prefix}.{value}"
     return t(key, lang) if value and known(key) else value
-
-
-def _last_day(due_at: datetime, rules: CaseRules) -> str:
-    """A deadline as people say it: the last day to solve it, in the cases' time zone (the
-    deadline itself is that day's end, midnight after it)."""
-    local = due_at.astimezone(ZoneInfo(rules.time_zone)) - timedelta(microseconds=1)
-    return local.date().isoformat()
 
 
 def _clip(text: str, limit: int) -> str:
