@@ -177,15 +177,28 @@ class CaseRelay:
         if not parcels:
             return False
         settled = await self._send_all(parcels)
-        async with self.db.transaction() as uow:
-            given_up = await relaying.record(uow, self.secret, settled, self.clock(),
-                                             max_attempts=self.settings.max_attempts)
+        given_up = await self._record(settled)
         for parcel in given_up:
             log.error("case relay: gave up timeline entry %s (%s of case %s) after %d "
                       "failed attempts", parcel.entry.id, parcel.entry.kind, parcel.case.number,
                       self.settings.max_attempts)
         self._forget([s.parcel for s in settled if s.done] + given_up)
         return True
+
+    async def _record(self, settled: list[Settled]) -> list[Parcel]:
+        """Record the round, waiting for the database if it is away: what was sent must not
+        be sent again for want of the record."""
+        delay = 0.5
+        while True:
+            try:
+                async with self.db.transaction() as uow:
+                    return await relaying.record(uow, self.secret, settled, self.clock(),
+                                                 max_attempts=self.settings.max_attempts)
+            except DatabaseUnavailable as exc:
+                log.warning("case relay: database unavailable, recording again in %.0fs: %s",
+                            delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
 
     async def _claim(self) -> list[Parcel]:
         now = time.monotonic()
