@@ -147,26 +147,30 @@ class CaseRelay:
         """One round of supervision, each step in its own transaction (one failing does not
         hold up the others); wakes the relay for what it recorded."""
         now = self.clock()
-        steps: list[tuple[str, Callable[[UnitOfWork], Awaitable[int]]]] = [
-            ("reminded", partial(supervision.remind, rules=self.rules, now=now)),
-            ("escalated as overdue", partial(supervision.escalate_overdue, now=now)),
-            ("closed unconfirmed", partial(supervision.time_out_answers, now=now)),
-            ("audited", partial(supervision.audit_residents, now=now,
-                                resolution=self.time_resolution)),
-            ("released the seal of", supervision.release_seals),
-            ("dropped the stale seal of", partial(supervision.drop_stale_seals, now=now)),
+        steps: list[tuple[str, str, Callable[[UnitOfWork], Awaitable[int]]]] = [
+            ("reminders", "%d case(s) reminded of their deadline",
+             partial(supervision.remind, rules=self.rules, now=now)),
+            ("escalations", "%d overdue case(s) escalated",
+             partial(supervision.escalate_overdue, now=now)),
+            ("answer time-outs", "%d case(s) closed as not confirmed",
+             partial(supervision.time_out_answers, now=now)),
+            ("the batch audit", "%d resident entries audited",
+             partial(supervision.audit_residents, now=now, resolution=self.time_resolution)),
+            ("seals", "%d seal(s) of closed cases dropped", supervision.release_seals),
+            ("stale seals", "%d seal(s) of cases closed over a day ago dropped",
+             partial(supervision.drop_stale_seals, now=now)),
         ]
-        for what, step in steps:
+        for name, done, step in steps:
             try:
                 async with self.db.transaction() as uow:
                     count = await step(uow)
             except DatabaseUnavailable:
                 raise
             except Exception:  # the other steps still run
-                log.exception("case supervision: %s failed", what)
+                log.exception("case supervision: %s failed", name)
                 continue
             if count:
-                log.info("case supervision: %s %d case(s)", what, count)
+                log.info("case supervision: " + done, count)
                 self._wake.set()
 
     # --- delivery ------------------------------------------------------------------------------

@@ -245,6 +245,50 @@ async def test_entries_left_undelivered_at_a_restart_are_delivered_after_it(
     assert await undelivered(db) == []
 
 
+async def test_supervision_reminds_escalates_and_times_out_through_the_bot(
+    bot: Bot, client: SandboxClient, db: Database, staff: Staff,
+) -> None:
+    now = datetime.now(UTC)
+    soon = await open_case(db, status=CaseStatus.TAKEN, handler_id=staff.cadre_id,
+                           due_in=timedelta(hours=5))
+    late = await open_case(db, status=CaseStatus.TAKEN, handler_id=staff.cadre_id,
+                           due_in=timedelta(hours=-30))
+    unanswered = await open_case(db, chat_id=RESIDENT_ID, status=CaseStatus.RESOLVED,
+                                 handler_id=staff.cadre_id, resolution="Bulb replaced",
+                                 resolved_at=now - timedelta(days=8),
+                                 answer_due_at=now - timedelta(hours=1))
+    assert bot.application is not None
+    await background_of(bot.application).relay.sweep()  # as every minute
+    await staff.admin.wait_for_message(f"{late.number} (Willow Village) is overdue")
+    # Once each, however often supervision runs.
+    await background_of(bot.application).relay.sweep()
+    await eventually(lambda: undelivered(db), until=lambda kinds: kinds == [])
+    cadre = [m.text for m in await staff.cadre.bot_messages()]
+    admin = [m.text for m in await staff.admin.bot_messages()]
+    assert [t for t in cadre if "is due" in t] == [
+        f"⏰ {soon.number} (Willow Village) is due {soon_day(soon.due_at)} and is not "
+        "resolved yet."]
+    assert [t for t in admin if "overdue" in t] == [
+        f"⚠️ {late.number} (Willow Village) is overdue: it was due {soon_day(late.due_at)}. "
+        "Handler: Cadre Wang."]
+    assert [t for t in cadre if "is closed" in t] == [
+        f"🏁 {unanswered.number} (Willow Village) is closed: resolved, but the resident did "
+        "not answer in time."]
+    assert not [t for t in admin if "is due" in t or "is closed" in t], "for the handler"
+    await eventually(lambda: _seals_of(db, unanswered.id), until=lambda n: n == 0)
+    assert await _seals_of(db, unanswered.id) == 0, "closed and nothing left to tell"
+
+
+def soon_day(due_at: datetime) -> str:
+    """A deadline as the bot shows it: its last day (the tests' cases use UTC)."""
+    return (due_at - timedelta(microseconds=1)).date().isoformat()
+
+
+async def _seals_of(db: Database, case_id: int) -> int:
+    async with db.reading() as uow:
+        return int(await uow.cases.seal_of(case_id) is not None)
+
+
 async def test_a_database_reader_cannot_tell_who_raised_a_case(
     bot: Bot, client: SandboxClient, db: Database, staff: Staff,
 ) -> None:
