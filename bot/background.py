@@ -1,4 +1,5 @@
-"""Work that is not a reply to an update: the scheduler and the outbox sender.
+"""Work that is not a reply to an update: the scheduler, the outbox sender and the case
+relay (with the cases' supervision).
 
 They run in one process only (see :mod:`bot.leader`); a process that is not the leader keeps
 trying, so a standby takes over when the leader stops.
@@ -13,6 +14,8 @@ from typing import Any
 
 from telegram.ext import Application
 
+from analysis.themes import DEFAULT_TOPICS
+from bot.case_relay import CaseRelay
 from bot.leader import Leadership
 from bot.menus import MenuSync
 from bot.outbox import OutboxSender
@@ -46,9 +49,17 @@ class Background:
             on_queued=self.sender.wake,
         )
         self.menus = MenuSync(application.bot, db, settings.broadcast.resync_interval_s)
+        self.relay = CaseRelay(
+            db, application.bot, secret=deps.secret, rules=deps.cases,
+            settings=settings.broadcast, clock=clock, time_resolution=deps.time_resolution,
+            topics={topic: {str(lang): words for lang, words in keywords.items()}
+                    for topic, keywords in settings.themes.topics.items()} or DEFAULT_TOPICS,
+            default_language=settings.bot.default_language,
+        )
         deps.campaigns_changed = self.scheduler.poke
         deps.outbox_changed = self.sender.wake
         deps.roles_changed = self.menus.poke
+        deps.cases_changed = self.relay.wake
         self._watch: asyncio.Task[None] | None = None
         self._leading = False
 
@@ -65,6 +76,7 @@ class Background:
             try:
                 if not self._leading and await self.leadership.acquire():
                     await self.sender.start()
+                    await self.relay.start()
                     self.scheduler.start(self.settings.broadcast.resync_interval_s)
                     self.menus.start()
                     self._leading = True
@@ -82,6 +94,7 @@ class Background:
             self.scheduler.stop()
             await self.menus.stop()
             await self.sender.stop()
+            await self.relay.stop()
             self._leading = False
         await self.leadership.release()
 

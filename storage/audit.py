@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -50,7 +51,10 @@ class AuditRepository(Repository):
     async def record(
         self, actor: str, action: str, entity: str, entity_id: str | int | None = None,
         before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
     ) -> AuditEvent:
+        """Append an event. ``at`` is when it happened if not now: a resident's case entry is
+        logged later, in a shuffled batch, with only its coarse time (surveys.cases.supervision)."""
         bind = self.session.get_bind()
         if bind.dialect.name == "postgresql":
             # Serialise appenders so two transactions cannot fork the chain.
@@ -59,7 +63,7 @@ class AuditRepository(Repository):
             select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
         )
         event = AuditEvent(
-            at=self.clock(),
+            at=self.clock() if at is None else at,
             actor=actor,
             action=action,
             entity=entity,

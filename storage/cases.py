@@ -7,8 +7,8 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import Select, delete, func, select, text, update
 from sqlalchemy import case as case_when
-from sqlalchemy import delete, func, select, update
 
 from analysis.facts import CaseGroup
 from storage.db import Repository
@@ -63,10 +63,71 @@ class CasesRepository(Repository):
             query = query.where(Case.unit_id.in_(list(unit_ids)))
         return (await self.session.scalars(query.order_by(Case.due_at, Case.number))).all()
 
+    async def by_ids(self, ids: Collection[int]) -> dict[int, Case]:
+        if not ids:
+            return {}
+        return {case.id: case for case in await self.session.scalars(
+            select(Case).where(Case.id.in_(list(ids))))}
+
     async def merged_into(self, case_id: int) -> Sequence[Case]:
-        """The cases merged into this one (the same problem, reported again)."""
+        """The cases merged into this one (each with its own resident and seal)."""
         return (await self.session.scalars(
-            select(Case).where(Case.merged_into_id == case_id).order_by(Case.number)
+            select(Case).where(Case.merged_into_id == case_id,
+                               Case.status == CaseStatus.MERGED)
+            .order_by(Case.number))).all()
+
+    async def listed(self, unit_ids: Collection[int] | None = None,
+                     statuses: Collection[CaseStatus] | None = None,
+                     due_before: datetime | None = None,
+                     opened: tuple[date, date] | None = None) -> Sequence[Case]:
+        """Cases of these units (None: all) in these statuses (None: any), due before
+        ``due_before``, opened on a day in ``[opened[0], opened[1])``; by number."""
+        query = select(Case)
+        if unit_ids is not None:
+            query = query.where(Case.unit_id.in_(list(unit_ids)))
+        if statuses is not None:
+            query = query.where(Case.status.in_(list(statuses)))
+        if due_before is not None:
+            query = query.where(Case.due_at < due_before)
+        if opened is not None:
+            query = query.where(Case.opened_on >= opened[0], Case.opened_on < opened[1])
+        return (await self.session.scalars(query.order_by(Case.number))).all()
+
+    # --- supervision (surveys.cases.supervision) ----------------------------------------------
+
+    async def to_remind(self, statuses: Collection[CaseStatus], now: datetime,
+                        due_by: datetime, limit: int = 500) -> Sequence[Case]:
+        """Not yet reminded, due after ``now`` but by ``due_by``."""
+        return await self._locked(
+            select(Case).where(Case.status.in_(list(statuses)), Case.reminded_at.is_(None),
+                               Case.due_at > now, Case.due_at <= due_by), limit)
+
+    async def overdue(self, statuses: Collection[CaseStatus], now: datetime,
+                      escalation: str, limit: int = 500) -> Sequence[Case]:
+        """Past their deadline and not yet escalated for ``escalation``."""
+        return await self._locked(
+            select(Case).where(Case.status.in_(list(statuses)), Case.due_at <= now,
+                               Case.escalation.is_(None) | (Case.escalation != escalation)),
+            limit)
+
+    async def unanswered(self, now: datetime, limit: int = 500) -> Sequence[Case]:
+        """Resolved, and the resident's answer is no longer awaited."""
+        return await self._locked(
+            select(Case).where(Case.status == CaseStatus.RESOLVED,
+                               Case.answer_due_at.is_not(None), Case.answer_due_at <= now),
+            limit)
+
+    async def sealed(self, statuses: Collection[CaseStatus]) -> Sequence[Case]:
+        """Cases in these statuses that still have a seal."""
+        return (await self.session.scalars(
+            select(Case).join(CaseSeal, CaseSeal.case_id == Case.id)
+            .where(Case.status.in_(list(statuses))))).all()
+
+    async def _locked(self, query: Select[Case], limit: int) -> Sequence[Case]:
+        # Skip what a use case holds: the next sweep comes back to it.
+        return (await self.session.scalars(
+            query.order_by(Case.due_at, Case.id).limit(limit)
+            .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True))).all()
 
     async def count_by_status(self, unit_ids: Collection[int] | None = None
@@ -129,17 +190,73 @@ class CasesRepository(Repository):
         await self.session.flush()
         return message
 
-    async def undelivered(self, limit: int = 100) -> Sequence[CaseMessage]:
-        """Timeline entries still to be handed to whom they must reach, oldest first."""
+    async def undelivered(self, limit: int = 100,
+                          exclude: Collection[int] = ()) -> Sequence[CaseMessage]:
+        """Timeline entries still to be handed to whom they must reach, oldest first, but
+        those in ``exclude`` (waiting to be retried)."""
+        query = select(CaseMessage).where(CaseMessage.delivered.is_(False))
+        if exclude:
+            query = query.where(CaseMessage.id.not_in(list(exclude)))
         return (await self.session.scalars(
-            select(CaseMessage).where(CaseMessage.delivered.is_(False))
-            .order_by(CaseMessage.at, CaseMessage.id).limit(limit)
+            query.order_by(CaseMessage.at, CaseMessage.id).limit(limit)
             .with_for_update(skip_locked=True))).all()
 
     async def mark_delivered(self, ids: Collection[int]) -> None:
         if ids:
             await self.session.execute(
                 update(CaseMessage).where(CaseMessage.id.in_(list(ids))).values(delivered=True))
+
+    async def count_attempt(self, ids: Collection[int]) -> None:
+        """One more failed attempt to send these entries."""
+        if ids:
+            await self.session.execute(
+                update(CaseMessage).where(CaseMessage.id.in_(list(ids)))
+                .values(attempts=CaseMessage.attempts + 1))
+
+    async def with_undelivered(self, case_ids: Collection[int], notify: str) -> set[int]:
+        """Which of these cases still have entries for ``notify`` to deliver."""
+        if not case_ids:
+            return set()
+        return set(await self.session.scalars(
+            select(CaseMessage.case_id).where(
+                CaseMessage.case_id.in_(list(case_ids)), CaseMessage.notify == notify,
+                CaseMessage.delivered.is_(False)).distinct()))
+
+    async def unaudited(self, author: str, before: datetime,
+                        limit: int = 1000) -> Sequence[CaseMessage]:
+        """Entries of ``author`` not yet in the audit log, dated before ``before``."""
+        return (await self.session.scalars(
+            select(CaseMessage).where(CaseMessage.author == author,
+                                      CaseMessage.audited.is_(False), CaseMessage.at < before)
+            .order_by(CaseMessage.id).limit(limit).with_for_update(skip_locked=True))).all()
+
+    async def mark_audited(self, ids: Collection[int]) -> None:
+        """One row at a time, in the order of their random ids: on PostgreSQL the rows are
+        written anew in that order (see :meth:`rewrite`)."""
+        if ids:
+            await self.session.execute(
+                text("UPDATE case_messages SET audited = true WHERE id = :id"),
+                [{"id": i} for i in sorted(ids)])
+
+    async def rewrite(self, case_ids: Collection[int]) -> None:
+        """Write these cases' rows, photos and seals anew, one at a time in the order of
+        their random ids, in this transaction.
+
+        PostgreSQL stamps each row with the transaction that wrote it (``xmin``) and keeps
+        rows in the order they were written (``ctid``); any reader can select both. A case
+        row, its report's photos and its seal are written in the resident's own transaction,
+        so these would date the report (and order it among others) finer than its day; once
+        rewritten they carry this transaction's stamp instead. SQLite keeps neither."""
+        if not case_ids or self.session.get_bind().dialect.name != "postgresql":
+            return
+        photo_ids = await self.session.scalars(
+            select(CasePhoto.id).where(CasePhoto.case_id.in_(list(case_ids))))
+        for statement, ids in (
+                ("UPDATE cases SET version = version WHERE id = :id", case_ids),
+                ("UPDATE case_photos SET part = part WHERE id = :id", list(photo_ids)),
+                ("UPDATE case_seals SET sealed = sealed WHERE case_id = :id", case_ids)):
+            if ids:
+                await self.session.execute(text(statement), [{"id": i} for i in sorted(ids)])
 
     async def messages(self, case_id: int) -> Sequence[CaseMessage]:
         return (await self.session.scalars(

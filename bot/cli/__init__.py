@@ -17,6 +17,7 @@ from bot.cli import (
     audit,
     cadres,
     campaigns,
+    cases,
     db,
     export,
     kpi,
@@ -41,7 +42,7 @@ EXIT_USAGE = 2
 
 # In the order `civicpulse --help` lists them.
 NOUNS = (run, db, units, surveys, campaigns, export, roles, cadres, audit, sentiment, appraisal,
-         anomalies, stats, kpi)
+         anomalies, stats, kpi, cases)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -138,6 +138,9 @@ class CaseMessage(Base):
     # A resident's entry is written to the audit log later, in a shuffled batch with a
     # coarse time, so the log's order does not time it either.
     audited: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Rounds in which sending it failed for network reasons; the relay gives up after
+    # broadcast.max_attempts (flood control and blocked chats do not count).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         Index("ix_case_messages_case_id", "case_id"),

@@ -103,7 +103,10 @@ def normalise_number(text: str) -> str | None:
     """A case number as typed ("c-7k3f9q", "7K3F9Q", "C 7K3F9Q") in its stored form, or None
     if it cannot be one."""
     core = text.strip().upper().replace(" ", "").replace("-", "")
-    core = core.removeprefix("C")
+    # The "C" of "C-": a number's own first character can be a C too ("C-CWH69G" typed
+    # "CWH69G"), so only a seventh character is the prefix.
+    if len(core) == _NUMBER_LENGTH + 1:
+        core = core.removeprefix("C")
     if len(core) != _NUMBER_LENGTH or any(ch not in _NUMBER_ALPHABET for ch in core):
         return None
     return "C-" + core

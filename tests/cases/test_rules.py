@@ -39,6 +39,8 @@ def test_numbers_are_random_and_read_back_however_typed() -> None:
     assert rules.normalise_number("C-0OIL11") is None  # letters a number never has
     assert rules.normalise_number("C-" + "A" * 40) is None
     assert rules.normalise_number("") is None
+    # A number's own C is not taken for the prefix.
+    assert rules.normalise_number("cwh69g") == rules.normalise_number("C-CWH69G") == "C-CWH69G"
 
 
 def test_transitions_and_answers() -> None:

@@ -90,6 +90,7 @@ def upgrade() -> None:
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('delivered', sa.Boolean(), nullable=False),
     sa.Column('audited', sa.Boolean(), nullable=False),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_messages_case_id_cases'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_case_messages_person_id_people'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_messages'))
