@@ -22,6 +22,7 @@ from bot.polling import CommittedPolling
 from bot.settings import ConfigError, Settings
 from handlers.admin import admin_audience
 from handlers.cadre import cadre_audience
+from handlers.cases_resident import CASES_GROUP, case_resident_handlers
 from handlers.deps import Context, Deps
 from handlers.inspector import inspector_audience
 from handlers.menus import set_default_menus
@@ -103,6 +104,8 @@ def cases_of(settings: Settings) -> CaseRules:
         merge_radius_km=section.merge_radius_km,
         # The theme topics but the one that praises ("resolved"): not a problem to solve.
         categories=tuple(t for t in settings.themes.topics or DEFAULT_TOPICS if t != "resolved"),
+        topics={topic: {str(lang): words for lang, words in keywords.items()}
+                for topic, keywords in settings.themes.topics.items()} or DEFAULT_TOPICS,
     )
 
 
@@ -169,6 +172,7 @@ def build_application(
     audiences = [results_audience(deps), inspector_audience(deps), cadre_audience(deps),
                  admin_audience(deps)]
     application.add_handlers(role_handlers(deps, audiences), group=ROLES_GROUP)
+    application.add_handlers(case_resident_handlers(deps), group=CASES_GROUP)
     application.add_handlers(resident_handlers(deps))
     application.add_error_handler(_on_error)
     _schedule_maintenance(application, db, clock, settings.sentiment.batch_size,

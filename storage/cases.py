@@ -55,6 +55,11 @@ class CasesRepository(Repository):
             query = query.where(Case.unit_id.in_(list(unit_ids)))
         return (await self.session.scalars(query.order_by(Case.due_at, Case.number))).all()
 
+    async def merged_into(self, case_id: int) -> Sequence[Case]:
+        """The cases merged into this one (each keeps its own seal)."""
+        return (await self.session.scalars(
+            select(Case).where(Case.merged_into_id == case_id).order_by(Case.number))).all()
+
     async def count_by_status(self, unit_ids: Collection[int] | None = None
                               ) -> dict[CaseStatus, int]:
         query = select(Case.status, func.count()).group_by(Case.status)
@@ -80,6 +85,9 @@ class CasesRepository(Repository):
         if ids:
             await self.session.execute(
                 update(CaseMessage).where(CaseMessage.id.in_(list(ids))).values(delivered=True))
+
+    async def message(self, message_id: int) -> CaseMessage | None:
+        return await self.session.get(CaseMessage, message_id)
 
     async def messages(self, case_id: int) -> Sequence[CaseMessage]:
         return (await self.session.scalars(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from analysis.themes import DEFAULT_TOPICS, Topics
 from storage.models import CaseOutcome, CaseStatus
 
 # Where a case came from.
@@ -62,6 +63,8 @@ class CaseRules:
     merge_radius_km: float = 0.5
     # Categories a resident may choose (theme topics); OTHER is always allowed.
     categories: tuple[str, ...] = ()
+    # The theme topics' keywords, which suggest a category from a report's text.
+    topics: Topics = field(default_factory=lambda: DEFAULT_TOPICS)
 
     def working_days_for(self, category: str) -> int:
         return self.working_days.get(category, self.default_working_days)
@@ -103,7 +106,9 @@ def normalise_number(text: str) -> str | None:
     """A case number as typed ("c-7k3f9q", "7K3F9Q", "C 7K3F9Q") in its stored form, or None
     if it cannot be one."""
     core = text.strip().upper().replace(" ", "").replace("-", "")
-    core = core.removeprefix("C")
+    if len(core) == _NUMBER_LENGTH + 1:
+        # The prefix only: a number's own letters may begin with C too ("CK3F9Q").
+        core = core.removeprefix("C")
     if len(core) != _NUMBER_LENGTH or any(ch not in _NUMBER_ALPHABET for ch in core):
         return None
     return "C-" + core
