@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -38,6 +39,7 @@ from handlers.evidence import (
 )
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
+from storage.uow import UnitOfWork
 from surveys.cases import answers, drafts, reporting
 from surveys.cases.drafts import ANSWER, REPLY, REPORT, Peek, Reporting, TooLong
 from surveys.cases.reporting import DraftOutcome
@@ -97,6 +99,12 @@ async def _lang(deps: Deps, update: Update) -> str:
     return found.lang if found is not None else lang_guess(deps, update)
 
 
+def _again(deps: Deps, update: Update) -> Callable[[UnitOfWork], Awaitable[DraftOutcome]]:
+    """For a message handled before whose reply may have been lost: the report as it
+    stands, changing nothing."""
+    return partial(reporting.show_draft, caller=deps.caller(update), desk=_desk(deps))
+
+
 def _chat_id(update: Update) -> int:
     chat = update.effective_chat
     assert chat is not None
@@ -113,7 +121,7 @@ async def _on_report(deps: Deps, update: Update, context: Context) -> bool:
     parts = (message.text or "").split(maxsplit=1)
     outcome = await deps.run(update, partial(
         reporting.start_report, caller=deps.caller(update),
-        text=parts[1] if len(parts) > 1 else "", desk=_desk(deps)))
+        text=parts[1] if len(parts) > 1 else "", desk=_desk(deps)), again=_again(deps, update))
     await _show(deps, update, outcome)
     return True
 
@@ -127,7 +135,8 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
     text, caller, desk = message.text or "", deps.caller(update), _desk(deps)
     if found.kind == REPORT:
         outcome = await deps.run(update, partial(reporting.draft_text, caller=caller,
-                                                 text=text, desk=desk))
+                                                 text=text, desk=desk),
+                                 again=_again(deps, update))
         await _show(deps, update, outcome)
     elif found.kind == REPLY:
         relayed = await deps.run(update, partial(answers.reply_text, caller=caller,
@@ -163,7 +172,7 @@ async def _on_media(deps: Deps, update: Update, context: Context) -> bool:
     if message.location is not None:
         outcome = await deps.run(update, partial(
             reporting.draft_location, caller=caller, latitude=message.location.latitude,
-            longitude=message.location.longitude, desk=desk))
+            longitude=message.location.longitude, desk=desk), again=_again(deps, update))
     else:
         if found.photos >= desk.max_photos:
             # Checked again under lock; this only spares a pointless download.
@@ -171,7 +180,7 @@ async def _on_media(deps: Deps, update: Update, context: Context) -> bool:
         received = await _receive(deps, message)
         outcome = await deps.run(update, partial(
             reporting.draft_photo, caller=caller, stored=received.stored,
-            caption=message.caption, desk=desk))
+            caption=message.caption, desk=desk), again=_again(deps, update))
     await _show(deps, update, outcome)
     return True
 
@@ -254,7 +263,8 @@ async def _on_draft_button(deps: Deps, update: Update, context: Context) -> bool
     outcome = await deps.run(update, partial(
         reporting.draft_tap, caller=deps.caller(update), chat_id=_chat_id(update),
         draft_nonce=match.group(1), version=int(match.group(2)), choice=match.group(3),
-        desk=_desk(deps)))
+        desk=_desk(deps)),
+        again=partial(reporting.show_tap, caller=deps.caller(update), desk=_desk(deps)))
     await answer(query, None)
     lang = outcome.lang
     if outcome.opened is not None:
@@ -279,7 +289,8 @@ async def _on_offer_button(deps: Deps, update: Update, context: Context) -> bool
         raise Refused("forged", await _lang(deps, update))
     outcome = await deps.run(update, partial(
         reporting.start_from_offer, caller=deps.caller(update), unit_id=tap.unit_id,
-        category=tap.category, comment=tap.comment, desk=_desk(deps)))
+        category=tap.category, comment=tap.comment, desk=_desk(deps)),
+        again=_again(deps, update))
     await answer(query, None)
     await _show(deps, update, outcome)
     return True

@@ -296,6 +296,31 @@ async def _saved(uow: UnitOfWork, caller: Caller, desk: Reporting, lang: str,
     return DraftOutcome(lang, await _card(uow, saved, desk, lang), added, retire=retire)
 
 
+async def show_draft(uow: UnitOfWork, caller: Caller, *, desk: Reporting) -> DraftOutcome:
+    """The report as it stands, changing nothing: the answer to a message handled before
+    whose reply may have been lost (the bot died between the commit and the reply).
+
+    Raises:
+        Refused: ``no_draft`` (sent or dropped since).
+    """
+    lang = await drafts.language(uow, caller)
+    draft, _data = await _report(uow, caller, desk, lang)
+    return DraftOutcome(lang, await _card(uow, draft, desk, lang), "resumed")
+
+
+async def show_tap(uow: UnitOfWork, caller: Caller, *, desk: Reporting) -> TapOutcome:
+    """The prompt as it stands, for a tap handled before (see :func:`show_draft`).
+
+    Raises:
+        Refused: ``stale`` (sent or dropped since: the tapped prompt is over).
+    """
+    lang = await drafts.language(uow, caller)
+    draft = await drafts.locked(uow, caller, desk.secret)
+    if draft is None or draft.kind != REPORT:
+        raise Refused("stale", lang)
+    return TapOutcome(lang, card=await _card(uow, draft, desk, lang))
+
+
 # --- the prompt -----------------------------------------------------------------------------
 
 

@@ -37,7 +37,7 @@ from storage.uow import Database
 from surveys.cases import sealing, timeline
 from surveys.cases.rules import HANDLER
 from tests.conftest import SECRET, seed_campaign
-from tests.e2e.conftest import Bot, Clock
+from tests.e2e.conftest import Bot, Clock, redeliver
 from tests.e2e.fieldwork import set_unit_centre
 from tests.e2e.test_resident_journey import begin, tap_and_wait
 
@@ -403,6 +403,28 @@ async def test_a_restart_in_the_middle_loses_nothing(
     await user.wait_for_message("Sent as case")
     [case] = await cases(db)
     assert case.text == TEXT
+
+
+async def test_a_redelivered_message_shows_the_report_again(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    """A crash between the commit and the reply: Telegram delivers the message again; it
+    changes nothing, and the report's prompt is shown again."""
+    user = await client.user(RESIDENT, "Li")
+    await user.send("/report")
+    await card(user)
+    sent = await user.send(TEXT)
+    shown = await card(user, "Choose the place")
+    async with db.reading() as uow:
+        before = await uow.cases.draft(sealing.draft_key(SECRET, RESIDENT))
+    assert before is not None
+    await redeliver(bot, client, sent.update_id)
+    again = await card(user, "Choose the place")
+    assert again.message_id != shown.message_id and "Text received" not in again.text
+    async with db.reading() as uow:
+        after = await uow.cases.draft(sealing.draft_key(SECRET, RESIDENT))
+    assert after is not None and after.version == before.version
+    await to_willow(user)
 
 
 # --- after sending: replies and "Was this solved?" ------------------------------------------
