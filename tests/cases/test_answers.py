@@ -78,8 +78,8 @@ async def test_a_reply_goes_to_the_handler(db: Database) -> None:
     relayed = await run(db, answers.reply_text, caller(), RESIDENT, "The one by the school gate",
                         desk=REPORTING)
     assert isinstance(relayed, answers.Relayed) and relayed.number == number
-    assert (await entries(db, number))[-1] == (
-        "message", "resident", "handler", "The one by the school gate")
+    assert ("message", "resident", "handler", "The one by the school gate") in await entries(
+        db, number)
     assert await draft(db) is None
     with pytest.raises(Refused) as refused:
         await run(db, answers.reply_text, caller(), RESIDENT, "again", desk=REPORTING)
@@ -222,3 +222,35 @@ async def test_a_resident_back_from_a_block_gets_their_chat_back(db: Database) -
     assert sealed is not None
     back = sealing.unseal(REPORTING.secret, case.id, sealed)
     assert back is not None and back.chat_id == RESIDENT
+
+
+async def test_a_merged_case_s_resident_answers_on_the_case_it_was_merged_into(
+    db: Database,
+) -> None:
+    """Each merged case keeps its seal; its resident's reply and answer go to the primary
+    (the relay sends them the primary's messages under their own case number), and closing
+    the primary drops every seal."""
+    primary = await opened_case(db)
+    other = 777
+    merged = (await send(db, await written(db, user=other, text="Same lamp"), user=other)).number
+    async with db.transaction() as uow:
+        first = await uow.cases.by_number(primary)
+        second = await uow.cases.by_number(merged)
+        assert first is not None and second is not None
+        second.status, second.merged_into_id = CaseStatus.MERGED, first.id
+        first.reports += 1
+    entry = await staff_message(db, primary)
+    await run(db, answers.start_reply, caller(other), other, merged, entry, desk=REPORTING)
+    relayed = await run(db, answers.reply_text, caller(other), other, "By the gate",
+                        desk=REPORTING)
+    assert isinstance(relayed, answers.Relayed) and relayed.number == primary
+    assert ("message", "resident", "handler", "By the gate") in await entries(db, primary)
+    version = await resolve(db, primary)
+    answered = await run(db, answers.answer, caller(other), other, merged, version, "y",
+                         desk=REPORTING)
+    assert isinstance(answered, answers.Answered) and answered.number == primary
+    assert (await case_of(db, primary)).outcome == CaseOutcome.CONFIRMED
+    async with db.reading() as uow:
+        assert await uow.cases.active_seals() == []
+        for number in (primary, merged):
+            assert await uow.cases.seal_of((await case_of(db, number)).id) is None
