@@ -265,8 +265,14 @@ async def _on_draft_button(deps: Deps, update: Update, context: Context) -> bool
         draft_nonce=match.group(1), version=int(match.group(2)), choice=match.group(3),
         desk=_desk(deps)),
         again=partial(reporting.show_tap, caller=deps.caller(update), desk=_desk(deps)))
-    await answer(query, None)
     lang = outcome.lang
+    if outcome.cancelled == ANSWER:
+        # "No comment": the thanks for the answer stays; only its button goes.
+        await answer(query, t("case.cancelled.answer", lang))
+        if query.message is not None:
+            await retire(update, query.message.message_id)
+        return True
+    await answer(query, None)
     if outcome.opened is not None:
         await edit(query, render.opened_text(outcome.opened, lang), None)
         deps.cases_changed()

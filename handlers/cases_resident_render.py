@@ -8,6 +8,10 @@ Button data (at most 64 bytes):
   report; the category may be empty): the unit and category only, never the poll,
 - ``cq:<case number>:<entry id>`` "Reply" under a relayed staff message,
 - ``ca:<case number>:<case version>:<y|p|n>`` "Was this solved?" under a resolution.
+
+The relay builds the last two with :func:`reply_keyboard` and :func:`solved_keyboard`. For
+the resident of a case merged into another, the number is their own case's (its seal names
+them) and the entry id and version are the primary's, whose messages and resolution they get.
 """
 
 from __future__ import annotations

@@ -227,6 +227,9 @@ async def test_report_with_a_photo_and_a_location(
     reporter = sealing.unseal(SECRET, case.id, sealed)
     assert reporter is not None and reporter.chat_id == RESIDENT
     await no_case_row_names(db, RESIDENT)
+    async with db.reading() as uow:
+        # Reporting writes no contact: the one table that names people points at nothing here.
+        assert await uow.contacts.by_user(RESIDENT) is None
 
 
 async def no_case_row_names(db: Database, user_id: int) -> None:
@@ -505,9 +508,12 @@ async def test_no_comment_and_a_reply_to_a_closed_case(
     await relay(bot, db)
     await card(user, "Was this solved?")
     await user.tap("✅ Yes")
-    await user.wait_for_message("closed as solved")
+    done = await user.wait_for_message("closed as solved")
     await user.tap("No comment")
-    await user.wait_for_message("OK, no comment.")
+    assert (await user.wait_for_answer()).text == "OK, no comment."
+    await retired(user, done.message_id)
+    kept = next(m for m in await user.bot_messages() if m.message_id == done.message_id)
+    assert "closed as solved" in kept.text, "the thanks for the answer stays"
     async with db.reading() as uow:
         assert await uow.cases.seal_of((await case_of(db, number)).id) is None
     await user.tap("↩️ Reply", message_id=asked.message_id)
