@@ -22,6 +22,7 @@ from bot.polling import CommittedPolling
 from bot.settings import ConfigError, Settings
 from handlers.admin import admin_audience
 from handlers.cadre import cadre_audience
+from handlers.cases_resident import CASES_GROUP, case_resident_handlers
 from handlers.cases_staff import cases_staff_audience
 from handlers.deps import Context, Deps
 from handlers.inspector import inspector_audience
@@ -104,6 +105,8 @@ def cases_of(settings: Settings) -> CaseRules:
         merge_radius_km=section.merge_radius_km,
         # The theme topics but the one that praises ("resolved"): not a problem to solve.
         categories=tuple(t for t in settings.themes.topics or DEFAULT_TOPICS if t != "resolved"),
+        topics={topic: {str(lang): words for lang, words in keywords.items()}
+                for topic, keywords in settings.themes.topics.items()} or DEFAULT_TOPICS,
     )
 
 
@@ -171,6 +174,7 @@ def build_application(
                  admin_audience(deps)]
     audiences.append(cases_staff_audience(deps))
     application.add_handlers(role_handlers(deps, audiences), group=ROLES_GROUP)
+    application.add_handlers(case_resident_handlers(deps), group=CASES_GROUP)
     application.add_handlers(resident_handlers(deps))
     application.add_error_handler(_on_error)
     _schedule_maintenance(application, db, clock, settings.sentiment.batch_size,

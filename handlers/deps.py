@@ -85,6 +85,7 @@ class Deps:
             now=self.clock(),
             default_language=self.default_language,
             time_resolution=self.time_resolution,
+            case_offer_at=self.cases.offer_at_or_below,
         )
 
     async def run(

@@ -19,7 +19,7 @@ from storage.models import Role
 
 log = logging.getLogger(__name__)
 
-RESIDENT_COMMANDS = ("help", "units", "language", "cancel", "stop")
+RESIDENT_COMMANDS = ("help", "report", "units", "language", "cancel", "stop")
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: ("campaigns", "campaign", "newcampaign", "close", "remind", "entry", "invite",
                  "cadres", "results", "appeals", "answer", "cases"),

@@ -20,17 +20,17 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.cases_render import open_data
+from handlers.cases_resident_render import reply_keyboard, solved_keyboard
 from handlers.render import Message
 from handlers.texts import known, t
 from surveys.cases import timeline
 from surveys.cases.exports import last_day
 from surveys.cases.relaying import Parcel, Recipient
-from surveys.cases.rules import NO, PARTLY, RESIDENT, YES, CaseRules
+from surveys.cases.rules import RESIDENT, CaseRules
 from surveys.people.names import display_name
 
 # Room for the header and the hint within Telegram's 4,096 characters.
 MAX_BODY = 3500
-_ANSWER_CODES = ((YES, "y"), (PARTLY, "p"), (NO, "n"))
 
 
 def relay_message(parcel: Parcel, recipient: Recipient, rules: CaseRules) -> Message:
@@ -116,14 +116,9 @@ def _keyboard(parcel: Parcel, recipient: Recipient, lang: str) -> InlineKeyboard
     if not recipient.resident:
         return InlineKeyboardMarkup([[InlineKeyboardButton(
             t("relay.button.open", lang), callback_data=open_data(parcel.case.number))]])
+    # The resident's buttons as the resident side reads them (handlers.cases_resident).
     if entry.kind == timeline.MESSAGE and entry.author != RESIDENT:
-        return InlineKeyboardMarkup([[InlineKeyboardButton(
-            t("relay.button.reply", lang),
-            callback_data=f"cq:{recipient.number}:{entry.id}")]])
+        return reply_keyboard(recipient.number, entry.id, lang)
     if entry.kind == timeline.RESOLUTION:
-        return InlineKeyboardMarkup([[
-            InlineKeyboardButton(t(f"relay.button.{answer}", lang),
-                                 callback_data=f"ca:{recipient.number}:{parcel.case.version}"
-                                               f":{code}")
-            for answer, code in _ANSWER_CODES]])
+        return solved_keyboard(recipient.number, parcel.case.version, lang)
     return None

@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from handlers import render
+from handlers.cases_resident_render import offer_keyboard
 from handlers.common import (
     Handler,
     Handlers,
@@ -227,7 +228,12 @@ async def _on_poll_button(deps: Deps, update: Update, query: CallbackQuery, tap:
     if await _told(query, reply, alert=reply.notice in ("closed",)):
         return
     if reply.submitted:
-        await edit(query, t(reply.notice or "thanks", reply.lang, reply.params), None)
+        thanks, offer = t(reply.notice or "thanks", reply.lang, reply.params), None
+        if reply.case_offer is not None:
+            # A low rating: offer to report the problem (a case), under the thanks.
+            thanks += "\n\n" + t("case.offer", reply.lang)
+            offer = offer_keyboard(reply.case_offer, reply.lang)
+        await edit(query, thanks, offer)
         if reply.follow_offer is not None:
             unit_id, unit_name = reply.follow_offer
             assert query.message is not None

@@ -27,8 +27,9 @@ from storage.models import Role
 from surveys.people import busy
 from surveys.people.busy import Open
 
-# Before the resident journey (group 0), which gets whatever is left here.
-ROLES_GROUP = -1
+# Before the residents' case drafts (handlers.cases_resident, -1) and the resident journey
+# (group 0), which get whatever is left here.
+ROLES_GROUP = -2
 
 # Handles a message of a dialogue the router gave it; returns whether it was taken (False
 # leaves it to the resident journey).

@@ -258,6 +258,9 @@ class CasesRepository(Repository):
             if ids:
                 await self.session.execute(text(statement), [{"id": i} for i in sorted(ids)])
 
+    async def message(self, message_id: int) -> CaseMessage | None:
+        return await self.session.get(CaseMessage, message_id)
+
     async def messages(self, case_id: int) -> Sequence[CaseMessage]:
         return (await self.session.scalars(
             select(CaseMessage).where(CaseMessage.case_id == case_id)

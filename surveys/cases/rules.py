@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from analysis.themes import DEFAULT_TOPICS, Topics
 from storage.models import CaseOutcome, CaseStatus
 
 # Where a case came from.
@@ -62,6 +63,8 @@ class CaseRules:
     merge_radius_km: float = 0.5
     # Categories a resident may choose (theme topics); OTHER is always allowed.
     categories: tuple[str, ...] = ()
+    # The theme topics' keywords, which suggest a category from a report's text.
+    topics: Topics = field(default_factory=lambda: DEFAULT_TOPICS)
 
     def working_days_for(self, category: str) -> int:
         return self.working_days.get(category, self.default_working_days)

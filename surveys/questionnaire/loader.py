@@ -358,6 +358,10 @@ def validate_paths(paths: Sequence[str | Path]) -> list[SurveyIssue]:
     return issues
 
 
+# Question keys added after surveys were first stored, with their defaults.
+_LATER_KEYS: dict[str, object] = {"opens_case": False, "case_category": None}
+
+
 def canonical_json(survey: Survey) -> str:
     """Return the canonical JSON form of a survey (sorted keys, YAML key names, compact).
 
@@ -368,6 +372,12 @@ def canonical_json(survey: Survey) -> str:
         The same text for any two equal surveys, whatever the key order of their YAML.
     """
     data = survey.model_dump(mode="json", by_alias=True)
+    for question in data["questions"]:
+        # Keys added later are left out at their defaults, so a survey that does not use them
+        # keeps the checksum it was stored under.
+        for key, default in _LATER_KEYS.items():
+            if question.get(key, default) == default:
+                question.pop(key, None)
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 

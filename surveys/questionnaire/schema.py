@@ -218,6 +218,10 @@ class Question(_Model):
     max: int | float | None = Field(default=None, allow_inf_nan=False)
     integer: bool = True
     hint: Annotated[LocalText, _at_most(300)] | None = None
+    # A low rating here offers the resident to report a problem (surveys.cases.offer), of
+    # this category (a theme topic; none: suggested from what they write).
+    opens_case: bool = False
+    case_category: str | None = Field(default=None, pattern=QUESTION_ID_PATTERN)
 
     @model_validator(mode="before")
     @classmethod
@@ -251,6 +255,10 @@ class Question(_Model):
             issues.extend(self._check_options())
         if self.type == "number":
             issues.extend(self._check_bounds())
+        if self.opens_case and self.type != "rating":
+            issues.append((None, "opens_case: only allowed on rating questions"))
+        if self.case_category is not None and not self.opens_case:
+            issues.append((None, "case_category: only allowed with opens_case: true"))
         if issues:
             raise rules_error(issues)
         return self

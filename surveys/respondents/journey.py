@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from storage.models import Response
 from storage.responses import Completion
+from surveys.cases.offer import CaseOffer
 from surveys.fieldwork import cadres
 from surveys.questionnaire import engine
 from surveys.questionnaire.catalog import SurveyCatalog
@@ -34,6 +35,9 @@ class Respondent:
     default_language: str = "en"
     # How finely a response's times are kept (surveys.respondents.anonymity.coarse).
     time_resolution: timedelta = DEFAULT_RESOLUTION
+    # A rating at or below this, on a question that can open a case, offers to report a
+    # problem after submitting (None: never).
+    case_offer_at: int | None = None
 
     @property
     def session(self) -> str:
@@ -94,6 +98,8 @@ class Reply:
     picker: Picker | None = None
     # After a first poll: offer invitations about its unit (unit id, unit name).
     follow_offer: tuple[int, str] | None = None
+    # After a low rating: offer to report the problem (surveys.cases.offer).
+    case_offer: CaseOffer | None = None
     # The cadre's profile, after opening their invite link (linked now or already).
     cadre: cadres.Profile | None = None
     # /cancel: the poll whose answers would be withdrawn, to confirm first.

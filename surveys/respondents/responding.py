@@ -7,7 +7,8 @@ the commit. Nothing here knows Telegram.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from storage.ids import RESPONSE_ID_MAX, parse_id
@@ -23,6 +24,7 @@ from storage.models import (
 )
 from surveys.appraisal.periods import MONTH, QUARTER, period_of
 from surveys.campaigns.rules import INVITATION_ENTRY, is_open, parse_start_payload
+from surveys.cases.offer import CaseOffer, poll_offer
 from surveys.fieldwork import cadres
 from surveys.people.access import UnitTree
 from surveys.people.caller import LANGUAGES, resolve_language
@@ -347,7 +349,7 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
             return reply  # following a unit's polls is for residents
         offer = await follow_offer(uow, who, campaign, reply.lang)
         if offer is not None:
-            return Reply(reply.lang, submitted=True, follow_offer=offer)
+            return replace(reply, follow_offer=offer)
     return reply
 
 
@@ -366,7 +368,9 @@ async def replay_press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
     if response.person_id is not None:
         return Reply(response.language, submitted=True, notice="thanks.self_assessment",
                      params={"period": assessment_period(response.campaign)})
-    return Reply(response.language, submitted=True)
+    survey = await who.catalog.get(uow, response.campaign.survey_id)
+    return Reply(response.language, submitted=True, case_offer=_case_offer(
+        who, survey, response.campaign, _state(survey, response).answers))
 
 
 async def replay_typed(uow: UnitOfWork, who: Respondent) -> Reply:
@@ -494,7 +498,17 @@ async def _submit(
                                        completed=who.completion(response)):
         return Reply(lang, notice="stale", only_notice=True)
     await uow.responses.drop_answers(response, hidden)
-    return Reply(lang, submitted=True)
+    return Reply(lang, submitted=True,
+                 case_offer=_case_offer(who, survey, response.campaign, final))
+
+
+def _case_offer(who: Respondent, survey: Survey, campaign: Campaign,
+                answers: Mapping[str, AnswerValue]) -> CaseOffer | None:
+    """Offer to report a problem after a low rating, to residents only (a self-assessment
+    is a cadre's, named). The offer names the unit, never this response or campaign."""
+    if campaign.audience != "residents" or not survey.anonymous:
+        return None
+    return poll_offer(survey, answers, campaign.unit_id, who.case_offer_at)
 
 
 async def typed(uow: UnitOfWork, who: Respondent, text: str) -> Reply:

@@ -195,7 +195,7 @@ async def test_cancel_asks_in_chinese(bot: Bot, client: SandboxClient, db: Datab
 
 ADMIN_MENU = ["campaigns", "campaign", "newcampaign", "close", "remind", "entry", "invite",
               "cadres", "results", "appeals", "answer", "cases"]
-RESIDENT_MENU = ["help", "units", "language", "cancel", "stop"]
+RESIDENT_MENU = ["help", "report", "units", "language", "cancel", "stop"]
 
 
 @pytest.fixture

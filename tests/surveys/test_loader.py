@@ -329,7 +329,8 @@ def test_canonical_json_uses_yaml_key_names() -> None:
 
 
 def test_templates() -> None:
-    assert template_names() == ["cadre_self_assessment", "resident_satisfaction"]
+    assert template_names() == ["cadre_self_assessment", "public_facilities",
+                                "resident_satisfaction"]
     assert template_path("resident_satisfaction.yaml") == template_path("resident_satisfaction")
     assert load_template("cadre_self_assessment").audience == "cadres"
 

@@ -1,0 +1,367 @@
+"""Residents in the case loop: /report, the report's draft, replies to staff messages and the
+"Was this solved?" answer (after the role router, before the resident journey).
+
+/report and the buttons (``cr:``, ``co:``, ``cq:``, ``ca:``, see
+:mod:`handlers.cases_resident_render`) are always handled here. Typed text, /cancel, photos
+and locations come here only while the person has a case draft (one read of it per update);
+otherwise they go on to the resident journey (group 0) untouched, so a poll's typed answer
+costs one cheap read more. A draft wins over a poll in progress: the prompt says what a text
+will do, and /cancel drops it.
+
+Handlers are thin: decode the update, run one use case in one transaction (which also claims
+the update id), send what it returned after the commit, then wake the relay
+(``deps.cases_changed``) when the timeline changed. A photo is downloaded and kept under its
+SHA-256 before that transaction (``handlers.evidence``), its file time set to the epoch so
+the disk does not time a resident's report either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import MessageLimit
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers import cases_resident_render as render
+from handlers.common import Guard, Handlers, answer, edit, lang_guess, notice, peek, retire, say
+from handlers.deps import Context, Deps
+from handlers.evidence import (
+    EvidenceRefused,
+    ReceivedPhoto,
+    has_photo,
+    receive_photo,
+    refuse_forwarded,
+)
+from handlers.texts import t
+from storage.db import DatabaseUnavailable
+from storage.uow import UnitOfWork
+from surveys.cases import answers, drafts, reporting
+from surveys.cases.drafts import ANSWER, REPLY, REPORT, Peek, Reporting, TooLong
+from surveys.cases.reporting import DraftOutcome
+from surveys.people.caller import Refused
+
+log = logging.getLogger(__name__)
+
+# After the role router (handlers.router.ROLES_GROUP), before the resident journey (0).
+CASES_GROUP = -1
+# Refusals shown as a toast on a tap: an old or odd button, nothing to worry about.
+_TOASTS = ("stale", "forged")
+
+
+def case_resident_handlers(deps: Deps) -> Handlers:
+    """The residents' case handlers, for :data:`CASES_GROUP`."""
+    guard = Guard(deps, "resident", (Refused, EvidenceRefused), partial(_refuse, deps))
+    new = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    return [
+        CommandHandler("report", guard(_on_report), new),
+        CommandHandler("cancel", guard(_on_cancel), new),
+        MessageHandler(new & filters.TEXT & ~filters.COMMAND, guard(_on_text)),
+        MessageHandler(new & (filters.PHOTO | filters.Document.ALL | filters.LOCATION),
+                       guard(_on_media)),
+        CallbackQueryHandler(guard(_on_draft_button), pattern=r"^cr:"),
+        CallbackQueryHandler(guard(_on_offer_button), pattern=r"^co:"),
+        CallbackQueryHandler(guard(_on_reply_button), pattern=r"^cq:"),
+        CallbackQueryHandler(guard(_on_answer_button), pattern=r"^ca:"),
+    ]
+
+
+def _desk(deps: Deps) -> Reporting:
+    return Reporting(deps.secret, deps.cases, deps.time_resolution,
+                     deps.fieldwork.max_photos, deps.fieldwork.default_radius_km)
+
+
+async def _refuse(deps: Deps, update: Update, refusal: Exception) -> None:
+    if isinstance(refusal, EvidenceRefused):
+        key = "case.forwarded" if refusal.key == "evidence.forwarded" else refusal.key
+        await notice(update, t(key, await _lang(deps, update), refusal.params))
+        return
+    assert isinstance(refusal, Refused)
+    text = t(f"case.{refusal.key}", refusal.lang, refusal.params)
+    if refusal.key in _TOASTS and update.callback_query is not None:
+        await answer(update.callback_query, text)
+    else:
+        await notice(update, text)
+
+
+async def _peek(deps: Deps, update: Update) -> Peek | None:
+    """The person's case draft, if any: the one read that decides whether a message is ours."""
+    caller = deps.caller(update)
+    return await peek(deps, update, lambda uow, _user: drafts.peek(uow, caller, deps.secret))
+
+
+async def _lang(deps: Deps, update: Update) -> str:
+    found = await _peek(deps, update)
+    return found.lang if found is not None else lang_guess(deps, update)
+
+
+def _again(deps: Deps, update: Update) -> Callable[[UnitOfWork], Awaitable[DraftOutcome]]:
+    """For a message handled before whose reply may have been lost: the report as it
+    stands, changing nothing."""
+    return partial(reporting.show_draft, caller=deps.caller(update), desk=_desk(deps))
+
+
+def _chat_id(update: Update) -> int:
+    chat = update.effective_chat
+    assert chat is not None
+    return chat.id
+
+
+# --- /report and the draft ------------------------------------------------------------------
+
+
+async def _on_report(deps: Deps, update: Update, context: Context) -> bool:
+    message = update.effective_message
+    assert message is not None
+    # The text after the command as typed (context.args would lose its line breaks).
+    parts = (message.text or "").split(maxsplit=1)
+    outcome = await deps.run(update, partial(
+        reporting.start_report, caller=deps.caller(update),
+        text=parts[1] if len(parts) > 1 else "", desk=_desk(deps)), again=_again(deps, update))
+    await _show(deps, update, outcome)
+    return True
+
+
+async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
+    found = await _peek(deps, update)
+    if found is None:
+        return False  # no draft: the resident journey's (a poll's typed answer)
+    message = update.effective_message
+    assert message is not None
+    text, caller, desk = message.text or "", deps.caller(update), _desk(deps)
+    if found.kind == REPORT:
+        outcome = await deps.run(update, partial(reporting.draft_text, caller=caller,
+                                                 text=text, desk=desk),
+                                 again=_again(deps, update))
+        await _show(deps, update, outcome)
+    elif found.kind == REPLY:
+        relayed = await deps.run(update, partial(answers.reply_text, caller=caller,
+                                                 chat_id=_chat_id(update), text=text,
+                                                 desk=desk))
+        await _show_relayed(deps, update, relayed, "case.reply.sent")
+    else:
+        relayed = await deps.run(update, partial(answers.answer_comment, caller=caller,
+                                                 text=text, desk=desk))
+        await _show_relayed(deps, update, relayed, "case.comment.sent")
+    return True
+
+
+async def _on_media(deps: Deps, update: Update, context: Context) -> bool:
+    found = await _peek(deps, update)
+    if found is None:
+        return False
+    message = update.effective_message
+    assert message is not None
+    if found.kind == ANSWER or (found.kind == REPLY and not has_photo(message)):
+        key = "case.answer.text_only" if found.kind == ANSWER else "case.reply.text_only"
+        await say(update, t(key, found.lang))
+        return True
+    refuse_forwarded(message)
+    caller, desk = deps.caller(update), _desk(deps)
+    if found.kind == REPLY:
+        received = await _receive(deps, message)
+        relayed = await deps.run(update, partial(
+            answers.reply_photo, caller=caller, chat_id=_chat_id(update),
+            stored=received.stored, caption=message.caption, desk=desk))
+        await _show_relayed(deps, update, relayed, "case.reply.sent")
+        return True
+    if message.location is not None:
+        outcome = await deps.run(update, partial(
+            reporting.draft_location, caller=caller, latitude=message.location.latitude,
+            longitude=message.location.longitude, desk=desk), again=_again(deps, update))
+    else:
+        if found.photos >= desk.max_photos:
+            # Checked again under lock; this only spares a pointless download.
+            raise Refused("too_many_photos", found.lang, {"limit": desk.max_photos})
+        received = await _receive(deps, message)
+        outcome = await deps.run(update, partial(
+            reporting.draft_photo, caller=caller, stored=received.stored,
+            caption=message.caption, desk=desk), again=_again(deps, update))
+    await _show(deps, update, outcome)
+    return True
+
+
+async def _receive(deps: Deps, message: Message) -> ReceivedPhoto:
+    """Download and keep the photo; its file's times set to the epoch, so the disk says
+    nothing of when a resident sent it."""
+    received = await receive_photo(deps, message)
+    path = deps.evidence.root / received.stored.path
+    await asyncio.to_thread(os.utime, path, (0, 0))
+    return received
+
+
+async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
+    if await _peek(deps, update) is None:
+        return False  # /cancel of a poll: the resident journey's
+    outcome = await deps.run(update, partial(reporting.cancel, caller=deps.caller(update),
+                                             desk=_desk(deps)))
+    if outcome.cancelled is not None:
+        await say(update, t(f"case.cancelled.{outcome.cancelled}", outcome.lang))
+    if outcome.retire is not None:
+        await retire(update, outcome.retire)
+    return True
+
+
+async def _show(deps: Deps, update: Update, outcome: DraftOutcome) -> None:
+    """What became of the message, then the report's prompt, last so its buttons are at the
+    bottom of the chat (unless nothing changed: the prompt shown still holds)."""
+    lang = outcome.lang
+    if outcome.replaced is not None:
+        await say(update, t(f"case.replaced.{outcome.replaced}", lang))
+    if outcome.too_long is not None:
+        await _echo_too_long(update, outcome.too_long, lang)
+    if outcome.blank:
+        await say(update, t("case.blank", lang))
+    if outcome.added == "text" and (outcome.too_long is not None or outcome.blank):
+        return
+    text, keyboard = render.card_message(outcome.card, lang, deps.cases.max_text_length,
+                                         deps.fieldwork.max_photos, outcome.added)
+    shown = await say(update, text, keyboard)
+    await _remember(deps, update, outcome.card.nonce, outcome.card.version, shown.message_id,
+                    outcome.retire)
+
+
+async def _echo_too_long(update: Update, too_long: TooLong, lang: str) -> None:
+    await say(update, t("case.too_long", lang, {"length": too_long.length,
+                                                "limit": too_long.limit}))
+    chat = update.effective_chat
+    assert chat is not None
+    # Plain text, exactly as sent (nothing of it is kept), so it can be shortened and resent.
+    size = MessageLimit.MAX_TEXT_LENGTH
+    for start in range(0, len(too_long.text), size):
+        await chat.send_message(too_long.text[start:start + size])
+
+
+async def _remember(deps: Deps, update: Update, nonce: str, version: int, message_id: int,
+                    fallback: int | None = None) -> None:
+    """Record the prompt just shown and take the buttons off the one it replaces."""
+    try:
+        async with deps.db.transaction() as uow:
+            retire_id = await reporting.remember_prompt(
+                uow, deps.caller(update), nonce, version, message_id, desk=_desk(deps))
+    except DatabaseUnavailable as exc:
+        # Only the tidying of old buttons suffers; stale taps are refused by version anyway.
+        log.warning("could not remember the report prompt: %s", exc)
+        retire_id = fallback
+    if retire_id is not None:
+        await retire(update, retire_id)
+
+
+# --- buttons --------------------------------------------------------------------------------
+
+
+async def _on_draft_button(deps: Deps, update: Update, context: Context) -> bool:
+    query = update.callback_query
+    assert query is not None
+    match = render.DRAFT_TAP.fullmatch(query.data or "")
+    if match is None:
+        raise Refused("forged", await _lang(deps, update))
+    outcome = await deps.run(update, partial(
+        reporting.draft_tap, caller=deps.caller(update), chat_id=_chat_id(update),
+        draft_nonce=match.group(1), version=int(match.group(2)), choice=match.group(3),
+        desk=_desk(deps)),
+        again=partial(reporting.show_tap, caller=deps.caller(update), desk=_desk(deps)))
+    lang = outcome.lang
+    if outcome.cancelled == ANSWER:
+        # "No comment": the thanks for the answer stays; only its button goes.
+        await answer(query, t("case.cancelled.answer", lang))
+        if query.message is not None:
+            await retire(update, query.message.message_id)
+        return True
+    await answer(query, None)
+    if outcome.opened is not None:
+        await edit(query, render.opened_text(outcome.opened, lang), None)
+        deps.cases_changed()
+    elif outcome.cancelled is not None:
+        await edit(query, t(f"case.cancelled.{outcome.cancelled}", lang), None)
+    elif outcome.card is not None:
+        text, keyboard = render.card_message(outcome.card, lang, deps.cases.max_text_length,
+                                             deps.fieldwork.max_photos)
+        await edit(query, text, keyboard)
+    return True
+
+
+async def _on_offer_button(deps: Deps, update: Update, context: Context) -> bool:
+    """"Report a problem" under a poll's thanks: the draft is made now, in a transaction of
+    its own; the thanks keeps its buttons (a second tap starts afresh)."""
+    query = update.callback_query
+    assert query is not None
+    tap = render.parse_offer(query.data)
+    if tap is None:
+        raise Refused("forged", await _lang(deps, update))
+    outcome = await deps.run(update, partial(
+        reporting.start_from_offer, caller=deps.caller(update), unit_id=tap.unit_id,
+        category=tap.category, comment=tap.comment, desk=_desk(deps)),
+        again=_again(deps, update))
+    await answer(query, None)
+    await _show(deps, update, outcome)
+    return True
+
+
+async def _on_reply_button(deps: Deps, update: Update, context: Context) -> bool:
+    query = update.callback_query
+    assert query is not None
+    match = render.REPLY_TAP.fullmatch(query.data or "")
+    if match is None:
+        raise Refused("forged", await _lang(deps, update))
+    prompt = await deps.run(update, partial(
+        answers.start_reply, caller=deps.caller(update), chat_id=_chat_id(update),
+        number=match.group(1), entry_id=int(match.group(2)), desk=_desk(deps)))
+    await answer(query, None)
+    lang = prompt.lang
+    if prompt.replaced is not None:
+        await say(update, t(f"case.replaced.{prompt.replaced}", lang))
+    shown = await say(update, t("case.reply.ask", lang, {"number": prompt.number,
+                                                         "limit": prompt.limit}),
+                      InlineKeyboardMarkup([[InlineKeyboardButton(
+                          t("case.btn.cancel", lang), callback_data=prompt.choice("x"))]]))
+    await _remember(deps, update, prompt.nonce, prompt.version, shown.message_id,
+                    prompt.retire)
+    return True
+
+
+async def _on_answer_button(deps: Deps, update: Update, context: Context) -> bool:
+    """"Was this solved?": the answer, then an optional comment."""
+    query = update.callback_query
+    assert query is not None
+    match = render.ANSWER_TAP.fullmatch(query.data or "")
+    if match is None:
+        raise Refused("forged", await _lang(deps, update))
+    answered = await deps.run(update, partial(
+        answers.answer, caller=deps.caller(update), chat_id=_chat_id(update),
+        number=match.group(1), version=int(match.group(2)), code=match.group(3),
+        desk=_desk(deps)))
+    deps.cases_changed()
+    await answer(query, None)
+    lang = answered.lang
+    key = ("case.answer.reopened" if answered.outcome is None
+           else f"case.answer.{answered.outcome.value}")
+    # The question keeps its text; its buttons go, and the answer is said below it.
+    if query.message is not None:
+        await retire(update, query.message.message_id)
+    shown = await say(update, t(key, lang, {"number": answered.number}) + "\n\n"
+                      + t("case.answer.comment", lang, {"limit": answered.limit}),
+                      InlineKeyboardMarkup([[InlineKeyboardButton(
+                          t("case.btn.no_comment", lang), callback_data=answered.choice("x"))]]))
+    await _remember(deps, update, answered.nonce, answered.version, shown.message_id)
+    return True
+
+
+async def _show_relayed(deps: Deps, update: Update, relayed: answers.Relayed,
+                        done_key: str) -> None:
+    lang = relayed.lang
+    if relayed.too_long is not None:
+        await _echo_too_long(update, relayed.too_long, lang)
+    elif relayed.blank:
+        await say(update, t("case.blank", lang))
+    elif relayed.closed is not None:
+        await say(update, t("case.closed", lang, {"number": relayed.closed}))
+    elif relayed.number is not None:
+        await say(update, t(done_key, lang, {"number": relayed.number}))
+        deps.cases_changed()
+    if relayed.retire is not None:
+        await retire(update, relayed.retire)

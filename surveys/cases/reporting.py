@@ -1,0 +1,513 @@
+"""A resident reports a problem: /report (or an end-of-poll offer), the draft, and sending it.
+
+The draft (:mod:`surveys.cases.drafts`) gathers what is wrong (text, at most
+``rules.max_text_length`` characters: a longer text is refused whole, never cut), photos (as
+notes' evidence: same limits, same store), a location, the unit (picked in the unit tree; set
+already when the report comes from a poll) and a category (suggested from the text by the
+theme topics, "other" if none fits; one tap changes it). Its prompt shows it as it stands and
+what comes next: the text, then the place, then one tap to send, saying whether the resident
+wants to be told what was done.
+
+Sending opens the case in one transaction: the case (OPEN, its deadline from the rules), its
+seal (who raised it, readable only with the secret: the chat only if they want to be told),
+its photos and an OPENED timeline entry for the unit's staff, with a coarse time; the draft
+goes. Nothing here writes the ``contacts`` table, and nothing links the case to a poll: an
+offer carries only the unit and category, and its draft is made when it is tapped, in a
+transaction of its own. A person may have at most ``rules.max_open_per_person`` active cases.
+
+Pure use cases: no Telegram. Refusals are raised as :class:`~surveys.people.caller.Refused`
+with a text key (``case.<key>``); the transaction then rolls back, so nothing changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from analysis.themes import comment_topics
+from storage.evidence import StoredFile
+from storage.ids import parse_id
+from storage.models import Case, CaseDraft, CaseStatus, ResponseStatus
+from surveys.cases import drafts, sealing, timeline
+from surveys.cases.drafts import REPORT, Reporting, TooLong
+from surveys.cases.rules import COMMENT, OTHER, POLL, RESIDENT, add_working_days, new_number
+from surveys.fieldwork.rules import check_location, valid_location
+from surveys.people.access import UnitTree
+from surveys.people.caller import Caller, Refused
+from surveys.people.names import display_name
+from surveys.respondents.anonymity import coarse, respondent_key
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
+
+PAGE_SIZE = 8
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The prompt's steps: what is wrong, where, which category, then send.
+TEXT, UNIT, CATEGORY, CONFIRM = "text", "unit", "category", "confirm"
+
+
+@dataclass(frozen=True)
+class UnitButton:
+    id: int
+    name: str
+    has_inside: bool  # units within it: it can be opened as well as chosen
+
+
+@dataclass(frozen=True)
+class UnitPage:
+    """A page of the unit picker: the units inside ``node`` (None: the top)."""
+
+    node_id: int | None
+    node_name: str | None
+    units: tuple[UnitButton, ...]
+    up: int | None  # where "up" leads: a unit, 0 for the top, None for nowhere
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the resident says the problem is, and how far that is from the unit's centre
+    (None when no unit above it has one)."""
+
+    latitude: float
+    longitude: float
+    distance_km: float | None
+    far: bool | None
+    centre: str | None
+
+
+@dataclass(frozen=True)
+class Card:
+    """The report being written, as its prompt shows it."""
+
+    nonce: str
+    version: int
+    step: str
+    text: str
+    photos: int
+    place: Place | None
+    unit: str | None  # the unit's path, as the reader names it
+    category: str
+    suggested: bool  # the category was suggested from the text, not chosen
+    quotable: bool
+    origin: str
+    picker: UnitPage | None
+    categories: tuple[str, ...]  # to choose from, "other" last
+
+    def choice(self, value: str) -> str:
+        return drafts.choice_data(self.nonce, self.version, value)
+
+
+@dataclass(frozen=True)
+class DraftOutcome:
+    lang: str
+    card: Card
+    # What this message did: "started", "text", "photo", "same_photo", "location", "tap".
+    added: str
+    too_long: TooLong | None = None
+    blank: bool = False  # the text had nothing visible: not taken
+    retire: int | None = None  # the earlier prompt, whose buttons should go
+    replaced: str | None = None  # the kind of unsent draft this one replaced
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A report sent: the case's public number, its unit and deadline (a date in the case
+    time zone)."""
+
+    number: str
+    unit: str
+    due_on: date
+    wants_reply: bool
+
+
+@dataclass(frozen=True)
+class TapOutcome:
+    lang: str
+    card: Card | None = None  # the prompt as it stands now (None: sent or cancelled)
+    opened: Opened | None = None
+    cancelled: str | None = None  # the kind of draft the Cancel button ended
+
+
+# --- starting -------------------------------------------------------------------------------
+
+
+def _new(unit_id: int | None = None, category: str | None = None, origin: str = "report",
+         text: str = "") -> dict[str, Any]:
+    # ``category`` None: suggested from the text until the resident chooses one.
+    return {"text": text, "photos": [], "place": None, "unit_id": unit_id,
+            "category": category, "quotable": False, "origin": origin, "step": None,
+            "browse": None, "page": 0}
+
+
+async def start_report(uow: UnitOfWork, caller: Caller, text: str = "", *,
+                       desk: Reporting) -> DraftOutcome:
+    """``/report [text]``: a new report draft (an unsent draft is replaced, and the resident
+    told).
+
+    Raises:
+        Refused: ``limit`` (as many active cases as one person may have).
+    """
+    lang = await drafts.language(uow, caller)
+    await drafts.refuse_at_limit(uow, caller, desk, lang)
+    data = _new()
+    too_long, blank = None, False
+    if text.strip():
+        kept, too_long = drafts.checked_text(text, desk.rules.max_text_length)
+        data["text"] = kept or ""
+        blank = kept == ""
+    draft, replaced, shown = await drafts.replace(uow, caller, desk.secret, REPORT, data)
+    return DraftOutcome(lang, await _card(uow, draft, desk, lang), "started", too_long, blank,
+                        shown, replaced)
+
+
+async def start_from_offer(uow: UnitOfWork, caller: Caller, unit_id: int,
+                           category: str | None, comment: bool, *,
+                           desk: Reporting) -> DraftOutcome:
+    """The end-of-poll offer was tapped: a report about the poll's unit (and the question's
+    category), with the resident's comment as its text if they chose "Turn my comment into
+    a report". Its own transaction, long after the poll's: nothing joins the two.
+
+    Raises:
+        Refused: ``forged`` (no such unit), ``limit``.
+    """
+    lang = await drafts.language(uow, caller)
+    tree = await UnitTree.load(uow)
+    known = parse_id(unit_id)
+    if known is None or known not in tree.by_id:
+        raise Refused("forged", lang)
+    await drafts.refuse_at_limit(uow, caller, desk, lang)
+    chosen = category if category in (*desk.rules.categories, OTHER) else None
+    data = _new(known, chosen, POLL)
+    too_long = None
+    if comment:
+        words = await _poll_comment(uow, desk.secret, caller.telegram_user_id, known)
+        kept, too_long = drafts.checked_text(words or "", desk.rules.max_text_length)
+        if kept:
+            data.update(text=kept, origin=COMMENT)
+    draft, replaced, shown = await drafts.replace(uow, caller, desk.secret, REPORT, data)
+    return DraftOutcome(lang, await _card(uow, draft, desk, lang), "started", too_long,
+                        retire=shown, replaced=replaced)
+
+
+async def _poll_comment(uow: UnitOfWork, secret: bytes, telegram_user_id: int,
+                        unit_id: int) -> str | None:
+    """The comment of the person's poll about the unit, found as the poll finds their
+    answers (their respondent key per campaign): the latest completed one with a comment,
+    among the unit's live campaigns. None if there is none (the campaign closed since)."""
+    found: list[tuple[datetime, str]] = []
+    for campaign in await uow.campaigns.live():
+        if campaign.unit_id != unit_id or campaign.audience != "residents":
+            continue
+        response = await uow.responses.find(
+            campaign.id, respondent_key(secret, campaign.id, telegram_user_id))
+        if response is None or response.status != ResponseStatus.COMPLETED:
+            continue
+        words = [a.value_text for a in response.answers
+                 if a.question_type == "text" and not a.skipped and a.value_text]
+        if words:
+            found.append((response.completed_at or _EPOCH, "\n".join(words)))
+    return max(found, key=lambda item: item[0])[1] if found else None
+
+
+# --- the draft ------------------------------------------------------------------------------
+
+
+async def _report(uow: UnitOfWork, caller: Caller, desk: Reporting,
+                  lang: str) -> tuple[CaseDraft, dict[str, Any]]:
+    """The person's report draft (locked) and a copy of its data.
+
+    Raises:
+        Refused: ``no_draft`` (none, or a reply or comment is being written instead).
+    """
+    draft = await drafts.locked(uow, caller, desk.secret)
+    if draft is None or draft.kind != REPORT:
+        raise Refused("no_draft", lang)
+    return draft, dict(draft.data)
+
+
+async def draft_text(uow: UnitOfWork, caller: Caller, text: str, *,
+                     desk: Reporting) -> DraftOutcome:
+    """A typed message while writing a report: it becomes (or replaces) the report's text.
+    Over the limit, or with nothing visible, it is refused and the draft keeps what it had
+    (and its version, so the buttons shown still work)."""
+    lang = await drafts.language(uow, caller)
+    draft, data = await _report(uow, caller, desk, lang)
+    kept, too_long = drafts.checked_text(text, desk.rules.max_text_length)
+    if not kept:
+        return DraftOutcome(lang, await _card(uow, draft, desk, lang), "text", too_long,
+                            blank=kept == "")
+    data["text"] = kept
+    return await _saved(uow, caller, desk, lang, draft, data, "text")
+
+
+async def draft_photo(uow: UnitOfWork, caller: Caller, stored: StoredFile,
+                      caption: str | None, *, desk: Reporting) -> DraftOutcome:
+    """A photo (already checked and kept under its SHA-256) for the report; its caption, if
+    any, is the report's text.
+
+    Raises:
+        Refused: ``too_many_photos``, ``no_draft``.
+    """
+    lang = await drafts.language(uow, caller)
+    draft, data = await _report(uow, caller, desk, lang)
+    photos = list(data.get("photos", []))
+    added = "photo"
+    if any(item["sha"] == stored.sha256 for item in photos):
+        added = "same_photo"  # sent twice (a resend, an album repeated): kept once
+    elif len(photos) >= desk.max_photos:
+        raise Refused("too_many_photos", lang, {"limit": desk.max_photos})
+    else:
+        photos.append({"sha": stored.sha256, "path": stored.path, "size": stored.size_bytes,
+                       "type": stored.media_type})
+    data["photos"] = photos
+    too_long, blank = None, False
+    if caption and caption.strip():
+        # A caption too long or with nothing visible is no text: the photo is kept anyway.
+        kept, too_long = drafts.checked_text(caption, desk.rules.max_text_length)
+        if kept:
+            data["text"] = kept
+        blank = kept == ""
+    outcome = await _saved(uow, caller, desk, lang, draft, data, added)
+    return DraftOutcome(lang, outcome.card, added, too_long, blank, outcome.retire)
+
+
+async def draft_location(uow: UnitOfWork, caller: Caller, latitude: float, longitude: float,
+                         *, desk: Reporting) -> DraftOutcome:
+    """Where the problem is; a second location replaces the first.
+
+    Raises:
+        Refused: ``bad_location`` (not a point on Earth), ``no_draft``.
+    """
+    lang = await drafts.language(uow, caller)
+    if not valid_location(latitude, longitude):
+        raise Refused("bad_location", lang)
+    draft, data = await _report(uow, caller, desk, lang)
+    data["place"] = [latitude, longitude]
+    return await _saved(uow, caller, desk, lang, draft, data, "location")
+
+
+async def _saved(uow: UnitOfWork, caller: Caller, desk: Reporting, lang: str,
+                 draft: CaseDraft, data: dict[str, Any], added: str) -> DraftOutcome:
+    retire = drafts.prompt_of(draft)
+    saved = await uow.cases.save_draft(drafts.key_of(caller, desk.secret), REPORT, data)
+    return DraftOutcome(lang, await _card(uow, saved, desk, lang), added, retire=retire)
+
+
+async def show_draft(uow: UnitOfWork, caller: Caller, *, desk: Reporting) -> DraftOutcome:
+    """The report as it stands, changing nothing: the answer to a message handled before
+    whose reply may have been lost (the bot died between the commit and the reply).
+
+    Raises:
+        Refused: ``no_draft`` (sent or dropped since).
+    """
+    lang = await drafts.language(uow, caller)
+    draft, _data = await _report(uow, caller, desk, lang)
+    return DraftOutcome(lang, await _card(uow, draft, desk, lang), "resumed")
+
+
+async def show_tap(uow: UnitOfWork, caller: Caller, *, desk: Reporting) -> TapOutcome:
+    """The prompt as it stands, for a tap handled before (see :func:`show_draft`).
+
+    Raises:
+        Refused: ``stale`` (sent or dropped since: the tapped prompt is over).
+    """
+    lang = await drafts.language(uow, caller)
+    draft = await drafts.locked(uow, caller, desk.secret)
+    if draft is None or draft.kind != REPORT:
+        raise Refused("stale", lang)
+    return TapOutcome(lang, card=await _card(uow, draft, desk, lang))
+
+
+# --- the prompt -----------------------------------------------------------------------------
+
+
+def suggest(text: str, desk: Reporting) -> str:
+    """The category a text is about: the first of the categories its words name, else
+    "other"."""
+    found = comment_topics(text, "und", desk.rules.topics)
+    return next((c for c in desk.rules.categories if c in found), OTHER)
+
+
+def _step(data: dict[str, Any]) -> str:
+    if not data.get("text"):
+        return TEXT
+    if data.get("unit_id") is None or data.get("step") == UNIT:
+        return UNIT
+    return CATEGORY if data.get("step") == CATEGORY else CONFIRM
+
+
+async def _card(uow: UnitOfWork, draft: CaseDraft, desk: Reporting, lang: str) -> Card:
+    data = draft.data
+    tree = await UnitTree.load(uow)
+    unit_id = data.get("unit_id")
+    if unit_id is not None and unit_id not in tree.by_id:
+        unit_id = None  # the unit was removed meanwhile: choose again
+    step = _step({**data, "unit_id": unit_id})
+    text = str(data.get("text") or "")
+    chosen = data.get("category")
+    return Card(
+        nonce=str(data["nonce"]), version=draft.version, step=step, text=text,
+        photos=len(data.get("photos", [])),
+        place=_place(tree, data.get("place"), unit_id, desk, lang),
+        unit=tree.path(unit_id, lang) if unit_id is not None else None,
+        category=chosen or suggest(text, desk), suggested=chosen is None,
+        quotable=bool(data.get("quotable")), origin=str(data.get("origin") or "report"),
+        picker=_picker(tree, data.get("browse"), int(data.get("page") or 0), lang)
+        if step == UNIT else None,
+        categories=(*desk.rules.categories, OTHER),
+    )
+
+
+def _place(tree: UnitTree, point: list[float] | None, unit_id: int | None, desk: Reporting,
+           lang: str) -> Place | None:
+    if not point:
+        return None
+    latitude, longitude = float(point[0]), float(point[1])
+    if unit_id is None:
+        return Place(latitude, longitude, None, None, None)
+    check = check_location(tree, [unit_id], latitude, longitude, desk.default_radius_km)
+    centre = next((display_name(tree.by_id[a], lang) for a in tree.ancestors(unit_id)
+                   if tree.by_id[a].latitude is not None
+                   and tree.by_id[a].longitude is not None), None)
+    return Place(latitude, longitude, check.distance_km, check.far, centre)
+
+
+def _picker(tree: UnitTree, browse: object, page: int, lang: str) -> UnitPage:
+    at = tree.browse(set(tree.by_id), browse)
+    pages = max(1, (len(at.listed) + PAGE_SIZE - 1) // PAGE_SIZE)
+    page = min(max(page, 0), pages - 1)
+    shown = at.listed[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    return UnitPage(
+        node_id=at.node.id if at.node is not None else None,
+        node_name=display_name(at.node, lang) if at.node is not None else None,
+        units=tuple(UnitButton(u.id, display_name(u, lang), at.has_inside(u)) for u in shown),
+        up=at.up, page=page, pages=pages,
+    )
+
+
+# --- the prompt's buttons -------------------------------------------------------------------
+
+
+async def draft_tap(uow: UnitOfWork, caller: Caller, chat_id: int, draft_nonce: str,
+                    version: int, choice: str, *, desk: Reporting) -> TapOutcome:
+    """A button of a draft's prompt: ``x`` drops the draft (of any kind); on a report,
+    ``u<id>`` chooses the unit, ``o<id>`` opens one (``o0``: the top), ``p<n>`` turns the
+    page, ``l`` changes the place, ``c`` the category, ``k<n>`` chooses one, ``b`` goes back,
+    ``q`` allows quoting or not, ``y``/``n`` send it (telling the resident what was done, or
+    not).
+
+    Raises:
+        Refused: ``stale`` (not the draft's current prompt), ``forged`` (a choice no prompt
+            shows), ``limit`` (on sending), ``no_unit``.
+    """
+    lang = await drafts.language(uow, caller)
+    draft = drafts.current(await drafts.locked(uow, caller, desk.secret), draft_nonce,
+                           version, lang)
+    if choice == "x":
+        await uow.cases.drop_draft(draft.key)
+        return TapOutcome(lang, cancelled=draft.kind)
+    if draft.kind != REPORT:
+        raise Refused("forged", lang)
+    data = dict(draft.data)
+    if choice in ("y", "n"):
+        opened = await _open_case(uow, caller, chat_id, draft, choice == "y", desk, lang)
+        return TapOutcome(lang, opened=opened)
+    tree = await UnitTree.load(uow)
+    if not _apply(data, choice, tree, desk):
+        raise Refused("forged", lang)
+    saved = await uow.cases.save_draft(draft.key, REPORT, data)
+    return TapOutcome(lang, card=await _card(uow, saved, desk, lang))
+
+
+def _apply(data: dict[str, Any], choice: str, tree: UnitTree, desk: Reporting) -> bool:
+    """Change the draft's ``data`` as the button ``choice`` says; False: no such button."""
+    action, arg = choice[:1], choice[1:]
+    number = int(arg) if arg.isdigit() and len(arg) <= 16 else None
+    if action == "u" and number in tree.by_id:
+        data.update(unit_id=number, step=None)
+    elif action == "o" and (number == 0 or number in tree.by_id):
+        data.update(browse=number or None, page=0, step=UNIT)
+    elif action == "p" and number is not None:
+        data.update(page=number, step=UNIT)
+    elif action == "l" and not arg:
+        unit_id = data.get("unit_id")
+        parent = tree.by_id[unit_id].parent_id if unit_id in tree.by_id else None
+        data.update(step=UNIT, browse=parent, page=0)
+    elif action == "c" and not arg:
+        data.update(step=CATEGORY)
+    elif action == "k" and number is not None and number <= len(desk.rules.categories):
+        data.update(category=(*desk.rules.categories, OTHER)[number], step=None)
+    elif action == "b" and not arg:
+        data.update(step=None)
+    elif action == "q" and not arg:
+        data.update(quotable=not data.get("quotable"))
+    else:
+        return False
+    return True
+
+
+async def _open_case(uow: UnitOfWork, caller: Caller, chat_id: int, draft: CaseDraft,
+                     wants_reply: bool, desk: Reporting, lang: str) -> Opened:
+    """Send the report: the case, its seal, photos and OPENED entry; the draft goes."""
+    data = draft.data
+    tree = await UnitTree.load(uow)
+    unit_id = data.get("unit_id")
+    if not data.get("text") or unit_id is None:
+        raise Refused("stale", lang)  # a send button is only shown once both are there
+    if unit_id not in tree.by_id:
+        raise Refused("no_unit", lang)
+    await drafts.refuse_at_limit(uow, caller, desk, lang)
+    rules, text = desk.rules, str(data["text"])
+    category = data.get("category") or suggest(text, desk)
+    opened_on = rules.today(caller.now)
+    place = _place(tree, data.get("place"), unit_id, desk, lang)
+    case = await uow.cases.add(Case(
+        unit_id=unit_id, category=category, origin=str(data.get("origin") or "report"),
+        text=text, quotable=bool(data.get("quotable")), wants_reply=wants_reply,
+        status=CaseStatus.OPEN, opened_on=opened_on, due_at=rules.due(category, opened_on),
+        latitude=place.latitude if place else None, longitude=place.longitude if place else None,
+        distance_km=place.distance_km if place else None,
+        far_from_unit=place.far if place else None,
+    ), [new_number() for _ in range(4)])
+    reporter = sealing.Reporter(sealing.quota_key(desk.secret, caller.telegram_user_id),
+                                chat_id if wants_reply else None, lang)
+    await uow.cases.put_seal(case.id, sealing.seal(desk.secret, case.id, reporter))
+    for photo in data.get("photos", []):
+        await uow.cases.add_photo(case.id, "report", sha256=photo["sha"], path=photo["path"],
+                                  size_bytes=int(photo["size"]), media_type=photo["type"])
+    await timeline.record(uow, case, timeline.OPENED, timeline.TO_UNIT, author=RESIDENT,
+                          at=coarse(caller.now, desk.resolution))
+    await uow.cases.drop_draft(draft.key)
+    due_on = add_working_days(opened_on, rules.working_days_for(category), rules.holidays)
+    return Opened(case.number, tree.path(unit_id, lang), due_on, wants_reply)
+
+
+# --- cancelling, the prompt's message -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    lang: str
+    cancelled: str | None  # the kind of draft dropped (None: there was none)
+    retire: int | None = None
+
+
+async def cancel(uow: UnitOfWork, caller: Caller, *, desk: Reporting) -> CancelOutcome:
+    """``/cancel`` while writing a report, a reply or a comment: forget it. Photos already
+    received stay on file, tied to no case."""
+    lang = await drafts.language(uow, caller)
+    draft = await drafts.locked(uow, caller, desk.secret)
+    if draft is None:
+        return CancelOutcome(lang, None)
+    await uow.cases.drop_draft(draft.key)
+    return CancelOutcome(lang, draft.kind, drafts.prompt_of(draft))
+
+
+async def remember_prompt(uow: UnitOfWork, caller: Caller, draft_nonce: str, version: int,
+                          message_id: int, *, desk: Reporting) -> int | None:
+    """See :func:`surveys.cases.drafts.remember_prompt`."""
+    return await drafts.remember_prompt(uow, caller, desk.secret, draft_nonce, version,
+                                        message_id)
