@@ -146,9 +146,9 @@ async def test_a_resolution_asks_the_resident_whether_it_was_solved(
     wake(bot)
     message = await resident.wait_for_message("The bulb was replaced")
     assert case.number in message.text and "问题解决了吗" in message.text, "in their language"
-    assert message.buttons == [[("✅ 已解决", f"ca:{case.number}:3:y"),
-                                ("🟡 部分解决", f"ca:{case.number}:3:p"),
-                                ("❌ 未解决", f"ca:{case.number}:3:n")]]
+    assert message.buttons == [[("✅ 解决了", f"ca:{case.number}:3:y"),
+                                ("➖ 部分解决", f"ca:{case.number}:3:p"),
+                                ("❌ 没有解决", f"ca:{case.number}:3:n")]]
 
 
 async def test_a_resident_who_blocked_the_bot_is_reported_unreachable_to_the_handler(
