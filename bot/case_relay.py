@@ -21,14 +21,12 @@ polls every few seconds for entries left by the command line or by a crash.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import timedelta
-from enum import Enum
 from functools import partial
 
 from telegram import Bot
@@ -36,11 +34,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from analysis.themes import DEFAULT_TOPICS, Topics
+from bot.loops import WakeableLoop
 from bot.settings import BroadcastSection
 from handlers.relay_render import relay_message
 from storage.clock import Clock
 from storage.db import DatabaseUnavailable
 from storage.uow import Database, UnitOfWork
+from surveys.campaigns.delivery import Outcome
 from surveys.cases import relaying, supervision
 from surveys.cases.relaying import Parcel, Recipient, Settled
 from surveys.cases.rules import CaseRules
@@ -58,16 +58,8 @@ BATCH = 50
 MAX_BACKOFF_S = 120.0
 
 
-class Outcome(Enum):
-    SENT = "sent"
-    BLOCKED = "blocked"  # 403: the chat blocked the bot
-    REFUSED = "refused"  # 400 or a bug: trying again would not help
-    FLOOD = "flood"  # 429: wait, then try again
-    NETWORK = "network"  # may or may not have arrived: try again
-
-
 @dataclass(eq=False)
-class CaseRelay:
+class CaseRelay(WakeableLoop):
     db: Database
     bot: Bot
     _: KW_ONLY
@@ -80,9 +72,6 @@ class CaseRelay:
     default_language: str = "en"
     poll_s: float = POLL_S
     sweep_s: float = SWEEP_S
-    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
-    _task: asyncio.Task[None] | None = field(default=None, init=False)
-    _stopping: bool = field(default=False, init=False)
     _pause_until: float = field(default=0.0, init=False)
     _next_sweep: float = field(default=0.0, init=False)
     # Entry id -> chats it reached in an earlier round that did not finish it.
@@ -90,29 +79,9 @@ class CaseRelay:
     # Entry id -> when to try it again after a network failure (monotonic seconds).
     _retry_at: dict[int, float] = field(default_factory=dict, init=False)
 
-    def wake(self) -> None:
-        """A case's timeline has something new: deliver it now, not at the next poll."""
-        self._wake.set()
-
     async def start(self) -> None:
-        self._stopping = False
         self._next_sweep = 0.0
-        self._task = asyncio.create_task(self._loop(), name="case-relay")
-
-    async def stop(self, grace_s: float = 10.0) -> None:
-        """Let the round in flight finish and be recorded, then stop; after ``grace_s`` give
-        up and leave it to the next start (which sends it again)."""
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace_s)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._task = None
+        self._begin("case-relay")
 
     async def _loop(self) -> None:
         while not self._stopping:
@@ -135,11 +104,6 @@ class CaseRelay:
             except Exception:  # a bug must not stop the relay; log and go on
                 log.exception("case relay round failed")
                 await asyncio.sleep(1)
-
-    async def _idle(self, seconds: float) -> None:
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
 
     # --- supervision ---------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ stop lets the round finish first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.loops import WakeableLoop
 from bot.settings import BroadcastSection
 from handlers.render import prompt_message
 from storage.clock import Clock
@@ -45,7 +45,7 @@ IDLE_POLL_S = 1.0
 
 
 @dataclass(eq=False)
-class OutboxSender:
+class OutboxSender(WakeableLoop):
     db: Database
     bot: Bot
     _: KW_ONLY
@@ -55,38 +55,15 @@ class OutboxSender:
     clock: Clock
     default_language: str = "en"
     sent: int = field(default=0, init=False)
-    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _last_sent: dict[int, float] = field(default_factory=dict, init=False)
-    _task: asyncio.Task[None] | None = field(default=None, init=False)
-    _stopping: bool = field(default=False, init=False)
     _pause_until: float = field(default=0.0, init=False)
-
-    def wake(self) -> None:
-        """Something was queued: look now instead of at the next poll."""
-        self._wake.set()
 
     async def start(self) -> None:
         requeued = await self._retrying(self._requeue)
         if requeued:
             log.warning("%d message(s) were being sent when the bot stopped; sending them "
                         "again (their recipients may get them twice)", requeued)
-        self._stopping = False
-        self._task = asyncio.create_task(self._loop(), name="outbox-sender")
-
-    async def stop(self, grace_s: float = 10.0) -> None:
-        """Let the round in flight finish and be recorded (so a deploy causes no duplicates),
-        then stop; after ``grace_s`` give up and leave it to the next start."""
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace_s)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._task = None
+        self._begin("outbox-sender")
 
     async def _requeue(self) -> int:
         async with self.db.transaction() as uow:
@@ -113,7 +90,7 @@ class OutboxSender:
                     await asyncio.sleep(pause)
                 batch = await self._retrying(self._claim)
                 if not batch:
-                    await self._idle()
+                    await self._idle(IDLE_POLL_S)
                     continue
                 results = list(await asyncio.gather(*(self._send(o) for o in batch)))
                 flood = [r.retry_after for r in results if r.outcome == Outcome.FLOOD]
@@ -125,11 +102,6 @@ class OutboxSender:
             except Exception:  # a bug must not stop all broadcasts; log and go on
                 log.exception("outbox round failed")
                 await asyncio.sleep(1)
-
-    async def _idle(self) -> None:
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
 
     def _busy_chats(self) -> set[int]:
         now = time.monotonic()

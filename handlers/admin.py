@@ -31,6 +31,7 @@ from handlers.common import (
     decoded,
     edit,
     notice,
+    remember_prompt,
     retire,
     say,
     show,
@@ -40,7 +41,6 @@ from handlers.common import (
 from handlers.deps import Context, Deps
 from handlers.router import Audience, Dialogues
 from handlers.texts import refusal_key, t
-from storage.db import DatabaseUnavailable
 from surveys.campaigns import commands, dialogue
 from surveys.campaigns.dialogue import Outcome
 from surveys.campaigns.rules import deep_link
@@ -313,19 +313,13 @@ async def _show(deps: Deps, update: Update, outcome: Outcome, *,
     shown_id = await show(update, text, keyboard, in_place=in_place)
     retire_id = outcome.retire
     if outcome.screen is not None:
-        previous = await _remember(deps, update, outcome.screen.nonce, shown_id)
+        nonce = outcome.screen.nonce
+        previous = await remember_prompt(deps, "dialogue", lambda uow: (
+            dialogue.remember_prompt(uow, deps.caller(update), nonce, shown_id)))
         retire_id = previous if previous is not None else retire_id
     if retire_id is not None and retire_id != shown_id:
         await retire(update, retire_id)
 
 
-async def _remember(deps: Deps, update: Update, nonce: str, message_id: int) -> int | None:
-    try:
-        async with deps.db.transaction() as uow:
-            return await dialogue.remember_prompt(uow, deps.caller(update), nonce, message_id)
-    except DatabaseUnavailable as exc:
-        # Only the tidying of old buttons is lost; stale taps are refused by version anyway.
-        log.warning("could not remember the dialogue prompt: %s", exc)
-        return None
 
 

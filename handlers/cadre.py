@@ -32,12 +32,21 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import MessageLimit
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from handlers.common import Guard, answer, edit, lang_guess, notice, peek, retire, say
+from handlers.common import (
+    Guard,
+    answer,
+    edit,
+    lang_guess,
+    notice,
+    peek,
+    remember_prompt,
+    retire,
+    say,
+)
 from handlers.deps import Context, Deps
 from handlers.evidence import EvidenceRefused, receive_photo, refuse_forwarded
 from handlers.router import Audience, Dialogues
 from handlers.texts import refusal_key, t
-from storage.db import DatabaseUnavailable
 from surveys.fieldwork import notes, sent_notes
 from surveys.fieldwork.notes import Draft, DraftOutcome, Place, Presence, SavedNote, TooLong
 from surveys.fieldwork.sent_notes import NoteItem
@@ -303,13 +312,8 @@ async def _remember(deps: Deps, update: Update, nonce: str, version: int, messag
     """Record the prompt just shown and take the buttons off the one it replaces."""
     user = update.effective_user
     assert user is not None
-    try:
-        async with deps.db.transaction() as uow:
-            retire_id = await notes.remember_prompt(uow, user.id, nonce, version, message_id)
-    except DatabaseUnavailable as exc:
-        # Only the tidying of old buttons suffers; stale taps are refused by version anyway.
-        log.warning("could not remember the note prompt: %s", exc)
-        retire_id = fallback
+    retire_id = await remember_prompt(deps, "note", lambda uow: notes.remember_prompt(
+        uow, user.id, nonce, version, message_id), fallback)
     if retire_id is not None:
         await retire(update, retire_id)
 

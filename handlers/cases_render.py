@@ -102,9 +102,11 @@ def _clip(text: str, size: int) -> str:
     return text if len(text) <= size else text[:size - 1] + "…"
 
 
-def _category(category: str, lang: str) -> str:
-    key = f"cstaff.category.{category}"
-    return t(key, lang) if known(key) else category
+def category_label(category: str, lang: str) -> str:
+    """A case category's name (one text for residents, staff and the public summaries); a
+    topic of the deployment's own configuration without a text shows as its id."""
+    key = f"case.category.{category}"
+    return t(key, lang) if known(key) else category.replace("_", " ")
 
 
 def _numbers(numbers: Sequence[str]) -> str:
@@ -146,7 +148,7 @@ def _line(line: CaseLine, lang: str, now: datetime) -> str:
     else:
         timing = deadline(line.due_at, now, lang)
     text = t("cstaff.list.item", lang, {
-        "number": line.number, "unit": line.unit, "category": _category(line.category, lang),
+        "number": line.number, "unit": line.unit, "category": category_label(line.category, lang),
         "status": _status(line.status, lang, who=line.taken_by),
         "reports": _reports(line.reports, lang), "left": timing,
     }, raw=frozenset({"left"}))
@@ -231,7 +233,7 @@ def entry_line(entry: Entry, lang: str, zone: str) -> str:
 def _facts(view: CaseView, zone: str) -> list[str]:
     lang = view.lang
     lines = [t("cstaff.view.head", lang, {"number": view.number, "unit": view.unit,
-                                          "category": _category(view.category, lang)}),
+                                          "category": category_label(view.category, lang)}),
              t("cstaff.view.status", lang, {
                  "status": _status(view.status, lang, who=view.taken_by,
                                    outcome=view.outcome.value if view.outcome else None,

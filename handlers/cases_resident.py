@@ -28,7 +28,18 @@ from telegram.constants import MessageLimit
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers import cases_resident_render as render
-from handlers.common import Guard, Handlers, answer, edit, lang_guess, notice, peek, retire, say
+from handlers.common import (
+    Guard,
+    Handlers,
+    answer,
+    edit,
+    lang_guess,
+    notice,
+    peek,
+    remember_prompt,
+    retire,
+    say,
+)
 from handlers.deps import Context, Deps
 from handlers.evidence import (
     EvidenceRefused,
@@ -38,7 +49,6 @@ from handlers.evidence import (
     refuse_forwarded,
 )
 from handlers.texts import t
-from storage.db import DatabaseUnavailable
 from storage.uow import UnitOfWork
 from surveys.cases import answers, drafts, reporting
 from surveys.cases.drafts import ANSWER, REPLY, REPORT, Peek, Reporting, TooLong
@@ -239,14 +249,8 @@ async def _echo_too_long(update: Update, too_long: TooLong, lang: str) -> None:
 async def _remember(deps: Deps, update: Update, nonce: str, version: int, message_id: int,
                     fallback: int | None = None) -> None:
     """Record the prompt just shown and take the buttons off the one it replaces."""
-    try:
-        async with deps.db.transaction() as uow:
-            retire_id = await reporting.remember_prompt(
-                uow, deps.caller(update), nonce, version, message_id, desk=_desk(deps))
-    except DatabaseUnavailable as exc:
-        # Only the tidying of old buttons suffers; stale taps are refused by version anyway.
-        log.warning("could not remember the report prompt: %s", exc)
-        retire_id = fallback
+    retire_id = await remember_prompt(deps, "report", lambda uow: reporting.remember_prompt(
+        uow, deps.caller(update), nonce, version, message_id, desk=_desk(deps)), fallback)
     if retire_id is not None:
         await retire(update, retire_id)
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from handlers.texts import known, t
+from handlers.cases_render import category_label
+from handlers.texts import t
 from surveys.cases.offer import CaseOffer
 from surveys.cases.reporting import CATEGORY, CONFIRM, UNIT, Card, Opened, Place, UnitPage
 from surveys.cases.rules import COMMENT
@@ -74,12 +75,6 @@ def solved_keyboard(number: str, version: int, lang: str) -> InlineKeyboardMarku
                              callback_data=f"ca:{number}:{version}:{code}")
         for code, key in (("y", "yes"), ("p", "partly"), ("n", "no"))
     ]])
-
-
-def category_label(category: str, lang: str) -> str:
-    """A category's name; a topic of the configuration without a text shows as its id."""
-    key = f"case.category.{category}"
-    return t(key, lang) if known(key) else category.replace("_", " ")
 
 
 def _clip(text: str, size: int = LABEL) -> str:

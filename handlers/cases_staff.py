@@ -37,6 +37,7 @@ from handlers.common import (
     edit,
     lang_guess,
     notice,
+    remember_prompt,
     retire,
     say,
     show,
@@ -47,10 +48,9 @@ from handlers.deps import Context, Deps
 from handlers.evidence import EvidenceRefused, receive_photo
 from handlers.router import Audience, Dialogues
 from handlers.texts import refusal_key, t
-from storage.db import DatabaseUnavailable
 from surveys.cases import handling, steps, views
 from surveys.cases.handling import Acted, KeptPhoto
-from surveys.cases.steps import Limits, Outcome, Prompt
+from surveys.cases.steps import Limits, Outcome
 from surveys.cases.views import APPROVE, DENY, TAKE, CaseView
 from surveys.people import busy
 from surveys.people.busy import Open
@@ -252,7 +252,9 @@ async def _show_step(deps: Deps, update: Update, outcome: Outcome, *,
             assert chat is not None
             await chat.send_message(outcome.echo)
         # The prompt this one replaces, or this one if the dialogue moved on meanwhile.
-        replaced = await _remember(deps, update, outcome.prompt, shown_id)
+        prompt = outcome.prompt
+        replaced = await remember_prompt(deps, "case", lambda uow: steps.remember_prompt(
+            uow, deps.caller(update), prompt.nonce, prompt.version, shown_id))
         if replaced is not None:
             await retire(update, replaced)
     else:
@@ -262,13 +264,3 @@ async def _show_step(deps: Deps, update: Update, outcome: Outcome, *,
         await retire(update, outcome.retire)
 
 
-async def _remember(deps: Deps, update: Update, prompt: Prompt, message_id: int) -> int | None:
-    """Keep buttons on the newest prompt only; returns the message to retire."""
-    try:
-        async with deps.db.transaction() as uow:
-            return await steps.remember_prompt(uow, deps.caller(update), prompt.nonce,
-                                               prompt.version, message_id)
-    except DatabaseUnavailable as exc:
-        # Only the tidying of old buttons is lost; stale taps are refused by version anyway.
-        log.warning("could not remember the case prompt: %s", exc)
-        return None

@@ -227,3 +227,18 @@ class Guard:
             handled = True
         if handled:
             raise ApplicationHandlerStop
+
+
+async def remember_prompt(deps: Deps, what: str,
+                          record: Callable[[UnitOfWork], Awaitable[int | None]],
+                          fallback: int | None = None) -> int | None:
+    """Note the prompt just shown (``record``, in its own transaction); returns the message
+    whose buttons should go: the prompt it replaces, or this one if the dialogue has moved on
+    meanwhile. With the database down only this tidying is lost (``fallback``): a stale tap
+    is refused by version anyway."""
+    try:
+        async with deps.db.transaction() as uow:
+            return await record(uow)
+    except DatabaseUnavailable as exc:
+        log.warning("could not remember the %s prompt: %s", what, exc)
+        return fallback

@@ -24,13 +24,12 @@ from functools import partial
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from handlers.common import Guard, notice, peek, retire, say, show, step, tapped
+from handlers.common import Guard, notice, peek, remember_prompt, retire, say, show, step, tapped
 from handlers.deps import Context, Deps
 from handlers.evidence import EvidenceRefused, forwarded, receive_photo
 from handlers.render import MAX_TEXT
 from handlers.router import Audience, Dialogues
 from handlers.texts import t
-from storage.db import DatabaseUnavailable
 from surveys.fieldwork import inspections
 from surveys.fieldwork.inspection_views import Recap, Screen
 from surveys.fieldwork.inspections import Outcome, RecordList, Saved
@@ -170,23 +169,14 @@ async def _show(deps: Deps, update: Update, outcome: Outcome, *,
         await chat.send_message(outcome.echo)
     retire_id = outcome.retire if outcome.retire != shown_id else None
     if outcome.screen is not None:
-        replaced = await _remember(deps, update, outcome.screen, shown_id)
+        screen = outcome.screen
+        replaced = await remember_prompt(deps, "inspection", lambda uow: (
+            inspections.remember_prompt(uow, deps.caller(update), screen.nonce, screen.version,
+                                        shown_id)))
         if replaced is not None:
             retire_id = replaced  # the prompt this one replaces, or this one if already outdated
     if retire_id is not None:
         await retire(update, retire_id)
-
-
-async def _remember(deps: Deps, update: Update, screen: Screen, message_id: int) -> int | None:
-    """Keep buttons on the newest prompt only; returns the message to retire."""
-    try:
-        async with deps.db.transaction() as uow:
-            return await inspections.remember_prompt(uow, deps.caller(update), screen.nonce,
-                                                 screen.version, message_id)
-    except DatabaseUnavailable as exc:
-        # Only the tidying of old buttons is lost; stale taps are refused by version anyway.
-        log.warning("could not remember the inspection prompt: %s", exc)
-        return None
 
 
 # --- rendering ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from handlers.cases_render import open_data
+from handlers.cases_render import category_label, open_data
 from handlers.cases_resident_render import reply_keyboard, solved_keyboard
 from handlers.render import Message
 from handlers.texts import known, t
@@ -78,7 +78,7 @@ def _params(parcel: Parcel, recipient: Recipient, rules: CaseRules,
         "case": case.number,
         "unit": display_name(parcel.unit, lang),
         "target": display_name(parcel.target, lang) if parcel.target else "?",
-        "category": _label("case.category", case.category, lang),
+        "category": category_label(case.category, lang),
         "due": last_day(case.due_at, rules),
         "who": _who(parcel, lang),
         "handler": display_name(parcel.handler, lang) if parcel.handler

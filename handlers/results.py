@@ -36,6 +36,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from analysis import charts
 from analysis.packing import pack_greedily
+from handlers.cases_render import category_label
 from handlers.common import Guard, answer, lang_guess, notice, say
 from handlers.deps import Context, Deps
 from handlers.router import Audience, Dialogues
@@ -403,12 +404,6 @@ def results_blocks(table: ResultsTable) -> list[str]:
 SAID_SHOWN = 300
 
 
-def category_name(category: str, lang: str) -> str:
-    """A case category (a theme topic) in ``lang``; a topic of the deployment's own as is."""
-    key = f"said.category.{category}"
-    return t(key, lang) if known(key) else category
-
-
 def said_lines(said: YouSaidWeDid, lang: str, one_place: bool = False) -> list[str]:
     """The "You said, we did" section: the figures (small cells already hidden by the use
     case), then the handlers' public summaries."""
@@ -426,13 +421,13 @@ def said_lines(said: YouSaidWeDid, lang: str, one_place: bool = False) -> list[s
                  if said.answered and said.confirmed is not None
                  else t("said.confirmed.hidden", lang, {"min": said.min_cell}))
     lines.append(t("said.categories", lang, {"list": " · ".join(
-        f"{category_name(c.category, lang)} {c.count}" for c in said.categories)})
+        f"{category_label(c.category, lang)} {c.count}" for c in said.categories)})
                  if said.categories else t("said.categories.hidden", lang,
                                            {"min": said.min_cell}))
     for item in said.summaries:
         unit = f"{item.unit_code} {_clip(display_name(item.unit, lang), 40)}"
         head = t("said.item", lang, {"number": item.number, "unit": unit,
-                                     "category": category_name(item.category, lang)})
+                                     "category": category_label(item.category, lang)})
         if item.reports > 1:
             head += " · " + t("said.reports", lang, {"count": item.reports})
         lines.append(head)

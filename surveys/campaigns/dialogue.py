@@ -266,17 +266,9 @@ def suggest_code(unit_code: str, opens_at: datetime, timezone: str = "UTC") -> s
     return check_code(f"{unit}-{local:%Y%m%d}")
 
 
-def parse_choice(data: str | None) -> tuple[str, int, str] | None:
-    """Decode dialogue button data ``d:<nonce>:<version>:<choice>``; None if malformed."""
-    # Ids of any length (ASCII digits): one that cannot exist is "no such unit".
-    match = re.fullmatch(r"d:([0-9a-f]{6}):([0-9]{1,9}):([a-z]{1,2}[0-9]*)", data or "")
-    if match is None:
-        return None
-    return match.group(1), int(match.group(2)), match.group(3)
-
-
-def choice_data(nonce: str, version: int, choice: str) -> str:
-    return f"d:{nonce}:{version}:{choice}"
+# Ids of any length (ASCII digits): one that cannot exist is "no such unit".
+BUTTONS = busy.StepButtons("d", r"[a-z]{1,2}[0-9]*")
+parse_choice, choice_data = BUTTONS.parse, BUTTONS.data
 
 
 # --- the /newcampaign dialogue --------------------------------------------------------------

@@ -20,7 +20,6 @@ Buttons carry the dialogue's nonce and version (``cs:d:<nonce>:<version>:<choice
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -64,19 +63,8 @@ STARTS = {
 }
 # Button choices: n next (after photos), s no summary, y resolve, x cancel.
 NEXT, NO_SUMMARY, CONFIRM, CANCEL = "n", "s", "y", "x"
-_CHOICE = re.compile(r"cs:d:([0-9a-f]{6}):([0-9]{1,9}):([nsyx])")
-
-
-def parse_choice(data: str | None) -> tuple[str, int, str] | None:
-    """Decode a dialogue button ``cs:d:<nonce>:<version>:<choice>``; None if malformed."""
-    match = _CHOICE.fullmatch(data or "")
-    if match is None:
-        return None
-    return match.group(1), int(match.group(2)), match.group(3)
-
-
-def choice_data(nonce: str, version: int, choice: str) -> str:
-    return f"cs:d:{nonce}:{version}:{choice}"
+BUTTONS = busy.StepButtons("cs:d", "[nsyx]")
+parse_choice, choice_data = BUTTONS.parse, BUTTONS.data
 
 
 @dataclass(frozen=True)

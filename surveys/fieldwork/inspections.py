@@ -26,7 +26,6 @@ told how to finish or drop it first.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -70,19 +69,8 @@ NOT_INSPECTOR = "inspect.not_inspector"
 # s save, m more (next page), b back, x cancel.
 VERDICTS = {"a": Verdict.ACHIEVED, "p": Verdict.PARTLY, "n": Verdict.NOT_ACHIEVED}
 # Ids of any length (ASCII digits): one that cannot exist is "no such unit/cadre/task".
-_CHOICE = re.compile(r"k:([0-9a-f]{6}):([0-9]{1,9}):([a-z][0-9]*|v[apn])")
-
-
-def parse_choice(data: str | None) -> tuple[str, int, str] | None:
-    """Decode button data ``k:<nonce>:<version>:<choice>``; None if malformed (forged)."""
-    match = _CHOICE.fullmatch(data or "")
-    if match is None:
-        return None
-    return match.group(1), int(match.group(2)), match.group(3)
-
-
-def choice_data(nonce: str, version: int, choice: str) -> str:
-    return f"k:{nonce}:{version}:{choice}"
+BUTTONS = busy.StepButtons("k", "[a-z][0-9]*|v[apn]")
+parse_choice, choice_data = BUTTONS.parse, BUTTONS.data
 
 
 # --- what may be inspected ------------------------------------------------------------------

@@ -19,6 +19,7 @@ by the same row, read once without a lock (:func:`open_dialogue`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -50,6 +51,27 @@ ROLES_OF_KIND: dict[str, tuple[Role, ...]] = {
 
 ScreenT = TypeVar("ScreenT")
 DoneT = TypeVar("DoneT")
+
+
+@dataclass(frozen=True)
+class StepButtons:
+    """The button data of a dialogue's prompts: ``<prefix>:<nonce>:<version>:<choice>``, so a
+    tap on an old prompt (another nonce or version) is told apart from a current one, and
+    data that does not fit ``choices`` (a regular expression) is refused as forged."""
+
+    prefix: str
+    choices: str
+
+    def data(self, nonce: str, version: int, choice: str) -> str:
+        return f"{self.prefix}:{nonce}:{version}:{choice}"
+
+    def parse(self, data: str | None) -> tuple[str, int, str] | None:
+        """(nonce, version, choice), or None if malformed."""
+        match = re.fullmatch(rf"{re.escape(self.prefix)}:([0-9a-f]{{6}}):([0-9]{{1,9}}):"
+                             rf"({self.choices})", data or "")
+        if match is None:
+            return None
+        return match.group(1), int(match.group(2)), match.group(3)
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ async def test_the_list_pages_and_opens_a_case_with_its_photos(
     assert "Page 1 of 2" in listing.text
     first = listing.text.split("\n\n")[1]
     assert number in first, "the nearest deadline first"
-    assert "Willow Village (V1) · roads" in first and "open, not taken" in first
+    assert "Willow Village (V1) · Roads and lighting" in first and "open, not taken" in first
     assert "⚠️ overdue by" in first and "1 report" in first
     assert "left" in listing.text.split("\n\n")[2], "the others are due later"
     assert "Pine Village" not in listing.text

@@ -68,7 +68,7 @@ async def test_results_shows_you_said_we_did_for_the_admins_units(
                  "Cases raised: 8 (1 still within their deadline)",
                  "Solved on time: 5 of 7 (71%)",
                  "Confirmed solved by residents: 3.5 of 5 (70%; “partly” counts as half)",
-                 "By category: roads 7 · other 1",
+                 "By category: Roads and lighting 7 · Other 1",
                  f"You said: “{QUOTED}”",
                  "We did: Replaced the lamp by the school gate (on time, the resident"
                  " confirmed it)",
@@ -106,7 +106,7 @@ async def test_you_said_we_did_in_chinese_and_for_a_period_without_cases(
 
     await admin.send("/results")
     body = (await admin.wait_for_message("您反映·我们办")).text
-    for part in ("群众反映问题：8 件", "按期办结：5/7（71%）", "按类别：道路 7 · 其他 1",
+    for part in ("群众反映问题：8 件", "按期办结：5/7（71%）", "按类别：道路和照明 7 · 其他 1",
                  f"您说：“{QUOTED}”", "我们做：Replaced the lamp by the school gate（按期，"
                  "群众确认已解决）"):
         assert part in body, part
