@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 RUNTIME_STAMP := $(VENV)/.runtime-stamp
 DEV_STAMP := $(VENV)/.dev-stamp
 
-.PHONY: run test lint typecheck pytest catalogs bench bench-broadcast bench-cadre bench-sentiment bench-appraisal bench-fairness migrate clean install install-runtime lock
+.PHONY: run test lint typecheck pytest screenshots catalogs bench bench-broadcast bench-cadre bench-sentiment bench-appraisal bench-fairness migrate clean install install-runtime lock
 
 # A development setup; `make install-runtime` for what `make run` needs alone.
 install: $(DEV_STAMP)
@@ -46,6 +46,12 @@ pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# Redraw the README's pictures (docs/*.png): the browser tests (tests/browser) write them when
+# CIVICPULSE_SCREENSHOTS=1, on SQLite alone. They drive Debian's chromium, which .ci/run
+# installs with its fonts: apt-get install chromium fonts-noto-cjk fonts-noto-color-emoji.
+screenshots: $(DEV_STAMP)
+	TEST_DATABASE_URL= CIVICPULSE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser
 
 # The bot's texts live in gettext catalogs, handlers/locale/<lang>/LC_MESSAGES/civicpulse.po,
 # English the source (msgids are the keys the code asks for). After adding, renaming or

@@ -14,6 +14,7 @@ const state = {
   pollToken: 0,          // bumps when the open chat changes, ending the old poll loop
   info: null,
   reconnecting: false,   // the sandbox stopped answering; a loop is trying to reach it again
+  emptyHint: null,       // the open chat's "no messages yet" line, while it has none
 };
 
 // --- HTTP -------------------------------------------------------------------------------------
@@ -444,6 +445,7 @@ function systemLine(text) {
   el.className = "system";
   el.textContent = text;
   $("messages").append(el);
+  return el;
 }
 
 let typingTimer = null;
@@ -467,6 +469,8 @@ function applyEvent(event, live) {
   const box = $("messages");
   switch (event.kind) {
     case "message": {
+      // The empty chat's "say /start" hint is done with once the chat has a message.
+      if (state.emptyHint) { state.emptyHint.remove(); state.emptyHint = null; }
       const view = event.message;
       const row = document.createElement("div");
       row.className = "row " + (view.from === "bot" ? "bot" : "user");
@@ -581,7 +585,8 @@ async function openChat(userId) {
     showTitle(userId);   // the user may have just been created again
     $("messages").replaceChildren();
     state.messages.clear();
-    if (!data.events.length) systemLine("No messages yet. Say /start to the bot.");
+    state.emptyHint = data.events.length ? null
+      : systemLine("No messages yet. Say /start to the bot.");
     applyChat(data, false);
   } catch (error) {
     if (error.unreachable) connectionLost();   // opens the chat again once reconnected
@@ -594,8 +599,11 @@ async function openChat(userId) {
 }
 
 function showTitle(userId) {
-  const user = state.users.get(userId);
-  $("chat-title").textContent = user ? user.first_name : savedProfile(userId).first_name;
+  const user = savedProfile(userId);
+  $("chat-title").textContent = user.first_name;
+  // The chat in its user's language, as the page's own is English: Chinese text then takes
+  // the Chinese forms of Han characters, not the Japanese ones a browser may pick otherwise.
+  $("chat").lang = user.language_code || "en";
 }
 
 async function pollChat(userId, token) {
