@@ -143,18 +143,19 @@ class Journey:
 def summary(journeys: Sequence[Journey]) -> str:
     """One row per journey: what the person does, the bot's part, both estimates, the target
     and whether the estimate it is judged by meets it."""
-    head = (f"{'journey':<44} {'actions':>7} {'taps':>4} {'msgs':>4} {'typed':>5} "
-            f"{'photos':>6} {'bot s':>6} {'first':>6} {'routine':>7} {'target':>6}  verdict")
+    width = max(len(journey.name) for journey in journeys)
+    head = (f"{'journey':<{width}} actions taps typed messages chars photos  bot s "
+            "first time  routine  target  verdict")
     rows = [head, "-" * len(head)]
     for journey in journeys:
         totals = dict(journey.estimates())
         routine = f"{totals[ROUTINE]:6.1f} s" if ROUTINE in totals else f"{'–':>8}"
         verdict = "pass" if journey.meets() else "FAIL"
         rows.append(
-            f"{journey.name[:44]:<44} {int(journey.total('actions')):>7} "
-            f"{int(journey.total('taps')):>4} {int(journey.total('messages')):>4} "
+            f"{journey.name:<{width}} {int(journey.total('actions')):>7} "
+            f"{int(journey.total('taps')):>4} {int(journey.total('messages')):>14} "
             f"{int(journey.total('typed')):>5} {int(journey.total('photos')):>6} "
-            f"{journey.total('bot_s'):6.2f} {totals[FIRST_TIME]:6.1f} s{routine} "
+            f"{journey.total('bot_s'):6.2f} {totals[FIRST_TIME]:8.1f} s {routine} "
             f"{journey.target_s:5g} s  {verdict} ({journey.judged})")
     return "\n".join(rows)
 
@@ -186,11 +187,12 @@ class Reader:
 
     seen: set[str] = field(default_factory=set)
 
-    def read(self, messages: Sequence[Message], toasts: Sequence[str] = (),
+    def read(self, messages: Sequence[Message], texts: Sequence[str] = (),
              own: str = "") -> tuple[int, int]:
-        """(words read the first time, words scanned in routine use) of what arrived."""
+        """(words read the first time, words scanned in routine use) of the messages and
+        other ``texts`` (toasts) that arrived."""
         first = scan = 0
-        for text in [*(m.body for m in messages), *toasts]:
+        for text in [*(m.body for m in messages), *texts]:
             for line in (raw.strip() for raw in text.splitlines()):
                 if not line or line in self.seen:
                     continue
