@@ -54,7 +54,7 @@ class Background:
             settings=settings.broadcast, clock=clock, time_resolution=deps.time_resolution,
             topics={topic: {str(lang): words for lang, words in keywords.items()}
                     for topic, keywords in settings.themes.topics.items()} or DEFAULT_TOPICS,
-            default_language=settings.bot.default_language,
+            default_language=settings.bot.default_language, evidence=deps.evidence,
         )
         deps.campaigns_changed = self.scheduler.poke
         deps.outbox_changed = self.sender.wake

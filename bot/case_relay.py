@@ -7,12 +7,20 @@ entries, works out their recipients and texts in one short transaction, sends (o
 messages in order, the chats concurrently) and records the outcome in another:
 
 - sent to everyone: delivered. A crash between the send and the record sends it again at the
-  next start (at least once; within one process a retried entry skips the chats it reached);
+  next start (at least once; within one process a retried entry skips the chats it reached,
+  and the photos a chat already got);
 - 403 from a resident (they blocked the bot): their seal loses the chat and the handler is
   told they can no longer be reached; from a staff member: logged, nothing more to do;
 - 429: the relay pauses for Telegram's ``retry_after`` and the entry waits, losing nothing;
 - a network failure: retried with a growing pause, given up (logged) after
   ``broadcast.max_attempts`` rounds.
+
+An entry's photos (a resolution's, a resident's reply's) are uploaded from the evidence store
+before its text, which keeps the buttons. A photo that cannot be sent (its file is gone,
+Telegram refuses it) is left out with a warning and the text goes all the same; flood control
+or a blocked chat stop a photo as they stop a text; a network failure retries the photos with
+the text, except in the entry's last attempt, when the text goes without them rather than
+not at all.
 
 It runs in the process that leads (bot/background.py), like the outbox sender, and also
 polls every few seconds for entries left by the command line or by a crash.
@@ -36,9 +44,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from analysis.themes import DEFAULT_TOPICS, Topics
 from bot.loops import WakeableLoop
 from bot.settings import BroadcastSection
-from handlers.relay_render import relay_message
+from handlers.relay_render import photo_caption, relay_message
 from storage.clock import Clock
 from storage.db import DatabaseUnavailable
+from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
 from surveys.campaigns.delivery import Outcome
 from surveys.cases import relaying, supervision
@@ -70,6 +79,8 @@ class CaseRelay(WakeableLoop):
     time_resolution: timedelta = DEFAULT_RESOLUTION
     topics: Topics = field(default_factory=lambda: DEFAULT_TOPICS)
     default_language: str = "en"
+    # Where the photos sent with entries are kept; None: entries go without their photos.
+    evidence: EvidenceStore | None = None
     poll_s: float = POLL_S
     sweep_s: float = SWEEP_S
     _pause_until: float = field(default=0.0, init=False)
@@ -78,6 +89,10 @@ class CaseRelay(WakeableLoop):
     _reached: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set), init=False)
     # Entry id -> when to try it again after a network failure (monotonic seconds).
     _retry_at: dict[int, float] = field(default_factory=dict, init=False)
+    # Entry id -> chat -> how many of its photos the chat got, so that a text which has to
+    # wait (flood control, a network failure) does not bring its photos twice.
+    _photos_sent: dict[int, dict[int, int]] = field(
+        default_factory=lambda: defaultdict(dict), init=False)
 
     async def start(self) -> None:
         self._next_sweep = 0.0
@@ -223,10 +238,12 @@ class CaseRelay(WakeableLoop):
         for parcel in parcels:
             self._reached.pop(parcel.entry.id, None)
             self._retry_at.pop(parcel.entry.id, None)
+            self._photos_sent.pop(parcel.entry.id, None)
 
     async def _send(self, parcel: Parcel, recipient: Recipient) -> Outcome:
         entry = parcel.entry
         try:
+            await self._send_photos(parcel, recipient)
             message = relay_message(parcel, recipient, self.rules)
             await self.bot.send_message(recipient.chat_id, message.text,
                                         parse_mode=ParseMode.HTML, reply_markup=message.keyboard)
@@ -252,6 +269,41 @@ class CaseRelay(WakeableLoop):
             log.exception("case relay: cannot send entry %s", entry.id)
             return Outcome.REFUSED
         return Outcome.SENT
+
+    async def _send_photos(self, parcel: Parcel, recipient: Recipient) -> None:
+        """The entry's photos the chat has not had yet, in order, before the text (see the
+        module's docstring for what a failure does). Raises what stops the text too."""
+        photos = parcel.photos
+        if not photos or self.evidence is None:
+            return
+        sent = self._photos_sent[parcel.entry.id]
+        last_attempt = parcel.entry.attempts + 1 >= self.settings.max_attempts
+        for index in range(sent.get(recipient.chat_id, 0), len(photos)):
+            photo = photos[index]
+            try:
+                data = await asyncio.to_thread(self.evidence.read, photo.path)
+                await self.bot.send_photo(
+                    recipient.chat_id, data,
+                    caption=photo_caption(parcel, recipient, index + 1, len(photos)))
+            except (Forbidden, RetryAfter):
+                raise
+            except BadRequest as exc:  # before NetworkError, of which it is a kind
+                self._photo_lost(parcel, photo.sha256, f"refused: {exc}")
+            except NetworkError as exc:
+                if not last_attempt:
+                    raise
+                self._photo_lost(parcel, photo.sha256, f"not sent in the last attempt: {exc}")
+            except OSError as exc:
+                self._photo_lost(parcel, photo.sha256, f"cannot be read: {exc}")
+            except Exception:  # a bug with one photo must not hold up the text
+                log.exception("case relay: photo %s of case %s failed", photo.sha256,
+                              parcel.case.number)
+            sent[recipient.chat_id] = index + 1
+
+    @staticmethod
+    def _photo_lost(parcel: Parcel, sha256: str, why: str) -> None:
+        log.warning("case relay: photo %s of %s of case %s %s; the text goes without it",
+                    sha256, parcel.entry.kind, parcel.case.number, why)
 
     @property
     def running(self) -> bool:

@@ -2,7 +2,9 @@
 
 A resident sees only their case number, never who wrote; staff see "Resident" for the other
 side. Texts are keyed ``relay.resident.<kind>`` and ``relay.staff.<kind>`` (``.other`` for a
-kind without its own), a header with the case's facts, followed by the entry's own text.
+kind without its own), a header with the case's facts, followed by the entry's own text. An
+entry's photos go before its text, each captioned with the case number only
+(:func:`photo_caption`), so the buttons stay on the text, at the bottom of the chat.
 
 Buttons (callback data, at most 64 bytes):
 ``cq:<case number>:<entry id>`` Reply (a staff message to the resident),
@@ -47,6 +49,13 @@ def relay_message(parcel: Parcel, recipient: Recipient, rules: CaseRules) -> Mes
     if known(hint):
         parts.append(t(hint, lang))
     return Message("\n\n".join(parts), _keyboard(parcel, recipient, lang))
+
+
+def photo_caption(parcel: Parcel, recipient: Recipient, index: int, count: int) -> str:
+    """The caption of the entry's ``index``-th photo of ``count``, sent before its text: the
+    case number the recipient knows, nothing of who took it."""
+    return t("relay.photo", recipient.language, {
+        "number": recipient.number or parcel.case.number, "index": index, "count": count})
 
 
 def _key(audience: str, parcel: Parcel, recipient: Recipient) -> str:

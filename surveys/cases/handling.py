@@ -14,11 +14,12 @@ What the relay must know of the entries written here (kind, notify, params):
 
 - ``taken`` (TO_NONE): ``{"from": <person id>}`` when an admin took it over from a handler.
 - ``message`` (TO_RESIDENT), author handler: the question, in ``text``.
-- ``resolution``: what was done in ``text``; params ``summary`` (or absent), ``photos`` (how
-  many ``case_photos`` of part ``resolution``), ``answer_due_at`` (ISO) when the resident is
-  asked. TO_RESIDENT when anyone asked to be told (the case itself or a case merged into
-  it): send it with Yes / Partly / No, to the residents of the merged cases too. Otherwise
-  TO_NONE and the case is closed at once (``unconfirmable``).
+- ``resolution``: what was done in ``text``; params ``summary`` (or absent), ``photos`` (the
+  SHA-256 of this resolution's ``case_photos`` of part ``resolution``, in the order sent: the
+  relay sends them before the text), ``answer_due_at`` (ISO) when the resident is asked.
+  TO_RESIDENT when anyone asked to be told (the case itself or a case merged into it): send
+  it with Yes / Partly / No, to the residents of the merged cases too. Otherwise TO_NONE and
+  the case is closed at once (``unconfirmable``).
 - ``request`` (TO_ADMINS): a handler asks for ``params.request`` = ``transfer`` (to
   ``params.unit``, a unit code) or ``reject``, the reason in ``text``. An admin's answer is a
   ``request`` entry too, TO_HANDLER, with ``params.decision`` = ``approved`` or ``denied``
@@ -215,13 +216,16 @@ async def resolve(ctx: Staff, case: Case, *, resolution: str, summary: str | Non
     case.resolution, case.summary = resolution, summary or None
     case.resolved_at, case.resolved_on_time = now, on_time(now, case.due_at)
     kept = {p.sha256 for p in await ctx.uow.cases.photos(case.id) if p.part == "resolution"}
+    shown: list[str] = []  # this resolution's, once each (a reopened case has had another)
     for photo in photos:
         if photo.sha256 not in kept:
             kept.add(photo.sha256)
             await ctx.uow.cases.add_photo(case.id, "resolution", sha256=photo.sha256,
                                           path=photo.path, size_bytes=photo.size_bytes,
                                           media_type=photo.media_type)
-    params: dict[str, Any] = {"photos": len(photos)}
+        if photo.sha256 not in shown:
+            shown.append(photo.sha256)
+    params: dict[str, Any] = {"photos": shown}
     if case.summary:
         params["summary"] = case.summary
     if not await anyone_to_tell(ctx.uow, case):

@@ -11,6 +11,11 @@
 
 Staff never get their own entries back. A staff member's chat and language come from their
 contact; a resident's only from the seal, which only the bot's secret opens.
+
+An entry's photos go with it, before its text: a resolution's (``params.photos``, the SHA-256
+of ``case_photos`` of part ``resolution``) and a relayed message's (part ``relay``: so far
+only residents' replies carry any; staff questions are text only). A photo named but not
+recorded is left out.
 """
 
 from __future__ import annotations
@@ -55,6 +60,14 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class RelayPhoto:
+    """A photo to send with an entry: where the evidence store keeps it."""
+
+    sha256: str
+    path: str
+
+
+@dataclass(frozen=True)
 class Parcel:
     """A timeline entry, the case as it stands now, what its text needs and whom it goes to.
     The rows are detached copies: the parcel outlives its transaction."""
@@ -68,6 +81,7 @@ class Parcel:
     target: Names | None = None  # the unit a transfer is asked for
     into: str | None = None  # the number of the case it was merged into
     params: dict[str, Any] = field(default_factory=dict)
+    photos: tuple[RelayPhoto, ...] = ()  # sent before the text
 
 
 async def plan(uow: UnitOfWork, secret: bytes, entries: Sequence[CaseMessage], *,
@@ -106,8 +120,23 @@ async def _parcel(uow: UnitOfWork, secret: bytes, tree: UnitTree, topics: Topics
         recipients=tuple(recipients), author=Names.of(author) if author else None,
         handler=Names.of(handler) if handler else None,
         target=Names.of(target) if target else None, into=into.number if into else None,
-        params=dict(entry.params or {}),
+        params=dict(entry.params or {}), photos=await _photos(uow, entry),
     )
+
+
+# Which part of a case's photos an entry's ``params.photos`` names, by the entry's kind.
+_PHOTO_PARTS = {timeline.RESOLUTION: "resolution", timeline.MESSAGE: "relay"}
+
+
+async def _photos(uow: UnitOfWork, entry: CaseMessage) -> tuple[RelayPhoto, ...]:
+    """The photos that go with the entry, in the order it names them."""
+    part = _PHOTO_PARTS.get(entry.kind)
+    named = (entry.params or {}).get("photos")
+    if part is None or not isinstance(named, list) or not named:
+        return ()
+    kept = {p.sha256: p.path for p in await uow.cases.photos(entry.case_id) if p.part == part}
+    return tuple(RelayPhoto(sha, kept[sha]) for sha in dict.fromkeys(named)
+                 if isinstance(sha, str) and sha in kept)
 
 
 async def _people_of(uow: UnitOfWork, ids: Collection[int]) -> dict[int, Person]:

@@ -237,7 +237,7 @@ async def test_resolve_with_a_photo_waits_for_the_residents_answer(
     resolution = (await entries(db, number))[-1]
     assert (resolution.kind, resolution.notify, resolution.text) == (
         timeline.RESOLUTION, timeline.TO_RESIDENT, "Replaced the bulb")
-    assert resolution.params is not None and resolution.params["photos"] == 1
+    assert resolution.params is not None and resolution.params["photos"] == [PHOTO.sha256]
     assert resolution.params["summary"] == "Lamp fixed"
     async with db.reading() as uow:
         photos = (await uow.session.scalars(select(CasePhoto))).all()

@@ -156,6 +156,31 @@ async def test_network_failures_are_counted_and_given_up_after_the_limit(db: Dat
         assert (entry.attempts, entry.delivered) == (3, True)
 
 
+
+async def test_an_entry_carries_the_photos_it_names_of_its_own_part(db: Database) -> None:
+    """A resolution goes with the resolution photos it names (in its order), a resident's
+    reply with its relay photo; never the report's photos, nor one named but not recorded."""
+    people = await staff(db)
+    case = await open_case(db, chat_id=901, photo=True, status=CaseStatus.TAKEN,
+                           handler_id=people[ROAD_CADRE])
+    async with db.transaction() as uow:
+        for part, sha in (("resolution", "1" * 64), ("resolution", "2" * 64),
+                          ("relay", "3" * 64)):
+            await uow.cases.add_photo(case.id, part, sha256=sha, path=f"{sha[:2]}/{sha}.jpg",
+                                      size_bytes=10, media_type="image/jpeg")
+    await add_entry(db, case.number, timeline.MESSAGE, timeline.TO_HANDLER, author=RESIDENT,
+                    text="", params={"photos": ["3" * 64]})
+    await add_entry(db, case.number, timeline.RESOLUTION, timeline.TO_RESIDENT,
+                    author=HANDLER, person_id=people[ROAD_CADRE], text="Bulb replaced",
+                    params={"photos": ["2" * 64, "9" * 64, "1" * 64, "ab" * 32]},
+                    status=CaseStatus.RESOLVED, resolution="Bulb replaced")
+    found = await planned(db)
+    assert [p.sha256 for p in found[case.number, timeline.RESOLUTION].photos] == [
+        "2" * 64, "1" * 64]
+    assert [(p.sha256, p.path) for p in found[case.number, timeline.MESSAGE].photos] == [
+        ("3" * 64, f"33/{'3' * 64}.jpg")]
+    assert found[case.number, timeline.OPENED].photos == (), "the report's stay in the case"
+
 def test_button_data_fits_telegrams_64_bytes_with_the_largest_ids() -> None:
     case = Case(id=RANDOM_ID_MAX, number="C-ZZZZZZ", version=2**31 - 1, unit_id=1,
                 category="roads", status=CaseStatus.RESOLVED, reports=1,
