@@ -222,12 +222,11 @@ class CasesRepository(Repository):
                 CaseMessage.case_id.in_(list(case_ids)), CaseMessage.notify == notify,
                 CaseMessage.delivered.is_(False)).distinct()))
 
-    async def unaudited(self, author: str, before: datetime,
-                        limit: int = 1000) -> Sequence[CaseMessage]:
-        """Entries of ``author`` not yet in the audit log, dated before ``before``."""
+    async def unaudited(self, before: datetime, limit: int = 1000) -> Sequence[CaseMessage]:
+        """Entries not yet in the audit log (a resident's, or what a resident's answer
+        caused), dated before ``before``."""
         return (await self.session.scalars(
-            select(CaseMessage).where(CaseMessage.author == author,
-                                      CaseMessage.audited.is_(False), CaseMessage.at < before)
+            select(CaseMessage).where(CaseMessage.audited.is_(False), CaseMessage.at < before)
             .order_by(CaseMessage.id).limit(limit).with_for_update(skip_locked=True))).all()
 
     async def mark_audited(self, ids: Collection[int]) -> None:
@@ -260,6 +259,10 @@ class CasesRepository(Repository):
 
     async def message(self, message_id: int) -> CaseMessage | None:
         return await self.session.get(CaseMessage, message_id)
+
+    async def latest_entry_at(self, case_id: int) -> datetime | None:
+        return await self.session.scalar(
+            select(func.max(CaseMessage.at)).where(CaseMessage.case_id == case_id))
 
     async def messages(self, case_id: int) -> Sequence[CaseMessage]:
         return (await self.session.scalars(
