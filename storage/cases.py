@@ -260,14 +260,16 @@ class CasesRepository(Repository):
     async def message(self, message_id: int) -> CaseMessage | None:
         return await self.session.get(CaseMessage, message_id)
 
-    async def latest_entry_at(self, case_id: int) -> datetime | None:
-        return await self.session.scalar(
-            select(func.max(CaseMessage.at)).where(CaseMessage.case_id == case_id))
+    async def next_seq(self, case_id: int) -> int:
+        """The place of a new entry in its case's timeline."""
+        last = await self.session.scalar(
+            select(func.max(CaseMessage.seq)).where(CaseMessage.case_id == case_id))
+        return (last or 0) + 1
 
     async def messages(self, case_id: int) -> Sequence[CaseMessage]:
         return (await self.session.scalars(
             select(CaseMessage).where(CaseMessage.case_id == case_id)
-            .order_by(CaseMessage.at, CaseMessage.id))).all()
+            .order_by(CaseMessage.seq, CaseMessage.at, CaseMessage.id))).all()
 
     async def undelivered_to_resident(self, case_ids: Collection[int]) -> bool:
         """Whether any of these cases has an entry for its resident not yet delivered (its

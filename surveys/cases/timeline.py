@@ -11,7 +11,7 @@ report with their poll answer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.models import Case, CaseMessage
@@ -42,14 +42,9 @@ async def record(
     ``audit_later``: audit it with the residents' entries (an event a resident's answer
     caused, which an audit entry at once would time)."""
     resident = author == RESIDENT or audit_later
-    if resident:
-        # A resident's time is coarse, yet their entry follows what came before it (a reply
-        # after the question it answers): just after the case's latest entry if that is later.
-        latest = await uow.cases.latest_entry_at(case.id)
-        if latest is not None and at <= latest:
-            at = latest + timedelta(microseconds=1)
     entry = await uow.cases.add_message(CaseMessage(
-        case_id=case.id, author=author, person_id=person_id, kind=kind, notify=notify,
+        case_id=case.id, seq=await uow.cases.next_seq(case.id), author=author,
+        person_id=person_id, kind=kind, notify=notify,
         text=text, params=dict(params) if params else None, at=at,
         delivered=notify == TO_NONE, audited=not resident,
     ))
