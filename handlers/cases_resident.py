@@ -11,8 +11,8 @@ will do, and /cancel drops it.
 Handlers are thin: decode the update, run one use case in one transaction (which also claims
 the update id), send what it returned after the commit, then wake the relay
 (``deps.cases_changed``) when the timeline changed. A photo is downloaded and kept under its
-SHA-256 before that transaction (``handlers.evidence``), its file time set to the epoch so
-the disk does not time a resident's report either.
+SHA-256 before that transaction (``handlers.evidence``), its modification time set to the
+epoch (its change time, which nothing can set back, still says when: docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -196,8 +196,8 @@ async def _on_media(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _receive(deps: Deps, message: Message) -> ReceivedPhoto:
-    """Download and keep the photo; its file's times set to the epoch, so the disk says
-    nothing of when a resident sent it."""
+    """Download and keep the photo; its modification time set to the epoch, so at least the
+    time a program can set says nothing of when a resident sent it."""
     received = await receive_photo(deps, message)
     path = deps.evidence.root / received.stored.path
     await asyncio.to_thread(os.utime, path, (0, 0))

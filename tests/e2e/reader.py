@@ -1,5 +1,5 @@
 """The database reader of docs/privacy.md, for the tests that play it: someone who can read
-every table (on PostgreSQL the system columns ``ctid`` and ``xmin`` too) but has not the
+every table (on PostgreSQL the system columns ``ctid``, ``xmin`` and ``xmax`` too) but has not the
 secret key, and who knows in which order people did things. They sort the rows every way
 the database offers and pair the k-th row with the k-th person; these helpers dump the
 database, list the orderings of the responses and measure how many pairs an ordering gets
@@ -8,6 +8,7 @@ right against a known order, and how strongly it correlates with it.
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,11 +24,17 @@ from tests.e2e.conftest import Clock
 Row = dict[str, Any]
 Key = Callable[[Row], Any]
 
+# The readers' tests follow this many people: the bounds below are worked out for it.
+PEOPLE = 24
 # Chance alone pairs one person in a random permutation on average; the database before
 # this design paired all of them. A reader's every ordering must stay near chance: at most a
 # third of the people (a random permutation of 24 does better about once in 100,000 tries),
 # and no strong rank correlation (0.85 is over four standard deviations of chance).
 MAX_CORRELATION = 0.85
+# Nor a long run of people in their order (or its reverse) among the rest, which a leak
+# confined to some rows shows: of 24, a random order keeps 7 to 9 in such a run and more
+# than 14 about once in 1.5 million (simulated, 6 million permutations).
+MAX_RUN = 14
 
 
 class FrozenClock(Clock):
@@ -46,9 +53,10 @@ class FrozenClock(Clock):
 
 async def dump(db: Database) -> dict[str, list[Row]]:
     """Every row of every table, in the order the database hands them out, with PostgreSQL's
-    row address and transaction stamp."""
-    extra = "ctid::text AS ctid, xmin::text::bigint AS xmin, " if db.dialect == "postgresql" \
-        else ""
+    row address and transaction stamps (of the transaction that wrote the row, and of one
+    that locked or deleted it)."""
+    extra = ("ctid::text AS ctid, xmin::text::bigint AS xmin, xmax::text::bigint AS xmax, "
+             if db.dialect == "postgresql" else "")
     found: dict[str, list[Row]] = {}
     async with db.reading() as uow:
         for table in Base.metadata.sorted_tables:
@@ -99,6 +107,7 @@ def response_orderings(found: dict[str, list[Row]], rows: list[Row]) -> dict[str
         keys["score row order"] = lambda r: scores[r["id"]]["position"]
     if "xmin" in found["responses"][0]:
         keys["response xmin"] = lambda r: r["xmin"]
+        keys["response xmax"] = lambda r: r["xmax"]
         keys["response ctid"] = lambda r: ctid(r["ctid"])
         keys["answers' highest xmin"] = lambda r: max(a["xmin"] for a in answers[r["id"]])
         keys["answers' ctid"] = lambda r: min(ctid(a["ctid"]) for a in answers[r["id"]])
@@ -137,6 +146,25 @@ def expected_pairs(rows: list[Row], plain: Key, truth: Key) -> tuple[float, floa
                                [b + (n - 1) / 2 for b, n in known])
 
 
+def longest_run(rows: list[Row], plain: Key, truth: Key) -> int:
+    """The most rows in ``plain`` order that are also in ``truth`` order, or in its reverse
+    (strictly: of rows equal in either, at most one counts)."""
+    pairs = [(a, b) for (a, _), (b, _) in zip(_places(rows, plain), _places(rows, truth),
+                                              strict=True)]
+    rising = [b for _, b in sorted(pairs, key=lambda p: (p[0], -p[1]))]
+    falling = [-b for _, b in sorted(pairs)]
+    return max(_increasing(rising), _increasing(falling))
+
+
+def _increasing(values: list[int]) -> int:
+    """The length of the longest strictly increasing subsequence."""
+    tails: list[int] = []
+    for value in values:
+        at = bisect.bisect_left(tails, value)
+        tails[at:at + 1] = [value]
+    return len(tails)
+
+
 def _spearman(a: list[float], b: list[float]) -> float:
     n = len(a)
     mean_a, mean_b = sum(a) / n, sum(b) / n
@@ -148,7 +176,10 @@ def _spearman(a: list[float], b: list[float]) -> float:
 
 def near_chance(rows: list[Row], plain: Key, truth: Key) -> tuple[bool, str]:
     """Whether ``plain`` pairs ``rows`` with ``truth`` no better than chance plausibly would
-    (at most a third right, correlation at most :data:`MAX_CORRELATION`), and the figures."""
+    (at most a third right, correlation at most :data:`MAX_CORRELATION`, no run longer than
+    :data:`MAX_RUN`), and the figures."""
+    assert len(rows) == PEOPLE, "the bounds are worked out for this many people"
     paired, rho = expected_pairs(rows, plain, truth)
-    ok = paired <= len(rows) / 3 and abs(rho) <= MAX_CORRELATION
-    return ok, f"{paired:.1f} of {len(rows)} paired, correlation {rho:.2f}"
+    run = longest_run(rows, plain, truth)
+    ok = paired <= len(rows) / 3 and abs(rho) <= MAX_CORRELATION and run <= MAX_RUN
+    return ok, f"{paired:.1f} of {len(rows)} paired, correlation {rho:.2f}, a run of {run}"
