@@ -26,6 +26,7 @@ from storage.evidence import StoredFile
 from storage.ids import RANDOM_ID_MAX, parse_id
 from storage.models import Case, CaseDraft, CaseOutcome, CaseStatus
 from surveys.cases import drafts, sealing, timeline
+from surveys.cases.closing import close
 from surveys.cases.drafts import ANSWER, REPLY, Reporting, TooLong
 from surveys.cases.rules import (
     NO,
@@ -263,14 +264,15 @@ async def answer(uow: UnitOfWork, caller: Caller, chat_id: int, number: str, ver
         raise Refused("stale", lang, {"number": case.number})
     await _owner(uow, caller, chat_id, case, desk, lang)
     at = coarse(caller.now, desk.resolution)
-    entry = await timeline.record(uow, target, timeline.ANSWER, timeline.TO_HANDLER,
-                                  author=RESIDENT, at=at, params={"answer": choice})
     outcome = outcome_of_answer(choice, target.reopened)
     if outcome is None:
+        entry = await timeline.record(uow, target, timeline.ANSWER, timeline.TO_HANDLER,
+                                      author=RESIDENT, at=at, params={"answer": choice})
         await _reopen(uow, target, at)
-    else:
-        await _close(uow, target, outcome, at)
-    target.version += 1
+    else:  # the answer is the closing entry
+        entry = await close(uow, target, outcome, at=at, kind=timeline.ANSWER,
+                            notify=timeline.TO_HANDLER, author=RESIDENT,
+                            params={"answer": choice})
     draft, _replaced, _shown = await drafts.replace(
         uow, caller, desk.secret, ANSWER, {"case": target.number, "entry": entry.id})
     return Answered(lang, target.number, choice, outcome, str(draft.data["nonce"]),
@@ -285,18 +287,10 @@ async def _reopen(uow: UnitOfWork, case: Case, at: datetime) -> None:
     case.escalation, case.escalated_at = NOT_SOLVED, at
     case.resolution = case.summary = None
     case.resolved_at = case.resolved_on_time = case.answer_due_at = None
+    case.version += 1
     # Audited with the resident's entries: an entry now would time their answer.
     await timeline.record(uow, case, timeline.ESCALATED, timeline.TO_ADMINS, author="system",
                           at=at, params={"escalation": NOT_SOLVED}, audit_later=True)
-
-
-async def _close(uow: UnitOfWork, case: Case, outcome: CaseOutcome, at: datetime) -> None:
-    """Over: the seals go (this case's and those merged into it), so it names nobody."""
-    case.status, case.outcome = CaseStatus.CLOSED, outcome
-    case.closed_at, case.answer_due_at = at, None
-    await uow.cases.drop_seal(case.id)
-    for merged in await uow.cases.merged_into(case.id):
-        await uow.cases.drop_seal(merged.id)
 
 
 async def answer_comment(uow: UnitOfWork, caller: Caller, text: str, *,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from storage.models import Case, CaseOutcome, CaseStatus
 from surveys.cases import timeline
+from surveys.cases.closing import close
 from surveys.cases.rules import OVERDUE, CaseRules
 from surveys.respondents.anonymity import coarse
 
@@ -69,12 +70,10 @@ async def time_out_answers(uow: UnitOfWork, now: datetime) -> int:
     counts as neither confirmed nor refuted). The handler is told."""
     cases = await uow.cases.unanswered(now, BATCH)
     for case in cases:
-        case.status, case.outcome = CaseStatus.CLOSED, CaseOutcome.NOT_CONFIRMED
-        case.closed_at = now
-        case.version += 1  # the resident's Yes/Partly/No buttons are stale now
-        await timeline.record(uow, case, timeline.CLOSED, timeline.TO_HANDLER, author=SYSTEM,
-                              actor=SYSTEM, at=now,
-                              params={"outcome": str(CaseOutcome.NOT_CONFIRMED)})
+        # Its version moves on: the resident's Yes/Partly/No buttons are stale now.
+        await close(uow, case, CaseOutcome.NOT_CONFIRMED, at=now, kind=timeline.CLOSED,
+                    notify=timeline.TO_HANDLER, author=SYSTEM, actor=SYSTEM,
+                    params={"outcome": str(CaseOutcome.NOT_CONFIRMED)})
     return len(cases)
 
 

@@ -10,14 +10,16 @@ import pytest
 from storage.evidence import StoredFile
 from storage.models import Case, CaseOutcome, CaseStatus
 from storage.uow import Database
-from surveys.cases import answers, timeline
+from surveys.cases import answers, relaying, supervision, timeline
 from surveys.cases.rules import HANDLER, NOT_SOLVED
 from surveys.people.caller import Refused
+from tests.cases.staff_factory import deliver_all
 from tests.cases.test_reporting import DESK as REPORTING
 from tests.cases.test_reporting import NOW, RESIDENT, caller, draft, run, send, written
-from tests.conftest import seed_campaign
+from tests.conftest import SECRET, seed_campaign
 
 STRANGER = 4_000_001
+OTHER = 777
 
 
 async def opened_case(db: Database, tell: bool = True) -> str:
@@ -147,6 +149,7 @@ async def test_yes_or_partly_closes_the_case(db: Database, code: str,
                                              outcome: CaseOutcome) -> None:
     number = await opened_case(db)
     version = await resolve(db, number)
+    await deliver_all(db)  # the resident taps the resolution's buttons
     answered = await run(db, answers.answer, caller(), RESIDENT, number, version, code,
                          desk=REPORTING)
     assert isinstance(answered, answers.Answered) and answered.outcome == outcome
@@ -246,6 +249,7 @@ async def test_a_merged_case_s_resident_answers_on_the_case_it_was_merged_into(
     assert isinstance(relayed, answers.Relayed) and relayed.number == primary
     assert ("message", "resident", "handler", "By the gate") in await entries(db, primary)
     version = await resolve(db, primary)
+    await deliver_all(db)
     answered = await run(db, answers.answer, caller(other), other, merged, version, "y",
                          desk=REPORTING)
     assert isinstance(answered, answers.Answered) and answered.number == primary
@@ -254,3 +258,35 @@ async def test_a_merged_case_s_resident_answers_on_the_case_it_was_merged_into(
         assert await uow.cases.active_seals() == []
         for number in (primary, merged):
             assert await uow.cases.seal_of((await case_of(db, number)).id) is None
+
+
+async def merged_pair(db: Database, primary_tells: bool = True) -> tuple[str, str]:
+    """Two residents' reports of one problem, the second merged into the first."""
+    primary = await opened_case(db, tell=primary_tells)
+    merged = (await send(db, await written(db, user=OTHER, text="Same lamp"), user=OTHER)).number
+    async with db.transaction() as uow:
+        first = await uow.cases.by_number(primary)
+        second = await uow.cases.by_number(merged)
+        assert first is not None and second is not None
+        second.status, second.merged_into_id = CaseStatus.MERGED, first.id
+        first.reports += 1
+    return primary, merged
+
+
+async def test_an_answer_keeps_a_merged_residents_seal_until_they_are_told(
+    db: Database,
+) -> None:
+    """Review M2/S2: the answer closes the case by the one closing rule. The primary's
+    resident answered before the merged report's resident had the resolution (their chat hit
+    a network error): that resident is still told, and their seal goes once they are."""
+    primary, merged = await merged_pair(db)
+    version = await resolve(db, primary)  # its RESOLUTION, to both residents, not yet sent
+    await run(db, answers.answer, caller(), RESIDENT, primary, version, "y", desk=REPORTING)
+    async with db.transaction() as uow:
+        parcels = await relaying.plan(uow, SECRET, await uow.cases.undelivered(1000))
+    [parcel] = [p for p in parcels if p.entry.kind == timeline.RESOLUTION]
+    assert merged in {r.number for r in parcel.recipients}, "the merged resident is told"
+    await deliver_all(db)
+    async with db.transaction() as uow:
+        assert await supervision.release_seals(uow) == 2
+        assert await uow.cases.active_seals() == []
