@@ -2,8 +2,9 @@
 (bot/case_relay.py), which does the sending in between.
 
 - TO_RESIDENT: the chat in the case's seal, if the resident asked to be told (a resolution
-  also reaches the residents of the cases merged into this one, each through their own
-  seal); nobody if the seal is gone or holds no chat.
+  or a rejection also reaches the residents of the cases merged into this one, each through
+  their own seal: :data:`surveys.cases.closing.FOR_EVERY_REPORTER`); nobody if the seal is
+  gone or holds no chat.
 - TO_HANDLER: the entry's ``handler_id`` (an answer to a request), else the case's
   handler; nobody took it yet: as TO_UNIT.
 - TO_UNIT: the staff the case is routed to (:func:`surveys.cases.routing.routed_staff`).
@@ -31,7 +32,7 @@ from sqlalchemy.orm import selectinload
 
 from analysis.themes import DEFAULT_TOPICS, Topics
 from storage.models import Case, CaseMessage, Contact, Person
-from surveys.cases import routing, sealing, supervision, timeline
+from surveys.cases import closing, routing, sealing, supervision, timeline
 from surveys.cases.rules import NOT_SOLVED
 from surveys.people.access import UnitTree
 from surveys.people.caller import resolve_language
@@ -148,11 +149,10 @@ async def _people_of(uow: UnitOfWork, ids: Collection[int]) -> dict[int, Person]
 
 async def _residents(uow: UnitOfWork, secret: bytes, entry: CaseMessage,
                      case: Case) -> list[Recipient]:
-    """The case's resident, if they can be told; for a resolution also the residents of the
-    cases merged into it, who are told and asked too."""
-    sealed = [case]
-    if entry.kind == timeline.RESOLUTION:
-        sealed += await uow.cases.merged_into(case.id)
+    """The case's resident, if they can be told; for what became of the problem (a
+    resolution, a rejection) also the residents of the cases merged into it."""
+    sealed = (await closing.reporters(uow, case) if entry.kind in closing.FOR_EVERY_REPORTER
+              else [case])
     found = []
     for each in sealed:
         seal = await uow.cases.seal_of(each.id)

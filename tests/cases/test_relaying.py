@@ -9,9 +9,10 @@ from handlers.relay_render import relay_message
 from storage.ids import RANDOM_ID_MAX
 from storage.models import Case, CaseMessage, CaseStatus, Role
 from storage.uow import Database
-from surveys.cases import relaying, sealing, timeline
+from surveys.cases import handling, relaying, sealing, timeline, views
 from surveys.cases.relaying import Parcel, Recipient, Settled
 from surveys.cases.rules import ADMIN, HANDLER, NOT_SOLVED, OVERDUE, RESIDENT, CaseRules
+from surveys.people.caller import Caller
 from surveys.people.names import Names
 from tests.cases.test_supervision import add_entry, entries, open_case
 from tests.conftest import SECRET, seed_campaign
@@ -111,6 +112,31 @@ async def test_a_resolution_reaches_the_residents_of_merged_reports_too(db: Data
     assert theirs.keyboard is not None
     assert [b.callback_data for b in theirs.keyboard.inline_keyboard[0]] == [
         f"ca:{merged.number}:4:{a}" for a in "ypn"]
+
+
+async def test_a_rejection_reaches_the_residents_of_merged_reports_too(db: Database) -> None:
+    """Review M3: handling.reject tells the residents of reports merged into the case why it
+    was rejected (its entry goes TO_RESIDENT because one of them asked), so the relay must
+    hand it to them, as it does a resolution."""
+    await staff(db)
+    primary = await open_case(db, chat_id=None)
+    merged = await open_case(db, chat_id=902, status=CaseStatus.MERGED,
+                             merged_into_id=primary.id)
+    async with db.transaction() as uow:
+        ctx = await views.staff(uow, Caller(telegram_user_id=ADMIN_T1, now=datetime.now(UTC)))
+        case = await uow.cases.by_number(primary.number, lock=True)
+        assert case is not None
+        await handling.reject(ctx, case, "A private road")
+    parcel = (await planned(db))[primary.number, timeline.REJECTED]
+    assert parcel.entry.notify == timeline.TO_RESIDENT
+    assert {(r.chat_id, r.number) for r in parcel.recipients} == {(902, merged.number)}
+    theirs = relay_message(parcel, parcel.recipients[0], CaseRules())
+    assert merged.number in theirs.text and "A private road" in theirs.text
+    async with db.transaction() as uow:
+        await relaying.record(uow, SECRET, [Settled(parcel, True)], datetime.now(UTC),
+                              max_attempts=3)
+    async with db.reading() as uow:
+        assert await uow.cases.seal_of(merged.id) is None, "told: the seal goes"
 
 
 async def test_a_blocked_resident_loses_the_chat_and_the_handler_is_told_once(
