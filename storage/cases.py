@@ -103,11 +103,11 @@ class CasesRepository(Repository):
                                Case.due_at > now, Case.due_at <= due_by), limit)
 
     async def overdue(self, statuses: Collection[CaseStatus], now: datetime,
-                      escalation: str, limit: int = 500) -> Sequence[Case]:
-        """Past their deadline and not yet escalated for ``escalation``."""
+                      limit: int = 500) -> Sequence[Case]:
+        """Past their deadline and not yet escalated as overdue."""
         return await self._locked(
             select(Case).where(Case.status.in_(list(statuses)), Case.due_at <= now,
-                               Case.escalation.is_(None) | (Case.escalation != escalation)),
+                               Case.overdue_at.is_(None)),
             limit)
 
     async def unanswered(self, now: datetime, limit: int = 500) -> Sequence[Case]:

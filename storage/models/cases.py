@@ -87,10 +87,14 @@ class Case(Located, Base):
     request_unit_id: Mapped[int | None] = mapped_column(
         ForeignKey("units.id", ondelete="RESTRICT"))
     reject_reason: Mapped[str | None] = mapped_column(Text)
-    # Supervision: when the handler was reminded of the deadline, when it was escalated.
+    # Supervision: when the handler was reminded of the deadline; the latest escalation to
+    # the unit's admins and when it was.
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
     escalation: Mapped[str | None] = mapped_column(String(16))  # "overdue", "not_solved"
+    # When the unit's admins were told the deadline had passed: once per unit (a transfer
+    # clears it), however else the case is escalated meanwhile.
+    overdue_at: Mapped[datetime | None]
     merged_into_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("cases.id", ondelete="RESTRICT"))
     # Reports of the same problem merged into this one, itself included.

@@ -10,7 +10,7 @@
 - seals let go: a closed case's seal goes once nothing is left to tell its resident (and a
   day after closing in any case).
 
-Every step keeps its state in the database (``reminded_at``, ``escalation``, ``audited``,
+Every step keeps its state in the database (``reminded_at``, ``overdue_at``, ``audited``,
 the status), so running it twice, or after a restart, does nothing twice.
 """
 
@@ -56,9 +56,11 @@ async def remind(uow: UnitOfWork, rules: CaseRules, now: datetime) -> int:
 
 async def escalate_overdue(uow: UnitOfWork, now: datetime) -> int:
     """Tell the unit's admins of every unresolved case past its deadline; once per case
-    (an earlier "not solved" escalation does not stand in for it)."""
-    cases = await uow.cases.overdue(UNRESOLVED, now, OVERDUE, BATCH)
+    (``overdue_at``), whether or not a "not solved" came before or after (``escalation``
+    names the latest escalation only)."""
+    cases = await uow.cases.overdue(UNRESOLVED, now, BATCH)
     for case in cases:
+        case.overdue_at = now
         case.escalated_at, case.escalation = now, OVERDUE
         await timeline.record(uow, case, timeline.OVERDUE, timeline.TO_ADMINS, author=SYSTEM,
                               actor=SYSTEM, at=now, params={"escalation": OVERDUE})

@@ -290,3 +290,22 @@ async def test_an_answer_keeps_a_merged_residents_seal_until_they_are_told(
     async with db.transaction() as uow:
         assert await supervision.release_seals(uow) == 2
         assert await uow.cases.active_seals() == []
+
+
+async def test_a_no_to_an_overdue_case_does_not_bring_a_second_overdue_escalation(
+    db: Database,
+) -> None:
+    """Review S1, through the resident's answer: "No" marks the case not solved and leaves
+    its overdue escalation (made once) alone."""
+    number = await opened_case(db)
+    async with db.transaction() as uow:
+        case = await uow.cases.by_number(number)
+        assert case is not None
+        case.status, case.due_at = CaseStatus.TAKEN, NOW - timedelta(days=1)
+    async with db.transaction() as uow:
+        assert await supervision.escalate_overdue(uow, NOW) == 1
+    version = await resolve(db, number)
+    await run(db, answers.answer, caller(), RESIDENT, number, version, "n", desk=REPORTING)
+    assert (await case_of(db, number)).escalation == NOT_SOLVED
+    async with db.transaction() as uow:
+        assert await supervision.escalate_overdue(uow, NOW + timedelta(minutes=1)) == 0

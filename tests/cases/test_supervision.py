@@ -313,3 +313,21 @@ async def test_a_reply_is_shown_after_its_question_and_what_an_answer_caused_is_
                    else e.at) for e in await uow.audit.of("case")}
     assert (supervision.SYSTEM, "case.escalated", window) in logged, "audited, coarsely"
     assert (RESIDENT, "case.message", window) in logged
+
+
+async def test_an_overdue_case_is_escalated_once_even_after_a_no(db: Database) -> None:
+    """Review S1: the resident's "No" escalates the case as not solved; that must neither
+    hide the overdue escalation already made nor bring a second one."""
+    await seed_campaign(db)
+    now = datetime.now(UTC)
+    late = await open_case(db, due_in=timedelta(hours=-1), status=CaseStatus.TAKEN)
+    assert await run(db, supervision.escalate_overdue, now=now) == 1
+    # Resolved late; the resident says "No": back to the handler, escalated as not solved.
+    await add_entry(db, late.number, timeline.ESCALATED, timeline.TO_ADMINS,
+                    author=supervision.SYSTEM, params={"escalation": NOT_SOLVED},
+                    status=CaseStatus.TAKEN, reopened=1, escalation=NOT_SOLVED,
+                    escalated_at=now + timedelta(minutes=1))
+    assert await run(db, supervision.escalate_overdue, now=now + timedelta(minutes=2)) == 0
+    case = await case_of(db, late.number)
+    assert (case.escalation, case.overdue_at is not None) == (NOT_SOLVED, True)
+    assert len([e for e in await entries(db, late.number) if e.kind == timeline.OVERDUE]) == 1
