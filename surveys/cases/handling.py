@@ -244,8 +244,10 @@ async def transfer(ctx: Staff, case: Case, unit: Unit, reason: str) -> None:
     case.handler_id = case.taken_at = None
     case.request = case.request_reason = None
     case.request_unit_id = None
-    # The new unit's staff have not been reminded of the deadline yet.
-    case.reminded_at = None
+    # The new unit's staff have not been reminded of the deadline yet, nor its admins told
+    # that it is overdue.
+    case.reminded_at = case.overdue_at = None
+    case.escalation = case.escalated_at = None
     _changed(case)
     # Reports merged into it are the same problem: they belong where it goes.
     await ctx.uow.session.execute(update(Case).where(Case.merged_into_id == case.id)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.models import AuditEvent, Case, CaseOutcome, CasePhoto, CaseStatus, Role
 from storage.uow import Database, UnitOfWork
-from surveys.cases import handling, steps, timeline, views
+from surveys.cases import handling, steps, supervision, timeline, views
 from surveys.cases.handling import KeptPhoto
 from surveys.cases.rules import CaseRules
 from surveys.fieldwork.rules import FieldRules
@@ -317,6 +317,28 @@ async def test_a_requested_transfer_approved_moves_the_case_keeping_its_deadline
         timeline.TRANSFERRED, timeline.TO_UNIT, {"from": "V1", "to": "V2"}, "Pine's road")
     listed = await run(db, lambda uow: views.list_cases(uow, caller(OTHER_CADRE), rules=RULES))
     assert [line.number for line in listed.lines] == [number]
+
+
+async def test_a_transfer_lets_the_new_units_admins_be_told_it_is_overdue(
+    db: Database, people: dict[int, int],
+) -> None:
+    """Review S5: the old unit's reminder and overdue escalation do not stand for the new
+    unit's: after a transfer supervision reminds and escalates the case afresh."""
+    number = await open_case(db)
+    async with db.transaction() as uow:
+        case = await uow.cases.by_number(number)
+        assert case is not None
+        case.due_at = now() - timedelta(hours=1)
+    async with db.transaction() as uow:
+        assert await supervision.escalate_overdue(uow, now()) == 1
+    await through(db, ADMIN, number, views.TRANSFER, "V2 Pine's lamp")
+    moved = await case_row(db, number)
+    assert (moved.reminded_at, moved.overdue_at, moved.escalation, moved.escalated_at) == (
+        None, None, None, None)
+    async with db.transaction() as uow:
+        assert await supervision.escalate_overdue(uow, now()) == 1
+    overdue = [e for e in await entries(db, number) if e.kind == timeline.OVERDUE]
+    assert len(overdue) == 2 and overdue[-1].notify == timeline.TO_ADMINS
 
 
 async def test_an_admin_cannot_transfer_outside_their_scope(
