@@ -153,12 +153,16 @@ async def take(uow: UnitOfWork, caller: Caller, number: str, version: int, *,
     """
     ctx = await staff(uow, caller)
     case = await acting_on(ctx, number, TAKE, version)
+    _changed(case)
+    await _handled_by_caller(ctx, case)
+    return await _acted(ctx, case, rules, "taken")
+
+
+async def _handled_by_caller(ctx: Staff, case: Case) -> None:
     previous = case.handler_id
     case.status, case.handler_id, case.taken_at = CaseStatus.TAKEN, ctx.actor.person_id, ctx.now
-    _changed(case)
     await _entry(ctx, case, timeline.TAKEN, timeline.TO_NONE,
                  params={"from": previous} if previous is not None else None)
-    return await _acted(ctx, case, rules, "taken")
 
 
 # --- the handler's work: a question, the resolution, a request ------------------------------
@@ -174,10 +178,15 @@ async def resolve(ctx: Staff, case: Case, *, resolution: str, summary: str | Non
     """Resolve the case with what was done (required), an optional public summary and photos.
 
     If anyone asked to be told, the case waits for their "solved?" answer until
-    ``rules.answer_within`` from now; otherwise it closes at once as unconfirmable.
+    ``rules.answer_within`` from now; otherwise it closes at once as unconfirmable. An admin
+    resolving another handler's case becomes its handler (a ``taken`` entry, as a take-over).
     """
     if not resolution.strip():
         raise ValueError("a case is not resolved without a resolution text")
+    if case.handler_id != ctx.actor.person_id:
+        # An admin resolving a case someone else took takes it over first: the resolution,
+        # its credit or blame in appraisal and the resident's answer are the resolver's.
+        await _handled_by_caller(ctx, case)
     now = ctx.now
     case.resolution, case.summary = resolution, summary or None
     case.resolved_at, case.resolved_on_time = now, on_time(now, case.due_at)

@@ -265,6 +265,27 @@ async def test_resolve_without_a_reply_wanted_closes_at_once_and_drops_the_seal(
     assert await seal_of(db, number) is None
 
 
+async def test_an_admin_resolving_a_cadres_case_becomes_its_handler(
+    db: Database, people: dict[int, int],
+) -> None:
+    """Review S4: the resolution is the admin's, so is the case: appraisal credits (or
+    blames) its handler, and the resident's answer goes to them."""
+    number = await open_case(db)
+    await take(db, CADRE, number)
+    outcome = await through(db, ADMIN, number, views.RESOLVE, "Replaced the lamp myself")
+    outcome = await tap(db, ADMIN, outcome, steps.NEXT)
+    outcome = await tap(db, ADMIN, outcome, steps.NO_SUMMARY)
+    done = await tap(db, ADMIN, outcome, steps.CONFIRM)
+    assert done.acted is not None and done.acted.done == "resolved"
+    assert done.acted.view.taken_by == "Admin Liu"
+    case = await case_row(db, number)
+    assert (case.status, case.handler_id) == (CaseStatus.RESOLVED, people[ADMIN])
+    taken, resolution = (await entries(db, number))[-2:]
+    assert (taken.kind, taken.person_id, taken.params) == (
+        timeline.TAKEN, people[ADMIN], {"from": people[CADRE]})
+    assert (resolution.kind, resolution.person_id) == (timeline.RESOLUTION, people[ADMIN])
+
+
 async def test_a_case_cannot_be_resolved_without_a_resolution(
     db: Database, people: dict[int, int],
 ) -> None:
