@@ -29,6 +29,7 @@ from surveys.cases import drafts, sealing, timeline
 from surveys.cases.closing import close
 from surveys.cases.drafts import ANSWER, REPLY, Reporting, TooLong
 from surveys.cases.rules import (
+    ANSWERED_OUTCOMES,
     NO,
     NOT_SOLVED,
     PARTLY,
@@ -102,13 +103,13 @@ async def _owner(uow: UnitOfWork, caller: Caller, chat_id: int, case: Case,
 async def _open_for_relay(uow: UnitOfWork, caller: Caller, chat_id: int, number: str,
                           desk: Reporting, lang: str) -> tuple[Case, Case]:
     """The caller's case, and the case (as handled: a merged one's primary) their message
-    goes to.
+    goes to; both locked, so neither closes before the message is on its timeline.
 
     Raises:
         Refused: ``forged``, ``closed`` (the case is over: nothing is relayed any more).
     """
-    case = await _case(uow, number, lang)
-    target = await _primary(uow, case)
+    case = await _case(uow, number, lang, lock=True)
+    target = await _primary(uow, case, lock=True)
     if CaseStatus.CLOSED in (case.status, target.status):
         raise Refused("closed", lang, {"number": case.number})
     await _owner(uow, caller, chat_id, case, desk, lang)
@@ -296,13 +297,20 @@ async def _reopen(uow: UnitOfWork, case: Case, at: datetime) -> None:
 async def answer_comment(uow: UnitOfWork, caller: Caller, text: str, *,
                          desk: Reporting) -> Relayed:
     """A comment on the answer just given, for the handler: the draft itself shows the
-    caller answered (it was made when the seal still named them)."""
+    caller answered (it was made when the seal still named them). Refused as ``closed``
+    (nothing relayed, the draft gone) if the case has closed since by anything but an
+    answer."""
     lang = await drafts.language(uow, caller)
     draft = await _writing(uow, caller, desk, ANSWER, lang)
     kept, too_long = drafts.checked_text(text, desk.rules.max_text_length)
     if not kept:
         return Relayed(lang, None, too_long, blank=kept == "")
-    case = await _case(uow, str(draft.data["case"]), lang)
+    # Locked: a case closed meanwhile by anything but a resident's answer (a rejection, a
+    # time-out after a later resolution) takes no more comments.
+    case = await _case(uow, str(draft.data["case"]), lang, lock=True)
+    if case.status == CaseStatus.CLOSED and case.outcome not in ANSWERED_OUTCOMES:
+        await uow.cases.drop_draft(draft.key)
+        return Relayed(lang, None, closed=case.number, retire=drafts.prompt_of(draft))
     await timeline.record(uow, case, timeline.ANSWER, timeline.TO_HANDLER, author=RESIDENT,
                           at=coarse(caller.now, desk.resolution), text=kept,
                           params={"comment": True})

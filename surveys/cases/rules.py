@@ -32,6 +32,8 @@ ACTIVE = (CaseStatus.OPEN, CaseStatus.TAKEN, CaseStatus.RESOLVED)
 # A resolution the resident confirmed (fully or in part), or could not be asked about.
 RESOLVED_OUTCOMES = (CaseOutcome.CONFIRMED, CaseOutcome.PARTLY, CaseOutcome.UNCONFIRMABLE,
                      CaseOutcome.NOT_CONFIRMED)
+# Closed by the resident's answer (see :func:`outcome_of_answer`).
+ANSWERED_OUTCOMES = (CaseOutcome.CONFIRMED, CaseOutcome.PARTLY, CaseOutcome.NOT_SOLVED)
 
 # Public numbers: no 0/O, 1/I/L, so a number read aloud or typed is not mistaken.
 _NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from storage.evidence import StoredFile
 from storage.models import Case, CaseOutcome, CaseStatus
 from storage.uow import Database
 from surveys.cases import answers, relaying, supervision, timeline
+from surveys.cases.closing import close
 from surveys.cases.rules import HANDLER, NOT_SOLVED
 from surveys.people.caller import Refused
 from tests.cases.staff_factory import deliver_all
@@ -309,3 +313,58 @@ async def test_a_no_to_an_overdue_case_does_not_bring_a_second_overdue_escalatio
     assert (await case_of(db, number)).escalation == NOT_SOLVED
     async with db.transaction() as uow:
         assert await supervision.escalate_overdue(uow, NOW + timedelta(minutes=1)) == 0
+
+
+async def _until_waiting(db: Database, task: asyncio.Task[object]) -> None:
+    """Let ``task`` run until its transaction waits for a lock this test holds (PostgreSQL;
+    SQLite runs one writer at a time, so there it simply waits for the turn)."""
+    if db.dialect != "postgresql":
+        return
+    for _ in range(400):
+        async with db.reading() as uow:
+            waiting = await uow.session.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"))
+        if waiting or task.done():
+            return
+        await asyncio.sleep(0.025)
+
+
+async def _while_rejected(db: Database, number: str,
+                          racer: Callable[[], Awaitable[object]]) -> object:
+    """Run ``racer`` while an admin's transaction, which holds the case, rejects it."""
+    async with db.transaction() as uow:
+        case = await uow.cases.by_number(number, lock=True)
+        assert case is not None
+        task = asyncio.ensure_future(racer())
+        await _until_waiting(db, task)
+        await close(uow, case, CaseOutcome.REJECTED, at=NOW, kind=timeline.REJECTED,
+                    notify=timeline.TO_NONE, author="admin", text="Not ours")
+    return await task
+
+
+async def test_a_reply_racing_a_rejection_is_refused_not_relayed(db: Database) -> None:
+    """Review S3: the reply locks the case and reads its status in its own transaction, so it
+    cannot land on a case closed while it was being written down."""
+    number = await opened_case(db)
+    entry = await staff_message(db, number)
+    await run(db, answers.start_reply, caller(), RESIDENT, number, entry, desk=REPORTING)
+    relayed = await _while_rejected(db, number, lambda: run(
+        db, answers.reply_text, caller(), RESIDENT, "Hello?", desk=REPORTING))
+    assert isinstance(relayed, answers.Relayed)
+    assert (relayed.number, relayed.closed) == (None, number)
+    assert "Hello?" not in [e[3] for e in await entries(db, number)]
+
+
+async def test_a_comment_racing_a_rejection_is_refused_not_relayed(db: Database) -> None:
+    """Review S3: after a first "No" the case is the handler's again; an admin rejecting it
+    meanwhile ends the comment too."""
+    number = await opened_case(db)
+    version = await resolve(db, number)
+    await run(db, answers.answer, caller(), RESIDENT, number, version, "n", desk=REPORTING)
+    relayed = await _while_rejected(db, number, lambda: run(
+        db, answers.answer_comment, caller(), "Still dark", desk=REPORTING))
+    assert isinstance(relayed, answers.Relayed)
+    assert (relayed.number, relayed.closed) == (None, number)
+    assert "Still dark" not in [e[3] for e in await entries(db, number)]
+    assert await draft(db) is None
