@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, Located, _enum, random_id
@@ -151,7 +152,13 @@ class CaseMessage(Base):
 
     __table_args__ = (
         Index("ix_case_messages_case_id", "case_id"),
-        Index("ix_case_messages_delivered", "delivered"),
+        # What the relay and the batch audit look for, a few rows among all there ever were:
+        # partial indexes of just those (their conditions are the queries' own, as each
+        # dialect writes them, so that the planners use them).
+        Index("ix_case_messages_undelivered", "at", "id",
+              postgresql_where=sql("delivered IS false"), sqlite_where=sql("delivered IS 0")),
+        Index("ix_case_messages_unaudited", "id",
+              postgresql_where=sql("audited IS false"), sqlite_where=sql("audited IS 0")),
     )
 
 

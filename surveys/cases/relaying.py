@@ -86,20 +86,30 @@ class Parcel:
 
 
 async def plan(uow: UnitOfWork, secret: bytes, entries: Sequence[CaseMessage], *,
-               default_language: str = "en", topics: Topics = DEFAULT_TOPICS) -> list[Parcel]:
+               max_attempts: int, default_language: str = "en",
+               topics: Topics = DEFAULT_TOPICS) -> list[Parcel]:
     """Each entry with its recipients. An entry that cannot be planned (a bug) is logged and
-    left out, so it cannot hold up the others; it stays undelivered."""
+    left out, so it cannot hold up the others; that counts as a failed attempt, and after
+    ``max_attempts`` of them it is given up (marked delivered), as one that cannot be sent
+    is, so that a batch of broken entries does not come back every round ahead of the rest."""
     if not entries:
         return []
     tree = await UnitTree.load(uow)
     cases = await uow.cases.by_ids({entry.case_id for entry in entries})
-    parcels = []
+    parcels, broken = [], []
     for entry in entries:
         try:
             parcels.append(await _parcel(uow, secret, tree, topics, default_language, entry,
                                          cases[entry.case_id]))
         except Exception:  # one broken entry must not stop every other
             log.exception("case relay: cannot plan timeline entry %s", entry.id)
+            broken.append(entry)
+    given_up = [entry for entry in broken if entry.attempts + 1 >= max_attempts]
+    await uow.cases.count_attempt([entry.id for entry in broken])
+    await uow.cases.mark_delivered([entry.id for entry in given_up])
+    for entry in given_up:
+        log.error("case relay: gave up timeline entry %s (%s), which could not be planned "
+                  "%d times", entry.id, entry.kind, max_attempts)
     return parcels
 
 

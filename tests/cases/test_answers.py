@@ -287,7 +287,8 @@ async def test_an_answer_keeps_a_merged_residents_seal_until_they_are_told(
     version = await resolve(db, primary)  # its RESOLUTION, to both residents, not yet sent
     await run(db, answers.answer, caller(), RESIDENT, primary, version, "y", desk=REPORTING)
     async with db.transaction() as uow:
-        parcels = await relaying.plan(uow, SECRET, await uow.cases.undelivered(1000))
+        parcels = await relaying.plan(uow, SECRET, await uow.cases.undelivered(1000),
+                                       max_attempts=3)
     [parcel] = [p for p in parcels if p.entry.kind == timeline.RESOLUTION]
     assert merged in {r.number for r in parcel.recipients}, "the merged resident is told"
     await deliver_all(db)

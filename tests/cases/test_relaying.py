@@ -4,6 +4,9 @@ sending, and the message each recipient gets (handlers.relay_render)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 
 from handlers.relay_render import relay_message
 from storage.ids import RANDOM_ID_MAX
@@ -47,7 +50,8 @@ async def staff(db: Database) -> dict[int, int]:
 async def planned(db: Database) -> dict[tuple[str, str], Parcel]:
     """Every undelivered entry's parcel, by (case number, kind)."""
     async with db.transaction() as uow:
-        parcels = await relaying.plan(uow, SECRET, await uow.cases.undelivered(1000))
+        parcels = await relaying.plan(uow, SECRET, await uow.cases.undelivered(1000),
+                                       max_attempts=3)
     return {(p.case.number, p.entry.kind): p for p in parcels}
 
 
@@ -181,6 +185,40 @@ async def test_network_failures_are_counted_and_given_up_after_the_limit(db: Dat
         [entry] = await uow.cases.messages(case.id)
         assert (entry.attempts, entry.delivered) == (3, True)
 
+
+
+async def test_entries_that_cannot_be_planned_are_given_up_after_the_limit(
+    db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review S10: an entry the relay cannot plan (a bug) counts a failed attempt each round
+    and is given up after the limit, so a batch of them does not hold up every later entry
+    for good."""
+    await staff(db)
+    now = datetime.now(UTC)
+    broken = [await open_case(db, chat_id=910 + i, now=now - timedelta(hours=2))
+              for i in range(2)]
+    good = await open_case(db, chat_id=920, now=now)
+    broken_ids = {c.id for c in broken}
+    parcel_of = relaying._parcel
+
+    async def failing(uow: Any, secret: bytes, tree: Any, topics: Any, language: str,
+                      entry: CaseMessage, case: Case) -> Parcel:
+        if case.id in broken_ids:
+            raise KeyError("a bug")
+        return await parcel_of(uow, secret, tree, topics, language, entry, case)
+
+    monkeypatch.setattr(relaying, "_parcel", failing)
+    claimed = []
+    for _ in range(4):  # a batch only as large as the broken ones: they come first
+        async with db.transaction() as uow:
+            entries_ = await uow.cases.undelivered(len(broken))
+            claimed.append({e.case_id for e in entries_})
+            await relaying.plan(uow, SECRET, entries_, max_attempts=3)
+    assert claimed == [broken_ids] * 3 + [{good.id}]
+    async with db.reading() as uow:
+        for case in broken:
+            [entry] = await uow.cases.messages(case.id)
+            assert (entry.attempts, entry.delivered) == (3, True)
 
 
 async def test_an_entry_carries_the_photos_it_names_of_its_own_part(db: Database) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from storage.models import Case, CaseStatus, Unit
 from storage.uow import Database
@@ -56,3 +57,36 @@ async def test_a_draft_moves_on_with_every_save_and_goes_when_dropped(db: Databa
         await uow.cases.drop_draft(key)
     async with db.reading() as uow:
         assert await uow.cases.draft(key) is None
+
+
+async def test_the_relay_and_the_batch_audit_do_not_scan_every_entry(db: Database) -> None:
+    """Review S10: what the relay claims (undelivered) and what the batch audit takes
+    (unaudited) are found through partial indexes of just those entries, not by reading the
+    whole timeline of every case there ever was (a scan of the table, or of an index of all
+    its rows). PostgreSQL is told to avoid a sequential scan wherever an index serves: on a
+    small table it would rightly prefer one."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+             executemany: bool) -> None:
+        if "FROM case_messages" in statement:
+            statements.append((statement, parameters))
+
+    async with db.transaction() as uow:
+        event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            await uow.cases.undelivered(50, exclude=[1])
+            await uow.cases.unaudited(now(), 500)
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    assert len(statements) == 2
+    async with db.engine.connect() as conn:
+        if db.dialect == "postgresql":
+            await conn.exec_driver_sql("SET enable_seqscan = off")
+        prefix = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN "
+        for (statement, parameters), index in zip(
+                statements, ["ix_case_messages_undelivered", "ix_case_messages_unaudited"],
+                strict=True):
+            plan = " / ".join(str(row[-1]) for row in
+                              await conn.exec_driver_sql(prefix + statement, parameters))
+            assert index in plan, (statement, plan)
