@@ -27,6 +27,11 @@ _SOLVED = (CaseOutcome.CONFIRMED, CaseOutcome.PARTLY, CaseOutcome.UNCONFIRMABLE,
            CaseOutcome.NOT_CONFIRMED)
 
 
+# Merged cases point at the case they were merged into; merging moves the cases merged into
+# the one merged away along, so a chain is never longer than this.
+_MERGE_DEPTH = 8
+
+
 class CasesRepository(Repository):
     async def add(self, case: Case, numbers: Collection[str]) -> Case:
         """Insert ``case`` under the first of ``numbers`` no other case has (numbers are
@@ -62,6 +67,19 @@ class CasesRepository(Repository):
         if unit_ids is not None:
             query = query.where(Case.unit_id.in_(list(unit_ids)))
         return (await self.session.scalars(query.order_by(Case.due_at, Case.number))).all()
+
+    async def handled_as(self, case: Case, *, lock: bool = False) -> Case:
+        """The case that handles ``case``: itself, or the one it was merged into, followed
+        along the chain (each locked on the way if ``lock``)."""
+        current = case
+        for _ in range(_MERGE_DEPTH):
+            if current.status != CaseStatus.MERGED or current.merged_into_id is None:
+                break
+            into = await self.get(current.merged_into_id, lock=lock)
+            if into is None:
+                break
+            current = into
+        return current
 
     async def by_ids(self, ids: Collection[int]) -> dict[int, Case]:
         if not ids:

@@ -46,8 +46,6 @@ if TYPE_CHECKING:
 
 # The buttons' letters for the answers.
 ANSWER_CODES = {"y": YES, "p": PARTLY, "n": NO}
-# Merged cases point at the case they were merged into; a chain is never longer than this.
-_MERGE_DEPTH = 8
 
 
 # --- whose case ------------------------------------------------------------------------------
@@ -61,18 +59,6 @@ async def _case(uow: UnitOfWork, number: str, lang: str, *, lock: bool = False) 
     case = await uow.cases.by_number(normal, lock=lock) if normal is not None else None
     if case is None:
         raise Refused("forged", lang)
-    return case
-
-
-async def _primary(uow: UnitOfWork, case: Case, *, lock: bool = False) -> Case:
-    """The case a merged one is handled as (itself if not merged)."""
-    for _ in range(_MERGE_DEPTH):
-        if case.status != CaseStatus.MERGED or case.merged_into_id is None:
-            return case
-        found = await uow.cases.get(case.merged_into_id, lock=lock)
-        if found is None:
-            return case
-        case = found
     return case
 
 
@@ -109,7 +95,7 @@ async def _open_for_relay(uow: UnitOfWork, caller: Caller, chat_id: int, number:
         Refused: ``forged``, ``closed`` (the case is over: nothing is relayed any more).
     """
     case = await _case(uow, number, lang, lock=True)
-    target = await _primary(uow, case, lock=True)
+    target = await uow.cases.handled_as(case, lock=True)
     if CaseStatus.CLOSED in (case.status, target.status):
         raise Refused("closed", lang, {"number": case.number})
     await _owner(uow, caller, chat_id, case, desk, lang)
@@ -260,7 +246,7 @@ async def answer(uow: UnitOfWork, caller: Caller, chat_id: int, number: str, ver
     if choice is None:
         raise Refused("forged", lang)
     case = await _case(uow, number, lang, lock=True)
-    target = await _primary(uow, case, lock=True)
+    target = await uow.cases.handled_as(case, lock=True)
     if target.status != CaseStatus.RESOLVED or target.version != version:
         raise Refused("stale", lang, {"number": case.number})
     await _owner(uow, caller, chat_id, case, desk, lang)

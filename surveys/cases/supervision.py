@@ -21,7 +21,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from storage.models import Case, CaseOutcome, CaseStatus
+from storage.models import CaseOutcome, CaseStatus
 from surveys.cases import timeline
 from surveys.cases.closing import close
 from surveys.cases.rules import OVERDUE, CaseRules
@@ -37,8 +37,6 @@ UNRESOLVED = (CaseStatus.OPEN, CaseStatus.TAKEN)
 # A closed case's seal is dropped at the latest this long after it closed, even if the relay
 # could not tell the resident what was left to tell.
 SEAL_KEPT_AFTER_CLOSE = timedelta(days=1)
-# Cases merged into others are followed at most this far to the one handling them.
-_MERGE_DEPTH = 10
 BATCH = 500
 
 
@@ -114,7 +112,7 @@ async def release_seals(uow: UnitOfWork, case_ids: Collection[int] | None = None
         candidates = [c for c in candidates if c.id in wanted or c.merged_into_id in wanted]
     spent = []
     for case in candidates:
-        root = await _handled_by(uow, case)
+        root = await uow.cases.handled_as(case)
         if root.status == CaseStatus.CLOSED:
             spent.append((case, root))
     pending = await uow.cases.with_undelivered(
@@ -132,23 +130,10 @@ async def drop_stale_seals(uow: UnitOfWork, now: datetime) -> int:
     :data:`SEAL_KEPT_AFTER_CLOSE` ago go, whatever is still undelivered."""
     dropped = 0
     for case in await uow.cases.sealed((CaseStatus.CLOSED, CaseStatus.MERGED)):
-        root = await _handled_by(uow, case)
+        root = await uow.cases.handled_as(case)
         closed_at = root.closed_at or case.closed_at
         if (root.status == CaseStatus.CLOSED and closed_at is not None
                 and closed_at <= now - SEAL_KEPT_AFTER_CLOSE):
             await uow.cases.drop_seal(case.id)
             dropped += 1
     return dropped
-
-
-async def _handled_by(uow: UnitOfWork, case: Case) -> Case:
-    """The case that handles ``case``: itself, or the one it was merged into (followed)."""
-    current = case
-    for _ in range(_MERGE_DEPTH):
-        if current.status != CaseStatus.MERGED or current.merged_into_id is None:
-            break
-        into = await uow.cases.get(current.merged_into_id)
-        if into is None:
-            break
-        current = into
-    return current

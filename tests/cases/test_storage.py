@@ -90,3 +90,19 @@ async def test_the_relay_and_the_batch_audit_do_not_scan_every_entry(db: Databas
             plan = " / ".join(str(row[-1]) for row in
                               await conn.exec_driver_sql(prefix + statement, parameters))
             assert index in plan, (statement, plan)
+
+
+async def test_a_merged_case_is_handled_as_the_end_of_its_merge_chain(db: Database) -> None:
+    await seed_campaign(db)
+    async with db.transaction() as uow:
+        unit = await uow.session.scalar(select(Unit).where(Unit.code == "V1"))
+        assert unit is not None
+        first, second, third = [await uow.cases.add(_case(unit.id), [number]) for number in
+                                ("C-AAAAAA", "C-BBBBBB", "C-CCCCCC")]
+        for merged, into in ((first, second), (second, third)):
+            merged.status, merged.merged_into_id = CaseStatus.MERGED, into.id
+    async with db.transaction() as uow:
+        for case in (first, second, third):
+            found = await uow.cases.get(case.id)
+            assert found is not None
+            assert (await uow.cases.handled_as(found, lock=True)).number == "C-CCCCCC"
