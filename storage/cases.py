@@ -21,11 +21,7 @@ from storage.models import (
     CaseSeal,
     CaseStatus,
 )
-
-# Closed as solved: what a public summary may be shown for (never a "not solved").
-_SOLVED = (CaseOutcome.CONFIRMED, CaseOutcome.PARTLY, CaseOutcome.UNCONFIRMABLE,
-           CaseOutcome.NOT_CONFIRMED)
-
+from storage.models.cases import ACTIVE_STATUSES, RESOLVED_OUTCOMES
 
 # Merged cases point at the case they were merged into; merging moves the cases merged into
 # the one merged away along, so a chain is never longer than this.
@@ -58,9 +54,7 @@ class CasesRepository(Repository):
         return await self.session.scalar(query)
 
     async def active(self, unit_ids: Collection[int] | None = None,
-                     statuses: Collection[CaseStatus] = (
-                         CaseStatus.OPEN, CaseStatus.TAKEN, CaseStatus.RESOLVED),
-                     ) -> Sequence[Case]:
+                     statuses: Collection[CaseStatus] = ACTIVE_STATUSES) -> Sequence[Case]:
         """Cases still being worked on (of these units; None: all), the nearest deadline
         first."""
         query = select(Case).where(Case.status.in_(list(statuses)))
@@ -197,7 +191,8 @@ class CasesRepository(Repository):
         return (await self.session.scalars(
             select(Case).where(Case.unit_id.in_(list(unit_ids)),
                                Case.opened_on >= first, Case.opened_on < end,
-                               Case.status == CaseStatus.CLOSED, Case.outcome.in_(_SOLVED),
+                               Case.status == CaseStatus.CLOSED,
+                               Case.outcome.in_(RESOLVED_OUTCOMES),
                                Case.summary.is_not(None), Case.summary != "")
             .order_by(rank, Case.resolved_at.desc(), Case.number).limit(limit))).all()
 
@@ -331,7 +326,7 @@ class CasesRepository(Repository):
         """Every seal of a case still being worked on, to count one person's open cases."""
         rows = await self.session.execute(
             select(CaseSeal.case_id, CaseSeal.sealed).join(Case, Case.id == CaseSeal.case_id)
-            .where(Case.status.in_([CaseStatus.OPEN, CaseStatus.TAKEN, CaseStatus.RESOLVED])))
+            .where(Case.status.in_(ACTIVE_STATUSES)))
         return [(case_id, sealed) for case_id, sealed in rows.all()]
 
     async def drop_seal(self, case_id: int) -> None:

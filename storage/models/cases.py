@@ -45,6 +45,14 @@ class CaseOutcome(enum.StrEnum):
     REJECTED = "rejected"  # an admin decided it is not a case (with a reason)
 
 
+# Still being worked on: counts against the resident's limit and shows in /cases.
+ACTIVE_STATUSES = (CaseStatus.OPEN, CaseStatus.TAKEN, CaseStatus.RESOLVED)
+# Closed as solved: the resident confirmed it (fully or in part), or could not be asked about
+# it; a public summary is shown for these only (never a "not solved").
+RESOLVED_OUTCOMES = (CaseOutcome.CONFIRMED, CaseOutcome.PARTLY, CaseOutcome.UNCONFIRMABLE,
+                     CaseOutcome.NOT_CONFIRMED)
+
+
 class Case(Located, Base):
     """A problem a resident raised, the unit that has to solve it, and how that went.
 
