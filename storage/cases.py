@@ -284,17 +284,6 @@ class CasesRepository(Repository):
             select(CaseMessage).where(CaseMessage.case_id == case_id)
             .order_by(CaseMessage.seq, CaseMessage.at, CaseMessage.id))).all()
 
-    async def undelivered_to_resident(self, case_ids: Collection[int]) -> bool:
-        """Whether any of these cases has an entry for its resident not yet delivered (its
-        seal must stay until the relay has delivered it)."""
-        if not case_ids:
-            return False
-        found = await self.session.scalar(
-            select(CaseMessage.id).where(CaseMessage.case_id.in_(list(case_ids)),
-                                         CaseMessage.notify == "resident",
-                                         CaseMessage.delivered.is_(False)).limit(1))
-        return found is not None
-
     async def add_photo(self, case_id: int, part: str, *, sha256: str, path: str,
                         size_bytes: int, media_type: str) -> CasePhoto:
         photo = CasePhoto(case_id=case_id, part=part, sha256=sha256, path=path,
