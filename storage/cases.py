@@ -28,14 +28,25 @@ from storage.models.cases import ACTIVE_STATUSES, RESOLVED_OUTCOMES
 _MERGE_DEPTH = 8
 
 
+class NumbersTaken(LookupError):
+    """Every number offered for a new case belongs to another case already."""
+
+
 class CasesRepository(Repository):
     async def add(self, case: Case, numbers: Collection[str]) -> Case:
         """Insert ``case`` under the first of ``numbers`` no other case has (numbers are
         random: a clash is rare, and two at once rarer still, which the unique column then
-        refuses)."""
+        refuses).
+
+        Raises:
+            NumbersTaken: every one of ``numbers`` is taken.
+        """
         taken = set(await self.session.scalars(
             select(Case.number).where(Case.number.in_(list(numbers)))))
-        case.number = next(n for n in numbers if n not in taken)
+        free = [number for number in numbers if number not in taken]
+        if not free:
+            raise NumbersTaken(f"every candidate case number is taken: {sorted(numbers)}")
+        case.number = free[0]
         self.session.add(case)
         await self.session.flush()
         return case

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
 
+from storage.cases import NumbersTaken
 from storage.models import Case, CaseStatus, Unit
 from storage.uow import Database
 from surveys.cases import sealing
@@ -41,6 +43,18 @@ async def test_a_clashing_number_takes_the_next_one(db: Database) -> None:
         await uow.cases.drop_seal(first.id)
     async with db.reading() as uow:
         assert await uow.cases.active_seals() == []
+
+
+async def test_a_case_whose_numbers_are_all_taken_is_refused_plainly(db: Database) -> None:
+    """Review nit: it raised StopIteration inside the coroutine (a RuntimeError naming
+    nothing)."""
+    await seed_campaign(db)
+    async with db.transaction() as uow:
+        unit = await uow.session.scalar(select(Unit).where(Unit.code == "V1"))
+        assert unit is not None
+        await uow.cases.add(_case(unit.id), ["C-AAAAAA"])
+        with pytest.raises(NumbersTaken, match="C-AAAAAA"):
+            await uow.cases.add(_case(unit.id), ["C-AAAAAA"])
 
 
 async def test_a_draft_moves_on_with_every_save_and_goes_when_dropped(db: Database) -> None:
