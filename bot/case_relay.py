@@ -189,6 +189,7 @@ class CaseRelay(WakeableLoop):
         async with self.db.transaction() as uow:
             entries = await uow.cases.undelivered(BATCH, exclude=waiting)
             return await relaying.plan(uow, self.secret, entries,
+                                       max_attempts=self.settings.max_attempts,
                                        default_language=self.default_language,
                                        topics=self.topics)
 

@@ -268,7 +268,8 @@ async def _on_draft_button(deps: Deps, update: Update, context: Context) -> bool
         reporting.draft_tap, caller=deps.caller(update), chat_id=_chat_id(update),
         draft_nonce=match.group(1), version=int(match.group(2)), choice=match.group(3),
         desk=_desk(deps)),
-        again=partial(reporting.show_tap, caller=deps.caller(update), desk=_desk(deps)))
+        again=partial(reporting.show_tap, caller=deps.caller(update), desk=_desk(deps),
+                      draft_nonce=match.group(1)))
     lang = outcome.lang
     if outcome.cancelled == ANSWER:
         # "No comment": the thanks for the answer stays; only its button goes.

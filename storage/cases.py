@@ -21,20 +21,32 @@ from storage.models import (
     CaseSeal,
     CaseStatus,
 )
+from storage.models.cases import ACTIVE_STATUSES, RESOLVED_OUTCOMES
 
-# Closed as solved: what a public summary may be shown for (never a "not solved").
-_SOLVED = (CaseOutcome.CONFIRMED, CaseOutcome.PARTLY, CaseOutcome.UNCONFIRMABLE,
-           CaseOutcome.NOT_CONFIRMED)
+# Merged cases point at the case they were merged into; merging moves the cases merged into
+# the one merged away along, so a chain is never longer than this.
+_MERGE_DEPTH = 8
+
+
+class NumbersTaken(LookupError):
+    """Every number offered for a new case belongs to another case already."""
 
 
 class CasesRepository(Repository):
     async def add(self, case: Case, numbers: Collection[str]) -> Case:
         """Insert ``case`` under the first of ``numbers`` no other case has (numbers are
         random: a clash is rare, and two at once rarer still, which the unique column then
-        refuses)."""
+        refuses).
+
+        Raises:
+            NumbersTaken: every one of ``numbers`` is taken.
+        """
         taken = set(await self.session.scalars(
             select(Case.number).where(Case.number.in_(list(numbers)))))
-        case.number = next(n for n in numbers if n not in taken)
+        free = [number for number in numbers if number not in taken]
+        if not free:
+            raise NumbersTaken(f"every candidate case number is taken: {sorted(numbers)}")
+        case.number = free[0]
         self.session.add(case)
         await self.session.flush()
         return case
@@ -53,15 +65,26 @@ class CasesRepository(Repository):
         return await self.session.scalar(query)
 
     async def active(self, unit_ids: Collection[int] | None = None,
-                     statuses: Collection[CaseStatus] = (
-                         CaseStatus.OPEN, CaseStatus.TAKEN, CaseStatus.RESOLVED),
-                     ) -> Sequence[Case]:
+                     statuses: Collection[CaseStatus] = ACTIVE_STATUSES) -> Sequence[Case]:
         """Cases still being worked on (of these units; None: all), the nearest deadline
         first."""
         query = select(Case).where(Case.status.in_(list(statuses)))
         if unit_ids is not None:
             query = query.where(Case.unit_id.in_(list(unit_ids)))
         return (await self.session.scalars(query.order_by(Case.due_at, Case.number))).all()
+
+    async def handled_as(self, case: Case, *, lock: bool = False) -> Case:
+        """The case that handles ``case``: itself, or the one it was merged into, followed
+        along the chain (each locked on the way if ``lock``)."""
+        current = case
+        for _ in range(_MERGE_DEPTH):
+            if current.status != CaseStatus.MERGED or current.merged_into_id is None:
+                break
+            into = await self.get(current.merged_into_id, lock=lock)
+            if into is None:
+                break
+            current = into
+        return current
 
     async def by_ids(self, ids: Collection[int]) -> dict[int, Case]:
         if not ids:
@@ -103,11 +126,11 @@ class CasesRepository(Repository):
                                Case.due_at > now, Case.due_at <= due_by), limit)
 
     async def overdue(self, statuses: Collection[CaseStatus], now: datetime,
-                      escalation: str, limit: int = 500) -> Sequence[Case]:
-        """Past their deadline and not yet escalated for ``escalation``."""
+                      limit: int = 500) -> Sequence[Case]:
+        """Past their deadline and not yet escalated as overdue."""
         return await self._locked(
             select(Case).where(Case.status.in_(list(statuses)), Case.due_at <= now,
-                               Case.escalation.is_(None) | (Case.escalation != escalation)),
+                               Case.overdue_at.is_(None)),
             limit)
 
     async def unanswered(self, now: datetime, limit: int = 500) -> Sequence[Case]:
@@ -179,7 +202,8 @@ class CasesRepository(Repository):
         return (await self.session.scalars(
             select(Case).where(Case.unit_id.in_(list(unit_ids)),
                                Case.opened_on >= first, Case.opened_on < end,
-                               Case.status == CaseStatus.CLOSED, Case.outcome.in_(_SOLVED),
+                               Case.status == CaseStatus.CLOSED,
+                               Case.outcome.in_(RESOLVED_OUTCOMES),
                                Case.summary.is_not(None), Case.summary != "")
             .order_by(rank, Case.resolved_at.desc(), Case.number).limit(limit))).all()
 
@@ -271,17 +295,6 @@ class CasesRepository(Repository):
             select(CaseMessage).where(CaseMessage.case_id == case_id)
             .order_by(CaseMessage.seq, CaseMessage.at, CaseMessage.id))).all()
 
-    async def undelivered_to_resident(self, case_ids: Collection[int]) -> bool:
-        """Whether any of these cases has an entry for its resident not yet delivered (its
-        seal must stay until the relay has delivered it)."""
-        if not case_ids:
-            return False
-        found = await self.session.scalar(
-            select(CaseMessage.id).where(CaseMessage.case_id.in_(list(case_ids)),
-                                         CaseMessage.notify == "resident",
-                                         CaseMessage.delivered.is_(False)).limit(1))
-        return found is not None
-
     async def add_photo(self, case_id: int, part: str, *, sha256: str, path: str,
                         size_bytes: int, media_type: str) -> CasePhoto:
         photo = CasePhoto(case_id=case_id, part=part, sha256=sha256, path=path,
@@ -313,7 +326,7 @@ class CasesRepository(Repository):
         """Every seal of a case still being worked on, to count one person's open cases."""
         rows = await self.session.execute(
             select(CaseSeal.case_id, CaseSeal.sealed).join(Case, Case.id == CaseSeal.case_id)
-            .where(Case.status.in_([CaseStatus.OPEN, CaseStatus.TAKEN, CaseStatus.RESOLVED])))
+            .where(Case.status.in_(ACTIVE_STATUSES)))
         return [(case_id, sealed) for case_id, sealed in rows.all()]
 
     async def drop_seal(self, case_id: int) -> None:

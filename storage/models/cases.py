@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, Located, _enum, random_id
@@ -42,6 +43,14 @@ class CaseOutcome(enum.StrEnum):
     NOT_CONFIRMED = "not_confirmed"  # the resident asked to be told but never answered
     UNCONFIRMABLE = "unconfirmable"  # resolved; the resident did not ask to be told
     REJECTED = "rejected"  # an admin decided it is not a case (with a reason)
+
+
+# Still being worked on: counts against the resident's limit and shows in /cases.
+ACTIVE_STATUSES = (CaseStatus.OPEN, CaseStatus.TAKEN, CaseStatus.RESOLVED)
+# Closed as solved: the resident confirmed it (fully or in part), or could not be asked about
+# it; a public summary is shown for these only (never a "not solved").
+RESOLVED_OUTCOMES = (CaseOutcome.CONFIRMED, CaseOutcome.PARTLY, CaseOutcome.UNCONFIRMABLE,
+                     CaseOutcome.NOT_CONFIRMED)
 
 
 class Case(Located, Base):
@@ -87,10 +96,14 @@ class Case(Located, Base):
     request_unit_id: Mapped[int | None] = mapped_column(
         ForeignKey("units.id", ondelete="RESTRICT"))
     reject_reason: Mapped[str | None] = mapped_column(Text)
-    # Supervision: when the handler was reminded of the deadline, when it was escalated.
+    # Supervision: when the handler was reminded of the deadline; the latest escalation to
+    # the unit's admins and when it was.
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
     escalation: Mapped[str | None] = mapped_column(String(16))  # "overdue", "not_solved"
+    # When the unit's admins were told the deadline had passed: once per unit (a transfer
+    # clears it), however else the case is escalated meanwhile.
+    overdue_at: Mapped[datetime | None]
     merged_into_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("cases.id", ondelete="RESTRICT"))
     # Reports of the same problem merged into this one, itself included.
@@ -147,7 +160,13 @@ class CaseMessage(Base):
 
     __table_args__ = (
         Index("ix_case_messages_case_id", "case_id"),
-        Index("ix_case_messages_delivered", "delivered"),
+        # What the relay and the batch audit look for, a few rows among all there ever were:
+        # partial indexes of just those (their conditions are the queries' own, as each
+        # dialect writes them, so that the planners use them).
+        Index("ix_case_messages_undelivered", "at", "id",
+              postgresql_where=sql("delivered IS false"), sqlite_where=sql("delivered IS 0")),
+        Index("ix_case_messages_unaudited", "id",
+              postgresql_where=sql("audited IS false"), sqlite_where=sql("audited IS 0")),
     )
 
 

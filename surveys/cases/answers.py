@@ -26,8 +26,10 @@ from storage.evidence import StoredFile
 from storage.ids import RANDOM_ID_MAX, parse_id
 from storage.models import Case, CaseDraft, CaseOutcome, CaseStatus
 from surveys.cases import drafts, sealing, timeline
+from surveys.cases.closing import close
 from surveys.cases.drafts import ANSWER, REPLY, Reporting, TooLong
 from surveys.cases.rules import (
+    ANSWERED_OUTCOMES,
     NO,
     NOT_SOLVED,
     PARTLY,
@@ -44,8 +46,6 @@ if TYPE_CHECKING:
 
 # The buttons' letters for the answers.
 ANSWER_CODES = {"y": YES, "p": PARTLY, "n": NO}
-# Merged cases point at the case they were merged into; a chain is never longer than this.
-_MERGE_DEPTH = 8
 
 
 # --- whose case ------------------------------------------------------------------------------
@@ -59,18 +59,6 @@ async def _case(uow: UnitOfWork, number: str, lang: str, *, lock: bool = False) 
     case = await uow.cases.by_number(normal, lock=lock) if normal is not None else None
     if case is None:
         raise Refused("forged", lang)
-    return case
-
-
-async def _primary(uow: UnitOfWork, case: Case, *, lock: bool = False) -> Case:
-    """The case a merged one is handled as (itself if not merged)."""
-    for _ in range(_MERGE_DEPTH):
-        if case.status != CaseStatus.MERGED or case.merged_into_id is None:
-            return case
-        found = await uow.cases.get(case.merged_into_id, lock=lock)
-        if found is None:
-            return case
-        case = found
     return case
 
 
@@ -101,13 +89,13 @@ async def _owner(uow: UnitOfWork, caller: Caller, chat_id: int, case: Case,
 async def _open_for_relay(uow: UnitOfWork, caller: Caller, chat_id: int, number: str,
                           desk: Reporting, lang: str) -> tuple[Case, Case]:
     """The caller's case, and the case (as handled: a merged one's primary) their message
-    goes to.
+    goes to; both locked, so neither closes before the message is on its timeline.
 
     Raises:
         Refused: ``forged``, ``closed`` (the case is over: nothing is relayed any more).
     """
-    case = await _case(uow, number, lang)
-    target = await _primary(uow, case)
+    case = await _case(uow, number, lang, lock=True)
+    target = await uow.cases.handled_as(case, lock=True)
     if CaseStatus.CLOSED in (case.status, target.status):
         raise Refused("closed", lang, {"number": case.number})
     await _owner(uow, caller, chat_id, case, desk, lang)
@@ -270,19 +258,19 @@ async def answer(uow: UnitOfWork, caller: Caller, chat_id: int, number: str, ver
     if choice is None:
         raise Refused("forged", lang)
     case = await _case(uow, number, lang, lock=True)
-    target = await _primary(uow, case, lock=True)
+    target = await uow.cases.handled_as(case, lock=True)
     if target.status != CaseStatus.RESOLVED or target.version != version:
         raise Refused("stale", lang, {"number": case.number})
     await _owner(uow, caller, chat_id, case, desk, lang)
     at = coarse(caller.now, desk.resolution)
-    await timeline.record(uow, target, timeline.ANSWER, timeline.TO_HANDLER, author=RESIDENT,
-                          at=at, params={"answer": choice})
     outcome = outcome_of_answer(choice, target.reopened)
     if outcome is None:
+        await timeline.record(uow, target, timeline.ANSWER, timeline.TO_HANDLER,
+                              author=RESIDENT, at=at, params={"answer": choice})
         await _reopen(uow, target, at)
-    else:
-        await _close(uow, target, outcome, at)
-    target.version += 1
+    else:  # the answer is the closing entry
+        await close(uow, target, outcome, at=at, kind=timeline.ANSWER,
+                    notify=timeline.TO_HANDLER, author=RESIDENT, params={"answer": choice})
     draft, _replaced, _shown = await drafts.replace(
         uow, caller, desk.secret, ANSWER, drafts.for_case(caller, desk.secret, target.number))
     return Answered(lang, target.number, choice, outcome, str(draft.data["nonce"]),
@@ -297,30 +285,29 @@ async def _reopen(uow: UnitOfWork, case: Case, at: datetime) -> None:
     case.escalation, case.escalated_at = NOT_SOLVED, at
     case.resolution = case.summary = None
     case.resolved_at = case.resolved_on_time = case.answer_due_at = None
+    case.version += 1
     # Audited with the resident's entries: an entry now would time their answer.
     await timeline.record(uow, case, timeline.ESCALATED, timeline.TO_ADMINS, author="system",
                           at=at, params={"escalation": NOT_SOLVED}, audit_later=True)
 
 
-async def _close(uow: UnitOfWork, case: Case, outcome: CaseOutcome, at: datetime) -> None:
-    """Over: the seals go (this case's and those merged into it), so it names nobody."""
-    case.status, case.outcome = CaseStatus.CLOSED, outcome
-    case.closed_at, case.answer_due_at = at, None
-    await uow.cases.drop_seal(case.id)
-    for merged in await uow.cases.merged_into(case.id):
-        await uow.cases.drop_seal(merged.id)
-
-
 async def answer_comment(uow: UnitOfWork, caller: Caller, text: str, *,
                          desk: Reporting) -> Relayed:
     """A comment on the answer just given, for the handler: the draft itself shows the
-    caller answered (it was made when the seal still named them)."""
+    caller answered (it was made when the seal still named them). Refused as ``closed``
+    (nothing relayed, the draft gone) if the case has closed since by anything but an
+    answer."""
     lang = await drafts.language(uow, caller)
     draft = await _writing(uow, caller, desk, ANSWER, lang)
     kept, too_long = drafts.checked_text(text, desk.rules.max_text_length)
     if not kept:
         return Relayed(lang, None, too_long, blank=kept == "")
-    case = await _case(uow, _pointed(draft, desk, lang), lang)
+    # Locked: a case closed meanwhile by anything but a resident's answer (a rejection, a
+    # time-out after a later resolution) takes no more comments.
+    case = await _case(uow, _pointed(draft, desk, lang), lang, lock=True)
+    if case.status == CaseStatus.CLOSED and case.outcome not in ANSWERED_OUTCOMES:
+        await uow.cases.drop_draft(draft.key)
+        return Relayed(lang, None, closed=case.number, retire=drafts.prompt_of(draft))
     await timeline.record(uow, case, timeline.ANSWER, timeline.TO_HANDLER, author=RESIDENT,
                           at=coarse(caller.now, desk.resolution), text=kept,
                           params={"comment": True})

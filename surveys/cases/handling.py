@@ -35,12 +35,8 @@ What the relay must know of the entries written here (kind, notify, params):
   (``params.into``: the number it joined); on the case that stays, TO_NONE
   (``params.from``: the merged number, ``params.reports``: the new count).
 
-Seals and closing (the rule the relay follows): a case is closed only through :func:`close`,
-which records the closing entry first. If the case (or a case merged into it) then has no
-undelivered TO_RESIDENT entry, its seal and the merged cases' seals are dropped at once;
-otherwise they stay, and the relay drops the seals of a CLOSED case, and of the MERGED cases
-pointing to it, once it has marked the last of their TO_RESIDENT entries delivered. So a
-rejection's reason still reaches the resident, and a closed case names nobody soon after.
+Closing (a rejection, a resolution nobody asked to hear of) goes through
+:func:`surveys.cases.closing.close`, which keeps the seals until the residents have been told.
 """
 
 from __future__ import annotations
@@ -54,7 +50,8 @@ from sqlalchemy import update
 
 from storage.models import Case, CaseOutcome, CaseStatus, Unit
 from surveys.cases import timeline
-from surveys.cases.rules import ADMIN, HANDLER, CaseRules, may_move, normalise_number, on_time
+from surveys.cases.closing import anyone_to_tell, close
+from surveys.cases.rules import ADMIN, HANDLER, CaseRules, normalise_number, on_time
 from surveys.cases.rules import TRANSFER as TRANSFER_REQUEST
 from surveys.cases.views import (
     APPROVE,
@@ -144,37 +141,6 @@ async def _acted(ctx: Staff, case: Case, rules: CaseRules, done: str,
                  {"number": case.number, **params})
 
 
-# --- closing: the one way a case ends -------------------------------------------------------
-
-
-async def close(uow: UnitOfWork, case: Case, outcome: CaseOutcome, *, at: datetime, kind: str,
-                notify: str, author: str, text: str = "",
-                params: Mapping[str, Any] | None = None, person_id: int | None = None,
-                actor: str | None = None) -> None:
-    """Close ``case`` with ``outcome``, recording ``kind`` (the closing entry) first, then
-    drop its seal and those of the cases merged into it unless an entry for a resident is
-    still to be delivered (then the relay drops them once delivered; see the module's
-    docstring)."""
-    if not may_move(case.status, CaseStatus.CLOSED):
-        raise ValueError(f"case {case.number} cannot close from {case.status}")
-    case.status, case.outcome, case.closed_at = CaseStatus.CLOSED, outcome, at
-    case.request = case.request_reason = None
-    case.request_unit_id = None
-    case.answer_due_at = None
-    _changed(case)
-    await timeline.record(uow, case, kind, notify, author=author, at=at, text=text,
-                          params=params, person_id=person_id, actor=actor)
-    merged = [m.id for m in await uow.cases.merged_into(case.id)]
-    if not await uow.cases.undelivered_to_resident([case.id, *merged]):
-        for case_id in (case.id, *merged):
-            await uow.cases.drop_seal(case_id)
-
-
-async def anyone_to_tell(uow: UnitOfWork, case: Case) -> bool:
-    """Whether the case's resident, or a resident of a case merged into it, asked to be told."""
-    return case.wants_reply or any(m.wants_reply for m in await uow.cases.merged_into(case.id))
-
-
 # --- taking ---------------------------------------------------------------------------------
 
 
@@ -187,12 +153,16 @@ async def take(uow: UnitOfWork, caller: Caller, number: str, version: int, *,
     """
     ctx = await staff(uow, caller)
     case = await acting_on(ctx, number, TAKE, version)
+    _changed(case)
+    await _handled_by_caller(ctx, case)
+    return await _acted(ctx, case, rules, "taken")
+
+
+async def _handled_by_caller(ctx: Staff, case: Case) -> None:
     previous = case.handler_id
     case.status, case.handler_id, case.taken_at = CaseStatus.TAKEN, ctx.actor.person_id, ctx.now
-    _changed(case)
     await _entry(ctx, case, timeline.TAKEN, timeline.TO_NONE,
                  params={"from": previous} if previous is not None else None)
-    return await _acted(ctx, case, rules, "taken")
 
 
 # --- the handler's work: a question, the resolution, a request ------------------------------
@@ -208,10 +178,15 @@ async def resolve(ctx: Staff, case: Case, *, resolution: str, summary: str | Non
     """Resolve the case with what was done (required), an optional public summary and photos.
 
     If anyone asked to be told, the case waits for their "solved?" answer until
-    ``rules.answer_within`` from now; otherwise it closes at once as unconfirmable.
+    ``rules.answer_within`` from now; otherwise it closes at once as unconfirmable. An admin
+    resolving another handler's case becomes its handler (a ``taken`` entry, as a take-over).
     """
     if not resolution.strip():
         raise ValueError("a case is not resolved without a resolution text")
+    if case.handler_id != ctx.actor.person_id:
+        # An admin resolving a case someone else took takes it over first: the resolution,
+        # its credit or blame in appraisal and the resident's answer are the resolver's.
+        await _handled_by_caller(ctx, case)
     now = ctx.now
     case.resolution, case.summary = resolution, summary or None
     case.resolved_at, case.resolved_on_time = now, on_time(now, case.due_at)
@@ -278,8 +253,10 @@ async def transfer(ctx: Staff, case: Case, unit: Unit, reason: str) -> None:
     case.handler_id = case.taken_at = None
     case.request = case.request_reason = None
     case.request_unit_id = None
-    # The new unit's staff have not been reminded of the deadline yet.
-    case.reminded_at = None
+    # The new unit's staff have not been reminded of the deadline yet, nor its admins told
+    # that it is overdue.
+    case.reminded_at = case.overdue_at = None
+    case.escalation = case.escalated_at = None
     _changed(case)
     # Reports merged into it are the same problem: they belong where it goes.
     await ctx.uow.session.execute(update(Case).where(Case.merged_into_id == case.id)

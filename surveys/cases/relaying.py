@@ -2,8 +2,9 @@
 (bot/case_relay.py), which does the sending in between.
 
 - TO_RESIDENT: the chat in the case's seal, if the resident asked to be told (a resolution
-  also reaches the residents of the cases merged into this one, each through their own
-  seal); nobody if the seal is gone or holds no chat.
+  or a rejection also reaches the residents of the cases merged into this one, each through
+  their own seal: :data:`surveys.cases.closing.FOR_EVERY_REPORTER`); nobody if the seal is
+  gone or holds no chat.
 - TO_HANDLER: the entry's ``handler_id`` (an answer to a request), else the case's
   handler; nobody took it yet: as TO_UNIT.
 - TO_UNIT: the staff the case is routed to (:func:`surveys.cases.routing.routed_staff`).
@@ -31,7 +32,7 @@ from sqlalchemy.orm import selectinload
 
 from analysis.themes import DEFAULT_TOPICS, Topics
 from storage.models import Case, CaseMessage, Contact, Person
-from surveys.cases import routing, sealing, supervision, timeline
+from surveys.cases import closing, routing, sealing, supervision, timeline
 from surveys.cases.rules import NOT_SOLVED
 from surveys.people.access import UnitTree
 from surveys.people.caller import resolve_language
@@ -85,20 +86,30 @@ class Parcel:
 
 
 async def plan(uow: UnitOfWork, secret: bytes, entries: Sequence[CaseMessage], *,
-               default_language: str = "en", topics: Topics = DEFAULT_TOPICS) -> list[Parcel]:
+               max_attempts: int, default_language: str = "en",
+               topics: Topics = DEFAULT_TOPICS) -> list[Parcel]:
     """Each entry with its recipients. An entry that cannot be planned (a bug) is logged and
-    left out, so it cannot hold up the others; it stays undelivered."""
+    left out, so it cannot hold up the others; that counts as a failed attempt, and after
+    ``max_attempts`` of them it is given up (marked delivered), as one that cannot be sent
+    is, so that a batch of broken entries does not come back every round ahead of the rest."""
     if not entries:
         return []
     tree = await UnitTree.load(uow)
     cases = await uow.cases.by_ids({entry.case_id for entry in entries})
-    parcels = []
+    parcels, broken = [], []
     for entry in entries:
         try:
             parcels.append(await _parcel(uow, secret, tree, topics, default_language, entry,
                                          cases[entry.case_id]))
         except Exception:  # one broken entry must not stop every other
             log.exception("case relay: cannot plan timeline entry %s", entry.id)
+            broken.append(entry)
+    given_up = [entry for entry in broken if entry.attempts + 1 >= max_attempts]
+    await uow.cases.count_attempt([entry.id for entry in broken])
+    await uow.cases.mark_delivered([entry.id for entry in given_up])
+    for entry in given_up:
+        log.error("case relay: gave up timeline entry %s (%s), which could not be planned "
+                  "%d times", entry.id, entry.kind, max_attempts)
     return parcels
 
 
@@ -148,11 +159,10 @@ async def _people_of(uow: UnitOfWork, ids: Collection[int]) -> dict[int, Person]
 
 async def _residents(uow: UnitOfWork, secret: bytes, entry: CaseMessage,
                      case: Case) -> list[Recipient]:
-    """The case's resident, if they can be told; for a resolution also the residents of the
-    cases merged into it, who are told and asked too."""
-    sealed = [case]
-    if entry.kind == timeline.RESOLUTION:
-        sealed += await uow.cases.merged_into(case.id)
+    """The case's resident, if they can be told; for what became of the problem (a
+    resolution, a rejection) also the residents of the cases merged into it."""
+    sealed = (await closing.reporters(uow, case) if entry.kind in closing.FOR_EVERY_REPORTER
+              else [case])
     found = []
     for each in sealed:
         seal = await uow.cases.seal_of(each.id)

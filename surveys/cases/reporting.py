@@ -308,17 +308,36 @@ async def show_draft(uow: UnitOfWork, caller: Caller, *, desk: Reporting) -> Dra
     return DraftOutcome(lang, await _card(uow, draft, desk, lang), "resumed")
 
 
-async def show_tap(uow: UnitOfWork, caller: Caller, *, desk: Reporting) -> TapOutcome:
-    """The prompt as it stands, for a tap handled before (see :func:`show_draft`).
+async def show_tap(uow: UnitOfWork, caller: Caller, *, desk: Reporting,
+                   draft_nonce: str | None = None) -> TapOutcome:
+    """The prompt as it stands, for a tap handled before (see :func:`show_draft`); if the
+    report was sent (by that tap, whose receipt died with the process), its receipt again.
 
     Raises:
-        Refused: ``stale`` (sent or dropped since: the tapped prompt is over).
+        Refused: ``stale`` (dropped since, or sent and over: the tapped prompt is over).
     """
     lang = await drafts.language(uow, caller)
     draft = await drafts.locked(uow, caller, desk.secret)
-    if draft is None or draft.kind != REPORT:
+    if draft is not None and draft.kind == REPORT:
+        return TapOutcome(lang, card=await _card(uow, draft, desk, lang))
+    opened = await _sent_from(uow, caller, draft_nonce, desk, lang) if draft_nonce else None
+    if opened is None:
         raise Refused("stale", lang)
-    return TapOutcome(lang, card=await _card(uow, draft, desk, lang))
+    return TapOutcome(lang, opened=opened)
+
+
+async def _sent_from(uow: UnitOfWork, caller: Caller, draft_nonce: str, desk: Reporting,
+                     lang: str) -> Opened | None:
+    """The receipt of the caller's case that the draft ``draft_nonce`` opened, while the
+    case is active (its seal, which only the bot opens, names the draft)."""
+    mine = sealing.quota_key(desk.secret, caller.telegram_user_id)
+    for case_id, sealed in await uow.cases.active_seals():
+        reporter = sealing.unseal(desk.secret, case_id, sealed)
+        if reporter is not None and reporter.quota_key == mine and reporter.draft == draft_nonce:
+            case = await uow.cases.get(case_id)
+            if case is not None:
+                return _receipt(await UnitTree.load(uow), case, desk, lang)
+    return None
 
 
 # --- the prompt -----------------------------------------------------------------------------
@@ -473,7 +492,8 @@ async def _open_case(uow: UnitOfWork, caller: Caller, chat_id: int, draft: CaseD
         far_from_unit=place.far if place else None,
     ), [new_number() for _ in range(4)])
     reporter = sealing.Reporter(sealing.quota_key(desk.secret, caller.telegram_user_id),
-                                chat_id if wants_reply else None, lang)
+                                chat_id if wants_reply else None, lang,
+                                draft=str(data.get("nonce") or "") or None)
     await uow.cases.put_seal(case.id, sealing.seal(desk.secret, case.id, reporter))
     for photo in data.get("photos", []):
         await uow.cases.add_photo(case.id, "report", sha256=photo["sha"], path=photo["path"],
@@ -481,8 +501,14 @@ async def _open_case(uow: UnitOfWork, caller: Caller, chat_id: int, draft: CaseD
     await timeline.record(uow, case, timeline.OPENED, timeline.TO_UNIT, author=RESIDENT,
                           at=coarse(caller.now, desk.resolution))
     await uow.cases.drop_draft(draft.key)
-    due_on = add_working_days(opened_on, rules.working_days_for(category), rules.holidays)
-    return Opened(case.number, tree.path(unit_id, lang), due_on, wants_reply)
+    return _receipt(tree, case, desk, lang)
+
+
+def _receipt(tree: UnitTree, case: Case, desk: Reporting, lang: str) -> Opened:
+    rules = desk.rules
+    due_on = add_working_days(case.opened_on, rules.working_days_for(case.category),
+                              rules.holidays)
+    return Opened(case.number, tree.path(case.unit_id, lang), due_on, case.wants_reply)
 
 
 # --- cancelling, the prompt's message -------------------------------------------------------

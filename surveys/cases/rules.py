@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from analysis.themes import DEFAULT_TOPICS, Topics
 from storage.models import CaseOutcome, CaseStatus
+from storage.models.cases import ACTIVE_STATUSES
 
 # Where a case came from.
 REPORT, POLL, COMMENT = "report", "poll", "comment"
@@ -27,11 +28,11 @@ ANSWERS = (YES, PARTLY, NO)
 # Why a case was escalated to the unit's admins.
 OVERDUE, NOT_SOLVED = "overdue", "not_solved"
 
-# Still being worked on: counts against the resident's limit and shows in /cases.
-ACTIVE = (CaseStatus.OPEN, CaseStatus.TAKEN, CaseStatus.RESOLVED)
-# A resolution the resident confirmed (fully or in part), or could not be asked about.
-RESOLVED_OUTCOMES = (CaseOutcome.CONFIRMED, CaseOutcome.PARTLY, CaseOutcome.UNCONFIRMABLE,
-                     CaseOutcome.NOT_CONFIRMED)
+# Still being worked on: counts against the resident's limit and shows in /cases (defined
+# with the statuses, where the repository's queries read it too).
+ACTIVE = ACTIVE_STATUSES
+# Closed by the resident's answer (see :func:`outcome_of_answer`).
+ANSWERED_OUTCOMES = (CaseOutcome.CONFIRMED, CaseOutcome.PARTLY, CaseOutcome.NOT_SOLVED)
 
 # Public numbers: no 0/O, 1/I/L, so a number read aloud or typed is not mistaken.
 _NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

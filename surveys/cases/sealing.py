@@ -38,6 +38,9 @@ class Reporter:
     quota_key: str
     chat_id: int | None = None  # None: the resident did not ask to be told
     language: str = "en"
+    # The nonce of the draft whose Send opened the case: that tap, delivered again after a
+    # crash, finds its case by it to answer with the receipt. Not kept by a later reseal.
+    draft: str | None = None
 
     @property
     def reachable(self) -> bool:
@@ -74,6 +77,8 @@ def seal(secret: bytes, case_id: int, reporter: Reporter) -> str:
     payload = {"q": reporter.quota_key, "l": reporter.language}
     if reporter.chat_id is not None:
         payload["c"] = str(reporter.chat_id)
+    if reporter.draft is not None:
+        payload["d"] = reporter.draft
     nonce = os.urandom(_NONCE_BYTES)
     body = _cipher(secret).encrypt(nonce, json.dumps(payload).encode(), _bound(case_id))
     return base64.b64encode(nonce + body).decode("ascii")
@@ -85,9 +90,9 @@ def unseal(secret: bytes, case_id: int, sealed: str) -> Reporter | None:
         raw = base64.b64decode(sealed.encode("ascii"), validate=True)
         plain = _cipher(secret).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _bound(case_id))
         payload = json.loads(plain)
-        chat = payload.get("c")
+        chat, draft = payload.get("c"), payload.get("d")
         return Reporter(str(payload["q"]), int(chat) if chat is not None else None,
-                        str(payload.get("l") or "en"))
+                        str(payload.get("l") or "en"), str(draft) if draft is not None else None)
     except (InvalidTag, ValueError, binascii.Error, KeyError, TypeError, UnicodeError):
         return None
 

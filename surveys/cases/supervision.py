@@ -10,7 +10,7 @@
 - seals let go: a closed case's seal goes once nothing is left to tell its resident (and a
   day after closing in any case).
 
-Every step keeps its state in the database (``reminded_at``, ``escalation``, ``audited``,
+Every step keeps its state in the database (``reminded_at``, ``overdue_at``, ``audited``,
 the status), so running it twice, or after a restart, does nothing twice.
 """
 
@@ -21,8 +21,9 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from storage.models import Case, CaseOutcome, CaseStatus
+from storage.models import CaseOutcome, CaseStatus
 from surveys.cases import timeline
+from surveys.cases.closing import close
 from surveys.cases.rules import OVERDUE, CaseRules
 from surveys.respondents.anonymity import coarse
 
@@ -36,8 +37,6 @@ UNRESOLVED = (CaseStatus.OPEN, CaseStatus.TAKEN)
 # A closed case's seal is dropped at the latest this long after it closed, even if the relay
 # could not tell the resident what was left to tell.
 SEAL_KEPT_AFTER_CLOSE = timedelta(days=1)
-# Cases merged into others are followed at most this far to the one handling them.
-_MERGE_DEPTH = 10
 BATCH = 500
 
 
@@ -55,9 +54,11 @@ async def remind(uow: UnitOfWork, rules: CaseRules, now: datetime) -> int:
 
 async def escalate_overdue(uow: UnitOfWork, now: datetime) -> int:
     """Tell the unit's admins of every unresolved case past its deadline; once per case
-    (an earlier "not solved" escalation does not stand in for it)."""
-    cases = await uow.cases.overdue(UNRESOLVED, now, OVERDUE, BATCH)
+    (``overdue_at``), whether or not a "not solved" came before or after (``escalation``
+    names the latest escalation only)."""
+    cases = await uow.cases.overdue(UNRESOLVED, now, BATCH)
     for case in cases:
+        case.overdue_at = now
         case.escalated_at, case.escalation = now, OVERDUE
         await timeline.record(uow, case, timeline.OVERDUE, timeline.TO_ADMINS, author=SYSTEM,
                               actor=SYSTEM, at=now, params={"escalation": OVERDUE})
@@ -69,12 +70,10 @@ async def time_out_answers(uow: UnitOfWork, now: datetime) -> int:
     counts as neither confirmed nor refuted). The handler is told."""
     cases = await uow.cases.unanswered(now, BATCH)
     for case in cases:
-        case.status, case.outcome = CaseStatus.CLOSED, CaseOutcome.NOT_CONFIRMED
-        case.closed_at = now
-        case.version += 1  # the resident's Yes/Partly/No buttons are stale now
-        await timeline.record(uow, case, timeline.CLOSED, timeline.TO_HANDLER, author=SYSTEM,
-                              actor=SYSTEM, at=now,
-                              params={"outcome": str(CaseOutcome.NOT_CONFIRMED)})
+        # Its version moves on: the resident's Yes/Partly/No buttons are stale now.
+        await close(uow, case, CaseOutcome.NOT_CONFIRMED, at=now, kind=timeline.CLOSED,
+                    notify=timeline.TO_HANDLER, author=SYSTEM, actor=SYSTEM,
+                    params={"outcome": str(CaseOutcome.NOT_CONFIRMED)})
     return len(cases)
 
 
@@ -113,7 +112,7 @@ async def release_seals(uow: UnitOfWork, case_ids: Collection[int] | None = None
         candidates = [c for c in candidates if c.id in wanted or c.merged_into_id in wanted]
     spent = []
     for case in candidates:
-        root = await _handled_by(uow, case)
+        root = await uow.cases.handled_as(case)
         if root.status == CaseStatus.CLOSED:
             spent.append((case, root))
     pending = await uow.cases.with_undelivered(
@@ -131,23 +130,10 @@ async def drop_stale_seals(uow: UnitOfWork, now: datetime) -> int:
     :data:`SEAL_KEPT_AFTER_CLOSE` ago go, whatever is still undelivered."""
     dropped = 0
     for case in await uow.cases.sealed((CaseStatus.CLOSED, CaseStatus.MERGED)):
-        root = await _handled_by(uow, case)
+        root = await uow.cases.handled_as(case)
         closed_at = root.closed_at or case.closed_at
         if (root.status == CaseStatus.CLOSED and closed_at is not None
                 and closed_at <= now - SEAL_KEPT_AFTER_CLOSE):
             await uow.cases.drop_seal(case.id)
             dropped += 1
     return dropped
-
-
-async def _handled_by(uow: UnitOfWork, case: Case) -> Case:
-    """The case that handles ``case``: itself, or the one it was merged into (followed)."""
-    current = case
-    for _ in range(_MERGE_DEPTH):
-        if current.status != CaseStatus.MERGED or current.merged_into_id is None:
-            break
-        into = await uow.cases.get(current.merged_into_id)
-        if into is None:
-            break
-        current = into
-    return current

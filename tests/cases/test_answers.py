@@ -3,21 +3,27 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from storage.evidence import StoredFile
 from storage.models import Case, CaseDraft, CaseOutcome, CaseStatus
 from storage.uow import Database
-from surveys.cases import answers, drafts, sealing, timeline
+from surveys.cases import answers, drafts, relaying, sealing, supervision, timeline
+from surveys.cases.closing import close
 from surveys.cases.rules import HANDLER, NOT_SOLVED
 from surveys.people.caller import Refused
+from tests.cases.staff_factory import deliver_all
 from tests.cases.test_reporting import DESK as REPORTING
 from tests.cases.test_reporting import NOW, RESIDENT, caller, draft, run, send, written
 from tests.conftest import SECRET, seed_campaign
 
 STRANGER = 4_000_001
+OTHER = 777
 
 
 async def opened_case(db: Database, tell: bool = True) -> str:
@@ -147,6 +153,7 @@ async def test_yes_or_partly_closes_the_case(db: Database, code: str,
                                              outcome: CaseOutcome) -> None:
     number = await opened_case(db)
     version = await resolve(db, number)
+    await deliver_all(db)  # the resident taps the resolution's buttons
     answered = await run(db, answers.answer, caller(), RESIDENT, number, version, code,
                          desk=REPORTING)
     assert isinstance(answered, answers.Answered) and answered.outcome == outcome
@@ -283,6 +290,7 @@ async def test_a_merged_case_s_resident_answers_on_the_case_it_was_merged_into(
     assert isinstance(relayed, answers.Relayed) and relayed.number == primary
     assert ("message", "resident", "handler", "By the gate") in await entries(db, primary)
     version = await resolve(db, primary)
+    await deliver_all(db)
     answered = await run(db, answers.answer, caller(other), other, merged, version, "y",
                          desk=REPORTING)
     assert isinstance(answered, answers.Answered) and answered.number == primary
@@ -291,3 +299,110 @@ async def test_a_merged_case_s_resident_answers_on_the_case_it_was_merged_into(
         assert await uow.cases.active_seals() == []
         for number in (primary, merged):
             assert await uow.cases.seal_of((await case_of(db, number)).id) is None
+
+
+async def merged_pair(db: Database, primary_tells: bool = True) -> tuple[str, str]:
+    """Two residents' reports of one problem, the second merged into the first."""
+    primary = await opened_case(db, tell=primary_tells)
+    merged = (await send(db, await written(db, user=OTHER, text="Same lamp"), user=OTHER)).number
+    async with db.transaction() as uow:
+        first = await uow.cases.by_number(primary)
+        second = await uow.cases.by_number(merged)
+        assert first is not None and second is not None
+        second.status, second.merged_into_id = CaseStatus.MERGED, first.id
+        first.reports += 1
+    return primary, merged
+
+
+async def test_an_answer_keeps_a_merged_residents_seal_until_they_are_told(
+    db: Database,
+) -> None:
+    """Review M2/S2: the answer closes the case by the one closing rule. The primary's
+    resident answered before the merged report's resident had the resolution (their chat hit
+    a network error): that resident is still told, and their seal goes once they are."""
+    primary, merged = await merged_pair(db)
+    version = await resolve(db, primary)  # its RESOLUTION, to both residents, not yet sent
+    await run(db, answers.answer, caller(), RESIDENT, primary, version, "y", desk=REPORTING)
+    async with db.transaction() as uow:
+        parcels = await relaying.plan(uow, SECRET, await uow.cases.undelivered(1000),
+                                       max_attempts=3)
+    [parcel] = [p for p in parcels if p.entry.kind == timeline.RESOLUTION]
+    assert merged in {r.number for r in parcel.recipients}, "the merged resident is told"
+    await deliver_all(db)
+    async with db.transaction() as uow:
+        assert await supervision.release_seals(uow) == 2
+        assert await uow.cases.active_seals() == []
+
+
+async def test_a_no_to_an_overdue_case_does_not_bring_a_second_overdue_escalation(
+    db: Database,
+) -> None:
+    """Review S1, through the resident's answer: "No" marks the case not solved and leaves
+    its overdue escalation (made once) alone."""
+    number = await opened_case(db)
+    async with db.transaction() as uow:
+        case = await uow.cases.by_number(number)
+        assert case is not None
+        case.status, case.due_at = CaseStatus.TAKEN, NOW - timedelta(days=1)
+    async with db.transaction() as uow:
+        assert await supervision.escalate_overdue(uow, NOW) == 1
+    version = await resolve(db, number)
+    await run(db, answers.answer, caller(), RESIDENT, number, version, "n", desk=REPORTING)
+    assert (await case_of(db, number)).escalation == NOT_SOLVED
+    async with db.transaction() as uow:
+        assert await supervision.escalate_overdue(uow, NOW + timedelta(minutes=1)) == 0
+
+
+async def _until_waiting(db: Database, task: asyncio.Task[object]) -> None:
+    """Let ``task`` run until its transaction waits for a lock this test holds (PostgreSQL;
+    SQLite runs one writer at a time, so there it simply waits for the turn)."""
+    if db.dialect != "postgresql":
+        return
+    for _ in range(400):
+        async with db.reading() as uow:
+            waiting = await uow.session.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"))
+        if waiting or task.done():
+            return
+        await asyncio.sleep(0.025)
+
+
+async def _while_rejected(db: Database, number: str,
+                          racer: Callable[[], Awaitable[object]]) -> object:
+    """Run ``racer`` while an admin's transaction, which holds the case, rejects it."""
+    async with db.transaction() as uow:
+        case = await uow.cases.by_number(number, lock=True)
+        assert case is not None
+        task = asyncio.ensure_future(racer())
+        await _until_waiting(db, task)
+        await close(uow, case, CaseOutcome.REJECTED, at=NOW, kind=timeline.REJECTED,
+                    notify=timeline.TO_NONE, author="admin", text="Not ours")
+    return await task
+
+
+async def test_a_reply_racing_a_rejection_is_refused_not_relayed(db: Database) -> None:
+    """Review S3: the reply locks the case and reads its status in its own transaction, so it
+    cannot land on a case closed while it was being written down."""
+    number = await opened_case(db)
+    entry = await staff_message(db, number)
+    await run(db, answers.start_reply, caller(), RESIDENT, number, entry, desk=REPORTING)
+    relayed = await _while_rejected(db, number, lambda: run(
+        db, answers.reply_text, caller(), RESIDENT, "Hello?", desk=REPORTING))
+    assert isinstance(relayed, answers.Relayed)
+    assert (relayed.number, relayed.closed) == (None, number)
+    assert "Hello?" not in [e[3] for e in await entries(db, number)]
+
+
+async def test_a_comment_racing_a_rejection_is_refused_not_relayed(db: Database) -> None:
+    """Review S3: after a first "No" the case is the handler's again; an admin rejecting it
+    meanwhile ends the comment too."""
+    number = await opened_case(db)
+    version = await resolve(db, number)
+    await run(db, answers.answer, caller(), RESIDENT, number, version, "n", desk=REPORTING)
+    relayed = await _while_rejected(db, number, lambda: run(
+        db, answers.answer_comment, caller(), "Still dark", desk=REPORTING))
+    assert isinstance(relayed, answers.Relayed)
+    assert (relayed.number, relayed.closed) == (None, number)
+    assert "Still dark" not in [e[3] for e in await entries(db, number)]
+    assert await draft(db) is None

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.models import AuditEvent, Case, CaseOutcome, CasePhoto, CaseStatus, Role
 from storage.uow import Database, UnitOfWork
-from surveys.cases import handling, steps, timeline, views
+from surveys.cases import handling, steps, supervision, timeline, views
 from surveys.cases.handling import KeptPhoto
 from surveys.cases.rules import CaseRules
 from surveys.fieldwork.rules import FieldRules
@@ -265,6 +265,27 @@ async def test_resolve_without_a_reply_wanted_closes_at_once_and_drops_the_seal(
     assert await seal_of(db, number) is None
 
 
+async def test_an_admin_resolving_a_cadres_case_becomes_its_handler(
+    db: Database, people: dict[int, int],
+) -> None:
+    """Review S4: the resolution is the admin's, so is the case: appraisal credits (or
+    blames) its handler, and the resident's answer goes to them."""
+    number = await open_case(db)
+    await take(db, CADRE, number)
+    outcome = await through(db, ADMIN, number, views.RESOLVE, "Replaced the lamp myself")
+    outcome = await tap(db, ADMIN, outcome, steps.NEXT)
+    outcome = await tap(db, ADMIN, outcome, steps.NO_SUMMARY)
+    done = await tap(db, ADMIN, outcome, steps.CONFIRM)
+    assert done.acted is not None and done.acted.done == "resolved"
+    assert done.acted.view.taken_by == "Admin Liu"
+    case = await case_row(db, number)
+    assert (case.status, case.handler_id) == (CaseStatus.RESOLVED, people[ADMIN])
+    taken, resolution = (await entries(db, number))[-2:]
+    assert (taken.kind, taken.person_id, taken.params) == (
+        timeline.TAKEN, people[ADMIN], {"from": people[CADRE]})
+    assert (resolution.kind, resolution.person_id) == (timeline.RESOLUTION, people[ADMIN])
+
+
 async def test_a_case_cannot_be_resolved_without_a_resolution(
     db: Database, people: dict[int, int],
 ) -> None:
@@ -317,6 +338,28 @@ async def test_a_requested_transfer_approved_moves_the_case_keeping_its_deadline
         timeline.TRANSFERRED, timeline.TO_UNIT, {"from": "V1", "to": "V2"}, "Pine's road")
     listed = await run(db, lambda uow: views.list_cases(uow, caller(OTHER_CADRE), rules=RULES))
     assert [line.number for line in listed.lines] == [number]
+
+
+async def test_a_transfer_lets_the_new_units_admins_be_told_it_is_overdue(
+    db: Database, people: dict[int, int],
+) -> None:
+    """Review S5: the old unit's reminder and overdue escalation do not stand for the new
+    unit's: after a transfer supervision reminds and escalates the case afresh."""
+    number = await open_case(db)
+    async with db.transaction() as uow:
+        case = await uow.cases.by_number(number)
+        assert case is not None
+        case.due_at = now() - timedelta(hours=1)
+    async with db.transaction() as uow:
+        assert await supervision.escalate_overdue(uow, now()) == 1
+    await through(db, ADMIN, number, views.TRANSFER, "V2 Pine's lamp")
+    moved = await case_row(db, number)
+    assert (moved.reminded_at, moved.overdue_at, moved.escalation, moved.escalated_at) == (
+        None, None, None, None)
+    async with db.transaction() as uow:
+        assert await supervision.escalate_overdue(uow, now()) == 1
+    overdue = [e for e in await entries(db, number) if e.kind == timeline.OVERDUE]
+    assert len(overdue) == 2 and overdue[-1].notify == timeline.TO_ADMINS
 
 
 async def test_an_admin_cannot_transfer_outside_their_scope(

@@ -4,14 +4,18 @@ sending, and the message each recipient gets (handlers.relay_render)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 
 from handlers.relay_render import relay_message
 from storage.ids import RANDOM_ID_MAX
 from storage.models import Case, CaseMessage, CaseStatus, Role
 from storage.uow import Database
-from surveys.cases import relaying, sealing, timeline
+from surveys.cases import handling, relaying, sealing, timeline, views
 from surveys.cases.relaying import Parcel, Recipient, Settled
 from surveys.cases.rules import ADMIN, HANDLER, NOT_SOLVED, OVERDUE, RESIDENT, CaseRules
+from surveys.people.caller import Caller
 from surveys.people.names import Names
 from tests.cases.test_supervision import add_entry, entries, open_case
 from tests.conftest import SECRET, seed_campaign
@@ -46,7 +50,8 @@ async def staff(db: Database) -> dict[int, int]:
 async def planned(db: Database) -> dict[tuple[str, str], Parcel]:
     """Every undelivered entry's parcel, by (case number, kind)."""
     async with db.transaction() as uow:
-        parcels = await relaying.plan(uow, SECRET, await uow.cases.undelivered(1000))
+        parcels = await relaying.plan(uow, SECRET, await uow.cases.undelivered(1000),
+                                       max_attempts=3)
     return {(p.case.number, p.entry.kind): p for p in parcels}
 
 
@@ -113,6 +118,31 @@ async def test_a_resolution_reaches_the_residents_of_merged_reports_too(db: Data
         f"ca:{merged.number}:4:{a}" for a in "ypn"]
 
 
+async def test_a_rejection_reaches_the_residents_of_merged_reports_too(db: Database) -> None:
+    """Review M3: handling.reject tells the residents of reports merged into the case why it
+    was rejected (its entry goes TO_RESIDENT because one of them asked), so the relay must
+    hand it to them, as it does a resolution."""
+    await staff(db)
+    primary = await open_case(db, chat_id=None)
+    merged = await open_case(db, chat_id=902, status=CaseStatus.MERGED,
+                             merged_into_id=primary.id)
+    async with db.transaction() as uow:
+        ctx = await views.staff(uow, Caller(telegram_user_id=ADMIN_T1, now=datetime.now(UTC)))
+        case = await uow.cases.by_number(primary.number, lock=True)
+        assert case is not None
+        await handling.reject(ctx, case, "A private road")
+    parcel = (await planned(db))[primary.number, timeline.REJECTED]
+    assert parcel.entry.notify == timeline.TO_RESIDENT
+    assert {(r.chat_id, r.number) for r in parcel.recipients} == {(902, merged.number)}
+    theirs = relay_message(parcel, parcel.recipients[0], CaseRules())
+    assert merged.number in theirs.text and "A private road" in theirs.text
+    async with db.transaction() as uow:
+        await relaying.record(uow, SECRET, [Settled(parcel, True)], datetime.now(UTC),
+                              max_attempts=3)
+    async with db.reading() as uow:
+        assert await uow.cases.seal_of(merged.id) is None, "told: the seal goes"
+
+
 async def test_a_blocked_resident_loses_the_chat_and_the_handler_is_told_once(
     db: Database,
 ) -> None:
@@ -155,6 +185,40 @@ async def test_network_failures_are_counted_and_given_up_after_the_limit(db: Dat
         [entry] = await uow.cases.messages(case.id)
         assert (entry.attempts, entry.delivered) == (3, True)
 
+
+
+async def test_entries_that_cannot_be_planned_are_given_up_after_the_limit(
+    db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review S10: an entry the relay cannot plan (a bug) counts a failed attempt each round
+    and is given up after the limit, so a batch of them does not hold up every later entry
+    for good."""
+    await staff(db)
+    now = datetime.now(UTC)
+    broken = [await open_case(db, chat_id=910 + i, now=now - timedelta(hours=2))
+              for i in range(2)]
+    good = await open_case(db, chat_id=920, now=now)
+    broken_ids = {c.id for c in broken}
+    parcel_of = relaying._parcel
+
+    async def failing(uow: Any, secret: bytes, tree: Any, topics: Any, language: str,
+                      entry: CaseMessage, case: Case) -> Parcel:
+        if case.id in broken_ids:
+            raise KeyError("a bug")
+        return await parcel_of(uow, secret, tree, topics, language, entry, case)
+
+    monkeypatch.setattr(relaying, "_parcel", failing)
+    claimed = []
+    for _ in range(4):  # a batch only as large as the broken ones: they come first
+        async with db.transaction() as uow:
+            entries_ = await uow.cases.undelivered(len(broken))
+            claimed.append({e.case_id for e in entries_})
+            await relaying.plan(uow, SECRET, entries_, max_attempts=3)
+    assert claimed == [broken_ids] * 3 + [{good.id}]
+    async with db.reading() as uow:
+        for case in broken:
+            [entry] = await uow.cases.messages(case.id)
+            assert (entry.attempts, entry.delivered) == (3, True)
 
 
 async def test_an_entry_carries_the_photos_it_names_of_its_own_part(db: Database) -> None:

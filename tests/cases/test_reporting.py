@@ -351,3 +351,18 @@ def test_surveys_without_the_new_keys_keep_their_checksum() -> None:
     marked = parse_survey(SURVEY % ("rating", "opens_case: true\n    case_category: roads"))
     assert '"opens_case":true' in canonical_json(marked)
     assert '"case_category":"roads"' in canonical_json(marked)
+
+
+async def test_a_send_handled_before_answers_with_the_receipt_again(db: Database) -> None:
+    """Review S12: a Send delivered again after a crash (its receipt died with the process)
+    answers with the case's number, found through the seal; someone else's tap, or another
+    draft's, is only stale."""
+    await seed_campaign(db)
+    card = await written(db)
+    opened = await send(db, card, tell=False)
+    again = await run(db, reporting.show_tap, caller(), desk=DESK, draft_nonce=card.nonce)
+    assert isinstance(again, reporting.TapOutcome) and again.opened == opened
+    for user, nonce in ((RESIDENT, "ffffff"), (4_000_002, card.nonce), (RESIDENT, None)):
+        with pytest.raises(Refused) as refused:
+            await run(db, reporting.show_tap, caller(user), desk=DESK, draft_nonce=nonce)
+        assert refused.value.key == "stale"

@@ -149,11 +149,30 @@ async def test_an_unanswered_resolution_closes_as_not_confirmed(db: Database) ->
     [entry] = [e for e in await entries(db, waiting.number) if e.kind == timeline.CLOSED]
     assert (entry.notify, entry.params) == (timeline.TO_HANDLER, {"outcome": "not_confirmed"})
     assert (await case_of(db, still.number)).status == CaseStatus.RESOLVED
-    # The seal stays until the relay has nothing left for the resident, then goes.
-    assert await seal_exists(db, waiting.id)
-    assert await run(db, supervision.release_seals) == 1
+    # Its resolution reached the resident a week ago: nothing is left to tell them.
     assert not await seal_exists(db, waiting.id)
     assert await seal_exists(db, still.id)
+
+
+async def test_a_time_out_keeps_the_seals_of_residents_not_yet_told(db: Database) -> None:
+    """Closing by time-out follows the one closing rule (surveys.cases.closing): the seals of
+    the case and of the reports merged into it stay while an entry for a resident is
+    undelivered, and go once the relay has delivered it."""
+    await seed_campaign(db)
+    now = datetime.now(UTC)
+    primary = await open_case(db, chat_id=511, status=CaseStatus.RESOLVED, resolution="Fixed",
+                              answer_due_at=now - timedelta(minutes=1))
+    merged = await open_case(db, chat_id=512, status=CaseStatus.MERGED,
+                             merged_into_id=primary.id)
+    late = await add_entry(db, primary.number, timeline.MESSAGE, timeline.TO_RESIDENT,
+                           author="handler", text="One more thing")
+    assert await run(db, supervision.time_out_answers, now=now) == 1
+    assert (await case_of(db, primary.number)).answer_due_at is None
+    assert [await seal_exists(db, c.id) for c in (primary, merged)] == [True, True]
+    async with db.transaction() as uow:
+        await uow.cases.mark_delivered([late.id])
+    assert await run(db, supervision.release_seals) == 2
+    assert [await seal_exists(db, c.id) for c in (primary, merged)] == [False, False]
 
 
 async def test_residents_entries_are_audited_in_a_shuffled_batch_with_their_coarse_time(
@@ -294,3 +313,21 @@ async def test_a_reply_is_shown_after_its_question_and_what_an_answer_caused_is_
                    else e.at) for e in await uow.audit.of("case")}
     assert (supervision.SYSTEM, "case.escalated", window) in logged, "audited, coarsely"
     assert (RESIDENT, "case.message", window) in logged
+
+
+async def test_an_overdue_case_is_escalated_once_even_after_a_no(db: Database) -> None:
+    """Review S1: the resident's "No" escalates the case as not solved; that must neither
+    hide the overdue escalation already made nor bring a second one."""
+    await seed_campaign(db)
+    now = datetime.now(UTC)
+    late = await open_case(db, due_in=timedelta(hours=-1), status=CaseStatus.TAKEN)
+    assert await run(db, supervision.escalate_overdue, now=now) == 1
+    # Resolved late; the resident says "No": back to the handler, escalated as not solved.
+    await add_entry(db, late.number, timeline.ESCALATED, timeline.TO_ADMINS,
+                    author=supervision.SYSTEM, params={"escalation": NOT_SOLVED},
+                    status=CaseStatus.TAKEN, reopened=1, escalation=NOT_SOLVED,
+                    escalated_at=now + timedelta(minutes=1))
+    assert await run(db, supervision.escalate_overdue, now=now + timedelta(minutes=2)) == 0
+    case = await case_of(db, late.number)
+    assert (case.escalation, case.overdue_at is not None) == (NOT_SOLVED, True)
+    assert len([e for e in await entries(db, late.number) if e.kind == timeline.OVERDUE]) == 1

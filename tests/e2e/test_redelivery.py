@@ -13,6 +13,7 @@ from sandbox import BotApiSandbox, SandboxClient
 from sandbox.protocol import Params
 from storage.uow import Database
 from tests.e2e.conftest import Bot, redeliver
+from tests.e2e.test_cases_resident import TEXT, card, cases, to_willow
 from tests.e2e.test_resident_journey import answers_of, begin, completed
 
 pytestmark = pytest.mark.e2e
@@ -127,3 +128,30 @@ async def test_a_redelivered_forged_tap_with_an_impossible_id_is_refused_again(
         assert "no longer active" in (await user.wait_for_answer()).text
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert await answers_of(db) == {}
+
+
+async def test_a_redelivered_send_of_a_report_answers_with_its_case_number(
+    bot: Bot, client: SandboxClient, sandbox: BotApiSandbox, db: Database,
+) -> None:
+    """Review S12: the bot died after opening the case and before the receipt went out. A
+    resident who chose "Don't tell me" would never learn the number: the Send delivered again
+    answers with it (found through the case's seal), and opens nothing more."""
+    user = await client.user(3105, "Zhao")
+    await user.send("/report")
+    await card(user)
+    await user.send(TEXT)
+    await card(user, "Choose the place")
+    await to_willow(user)
+    losing = lose_replies(sandbox, ("editMessageText", "answerCallbackQuery"))
+    send = await user.tap("🔕 Don't tell me")
+    for _ in range(200):
+        if await cases(db):
+            break
+        await asyncio.sleep(0.05)
+    await redelivered_settled(bot)
+    await user.expect_no_message(within=0.5)
+    losing.clear()
+    await redeliver(bot, client, send.update_id)
+    receipt = await user.wait_for_message("Sent as case")
+    [case] = await cases(db)
+    assert case.number in receipt.text and not case.wants_reply

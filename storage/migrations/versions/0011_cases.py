@@ -57,6 +57,7 @@ def upgrade() -> None:
     sa.Column('reminded_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('escalated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('escalation', sa.String(length=16), nullable=True),
+    sa.Column('overdue_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('merged_into_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('reports', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -98,7 +99,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('case_messages', schema=None) as batch_op:
         batch_op.create_index('ix_case_messages_case_id', ['case_id'], unique=False)
-        batch_op.create_index('ix_case_messages_delivered', ['delivered'], unique=False)
+        batch_op.create_index('ix_case_messages_undelivered', ['at', 'id'], unique=False,
+                              postgresql_where=sa.text('delivered IS false'),
+                              sqlite_where=sa.text('delivered IS 0'))
+        batch_op.create_index('ix_case_messages_unaudited', ['id'], unique=False,
+                              postgresql_where=sa.text('audited IS false'),
+                              sqlite_where=sa.text('audited IS 0'))
 
     op.create_table('case_photos',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
@@ -130,7 +136,8 @@ def downgrade() -> None:
 
     op.drop_table('case_photos')
     with op.batch_alter_table('case_messages', schema=None) as batch_op:
-        batch_op.drop_index('ix_case_messages_delivered')
+        batch_op.drop_index('ix_case_messages_unaudited')
+        batch_op.drop_index('ix_case_messages_undelivered')
         batch_op.drop_index('ix_case_messages_case_id')
 
     op.drop_table('case_messages')
