@@ -12,7 +12,8 @@ Handlers are thin: decode the update, run one use case in one transaction (which
 the update id), send what it returned after the commit, then wake the relay
 (``deps.cases_changed``) when the timeline changed. A photo is downloaded and kept under its
 SHA-256 before that transaction (``handlers.evidence``), its file time set to the epoch so
-the disk does not time a resident's report either.
+the disk does not time a resident's report either, and re-encoded without its metadata (EXIF:
+when, and often where, it was taken), so the file does not either.
 """
 
 from __future__ import annotations
@@ -196,9 +197,9 @@ async def _on_media(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _receive(deps: Deps, message: Message) -> ReceivedPhoto:
-    """Download and keep the photo; its file's times set to the epoch, so the disk says
-    nothing of when a resident sent it."""
-    received = await receive_photo(deps, message)
+    """Download and keep the photo without its metadata, its file's times set to the epoch,
+    so neither the file nor the disk says when (or where) a resident took or sent it."""
+    received = await receive_photo(deps, message, strip_metadata=True)
     path = deps.evidence.root / received.stored.path
     await asyncio.to_thread(os.utime, path, (0, 0))
     return received
