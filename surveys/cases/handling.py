@@ -187,12 +187,16 @@ async def take(uow: UnitOfWork, caller: Caller, number: str, version: int, *,
     """
     ctx = await staff(uow, caller)
     case = await acting_on(ctx, number, TAKE, version)
+    await _take(ctx, case, ctx.now)
+    return await _acted(ctx, case, rules, "taken")
+
+
+async def _take(ctx: Staff, case: Case, at: datetime) -> None:
     previous = case.handler_id
     case.status, case.handler_id, case.taken_at = CaseStatus.TAKEN, ctx.actor.person_id, ctx.now
     _changed(case)
     await _entry(ctx, case, timeline.TAKEN, timeline.TO_NONE,
-                 params={"from": previous} if previous is not None else None)
-    return await _acted(ctx, case, rules, "taken")
+                 params={"from": previous} if previous is not None else None, at=at)
 
 
 # --- the handler's work: a question, the resolution, a request ------------------------------
@@ -207,12 +211,17 @@ async def resolve(ctx: Staff, case: Case, *, resolution: str, summary: str | Non
                   photos: list[KeptPhoto], rules: CaseRules) -> None:
     """Resolve the case with what was done (required), an optional public summary and photos.
 
-    If anyone asked to be told, the case waits for their "solved?" answer until
-    ``rules.answer_within`` from now; otherwise it closes at once as unconfirmable.
+    A case nobody took is taken by the resolver first (its own entry, a moment before the
+    resolution's): who resolves a case handles it. If anyone asked to be told, the case waits
+    for their "solved?" answer until ``rules.answer_within`` from now; otherwise it closes at
+    once as unconfirmable.
     """
     if not resolution.strip():
         raise ValueError("a case is not resolved without a resolution text")
     now = ctx.now
+    if case.status == CaseStatus.OPEN:
+        # Entries sort by time (their ids are random): the taking just before the resolution.
+        await _take(ctx, case, now - timedelta(microseconds=1))
     case.resolution, case.summary = resolution, summary or None
     case.resolved_at, case.resolved_on_time = now, on_time(now, case.due_at)
     kept = {p.sha256 for p in await ctx.uow.cases.photos(case.id) if p.part == "resolution"}
