@@ -14,9 +14,9 @@ button instead, or /report: the photo may be what its staff asked for.
 Handlers are thin: decode the update, run one use case in one transaction (which also claims
 the update id), send what it returned after the commit, then wake the relay
 (``deps.cases_changed``) when the timeline changed. A photo is downloaded and kept under its
-SHA-256 before that transaction (``handlers.evidence``), its file time set to the epoch so
-the disk does not time a resident's report either, and re-encoded without its metadata (EXIF:
-when, and often where, it was taken), so the file does not either.
+SHA-256 before that transaction (``handlers.evidence``), re-encoded without its metadata (EXIF:
+when, and often where, it was taken) and its modification time set to the epoch (its change
+time, which nothing can set back, still says when: docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -225,8 +225,9 @@ async def _photo_outside(deps: Deps, update: Update, message: Message) -> bool:
 
 
 async def _receive(deps: Deps, message: Message) -> ReceivedPhoto:
-    """Download and keep the photo without its metadata, its file's times set to the epoch,
-    so neither the file nor the disk says when (or where) a resident took or sent it."""
+    """Download and keep the photo without its metadata, its modification time set to the
+    epoch, so neither the photo nor the time a program can set says when (or where) a
+    resident took or sent it."""
     received = await receive_photo(deps, message, strip_metadata=True)
     path = deps.evidence.root / received.stored.path
     await asyncio.to_thread(os.utime, path, (0, 0))

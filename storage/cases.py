@@ -222,12 +222,11 @@ class CasesRepository(Repository):
                 CaseMessage.case_id.in_(list(case_ids)), CaseMessage.notify == notify,
                 CaseMessage.delivered.is_(False)).distinct()))
 
-    async def unaudited(self, author: str, before: datetime,
-                        limit: int = 1000) -> Sequence[CaseMessage]:
-        """Entries of ``author`` not yet in the audit log, dated before ``before``."""
+    async def unaudited(self, before: datetime, limit: int = 1000) -> Sequence[CaseMessage]:
+        """Entries not yet in the audit log (a resident's, or what a resident's answer
+        caused), dated before ``before``."""
         return (await self.session.scalars(
-            select(CaseMessage).where(CaseMessage.author == author,
-                                      CaseMessage.audited.is_(False), CaseMessage.at < before)
+            select(CaseMessage).where(CaseMessage.audited.is_(False), CaseMessage.at < before)
             .order_by(CaseMessage.id).limit(limit).with_for_update(skip_locked=True))).all()
 
     async def mark_audited(self, ids: Collection[int]) -> None:
@@ -261,10 +260,16 @@ class CasesRepository(Repository):
     async def message(self, message_id: int) -> CaseMessage | None:
         return await self.session.get(CaseMessage, message_id)
 
+    async def next_seq(self, case_id: int) -> int:
+        """The place of a new entry in its case's timeline."""
+        last = await self.session.scalar(
+            select(func.max(CaseMessage.seq)).where(CaseMessage.case_id == case_id))
+        return (last or 0) + 1
+
     async def messages(self, case_id: int) -> Sequence[CaseMessage]:
         return (await self.session.scalars(
             select(CaseMessage).where(CaseMessage.case_id == case_id)
-            .order_by(CaseMessage.at, CaseMessage.id))).all()
+            .order_by(CaseMessage.seq, CaseMessage.at, CaseMessage.id))).all()
 
     async def undelivered_to_resident(self, case_ids: Collection[int]) -> bool:
         """Whether any of these cases has an entry for its resident not yet delivered (its

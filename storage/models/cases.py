@@ -121,6 +121,9 @@ class CaseMessage(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False,
                                     default=random_id)
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id", ondelete="RESTRICT"))
+    # Its place in the case's timeline: a resident's time is coarse, so a reply could
+    # otherwise sort before the question it answers.
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # "resident", "handler", "admin", "inspector", "system".
     author: Mapped[str] = mapped_column(String(16))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))

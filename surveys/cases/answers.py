@@ -150,7 +150,7 @@ async def start_reply(uow: UnitOfWork, caller: Caller, chat_id: int, number: str
             or entry.case_id not in (case.id, target.id)):
         raise Refused("forged", lang)
     draft, replaced, shown = await drafts.replace(
-        uow, caller, desk.secret, REPLY, {"case": case.number, "entry": entry.id})
+        uow, caller, desk.secret, REPLY, drafts.for_case(caller, desk.secret, case.number))
     return ReplyPrompt(lang, target.number, str(draft.data["nonce"]), draft.version,
                        desk.rules.max_text_length, replaced, shown)
 
@@ -179,6 +179,18 @@ async def _writing(uow: UnitOfWork, caller: Caller, desk: Reporting, kind: str,
     return draft
 
 
+def _pointed(draft: CaseDraft, desk: Reporting, lang: str) -> str:
+    """The number of the case the draft is for.
+
+    Raises:
+        Refused: ``no_draft`` (its pointer does not open: sealed under another secret).
+    """
+    number = drafts.case_of(draft, desk.secret)
+    if number is None:
+        raise Refused("no_draft", lang)
+    return number
+
+
 async def reply_text(uow: UnitOfWork, caller: Caller, chat_id: int, text: str, *,
                      desk: Reporting) -> Relayed:
     """The resident's reply, for the handler of the case. Over the limit, or with nothing
@@ -205,7 +217,7 @@ async def reply_photo(uow: UnitOfWork, caller: Caller, chat_id: int, stored: Sto
 
 async def _relay(uow: UnitOfWork, caller: Caller, chat_id: int, draft: CaseDraft, text: str,
                  photo: StoredFile | None, desk: Reporting, lang: str) -> Relayed:
-    number = str(draft.data["case"])
+    number = _pointed(draft, desk, lang)
     retire = drafts.prompt_of(draft)
     try:
         _case_of, target = await _open_for_relay(uow, caller, chat_id, number, desk, lang)
@@ -263,8 +275,8 @@ async def answer(uow: UnitOfWork, caller: Caller, chat_id: int, number: str, ver
         raise Refused("stale", lang, {"number": case.number})
     await _owner(uow, caller, chat_id, case, desk, lang)
     at = coarse(caller.now, desk.resolution)
-    entry = await timeline.record(uow, target, timeline.ANSWER, timeline.TO_HANDLER,
-                                  author=RESIDENT, at=at, params={"answer": choice})
+    await timeline.record(uow, target, timeline.ANSWER, timeline.TO_HANDLER, author=RESIDENT,
+                          at=at, params={"answer": choice})
     outcome = outcome_of_answer(choice, target.reopened)
     if outcome is None:
         await _reopen(uow, target, at)
@@ -272,7 +284,7 @@ async def answer(uow: UnitOfWork, caller: Caller, chat_id: int, number: str, ver
         await _close(uow, target, outcome, at)
     target.version += 1
     draft, _replaced, _shown = await drafts.replace(
-        uow, caller, desk.secret, ANSWER, {"case": target.number, "entry": entry.id})
+        uow, caller, desk.secret, ANSWER, drafts.for_case(caller, desk.secret, target.number))
     return Answered(lang, target.number, choice, outcome, str(draft.data["nonce"]),
                     draft.version, desk.rules.max_text_length)
 
@@ -308,7 +320,7 @@ async def answer_comment(uow: UnitOfWork, caller: Caller, text: str, *,
     kept, too_long = drafts.checked_text(text, desk.rules.max_text_length)
     if not kept:
         return Relayed(lang, None, too_long, blank=kept == "")
-    case = await _case(uow, str(draft.data["case"]), lang)
+    case = await _case(uow, _pointed(draft, desk, lang), lang)
     await timeline.record(uow, case, timeline.ANSWER, timeline.TO_HANDLER, author=RESIDENT,
                           at=coarse(caller.now, desk.resolution), text=kept,
                           params={"comment": True})

@@ -4,8 +4,10 @@ A draft (``case_drafts``) is a report being put together (:mod:`surveys.cases.re
 reply to a staff message, or a comment on a "Was this solved?" answer
 (:mod:`surveys.cases.answers`). It is keyed by an HMAC of the Telegram id
 (:func:`surveys.cases.sealing.draft_key`) and holds no time, so without the secret it names
-nobody. Each change bumps its version; its buttons carry its nonce and version, so a tap on an
-older prompt, or on a prompt of an earlier draft, changes nothing.
+nobody; a reply's or a comment's draft names the case it is for only sealed
+(:func:`for_case`), so neither does it name a case that its stamp could date. Each change
+bumps its version; its buttons carry its nonce and version, so a tap on an older prompt, or on
+a prompt of an earlier draft, changes nothing.
 
 Nothing here writes the ``contacts`` table: the language is read from it, never set, so no
 transaction that writes a resident's case rows writes their contact too.
@@ -89,6 +91,17 @@ async def peek(uow: UnitOfWork, caller: Caller, secret: bytes) -> Peek | None:
 
 def key_of(caller: Caller, secret: bytes) -> str:
     return sealing.draft_key(secret, caller.telegram_user_id)
+
+
+def for_case(caller: Caller, secret: bytes, number: str) -> dict[str, Any]:
+    """A reply's or an answer's comment's draft data: the case it is for, sealed, so the row
+    (written in the resident's transaction) names no case (:func:`sealing.seal_pointer`)."""
+    return {"to": sealing.seal_pointer(secret, key_of(caller, secret), number)}
+
+
+def case_of(draft: CaseDraft, secret: bytes) -> str | None:
+    """The number of the case a reply or comment draft is for; None if it does not open."""
+    return sealing.open_pointer(secret, draft.key, str(draft.data.get("to") or ""))
 
 
 def nonce() -> str:

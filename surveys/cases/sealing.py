@@ -7,6 +7,9 @@ seal is noise; with it, only the bot can relay to the resident. It is deleted wh
 closes, so a closed case names nobody even to the key's holder.
 
 A resident's draft is kept under an HMAC of their Telegram id (like a respondent session).
+A reply or an answer's comment being written names the case it is for only sealed as well
+(:func:`seal_pointer`): the draft row is written in the resident's own transaction, so its
+stamp and place on PostgreSQL would otherwise date their tap for that case.
 """
 
 from __future__ import annotations
@@ -54,10 +57,12 @@ def quota_key(secret: bytes, telegram_user_id: int) -> str:
 
 
 @lru_cache(maxsize=8)
-def _cipher(secret: bytes) -> AESGCM:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"civicpulse/case-seal/v1").derive(secret)
+def _cipher(secret: bytes, purpose: bytes = b"civicpulse/case-seal/v1") -> AESGCM:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
     return AESGCM(key)
+
+
+_POINTER = b"civicpulse/case-draft-pointer/v1"
 
 
 def _bound(case_id: int) -> bytes:
@@ -84,4 +89,23 @@ def unseal(secret: bytes, case_id: int, sealed: str) -> Reporter | None:
         return Reporter(str(payload["q"]), int(chat) if chat is not None else None,
                         str(payload.get("l") or "en"))
     except (InvalidTag, ValueError, binascii.Error, KeyError, TypeError, UnicodeError):
+        return None
+
+
+def seal_pointer(secret: bytes, key: str, number: str) -> str:
+    """The number of the case a draft is for, sealed for the draft under ``key``."""
+    nonce = os.urandom(_NONCE_BYTES)
+    body = _cipher(secret, _POINTER).encrypt(nonce, number.encode(), f"draft:{key}".encode())
+    return base64.b64encode(nonce + body).decode("ascii")
+
+
+def open_pointer(secret: bytes, key: str, sealed: str) -> str | None:
+    """The case number a draft's pointer holds, or None if it does not open (another secret,
+    another draft's pointer)."""
+    try:
+        raw = base64.b64decode(sealed.encode("ascii"), validate=True)
+        plain = _cipher(secret, _POINTER).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:],
+                                                  f"draft:{key}".encode())
+        return plain.decode()
+    except (InvalidTag, ValueError, binascii.Error, UnicodeError):
         return None

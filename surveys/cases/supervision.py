@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from storage.models import Case, CaseOutcome, CaseStatus
 from surveys.cases import timeline
-from surveys.cases.rules import OVERDUE, RESIDENT, CaseRules
+from surveys.cases.rules import OVERDUE, CaseRules
 from surveys.respondents.anonymity import coarse
 
 if TYPE_CHECKING:
@@ -87,17 +87,17 @@ async def audit_residents(uow: UnitOfWork, now: datetime, resolution: timedelta,
     A resident's report, reply or answer is logged neither when it happened (the log's
     times and its order would date it among the contacts' and responses' changes) nor in the
     order the window's entries came in. Returns how many entries were logged."""
-    entries = list(await uow.cases.unaudited(RESIDENT, coarse(now, resolution), BATCH))
+    entries = list(await uow.cases.unaudited(coarse(now, resolution), BATCH))
     if not entries:
         return 0
     cases = await uow.cases.by_ids({entry.case_id for entry in entries})
     (shuffle or random.SystemRandom()).shuffle(entries)
     for entry in entries:
         case = cases[entry.case_id]
-        await uow.audit.record(RESIDENT, f"case.{entry.kind}", "case", case.number, after={
+        await uow.audit.record(entry.author, f"case.{entry.kind}", "case", case.number, after={
             "unit_id": case.unit_id, "category": case.category,
             **({"text": entry.text} if entry.text else {}), **(entry.params or {}),
-        }, at=entry.at)
+        }, at=coarse(entry.at, resolution))
     await uow.cases.mark_audited([entry.id for entry in entries])
     await uow.cases.rewrite(list(cases))
     return len(entries)

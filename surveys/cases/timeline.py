@@ -43,7 +43,8 @@ async def record(
     caused, which an audit entry at once would time)."""
     resident = author == RESIDENT or audit_later
     entry = await uow.cases.add_message(CaseMessage(
-        case_id=case.id, author=author, person_id=person_id, kind=kind, notify=notify,
+        case_id=case.id, seq=await uow.cases.next_seq(case.id), author=author,
+        person_id=person_id, kind=kind, notify=notify,
         text=text, params=dict(params) if params else None, at=at,
         delivered=notify == TO_NONE, audited=not resident,
     ))

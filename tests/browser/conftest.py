@@ -48,7 +48,8 @@ class Shot(Protocol):
 
 
 class ChatPage:
-    """The chat page as a person uses it: the new-user form, the composer, the buttons."""
+    """The chat page as a person uses it: the user list, the new-user form, the composer,
+    the buttons."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
@@ -64,6 +65,14 @@ class ChatPage:
         await expect(self.page.locator("#chat-title")).to_have_text(name)
         await expect(self.messages).to_contain_text("No messages yet")
 
+    async def switch_to(self, name: str) -> None:
+        """Open another simulated user's chat by clicking them in the sidebar's list; wait
+        until the page has loaded that chat (its messages, or the empty chat's hint)."""
+        users = self.page.get_by_role("list", name="Simulated users")
+        await users.get_by_role("listitem").filter(has_text=name).click()
+        await expect(self.page.locator("#chat-title")).to_have_text(name)
+        await expect(self.messages.locator(".row, .system").first).to_be_visible()
+
     async def send(self, text: str) -> None:
         """Type into the composer and press Send; wait until the chat shows the message."""
         await self.page.get_by_placeholder("Write a message or /command").fill(text)
@@ -75,12 +84,16 @@ class ChatPage:
         keyboard = self.messages.locator(".keyboard").last
         await keyboard.get_by_role("button", name=button, exact=True).click()
 
-    async def shows(self, text: str) -> Locator:
-        """Wait until a message from the bot contains ``text``; return the newest such message,
-        pinned by its place in the chat (a locator by text would lose the message once an edit
-        changes its text, and one of "the newest" would move on to the bot's next message)."""
+    async def shows(self, text: str, *more: str) -> Locator:
+        """Wait until a message from the bot contains ``text`` (and each of ``more``); return
+        the newest such message, pinned by its place in the chat (a locator by text would lose
+        the message once an edit changes its text, and one of "the newest" would move on to the
+        bot's next message)."""
         from_bot = self.messages.locator(".row.bot")
-        found = from_bot.filter(has_text=text).last
+        found = from_bot.filter(has_text=text)
+        for also in more:
+            found = found.filter(has_text=also)
+        found = found.last
         await expect(found).to_be_visible()
         place = await found.evaluate(
             "row => [...row.parentNode.querySelectorAll(':scope > .row.bot')].indexOf(row)")

@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 
 from storage.evidence import StoredFile
-from storage.models import Case, CaseOutcome, CaseStatus
+from storage.models import Case, CaseDraft, CaseOutcome, CaseStatus
 from storage.uow import Database
-from surveys.cases import answers, timeline
+from surveys.cases import answers, drafts, sealing, timeline
 from surveys.cases.rules import HANDLER, NOT_SOLVED
 from surveys.people.caller import Refused
 from tests.cases.test_reporting import DESK as REPORTING
 from tests.cases.test_reporting import NOW, RESIDENT, caller, draft, run, send, written
-from tests.conftest import seed_campaign
+from tests.conftest import SECRET, seed_campaign
 
 STRANGER = 4_000_001
 
@@ -187,6 +187,43 @@ async def test_no_reopens_once_then_closes_not_solved(db: Database) -> None:
     assert isinstance(again, answers.Answered) and again.outcome == CaseOutcome.NOT_SOLVED
     case = await case_of(db, number)
     assert (case.status, case.outcome) == (CaseStatus.CLOSED, CaseOutcome.NOT_SOLVED)
+
+
+async def test_a_draft_names_its_case_only_sealed(db: Database) -> None:
+    """A reply or an answer's comment being written is a row the resident's transaction
+    wrote (and on PostgreSQL stamped): it must not say which case it is for."""
+    number = await opened_case(db)
+    entry = await staff_message(db, number)
+    await run(db, answers.start_reply, caller(), RESIDENT, number, entry, desk=REPORTING)
+    replying = await draft(db)
+    assert replying is not None and replying.kind == "reply"
+    assert number not in str(replying.data) and str(entry) not in str(replying.data)
+    assert drafts.case_of(replying, SECRET) == number
+    assert drafts.case_of(replying, b"another-secret-0123456789abcdef!") is None
+    copied = CaseDraft(key=sealing.draft_key(SECRET, STRANGER), kind="reply", version=1,
+                       data=replying.data)
+    assert drafts.case_of(copied, SECRET) is None, "bound to the draft it was sealed for"
+    version = await resolve(db, number)
+    await run(db, answers.answer, caller(), RESIDENT, number, version, "y", desk=REPORTING)
+    answering = await draft(db)
+    assert answering is not None and answering.kind == "answer"
+    assert number not in str(answering.data) and drafts.case_of(answering, SECRET) == number
+
+
+async def test_a_draft_whose_case_does_not_open_relays_nothing(db: Database) -> None:
+    number = await opened_case(db)
+    entry = await staff_message(db, number)
+    await run(db, answers.start_reply, caller(), RESIDENT, number, entry, desk=REPORTING)
+    async with db.transaction() as uow:  # as if sealed under another secret
+        kept = await uow.cases.draft(sealing.draft_key(SECRET, RESIDENT))
+        assert kept is not None
+        kept.data = {**kept.data, "to": sealing.seal_pointer(b"x" * 32, kept.key, number)}
+    with pytest.raises(Refused) as refused:
+        await run(db, answers.reply_text, caller(), RESIDENT, "The one by the gate",
+                  desk=REPORTING)
+    assert refused.value.key == "no_draft"
+    assert ("message", "resident", "handler", "The one by the gate") not in await entries(
+        db, number)
 
 
 async def test_only_the_resident_may_answer(db: Database) -> None:

@@ -172,7 +172,7 @@ async def test_residents_entries_are_audited_in_a_shuffled_batch_with_their_coar
         logged = await uow.session.scalars(
             select(AuditEvent.action).where(AuditEvent.entity == "case"))
         assert list(logged) == ["case.taken"], "only the staff's entry, at once"
-        pending = await uow.cases.unaudited(RESIDENT, window + RESOLUTION)
+        pending = await uow.cases.unaudited(window + RESOLUTION)
     ids = sorted(e.id for e in pending)
     expected = list(pending)
     shuffler = random.Random(7)
@@ -262,3 +262,35 @@ async def test_the_backstop_drops_seals_a_day_after_closing_whatever_is_pending(
     assert await run(db, supervision.release_seals) == 0
     assert await run(db, supervision.drop_stale_seals, now=now) == 1
     assert (await seal_exists(db, old.id), await seal_exists(db, recent.id)) == (False, True)
+
+
+async def test_a_reply_is_shown_after_its_question_and_what_an_answer_caused_is_audited(
+    db: Database,
+) -> None:
+    await seed_campaign(db)
+    window = coarse(datetime.now(UTC), RESOLUTION)
+    case = await open_case(db, chat_id=700, now=window)
+    question = await add_entry(db, case.number, timeline.MESSAGE, timeline.TO_RESIDENT,
+                               author="handler", text="Which lamp post?",
+                               at=window + timedelta(minutes=8))
+    # The reply's own time is coarse (the window's start), earlier than the question's.
+    reply = await add_entry(db, case.number, timeline.MESSAGE, timeline.TO_HANDLER,
+                            author=RESIDENT, text="The one by the school gate", at=window)
+    assert reply.at == window < question.at, "the reply's time stays coarse"
+    shown = [e.text for e in await entries(db, case.number)]
+    assert shown.index("The one by the school gate") > shown.index("Which lamp post?"), \
+        "yet it is shown after the question it answers"
+    async with db.transaction() as uow:
+        found = await uow.cases.by_number(case.number, lock=True)
+        assert found is not None
+        caused = await timeline.record(uow, found, timeline.ESCALATED, timeline.TO_ADMINS,
+                                       author=supervision.SYSTEM, at=window,
+                                       params={"escalation": NOT_SOLVED}, audit_later=True)
+    assert not caused.audited
+    assert await run(db, supervision.audit_residents, now=window + 2 * RESOLUTION,
+                     resolution=RESOLUTION) == 3
+    async with db.reading() as uow:
+        logged = {(e.actor, e.action, e.at.replace(tzinfo=UTC) if e.at.tzinfo is None
+                   else e.at) for e in await uow.audit.of("case")}
+    assert (supervision.SYSTEM, "case.escalated", window) in logged, "audited, coarsely"
+    assert (RESIDENT, "case.message", window) in logged

@@ -81,6 +81,7 @@ def upgrade() -> None:
     op.create_table('case_messages',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('seq', sa.Integer(), server_default='0', nullable=False),
     sa.Column('author', sa.String(length=16), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.String(length=16), nullable=False),
