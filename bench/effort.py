@@ -76,6 +76,8 @@ class Step:
     bot_s: float = 0.0  # measured: from the action to the reply waited for
     read_words: int = 0  # words of the reply read the first time (text and buttons)
     scan_words: int = 0  # words still read once the prompts are familiar (the buttons)
+    # What was read, for --show: (words, line) for each new line and each message's buttons.
+    read: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def actions(self) -> int:
@@ -102,8 +104,9 @@ class Journey:
     target_s: float
     # Whether "routine" use means anything: a questionnaire is read afresh each period.
     routine: bool = True
-    # The estimate the target is judged by (the exit status of a bench that checks targets).
-    judged: str = FIRST_TIME
+    # The estimate the target is judged by (the exit status of a bench that checks targets);
+    # None: shown beside the others for what it costs, not judged.
+    judged: str | None = FIRST_TIME
     steps: list[Step] = field(default_factory=list)
 
     def total(self, attr: str) -> float:
@@ -118,16 +121,19 @@ class Journey:
         return found
 
     def meets(self) -> bool:
-        """Whether the estimate it is judged by is under the target."""
-        return dict(self.estimates())[self.judged] < self.target_s
+        """Whether the estimate it is judged by is under the target (one not judged: True)."""
+        return self.judged is None or dict(self.estimates())[self.judged] < self.target_s
 
-    def report(self) -> str:
+    def report(self, show: bool = False) -> str:
+        """The journey step by step; with ``show``, each step's words read, line by line."""
         bot = self.total("bot_s")
         lines = [f"\n{self.name}"]
         for step in self.steps:
             routine = f", ~{step.routine_s:5.1f} s routine" if self.routine else ""
             lines.append(f"  {step.action:<40} bot {step.bot_s:5.2f} s   person ~"
                          f"{step.human_s:5.1f} s first time{routine}")
+            if show:
+                lines += [f"      {count:3} | {text}" for count, text in step.read]
         lines.append(
             f"  = {int(self.total('taps'))} taps, {int(self.total('messages'))} typed "
             f"message(s) ({int(self.total('typed'))} characters), {int(self.total('photos'))} "
@@ -150,13 +156,14 @@ def summary(journeys: Sequence[Journey]) -> str:
     for journey in journeys:
         totals = dict(journey.estimates())
         routine = f"{totals[ROUTINE]:6.1f} s" if ROUTINE in totals else f"{'–':>8}"
-        verdict = "pass" if journey.meets() else "FAIL"
+        verdict = ("not judged" if journey.judged is None
+                   else f"{'pass' if journey.meets() else 'FAIL'} ({journey.judged})")
         rows.append(
             f"{journey.name:<{width}} {int(journey.total('actions')):>7} "
             f"{int(journey.total('taps')):>4} {int(journey.total('messages')):>14} "
             f"{int(journey.total('typed')):>5} {int(journey.total('photos')):>6} "
             f"{journey.total('bot_s'):6.2f} {totals[FIRST_TIME]:8.1f} s {routine} "
-            f"{journey.target_s:5g} s  {verdict} ({journey.judged})")
+            f"{journey.target_s:5g} s  {verdict}")
     return "\n".join(rows)
 
 
@@ -186,21 +193,29 @@ class Reader:
     again; buttons are always scanned, to find the one to tap."""
 
     seen: set[str] = field(default_factory=set)
+    # The lines and buttons counted by the last read, with their words (for --show).
+    last: list[tuple[int, str]] = field(default_factory=list)
 
     def read(self, messages: Sequence[Message], texts: Sequence[str] = (),
              own: str = "") -> tuple[int, int]:
         """(words read the first time, words scanned in routine use) of the messages and
         other ``texts`` (toasts) that arrived."""
         first = scan = 0
+        self.last = []
         for text in [*(m.body for m in messages), *texts]:
             for line in (raw.strip() for raw in text.splitlines()):
                 if not line or line in self.seen:
                     continue
                 self.seen.add(line)
-                first += _count(line) - (_count(own) if own and own in line else 0)
+                count = _count(line) - (_count(own) if own and own in line else 0)
+                first += count
+                self.last.append((count, line))
         for message in messages:
             first += buttons(message)
             scan += buttons(message)
+            if message.button_texts:
+                self.last.append((buttons(message), "[" + "] [".join(message.button_texts)
+                                  + "]"))
         return first, scan
 
 

@@ -241,18 +241,14 @@ def _facts(view: CaseView, zone: str) -> list[str]:
                  "reports": _reports(view.reports, lang)})]
     timing = (deadline(view.due_at, view.now, lang) if view.status in
               (CaseStatus.OPEN, CaseStatus.TAKEN, CaseStatus.RESOLVED) else "")
-    lines.append(t("cstaff.view.dates", lang, {"opened": view.opened_on.isoformat(),
-                                               "due": when(view.due_at, zone), "left": timing},
+    # When it was opened is the timeline's first line; its photos are sent just above.
+    lines.append(t("cstaff.view.dates", lang, {"due": when(view.due_at, zone), "left": timing},
                    raw=frozenset({"left"})))
     if view.location is not None:
         lines.append(t("cstaff.view.place", lang, {"latitude": f"{view.location[0]:.5f}",
                                                    "longitude": f"{view.location[1]:.5f}"}))
-    else:
-        lines.append(t("cstaff.view.no_place", lang))
     lines.append(t("cstaff.view.reply.yes" if view.wants_reply else "cstaff.view.reply.no",
                    lang))
-    if view.photos:
-        lines.append(t("cstaff.view.photos", lang, {"count": len(view.photos)}))
     return lines
 
 
@@ -349,7 +345,7 @@ def _recap(prompt: Prompt, lang: str) -> list[str]:
     if prompt.resolution:
         lines.append(t("cstaff.recap.resolution", lang,
                        {"text": _clip(prompt.resolution, RECAP_SHOWN)}))
-    if prompt.photos:
+    if prompt.photos and prompt.info is None:  # a photo just sent says the count itself
         lines.append(t("cstaff.recap.photos", lang, {"count": prompt.photos}))
     if prompt.step == "confirm":
         lines.append(t("cstaff.recap.summary", lang, {"text": prompt.summary})
@@ -366,9 +362,9 @@ def _ask_line(prompt: Prompt, lang: str) -> str:
                                      "photos": limits.field.max_photos}
         if prompt.step == "summary":
             params["limit"] = SUMMARY_MAX
-        if prompt.step == "confirm":
-            return t("cstaff.resolve.confirm.tell" if prompt.tell
-                     else "cstaff.resolve.confirm.close", lang, params)
+        if prompt.step in ("photos", "confirm"):  # where Resolve is: say what it does
+            return t(f"cstaff.resolve.{prompt.step}.{'tell' if prompt.tell else 'close'}",
+                     lang, params)
         return t(f"cstaff.resolve.{prompt.step}", lang, params)
     return t(f"cstaff.reason.{prompt.step}.{prompt.action}", lang, {
         "number": prompt.number, "unit": prompt.unit or "?", "limit": limits.text})
@@ -386,18 +382,24 @@ def prompt_message(prompt: Prompt, lang: str) -> tuple[str, InlineKeyboardMarkup
         key = prompt.error if "." in prompt.error else f"cstaff.err.{prompt.error}"
         lines += ["", "⚠️ " + t(key, lang, prompt.params)]
     lines += ["", _ask_line(prompt, lang)]
+    return "\n".join(lines), InlineKeyboardMarkup(_prompt_rows(prompt, lang))
+
+
+def _prompt_rows(prompt: Prompt, lang: str) -> list[list[InlineKeyboardButton]]:
+    """Resolve wherever a resolution is complete (what was done is given): beside "Add a
+    public summary" once it is, and after the summary; Cancel always."""
+    def button(key: str, choice: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(t(key, lang, {"number": prompt.number}),
+                                    callback_data=prompt.choice(choice))
+
     rows: list[list[InlineKeyboardButton]] = []
     if prompt.kind == busy.CASE_RESOLVE:
         if prompt.step == "photos":
-            label = "cstaff.btn.next_photos" if prompt.photos else "cstaff.btn.no_photos"
-            rows.append([InlineKeyboardButton(t(label, lang), callback_data=prompt.choice(NEXT))])
+            rows.append([button("cstaff.btn.confirm", CONFIRM),
+                         button("cstaff.btn.summary", NEXT)])
         elif prompt.step == "summary":
-            rows.append([InlineKeyboardButton(t("cstaff.btn.no_summary", lang),
-                                              callback_data=prompt.choice(NO_SUMMARY))])
+            rows.append([button("cstaff.btn.no_summary", NO_SUMMARY)])
         elif prompt.step == "confirm":
-            rows.append([InlineKeyboardButton(t("cstaff.btn.confirm", lang,
-                                                {"number": prompt.number}),
-                                              callback_data=prompt.choice(CONFIRM))])
-    rows.append([InlineKeyboardButton(t("cstaff.btn.cancel", lang),
-                                      callback_data=prompt.choice("x"))])
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+            rows.append([button("cstaff.btn.confirm", CONFIRM)])
+    rows.append([button("cstaff.btn.cancel", "x")])
+    return rows

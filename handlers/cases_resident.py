@@ -6,13 +6,17 @@
 and locations come here only while the person has a case draft (one read of it per update);
 otherwise they go on to the resident journey (group 0) untouched, so a poll's typed answer
 costs one cheap read more. A draft wins over a poll in progress: the prompt says what a text
-will do, and /cancel drops it.
+will do, and /cancel drops it. One exception: a photo sent with no draft and no poll in
+progress starts a report when it has a caption (the text), as a cadre's starts a note; one
+without says how to report. A person with a report still open is told to use its Reply
+button instead, or /report: the photo may be what its staff asked for.
 
 Handlers are thin: decode the update, run one use case in one transaction (which also claims
 the update id), send what it returned after the commit, then wake the relay
 (``deps.cases_changed``) when the timeline changed. A photo is downloaded and kept under its
-SHA-256 before that transaction (``handlers.evidence``), its modification time set to the
-epoch (its change time, which nothing can set back, still says when: docs/privacy.md).
+SHA-256 before that transaction (``handlers.evidence``), re-encoded without its metadata (EXIF:
+when, and often where, it was taken) and its modification time set to the epoch (its change
+time, which nothing can set back, still says when: docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from handlers.deps import Context, Deps
 from handlers.evidence import (
     EvidenceRefused,
     ReceivedPhoto,
+    forwarded,
     has_photo,
     receive_photo,
     refuse_forwarded,
@@ -162,10 +167,10 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
 
 async def _on_media(deps: Deps, update: Update, context: Context) -> bool:
     found = await _peek(deps, update)
-    if found is None:
-        return False
     message = update.effective_message
     assert message is not None
+    if found is None:
+        return await _photo_outside(deps, update, message)
     if found.kind == ANSWER or (found.kind == REPLY and not has_photo(message)):
         key = "case.answer.text_only" if found.kind == ANSWER else "case.reply.text_only"
         await say(update, t(key, found.lang))
@@ -195,10 +200,35 @@ async def _on_media(deps: Deps, update: Update, context: Context) -> bool:
     return True
 
 
+async def _photo_outside(deps: Deps, update: Update, message: Message) -> bool:
+    """A photo sent while writing nothing: with a caption it starts a report, unless a poll
+    is being answered (the resident journey's then) or a report of the person's is open."""
+    if not has_photo(message) or forwarded(message):
+        return False  # a location, or someone else's photo: the resident journey's
+    caller = deps.caller(update)
+    gate = await deps.query(update, partial(reporting.photo_gate, caller=caller,
+                                            secret=deps.secret))
+    if gate.why == reporting.IN_POLL:
+        return False
+    if gate.why == reporting.HAS_CASE:
+        await say(update, t("case.photo.open_case", gate.lang))
+        return True
+    if not (message.caption or "").strip():
+        await say(update, t("case.photo.caption", gate.lang))
+        return True
+    received = await _receive(deps, message)
+    outcome = await deps.run(update, partial(
+        reporting.start_from_photo, caller=caller, stored=received.stored,
+        caption=message.caption or "", desk=_desk(deps)), again=_again(deps, update))
+    await _show(deps, update, outcome)
+    return True
+
+
 async def _receive(deps: Deps, message: Message) -> ReceivedPhoto:
-    """Download and keep the photo; its modification time set to the epoch, so at least the
-    time a program can set says nothing of when a resident sent it."""
-    received = await receive_photo(deps, message)
+    """Download and keep the photo without its metadata, its modification time set to the
+    epoch, so neither the photo nor the time a program can set says when (or where) a
+    resident took or sent it."""
+    received = await receive_photo(deps, message, strip_metadata=True)
     path = deps.evidence.root / received.stored.path
     await asyncio.to_thread(os.utime, path, (0, 0))
     return received
@@ -228,8 +258,7 @@ async def _show(deps: Deps, update: Update, outcome: DraftOutcome) -> None:
         await say(update, t("case.blank", lang))
     if outcome.added == "text" and (outcome.too_long is not None or outcome.blank):
         return
-    text, keyboard = render.card_message(outcome.card, lang, deps.cases.max_text_length,
-                                         deps.fieldwork.max_photos, outcome.added)
+    text, keyboard = render.card_message(outcome.card, lang, outcome.added)
     shown = await say(update, text, keyboard)
     await _remember(deps, update, outcome.card.nonce, outcome.card.version, shown.message_id,
                     outcome.retire)
@@ -284,8 +313,7 @@ async def _on_draft_button(deps: Deps, update: Update, context: Context) -> bool
     elif outcome.cancelled is not None:
         await edit(query, t(f"case.cancelled.{outcome.cancelled}", lang), None)
     elif outcome.card is not None:
-        text, keyboard = render.card_message(outcome.card, lang, deps.cases.max_text_length,
-                                             deps.fieldwork.max_photos)
+        text, keyboard = render.card_message(outcome.card, lang)
         await edit(query, text, keyboard)
     return True
 

@@ -24,7 +24,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from handlers.cases_render import category_label
 from handlers.texts import t
 from surveys.cases.offer import CaseOffer
-from surveys.cases.reporting import CATEGORY, CONFIRM, UNIT, Card, Opened, Place, UnitPage
+from surveys.cases.reporting import CATEGORY, CONFIRM, TEXT, UNIT, Card, Opened, Place, UnitPage
 from surveys.cases.rules import COMMENT
 
 LABEL = 40
@@ -88,34 +88,30 @@ def _button(text: str, card: Card, choice: str) -> InlineKeyboardButton:
 # --- the report's prompt --------------------------------------------------------------------
 
 
-def card_message(card: Card, lang: str, limit: int, max_photos: int,
+def card_message(card: Card, lang: str,
                  added: str | None = None) -> tuple[str, InlineKeyboardMarkup]:
-    """The report as it stands, and what comes next."""
-    lines = [t(f"case.added.{added}", lang)] if added in (
-        "text", "photo", "same_photo", "location") else []
-    lines.append(t("case.draft.title", lang))
+    """The report as it stands, and what comes next: the place as its title (once known),
+    the text, a line of photos and location, then the step's question; the category is on
+    its button. Only what the resident needs to read: a photo, text or location they just
+    sent shows in the card, not in a line saying it was received."""
+    lines = [t("case.added.same_photo", lang)] if added == "same_photo" else []
+    lines.append(t("case.draft.unit", lang, {"unit": card.unit}) if card.unit is not None
+                 else t("case.draft.title", lang))
+    if card.from_photo:
+        lines.append(t("case.draft.from_photo", lang))
     if card.origin == COMMENT:
         lines.append(t("case.draft.from_comment", lang))
-    if card.text:
-        lines.append(t("case.draft.text", lang, {"length": len(card.text), "limit": limit,
-                                                 "text": card.text}))
-    else:
-        lines.append(t("case.draft.no_text", lang, {"limit": limit}))
-    if max_photos:
-        key = "case.draft.photos" if card.photos else "case.draft.no_photos"
-        lines.append(t(key, lang, {"count": card.photos, "limit": max_photos}))
-    lines.append(t("case.draft.place", lang, {"place": _place(card.place, lang)})
-                 if card.place is not None else t("case.draft.no_place", lang))
-    if card.unit is not None:
-        lines.append(t("case.draft.unit", lang, {"unit": card.unit}))
-    if card.text:
-        key = "case.draft.category_suggested" if card.suggested else "case.draft.category"
-        lines.append(t(key, lang, {"category": category_label(card.category, lang)}))
-    if card.quotable:
-        lines.append(t("case.draft.quotable", lang))
-    if card.step != "text":
-        lines.append("")
-        lines.append(t(f"case.step.{card.step}", lang, {"unit": card.unit or ""}))
+    lines.append(t("case.draft.text", lang, {"text": card.text}) if card.text
+                 else t("case.draft.no_text", lang))
+    details = []
+    if card.photos:
+        details.append(t("case.draft.photos", lang, {"count": card.photos}))
+    if card.place is not None:
+        details.append(t("case.draft.place", lang, {"place": _place(card.place, lang)}))
+    if details:
+        lines.append(" · ".join(details))
+    if card.step != TEXT:
+        lines += ["", t(f"case.step.{card.step}", lang)]
     return "\n".join(lines), InlineKeyboardMarkup(_rows(card, lang))
 
 
@@ -135,9 +131,11 @@ def _rows(card: Card, lang: str) -> list[list[InlineKeyboardButton]]:
         rows = _category_rows(card, lang)
     elif card.step == CONFIRM:
         rows = [
-            [_button(t("case.btn.tell", lang), card, "y")],
-            [_button(t("case.btn.silent", lang), card, "n")],
-            [_button(t("case.btn.category", lang), card, "c"),
+            [_button(t("case.btn.tell", lang), card, "y"),
+             _button(t("case.btn.silent", lang), card, "n")],
+            # The category on its button: a "?" while it is only suggested by the text.
+            [_button(t("case.btn.category_suggested" if card.suggested else "case.btn.category",
+                       lang, {"category": category_label(card.category, lang)}), card, "c"),
              _button(t("case.btn.place", lang), card, "l")],
             [_button(t("case.btn.quote_on" if card.quotable else "case.btn.quote_off", lang),
                      card, "q")],
@@ -182,7 +180,7 @@ def _category_rows(card: Card, lang: str) -> list[list[InlineKeyboardButton]]:
 
 
 def opened_text(opened: Opened, lang: str) -> str:
-    """The receipt of a sent report: its number and deadline."""
-    sent = t("case.sent", lang, {"number": opened.number, "unit": opened.unit,
-                                 "date": opened.due_on.isoformat()})
-    return sent + "\n" + t("case.sent.tell" if opened.wants_reply else "case.sent.silent", lang)
+    """The receipt of a sent report: its number and deadline (and, for someone who chose not
+    to be told, that the number is theirs to keep)."""
+    sent = t("case.sent", lang, {"number": opened.number, "date": opened.due_on.isoformat()})
+    return sent if opened.wants_reply else sent + "\n" + t("case.sent.silent", lang)

@@ -1,9 +1,14 @@
 """Receiving photo evidence: fetch it through the Bot API (getFile), check it, keep it.
 
-Shared by cadres' notes and inspectors' records. A photo is refused before download when
+Shared by cadres' notes, inspectors' records, case resolutions and residents' case photos. A
+photo is refused before download when
 Telegram already says it is too large, and after download when it is not a readable image
 (the sender's file name and type are not trusted). A forwarded photo (or location) is refused
 outright: someone else's, or an old one, is no evidence of what was seen on site.
+
+Staff photos are kept byte for byte: their metadata (when and where a photo was taken) is part
+of the evidence. A resident's are kept without it (``strip_metadata``): a file's EXIF would
+say when, and often where, the person took it, which the case must not.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from telegram import Message
 from telegram.error import BadRequest
 
 from handlers.deps import Deps
-from storage.evidence import StoredFile, image_type
+from storage.evidence import StoredFile, image_type, without_metadata
 
 
 class EvidenceRefused(Exception):
@@ -54,8 +59,10 @@ def has_photo(message: Message) -> bool:
     return bool(message.photo) or message.document is not None
 
 
-async def receive_photo(deps: Deps, message: Message) -> ReceivedPhoto:
-    """Download the photo in ``message`` and keep it under its SHA-256.
+async def receive_photo(deps: Deps, message: Message, *,
+                        strip_metadata: bool = False) -> ReceivedPhoto:
+    """Download the photo in ``message`` and keep it under its SHA-256; with
+    ``strip_metadata``, re-encoded without its metadata first (the hash is the kept bytes').
 
     Raises:
         EvidenceRefused: ``evidence.forwarded`` (nothing is downloaded),
@@ -92,6 +99,8 @@ async def receive_photo(deps: Deps, message: Message) -> ReceivedPhoto:
     kind = await asyncio.to_thread(image_type, data)
     if kind is None:
         raise EvidenceRefused("evidence.not_image")
+    if strip_metadata:
+        data = await asyncio.to_thread(without_metadata, data)
     stored = await asyncio.to_thread(deps.evidence.put, data, kind[0], kind[1])
     return ReceivedPhoto(stored, unique)
 

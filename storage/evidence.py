@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 # What Pillow reports, mapped to the media type and file extension we keep.
 IMAGE_FORMATS = {
@@ -26,6 +26,11 @@ IMAGE_FORMATS = {
 }
 # Pillow's guard against decompression bombs, made strict: a photo is never this large.
 MAX_PIXELS = 50_000_000
+# A photo re-encoded without its metadata: JPEG and WebP quality when the pixels had to change
+# (turned upright, or converted to sRGB); an unchanged JPEG keeps its own quantisation.
+REENCODE_QUALITY = 90
+# What Pillow keeps in ``Image.info`` that is about the pixels, not the photo's history.
+_PIXEL_INFO = ("transparency",)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,57 @@ def image_type(data: bytes) -> tuple[str, str] | None:
             Image.DecompressionBombWarning, Image.DecompressionBombError):
         return None
     return IMAGE_FORMATS.get(kind or "")
+
+
+def without_metadata(data: bytes) -> bytes:
+    """The image re-encoded in its own format with nothing but its pixels: no EXIF (the time
+    it was taken, often where, the camera), XMP, ICC profile, comments or text chunks.
+
+    The EXIF orientation is applied first and colours in another profile are converted to
+    sRGB, so the photo looks as it did. The same bytes in give the same bytes out, so a photo
+    sent twice is still kept once. ``data`` must be an image :func:`image_type` accepts;
+    blocking, so call it with ``asyncio.to_thread``.
+    """
+    with Image.open(io.BytesIO(data)) as image:
+        kind = image.format or "PNG"
+        image.load()
+        changed = ImageOps.exif_transpose(image) if _turned(image) else None
+        pixels = changed or image
+        profile = pixels.info.get("icc_profile")
+        if profile:
+            pixels = _in_srgb(pixels, profile)
+        kept = {key: pixels.info[key] for key in _PIXEL_INFO if key in pixels.info}
+        pixels.info.clear()
+        pixels.info.update(kept)
+        options: dict[str, object] = {}
+        if kind == "JPEG":
+            # Untouched pixels: re-encoded with their own tables, so nothing is lost twice.
+            untouched = pixels is image
+            options = ({"quality": "keep", "subsampling": "keep"} if untouched
+                       else {"quality": REENCODE_QUALITY})
+        elif kind == "WEBP":
+            options = {"quality": REENCODE_QUALITY}
+        out = io.BytesIO()
+        pixels.save(out, format=kind, **options)
+    return out.getvalue()
+
+
+def _turned(image: Image.Image) -> bool:
+    """Whether the EXIF orientation says the pixels are stored other than upright."""
+    return image.getexif().get(0x0112, 1) not in (0, 1)
+
+
+def _in_srgb(image: Image.Image, profile: bytes) -> Image.Image:
+    """The pixels converted from their ICC profile to sRGB (a profile Pillow cannot read: as
+    they are), the profile itself dropped: it can name the device and date the photo."""
+    if image.mode not in ("RGB", "RGBA"):
+        return image
+    try:
+        return ImageCms.profileToProfile(image, ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+                                         ImageCms.createProfile("sRGB"),
+                                         outputMode=image.mode) or image
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image
 
 
 class EvidenceStore:

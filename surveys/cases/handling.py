@@ -177,9 +177,10 @@ async def resolve(ctx: Staff, case: Case, *, resolution: str, summary: str | Non
                   photos: list[KeptPhoto], rules: CaseRules) -> None:
     """Resolve the case with what was done (required), an optional public summary and photos.
 
+    Who resolves a case handles it: a case nobody took is taken by the resolver first, and
+    an admin resolving another handler's case takes it over (a ``taken`` entry either way).
     If anyone asked to be told, the case waits for their "solved?" answer until
-    ``rules.answer_within`` from now; otherwise it closes at once as unconfirmable. An admin
-    resolving another handler's case becomes its handler (a ``taken`` entry, as a take-over).
+    ``rules.answer_within`` from now; otherwise it closes at once as unconfirmable.
     """
     if not resolution.strip():
         raise ValueError("a case is not resolved without a resolution text")

@@ -6,7 +6,13 @@ notes' evidence: same limits, same store), a location, the unit (picked in the u
 already when the report comes from a poll) and a category (suggested from the text by the
 theme topics, "other" if none fits; one tap changes it). Its prompt shows it as it stands and
 what comes next: the text, then the place, then one tap to send, saying whether the resident
-wants to be told what was done.
+wants to be told what was done. The place is set from the start when it is known: the poll's
+unit for an offer, or the one place the resident follows (``/units``); one tap changes it.
+
+A captioned photo sent outside any dialogue starts a report too (:func:`start_from_photo`), as
+a cadre's starts a note, unless it could be meant for something else (:func:`photo_gate`): a
+poll being answered, or a report of the person's still open (whose staff may have asked for a
+photo: a reply goes through its Reply button).
 
 Sending opens the case in one transaction: the case (OPEN, its deadline from the rules), its
 seal (who raised it, readable only with the secret: the chat only if they want to be told),
@@ -37,6 +43,7 @@ from surveys.people.access import UnitTree
 from surveys.people.caller import Caller, Refused
 from surveys.people.names import display_name
 from surveys.respondents.anonymity import coarse, respondent_key
+from surveys.respondents.responding import current_response
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -45,6 +52,8 @@ PAGE_SIZE = 8
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The prompt's steps: what is wrong, where, which category, then send.
 TEXT, UNIT, CATEGORY, CONFIRM = "text", "unit", "category", "confirm"
+# Why a captioned photo outside any dialogue does not start a report (photo_gate).
+IN_POLL, HAS_CASE = "poll", "case"
 
 
 @dataclass(frozen=True)
@@ -88,11 +97,12 @@ class Card:
     text: str
     photos: int
     place: Place | None
-    unit: str | None  # the unit's path, as the reader names it
+    unit: str | None  # the unit's name (with its parent's when another unit shares it)
     category: str
     suggested: bool  # the category was suggested from the text, not chosen
     quotable: bool
     origin: str
+    from_photo: bool  # started by a captioned photo, not by /report or an offer
     picker: UnitPage | None
     categories: tuple[str, ...]  # to choose from, "other" last
 
@@ -114,11 +124,10 @@ class DraftOutcome:
 
 @dataclass(frozen=True)
 class Opened:
-    """A report sent: the case's public number, its unit and deadline (a date in the case
-    time zone)."""
+    """A report sent: the case's public number and deadline (a date in the case time
+    zone)."""
 
     number: str
-    unit: str
     due_on: date
     wants_reply: bool
 
@@ -142,6 +151,19 @@ def _new(unit_id: int | None = None, category: str | None = None, origin: str = 
             "browse": None, "page": 0}
 
 
+async def _followed(uow: UnitOfWork, caller: Caller) -> int | None:
+    """The one place the person follows (``/units``), where a report most likely belongs;
+    None when they follow none or several. Read only: the contact is never written here."""
+    contact = await uow.contacts.by_user(caller.telegram_user_id)
+    if contact is None:
+        return None
+    followed = await uow.subscriptions.unit_ids(contact.id)
+    if len(followed) != 1:
+        return None
+    [unit_id] = followed
+    return unit_id if unit_id in (await UnitTree.load(uow)).by_id else None
+
+
 async def start_report(uow: UnitOfWork, caller: Caller, text: str = "", *,
                        desk: Reporting) -> DraftOutcome:
     """``/report [text]``: a new report draft (an unsent draft is replaced, and the resident
@@ -152,7 +174,7 @@ async def start_report(uow: UnitOfWork, caller: Caller, text: str = "", *,
     """
     lang = await drafts.language(uow, caller)
     await drafts.refuse_at_limit(uow, caller, desk, lang)
-    data = _new()
+    data = _new(await _followed(uow, caller))
     too_long, blank = None, False
     if text.strip():
         kept, too_long = drafts.checked_text(text, desk.rules.max_text_length)
@@ -190,6 +212,43 @@ async def start_from_offer(uow: UnitOfWork, caller: Caller, unit_id: int,
     draft, replaced, shown = await drafts.replace(uow, caller, desk.secret, REPORT, data)
     return DraftOutcome(lang, await _card(uow, draft, desk, lang), "started", too_long,
                         retire=shown, replaced=replaced)
+
+
+@dataclass(frozen=True)
+class PhotoGate:
+    """Whether a photo sent outside any dialogue may start a report: ``why`` not (``IN_POLL``:
+    a poll is being answered, the photo may be meant for it; ``HAS_CASE``: a report of the
+    person's is open, it may be meant for its staff), None when it may."""
+
+    why: str | None
+    lang: str
+
+
+async def photo_gate(uow: UnitOfWork, caller: Caller, secret: bytes) -> PhotoGate:
+    """See :class:`PhotoGate`. A read, before the photo is downloaded; starting the report
+    still checks the limit of open cases."""
+    lang = await drafts.language(uow, caller)
+    if await current_response(uow, secret, caller.telegram_user_id) is not None:
+        return PhotoGate(IN_POLL, lang)
+    quota = sealing.quota_key(secret, caller.telegram_user_id)
+    return PhotoGate(HAS_CASE if await drafts.open_cases(uow, secret, quota) else None, lang)
+
+
+async def start_from_photo(uow: UnitOfWork, caller: Caller, stored: StoredFile, caption: str,
+                           *, desk: Reporting) -> DraftOutcome:
+    """A captioned photo sent outside any dialogue (:func:`photo_gate` let it through): a new
+    report with the photo, its caption as the text and the place the person follows, if one.
+
+    Raises:
+        Refused: ``limit``.
+    """
+    lang = await drafts.language(uow, caller)
+    await drafts.refuse_at_limit(uow, caller, desk, lang)
+    data = {**_new(await _followed(uow, caller)), "from_photo": True}
+    added, too_long, blank = _add_photo(data, stored, caption, desk, lang)
+    draft, replaced, shown = await drafts.replace(uow, caller, desk.secret, REPORT, data)
+    return DraftOutcome(lang, await _card(uow, draft, desk, lang), added, too_long, blank,
+                        shown, replaced)
 
 
 async def _poll_comment(uow: UnitOfWork, secret: bytes, telegram_user_id: int,
@@ -253,6 +312,20 @@ async def draft_photo(uow: UnitOfWork, caller: Caller, stored: StoredFile,
     """
     lang = await drafts.language(uow, caller)
     draft, data = await _report(uow, caller, desk, lang)
+    added, too_long, blank = _add_photo(data, stored, caption, desk, lang)
+    outcome = await _saved(uow, caller, desk, lang, draft, data, added)
+    return DraftOutcome(lang, outcome.card, added, too_long, blank, outcome.retire)
+
+
+def _add_photo(data: dict[str, Any], stored: StoredFile, caption: str | None, desk: Reporting,
+               lang: str) -> tuple[str, TooLong | None, bool]:
+    """Add the photo to the draft's ``data`` and take its caption as the text; returns what
+    was added (``photo``, ``same_photo``), a caption over the limit, and whether the caption
+    had nothing visible.
+
+    Raises:
+        Refused: ``too_many_photos``.
+    """
     photos = list(data.get("photos", []))
     added = "photo"
     if any(item["sha"] == stored.sha256 for item in photos):
@@ -270,8 +343,7 @@ async def draft_photo(uow: UnitOfWork, caller: Caller, stored: StoredFile,
         if kept:
             data["text"] = kept
         blank = kept == ""
-    outcome = await _saved(uow, caller, desk, lang, draft, data, added)
-    return DraftOutcome(lang, outcome.card, added, too_long, blank, outcome.retire)
+    return added, too_long, blank
 
 
 async def draft_location(uow: UnitOfWork, caller: Caller, latitude: float, longitude: float,
@@ -336,7 +408,7 @@ async def _sent_from(uow: UnitOfWork, caller: Caller, draft_nonce: str, desk: Re
         if reporter is not None and reporter.quota_key == mine and reporter.draft == draft_nonce:
             case = await uow.cases.get(case_id)
             if case is not None:
-                return _receipt(await UnitTree.load(uow), case, desk, lang)
+                return _receipt(case, desk)
     return None
 
 
@@ -371,13 +443,25 @@ async def _card(uow: UnitOfWork, draft: CaseDraft, desk: Reporting, lang: str) -
         nonce=str(data["nonce"]), version=draft.version, step=step, text=text,
         photos=len(data.get("photos", [])),
         place=_place(tree, data.get("place"), unit_id, desk, lang),
-        unit=tree.path(unit_id, lang) if unit_id is not None else None,
+        unit=_where(tree, unit_id, lang) if unit_id is not None else None,
         category=chosen or suggest(text, desk), suggested=chosen is None,
         quotable=bool(data.get("quotable")), origin=str(data.get("origin") or "report"),
+        from_photo=bool(data.get("from_photo")),
         picker=_picker(tree, data.get("browse"), int(data.get("page") or 0), lang)
         if step == UNIT else None,
         categories=(*desk.rules.categories, OTHER),
     )
+
+
+def _where(tree: UnitTree, unit_id: int, lang: str) -> str:
+    """The unit as a resident knows it: its name, and its parent's where another unit has
+    the same name (two "Zhangzhuang Village"s in two townships)."""
+    unit = tree.by_id[unit_id]
+    name = display_name(unit, lang)
+    parent = tree.by_id.get(unit.parent_id) if unit.parent_id is not None else None
+    twins = any(display_name(other, lang) == name for other in tree.by_id.values()
+                if other.id != unit_id)
+    return f"{name}, {display_name(parent, lang)}" if twins and parent is not None else name
 
 
 def _place(tree: UnitTree, point: list[float] | None, unit_id: int | None, desk: Reporting,
@@ -501,14 +585,14 @@ async def _open_case(uow: UnitOfWork, caller: Caller, chat_id: int, draft: CaseD
     await timeline.record(uow, case, timeline.OPENED, timeline.TO_UNIT, author=RESIDENT,
                           at=coarse(caller.now, desk.resolution))
     await uow.cases.drop_draft(draft.key)
-    return _receipt(tree, case, desk, lang)
+    return _receipt(case, desk)
 
 
-def _receipt(tree: UnitTree, case: Case, desk: Reporting, lang: str) -> Opened:
+def _receipt(case: Case, desk: Reporting) -> Opened:
     rules = desk.rules
     due_on = add_working_days(case.opened_on, rules.working_days_for(case.category),
                               rules.holidays)
-    return Opened(case.number, tree.path(case.unit_id, lang), due_on, case.wants_reply)
+    return Opened(case.number, due_on, case.wants_reply)
 
 
 # --- cancelling, the prompt's message -------------------------------------------------------

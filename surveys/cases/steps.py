@@ -7,9 +7,10 @@ while another kind of dialogue (a progress note, an inspection) is in progress. 
 of these while another of them is open replaces it (the person chose to act on a case).
 
 - Ask: the next text is the question (up to the case text limit), recorded for the relay.
-- Resolve: what was done (required, up to the notes' limit; a photo's caption counts), then
-  photos (the notes' evidence rules: size and count), then an optional public summary, then
-  a confirmation that says whether the resident will be asked.
+- Resolve (on a case nobody took, it takes it too): what was done (required, up to the notes'
+  limit; a photo's caption counts), then photos (the notes' evidence rules: size and count)
+  with Resolve right there, saying whether the resident will be asked; or first a public
+  summary (optional, so only when asked for), then the confirmation with Resolve.
 - Reason: for a transfer, the unit's code first (the reason may follow it in the same
   message), then the reason; then the request, or the admin's transfer or rejection, is done.
 
@@ -61,7 +62,8 @@ STARTS = {
     REQUEST_REJECT: (busy.CASE_REASON, "reason"),
     REJECT: (busy.CASE_REASON, "reason"),
 }
-# Button choices: n next (after photos), s no summary, y resolve, x cancel.
+# Button choices: n add a public summary (after what was done), s no summary after all (back),
+# y resolve, x cancel.
 NEXT, NO_SUMMARY, CONFIRM, CANCEL = "n", "s", "y", "x"
 BUTTONS = busy.StepButtons("cs:d", "[nsyx]")
 parse_choice, choice_data = BUTTONS.parse, BUTTONS.data
@@ -269,10 +271,10 @@ async def tap(uow: UnitOfWork, caller: Caller, nonce: str, version: int, choice:
         return Outcome(ctx.lang, stale=True)
     if choice == NEXT and dialogue.step == "photos":
         return await _move(ctx, dialogue, "summary", data, limits)
-    if choice == NO_SUMMARY and dialogue.step in ("summary", "confirm"):
+    if choice == NO_SUMMARY and dialogue.step == "summary":
         data["summary"] = None
-        return await _move(ctx, dialogue, "confirm", data, limits)
-    if choice == CONFIRM and dialogue.step == "confirm":
+        return await _move(ctx, dialogue, "photos", data, limits)
+    if choice == CONFIRM and dialogue.step in ("photos", "confirm"):
         return await _finish(ctx, dialogue, lambda case: _resolve(ctx, case, data, limits),
                              limits)
     return Outcome(ctx.lang, stale=True)

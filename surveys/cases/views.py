@@ -88,7 +88,8 @@ def allowed(actor: Actor, tree: UnitTree, case: Case) -> frozenset[str]:
     # An admin may take over a case someone else took (a handler gone quiet, or gone).
     if case.status == CaseStatus.OPEN or (admin and not mine):
         found.add(TAKE)
-    if case.status == CaseStatus.TAKEN and (mine or admin):
+    # Resolving a case nobody took takes it too: whoever resolves it is its handler.
+    if case.status == CaseStatus.OPEN or mine or admin:
         found.add(RESOLVE)
     found.add(MERGE)
     if admin:

@@ -69,11 +69,11 @@ ENGLISH = Words(
     problem="The street lamp by the school gate on Mill Road has been dark for a month",
     question="Which lamp post?", reply="The one by the school gate",
     done="Replaced the bulb and the fuse", summary="Street lamp at the school gate repaired",
-    write="Write what is wrong", where="Where is the problem?",
-    send_it="do you want to be told what was done?", unseen="never who sent it",
-    category="Category: Roads and lighting", tell="🔔 Tell me what was done",
-    sent="Sent as case", asked="a question about your report", anonymous="never who you are",
-    reply_button="↩️ Reply", write_reply="Write your reply for the handler of case",
+    write="What is wrong?", where="Where is it?",
+    send_it="Not linked to your poll answers", unseen="never who sent it",
+    category="🏷 Roads and lighting?", tell="🔔 Send, tell me",
+    sent="Sent: case", asked="a question about your report", anonymous="never who you are",
+    reply_button="↩️ Reply", write_reply="Your reply on case",
     passed="Passed on to the handler of case", dealt="your report has been dealt with",
     solved="Was the problem solved?", answers=("✅ Yes", "➖ Partly", "❌ No"),
     closed="is closed as solved",
@@ -82,10 +82,10 @@ CHINESE = Words(
     name="李伟", language="中文 (zh)",
     problem="学校门口的路灯已经一个月不亮了", question="是哪一根路灯？",
     reply="就是学校门口那一根", done="换了灯泡和保险丝", summary="学校门口的路灯已修好",
-    write="请用一条消息说明问题", where="问题在哪里？", send_it="您希望得知处理结果吗？",
-    unseen="不会知道是谁反映的", category="类别：道路和照明", tell="🔔 告诉我处理结果",
-    sent="已提交，编号", asked="关于您反映的问题，有一个提问", anonymous="不会知道您是谁",
-    reply_button="↩️ 回复", write_reply="承办人的回复", passed="已转达给",
+    write="什么问题？", where="问题在哪里？", send_it="与您的问卷回答无关联",
+    unseen="不知道是谁反映的", category="🏷 道路和照明？", tell="🔔 发送，告诉我结果",
+    sent="已发送：", asked="关于您反映的问题，有一个提问", anonymous="不会知道您是谁",
+    reply_button="↩️ 回复", write_reply="请回复", passed="已转达给",
     dealt="您反映的问题已处理", solved="问题解决了吗？",
     answers=("✅ 解决了", "➖ 部分解决", "❌ 没有解决"), closed="已按“已解决”办结",
 )
@@ -172,7 +172,8 @@ async def report(chat: ChatPage, words: Words) -> tuple[str, str]:
     await chat.tap("Willow Village")
     confirm = await chat.shows(words.send_it)
     await expect(confirm).to_contain_text(words.unseen)
-    await expect(confirm).to_contain_text(words.category)
+    # The category suggested from the text, on the button that changes it.
+    await expect(confirm.get_by_role("button", name=words.category, exact=True)).to_have_count(1)
     await chat.tap(words.tell)
     await expect(confirm).to_contain_text(words.sent)   # the card becomes the receipt
     await expect(confirm.get_by_role("button")).to_have_count(0)
@@ -190,8 +191,9 @@ async def take_and_ask(chat: ChatPage, words: Words, number: str, due: str) -> N
     view = await chat.shows("Timeline", "Resident reported it")
     await expect(view).to_contain_text(f"Case {number}")
     await expect(view).to_contain_text(f"Report (sent with /report): {words.problem}")
-    await expect(view).to_contain_text("The resident asked to be told what was done")
-    await expect(view.get_by_role("button")).to_have_text(["✋ Take", *STAFF_BUTTONS])
+    await expect(view).to_contain_text("The resident asked to be told")
+    await expect(view.get_by_role("button")).to_have_text(["✋ Take", "✅ Resolve",
+                                                          *STAFF_BUTTONS])
     await tap_in(view, "✋ Take")
     await expect(chat.page.locator("#toast")).to_contain_text(f"You took case {number}.")
     await expect(view).to_contain_text(f"Status: taken by {CADRE}")   # the case, in place
@@ -218,23 +220,26 @@ async def reply(chat: ChatPage, words: Words, number: str) -> None:
 
 
 async def resolve(chat: ChatPage, words: Words, number: str, told: Locator) -> None:
-    """The cadre opens the case from the reply and resolves it, without photos."""
+    """The cadre opens the case from the reply and resolves it, without photos but with a
+    public summary (asked for beside Resolve)."""
     await tap_in(told, "📂 Open case")
     view = await chat.shows("Timeline", f"Resident: {words.reply}")
     await expect(view).to_contain_text(f"{CADRE}: {words.question}")
     await tap_in(view, "✅ Resolve")
     await chat.shows("What was done?")
     await chat.send(words.done)
-    await chat.shows("Send photos of the result")
-    await chat.tap("No photos ›")
+    ready = await chat.shows("Tap Resolve, and the resident is asked")
+    await expect(ready.get_by_role("button")).to_have_text([
+        f"✅ Resolve {number}", "📝 Add a public summary", "✖ Cancel"])
+    await tap_in(ready, "📝 Add a public summary")
     await chat.shows("public summary")
     await chat.send(words.summary)
     check = await chat.shows("Check, then tap Resolve")
     await expect(check).to_contain_text(f"Done: {words.done}")
     await expect(check).to_contain_text(f"Public summary: {words.summary}")
-    await expect(check).to_contain_text("they will be asked whether it is solved")
+    await expect(check).to_contain_text("the resident is asked whether it is solved")
     await tap_in(check, f"✅ Resolve {number}")
-    await expect(check).to_contain_text(f"Case {number} is resolved. The resident is asked")
+    await expect(check).to_contain_text(f"Case {number} is resolved; the resident has until")
     resolved = await chat.shows("Timeline", f"{CADRE} resolved it: {words.done}")
     await expect(resolved).to_contain_text("Status: resolved, waiting for the resident's answer")
 

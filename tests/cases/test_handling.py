@@ -286,6 +286,31 @@ async def test_an_admin_resolving_a_cadres_case_becomes_its_handler(
     assert (resolution.kind, resolution.person_id) == (timeline.RESOLUTION, people[ADMIN])
 
 
+async def test_resolving_a_case_nobody_took_takes_it(
+    db: Database, people: dict[int, int],
+) -> None:
+    """Resolve on an open case: the resolver takes it in the same transaction, and Resolve
+    sits beside "Add a public summary" once what was done is given (no summary step)."""
+    number = await open_case(db)
+    outcome = await through(db, CADRE, number, views.RESOLVE, "Replaced the bulb")
+    assert outcome.prompt is not None and outcome.prompt.step == "photos"
+    assert (await case_row(db, number)).status == CaseStatus.OPEN, "nothing taken yet"
+    done = await tap(db, CADRE, outcome, steps.CONFIRM)
+    assert done.acted is not None and done.acted.done == "resolved"
+    case = await case_row(db, number)
+    assert (case.status, case.handler_id) == (CaseStatus.RESOLVED, people[CADRE])
+    assert case.taken_at is not None and case.summary is None
+    assert [(e.kind, e.person_id) for e in await entries(db, number)] == [
+        (timeline.OPENED, None), (timeline.TAKEN, people[CADRE]),
+        (timeline.RESOLUTION, people[CADRE])]
+    # Someone else's case is not theirs to resolve; an admin may.
+    other = await open_case(db)
+    await take(db, ADMIN, other)
+    assert await refused(db, lambda uow: steps.start(uow, caller(CADRE), other, 2,
+                                                     views.RESOLVE, limits=LIMITS)) \
+        == "not_your_case"
+
+
 async def test_a_case_cannot_be_resolved_without_a_resolution(
     db: Database, people: dict[int, int],
 ) -> None:

@@ -16,10 +16,15 @@ from surveys.cases.drafts import Reporting
 from surveys.cases.offer import poll_offer
 from surveys.cases.rules import CaseRules
 from surveys.people.caller import Caller, Refused
+from surveys.people.units import UnitRow, import_units
+from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.questionnaire.loader import load_template, parse_survey
-from tests.conftest import SECRET, seed_campaign
+from surveys.respondents import responding
+from surveys.respondents.journey import Respondent
+from tests.conftest import SECRET, now, seed_campaign
 
 RESIDENT = 5_550_777_001
+OTHER = 5_550_777_002
 # Friday 4 December 2026, 09:17 UTC: a report due in 5 working days is due Friday 11th.
 NOW = datetime(2026, 12, 4, 9, 17, 42, tzinfo=UTC)
 RULES = CaseRules(max_text_length=60, max_open_per_person=2,
@@ -104,7 +109,7 @@ async def test_a_report_with_a_photo_and_a_location_opens_a_sealed_case(db: Data
                        f"u{await unit_id(db)}", desk=DESK)
     assert isinstance(chosen, reporting.TapOutcome) and chosen.card is not None
     assert chosen.card.step == reporting.CONFIRM
-    assert chosen.card.unit == "Riverside County › North Township › Willow Village"
+    assert chosen.card.unit == "Willow Village"
     assert chosen.card.place is not None and chosen.card.place.far is False
     opened = await send(db, chosen.card)
     assert opened.due_on.isoformat() == "2026-12-11"  # five working days after Friday 4th
@@ -275,7 +280,7 @@ async def test_an_offer_starts_a_report_of_the_unit(db: Database) -> None:
     outcome = await run(db, reporting.start_from_offer, caller(), village, "facilities", False,
                         desk=DESK)
     assert isinstance(outcome, reporting.DraftOutcome)
-    assert outcome.card.unit == "Riverside County › North Township › Willow Village"
+    assert outcome.card.unit == "Willow Village"
     assert (outcome.card.category, outcome.card.suggested) == ("facilities", False)
     assert outcome.card.origin == "poll" and outcome.card.step == reporting.TEXT
     unknown = await run(db, reporting.start_from_offer, caller(), village, "no_such", False,
@@ -297,6 +302,89 @@ async def test_remembering_the_prompt_keeps_the_version(db: Database) -> None:
                      card.version - 1, 43) == 43, "an older prompt loses its buttons"
     kept = await draft(db)
     assert kept is not None and kept.version == card.version and kept.data["msg"] == 42
+
+
+# --- the place followed, a photo that starts a report --------------------------------------
+
+
+async def follow(db: Database, user: int, *codes: str) -> None:
+    """The person follows these places (as /units leaves it)."""
+    async with db.transaction() as uow:
+        contact = await uow.contacts.get_or_create(user, user)
+        for code in codes:
+            await uow.subscriptions.add(contact.id, await unit_id(db, code))
+
+
+async def test_the_one_place_followed_is_set_from_the_start(db: Database) -> None:
+    await seed_campaign(db)
+    await follow(db, RESIDENT, "V1")
+    started = await run(db, reporting.start_report, caller(), desk=DESK)
+    assert isinstance(started, reporting.DraftOutcome)
+    assert (started.card.unit, started.card.step) == ("Willow Village", reporting.TEXT)
+    texted = await run(db, reporting.draft_text, caller(), "The bins are full", desk=DESK)
+    assert isinstance(texted, reporting.DraftOutcome)
+    assert texted.card.step == reporting.CONFIRM, "no picker: one tap sends it"
+    # One tap changes it: the picker opens where the place is.
+    card = texted.card
+    changing = await run(db, reporting.draft_tap, caller(), RESIDENT, card.nonce, card.version,
+                         "l", desk=DESK)
+    assert isinstance(changing, reporting.TapOutcome) and changing.card is not None
+    assert changing.card.picker is not None
+    assert changing.card.picker.node_name == "North Township"
+    # Following two places says nothing of where a problem is: the resident picks.
+    await follow(db, OTHER, "V1", "V2")
+    other = await run(db, reporting.start_report, caller(OTHER), desk=DESK)
+    assert isinstance(other, reporting.DraftOutcome) and other.card.unit is None
+
+
+async def test_a_place_sharing_its_name_is_told_by_its_parent(db: Database) -> None:
+    await seed_campaign(db)
+    async with db.transaction() as uow:
+        await import_units(uow, [UnitRow("T2", "South Township", "C1", "township", 9_000, 5),
+                                 UnitRow("V3", "Willow Village", "T2", "village", 700, 6)],
+                           actor="test")
+    card = await written(db, unit="V3")
+    assert card.unit == "Willow Village, South Township"
+    assert (await written(db, user=OTHER, unit="V2")).unit == "Pine Village"
+
+
+async def test_a_captioned_photo_starts_a_report(db: Database) -> None:
+    await seed_campaign(db)
+    await follow(db, RESIDENT, "V1")
+    gate = await run(db, reporting.photo_gate, caller(), SECRET)
+    assert isinstance(gate, reporting.PhotoGate) and gate.why is None
+    outcome = await run(db, reporting.start_from_photo, caller(), photo("b"),
+                        "The bus shelter has lost its roof", desk=DESK)
+    assert isinstance(outcome, reporting.DraftOutcome)
+    card = outcome.card
+    assert (card.text, card.photos, card.unit, card.from_photo, card.step) == (
+        "The bus shelter has lost its roof", 1, "Willow Village", True, reporting.CONFIRM)
+    opened = await send(db, card)
+    async with db.reading() as uow:
+        case = await uow.cases.by_number(opened.number)
+        assert case is not None and case.origin == "report"
+        assert [p.sha256 for p in await uow.cases.photos(case.id)] == ["b" * 64]
+    # Now a report of theirs is open: a photo may be meant for its staff, so none starts.
+    gate = await run(db, reporting.photo_gate, caller(), SECRET)
+    assert isinstance(gate, reporting.PhotoGate) and gate.why == reporting.HAS_CASE
+    other = await run(db, reporting.photo_gate, caller(OTHER), SECRET)
+    assert isinstance(other, reporting.PhotoGate) and other.why is None
+    # A caption over the limit keeps the photo and asks for the text.
+    long = await run(db, reporting.start_from_photo, caller(OTHER), photo("c"), "x" * 61,
+                     desk=DESK)
+    assert isinstance(long, reporting.DraftOutcome) and long.too_long is not None
+    assert (long.card.text, long.card.photos, long.card.step) == ("", 1, reporting.TEXT)
+
+
+async def test_a_photo_during_a_poll_starts_nothing(db: Database) -> None:
+    await seed_campaign(db)
+    who = Respondent(telegram_user_id=RESIDENT, chat_id=RESIDENT, client_language="en",
+                     secret=SECRET, catalog=SurveyCatalog(), now=now())
+    async with db.transaction() as uow:
+        opened = await responding.open_campaign(uow, who, "willow")
+    assert opened.screen is not None, "the poll is being answered"
+    gate = await run(db, reporting.photo_gate, caller(), SECRET)
+    assert isinstance(gate, reporting.PhotoGate) and gate.why == reporting.IN_POLL
 
 
 # --- the end-of-poll offer (pure) -----------------------------------------------------------

@@ -56,7 +56,16 @@ from tests.e2e.reader import (
     near_chance,
     response_orderings,
 )
-from tests.e2e.test_cases_resident import card, low_rated_poll, report, to_willow
+from tests.e2e.test_cases_resident import (
+    PRIVACY,
+    SEND,
+    SENT,
+    SILENT,
+    card,
+    low_rated_poll,
+    report,
+    to_willow,
+)
 from tests.e2e.test_cases_staff import opened, tap_for
 from tests.e2e.test_resident_journey import answer_all, tap_and_wait
 from tests.e2e.test_telegram_limits import eventually
@@ -122,27 +131,25 @@ async def raise_case(resident: Resident, db: Database) -> Row:
         await tap_and_wait(user, "✅ Submit", "Thank you")
         contact = await contact_of(db, user.id)
         await user.send("/report")
-        await card(user)
+        await card(user, "What is wrong?")
     else:
         await low_rated_poll(user, comment=resident.comment)
         contact = await contact_of(db, user.id)
         await user.tap("📝 Turn my comment into a report" if resident.way == "comment"
                        else "📣 Report a problem")
-        confirm = await card(user, "Send it:" if resident.way == "comment"
-                             else "Report a problem")
+        confirm = await card(user, PRIVACY if resident.way == "comment" else "What is wrong?")
     if resident.photo:
         await user.send_photo(png_bytes(16 + resident.index, 16, (resident.index * 9, 90, 200)))
-        confirm = await card(user, "Photo added")
+        confirm = await card(user, "📷 1")
     if resident.way != "comment":
         await user.send(resident.problem)
         if resident.way == "report":
-            await card(user, "Choose the place")
+            await card(user, "Where is it?")
             confirm = await to_willow(user)
         else:
-            confirm = await card(user, "Send it:")
-    await user.tap("🔔 Tell me what was done" if resident.tell else "🔕 Don't tell me",
-                   message_id=confirm.message_id)
-    sent = await user.wait_for_message("Sent as case")
+            confirm = await card(user, PRIVACY)
+    await user.tap(SEND if resident.tell else SILENT, message_id=confirm.message_id)
+    sent = await user.wait_for_message(SENT)
     found = re.search(r"C-[0-9A-Z]{6}", sent.text)
     assert found is not None
     resident.number = found.group(0)
@@ -174,7 +181,7 @@ async def take_and_ask(cadre: SandboxUser, resident: Resident) -> str:
     await cadre.wait_for_message("is on its way to the resident")
     await resident.user.wait_for_message(question)
     await resident.user.tap("↩️ Reply")
-    await resident.user.wait_for_message("Write your reply for the handler")
+    await resident.user.wait_for_message(f"Your reply on case {resident.number}")
     return question
 
 
@@ -197,11 +204,7 @@ async def resolve(cadre: SandboxUser, number: str, take: bool = False) -> None:
     await cadre.tap("✅ Resolve", message_id=view.message_id)
     await card(cadre, "What was done?")
     await cadre.send(f"Replaced the bulb of {number}")
-    await card(cadre, "Send photos of the result")
-    await cadre.tap("No photos ›")
-    await card(cadre, "public summary")
-    await cadre.tap("No summary")
-    await card(cadre, "Check, then tap Resolve")
+    await card(cadre, "Tap Resolve")
     await cadre.tap(f"✅ Resolve {number}")
     await cadre.wait_for_message("is resolved")
 

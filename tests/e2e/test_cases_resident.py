@@ -1,26 +1,31 @@
 """The resident's side of the case loop through the real Application, the sandbox and a real
 database: /report with a photo and a location, a report from a poll's offer or its comment,
-the refusals (too long, too many open cases, stale and forged buttons), /cancel, a restart in
-the middle, replies to a staff message and the "Was this solved?" answers. And privacy: no
-case row names the resident, and the seal does not open without the secret.
+one started by a captioned photo alone (and when a photo starts none), the place a resident
+follows set from the start, the refusals (too long, too many open cases, stale and forged
+buttons), /cancel, a restart in the middle, replies to a staff message and the "Was this
+solved?" answers. And privacy: no case row names the resident, the seal does not open
+without the secret, and a resident's photo is kept without its metadata.
 
 Staff messages and resolutions are recorded straight in the timeline, as the staff side
-does; a minimal stand-in for the relay (:func:`relay`) hands what is due to the resident with
-the buttons the resident side reads (``handlers.cases_resident_render``)."""
+does; the real relay (``bot/case_relay.py``, running in the bot) hands them to the resident
+once woken (:func:`wake`), as a staff handler wakes it after its commit."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
+from bot.app import background_of
 from bot.settings import CasesSection, EvidenceSection
-from handlers.cases_resident_render import reply_keyboard, solved_keyboard
 from sandbox import BotApiSandbox, SandboxClient, SandboxUser
 from sandbox.client import Message
 from sandbox.media import png_bytes
@@ -40,6 +45,7 @@ from tests.conftest import SECRET, seed_campaign
 from tests.e2e.conftest import Bot, Clock, redeliver
 from tests.e2e.fieldwork import set_unit_centre
 from tests.e2e.test_resident_journey import begin, tap_and_wait
+from tests.storage.test_evidence_store import GPS_IFD, TAKEN_AT, phone_jpeg
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +54,9 @@ OTHER = 5_550_271_828
 LIMIT = 80
 NEAR = (30.003, 120.0)
 TEXT = "The street light by the school gate has been dark for a month"
-WILLOW = "Riverside County › North Township › Willow Village"
+SEND, SILENT, SENT = "🔔 Send, tell me", "🔕 Just send", "Sent: case"
+PRIVACY = "Staff see the text, photos and place, never who sent it"
+SOLVED = "Was the problem solved?"
 
 
 @pytest.fixture
@@ -70,7 +78,7 @@ async def bot(sandbox: BotApiSandbox, db: Database, clock: Clock,
         await harness.stop()
 
 
-async def card(user: SandboxUser, contains: str = "Report a problem") -> Message:
+async def card(user: SandboxUser, contains: str) -> Message:
     """The newest message with buttons that says ``contains`` (skipping an older one whose
     buttons were just taken off)."""
     while True:
@@ -91,24 +99,36 @@ async def retired(user: SandboxUser, message_id: int) -> None:
 async def to_willow(user: SandboxUser) -> Message:
     """Pick Willow Village in the unit picker (the county is open at first)."""
     await user.tap("›")
-    while not (await user.wait_for_message("Choose the place")).has_button("Willow Village"):
+    while not (await user.wait_for_message("Where is it?")).has_button("Willow Village"):
         pass
     await user.tap("Willow Village")
-    return await user.wait_for_message("Send it:")
+    return await card(user, PRIVACY)
+
+
+def number_in(message: Message) -> str:
+    found = re.search(r"C-[0-9A-Z]{6}", message.text)
+    assert found is not None
+    return found.group(0)
 
 
 async def report(user: SandboxUser, text: str = TEXT, tell: bool = True) -> str:
     """A report by /report, sent; returns its case number."""
     await user.send("/report")
-    await card(user)
+    await card(user, "What is wrong?")
     await user.send(text)
-    await card(user, "Choose the place")
+    await card(user, "Where is it?")
     await to_willow(user)
-    await user.tap("🔔 Tell me what was done" if tell else "🔕 Don't tell me")
-    sent = await user.wait_for_message("Sent as case")
-    found = re.search(r"C-[0-9A-Z]{6}", sent.text)
-    assert found is not None
-    return found.group(0)
+    await user.tap(SEND if tell else SILENT)
+    return number_in(await user.wait_for_message(SENT))
+
+
+async def follow(db: Database, user_id: int, code: str = "V1") -> None:
+    """The person follows one place, as choosing it with /units leaves it."""
+    async with db.transaction() as uow:
+        contact = await uow.contacts.get_or_create(user_id, user_id)
+        unit = await uow.units.by_code(code)
+        assert unit is not None
+        await uow.subscriptions.add(contact.id, unit.id)
 
 
 async def cases(db: Database) -> list[Case]:
@@ -150,32 +170,11 @@ async def resolve(db: Database, number: str, text: str = "Bulb replaced") -> Non
                               author=HANDLER, at=now, text=text, actor="person:1")
 
 
-async def relay(bot: Bot, db: Database) -> None:
-    """A minimal stand-in for the relay (bot/case_relay.py is built elsewhere): hand each
-    undelivered entry for a resident to the chat its case's seal names, with the resident
-    side's buttons, after the commit."""
+def wake(bot: Bot) -> None:
+    """What a staff handler does after its commit: the relay looks now, not at its next
+    poll."""
     assert bot.application is not None
-    sends = []
-    async with db.transaction() as uow:
-        due = [e for e in await uow.cases.undelivered() if e.notify == timeline.TO_RESIDENT]
-        for entry in due:
-            case = await uow.cases.get(entry.case_id)
-            assert case is not None
-            sealed = await uow.cases.seal_of(case.id)
-            reporter = sealing.unseal(SECRET, case.id, sealed) if sealed is not None else None
-            if reporter is not None and reporter.chat_id is not None:
-                sends.append((reporter.chat_id, entry.kind, entry.id, entry.text, case.number,
-                              case.version))
-        await uow.cases.mark_delivered([e.id for e in due])
-    for chat_id, kind, entry_id, text, number, version in sends:
-        if kind == timeline.MESSAGE:
-            await bot.application.bot.send_message(
-                chat_id, f"Case {number}: {text}",
-                reply_markup=reply_keyboard(number, entry_id, "en"))
-        else:
-            await bot.application.bot.send_message(
-                chat_id, f"Case {number} was resolved: {text}\nWas this solved?",
-                reply_markup=solved_keyboard(number, version, "en"))
+    background_of(bot.application).relay.wake()
 
 
 # --- raising a case -------------------------------------------------------------------------
@@ -187,27 +186,26 @@ async def test_report_with_a_photo_and_a_location(
     await set_unit_centre(db, "V1", 30.0, 120.0, radius_km=2.0)
     user = await client.user(RESIDENT, "Li")
     await user.send("/report")
-    first = await card(user)
-    assert "Write what is wrong" in first.text and first.button_texts == ["✖ Cancel"]
+    first = await card(user, "What is wrong?")
+    assert "A photo's caption counts" in first.text and first.button_texts == ["✖ Cancel"]
     await user.send_photo(png_bytes(40, 30))
-    with_photo = await card(user, "Photo added")
-    assert "Photos: 1 of 2" in with_photo.text
+    with_photo = await card(user, "📷 1")
+    assert "What is wrong?" in with_photo.text, "still asked: the photo had no caption"
     await user.send(TEXT)
-    picking = await card(user, "Choose the place")
+    picking = await card(user, "Where is it?")
     assert picking.button_texts == ["📍 Riverside County", "North Township", "›", "✖ Cancel"]
     await user.send_location(*NEAR)
-    await card(user, "Location added")
+    await card(user, "📌 received")
     confirm = await to_willow(user)
-    assert f"Where: {WILLOW}" in confirm.text
-    assert "Category: Roads and lighting (suggested from your text)" in confirm.text
+    assert "📍 Willow Village" in confirm.text and TEXT in confirm.text
     assert "0.3 km from the centre of Willow Village" in confirm.text
-    assert "never who sent it" in confirm.text and "not linked to this report" in confirm.text
-    assert confirm.button_texts[:2] == ["🔔 Tell me what was done", "🔕 Don't tell me"]
-    await user.tap("🔔 Tell me what was done")
-    sent = await user.wait_for_message("Sent as case")
+    assert "Not linked to your poll answers" in confirm.text
+    assert "sealed handle only it can open, until the case closes" in confirm.text
+    assert confirm.button_texts[:3] == [SEND, SILENT, "🏷 Roads and lighting?"]
+    await user.tap(SEND)
+    sent = await user.wait_for_message(SENT)
     assert sent.message_id == confirm.message_id and not sent.buttons
-    assert re.search(r"It must be dealt with by \d{4}-\d\d-\d\d\.", sent.text)
-    assert "I will tell you what was done" in sent.text
+    assert re.search(r"due \d{4}-\d\d-\d\d\.$", sent.text)
 
     [case] = await cases(db)
     assert case.number in sent.text
@@ -220,7 +218,9 @@ async def test_report_with_a_photo_and_a_location(
         sealed = await uow.cases.seal_of(case.id)
     assert (entry.kind, entry.notify, entry.audited) == ("opened", "unit", False)
     kept = tmp_path / "var" / "evidence" / photo.path
-    assert kept.read_bytes() == png_bytes(40, 30)
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() == photo.sha256
+    with Image.open(kept) as image:
+        assert image.size == (40, 30)
     assert kept.stat().st_mtime == 0, "the disk does not time a resident's photo"
     assert sealed is not None
     assert sealing.unseal(b"not-the-secret-key-0123456789ab", case.id, sealed) is None
@@ -269,13 +269,13 @@ async def test_report_from_a_poll_offer(bot: Bot, client: SandboxClient, db: Dat
     # The offer names the unit (and a category), never the response or the campaign.
     assert thanks.callback_data("📣 Report a problem") == f"co:r:{village.id}:"
     await user.tap("📣 Report a problem")
-    draft = await card(user)
-    assert f"Where: {WILLOW}" in draft.text and "Write what is wrong" in draft.text
+    draft = await card(user, "What is wrong?")
+    assert "📍 Willow Village" in draft.text
     await user.send("Window 3 was closed all morning and nobody said why")
-    confirm = await card(user, "Send it:")
-    await user.tap("🔕 Don't tell me", message_id=confirm.message_id)
-    sent = await user.wait_for_message("Sent as case")
-    assert "You chose not to be told" in sent.text
+    confirm = await card(user, PRIVACY)
+    await user.tap(SILENT, message_id=confirm.message_id)
+    sent = await user.wait_for_message(SENT)
+    assert "Keep the number" in sent.text
     [case] = await cases(db)
     assert (case.origin, case.unit_id, case.wants_reply) == ("poll", village.id, False)
     async with db.reading() as uow:
@@ -304,18 +304,87 @@ async def test_report_from_a_comment(bot: Bot, client: SandboxClient, db: Databa
     thanks = await low_rated_poll(user, comment=comment)
     assert thanks.button_texts == ["📣 Report a problem", "📝 Turn my comment into a report"]
     await user.tap("📝 Turn my comment into a report")
-    confirm = await card(user, "Send it:")
-    assert "the unit's staff will see these words" in confirm.text
+    confirm = await card(user, PRIVACY)
+    assert "Your poll comment is the text, and staff will see it" in confirm.text
     assert comment in confirm.text
-    assert "Category: Public facilities (suggested from your text)" in confirm.text
-    await user.tap("☐ You may quote my words in public summaries")
-    quoted = await user.wait_for_message("You allow your words to be quoted")
-    assert "☑ You may quote my words in public summaries" in quoted.button_texts
-    await user.tap("🔔 Tell me what was done")
-    await user.wait_for_message("Sent as case")
+    assert "🏷 Public facilities?" in confirm.button_texts
+    await user.tap("☐ OK to quote my words")
+    while "☑ OK to quote my words" not in (await card(user, PRIVACY)).button_texts:
+        pass
+    await user.tap(SEND)
+    await user.wait_for_message(SENT)
     [case] = await cases(db)
     assert (case.origin, case.text, case.category, case.quotable) == (
         "comment", comment, "facilities", True)
+
+
+async def test_a_captioned_photo_alone_starts_a_report_without_its_metadata(
+    bot: Bot, client: SandboxClient, db: Database, tmp_path: Path,
+) -> None:
+    """A resident who follows one place sends a phone photo as a file (so Telegram keeps its
+    EXIF: when and where it was taken), captioned with what is wrong: that is the report,
+    its place set; one tap sends it. The photo is kept without its metadata."""
+    await follow(db, RESIDENT)
+    user = await client.user(RESIDENT, "Li")
+    original = phone_jpeg()
+    await user.send_document(original, "IMG_0412.jpg", "image/jpeg",
+                             caption="The bus shelter has lost its roof")
+    confirm = await card(user, PRIVACY)
+    assert "📍 Willow Village" in confirm.text and "Your photo starts a report" in confirm.text
+    assert "The bus shelter has lost its roof" in confirm.text and "📷 1" in confirm.text
+    await user.tap(SEND)
+    number = number_in(await user.wait_for_message(SENT))
+    case = await case_of(db, number)
+    assert (case.text, case.origin) == ("The bus shelter has lost its roof", "report")
+    async with db.reading() as uow:
+        [photo] = await uow.cases.photos(case.id)
+    kept = (tmp_path / "var" / "evidence" / photo.path).read_bytes()
+    assert hashlib.sha256(kept).hexdigest() == photo.sha256, "the stripped bytes are hashed"
+    assert kept != original
+    with Image.open(io.BytesIO(kept)) as image:
+        exif = image.getexif()
+        assert (image.format, image.size) == ("JPEG", (40, 30))
+        assert not exif.get_ifd(GPS_IFD) and TAKEN_AT not in exif and "comment" not in image.info
+    assert b"2026:12:06" not in kept
+
+    # With a report open, a photo may be what its staff asked for: none starts.
+    await user.send_photo(png_bytes(20, 20), caption="And the bench is broken")
+    await user.wait_for_message("Is this photo for a report you made?")
+    assert len(await cases(db)) == 1
+    # Without a caption there is no text: the resident is told how to report.
+    other = await client.user(OTHER, "Wang")
+    await other.send_photo(png_bytes(20, 20))
+    await other.wait_for_message("send the photo with a caption saying what is wrong")
+    # While a poll is being answered, a photo is the poll's business (which takes none).
+    await begin(other)
+    await other.send_photo(png_bytes(20, 20), caption="My answer")
+    await other.wait_for_message("I can only read text messages")
+    async with db.reading() as uow:
+        assert await uow.cases.draft(sealing.draft_key(SECRET, OTHER)) is None
+    assert len(await cases(db)) == 1
+
+
+async def test_the_place_followed_is_set_and_one_tap_changes_it(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    await follow(db, RESIDENT, "V2")
+    user = await client.user(RESIDENT, "Li")
+    await user.send("/report")
+    first = await card(user, "What is wrong?")
+    assert "📍 Pine Village" in first.text
+    await user.send(TEXT)
+    confirm = await card(user, PRIVACY)
+    assert "📍 Pine Village" in confirm.text, "no picker: the place is the one followed"
+    await user.tap("📍 Place")
+    await card(user, "Where is it?")
+    await user.tap("Willow Village")
+    moved = await card(user, PRIVACY)
+    assert "📍 Willow Village" in moved.text
+    await user.tap(SEND)
+    number = number_in(await user.wait_for_message(SENT))
+    async with db.reading() as uow:
+        willow = await uow.units.by_code("V1")
+    assert willow is not None and (await case_of(db, number)).unit_id == willow.id
 
 
 async def test_a_text_over_the_limit_is_refused_whole(
@@ -325,13 +394,13 @@ async def test_a_text_over_the_limit_is_refused_whole(
     long = "A" * (LIMIT + 1)
     await user.send(f"/report {long}")
     refused = await user.wait_for_message("the limit is")
-    assert f"Your text has {LIMIT + 1} characters; the limit is {LIMIT}" in refused.text
+    assert f"Too long: {LIMIT + 1} characters, the limit is {LIMIT}" in refused.text
     echoed = await user.wait_for_message(long)
     assert echoed.text == long, "sent back as it was, to shorten"
-    draft = await card(user)
-    assert "Write what is wrong" in draft.text, "nothing of it was kept"
+    draft = await card(user, "Report a problem")
+    assert "What is wrong?" in draft.text, "nothing of it was kept"
     await user.send("Short")
-    await card(user, "Choose the place")
+    await card(user, "Where is it?")
     await user.send(long + "B")
     await user.wait_for_message("the limit is")
     async with db.reading() as uow:
@@ -357,9 +426,9 @@ async def test_the_limit_of_open_cases(bot: Bot, client: SandboxClient, db: Data
 async def test_stale_and_forged_buttons(bot: Bot, client: SandboxClient, db: Database) -> None:
     user = await client.user(RESIDENT, "Li")
     await user.send("/report")
-    first = await card(user)
+    first = await card(user, "What is wrong?")
     await user.send(TEXT)
-    await card(user, "Choose the place")
+    await card(user, "Where is it?")
     data = first.callback_data("✖ Cancel")
     assert data is not None
     await user.tap_data(first.message_id, data)
@@ -376,9 +445,9 @@ async def test_stale_and_forged_buttons(bot: Bot, client: SandboxClient, db: Dat
 async def test_cancel_drops_the_draft(bot: Bot, client: SandboxClient, db: Database) -> None:
     user = await client.user(RESIDENT, "Li")
     await user.send("/report")
-    first = await card(user)
+    first = await card(user, "What is wrong?")
     await user.send(TEXT)
-    shown = await card(user, "Choose the place")
+    shown = await card(user, "Where is it?")
     await retired(user, first.message_id)
     await user.send("/cancel")
     await user.wait_for_message("Report dropped: nothing was sent.")
@@ -396,14 +465,14 @@ async def test_a_restart_in_the_middle_loses_nothing(
 ) -> None:
     user = await client.user(RESIDENT, "Li")
     await user.send("/report")
-    await card(user)
+    await card(user, "What is wrong?")
     await user.send(TEXT)
-    await card(user, "Choose the place")
+    await card(user, "Where is it?")
     await bot.restart()
     await to_willow(user)
     await bot.restart()
-    await user.tap("🔔 Tell me what was done")
-    await user.wait_for_message("Sent as case")
+    await user.tap(SEND)
+    await user.wait_for_message(SENT)
     [case] = await cases(db)
     assert case.text == TEXT
 
@@ -415,15 +484,15 @@ async def test_a_redelivered_message_shows_the_report_again(
     changes nothing, and the report's prompt is shown again."""
     user = await client.user(RESIDENT, "Li")
     await user.send("/report")
-    await card(user)
+    await card(user, "What is wrong?")
     sent = await user.send(TEXT)
-    shown = await card(user, "Choose the place")
+    shown = await card(user, "Where is it?")
     async with db.reading() as uow:
         before = await uow.cases.draft(sealing.draft_key(SECRET, RESIDENT))
     assert before is not None
     await redeliver(bot, client, sent.update_id)
-    again = await card(user, "Choose the place")
-    assert again.message_id != shown.message_id and "Text received" not in again.text
+    again = await card(user, "Where is it?")
+    assert again.message_id != shown.message_id
     async with db.reading() as uow:
         after = await uow.cases.draft(sealing.draft_key(SECRET, RESIDENT))
     assert after is not None and after.version == before.version
@@ -437,8 +506,9 @@ async def test_reply_to_a_relayed_message(bot: Bot, client: SandboxClient, db: D
     user = await client.user(RESIDENT, "Li")
     number = await report(user)
     await staff_message(db, number, "Which lamp post?")
-    await relay(bot, db)
+    wake(bot)
     asked = await user.wait_for_message("Which lamp post?")
+    assert f"{number}: a question about your report" in asked.text
     assert asked.button_texts == ["↩️ Reply"]
     data = asked.callback_data("↩️ Reply")
     assert data is not None and data.startswith(f"cq:{number}:")
@@ -449,7 +519,7 @@ async def test_reply_to_a_relayed_message(bot: Bot, client: SandboxClient, db: D
     await stranger.tap_data(own.message_id, data)
     assert "not valid" in (await stranger.wait_for_answer()).text
     await user.tap("↩️ Reply")
-    await user.wait_for_message("Write your reply for the handler of case")
+    await user.wait_for_message(f"Your reply on case {number}")
     await user.send("The one by the school gate")
     await user.wait_for_message(f"Passed on to the handler of case {number}")
     [reply] = [e for e in await resident_entries(db, number) if e.kind == "message"]
@@ -473,12 +543,13 @@ async def test_was_this_solved(bot: Bot, client: SandboxClient, db: Database,
         if n:  # the answer before has been taken (reopened) before it is resolved again
             await user.wait_for_message("reopened")
         await resolve(db, number)
-        await relay(bot, db)
-        question = await card(user, "Was this solved?")
+        wake(bot)
+        question = await card(user, SOLVED)
+        assert f"{number}: your report has been dealt with" in question.text
         assert question.button_texts == ["✅ Yes", "➖ Partly", "❌ No"]
         await user.tap(tap, message_id=question.message_id)
     answered = await user.wait_for_message(said)
-    assert "write a comment for the handler" in answered.text
+    assert "Add a comment for the handler" in answered.text
     case = await case_of(db, number)
     assert case.outcome == outcome
     assert case.status == (CaseStatus.TAKEN if outcome is None else CaseStatus.CLOSED)
@@ -502,11 +573,11 @@ async def test_no_comment_and_a_reply_to_a_closed_case(
     user = await client.user(RESIDENT, "Li")
     number = await report(user)
     await staff_message(db, number, "Which lamp post?")
-    await relay(bot, db)
+    wake(bot)
     asked = await user.wait_for_message("Which lamp post?")
     await resolve(db, number)
-    await relay(bot, db)
-    await card(user, "Was this solved?")
+    wake(bot)
+    await card(user, SOLVED)
     await user.tap("✅ Yes")
     done = await user.wait_for_message("closed as solved")
     await user.tap("No comment")

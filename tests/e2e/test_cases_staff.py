@@ -1,7 +1,8 @@
 """The staff side of the case loop through the real Application, the sandbox and a real
 database: /cases and /case, take, ask the resident, resolve with photo evidence (with and
 without the resident asking to be told), a transfer asked for and approved, a rejection with
-its reason, merging two reports of one problem, and the bad input: blank resolutions, a cadre
+its reason, merging two reports of one problem, resolving a case nobody took (which takes
+it), and the bad input: blank resolutions, a cadre
 of another unit, stale and forged buttons, a restart in the middle of a resolution.
 
 Cases are made as the resident flow leaves them (``tests.cases.staff_factory``); what the
@@ -36,6 +37,7 @@ from tests.cases.staff_factory import (
 )
 from tests.conftest import seed_campaign
 from tests.e2e.conftest import Bot, Clock
+from tests.storage.test_evidence_store import phone_jpeg
 
 pytestmark = pytest.mark.e2e
 
@@ -139,12 +141,12 @@ async def test_the_list_pages_and_opens_a_case_with_its_photos(
     assert await wang.download(photo) == image
     view = await prompt(wang, f"Case {number}")
     assert "The street lamp on Mill Road is dark" in view.text
-    assert "Place: 30.07000, 120.02000" in view.text and "Photos: 1" in view.text
+    assert "Place: 30.07000, 120.02000" in view.text
     assert "Report (sent with /report):" in view.text
     assert "The resident asked to be told" in view.text
     assert "Resident reported it" in view.text
-    assert view.button_texts == ["✋ Take", "💬 Ask the resident", "🔁 Ask to transfer",
-                                 "🚫 Ask to reject"]
+    assert view.button_texts == ["✋ Take", "✅ Resolve", "💬 Ask the resident",
+                                 "🔁 Ask to transfer", "🚫 Ask to reject"]
 
 
 async def test_take_then_ask_the_resident(bot: Bot, client: SandboxClient, db: Database) -> None:
@@ -173,7 +175,7 @@ async def test_take_then_ask_the_resident(bot: Bot, client: SandboxClient, db: D
 
 
 async def resolve_with_photo(wang: SandboxUser, number: str, image: bytes) -> Message:
-    """Take the case, then Resolve: a captioned photo, Next, a summary; the confirmation."""
+    """Take the case, then Resolve: a captioned photo, a public summary; the confirmation."""
     await opened(wang, number)
     await tap_for(wang, "✋ Take")
     await wang.tap("✅ Resolve")
@@ -181,7 +183,9 @@ async def resolve_with_photo(wang: SandboxUser, number: str, image: bytes) -> Me
     await wang.send_photo(image, caption="Replaced the bulb and the fuse")
     photos = await prompt(wang, "Photo added (1 of 2)")
     assert "Done: Replaced the bulb and the fuse" in photos.text
-    await wang.tap("Next ›")
+    assert photos.button_texts == [f"✅ Resolve {number}", "📝 Add a public summary",
+                                   "✖ Cancel"]
+    await wang.tap("📝 Add a public summary")
     await prompt(wang, "public summary")
     await wang.send("Mill Road lamp repaired")
     return await prompt(wang, "Check, then tap Resolve")
@@ -192,12 +196,12 @@ async def test_resolve_with_a_photo_when_the_resident_asked_to_be_told(
 ) -> None:
     number = await open_case(db)
     wang = await user(client)
-    image = png_bytes(32, 32, (200, 10, 10))
+    image = phone_jpeg()  # its EXIF (when and where it was taken) is part of the evidence
     confirm = await resolve_with_photo(wang, number, image)
-    assert "they will be asked whether it is solved" in confirm.text
+    assert "the resident is asked whether it is solved" in confirm.text
     assert "Public summary: Mill Road lamp repaired" in confirm.text
     await wang.tap(f"✅ Resolve {number}")
-    done = await wang.wait_for_message("is resolved. The resident is asked")
+    done = await wang.wait_for_message("is resolved; the resident has until")
     assert done.message_id == confirm.message_id and not done.buttons
     view = await prompt(wang, f"Case {number}")
     assert "resolved, waiting for the resident's answer" in view.text
@@ -212,7 +216,8 @@ async def test_resolve_with_a_photo_when_the_resident_asked_to_be_told(
     async with db.reading() as uow:
         [photo] = (await uow.session.scalars(select(CasePhoto))).all()
     assert photo.part == "resolution" and photo.sha256 == hashlib.sha256(image).hexdigest()
-    assert (tmp_path / "var" / "evidence" / photo.path).read_bytes() == image
+    assert (tmp_path / "var" / "evidence" / photo.path).read_bytes() == image, (
+        "staff evidence is kept byte for byte, metadata and all")
     assert await seal_of(db, number) is not None
 
 
@@ -222,7 +227,7 @@ async def test_resolve_when_the_resident_did_not_ask_closes_the_case(
     number = await open_case(db, wants_reply=False)
     wang = await user(client)
     confirm = await resolve_with_photo(wang, number, png_bytes(20, 20))
-    assert "the case closes when you resolve it" in confirm.text
+    assert "did not ask to be told, so the case closes" in confirm.text
     await wang.tap(f"✅ Resolve {number}")
     await wang.wait_for_message("is resolved and closed")
     view = await wang.wait_for_message(f"Case {number}")
@@ -232,6 +237,30 @@ async def test_resolve_when_the_resident_did_not_ask_closes_the_case(
     assert (case.status, case.outcome) == (CaseStatus.CLOSED, CaseOutcome.UNCONFIRMABLE)
     assert (await entries(db, number))[-1].notify == timeline.TO_NONE
     assert await seal_of(db, number) is None
+
+
+async def test_resolve_on_a_case_nobody_took_takes_it_in_three_taps(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    """Resolve, a captioned photo, Resolve: the case is taken and resolved at once, with no
+    summary step when none is wanted."""
+    number = await open_case(db)
+    wang = await user(client)
+    await opened(wang, number)
+    await wang.tap("✅ Resolve")
+    await prompt(wang, "What was done?")
+    await wang.send_photo(png_bytes(22, 22, (9, 9, 9)), caption="Unblocked the drain")
+    ready = await prompt(wang, "Photo added (1 of 2)")
+    assert "Tap Resolve, and the resident is asked" in ready.text
+    assert (await case_row(db, number)).status == CaseStatus.OPEN, "taken only on resolving"
+    await wang.tap(f"✅ Resolve {number}", ready.message_id)
+    await wang.wait_for_message("is resolved")
+    view = await prompt(wang, f"Case {number}")
+    assert "Taken by Wang Fang" in view.text and "Wang Fang resolved it" in view.text
+    case = await case_row(db, number)
+    assert (case.status, case.resolution) == (CaseStatus.RESOLVED, "Unblocked the drain")
+    assert [e.kind for e in await entries(db, number)] == [
+        timeline.OPENED, timeline.TAKEN, timeline.RESOLUTION]
 
 
 async def test_a_resolution_without_text_is_refused(
@@ -272,16 +301,17 @@ async def test_a_restart_in_the_middle_of_a_resolution_loses_nothing(
     await prompt(wang, "What was done?")
     await bot.restart()
     await wang.send("Cleared the blocked drain")
-    await prompt(wang, "Send photos of the result")
+    await prompt(wang, "Tap Resolve, and the resident is asked")
     await bot.restart()
     await wang.send_photo(png_bytes(18, 18, (1, 2, 3)))
     photos = await prompt(wang, "Photo added (1 of 2)")
     await bot.restart()
-    await wang.tap("Next ›", photos.message_id)
+    await wang.tap("📝 Add a public summary", photos.message_id)
     await prompt(wang, "public summary")
-    await wang.tap("No summary")
-    confirm = await prompt(wang, "Check, then tap Resolve")
-    assert "Done: Cleared the blocked drain" in confirm.text and "Photos: 1" in confirm.text
+    await bot.restart()
+    await wang.tap("◀ No summary")
+    ready = await prompt(wang, "Tap Resolve, and the resident is asked")
+    assert "Done: Cleared the blocked drain" in ready.text and "Photos: 1" in ready.text
     await bot.restart()
     await wang.tap(f"✅ Resolve {number}")
     await wang.wait_for_message("is resolved")
@@ -434,7 +464,7 @@ async def test_one_dialogue_at_a_time_with_notes(
     busy = await wang.wait_for_message(f"You are resolving case {number}")
     assert "then /note again" in busy.text
     await wang.send("Fixed the lamp")
-    await prompt(wang, "Send photos of the result")
+    await prompt(wang, "Tap Resolve")
     await wang.send("/cancel")
     await wang.wait_for_message("Dropped: nothing was recorded")
     await wang.send("/note")

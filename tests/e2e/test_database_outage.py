@@ -1,4 +1,5 @@
-"""The database goes away for a moment: the resident is told to try again and nothing is lost."""
+"""The database goes away for a moment: the resident is told to try again and nothing is lost
+(an answer to a poll, a photo that starts a report)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from sandbox import BotApiSandbox, SandboxClient
+from sandbox.media import png_bytes
 from storage.uow import Database
-from tests.conftest import seed_campaign
+from surveys.cases import sealing
+from tests.conftest import SECRET, seed_campaign
 from tests.e2e.conftest import Bot, Clock
 from tests.e2e.test_resident_journey import answers_of, begin, tap_and_wait
 
@@ -115,3 +119,28 @@ async def test_a_database_outage_loses_nothing(
             await bot.stop()
     stored = await answers_of(db)
     assert {k: v.value_number for k, v in stored.items()} == {"overall": 4, "resolved": 1}
+
+
+async def test_a_photo_report_during_an_outage_is_refused_and_sent_again(
+    sandbox: BotApiSandbox, db: Database, db_url: str, client: SandboxClient, clock: Clock,
+    tmp_path: Path,
+) -> None:
+    """A captioned photo (which starts a report) while the database is away: the resident is
+    told to try again and nothing is half kept; sent again, it starts the report."""
+    await seed_campaign(db)
+    async with outage_switch(db_url) as (bot_db, down, up):
+        bot = Bot(sandbox, bot_db, clock)
+        bot.settings = bot.settings.model_copy(update={"var_dir": tmp_path / "var"})
+        await bot.start()
+        try:
+            user = await client.user(3002, "Ma")
+            await down()
+            await user.send_photo(png_bytes(20, 20), caption="The gate is broken")
+            await user.wait_for_message("could not save", timeout=10)
+            await up()
+            async with db.reading() as uow:
+                assert await uow.cases.draft(sealing.draft_key(SECRET, 3002)) is None
+            await user.send_photo(png_bytes(20, 20), caption="The gate is broken")
+            await user.wait_for_message("Your photo starts a report", timeout=10)
+        finally:
+            await bot.stop()

@@ -1,4 +1,5 @@
-"""The evidence store keeps photos under their SHA-256 and notices a swapped file."""
+"""The evidence store keeps photos under their SHA-256 and notices a swapped file; a
+resident's photo is re-encoded without its metadata."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms, PngImagePlugin
 
 from sandbox.media import png_bytes
-from storage.evidence import EvidenceStore, image_type
+from storage.evidence import EvidenceStore, image_type, without_metadata
 
 
 def _jpeg(width: int = 8, height: int = 6) -> bytes:
@@ -83,3 +84,78 @@ def test_verify_notices_a_swapped_or_missing_file(tmp_path: Path) -> None:
     assert not store.verify(kept.path, kept.sha256)
     target.unlink()
     assert not store.verify(kept.path, kept.sha256)
+
+
+# --- residents' photos: kept without their metadata -----------------------------------------
+
+GPS_IFD, ORIENTATION, TAKEN_AT = 0x8825, 0x0112, 0x9003
+
+
+def phone_jpeg(orientation: int = 1, *, icc: bytes | None = None) -> bytes:
+    """A 40x30 JPEG as a phone writes it: EXIF with where (GPS) and when it was taken, an
+    orientation, a comment and XMP; an ICC profile if given."""
+    image = Image.new("RGB", (40, 30), (200, 30, 30))
+    image.paste((10, 10, 220), (0, 0, 10, 30))  # a blue left edge, to see where it went
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    exif[TAKEN_AT] = "2026:12:06 07:41:09"
+    exif[GPS_IFD] = {1: "N", 2: (30.0, 5.0, 12.5), 3: "E", 4: (120.0, 2.0, 48.25)}
+    buffer = io.BytesIO()
+    options: dict[str, object] = {"exif": exif, "comment": b"Taken by Li's phone",
+                                  "xmp": b"<x:xmpmeta>CreateDate 2026-12-06</x:xmpmeta>"}
+    if icc is not None:
+        options["icc_profile"] = icc
+    image.save(buffer, format="JPEG", quality=95, **options)
+    return buffer.getvalue()
+
+
+def metadata(data: bytes) -> dict[str, object]:
+    with Image.open(io.BytesIO(data)) as image:
+        exif = image.getexif()
+        return {"exif": dict(exif), "gps": dict(exif.get_ifd(GPS_IFD)),
+                "info": {k: v for k, v in image.info.items()
+                         if k in ("exif", "comment", "xmp", "icc_profile")}}
+
+
+def test_a_phone_photo_loses_where_and_when_it_was_taken() -> None:
+    data = phone_jpeg()
+    assert metadata(data)["gps"], "the test photo says where it was taken"
+    clean = without_metadata(data)
+    assert metadata(clean) == {"exif": {}, "gps": {}, "info": {}}
+    for trace in (b"2026:12:06", b"Li's phone", b"xmpmeta", b"GPS"):
+        assert trace not in clean, trace
+    assert image_type(clean) == ("image/jpeg", "jpg")
+    with Image.open(io.BytesIO(clean)) as image:
+        assert image.size == (40, 30)
+    assert without_metadata(data) == clean, "the same photo twice is kept once"
+
+
+def test_the_orientation_is_applied_before_it_goes() -> None:
+    # Orientation 6: the camera stored it on its side; shown upright, it is 30 wide, 40 high
+    # and its blue edge is at the top.
+    clean = without_metadata(phone_jpeg(orientation=6))
+    with Image.open(io.BytesIO(clean)) as image:
+        assert image.size == (30, 40) and ORIENTATION not in image.getexif()
+        red, _green, blue = image.convert("RGB").getpixel((15, 2))
+        assert blue > 150 and red < 100
+
+
+def test_a_colour_profile_is_converted_to_srgb_and_dropped() -> None:
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    clean = without_metadata(phone_jpeg(icc=srgb))
+    assert metadata(clean)["info"] == {}
+    with Image.open(io.BytesIO(clean)) as image:
+        red, green, blue = image.convert("RGB").getpixel((30, 15))
+    assert max(abs(red - 200), abs(green - 30), abs(blue - 30)) < 12
+
+
+def test_png_text_chunks_go_and_transparency_stays() -> None:
+    image = Image.new("RGBA", (6, 4), (0, 0, 0, 0))
+    chunks = PngImagePlugin.PngInfo()
+    chunks.add_text("Comment", "sent from Mill Road at 7:41")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=chunks)
+    clean = without_metadata(buffer.getvalue())
+    assert b"Mill Road" not in clean
+    with Image.open(io.BytesIO(clean)) as kept:
+        assert kept.mode == "RGBA" and kept.getpixel((0, 0)) == (0, 0, 0, 0)
