@@ -13,7 +13,7 @@ from sandbox import BotApiSandbox, SandboxClient
 from sandbox.protocol import Params
 from storage.uow import Database
 from tests.e2e.conftest import Bot, redeliver
-from tests.e2e.test_cases_resident import TEXT, card, cases, to_willow
+from tests.e2e.test_cases_resident import SENT, SILENT, TEXT, card, cases, to_willow
 from tests.e2e.test_resident_journey import answers_of, begin, completed
 
 pytestmark = pytest.mark.e2e
@@ -138,12 +138,12 @@ async def test_a_redelivered_send_of_a_report_answers_with_its_case_number(
     answers with it (found through the case's seal), and opens nothing more."""
     user = await client.user(3105, "Zhao")
     await user.send("/report")
-    await card(user)
+    await card(user, "What is wrong?")
     await user.send(TEXT)
-    await card(user, "Choose the place")
+    await card(user, "Where is it?")
     await to_willow(user)
     losing = lose_replies(sandbox, ("editMessageText", "answerCallbackQuery"))
-    send = await user.tap("🔕 Don't tell me")
+    send = await user.tap(SILENT)
     for _ in range(200):
         if await cases(db):
             break
@@ -152,6 +152,6 @@ async def test_a_redelivered_send_of_a_report_answers_with_its_case_number(
     await user.expect_no_message(within=0.5)
     losing.clear()
     await redeliver(bot, client, send.update_id)
-    receipt = await user.wait_for_message("Sent as case")
+    receipt = await user.wait_for_message(SENT)
     [case] = await cases(db)
     assert case.number in receipt.text and not case.wants_reply
