@@ -39,10 +39,12 @@ class WakeableLoop:
         self._task = None
 
     async def _idle(self, seconds: float) -> None:
-        """Wait until woken, or ``seconds`` at most."""
-        self._wake.clear()
+        """Wait until woken, or ``seconds`` at most. A wake that came during the round just
+        done is not lost: the event is cleared only after the wait, and the next round reads
+        the database afresh."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
 
     async def _loop(self) -> None:
         raise NotImplementedError
