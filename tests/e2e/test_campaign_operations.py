@@ -128,7 +128,7 @@ async def test_stop_ends_invitations_and_start_resumes_them(
     await user.tap("Done ✓")
     await user.wait_for_message("Saved")
     await user.send("/stop")
-    await user.wait_for_message("no more")
+    await user.wait_for_message("you will get no more invitations")
     await leading(bot)
     await open_campaign(db, "quiet")
     await sync(bot)
