@@ -12,8 +12,8 @@ from storage.audit import Anchor
 from storage.models import AppraisalStatus, AuditEvent, PublicationStatus, Role
 from storage.uow import Database
 from surveys.appraisal.publication import (
-    Published,
     PublicationRefused,
+    Published,
     Requested,
     approve_publication,
     awaiting_approval,
