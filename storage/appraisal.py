@@ -498,6 +498,15 @@ class AppraisalRepository(Repository):
         await self.session.flush()
         return request
 
+    async def get_request(self, request_id: int) -> PublicationRequest | None:
+        return await self.session.get(PublicationRequest, request_id)
+
+    async def mark_announced(self, request_ids: Sequence[int], now: datetime) -> None:
+        if request_ids:
+            await self.session.execute(
+                update(PublicationRequest).where(PublicationRequest.id.in_(list(request_ids)))
+                .values(announced_at=now))
+
     async def requests(self, run_ids: Iterable[int],
                        status: PublicationStatus | None = None) -> Sequence[PublicationRequest]:
         """The publication requests of these runs (of ``status``), oldest first."""

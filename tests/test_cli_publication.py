@@ -45,7 +45,8 @@ def test_an_admin_asks_an_auditor_refuses_then_another_request_is_approved(
         capsys.readouterr().out)
     assert main(["appraisal", "publish", *Q4, "--by", ADMIN]) == 0
     out = capsys.readouterr().out
-    assert "version 1 awaits an auditor's approval; 2 auditor(s) are told in chat" in out
+    # Told: the auditor for all units; not Zhao, who computed it, nor the township's auditor.
+    assert "version 1 awaits an auditor's approval; 1 auditor(s) are told in chat" in out
     assert main(["appraisal", "pending"]) == 0
     assert "2026-Q4 version 1: asked by Admin Li" in capsys.readouterr().out
     assert main(["appraisal", "show", *Q4]) == 0

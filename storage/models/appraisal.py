@@ -156,6 +156,9 @@ class PublicationRequest(Base):
     decided_at: Mapped[datetime | None]
     # Why an auditor refused it.
     reason: Mapped[str | None] = mapped_column(String(300))
+    # When the auditors were told in chat that it awaits them (the bot's job: the request
+    # may come from the command line, in another process).
+    announced_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_publication_requests_run_id", "run_id"),

@@ -36,6 +36,7 @@ from storage.models import (
 from surveys.appraisal.periods import parse_period
 from surveys.appraisal.run import AppraisalError, stored_row
 from surveys.people.access import Actor
+from surveys.people.caller import Caller, Refused, acting_as, language
 from surveys.text import clean_text
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class Published:
 @dataclass(frozen=True)
 class Requested:
     """A version that awaits an auditor's approval, and who may give it: the chat ids and
-    languages of the auditors for all units other than the requester (to tell them)."""
+    languages of the auditors for all units who neither asked nor computed it."""
 
     run: AppraisalRun
     request: PublicationRequest
@@ -106,11 +107,12 @@ async def _person(uow: UnitOfWork, telegram_user_id: int, role: Role, key: str,
     return actor
 
 
-async def _auditors(uow: UnitOfWork, but: str) -> tuple[tuple[int, str | None], ...]:
-    """The chats of the auditors for all units, but ``but`` (an audit-log label)."""
+async def _auditors(uow: UnitOfWork, *but: str) -> tuple[tuple[int, str | None], ...]:
+    """The chats of the auditors for all units who may approve, all but ``but`` (audit-log
+    labels: whoever asked for the publication and computed the version)."""
     found = []
     for person, contact in await uow.people.with_roles():
-        if contact is None or Actor.of(person).label == but:
+        if contact is None or Actor.of(person).label in but:
             continue
         if any(r.role == Role.AUDITOR and r.unit_id is None for r in person.roles):
             found.append((contact.chat_id, contact.language))
@@ -222,46 +224,65 @@ async def publish(db: Database, period_label: str, *, by: int | None, requires_a
         PublicationRefused: no such draft, it was altered, the person is not an admin for
             all units, or a version of the period already awaits approval.
     """
-    period = parse_period(period_label)
     async with db.transaction() as uow:
-        actor = None
-        if by is not None:
-            actor = await _person(uow, by, Role.ADMIN, "not_admin", "publish an appraisal")
-        elif requires_approval:
-            raise PublicationRefused(
-                "who", "publishing needs an auditor's approval, so say who asks for it: "
-                "--by with your Telegram id (an admin for all units)")
-        runs = list(await uow.appraisal.lock_runs(period.label))
-        chosen = _chosen(runs, period.label, version)
-        requester = actor.label if actor is not None else label
-        if not requires_approval:
-            return await _publish(uow, runs, chosen, requester, None)
-        for pending in await uow.appraisal.requests([r.id for r in runs],
-                                                    PublicationStatus.PENDING):
-            waiting = next(r for r in runs if r.id == pending.run_id)
-            raise PublicationRefused(
-                "already_pending", f"version {waiting.version} of {period.label} already "
-                f"awaits an auditor's approval (asked {pending.requested_at:%Y-%m-%d %H:%M} "
-                "UTC); an auditor approves or refuses it first (civicpulse appraisal approve "
-                "or refuse)", period=period.label, version=waiting.version)
-        await _check_intact(uow, chosen)
-        request = await uow.appraisal.add_request(PublicationRequest(
-            run_id=chosen.id, status=PublicationStatus.PENDING, requested_by=requester,
-            requested_at=uow.clock()))
-        await uow.audit.record(requester, "appraisal.publish_request", "appraisal_run",
-                               chosen.id, after={"period": period.label,
-                                                 "version": chosen.version,
-                                                 "results_hash": chosen.results_hash,
-                                                 "request": request.id})
-        return Requested(chosen, request, await _auditors(uow, requester))
+        return await publish_in(uow, period_label, by=by, requires_approval=requires_approval,
+                                version=version, label=label)
 
 
-async def _pending(uow: UnitOfWork, period: str, version: int | None
+async def publish_in(uow: UnitOfWork, period_label: str, *, by: int | None,
+                     requires_approval: bool, version: int | None = None,
+                     label: str = ANONYMOUS) -> Published | Requested:
+    """:func:`publish` within the caller's transaction."""
+    period = parse_period(period_label)
+    actor = None
+    if by is not None:
+        actor = await _person(uow, by, Role.ADMIN, "not_admin", "publish an appraisal")
+    elif requires_approval:
+        raise PublicationRefused(
+            "who", "publishing needs an auditor's approval, so say who asks for it: "
+            "--by with your Telegram id (an admin for all units)")
+    runs = list(await uow.appraisal.lock_runs(period.label))
+    chosen = _chosen(runs, period.label, version)
+    requester = actor.label if actor is not None else label
+    if not requires_approval:
+        return await _publish(uow, runs, chosen, requester, None)
+    for pending in await uow.appraisal.requests([r.id for r in runs],
+                                                PublicationStatus.PENDING):
+        waiting = next(r for r in runs if r.id == pending.run_id)
+        raise PublicationRefused(
+            "already_pending", f"version {waiting.version} of {period.label} already "
+            f"awaits an auditor's approval (asked {pending.requested_at:%Y-%m-%d %H:%M} "
+            "UTC); an auditor approves or refuses it first (civicpulse appraisal approve "
+            "or refuse)", period=period.label, version=waiting.version)
+    await _check_intact(uow, chosen)
+    request = await uow.appraisal.add_request(PublicationRequest(
+        run_id=chosen.id, status=PublicationStatus.PENDING, requested_by=requester,
+        requested_at=uow.clock()))
+    await uow.audit.record(requester, "appraisal.publish_request", "appraisal_run",
+                           chosen.id, after={"period": period.label,
+                                             "version": chosen.version,
+                                             "results_hash": chosen.results_hash,
+                                             "request": request.id})
+    return Requested(chosen, request, await _auditors(uow, requester, chosen.computed_by))
+
+
+async def _pending(uow: UnitOfWork, period: str | None, version: int | None,
+                   request_id: int | None = None
                    ) -> tuple[list[AppraisalRun], AppraisalRun, PublicationRequest]:
-    """The period's runs (locked), and the version awaiting approval with its request."""
+    """The period's runs (locked), and the version awaiting approval with its request. With
+    ``request_id`` (a chat button's) it must be that request, still pending."""
+    if request_id is not None:
+        asked = await uow.appraisal.get_request(request_id)
+        run_of = await uow.appraisal.get_run(asked.run_id) if asked is not None else None
+        if run_of is None:
+            raise PublicationRefused("nothing_pending", "no such publication request")
+        period = run_of.period
+    assert period is not None
     runs = list(await uow.appraisal.lock_runs(period))
     pending = list(await uow.appraisal.requests([r.id for r in runs],
                                                 PublicationStatus.PENDING))
+    if request_id is not None:
+        pending = [p for p in pending if p.id == request_id]
     if version is not None:
         if not any(r.version == version for r in runs):
             _chosen(runs, period, version)  # says which versions there are
@@ -291,27 +312,29 @@ async def approve_publication(db: Database, period_label: str, *, by: int,
             publication or computed the version; nothing awaits approval; the version is
             no longer a draft, or was altered.
     """
-    period = parse_period(period_label)
     async with db.transaction() as uow:
-        auditor = await _person(uow, by, Role.AUDITOR, "not_auditor",
-                                "approve a publication")
-        runs, run, request = await _pending(uow, period.label, version)
-        if auditor.label in (request.requested_by, run.computed_by):
-            did = "asked for" if auditor.label == request.requested_by else "computed"
-            raise PublicationRefused(
-                "own", f"{auditor.name} {did} version {run.version} of {period.label}, so "
-                "cannot approve it: another auditor must (four eyes)", period=period.label,
-                version=run.version)
-        now = uow.clock()
-        request.status, request.decided_by, request.decided_at = (
-            PublicationStatus.APPROVED, auditor.label, now)
-        await uow.audit.record(auditor.label, "appraisal.approve", "appraisal_run", run.id,
-                               before={"status": "draft", "requested_by":
-                                       request.requested_by},
-                               after={"period": period.label, "version": run.version,
-                                      "results_hash": run.results_hash,
-                                      "request": request.id})
-        return await _publish(uow, runs, run, request.requested_by, auditor.label)
+        return await approve_in(uow, parse_period(period_label).label, by=by, version=version)
+
+
+async def approve_in(uow: UnitOfWork, period: str | None, *, by: int,
+                     version: int | None = None, request_id: int | None = None) -> Published:
+    """:func:`approve_publication` within the caller's transaction; ``request_id`` instead
+    of the period names the request (a tap on a button)."""
+    auditor = await _person(uow, by, Role.AUDITOR, "not_auditor", "approve a publication")
+    runs, run, request = await _pending(uow, period, version, request_id)
+    if auditor.label in (request.requested_by, run.computed_by):
+        did = "asked for" if auditor.label == request.requested_by else "computed"
+        raise PublicationRefused(
+            "own", f"{auditor.name} {did} version {run.version} of {run.period}, so cannot "
+            "approve it: another auditor must (four eyes)", period=run.period,
+            version=run.version)
+    request.status, request.decided_by, request.decided_at = (
+        PublicationStatus.APPROVED, auditor.label, uow.clock())
+    await uow.audit.record(auditor.label, "appraisal.approve", "appraisal_run", run.id,
+                           before={"status": "draft", "requested_by": request.requested_by},
+                           after={"period": run.period, "version": run.version,
+                                  "results_hash": run.results_hash, "request": request.id})
+    return await _publish(uow, runs, run, request.requested_by, auditor.label)
 
 
 async def refuse_publication(db: Database, period_label: str, *, by: int, reason: str,
@@ -362,3 +385,84 @@ async def awaiting_approval(uow: UnitOfWork, telegram_user_id: int | None = None
                      shown[run.computed_by],
                      label is not None and label in (request.requested_by, run.computed_by))
             for run, request in pending]
+
+
+# --- in chat ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Review:
+    """What an auditor is shown by /approve, in their language."""
+
+    lang: str
+    items: list[Awaiting]
+
+
+async def review(uow: UnitOfWork, caller: Caller) -> Review:
+    """/approve: the publications awaiting approval, for an auditor.
+
+    Raises:
+        Refused: ``not_auditor``, for anyone without the auditor role.
+    """
+    _actor, lang = await acting_as(uow, caller, (Role.AUDITOR,), "not_auditor")
+    return Review(lang, await awaiting_approval(uow, caller.telegram_user_id))
+
+
+async def confirm(uow: UnitOfWork, caller: Caller, request_id: int) -> tuple[Awaiting, str]:
+    """What the auditor is asked to confirm before approving: the request, if it still
+    awaits approval and is not their own.
+
+    Raises:
+        Refused: not an auditor, the request no longer awaits approval, or it is theirs.
+    """
+    found = await review(uow, caller)
+    item = next((i for i in found.items if i.request_id == request_id), None)
+    if item is None:
+        raise Refused("nothing_pending", found.lang)
+    if item.own:
+        raise Refused("own", found.lang, {"period": item.period, "version": item.version})
+    return item, found.lang
+
+
+async def approve_tapped(uow: UnitOfWork, caller: Caller, request_id: int
+                         ) -> tuple[Published, str]:
+    """The auditor confirmed: approve the request, which publishes its version.
+
+    Raises:
+        Refused: what :func:`approve_in` refuses, as a text key for the chat.
+    """
+    lang = await language(uow, caller)
+    try:
+        return await approve_in(uow, None, by=caller.telegram_user_id,
+                                request_id=request_id), lang
+    except PublicationRefused as refused:
+        raise Refused(refused.key, lang, refused.params) from refused
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A new request, to tell the auditors who may approve it: their chats and languages."""
+
+    request_id: int
+    period: str
+    version: int
+    requested_by: str  # the requester's name
+    auditors: tuple[tuple[int, str | None], ...]
+
+
+async def unannounced(uow: UnitOfWork) -> list[Announcement]:
+    """The pending requests whose auditors have not been told yet."""
+    pending = [(run, r) for run, r in await uow.appraisal.pending_requests()
+               if r.announced_at is None]
+    shown = await names(uow, [r.requested_by for _, r in pending])
+    found = []
+    for run, request in pending:
+        found.append(Announcement(request.id, run.period, run.version,
+                                  shown[request.requested_by],
+                                  await _auditors(uow, request.requested_by, run.computed_by)))
+    return found
+
+
+async def announced(uow: UnitOfWork, request_ids: Sequence[int], now: datetime) -> None:
+    """Their auditors were told (or could not be: nobody is asked twice)."""
+    await uow.appraisal.mark_announced(request_ids, now)

@@ -38,6 +38,7 @@ def upgrade() -> None:
     sa.Column('decided_by', sa.String(length=64), nullable=True),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reason', sa.String(length=300), nullable=True),
+    sa.Column('announced_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['run_id'], ['appraisal_runs.id'], name=op.f('fk_publication_requests_run_id_appraisal_runs'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_publication_requests'))
     )
