@@ -15,10 +15,12 @@ from surveys.appraisal.publication import (
     PublicationRefused,
     Published,
     Requested,
+    announced,
     approve_publication,
     awaiting_approval,
     publish,
     refuse_publication,
+    unannounced,
 )
 from surveys.appraisal.run import run_appraisal
 from surveys.people.roles import grant_role
@@ -213,3 +215,21 @@ async def test_deleting_the_newest_events_is_seen_against_the_recorded_head(
     [(anchor, now_at)] = check.missing
     assert not check.intact and now_at is None
     assert check.events == (anchor.events - 1 if deleted == "last" else 0)
+
+
+async def test_the_auditors_to_tell_are_those_who_may_approve_and_once(db: Database) -> None:
+    await a_draft(db, computed_by=SECOND_AUDITOR)
+    await publish(db, PERIOD, by=ADMIN_AUDITOR, requires_approval=True)
+    async with db.reading() as uow:
+        [notice] = await unannounced(uow)
+    # Neither the requester (an admin and auditor) nor the auditor who computed the version,
+    # nor the township's auditor: only the one who may approve it.
+    assert (notice.period, notice.version, notice.requested_by) == (PERIOD, 1,
+                                                                    f"person {ADMIN_AUDITOR}")
+    assert [chat for chat, _ in notice.auditors] == [AUDITOR]
+    async with db.transaction() as uow:
+        await announced(uow, [notice.request_id], uow.clock())
+    async with db.reading() as uow:
+        assert await unannounced(uow) == []
+        [waiting] = await awaiting_approval(uow)
+    assert waiting.request_id == notice.request_id, "told or not, it still awaits approval"
