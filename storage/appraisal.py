@@ -458,7 +458,9 @@ class AppraisalRepository(Repository):
         """The period's runs, locked, so two runs or publications take turns."""
         return (await self.session.scalars(
             select(AppraisalRun).where(AppraisalRun.period == period)
-            .order_by(AppraisalRun.version).with_for_update())).all()
+            .order_by(AppraisalRun.version).with_for_update()
+            # As they are once locked, even if read earlier in the transaction.
+            .execution_options(populate_existing=True))).all()
 
     async def get_run(self, run_id: int) -> AppraisalRun | None:
         return await self.session.get(AppraisalRun, run_id)

@@ -188,10 +188,11 @@ async def _publish(uow: UnitOfWork, runs: Sequence[AppraisalRun], chosen: Apprai
         # Earlier drafts are settled too: only the published version is current.
         if r.id != chosen.id and r.status != AppraisalStatus.SUPERSEDED:
             await uow.appraisal.set_status(r.id, AppraisalStatus.SUPERSEDED)
+    # Requests still waiting lapse: the other versions' (superseded now), and this one's own
+    # when it is published without approval (the switch was turned off meanwhile).
     for request in await uow.appraisal.requests([r.id for r in runs],
                                                 PublicationStatus.PENDING):
-        if request.run_id != chosen.id:
-            request.status, request.decided_at = PublicationStatus.LAPSED, now
+        request.status, request.decided_at = PublicationStatus.LAPSED, now
     actor = approved_by or published_by
     await uow.audit.record(actor, "appraisal.publish", "appraisal_run", chosen.id,
                            before={"status": "draft", "superseded_version": superseded},
@@ -402,9 +403,12 @@ async def review(uow: UnitOfWork, caller: Caller) -> Review:
     """/approve: the publications awaiting approval, for an auditor.
 
     Raises:
-        Refused: ``not_auditor``, for anyone without the auditor role.
+        Refused: ``not_auditor``, for anyone who is not an auditor for all units.
     """
-    _actor, lang = await acting_as(uow, caller, (Role.AUDITOR,), "not_auditor")
+    actor, lang = await acting_as(uow, caller, (Role.AUDITOR,), "not_auditor")
+    if (Role.AUDITOR, None) not in actor.grants:
+        # A publication covers every unit: an auditor of one township cannot vouch for it.
+        raise Refused("not_auditor", lang)
     return Review(lang, await awaiting_approval(uow, caller.telegram_user_id))
 
 

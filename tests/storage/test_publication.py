@@ -233,3 +233,18 @@ async def test_the_auditors_to_tell_are_those_who_may_approve_and_once(db: Datab
         assert await unannounced(uow) == []
         [waiting] = await awaiting_approval(uow)
     assert waiting.request_id == notice.request_id, "told or not, it still awaits approval"
+
+
+async def test_publishing_without_approval_settles_the_versions_own_request(
+        db: Database) -> None:
+    await a_draft(db)
+    await publish(db, PERIOD, by=ADMIN, requires_approval=True)
+    # The switch is turned off meanwhile: publishing takes effect, and the request lapses.
+    done = await publish(db, PERIOD, by=ADMIN, requires_approval=False)
+    assert isinstance(done, Published) and done.run.status == AppraisalStatus.PUBLISHED
+    async with db.reading() as uow:
+        assert await awaiting_approval(uow) == []
+        [request] = await uow.appraisal.requests([done.run.id])
+    assert request.status == PublicationStatus.LAPSED
+    with pytest.raises(PublicationRefused, match="nothing awaits approval"):
+        await approve_publication(db, PERIOD, by=AUDITOR)
