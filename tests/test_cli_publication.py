@@ -97,6 +97,8 @@ def test_an_admin_asks_an_auditor_refuses_then_another_request_is_approved(
 def test_nobody_approves_their_own_request(
         env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     people(env, capsys)
+    assert main(["appraisal", "run", *Q4, "--by", "424242"]) == 1
+    assert "nobody with Telegram id 424242 has a role" in capsys.readouterr().err
     assert main(["appraisal", "run", *Q4]) == 0
     assert main(["appraisal", "publish", *Q4, "--by", BOTH]) == 0
     capsys.readouterr()
