@@ -98,7 +98,7 @@ async def _person(uow: UnitOfWork, telegram_user_id: int, role: Role, key: str,
     known = parse_id(telegram_user_id, BIGINT_MAX)
     person = await uow.people.by_user(known) if known is not None else None
     actor = Actor.of(person) if person is not None else None
-    if actor is None or (role, None) not in actor.grants:
+    if actor is None or not holds_everywhere(actor, role):
         who = f"{actor.name} (Telegram {telegram_user_id})" if actor else (
             f"Telegram {telegram_user_id}")
         raise PublicationRefused(
@@ -134,10 +134,29 @@ async def names(uow: UnitOfWork, labels: Sequence[str | None]) -> dict[str, str]
     return shown
 
 
+# --- the rules ------------------------------------------------------------------------------
+
+
+def holds_everywhere(actor: Actor | None, role: Role) -> bool:
+    """Whether the person holds ``role`` for all units: a publication covers every unit, so a
+    role scoped to one township cannot ask for it or vouch for it."""
+    return actor is not None and (role, None) in actor.grants
+
+
+def own_part(approver: str, requested_by: str, computed_by: str) -> str | None:
+    """What the approver did to the version themselves ("asked for", "computed"), which
+    bars them from approving it; None if neither (audit-log labels)."""
+    if approver == requested_by:
+        return "asked for"
+    if approver == computed_by:
+        return "computed"
+    return None
+
+
 # --- choosing the version ---------------------------------------------------------------------
 
 
-def _chosen(runs: Sequence[AppraisalRun], period: str, version: int | None) -> AppraisalRun:
+def chosen_draft(runs: Sequence[AppraisalRun], period: str, version: int | None) -> AppraisalRun:
     """The period's latest run (or ``version``); it must be a draft."""
     if not runs:
         raise PublicationRefused("no_run", f"no appraisal has been computed for {period}; run "
@@ -243,7 +262,7 @@ async def publish_in(uow: UnitOfWork, period_label: str, *, by: int | None,
             "who", "publishing needs an auditor's approval, so say who asks for it: "
             "--by with your Telegram id (an admin for all units)")
     runs = list(await uow.appraisal.lock_runs(period.label))
-    chosen = _chosen(runs, period.label, version)
+    chosen = chosen_draft(runs, period.label, version)
     requester = actor.label if actor is not None else label
     if not requires_approval:
         return await _publish(uow, runs, chosen, requester, None)
@@ -286,7 +305,7 @@ async def _pending(uow: UnitOfWork, period: str | None, version: int | None,
         pending = [p for p in pending if p.id == request_id]
     if version is not None:
         if not any(r.version == version for r in runs):
-            _chosen(runs, period, version)  # says which versions there are
+            chosen_draft(runs, period, version)  # says which versions there are
         run = next(r for r in runs if r.version == version)
         if run.status != AppraisalStatus.DRAFT:
             raise PublicationRefused(
@@ -323,10 +342,10 @@ async def approve_in(uow: UnitOfWork, period: str | None, *, by: int,
     of the period names the request (a tap on a button)."""
     auditor = await _person(uow, by, Role.AUDITOR, "not_auditor", "approve a publication")
     runs, run, request = await _pending(uow, period, version, request_id)
-    if auditor.label in (request.requested_by, run.computed_by):
-        did = "asked for" if auditor.label == request.requested_by else "computed"
+    own = own_part(auditor.label, request.requested_by, run.computed_by)
+    if own is not None:
         raise PublicationRefused(
-            "own", f"{auditor.name} {did} version {run.version} of {run.period}, so cannot "
+            "own", f"{auditor.name} {own} version {run.version} of {run.period}, so cannot "
             "approve it: another auditor must (four eyes)", period=run.period,
             version=run.version)
     request.status, request.decided_by, request.decided_at = (
@@ -384,7 +403,8 @@ async def awaiting_approval(uow: UnitOfWork, telegram_user_id: int | None = None
     return [Awaiting(request.id, run.period, run.version, run.results_hash, run.summary,
                      shown[request.requested_by], request.requested_at,
                      shown[run.computed_by],
-                     label is not None and label in (request.requested_by, run.computed_by))
+                     label is not None
+                     and own_part(label, request.requested_by, run.computed_by) is not None)
             for run, request in pending]
 
 
@@ -406,8 +426,7 @@ async def review(uow: UnitOfWork, caller: Caller) -> Review:
         Refused: ``not_auditor``, for anyone who is not an auditor for all units.
     """
     actor, lang = await acting_as(uow, caller, (Role.AUDITOR,), "not_auditor")
-    if (Role.AUDITOR, None) not in actor.grants:
-        # A publication covers every unit: an auditor of one township cannot vouch for it.
+    if not holds_everywhere(actor, Role.AUDITOR):
         raise Refused("not_auditor", lang)
     return Review(lang, await awaiting_approval(uow, caller.telegram_user_id))
 
