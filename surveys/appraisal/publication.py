@@ -292,7 +292,9 @@ async def _pending(uow: UnitOfWork, period: str | None, version: int | None,
     """The period's runs (locked), and the version awaiting approval with its request. With
     ``request_id`` (a chat button's) it must be that request, still pending."""
     if request_id is not None:
-        asked = await uow.appraisal.get_request(request_id)
+        # An id no request can have (a forged button) is nobody's, unasked.
+        known = parse_id(request_id)
+        asked = await uow.appraisal.get_request(known) if known is not None else None
         run_of = await uow.appraisal.get_run(asked.run_id) if asked is not None else None
         if run_of is None:
             raise PublicationRefused("nothing_pending", "no such publication request")

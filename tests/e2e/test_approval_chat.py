@@ -82,6 +82,9 @@ async def test_an_auditor_is_told_and_approves_with_a_confirmation(
     assert "no longer awaits approval" in (await auditor.wait_for_answer()).text
     await auditor.tap_data(question.message_id, "pa:x:1")
     assert "not one of ours" in (await auditor.wait_for_answer()).text
+    for forged in ("pa:y:99999", "pa:y:999999999999999999", "pa:a:0"):
+        await auditor.tap_data(question.message_id, forged)
+        assert "no longer awaits approval" in (await auditor.wait_for_answer()).text
     assert len(await audit(db, "appraisal.approve")) == 1
     await auditor.send("/approve")
     await auditor.wait_for_message("No publication awaits approval")
