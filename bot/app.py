@@ -21,6 +21,7 @@ from bot.background import Background
 from bot.polling import CommittedPolling
 from bot.settings import ConfigError, Settings
 from handlers.admin import admin_audience
+from handlers.approval import approval_audience
 from handlers.cadre import cadre_audience
 from handlers.cases_resident import CASES_GROUP, case_resident_handlers
 from handlers.cases_staff import cases_staff_audience
@@ -173,6 +174,7 @@ def build_application(
     audiences = [results_audience(deps), inspector_audience(deps), cadre_audience(deps),
                  admin_audience(deps)]
     audiences.append(cases_staff_audience(deps))
+    audiences.append(approval_audience(deps))
     application.add_handlers(role_handlers(deps, audiences), group=ROLES_GROUP)
     application.add_handlers(case_resident_handlers(deps), group=CASES_GROUP)
     application.add_handlers(resident_handlers(deps))

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -285,6 +286,10 @@ class AppraisalSection(_Section):
     exaggeration_margin: float = Field(default=15, ge=0, le=100)
     # Training suggestions from this many of a cadre's weakest indicators.
     training_count: int = Field(default=2, ge=0, le=8)
+    # Four eyes: publishing a draft is a request that takes effect when a second person, an
+    # auditor for all units, approves it (`civicpulse appraisal approve`, or /approve in chat).
+    # Strict: only true or false, so a quoted "false" or a 0 is an error, not a guess.
+    publish_requires_approval: StrictBool = True
     training_topics: dict[str, dict[Literal["en", "zh"], str]] = Field(
         default_factory=lambda: dict(DEFAULT_TRAINING_TOPICS))
     # Unit type -> its indicators; "*" is used for types not listed.
@@ -423,7 +428,10 @@ class Settings(_Section):
             min_cell=self.privacy.min_cell_size, themes_top=self.themes.top,
             topics={topic: {str(lang): words for lang, words in keywords.items()}
                     for topic, keywords in self.themes.topics.items()} or None,
-            as_configured=self.appraisal.model_dump(mode="json"))
+            # Who must approve a publication has no bearing on the scores, so it stays out of
+            # the run's config hash (and old runs keep theirs).
+            as_configured=self.appraisal.model_dump(
+                mode="json", exclude={"publish_requires_approval"}))
 
 
 def _format_error(path: Path | str, error: ValidationError) -> str:

@@ -23,7 +23,8 @@ RESIDENT_COMMANDS = ("help", "report", "units", "language", "cancel", "stop")
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: ("campaigns", "campaign", "newcampaign", "close", "remind", "entry", "invite",
                  "cadres", "results", "appeals", "answer", "cases"),
-    Role.AUDITOR: ("campaigns", "campaign", "cadres", "results", "appeals", "answer", "cases"),
+    Role.AUDITOR: ("campaigns", "campaign", "cadres", "results", "appeals", "answer", "cases",
+                   "approve"),
     Role.INSPECTOR: ("inspect", "inspections"),
     Role.CADRE: ("note", "notes", "myscore", "appeal", "cases"),
 }

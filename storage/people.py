@@ -82,6 +82,9 @@ class PeopleRepository(Repository):
             .options(selectinload(Person.roles))
         )
 
+    async def get(self, person_id: int) -> Person | None:
+        return await self.session.get(Person, person_id)
+
     async def by_contact(self, contact_id: int) -> Person | None:
         return await self.session.scalar(
             select(Person).where(Person.contact_id == contact_id).options(

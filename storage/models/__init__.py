@@ -15,6 +15,8 @@ from storage.models.appraisal import (
     AppraisalRun,
     AppraisalStatus,
     KpiValue,
+    PublicationRequest,
+    PublicationStatus,
     TextScore,
 )
 from storage.models.base import (
@@ -118,6 +120,8 @@ __all__ = [
     "Person",
     "PersonRole",
     "ProcessedUpdate",
+    "PublicationRequest",
+    "PublicationStatus",
     "RespondentSession",
     "Response",
     "ResponseStatus",
