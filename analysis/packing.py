@@ -1,9 +1,10 @@
 """Texts packed greedily under a length limit: sentences into pieces a model reads whole,
-lines and blocks into messages Telegram accepts."""
+lines and blocks into messages Telegram accepts; and texts clipped to a length at a word
+boundary (never "shrunk toward the averag…"), for every place chat output shortens a text."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 def pack_greedily(parts: Iterable[str], separator: str, limit: int) -> list[str]:
@@ -21,3 +22,39 @@ def pack_greedily(parts: Iterable[str], separator: str, limit: int) -> list[str]
     if current:
         packed.append(current)
     return packed
+
+
+ELLIPSIS = "…"
+
+
+def _spaced(char: str) -> bool:
+    """A character of a script that separates words by spaces (Latin, Cyrillic, digits...):
+    cutting between two of them cuts a word. Han, kana and the like are written without
+    spaces, so any place between two of them is a boundary."""
+    return char.isalnum() and not ("\u2e80" <= char <= "\ua4cf" or "\uac00" <= char <= "\ud7af"
+                                   or "\uf900" <= char <= "\ufaff")
+
+
+def clip(text: str, limit: int, measure: Callable[[str], int] = len) -> str:
+    """``text`` if it fits in ``limit`` (as ``measure`` counts), else its longest start that
+    ends at a word boundary, followed by "…", within ``limit``. Only a text whose start has no
+    boundary at all (one long word, a link) is cut inside that word."""
+    if measure(text) <= limit:
+        return text
+    room = limit - measure(ELLIPSIS)
+    if room <= 0:
+        return ELLIPSIS if limit >= measure(ELLIPSIS) else ""
+    end, used = 0, 0
+    for char in text:
+        used += measure(char)
+        if used > room:
+            break
+        end += 1
+    cut = end
+    # Back off while the cut falls between two letters of one word.
+    while cut > 0 and _spaced(text[cut - 1]) and _spaced(text[cut]):
+        cut -= 1
+    if cut == 0:
+        cut = end  # one word longer than the room: cut it rather than show nothing
+    kept = text[:cut].rstrip(" \t\n,;:-–—(")
+    return (kept or text[:end]) + ELLIPSIS

@@ -40,7 +40,7 @@ from surveys.people.names import display_name
 _ACTION = re.compile(r"^a:([qcCrRxy]):([A-Za-z0-9_-]{3,40})$")
 _REASONS = (OPTED_OUT, UNREACHABLE, PROMPT_BUDGET, QUESTIONNAIRE_BUDGET)
 _NAMES_SHOWN = 10
-_ENTRIES_SHOWN = 20
+SUMMARY_LINES = 12  # /campaign: at a glance; the dashboard has the rest
 
 # Campaign actions: QR code, close (ask, confirm, keep), remind (ask, confirm, dismiss).
 QR, CLOSE_ASK, CLOSE, KEEP, REMIND_ASK, REMIND, NO_REMIND = "q", "c", "C", "x", "r", "R", "y"
@@ -159,14 +159,15 @@ def _entry_counts(counts: dict[str | None, int], lang: str) -> str:
 
 
 def campaign_report(view: CampaignStatusView, link: str, entry_links: dict[str, str]) -> Message:
+    """``/campaign CODE``: a summary of at most ``SUMMARY_LINES`` lines (what it is, progress,
+    trust, deliveries, its links), so it reads at a glance on a phone."""
     lang = view.lang
-    report = view.report
-    campaign = report.campaign
+    campaign = view.report.campaign
     zone = campaign.timezone
-    lines = [
+    about = [
         t("admin.report.head", lang, {
             "code": campaign.code, "status": _status(campaign.status, lang),
-            "unit": view.unit_path, "survey": view.survey, "version": view.survey_version,
+            "unit": view.unit_path, "survey": view.survey_title, "version": view.survey_version,
             "audience": t(f"admin.audience.{campaign.audience}", lang),
         }),
         t("admin.report.window", lang, {
@@ -174,50 +175,22 @@ def campaign_report(view: CampaignStatusView, link: str, entry_links: dict[str, 
             "closes": when(campaign.closes_at, zone) if campaign.closes_at
             else t("admin.campaigns.no_end", lang),
         }),
-        "",
-        t("admin.report.responses", lang, {
-            "completed": report.completed, "started": report.started,
-            "rate": _percent(report.completion_rate),
-        }),
     ]
-    if campaign.target_responses:
-        lines.append(t("admin.report.target", lang, {
-            "target": campaign.target_responses,
-            "share": _percent(report.completed / campaign.target_responses),
-        }))
-    if report.margin_of_error is None:
-        lines.append(t("admin.report.moe_none", lang))
-    else:
-        lines.append(t("admin.report.moe", lang, {"moe": f"{report.margin_of_error * 100:.1f}"}))
-    if campaign.status == CampaignStatus.CLOSED:
-        lines.append(t("admin.report.ended", lang, {"date": when(campaign.closed_at, zone)}))
-    else:
-        lines.append(t("admin.report.left", lang, {"left": time_left(report.time_left, lang)},
-                       raw=frozenset({"left"})))
-    invitations = report.deliveries.get("invitations")
-    if invitations:
-        lines.append(t("admin.report.invitations", lang,
-                       {"line": _deliveries(invitations, lang)}, raw=frozenset({"line"})))
-    else:
-        lines.append(t("admin.report.no_broadcast", lang))
-    reminders = report.deliveries.get("reminders")
-    if reminders:
-        lines.append(t("admin.report.reminders", lang,
-                       {"line": _deliveries(reminders, lang)}, raw=frozenset({"line"})))
-    if report.entry_points:
-        lines.append(t("admin.report.entries", lang,
-                       {"line": _entry_counts(report.entry_points, lang)},
-                       raw=frozenset({"line"})))
-    lines += ["", t("admin.report.link", lang, {"link": link})]
-    if view.entry_points:
-        lines.append(t("admin.report.entry_points", lang))
-        for entry in view.entry_points[:_ENTRIES_SHOWN]:
-            label = t("admin.entry.label", lang, {"label": entry.label}) if entry.label else ""
-            lines.append(t("admin.report.entry_link", lang,
-                           {"name": entry.name, "label": label, "link": entry_links[entry.name]},
-                           raw=frozenset({"label"})))
-        if len(view.entry_points) > _ENTRIES_SHOWN:
-            lines.append("…")
+    lines = "\n".join(about).split("\n")
+    progress = _progress(view)
+    if len(lines) + 1 + len(progress) + 1 <= SUMMARY_LINES:
+        lines.append("")  # a breath between what it is and how it goes, when there is room
+    lines += [*progress, t("admin.report.link", lang, {"link": link})]
+    entries = view.entry_points
+    for index, entry in enumerate(entries):
+        more = len(entries) - index
+        if len(lines) + (1 if more == 1 else 2) > SUMMARY_LINES:
+            lines.append(t("admin.report.more_entries", lang, {"more": more}))
+            break
+        label = t("admin.entry.label", lang, {"label": entry.label}) if entry.label else ""
+        lines.append(t("admin.report.entry_link", lang,
+                       {"name": entry.name, "label": label, "link": entry_links[entry.name]},
+                       raw=frozenset({"label"})))
     rows = [[InlineKeyboardButton(t("admin.btn.qr", lang),
                                   callback_data=action_data(QR, campaign.code))]]
     if view.can_manage and campaign.status != CampaignStatus.CLOSED:
@@ -228,6 +201,47 @@ def campaign_report(view: CampaignStatusView, link: str, entry_links: dict[str, 
                                  callback_data=action_data(CLOSE_ASK, campaign.code)),
         ])
     return Message(_fit(lines), InlineKeyboardMarkup(rows))
+
+
+def _progress(view: CampaignStatusView) -> list[str]:
+    """Responses, target, margin of error, time, deliveries and entry points: a line each."""
+    lang = view.lang
+    report = view.report
+    campaign = report.campaign
+    lines = [t("admin.report.responses", lang, {
+        "completed": report.completed, "started": report.started,
+        "rate": _percent(report.completion_rate),
+    })]
+    if campaign.target_responses:
+        lines.append(t("admin.report.target", lang, {
+            "target": campaign.target_responses,
+            "share": _percent(report.completed / campaign.target_responses),
+        }))
+    if report.margin_of_error is None:
+        lines.append(t("admin.report.moe_none", lang))
+    else:
+        lines.append(t("admin.report.moe", lang, {"moe": f"{report.margin_of_error * 100:.1f}"}))
+    if campaign.status == CampaignStatus.CLOSED:
+        lines.append(t("admin.report.ended", lang,
+                       {"date": when(campaign.closed_at, campaign.timezone)}))
+    else:
+        lines.append(t("admin.report.left", lang, {"left": time_left(report.time_left, lang)},
+                       raw=frozenset({"left"})))
+    invitations = report.deliveries.get("invitations")
+    sent = (t("admin.report.invitations", lang, {"line": _deliveries(invitations, lang)},
+              raw=frozenset({"line"})) if invitations
+            else t("admin.report.no_broadcast", lang))
+    reminders = report.deliveries.get("reminders")
+    if reminders:
+        sent += " · " + t("admin.report.reminders", lang,
+                                         {"line": _deliveries(reminders, lang)},
+                                         raw=frozenset({"line"}))
+    lines.append(sent)
+    if report.entry_points:
+        lines.append(t("admin.report.entries", lang,
+                       {"line": _entry_counts(report.entry_points, lang)},
+                       raw=frozenset({"line"})))
+    return lines
 
 
 def qr_keyboard(code: str, lang: str) -> InlineKeyboardMarkup:
@@ -312,7 +326,7 @@ def _recap(screen: Screen, lang: str) -> list[str]:
     if "survey" in done and screen.survey_title is not None:
         values.append(("survey", html.escape(screen.survey_title.get(lang))))
     if "unit" in done:
-        values.append(("unit", html.escape(f"{data.get('unit_name')} ({data.get('unit')})")))
+        values.append(("unit", html.escape(str(data.get("unit_name")))))
     if "audience" in done:
         values.append(("audience", t(f"admin.audience.{data.get('audience')}", lang)))
     if "dates" in done and screen.closes_at is not None:
@@ -375,10 +389,10 @@ def _step_prompt(screen: Screen, lang: str,
             node = screen.browsing
             lines.append(t("admin.dlg.unit_inside", lang, {"unit": node.name}))
             rows.append([_button(screen, t("admin.btn.this_unit", lang,
-                                           {"unit": f"{node.name} ({node.code})"}),
+                                           {"unit": node.name}),
                                  f"u{node.id}")])
         for unit in screen.units:
-            row = [_button(screen, f"{unit.name} ({unit.code})", f"u{unit.id}")]
+            row = [_button(screen, unit.name, f"u{unit.id}")]
             if unit.has_children:
                 row.append(_button(screen, "›", f"n{unit.id}"))
             rows.append(row)
@@ -453,7 +467,7 @@ def invite_message(invited: CadreInvited, link: str) -> Message:
     name = display_name(profile, lang)
     params: dict[str, object] = {
         "id": profile.person_id, "name": name, "position": profile.position or "–",
-        "units": ", ".join(f"{display_name(u, lang)} ({u.code})" for u in profile.units),
+        "units": ", ".join(display_name(u, lang) for u in profile.units),
         "tasks": ", ".join(task.title for task in profile.tasks)
         or t("admin.invite.no_tasks", lang),
     }

@@ -32,6 +32,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import MessageLimit
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from analysis.packing import clip
 from handlers.common import (
     Guard,
     answer,
@@ -304,7 +305,7 @@ def _radius(value: float | None) -> str:
 
 
 def _clip(text: str, size: int) -> str:
-    return text if len(text) <= size else text[:size - 1] + "…"
+    return clip(text, size)
 
 
 async def _remember(deps: Deps, update: Update, nonce: str, version: int, message_id: int,

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from analysis.packing import clip
 from handlers.admin_render import time_left, when
 from handlers.render import MAX_TEXT
 from handlers.texts import known, t
@@ -50,6 +51,9 @@ _ACTION = re.compile(rf"cs:([tqrujxzan]):({_CORE}):([0-9]{{1,9}})")
 _MERGE = re.compile(rf"cs:m:({_CORE}):([0-9]{{1,9}}):({_CORE}):([0-9]{{1,9}})")
 _OPEN = re.compile(rf"cs:o:({_CORE})")
 _PAGE = re.compile(r"cs:l:([0-9]{1,4})")
+SUMMARY_LINES = 12  # /cases: a page reads at a glance; a case's button opens it in full
+NAME_SHOWN = 28  # of a unit's, a topic's or a handler's name in a /cases line
+LEGEND = (("✋", "request"), ("🔗", "similar"), ("👥", "reports"))
 TEXT_SHOWN = 300  # of each timeline entry; the case's own text is shown whole if it fits
 SIMILAR_SHOWN = 5  # case numbers named as possibly the same problem
 RECAP_SHOWN = 1500  # of what was done, in the resolution's prompts (stored whole)
@@ -99,7 +103,7 @@ def shown_length(html_text: str) -> int:
 
 
 def _clip(text: str, size: int) -> str:
-    return text if len(text) <= size else text[:size - 1] + "…"
+    return clip(text, size)
 
 
 def category_label(category: str, lang: str) -> str:
@@ -142,39 +146,69 @@ def _status(status: CaseStatus, lang: str, *, who: str | None = None,
 # --- /cases ---------------------------------------------------------------------------------
 
 
+def _short_status(line: CaseLine, lang: str) -> str:
+    if line.status == CaseStatus.TAKEN:
+        return t("cstaff.short.taken", lang, {"who": clip(line.taken_by or "?", NAME_SHOWN)})
+    key = f"cstaff.short.{line.status.value}"
+    return t(key, lang) if known(key) else _status(line.status, lang)
+
+
+def _marks(line: CaseLine) -> str:
+    """The signs after a case's line (``LEGEND`` says what they mean)."""
+    return "".join(sign for sign, shown in (("✋", line.request is not None),
+                                            ("🔗", bool(line.similar)),
+                                            (f"👥{line.reports}", line.reports > 1)) if shown)
+
+
 def _line(line: CaseLine, lang: str, now: datetime) -> str:
+    """One case, one line: its number, place, topic, who has it and its deadline."""
     if line.status == CaseStatus.RESOLVED and line.answer_due_at is not None:
         timing = t("cstaff.answer_by", lang, {"when": deadline(line.answer_due_at, now, lang)})
     else:
         timing = deadline(line.due_at, now, lang)
-    text = t("cstaff.list.item", lang, {
-        "number": line.number, "unit": line.unit, "category": category_label(line.category, lang),
-        "status": _status(line.status, lang, who=line.taken_by),
-        "reports": _reports(line.reports, lang), "left": timing,
+    marks = _marks(line)
+    return t("cstaff.list.item", lang, {
+        "number": line.number, "unit": clip(line.unit, NAME_SHOWN),
+        "category": clip(category_label(line.category, lang), NAME_SHOWN),
+        "status": _short_status(line, lang), "left": timing,
+        "marks": f" {marks}" if marks else "",
     }, raw=frozenset({"left"}))
-    if line.request is not None:
-        text += "\n" + t("cstaff.list.request", lang,
-                         {"what": t(f"cstaff.what.{line.request}", lang)})
-    if line.similar:
-        text += "\n" + t("cstaff.list.similar", lang, {"numbers": _numbers(line.similar)})
-    return text
+
+
+def _at_most(lines: list[str], count: int) -> list[str]:
+    """``lines`` without their blank ones, from the last up, until ``count`` are left."""
+    lines = list(lines)
+    while len(lines) > count and "" in lines:
+        del lines[len(lines) - 1 - lines[::-1].index("")]
+    return lines
 
 
 def case_list(listing: CaseList) -> tuple[str, InlineKeyboardMarkup | None]:
-    """One page of ``/cases``, with a button per case and the pages around it."""
+    """One page of ``/cases`` as a summary of at most ``SUMMARY_LINES`` lines (a case a line,
+    what its signs mean), with a button per case (the case in full) and the pages around it."""
     lang = listing.lang
     if not listing.lines:
         return t("cstaff.list.empty", lang), None
-    blocks = [t("cstaff.list.head", lang, {"total": listing.total})]
+    head = t("cstaff.list.head", lang, {"total": listing.total, "overdue": listing.overdue})
     if listing.pages > 1:
-        blocks[0] += "\n" + t("cstaff.list.page", lang,
-                              {"page": listing.page + 1, "pages": listing.pages})
+        head += " · " + t("cstaff.list.page", lang,
+                          {"page": listing.page + 1, "pages": listing.pages})
+    lines = [head, ""]
     for line in listing.lines:
         item = _line(line, lang, listing.now)
-        if shown_length("\n\n".join([*blocks, item])) > MAX_TEXT - 300:
+        if shown_length("\n".join([*lines, item])) > MAX_TEXT - 300:
             break  # never cut a case (or its HTML) in half; the next page shows the rest
-        blocks.append(item)
-    blocks.append(t("cstaff.list.read_only" if listing.read_only else "cstaff.list.hint", lang))
+        lines.append(item)
+    lines += ["", t("cstaff.list.read_only" if listing.read_only else "cstaff.list.hint", lang)]
+    signs = "".join(_marks(line) for line in listing.lines)
+    legend = [t(f"cstaff.list.legend.{key}", lang) for sign, key in LEGEND if sign in signs]
+    if legend:
+        lines.append(" · ".join(legend))
+    return "\n".join(_at_most(lines, SUMMARY_LINES)), _list_keyboard(listing)
+
+
+def _list_keyboard(listing: CaseList) -> InlineKeyboardMarkup:
+    lang = listing.lang
     opens = [InlineKeyboardButton(line.number, callback_data=open_data(line.number))
              for line in listing.lines]
     rows = [opens[i:i + 4] for i in range(0, len(opens), 4)]
@@ -187,7 +221,7 @@ def case_list(listing: CaseList) -> tuple[str, InlineKeyboardMarkup | None]:
                                            callback_data=page_data(listing.page + 1)))
     if paging:
         rows.append(paging)
-    return "\n\n".join(blocks), InlineKeyboardMarkup(rows)
+    return InlineKeyboardMarkup(rows)
 
 
 # --- one case -------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from analysis.packing import clip
 from handlers.cases_render import category_label
 from handlers.texts import t
 from surveys.cases.offer import CaseOffer
@@ -78,7 +79,7 @@ def solved_keyboard(number: str, version: int, lang: str) -> InlineKeyboardMarku
 
 
 def _clip(text: str, size: int = LABEL) -> str:
-    return text if len(text) <= size else text[:size - 1] + "…"
+    return clip(text, size)
 
 
 def _button(text: str, card: Card, choice: str) -> InlineKeyboardButton:

@@ -14,6 +14,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler
 
+from analysis.packing import clip
 from handlers.deps import Context, Deps, DuplicateUpdate
 from handlers.texts import t
 from storage.db import DatabaseUnavailable
@@ -110,7 +111,7 @@ async def answer(query: CallbackQuery, text: str | None, alert: bool = False) ->
     if text is not None:
         # A pop-up is plain text of at most 200 characters, not HTML like messages.
         text = html.unescape(text)
-        text = text if len(text) <= 200 else text[:199] + "…"
+        text = clip(text, 200)
     try:
         await query.answer(text, show_alert=alert)
     except BadRequest as exc:

@@ -24,6 +24,7 @@ from functools import partial
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from analysis.packing import clip
 from handlers.common import Guard, notice, peek, remember_prompt, retire, say, show, step, tapped
 from handlers.deps import Context, Deps
 from handlers.evidence import EvidenceRefused, forwarded, receive_photo
@@ -183,7 +184,7 @@ async def _show(deps: Deps, update: Update, outcome: Outcome, *,
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 def _km(value: float | None) -> str:
@@ -270,15 +271,8 @@ def _shown_length(html_text: str) -> int:
 
 def _clip_units(text: str, room: int) -> str:
     """The longest start of ``text`` that, with a closing "…", takes at most ``room`` UTF-16
-    code units."""
-    if _units(text) <= room:
-        return text
-    used = 0
-    for index, char in enumerate(text):
-        used += _units(char)
-        if used > room - 1:
-            return text[:index] + "…"
-    return text
+    code units, cut at a word boundary."""
+    return clip(text, room, _units)
 
 
 def _button(screen: Screen, label: str, choice: str) -> InlineKeyboardButton:
@@ -352,7 +346,7 @@ def screen_message(screen: Screen, lang: str) -> tuple[str, InlineKeyboardMarkup
 
 def _fit(lines: list[str]) -> str:
     text = "\n".join(lines).strip()
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+    return clip(text, MAX_TEXT)
 
 
 def records_text(listing: RecordList) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from analysis.packing import clip
 from handlers.cases_render import category_label, open_data
 from handlers.cases_resident_render import reply_keyboard, solved_keyboard
 from handlers.render import Message
@@ -117,7 +118,7 @@ def _label(prefix: str, value: str, lang: str) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 def _keyboard(parcel: Parcel, recipient: Recipient, lang: str) -> InlineKeyboardMarkup | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from analysis.packing import clip
 from handlers.texts import t
 from surveys.campaigns.delivery import Outgoing
 from surveys.people.names import display_name
@@ -71,7 +72,7 @@ def parse_cancel(data: str | None) -> tuple[bool, int, int] | None:
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 def answer_label(question: Question, value: AnswerValue, lang: str) -> str:

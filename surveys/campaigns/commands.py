@@ -27,6 +27,7 @@ from surveys.campaigns.rules import CODE_PATTERN, CampaignRuleError, check_entry
 from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, VIEW_ROLES, Actor, UnitTree
 from surveys.people.caller import Caller, Refused, acting_as, require
 from surveys.people.names import display_name
+from surveys.questionnaire.schema import Survey
 from surveys.text import clean_text
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ class CampaignStatusView:
     unit_path: str
     survey: str
     survey_version: int
+    survey_title: str  # in the reader's language (the slug is an id nobody reads)
     entry_points: list[EntryPointView]
     can_manage: bool  # an admin for its unit (an auditor only reads)
 
@@ -120,7 +122,9 @@ async def campaign_status(uow: UnitOfWork, caller: Caller, code: str) -> Campaig
                for e in await uow.entry_points.of(campaign.id)]
     return CampaignStatusView(
         lang=found.lang, report=report, unit_path=tree.path(campaign.unit_id, found.lang),
-        survey=version.slug, survey_version=version.version, entry_points=entries,
+        survey=version.slug, survey_version=version.version,
+        survey_title=Survey.model_validate(version.definition).title.get(found.lang),
+        entry_points=entries,
         can_manage=found.actor.covers(tree, campaign.unit_id, ADMIN_ROLES),
     )
 

@@ -470,7 +470,7 @@ async def _unit_input(uow: UnitOfWork, caller: Caller, actor: Actor, data: dict[
         raise InputError("use_buttons")
     if not actor.covers(tree, unit.id, ADMIN_ROLES):
         lang = await language(uow, caller)
-        raise InputError("out_of_scope", unit=f"{display_name(unit, lang)} ({unit.code})")
+        raise InputError("out_of_scope", unit=display_name(unit, lang))
     # The name as entered; each screen shows it in the admin's language (_screen).
     data.update(unit=unit.code, unit_id=unit.id, unit_name=unit.name)
     return "audience"
@@ -588,7 +588,7 @@ async def _create(uow: UnitOfWork, caller: Caller, actor: Actor, lang: str,
     if unit is None:
         raise InputError("unknown_unit", code=str(data["unit"]))
     if not actor.covers(tree, unit.id, ADMIN_ROLES):
-        raise InputError("out_of_scope", unit=f"{display_name(unit, lang)} ({unit.code})")
+        raise InputError("out_of_scope", unit=display_name(unit, lang))
     survey = load_template(str(data["survey"]))
     plan = await plan_invitations(uow, unit_id=unit.id, audience=str(data["audience"]),
                                   opens_at=opens_at, burden=burden, tree=tree)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from analysis.cases import is_case, tally
 from analysis.facts import CaseGroup
+from analysis.packing import clip
 from storage.models import Case, Unit
 from surveys.appraisal.periods import Period
 from surveys.cases.rules import OTHER
@@ -105,7 +106,7 @@ def public_categories(counts: Mapping[str, int], min_cell: int) -> tuple[Categor
 
 def _clip(text: str, size: int) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= size else text[:size - 1].rstrip() + "…"
+    return clip(text, size)
 
 
 def _summary(case: Case, unit: Unit | None) -> PublicSummary:

@@ -144,7 +144,8 @@ def primary_of(one: Case, other: Case) -> tuple[Case, Case]:
 
 def unit_label(tree: UnitTree, unit_id: int, lang: str) -> str:
     unit = tree.by_id.get(unit_id)
-    return f"{display_name(unit, lang)} ({unit.code})" if unit is not None else "?"
+    """The unit as staff read it: its name in ``lang`` (the code is an id nobody reads)."""
+    return display_name(unit, lang) if unit is not None else "?"
 
 
 async def case_of(ctx: Staff, number: str, *, lock: bool = False,
@@ -197,6 +198,7 @@ class CaseList:
     total: int
     read_only: bool
     now: datetime
+    overdue: int = 0  # of the total, past their deadline and not resolved
 
 
 async def list_cases(uow: UnitOfWork, caller: Caller, page: int = 0, *,
@@ -227,7 +229,8 @@ async def list_cases(uow: UnitOfWork, caller: Caller, page: int = 0, *,
                       if similar(c, o, rules)),
     ) for c in shown]
     read_only = not ctx.actor.has((*CADRE_ROLES, *ADMIN_ROLES))
-    return CaseList(ctx.lang, lines, page, pages, len(cases), read_only, caller.now)
+    overdue = sum(1 for c in cases if c.status != CaseStatus.RESOLVED and c.due_at < caller.now)
+    return CaseList(ctx.lang, lines, page, pages, len(cases), read_only, caller.now, overdue)
 
 
 async def _names(uow: UnitOfWork, person_ids: set[int]) -> dict[int, Person]:
@@ -337,9 +340,22 @@ async def view_of(ctx: Staff, case: Case, rules: CaseRules) -> CaseView:
                 for p in await uow.cases.photos(case.id)],
         timeline=[Entry(e.at, e.author, None if e.author == RESIDENT
                         else _name(names, e.person_id, lang), e.kind, e.notify, e.text,
-                        e.params or {}) for e in entries],
+                        _named(tree, e.params or {}, lang)) for e in entries],
         similar=[o.number for o in others], actions=actions, merges=merges,
     )
+
+
+def _named(tree: UnitTree, params: Mapping[str, Any], lang: str) -> Mapping[str, Any]:
+    """A timeline entry's parameters with the unit codes it stored (a transfer's ``from``
+    and ``to``) as the units' names in ``lang``; a unit gone since keeps its code."""
+    if not isinstance(params.get("from"), str) or not isinstance(params.get("to"), str):
+        return params
+    named = dict(params)
+    for key in ("from", "to"):
+        unit = tree.by_code.get(named[key])
+        if unit is not None:
+            named[key] = display_name(unit, lang)
+    return named
 
 
 async def _others(uow: UnitOfWork, case: Case, rules: CaseRules) -> Sequence[Case]:

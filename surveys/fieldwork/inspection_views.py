@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from analysis.packing import clip
 from storage.models import AdminDialogue, KeyTask, Person, Unit, Verdict
 from surveys.fieldwork.rules import FieldRules, LocationCheck, check_location
 from surveys.people.access import INSPECTOR_ROLES, Actor, UnitTree
@@ -117,7 +118,7 @@ def km(value: float) -> str:
 
 
 def unit_name_label(unit: Unit, lang: str) -> str:
-    return f"{display_name(unit, lang)} ({unit.code})"
+    return display_name(unit, lang)  # the name, not the code: an id nobody reads
 
 
 def unit_label(tree: UnitTree, data: Mapping[str, Any], lang: str) -> str:
@@ -180,7 +181,7 @@ def _page(options: list[Option], page: int) -> tuple[tuple[Option, ...], bool]:
 
 
 def _clip(label: str) -> str:
-    return label if len(label) <= LABEL_LENGTH else label[:LABEL_LENGTH - 1] + "…"
+    return clip(label, LABEL_LENGTH)
 
 
 async def screen_of(

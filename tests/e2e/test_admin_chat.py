@@ -134,15 +134,15 @@ async def test_newcampaign_dialogue_creates_an_audited_campaign(
     assert units.message_id == first.message_id, "a tap turns the prompt into the next step"
     assert "Survey: How was your service today?" in units.text
     assert "Inside Riverside County" in units.text, "one unit at the top: open it straight away"
-    assert units.buttons[0] == [("✓ Riverside County (C1) (all of it)",
+    assert units.buttons[0] == [("✓ Riverside County (all of it)",
                                  units.buttons[0][0][1])]
-    assert [text for text, _ in units.buttons[1]] == ["North Township (T1)", "›"]
+    assert [text for text, _ in units.buttons[1]] == ["North Township", "›"]
     await admin.tap("›")
     inside = await admin.wait_for_message("Inside North Township")
-    assert {"Willow Village (V1)", "Pine Village (V2)", "▲ Up"} <= set(inside.button_texts)
-    await admin.tap("Pine Village (V2)")
+    assert {"Willow Village", "Pine Village", "▲ Up"} <= set(inside.button_texts)
+    await admin.tap("Pine Village")
     audience = await step(admin, 3)
-    assert "Unit: Pine Village (V2)" in audience.text
+    assert "Unit: Pine Village" in audience.text
     await admin.tap("✓ Residents")
     await step(admin, 4)
     await admin.tap("Now, 14 days")
@@ -156,7 +156,7 @@ async def test_newcampaign_dialogue_creates_an_audited_campaign(
     assert f"Use {suggested}" in code.button_texts
     await admin.send("pine-dec")
     confirm = await step(admin, 8)
-    for line in ("Survey: How was your service today?", "Unit: Pine Village (V2)",
+    for line in ("Survey: How was your service today?", "Unit: Pine Village",
                  "Audience: residents", "Repeats: monthly", "Code: pine-dec"):
         assert line in confirm.text
     # Burden preview: who would be invited, who skipped and why, before confirming.
@@ -360,7 +360,7 @@ async def test_the_dialogue_survives_a_restart(
     await bot.restart()
     await admin.tap("›")
     await admin.wait_for_message("Inside North Township")
-    await admin.tap("Willow Village (V1)")
+    await admin.tap("Willow Village")
     await step(admin, 3)
     await bot.restart()
     await admin.send("residents")
@@ -433,7 +433,7 @@ async def test_a_scoped_admin_sees_and_acts_only_within_their_units(
     assert "Inside North Township" in units.text and "Riverside County" not in units.text
     await admin.send("C1")
     outside = await step(admin, 2)
-    assert "Riverside County (C1) is outside the units you administer" in outside.text
+    assert "Riverside County is outside the units you administer" in outside.text
     await admin.send("V2")
     await step(admin, 3)
 

@@ -54,7 +54,7 @@ async def test_an_admin_invites_a_cadre_who_links_with_one_tap(
     admin, admin_id = await staff(client, db)
     await admin.send("/invite V1 Zhang Li; Village head; road repairs, drinking water")
     reply = await admin.wait_for_message("One-time link")
-    assert "Cadre profile 2 created: Zhang Li, Village head · Willow Village (V1)" in reply.text
+    assert "Cadre profile 2 created: Zhang Li, Village head · Willow Village" in reply.text
     assert "Key tasks: road repairs, drinking water" in reply.text
     assert re.search(r"valid until \d{4}-\d\d-\d\d \d\d:\d\d UTC", reply.text)
     payload = LINK.search(reply.text)

@@ -123,13 +123,14 @@ async def test_the_list_pages_and_opens_a_case_with_its_photos(
     wang = await user(client)
     await wang.send("/cases")
     listing = await prompt(wang, "Active cases")
-    assert "(9), nearest deadline first" in listing.text
-    assert "Page 1 of 2" in listing.text
-    first = listing.text.split("\n\n")[1]
+    assert "Active cases: 9, 1 overdue · nearest deadline first · Page 1 of 2" in listing.text
+    lines = listing.text.split("\n")
+    assert len(lines) <= 12, "a summary: the case's button opens it in full"
+    first = lines[2]
     assert number in first, "the nearest deadline first"
-    assert "Willow Village (V1) · Roads and lighting" in first and "open, not taken" in first
-    assert "⚠️ overdue by" in first and "1 report" in first
-    assert "left" in listing.text.split("\n\n")[2], "the others are due later"
+    assert "Willow Village · Roads and lighting · new · ⚠️ overdue by" in first
+    assert "(V1)" not in listing.text, "the unit's name, not its code"
+    assert "left" in lines[3], "the others are due later"
     assert "Pine Village" not in listing.text
     await wang.tap("Next ›")
     second = await wang.wait_for_message("Page 2 of 2")
@@ -335,11 +336,11 @@ async def test_a_transfer_asked_for_and_approved_by_the_admin(
     await wang.send("V9")
     await prompt(wang, "There is no unit with the code “V9”")
     await wang.send("v2")
-    await prompt(wang, "Why should it go to Pine Village (V2)?")
+    await prompt(wang, "Why should it go to Pine Village?")
     await wang.send("The lamp is on Pine Village's side of the road")
     await wang.wait_for_message("request to transfer case")
     pending = await prompt(wang, f"Case {number}")
-    assert "Transfer to Pine Village (V2) requested" in pending.text
+    assert "Transfer to Pine Village requested" in pending.text
     assert "🔁 Ask to transfer" not in pending.button_texts, "one request at a time"
     asked = (await entries(db, number))[-1]
     assert (asked.kind, asked.notify, asked.params) == (
@@ -348,17 +349,17 @@ async def test_a_transfer_asked_for_and_approved_by_the_admin(
     assert {"👍 Approve the request", "👎 Deny the request", "🔁 Transfer",
             "🚫 Reject"} <= set(view.button_texts)
     assert await tap_for(admin, "👍 Approve the request") == (
-        f"Case {number} is transferred to Pine Village (V2).")
-    moved = await admin.wait_for_message("Pine Village (V2)")
+        f"Case {number} is transferred to Pine Village.")
+    moved = await admin.wait_for_message("Pine Village")
     assert "open, not taken" in moved.text
-    assert "Admin Liu transferred it from V1 to V2" in moved.text
+    assert "Admin Liu transferred it from Willow Village to Pine Village" in moved.text
     case = await case_row(db, number)
     assert (case.status, case.handler_id, case.request) == (CaseStatus.OPEN, None, None)
     await li.send("/cases")
     assert number in (await li.wait_for_message("Active cases")).text
     await wang.send(f"/case {number}")
     refusal = await wang.wait_for_message("outside your units")
-    assert "belongs to Pine Village (V2)" in refusal.text
+    assert "belongs to Pine Village" in refusal.text
 
 
 async def test_the_admin_rejects_with_a_reason(
@@ -389,7 +390,8 @@ async def test_two_reports_of_one_problem_are_merged(
     wang = await user(client)
     await wang.send("/cases")
     listing = await wang.wait_for_message("Active cases")
-    assert f"possibly the same problem as {first}" in listing.text
+    [line] = [line for line in listing.text.split("\n") if line.startswith(second)]
+    assert line.endswith("🔗") and "🔗 possibly the same problem as another case" in listing.text
     view = await opened(wang, second)
     assert f"Possibly the same problem as {first}" in view.text
     assert await tap_for(wang, f"🔗 Merge with {first}") == (
@@ -400,7 +402,7 @@ async def test_two_reports_of_one_problem_are_merged(
     assert (await case_row(db, second)).status == CaseStatus.MERGED
     await wang.send("/cases")
     listing = await wang.wait_for_message("Active cases")
-    assert second not in listing.text and "2 reports" in listing.text
+    assert second not in listing.text and "👥2" in listing.text
 
 
 # --- bad input ------------------------------------------------------------------------------
@@ -413,7 +415,7 @@ async def test_a_cadre_of_another_unit_and_a_resident_are_refused(
     li = await user(client, PINE_CADRE)
     await li.send(f"/case {number}")
     refusal = await li.wait_for_message("outside your units")
-    assert "belongs to Willow Village (V1)" in refusal.text
+    assert "belongs to Willow Village" in refusal.text
     await li.tap_data(refusal.message_id, f"cs:t:{number[2:]}:1")
     answer = await li.wait_for_answer()
     assert "outside your units" in answer.text and answer.show_alert

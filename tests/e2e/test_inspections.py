@@ -157,7 +157,7 @@ async def test_inspecting_a_cadres_task_with_a_photo_and_a_location(
     image = png_bytes(64, 48)
     await user.send("/inspect V1")
     who = await prompt(user, "Inspection · who")
-    assert "Unit: Willow Village (V1)" in who.text
+    assert "Unit: Willow Village" in who.text
     assert who.button_texts == ["Li Ming", "Wang Fang", "🏢 The unit as a whole", "◀ Back",
                                 "✖ Cancel"]
     await user.tap("Wang Fang")
@@ -207,7 +207,7 @@ async def test_inspecting_a_cadres_task_with_a_photo_and_a_location(
 
     await user.send("/inspections")
     listing = await user.wait_for_message("Your latest inspections")
-    assert f"#{inspection.id}" in listing.text and "Willow Village (V1)" in listing.text
+    assert f"#{inspection.id}" in listing.text and "Willow Village" in listing.text
     assert "Wang Fang · Road repair" in listing.text and "1 photo(s)" in listing.text
 
 
@@ -217,13 +217,13 @@ async def test_the_unit_as_a_whole_chosen_from_the_unit_list(
     user, person_id = await inspector(client, db)
     await user.send("/inspect")
     units = await prompt(user, "Inspection · unit")
-    assert "Inside Riverside County (C1)" in units.text
-    assert units.buttons[0][0][0] == "✓ Riverside County (C1) itself"
-    assert [text for text, _ in units.buttons[1]] == ["North Township (T1)", "›"]
+    assert "Inside Riverside County" in units.text
+    assert units.buttons[0][0][0] == "✓ Riverside County itself"
+    assert [text for text, _ in units.buttons[1]] == ["North Township", "›"]
     await user.tap("›")
     inside = await prompt(user, "Inside North Township")
-    assert {"Willow Village (V1)", "Pine Village (V2)", "▲ Up"} <= set(inside.button_texts)
-    await user.tap("Pine Village (V2)")
+    assert {"Willow Village", "Pine Village", "▲ Up"} <= set(inside.button_texts)
+    await user.tap("Pine Village")
     # Pine Village has no cadres: the unit as a whole, no specific task, on to the verdict.
     verdict = await prompt(user, "Inspection · verdict")
     assert "Subject: the unit as a whole" in verdict.text
@@ -271,7 +271,7 @@ async def test_a_location_far_from_the_unit_is_accepted_flagged_and_told(
     await prompt(user, "Inspection · who")
     await user.send_location(*FAR)
     far = await prompt(user, "Location kept, but it is")
-    assert "km from the centre of Willow Village (V1), outside its area (1.5 km)" in far.text
+    assert "km from the centre of Willow Village, outside its area (1.5 km)" in far.text
     assert "flagged" in far.text
     await user.tap("🏢 The unit as a whole")
     await prompt(user, "Inspection · key task")
@@ -374,14 +374,14 @@ async def test_a_scoped_inspector_cannot_reach_outside_their_scope(
     user, person_id = await inspector(client, db, unit="V1", name="Inspector Sun")
     await user.send("/inspect V2")
     refused = await user.wait_for_message("outside the area you inspect")
-    assert "Pine Village (V2)" in refused.text and not refused.buttons
+    assert "Pine Village" in refused.text and not refused.buttons
     assert await dialogue_of(db, person_id) is None
     await user.send("/inspect")
     units = await prompt(user, "Inspection · unit")
-    assert units.button_texts == ["✓ Willow Village (V1) itself", "✖ Cancel"]
+    assert units.button_texts == ["✓ Willow Village itself", "✖ Cancel"]
     await user.tap_data(units.message_id, forge(units, f"u{await unit_id(db, 'V2')}"))
     forged = await prompt(user, "outside the area you inspect")
-    assert "Pine Village (V2)" in forged.text
+    assert "Pine Village" in forged.text
     await user.tap_data(forged.message_id, forge(forged, f"n{await unit_id(db, 'C1')}"))
     await prompt(user, "outside the area you inspect")
     draft = await dialogue_of(db, person_id)
@@ -396,20 +396,20 @@ async def test_a_cadre_who_is_also_an_inspector_cannot_inspect_their_own_unit(
     person_id = await make_inspector(db, 9201, "C1", "Wang Fang")
     user = await client.user(9201, "Wang Fang")
     await user.send("/inspect V1")
-    refused = await user.wait_for_message("You are a cadre of Willow Village (V1)")
+    refused = await user.wait_for_message("You are a cadre of Willow Village")
     assert "nobody verifies their own unit" in refused.text and not refused.buttons
     assert await dialogue_of(db, person_id) is None
     await user.send("/inspect")
     units = await prompt(user, "Inspection · unit")
     await user.tap("›")
     await prompt(user, "Inside North Township")
-    await user.tap("Willow Village (V1)")
-    again = await prompt(user, "You are a cadre of Willow Village (V1)")
+    await user.tap("Willow Village")
+    again = await prompt(user, "You are a cadre of Willow Village")
     assert "Inspection · unit" in again.text, "nothing moved on"
     assert units.message_id == again.message_id
     assert await count(db, Inspection) == 0 and not await audit(db, "inspection.record")
     # The township above their village is not theirs to answer for.
-    await user.tap("✓ North Township (T1) itself")
+    await user.tap("✓ North Township itself")
     await prompt(user, "Inspection · verdict")
 
 
