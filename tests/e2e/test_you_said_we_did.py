@@ -131,6 +131,7 @@ async def test_odd_texts_are_shown_as_text_and_cut_short(
 
     await admin.send("/results V1")
     body = (await admin.wait_for_message("You said, we did")).text
-    assert body.count("We did: <b>Fixed</b> & checked xxx") == 5, "at most five, as typed"
+    assert body.count("We did: <b>Fixed</b> & checked…") == 5, "at most five, as typed, cut " \
+        "between words (the run of x's is one word, left out whole)"
     assert body.count("…") >= 10, "each summary and quote cut short"
     assert len(body) <= 4096
