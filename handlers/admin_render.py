@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from handlers.render import MAX_TEXT
+from handlers.render import MAX_TEXT, at_most
 from handlers.texts import t
 from storage.models import CampaignStatus
 from surveys.campaigns.commands import CampaignList, CampaignRef, CampaignStatusView, ReminderView
@@ -176,15 +176,14 @@ def campaign_report(view: CampaignStatusView, link: str, entry_links: dict[str, 
             else t("admin.campaigns.no_end", lang),
         }),
     ]
-    lines = "\n".join(about).split("\n")
-    progress = _progress(view)
-    if len(lines) + 1 + len(progress) + 1 <= SUMMARY_LINES:
-        lines.append("")  # a breath between what it is and how it goes, when there is room
-    lines += [*progress, t("admin.report.link", lang, {"link": link})]
+    # What it is, how it goes, its links: a blank line between the first two while there is
+    # room (at_most drops it last).
+    lines = [*"\n".join(about).split("\n"), "", *_progress(view),
+             t("admin.report.link", lang, {"link": link})]
     entries = view.entry_points
     for index, entry in enumerate(entries):
         more = len(entries) - index
-        if len(lines) + (1 if more == 1 else 2) > SUMMARY_LINES:
+        if len(lines) - 1 + (1 if more == 1 else 2) > SUMMARY_LINES:
             lines.append(t("admin.report.more_entries", lang, {"more": more}))
             break
         label = t("admin.entry.label", lang, {"label": entry.label}) if entry.label else ""
@@ -200,7 +199,7 @@ def campaign_report(view: CampaignStatusView, link: str, entry_links: dict[str, 
             InlineKeyboardButton(t("admin.btn.close", lang),
                                  callback_data=action_data(CLOSE_ASK, campaign.code)),
         ])
-    return Message(_fit(lines), InlineKeyboardMarkup(rows))
+    return Message(_fit(at_most(lines, SUMMARY_LINES)), InlineKeyboardMarkup(rows))
 
 
 def _progress(view: CampaignStatusView) -> list[str]:

@@ -19,7 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from analysis.packing import clip
 from handlers.admin_render import time_left, when
-from handlers.render import MAX_TEXT
+from handlers.render import MAX_TEXT, at_most
 from handlers.texts import known, t
 from storage.models import CaseStatus
 from surveys.cases import timeline
@@ -175,14 +175,6 @@ def _line(line: CaseLine, lang: str, now: datetime) -> str:
     }, raw=frozenset({"left"}))
 
 
-def _at_most(lines: list[str], count: int) -> list[str]:
-    """``lines`` without their blank ones, from the last up, until ``count`` are left."""
-    lines = list(lines)
-    while len(lines) > count and "" in lines:
-        del lines[len(lines) - 1 - lines[::-1].index("")]
-    return lines
-
-
 def case_list(listing: CaseList) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of ``/cases`` as a summary of at most ``SUMMARY_LINES`` lines (a case a line,
     what its signs mean), with a button per case (the case in full) and the pages around it."""
@@ -204,7 +196,7 @@ def case_list(listing: CaseList) -> tuple[str, InlineKeyboardMarkup | None]:
     legend = [t(f"cstaff.list.legend.{key}", lang) for sign, key in LEGEND if sign in signs]
     if legend:
         lines.append(" · ".join(legend))
-    return "\n".join(_at_most(lines, SUMMARY_LINES)), _list_keyboard(listing)
+    return "\n".join(at_most(lines, SUMMARY_LINES)), _list_keyboard(listing)
 
 
 def _list_keyboard(listing: CaseList) -> InlineKeyboardMarkup:

@@ -30,6 +30,15 @@ _TAP = re.compile(r"p:([0-9]+):([0-9]{1,9}):([a-z])([0-9]{0,4})")
 _ANSWER_PREVIEW = 160
 
 
+def at_most(lines: list[str], count: int) -> list[str]:
+    """``lines`` without their blank ones, from the last up, until ``count`` are left (or
+    no blank one is): a summary gives up its breathing space before anything it says."""
+    lines = list(lines)
+    while len(lines) > count and "" in lines:
+        del lines[len(lines) - 1 - lines[::-1].index("")]
+    return lines
+
+
 @dataclass(frozen=True)
 class Message:
     text: str
