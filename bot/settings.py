@@ -344,6 +344,38 @@ class SandboxSection(_Section):
     chat_limit: RateSection = RateSection(rate=1, burst=5)
 
 
+class WebSection(_Section):
+    """The dashboard: pages served by the bot process (handlers/web), opened from the chat as
+    a Telegram Mini App or in a browser with a one-time sign-in link (/dashboard)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    # 0 picks a free port (tests).
+    port: int = Field(default=8081, ge=0, le=65535)
+    # The address people reach the pages at (behind a proxy, https://...); empty means
+    # http://host:port. Telegram opens Mini Apps (web_app buttons) from https addresses only.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    # A Mini App's initData older than this is refused (signed by Telegram when it opened).
+    init_data_max_age_s: int = Field(default=3600, ge=10, le=7 * 86_400)
+    # A session (browser cookie) lasts this long; signing out ends it sooner.
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # A /dashboard sign-in link works once, for this long.
+    link_valid_minutes: int = Field(default=10, ge=1, le=60)
+    # Sign-in link attempts (right or wrong) per client address and window.
+    max_sign_in_attempts: int = Field(default=20, ge=1, le=10_000)
+    sign_in_window_minutes: int = Field(default=10, ge=1, le=1440)
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None
+
+    @property
+    def secure(self) -> bool:
+        """Whether cookies are marked Secure (sent over https only)."""
+        return bool(self.public_url and self.public_url.startswith("https://"))
+
+
 class Settings(_Section):
     """The whole configuration. Build it with :func:`load_settings`."""
 
@@ -363,6 +395,7 @@ class Settings(_Section):
     themes: ThemesSection = ThemesSection()
     appraisal: AppraisalSection = AppraisalSection()
     sandbox: SandboxSection = SandboxSection()
+    web: WebSection = WebSection()
 
     # From the environment only.
     telegram_token: SecretStr | None = None

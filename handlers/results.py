@@ -38,6 +38,7 @@ from analysis import charts
 from analysis.packing import pack_greedily
 from handlers.cases_render import category_label
 from handlers.common import Guard, answer, lang_guess, notice, say
+from handlers.dashboard import my_score_summary, report_button
 from handlers.deps import Context, Deps
 from handlers.router import Audience, Dialogues
 from handlers.texts import known, refusal_key, t
@@ -141,6 +142,12 @@ async def _on_myscore(deps: Deps, update: Update, context: Context) -> bool:
     shown = view.breakdown
     if shown is None or view.period is None:
         await say(update, t("results.my.none", view.lang))
+        return True
+    button = report_button(deps, f"/result/{shown.result_id}", view.lang)
+    if button is not None:
+        # The dashboard runs: a few lines here, the whole report (and a chart that can be
+        # read) on its page.
+        await say(update, my_score_summary(view), button)
         return True
     png = await _chart(partial(charts.score_chart, _chart_title(view, shown),
                                component_bars(shown), trend_points(view)))

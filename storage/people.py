@@ -82,6 +82,11 @@ class PeopleRepository(Repository):
             .options(selectinload(Person.roles))
         )
 
+    async def get(self, person_id: int) -> Person | None:
+        """The person with their roles."""
+        return await self.session.scalar(
+            select(Person).where(Person.id == person_id).options(selectinload(Person.roles)))
+
     async def by_contact(self, contact_id: int) -> Person | None:
         return await self.session.scalar(
             select(Person).where(Person.contact_id == contact_id).options(

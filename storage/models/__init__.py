@@ -76,6 +76,7 @@ from storage.models.responses import (
     Response,
     ResponseStatus,
 )
+from storage.models.web import SignInAttempt, SignInLink, WebSession
 
 __all__ = [
     "ANSWER_SLOTS",
@@ -122,12 +123,15 @@ __all__ = [
     "Response",
     "ResponseStatus",
     "Role",
+    "SignInAttempt",
+    "SignInLink",
     "Subscription",
     "SurveyVersion",
     "TextScore",
     "UTCDateTime",
     "Unit",
     "Verdict",
+    "WebSession",
     "_enum",
     "answer_id",
     "random_id",

@@ -66,6 +66,16 @@ class Component:
     low: float | None
     high: float | None
     note: str | None
+    # Shrinkage: the raw mean, the mean it was shrunk toward and as if how many answers at
+    # it were added (None, None, 0 when not shrunk or not stored).
+    raw_mean: float | None = None
+    prior: float | None = None
+    prior_weight: float = 0.0
+
+    @property
+    def shrunk(self) -> bool:
+        return (self.prior is not None and self.raw_mean is not None
+                and self.score is not None and abs(self.raw_mean - self.score) >= 0.05)
 
     @classmethod
     def read(cls, data: Mapping[str, Any]) -> Component:
@@ -78,7 +88,9 @@ class Component:
                    source=str(data.get("source") or ""), weight=as_number(data.get("weight")),
                    used_weight=as_number(data.get("used_weight")), n=as_int(data.get("n")),
                    score=as_number(data.get("score")), low=low, high=high,
-                   note=_text(data.get("note")))
+                   note=_text(data.get("note")), raw_mean=as_number(data.get("raw_mean")),
+                   prior=as_number(data.get("prior")),
+                   prior_weight=as_number(data.get("prior_weight")) or 0.0)
 
 
 @dataclass(frozen=True)
@@ -286,6 +298,38 @@ async def my_score(uow: UnitOfWork, caller: Caller, min_cell: int = 5) -> MyScor
         Breakdown.read(result, min_cell, unit, lang), trend,
         _appeal_state(appeal) if appeal is not None else None, min_cell,
     )
+
+
+NOT_FOUND = "not_found"
+
+
+async def result_view(uow: UnitOfWork, caller: Caller, result_id: int, min_cell: int = 5
+                      ) -> MyScore:
+    """One published result in full (the dashboard's result page): a cadre's own, or any
+    in the scope of an admin or auditor. The trend is the cadre's own, for their own.
+
+    Raises:
+        Refused: ``not_found`` for a result that is not published or not the caller's to see
+            (the page answers 404 either way, so ids outside the scope reveal nothing).
+    """
+    actor, lang = await acting_as(uow, caller, (*CADRE_ROLES, *VIEW_ROLES), NOT_FOUND)
+    found = await uow.appraisal.result(result_id)
+    if found is None or found[0].status != AppraisalStatus.PUBLISHED:
+        raise Refused(NOT_FOUND, lang)
+    run, result = found
+    own = result.kind == CADRE and result.person_id == actor.person_id
+    if not own:
+        tree = await UnitTree.load(uow)
+        if result.unit_id is None or result.unit_id not in tree.by_id or \
+                not actor.covers(tree, result.unit_id, VIEW_ROLES):
+            raise Refused(NOT_FOUND, lang)
+    if own:
+        mine = await my_score(uow, caller, min_cell)
+        if mine.breakdown is not None and mine.breakdown.result_id == result_id:
+            return mine
+    unit = await _unit(uow, result.unit_id)
+    return MyScore(lang, display_name(actor, lang), run.period, run.version, run.published_at,
+                   Breakdown.read(result, min_cell, unit, lang), min_cell=min_cell)
 
 
 def _appeal_state(appeal: Appeal) -> AppealState:
