@@ -80,7 +80,7 @@ def render(request: web.Request, template: str, lang: str, *, status: int = 200,
 
     def text(key: str, **params: object) -> Markup:
         # The catalog's texts are HTML written by us; the parameters are escaped by t().
-        return Markup(t(key, lang, params))
+        return Markup(t(key, lang, params).replace("\n", "<br>\n"))
 
     def word(kind: str, value: str | None) -> str:
         key = f"results.{kind}.{'none' if value is None else value}"
