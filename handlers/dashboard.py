@@ -10,6 +10,7 @@ the page the person's signed ``initData``, see ``handlers/web``).
 from __future__ import annotations
 
 from functools import partial
+from urllib.parse import quote
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
 from telegram.ext import CommandHandler, filters
@@ -18,7 +19,7 @@ from handlers.common import Guard, notice, say
 from handlers.deps import Context, Deps
 from handlers.router import Audience, Dialogues
 from handlers.texts import known, t
-from surveys.appraisal.results import Breakdown, MyScore
+from surveys.appraisal.results import Breakdown, MyScore, ResultsTable
 from surveys.people import sign_in
 from surveys.people.caller import Refused
 
@@ -71,10 +72,11 @@ def shorten(text: str, size: int) -> str:
     text = " ".join(text.split())
     if len(text) <= size:
         return text
-    cut = text[:size].rstrip()
-    space = cut.rfind(" ")
-    if space > 0:
-        cut = cut[:space]
+    cut = text[:size]
+    if text[size] != " ":  # the cut fell inside a word: leave that word out
+        space = cut.rfind(" ")
+        if space > 0:
+            cut = cut[:space]
     return cut.rstrip(" ,;:·-–—") + "…"
 
 
@@ -82,7 +84,7 @@ def report_button(deps: Deps, path: str, lang: str) -> InlineKeyboardMarkup | No
     """The "📊 Open the full report" Mini App button for a page of the dashboard."""
     if deps.web_url is None or not deps.web_app:
         return None
-    url = f"{deps.web_url}/tg?next={path}"
+    url = f"{deps.web_url}/tg?next={quote(path, safe='/')}"
     return InlineKeyboardMarkup([[InlineKeyboardButton(t("web.open_report", lang),
                                                        web_app=WebAppInfo(url))]])
 
@@ -146,4 +148,34 @@ def my_score_summary(view: MyScore) -> str:
     if view.appeal is not None and view.appeal.status == "open":
         lines.append(t("summary.appeal_open", lang))
     lines.append(t("summary.more", lang))
+    return "\n".join(lines[:SUMMARY_LINES])
+
+
+TOP_UNITS = 5
+
+
+def ranking_path(table: ResultsTable, unit_id: int | None = None) -> str:
+    """The ranking page of the table's period (below ``unit_id``, if given)."""
+    return f"/ranking/{table.period}" + (f"?unit={unit_id}" if unit_id is not None else "")
+
+
+def results_summary(table: ResultsTable) -> str:
+    """``/results`` in a few lines: the period and scope by name, the best units, how many
+    were graded; the whole ranking, the cadres and each breakdown are on the page."""
+    lang = table.lang
+    scope = ", ".join(shorten(n, NAME_SIZE) for n in table.scope_names) or \
+        t("results.table.all", lang)
+    graded = [r for r in table.units if r.graded]
+    lines = [t("summary.results.title", lang, {"period": table.period}),
+             t("summary.results.scope", lang, {"scope": scope}),
+             t("summary.results.counts", lang, {"graded": len(graded), "units": len(table.units),
+                                                 "cadres": len(table.cadres)})]
+    for row in graded[:TOP_UNITS]:
+        lines.append(t("summary.results.row", lang, {
+            "rank": row.rank if row.rank is not None else "–",
+            "name": shorten(row.unit_name, NAME_SIZE), "score": _fmt(row.score),
+            "grade": _grade(row.grade, lang)}) + (" 🏅" if row.recognition else ""))
+    if len(graded) > TOP_UNITS:
+        lines.append(t("summary.results.more", lang, {"count": len(graded) - TOP_UNITS}))
+    lines.append(t("summary.results.full", lang))
     return "\n".join(lines[:SUMMARY_LINES])

@@ -38,7 +38,8 @@ from handlers.web.security import (
     web_deps,
 )
 from storage.db import DatabaseUnavailable
-from surveys.appraisal.results import my_score, result_view
+from storage.models import Role
+from surveys.appraisal.results import my_score, result_view, results_table
 from surveys.people import sign_in
 from surveys.people.caller import Caller, Refused, resolve_language
 from surveys.people.sign_in import LinkCheck, Viewer
@@ -46,15 +47,18 @@ from surveys.people.sign_in import LinkCheck, Viewer
 log = logging.getLogger(__name__)
 
 # Where a Mini App may go on to: a path of this site, nothing else (no //host, no scheme).
-_NEXT = re.compile(r"^/(?!/)[A-Za-z0-9/_-]{0,200}$")
+_NEXT = re.compile(r"^/(?![/\\])[A-Za-z0-9/_?=&-]{0,200}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 _ID = re.compile(r"^[0-9]{1,18}$")
+_PERIOD = re.compile(r"^[0-9A-Za-z-]{4,16}$")
 
 
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/", home),
         web.get("/result/{result_id}", result_page),
+        web.get("/ranking", ranking_page),
+        web.get("/ranking/{period}", ranking_page),
         web.get("/tg", telegram_page),
         web.post("/tg", telegram_post),
         web.get("/signin/{token}", signin_page),
@@ -136,7 +140,8 @@ async def home(request: web.Request) -> web.StreamResponse:
     if viewer is None:
         return message(request, "web.signed_out", request_language(request), 401)
     return render(request, "home.html", viewer.lang, viewer=viewer,
-                  links=await _home_links(request, viewer))
+                  links=[*await _home_links(request, viewer),
+                         *_staff_links(viewer)])
 
 
 async def _home_links(request: web.Request, viewer: Viewer) -> list[tuple[str, str]]:
@@ -151,6 +156,12 @@ async def _home_links(request: web.Request, viewer: Viewer) -> list[tuple[str, s
     if mine.breakdown is not None:
         links.append(("web.home.my_result", f"/result/{mine.breakdown.result_id}"))
     return links
+
+
+def _staff_links(viewer: Viewer) -> list[tuple[str, str]]:
+    if not viewer.roles & {Role.ADMIN, Role.AUDITOR}:
+        return []
+    return [("web.home.ranking", "/ranking")]
 
 
 async def result_page(request: web.Request) -> web.StreamResponse:
@@ -168,6 +179,27 @@ async def result_page(request: web.Request) -> web.StreamResponse:
         return message(request, "web.not_found", viewer.lang, 404, viewer)
     return render(request, "result.html", view.lang, viewer=viewer, view=view,
                   shown=view.breakdown)
+
+
+async def ranking_page(request: web.Request) -> web.StreamResponse:
+    """A period's ranking in the person's scope (``?unit=ID``: that unit and those below)."""
+    viewer = await current(request)
+    if viewer is None:
+        return message(request, "web.signed_out", request_language(request), 401)
+    period = request.match_info.get("period")
+    unit = request.query.get("unit")
+    if (period is not None and not _PERIOD.match(period)) or \
+            (unit is not None and not _ID.match(unit)):
+        return message(request, "web.not_found", viewer.lang, 404, viewer)
+    w = web_deps(request)
+    try:
+        async with w.deps.db.transaction() as uow:
+            table = await results_table(uow, viewer.caller, [period] if period else [],
+                                        w.deps.min_cell_size,
+                                        unit_id=int(unit) if unit is not None else None)
+    except Refused:
+        return message(request, "web.not_found", viewer.lang, 404, viewer)
+    return render(request, "ranking.html", table.lang, viewer=viewer, table=table)
 
 
 # --- signing in from Telegram (a Mini App) --------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -356,6 +356,11 @@ class ResultsTable:
     periods: tuple[str, ...]  # every published period, oldest first
     # "You said, we did": the residents' cases of the same units and period, as they stand.
     said: YouSaidWeDid | None = None
+    # The scope's units by name, in the reader's language (the codes are ``scope``).
+    scope_names: tuple[str, ...] = ()
+    # Each unit row's unit (result id -> unit id), to narrow the table to what is below it.
+    unit_of: Mapping[int, int] = field(default_factory=dict)
+    scope_ids: tuple[int, ...] = ()  # the units of ``scope``
 
 
 def _ranked(result: AppraisalResult, unit: Unit | None, lang: str) -> Ranked:
@@ -381,12 +386,14 @@ def _find_unit(tree: UnitTree, code: str) -> Unit | None:
 
 
 async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (),
-                        min_cell: int = 5) -> ResultsTable:
+                        min_cell: int = 5, unit_id: int | None = None) -> ResultsTable:
     """``/results [UNIT] [PERIOD]``: the published ranking of the units in the caller's
     scope (or under UNIT, which must be in it), for PERIOD or the latest published period,
     the cadres of those units, and "You said, we did" for the same units and period (small
     cells under ``min_cell`` hidden). A lone argument that is no unit code but reads as a
     period is taken as the period.
+
+    ``unit_id`` names the unit by id instead (the dashboard's address), before the period.
 
     Raises:
         Refused: ``not_staff``, ``usage``, ``unknown_unit``, ``out_of_scope``,
@@ -395,6 +402,10 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
     tree = await UnitTree.load(uow)
     args = [a for a in args if a.strip()]
+    if unit_id is not None:
+        if unit_id not in tree.by_id:
+            raise Refused("unknown_unit", lang, {"code": str(unit_id)})
+        args = [tree.by_id[unit_id].code, *args[:1]]
     if len(args) > 2:
         raise Refused("usage_results", lang)
     unit_code = args[0] if args else None
@@ -433,12 +444,18 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
         run = runs[-1]
     units: list[Ranked] = []
     cadres: list[Ranked] = []
+    unit_of: dict[int, int] = {}
     for result in await uow.appraisal.results(run.id):
         if result.unit_id is None or result.unit_id not in visible:
             continue
         row = _ranked(result, tree.by_id.get(result.unit_id), lang)
         (units if result.kind == UNIT else cadres).append(row)
+        if result.kind == UNIT:
+            unit_of[result.id] = result.unit_id
     said = await you_said_we_did(uow, visible, parse_period(run.period), min_cell=min_cell)
+    scoped = [tree.by_code[code] for code in scope if code in tree.by_code]
+    names = tuple(display_name(unit, lang) for unit in scoped)
     return ResultsTable(lang, run.period, run.version, run.published_at, scope,
                         tuple(sorted(units, key=_table_order)),
-                        tuple(sorted(cadres, key=_table_order)), periods, said)
+                        tuple(sorted(cadres, key=_table_order)), periods, said, names, unit_of,
+                        tuple(unit.id for unit in scoped))

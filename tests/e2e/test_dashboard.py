@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import func, select
 
 from sandbox import SandboxClient
-from storage.models import AppraisalStatus, SignInLink, WebSession
+from storage.models import AppraisalStatus, Role, SignInLink, WebSession
 from storage.uow import Database
 from tests.e2e.conftest import Bot
 from tests.e2e.fieldwork import make_cadre
-from tests.e2e.test_results_chat import cadre_result
+from tests.e2e.test_results_chat import ADMIN_T1, cadre_result, ranking, staff
 from tests.e2e.web import WebClient, csrf_of, init_data_of
 
 pytestmark = pytest.mark.e2e
@@ -263,3 +263,58 @@ async def test_the_dashboard_in_chinese(
     assert summary.buttons == [[("📊 打开完整报告", None)]]
     page = await browser_of.open_mini_app(await cadre.open_web_app("📊 打开完整报告"))
     assert "考核结果 · 2026-Q3" in page and "各项指标" in page and "群众工作方法" in page
+
+
+# --- /results -------------------------------------------------------------------------------
+
+
+async def _unit_id(db: Database, code: str) -> int:
+    async with db.reading() as uow:
+        unit = await uow.units.by_code(code)
+        assert unit is not None
+        return unit.id
+
+
+async def test_results_is_a_summary_and_the_ranking_page_keeps_to_the_scope(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    person_id = await make_cadre(db, CADRE, "V1", "Cadre Wang")
+    await ranking(db, "2026-Q2")
+    await ranking(db, "2026-Q3", cadre_id=person_id)
+    admin, _ = await staff(client, db, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu")
+
+    await admin.send("/results")
+    summary = await admin.wait_for_message("Results · 2026-Q3")
+    lines = summary.text.splitlines()
+    assert len(lines) <= 12, summary.text
+    for part in ("Scope: North Township", "Units graded: 2 of 3 · cadres: 1",
+                 "1. Willow Village: 81.5 (good) 🏅", "2. North Township: 74.0 (good)"):
+        assert part in summary.text, part
+    assert "Riverside" not in summary.text and "T1" not in summary.text.split()
+    assert summary.buttons == [[(OPEN_REPORT, None)]]
+    await admin.expect_no_message()
+
+    page = await browser_of.open_mini_app(await admin.open_web_app(OPEN_REPORT))
+    assert browser_of.status == 200 and urlsplit(browser_of.url).path == "/ranking/2026-Q3"
+    for part in ("Results · 2026-Q3", "Willow Village", "North Township", "Pine Village",
+                 "not graded: 4 of 10 responses needed", "Cadre Wang", "2026-Q2"):
+        assert part in page, part
+    assert "Riverside County" not in page and str(ADMIN_T1) not in page
+
+    # Outside the admin's township, by URL: the county's rows, results and the unit itself.
+    county = await _unit_id(db, "C1")
+    await browser_of.get(f"/ranking/2026-Q3?unit={county}")
+    assert browser_of.status == 404
+    pine = await _unit_id(db, "V2")
+    narrowed = await browser_of.get(f"/ranking/2026-Q3?unit={pine}")
+    assert browser_of.status == 200 and "Pine Village" in narrowed and "Willow" not in narrowed
+    async with db.reading() as uow:
+        from storage.models import AppraisalResult
+
+        county_result = await uow.session.scalar(select(AppraisalResult.id).where(
+            AppraisalResult.unit_id == county, AppraisalResult.kind == "unit"))
+    await browser_of.get(f"/result/{county_result}")
+    assert browser_of.status == 404
+    for path in ("/ranking/2025-Q1", "/ranking/nope!", "/ranking/2026-Q3?unit=x"):
+        await browser_of.get(path)
+        assert browser_of.status == 404, path
