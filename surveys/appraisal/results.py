@@ -358,7 +358,8 @@ class ResultsTable:
     said: YouSaidWeDid | None = None
     # The scope's units by name, in the reader's language (the codes are ``scope``).
     scope_names: tuple[str, ...] = ()
-    # Each unit row's unit (result id -> unit id), to narrow the table to what is below it.
+    # The unit of each unit row that has units below it (result id -> unit id), to narrow
+    # the table to them.
     unit_of: Mapping[int, int] = field(default_factory=dict)
     scope_ids: tuple[int, ...] = ()  # the units of ``scope``
 
@@ -450,7 +451,7 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
             continue
         row = _ranked(result, tree.by_id.get(result.unit_id), lang)
         (units if result.kind == UNIT else cadres).append(row)
-        if result.kind == UNIT:
+        if result.kind == UNIT and tree.children.get(result.unit_id):
             unit_of[result.id] = result.unit_id
     said = await you_said_we_did(uow, visible, parse_period(run.period), min_cell=min_cell)
     scoped = [tree.by_code[code] for code in scope if code in tree.by_code]

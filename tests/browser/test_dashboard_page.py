@@ -10,6 +10,7 @@ from urllib.parse import quote
 import pytest
 from playwright.async_api import Page, expect
 
+from sandbox import SandboxClient
 from sandbox.webapp import launch_url
 from storage.models import AppraisalStatus
 from storage.uow import Database
@@ -122,8 +123,6 @@ async def test_forged_and_stale_init_data_are_refused(
 
 async def _launch_url(chat: ChatPage, bot: Bot) -> str:
     """The address the newest report button opens, as the sandbox signs it for the user."""
-    from sandbox import SandboxClient
-
     async with SandboxClient(bot.sandbox.base_url) as client:
         user = await client.user(CADRE, "Wang")
         return await user.open_web_app(OPEN_REPORT)
@@ -204,3 +203,38 @@ async def test_another_cadres_page_by_url_is_not_found(
     assert answer is not None and answer.status == 404
     await expect(page.locator("h1")).to_have_text("Not found")
     await expect(page.locator("main")).not_to_contain_text("Cadre Li")
+
+
+async def test_an_admin_opens_the_ranking_and_cannot_leave_the_township(
+    app_chat: ChatPage, db: Database, web_bot: Bot, shot: Shot,
+) -> None:
+    from storage.models import Role
+    from surveys.people.roles import grant_role
+    from tests.e2e.test_results_chat import ADMIN_T1, ranking
+
+    person_id = await make_cadre(db, CADRE, "V1", "Cadre Wang")
+    await ranking(db, "2026-Q2")
+    await ranking(db, "2026-Q3", cadre_id=person_id)
+    await app_chat.new_user(ADMIN_T1, "Liu")
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=ADMIN_T1, role=Role.ADMIN, unit_code="T1",
+                         name="Admin Liu", actor="test")
+    await app_chat.send("/results")
+    await app_chat.shows("Results · 2026-Q3", "Scope: North Township")
+
+    page = await _open_report(app_chat)
+    await expect(page.locator("h1")).to_have_text("Results · 2026-Q3")
+    units = page.locator("table.ranking").first
+    await expect(units).to_contain_text("Willow Village")
+    await expect(units).not_to_contain_text("Riverside County")
+    await shot(page, "docs/dashboard-ranking.png")
+    await page.get_by_role("link", name="Pine Village").click()
+    await expect(page.locator("h1")).to_have_text("Appraisal result · 2026-Q3")
+    await expect(page.locator("main")).to_contain_text("Pine Village")
+
+    async with db.reading() as uow:
+        county = await uow.units.by_code("C1")
+    assert county is not None
+    answer = await page.goto(f"{web_bot.web_url}/ranking/2026-Q3?unit={county.id}")
+    assert answer is not None and answer.status == 404
+    await expect(page.locator("h1")).to_have_text("Not found")
