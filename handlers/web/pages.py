@@ -228,6 +228,8 @@ async def telegram_post(request: web.Request) -> web.StreamResponse:
                     default_language=w.deps.default_language)
     try:
         async with w.deps.db.transaction() as uow:
+            # A session this browser had (perhaps someone else's) ends: one person at a time.
+            await sign_in.sign_out(uow, session_token(request))
             started, lang = await sign_in.sign_in_from_telegram(uow, caller, w.deps.web)
     except Refused as refusal:
         return message(request, "web.no_role", refusal.lang, 403)
@@ -269,6 +271,8 @@ async def signin_post(request: web.Request) -> web.StreamResponse:
     async with w.deps.db.transaction() as uow:
         check = await sign_in.redeem_link(uow, token, client_key(request), w.now(), w.deps.web,
                                           w.deps.default_language)
+        if check.started is not None:
+            await sign_in.sign_out(uow, session_token(request))
     if check.started is None:
         return _link_refused(request, check)
     response = redirect("/")
