@@ -364,6 +364,10 @@ class WebSection(_Section):
     # Sign-in link attempts (right or wrong) per client address and window.
     max_sign_in_attempts: int = Field(default=20, ge=1, le=10_000)
     sign_in_window_minutes: int = Field(default=10, ge=1, le=1440)
+    # Behind a reverse proxy every request comes from the proxy: with this on, the client is
+    # the last address in X-Forwarded-For (the one the proxy added). Only behind a proxy that
+    # sets it, or anyone could claim any address.
+    trust_forwarded_for: bool = False
 
     @field_validator("public_url")
     @classmethod

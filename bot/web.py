@@ -46,7 +46,7 @@ class WebServer:
         self.deps = deps
         self.sandbox = sandbox
         self.app = build_web_app(WebDeps(deps, bot_token, section.init_data_max_age_s,
-                                         section.secure))
+                                         section.secure, section.trust_forwarded_for))
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:

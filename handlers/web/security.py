@@ -43,6 +43,7 @@ class WebDeps:
     bot_token: str
     init_data_max_age_s: int = 3600
     secure: bool = False
+    trust_forwarded_for: bool = False
     key: bytes = field(init=False)
 
     def __post_init__(self) -> None:
@@ -67,9 +68,19 @@ def session_token(request: web.Request) -> str:
     return request.cookies.get(SESSION_COOKIE, "")
 
 
+def client_address(request: web.Request) -> str:
+    """Who is asking: the peer, or behind a trusted proxy the address it forwarded."""
+    if web_deps(request).trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last
+    return request.remote or "?"
+
+
 def client_key(request: web.Request) -> str:
     """The client's address as a keyed digest (the attempts table never holds addresses)."""
-    return _mac(web_deps(request).key, "client", request.remote or "?")[:64]
+    return _mac(web_deps(request).key, "client", client_address(request))[:64]
 
 
 def csrf_base(request: web.Request) -> tuple[str, str | None]:

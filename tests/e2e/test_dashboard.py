@@ -318,3 +318,22 @@ async def test_results_is_a_summary_and_the_ranking_page_keeps_to_the_scope(
     for path in ("/ranking/2025-Q1", "/ranking/nope!", "/ranking/2026-Q3?unit=x"):
         await browser_of.get(path)
         assert browser_of.status == 404, path
+
+
+async def test_the_pages_live_with_the_bot_and_sessions_outlive_a_restart(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    import aiohttp
+
+    await make_cadre(db, CADRE, "V1", "Cadre Wang")
+    home = await browser_of.sign_in_with_link(await _link(client, CADRE, "Wang"))
+    assert "Hello, Cadre Wang" in home
+    old_url = web_bot.web_url
+    await web_bot.stop()
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await browser_of.get(old_url + "/")
+    await web_bot.start()
+    # A new port (0 asks for any); the cookie is the host's, and the session is in the
+    # database, so the person is still signed in.
+    again = await browser_of.get(web_bot.web_url + "/")
+    assert browser_of.status == 200 and "Hello, Cadre Wang" in again
