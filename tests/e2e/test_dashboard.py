@@ -70,7 +70,10 @@ async def test_myscore_is_a_short_summary_with_a_button_that_opens_the_full_repo
 
         result = await uow.session.scalar(select(AppraisalResult))
         assert result is not None
-        result.detail = {**result.detail, "explanation": LONG_EXPLANATION}
+        first, *rest = result.detail["components"]
+        shrunk = {**first, "raw_mean": 74.0, "prior": 70.0, "prior_weight": 10.0}
+        result.detail = {**result.detail, "explanation": LONG_EXPLANATION,
+                         "components": [shrunk, *rest]}
     cadre = await client.user(CADRE, "Wang")
 
     await cadre.send("/myscore")
@@ -101,6 +104,7 @@ async def test_myscore_is_a_short_summary_with_a_button_that_opens_the_full_repo
                  "3 inspections", "Self-assessment", "10% → 0%", "answered too fast: 2",
                  "Working with residents"):
         assert part in page, part
+    assert "mean 74.0 → 72.5, shrunk toward 70.0 as if 10 average answers were added" in page
     # The explanation in full, and not one Telegram id anywhere in the page.
     assert "the configured floors." in page
     assert str(CADRE) not in page
