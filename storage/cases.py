@@ -139,15 +139,16 @@ class CasesRepository(Repository):
         """Not yet reminded, due after ``now`` but by ``due_by``; staff see it already (a
         reminder of a held case would tell them of it early)."""
         return await self._locked(
-            _shown(select(Case), now).where(Case.status.in_(list(statuses)), Case.reminded_at.is_(None),
-                               Case.due_at > now, Case.due_at <= due_by), limit)
+            _shown(select(Case), now).where(
+                Case.status.in_(list(statuses)), Case.reminded_at.is_(None),
+                Case.due_at > now, Case.due_at <= due_by), limit)
 
     async def overdue(self, statuses: Collection[CaseStatus], now: datetime,
                       limit: int = 500) -> Sequence[Case]:
         """Past their deadline, not yet escalated as overdue, and no longer held."""
         return await self._locked(
-            _shown(select(Case), now).where(Case.status.in_(list(statuses)), Case.due_at <= now,
-                               Case.overdue_at.is_(None)),
+            _shown(select(Case), now).where(
+                Case.status.in_(list(statuses)), Case.due_at <= now, Case.overdue_at.is_(None)),
             limit)
 
     async def unanswered(self, now: datetime, limit: int = 500) -> Sequence[Case]:
@@ -193,7 +194,8 @@ class CasesRepository(Repository):
             Case.outcome.label("outcome"), Case.resolved_on_time.label("on_time"),
             case_when((Case.reopened > 0, 1), else_=0).label("reopened"),
             case_when((Case.due_at < now, 1), else_=0).label("past_due"),
-        ), now if shown_only else None).where(Case.opened_on >= first, Case.opened_on < end)
+        ), now if shown_only else None)
+        period = period.where(Case.opened_on >= first, Case.opened_on < end)
         if unit_ids is not None:
             period = period.where(Case.unit_id.in_(list(unit_ids)))
         # Grouped over a subquery: PostgreSQL would not see ``due_at < $1`` in the select

@@ -9,9 +9,9 @@ case: from the end-of-poll offer, from their poll comment, or by /report; some w
 some asking to be told what was done. A cadre then takes some cases in an order of their own,
 asks through the relay, the residents reply, the cadre resolves and they answer "Was this
 solved?". All with the hold as shipped: what residents write reaches the cadre when its window
-is released (the test moves the clock there). Then the bot's maintenance runs as in production once the privacy window has
-closed (texts scored, responses reshuffled, the cases' supervision sweep with its batch audit
-and rewrite), and the reader dumps every table.
+is released (the test moves the clock there). Then the bot's maintenance runs as in production
+once the privacy window has closed (texts scored, responses reshuffled, the cases' supervision
+sweep with its batch audit and rewrite), and the reader dumps every table.
 
 What the design leaves a reader, documented there, is measured here too: a case made from a
 poll's comment is joined to that poll by its text; and the photo files' change times order

@@ -142,3 +142,36 @@ async def test_a_restart_during_the_hold_loses_nothing(
     shown = (await listing(cadre)).text
     assert all(number in shown for number in numbers)
     assert await held_entries(db) == []
+
+
+async def test_a_was_this_solved_answer_reaches_staff_at_its_release(
+    bot: Bot, client: SandboxClient, db: Database, clock: FrozenClock,
+) -> None:
+    """The resident's "No" is taken at once (they are told the case is reopened); the
+    handler hears of it, and the escalation it causes reaches nobody, until the release."""
+    await make_cadre(db, CADRE_ID, "V1", "Cadre Wang")
+    cadre = await client.user(CADRE_ID, "Wang")
+    resident = await client.user(FIRST_RESIDENT, "Resident")
+    number = await report(resident, "The bus shelter roof leaks")
+    await release(bot, clock)
+    await cadre.wait_for_message(f"New case {number}")
+    await opened(cadre, number)
+    await tap_for(cadre, "✋ Take")
+    view = await card(cadre, "taken by Cadre Wang")
+    await cadre.tap("✅ Resolve", message_id=view.message_id)
+    await card(cadre, "What was done?")
+    await cadre.send("Sealed the roof")
+    await card(cadre, "Tap Resolve")
+    await cadre.tap(f"✅ Resolve {number}")
+    await cadre.wait_for_message("is resolved")
+    question = await card(resident, "Was the problem solved?")
+    await resident.tap("❌ No", message_id=question.message_id)
+    await resident.wait_for_message("reopened")
+    assert await held_entries(db) == ["answer", "escalated"]
+    # Its entry is not on the card yet (what the answer did to the case's status is: see
+    # docs/privacy.md).
+    assert " answered: " not in (await opened(cadre, number)).text
+    await release(bot, clock)
+    await cadre.wait_for_message(f"{number}: the resident answered")
+    assert " answered: " in (await opened(cadre, number)).text
+    assert await held_entries(db) == []
