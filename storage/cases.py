@@ -96,13 +96,15 @@ class CasesRepository(Repository):
         return current
 
     async def by_ids(self, ids: Collection[int], *, lock: bool = False) -> dict[int, Case]:
-        """These cases by id; ``lock``: locked, one at a time in the order of their ids (the
-        same order for every locker, so two cannot wait for each other)."""
+        """These cases by id; ``lock``: locked against changes, one at a time in the order of
+        their ids. FOR NO KEY UPDATE, as an UPDATE of the rows would lock them: a use case's
+        change (which locks FOR UPDATE) waits, a new timeline entry of the case (whose
+        foreign key takes a KEY SHARE lock) does not."""
         if not ids:
             return {}
         query = select(Case).where(Case.id.in_(list(ids)))
         if lock:
-            query = (query.order_by(Case.id).with_for_update()
+            query = (query.order_by(Case.id).with_for_update(key_share=True)
                      .execution_options(populate_existing=True))
         return {case.id: case for case in await self.session.scalars(query)}
 

@@ -5,7 +5,8 @@ entry to whom it must reach after the commit, and again after a crash, so nothin
 between the commit and the message. Staff entries are audited at once, under the person's
 name; a resident's are audited later in a shuffled batch with a coarse time
 (:mod:`surveys.cases.supervision`), so neither the log's order nor its times pair a resident's
-report with their poll answer.
+report with their poll answer. A resident's entries also reach staff only when their window
+is released (``held_until``, :mod:`surveys.cases.holding`), so neither do staff's reactions.
 """
 
 from __future__ import annotations
