@@ -352,13 +352,15 @@ def case_orderings(found: dict[str, list[Row]]) -> dict[str, Key]:
         "case id": lambda c: c["id"], "case number": lambda c: c["number"],
         "case row order": lambda c: physical[c["id"]], "opened on": lambda c: c["opened_on"],
         "due at": lambda c: c["due_at"],
+        "held until": lambda c: str(c["held_until"] or ""),
     }
     pg = "xmin" in found["cases"][0]
     if pg:
         keys["case xmin"] = lambda c: c["xmin"]
         keys["case xmax"] = lambda c: c["xmax"]
         keys["case ctid"] = lambda c: ctid(c["ctid"])
-    columns = [("id", "id"), ("key", "key"), ("row order", "position"), ("time", "at")]
+    columns = [("id", "id"), ("key", "key"), ("row order", "position"), ("time", "at"),
+               ("release", "held_until")]
     if pg:
         columns += [("ctid", "ctid"), ("xmin", "xmin"), ("xmax", "xmax")]
     for name, rows_of in groups.items():
@@ -381,6 +383,9 @@ def _keyed(rows_of: Callable[[Row], list[Row]], column: str,
            pick: Callable[[list[Row], str], Any]) -> Key:
     if column == "ctid":
         return lambda case: pick([{"ctid": ctid(r["ctid"])} for r in rows_of(case)], "ctid")
+    if column == "held_until":  # None (never held) sorts first
+        return lambda case: pick([{column: str(r[column] or "")} for r in rows_of(case)],
+                                 column)
     return lambda case: pick(rows_of(case), column)
 
 
