@@ -108,6 +108,8 @@ def cases_of(settings: Settings) -> CaseRules:
         categories=tuple(t for t in settings.themes.topics or DEFAULT_TOPICS if t != "resolved"),
         topics={topic: {str(lang): words for lang, words in keywords.items()}
                 for topic, keywords in settings.themes.topics.items()} or DEFAULT_TOPICS,
+        hold_window=(timedelta(minutes=settings.privacy.hold_window_minutes)
+                     if settings.privacy.hold_residents_entries else None),
     )
 
 

@@ -23,7 +23,9 @@ the text, except in the entry's last attempt, when the text goes without them ra
 not at all.
 
 It runs in the process that leads (bot/background.py), like the outbox sender, and also
-polls every few seconds for entries left by the command line or by a crash.
+polls every few seconds for entries left by the command line or by a crash, and for
+residents' entries whose hold has ended (surveys/cases/holding.py): those of one window are
+handed out together, in the order of their cases' random ids.
 """
 
 from __future__ import annotations
@@ -187,7 +189,9 @@ class CaseRelay(WakeableLoop):
         now = time.monotonic()
         waiting = [entry for entry, at in self._retry_at.items() if at > now]
         async with self.db.transaction() as uow:
-            entries = await uow.cases.undelivered(BATCH, exclude=waiting)
+            # Residents' entries still held (surveys.cases.holding) wait for their release,
+            # which the next poll after it finds: the state is theirs, in the database.
+            entries = await uow.cases.undelivered(BATCH, exclude=waiting, now=self.clock())
             return await relaying.plan(uow, self.secret, entries,
                                        max_attempts=self.settings.max_attempts,
                                        default_language=self.default_language,

@@ -68,6 +68,12 @@ class PrivacySection(_Section):
     # Responses keep when they were begun and finished only to this many minutes (and how
     # long they took), so answers cannot be put in order or matched with other times.
     time_resolution_minutes: int = Field(default=10, ge=1, le=1440)
+    # Residents' case entries (a report, a reply, an answer) reach staff only at the end of
+    # a clock-aligned window this long, each window's together in random order, so staff
+    # who act the moment they are told cannot time them (surveys/cases/holding.py). At most
+    # an hour: deadlines are counted in working days, and a hold this short costs none.
+    hold_residents_entries: bool = True
+    hold_window_minutes: int = Field(default=15, ge=1, le=60)
 
 
 class BurdenSection(_Section):

@@ -176,6 +176,40 @@ def test_export_writes_one_row_per_case_as_csv_and_xlsx(
     assert "the month must be 01 to 12" in capsys.readouterr().err
 
 
+def test_a_case_whose_report_is_held_is_not_listed_shown_or_exported_yet(
+    cases: dict[str, Case], env: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The command line shows what staff see (surveys/cases/holding.py): a report still held
+    is not there, and a resident's held reply is not in the timeline."""
+    later = NOW + timedelta(hours=1)
+
+    async def hold(db: Database) -> str:
+        held = await open_case(db, text="Held pothole", held_until=later)
+        async with db.transaction() as uow:
+            case = await uow.cases.by_number(held.number, lock=True)
+            assert case is not None
+            for entry in await uow.cases.messages(case.id):
+                entry.held_until = later
+            late = await uow.cases.by_number(cases["late"].number, lock=True)
+            assert late is not None
+            await timeline.record(uow, late, timeline.MESSAGE, timeline.TO_HANDLER,
+                                  author=RESIDENT, at=NOW, text="Held reply", held_until=later)
+        return held.number
+
+    number = on_db(hold)
+    assert main(["cases", "list"]) == 0
+    assert number not in capsys.readouterr().out
+    assert main(["cases", "show", number]) == 1
+    assert f"no case {number!r}" in capsys.readouterr().err
+    assert main(["cases", "show", cases["late"].number]) == 0
+    out = capsys.readouterr().out
+    assert "Elm Street, by the school" in out and "Held reply" not in out
+    path = env / "cases.csv"
+    assert main(["cases", "export", "-o", str(path)]) == 0
+    assert "4 case(s) exported" in capsys.readouterr().err
+    assert number not in path.read_text(encoding="utf-8-sig")
+
+
 def test_the_top_level_help_lists_cases(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])

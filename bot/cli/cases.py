@@ -66,7 +66,7 @@ async def cmd_cases_show(settings: Settings, args: argparse.Namespace, db: Datab
 
     rules = cases_of(settings)
     async with db.reading() as uow:
-        detail = await case_detail(uow, args.number)
+        detail = await case_detail(uow, args.number, db.clock())
     if detail is None:
         raise CliError(f"no case {args.number!r}")
     case, listed = detail.listed.case, detail.listed
@@ -122,7 +122,7 @@ def cmd_cases_export(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(db: Database) -> int:
         async with db.reading() as uow:
-            rows = await case_table(uow, rules, period)
+            rows = await case_table(uow, rules, period, now=db.clock())
         write_cases(rows, args.format, output or sys.stdout.buffer)
         where = f" to {output}" if output else ""
         which = f" opened in {period.label}" if period else ""

@@ -46,7 +46,7 @@ async def anyone_to_tell(uow: UnitOfWork, case: Case) -> bool:
 async def close(uow: UnitOfWork, case: Case, outcome: CaseOutcome, *, at: datetime, kind: str,
                 notify: str, author: str, text: str = "",
                 params: Mapping[str, Any] | None = None, person_id: int | None = None,
-                actor: str | None = None) -> CaseMessage:
+                actor: str | None = None, held_until: datetime | None = None) -> CaseMessage:
     """Close ``case`` with ``outcome``, recording ``kind`` (the closing entry) first, then
     drop its seal and those of the cases merged into it unless an entry for a resident is
     still to be delivered (see the module's docstring). Returns the closing entry.
@@ -62,7 +62,8 @@ async def close(uow: UnitOfWork, case: Case, outcome: CaseOutcome, *, at: dateti
     case.answer_due_at = None
     case.version += 1
     entry = await timeline.record(uow, case, kind, notify, author=author, at=at, text=text,
-                                  params=params, person_id=person_id, actor=actor)
+                                  params=params, person_id=person_id, actor=actor,
+                                  held_until=held_until)
     ids = [each.id for each in await reporters(uow, case)]
     if not await uow.cases.with_undelivered(ids, timeline.TO_RESIDENT):
         for case_id in ids:

@@ -35,7 +35,7 @@ from analysis.themes import comment_topics
 from storage.evidence import StoredFile
 from storage.ids import parse_id
 from storage.models import Case, CaseDraft, CaseStatus, ResponseStatus
-from surveys.cases import drafts, sealing, timeline
+from surveys.cases import drafts, holding, sealing, timeline
 from surveys.cases.drafts import REPORT, Reporting, TooLong
 from surveys.cases.rules import COMMENT, OTHER, POLL, RESIDENT, add_working_days, new_number
 from surveys.fieldwork.rules import check_location, valid_location
@@ -566,6 +566,8 @@ async def _open_case(uow: UnitOfWork, caller: Caller, chat_id: int, draft: CaseD
     rules, text = desk.rules, str(data["text"])
     category = data.get("category") or suggest(text, desk)
     opened_on = rules.today(caller.now)
+    # Staff see the case only when its window's reports are released together.
+    held = holding.held_until(caller.now, desk.resolution, rules.hold_window)
     place = _place(tree, data.get("place"), unit_id, desk, lang)
     case = await uow.cases.add(Case(
         unit_id=unit_id, category=category, origin=str(data.get("origin") or "report"),
@@ -573,7 +575,7 @@ async def _open_case(uow: UnitOfWork, caller: Caller, chat_id: int, draft: CaseD
         status=CaseStatus.OPEN, opened_on=opened_on, due_at=rules.due(category, opened_on),
         latitude=place.latitude if place else None, longitude=place.longitude if place else None,
         distance_km=place.distance_km if place else None,
-        far_from_unit=place.far if place else None,
+        far_from_unit=place.far if place else None, held_until=held,
     ), [new_number() for _ in range(4)])
     reporter = sealing.Reporter(sealing.quota_key(desk.secret, caller.telegram_user_id),
                                 chat_id if wants_reply else None, lang,
@@ -583,7 +585,7 @@ async def _open_case(uow: UnitOfWork, caller: Caller, chat_id: int, draft: CaseD
         await uow.cases.add_photo(case.id, "report", sha256=photo["sha"], path=photo["path"],
                                   size_bytes=int(photo["size"]), media_type=photo["type"])
     await timeline.record(uow, case, timeline.OPENED, timeline.TO_UNIT, author=RESIDENT,
-                          at=coarse(caller.now, desk.resolution))
+                          at=coarse(caller.now, desk.resolution), held_until=held)
     await uow.cases.drop_draft(draft.key)
     return _receipt(case, desk)
 

@@ -66,6 +66,9 @@ class CaseRules:
     categories: tuple[str, ...] = ()
     # The theme topics' keywords, which suggest a category from a report's text.
     topics: Topics = field(default_factory=lambda: DEFAULT_TOPICS)
+    # From section ``privacy``: residents' entries are held for staff until the end of a
+    # window this long (surveys.cases.holding); None: not held.
+    hold_window: timedelta | None = None
 
     def working_days_for(self, category: str) -> int:
         return self.working_days.get(category, self.default_working_days)
