@@ -20,8 +20,11 @@ WINDOW = timedelta(minutes=15)
 
 
 def moments() -> tuple[datetime, datetime]:
-    """A time inside a privacy window, and when what a resident writes then is released."""
-    now = coarse(datetime.now(UTC), RESOLUTION) + timedelta(minutes=3)
+    """A time inside a privacy window, and when what a resident writes then is released.
+    Today's date at a fixed time of day: at some times of day the privacy window closes on
+    a hold window's boundary, and the batch-audit test needs a moment between the two."""
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    now = coarse(today, RESOLUTION) + timedelta(minutes=3)
     return now, release_at(now, RESOLUTION, WINDOW)
 
 
