@@ -50,7 +50,7 @@ from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
 from surveys.campaigns.delivery import Outcome
-from surveys.cases import relaying, supervision
+from surveys.cases import comments, relaying, supervision
 from surveys.cases.relaying import Parcel, Recipient, Settled
 from surveys.cases.rules import CaseRules
 from surveys.respondents.anonymity import DEFAULT_RESOLUTION
@@ -59,7 +59,8 @@ log = logging.getLogger(__name__)
 
 # How often the relay looks for entries nobody woke it for (the CLI's, a crash's).
 POLL_S = 3.0
-# How often supervision runs (reminders, escalations, time-outs, the batch audit, seals).
+# How often supervision runs (poll comments moved into cases, reminders, escalations,
+# time-outs, the batch audit, seals).
 SWEEP_S = 60.0
 # Entries claimed per round.
 BATCH = 50
@@ -127,6 +128,8 @@ class CaseRelay(WakeableLoop):
         hold up the others); wakes the relay for what it recorded."""
         now = self.clock()
         steps: list[tuple[str, str, Callable[[UnitOfWork], Awaitable[int]]]] = [
+            ("moved comments", "%d poll comment(s) moved into their cases",
+             partial(comments.move, secret=self.secret)),
             ("reminders", "%d case(s) reminded of their deadline",
              partial(supervision.remind, rules=self.rules, now=now)),
             ("escalations", "%d overdue case(s) escalated",

@@ -47,6 +47,7 @@ from storage.models.cases import (
     CasePhoto,
     CaseSeal,
     CaseStatus,
+    CommentMove,
 )
 from storage.models.fieldwork import (
     CadreInvite,
@@ -103,6 +104,7 @@ __all__ = [
     "CasePhoto",
     "CaseSeal",
     "CaseStatus",
+    "CommentMove",
     "Contact",
     "Created",
     "EntryPoint",

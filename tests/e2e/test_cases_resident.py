@@ -30,6 +30,7 @@ from sandbox import BotApiSandbox, SandboxClient, SandboxUser
 from sandbox.client import Message
 from sandbox.media import png_bytes
 from storage.models import (
+    Answer,
     Case,
     CaseDraft,
     CaseMessage,
@@ -306,6 +307,7 @@ async def test_report_from_a_comment(bot: Bot, client: SandboxClient, db: Databa
     await user.tap("📝 Turn my comment into a report")
     confirm = await card(user, PRIVACY)
     assert "Your poll comment is the text, and staff will see it" in confirm.text
+    assert "it moves out of your poll answers into this report" in confirm.text
     assert comment in confirm.text
     assert "🏷 Public facilities?" in confirm.button_texts
     await user.tap("☐ OK to quote my words")
@@ -314,8 +316,16 @@ async def test_report_from_a_comment(bot: Bot, client: SandboxClient, db: Databa
     await user.tap(SEND)
     await user.wait_for_message(SENT)
     [case] = await cases(db)
+    # "poll", as any report from the end-of-poll offer (docs/privacy.md).
     assert (case.origin, case.text, case.category, case.quotable) == (
-        "comment", comment, "facilities", True)
+        "poll", comment, "facilities", True)
+    # The supervision sweep moves the comment out of the poll: it shows skipped there.
+    assert bot.application is not None
+    await background_of(bot.application).relay.sweep()
+    async with db.reading() as uow:
+        [answer] = (await uow.session.scalars(
+            select(Answer).where(Answer.question_id == "comment"))).all()
+    assert (answer.skipped, answer.value_text) == (True, None)
 
 
 async def test_a_captioned_photo_alone_starts_a_report_without_its_metadata(
