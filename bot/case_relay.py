@@ -50,7 +50,7 @@ from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
 from surveys.campaigns.delivery import Outcome
-from surveys.cases import comments, relaying, supervision
+from surveys.cases import comments, drafts, relaying, supervision
 from surveys.cases.relaying import Parcel, Recipient, Settled
 from surveys.cases.rules import CaseRules
 from surveys.respondents.anonymity import DEFAULT_RESOLUTION
@@ -139,6 +139,9 @@ class CaseRelay(WakeableLoop):
             ("the batch audit", "%d resident entries audited",
              partial(supervision.audit_residents, now=now, resolution=self.time_resolution)),
             ("seals", "%d seal(s) of closed cases dropped", supervision.release_seals),
+            ("expired drafts", "%d reply or comment draft(s) expired",
+             partial(drafts.drop_expired, secret=self.secret, now=now,
+                     after=self.rules.draft_expires_after)),
             ("stale seals", "%d seal(s) of cases closed over a day ago dropped",
              partial(supervision.drop_stale_seals, now=now)),
         ]

@@ -139,6 +139,9 @@ class CasesSection(_Section):
     # Reports of one category and unit this close in time and place are offered for merging.
     merge_within_days: int = Field(default=7, ge=1, le=60)
     merge_radius_km: float = Field(default=0.5, gt=0, le=50)
+    # A reply to staff, or a comment on "Was this solved?", begun and not sent within this
+    # many hours is dropped (so is one when the person begins a poll).
+    draft_expires_hours: int = Field(default=24, ge=1, le=720)
 
     @field_validator("time_zone")
     @classmethod

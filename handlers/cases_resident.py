@@ -106,7 +106,8 @@ async def _refuse(deps: Deps, update: Update, refusal: Exception) -> None:
 async def _peek(deps: Deps, update: Update) -> Peek | None:
     """The person's case draft, if any: the one read that decides whether a message is ours."""
     caller = deps.caller(update)
-    return await peek(deps, update, lambda uow, _user: drafts.peek(uow, caller, deps.secret))
+    return await peek(deps, update, lambda uow, _user: drafts.peek(
+        uow, caller, deps.secret, deps.cases.draft_expires_after))
 
 
 async def _lang(deps: Deps, update: Update) -> str:

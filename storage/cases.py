@@ -353,6 +353,12 @@ class CasesRepository(Repository):
         await self.session.flush()
         return draft
 
+    async def drafts_of(self, kinds: Collection[str]) -> Sequence[CaseDraft]:
+        """Every draft of these kinds, locked (another sweep skips them)."""
+        return (await self.session.scalars(
+            select(CaseDraft).where(CaseDraft.kind.in_(list(kinds)))
+            .with_for_update(skip_locked=True))).all()
+
     async def drop_draft(self, key: str) -> None:
         await self.session.execute(delete(CaseDraft).where(CaseDraft.key == key))
 

@@ -159,10 +159,11 @@ class Relayed:
 async def _writing(uow: UnitOfWork, caller: Caller, desk: Reporting, kind: str,
                    lang: str) -> CaseDraft:
     """Raises:
-        Refused: ``no_draft`` (no draft of ``kind``).
+        Refused: ``no_draft`` (no draft of ``kind``, or it has expired).
     """
     draft = await drafts.locked(uow, caller, desk.secret)
-    if draft is None or draft.kind != kind:
+    if (draft is None or draft.kind != kind
+            or drafts.expired(draft, desk.secret, caller.now, desk.rules.draft_expires_after)):
         raise Refused("no_draft", lang)
     return draft
 

@@ -62,6 +62,8 @@ class CaseRules:
     # offered for merging.
     merge_within: timedelta = timedelta(days=7)
     merge_radius_km: float = 0.5
+    # A reply or an answer's comment begun and not sent within this long is dropped.
+    draft_expires_after: timedelta = timedelta(hours=24)
     # Categories a resident may choose (theme topics); OTHER is always allowed.
     categories: tuple[str, ...] = ()
     # The theme topics' keywords, which suggest a category from a report's text.
