@@ -65,7 +65,9 @@ log = logging.getLogger(__name__)
 # After the role router (handlers.router.ROLES_GROUP), before the resident journey (0).
 CASES_GROUP = -1
 # Refusals shown as a toast on a tap: an old or odd button, nothing to worry about.
-_TOASTS = ("stale", "forged")
+# So is "Was this solved?" tapped once the case has moved on (answered, by this resident or
+# another of the problem's, or timed out).
+_TOASTS = ("stale", "forged", "answered_closed", "answered_reopened")
 
 
 def case_resident_handlers(deps: Deps) -> Handlers:

@@ -261,7 +261,7 @@ async def answer(uow: UnitOfWork, caller: Caller, chat_id: int, number: str, ver
     case = await _case(uow, number, lang, lock=True)
     target = await uow.cases.handled_as(case, lock=True)
     if target.status != CaseStatus.RESOLVED or target.version != version:
-        raise Refused("stale", lang, {"number": case.number})
+        raise _moved_on(case, target, lang)
     await _owner(uow, caller, chat_id, case, desk, lang)
     at = coarse(caller.now, desk.resolution)
     outcome = outcome_of_answer(choice, target.reopened)
@@ -276,6 +276,19 @@ async def answer(uow: UnitOfWork, caller: Caller, chat_id: int, number: str, ver
         uow, caller, desk.secret, ANSWER, drafts.for_case(caller, desk.secret, target.number))
     return Answered(lang, target.number, choice, outcome, str(draft.data["nonce"]),
                     draft.version, desk.rules.max_text_length)
+
+
+def _moved_on(case: Case, target: Case, lang: str) -> Refused:
+    """Why "Was this solved?" cannot be answered any more, said plainly where the case has
+    moved on: closed (by this resident's answer, by another's whose report was merged with
+    theirs, or by the time to answer running out) or reopened by a "No"; else a stale
+    button. A case's status is no secret: nothing here says who answered."""
+    params = {"number": case.number}
+    if target.status == CaseStatus.CLOSED:
+        return Refused("answered_closed", lang, params)
+    if target.reopened and target.status in (CaseStatus.OPEN, CaseStatus.TAKEN):
+        return Refused("answered_reopened", lang, params)
+    return Refused("stale", lang, params)
 
 
 async def _reopen(uow: UnitOfWork, case: Case, at: datetime) -> None:

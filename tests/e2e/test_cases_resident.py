@@ -565,11 +565,12 @@ async def test_was_this_solved(bot: Bot, client: SandboxClient, db: Database,
     assert case.status == (CaseStatus.TAKEN if outcome is None else CaseStatus.CLOSED)
     if outcome is None:
         assert (case.reopened, case.escalation) == (1, "not_solved")
-    # A second tap on the answered question is refused as stale.
+    # A second tap on the answered question says where the case is.
     data = question.callback_data(taps[-1])
     assert data is not None
     await user.tap_data(question.message_id, data)
-    assert "no longer active" in (await user.wait_for_answer()).text
+    assert ("was reopened since" if outcome is None else "is closed already") in (
+        await user.wait_for_answer()).text
     await user.send("Thanks for the quick work")
     await user.wait_for_message("Your comment was passed on")
     comments = [e for e in await resident_entries(db, number)
