@@ -98,6 +98,7 @@ def cases_of(settings: Settings) -> CaseRules:
         working_days=dict(section.working_days),
         time_zone=section.time_zone,
         holidays=frozenset(section.holidays),
+        makeup_days=frozenset(section.makeup_days),
         remind_before=timedelta(hours=section.remind_before_hours),
         answer_within=timedelta(days=section.answer_within_days),
         offer_at_or_below=section.offer_at_or_below,

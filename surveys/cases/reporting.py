@@ -39,7 +39,7 @@ from storage.ids import parse_id
 from storage.models import Case, CaseDraft, CaseStatus
 from surveys.cases import comments, drafts, sealing, timeline
 from surveys.cases.drafts import REPORT, Reporting, TooLong
-from surveys.cases.rules import COMMENT, OTHER, POLL, RESIDENT, add_working_days, new_number
+from surveys.cases.rules import COMMENT, OTHER, POLL, RESIDENT, new_number
 from surveys.cases.rules import REPORT as REPORT_ORIGIN
 from surveys.fieldwork.rules import check_location, valid_location
 from surveys.people.access import UnitTree
@@ -588,9 +588,7 @@ async def _open_case(uow: UnitOfWork, caller: Caller, chat_id: int, draft: CaseD
 
 def _receipt(case: Case, desk: Reporting) -> Opened:
     rules = desk.rules
-    due_on = add_working_days(case.opened_on, rules.working_days_for(case.category),
-                              rules.holidays)
-    return Opened(case.number, due_on, case.wants_reply)
+    return Opened(case.number, rules.due_on(case.category, case.opened_on), case.wants_reply)
 
 
 # --- cancelling, the prompt's message -------------------------------------------------------
