@@ -46,7 +46,7 @@ from tests.conftest import SECRET, seed_campaign
 from tests.e2e.conftest import Bot, Clock, redeliver
 from tests.e2e.fieldwork import set_unit_centre
 from tests.e2e.test_resident_journey import begin, tap_and_wait
-from tests.storage.test_evidence_store import GPS_IFD, TAKEN_AT, phone_jpeg
+from tests.storage.test_evidence_store import GPS_IFD, TAKEN_AT, phone_jpeg, phone_mpo
 
 pytestmark = pytest.mark.e2e
 
@@ -326,6 +326,29 @@ async def test_report_from_a_comment(bot: Bot, client: SandboxClient, db: Databa
         [answer] = (await uow.session.scalars(
             select(Answer).where(Answer.question_id == "comment"))).all()
     assert (answer.skipped, answer.value_text) == (True, None)
+
+
+async def test_a_multi_picture_photo_from_a_phone_is_taken_as_its_first_picture(
+    bot: Bot, client: SandboxClient, db: Database, tmp_path: Path,
+) -> None:
+    """A portrait shot sent as a file is an MPO (a JPEG with more pictures appended, each
+    with its EXIF): accepted, and kept as a plain JPEG of the photo alone, without metadata."""
+    await follow(db, RESIDENT)
+    user = await client.user(RESIDENT, "Li")
+    await user.send_document(phone_mpo(), "IMG_0413.jpg", "image/jpeg",
+                             caption="The bus shelter has lost its roof")
+    confirm = await card(user, PRIVACY)
+    assert "📷 1" in confirm.text
+    await user.tap(SEND)
+    case = await case_of(db, number_in(await user.wait_for_message(SENT)))
+    async with db.reading() as uow:
+        [photo] = await uow.cases.photos(case.id)
+    assert photo.media_type == "image/jpeg"
+    kept = (tmp_path / "var" / "evidence" / photo.path).read_bytes()
+    with Image.open(io.BytesIO(kept)) as image:
+        assert (image.format, getattr(image, "n_frames", 1)) == ("JPEG", 1)
+        assert not image.getexif() and "mp" not in image.info
+    assert b"2026:12:06" not in kept
 
 
 async def test_a_captioned_photo_alone_starts_a_report_without_its_metadata(
