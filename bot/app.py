@@ -99,11 +99,13 @@ def cases_of(settings: Settings) -> CaseRules:
         working_days=dict(section.working_days),
         time_zone=section.time_zone,
         holidays=frozenset(section.holidays),
+        makeup_days=frozenset(section.makeup_days),
         remind_before=timedelta(hours=section.remind_before_hours),
         answer_within=timedelta(days=section.answer_within_days),
         offer_at_or_below=section.offer_at_or_below,
         merge_within=timedelta(days=section.merge_within_days),
         merge_radius_km=section.merge_radius_km,
+        draft_expires_after=timedelta(hours=section.draft_expires_hours),
         # The theme topics but the one that praises ("resolved"): not a problem to solve.
         categories=tuple(t for t in settings.themes.topics or DEFAULT_TOPICS if t != "resolved"),
         topics={topic: {str(lang): words for lang, words in keywords.items()}

@@ -52,7 +52,7 @@ from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
 from surveys.campaigns.delivery import Outcome
-from surveys.cases import relaying, supervision
+from surveys.cases import comments, drafts, relaying, supervision
 from surveys.cases.relaying import Parcel, Recipient, Settled
 from surveys.cases.rules import CaseRules
 from surveys.respondents.anonymity import DEFAULT_RESOLUTION
@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 
 # How often the relay looks for entries nobody woke it for (the CLI's, a crash's).
 POLL_S = 3.0
-# How often supervision runs (reminders, escalations, time-outs, the batch audit, seals).
+# How often supervision runs (poll comments moved into cases, reminders, escalations,
+# time-outs, the batch audit, seals).
 SWEEP_S = 60.0
 # Entries claimed per round.
 BATCH = 50
@@ -129,6 +130,8 @@ class CaseRelay(WakeableLoop):
         hold up the others); wakes the relay for what it recorded."""
         now = self.clock()
         steps: list[tuple[str, str, Callable[[UnitOfWork], Awaitable[int]]]] = [
+            ("moved comments", "%d poll comment(s) moved into their cases",
+             partial(comments.move, secret=self.secret)),
             ("reminders", "%d case(s) reminded of their deadline",
              partial(supervision.remind, rules=self.rules, now=now)),
             ("escalations", "%d overdue case(s) escalated",
@@ -138,6 +141,9 @@ class CaseRelay(WakeableLoop):
             ("the batch audit", "%d resident entries audited",
              partial(supervision.audit_residents, now=now, resolution=self.time_resolution)),
             ("seals", "%d seal(s) of closed cases dropped", supervision.release_seals),
+            ("expired drafts", "%d reply or comment draft(s) expired",
+             partial(drafts.drop_expired, secret=self.secret, now=now,
+                     after=self.rules.draft_expires_after)),
             ("stale seals", "%d seal(s) of cases closed over a day ago dropped",
              partial(supervision.drop_stale_seals, now=now)),
         ]

@@ -135,7 +135,10 @@ class CasesSection(_Section):
     working_days: dict[str, Annotated[int, Field(ge=1, le=60)]] = Field(
         default_factory=lambda: {"roads": 10, "facilities": 10, "sanitation": 3})
     time_zone: str = "UTC"
+    # Public holidays on working days: not counted. Make-up working days (a Saturday or
+    # Sunday worked in exchange for a holiday): counted. Dates, YYYY-MM-DD.
     holidays: list[date] = Field(default_factory=list)
+    makeup_days: list[date] = Field(default_factory=list)
     # The handler is reminded this many hours before the deadline.
     remind_before_hours: int = Field(default=24, ge=1, le=720)
     # How long the resident's "Was this solved?" waits; no answer closes the case as
@@ -146,6 +149,26 @@ class CasesSection(_Section):
     # Reports of one category and unit this close in time and place are offered for merging.
     merge_within_days: int = Field(default=7, ge=1, le=60)
     merge_radius_km: float = Field(default=0.5, gt=0, le=50)
+    # A reply to staff, or a comment on "Was this solved?", begun and not sent within this
+    # many hours is dropped (so is one when the person begins a poll).
+    draft_expires_hours: int = Field(default=24, ge=1, le=720)
+
+    @field_validator("makeup_days")
+    @classmethod
+    def _weekend_days(cls, value: list[date]) -> list[date]:
+        weekdays = [d.isoformat() for d in value if d.weekday() < 5]
+        if weekdays:
+            raise ValueError(f"make-up working days must be a Saturday or a Sunday (a weekday "
+                             f"is a working day already): {', '.join(weekdays)}")
+        return value
+
+    @model_validator(mode="after")
+    def _holidays_are_not_worked(self) -> CasesSection:
+        both = sorted(set(self.holidays) & set(self.makeup_days))
+        if both:
+            raise ValueError("a day cannot be both a holiday and a make-up working day: "
+                             + ", ".join(d.isoformat() for d in both))
+        return self
 
     @field_validator("time_zone")
     @classmethod
@@ -449,6 +472,16 @@ def _format_error(path: Path | str, error: ValidationError) -> str:
     return "invalid configuration\n" + "\n".join(lines)
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as safe_load reads it, but dates left as text: the settings parse them, so a
+    wrong one ("2026-13-01") is refused with its key, not by YAML with a traceback."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def load_settings(
     path: Path | str | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -462,7 +495,7 @@ def load_settings(
     raw: Any = {}
     if config_path.exists():
         try:
-            raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+            raw = yaml.load(config_path.read_text(encoding="utf-8"), _Loader) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -20,6 +20,7 @@ from storage.models import (
     CasePhoto,
     CaseSeal,
     CaseStatus,
+    CommentMove,
 )
 from storage.models.cases import ACTIVE_STATUSES, RESOLVED_OUTCOMES
 
@@ -382,5 +383,26 @@ class CasesRepository(Repository):
         await self.session.flush()
         return draft
 
+    async def drafts_of(self, kinds: Collection[str]) -> Sequence[CaseDraft]:
+        """Every draft of these kinds, locked (another sweep skips them)."""
+        return (await self.session.scalars(
+            select(CaseDraft).where(CaseDraft.kind.in_(list(kinds)))
+            .with_for_update(skip_locked=True))).all()
+
     async def drop_draft(self, key: str) -> None:
         await self.session.execute(delete(CaseDraft).where(CaseDraft.key == key))
+
+    # --- poll comments moved into cases (surveys.cases.comments) ------------------------------
+
+    async def add_move(self, move_id: int, sealed: str) -> None:
+        self.session.add(CommentMove(id=move_id, sealed=sealed))
+        await self.session.flush()
+
+    async def moves(self, limit: int = 500) -> Sequence[CommentMove]:
+        """Moves still to make, locked (another sweep skips them)."""
+        return (await self.session.scalars(
+            select(CommentMove).order_by(CommentMove.id).limit(limit)
+            .with_for_update(skip_locked=True))).all()
+
+    async def drop_moves(self, ids: Collection[int]) -> None:
+        await self.session.execute(delete(CommentMove).where(CommentMove.id.in_(list(ids))))

@@ -110,6 +110,9 @@ def test_list_refuses_an_unknown_unit_and_status(
 ) -> None:
     assert main(["cases", "list", "--unit", "NOPE"]) == 1
     assert "no unit with the code 'NOPE'" in capsys.readouterr().err
+    assert main(["cases", "list", "--unit", "N" * 5000]) == 1
+    said = capsys.readouterr().err
+    assert "no unit with the code 'NNNNNNNNNNNNNNNNNNNNNNN…'" in said and len(said) < 200
     with pytest.raises(SystemExit):
         main(["cases", "list", "--status", "lost"])
 
@@ -136,6 +139,12 @@ def test_show_gives_the_timeline_and_photos_but_never_who_raised_it(
     assert main(["cases", "show", "C-ZZZZZZ"]) == 1
     assert "no case 'C-ZZZZZZ'" in capsys.readouterr().err
     assert main(["cases", "show", "not a number"]) == 1
+    assert "'not a number' is not a case number" in capsys.readouterr().err
+    # An over-long argument is said back cut short, not whole.
+    assert main(["cases", "show", "C-" + "Q" * 5000]) == 1
+    said = capsys.readouterr().err
+    assert "'C-QQQQQQQQQQQQQQQQQQQQQ…' is not a case number" in said
+    assert len(said) < 200 and "Q" * 30 not in said
 
 
 async def _seal(db: Database, case_id: int) -> str | None:

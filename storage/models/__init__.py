@@ -49,6 +49,7 @@ from storage.models.cases import (
     CasePhoto,
     CaseSeal,
     CaseStatus,
+    CommentMove,
 )
 from storage.models.fieldwork import (
     CadreInvite,
@@ -105,6 +106,7 @@ __all__ = [
     "CasePhoto",
     "CaseSeal",
     "CaseStatus",
+    "CommentMove",
     "Contact",
     "Created",
     "EntryPoint",

@@ -223,3 +223,16 @@ class CaseDraft(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class CommentMove(Base):
+    """A poll comment turned into a case's text, still to be taken out of its response: the
+    ids of its answers, sealed (AES-GCM under the secret, bound to this row), and nothing
+    else, no case, no time. The cases' supervision sweep blanks those answers as if skipped,
+    in a transaction of its own, and deletes the row (surveys/cases/comments.py)."""
+
+    __tablename__ = "case_comment_moves"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False,
+                                    default=random_id)
+    sealed: Mapped[str] = mapped_column(Text)

@@ -159,10 +159,11 @@ class Relayed:
 async def _writing(uow: UnitOfWork, caller: Caller, desk: Reporting, kind: str,
                    lang: str) -> CaseDraft:
     """Raises:
-        Refused: ``no_draft`` (no draft of ``kind``).
+        Refused: ``no_draft`` (no draft of ``kind``, or it has expired).
     """
     draft = await drafts.locked(uow, caller, desk.secret)
-    if draft is None or draft.kind != kind:
+    if (draft is None or draft.kind != kind
+            or drafts.expired(draft, desk.secret, caller.now, desk.rules.draft_expires_after)):
         raise Refused("no_draft", lang)
     return draft
 
@@ -261,7 +262,7 @@ async def answer(uow: UnitOfWork, caller: Caller, chat_id: int, number: str, ver
     case = await _case(uow, number, lang, lock=True)
     target = await uow.cases.handled_as(case, lock=True)
     if target.status != CaseStatus.RESOLVED or target.version != version:
-        raise Refused("stale", lang, {"number": case.number})
+        raise _moved_on(case, target, lang)
     await _owner(uow, caller, chat_id, case, desk, lang)
     at, held = coarse(caller.now, desk.resolution), _held(caller, desk)
     outcome = outcome_of_answer(choice, target.reopened)
@@ -283,6 +284,19 @@ async def answer(uow: UnitOfWork, caller: Caller, chat_id: int, number: str, ver
 def _held(caller: Caller, desk: Reporting) -> datetime | None:
     """Until when staff may not see what the resident writes now (surveys.cases.holding)."""
     return holding.held_until(caller.now, desk.resolution, desk.rules.hold_window)
+
+
+def _moved_on(case: Case, target: Case, lang: str) -> Refused:
+    """Why "Was this solved?" cannot be answered any more, said plainly where the case has
+    moved on: closed (by this resident's answer, by another's whose report was merged with
+    theirs, or by the time to answer running out) or reopened by a "No"; else a stale
+    button. A case's status is no secret: nothing here says who answered."""
+    params = {"number": case.number}
+    if target.status == CaseStatus.CLOSED:
+        return Refused("answered_closed", lang, params)
+    if target.reopened and target.status in (CaseStatus.OPEN, CaseStatus.TAKEN):
+        return Refused("answered_reopened", lang, params)
+    return Refused("stale", lang, params)
 
 
 async def _reopen(uow: UnitOfWork, case: Case, at: datetime, held: datetime | None) -> None:

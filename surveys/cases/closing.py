@@ -10,9 +10,9 @@ pointing to it, once it has marked the last of their TO_RESIDENT entries deliver
 a merged report's resident has not had yet, still reaches them, and a closed case names
 nobody soon after.
 
-Every resident who reported the problem learns what became of it: entries of the kinds in
-:data:`FOR_EVERY_REPORTER` reach the residents of the cases merged into the case too, each
-through their own seal (:func:`reporters`).
+Every resident who reported the problem learns what became of it, and gets the staff's
+questions about it: entries of the kinds in :data:`FOR_EVERY_REPORTER` reach the residents of
+the cases merged into the case too, each through their own seal (:func:`reporters`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from surveys.cases.rules import may_move
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
 
-# What became of the problem: told to the residents of every report merged into the case.
-FOR_EVERY_REPORTER = frozenset({timeline.RESOLUTION, timeline.REJECTED})
+# What became of the problem, and staff's questions about it: told to the residents of every
+# report merged into the case (those who asked to be told), each under their own number; any
+# of them may reply (surveys.cases.answers).
+FOR_EVERY_REPORTER = frozenset({timeline.RESOLUTION, timeline.REJECTED, timeline.MESSAGE})
 
 
 async def reporters(uow: UnitOfWork, case: Case) -> list[Case]:

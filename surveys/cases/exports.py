@@ -69,7 +69,9 @@ async def find_cases(uow: UnitOfWork, *, unit_code: str | None = None,
     if unit_code is not None:
         unit = tree.by_code.get(unit_code)
         if unit is None:
-            raise CaseQueryError(f"no unit with the code {unit_code!r}")
+            # Said back cut short: an over-long argument whole would bury the error.
+            shown = unit_code if len(unit_code) <= 24 else unit_code[:23] + "…"
+            raise CaseQueryError(f"no unit with the code {shown!r}")
         unit_ids = tree.subtree(unit.id)
     if overdue:
         wanted = set(statuses or ACTIVE) & {CaseStatus.OPEN, CaseStatus.TAKEN}
