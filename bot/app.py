@@ -22,6 +22,7 @@ from bot.polling import CommittedPolling
 from bot.settings import ConfigError, Settings
 from bot.web import WebServer
 from handlers.admin import admin_audience
+from handlers.approval import approval_audience
 from handlers.cadre import cadre_audience
 from handlers.cases_resident import CASES_GROUP, case_resident_handlers
 from handlers.cases_staff import cases_staff_audience
@@ -101,15 +102,19 @@ def cases_of(settings: Settings) -> CaseRules:
         working_days=dict(section.working_days),
         time_zone=section.time_zone,
         holidays=frozenset(section.holidays),
+        makeup_days=frozenset(section.makeup_days),
         remind_before=timedelta(hours=section.remind_before_hours),
         answer_within=timedelta(days=section.answer_within_days),
         offer_at_or_below=section.offer_at_or_below,
         merge_within=timedelta(days=section.merge_within_days),
         merge_radius_km=section.merge_radius_km,
+        draft_expires_after=timedelta(hours=section.draft_expires_hours),
         # The theme topics but the one that praises ("resolved"): not a problem to solve.
         categories=tuple(t for t in settings.themes.topics or DEFAULT_TOPICS if t != "resolved"),
         topics={topic: {str(lang): words for lang, words in keywords.items()}
                 for topic, keywords in settings.themes.topics.items()} or DEFAULT_TOPICS,
+        hold_window=(timedelta(minutes=settings.privacy.hold_window_minutes)
+                     if settings.privacy.hold_residents_entries else None),
     )
 
 
@@ -181,6 +186,7 @@ def build_application(
                  admin_audience(deps)]
     audiences.append(cases_staff_audience(deps))
     audiences.append(dashboard_audience(deps))
+    audiences.append(approval_audience(deps))
     application.add_handlers(role_handlers(deps, audiences), group=ROLES_GROUP)
     application.add_handlers(case_resident_handlers(deps), group=CASES_GROUP)
     application.add_handlers(resident_handlers(deps))

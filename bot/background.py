@@ -1,5 +1,6 @@
-"""Work that is not a reply to an update: the scheduler, the outbox sender and the case
-relay (with the cases' supervision).
+"""Work that is not a reply to an update: the scheduler, the outbox sender, the case relay
+(with the cases' supervision), the command menus and the auditors' notices of publications
+awaiting approval.
 
 They run in one process only (see :mod:`bot.leader`); a process that is not the leader keeps
 trying, so a standby takes over when the leader stops.
@@ -19,6 +20,7 @@ from bot.case_relay import CaseRelay
 from bot.leader import Leadership
 from bot.menus import MenuSync
 from bot.outbox import OutboxSender
+from bot.publication_notices import PublicationNotices
 from bot.scheduler import CampaignScheduler
 from bot.settings import Settings
 from handlers.deps import Deps
@@ -49,6 +51,9 @@ class Background:
             on_queued=self.sender.wake,
         )
         self.menus = MenuSync(application.bot, db, settings.broadcast.resync_interval_s)
+        self.notices = PublicationNotices(application.bot, db,
+                                          settings.broadcast.resync_interval_s, clock,
+                                          settings.bot.default_language)
         self.relay = CaseRelay(
             db, application.bot, secret=deps.secret, rules=deps.cases,
             settings=settings.broadcast, clock=clock, time_resolution=deps.time_resolution,
@@ -79,6 +84,7 @@ class Background:
                     await self.relay.start()
                     self.scheduler.start(self.settings.broadcast.resync_interval_s)
                     self.menus.start()
+                    self.notices.start()
                     self._leading = True
                 elif self._leading and not await self.leadership.still_held():
                     log.warning("gave up the scheduler: another process may take over")
@@ -93,6 +99,7 @@ class Background:
         if self._leading:
             self.scheduler.stop()
             await self.menus.stop()
+            await self.notices.stop()
             await self.sender.stop()
             await self.relay.stop()
             self._leading = False

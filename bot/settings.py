@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -67,6 +68,12 @@ class PrivacySection(_Section):
     # Responses keep when they were begun and finished only to this many minutes (and how
     # long they took), so answers cannot be put in order or matched with other times.
     time_resolution_minutes: int = Field(default=10, ge=1, le=1440)
+    # Residents' case entries (a report, a reply, an answer) reach staff only at the end of
+    # a clock-aligned window this long, each window's together in random order, so staff
+    # who act the moment they are told cannot time them (surveys/cases/holding.py). At most
+    # an hour: deadlines are counted in working days, and a hold this short costs none.
+    hold_residents_entries: bool = True
+    hold_window_minutes: int = Field(default=15, ge=1, le=60)
 
 
 class BurdenSection(_Section):
@@ -128,7 +135,10 @@ class CasesSection(_Section):
     working_days: dict[str, Annotated[int, Field(ge=1, le=60)]] = Field(
         default_factory=lambda: {"roads": 10, "facilities": 10, "sanitation": 3})
     time_zone: str = "UTC"
+    # Public holidays on working days: not counted. Make-up working days (a Saturday or
+    # Sunday worked in exchange for a holiday): counted. Dates, YYYY-MM-DD.
     holidays: list[date] = Field(default_factory=list)
+    makeup_days: list[date] = Field(default_factory=list)
     # The handler is reminded this many hours before the deadline.
     remind_before_hours: int = Field(default=24, ge=1, le=720)
     # How long the resident's "Was this solved?" waits; no answer closes the case as
@@ -139,6 +149,26 @@ class CasesSection(_Section):
     # Reports of one category and unit this close in time and place are offered for merging.
     merge_within_days: int = Field(default=7, ge=1, le=60)
     merge_radius_km: float = Field(default=0.5, gt=0, le=50)
+    # A reply to staff, or a comment on "Was this solved?", begun and not sent within this
+    # many hours is dropped (so is one when the person begins a poll).
+    draft_expires_hours: int = Field(default=24, ge=1, le=720)
+
+    @field_validator("makeup_days")
+    @classmethod
+    def _weekend_days(cls, value: list[date]) -> list[date]:
+        weekdays = [d.isoformat() for d in value if d.weekday() < 5]
+        if weekdays:
+            raise ValueError(f"make-up working days must be a Saturday or a Sunday (a weekday "
+                             f"is a working day already): {', '.join(weekdays)}")
+        return value
+
+    @model_validator(mode="after")
+    def _holidays_are_not_worked(self) -> CasesSection:
+        both = sorted(set(self.holidays) & set(self.makeup_days))
+        if both:
+            raise ValueError("a day cannot be both a holiday and a make-up working day: "
+                             + ", ".join(d.isoformat() for d in both))
+        return self
 
     @field_validator("time_zone")
     @classmethod
@@ -285,6 +315,10 @@ class AppraisalSection(_Section):
     exaggeration_margin: float = Field(default=15, ge=0, le=100)
     # Training suggestions from this many of a cadre's weakest indicators.
     training_count: int = Field(default=2, ge=0, le=8)
+    # Four eyes: publishing a draft is a request that takes effect when a second person, an
+    # auditor for all units, approves it (`civicpulse appraisal approve`, or /approve in chat).
+    # Strict: only true or false, so a quoted "false" or a 0 is an error, not a guess.
+    publish_requires_approval: StrictBool = True
     training_topics: dict[str, dict[Literal["en", "zh"], str]] = Field(
         default_factory=lambda: dict(DEFAULT_TRAINING_TOPICS))
     # Unit type -> its indicators; "*" is used for types not listed.
@@ -460,7 +494,10 @@ class Settings(_Section):
             min_cell=self.privacy.min_cell_size, themes_top=self.themes.top,
             topics={topic: {str(lang): words for lang, words in keywords.items()}
                     for topic, keywords in self.themes.topics.items()} or None,
-            as_configured=self.appraisal.model_dump(mode="json"))
+            # Who must approve a publication has no bearing on the scores, so it stays out of
+            # the run's config hash (and old runs keep theirs).
+            as_configured=self.appraisal.model_dump(
+                mode="json", exclude={"publish_requires_approval"}))
 
 
 def _format_error(path: Path | str, error: ValidationError) -> str:
@@ -470,6 +507,16 @@ def _format_error(path: Path | str, error: ValidationError) -> str:
         reason = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
         lines.append(f"{path}: {key}: {reason}")
     return "invalid configuration\n" + "\n".join(lines)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML as safe_load reads it, but dates left as text: the settings parse them, so a
+    wrong one ("2026-13-01") is refused with its key, not by YAML with a traceback."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
 def load_settings(
@@ -485,7 +532,7 @@ def load_settings(
     raw: Any = {}
     if config_path.exists():
         try:
-            raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+            raw = yaml.load(config_path.read_text(encoding="utf-8"), _Loader) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -24,7 +24,7 @@ ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: ("campaigns", "campaign", "newcampaign", "close", "remind", "entry", "invite",
                  "cadres", "results", "appeals", "answer", "cases", "dashboard"),
     Role.AUDITOR: ("campaigns", "campaign", "cadres", "results", "appeals", "answer", "cases",
-                   "dashboard"),
+                   "approve", "dashboard"),
     Role.INSPECTOR: ("inspect", "inspections", "dashboard"),
     Role.CADRE: ("note", "notes", "myscore", "appeal", "cases", "dashboard"),
 }

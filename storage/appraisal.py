@@ -49,6 +49,8 @@ from storage.models import (
     OutboxStatus,
     Person,
     PersonRole,
+    PublicationRequest,
+    PublicationStatus,
     Response,
     ResponseStatus,
     Role,
@@ -456,7 +458,9 @@ class AppraisalRepository(Repository):
         """The period's runs, locked, so two runs or publications take turns."""
         return (await self.session.scalars(
             select(AppraisalRun).where(AppraisalRun.period == period)
-            .order_by(AppraisalRun.version).with_for_update())).all()
+            .order_by(AppraisalRun.version).with_for_update()
+            # As they are once locked, even if read earlier in the transaction.
+            .execution_options(populate_existing=True))).all()
 
     async def get_run(self, run_id: int) -> AppraisalRun | None:
         return await self.session.get(AppraisalRun, run_id)
@@ -490,6 +494,45 @@ class AppraisalRepository(Repository):
         if period is not None:
             statement = statement.where(AppraisalRun.period == period)
         return (await self.session.scalars(statement.order_by(AppraisalRun.computed_at))).all()
+
+    async def add_request(self, request: PublicationRequest) -> PublicationRequest:
+        self.session.add(request)
+        await self.session.flush()
+        return request
+
+    async def get_request(self, request_id: int) -> PublicationRequest | None:
+        return await self.session.get(PublicationRequest, request_id)
+
+    async def mark_announced(self, request_ids: Sequence[int], now: datetime) -> None:
+        if request_ids:
+            await self.session.execute(
+                update(PublicationRequest).where(PublicationRequest.id.in_(list(request_ids)))
+                .values(announced_at=now))
+
+    async def requests(self, run_ids: Iterable[int],
+                       status: PublicationStatus | None = None) -> Sequence[PublicationRequest]:
+        """The publication requests of these runs (of ``status``), oldest first."""
+        statement = select(PublicationRequest).where(
+            PublicationRequest.run_id.in_(list(run_ids)))
+        if status is not None:
+            statement = statement.where(PublicationRequest.status == status)
+        return (await self.session.scalars(statement.order_by(PublicationRequest.id))).all()
+
+    async def pending_requests(self) -> list[tuple[AppraisalRun, PublicationRequest]]:
+        """Every publication awaiting an auditor's decision, oldest request first."""
+        rows = await self.session.execute(
+            select(AppraisalRun, PublicationRequest)
+            .join(PublicationRequest, PublicationRequest.run_id == AppraisalRun.id)
+            .where(PublicationRequest.status == PublicationStatus.PENDING)
+            .order_by(PublicationRequest.id))
+        return [(run, request) for run, request in rows]
+
+    async def anchored(self) -> Sequence[AppraisalRun]:
+        """Every run that was published (even if superseded since), with the audit log's head
+        it recorded, oldest head first."""
+        return (await self.session.scalars(
+            select(AppraisalRun).where(AppraisalRun.audit_head_hash.is_not(None))
+            .order_by(AppraisalRun.audit_head_events, AppraisalRun.id))).all()
 
     async def published_of_person(self, person_id: int
                                   ) -> list[tuple[AppraisalRun, AppraisalResult]]:

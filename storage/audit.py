@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import Clock, utcnow
@@ -16,6 +17,32 @@ from storage.db import Repository
 from storage.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The log's head as recorded elsewhere (a published appraisal keeps one): the hash of
+    the event that was then the newest, and how many events the log had up to it."""
+
+    label: str  # what recorded it, as a reader is told ("appraisal 2026-Q4 version 2")
+    hash: str
+    events: int
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """What checking the log found: ``broken_at`` is the first event that breaks the chain
+    (edited, or one before it deleted); ``missing`` the anchors the log no longer reaches (its
+    newest events, or all of them, deleted: the chain alone cannot see that)."""
+
+    events: int
+    broken_at: int | None
+    missing: tuple[tuple[Anchor, int | None], ...]  # (anchor, where its hash is now; None: gone)
+    anchors: int
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None and not self.missing
 
 
 def _canonical(payload: Mapping[str, Any]) -> str:
@@ -78,15 +105,38 @@ class AuditRepository(Repository):
         await self.session.flush()
         return event
 
+    async def head(self) -> tuple[str, int]:
+        """The newest event's hash and the number of events: what an anchor records. Within
+        ``record``'s transaction (whose lock on PostgreSQL is held to the commit) nothing can
+        be appended in between."""
+        newest = await self.session.scalar(
+            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+        count = await self.session.scalar(select(func.count()).select_from(AuditEvent))
+        return newest or GENESIS_HASH, int(count or 0)
+
     async def verify(self) -> int | None:
         """Return the id of the first event that breaks the chain, or None if it is intact."""
-        prev_hash = GENESIS_HASH
+        return (await self.check(())).broken_at
+
+    async def check(self, anchors: Sequence[Anchor]) -> ChainCheck:
+        """Walk the chain from the start, and check that each anchor's event is still where
+        it was: the event numbered ``anchor.events`` has ``anchor.hash``. An intact chain
+        shorter than an anchor, or one rebuilt after an edit, fails it."""
+        wanted = {a.hash for a in anchors}
+        found: dict[str, int] = {}
+        prev_hash, count, broken = GENESIS_HASH, 0, None
         for event in await self.session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
-            if (event.prev_hash != prev_hash
+            count += 1
+            if broken is None and (
+                    event.prev_hash != prev_hash
                     or event.hash != audit_hash(prev_hash, _hashed_fields(event))):
-                return event.id
+                broken = event.id
+            if event.hash in wanted:
+                found[event.hash] = count
             prev_hash = event.hash
-        return None
+        missing = tuple((a, found.get(a.hash)) for a in anchors
+                        if found.get(a.hash) != a.events)
+        return ChainCheck(count, broken, missing, len(anchors))
 
     async def of(self, entity: str, entity_id: str | None = None,
                  limit: int = 200) -> Sequence[AuditEvent]:

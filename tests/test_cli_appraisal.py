@@ -88,9 +88,15 @@ def test_run_review_publish_and_export_a_period(
     # Nothing is published yet: the export says what to do.
     assert main(["export", "appraisal", "--period", "2026-Q4", "--format", "csv"]) == 1
     assert "appraisal publish --period 2026-Q4" in capsys.readouterr().err
-    assert main(["appraisal", "publish", "--period", "2026-Q4"]) == 0
+    # Four eyes (on by default): an admin asks, an auditor approves.
+    for telegram_id, role in (("7001", "admin"), ("7002", "auditor")):
+        assert main(["admin", "add", "--telegram-id", telegram_id, "--role", role,
+                     "--name", f"{role.title()} Li"]) == 0
+    assert main(["appraisal", "publish", "--period", "2026-Q4", "--by", "7001"]) == 0
+    assert "2026-Q4 version 1 awaits an auditor's approval" in capsys.readouterr().out
+    assert main(["appraisal", "approve", "--period", "2026-Q4", "--by", "7002"]) == 0
     assert "2026-Q4 version 1 published" in capsys.readouterr().out
-    assert main(["appraisal", "publish", "--period", "2026-Q4"]) == 1
+    assert main(["appraisal", "publish", "--period", "2026-Q4", "--by", "7001"]) == 1
     assert "nothing new to publish" in capsys.readouterr().err
 
     target = env / "appraisal.csv"
@@ -136,6 +142,9 @@ def test_a_period_that_cannot_be_read_or_has_no_run(
     assert main(["appraisal", "run", "--period", "2026-Q5"]) == 1
     assert "period" in capsys.readouterr().err
     assert main(["appraisal", "publish", "--period", "2026-Q4"]) == 1
+    assert "--by" in capsys.readouterr().err, "who asks is said before anything else"
+    assert main(["admin", "add", "--telegram-id", "7001"]) == 0
+    assert main(["appraisal", "publish", "--period", "2026-Q4", "--by", "7001"]) == 1
     assert "appraisal run --period 2026-Q4" in capsys.readouterr().err
 
 

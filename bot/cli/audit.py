@@ -11,6 +11,7 @@ import sys
 from bot.cli.common import Commands, count_arg
 from bot.cli.db import on_database, with_database
 from bot.settings import Settings
+from storage.audit import Anchor
 from storage.evidence import EvidenceStore
 from storage.models import Evidence
 from storage.uow import Database
@@ -55,12 +56,29 @@ def cmd_evidence_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 @with_database
 async def cmd_audit_verify(settings: Settings, args: argparse.Namespace, db: Database) -> int:
+    """The chain from its start, and every head a publication recorded: the chain alone
+    cannot tell that its newest events (or all of them) were deleted; the heads can."""
     async with db.reading() as uow:
-        broken = await uow.audit.verify()
-    if broken is not None:
-        print(f"audit log tampered with: the chain breaks at event {broken}", file=sys.stderr)
+        anchors = [Anchor(f"appraisal {run.period} version {run.version}",
+                          run.audit_head_hash or "", run.audit_head_events or 0)
+                   for run in await uow.appraisal.anchored()]
+        check = await uow.audit.check(anchors)
+    if check.broken_at is not None:
+        print(f"audit log tampered with: the chain breaks at event {check.broken_at} (it, or "
+              "an event before it, was edited or deleted)", file=sys.stderr)
+    for anchor, now_at in check.missing:
+        where = ("no event has that hash any more" if now_at is None else
+                 f"that event is now number {now_at}")
+        print(f"audit log tampered with: when {anchor.label} was published the log had "
+              f"{anchor.events} event(s), the newest with hash {anchor.hash}; the log now has "
+              f"{check.events} and {where}: events were deleted (or the chain rebuilt)",
+              file=sys.stderr)
+    if not check.intact:
         return 1
-    print("audit log intact")
+    heads = (f"; it reaches all {check.anchors} head(s) recorded by publications, the latest "
+             f"at event {max(a.events for a in anchors)}" if anchors else
+             "; no publication has recorded its head yet")
+    print(f"audit log intact: {check.events} event(s) chained{heads}")
     return 0
 
 
@@ -87,7 +105,8 @@ def register(commands: Commands) -> None:
     evidence.add("verify", cmd_evidence_verify, "recompute every evidence file's SHA-256; "
                  "report missing or altered files")
     audit = commands.group("audit", "the audit log")
-    audit.add("verify", cmd_audit_verify, "check the hash chain")
+    audit.add("verify", cmd_audit_verify, "check the hash chain, and that it still reaches "
+              "the head each published appraisal recorded")
     show = audit.add("show", cmd_audit_show, "the recorded versions of a record, oldest first")
     show.add_argument("entity", help="what kind of record: note, inspection, cadre, campaign, ...")
     show.add_argument("id", nargs="?", help="the record's id (default: all of that kind)")

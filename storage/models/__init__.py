@@ -15,6 +15,8 @@ from storage.models.appraisal import (
     AppraisalRun,
     AppraisalStatus,
     KpiValue,
+    PublicationRequest,
+    PublicationStatus,
     TextScore,
 )
 from storage.models.base import (
@@ -47,6 +49,7 @@ from storage.models.cases import (
     CasePhoto,
     CaseSeal,
     CaseStatus,
+    CommentMove,
 )
 from storage.models.fieldwork import (
     CadreInvite,
@@ -104,6 +107,7 @@ __all__ = [
     "CasePhoto",
     "CaseSeal",
     "CaseStatus",
+    "CommentMove",
     "Contact",
     "Created",
     "EntryPoint",
@@ -119,6 +123,8 @@ __all__ = [
     "Person",
     "PersonRole",
     "ProcessedUpdate",
+    "PublicationRequest",
+    "PublicationStatus",
     "RespondentSession",
     "Response",
     "ResponseStatus",

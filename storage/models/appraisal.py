@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Float,
@@ -114,9 +115,54 @@ class AppraisalRun(Base):
     results_hash: Mapped[str] = mapped_column(String(64))
     # Totals for the run: responses used and excluded by reason, units, cadres, timings.
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The auditor whose approval made the publication take effect (four eyes), if one was
+    # needed; ``published_by`` is who asked for it.
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    # The audit log's head when this version was published: the hash of its last event (the
+    # publication's own) and how many events it had. The chain alone cannot tell that its
+    # newest events were deleted; `civicpulse audit verify` checks it against these too.
+    audit_head_hash: Mapped[str | None] = mapped_column(String(64))
+    audit_head_events: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         UniqueConstraint("period", "version", name="uq_appraisal_runs_period_version"),
+        CheckConstraint("(audit_head_hash IS NULL) = (audit_head_events IS NULL)",
+                        name="audit_head_whole"),
+    )
+
+
+class PublicationStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    # Settled without a decision: another version of the period was published meanwhile.
+    LAPSED = "lapsed"
+
+
+class PublicationRequest(Base):
+    """Someone asked for a draft to be published; an auditor approves or refuses it (four
+    eyes, ``appraisal.publish_requires_approval``). Kept after the decision, as its record."""
+
+    __tablename__ = "publication_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("appraisal_runs.id", ondelete="RESTRICT"))
+    status: Mapped[PublicationStatus] = mapped_column(
+        _enum(PublicationStatus, "publication_status"))
+    # Audit-log labels (person:<id>), as ``computed_by`` and ``published_by``.
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    # Why an auditor refused it.
+    reason: Mapped[str | None] = mapped_column(String(300))
+    # When the auditors were told in chat that it awaits them (the bot's job: the request
+    # may come from the command line, in another process).
+    announced_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_publication_requests_run_id", "run_id"),
+        Index("ix_publication_requests_status", "status"),
     )
 
 

@@ -243,6 +243,11 @@ def _run_facts(run: AppraisalRun) -> list[list[object]]:
     return [["period", run.period], ["version", run.version], ["status", run.status.value],
             ["computed_at", when(run.computed_at)], ["computed_by", run.computed_by],
             ["published_at", when(run.published_at)], ["published_by", run.published_by],
+            ["approved_by", run.approved_by],
+            # The audit log's head at publication: `civicpulse audit verify` checks the log
+            # still reaches it; printed here, a copy outside the database can be compared too.
+            ["audit_head_events", run.audit_head_events],
+            ["audit_head_hash", run.audit_head_hash],
             ["config_hash", run.config_hash], ["results_hash", run.results_hash],
             ["summary", json.dumps(run.summary, ensure_ascii=False, sort_keys=True)]]
 

@@ -4,9 +4,10 @@
 database for counts and sums per unit (a million responses come back as a few thousand rows),
 lets :mod:`analysis.appraisal` and :func:`analysis.scoring.appraise` do the arithmetic, and
 stores every unit's and cadre's result as a new draft version with its explanation.
-``publish_appraisal`` freezes a version; a later run is a new version, and both are in the
-audit log with the hash of the results. Progress notes never feed any score, nor do a case's
-notes and messages (only how the case itself went: :mod:`analysis.cases`).
+:mod:`surveys.appraisal.publication` freezes a version (under four eyes); a later run is a
+new version, and both are in the audit log with the hash of the results. Progress notes never
+feed any score, nor do a case's notes and messages (only how the case itself went:
+:mod:`analysis.cases`).
 """
 
 from __future__ import annotations
@@ -268,7 +269,7 @@ def _result_row(run_id: int, result: Result, detail: Mapping[str, Any], unit_id:
             "detail": dict(detail)}
 
 
-def _stored_row(result: AppraisalResult) -> dict[str, Any]:
+def stored_row(result: AppraisalResult) -> dict[str, Any]:
     """The same fields as ``_result_row``, read back from the database."""
     return {"run_id": result.run_id, "kind": result.kind, "unit_id": result.unit_id,
             "person_id": result.person_id, "status": result.status, "score": result.score,
@@ -316,53 +317,3 @@ async def run_appraisal(db: Database, period_label: str, options: AppraisalOptio
                      cadres=summary["cadres"], graded_cadres=summary["graded_cadres"],
                      responses=summary["responses"], flagged=flagged,
                      seconds=perf_counter() - started, timings=timings)
-
-
-async def publish_appraisal(db: Database, period_label: str, actor: str,
-                            version: int | None = None) -> tuple[AppraisalRun, int | None]:
-    """Publish the period's latest draft (or ``version``); returns it and the version it
-    superseded, if any. Published results are never changed afterwards."""
-    period = parse_period(period_label)
-    async with db.transaction() as uow:
-        runs = list(await uow.appraisal.lock_runs(period.label))
-        if not runs:
-            raise AppraisalError(f"no appraisal has been computed for {period.label}; run "
-                                 f"`civicpulse appraisal run --period {period.label}` first")
-        if version is None:
-            chosen = runs[-1]
-            if chosen.status != AppraisalStatus.DRAFT:
-                raise AppraisalError(f"nothing new to publish for {period.label} (version "
-                                     f"{chosen.version} is {chosen.status.value}); a new "
-                                     "`appraisal run` makes a new version")
-        else:
-            found = [r for r in runs if r.version == version]
-            if not found:
-                raise AppraisalError(f"{period.label} has no version {version} (versions: "
-                                     f"{', '.join(str(r.version) for r in runs)})")
-            chosen = found[0]
-            if chosen.status != AppraisalStatus.DRAFT:
-                raise AppraisalError(f"version {version} of {period.label} is "
-                                     f"{chosen.status.value}; only a draft can be published")
-        results = await uow.appraisal.results(chosen.id)
-        digest = results_hash([_stored_row(r) for r in results])
-        if digest != chosen.results_hash:
-            raise AppraisalError(f"version {chosen.version} of {period.label} no longer matches "
-                                 "the hash recorded when it was computed; it was changed and "
-                                 "will not be published (see civicpulse audit show "
-                                 f"appraisal_run {chosen.id})")
-        now = uow.clock()
-        superseded = None
-        for r in runs:
-            if r.status == AppraisalStatus.PUBLISHED:
-                superseded = r.version
-            # Earlier drafts are settled too: only the published version is current.
-            if r.id != chosen.id and r.status != AppraisalStatus.SUPERSEDED:
-                await uow.appraisal.set_status(r.id, AppraisalStatus.SUPERSEDED)
-        await uow.appraisal.set_status(chosen.id, AppraisalStatus.PUBLISHED, published_at=now,
-                                       published_by=actor)
-        await uow.audit.record(actor, "appraisal.publish", "appraisal_run", chosen.id,
-                               before={"status": "draft", "superseded_version": superseded},
-                               after={"status": "published", "period": period.label,
-                                      "version": chosen.version, "results_hash": digest})
-        await uow.session.refresh(chosen)
-    return chosen, superseded

@@ -30,7 +30,8 @@ from storage.models import (
 )
 from storage.uow import Database
 from surveys.appraisal.periods import parse_period
-from surveys.appraisal.run import AppraisalError, AppraisalOptions, publish_appraisal, run_appraisal
+from surveys.appraisal.publication import approve_publication, publish
+from surveys.appraisal.run import AppraisalError, AppraisalOptions, run_appraisal
 from surveys.appraisal.textscoring import score_pending
 from surveys.respondents.anonymity import respondent_key
 from tests.conftest import SECRET, seed_campaign
@@ -284,24 +285,30 @@ async def respond_self(db: Database, campaign: Campaign, person_id: int, progres
 
 
 async def test_versions_publication_and_the_audit_trail(db: Database) -> None:
+    from tests.storage.test_publication import ADMIN, AUDITOR, staff
+
     willow, _ = await two_villages(db)
+    await staff(db)
     for i in range(12):
         await respond(db, willow, (4, 4, 5), at=MID + timedelta(hours=i))
     with pytest.raises(AppraisalError, match="run"):
-        await publish_appraisal(db, PERIOD, actor="test")
+        await publish(db, PERIOD, by=ADMIN, requires_approval=True)
     first = await run_appraisal(db, PERIOD, options(), actor="test")
     second = await run_appraisal(db, PERIOD, options(), actor="test")
     assert (first.run.version, second.run.version) == (1, 2)
     assert first.run.results_hash == second.run.results_hash  # same data, same results
-    published, superseded = await publish_appraisal(db, PERIOD, actor="admin")
-    assert published.version == 2 and superseded is None
+    # Four eyes: an admin asks, an auditor approves.
+    await publish(db, PERIOD, by=ADMIN, requires_approval=True)
+    published = await approve_publication(db, PERIOD, by=AUDITOR)
+    assert published.run.version == 2 and published.superseded is None
     with pytest.raises(AppraisalError, match="nothing new to publish"):
-        await publish_appraisal(db, PERIOD, actor="admin")
+        await publish(db, PERIOD, by=ADMIN, requires_approval=True)
     await respond(db, willow, (1, 1, 1), at=MID + timedelta(days=1))
     third = await run_appraisal(db, PERIOD, options(), actor="test")
     assert third.run.results_hash != second.run.results_hash
-    published, superseded = await publish_appraisal(db, PERIOD, actor="admin")
-    assert published.version == 3 and superseded == 2
+    await publish(db, PERIOD, by=ADMIN, requires_approval=True)
+    published = await approve_publication(db, PERIOD, by=AUDITOR)
+    assert published.run.version == 3 and published.superseded == 2
     async with db.reading() as uow:
         statuses = {r.version: r.status for r in await uow.appraisal.runs(PERIOD)}
         events = [e.action for e in await uow.audit.of("appraisal_run")]
@@ -309,6 +316,7 @@ async def test_versions_publication_and_the_audit_trail(db: Database) -> None:
     assert statuses == {1: AppraisalStatus.SUPERSEDED, 2: AppraisalStatus.SUPERSEDED,
                         3: AppraisalStatus.PUBLISHED}
     assert events.count("appraisal.run") == 3 and events.count("appraisal.publish") == 2
+    assert events.count("appraisal.publish_request") == events.count("appraisal.approve") == 2
 
 
 async def test_a_draft_changed_after_it_was_computed_is_not_published(db: Database) -> None:
@@ -320,8 +328,9 @@ async def test_a_draft_changed_after_it_was_computed_is_not_published(db: Databa
         await uow.session.execute(update(AppraisalResult)
                                   .where(AppraisalResult.run_id == report.run.id)
                                   .values(score=99.0, grade="excellent"))
+    # Refused with approval off too: the hash check is not the approver's to make.
     with pytest.raises(AppraisalError, match="no longer matches"):
-        await publish_appraisal(db, PERIOD, actor="admin")
+        await publish(db, PERIOD, by=None, requires_approval=False, label="admin")
     async with db.reading() as uow:
         [run] = await uow.appraisal.runs(PERIOD)
     assert run.status == AppraisalStatus.DRAFT

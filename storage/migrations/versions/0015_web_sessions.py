@@ -1,12 +1,10 @@
 """web sessions: the dashboard's sessions, one-time sign-in links and attempts
 
-Revision ID: 0013
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-07
 
-New tables only. Tokens are stored as SHA-256 digests, never as they are. The revision
-before is 0011 for now: 0012 is being written on another branch, and the merge re-chains
-this one after it.
+New tables only. Tokens are stored as SHA-256 digests, never as they are.
 """
 from collections.abc import Sequence
 
@@ -14,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0013'
-down_revision: str | None = '0011'
+revision: str = '0015'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
