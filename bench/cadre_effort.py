@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 import time
 from pathlib import Path
@@ -37,12 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.effort import (
     PAUSE_S,
-    UNITS,
     Journey,
     Stage,
     Step,
+    announce,
     buttons,
-    model_line,
+    invite_cadre,
+    link_cadre,
     phone_photo,
     tap,
     timed,
@@ -109,22 +109,11 @@ async def self_assessment_journey(user: SandboxUser) -> Journey:
 async def main(keep: bool) -> None:
     stage = Stage("cadre-effort-", TOKEN, keep=keep)
     cli = stage.cli
-    cli("db", "upgrade")
-    (stage.work / "units.yaml").write_text(UNITS)
-    cli("units", "import", str(stage.work / "units.yaml"))
-    invited = cli("cadre", "invite", "--name", "Li Wei", "--unit", "RIVER-N-WILLOW",
-                  "--position", "Village head", "--task", "Road repair", "--task",
-                  "Water supply", "--task", "Waste collection")
-    payload = re.search(r"start=(cadre-[A-Za-z0-9_-]+)", invited)
-    assert payload is not None, invited
+    payload = invite_cadre(stage, ["Road repair", "Water supply", "Waste collection"])
     photo = phone_photo()
-    print(f"cadre effort benchmark (work folder {stage.work}); photo {len(photo) / 1e6:.1f} MB "
-          "JPEG")
-    print(model_line())
+    announce("cadre effort", stage, photo)
     async with stage, SandboxClient(stage.base) as client:
-        cadre = await client.user(CADRE_ID, "Li Wei", language_code="en")
-        await cadre.send(f"/start {payload.group(1)}")
-        await cadre.wait_for_message("Li Wei", timeout=60)  # the bot polls once it is up
+        cadre = await link_cadre(client, CADRE_ID, payload)
         journeys = [await note_journey(cadre, photo, with_command=True),
                     await note_journey(cadre, photo, with_command=False)]
         await asyncio.to_thread(

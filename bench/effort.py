@@ -31,7 +31,7 @@ import aiohttp
 from PIL import Image
 
 from bench.processes import ROOT, Process, free_port, wait_until
-from sandbox.client import Message, SandboxUser
+from sandbox.client import Message, SandboxClient, SandboxUser
 
 PYTHON = sys.executable
 
@@ -323,3 +323,34 @@ class Stage:
             print(f"logs and database kept in {self.work}")
         else:
             shutil.rmtree(self.work, ignore_errors=True)
+
+
+# --- the cadre both benches link ------------------------------------------------------------
+
+
+def invite_cadre(stage: Stage, tasks: Sequence[str]) -> str:
+    """The stage's database made, the bench's units imported and the cadre Li Wei invited to
+    Willow Village with these key tasks; returns the start payload of their one-time link."""
+    cli = stage.cli
+    cli("db", "upgrade")
+    (stage.work / "units.yaml").write_text(UNITS)
+    cli("units", "import", str(stage.work / "units.yaml"))
+    invited = cli("cadre", "invite", "--name", "Li Wei", "--unit", "RIVER-N-WILLOW",
+                  "--position", "Village head", *(a for task in tasks for a in ("--task", task)))
+    payload = re.search(r"start=(cadre-[A-Za-z0-9_-]+)", invited)
+    assert payload is not None, invited
+    return payload.group(1)
+
+
+def announce(what: str, stage: Stage, photo: bytes) -> None:
+    """The bench's first lines: what it measures, where its work folder is, the model."""
+    print(f"{what} benchmark (work folder {stage.work}); photo {len(photo) / 1e6:.1f} MB JPEG")
+    print(model_line())
+
+
+async def link_cadre(client: SandboxClient, user_id: int, payload: str) -> SandboxUser:
+    """The invited cadre opens their link (not timed: once in a cadre's life)."""
+    cadre = await client.user(user_id, "Li Wei", language_code="en")
+    await cadre.send(f"/start {payload}")
+    await cadre.wait_for_message("Li Wei", timeout=60)  # the bot polls once it is up
+    return cadre

@@ -20,11 +20,13 @@ from analysis.themes import DEFAULT_TOPICS
 from bot.background import Background
 from bot.polling import CommittedPolling
 from bot.settings import ConfigError, Settings
+from bot.web import WebServer
 from handlers.admin import admin_audience
 from handlers.approval import approval_audience
 from handlers.cadre import cadre_audience
 from handlers.cases_resident import CASES_GROUP, case_resident_handlers
 from handlers.cases_staff import cases_staff_audience
+from handlers.dashboard import dashboard_audience
 from handlers.deps import Context, Deps
 from handlers.inspector import inspector_audience
 from handlers.menus import set_default_menus
@@ -40,6 +42,7 @@ from surveys.campaigns.operations import Burden
 from surveys.cases.rules import CaseRules
 from surveys.fieldwork.rules import FieldRules
 from surveys.people.caller import resolve_language
+from surveys.people.sign_in import WebRules
 from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.respondents.anonymity import DEFAULT_RESOLUTION, coarse
 
@@ -99,15 +102,19 @@ def cases_of(settings: Settings) -> CaseRules:
         working_days=dict(section.working_days),
         time_zone=section.time_zone,
         holidays=frozenset(section.holidays),
+        makeup_days=frozenset(section.makeup_days),
         remind_before=timedelta(hours=section.remind_before_hours),
         answer_within=timedelta(days=section.answer_within_days),
         offer_at_or_below=section.offer_at_or_below,
         merge_within=timedelta(days=section.merge_within_days),
         merge_radius_km=section.merge_radius_km,
+        draft_expires_after=timedelta(hours=section.draft_expires_hours),
         # The theme topics but the one that praises ("resolved"): not a problem to solve.
         categories=tuple(t for t in settings.themes.topics or DEFAULT_TOPICS if t != "resolved"),
         topics={topic: {str(lang): words for lang, words in keywords.items()}
                 for topic, keywords in settings.themes.topics.items()} or DEFAULT_TOPICS,
+        hold_window=(timedelta(minutes=settings.privacy.hold_window_minutes)
+                     if settings.privacy.hold_residents_entries else None),
     )
 
 
@@ -140,6 +147,7 @@ def build_application(
         fieldwork=fieldwork_of(settings),
         evidence=EvidenceStore(settings.evidence_dir),
         cases=cases_of(settings),
+        web=web_rules_of(settings),
     )
     application = (
         ApplicationBuilder()
@@ -169,11 +177,15 @@ def build_application(
         .build()
     )
     application.bot_data[_BACKGROUND] = Background(application, db, settings, deps, clock)
+    if settings.web.enabled:
+        application.bot_data[_WEB] = WebServer(settings.web, deps, token,
+                                               sandbox=settings.uses_sandbox)
     # Commands, buttons and dialogues of people with roles run before the resident journey
     # (group 0); whichever handles an update stops it there.
     audiences = [results_audience(deps), inspector_audience(deps), cadre_audience(deps),
                  admin_audience(deps)]
     audiences.append(cases_staff_audience(deps))
+    audiences.append(dashboard_audience(deps))
     audiences.append(approval_audience(deps))
     application.add_handlers(role_handlers(deps, audiences), group=ROLES_GROUP)
     application.add_handlers(case_resident_handlers(deps), group=CASES_GROUP)
@@ -186,6 +198,22 @@ def build_application(
 
 
 _BACKGROUND = "civicpulse.background"
+_WEB = "civicpulse.web"
+
+
+def web_server_of(application: Application[Any, Any, Any, Any, Any, Any]) -> WebServer | None:
+    """The dashboard's server built with the application (None when web.enabled is off)."""
+    server = application.bot_data.get(_WEB)
+    assert server is None or isinstance(server, WebServer)
+    return server
+
+
+def web_rules_of(settings: Settings) -> WebRules:
+    section = settings.web
+    return WebRules(link_valid_for=timedelta(minutes=section.link_valid_minutes),
+                    session_for=timedelta(hours=section.session_hours),
+                    max_attempts=section.max_sign_in_attempts,
+                    attempts_window=timedelta(minutes=section.sign_in_window_minutes))
 
 
 def background_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Background:
@@ -244,6 +272,12 @@ def _schedule_maintenance(
         async with db.transaction() as uow:
             return await uow.updates.prune(clock() - UPDATE_IDS_KEPT)
 
+    async def prune_sign_ins() -> int:
+        # Ended sessions, spent or expired links, and attempts older than any window.
+        async with db.transaction() as uow:
+            now = clock()
+            return await uow.web.prune(now, now - timedelta(days=1))
+
     async def score_texts() -> int:
         # Comments, notes and remarks get their sentiment soon after they arrive, so an
         # appraisal run finds little left to score. The analysers run in a worker thread.
@@ -268,6 +302,8 @@ def _schedule_maintenance(
     jobs = application.job_queue
     jobs.run_repeating(_job("prune processed update ids", "pruned %d processed update ids",
                             prune_update_ids), interval=3600, first=60, name="prune_update_ids")
+    jobs.run_repeating(_job("prune sign-ins", None, prune_sign_ins), interval=3600, first=120,
+                       name="prune_sign_ins")
     jobs.run_repeating(_job("reshuffle responses", None, reshuffle),
                        interval=max(60.0, resolution.total_seconds() / 2), first=90,
                        name="reshuffle")
@@ -295,6 +331,10 @@ def _job(what: str, done: str | None, work: Callable[[], Awaitable[int]],
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # The residents' menu; people with roles get theirs from the leader's MenuSync.
     await set_default_menus(application.bot)
+    # The dashboard answers in every process (it only reads, and writes sessions).
+    server = web_server_of(application)
+    if server is not None:
+        await server.start()
     # The scheduler and the outbox sender, in whichever process takes the lead.
     await background_of(application).start()
 
@@ -303,6 +343,9 @@ async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     # After stop(): no update is handled any more and the job queue has stopped, but the bot
     # can still send, so the sender finishes (and records) its round before shutdown().
     await background_of(application).stop()
+    server = web_server_of(application)
+    if server is not None:
+        await server.stop()
 
 
 async def _on_error(update: object, context: Context) -> None:

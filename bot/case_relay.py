@@ -23,7 +23,9 @@ the text, except in the entry's last attempt, when the text goes without them ra
 not at all.
 
 It runs in the process that leads (bot/background.py), like the outbox sender, and also
-polls every few seconds for entries left by the command line or by a crash.
+polls every few seconds for entries left by the command line or by a crash, and for
+residents' entries whose hold has ended (surveys/cases/holding.py): those of one window are
+handed out together, in the order of their cases' random ids.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from storage.db import DatabaseUnavailable
 from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
 from surveys.campaigns.delivery import Outcome
-from surveys.cases import relaying, supervision
+from surveys.cases import comments, drafts, relaying, supervision
 from surveys.cases.relaying import Parcel, Recipient, Settled
 from surveys.cases.rules import CaseRules
 from surveys.respondents.anonymity import DEFAULT_RESOLUTION
@@ -59,7 +61,8 @@ log = logging.getLogger(__name__)
 
 # How often the relay looks for entries nobody woke it for (the CLI's, a crash's).
 POLL_S = 3.0
-# How often supervision runs (reminders, escalations, time-outs, the batch audit, seals).
+# How often supervision runs (poll comments moved into cases, reminders, escalations,
+# time-outs, the batch audit, seals).
 SWEEP_S = 60.0
 # Entries claimed per round.
 BATCH = 50
@@ -127,6 +130,8 @@ class CaseRelay(WakeableLoop):
         hold up the others); wakes the relay for what it recorded."""
         now = self.clock()
         steps: list[tuple[str, str, Callable[[UnitOfWork], Awaitable[int]]]] = [
+            ("moved comments", "%d poll comment(s) moved into their cases",
+             partial(comments.move, secret=self.secret)),
             ("reminders", "%d case(s) reminded of their deadline",
              partial(supervision.remind, rules=self.rules, now=now)),
             ("escalations", "%d overdue case(s) escalated",
@@ -136,6 +141,9 @@ class CaseRelay(WakeableLoop):
             ("the batch audit", "%d resident entries audited",
              partial(supervision.audit_residents, now=now, resolution=self.time_resolution)),
             ("seals", "%d seal(s) of closed cases dropped", supervision.release_seals),
+            ("expired drafts", "%d reply or comment draft(s) expired",
+             partial(drafts.drop_expired, secret=self.secret, now=now,
+                     after=self.rules.draft_expires_after)),
             ("stale seals", "%d seal(s) of cases closed over a day ago dropped",
              partial(supervision.drop_stale_seals, now=now)),
         ]
@@ -187,7 +195,9 @@ class CaseRelay(WakeableLoop):
         now = time.monotonic()
         waiting = [entry for entry, at in self._retry_at.items() if at > now]
         async with self.db.transaction() as uow:
-            entries = await uow.cases.undelivered(BATCH, exclude=waiting)
+            # Residents' entries still held (surveys.cases.holding) wait for their release,
+            # which the next poll after it finds: the state is theirs, in the database.
+            entries = await uow.cases.undelivered(BATCH, exclude=waiting, now=self.clock())
             return await relaying.plan(uow, self.secret, entries,
                                        max_attempts=self.settings.max_attempts,
                                        default_language=self.default_language,

@@ -82,6 +82,7 @@ async def run(settings: Settings) -> None:
                 f"  Demo campaign:  {code}  (in the chat page send: /start {code})\n"
                 f"  Deep link form: {deep_link(box.bot_username, code)}\n"
                 f"{cadre_line}"
+                f"{dashboard_line(settings)}"
                 f"  Saved chats:    {settings.var_dir / 'sandbox'}  (users and chats survive a "
                 "restart; delete it to start afresh)\n"
                 f"  Appraisal:      {appraised} published (the demo cadre's /myscore, an "
@@ -103,6 +104,15 @@ async def run(settings: Settings) -> None:
             await sandbox.stop()
         await lock.release()
         await db.dispose()
+
+
+def dashboard_line(settings: Settings) -> str:
+    web = settings.web
+    if not web.enabled:
+        return ""
+    url = web.public_url or f"http://{web.host}:{web.port}"
+    return (f"  Dashboard:      {url}/  (/myscore's button opens it; /dashboard sends a sign-in "
+            "link)\n")
 
 
 async def _poll_until_stopped(

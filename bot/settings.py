@@ -68,6 +68,12 @@ class PrivacySection(_Section):
     # Responses keep when they were begun and finished only to this many minutes (and how
     # long they took), so answers cannot be put in order or matched with other times.
     time_resolution_minutes: int = Field(default=10, ge=1, le=1440)
+    # Residents' case entries (a report, a reply, an answer) reach staff only at the end of
+    # a clock-aligned window this long, each window's together in random order, so staff
+    # who act the moment they are told cannot time them (surveys/cases/holding.py). At most
+    # an hour: deadlines are counted in working days, and a hold this short costs none.
+    hold_residents_entries: bool = True
+    hold_window_minutes: int = Field(default=15, ge=1, le=60)
 
 
 class BurdenSection(_Section):
@@ -129,7 +135,10 @@ class CasesSection(_Section):
     working_days: dict[str, Annotated[int, Field(ge=1, le=60)]] = Field(
         default_factory=lambda: {"roads": 10, "facilities": 10, "sanitation": 3})
     time_zone: str = "UTC"
+    # Public holidays on working days: not counted. Make-up working days (a Saturday or
+    # Sunday worked in exchange for a holiday): counted. Dates, YYYY-MM-DD.
     holidays: list[date] = Field(default_factory=list)
+    makeup_days: list[date] = Field(default_factory=list)
     # The handler is reminded this many hours before the deadline.
     remind_before_hours: int = Field(default=24, ge=1, le=720)
     # How long the resident's "Was this solved?" waits; no answer closes the case as
@@ -140,6 +149,26 @@ class CasesSection(_Section):
     # Reports of one category and unit this close in time and place are offered for merging.
     merge_within_days: int = Field(default=7, ge=1, le=60)
     merge_radius_km: float = Field(default=0.5, gt=0, le=50)
+    # A reply to staff, or a comment on "Was this solved?", begun and not sent within this
+    # many hours is dropped (so is one when the person begins a poll).
+    draft_expires_hours: int = Field(default=24, ge=1, le=720)
+
+    @field_validator("makeup_days")
+    @classmethod
+    def _weekend_days(cls, value: list[date]) -> list[date]:
+        weekdays = [d.isoformat() for d in value if d.weekday() < 5]
+        if weekdays:
+            raise ValueError(f"make-up working days must be a Saturday or a Sunday (a weekday "
+                             f"is a working day already): {', '.join(weekdays)}")
+        return value
+
+    @model_validator(mode="after")
+    def _holidays_are_not_worked(self) -> CasesSection:
+        both = sorted(set(self.holidays) & set(self.makeup_days))
+        if both:
+            raise ValueError("a day cannot be both a holiday and a make-up working day: "
+                             + ", ".join(d.isoformat() for d in both))
+        return self
 
     @field_validator("time_zone")
     @classmethod
@@ -349,6 +378,42 @@ class SandboxSection(_Section):
     chat_limit: RateSection = RateSection(rate=1, burst=5)
 
 
+class WebSection(_Section):
+    """The dashboard: pages served by the bot process (handlers/web), opened from the chat as
+    a Telegram Mini App or in a browser with a one-time sign-in link (/dashboard)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    # 0 picks a free port (tests).
+    port: int = Field(default=8081, ge=0, le=65535)
+    # The address people reach the pages at (behind a proxy, https://...); empty means
+    # http://host:port. Telegram opens Mini Apps (web_app buttons) from https addresses only.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    # A Mini App's initData older than this is refused (signed by Telegram when it opened).
+    init_data_max_age_s: int = Field(default=3600, ge=10, le=7 * 86_400)
+    # A session (browser cookie) lasts this long; signing out ends it sooner.
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # A /dashboard sign-in link works once, for this long.
+    link_valid_minutes: int = Field(default=10, ge=1, le=60)
+    # Sign-in link attempts (right or wrong) per client address and window.
+    max_sign_in_attempts: int = Field(default=20, ge=1, le=10_000)
+    sign_in_window_minutes: int = Field(default=10, ge=1, le=1440)
+    # Behind a reverse proxy every request comes from the proxy: with this on, the client is
+    # the last address in X-Forwarded-For (the one the proxy added). Only behind a proxy that
+    # sets it, or anyone could claim any address.
+    trust_forwarded_for: bool = False
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None
+
+    @property
+    def secure(self) -> bool:
+        """Whether cookies are marked Secure (sent over https only)."""
+        return bool(self.public_url and self.public_url.startswith("https://"))
+
+
 class Settings(_Section):
     """The whole configuration. Build it with :func:`load_settings`."""
 
@@ -368,6 +433,7 @@ class Settings(_Section):
     themes: ThemesSection = ThemesSection()
     appraisal: AppraisalSection = AppraisalSection()
     sandbox: SandboxSection = SandboxSection()
+    web: WebSection = WebSection()
 
     # From the environment only.
     telegram_token: SecretStr | None = None
@@ -443,6 +509,16 @@ def _format_error(path: Path | str, error: ValidationError) -> str:
     return "invalid configuration\n" + "\n".join(lines)
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as safe_load reads it, but dates left as text: the settings parse them, so a
+    wrong one ("2026-13-01") is refused with its key, not by YAML with a traceback."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def load_settings(
     path: Path | str | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -456,7 +532,7 @@ def load_settings(
     raw: Any = {}
     if config_path.exists():
         try:
-            raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+            raw = yaml.load(config_path.read_text(encoding="utf-8"), _Loader) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -24,10 +24,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import MessageLimit
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -65,7 +66,9 @@ log = logging.getLogger(__name__)
 # After the role router (handlers.router.ROLES_GROUP), before the resident journey (0).
 CASES_GROUP = -1
 # Refusals shown as a toast on a tap: an old or odd button, nothing to worry about.
-_TOASTS = ("stale", "forged")
+# So is "Was this solved?" tapped once the case has moved on (answered, by this resident or
+# another of the problem's, or timed out).
+_TOASTS = ("stale", "forged", "answered_closed", "answered_reopened")
 
 
 def case_resident_handlers(deps: Deps) -> Handlers:
@@ -106,7 +109,8 @@ async def _refuse(deps: Deps, update: Update, refusal: Exception) -> None:
 async def _peek(deps: Deps, update: Update) -> Peek | None:
     """The person's case draft, if any: the one read that decides whether a message is ours."""
     caller = deps.caller(update)
-    return await peek(deps, update, lambda uow, _user: drafts.peek(uow, caller, deps.secret))
+    return await peek(deps, update, lambda uow, _user: drafts.peek(
+        uow, caller, deps.secret, deps.cases.draft_expires_after))
 
 
 async def _lang(deps: Deps, update: Update) -> str:
@@ -287,12 +291,32 @@ async def _remember(deps: Deps, update: Update, nonce: str, version: int, messag
 # --- buttons --------------------------------------------------------------------------------
 
 
-async def _on_draft_button(deps: Deps, update: Update, context: Context) -> bool:
+async def _tapped(deps: Deps, update: Update,
+                  pattern: re.Pattern[str]) -> tuple[CallbackQuery, re.Match[str]]:
+    """The tapped button and its data as ``pattern`` reads it.
+
+    Raises:
+        Refused: ``forged`` (data none of our buttons carries).
+    """
     query = update.callback_query
     assert query is not None
-    match = render.DRAFT_TAP.fullmatch(query.data or "")
+    match = pattern.fullmatch(query.data or "")
     if match is None:
         raise Refused("forged", await _lang(deps, update))
+    return query, match
+
+
+async def _ask(deps: Deps, update: Update, text: str, button: str, data: str, nonce: str,
+               version: int, retire_id: int | None = None) -> None:
+    """A prompt for the next text (a reply, a comment) with its one button (Cancel, No
+    comment), remembered so that its button goes when another prompt replaces it."""
+    shown = await say(update, text, InlineKeyboardMarkup([[InlineKeyboardButton(
+        button, callback_data=data)]]))
+    await _remember(deps, update, nonce, version, shown.message_id, retire_id)
+
+
+async def _on_draft_button(deps: Deps, update: Update, context: Context) -> bool:
+    query, match = await _tapped(deps, update, render.DRAFT_TAP)
     outcome = await deps.run(update, partial(
         reporting.draft_tap, caller=deps.caller(update), chat_id=_chat_id(update),
         draft_nonce=match.group(1), version=int(match.group(2)), choice=match.group(3),
@@ -336,11 +360,7 @@ async def _on_offer_button(deps: Deps, update: Update, context: Context) -> bool
 
 
 async def _on_reply_button(deps: Deps, update: Update, context: Context) -> bool:
-    query = update.callback_query
-    assert query is not None
-    match = render.REPLY_TAP.fullmatch(query.data or "")
-    if match is None:
-        raise Refused("forged", await _lang(deps, update))
+    query, match = await _tapped(deps, update, render.REPLY_TAP)
     prompt = await deps.run(update, partial(
         answers.start_reply, caller=deps.caller(update), chat_id=_chat_id(update),
         number=match.group(1), entry_id=int(match.group(2)), desk=_desk(deps)))
@@ -348,22 +368,16 @@ async def _on_reply_button(deps: Deps, update: Update, context: Context) -> bool
     lang = prompt.lang
     if prompt.replaced is not None:
         await say(update, t(f"case.replaced.{prompt.replaced}", lang))
-    shown = await say(update, t("case.reply.ask", lang, {"number": prompt.number,
-                                                         "limit": prompt.limit}),
-                      InlineKeyboardMarkup([[InlineKeyboardButton(
-                          t("case.btn.cancel", lang), callback_data=prompt.choice("x"))]]))
-    await _remember(deps, update, prompt.nonce, prompt.version, shown.message_id,
-                    prompt.retire)
+    await _ask(deps, update, t("case.reply.ask", lang, {"number": prompt.number,
+                                                        "limit": prompt.limit}),
+               t("case.btn.cancel", lang), prompt.choice("x"), prompt.nonce, prompt.version,
+               prompt.retire)
     return True
 
 
 async def _on_answer_button(deps: Deps, update: Update, context: Context) -> bool:
     """"Was this solved?": the answer, then an optional comment."""
-    query = update.callback_query
-    assert query is not None
-    match = render.ANSWER_TAP.fullmatch(query.data or "")
-    if match is None:
-        raise Refused("forged", await _lang(deps, update))
+    query, match = await _tapped(deps, update, render.ANSWER_TAP)
     answered = await deps.run(update, partial(
         answers.answer, caller=deps.caller(update), chat_id=_chat_id(update),
         number=match.group(1), version=int(match.group(2)), code=match.group(3),
@@ -376,11 +390,10 @@ async def _on_answer_button(deps: Deps, update: Update, context: Context) -> boo
     # The question keeps its text; its buttons go, and the answer is said below it.
     if query.message is not None:
         await retire(update, query.message.message_id)
-    shown = await say(update, t(key, lang, {"number": answered.number}) + "\n\n"
-                      + t("case.answer.comment", lang, {"limit": answered.limit}),
-                      InlineKeyboardMarkup([[InlineKeyboardButton(
-                          t("case.btn.no_comment", lang), callback_data=answered.choice("x"))]]))
-    await _remember(deps, update, answered.nonce, answered.version, shown.message_id)
+    await _ask(deps, update, t(key, lang, {"number": answered.number}) + "\n\n"
+               + t("case.answer.comment", lang, {"limit": answered.limit}),
+               t("case.btn.no_comment", lang), answered.choice("x"), answered.nonce,
+               answered.version)
     return True
 
 

@@ -22,6 +22,7 @@ from surveys.campaigns.operations import Burden
 from surveys.cases.rules import CaseRules
 from surveys.fieldwork.rules import FieldRules
 from surveys.people.caller import Caller
+from surveys.people.sign_in import WebRules
 from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.respondents.anonymity import DEFAULT_RESOLUTION
 from surveys.respondents.journey import Respondent
@@ -54,6 +55,12 @@ class Deps:
     evidence: EvidenceStore = field(default_factory=lambda: EvidenceStore(Path("var/evidence")))
     # Problems residents raise: limits and deadlines.
     cases: CaseRules = field(default_factory=CaseRules)
+    # The dashboard (handlers/web): its address once it listens (None: not served), whether
+    # Telegram can open it as a Mini App (web_app buttons need https, or the sandbox), and its
+    # sign-in rules.
+    web_url: str | None = None
+    web_app: bool = False
+    web: WebRules = field(default_factory=WebRules)
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None

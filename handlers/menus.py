@@ -22,11 +22,11 @@ log = logging.getLogger(__name__)
 RESIDENT_COMMANDS = ("help", "report", "units", "language", "cancel", "stop")
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: ("campaigns", "campaign", "newcampaign", "close", "remind", "entry", "invite",
-                 "cadres", "results", "appeals", "answer", "cases"),
+                 "cadres", "results", "appeals", "answer", "cases", "dashboard"),
     Role.AUDITOR: ("campaigns", "campaign", "cadres", "results", "appeals", "answer", "cases",
-                   "approve"),
-    Role.INSPECTOR: ("inspect", "inspections"),
-    Role.CADRE: ("note", "notes", "myscore", "appeal", "cases"),
+                   "approve", "dashboard"),
+    Role.INSPECTOR: ("inspect", "inspections", "dashboard"),
+    Role.CADRE: ("note", "notes", "myscore", "appeal", "cases", "dashboard"),
 }
 # Telegram matches a menu's language_code against the app's language; English is the fallback.
 # Chinese first: while only the fallback is set, a Chinese app would show it in English.

@@ -26,6 +26,7 @@ from handlers.cases_render import category_label, open_data
 from handlers.cases_resident_render import reply_keyboard, solved_keyboard
 from handlers.render import Message
 from handlers.texts import known, t
+from storage.models import CaseStatus
 from surveys.cases import timeline
 from surveys.cases.exports import last_day
 from surveys.cases.relaying import Parcel, Recipient
@@ -47,6 +48,8 @@ def relay_message(parcel: Parcel, recipient: Recipient, rules: CaseRules) -> Mes
     if body:
         parts.append(html.escape(_clip(body, MAX_BODY), quote=False))
     hint = f"relay.{audience}.{entry.kind}.hint"
+    if recipient.resident and entry.kind == timeline.RESOLUTION and not _askable(parcel):
+        hint = "relay.resident.resolution.over"
     if known(hint):
         parts.append(t(hint, lang))
     return Message("\n\n".join(parts), _keyboard(parcel, recipient, lang))
@@ -129,6 +132,13 @@ def _keyboard(parcel: Parcel, recipient: Recipient, lang: str) -> InlineKeyboard
     # The resident's buttons as the resident side reads them (handlers.cases_resident).
     if entry.kind == timeline.MESSAGE and entry.author != RESIDENT:
         return reply_keyboard(recipient.number, entry.id, lang)
-    if entry.kind == timeline.RESOLUTION:
+    if entry.kind == timeline.RESOLUTION and _askable(parcel):
         return solved_keyboard(recipient.number, parcel.case.version, lang)
     return None
+
+
+def _askable(parcel: Parcel) -> bool:
+    """Whether "Was this solved?" may still be answered: the case is still resolved. A
+    resolution reaching a merged report's resident after another resident of the problem
+    answered (closed, or reopened) comes without the buttons, which would be stale."""
+    return parcel.case.status == CaseStatus.RESOLVED

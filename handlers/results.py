@@ -38,6 +38,7 @@ from analysis import charts
 from analysis.packing import pack_greedily
 from handlers.cases_render import category_label
 from handlers.common import Guard, answer, lang_guess, notice, say
+from handlers.dashboard import my_score_summary, ranking_path, report_button, results_summary
 from handlers.deps import Context, Deps
 from handlers.router import Audience, Dialogues
 from handlers.texts import known, refusal_key, t
@@ -141,6 +142,12 @@ async def _on_myscore(deps: Deps, update: Update, context: Context) -> bool:
     shown = view.breakdown
     if shown is None or view.period is None:
         await say(update, t("results.my.none", view.lang))
+        return True
+    button = report_button(deps, f"/result/{shown.result_id}", view.lang)
+    if button is not None:
+        # The dashboard runs: a few lines here, the whole report (and a chart that can be
+        # read) on its page.
+        await say(update, my_score_summary(view), button)
         return True
     png = await _chart(partial(charts.score_chart, _chart_title(view, shown),
                                component_bars(shown), trend_points(view)))
@@ -330,6 +337,10 @@ async def _on_results(deps: Deps, update: Update, context: Context) -> bool:
     table = await deps.query(update, partial(results.results_table, caller=deps.caller(update),
                                            args=list(context.args or []),
                                            min_cell=deps.min_cell_size))
+    button = report_button(deps, ranking_path(table, _narrowed(table)), table.lang)
+    if button is not None:
+        await say(update, results_summary(table), button)
+        return True
     ordered = list(table.units)
     if ordered:
         bars = [charts.Bar(f"{r.unit_code} {r.unit_name}", r.score if r.graded else None,
@@ -341,6 +352,11 @@ async def _on_results(deps: Deps, update: Update, context: Context) -> bool:
         await _photo(update, png, f"results-{table.period}.png", caption)
     await _say_all(update, results_blocks(table))
     return True
+
+
+def _narrowed(table: ResultsTable) -> int | None:
+    """The one unit the table covers (with the units below), for the page's address."""
+    return table.scope_ids[0] if len(table.scope_ids) == 1 else None
 
 
 def _table_params(table: ResultsTable) -> dict[str, object]:

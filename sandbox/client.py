@@ -545,6 +545,19 @@ class SandboxUser:
             body["message_id"] = message_id
         return await self._tap(body)
 
+    async def open_web_app(self, button_text: str, message_id: int | None = None,
+                           auth_date: int | None = None) -> str:
+        """Tap a ``web_app`` button: the address Telegram's app would open (the button's, with
+        initData signed for this user after ``#tgWebAppData=``). ``auth_date`` (Unix time)
+        signs it as of then, to try a stale one."""
+        body: dict[str, Any] = {"button_text": button_text}
+        if message_id is not None:
+            body["message_id"] = message_id
+        if auth_date is not None:
+            body["auth_date"] = auth_date
+        data = await self.client.request("POST", f"/sandbox/users/{self.id}/web_app", json=body)
+        return str(data["url"])
+
     async def tap_data(self, message_id: int, data: str, forge: bool = True) -> Tap:
         """Send ``data`` as a tap on ``message_id``. With ``forge`` (default) the data need not
         be on any button, as from a modified client; without, a button must carry it."""

@@ -154,6 +154,19 @@ class ClientApi:
 
         return _client_call(call)
 
+    async def web_app(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+
+        def call() -> dict[str, Any]:
+            message_id = body.get("message_id")
+            return self._users.open_web_app(
+                _path_int(request, "user_id"), str(body.get("button_text") or ""),
+                message_id=_int_field(body, "message_id") if message_id is not None else None,
+                auth_date=_int_field(body, "auth_date") if "auth_date" in body else None,
+            )
+
+        return _client_call(call)
+
     async def block(self, request: web.Request) -> web.Response:
         return _client_call(lambda: self._users.block(_path_int(request, "user_id")))
 

@@ -309,6 +309,7 @@ class BotApiSandbox(SimulatedUsers):
             ("POST", "/sandbox/users/{user_id}/locations", c.send_location),
             ("GET", "/sandbox/files/{file_id}", files.handle_client_download),
             ("POST", "/sandbox/users/{user_id}/taps", c.tap),
+            ("POST", "/sandbox/users/{user_id}/web_app", c.web_app),
             ("POST", "/sandbox/users/{user_id}/block", c.block),
             ("POST", "/sandbox/users/{user_id}/unblock", c.unblock),
             ("GET", "/sandbox/users/{user_id}/chat", c.chat),

@@ -19,12 +19,15 @@ from sandbox.formatting import user_entities
 from sandbox.media import StoredFile
 from sandbox.protocol import SandboxError
 from sandbox.updates import UpdateQueue
+from sandbox.webapp import init_data, launch_url
 
 __all__ = ["SimulatedUsers"]
 
 
 class SimulatedUsers:
     """The users' side of the sandbox: create users, send, tap, block, read and wait."""
+
+    token: str  # the bot's (set by the server): Mini Apps' initData is signed with it
 
     def __init__(self, bot_id: int, chats: Chats, updates: UpdateQueue, files: Files) -> None:
         self.bot_id = bot_id
@@ -228,6 +231,23 @@ class SimulatedUsers:
                 400, f"The button {button['text']!r} opens a link and sends nothing to the bot."
             )
         return self._make_tap(chat, msg, callback_data, button["text"], forged=False)
+
+    def open_web_app(self, user_id: int, button_text: str, message_id: int | None = None,
+                     auth_date: int | None = None) -> dict[str, Any]:
+        """The user taps a ``web_app`` button: the address Telegram's app would open, with
+        initData signed for this user (``auth_date``: when it was signed, now by default).
+        The bot is told nothing, as in Telegram."""
+        chat = self._chat_of(user_id)
+        if message_id is not None:
+            _msg, button = _button_on(chat, message_id, button_text, None)
+        else:
+            _msg, button = _latest_button(chat, button_text, None)
+        web_app = button.get("web_app")
+        url = web_app.get("url") if isinstance(web_app, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise SandboxError(400, f"The button {button['text']!r} does not open a Mini App.")
+        data = init_data(chat.user.api_from, self.token, auth_date)
+        return {"url": launch_url(url, data)}
 
     def _make_tap(
         self, chat: Chat, msg: Message, data: str, button_text: str | None, forged: bool

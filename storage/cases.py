@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, text, update
+from sqlalchemy import Select, delete, func, or_, select, text, update
 from sqlalchemy import case as case_when
 
 from analysis.facts import CaseGroup
@@ -20,12 +20,21 @@ from storage.models import (
     CasePhoto,
     CaseSeal,
     CaseStatus,
+    CommentMove,
 )
 from storage.models.cases import ACTIVE_STATUSES, RESOLVED_OUTCOMES
 
 # Merged cases point at the case they were merged into; merging moves the cases merged into
 # the one merged away along, so a chain is never longer than this.
 _MERGE_DEPTH = 8
+
+
+def _shown(query: Select[Any], at: datetime | None) -> Select[Any]:
+    """Only the cases staff may see at ``at`` (their report is no longer held:
+    surveys.cases.holding); None: every case."""
+    if at is None:
+        return query
+    return query.where(or_(Case.held_until.is_(None), Case.held_until <= at))
 
 
 class NumbersTaken(LookupError):
@@ -65,10 +74,11 @@ class CasesRepository(Repository):
         return await self.session.scalar(query)
 
     async def active(self, unit_ids: Collection[int] | None = None,
-                     statuses: Collection[CaseStatus] = ACTIVE_STATUSES) -> Sequence[Case]:
+                     statuses: Collection[CaseStatus] = ACTIVE_STATUSES, *,
+                     shown_at: datetime | None = None) -> Sequence[Case]:
         """Cases still being worked on (of these units; None: all), the nearest deadline
-        first."""
-        query = select(Case).where(Case.status.in_(list(statuses)))
+        first; ``shown_at``: only those staff may see then."""
+        query = _shown(select(Case).where(Case.status.in_(list(statuses))), shown_at)
         if unit_ids is not None:
             query = query.where(Case.unit_id.in_(list(unit_ids)))
         return (await self.session.scalars(query.order_by(Case.due_at, Case.number))).all()
@@ -86,11 +96,18 @@ class CasesRepository(Repository):
             current = into
         return current
 
-    async def by_ids(self, ids: Collection[int]) -> dict[int, Case]:
+    async def by_ids(self, ids: Collection[int], *, lock: bool = False) -> dict[int, Case]:
+        """These cases by id; ``lock``: locked against changes, one at a time in the order of
+        their ids. FOR NO KEY UPDATE, as an UPDATE of the rows would lock them: a use case's
+        change (which locks FOR UPDATE) waits, a new timeline entry of the case (whose
+        foreign key takes a KEY SHARE lock) does not."""
         if not ids:
             return {}
-        return {case.id: case for case in await self.session.scalars(
-            select(Case).where(Case.id.in_(list(ids))))}
+        query = select(Case).where(Case.id.in_(list(ids)))
+        if lock:
+            query = (query.order_by(Case.id).with_for_update(key_share=True)
+                     .execution_options(populate_existing=True))
+        return {case.id: case for case in await self.session.scalars(query)}
 
     async def merged_into(self, case_id: int) -> Sequence[Case]:
         """The cases merged into this one (each with its own resident and seal)."""
@@ -102,10 +119,12 @@ class CasesRepository(Repository):
     async def listed(self, unit_ids: Collection[int] | None = None,
                      statuses: Collection[CaseStatus] | None = None,
                      due_before: datetime | None = None,
-                     opened: tuple[date, date] | None = None) -> Sequence[Case]:
+                     opened: tuple[date, date] | None = None,
+                     shown_at: datetime | None = None) -> Sequence[Case]:
         """Cases of these units (None: all) in these statuses (None: any), due before
-        ``due_before``, opened on a day in ``[opened[0], opened[1])``; by number."""
-        query = select(Case)
+        ``due_before``, opened on a day in ``[opened[0], opened[1])``, that staff may see at
+        ``shown_at`` (None: all); by number."""
+        query = _shown(select(Case), shown_at)
         if unit_ids is not None:
             query = query.where(Case.unit_id.in_(list(unit_ids)))
         if statuses is not None:
@@ -120,17 +139,19 @@ class CasesRepository(Repository):
 
     async def to_remind(self, statuses: Collection[CaseStatus], now: datetime,
                         due_by: datetime, limit: int = 500) -> Sequence[Case]:
-        """Not yet reminded, due after ``now`` but by ``due_by``."""
+        """Not yet reminded, due after ``now`` but by ``due_by``; staff see it already (a
+        reminder of a held case would tell them of it early)."""
         return await self._locked(
-            select(Case).where(Case.status.in_(list(statuses)), Case.reminded_at.is_(None),
-                               Case.due_at > now, Case.due_at <= due_by), limit)
+            _shown(select(Case), now).where(
+                Case.status.in_(list(statuses)), Case.reminded_at.is_(None),
+                Case.due_at > now, Case.due_at <= due_by), limit)
 
     async def overdue(self, statuses: Collection[CaseStatus], now: datetime,
                       limit: int = 500) -> Sequence[Case]:
-        """Past their deadline and not yet escalated as overdue."""
+        """Past their deadline, not yet escalated as overdue, and no longer held."""
         return await self._locked(
-            select(Case).where(Case.status.in_(list(statuses)), Case.due_at <= now,
-                               Case.overdue_at.is_(None)),
+            _shown(select(Case), now).where(
+                Case.status.in_(list(statuses)), Case.due_at <= now, Case.overdue_at.is_(None)),
             limit)
 
     async def unanswered(self, now: datetime, limit: int = 500) -> Sequence[Case]:
@@ -163,18 +184,21 @@ class CasesRepository(Repository):
     # --- a period's cases, for appraisal and "You said, we did" ---------------------------
 
     async def period_groups(self, first: date, end: date, now: datetime,
-                            unit_ids: Collection[int] | None = None) -> list[CaseGroup]:
+                            unit_ids: Collection[int] | None = None, *,
+                            shown_only: bool = False) -> list[CaseGroup]:
         """The cases opened on ``first`` up to (not including) ``end``, counted per unit,
         handler, category, status, outcome, on-time flag, reopened or not and whether the
-        deadline has passed at ``now``. Reads the cases' own columns only: their messages and
-        notes never count."""
-        period = select(
+        deadline has passed at ``now``; ``shown_only``: only those staff may see at ``now``
+        (a count that moved the moment a report came in would time it). Reads the cases'
+        own columns only: their messages and notes never count."""
+        period = _shown(select(
             Case.unit_id.label("unit_id"), Case.handler_id.label("handler_id"),
             Case.category.label("category"), Case.status.label("status"),
             Case.outcome.label("outcome"), Case.resolved_on_time.label("on_time"),
             case_when((Case.reopened > 0, 1), else_=0).label("reopened"),
             case_when((Case.due_at < now, 1), else_=0).label("past_due"),
-        ).where(Case.opened_on >= first, Case.opened_on < end)
+        ), now if shown_only else None)
+        period = period.where(Case.opened_on >= first, Case.opened_on < end)
         if unit_ids is not None:
             period = period.where(Case.unit_id.in_(list(unit_ids)))
         # Grouped over a subquery: PostgreSQL would not see ``due_at < $1`` in the select
@@ -214,16 +238,23 @@ class CasesRepository(Repository):
         await self.session.flush()
         return message
 
-    async def undelivered(self, limit: int = 100,
-                          exclude: Collection[int] = ()) -> Sequence[CaseMessage]:
-        """Timeline entries still to be handed to whom they must reach, oldest first, but
-        those in ``exclude`` (waiting to be retried)."""
+    async def undelivered(self, limit: int = 100, exclude: Collection[int] = (),
+                          now: datetime | None = None) -> Sequence[CaseMessage]:
+        """Timeline entries still to be handed to whom they must reach, but those in
+        ``exclude`` (waiting to be retried) and, with ``now``, those still held
+        (surveys.cases.holding). The oldest first, a held entry as of its release: the
+        entries released together go case by case in the order of the cases' random ids,
+        each case's in its timeline's order, not in the order they were written."""
         query = select(CaseMessage).where(CaseMessage.delivered.is_(False))
+        if now is not None:
+            query = query.where(or_(CaseMessage.held_until.is_(None),
+                                    CaseMessage.held_until <= now))
         if exclude:
             query = query.where(CaseMessage.id.not_in(list(exclude)))
+        due = func.coalesce(CaseMessage.held_until, CaseMessage.at)
         return (await self.session.scalars(
-            query.order_by(CaseMessage.at, CaseMessage.id).limit(limit)
-            .with_for_update(skip_locked=True))).all()
+            query.order_by(due, CaseMessage.case_id, CaseMessage.seq, CaseMessage.id)
+            .limit(limit).with_for_update(skip_locked=True))).all()
 
     async def mark_delivered(self, ids: Collection[int]) -> None:
         if ids:
@@ -352,5 +383,26 @@ class CasesRepository(Repository):
         await self.session.flush()
         return draft
 
+    async def drafts_of(self, kinds: Collection[str]) -> Sequence[CaseDraft]:
+        """Every draft of these kinds, locked (another sweep skips them)."""
+        return (await self.session.scalars(
+            select(CaseDraft).where(CaseDraft.kind.in_(list(kinds)))
+            .with_for_update(skip_locked=True))).all()
+
     async def drop_draft(self, key: str) -> None:
         await self.session.execute(delete(CaseDraft).where(CaseDraft.key == key))
+
+    # --- poll comments moved into cases (surveys.cases.comments) ------------------------------
+
+    async def add_move(self, move_id: int, sealed: str) -> None:
+        self.session.add(CommentMove(id=move_id, sealed=sealed))
+        await self.session.flush()
+
+    async def moves(self, limit: int = 500) -> Sequence[CommentMove]:
+        """Moves still to make, locked (another sweep skips them)."""
+        return (await self.session.scalars(
+            select(CommentMove).order_by(CommentMove.id).limit(limit)
+            .with_for_update(skip_locked=True))).all()
+
+    async def drop_moves(self, ids: Collection[int]) -> None:
+        await self.session.execute(delete(CommentMove).where(CommentMove.id.in_(list(ids))))

@@ -20,6 +20,9 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 # What Pillow reports, mapped to the media type and file extension we keep.
 IMAGE_FORMATS = {
     "JPEG": ("image/jpeg", "jpg"),
+    # A multi-picture JPEG (phones' portrait, depth or stereo shots): a JPEG whose first
+    # picture any viewer shows, the others appended.
+    "MPO": ("image/jpeg", "jpg"),
     "PNG": ("image/png", "png"),
     "WEBP": ("image/webp", "webp"),
     "GIF": ("image/gif", "gif"),
@@ -62,7 +65,8 @@ def image_type(data: bytes) -> tuple[str, str] | None:
 
 def without_metadata(data: bytes) -> bytes:
     """The image re-encoded in its own format with nothing but its pixels: no EXIF (the time
-    it was taken, often where, the camera), XMP, ICC profile, comments or text chunks.
+    it was taken, often where, the camera), XMP, ICC profile, comments or text chunks; of a
+    multi-picture JPEG (MPO), the first picture alone, as a JPEG.
 
     The EXIF orientation is applied first and colours in another profile are converted to
     sRGB, so the photo looks as it did. The same bytes in give the same bytes out, so a photo
@@ -70,7 +74,10 @@ def without_metadata(data: bytes) -> bytes:
     blocking, so call it with ``asyncio.to_thread``.
     """
     with Image.open(io.BytesIO(data)) as image:
-        kind = image.format or "PNG"
+        # A multi-picture JPEG keeps its first picture only, as a plain JPEG: the others
+        # (and their own EXIF) go.
+        kind = "JPEG" if image.format == "MPO" else image.format or "PNG"
+        image.seek(0)
         image.load()
         changed = ImageOps.exif_transpose(image) if _turned(image) else None
         pixels = changed or image
@@ -83,7 +90,7 @@ def without_metadata(data: bytes) -> bytes:
         options: dict[str, object] = {}
         if kind == "JPEG":
             # Untouched pixels: re-encoded with their own tables, so nothing is lost twice.
-            untouched = pixels is image
+            untouched = pixels is image and image.format == "JPEG"  # "keep" needs a JPEG
             options = ({"quality": "keep", "subsampling": "keep"} if untouched
                        else {"quality": REENCODE_QUALITY})
         elif kind == "WEBP":

@@ -83,7 +83,9 @@ class PeopleRepository(Repository):
         )
 
     async def get(self, person_id: int) -> Person | None:
-        return await self.session.get(Person, person_id)
+        """The person with their roles."""
+        return await self.session.scalar(
+            select(Person).where(Person.id == person_id).options(selectinload(Person.roles)))
 
     async def by_contact(self, contact_id: int) -> Person | None:
         return await self.session.scalar(

@@ -3,7 +3,7 @@ now, all under keyed hashes (see ``surveys.respondents.anonymity``), never a Tel
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -262,6 +262,32 @@ class ResponsesRepository(Repository):
             await self.session.execute(text(
                 f"INSERT INTO {table} SELECT * FROM reshuffle_{table} ORDER BY id"))
         return len(ids)
+
+    async def blank_answers(self, answer_ids: Collection[int]) -> int:
+        """Make these answers look skipped (no value, no sentiment score), as a comment that
+        moved into a case (surveys.cases.comments); returns how many changed. Their ids stay
+        (an answer's id is its slot in its response). A response already reshuffled is
+        marked to be reshuffled again, and so are the others of its campaign completed in
+        the same window, so that the next batch rewrites it among them, not alone."""
+        ids = list(answer_ids)
+        if not ids:
+            return 0
+        await self.session.execute(delete(TextScore).where(
+            TextScore.source == "answer", TextScore.source_id.in_(ids)))
+        changed = await self.session.execute(
+            update(Answer).where(Answer.id.in_(ids), Answer.skipped.is_(False))
+            .values(skipped=True, value_text=None, value_number=None, value_choices=None)
+            .execution_options(synchronize_session=False))
+        shuffled = (await self.session.execute(
+            select(Response.campaign_id, Response.completed_at).where(
+                Response.id.in_(select(Answer.response_id).where(Answer.id.in_(ids))),
+                Response.shuffled.is_(True)))).all()
+        for campaign_id, completed_at in set(shuffled):
+            await self.session.execute(
+                update(Response).where(Response.campaign_id == campaign_id,
+                                       Response.completed_at == completed_at)
+                .values(shuffled=False).execution_options(synchronize_session=False))
+        return int(getattr(changed, "rowcount", 0) or 0)
 
     async def delete_completed(self, response_ids: Iterable[int]) -> None:
         """Remove completed responses with their answers (and anything pointing at them)."""

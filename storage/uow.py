@@ -41,6 +41,7 @@ from storage.responses import ResponsesRepository, SessionsRepository
 from storage.subscriptions import SubscriptionsRepository
 from storage.units import UnitsRepository
 from storage.updates import UpdatesRepository
+from storage.web import WebRepository
 
 
 @dataclass
@@ -76,6 +77,7 @@ class UnitOfWork:
         self.appraisal = AppraisalRepository(self.session)
         self.appeals = AppealsRepository(self.session)
         self.cases = CasesRepository(self.session)
+        self.web = WebRepository(self.session)
 
 
 class Database:

@@ -110,6 +110,9 @@ def test_list_refuses_an_unknown_unit_and_status(
 ) -> None:
     assert main(["cases", "list", "--unit", "NOPE"]) == 1
     assert "no unit with the code 'NOPE'" in capsys.readouterr().err
+    assert main(["cases", "list", "--unit", "N" * 5000]) == 1
+    said = capsys.readouterr().err
+    assert "no unit with the code 'NNNNNNNNNNNNNNNNNNNNNNN…'" in said and len(said) < 200
     with pytest.raises(SystemExit):
         main(["cases", "list", "--status", "lost"])
 
@@ -136,6 +139,12 @@ def test_show_gives_the_timeline_and_photos_but_never_who_raised_it(
     assert main(["cases", "show", "C-ZZZZZZ"]) == 1
     assert "no case 'C-ZZZZZZ'" in capsys.readouterr().err
     assert main(["cases", "show", "not a number"]) == 1
+    assert "'not a number' is not a case number" in capsys.readouterr().err
+    # An over-long argument is said back cut short, not whole.
+    assert main(["cases", "show", "C-" + "Q" * 5000]) == 1
+    said = capsys.readouterr().err
+    assert "'C-QQQQQQQQQQQQQQQQQQQQQ…' is not a case number" in said
+    assert len(said) < 200 and "Q" * 30 not in said
 
 
 async def _seal(db: Database, case_id: int) -> str | None:
@@ -174,6 +183,40 @@ def test_export_writes_one_row_per_case_as_csv_and_xlsx(
     assert cases["old"].number not in {row[0] for row in table}
     assert main(["cases", "export", "--period", "2026-13"]) == 1
     assert "the month must be 01 to 12" in capsys.readouterr().err
+
+
+def test_a_case_whose_report_is_held_is_not_listed_shown_or_exported_yet(
+    cases: dict[str, Case], env: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The command line shows what staff see (surveys/cases/holding.py): a report still held
+    is not there, and a resident's held reply is not in the timeline."""
+    later = NOW + timedelta(hours=1)
+
+    async def hold(db: Database) -> str:
+        held = await open_case(db, text="Held pothole", held_until=later)
+        async with db.transaction() as uow:
+            case = await uow.cases.by_number(held.number, lock=True)
+            assert case is not None
+            for entry in await uow.cases.messages(case.id):
+                entry.held_until = later
+            late = await uow.cases.by_number(cases["late"].number, lock=True)
+            assert late is not None
+            await timeline.record(uow, late, timeline.MESSAGE, timeline.TO_HANDLER,
+                                  author=RESIDENT, at=NOW, text="Held reply", held_until=later)
+        return held.number
+
+    number = on_db(hold)
+    assert main(["cases", "list"]) == 0
+    assert number not in capsys.readouterr().out
+    assert main(["cases", "show", number]) == 1
+    assert f"no case {number!r}" in capsys.readouterr().err
+    assert main(["cases", "show", cases["late"].number]) == 0
+    out = capsys.readouterr().out
+    assert "Elm Street, by the school" in out and "Held reply" not in out
+    path = env / "cases.csv"
+    assert main(["cases", "export", "-o", str(path)]) == 0
+    assert "4 case(s) exported" in capsys.readouterr().err
+    assert number not in path.read_text(encoding="utf-8-sig")
 
 
 def test_the_top_level_help_lists_cases(capsys: pytest.CaptureFixture[str]) -> None:

@@ -51,6 +51,12 @@ def test_default_database_is_sqlite_under_var() -> None:
         ("sandbox:\n  chat_limit: {rate: 1}\n", "sandbox.chat_limit.burst: Field required"),
         ("- just\n- a list\n", "(top level): expected a mapping"),
         ("bot: [unclosed\n", "line 2"),
+        ("privacy:\n  hold_window_minutes: 90\n",
+         "privacy.hold_window_minutes: Input should be less than or equal to 60"),
+        ("privacy:\n  hold_window_minutes: 0\n",
+         "privacy.hold_window_minutes: Input should be greater than or equal to 1"),
+        ("privacy:\n  hold_residents_entries: maybe\n",
+         "privacy.hold_residents_entries: Input should be a valid boolean"),
     ],
 )
 def test_invalid_config_names_file_key_and_problem(

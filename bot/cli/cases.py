@@ -14,8 +14,11 @@ from bot.cli.db import on_database, with_database
 from bot.settings import Settings
 from storage.models import CaseStatus
 from storage.uow import Database
+from surveys.cases.rules import normalise_number
 
 _TEXT_SHOWN = 60
+# How much of a wrong argument an error says back.
+_ECHO_SHOWN = 24
 
 
 def _time_left(due_at: datetime, now: datetime) -> str:
@@ -30,6 +33,12 @@ def _time_left(due_at: datetime, now: datetime) -> str:
 def _short(text: str, limit: int = _TEXT_SHOWN) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _echo(typed: str, limit: int = _ECHO_SHOWN) -> str:
+    """An argument as typed, quoted for an error message and cut short: a pasted page (or a
+    megabyte) said back whole would bury the error."""
+    return repr(typed if len(typed) <= limit else typed[: limit - 1] + "…")
 
 
 @with_database
@@ -66,9 +75,11 @@ async def cmd_cases_show(settings: Settings, args: argparse.Namespace, db: Datab
 
     rules = cases_of(settings)
     async with db.reading() as uow:
-        detail = await case_detail(uow, args.number)
+        detail = await case_detail(uow, args.number, db.clock())
     if detail is None:
-        raise CliError(f"no case {args.number!r}")
+        if normalise_number(args.number) is None:
+            raise CliError(f"{_echo(args.number)} is not a case number: they look like C-7K3F9Q")
+        raise CliError(f"no case {_echo(args.number)}")
     case, listed = detail.listed.case, detail.listed
     rows = [
         ("unit", f"{listed.unit_code} {listed.unit_name}"),
@@ -122,7 +133,7 @@ def cmd_cases_export(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(db: Database) -> int:
         async with db.reading() as uow:
-            rows = await case_table(uow, rules, period)
+            rows = await case_table(uow, rules, period, now=db.clock())
         write_cases(rows, args.format, output or sys.stdout.buffer)
         where = f" to {output}" if output else ""
         which = f" opened in {period.label}" if period else ""

@@ -425,6 +425,12 @@ function renderKeyboard(view) {
       el.textContent = button.text;
       if (button.callback_data !== undefined) {
         el.addEventListener("click", () => tap(view.message_id, button));
+      } else if (button.web_app && /^https?:/i.test(button.web_app.url || "")) {
+        // A Mini App: the sandbox signs initData for this user, as Telegram's app would,
+        // and the page opens in a new window (a phone would show it over the chat).
+        el.classList.add("web-app");
+        el.title = button.web_app.url;
+        el.addEventListener("click", () => openWebApp(view.message_id, button));
       } else if (button.url && /^https?:/i.test(button.url)) {
         el.classList.add("url");
         el.title = button.url;
@@ -666,6 +672,20 @@ async function sendText(text) {
   } catch (error) {
     reportFailure(error, "Your message");
     return false;
+  }
+}
+
+async function openWebApp(messageId, button) {
+  // Opened before the request, so the browser lets it open (a click opened it).
+  const win = window.open("", "_blank");
+  try {
+    const result = await asUser((id) => api("POST", `/sandbox/users/${id}/web_app`, {
+      message_id: messageId, button_text: button.text,
+    }));
+    if (win) win.location.href = result.url;
+  } catch (error) {
+    if (win) win.close();
+    reportFailure(error, "Opening the Mini App");
   }
 }
 

@@ -49,6 +49,7 @@ from storage.models.cases import (
     CasePhoto,
     CaseSeal,
     CaseStatus,
+    CommentMove,
 )
 from storage.models.fieldwork import (
     CadreInvite,
@@ -78,6 +79,7 @@ from storage.models.responses import (
     Response,
     ResponseStatus,
 )
+from storage.models.web import SignInAttempt, SignInLink, WebSession
 
 __all__ = [
     "ANSWER_SLOTS",
@@ -105,6 +107,7 @@ __all__ = [
     "CasePhoto",
     "CaseSeal",
     "CaseStatus",
+    "CommentMove",
     "Contact",
     "Created",
     "EntryPoint",
@@ -126,12 +129,15 @@ __all__ = [
     "Response",
     "ResponseStatus",
     "Role",
+    "SignInAttempt",
+    "SignInLink",
     "Subscription",
     "SurveyVersion",
     "TextScore",
     "UTCDateTime",
     "Unit",
     "Verdict",
+    "WebSession",
     "_enum",
     "answer_id",
     "random_id",

@@ -110,6 +110,9 @@ class Case(Located, Base):
     reports: Mapped[int] = mapped_column(Integer, default=1)
     # Bumped on every change; buttons carry it, so a stale tap is refused.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Staff see the case (lists, its card, counts) only from then on: its report is held
+    # (surveys.cases.holding). Says no more than the report's coarse time; None: not held.
+    held_until: Mapped[datetime | None]
 
     __table_args__ = (
         CheckConstraint("status NOT IN ('resolved') OR resolution IS NOT NULL",
@@ -157,6 +160,10 @@ class CaseMessage(Base):
     # Rounds in which sending it failed for network reasons; the relay gives up after
     # broadcast.max_attempts (flood control and blocked chats do not count).
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A resident's entry (or what their answer caused) reaches staff, and shows in their
+    # views, only from then on, with the rest of its hold window's entries in random order
+    # (surveys.cases.holding); a function of ``at``, so it dates nothing finer. None: not held.
+    held_until: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_case_messages_case_id", "case_id"),
@@ -216,3 +223,16 @@ class CaseDraft(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class CommentMove(Base):
+    """A poll comment turned into a case's text, still to be taken out of its response: the
+    ids of its answers, sealed (AES-GCM under the secret, bound to this row), and nothing
+    else, no case, no time. The cases' supervision sweep blanks those answers as if skipped,
+    in a transaction of its own, and deletes the row (surveys/cases/comments.py)."""
+
+    __tablename__ = "case_comment_moves"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False,
+                                    default=random_id)
+    sealed: Mapped[str] = mapped_column(Text)

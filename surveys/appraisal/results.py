@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +66,16 @@ class Component:
     low: float | None
     high: float | None
     note: str | None
+    # Shrinkage: the raw mean, the mean it was shrunk toward and as if how many answers at
+    # it were added (None, None, 0 when not shrunk or not stored).
+    raw_mean: float | None = None
+    prior: float | None = None
+    prior_weight: float = 0.0
+
+    @property
+    def shrunk(self) -> bool:
+        return (self.prior is not None and self.raw_mean is not None
+                and self.score is not None and abs(self.raw_mean - self.score) >= 0.05)
 
     @classmethod
     def read(cls, data: Mapping[str, Any]) -> Component:
@@ -78,7 +88,9 @@ class Component:
                    source=str(data.get("source") or ""), weight=as_number(data.get("weight")),
                    used_weight=as_number(data.get("used_weight")), n=as_int(data.get("n")),
                    score=as_number(data.get("score")), low=low, high=high,
-                   note=_text(data.get("note")))
+                   note=_text(data.get("note")), raw_mean=as_number(data.get("raw_mean")),
+                   prior=as_number(data.get("prior")),
+                   prior_weight=as_number(data.get("prior_weight")) or 0.0)
 
 
 @dataclass(frozen=True)
@@ -288,6 +300,38 @@ async def my_score(uow: UnitOfWork, caller: Caller, min_cell: int = 5) -> MyScor
     )
 
 
+NOT_FOUND = "not_found"
+
+
+async def result_view(uow: UnitOfWork, caller: Caller, result_id: int, min_cell: int = 5
+                      ) -> MyScore:
+    """One published result in full (the dashboard's result page): a cadre's own, or any
+    in the scope of an admin or auditor. The trend is the cadre's own, for their own.
+
+    Raises:
+        Refused: ``not_found`` for a result that is not published or not the caller's to see
+            (the page answers 404 either way, so ids outside the scope reveal nothing).
+    """
+    actor, lang = await acting_as(uow, caller, (*CADRE_ROLES, *VIEW_ROLES), NOT_FOUND)
+    found = await uow.appraisal.result(result_id)
+    if found is None or found[0].status != AppraisalStatus.PUBLISHED:
+        raise Refused(NOT_FOUND, lang)
+    run, result = found
+    own = result.kind == CADRE and result.person_id == actor.person_id
+    if not own:
+        tree = await UnitTree.load(uow)
+        if result.unit_id is None or result.unit_id not in tree.by_id or \
+                not actor.covers(tree, result.unit_id, VIEW_ROLES):
+            raise Refused(NOT_FOUND, lang)
+    if own:
+        mine = await my_score(uow, caller, min_cell)
+        if mine.breakdown is not None and mine.breakdown.result_id == result_id:
+            return mine
+    unit = await _unit(uow, result.unit_id)
+    return MyScore(lang, display_name(actor, lang), run.period, run.version, run.published_at,
+                   Breakdown.read(result, min_cell, unit, lang), min_cell=min_cell)
+
+
 def _appeal_state(appeal: Appeal) -> AppealState:
     return AppealState(appeal.id, str(appeal.status), appeal.created_at, appeal.answer,
                        appeal.answered_at)
@@ -312,6 +356,12 @@ class ResultsTable:
     periods: tuple[str, ...]  # every published period, oldest first
     # "You said, we did": the residents' cases of the same units and period, as they stand.
     said: YouSaidWeDid | None = None
+    # The scope's units by name, in the reader's language (the codes are ``scope``).
+    scope_names: tuple[str, ...] = ()
+    # The unit of each unit row that has units below it (result id -> unit id), to narrow
+    # the table to them.
+    unit_of: Mapping[int, int] = field(default_factory=dict)
+    scope_ids: tuple[int, ...] = ()  # the units of ``scope``
 
 
 def _ranked(result: AppraisalResult, unit: Unit | None, lang: str) -> Ranked:
@@ -337,12 +387,14 @@ def _find_unit(tree: UnitTree, code: str) -> Unit | None:
 
 
 async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (),
-                        min_cell: int = 5) -> ResultsTable:
+                        min_cell: int = 5, unit_id: int | None = None) -> ResultsTable:
     """``/results [UNIT] [PERIOD]``: the published ranking of the units in the caller's
     scope (or under UNIT, which must be in it), for PERIOD or the latest published period,
     the cadres of those units, and "You said, we did" for the same units and period (small
     cells under ``min_cell`` hidden). A lone argument that is no unit code but reads as a
     period is taken as the period.
+
+    ``unit_id`` names the unit by id instead (the dashboard's address), before the period.
 
     Raises:
         Refused: ``not_staff``, ``usage``, ``unknown_unit``, ``out_of_scope``,
@@ -351,6 +403,10 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
     tree = await UnitTree.load(uow)
     args = [a for a in args if a.strip()]
+    if unit_id is not None:
+        if unit_id not in tree.by_id:
+            raise Refused("unknown_unit", lang, {"code": str(unit_id)})
+        args = [tree.by_id[unit_id].code, *args[:1]]
     if len(args) > 2:
         raise Refused("usage_results", lang)
     unit_code = args[0] if args else None
@@ -389,12 +445,18 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
         run = runs[-1]
     units: list[Ranked] = []
     cadres: list[Ranked] = []
+    unit_of: dict[int, int] = {}
     for result in await uow.appraisal.results(run.id):
         if result.unit_id is None or result.unit_id not in visible:
             continue
         row = _ranked(result, tree.by_id.get(result.unit_id), lang)
         (units if result.kind == UNIT else cadres).append(row)
+        if result.kind == UNIT and tree.children.get(result.unit_id):
+            unit_of[result.id] = result.unit_id
     said = await you_said_we_did(uow, visible, parse_period(run.period), min_cell=min_cell)
+    scoped = [tree.by_code[code] for code in scope if code in tree.by_code]
+    names = tuple(display_name(unit, lang) for unit in scoped)
     return ResultsTable(lang, run.period, run.version, run.published_at, scope,
                         tuple(sorted(units, key=_table_order)),
-                        tuple(sorted(cadres, key=_table_order)), periods, said)
+                        tuple(sorted(cadres, key=_table_order)), periods, said, names, unit_of,
+                        tuple(unit.id for unit in scoped))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from storage.evidence import StoredFile
 from storage.ids import RANDOM_ID_MAX, parse_id
 from storage.models import Case, CaseDraft, CaseOutcome, CaseStatus
-from surveys.cases import drafts, sealing, timeline
+from surveys.cases import drafts, holding, sealing, timeline
 from surveys.cases.closing import close
 from surveys.cases.drafts import ANSWER, REPLY, Reporting, TooLong
 from surveys.cases.rules import (
@@ -159,10 +159,11 @@ class Relayed:
 async def _writing(uow: UnitOfWork, caller: Caller, desk: Reporting, kind: str,
                    lang: str) -> CaseDraft:
     """Raises:
-        Refused: ``no_draft`` (no draft of ``kind``).
+        Refused: ``no_draft`` (no draft of ``kind``, or it has expired).
     """
     draft = await drafts.locked(uow, caller, desk.secret)
-    if draft is None or draft.kind != kind:
+    if (draft is None or draft.kind != kind
+            or drafts.expired(draft, desk.secret, caller.now, desk.rules.draft_expires_after)):
         raise Refused("no_draft", lang)
     return draft
 
@@ -220,7 +221,8 @@ async def _relay(uow: UnitOfWork, caller: Caller, chat_id: int, draft: CaseDraft
                                   size_bytes=photo.size_bytes, media_type=photo.media_type)
         params = {"photos": [photo.sha256]}
     await timeline.record(uow, target, timeline.MESSAGE, timeline.TO_HANDLER, author=RESIDENT,
-                          at=coarse(caller.now, desk.resolution), text=text, params=params)
+                          at=coarse(caller.now, desk.resolution), text=text, params=params,
+                          held_until=_held(caller, desk))
     await uow.cases.drop_draft(draft.key)
     return Relayed(lang, target.number, retire=retire)
 
@@ -260,24 +262,44 @@ async def answer(uow: UnitOfWork, caller: Caller, chat_id: int, number: str, ver
     case = await _case(uow, number, lang, lock=True)
     target = await uow.cases.handled_as(case, lock=True)
     if target.status != CaseStatus.RESOLVED or target.version != version:
-        raise Refused("stale", lang, {"number": case.number})
+        raise _moved_on(case, target, lang)
     await _owner(uow, caller, chat_id, case, desk, lang)
-    at = coarse(caller.now, desk.resolution)
+    at, held = coarse(caller.now, desk.resolution), _held(caller, desk)
     outcome = outcome_of_answer(choice, target.reopened)
     if outcome is None:
         await timeline.record(uow, target, timeline.ANSWER, timeline.TO_HANDLER,
-                              author=RESIDENT, at=at, params={"answer": choice})
-        await _reopen(uow, target, at)
+                              author=RESIDENT, at=at, params={"answer": choice},
+                              held_until=held)
+        await _reopen(uow, target, at, held)
     else:  # the answer is the closing entry
         await close(uow, target, outcome, at=at, kind=timeline.ANSWER,
-                    notify=timeline.TO_HANDLER, author=RESIDENT, params={"answer": choice})
+                    notify=timeline.TO_HANDLER, author=RESIDENT, params={"answer": choice},
+                    held_until=held)
     draft, _replaced, _shown = await drafts.replace(
         uow, caller, desk.secret, ANSWER, drafts.for_case(caller, desk.secret, target.number))
     return Answered(lang, target.number, choice, outcome, str(draft.data["nonce"]),
                     draft.version, desk.rules.max_text_length)
 
 
-async def _reopen(uow: UnitOfWork, case: Case, at: datetime) -> None:
+def _held(caller: Caller, desk: Reporting) -> datetime | None:
+    """Until when staff may not see what the resident writes now (surveys.cases.holding)."""
+    return holding.held_until(caller.now, desk.resolution, desk.rules.hold_window)
+
+
+def _moved_on(case: Case, target: Case, lang: str) -> Refused:
+    """Why "Was this solved?" cannot be answered any more, said plainly where the case has
+    moved on: closed (by this resident's answer, by another's whose report was merged with
+    theirs, or by the time to answer running out) or reopened by a "No"; else a stale
+    button. A case's status is no secret: nothing here says who answered."""
+    params = {"number": case.number}
+    if target.status == CaseStatus.CLOSED:
+        return Refused("answered_closed", lang, params)
+    if target.reopened and target.status in (CaseStatus.OPEN, CaseStatus.TAKEN):
+        return Refused("answered_reopened", lang, params)
+    return Refused("stale", lang, params)
+
+
+async def _reopen(uow: UnitOfWork, case: Case, at: datetime, held: datetime | None) -> None:
     """A first "No": back to the handler, and up to the unit's admins and inspectors. The
     resolution that was not one goes (the timeline keeps it)."""
     case.status = CaseStatus.TAKEN
@@ -288,7 +310,8 @@ async def _reopen(uow: UnitOfWork, case: Case, at: datetime) -> None:
     case.version += 1
     # Audited with the resident's entries: an entry now would time their answer.
     await timeline.record(uow, case, timeline.ESCALATED, timeline.TO_ADMINS, author="system",
-                          at=at, params={"escalation": NOT_SOLVED}, audit_later=True)
+                          at=at, params={"escalation": NOT_SOLVED}, audit_later=True,
+                          held_until=held)
 
 
 async def answer_comment(uow: UnitOfWork, caller: Caller, text: str, *,
@@ -310,6 +333,6 @@ async def answer_comment(uow: UnitOfWork, caller: Caller, text: str, *,
         return Relayed(lang, None, closed=case.number, retire=drafts.prompt_of(draft))
     await timeline.record(uow, case, timeline.ANSWER, timeline.TO_HANDLER, author=RESIDENT,
                           at=coarse(caller.now, desk.resolution), text=kept,
-                          params={"comment": True})
+                          params={"comment": True}, held_until=_held(caller, desk))
     await uow.cases.drop_draft(draft.key)
     return Relayed(lang, case.number, retire=drafts.prompt_of(draft))

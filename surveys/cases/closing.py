@@ -10,9 +10,9 @@ pointing to it, once it has marked the last of their TO_RESIDENT entries deliver
 a merged report's resident has not had yet, still reaches them, and a closed case names
 nobody soon after.
 
-Every resident who reported the problem learns what became of it: entries of the kinds in
-:data:`FOR_EVERY_REPORTER` reach the residents of the cases merged into the case too, each
-through their own seal (:func:`reporters`).
+Every resident who reported the problem learns what became of it, and gets the staff's
+questions about it: entries of the kinds in :data:`FOR_EVERY_REPORTER` reach the residents of
+the cases merged into the case too, each through their own seal (:func:`reporters`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from surveys.cases.rules import may_move
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
 
-# What became of the problem: told to the residents of every report merged into the case.
-FOR_EVERY_REPORTER = frozenset({timeline.RESOLUTION, timeline.REJECTED})
+# What became of the problem, and staff's questions about it: told to the residents of every
+# report merged into the case (those who asked to be told), each under their own number; any
+# of them may reply (surveys.cases.answers).
+FOR_EVERY_REPORTER = frozenset({timeline.RESOLUTION, timeline.REJECTED, timeline.MESSAGE})
 
 
 async def reporters(uow: UnitOfWork, case: Case) -> list[Case]:
@@ -46,7 +48,7 @@ async def anyone_to_tell(uow: UnitOfWork, case: Case) -> bool:
 async def close(uow: UnitOfWork, case: Case, outcome: CaseOutcome, *, at: datetime, kind: str,
                 notify: str, author: str, text: str = "",
                 params: Mapping[str, Any] | None = None, person_id: int | None = None,
-                actor: str | None = None) -> CaseMessage:
+                actor: str | None = None, held_until: datetime | None = None) -> CaseMessage:
     """Close ``case`` with ``outcome``, recording ``kind`` (the closing entry) first, then
     drop its seal and those of the cases merged into it unless an entry for a resident is
     still to be delivered (see the module's docstring). Returns the closing entry.
@@ -62,7 +64,8 @@ async def close(uow: UnitOfWork, case: Case, outcome: CaseOutcome, *, at: dateti
     case.answer_due_at = None
     case.version += 1
     entry = await timeline.record(uow, case, kind, notify, author=author, at=at, text=text,
-                                  params=params, person_id=person_id, actor=actor)
+                                  params=params, person_id=person_id, actor=actor,
+                                  held_until=held_until)
     ids = [each.id for each in await reporters(uow, case)]
     if not await uow.cases.with_undelivered(ids, timeline.TO_RESIDENT):
         for case_id in ids:

@@ -9,15 +9,22 @@ nobody; a reply's or a comment's draft names the case it is for only sealed
 bumps its version; its buttons carry its nonce and version, so a tap on an older prompt, or on
 a prompt of an earlier draft, changes nothing.
 
+A reply or a comment does not wait for ever: its sealed pointer holds when it was begun, and
+after ``rules.draft_expires_after`` it is no longer taken (:func:`expired`; the supervision
+sweep drops it, :func:`drop_expired`); beginning a poll drops it at once
+(:func:`drop_writing`). Otherwise a text typed much later, a new poll's comment say, would
+go to a case that may have closed meanwhile. A report's draft shows its prompt, and stays.
+
 Nothing here writes the ``contacts`` table: the language is read from it, never set, so no
 transaction that writes a resident's case rows writes their contact too.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from storage.models import CaseDraft
@@ -80,10 +87,13 @@ async def language(uow: UnitOfWork, caller: Caller) -> str:
     return resolve_language(contact, caller.client_language, caller.default_language)
 
 
-async def peek(uow: UnitOfWork, caller: Caller, secret: bytes) -> Peek | None:
-    """The person's draft, if any (one read of it; the contact only when there is one)."""
+async def peek(uow: UnitOfWork, caller: Caller, secret: bytes,
+               expires_after: timedelta | None = None) -> Peek | None:
+    """The person's draft, if any (one read of it; the contact only when there is one); a
+    reply or comment begun more than ``expires_after`` ago counts as none."""
     draft = await uow.cases.draft(sealing.draft_key(secret, caller.telegram_user_id))
-    if draft is None:
+    if draft is None or (expires_after is not None
+                         and expired(draft, secret, caller.now, expires_after)):
         return None
     photos = len(draft.data.get("photos", [])) if draft.kind == REPORT else 0
     return Peek(draft.kind, photos, await language(uow, caller))
@@ -94,14 +104,61 @@ def key_of(caller: Caller, secret: bytes) -> str:
 
 
 def for_case(caller: Caller, secret: bytes, number: str) -> dict[str, Any]:
-    """A reply's or an answer's comment's draft data: the case it is for, sealed, so the row
-    (written in the resident's transaction) names no case (:func:`sealing.seal_pointer`)."""
-    return {"to": sealing.seal_pointer(secret, key_of(caller, secret), number)}
+    """A reply's or an answer's comment's draft data: the case it is for and when it was
+    begun, sealed, so the row (written in the resident's transaction) names no case and
+    keeps no time (:func:`sealing.seal_pointer`)."""
+    pointer = json.dumps({"n": number, "t": int(caller.now.timestamp())})
+    return {"to": sealing.seal_pointer(secret, key_of(caller, secret), pointer)}
+
+
+def _pointer(draft: CaseDraft, secret: bytes) -> tuple[str, datetime | None] | None:
+    opened = sealing.open_pointer(secret, draft.key, str(draft.data.get("to") or ""))
+    if opened is None:
+        return None
+    if not opened.startswith("{"):
+        return opened, None  # sealed before drafts expired: a bare number
+    try:
+        payload = json.loads(opened)
+        return str(payload["n"]), datetime.fromtimestamp(int(payload["t"]), UTC)
+    except (ValueError, KeyError, TypeError, OverflowError):
+        return None
 
 
 def case_of(draft: CaseDraft, secret: bytes) -> str | None:
     """The number of the case a reply or comment draft is for; None if it does not open."""
-    return sealing.open_pointer(secret, draft.key, str(draft.data.get("to") or ""))
+    pointer = _pointer(draft, secret)
+    return pointer[0] if pointer is not None else None
+
+
+def expired(draft: CaseDraft, secret: bytes, now: datetime, after: timedelta) -> bool:
+    """A reply or comment draft begun more than ``after`` before ``now`` (a report's never
+    is; nor one sealed before drafts kept when they were begun)."""
+    if draft.kind == REPORT:
+        return False
+    pointer = _pointer(draft, secret)
+    begun = pointer[1] if pointer is not None else None
+    return begun is not None and now - begun > after
+
+
+async def drop_writing(uow: UnitOfWork, secret: bytes, telegram_user_id: int) -> bool:
+    """A poll begins: the person's reply or comment being written, if any, goes (what they
+    type now is for the poll). Returns whether one went."""
+    key = sealing.draft_key(secret, telegram_user_id)
+    draft = await uow.cases.draft(key, lock=True)
+    if draft is None or draft.kind == REPORT:
+        return False
+    await uow.cases.drop_draft(key)
+    return True
+
+
+async def drop_expired(uow: UnitOfWork, *, secret: bytes, now: datetime,
+                       after: timedelta) -> int:
+    """The supervision step: drop replies and comments begun more than ``after`` ago."""
+    gone = [d.key for d in await uow.cases.drafts_of((REPLY, ANSWER))
+            if expired(d, secret, now, after)]
+    for key in gone:
+        await uow.cases.drop_draft(key)
+    return len(gone)
 
 
 def nonce() -> str:

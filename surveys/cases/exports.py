@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from storage.models import Case, CaseMessage, CasePhoto, CaseStatus, Person
 from surveys.appraisal.periods import Period
+from surveys.cases import holding
 from surveys.cases.rules import ACTIVE, CaseRules, normalise_number
 from surveys.people.access import UnitTree
 from surveys.text import spreadsheet_cell
@@ -68,13 +69,17 @@ async def find_cases(uow: UnitOfWork, *, unit_code: str | None = None,
     if unit_code is not None:
         unit = tree.by_code.get(unit_code)
         if unit is None:
-            raise CaseQueryError(f"no unit with the code {unit_code!r}")
+            # Said back cut short: an over-long argument whole would bury the error.
+            shown = unit_code if len(unit_code) <= 24 else unit_code[:23] + "…"
+            raise CaseQueryError(f"no unit with the code {shown!r}")
         unit_ids = tree.subtree(unit.id)
     if overdue:
         wanted = set(statuses or ACTIVE) & {CaseStatus.OPEN, CaseStatus.TAKEN}
     else:
         wanted = set(statuses or ACTIVE)
-    cases = await uow.cases.listed(unit_ids, wanted, due_before=now if overdue else None)
+    # As staff see them: not a case whose report is still held (surveys.cases.holding).
+    cases = await uow.cases.listed(unit_ids, wanted, due_before=now if overdue else None,
+                                   shown_at=now)
     names = await _names(uow, {c.handler_id for c in cases if c.handler_id is not None})
     return [Listed(c, tree.by_id[c.unit_id].code, tree.path(c.unit_id, "en"),
                    names.get(c.handler_id) if c.handler_id else None)
@@ -90,14 +95,15 @@ class Detail:
     merged_into: str | None
 
 
-async def case_detail(uow: UnitOfWork, number: str) -> Detail | None:
-    """One case by its number as typed ("c-7k3f9q" too), or None if there is none."""
+async def case_detail(uow: UnitOfWork, number: str, now: datetime) -> Detail | None:
+    """One case by its number as typed ("c-7k3f9q" too), as staff see it at ``now``, or None
+    if there is none (or staff may not see it yet: surveys.cases.holding)."""
     normal = normalise_number(number)
     case = await uow.cases.by_number(normal) if normal else None
-    if case is None:
+    if case is None or holding.is_held(case.held_until, now):
         return None
     tree = await UnitTree.load(uow)
-    entries = await uow.cases.messages(case.id)
+    entries = holding.shown(await uow.cases.messages(case.id), now)
     names = await _names(uow, {i for i in [case.handler_id, *(e.person_id for e in entries)]
                                if i is not None})
     into = await uow.cases.get(case.merged_into_id) if case.merged_into_id else None
@@ -118,14 +124,15 @@ async def _names(uow: UnitOfWork, ids: Collection[int]) -> dict[int, str]:
     return {person_id: name for person_id, name in rows}
 
 
-async def case_table(uow: UnitOfWork, rules: CaseRules,
-                     period: Period | None = None) -> list[list[object]]:
-    """One row per case (opened in ``period``, by its day; None: all), in
-    :data:`EXPORT_COLUMNS` order: who handles it is not in it, nor (ever) who raised it."""
+async def case_table(uow: UnitOfWork, rules: CaseRules, period: Period | None = None, *,
+                     now: datetime) -> list[list[object]]:
+    """One row per case (opened in ``period``, by its day; None: all) that staff may see at
+    ``now``, in :data:`EXPORT_COLUMNS` order: who handles it is not in it, nor (ever) who
+    raised it."""
     tree = await UnitTree.load(uow)
     opened = (period.start.date(), period.end.date()) if period is not None else None
     rows: list[list[object]] = []
-    for case in await uow.cases.listed(opened=opened):
+    for case in await uow.cases.listed(opened=opened, shown_at=now):
         unit = tree.by_id[case.unit_id]
         rows.append([
             case.number, unit.code, unit.name, case.category, case.origin, str(case.status),

@@ -19,7 +19,9 @@ seal (who raised it, readable only with the secret: the chat only if they want t
 its photos and an OPENED timeline entry for the unit's staff, with a coarse time; the draft
 goes. Nothing here writes the ``contacts`` table, and nothing links the case to a poll: an
 offer carries only the unit and category, and its draft is made when it is tapped, in a
-transaction of its own. A person may have at most ``rules.max_open_per_person`` active cases.
+transaction of its own; a poll comment made the report's text moves out of the poll
+(:mod:`surveys.cases.comments`). A person may have at most ``rules.max_open_per_person``
+active cases.
 
 Pure use cases: no Telegram. Refusals are raised as :class:`~surveys.people.caller.Refused`
 with a text key (``case.<key>``); the transaction then rolls back, so nothing changes.
@@ -28,28 +30,28 @@ with a text key (``case.<key>``); the transaction then rolls back, so nothing ch
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from analysis.themes import comment_topics
 from storage.evidence import StoredFile
 from storage.ids import parse_id
-from storage.models import Case, CaseDraft, CaseStatus, ResponseStatus
-from surveys.cases import drafts, sealing, timeline
+from storage.models import Case, CaseDraft, CaseStatus
+from surveys.cases import comments, drafts, holding, sealing, timeline
 from surveys.cases.drafts import REPORT, Reporting, TooLong
-from surveys.cases.rules import COMMENT, OTHER, POLL, RESIDENT, add_working_days, new_number
+from surveys.cases.rules import COMMENT, OTHER, POLL, RESIDENT, new_number
+from surveys.cases.rules import REPORT as REPORT_ORIGIN
 from surveys.fieldwork.rules import check_location, valid_location
 from surveys.people.access import UnitTree
 from surveys.people.caller import Caller, Refused
 from surveys.people.names import display_name
-from surveys.respondents.anonymity import coarse, respondent_key
+from surveys.respondents.anonymity import coarse
 from surveys.respondents.responding import current_response
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
 
 PAGE_SIZE = 8
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The prompt's steps: what is wrong, where, which category, then send.
 TEXT, UNIT, CATEGORY, CONFIRM = "text", "unit", "category", "confirm"
 # Why a captioned photo outside any dialogue does not start a report (photo_gate).
@@ -190,7 +192,8 @@ async def start_from_offer(uow: UnitOfWork, caller: Caller, unit_id: int,
                            desk: Reporting) -> DraftOutcome:
     """The end-of-poll offer was tapped: a report about the poll's unit (and the question's
     category), with the resident's comment as its text if they chose "Turn my comment into
-    a report". Its own transaction, long after the poll's: nothing joins the two.
+    a report" (the comment then moves out of the poll when it is sent:
+    :mod:`surveys.cases.comments`). Its own transaction, after the poll's.
 
     Raises:
         Refused: ``forged`` (no such unit), ``limit``.
@@ -205,10 +208,13 @@ async def start_from_offer(uow: UnitOfWork, caller: Caller, unit_id: int,
     data = _new(known, chosen, POLL)
     too_long = None
     if comment:
-        words = await _poll_comment(uow, desk.secret, caller.telegram_user_id, known)
-        kept, too_long = drafts.checked_text(words or "", desk.rules.max_text_length)
-        if kept:
-            data.update(text=kept, origin=COMMENT)
+        said = await comments.poll_comment(uow, desk.secret, caller.telegram_user_id, known)
+        kept, too_long = drafts.checked_text(said.text if said else "",
+                                             desk.rules.max_text_length)
+        if kept and said is not None:
+            # The comment moves out of the poll when the report is sent (surveys.cases.comments).
+            data.update(text=kept, origin=COMMENT,
+                        **comments.for_draft(desk.secret, drafts.key_of(caller, desk.secret), said))
     draft, replaced, shown = await drafts.replace(uow, caller, desk.secret, REPORT, data)
     return DraftOutcome(lang, await _card(uow, draft, desk, lang), "started", too_long,
                         retire=shown, replaced=replaced)
@@ -251,26 +257,6 @@ async def start_from_photo(uow: UnitOfWork, caller: Caller, stored: StoredFile, 
                         shown, replaced)
 
 
-async def _poll_comment(uow: UnitOfWork, secret: bytes, telegram_user_id: int,
-                        unit_id: int) -> str | None:
-    """The comment of the person's poll about the unit, found as the poll finds their
-    answers (their respondent key per campaign): the latest completed one with a comment,
-    among the unit's live campaigns. None if there is none (the campaign closed since)."""
-    found: list[tuple[datetime, str]] = []
-    for campaign in await uow.campaigns.live():
-        if campaign.unit_id != unit_id or campaign.audience != "residents":
-            continue
-        response = await uow.responses.find(
-            campaign.id, respondent_key(secret, campaign.id, telegram_user_id))
-        if response is None or response.status != ResponseStatus.COMPLETED:
-            continue
-        words = [a.value_text for a in response.answers
-                 if a.question_type == "text" and not a.skipped and a.value_text]
-        if words:
-            found.append((response.completed_at or _EPOCH, "\n".join(words)))
-    return max(found, key=lambda item: item[0])[1] if found else None
-
-
 # --- the draft ------------------------------------------------------------------------------
 
 
@@ -298,7 +284,7 @@ async def draft_text(uow: UnitOfWork, caller: Caller, text: str, *,
     if not kept:
         return DraftOutcome(lang, await _card(uow, draft, desk, lang), "text", too_long,
                             blank=kept == "")
-    data["text"] = kept
+    _own_words(data, kept)
     return await _saved(uow, caller, desk, lang, draft, data, "text")
 
 
@@ -341,9 +327,18 @@ def _add_photo(data: dict[str, Any], stored: StoredFile, caption: str | None, de
         # A caption too long or with nothing visible is no text: the photo is kept anyway.
         kept, too_long = drafts.checked_text(caption, desk.rules.max_text_length)
         if kept:
-            data["text"] = kept
+            _own_words(data, kept)
         blank = kept == ""
     return added, too_long, blank
+
+
+def _own_words(data: dict[str, Any], text: str) -> None:
+    """The resident's own text replaces the draft's: a poll comment it held stays in the
+    poll (nothing moves), and the draft is one from the poll like any other."""
+    data["text"] = text
+    if data.get("origin") == COMMENT:
+        data["origin"] = POLL
+    data.pop(comments.FIELD, None)
 
 
 async def draft_location(uow: UnitOfWork, caller: Caller, latitude: float, longitude: float,
@@ -566,33 +561,36 @@ async def _open_case(uow: UnitOfWork, caller: Caller, chat_id: int, draft: CaseD
     rules, text = desk.rules, str(data["text"])
     category = data.get("category") or suggest(text, desk)
     opened_on = rules.today(caller.now)
+    # Staff see the case only when its window's reports are released together.
+    held = holding.held_until(caller.now, desk.resolution, rules.hold_window)
     place = _place(tree, data.get("place"), unit_id, desk, lang)
+    # A comment's case says "poll": see surveys.cases.comments.
+    origin = str(data.get("origin") or REPORT_ORIGIN)
     case = await uow.cases.add(Case(
-        unit_id=unit_id, category=category, origin=str(data.get("origin") or "report"),
+        unit_id=unit_id, category=category, origin=POLL if origin == COMMENT else origin,
         text=text, quotable=bool(data.get("quotable")), wants_reply=wants_reply,
         status=CaseStatus.OPEN, opened_on=opened_on, due_at=rules.due(category, opened_on),
         latitude=place.latitude if place else None, longitude=place.longitude if place else None,
         distance_km=place.distance_km if place else None,
-        far_from_unit=place.far if place else None,
+        far_from_unit=place.far if place else None, held_until=held,
     ), [new_number() for _ in range(4)])
     reporter = sealing.Reporter(sealing.quota_key(desk.secret, caller.telegram_user_id),
                                 chat_id if wants_reply else None, lang,
                                 draft=str(data.get("nonce") or "") or None)
     await uow.cases.put_seal(case.id, sealing.seal(desk.secret, case.id, reporter))
+    await comments.keep(uow, desk.secret, draft.key, data)
     for photo in data.get("photos", []):
         await uow.cases.add_photo(case.id, "report", sha256=photo["sha"], path=photo["path"],
                                   size_bytes=int(photo["size"]), media_type=photo["type"])
     await timeline.record(uow, case, timeline.OPENED, timeline.TO_UNIT, author=RESIDENT,
-                          at=coarse(caller.now, desk.resolution))
+                          at=coarse(caller.now, desk.resolution), held_until=held)
     await uow.cases.drop_draft(draft.key)
     return _receipt(case, desk)
 
 
 def _receipt(case: Case, desk: Reporting) -> Opened:
     rules = desk.rules
-    due_on = add_working_days(case.opened_on, rules.working_days_for(case.category),
-                              rules.holidays)
-    return Opened(case.number, due_on, case.wants_reply)
+    return Opened(case.number, rules.due_on(case.category, case.opened_on), case.wants_reply)
 
 
 # --- cancelling, the prompt's message -------------------------------------------------------

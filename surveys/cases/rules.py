@@ -48,9 +48,11 @@ class CaseRules:
     # Working days to solve a case, per category; ``default_working_days`` for the rest.
     default_working_days: int = 5
     working_days: Mapping[str, int] = field(default_factory=dict)
-    # Deadlines are counted in this zone, Monday to Friday, skipping these dates.
+    # Deadlines are counted in this zone, Monday to Friday, skipping the holidays and
+    # counting the make-up working days (weekend days worked in exchange for a holiday).
     time_zone: str = "UTC"
     holidays: frozenset[date] = frozenset()
+    makeup_days: frozenset[date] = frozenset()
     # The handler is reminded this long before the deadline.
     remind_before: timedelta = timedelta(hours=24)
     # The resident's "Was this solved?" waits this long; no answer closes the case as not
@@ -62,17 +64,28 @@ class CaseRules:
     # offered for merging.
     merge_within: timedelta = timedelta(days=7)
     merge_radius_km: float = 0.5
+    # A reply or an answer's comment begun and not sent within this long is dropped.
+    draft_expires_after: timedelta = timedelta(hours=24)
     # Categories a resident may choose (theme topics); OTHER is always allowed.
     categories: tuple[str, ...] = ()
     # The theme topics' keywords, which suggest a category from a report's text.
     topics: Topics = field(default_factory=lambda: DEFAULT_TOPICS)
+    # From section ``privacy``: residents' entries are held for staff until the end of a
+    # window this long (surveys.cases.holding); None: not held.
+    hold_window: timedelta | None = None
 
     def working_days_for(self, category: str) -> int:
         return self.working_days.get(category, self.default_working_days)
 
+    def due_on(self, category: str, opened_on: date) -> date:
+        """The last working day of a case of ``category`` opened on ``opened_on``."""
+        return add_working_days(opened_on, self.working_days_for(category), self.holidays,
+                                self.makeup_days)
+
     def due(self, category: str, opened_on: date) -> datetime:
-        """The deadline of a case opened on ``opened_on``: the end of its last working day."""
-        day = add_working_days(opened_on, self.working_days_for(category), self.holidays)
+        """The deadline of a case opened on ``opened_on``: the end of its last working day
+        (midnight in the case time zone, as UTC)."""
+        day = self.due_on(category, opened_on)
         end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(self.time_zone))
         return end.astimezone(UTC)
 
@@ -81,18 +94,22 @@ class CaseRules:
         return now.astimezone(ZoneInfo(self.time_zone)).date()
 
 
-def is_working_day(day: date, holidays: frozenset[date] = frozenset()) -> bool:
-    return day.weekday() < 5 and day not in holidays
+def is_working_day(day: date, holidays: frozenset[date] = frozenset(),
+                   makeup_days: frozenset[date] = frozenset()) -> bool:
+    """Monday to Friday except the holidays, and the make-up days (a Saturday or Sunday
+    worked in exchange for a holiday)."""
+    return day in makeup_days or (day.weekday() < 5 and day not in holidays)
 
 
-def add_working_days(start: date, days: int, holidays: frozenset[date] = frozenset()) -> date:
+def add_working_days(start: date, days: int, holidays: frozenset[date] = frozenset(),
+                     makeup_days: frozenset[date] = frozenset()) -> date:
     """The ``days``-th working day after ``start`` (a report on a Friday with two days is due
     on Tuesday); ``days`` 0 is ``start`` itself."""
     day = start
     left = days
     while left > 0:
         day += timedelta(days=1)
-        if is_working_day(day, holidays):
+        if is_working_day(day, holidays, makeup_days):
             left -= 1
     return day
 

@@ -89,7 +89,12 @@ async def audit_residents(uow: UnitOfWork, now: datetime, resolution: timedelta,
     entries = list(await uow.cases.unaudited(coarse(now, resolution), BATCH))
     if not entries:
         return 0
-    cases = await uow.cases.by_ids({entry.case_id for entry in entries})
+    # Locked (in id order) before the log is written: a staff member's change to a case
+    # meanwhile (a transfer moves its unit) waits for the batch, and the batch logs and
+    # rewrites each case as it stands, not as an unlocked read left it. The entries
+    # themselves are locked already; nothing about their release (a function of the time and
+    # their stored ``held_until``) is written, so the hold needs no lock of its own.
+    cases = await uow.cases.by_ids({entry.case_id for entry in entries}, lock=True)
     (shuffle or random.SystemRandom()).shuffle(entries)
     for entry in entries:
         case = cases[entry.case_id]

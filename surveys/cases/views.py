@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.models import Case, CaseOutcome, CaseStatus, Person, Role
+from surveys.cases import holding
 from surveys.cases.routing import is_admin_for, may_handle
 from surveys.cases.rules import ACTIVE, RESIDENT, CaseRules, normalise_number
 from surveys.fieldwork.rules import distance_km
@@ -160,7 +161,8 @@ async def case_of(ctx: Staff, number: str, *, lock: bool = False,
     if normal is None:
         raise Refused("bad_number", ctx.lang, {"number": number[:20]})
     case = await ctx.uow.cases.by_number(normal, lock=lock)
-    if case is None:
+    # A case whose report is still held is not there yet, for staff (surveys.cases.holding).
+    if case is None or holding.is_held(case.held_until, ctx.now):
         raise Refused("no_case", ctx.lang, {"number": normal})
     if not may_view(ctx.actor, ctx.tree, case.unit_id):
         raise Refused("not_your_unit", ctx.lang, {
@@ -212,7 +214,8 @@ async def list_cases(uow: UnitOfWork, caller: Caller, page: int = 0, *,
     ctx = await staff(uow, caller)
     everywhere = None in ctx.actor.scopes(STAFF_ROLES)
     units = None if everywhere else ctx.actor.visible_units(ctx.tree, STAFF_ROLES)
-    cases = [c for c in await uow.cases.active(units) if may_view(ctx.actor, ctx.tree, c.unit_id)]
+    cases = [c for c in await uow.cases.active(units, shown_at=caller.now)
+             if may_view(ctx.actor, ctx.tree, c.unit_id)]
     pages = max(1, -(-len(cases) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     shown = cases[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
@@ -312,10 +315,11 @@ class CaseView:
 async def view_of(ctx: Staff, case: Case, rules: CaseRules) -> CaseView:
     """``case`` as the caller sees it now."""
     uow, lang, tree = ctx.uow, ctx.lang, ctx.tree
-    entries = await uow.cases.messages(case.id)
+    # Residents' entries still held are not shown yet (surveys.cases.holding).
+    entries = holding.shown(await uow.cases.messages(case.id), ctx.now)
     names = await _names(uow, {i for i in [case.handler_id, *(e.person_id for e in entries)]
                                if i is not None})
-    others = await _others(uow, case, rules)
+    others = await _others(uow, case, rules, ctx.now)
     actions = allowed(ctx.actor, tree, case)
     merges = [(o.number, o.version) for o in others
               if MERGE in actions and MERGE in allowed(ctx.actor, tree, o)]
@@ -358,9 +362,12 @@ def _named(tree: UnitTree, params: Mapping[str, Any], lang: str) -> Mapping[str,
     return named
 
 
-async def _others(uow: UnitOfWork, case: Case, rules: CaseRules) -> Sequence[Case]:
-    """Other active reports of the same unit and category that may be the same problem."""
-    return [o for o in await uow.cases.active([case.unit_id]) if similar(case, o, rules)]
+async def _others(uow: UnitOfWork, case: Case, rules: CaseRules,
+                  now: datetime) -> Sequence[Case]:
+    """Other active reports of the same unit and category that may be the same problem (of
+    those staff may see now)."""
+    return [o for o in await uow.cases.active([case.unit_id], shown_at=now)
+            if similar(case, o, rules)]
 
 
 async def case_view(uow: UnitOfWork, caller: Caller, number: str, *,

@@ -24,6 +24,7 @@ from storage.models import (
 )
 from surveys.appraisal.periods import MONTH, QUARTER, period_of
 from surveys.campaigns.rules import INVITATION_ENTRY, is_open, parse_start_payload
+from surveys.cases import drafts
 from surveys.cases.offer import CaseOffer, poll_offer
 from surveys.fieldwork import cadres
 from surveys.people.access import UnitTree
@@ -167,6 +168,8 @@ async def _begin(
     if not is_open(campaign, who.now):
         return Reply(lang, notice="closed", params=about)
     retire = await uow.sessions.start(who.session, campaign.id)
+    # A reply or comment for a case being written gives way: what is typed now is the poll's.
+    await drafts.drop_writing(uow, who.secret, who.telegram_user_id)
     if response is None:
         state = engine.start(survey)
         created = await uow.responses.create(

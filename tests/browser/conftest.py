@@ -17,6 +17,7 @@ import io
 import os
 import shutil
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -29,7 +30,7 @@ from sandbox import BotApiSandbox
 from storage.uow import Database
 
 # The end-to-end fixtures, reused as they are: the sandbox, the running bot and their clock.
-from tests.e2e.conftest import Bot, Clock, bot, clock, limits, sandbox  # noqa: F401
+from tests.e2e.conftest import Bot, Clock, bot, clock, limits, sandbox, web_bot  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -129,6 +130,23 @@ async def chat(
     locale: str,
 ) -> AsyncIterator[ChatPage]:
     """The chat page open in a fresh browser context, with the demo campaign open."""
+    async with _chat_page(browser, sandbox, db, clock, locale) as page:
+        yield page
+
+
+@pytest.fixture
+async def app_chat(
+    browser: Browser, web_bot: Bot, sandbox: BotApiSandbox, db: Database,  # noqa: F811
+    clock: Clock, locale: str,  # noqa: F811
+) -> AsyncIterator[ChatPage]:
+    """The chat page as ``chat``, with the bot's dashboard running (``web_app`` buttons)."""
+    async with _chat_page(browser, sandbox, db, clock, locale) as page:
+        yield page
+
+
+@asynccontextmanager
+async def _chat_page(browser: Browser, sandbox: BotApiSandbox, db: Database,  # noqa: F811
+                     clock: Clock, locale: str) -> AsyncIterator[ChatPage]:  # noqa: F811
     await seed_demo(db, clock())
     context = await browser.new_context(
         viewport=VIEWPORT, device_scale_factor=1, locale=locale, timezone_id="UTC")

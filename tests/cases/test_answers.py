@@ -163,10 +163,10 @@ async def test_yes_or_partly_closes_the_case(db: Database, code: str,
     async with db.reading() as uow:
         assert await uow.cases.seal_of(case.id) is None, "closing drops the seal"
     assert ("answer", "resident", "handler", "") in await entries(db, number)
-    with pytest.raises(Refused) as refused:  # a second tap
+    with pytest.raises(Refused) as refused:  # a second tap: told the case is closed
         await run(db, answers.answer, caller(), RESIDENT, number, version, code,
                   desk=REPORTING)
-    assert refused.value.key == "stale"
+    assert refused.value.key == "answered_closed"
     comment = await run(db, answers.answer_comment, caller(), "Thanks, all good",
                         desk=REPORTING)
     assert isinstance(comment, answers.Relayed) and comment.number == number

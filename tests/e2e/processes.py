@@ -18,7 +18,8 @@ class BotProcess:
 
     def __init__(self, sandbox: BotApiSandbox, db_url: str, tmp_path: Path, config: str) -> None:
         config_path = tmp_path / "config.yaml"
-        config_path.write_text(config)
+        # The dashboard on a free port: processes (and test runs) side by side never collide.
+        config_path.write_text(config if "web:" in config else config + "web:\n  port: 0\n")
         self.log = tmp_path / "bot.log"
         self.env = {
             **os.environ, "TELEGRAM_BOT_TOKEN": sandbox.token,

@@ -102,9 +102,11 @@ def response_orderings(found: dict[str, list[Row]], rows: list[Row]) -> dict[str
         "highest answer id": lambda r: max(a["id"] for a in answers[r["id"]]),
         "answer row order": lambda r: first_seen.get(r["id"], -1),
     }
-    if all(r["id"] in scores for r in rows):
-        keys["score id"] = lambda r: scores[r["id"]]["id"]
-        keys["score row order"] = lambda r: scores[r["id"]]["position"]
+    if any(r["id"] in scores for r in rows):
+        # A response without a scored comment (skipped, or moved into a case) sorts last.
+        keys["score id"] = lambda r: scores[r["id"]]["id"] if r["id"] in scores else None
+        keys["score row order"] = (
+            lambda r: scores[r["id"]]["position"] if r["id"] in scores else None)
     if "xmin" in found["responses"][0]:
         keys["response xmin"] = lambda r: r["xmin"]
         keys["response xmax"] = lambda r: r["xmax"]

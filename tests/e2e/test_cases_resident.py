@@ -30,6 +30,7 @@ from sandbox import BotApiSandbox, SandboxClient, SandboxUser
 from sandbox.client import Message
 from sandbox.media import png_bytes
 from storage.models import (
+    Answer,
     Case,
     CaseDraft,
     CaseMessage,
@@ -45,7 +46,7 @@ from tests.conftest import SECRET, seed_campaign
 from tests.e2e.conftest import Bot, Clock, redeliver
 from tests.e2e.fieldwork import set_unit_centre
 from tests.e2e.test_resident_journey import begin, tap_and_wait
-from tests.storage.test_evidence_store import GPS_IFD, TAKEN_AT, phone_jpeg
+from tests.storage.test_evidence_store import GPS_IFD, TAKEN_AT, phone_jpeg, phone_mpo
 
 pytestmark = pytest.mark.e2e
 
@@ -306,6 +307,7 @@ async def test_report_from_a_comment(bot: Bot, client: SandboxClient, db: Databa
     await user.tap("📝 Turn my comment into a report")
     confirm = await card(user, PRIVACY)
     assert "Your poll comment is the text, and staff will see it" in confirm.text
+    assert "it moves out of your poll answers into this report" in confirm.text
     assert comment in confirm.text
     assert "🏷 Public facilities?" in confirm.button_texts
     await user.tap("☐ OK to quote my words")
@@ -314,8 +316,39 @@ async def test_report_from_a_comment(bot: Bot, client: SandboxClient, db: Databa
     await user.tap(SEND)
     await user.wait_for_message(SENT)
     [case] = await cases(db)
+    # "poll", as any report from the end-of-poll offer (docs/privacy.md).
     assert (case.origin, case.text, case.category, case.quotable) == (
-        "comment", comment, "facilities", True)
+        "poll", comment, "facilities", True)
+    # The supervision sweep moves the comment out of the poll: it shows skipped there.
+    assert bot.application is not None
+    await background_of(bot.application).relay.sweep()
+    async with db.reading() as uow:
+        [answer] = (await uow.session.scalars(
+            select(Answer).where(Answer.question_id == "comment"))).all()
+    assert (answer.skipped, answer.value_text) == (True, None)
+
+
+async def test_a_multi_picture_photo_from_a_phone_is_taken_as_its_first_picture(
+    bot: Bot, client: SandboxClient, db: Database, tmp_path: Path,
+) -> None:
+    """A portrait shot sent as a file is an MPO (a JPEG with more pictures appended, each
+    with its EXIF): accepted, and kept as a plain JPEG of the photo alone, without metadata."""
+    await follow(db, RESIDENT)
+    user = await client.user(RESIDENT, "Li")
+    await user.send_document(phone_mpo(), "IMG_0413.jpg", "image/jpeg",
+                             caption="The bus shelter has lost its roof")
+    confirm = await card(user, PRIVACY)
+    assert "📷 1" in confirm.text
+    await user.tap(SEND)
+    case = await case_of(db, number_in(await user.wait_for_message(SENT)))
+    async with db.reading() as uow:
+        [photo] = await uow.cases.photos(case.id)
+    assert photo.media_type == "image/jpeg"
+    kept = (tmp_path / "var" / "evidence" / photo.path).read_bytes()
+    with Image.open(io.BytesIO(kept)) as image:
+        assert (image.format, getattr(image, "n_frames", 1)) == ("JPEG", 1)
+        assert not image.getexif() and "mp" not in image.info
+    assert b"2026:12:06" not in kept
 
 
 async def test_a_captioned_photo_alone_starts_a_report_without_its_metadata(
@@ -555,11 +588,12 @@ async def test_was_this_solved(bot: Bot, client: SandboxClient, db: Database,
     assert case.status == (CaseStatus.TAKEN if outcome is None else CaseStatus.CLOSED)
     if outcome is None:
         assert (case.reopened, case.escalation) == (1, "not_solved")
-    # A second tap on the answered question is refused as stale.
+    # A second tap on the answered question says where the case is.
     data = question.callback_data(taps[-1])
     assert data is not None
     await user.tap_data(question.message_id, data)
-    assert "no longer active" in (await user.wait_for_answer()).text
+    assert ("was reopened since" if outcome is None else "is closed already") in (
+        await user.wait_for_answer()).text
     await user.send("Thanks for the quick work")
     await user.wait_for_message("Your comment was passed on")
     comments = [e for e in await resident_entries(db, number)

@@ -69,7 +69,7 @@ async def civicpulse_run(env: dict[str, str]) -> AsyncIterator[Output]:
 
 async def test_without_a_token_it_serves_the_sandbox_with_demo_data(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text("sandbox:\n  port: 0\n")
+    config.write_text("sandbox:\n  port: 0\nweb:\n  port: 0\n")
     env = {"CIVICPULSE_CONFIG": str(config), "CIVICPULSE_VAR_DIR": str(tmp_path / "var"),
            "DATABASE_URL": "", "TELEGRAM_BOT_TOKEN": ""}
     async with civicpulse_run(env) as output:
@@ -105,7 +105,7 @@ async def test_with_a_token_it_polls_the_configured_bot_api(
     env = {"TELEGRAM_BOT_TOKEN": sandbox.token, "TELEGRAM_API_URL": sandbox.base_url,
            "DATABASE_URL": db_url, "CIVICPULSE_SECRET_KEY": "k" * 32,
            "CIVICPULSE_CONFIG": str(tmp_path / "absent.yaml")}
-    (tmp_path / "absent.yaml").write_text("bot:\n  poll_timeout_s: 1\n")
+    (tmp_path / "absent.yaml").write_text("bot:\n  poll_timeout_s: 1\nweb:\n  port: 0\n")
     try:
         async with civicpulse_run(env), SandboxClient(sandbox.base_url) as client:
             user = await client.user(8002, "Real")

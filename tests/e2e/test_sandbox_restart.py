@@ -43,7 +43,7 @@ async def chat_a_little(user: SandboxUser, times: int) -> None:
 async def test_make_run_restarted_twice_answers_every_message(tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "config.yaml"
-    config.write_text(f"sandbox:\n  port: {port}\nbot:\n  poll_timeout_s: 1\n")
+    config.write_text(f"sandbox:\n  port: {port}\nbot:\n  poll_timeout_s: 1\nweb:\n  port: 0\n")
     env = {"CIVICPULSE_CONFIG": str(config), "CIVICPULSE_VAR_DIR": str(tmp_path / "var"),
            "DATABASE_URL": "", "TELEGRAM_BOT_TOKEN": ""}
     outputs = []
@@ -121,8 +121,8 @@ async def test_a_second_make_run_on_the_same_var_dir_refuses_and_harms_nothing(
 ) -> None:
     port, other_port = free_port(), free_port()
     config, other = tmp_path / "config.yaml", tmp_path / "other.yaml"
-    config.write_text(f"sandbox:\n  port: {port}\n")
-    other.write_text(f"sandbox:\n  port: {other_port}\n")
+    config.write_text(f"sandbox:\n  port: {port}\nweb:\n  port: 0\n")
+    other.write_text(f"sandbox:\n  port: {other_port}\nweb:\n  port: 0\n")
     env = {"CIVICPULSE_CONFIG": str(config), "CIVICPULSE_VAR_DIR": str(tmp_path / "var"),
            "DATABASE_URL": "", "TELEGRAM_BOT_TOKEN": ""}
     async with SandboxClient(f"http://127.0.0.1:{port}") as client:

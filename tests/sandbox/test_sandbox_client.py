@@ -182,3 +182,30 @@ def test_command_line_serves_and_stops() -> None:
         process.terminate()
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
+
+
+async def test_a_web_app_button_opens_with_init_data_signed_as_telegram_does(
+    bot: Bot, client: SandboxClient, sandbox: BotApiSandbox
+) -> None:
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import parse_qs, urlsplit
+
+    from telegram import WebAppInfo
+
+    from handlers.web.initdata import verify
+
+    alice = await client.user(1001, "Alice", language_code="zh")
+    await bot.send_message(1001, "Report", reply_markup=InlineKeyboardMarkup([[
+        InlineKeyboardButton("Open", web_app=WebAppInfo("https://example.org/tg?next=/x")),
+        InlineKeyboardButton("Tap", callback_data="t")]]))
+    await alice.wait_for_message("Report")
+    url = await alice.open_web_app("Open")
+    parts = urlsplit(url)
+    assert (parts.netloc, parts.path, parts.query) == ("example.org", "/tg", "next=/x")
+    data = parse_qs(parts.fragment)["tgWebAppData"][0]
+    user = verify(data, sandbox.token, datetime.now(UTC), timedelta(minutes=1))
+    assert (user.id, user.language_code) == (1001, "zh")
+    with pytest.raises(SandboxError) as caught:
+        await alice.open_web_app("Tap")
+    assert caught.value.status == 400 and "does not open a Mini App" in str(caught.value)
+    await alice.expect_no_message()

@@ -109,6 +109,19 @@ def phone_jpeg(orientation: int = 1, *, icc: bytes | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def phone_mpo() -> bytes:
+    """A multi-picture JPEG (MPO) as a phone writes a portrait shot: the photo (as
+    :func:`phone_jpeg`, with its EXIF) and a second picture (a green depth map here) with
+    EXIF of its own."""
+    with Image.open(io.BytesIO(phone_jpeg())) as first:
+        first.load()
+        exif = first.getexif()
+        second = Image.new("RGB", (40, 30), (20, 200, 20))
+        buffer = io.BytesIO()
+        first.save(buffer, format="MPO", save_all=True, append_images=[second], exif=exif)
+    return buffer.getvalue()
+
+
 def metadata(data: bytes) -> dict[str, object]:
     with Image.open(io.BytesIO(data)) as image:
         exif = image.getexif()
@@ -159,3 +172,23 @@ def test_png_text_chunks_go_and_transparency_stays() -> None:
     assert b"Mill Road" not in clean
     with Image.open(io.BytesIO(clean)) as kept:
         assert kept.mode == "RGBA" and kept.getpixel((0, 0)) == (0, 0, 0, 0)
+
+
+def test_a_multi_picture_jpeg_keeps_its_first_picture_alone() -> None:
+    """Phones write portrait and depth shots as MPO: accepted as a JPEG (what any viewer
+    shows of it), and a resident's is kept as a plain JPEG of its first picture, without the
+    others or anyone's metadata."""
+    data = phone_mpo()
+    with Image.open(io.BytesIO(data)) as image:
+        assert (image.format, getattr(image, "n_frames", 1)) == ("MPO", 2)
+    assert metadata(data)["gps"], "the test photo says where it was taken"
+    assert image_type(data) == ("image/jpeg", "jpg")
+    clean = without_metadata(data)
+    assert metadata(clean) == {"exif": {}, "gps": {}, "info": {}}
+    assert b"2026:12:06" not in clean and b"GPS" not in clean
+    with Image.open(io.BytesIO(clean)) as image:
+        assert (image.format, getattr(image, "n_frames", 1), image.size) == ("JPEG", 1, (40, 30))
+        red, green, _blue = image.convert("RGB").getpixel((30, 15))  # type: ignore[misc]
+        assert red > 150 and green < 100, "the photo, not the second picture"
+        assert "mp" not in image.info and "mpinfo" not in image.info
+    assert without_metadata(data) == clean, "the same photo twice is kept once"

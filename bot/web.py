@@ -1,0 +1,85 @@
+"""The dashboard's HTTP server, in the bot process: built with the Application and started
+and stopped with it (its ``post_init`` and ``post_stop``).
+
+The pages are ``handlers.web``'s; this wires them to aiohttp and Jinja2, listens on
+``web.host``/``web.port`` and tells the chat handlers the address to link to (``web.public_url``,
+or the address it listens on), and whether Telegram can open it as a Mini App (``web_app``
+buttons take https addresses only; the sandbox opens any).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.settings import ConfigError, WebSection
+from handlers.deps import Deps
+from handlers.web import FILTERS, STATIC_DIR, TEMPLATES_DIR
+from handlers.web.pages import errors_middleware, refused_csrf, routes
+from handlers.web.security import WEB, WebDeps, headers_middleware
+
+log = logging.getLogger(__name__)
+
+
+def build_web_app(web_deps: WebDeps) -> web.Application:
+    app = web.Application(middlewares=[headers_middleware(refused_csrf), errors_middleware],
+                          client_max_size=64 * 1024)
+    app[WEB] = web_deps
+    env = aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=jinja2.select_autoescape(("html",), default=True),
+        undefined=jinja2.StrictUndefined)
+    env.filters.update(FILTERS)
+    app.router.add_routes(routes())
+    app.router.add_static("/static", STATIC_DIR, show_index=False)
+    return app
+
+
+class WebServer:
+    """Listens while the Application runs; ``deps.web_url`` is set while it does."""
+
+    def __init__(self, section: WebSection, deps: Deps, bot_token: str, sandbox: bool) -> None:
+        self.section = section
+        self.deps = deps
+        self.sandbox = sandbox
+        self.app = build_web_app(WebDeps(deps, bot_token, section.init_data_max_age_s,
+                                         section.secure, section.trust_forwarded_for))
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        # No access log: a sign-in link's token is in its path.
+        runner = web.AppRunner(self.app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.section.host, self.section.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ConfigError(
+                f"web.port: cannot listen on {self.section.host}:{self.section.port} "
+                f"({exc.strerror}); stop what uses it or choose another port in config.yaml"
+            ) from exc
+        self._runner = runner
+        port = self.section.port
+        server = site._server  # the bound port, when 0 asked for any free one
+        sockets = getattr(server, "sockets", None)
+        if sockets:
+            port = sockets[0].getsockname()[1]
+        url = self.section.public_url or f"http://{self.section.host}:{port}"
+        self.deps.web_url = url
+        self.deps.web_app = self.sandbox or url.startswith("https://")
+        if not self.deps.web_app:
+            log.warning("dashboard at %s: Telegram opens Mini Apps from https addresses only; "
+                        "set web.public_url to the https address that reaches it to get the "
+                        "reports' buttons", url)
+        log.info("dashboard listening at %s", url)
+
+    async def stop(self) -> None:
+        self.deps.web_url = None
+        self.deps.web_app = False
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,292 @@
+"""The dashboard's pages: thin like the chat's handlers (read the request, run one use case
+in one transaction, render a template).
+
+Signing in: ``/tg?next=PATH`` is what a Mini App button opens (Telegram appends the signed
+``initData`` to the address after ``#tgWebAppData=``); its page posts it back (a small
+script, the only one) to start a session, then goes on to PATH. ``/signin/TOKEN`` is a
+/dashboard link: it asks to confirm (so a link preview or a scanner that fetches it spends
+nothing) and the confirmation signs in. ``/signout`` ends the session.
+
+Scopes: a page names what it shows by id (``/result/ID``); the use case checks it against
+the person's roles and units, and anything outside them is the same 404 as an id that does
+not exist. No page shows a Telegram id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from markupsafe import Markup
+
+from handlers.texts import known, t
+from handlers.web import initdata
+from handlers.web.security import (
+    CSRF_FIELD,
+    clear_session,
+    client_key,
+    csrf_base,
+    csrf_token,
+    session_token,
+    set_anon,
+    set_session,
+    web_deps,
+)
+from storage.db import DatabaseUnavailable
+from storage.models import Role
+from surveys.appraisal.results import my_score, result_view, results_table
+from surveys.people import sign_in
+from surveys.people.caller import Caller, Refused, resolve_language
+from surveys.people.sign_in import LinkCheck, Viewer
+
+log = logging.getLogger(__name__)
+
+# Where a Mini App may go on to: a path of this site, nothing else (no //host, no scheme).
+_NEXT = re.compile(r"^/(?![/\\])[A-Za-z0-9/_?=&-]{0,200}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+_ID = re.compile(r"^[0-9]{1,18}$")
+_PERIOD = re.compile(r"^[0-9A-Za-z-]{4,16}$")
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/", home),
+        web.get("/result/{result_id}", result_page),
+        web.get("/ranking", ranking_page),
+        web.get("/ranking/{period}", ranking_page),
+        web.get("/tg", telegram_page),
+        web.post("/tg", telegram_post),
+        web.get("/signin/{token}", signin_page),
+        web.post("/signin/{token}", signin_post),
+        web.post("/signout", sign_out),
+    ]
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def request_language(request: web.Request) -> str:
+    """The language of a page for nobody signed in: the browser's, if we speak it."""
+    header = request.headers.get("Accept-Language", "")
+    first = header.split(",")[0].split(";")[0].strip()
+    return resolve_language(None, first or None, web_deps(request).deps.default_language)
+
+
+def render(request: web.Request, template: str, lang: str, *, status: int = 200,
+           viewer: Viewer | None = None, **context: Any) -> web.Response:
+    """A page in ``lang``, its forms carrying this browser's CSRF token."""
+    base, fresh = csrf_base(request)
+
+    def text(key: str, **params: object) -> Markup:
+        # The catalog's texts are HTML written by us; the parameters are escaped by t().
+        return Markup(t(key, lang, params).replace("\n", "<br>\n"))
+
+    def word(kind: str, value: str | None) -> str:
+        key = f"results.{kind}.{'none' if value is None else value}"
+        return t(key, lang) if known(key) else (value or "")
+
+    values = {"lang": lang, "_": text, "word": word, "csrf": csrf_token(request, base),
+              "csrf_field": CSRF_FIELD, "viewer": viewer, **context}
+    response = aiohttp_jinja2.render_template(template, request, values, status=status)
+    set_anon(response, request, fresh)
+    return response
+
+
+def message(request: web.Request, key: str, lang: str, status: int,
+            viewer: Viewer | None = None, **params: object) -> web.Response:
+    """A page that only says something (a refusal, "not found", "signed out")."""
+    return render(request, "message.html", lang, status=status, viewer=viewer, key=key,
+                  title_key=f"{key}.title", params=params)
+
+
+async def refused_csrf(request: web.Request) -> web.StreamResponse:
+    return message(request, "web.csrf", request_language(request), 403)
+
+
+async def current(request: web.Request) -> Viewer | None:
+    w = web_deps(request)
+    async with w.deps.db.transaction() as uow:
+        return await sign_in.viewer(uow, session_token(request), w.now(),
+                                    w.deps.default_language)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The database being down is a page that says so (503), not a stack trace."""
+    try:
+        return await handler(request)
+    except DatabaseUnavailable as exc:
+        log.warning("dashboard: database unavailable: %s", exc)
+        return message(request, "web.unavailable", request_language(request), 503)
+
+
+def redirect(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    viewer = await current(request)
+    if viewer is None:
+        return message(request, "web.signed_out", request_language(request), 401)
+    return render(request, "home.html", viewer.lang, viewer=viewer,
+                  links=[*await _home_links(request, viewer),
+                         *_staff_links(viewer)])
+
+
+async def _home_links(request: web.Request, viewer: Viewer) -> list[tuple[str, str]]:
+    """(text key, path) of the pages the person can open."""
+    w = web_deps(request)
+    links: list[tuple[str, str]] = []
+    try:
+        async with w.deps.db.transaction() as uow:
+            mine = await my_score(uow, viewer.caller, w.deps.min_cell_size)
+    except Refused:
+        return links
+    if mine.breakdown is not None:
+        links.append(("web.home.my_result", f"/result/{mine.breakdown.result_id}"))
+    return links
+
+
+def _staff_links(viewer: Viewer) -> list[tuple[str, str]]:
+    if not viewer.roles & {Role.ADMIN, Role.AUDITOR}:
+        return []
+    return [("web.home.ranking", "/ranking")]
+
+
+async def result_page(request: web.Request) -> web.StreamResponse:
+    viewer = await current(request)
+    if viewer is None:
+        return message(request, "web.signed_out", request_language(request), 401)
+    raw = request.match_info["result_id"]
+    if not _ID.match(raw):
+        return message(request, "web.not_found", viewer.lang, 404, viewer)
+    w = web_deps(request)
+    try:
+        async with w.deps.db.transaction() as uow:
+            view = await result_view(uow, viewer.caller, int(raw), w.deps.min_cell_size)
+    except Refused:
+        return message(request, "web.not_found", viewer.lang, 404, viewer)
+    return render(request, "result.html", view.lang, viewer=viewer, view=view,
+                  shown=view.breakdown)
+
+
+async def ranking_page(request: web.Request) -> web.StreamResponse:
+    """A period's ranking in the person's scope (``?unit=ID``: that unit and those below)."""
+    viewer = await current(request)
+    if viewer is None:
+        return message(request, "web.signed_out", request_language(request), 401)
+    period = request.match_info.get("period")
+    unit = request.query.get("unit")
+    if (period is not None and not _PERIOD.match(period)) or \
+            (unit is not None and not _ID.match(unit)):
+        return message(request, "web.not_found", viewer.lang, 404, viewer)
+    w = web_deps(request)
+    try:
+        async with w.deps.db.transaction() as uow:
+            table = await results_table(uow, viewer.caller, [period] if period else [],
+                                        w.deps.min_cell_size,
+                                        unit_id=int(unit) if unit is not None else None)
+    except Refused:
+        return message(request, "web.not_found", viewer.lang, 404, viewer)
+    return render(request, "ranking.html", table.lang, viewer=viewer, table=table)
+
+
+# --- signing in from Telegram (a Mini App) --------------------------------------------------
+
+
+def _next(value: str | None) -> str:
+    return value if value and _NEXT.match(value) else "/"
+
+
+async def telegram_page(request: web.Request) -> web.StreamResponse:
+    return render(request, "telegram.html", request_language(request),
+                  next=_next(request.query.get("next")))
+
+
+async def telegram_post(request: web.Request) -> web.StreamResponse:
+    w = web_deps(request)
+    form = await request.post()
+    raw = form.get("init_data")
+    lang = request_language(request)
+    try:
+        user = initdata.verify(raw if isinstance(raw, str) else "", w.bot_token, w.now(),
+                               timedelta(seconds=w.init_data_max_age_s))
+    except initdata.InitDataRefused as refusal:
+        return message(request, f"web.initdata.{refusal.reason}", lang, 403)
+    caller = Caller(telegram_user_id=user.id, now=w.now(), client_language=user.language_code,
+                    default_language=w.deps.default_language)
+    try:
+        async with w.deps.db.transaction() as uow:
+            # A session this browser had (perhaps someone else's) ends: one person at a time.
+            await sign_in.sign_out(uow, session_token(request))
+            started, lang = await sign_in.sign_in_from_telegram(uow, caller, w.deps.web)
+    except Refused as refusal:
+        return message(request, "web.no_role", refusal.lang, 403)
+    next_path = form.get("next")
+    response = redirect(_next(next_path if isinstance(next_path, str) else None))
+    set_session(response, request, started.token, started.expires_at)
+    return response
+
+
+# --- signing in with a /dashboard link ------------------------------------------------------
+
+
+def _link_refused(request: web.Request, check: LinkCheck) -> web.Response:
+    lang = check.lang or request_language(request)
+    status = 429 if check.refusal == sign_in.TOO_MANY else 403
+    return message(request, f"web.link.{check.refusal}", lang, status)
+
+
+async def signin_page(request: web.Request) -> web.StreamResponse:
+    token = request.match_info["token"]
+    w = web_deps(request)
+    if not _TOKEN.match(token):
+        check = LinkCheck(sign_in.UNKNOWN)
+    else:
+        async with w.deps.db.transaction() as uow:
+            check = await sign_in.check_link(uow, token, client_key(request), w.now(),
+                                             w.deps.web, w.deps.default_language)
+    if check.refusal is not None:
+        return _link_refused(request, check)
+    return render(request, "signin.html", check.lang or request_language(request),
+                  name=check.name, token=token)
+
+
+async def signin_post(request: web.Request) -> web.StreamResponse:
+    token = request.match_info["token"]
+    w = web_deps(request)
+    if not _TOKEN.match(token):
+        return _link_refused(request, LinkCheck(sign_in.UNKNOWN))
+    async with w.deps.db.transaction() as uow:
+        check = await sign_in.redeem_link(uow, token, client_key(request), w.now(), w.deps.web,
+                                          w.deps.default_language)
+        if check.started is not None:
+            await sign_in.sign_out(uow, session_token(request))
+    if check.started is None:
+        return _link_refused(request, check)
+    response = redirect("/")
+    set_session(response, request, check.started.token, check.started.expires_at)
+    return response
+
+
+async def sign_out(request: web.Request) -> web.StreamResponse:
+    lang = request_language(request)
+    viewer = await current(request)
+    if viewer is not None:
+        lang = viewer.lang
+    async with web_deps(request).deps.db.transaction() as uow:
+        await sign_in.sign_out(uow, session_token(request))
+    response = message(request, "web.bye", lang, 200)
+    clear_session(response)
+    return response
