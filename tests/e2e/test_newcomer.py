@@ -194,7 +194,7 @@ async def test_cancel_asks_in_chinese(bot: Bot, client: SandboxClient, db: Datab
 # --- the command menu, per role and per language -------------------------------------------
 
 ADMIN_MENU = ["campaigns", "campaign", "newcampaign", "close", "remind", "entry", "invite",
-              "cadres", "results", "appeals", "answer", "cases"]
+              "cadres", "results", "appeals", "answer", "cases", "dashboard"]
 RESIDENT_MENU = ["help", "report", "units", "language", "cancel", "stop"]
 
 
@@ -252,7 +252,8 @@ async def test_each_role_sees_its_own_menu_in_its_own_language(
 
     mixed = [name for name, _ in await menu_of(both, "inspect")]
     assert mixed == ["campaigns", "campaign", "cadres", "results", "appeals", "answer",
-                     "cases", "inspect", "inspections", *RESIDENT_MENU], "auditor, then inspector"
+                     "cases", "approve", "dashboard", "inspect", "inspections", *RESIDENT_MENU], (
+        "auditor, then inspector, /dashboard once")
     assert "newcampaign" not in mixed, "an auditor cannot create campaigns"
 
     assert [name for name, _ in await resident.command_menu()] == RESIDENT_MENU
@@ -330,7 +331,7 @@ async def test_a_cadre_gets_the_cadre_menu_as_soon_as_the_link_is_used(
         await cadre.wait_for_message("Zhou Min")
         menu = await cadre.command_menu()  # set before the greeting went out
         assert [name for name, _ in menu] == ["note", "notes", "myscore", "appeal",
-                                              "cases", *RESIDENT_MENU]
+                                              "cases", "dashboard", *RESIDENT_MENU]
         assert menu[0] == ("note", "发送工作进展")
     finally:
         await harness.stop()
