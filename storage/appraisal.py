@@ -283,6 +283,19 @@ class AnomaliesRepository(Repository):
         return [(flag, code, entry) for flag, code, entry in rows]
 
 
+    async def with_unit(self, flag_id: int) -> tuple[AnomalyFlag, int, datetime] | None:
+        """A flag with the unit of its response's campaign and when the response was
+        completed (which period it is of), for checking a dashboard's scope."""
+        row = (await self.session.execute(
+            select(AnomalyFlag, Campaign.unit_id, Response.completed_at)
+            .join(Response, Response.id == AnomalyFlag.response_id)
+            .join(Campaign, Campaign.id == Response.campaign_id)
+            .where(AnomalyFlag.id == flag_id))).first()
+        if row is None or row[2] is None:
+            return None
+        return row[0], row[1], row[2]
+
+
 class KpiRepository(Repository):
     async def of_period(self, period: str) -> Sequence[KpiValue]:
         return (await self.session.scalars(

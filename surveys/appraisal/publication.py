@@ -369,26 +369,50 @@ async def refuse_publication(db: Database, period_label: str, *, by: int, reason
         PublicationRefused: no reason, ``by`` not an auditor for all units, or nothing
             awaits approval.
     """
+    period = parse_period(period_label)
+    async with db.transaction() as uow:
+        return await refuse_in(uow, period.label, by=by, reason=reason, version=version)
+
+
+async def refuse_in(uow: UnitOfWork, period: str | None, *, by: int, reason: str,
+                    version: int | None = None, request_id: int | None = None
+                    ) -> tuple[AppraisalRun, PublicationRequest]:
+    """:func:`refuse_publication` within the caller's transaction; ``request_id`` instead
+    of the period names the request (the dashboard's Refuse)."""
     reason = " ".join(clean_text(reason, multiline=False).split())
     if not reason:
         raise PublicationRefused("no_reason", "say why the publication is refused "
                                  "(--reason), for the audit log and the one who asked")
     if len(reason) > MAX_REFUSAL_REASON:
-        raise PublicationRefused("no_reason", f"the reason is {len(reason)} characters; keep "
-                                 f"it under {MAX_REFUSAL_REASON}")
-    period = parse_period(period_label)
-    async with db.transaction() as uow:
-        auditor = await _person(uow, by, Role.AUDITOR, "not_auditor",
-                                "refuse a publication")
-        _runs, run, request = await _pending(uow, period.label, version)
-        request.status, request.decided_by, request.decided_at, request.reason = (
-            PublicationStatus.REFUSED, auditor.label, uow.clock(), reason)
-        await uow.audit.record(auditor.label, "appraisal.refuse", "appraisal_run", run.id,
-                               before={"status": "draft", "requested_by":
-                                       request.requested_by},
-                               after={"period": period.label, "version": run.version,
-                                      "request": request.id, "why": reason})
+        raise PublicationRefused("reason_long", f"the reason is {len(reason)} characters; "
+                                 f"keep it under {MAX_REFUSAL_REASON}",
+                                 max=MAX_REFUSAL_REASON, length=len(reason))
+    auditor = await _person(uow, by, Role.AUDITOR, "not_auditor", "refuse a publication")
+    _runs, run, request = await _pending(uow, period, version, request_id)
+    request.status, request.decided_by, request.decided_at, request.reason = (
+        PublicationStatus.REFUSED, auditor.label, uow.clock(), reason)
+    await uow.audit.record(auditor.label, "appraisal.refuse", "appraisal_run", run.id,
+                           before={"status": "draft", "requested_by":
+                                   request.requested_by},
+                           after={"period": run.period, "version": run.version,
+                                  "request": request.id, "why": reason})
     return run, request
+
+
+async def refuse_tapped(uow: UnitOfWork, caller: Caller, request_id: int, reason: str
+                        ) -> tuple[AppraisalRun, str]:
+    """The dashboard's Refuse, with the auditor's reason.
+
+    Raises:
+        Refused: what :func:`refuse_in` refuses, as a text key.
+    """
+    lang = await language(uow, caller)
+    try:
+        run, _request = await refuse_in(uow, None, by=caller.telegram_user_id, reason=reason,
+                                        request_id=request_id)
+    except PublicationRefused as refused:
+        raise Refused(refused.key, lang, refused.params) from refused
+    return run, lang
 
 
 async def awaiting_approval(uow: UnitOfWork, telegram_user_id: int | None = None

@@ -1,0 +1,207 @@
+"""The auditors' pages over HTTP through the running bot and a real database: a period's
+anomaly flags in the auditor's scope, dismissed and restored with reasons (audit-logged, as
+the command line does), another township's flag by URL (404), appeals with their answers,
+the audit log searched by record with the chain's check (and the publication heads' check),
+and four-eyes approval: confirm and approve, self-approval refused, refuse with a reason."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from sandbox import SandboxClient
+from storage.models import AnomalyFlag, AppraisalStatus, AuditEvent, Role
+from storage.uow import Database
+from tests.e2e.conftest import Bot
+from tests.e2e.supervision import PERIOD, awaiting, flags
+from tests.e2e.test_dashboard import _link
+from tests.e2e.test_results_chat import audit, staff
+from tests.e2e.web import WebClient, csrf_of
+
+pytestmark = pytest.mark.e2e
+
+AUDITOR, TOWN_AUDITOR, ADMIN, COMPUTER, CADRE = 9601, 9602, 9603, 9604, 9605
+
+
+@pytest.fixture
+async def browser_of(web_bot: Bot) -> AsyncIterator[WebClient]:
+    client = WebClient(web_bot.web_url)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def _signed_in(client: SandboxClient, db: Database, web: WebClient, user_id: int,
+                     role: Role | None, unit: str | None, name: str) -> int:
+    person_id = 0
+    if role is not None:
+        _, person_id = await staff(client, db, user_id, role, unit, name)
+    home = await web.sign_in_with_link(await _link(client, user_id, name))
+    assert f"Hello, {name}" in home, home
+    return person_id
+
+
+async def _flag(db: Database, flag_id: int) -> AnomalyFlag:
+    async with db.reading() as uow:
+        flag = await uow.session.get(AnomalyFlag, flag_id)
+    assert flag is not None
+    return flag
+
+
+async def test_a_township_auditor_sees_and_dismisses_only_their_townships_flags(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    seeded = await flags(db)
+    person_id = await _signed_in(client, db, browser_of, TOWN_AUDITOR, Role.AUDITOR, "T1",
+                                 "Town Auditor")
+    home = await browser_of.get("/")
+    for link in ("/audit/flags", "/audit/approvals", "/audit/log", "/audit/appeals"):
+        assert f'href="{link}"' in home, link
+
+    listed = await browser_of.get(f"/audit/flags?period={PERIOD}")
+    assert browser_of.status == 200, listed
+    assert "Willow Village" in listed and "Birch Village" not in listed
+    assert f"/audit/flags/{seeded.north}" in listed and f"/audit/flags/{seeded.south}" not in \
+        listed
+    assert "1 flag(s) in your scope" in listed
+
+    # The other township's flag by URL: the same 404 as no flag at all, to read or to act on.
+    theirs = await browser_of.get(f"/audit/flags/{seeded.south}")
+    assert browser_of.status == 404 and "Birch" not in theirs
+    await browser_of.get("/audit/flags/999999")
+    assert browser_of.status == 404
+    page = await browser_of.get(f"/audit/flags/{seeded.north}")
+    await browser_of.post(f"/audit/flags/{seeded.south}/dismiss",
+                          {"csrf": csrf_of(page), "reason": "looks fine"})
+    assert browser_of.status == 404
+    assert (await _flag(db, seeded.south)).dismissed_at is None
+
+    # No reason: refused with a clear message, nothing changes.
+    refused = await browser_of.post(f"/audit/flags/{seeded.north}/dismiss",
+                                    {"csrf": csrf_of(page), "reason": "   "})
+    assert browser_of.status == 400 and "Say why, for the audit log." in refused
+    assert (await _flag(db, seeded.north)).dismissed_at is None
+
+    done = await browser_of.post(f"/audit/flags/{seeded.north}/dismiss",
+                                 {"csrf": csrf_of(page), "reason": "a regular, known to staff"})
+    assert browser_of.status == 200 and browser_of.url.endswith(f"/audit/flags/{seeded.north}")
+    assert "Dismissed by Town Auditor" in done and "a regular, known to staff" in done
+    assert "counts in scores from the next appraisal run" in done
+    flag = await _flag(db, seeded.north)
+    assert flag.dismissed_by == f"person:{person_id}"
+    [event] = await audit(db, "anomaly.dismiss")
+    assert event.actor == f"person:{person_id}" and event.after == {
+        "dismissed": True, "why": "a regular, known to staff"}
+
+    again = await browser_of.post(f"/audit/flags/{seeded.north}/dismiss",
+                                  {"csrf": csrf_of(done), "reason": "twice"})
+    assert browser_of.status == 400 and "dismissed already" in again
+    restored = await browser_of.post(f"/audit/flags/{seeded.north}/restore",
+                                     {"csrf": csrf_of(done), "reason": "seen again at the window"})
+    assert browser_of.status == 200 and "Excludes its response from scores" in restored
+    assert (await _flag(db, seeded.north)).dismissed_at is None
+    [event] = await audit(db, "anomaly.restore")
+    assert event.after == {"dismissed": False, "why": "seen again at the window"}
+    assert str(TOWN_AUDITOR) not in restored
+
+
+async def test_the_auditors_pages_are_not_found_for_others(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    seeded = await flags(db)
+    await _signed_in(client, db, browser_of, ADMIN, Role.ADMIN, None, "Admin Li")
+    for path in (f"/audit/flags?period={PERIOD}", f"/audit/flags/{seeded.north}"):
+        await browser_of.get(path)
+        assert browser_of.status == 404, path
+    await browser_of.get("/audit/appeals")
+    assert browser_of.status == 200
+    await browser_of.get("/audit/approvals")
+    assert browser_of.status == 403
+    bad = await browser_of.get("/audit/flags?period=2026-Q9")
+    assert browser_of.status == 404 or "is not a period" in bad
+
+
+async def test_the_audit_log_is_searched_by_record_and_checks_the_publication_heads(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    _, computer_id = await staff(client, db, COMPUTER, Role.AUDITOR, None, "Zhao Calc")
+    await staff(client, db, ADMIN, Role.ADMIN, None, "Admin Li")
+    await _signed_in(client, db, browser_of, AUDITOR, Role.AUDITOR, None, "Auditor Wang")
+    asked = await awaiting(db, ADMIN, f"person:{computer_id}")
+
+    # The confirmation step, then the approval: published, with the log's head.
+    review = await browser_of.get("/audit/approvals")
+    assert "Appraisal 2026-Q4, version 1" in review and "Asked for by Admin Li" in review
+    confirm = await browser_of.get(f"/audit/approvals/{asked.request.id}")
+    assert "Approve and publish this version now?" in confirm
+    done = await browser_of.post(f"/audit/approvals/{asked.request.id}/approve",
+                                 {"csrf": csrf_of(confirm)})
+    assert browser_of.status == 200 and "is published" in done
+    async with db.reading() as uow:
+        [run] = await uow.appraisal.runs(PERIOD)
+    assert run.status == AppraisalStatus.PUBLISHED
+
+    log = await browser_of.get("/audit/log")
+    assert "Chain intact" in log and "reaching all 1 head(s)" in log
+    found = await browser_of.get("/audit/log?q=2026-Q4")
+    assert "appraisal.approve" in found and "appraisal.publish_request" in found
+    assert "role.grant" not in found
+    by_name = await browser_of.get("/audit/log?q=Zhao")
+    assert "appraisal.run" in by_name and "Zhao Calc" in by_name
+    assert str(AUDITOR) not in log + found + by_name
+
+    # The newest events deleted: the chain alone still verifies, the head does not.
+    async with db.transaction() as uow:
+        newest = await uow.session.scalar(select(func.max(AuditEvent.id)))
+        await uow.session.execute(delete(AuditEvent).where(AuditEvent.id == newest))
+    tampered = await browser_of.get("/audit/log")
+    assert "Chain intact" not in tampered and "no longer reaches that head" in tampered
+
+
+async def test_an_auditor_cannot_approve_their_own_run_and_may_refuse_with_a_reason(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    computer_id = await _signed_in(client, db, browser_of, COMPUTER, Role.AUDITOR, None,
+                                   "Zhao Calc")
+    await staff(client, db, ADMIN, Role.ADMIN, None, "Admin Li")
+    asked = await awaiting(db, ADMIN, f"person:{computer_id}")
+    review = await browser_of.get("/audit/approvals")
+    assert "You asked for it or computed it" in review
+    assert f"/audit/approvals/{asked.request.id}" not in review
+    own = await browser_of.get(f"/audit/approvals/{asked.request.id}")
+    assert browser_of.status == 403 and "you cannot approve it" in own
+    await browser_of.post(f"/audit/approvals/{asked.request.id}/approve",
+                          {"csrf": csrf_of(review)})
+    assert browser_of.status == 403
+    async with db.reading() as uow:
+        [run] = await uow.appraisal.runs(PERIOD)
+    assert run.status == AppraisalStatus.DRAFT
+
+    # A township's auditor cannot vouch for every unit.
+    town = WebClient(web_bot.web_url)
+    try:
+        await _signed_in(client, db, town, TOWN_AUDITOR, Role.AUDITOR, "T1", "Town Auditor")
+        await town.get("/audit/approvals")
+        assert town.status == 403
+        await town.get("/audit/log")
+        assert town.status == 403
+    finally:
+        await town.close()
+
+    other = WebClient(web_bot.web_url)
+    try:
+        await _signed_in(client, db, other, AUDITOR, Role.AUDITOR, None, "Auditor Wang")
+        page = await other.get(f"/audit/approvals/{asked.request.id}")
+        empty = await other.post(f"/audit/approvals/{asked.request.id}/refuse",
+                                 {"csrf": csrf_of(page), "reason": ""})
+        assert other.status == 403 and "Say why the publication is refused" in empty
+        refused = await other.post(f"/audit/approvals/{asked.request.id}/refuse",
+                                   {"csrf": csrf_of(page), "reason": "the KPI file is late"})
+        assert other.status == 200 and "stays a draft" in refused
+    finally:
+        await other.close()
+    [event] = await audit(db, "appraisal.refuse")
+    assert event.after is not None and event.after["why"] == "the KPI file is late"
