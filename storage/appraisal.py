@@ -540,6 +540,13 @@ class AppraisalRepository(Repository):
             .order_by(PublicationRequest.id))
         return [(run, request) for run, request in rows]
 
+    async def drafts(self, limit: int = 20) -> Sequence[AppraisalRun]:
+        """The newest draft runs, newest first."""
+        return (await self.session.scalars(
+            select(AppraisalRun).where(AppraisalRun.status == AppraisalStatus.DRAFT)
+            .order_by(AppraisalRun.computed_at.desc(), AppraisalRun.id.desc())
+            .limit(limit))).all()
+
     async def anchored(self) -> Sequence[AppraisalRun]:
         """Every run that was published (even if superseded since), with the audit log's head
         it recorded, oldest head first."""

@@ -47,6 +47,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/audit/approvals/{request_id}", approval_page),
         web.post("/audit/approvals/{request_id}/approve", approval_approve),
         web.post("/audit/approvals/{request_id}/refuse", approval_refuse),
+        web.get("/audit/drafts", drafts_page),
+        web.post("/audit/drafts/{run_id}/ask", draft_ask),
     ]
 
 
@@ -266,4 +268,40 @@ async def approval_refuse(request: web.Request) -> web.StreamResponse:
     return _said(request, viewer, "supervision.refused_publication.title",
                  "supervision.refused_publication", 200, lang, period=run.period,
                  version=run.version)
+
+
+# --- an admin asks for a draft's publication ------------------------------------------------
+
+
+async def drafts_page(request: web.Request) -> web.StreamResponse:
+    viewer = await _signed_in(request)
+    if not isinstance(viewer, Viewer):
+        return viewer
+    try:
+        found, lang = await _run(request, lambda uow: publication.drafts(uow, viewer.caller))
+    except Refused as refusal:
+        return _refused(request, viewer, refusal, "approve", "supervision.refused.title")
+    return render(request, "supervision_drafts.html", lang, viewer=viewer, drafts=found,
+                  approval=web_deps(request).deps.publish_requires_approval)
+
+
+async def draft_ask(request: web.Request) -> web.StreamResponse:
+    viewer = await _signed_in(request)
+    if not isinstance(viewer, Viewer):
+        return viewer
+    raw = request.match_info["run_id"]
+    if not _ID.match(raw):
+        return _not_found(request, viewer)
+    approval = web_deps(request).deps.publish_requires_approval
+    try:
+        done, lang = await _run(request, lambda uow: publication.ask_tapped(
+            uow, viewer.caller, int(raw), approval))
+    except Refused as refusal:
+        return _refused(request, viewer, refusal, "approve", "supervision.refused.title")
+    run = done.run
+    if isinstance(done, publication.Requested):
+        return _said(request, viewer, "supervision.asked.title", "supervision.asked", 200,
+                     lang, period=run.period, version=run.version)
+    return _said(request, viewer, "supervision.published.title", "supervision.published_now",
+                 200, lang, period=run.period, version=run.version)
 

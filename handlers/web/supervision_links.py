@@ -13,6 +13,8 @@ def links(viewer: Viewer) -> list[tuple[str, str]]:
     if Role.AUDITOR in viewer.roles:
         found += [("web.home.flags", "/audit/flags"), ("web.home.approvals", "/audit/approvals"),
                   ("web.home.audit_log", "/audit/log")]
+    if Role.ADMIN in viewer.roles:
+        found.append(("web.home.drafts", "/audit/drafts"))
     if viewer.roles & {Role.ADMIN, Role.AUDITOR}:
         found.append(("web.home.appeals", "/audit/appeals"))
     return found

@@ -515,3 +515,60 @@ async def unannounced(uow: UnitOfWork) -> list[Announcement]:
 async def announced(uow: UnitOfWork, request_ids: Sequence[int], now: datetime) -> None:
     """Their auditors were told (or could not be: nobody is asked twice)."""
     await uow.appraisal.mark_announced(request_ids, now)
+
+
+# --- from the dashboard: an admin asks for a draft's publication ------------------------------
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A period's latest version, a draft nobody has asked to publish yet."""
+
+    run_id: int
+    period: str
+    version: int
+    computed_at: datetime
+    computed_by: str  # a name
+    summary: Mapping[str, object]
+
+
+async def drafts(uow: UnitOfWork, caller: Caller) -> tuple[list[Draft], str]:
+    """The drafts an admin for all units may ask to publish, newest first.
+
+    Raises:
+        Refused: ``not_admin``, for anyone who is not an admin for all units.
+    """
+    actor, lang = await acting_as(uow, caller, (Role.ADMIN,), "not_admin")
+    if not holds_everywhere(actor, Role.ADMIN):
+        raise Refused("not_admin", lang)
+    found = []
+    for run in await uow.appraisal.drafts():
+        runs = await uow.appraisal.runs(run.period)
+        if runs[-1].id != run.id or await uow.appraisal.requests(
+                [r.id for r in runs], PublicationStatus.PENDING):
+            continue  # not the latest version, or a version of it awaits approval already
+        found.append(run)
+    shown = await names(uow, [run.computed_by for run in found])
+    return [Draft(run.id, run.period, run.version, run.computed_at, shown[run.computed_by],
+                  run.summary) for run in found], lang
+
+
+async def ask_tapped(uow: UnitOfWork, caller: Caller, run_id: int, requires_approval: bool
+                     ) -> tuple[Published | Requested, str]:
+    """The dashboard's "ask for publication" of a draft: :func:`publish_in` for its version.
+
+    Raises:
+        Refused: what :func:`publish_in` refuses, as a text key; ``nothing_pending`` for a
+            run that does not exist.
+    """
+    lang = await language(uow, caller)
+    known = parse_id(run_id)
+    run = await uow.appraisal.get_run(known) if known is not None else None
+    if run is None:
+        raise Refused("nothing_pending", lang)
+    try:
+        return await publish_in(uow, run.period, by=caller.telegram_user_id,
+                                requires_approval=requires_approval,
+                                version=run.version), lang
+    except PublicationRefused as refused:
+        raise Refused(refused.key, lang, refused.params) from refused

@@ -205,3 +205,38 @@ async def test_an_auditor_cannot_approve_their_own_run_and_may_refuse_with_a_rea
         await other.close()
     [event] = await audit(db, "appraisal.refuse")
     assert event.after is not None and event.after["why"] == "the KPI file is late"
+
+
+async def test_an_admin_asks_for_the_publication_of_a_draft(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    from surveys.appraisal.run import run_appraisal
+    from tests.storage.test_appraisal_run import options
+
+    await _signed_in(client, db, browser_of, ADMIN, Role.ADMIN, None, "Admin Li")
+    home = await browser_of.get("/")
+    assert 'href="/audit/drafts"' in home and 'href="/audit/flags"' not in home
+    empty = await browser_of.get("/audit/drafts")
+    assert "No draft awaits a request for publication" in empty
+    await run_appraisal(db, PERIOD, options(), actor="test")
+    page = await browser_of.get("/audit/drafts")
+    assert "Appraisal 2026-Q4, version 1" in page and "four eyes" in page
+    async with db.reading() as uow:
+        [run] = await uow.appraisal.runs(PERIOD)
+    asked = await browser_of.post(f"/audit/drafts/{run.id}/ask", {"csrf": csrf_of(page)})
+    assert browser_of.status == 200 and "awaits an auditor's approval" in asked
+    async with db.reading() as uow:
+        pending = await uow.appraisal.pending_requests()
+    assert [r.id for r, _ in pending] == [run.id]
+    assert "Appraisal 2026-Q4" not in await browser_of.get("/audit/drafts")
+    again = await browser_of.post(f"/audit/drafts/{run.id}/ask", {"csrf": csrf_of(page)})
+    assert browser_of.status == 403 and "already awaits an auditor's approval" in again
+
+    # A township's admin cannot ask for it (a publication covers every unit).
+    town = WebClient(web_bot.web_url)
+    try:
+        await _signed_in(client, db, town, ADMIN + 10, Role.ADMIN, "T1", "Town Admin")
+        refused = await town.get("/audit/drafts")
+        assert town.status == 403 and "Only an admin for all units" in refused
+    finally:
+        await town.close()
