@@ -48,7 +48,7 @@ async def test_an_auditor_dismisses_a_flag_and_restores_it(
     await expect(table).to_contain_text("Willow Village")
     await expect(table).to_contain_text("via window")
     await expect(table).not_to_contain_text("Birch Village")
-    await shot(page)
+    await shot(page, "docs/dashboard-flags.png")
     await page.set_viewport_size(PHONE)
     await _fits(page)
     await page.set_viewport_size(VIEWPORT)
@@ -125,7 +125,7 @@ async def test_approval_of_a_publication_and_self_approval_refused(
         await page.get_by_role("link", name="Approve 2026-Q4 v1…").click()
         await expect(page.locator("main")).to_contain_text(
             "Approve and publish this version now?")
-        await shot(page)
+        await shot(page, "docs/dashboard-approval.png")
         await page.get_by_role("button", name="✅ Yes, publish 2026-Q4 v1").click()
         await expect(page.locator("h1")).to_have_text("Published")
         await expect(page.locator("main")).to_contain_text(

@@ -240,3 +240,16 @@ async def test_an_admin_asks_for_the_publication_of_a_draft(
         assert town.status == 403 and "Only an admin for all units" in refused
     finally:
         await town.close()
+
+
+async def test_the_flags_page_in_chinese(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    await flags(db)
+    await staff(client, db, AUDITOR, Role.AUDITOR, None, "王审计")
+    home = await browser_of.sign_in_with_link(await _link(client, AUDITOR, "王审计", "zh"))
+    assert "异常标记" in home and "审计日志" in home
+    page = await browser_of.get(f"/audit/flags?period={PERIOD}")
+    assert "异常标记 · 2026-Q4" in page and "您范围内共 2 个标记" in page
+    log = await browser_of.get("/audit/log")
+    assert "链完整" in log
