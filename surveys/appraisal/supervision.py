@@ -76,7 +76,7 @@ class FlagRow:
     dismissed_by: str | None  # a name
     dismiss_reason: str | None
     still_excluded_by: tuple[str, ...]  # a dismissed flag's response's other active flags
-    period: str  # the quarter of the response (the list to go back to)
+    period: str  # the list to go back to: the one it was listed in, or its response's quarter
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def _visible(actor: Actor, tree: UnitTree) -> set[int] | None:
     return actor.visible_units(tree, AUDITOR_ROLES)
 
 
-def _row(flag: AnomalyFlag, unit_id: int | None, entry: str | None, completed: datetime,
+def _row(flag: AnomalyFlag, unit_id: int | None, entry: str | None, period: str,
          tree: UnitTree, lang: str, shown: Mapping[str, str],
          active: Mapping[int, list[str]]) -> FlagRow:
     unit = tree.path(unit_id, lang) if unit_id is not None and unit_id in tree.by_id else "?"
@@ -109,7 +109,7 @@ def _row(flag: AnomalyFlag, unit_id: int | None, entry: str | None, completed: d
                    flag.detected_at, flag.dismissed_at,
                    shown.get(flag.dismissed_by or "", flag.dismissed_by),
                    flag.dismiss_reason, others if flag.dismissed_at is not None else (),
-                   period_of(completed, "quarter").label)
+                   period)
 
 
 async def flags_of_period(uow: UnitOfWork, caller: Caller, period_label: str) -> FlagList:
@@ -132,8 +132,7 @@ async def flags_of_period(uow: UnitOfWork, caller: Caller, period_label: str) ->
     items = []
     for flag, code, entry in rows:
         unit = tree.by_code.get(code)
-        # The list is of the period's responses: the period's start stands for when.
-        items.append(_row(flag, unit.id if unit else None, entry, period.start, tree, lang,
+        items.append(_row(flag, unit.id if unit else None, entry, period.label, tree, lang,
                           shown, active))
     dismissed = sum(item.dismissed_at is not None for item in items)
     return FlagList(lang, period.label, tuple(items), dismissed, more)
@@ -172,7 +171,8 @@ async def flag_view(uow: UnitOfWork, caller: Caller, flag_id: int) -> FlagView:
     response = await uow.responses.get(flag.response_id)
     entry = response.entry_point if response is not None else None
     shown = await names(uow, [flag.dismissed_by])
-    return FlagView(lang, _row(flag, unit_id, entry, completed, tree, lang, shown, active))
+    return FlagView(lang, _row(flag, unit_id, entry, period_of(completed, "quarter").label,
+                               tree, lang, shown, active))
 
 
 def _reason(text: str, lang: str) -> str:
