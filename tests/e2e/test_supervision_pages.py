@@ -253,3 +253,43 @@ async def test_the_flags_page_in_chinese(
     assert "异常标记 · 2026-Q4" in page and "您范围内共 2 个标记" in page
     log = await browser_of.get("/audit/log")
     assert "链完整" in log
+
+
+async def test_appeals_are_listed_with_their_answers_within_the_scope(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    from datetime import UTC, datetime
+
+    from storage.models import Appeal, AppealStatus, AppraisalResult
+    from tests.e2e.fieldwork import make_cadre
+    from tests.e2e.supervision import south_township
+    from tests.e2e.test_results_chat import cadre_result
+
+    await south_township(db)
+    cadre = await make_cadre(db, CADRE, "V1", "Cadre Wang")
+    await cadre_result(db, "2026-Q3", AppraisalStatus.PUBLISHED, cadre, 61.0, "fair")
+    _, reviewer = await staff(client, db, ADMIN, Role.ADMIN, None, "Admin Li")
+    at = datetime(2026, 10, 2, 9, 0, tzinfo=UTC)
+    async with db.transaction() as uow:
+        result_id = await uow.session.scalar(select(AppraisalResult.id))
+        assert result_id is not None
+        uow.session.add(Appeal(
+            result_id=result_id, person_id=cadre, reason="The road survey missed our repairs",
+            status=AppealStatus.REJECTED, created_at=at, answer="The repairs came after Q3",
+            answered_by=reviewer, answered_at=at))
+
+    await _signed_in(client, db, browser_of, TOWN_AUDITOR, Role.AUDITOR, "T1", "Town Auditor")
+    page = await browser_of.get("/audit/appeals")
+    assert browser_of.status == 200
+    for part in ("Cadre Wang", "2026-Q3", "The road survey missed our repairs",
+                 "Rejected by Admin Li on 2026-10-02: The repairs came after Q3"):
+        assert part in page, part
+    assert str(CADRE) not in page
+
+    south = WebClient(web_bot.web_url)
+    try:
+        await _signed_in(client, db, south, AUDITOR, Role.AUDITOR, "T2", "South Auditor")
+        theirs = await south.get("/audit/appeals")
+        assert "No appeals in your scope." in theirs and "Cadre Wang" not in theirs
+    finally:
+        await south.close()
