@@ -1,11 +1,12 @@
 """Publishing a period's appraisal, under four eyes.
 
 With ``appraisal.publish_requires_approval`` (the default), publishing a draft is a request:
-an admin for all units asks (``civicpulse appraisal publish``), and the publication takes
-effect when a second person, an auditor for all units, approves it (``civicpulse appraisal
-approve``, /approve in chat, the dashboard later). Nobody approves a request of their own or a
-version they computed. An auditor may refuse a request instead, saying why; the draft stays a
-draft and can be asked for again. With approval off, publishing takes effect at once.
+an admin for all units asks (``civicpulse appraisal publish``, or the dashboard's
+/audit/drafts), and the publication takes effect when a second person, an auditor for all
+units, approves it (``civicpulse appraisal approve``, /approve in chat, the dashboard's
+/audit/approvals). Nobody approves a request of their own or a version they computed. An
+auditor may refuse a request instead, saying why; the draft stays a draft and can be asked
+for again. With approval off, publishing takes effect at once.
 
 Every step is in the hash-chained audit log, and a publication records the log's head (the
 hash of its own event and the number of events): `civicpulse audit verify` checks the chain
