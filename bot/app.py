@@ -148,6 +148,7 @@ def build_application(
         evidence=EvidenceStore(settings.evidence_dir),
         cases=cases_of(settings),
         web=web_rules_of(settings),
+        publish_requires_approval=settings.appraisal.publish_requires_approval,
     )
     application = (
         ApplicationBuilder()

@@ -61,6 +61,8 @@ class Deps:
     web_url: str | None = None
     web_app: bool = False
     web: WebRules = field(default_factory=WebRules)
+    # Four eyes: a draft asked for from the dashboard awaits an auditor's approval.
+    publish_requires_approval: bool = True
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None

@@ -283,6 +283,19 @@ class AnomaliesRepository(Repository):
         return [(flag, code, entry) for flag, code, entry in rows]
 
 
+    async def with_unit(self, flag_id: int) -> tuple[AnomalyFlag, int, datetime] | None:
+        """A flag with the unit of its response's campaign and when the response was
+        completed (which period it is of), for checking a dashboard's scope."""
+        row = (await self.session.execute(
+            select(AnomalyFlag, Campaign.unit_id, Response.completed_at)
+            .join(Response, Response.id == AnomalyFlag.response_id)
+            .join(Campaign, Campaign.id == Response.campaign_id)
+            .where(AnomalyFlag.id == flag_id))).first()
+        if row is None or row[2] is None:
+            return None
+        return row[0], row[1], row[2]
+
+
 class KpiRepository(Repository):
     async def of_period(self, period: str) -> Sequence[KpiValue]:
         return (await self.session.scalars(
@@ -526,6 +539,13 @@ class AppraisalRepository(Repository):
             .where(PublicationRequest.status == PublicationStatus.PENDING)
             .order_by(PublicationRequest.id))
         return [(run, request) for run, request in rows]
+
+    async def drafts(self, limit: int = 20) -> Sequence[AppraisalRun]:
+        """The newest draft runs, newest first."""
+        return (await self.session.scalars(
+            select(AppraisalRun).where(AppraisalRun.status == AppraisalStatus.DRAFT)
+            .order_by(AppraisalRun.computed_at.desc(), AppraisalRun.id.desc())
+            .limit(limit))).all()
 
     async def anchored(self) -> Sequence[AppraisalRun]:
         """Every run that was published (even if superseded since), with the audit log's head

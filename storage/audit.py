@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import String, cast, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import Clock, utcnow
@@ -155,3 +155,20 @@ class AuditRepository(Repository):
                 select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
             )
         ).all()
+
+    async def search(self, needle: str, actors: Sequence[str] = (),
+                     limit: int = 100) -> Sequence[AuditEvent]:
+        """The newest events that mention ``needle`` (case-insensitively: the record's kind
+        or id, the action, who did it, or anything in the states before and after: a case
+        number, a period, a campaign code), or done by one of ``actors``; newest first."""
+        query = select(AuditEvent)
+        if needle:
+            found = [AuditEvent.entity_id == needle,
+                     *(column.icontains(needle, autoescape=True) for column in (
+                         AuditEvent.entity, AuditEvent.action, AuditEvent.actor,
+                         cast(AuditEvent.before, String), cast(AuditEvent.after, String)))]
+            if actors:
+                found.append(AuditEvent.actor.in_(list(actors)))
+            query = query.where(or_(*found))
+        return (await self.session.scalars(
+            query.order_by(AuditEvent.id.desc()).limit(limit))).all()

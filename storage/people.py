@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from storage.db import Repository, insert_new
@@ -86,6 +86,13 @@ class PeopleRepository(Repository):
         """The person with their roles."""
         return await self.session.scalar(
             select(Person).where(Person.id == person_id).options(selectinload(Person.roles)))
+
+    async def named(self, needle: str, limit: int = 20) -> Sequence[Person]:
+        """People whose name (or Chinese name) contains ``needle``, case-insensitively."""
+        return (await self.session.scalars(
+            select(Person).where(or_(Person.name.icontains(needle, autoescape=True),
+                                     Person.name_zh.icontains(needle, autoescape=True)))
+            .order_by(Person.id).limit(limit))).all()
 
     async def by_contact(self, contact_id: int) -> Person | None:
         return await self.session.scalar(

@@ -223,9 +223,11 @@ def test_an_auditor_dismisses_flags_and_the_responses_count_again(
     # A rerun keeps the dismissals and raises the other flags again.
     assert "2 valid response(s); flagged: 4 straight_lining, 3 too_fast" in run(strict)
 
-    assert main(["anomalies", "restore", "--response", "2"]) == 0
+    assert main(["anomalies", "restore", "--response", "2", "--reason", "seen again"]) == 0
     assert "restored 2 flag(s): response 2 too_fast, response 2 straight_lining" in (
         capsys.readouterr().out)
+    assert main(["audit", "show", "anomaly_flag"]) == 0
+    assert '"why": "seen again"' in capsys.readouterr().out
     assert "1 valid response(s); flagged: 5 straight_lining, 4 too_fast" in run(strict)
 
     # With the default thresholds nothing is raised: the dismissed flags go (the audit log

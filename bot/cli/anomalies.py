@@ -14,6 +14,7 @@ from storage.uow import Database
 
 def cmd_anomalies_list(settings: Settings, args: argparse.Namespace) -> int:
     from surveys.appraisal.periods import parse_period
+    from surveys.appraisal.supervision import still_excluding
 
     period = parse_period(args.period)
 
@@ -24,10 +25,7 @@ def cmd_anomalies_list(settings: Settings, args: argparse.Namespace) -> int:
             print(f"no flagged responses in {period.label} (flags are set by `civicpulse "
                   "appraisal run`)")
             return 0
-        active: dict[int, list[str]] = {}
-        for flag, _, _ in rows:
-            if flag.dismissed_at is None:
-                active.setdefault(flag.response_id, []).append(flag.kind)
+        active = still_excluding(flag for flag, _, _ in rows)
         for flag, unit, entry in rows:
             where = f"{unit}" + (f" via {entry}" if entry else "")
             print(f"response {flag.response_id}  {where}  {flag.kind}: {flag.reason}")
@@ -65,7 +63,8 @@ async def cmd_anomalies_restore(settings: Settings, args: argparse.Namespace,
                                 db: Database) -> int:
     from surveys.appraisal.run import restore_flags
 
-    done = await restore_flags(db, args.response, args.kind, actor=args.by)
+    done = await restore_flags(db, args.response, args.kind, actor=args.by,
+                               reason=args.reason)
     listed = ", ".join(f"response {r} {kind}" for r, kind in done)
     print(f"restored {len(done)} flag(s): {listed}; these responses are excluded "
           "again from the next `civicpulse appraisal run`")
@@ -89,5 +88,5 @@ def register(commands: Commands) -> None:
                          metavar="ID", help="a flagged response's id (repeat for several)")
         act.add_argument("--kind", choices=KINDS, help="only flags of this kind (default: all)")
         act.add_argument("--by", default="cli", help="who decides, for the audit log")
-        if verb == "dismiss":
-            act.add_argument("--reason", required=True, help="why, for the audit log")
+        act.add_argument("--reason", required=verb == "dismiss", help="why, for the audit log"
+                         + (" (optional)" if verb == "restore" else ""))

@@ -11,7 +11,6 @@ import sys
 from bot.cli.common import Commands, count_arg
 from bot.cli.db import on_database, with_database
 from bot.settings import Settings
-from storage.audit import Anchor
 from storage.evidence import EvidenceStore
 from storage.models import Evidence
 from storage.uow import Database
@@ -58,11 +57,10 @@ def cmd_evidence_verify(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_audit_verify(settings: Settings, args: argparse.Namespace, db: Database) -> int:
     """The chain from its start, and every head a publication recorded: the chain alone
     cannot tell that its newest events (or all of them) were deleted; the heads can."""
+    from surveys.appraisal.supervision import chain_check
+
     async with db.reading() as uow:
-        anchors = [Anchor(f"appraisal {run.period} version {run.version}",
-                          run.audit_head_hash or "", run.audit_head_events or 0)
-                   for run in await uow.appraisal.anchored()]
-        check = await uow.audit.check(anchors)
+        check, anchors = await chain_check(uow)
     if check.broken_at is not None:
         print(f"audit log tampered with: the chain breaks at event {check.broken_at} (it, or "
               "an event before it, was edited or deleted)", file=sys.stderr)

@@ -37,6 +37,7 @@ from handlers.web.security import (
     set_session,
     web_deps,
 )
+from handlers.web.supervision_links import links as supervision_links
 from storage.db import DatabaseUnavailable
 from storage.models import Role
 from surveys.appraisal.results import my_score, result_view, results_table
@@ -161,7 +162,7 @@ async def _home_links(request: web.Request, viewer: Viewer) -> list[tuple[str, s
 def _staff_links(viewer: Viewer) -> list[tuple[str, str]]:
     if not viewer.roles & {Role.ADMIN, Role.AUDITOR}:
         return []
-    return [("web.home.ranking", "/ranking")]
+    return [("web.home.ranking", "/ranking"), *supervision_links(viewer)]
 
 
 async def result_page(request: web.Request) -> web.StreamResponse:

@@ -315,6 +315,41 @@ async def list_appeals(uow: UnitOfWork, caller: Caller) -> AppealList:
 
 
 @dataclass(frozen=True)
+class AppealRecord:
+    """An appeal and its answer (if answered), for the dashboard's auditors' page."""
+
+    item: AppealItem
+    answer: str | None
+    answered_by: str | None  # the reviewer's name
+    answered_at: datetime | None
+
+
+async def appeal_history(uow: UnitOfWork, caller: Caller
+                         ) -> tuple[str, tuple[AppealRecord, ...]]:
+    """Every appeal of a result in the caller's scope (open or answered), newest first,
+    with its answer: what the dashboard's appeals page lists.
+
+    Raises:
+        Refused: ``not_staff``.
+    """
+    actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
+    tree = await UnitTree.load(uow)
+    records = []
+    reviewers: dict[int, str] = {}
+    for appeal, result, run, cadre in await uow.appeals.listed(None, limit=APPEALS_READ):
+        if not _in_scope(actor, tree, result):
+            continue
+        by = appeal.answered_by
+        if by is not None and by not in reviewers:
+            person = await uow.people.get(by)
+            reviewers[by] = display_name(person, lang) if person is not None else "?"
+        records.append(AppealRecord(_item(appeal, result, run, cadre, tree, actor, lang),
+                                    appeal.answer, reviewers.get(by) if by else None,
+                                    appeal.answered_at))
+    return lang, tuple(records)
+
+
+@dataclass(frozen=True)
 class AnswerAsked:
     lang: str
     item: AppealItem

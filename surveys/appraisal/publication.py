@@ -1,11 +1,12 @@
 """Publishing a period's appraisal, under four eyes.
 
 With ``appraisal.publish_requires_approval`` (the default), publishing a draft is a request:
-an admin for all units asks (``civicpulse appraisal publish``), and the publication takes
-effect when a second person, an auditor for all units, approves it (``civicpulse appraisal
-approve``, /approve in chat, the dashboard later). Nobody approves a request of their own or a
-version they computed. An auditor may refuse a request instead, saying why; the draft stays a
-draft and can be asked for again. With approval off, publishing takes effect at once.
+an admin for all units asks (``civicpulse appraisal publish``, or the dashboard's
+/audit/drafts), and the publication takes effect when a second person, an auditor for all
+units, approves it (``civicpulse appraisal approve``, /approve in chat, the dashboard's
+/audit/approvals). Nobody approves a request of their own or a version they computed. An
+auditor may refuse a request instead, saying why; the draft stays a draft and can be asked
+for again. With approval off, publishing takes effect at once.
 
 Every step is in the hash-chained audit log, and a publication records the log's head (the
 hash of its own event and the number of events): `civicpulse audit verify` checks the chain
@@ -369,26 +370,50 @@ async def refuse_publication(db: Database, period_label: str, *, by: int, reason
         PublicationRefused: no reason, ``by`` not an auditor for all units, or nothing
             awaits approval.
     """
+    period = parse_period(period_label)
+    async with db.transaction() as uow:
+        return await refuse_in(uow, period.label, by=by, reason=reason, version=version)
+
+
+async def refuse_in(uow: UnitOfWork, period: str | None, *, by: int, reason: str,
+                    version: int | None = None, request_id: int | None = None
+                    ) -> tuple[AppraisalRun, PublicationRequest]:
+    """:func:`refuse_publication` within the caller's transaction; ``request_id`` instead
+    of the period names the request (the dashboard's Refuse)."""
     reason = " ".join(clean_text(reason, multiline=False).split())
     if not reason:
         raise PublicationRefused("no_reason", "say why the publication is refused "
                                  "(--reason), for the audit log and the one who asked")
     if len(reason) > MAX_REFUSAL_REASON:
-        raise PublicationRefused("no_reason", f"the reason is {len(reason)} characters; keep "
-                                 f"it under {MAX_REFUSAL_REASON}")
-    period = parse_period(period_label)
-    async with db.transaction() as uow:
-        auditor = await _person(uow, by, Role.AUDITOR, "not_auditor",
-                                "refuse a publication")
-        _runs, run, request = await _pending(uow, period.label, version)
-        request.status, request.decided_by, request.decided_at, request.reason = (
-            PublicationStatus.REFUSED, auditor.label, uow.clock(), reason)
-        await uow.audit.record(auditor.label, "appraisal.refuse", "appraisal_run", run.id,
-                               before={"status": "draft", "requested_by":
-                                       request.requested_by},
-                               after={"period": period.label, "version": run.version,
-                                      "request": request.id, "why": reason})
+        raise PublicationRefused("reason_long", f"the reason is {len(reason)} characters; "
+                                 f"keep it under {MAX_REFUSAL_REASON}",
+                                 max=MAX_REFUSAL_REASON, length=len(reason))
+    auditor = await _person(uow, by, Role.AUDITOR, "not_auditor", "refuse a publication")
+    _runs, run, request = await _pending(uow, period, version, request_id)
+    request.status, request.decided_by, request.decided_at, request.reason = (
+        PublicationStatus.REFUSED, auditor.label, uow.clock(), reason)
+    await uow.audit.record(auditor.label, "appraisal.refuse", "appraisal_run", run.id,
+                           before={"status": "draft", "requested_by":
+                                   request.requested_by},
+                           after={"period": run.period, "version": run.version,
+                                  "request": request.id, "why": reason})
     return run, request
+
+
+async def refuse_tapped(uow: UnitOfWork, caller: Caller, request_id: int, reason: str
+                        ) -> tuple[AppraisalRun, str]:
+    """The dashboard's Refuse, with the auditor's reason.
+
+    Raises:
+        Refused: what :func:`refuse_in` refuses, as a text key.
+    """
+    lang = await language(uow, caller)
+    try:
+        run, _request = await refuse_in(uow, None, by=caller.telegram_user_id, reason=reason,
+                                        request_id=request_id)
+    except PublicationRefused as refused:
+        raise Refused(refused.key, lang, refused.params) from refused
+    return run, lang
 
 
 async def awaiting_approval(uow: UnitOfWork, telegram_user_id: int | None = None
@@ -491,3 +516,60 @@ async def unannounced(uow: UnitOfWork) -> list[Announcement]:
 async def announced(uow: UnitOfWork, request_ids: Sequence[int], now: datetime) -> None:
     """Their auditors were told (or could not be: nobody is asked twice)."""
     await uow.appraisal.mark_announced(request_ids, now)
+
+
+# --- from the dashboard: an admin asks for a draft's publication ------------------------------
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A period's latest version, a draft nobody has asked to publish yet."""
+
+    run_id: int
+    period: str
+    version: int
+    computed_at: datetime
+    computed_by: str  # a name
+    summary: Mapping[str, object]
+
+
+async def drafts(uow: UnitOfWork, caller: Caller) -> tuple[list[Draft], str]:
+    """The drafts an admin for all units may ask to publish, newest first.
+
+    Raises:
+        Refused: ``not_admin``, for anyone who is not an admin for all units.
+    """
+    actor, lang = await acting_as(uow, caller, (Role.ADMIN,), "not_admin")
+    if not holds_everywhere(actor, Role.ADMIN):
+        raise Refused("not_admin", lang)
+    found = []
+    for run in await uow.appraisal.drafts():
+        runs = await uow.appraisal.runs(run.period)
+        if runs[-1].id != run.id or await uow.appraisal.requests(
+                [r.id for r in runs], PublicationStatus.PENDING):
+            continue  # not the latest version, or a version of it awaits approval already
+        found.append(run)
+    shown = await names(uow, [run.computed_by for run in found])
+    return [Draft(run.id, run.period, run.version, run.computed_at, shown[run.computed_by],
+                  run.summary) for run in found], lang
+
+
+async def ask_tapped(uow: UnitOfWork, caller: Caller, run_id: int, requires_approval: bool
+                     ) -> tuple[Published | Requested, str]:
+    """The dashboard's "ask for publication" of a draft: :func:`publish_in` for its version.
+
+    Raises:
+        Refused: what :func:`publish_in` refuses, as a text key; ``nothing_pending`` for a
+            run that does not exist.
+    """
+    lang = await language(uow, caller)
+    known = parse_id(run_id)
+    run = await uow.appraisal.get_run(known) if known is not None else None
+    if run is None:
+        raise Refused("nothing_pending", lang)
+    try:
+        return await publish_in(uow, run.period, by=caller.telegram_user_id,
+                                requires_approval=requires_approval,
+                                version=run.version), lang
+    except PublicationRefused as refused:
+        raise Refused(refused.key, lang, refused.params) from refused

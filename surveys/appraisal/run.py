@@ -139,6 +139,21 @@ def _checked_actor(actor: str) -> str:
     return cleaned
 
 
+def dismiss_reason(reason: str) -> str:
+    """The reason as stored: one line of typed text, not empty, not too long.
+
+    Raises:
+        AppraisalError: empty, or longer than ``MAX_DISMISS_REASON``.
+    """
+    cleaned = " ".join(clean_text(reason, multiline=False).split())
+    if not cleaned:
+        raise AppraisalError("say why the flag is dismissed (--reason), for the audit log")
+    if len(cleaned) > MAX_DISMISS_REASON:
+        raise AppraisalError(f"the reason is {len(cleaned)} characters; keep it under "
+                             f"{MAX_DISMISS_REASON}")
+    return cleaned
+
+
 async def dismiss_flags(db: Database, response_ids: Sequence[int], kind: str | None,
                         reason: str, actor: str, now: datetime | None = None) -> Dismissal:
     """Dismiss the flags of these responses (of ``kind``, or all): the auditor judged them
@@ -146,50 +161,61 @@ async def dismiss_flags(db: Database, response_ids: Sequence[int], kind: str | N
     them; from the next ``appraisal run`` they exclude nothing (a response with another,
     undismissed flag stays excluded by that one). Published results are not touched.
     Refuses (AppraisalError), changing nothing, when a response has no flag to dismiss."""
-    reason = " ".join(clean_text(reason, multiline=False).split())
-    if not reason:
-        raise AppraisalError("say why the flag is dismissed (--reason), for the audit log")
-    if len(reason) > MAX_DISMISS_REASON:
-        raise AppraisalError(f"the reason is {len(reason)} characters; keep it under "
-                             f"{MAX_DISMISS_REASON}")
+    reason = dismiss_reason(reason)
     actor = _checked_actor(actor)
-    now = now or db.clock()
     async with db.transaction() as uow:
-        flags = await uow.anomalies.of_responses(_known(response_ids), kind)
-        _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is None],
-                       "no flag to dismiss")
-        done: list[tuple[int, str]] = []
-        for flag in flags:
-            if flag.dismissed_at is None:
-                flag.dismissed_at, flag.dismissed_by, flag.dismiss_reason = now, actor, reason
-                done.append((flag.response_id, flag.kind))
-                await uow.audit.record(actor, "anomaly.dismiss", "anomaly_flag", flag.id,
-                                       before={"response_id": flag.response_id,
-                                               "kind": flag.kind, "reason": flag.reason},
-                                       after={"dismissed": True, "why": reason})
-        await uow.session.flush()
-        still = await uow.anomalies.active_kinds({r for r, _ in done})
+        return await dismiss_in(uow, response_ids, kind, reason, actor, now or db.clock())
+
+
+async def dismiss_in(uow: UnitOfWork, response_ids: Sequence[int], kind: str | None,
+                     reason: str, actor: str, now: datetime) -> Dismissal:
+    """:func:`dismiss_flags` within the caller's transaction (the dashboard's), with the
+    reason and actor already checked."""
+    flags = await uow.anomalies.of_responses(_known(response_ids), kind)
+    _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is None],
+                   "no flag to dismiss")
+    done: list[tuple[int, str]] = []
+    for flag in flags:
+        if flag.dismissed_at is None:
+            flag.dismissed_at, flag.dismissed_by, flag.dismiss_reason = now, actor, reason
+            done.append((flag.response_id, flag.kind))
+            await uow.audit.record(actor, "anomaly.dismiss", "anomaly_flag", flag.id,
+                                   before={"response_id": flag.response_id,
+                                           "kind": flag.kind, "reason": flag.reason},
+                                   after={"dismissed": True, "why": reason})
+    await uow.session.flush()
+    still = await uow.anomalies.active_kinds({r for r, _ in done})
     return Dismissal(done, still)
 
 
 async def restore_flags(db: Database, response_ids: Sequence[int], kind: str | None,
-                        actor: str) -> list[tuple[int, str]]:
+                        actor: str, reason: str | None = None) -> list[tuple[int, str]]:
     """Undo a dismissal: the flags exclude their responses again from the next run (if the
-    detectors still raise them then)."""
+    detectors still raise them then). ``reason``, if given, is kept in the audit log."""
     actor = _checked_actor(actor)
+    why = dismiss_reason(reason) if reason is not None else None
     async with db.transaction() as uow:
-        flags = await uow.anomalies.of_responses(_known(response_ids), kind)
-        _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is not None],
-                       "no dismissed flag to restore")
-        done: list[tuple[int, str]] = []
-        for flag in flags:
-            if flag.dismissed_at is not None:
-                await uow.audit.record(actor, "anomaly.restore", "anomaly_flag", flag.id,
-                                       before={"dismissed_by": flag.dismissed_by,
-                                               "why": flag.dismiss_reason},
-                                       after={"dismissed": False})
-                flag.dismissed_at = flag.dismissed_by = flag.dismiss_reason = None
-                done.append((flag.response_id, flag.kind))
+        return await restore_in(uow, response_ids, kind, actor, why)
+
+
+async def restore_in(uow: UnitOfWork, response_ids: Sequence[int], kind: str | None,
+                     actor: str, reason: str | None = None) -> list[tuple[int, str]]:
+    """:func:`restore_flags` within the caller's transaction, the actor and reason checked."""
+    flags = await uow.anomalies.of_responses(_known(response_ids), kind)
+    _require_flags(response_ids, kind, [f for f in flags if f.dismissed_at is not None],
+                   "no dismissed flag to restore")
+    done: list[tuple[int, str]] = []
+    for flag in flags:
+        if flag.dismissed_at is not None:
+            after: dict[str, object] = {"dismissed": False}
+            if reason is not None:
+                after["why"] = reason
+            await uow.audit.record(actor, "anomaly.restore", "anomaly_flag", flag.id,
+                                   before={"dismissed_by": flag.dismissed_by,
+                                           "why": flag.dismiss_reason},
+                                   after=after)
+            flag.dismissed_at = flag.dismissed_by = flag.dismiss_reason = None
+            done.append((flag.response_id, flag.kind))
     return done
 
 

@@ -1,0 +1,296 @@
+"""Supervision as the dashboard's auditors' pages do it: a period's anomaly flags in the
+auditor's scope, dismissed or restored (each with a reason), and the audit log searched by
+record with the chain's verification.
+
+The rules are the command line's (``civicpulse anomalies``, ``civicpulse audit verify``):
+dismissing and restoring go through :func:`surveys.appraisal.run.dismiss_in` and
+:func:`~surveys.appraisal.run.restore_in`, and the chain is checked against every head a
+publication recorded (:func:`chain_check`), here as there.
+
+Scopes: an auditor for a township sees and acts on the flags of responses to campaigns of
+that township's units only; a flag outside the scope is refused as ``flag_unknown``, the
+same as one that does not exist (the dashboard answers 404). The audit log spans every unit,
+so it is for auditors for all units (``audit_everywhere`` otherwise). Refusals are
+:class:`~surveys.people.caller.Refused` with a text key (``supervision.<key>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from storage.audit import Anchor, ChainCheck
+from storage.ids import parse_id, shown_id
+from storage.models import AnomalyFlag, Role
+from surveys.appraisal.periods import PeriodError, parse_period, period_of
+from surveys.appraisal.publication import holds_everywhere, names
+from surveys.appraisal.run import (
+    MAX_DISMISS_REASON,
+    AppraisalError,
+    dismiss_in,
+    dismiss_reason,
+    restore_in,
+)
+from surveys.people.access import Actor, UnitTree
+from surveys.people.caller import Caller, Refused, acting_as
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
+
+AUDITOR_ROLES = (Role.AUDITOR,)
+NOT_AUDITOR = "not_auditor"
+FLAGS_LISTED = 500
+EVENTS_LISTED = 100
+MAX_SEARCH = 100
+# Keys of an event's states never shown in a page: no Telegram id leaves the server.
+_HIDDEN_KEYS = ("telegram", "chat_id", "user_id")
+
+
+# --- anomaly flags --------------------------------------------------------------------------
+
+
+def still_excluding(flags: Iterable[AnomalyFlag]) -> dict[int, list[str]]:
+    """Response id -> the kinds of its flags that still exclude it (not dismissed): what a
+    dismissed flag's response is still kept out of the scores by."""
+    active: dict[int, list[str]] = {}
+    for flag in flags:
+        if flag.dismissed_at is None:
+            active.setdefault(flag.response_id, []).append(flag.kind)
+    return active
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    """One flag as an auditor is shown it."""
+
+    id: int
+    response: str  # the response's id, as the command line shows it
+    unit: str  # the unit's path from the top, in the reader's language
+    entry: str | None  # the entry point (a poster, a window), if any
+    kind: str
+    reason: str
+    detected_at: datetime
+    dismissed_at: datetime | None
+    dismissed_by: str | None  # a name
+    dismiss_reason: str | None
+    still_excluded_by: tuple[str, ...]  # a dismissed flag's response's other active flags
+    period: str  # the list to go back to: the one it was listed in, or its response's quarter
+
+
+@dataclass(frozen=True)
+class FlagList:
+    lang: str
+    period: str
+    items: tuple[FlagRow, ...]
+    dismissed: int
+    more: bool  # more flags than listed
+
+
+async def _auditor(uow: UnitOfWork, caller: Caller) -> tuple[Actor, str, UnitTree]:
+    actor, lang = await acting_as(uow, caller, AUDITOR_ROLES, NOT_AUDITOR)
+    return actor, lang, await UnitTree.load(uow)
+
+
+def _visible(actor: Actor, tree: UnitTree) -> set[int] | None:
+    """The units whose flags the auditor sees; None: all."""
+    if None in actor.scopes(AUDITOR_ROLES):
+        return None
+    return actor.visible_units(tree, AUDITOR_ROLES)
+
+
+def _row(flag: AnomalyFlag, unit_id: int | None, entry: str | None, period: str,
+         tree: UnitTree, lang: str, shown: Mapping[str, str],
+         active: Mapping[int, list[str]]) -> FlagRow:
+    unit = tree.path(unit_id, lang) if unit_id is not None and unit_id in tree.by_id else "?"
+    others = tuple(k for k in active.get(flag.response_id, []) if k != flag.kind)
+    return FlagRow(flag.id, shown_id(flag.response_id), unit, entry, flag.kind, flag.reason,
+                   flag.detected_at, flag.dismissed_at,
+                   shown.get(flag.dismissed_by or "", flag.dismissed_by),
+                   flag.dismiss_reason, others if flag.dismissed_at is not None else (),
+                   period)
+
+
+async def flags_of_period(uow: UnitOfWork, caller: Caller, period_label: str) -> FlagList:
+    """The period's flags of responses to campaigns in the auditor's scope, by unit.
+
+    Raises:
+        Refused: ``not_auditor``; ``period`` for a label that is no period.
+    """
+    actor, lang, tree = await _auditor(uow, caller)
+    try:
+        period = parse_period(period_label)
+    except PeriodError as exc:
+        raise Refused("period", lang, {"period": period_label}) from exc
+    rows = await uow.anomalies.listed(period.start, period.end, _visible(actor, tree),
+                                      limit=FLAGS_LISTED + 1)
+    more = len(rows) > FLAGS_LISTED
+    rows = rows[:FLAGS_LISTED]
+    active = still_excluding(flag for flag, _, _ in rows)
+    shown = await names(uow, [flag.dismissed_by for flag, _, _ in rows])
+    items = []
+    for flag, code, entry in rows:
+        unit = tree.by_code.get(code)
+        items.append(_row(flag, unit.id if unit else None, entry, period.label, tree, lang,
+                          shown, active))
+    dismissed = sum(item.dismissed_at is not None for item in items)
+    return FlagList(lang, period.label, tuple(items), dismissed, more)
+
+
+async def _flag(uow: UnitOfWork, actor: Actor, tree: UnitTree, lang: str,
+                flag_id: int) -> tuple[AnomalyFlag, int, datetime]:
+    """The flag, if it is in the auditor's scope.
+
+    Raises:
+        Refused: ``flag_unknown``, for no such flag or one outside the scope alike.
+    """
+    known = parse_id(flag_id)
+    found = await uow.anomalies.with_unit(known) if known is not None else None
+    if found is None or not actor.covers(tree, found[1], AUDITOR_ROLES):
+        raise Refused("flag_unknown", lang)
+    return found
+
+
+@dataclass(frozen=True)
+class FlagView:
+    lang: str
+    flag: FlagRow
+    max_reason: int = MAX_DISMISS_REASON
+
+
+async def flag_view(uow: UnitOfWork, caller: Caller, flag_id: int) -> FlagView:
+    """One flag, to dismiss or restore it.
+
+    Raises:
+        Refused: ``not_auditor``, ``flag_unknown``.
+    """
+    actor, lang, tree = await _auditor(uow, caller)
+    flag, unit_id, completed = await _flag(uow, actor, tree, lang, flag_id)
+    active = await uow.anomalies.active_kinds([flag.response_id])
+    response = await uow.responses.get(flag.response_id)
+    entry = response.entry_point if response is not None else None
+    shown = await names(uow, [flag.dismissed_by])
+    return FlagView(lang, _row(flag, unit_id, entry, period_of(completed, "quarter").label,
+                               tree, lang, shown, active))
+
+
+def _reason(text: str, lang: str) -> str:
+    try:
+        return dismiss_reason(text)
+    except AppraisalError as exc:
+        key = "reason_missing" if not text.strip() else "reason_long"
+        raise Refused(key, lang, {"max": MAX_DISMISS_REASON}) from exc
+
+
+async def dismiss(uow: UnitOfWork, caller: Caller, flag_id: int, reason: str) -> FlagView:
+    """The auditor judged the flagged response genuine: it counts again from the next
+    appraisal run (published results do not change). Audit-logged with the reason.
+
+    Raises:
+        Refused: ``not_auditor``, ``flag_unknown``, ``reason_missing``, ``reason_long``,
+            ``flag_dismissed`` (already).
+    """
+    actor, lang, tree = await _auditor(uow, caller)
+    flag, _unit, _at = await _flag(uow, actor, tree, lang, flag_id)
+    why = _reason(reason, lang)
+    if flag.dismissed_at is not None:
+        raise Refused("flag_dismissed", lang)
+    await dismiss_in(uow, [flag.response_id], flag.kind, why, actor.label, caller.now)
+    return await flag_view(uow, caller, flag_id)
+
+
+async def restore(uow: UnitOfWork, caller: Caller, flag_id: int, reason: str) -> FlagView:
+    """Undo a dismissal, saying why: the response is excluded again from the next run.
+
+    Raises:
+        Refused: ``not_auditor``, ``flag_unknown``, ``reason_missing``, ``reason_long``,
+            ``flag_active`` (not dismissed).
+    """
+    actor, lang, tree = await _auditor(uow, caller)
+    flag, _unit, _at = await _flag(uow, actor, tree, lang, flag_id)
+    why = _reason(reason, lang)
+    if flag.dismissed_at is None:
+        raise Refused("flag_active", lang)
+    await restore_in(uow, [flag.response_id], flag.kind, actor.label, why)
+    return await flag_view(uow, caller, flag_id)
+
+
+# --- the audit log --------------------------------------------------------------------------
+
+
+async def chain_check(uow: UnitOfWork) -> tuple[ChainCheck, list[Anchor]]:
+    """The chain from its start, and every head a publication recorded: the chain alone
+    cannot tell that its newest events (or all of them) were deleted; the heads can."""
+    anchors = [Anchor(f"appraisal {run.period} version {run.version}",
+                      run.audit_head_hash or "", run.audit_head_events or 0)
+               for run in await uow.appraisal.anchored()]
+    return await uow.audit.check(anchors), anchors
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    at: datetime
+    actor: str  # a name, or the label the command line was given
+    action: str
+    entity: str
+    entity_id: str | None
+    before: str | None  # the state, as "key: value" lines
+    after: str | None
+
+
+@dataclass(frozen=True)
+class AuditLog:
+    lang: str
+    needle: str
+    events: tuple[EventRow, ...]
+    check: ChainCheck
+    anchors: tuple[Anchor, ...]
+
+
+def _hidden(key: str) -> bool:
+    return any(part in key.lower() for part in _HIDDEN_KEYS)
+
+
+def state_text(state: Mapping[str, Any] | None) -> str | None:
+    """An event's state as lines to read, without any key that could hold a Telegram id."""
+    if state is None:
+        return None
+    lines = []
+    for key in sorted(state):
+        if _hidden(key):
+            continue
+        value = state[key]
+        if isinstance(value, Mapping):
+            value = ", ".join(f"{k}={v}" for k, v in sorted(value.items()) if not _hidden(k))
+        elif isinstance(value, list | tuple):
+            value = ", ".join(map(str, value))
+        lines.append(f"{key}: {value}")
+    return "\n".join(lines)
+
+
+async def audit_log(uow: UnitOfWork, caller: Caller, needle: str) -> AuditLog:
+    """The newest events about a record (``needle``: a case number, a period, a campaign
+    code, a person's name, a record's id), or the newest of all; with the chain's check.
+
+    Raises:
+        Refused: ``not_auditor``; ``audit_everywhere`` for an auditor of some units only.
+    """
+    actor, lang = await acting_as(uow, caller, AUDITOR_ROLES, NOT_AUDITOR)
+    if not holds_everywhere(actor, Role.AUDITOR):
+        raise Refused("audit_everywhere", lang)
+    needle = " ".join(needle.split())[:MAX_SEARCH]
+    if needle:
+        # A person's name finds what they did (the log names them ``person:<id>``).
+        labels = [f"person:{p.id}" for p in await uow.people.named(needle)]
+        found = await uow.audit.search(needle, labels, limit=EVENTS_LISTED)
+    else:
+        found = await uow.audit.recent(EVENTS_LISTED)
+    shown = await names(uow, [e.actor for e in found])
+    events = tuple(EventRow(e.id, e.at, shown.get(e.actor, e.actor), e.action, e.entity,
+                            e.entity_id, state_text(e.before), state_text(e.after))
+                   for e in found)
+    check, anchors = await chain_check(uow)
+    return AuditLog(lang, needle, events, check, tuple(anchors))
+

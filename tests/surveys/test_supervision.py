@@ -1,0 +1,87 @@
+"""The auditors' use cases on a real database: scopes (a township's auditor sees and acts on
+that township's flags only; the audit log is for auditors for all units), refusals with a
+text key, and no Telegram id in what a page shows of the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from storage.models import Role
+from storage.uow import Database
+from surveys.appraisal import supervision
+from surveys.people.caller import Caller, Refused
+from surveys.people.roles import grant_role
+from tests.conftest import seed_campaign
+from tests.e2e.supervision import PERIOD, flags
+
+TOWN, EVERYWHERE, ADMIN = 9801, 9802, 9803
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+async def _people(db: Database) -> None:
+    async with db.transaction() as uow:
+        for user, role, unit, name in ((TOWN, Role.AUDITOR, "T1", "Town Auditor"),
+                                       (EVERYWHERE, Role.AUDITOR, None, "Auditor Wang"),
+                                       (ADMIN, Role.ADMIN, None, "Admin Li")):
+            await grant_role(uow, telegram_user_id=user, role=role, unit_code=unit, name=name,
+                             actor="test")
+
+
+def _caller(user: int) -> Caller:
+    return Caller(telegram_user_id=user, now=NOW)
+
+
+async def test_a_township_auditor_sees_and_acts_on_their_township_only(db: Database) -> None:
+    await seed_campaign(db)
+    seeded = await flags(db)
+    await _people(db)
+    async with db.transaction() as uow:
+        town = await supervision.flags_of_period(uow, _caller(TOWN), PERIOD)
+        everywhere = await supervision.flags_of_period(uow, _caller(EVERYWHERE), PERIOD)
+    assert [f.id for f in town.items] == [seeded.north]
+    assert {f.id for f in everywhere.items} == {seeded.north, seeded.south}
+    assert "Willow Village" in town.items[0].unit and town.items[0].entry == "window"
+
+    for action in (supervision.dismiss, supervision.restore):
+        with pytest.raises(Refused) as refused:
+            async with db.transaction() as uow:
+                await action(uow, _caller(TOWN), seeded.south, "a reason")
+        assert refused.value.key == "flag_unknown"
+    with pytest.raises(Refused) as refused:
+        async with db.transaction() as uow:
+            await supervision.flag_view(uow, _caller(TOWN), 10**30)
+    assert refused.value.key == "flag_unknown"
+    with pytest.raises(Refused) as refused:
+        async with db.transaction() as uow:
+            await supervision.flags_of_period(uow, _caller(ADMIN), PERIOD)
+    assert refused.value.key == "not_auditor"
+
+    async with db.transaction() as uow:
+        view = await supervision.dismiss(uow, _caller(TOWN), seeded.north, "  a regular  ")
+    assert view.flag.dismissed_by == "Town Auditor" and view.flag.dismiss_reason == "a regular"
+    with pytest.raises(Refused) as refused:
+        async with db.transaction() as uow:
+            await supervision.restore(uow, _caller(TOWN), seeded.north, "x" * 301)
+    assert refused.value.key == "reason_long"
+
+
+async def test_the_audit_log_is_for_auditors_for_all_units(db: Database) -> None:
+    await seed_campaign(db)
+    await _people(db)
+    with pytest.raises(Refused) as refused:
+        async with db.transaction() as uow:
+            await supervision.audit_log(uow, _caller(TOWN), "")
+    assert refused.value.key == "audit_everywhere"
+    async with db.transaction() as uow:
+        log = await supervision.audit_log(uow, _caller(EVERYWHERE), "willow")
+    assert log.check.intact and log.events
+    assert all("willow" in f"{e.entity_id} {e.before} {e.after}".lower() for e in log.events)
+
+
+def test_states_shown_never_hold_a_telegram_id() -> None:
+    shown = supervision.state_text({"telegram_user_id": 123456789, "name": "Li",
+                                    "holder": {"chat_id": 42, "unit": "T1"}})
+    assert shown is not None and "123456789" not in shown and "42" not in shown
+    assert "name: Li" in shown and "unit=T1" in shown
