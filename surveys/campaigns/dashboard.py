@@ -173,8 +173,10 @@ async def new_campaign_form(uow: UnitOfWork, caller: Caller) -> NewCampaignForm:
     tree = await UnitTree.load(uow)
     units = sorted((UnitOption(tree.by_id[i].code, tree.path(i, lang))
                     for i in actor.visible_units(tree, ADMIN_ROLES)), key=lambda u: u.path)
-    templates = [TemplateChoice(name, survey.title, survey.audience)
-                 for name, survey in ((n, load_template(n)) for n in template_names())]
+    # Residents' surveys first: the form's default is the everyday campaign.
+    templates = sorted((TemplateChoice(name, survey.title, survey.audience)
+                        for name, survey in ((n, load_template(n)) for n in template_names())),
+                       key=lambda c: (c.audience != "residents", c.name))
     return NewCampaignForm(lang, templates, units)
 
 

@@ -18,7 +18,10 @@ from sandbox import SandboxClient
 from storage.models import (
     AuditEvent,
     CampaignStatus,
+    Contact,
     EntryPoint,
+    OutboxMessage,
+    OutboxStatus,
     Response,
     ResponseStatus,
     Role,
@@ -57,6 +60,47 @@ async def south_campaign(db: Database, bot: Bot, code: str = "oak") -> None:
         await create_campaign(uow, survey=load_template("resident_satisfaction"),
                               unit_code="V3", code=code, opens_at=now - timedelta(minutes=1),
                               closes_at=now + timedelta(days=10), now=now, actor="test")
+
+
+async def campaign_with_progress(db: Database, bot: Bot, code: str = "willow-q4") -> None:
+    """A campaign of Willow Village opened 12 days ago: completed responses on most days
+    (through the main link, the invitations and a service window's poster), some left
+    unfinished, and its invitations sent, failed and dropped."""
+    now = bot.clock()
+    opened = now - timedelta(days=12)
+    async with db.transaction() as uow:
+        await create_campaign(uow, survey=load_template("resident_satisfaction"),
+                              unit_code="V1", code=code, opens_at=opened,
+                              closes_at=now + timedelta(days=9), now=now, actor="test")
+        campaign = await uow.campaigns.by_code(code)
+        assert campaign is not None
+        uow.session.add(EntryPoint(campaign_id=campaign.id, name="window2",
+                                   label="Service window 2"))
+        per_day = [2, 5, 9, 7, 4, 0, 3, 6, 11, 8, 5, 2, 1]
+        n = 0
+        for day, count in enumerate(per_day):
+            for i in range(count):
+                entry = ("window2", None, "invite")[i % 3]
+                uow.session.add(Response(
+                    campaign_id=campaign.id, survey_id=campaign.survey_id,
+                    respondent_key=f"{n:064d}", status=ResponseStatus.COMPLETED,
+                    language="en", started_at=opened + timedelta(days=day),
+                    completed_at=opened + timedelta(days=day), entry_point=entry))
+                n += 1
+        for i in range(9):
+            uow.session.add(Response(
+                campaign_id=campaign.id, survey_id=campaign.survey_id,
+                respondent_key=f"{1000 + i:064d}", status=ResponseStatus.IN_PROGRESS,
+                language="en", started_at=now - timedelta(hours=2), completed_at=None))
+        for i, status in enumerate([OutboxStatus.SENT] * 40 + [OutboxStatus.FAILED] * 2
+                                   + [OutboxStatus.SKIPPED] * 3):
+            contact = Contact(telegram_user_id=880_000 + i, chat_id=880_000 + i, language="en")
+            uow.session.add(contact)
+            await uow.session.flush()
+            uow.session.add(OutboxMessage(campaign_id=campaign.id, contact_id=contact.id,
+                                          kind="invite", status=status, due_at=opened,
+                                          sent_at=opened if status == OutboxStatus.SENT
+                                          else None))
 
 
 async def signed_in(client: SandboxClient, db: Database, browser: WebClient, user_id: int,
@@ -251,3 +295,18 @@ async def test_a_cadre_and_nobody_signed_in_see_no_campaign(
                  "/campaign/willow/qr.png"):
         await browser_of.get(path)
         assert browser_of.status == 404, path
+
+
+async def test_a_campaign_with_progress_shows_its_figures(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    await campaign_with_progress(db, web_bot)
+    await signed_in(client, db, browser_of, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu")
+    page = await browser_of.get("/campaign/willow-q4")
+    assert browser_of.status == 200
+    assert '<b class="big">63</b>' in page and "88%" in page, "63 of 72 started"
+    assert "Tallest bar: 11 responses" in page
+    assert page.count('<rect class="bar"') == 13, "a bar a day since the opening"
+    for part in ("40 sent</span>, <span class=\"delivery delivery-failed\">2 failed", "3 dropped",
+                 "invitations", "Service window 2"):
+        assert part in page, part
