@@ -161,7 +161,8 @@ async def _home_links(request: web.Request, viewer: Viewer) -> list[tuple[str, s
 def _staff_links(viewer: Viewer) -> list[tuple[str, str]]:
     if not viewer.roles & {Role.ADMIN, Role.AUDITOR}:
         return []
-    return [("web.home.ranking", "/ranking"), ("web.home.campaigns", "/campaigns")]
+    return [("web.home.ranking", "/ranking"), ("web.home.campaigns", "/campaigns"),
+            ("web.home.cadres", "/cadres")]
 
 
 async def result_page(request: web.Request) -> web.StreamResponse:

@@ -104,15 +104,17 @@ async def campaign_with_progress(db: Database, bot: Bot, code: str = "willow-q4"
 
 
 async def signed_in(client: SandboxClient, db: Database, browser: WebClient, user_id: int,
-                    role: Role, unit: str | None, name: str) -> str:
+                    role: Role, unit: str | None, name: str, lang: str = "en") -> str:
     """The person, given the role, signs in with a /dashboard link; their home page."""
     user, _ = await staff(client, db, user_id, role, unit, name)
+    if lang != "en":
+        user = await client.user(user_id, name, language_code=lang)
     await user.send("/dashboard")
     reply = await user.wait_for_message("/signin/")
     found = re.search(r"https?://\S+/signin/[A-Za-z0-9_-]+", reply.text)
     assert found is not None, reply.text
     home = await browser.sign_in_with_link(found.group(0))
-    assert browser.status == 200 and f"Hello, {name}" in home
+    assert browser.status == 200 and name in home
     return home
 
 
@@ -292,7 +294,7 @@ async def test_a_cadre_and_nobody_signed_in_see_no_campaign(
     assert found is not None
     await browser_of.sign_in_with_link(found.group(0))
     for path in ("/campaigns", "/campaign/willow", "/campaigns/new",
-                 "/campaign/willow/qr.png"):
+                 "/campaign/willow/qr.png", "/cadres"):
         await browser_of.get(path)
         assert browser_of.status == 404, path
 
@@ -310,3 +312,36 @@ async def test_a_campaign_with_progress_shows_its_figures(
     for part in ("40 sent</span>, <span class=\"delivery delivery-failed\">2 failed", "3 dropped",
                  "invitations", "Service window 2"):
         assert part in page, part
+
+
+async def test_the_cadres_page_lists_the_profiles_of_the_admins_units_only(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    from tests.e2e.fieldwork import make_cadre
+
+    await south_campaign(db, web_bot)
+    await make_cadre(db, 9621, "V1", "Cadre Wang", tasks=["Repair the Willow bridge"])
+    await make_cadre(db, 9622, "V3", "Cadre Zhou", tasks=["Oak well"])
+    home = await signed_in(client, db, browser_of, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu")
+    assert 'href="/cadres"' in home
+    page = await browser_of.get("/cadres")
+    assert browser_of.status == 200
+    for part in ("Cadre Wang", "Willow Village", "Repair the Willow bridge", "✅ linked",
+                 "1 shown of 1"):
+        assert part in page, part
+    assert "Cadre Zhou" not in page and "Oak well" not in page
+    assert "9621" not in page, "no Telegram id"
+
+
+async def test_the_campaign_pages_in_chinese(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    await campaign_with_progress(db, web_bot)
+    await signed_in(client, db, browser_of, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu", "zh")
+    page = await browser_of.get("/campaign/willow-q4")
+    assert browser_of.status == 200
+    for part in ("调查活动 willow-q4", "已完成", "95% 置信度下的误差范围", "最高的柱：11 份答卷",
+                 "参与入口", "海报"):
+        assert part in page, part
+    form = await browser_of.get("/campaigns/new")
+    assert "新建调查活动" in form and "结束时间" in form
