@@ -32,12 +32,12 @@ from surveys.campaigns.dashboard import (
     poster,
 )
 from surveys.campaigns.dialogue import InputError
-from surveys.campaigns.rules import CODE_PATTERN, deep_link
+from surveys.campaigns.rules import CODE_PATTERN, ENTRY_PATTERN, deep_link
 from surveys.people.caller import Refused
 from surveys.people.names import display_name
 from surveys.people.sign_in import Viewer
 
-_ENTRY = re.compile(r"^[A-Za-z0-9_]{1,24}$")
+_ENTRY = ENTRY_PATTERN
 _DONE = ("created", "closed")
 # What a form field may hold: longer is refused before any use case runs.
 _FIELD_MAX = 100

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from playwright.async_api import Page, expect
 
 from storage.models import CampaignStatus, Role
@@ -17,7 +18,7 @@ from surveys.people.roles import grant_role
 from surveys.people.units import import_units
 from surveys.questionnaire.loader import load_template
 from tests.browser.conftest import Bot, ChatPage, Shot
-from tests.browser.test_dashboard_page import PHONE, _dashboard_link, _fits
+from tests.browser.test_dashboard_page import PHONE, _fits
 from tests.conftest import TEST_UNITS
 from tests.e2e.test_dashboard_campaigns import SOUTH, campaign_with_progress
 
@@ -30,7 +31,8 @@ async def _status(db: Database, code: str) -> CampaignStatus | None:
         return None if campaign is None else campaign.status
 
 
-async def _admin_of_north(chat: ChatPage, db: Database, bot: Bot) -> Page:
+async def _admin_of_north(chat: ChatPage, db: Database, bot: Bot,
+                          language: str = "English (en)") -> Page:
     """South Township with its campaign "oak"; Admin Liu, scoped to North Township, signed
     in with a /dashboard link in a tab of their own."""
     async with db.transaction() as uow:
@@ -39,14 +41,19 @@ async def _admin_of_north(chat: ChatPage, db: Database, bot: Bot) -> Page:
         await create_campaign(uow, survey=load_template("resident_satisfaction"),
                               unit_code="V3", code="oak", opens_at=now - timedelta(minutes=1),
                               closes_at=now + timedelta(days=10), now=now, actor="test")
-    await chat.new_user(ADMIN, "Liu")
+    await chat.new_user(ADMIN, "Liu", language=language)
     async with db.transaction() as uow:
         await grant_role(uow, telegram_user_id=ADMIN, role=Role.ADMIN, unit_code="T1",
                          name="Admin Liu", actor="test")
     page = await chat.page.context.new_page()
-    await page.goto(await _dashboard_link(chat))
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.locator("h1")).to_have_text("Hello, Admin Liu")
+    await chat.send("/dashboard")
+    reply = await chat.shows("登录数据面板" if language.endswith("(zh)") else
+                             "Sign in to the dashboard")
+    link = await reply.locator("a[href*='/signin/']").get_attribute("href")
+    assert link is not None
+    await page.goto(link)
+    await page.locator("form button.primary").click()
+    await expect(page.locator("h1")).to_contain_text("Admin Liu")
     return page
 
 
@@ -148,3 +155,17 @@ async def test_the_poster_shows_the_qr_code(
         await page.get_by_role("link", name="QR code (PNG)").click()
     download = await downloading.value
     assert download.suggested_filename == "willow.png"
+
+
+@pytest.mark.parametrize("locale", ["zh-CN"])
+async def test_a_campaigns_page_in_chinese_at_a_phones_width(
+    app_chat: ChatPage, db: Database, web_bot: Bot, shot: Shot,
+) -> None:
+    await campaign_with_progress(db, web_bot)
+    page = await _admin_of_north(app_chat, db, web_bot, "中文 (zh)")
+    await page.set_viewport_size(PHONE)
+    await page.goto(web_bot.web_url + "/campaign/willow-q4")
+    await expect(page.locator("h1")).to_have_text("调查活动 willow-q4")
+    await expect(page.locator("main")).to_contain_text("95% 置信度下的误差范围")
+    await _fits(page)
+    await shot(page, "docs/dashboard-campaign-phone-zh.png")

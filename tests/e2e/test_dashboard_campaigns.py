@@ -32,12 +32,14 @@ from surveys.people.units import UnitRow, import_units
 from surveys.questionnaire.loader import load_template
 from tests.conftest import TEST_UNITS
 from tests.e2e.conftest import Bot
+from tests.e2e.test_admin_chat import subscribe
+from tests.e2e.test_campaign_operations import leading
 from tests.e2e.test_results_chat import staff
 from tests.e2e.web import WebClient, csrf_of
 
 pytestmark = pytest.mark.e2e
 
-ADMIN_T1, AUDITOR = 9611, 9612
+ADMIN_T1, AUDITOR, RESIDENT = 9611, 9612, 9614
 PNG = b"\x89PNG\r\n\x1a\n"
 SOUTH = [UnitRow("T2", "South Township", "C1", "township", 15_000, 5),
          UnitRow("V3", "Oak Village", "T2", "village", 900, 6)]
@@ -198,6 +200,9 @@ async def test_an_admin_creates_a_campaign_with_the_form_and_closes_it_after_con
     web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
 ) -> None:
     await south_campaign(db, web_bot)
+    await subscribe(db, RESIDENT, "V2")
+    resident = await client.user(RESIDENT, "Mei")
+    await leading(web_bot)
     await signed_in(client, db, browser_of, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu")
     form = await browser_of.get("/campaigns/new")
     assert browser_of.status == 200
@@ -235,6 +240,10 @@ async def test_an_admin_creates_a_campaign_with_the_form_and_closes_it_after_con
         events = (await uow.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "campaign.create", AuditEvent.entity_id == "pine-dec"))).all()
         assert len(events) == 1 and events[0].actor.startswith("person:")
+
+    # The scheduler is told at once: the resident who chose Pine Village is invited.
+    invitation = await resident.wait_for_message("would like your opinion")
+    assert "Pine Village" in invitation.text
 
     # An empty code is suggested from the unit and the date.
     page = await browser_of.post("/campaigns/new", {**fields, "code": "", "closes": ""})
