@@ -13,7 +13,6 @@ invitations go out (and stop) now rather than at its next poll.
 from __future__ import annotations
 
 import asyncio
-import re
 
 from aiohttp import web
 
@@ -39,7 +38,8 @@ from surveys.people.sign_in import Viewer
 
 _ENTRY = ENTRY_PATTERN
 _DONE = ("created", "closed")
-# What a form field may hold: longer is refused before any use case runs.
+# What a form field may hold (the code, time zone and closing time are far shorter): the rest
+# is cut before any use case reads it.
 _FIELD_MAX = 100
 
 
