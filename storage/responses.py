@@ -317,6 +317,17 @@ class ResponsesRepository(Repository):
             counts[campaign_id][status] = int(n)
         return counts
 
+    async def completed_over_time(self, campaign_id: int) -> list[tuple[datetime, int]]:
+        """Completed responses per (coarse) completion time: at most one row per privacy
+        interval of the campaign's life, counted in the database."""
+        rows = await self.session.execute(
+            select(Response.completed_at, func.count())
+            .where(Response.campaign_id == campaign_id,
+                   Response.status == ResponseStatus.COMPLETED,
+                   Response.completed_at.is_not(None))
+            .group_by(Response.completed_at))
+        return [(at, int(n)) for at, n in rows if at is not None]
+
     async def in_progress_keys(self, campaign_id: int) -> set[str]:
         return set(await self.session.scalars(
             select(Response.respondent_key).where(

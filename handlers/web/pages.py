@@ -162,7 +162,8 @@ async def _home_links(request: web.Request, viewer: Viewer) -> list[tuple[str, s
 def _staff_links(viewer: Viewer) -> list[tuple[str, str]]:
     if not viewer.roles & {Role.ADMIN, Role.AUDITOR}:
         return []
-    return [("web.home.ranking", "/ranking"), *supervision_links(viewer)]
+    return [("web.home.ranking", "/ranking"), ("web.home.campaigns", "/campaigns"),
+            ("web.home.cadres", "/cadres"), *supervision_links(viewer)]
 
 
 async def result_page(request: web.Request) -> web.StreamResponse:

@@ -541,7 +541,12 @@ async def _recurrence_input(uow: UnitOfWork, caller: Caller, actor: Actor,
 
 async def _suggestion(uow: UnitOfWork, caller: Caller, data: Mapping[str, Any]) -> str:
     opens_at, _closes = WindowInput.from_data(data).resolve(caller.now)
-    base = suggest_code(str(data["unit"]), opens_at, str(data.get("timezone") or "UTC"))
+    return await free_code(uow, str(data["unit"]), opens_at, str(data.get("timezone") or "UTC"))
+
+
+async def free_code(uow: UnitOfWork, unit_code: str, opens_at: datetime, timezone: str) -> str:
+    """The suggested code (:func:`suggest_code`), with ``-2``, ``-3``… while it is taken."""
+    base = suggest_code(unit_code, opens_at, timezone)
     code, n = base, 1
     while await uow.campaigns.by_code(code) is not None and n < 50:
         n += 1

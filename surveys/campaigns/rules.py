@@ -276,7 +276,8 @@ def parse_recurrence(text: str | None, timezone: str = "UTC") -> Recurrence | No
 def check_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # OSError: a directory of the zone database ("America/Argentina"), a name too long.
         raise CampaignRuleError(f"unknown time zone {name!r} (e.g. Asia/Shanghai, UTC)") from exc
 
 

@@ -83,6 +83,8 @@ def test_only_a_time_zone_changes_the_zone_and_gives_no_dates() -> None:
         ("tomorrow 2026-12-01", "bad_time"),
         ("2026-13-01 2026-12-01", "bad_time"),
         ("2026-12-01 2026-12-15 Mars/Olympus_Mons", "bad_timezone"),
+        # A directory of the zone database, not a zone (it once escaped as IsADirectoryError).
+        ("2026-12-01 2026-12-15 America/Argentina", "bad_timezone"),
         ("2026-12-01 2026-12-10 2026-12-15", "bad_dates"),
     ],
 )

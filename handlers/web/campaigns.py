@@ -1,0 +1,258 @@
+"""The dashboard's campaign pages, for admins (auditors read them too): the list, a
+campaign's live progress, the creation form, closing with a confirmation, and the posters'
+QR codes.
+
+Thin like the chat's handlers: the use cases are :mod:`surveys.campaigns.dashboard` and
+:mod:`surveys.campaigns.commands`, the same as ``/campaigns``, ``/campaign CODE``,
+``/newcampaign`` and ``/close`` in chat, so the scopes are the chat's. A campaign outside the
+person's units, an unknown code and a malformed one are the same 404; the forms carry the CSRF
+token the middleware checks. After a commit that changes campaigns the scheduler is nudged, so
+invitations go out (and stop) now rather than at its next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from analysis.qr import qr_png
+from analysis.timeline import bar_chart
+from handlers.admin_render import time_left, when
+from handlers.web.pages import current, message, redirect, render, request_language
+from handlers.web.security import web_deps
+from storage.models import Role
+from surveys.campaigns import commands
+from surveys.campaigns.dashboard import (
+    CampaignInput,
+    campaign_page,
+    create_from_form,
+    new_campaign_form,
+    poster,
+)
+from surveys.campaigns.dialogue import InputError
+from surveys.campaigns.rules import CODE_PATTERN, ENTRY_PATTERN, deep_link
+from surveys.people.caller import Refused
+from surveys.people.names import display_name
+from surveys.people.sign_in import Viewer
+
+_ENTRY = ENTRY_PATTERN
+_DONE = ("created", "closed")
+# What a form field may hold (the code, time zone and closing time are far shorter): the rest
+# is cut before any use case reads it.
+_FIELD_MAX = 100
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/campaigns", list_page),
+        web.get("/campaigns/new", new_page),
+        web.post("/campaigns/new", new_post),
+        web.get("/campaign/{code}", campaign_view),
+        web.get("/campaign/{code}/close", close_page),
+        web.post("/campaign/{code}/close", close_post),
+        web.get("/campaign/{code}/poster", poster_page),
+        web.get("/campaign/{code}/qr.png", qr_download),
+    ]
+
+
+def _not_found(request: web.Request, viewer: Viewer) -> web.Response:
+    return message(request, "web.not_found", viewer.lang, 404, viewer)
+
+
+def _signed_out(request: web.Request) -> web.Response:
+    return message(request, "web.signed_out", request_language(request), 401)
+
+
+def _code(request: web.Request) -> str | None:
+    code = request.match_info["code"]
+    return code if CODE_PATTERN.fullmatch(code) else None
+
+
+def _entry(request: web.Request) -> tuple[bool, str | None]:
+    """(valid, the entry point named by ``?entry=``, None for the main link)."""
+    entry = request.query.get("entry")
+    if entry is None:
+        return True, None
+    return bool(_ENTRY.match(entry)), entry
+
+
+async def list_page(request: web.Request) -> web.StreamResponse:
+    viewer = await current(request)
+    if viewer is None:
+        return _signed_out(request)
+    try:
+        async with web_deps(request).deps.db.transaction() as uow:
+            listing = await commands.list_campaigns(uow, viewer.caller)
+    except Refused:
+        return _not_found(request, viewer)
+    lang = listing.lang
+    return render(request, "campaigns_list.html", lang, viewer=viewer, listing=listing,
+                  may_create=Role.ADMIN in viewer.roles, local=when,
+                  unit_name=lambda unit: display_name(unit, lang))
+
+
+async def campaign_view(request: web.Request) -> web.StreamResponse:
+    viewer = await current(request)
+    if viewer is None:
+        return _signed_out(request)
+    code = _code(request)
+    if code is None:
+        return _not_found(request, viewer)
+    w = web_deps(request)
+    try:
+        async with w.deps.db.transaction() as uow:
+            page = await campaign_page(uow, viewer.caller, code)
+    except Refused:
+        return _not_found(request, viewer)
+    campaign = page.campaign
+    username = w.deps.bot_username
+    links = {row.name: deep_link(username, campaign.code, row.name)
+             for row in page.entries if row.named}
+    done = request.query.get("done")
+    return render(request, "campaigns_page.html", page.view.lang, viewer=viewer, page=page,
+                  view=page.view, report=page.view.report, campaign=campaign,
+                  chart=bar_chart(page.series), link=deep_link(username, campaign.code),
+                  links=links, done=done if done in _DONE else None, local=when,
+                  left=time_left(page.view.report.time_left, page.view.lang))
+
+
+# --- creating -------------------------------------------------------------------------------
+
+
+async def new_page(request: web.Request) -> web.StreamResponse:
+    viewer = await current(request)
+    if viewer is None:
+        return _signed_out(request)
+    return await _form(request, viewer, CampaignInput("", "", "", "", "UTC"))
+
+
+async def _form(request: web.Request, viewer: Viewer, values: CampaignInput,
+                error: InputError | None = None) -> web.StreamResponse:
+    try:
+        async with web_deps(request).deps.db.transaction() as uow:
+            form = await new_campaign_form(uow, viewer.caller)
+    except Refused:
+        return _not_found(request, viewer)
+    return render(request, "campaigns_new.html", form.lang, status=400 if error else 200,
+                  viewer=viewer, form=form, values=values,
+                  error=error.key if error else None, error_params=error.params if error else {},
+                  default_days=web_deps(request).deps.default_closes_after_days)
+
+
+async def new_post(request: web.Request) -> web.StreamResponse:
+    viewer = await current(request)
+    if viewer is None:
+        return _signed_out(request)
+    posted = await request.post()
+
+    def field(name: str) -> str:
+        value = posted.get(name)
+        return value[:_FIELD_MAX] if isinstance(value, str) else ""
+
+    values = CampaignInput(survey=field("survey"), unit=field("unit"), code=field("code"),
+                           closes=field("closes"), timezone=field("timezone") or "UTC")
+    w = web_deps(request)
+    try:
+        async with w.deps.db.transaction() as uow:
+            created = await create_from_form(uow, viewer.caller, values, burden=w.deps.burden,
+                                             default_days=w.deps.default_closes_after_days)
+    except Refused:
+        return _not_found(request, viewer)
+    except InputError as error:
+        return await _form(request, viewer, values, error)
+    w.deps.campaigns_changed()
+    return redirect(f"/campaign/{created.code}?done=created")
+
+
+# --- closing --------------------------------------------------------------------------------
+
+
+async def close_page(request: web.Request) -> web.StreamResponse:
+    """The confirmation: closing is for good, so it is a second step, a form to post."""
+    viewer = await current(request)
+    if viewer is None:
+        return _signed_out(request)
+    code = _code(request)
+    if code is None:
+        return _not_found(request, viewer)
+    try:
+        async with web_deps(request).deps.db.transaction() as uow:
+            ref = await commands.check_close(uow, viewer.caller, code)
+    except Refused as refusal:
+        return _close_refused(request, viewer, refusal)
+    return render(request, "campaigns_close.html", ref.lang, viewer=viewer, ref=ref)
+
+
+def _close_refused(request: web.Request, viewer: Viewer, refusal: Refused) -> web.Response:
+    if refusal.key == "already_closed":
+        return message(request, "web.campaigns.already_closed", refusal.lang, 409, viewer,
+                       **refusal.params)
+    if refusal.key == "rule":
+        return message(request, "web.campaigns.rule", refusal.lang, 409, viewer,
+                       **refusal.params)
+    return _not_found(request, viewer)
+
+
+async def close_post(request: web.Request) -> web.StreamResponse:
+    viewer = await current(request)
+    if viewer is None:
+        return _signed_out(request)
+    code = _code(request)
+    if code is None:
+        return _not_found(request, viewer)
+    w = web_deps(request)
+    try:
+        async with w.deps.db.transaction() as uow:
+            ref = await commands.close(uow, viewer.caller, code)
+    except Refused as refusal:
+        return _close_refused(request, viewer, refusal)
+    w.deps.campaigns_changed()
+    return redirect(f"/campaign/{ref.code}?done=closed")
+
+
+# --- posters --------------------------------------------------------------------------------
+
+
+async def poster_page(request: web.Request) -> web.StreamResponse:
+    """A page to print: the survey's title, the unit, the QR code and the link."""
+    viewer = await current(request)
+    if viewer is None:
+        return _signed_out(request)
+    code = _code(request)
+    valid, entry = _entry(request)
+    if code is None or not valid:
+        return _not_found(request, viewer)
+    w = web_deps(request)
+    try:
+        async with w.deps.db.transaction() as uow:
+            shown = await poster(uow, viewer.caller, code, entry)
+    except Refused:
+        return _not_found(request, viewer)
+    query = f"?entry={entry}" if entry else ""
+    return render(request, "campaigns_poster.html", shown.lang, viewer=viewer, poster=shown,
+                  link=deep_link(w.deps.bot_username, shown.code, entry),
+                  qr=f"/campaign/{shown.code}/qr.png{query}")
+
+
+async def qr_download(request: web.Request) -> web.StreamResponse:
+    """The QR code as a PNG file (as the chat sends it), named after the campaign."""
+    viewer = await current(request)
+    if viewer is None:
+        return _signed_out(request)
+    code = _code(request)
+    valid, entry = _entry(request)
+    if code is None or not valid:
+        return _not_found(request, viewer)
+    w = web_deps(request)
+    try:
+        async with w.deps.db.transaction() as uow:
+            shown = await poster(uow, viewer.caller, code, entry)
+    except Refused:
+        return _not_found(request, viewer)
+    link = deep_link(w.deps.bot_username, shown.code, entry)
+    # Drawing the code is CPU work; keep it off the event loop.
+    png = await asyncio.to_thread(qr_png, link)
+    name = f"{shown.code}--{entry}.png" if entry else f"{shown.code}.png"
+    return web.Response(body=png, content_type="image/png", headers={
+        "Content-Disposition": f'attachment; filename="{name}"'})
