@@ -38,6 +38,7 @@ from handlers.common import (
     step,
     tapped,
 )
+from handlers.dashboard import with_report_button
 from handlers.deps import Context, Deps
 from handlers.router import Audience, Dialogues
 from handlers.texts import refusal_key, t
@@ -116,7 +117,8 @@ async def _on_campaign(deps: Deps, update: Update, context: Context) -> bool:
     code = view.report.campaign.code
     links = {e.name: deep_link(deps.bot_username, code, e.name) for e in view.entry_points}
     message = render.campaign_report(view, deep_link(deps.bot_username, code), links)
-    await say(update, message.text, message.keyboard)
+    await say(update, message.text,
+              with_report_button(message.keyboard, deps, f"/campaign/{code}", view.lang))
     return True
 
 

@@ -89,6 +89,16 @@ def report_button(deps: Deps, path: str, lang: str) -> InlineKeyboardMarkup | No
                                                        web_app=WebAppInfo(url))]])
 
 
+def with_report_button(keyboard: InlineKeyboardMarkup | None, deps: Deps, path: str,
+                       lang: str) -> InlineKeyboardMarkup | None:
+    """``keyboard`` with the "📊 Open the full report" button as its first row, where the
+    dashboard can be opened as a Mini App; else ``keyboard`` as it was."""
+    button = report_button(deps, path, lang)
+    if button is None or keyboard is None:
+        return button or keyboard
+    return InlineKeyboardMarkup([*button.inline_keyboard, *keyboard.inline_keyboard])
+
+
 def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 

@@ -354,3 +354,20 @@ async def test_the_campaign_pages_in_chinese(
         assert part in page, part
     form = await browser_of.get("/campaigns/new")
     assert "新建调查活动" in form and "结束时间" in form
+
+
+async def test_campaign_in_chat_opens_its_page_in_the_mini_app(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    """``/campaign CODE`` keeps its short summary and its buttons, with "📊 Open the full
+    report" on top, which opens that campaign's page, signed in by the Mini App's initData."""
+    admin, _ = await staff(client, db, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu")
+    await admin.send("/campaign willow")
+    summary = await admin.wait_for_message("willow")
+    assert len(summary.text.splitlines()) <= 12, summary.text
+    rows = [[label for label, _ in row] for row in summary.buttons]
+    assert rows[0] == ["📊 Open the full report"] and len(rows) > 1, rows
+    page = await browser_of.open_mini_app(await admin.open_web_app("📊 Open the full report"))
+    assert browser_of.status == 200
+    assert "Campaign willow" in page and "Margin of error at 95%" in page
+    assert str(ADMIN_T1) not in page
