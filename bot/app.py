@@ -148,6 +148,7 @@ def build_application(
         evidence=EvidenceStore(settings.evidence_dir),
         cases=cases_of(settings),
         web=web_rules_of(settings),
+        public_url=settings.web.public_url if settings.web.enabled else None,
     )
     application = (
         ApplicationBuilder()

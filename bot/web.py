@@ -19,6 +19,7 @@ from bot.settings import ConfigError, WebSection
 from handlers.deps import Deps
 from handlers.web import FILTERS, STATIC_DIR, TEMPLATES_DIR
 from handlers.web.pages import errors_middleware, refused_csrf, routes
+from handlers.web.public import routes as public_routes
 from handlers.web.security import WEB, WebDeps, headers_middleware
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ def build_web_app(web_deps: WebDeps) -> web.Application:
         undefined=jinja2.StrictUndefined)
     env.filters.update(FILTERS)
     app.router.add_routes(routes())
+    app.router.add_routes(public_routes())
     app.router.add_static("/static", STATIC_DIR, show_index=False)
     return app
 

@@ -61,6 +61,10 @@ class Deps:
     web_url: str | None = None
     web_app: bool = False
     web: WebRules = field(default_factory=WebRules)
+    # The public pages' address (web.public_url, when the dashboard is served): the thanks
+    # after a poll links to its unit's public page. Unset, no link (a local address would
+    # reach nobody).
+    public_url: str | None = None
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None
