@@ -129,7 +129,8 @@ def trend_chart(points: tuple[PublicPoint, ...], width: int = 640,
     has a value."""
     if not any(p.satisfaction is not None for p in points):
         return None
-    left, right, top, bottom = 40, width - 16, 14, height - 30
+    # Room for the value axis on the left and half a period's label on the right.
+    left, right, top, bottom = 44, width - 36, 18, height - 30
     span = max(len(points) - 1, 1)
 
     def x_of(index: int) -> float:
