@@ -6,10 +6,14 @@ in the thanks after a poll, when web.public_url is set."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import AsyncIterator
 
 import pytest
+import qrcode
+from PIL import Image
+from qrcode.constants import ERROR_CORRECT_M
 
 from bot.app import web_server_of
 from bot.settings import WebSection
@@ -19,6 +23,8 @@ from storage.uow import Database
 from tests.conftest import seed_campaign
 from tests.e2e.conftest import Bot, Clock
 from tests.e2e.fieldwork import make_cadre
+from tests.e2e.test_admin_chat import assert_printable_qr, photo
+from tests.e2e.test_admin_chat import staff as admin_staff
 from tests.e2e.test_resident_journey import answer_all, tap_and_wait
 from tests.e2e.test_results_chat import cadre_result, detail, ranking, seed_run, unit_id
 from tests.e2e.test_you_said_we_did import PRIVATE, QUOTED, seed_cases
@@ -228,3 +234,34 @@ async def test_no_link_without_a_public_address(
     await answer_all(resident)
     thanks = await tap_and_wait(resident, "✅ Submit", "Thank you")
     assert "/p/" not in thanks.text and "Published results" not in thanks.text
+
+
+async def test_the_chat_poster_gets_a_second_code_for_the_public_page(
+    public_bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    admin, _ = await admin_staff(client, db, unit="T1", name="Township admin")
+    await admin.send("/campaign willow")
+    report = await admin.wait_for_message("Responses")
+    assert "🔳 QR code" in report.button_texts
+    await admin.tap("🔳 QR code")
+    assert_printable_qr(await photo(admin, "?start=willow"))
+    second = await photo(admin, f"{PUBLIC}/p/v1")
+    assert_printable_qr(second)
+    with Image.open(io.BytesIO(second)) as image:
+        assert read_qr(image) == f"{PUBLIC}/p/v1"
+
+
+def read_qr(image: Image.Image) -> str:
+    """The text of a QR code drawn by analysis.qr (12-pixel modules, a 4-module margin),
+    read back by comparing its modules with the code of each candidate address."""
+    grey = image.convert("L")
+    size = grey.width // 12 - 8
+    seen = [[grey.getpixel(((4 + x) * 12 + 6, (4 + y) * 12 + 6)) < 128  # type: ignore[operator]
+             for x in range(size)] for y in range(size)]
+    for candidate in (f"{PUBLIC}/p/v1", f"{PUBLIC}/p/t1"):
+        code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+        code.add_data(candidate)
+        code.make(fit=True)
+        if code.get_matrix() == seen:
+            return candidate
+    return ""
