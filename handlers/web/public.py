@@ -25,6 +25,7 @@ from handlers.texts import known, t
 from handlers.web.pages import request_language
 from handlers.web.security import CSRF_FIELD, web_deps
 from surveys.appraisal.public import NotPublic, PublicPoint, public_page, slug_of
+from surveys.cases.summary import YouSaidWeDid
 from surveys.people.caller import LANGUAGES
 
 __all__ = ["public_path", "routes", "slug_of"]
@@ -83,13 +84,25 @@ async def unit_page(request: web.Request) -> web.StreamResponse:
             page = await public_page(uow, slug, lang, w.deps.min_cell_size, period)
     except NotPublic:
         return _not_found(request, lang)
-    said = ([Markup(line) for line in said_lines(page.said, lang, one_place=True)[1:]]
-            if page.said is not None else [])
+    figures, items = _said(page.said, lang) if page.said is not None else ([], [])
     response = _render(request, "public_unit.html", lang, page=page, chart=trend_chart(
-        page.trend), said=said, query=_query(period))
+        page.trend), figures=figures, items=items, query=_query(period))
     response.headers["Cache-Control"] = CACHE
     response.headers["Vary"] = "Accept-Language"
     return response
+
+
+def _said(said: YouSaidWeDid, lang: str) -> tuple[list[Markup], list[list[Markup]]]:
+    """"You said, we did" in the chat's words (``/results``, the same rules): its figures,
+    and each case's lines (its heading, the resident's words where quoted, what was done)."""
+    lines = [Markup(line.strip()) for line in said_lines(said, lang, one_place=True)]
+    figures, rest = lines[1:5], lines[5:]
+    items: list[list[Markup]] = []
+    for item in said.summaries:
+        size = 3 if item.said else 2
+        items.append(rest[:size])
+        rest = rest[size:]
+    return figures, items
 
 
 def _query(period: str | None) -> str:

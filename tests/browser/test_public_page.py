@@ -68,6 +68,7 @@ async def test_the_public_page_with_a_village_under_the_minimum(
     await shot(page, "docs/public-unit.png")
     await page.set_viewport_size(PHONE)
     await _fits(page)
+    await page.locator("section.said").scroll_into_view_if_needed()
     await shot(page)
 
     # A village's page, from its row: under the minimum, nothing computed from it is shown.
