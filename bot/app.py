@@ -149,6 +149,7 @@ def build_application(
         cases=cases_of(settings),
         web=web_rules_of(settings),
         publish_requires_approval=settings.appraisal.publish_requires_approval,
+        public_url=settings.web.public_url if settings.web.enabled else None,
     )
     application = (
         ApplicationBuilder()

@@ -42,6 +42,7 @@ from handlers.dashboard import with_report_button
 from handlers.deps import Context, Deps
 from handlers.router import Audience, Dialogues
 from handlers.texts import refusal_key, t
+from handlers.web.public import public_path
 from surveys.campaigns import commands, dialogue
 from surveys.campaigns.dialogue import Outcome
 from surveys.campaigns.rules import deep_link
@@ -215,6 +216,12 @@ async def _qr(deps: Deps, update: Update, action: str, code: str) -> None:
                                            code=code))
     await _done(update, None)
     await _send_qr(deps, update, ref.code)
+    if deps.public_url and ref.unit_code:
+        # The poster's second code: the unit's public results page, to print beside the
+        # poll's, so whoever answers can see what came of it.
+        page = deps.public_url + public_path(ref.unit_code)
+        await _send_link_qr(update, page, f"{ref.code}-results.png",
+                            t("admin.qr.public", ref.lang, {"url": page, "unit": ref.unit}))
 
 
 async def _close(deps: Deps, update: Update, action: str, code: str) -> None:

@@ -63,6 +63,10 @@ class Deps:
     web: WebRules = field(default_factory=WebRules)
     # Four eyes: a draft asked for from the dashboard awaits an auditor's approval.
     publish_requires_approval: bool = True
+    # The public pages' address (web.public_url, when the dashboard is served): the thanks
+    # after a poll links to its unit's public page. Unset, no link (a local address would
+    # reach nobody).
+    public_url: str | None = None
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None

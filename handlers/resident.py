@@ -38,6 +38,7 @@ from handlers.common import (
 from handlers.deps import Context, Deps, DuplicateUpdate
 from handlers.menus import set_chat_menu
 from handlers.texts import t
+from handlers.web.public import public_path
 from storage.db import DatabaseUnavailable
 from surveys.fieldwork.cadres import Profile
 from surveys.people.caller import LANGUAGES
@@ -229,6 +230,10 @@ async def _on_poll_button(deps: Deps, update: Update, query: CallbackQuery, tap:
         return
     if reply.submitted:
         thanks, offer = t(reply.notice or "thanks", reply.lang, reply.params), None
+        if reply.public_unit is not None and deps.public_url:
+            code, name = reply.public_unit
+            thanks += "\n\n" + t("thanks.public", reply.lang, {
+                "unit": name, "url": deps.public_url + public_path(code)})
         if reply.case_offer is not None:
             # A low rating: offer to report the problem (a case), under the thanks.
             thanks += "\n\n" + t("case.offer", reply.lang)

@@ -565,6 +565,17 @@ class AppraisalRepository(Repository):
             .order_by(AppraisalRun.published_at, AppraisalResult.id))
         return [(run, result) for run, result in rows]
 
+    async def published_of_unit(self, unit_id: int
+                                ) -> list[tuple[AppraisalRun, AppraisalResult]]:
+        """A unit's own published results (kind "unit"), one per published run."""
+        rows = await self.session.execute(
+            select(AppraisalRun, AppraisalResult)
+            .join(AppraisalResult, AppraisalResult.run_id == AppraisalRun.id)
+            .where(AppraisalRun.status == AppraisalStatus.PUBLISHED,
+                   AppraisalResult.kind == "unit", AppraisalResult.unit_id == unit_id)
+            .order_by(AppraisalRun.published_at, AppraisalResult.id))
+        return [(run, result) for run, result in rows]
+
     async def result(self, result_id: int) -> tuple[AppraisalRun, AppraisalResult] | None:
         row = (await self.session.execute(
             select(AppraisalRun, AppraisalResult)

@@ -196,8 +196,12 @@ async def cmd_campaign_close(settings: Settings, args: argparse.Namespace, db: D
 
 def cmd_campaign_qr(settings: Settings, args: argparse.Namespace) -> int:
     from analysis.qr import qr_png
+    from handlers.web.public import public_path
+
+    unit_code = ""
 
     async def check(db: Database) -> int:
+        nonlocal unit_code
         async with db.reading() as uow:
             campaign = await uow.campaigns.by_code(args.code)
             if campaign is None:
@@ -205,6 +209,7 @@ def cmd_campaign_qr(settings: Settings, args: argparse.Namespace) -> int:
             if args.entry and not await uow.entry_points.exists(campaign.id, args.entry):
                 raise CliError(f"campaign {args.code!r} has no entry point {args.entry!r}; add "
                                f"it with `civicpulse campaign entry {args.code} {args.entry}`")
+            unit_code = campaign.unit.code
         return 0
 
     on_database(settings, check)
@@ -213,6 +218,14 @@ def cmd_campaign_qr(settings: Settings, args: argparse.Namespace) -> int:
     output = Path(args.output or f"{args.code}{suffix}-qr.png")
     output.write_bytes(qr_png(link))
     print(f"{output}: QR code for {link}")
+    if settings.web.enabled and settings.web.public_url:
+        # The poster's second code: the place's public results page (no sign-in), so that
+        # whoever answers can see what came of it. Its own file: the poll's code stays one
+        # picture that prints alone.
+        results = settings.web.public_url + public_path(unit_code)
+        second = output.with_name(f"{output.stem}-results{output.suffix or '.png'}")
+        second.write_bytes(qr_png(results))
+        print(f"{second}: QR code for the public results page {results}")
     return 0
 
 

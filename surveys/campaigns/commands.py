@@ -135,10 +135,12 @@ class CampaignRef:
     code: str
     unit: str
     status: CampaignStatus
+    unit_code: str = ""  # for the unit's public page (its address is the code)
 
 
 def _ref(lang: str, campaign: Campaign) -> CampaignRef:
-    return CampaignRef(lang, campaign.code, display_name(campaign.unit, lang), campaign.status)
+    return CampaignRef(lang, campaign.code, display_name(campaign.unit, lang), campaign.status,
+                       campaign.unit.code)
 
 
 async def campaign_link(uow: UnitOfWork, caller: Caller, code: str) -> CampaignRef:

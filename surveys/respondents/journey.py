@@ -104,6 +104,8 @@ class Reply:
     cadre: cadres.Profile | None = None
     # /cancel: the poll whose answers would be withdrawn, to confirm first.
     withdraw: Screen | None = None
+    # After a resident's poll: its unit (code, name), to link to the unit's public page.
+    public_unit: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -350,6 +350,7 @@ async def press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
             return await _self_assessed(uow, response, campaign, reply.lang)
         if campaign.audience == "cadres":
             return reply  # following a unit's polls is for residents
+        reply = replace(reply, public_unit=_public_unit(campaign, reply.lang))
         offer = await follow_offer(uow, who, campaign, reply.lang)
         if offer is not None:
             return replace(reply, follow_offer=offer)
@@ -373,7 +374,16 @@ async def replay_press(uow: UnitOfWork, who: Respondent, tap: Tap) -> Reply:
                      params={"period": assessment_period(response.campaign)})
     survey = await who.catalog.get(uow, response.campaign.survey_id)
     return Reply(response.language, submitted=True, case_offer=_case_offer(
-        who, survey, response.campaign, _state(survey, response).answers))
+        who, survey, response.campaign, _state(survey, response).answers),
+        public_unit=(_public_unit(response.campaign, response.language)
+                     if response.campaign.audience == "residents" else None))
+
+
+def _public_unit(campaign: Campaign, lang: str) -> tuple[str, str]:
+    """The poll's unit (code, name), whose public page the thanks may link to: results and
+    "you said, we did" of the place, the same for everyone, so it tells nothing of whoever
+    follows the link."""
+    return campaign.unit.code, display_name(campaign.unit, lang)
 
 
 async def replay_typed(uow: UnitOfWork, who: Respondent) -> Reply:
