@@ -23,6 +23,8 @@ from storage.models import (
     AppraisalRun,
     AppraisalStatus,
     AuditEvent,
+    Contact,
+    Person,
     Role,
     Unit,
 )
@@ -564,6 +566,38 @@ async def test_auditor_upholds_an_appeal_and_the_cadre_is_told(
     assert "no appeal #99999" in (await auditor.wait_for_answer()).text
     [still] = await appeals(db)
     assert still.status == AppealStatus.UPHELD and len(await audit(db, "appeal.answer")) == 1
+
+
+async def test_a_chinese_reviewer_reads_the_appeal_with_the_unit_named_in_chinese(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    await chinese_unit_names(db)
+    person_id = await make_cadre(db, CADRE, "V1", "Cadre Wang")
+    _, auditor_id = await staff(client, db, AUDITOR, Role.AUDITOR, None, "Auditor Zhao")
+    auditor = await client.user(AUDITOR, "Auditor Zhao", language_code="zh")
+    async with db.transaction() as uow:  # as chosen with /language
+        person = await uow.session.get(Person, auditor_id)
+        assert person is not None and person.contact_id is not None
+        await uow.session.execute(
+            update(Contact).where(Contact.id == person.contact_id).values(language="zh"))
+    cadre = await file(db, client, person_id)
+    [appeal] = await appeals(db)
+    notified = await auditor.wait_for_message("新申诉")
+    assert "Cadre Wang（柳村）" in notified.text and "Willow" not in notified.text
+    no_code(notified.text)
+
+    await auditor.send("/appeals")
+    listing = await auditor.wait_for_message("待答复的申诉")
+    assert "柳村" in listing.text and "Willow" not in listing.text
+    no_code(listing.text)
+    await auditor.tap(f"✔ 支持 #{appeal.id}")
+    asked = await auditor.wait_for_message(f"第 {appeal.id} 号申诉")
+    assert "（柳村，2026-Q3）" in asked.text
+    no_code(asked.text)
+    # The cadre reads in English: the unit's name as entered.
+    await cadre.send("/myscore")
+    shown = await cadre.wait_for_message("Your appraisal")
+    assert "Cadre Wang · Willow Village" in shown.text and "柳村" not in shown.text
 
 
 async def test_answer_command_rejects_and_a_scoped_admin_sees_only_their_units(
