@@ -35,6 +35,22 @@ def _spaced(char: str) -> bool:
                                    or "\uf900" <= char <= "\ufaff")
 
 
+_JOINERS = "-'’"
+
+
+def _joins(text: str, at: int) -> bool:
+    """``text[at]`` is a hyphen or apostrophe inside a word ("self-assessment", "don't")."""
+    return (0 < at < len(text) - 1 and text[at] in _JOINERS and _spaced(text[at - 1])
+            and _spaced(text[at + 1]))
+
+
+def _inside(text: str, cut: int) -> bool:
+    """Cutting ``text`` before ``text[cut]`` would cut a word ("Self-" of "Self-assessment"
+    is as much a cut word as "averag")."""
+    return ((_spaced(text[cut - 1]) or _joins(text, cut - 1))
+            and (_spaced(text[cut]) or _joins(text, cut)))
+
+
 def clip(text: str, limit: int, measure: Callable[[str], int] = len) -> str:
     """``text`` if it fits in ``limit`` (as ``measure`` counts), else its longest start that
     ends at a word boundary, followed by "…", within ``limit``. Only a text whose start has no
@@ -51,8 +67,8 @@ def clip(text: str, limit: int, measure: Callable[[str], int] = len) -> str:
             break
         end += 1
     cut = end
-    # Back off while the cut falls between two letters of one word.
-    while cut > 0 and _spaced(text[cut - 1]) and _spaced(text[cut]):
+    # Back off while the cut falls inside one word.
+    while cut > 0 and _inside(text, cut):
         cut -= 1
     if cut == 0:
         cut = end  # one word longer than the room: cut it rather than show nothing

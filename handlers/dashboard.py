@@ -15,6 +15,7 @@ from urllib.parse import quote
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
 from telegram.ext import CommandHandler, filters
 
+from analysis.packing import clip
 from handlers.common import Guard, notice, say
 from handlers.deps import Context, Deps
 from handlers.router import Audience, Dialogues
@@ -67,17 +68,9 @@ async def _on_dashboard(deps: Deps, update: Update, context: Context) -> bool:
 
 
 def shorten(text: str, size: int) -> str:
-    """``text`` in at most ``size`` characters, cut between words (never inside one), with
-    "…" when something was left out."""
-    text = " ".join(text.split())
-    if len(text) <= size:
-        return text
-    cut = text[:size]
-    if text[size] != " ":  # the cut fell inside a word: leave that word out
-        space = cut.rfind(" ")
-        if space > 0:
-            cut = cut[:space]
-    return cut.rstrip(" ,;:·-–—") + "…"
+    """``text`` on one line (runs of spaces and line breaks as one space) in at most ``size``
+    characters, shortened at a word (:func:`analysis.packing.clip`)."""
+    return clip(" ".join(text.split()), size)
 
 
 def report_button(deps: Deps, path: str, lang: str) -> InlineKeyboardMarkup | None:
@@ -123,7 +116,7 @@ def _grade(grade: str | None, lang: str) -> str:
     return t(key, lang) if known(key) else (grade or "")
 
 
-def _without_ids(text: str, shown: Breakdown) -> str:
+def without_ids(text: str, shown: Breakdown) -> str:
     """The explanation names each component "Label (id)": the label is enough here."""
     for c in shown.components:
         text = text.replace(f" ({c.id})", "")
@@ -154,7 +147,7 @@ def my_score_summary(view: MyScore) -> str:
                                                  "score": _fmt(worst.score)}))
     if shown.explanation:
         lines.append(t("results.explanation", lang, {
-            "text": shorten(_without_ids(shown.explanation, shown), EXPLANATION_SIZE)}))
+            "text": shorten(without_ids(shown.explanation, shown), EXPLANATION_SIZE)}))
     if view.appeal is not None and view.appeal.status == "open":
         lines.append(t("summary.appeal_open", lang))
     lines.append(t("summary.more", lang))

@@ -35,10 +35,17 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from analysis import charts
-from analysis.packing import pack_greedily
+from analysis.packing import ELLIPSIS, clip, pack_greedily
 from handlers.cases_render import category_label
+from handlers.chart_render import ranking_chart_args, score_chart_args
 from handlers.common import Guard, answer, lang_guess, notice, say
-from handlers.dashboard import my_score_summary, ranking_path, report_button, results_summary
+from handlers.dashboard import (
+    my_score_summary,
+    ranking_path,
+    report_button,
+    results_summary,
+    without_ids,
+)
 from handlers.deps import Context, Deps
 from handlers.router import Audience, Dialogues
 from handlers.texts import known, refusal_key, t
@@ -129,7 +136,7 @@ async def _photo(update: Update, png: bytes | None, filename: str, caption: str)
         return
     chat = update.effective_chat
     assert chat is not None
-    await chat.send_photo(InputFile(png, filename=filename), caption=_clip(caption, CAPTION_LIMIT),
+    await chat.send_photo(InputFile(png, filename=filename), caption=clip(caption, CAPTION_LIMIT),
                           parse_mode=ParseMode.HTML)
 
 
@@ -149,29 +156,13 @@ async def _on_myscore(deps: Deps, update: Update, context: Context) -> bool:
         # read) on its page.
         await say(update, my_score_summary(view), button)
         return True
-    png = await _chart(partial(charts.score_chart, _chart_title(view, shown),
-                               component_bars(shown), trend_points(view)))
+    png = await _chart(partial(charts.score_chart, **score_chart_args(view, shown)))
     caption = t("results.caption", view.lang, {
-        "name": _clip(shown.name, NAME_SIZE), "period": view.period,
+        "name": clip(shown.name, NAME_SIZE), "period": view.period,
         "score": _headline(shown, view.lang)})
     await _photo(update, png, f"myscore-{view.period}.png", caption)
     await _say_all(update, my_score_blocks(view))
     return True
-
-
-def _chart_title(view: MyScore, shown: Breakdown) -> str:
-    name = charts.latin(shown.name, shown.unit_code, size=40)
-    return f"{name} {view.period or ''}".strip()
-
-
-def component_bars(shown: Breakdown) -> list[charts.Bar]:
-    return [charts.Bar(c.label, c.score, c.low, c.high, fallback=c.id,
-                       note="no data" if c.n == 0 else "no score")
-            for c in shown.components]
-
-
-def trend_points(view: MyScore) -> list[charts.Point]:
-    return [charts.Point(p.period, p.score) for p in view.trend]
 
 
 def _num(value: float | None) -> str:
@@ -192,10 +183,6 @@ def word(kind: str, value: str | None, lang: str) -> str:
     if known(key):
         return t(key, lang)
     return "" if value is None else value
-
-
-def _clip(text: str, size: int) -> str:
-    return text if len(text) <= size else text[:size - 1] + "…"
 
 
 def _headline(shown: Breakdown, lang: str) -> str:
@@ -236,10 +223,10 @@ def _components_block(shown: Breakdown, lang: str) -> list[str]:
                 abs(c.used_weight - c.weight) > 0.0005:
             weight = f"{weight} → {_pct(c.used_weight)}"
         lines.append(t("results.component", lang, {
-            "label": _clip(c.label, NAME_SIZE), "weight": weight,
+            "label": clip(c.label, NAME_SIZE), "weight": weight,
             "score": _num(c.score) if c.score is not None else t("results.no_score", lang),
             "n": c.n, "interval": interval,
-            "note": f" ({_clip(c.note, 200)})" if c.note else "",
+            "note": f" ({clip(c.note, 200)})" if c.note else "",
         }))
     return lines
 
@@ -261,7 +248,7 @@ def _themes_block(shown: Breakdown, lang: str, min_cell: int) -> list[str]:
         key = "results.themes.hidden" if shown.themes_hidden else "results.themes.none"
         return [t(key, lang, {"min_cell": min_cell})]
     lines = [t("results.themes", lang)] + [
-        t("results.theme", lang, {"topic": _clip(th.topic, 40), "count": th.count,
+        t("results.theme", lang, {"topic": clip(th.topic, 40), "count": th.count,
                                    "share": _pct(th.share)})
         for th in shown.themes[:5]]
     if shown.themes_hidden:
@@ -273,7 +260,7 @@ def _training_block(shown: Breakdown, lang: str) -> list[str]:
     if not shown.training:
         return []
     items = [item.get(lang) or item.get("en") or item.get("id") or "?" for item in shown.training]
-    return [t("results.training", lang)] + [f"• {html.escape(_clip(i, 80), quote=False)}"
+    return [t("results.training", lang)] + [f"• {html.escape(clip(i, 80), quote=False)}"
                                              for i in items]
 
 
@@ -303,7 +290,7 @@ def _appeal_block(view: MyScore, lang: str) -> list[str]:
                                                   "date": _date(appeal.created_at)})]
     return [t("results.appeal.closed", lang, {
         "id": appeal.id, "status": word("status", appeal.status, lang),
-        "date": _date(appeal.answered_at), "answer": _clip(appeal.answer or "", 500)})]
+        "date": _date(appeal.answered_at), "answer": clip(appeal.answer or "", 500)})]
 
 
 def my_score_blocks(view: MyScore) -> list[str]:
@@ -312,8 +299,8 @@ def my_score_blocks(view: MyScore) -> list[str]:
     assert shown is not None
     title = t("results.my.title", lang, {
         "period": view.period, "version": view.version, "date": _date(view.published_at),
-        "name": _clip(shown.name, NAME_SIZE),
-        "unit": f"{_clip(shown.unit_name, NAME_SIZE)} ({shown.unit_code})"})
+        "name": clip(shown.name, NAME_SIZE),
+        "unit": clip(shown.unit_name, NAME_SIZE)})
     blocks = [
         "\n".join([title, *_status_block(shown, lang)]),
         "\n".join(_components_block(shown, lang)),
@@ -325,7 +312,7 @@ def my_score_blocks(view: MyScore) -> list[str]:
     ]
     if shown.explanation:
         blocks.append(t("results.explanation", lang,
-                         {"text": _clip(shown.explanation, EXPLANATION_SHOWN)}))
+                         {"text": clip(without_ids(shown.explanation, shown), EXPLANATION_SHOWN)}))
     blocks.append("\n".join(_appeal_block(view, lang)))
     return [b for b in blocks if b]
 
@@ -343,11 +330,8 @@ async def _on_results(deps: Deps, update: Update, context: Context) -> bool:
         return True
     ordered = list(table.units)
     if ordered:
-        bars = [charts.Bar(f"{r.unit_code} {r.unit_name}", r.score if r.graded else None,
-                           fallback=r.unit_code,
-                           note="not enough responses" if r.status != "no_data" else "no data")
-                for r in ordered]
-        png = await _chart(partial(charts.ranking_chart, f"Units {table.period}", bars))
+        png = await _chart(partial(charts.ranking_chart,
+                                   **ranking_chart_args(ordered, table.period, table.lang)))
         caption = t("results.table.title", table.lang, _table_params(table)).split("\n")[0]
         await _photo(update, png, f"results-{table.period}.png", caption)
     await _say_all(update, results_blocks(table))
@@ -360,14 +344,15 @@ def _narrowed(table: ResultsTable) -> int | None:
 
 
 def _table_params(table: ResultsTable) -> dict[str, object]:
-    scope = ", ".join(table.scope) if table.scope else t("results.table.all", table.lang)
+    scope = (", ".join(clip(name, NAME_SIZE) for name in table.scope_names)
+             or t("results.table.all", table.lang))
     return {"period": table.period, "version": table.version,
             "date": _date(table.published_at), "scope": scope}
 
 
 def _who(row: Ranked, cadre: bool) -> str:
-    unit = f"{row.unit_code} {_clip(row.unit_name, 40)}"
-    return f"{_clip(row.name, 40)} ({row.unit_code})" if cadre else unit
+    unit = clip(row.unit_name, 40)
+    return f"{clip(row.name, 40)} ({unit})" if cadre else unit
 
 
 def _row(row: Ranked, lang: str, cadre: bool = False) -> str:
@@ -409,9 +394,7 @@ def results_blocks(table: ResultsTable) -> list[str]:
         blocks.append(t("results.table.no_cadres", lang, {"period": table.period}))
     if table.said is not None:
         blocks.append("\n".join(said_lines(table.said, lang, one_place=len(table.units) <= 1)))
-    unit = f"{table.scope[0]} " if len(table.scope) == 1 else ""
-    blocks.append(t("results.table.periods", lang,
-                     {"periods": ", ".join(table.periods[-8:]), "unit": unit}))
+    blocks.append(t("results.table.periods", lang, {"periods": ", ".join(table.periods[-8:])}))
     return blocks
 
 
@@ -441,20 +424,20 @@ def said_lines(said: YouSaidWeDid, lang: str, one_place: bool = False) -> list[s
                  if said.categories else t("said.categories.hidden", lang,
                                            {"min": said.min_cell}))
     for item in said.summaries:
-        unit = f"{item.unit_code} {_clip(display_name(item.unit, lang), 40)}"
+        unit = clip(display_name(item.unit, lang), 40)
         head = t("said.item", lang, {"number": item.number, "unit": unit,
                                      "category": category_label(item.category, lang)})
         if item.reports > 1:
             head += " · " + t("said.reports", lang, {"count": item.reports})
         lines.append(head)
         if item.said:
-            lines.append(t("said.item.said", lang, {"text": _clip(item.said, SAID_SHOWN)}))
+            lines.append(t("said.item.said", lang, {"text": clip(item.said, SAID_SHOWN)}))
         state = t("said.state.on_time" if item.on_time else "said.state.late", lang)
         outcome = f"said.outcome.{item.outcome}"
         if known(outcome):
             state = t("said.state", lang, {"time": state, "outcome": t(outcome, lang)},
                       raw=frozenset({"time", "outcome"}))
-        lines.append(t("said.item.did", lang, {"text": _clip(item.did, SAID_SHOWN),
+        lines.append(t("said.item.did", lang, {"text": clip(item.did, SAID_SHOWN),
                                                "state": state}, raw=frozenset({"state"})))
     if not one_place:
         lines.append(t("said.more", lang, {"period": said.period}))
@@ -488,7 +471,7 @@ def _appealed_score(appealed: Appealed, lang: str, separator: str) -> str:
 
 async def _filed(update: Update, filed: AppealFiled) -> None:
     lang = filed.lang
-    unit = f"{filed.result.unit_name} ({filed.result.unit_code})"
+    unit = clip(filed.result.unit_name, NAME_SIZE)
     if not filed.reviewers:
         who = t("results.appeal.who_unknown", lang, {"unit": unit})
     elif filed.reviewer_count > len(filed.reviewers):
@@ -506,9 +489,10 @@ async def _filed(update: Update, filed: AppealFiled) -> None:
         try:
             await bot.send_message(recipient.chat_id, t("results.appeal.notify", recipient.lang, {
                 "id": filed.appeal_id,
-                "cadre": _clip(display_name(filed.cadre, recipient.lang), NAME_SIZE),
-                "unit": filed.result.unit_code, "period": filed.result.period,
-                "reason": _clip(filed.reason, REASON_SHOWN)}), parse_mode=ParseMode.HTML)
+                "cadre": clip(display_name(filed.cadre, recipient.lang), NAME_SIZE),
+                "unit": clip(display_name(filed.result.unit, recipient.lang), NAME_SIZE),
+                "period": filed.result.period,
+                "reason": clip(filed.reason, REASON_SHOWN)}), parse_mode=ParseMode.HTML)
         except TelegramError as exc:
             log.info("could not tell a reviewer about appeal %s: %s", filed.appeal_id, exc)
 
@@ -563,11 +547,11 @@ def appeals_message(listed: AppealList) -> tuple[list[str], InlineKeyboardMarkup
     for item in listed.items:
         appealed = item.result
         blocks.append(t("results.appeals.item", lang, {
-            "id": item.id, "cadre": _clip(item.cadre, NAME_SIZE),
-            "unit": f"{appealed.unit_code} {_clip(appealed.unit_name, 40)}",
+            "id": item.id, "cadre": clip(item.cadre, NAME_SIZE),
+            "unit": clip(appealed.unit_name, 40),
             "period": appealed.period, "version": appealed.version,
             "score": _appealed_score(appealed, lang, " "), "date": _date(item.created_at),
-            "reason": _clip(item.reason, REASON_SHOWN),
+            "reason": clip(item.reason, REASON_SHOWN),
             "own": t("results.appeals.own", lang) if item.own else ""},
             raw=frozenset({"own"})))
         if not item.own:
@@ -597,7 +581,8 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
     await answer(query, None)
     item, lang = asked.item, asked.lang
     await say(update, t("results.answer.ask", lang, {
-        "id": item.id, "cadre": _clip(item.cadre, NAME_SIZE), "unit": item.result.unit_code,
+        "id": item.id, "cadre": clip(item.cadre, NAME_SIZE),
+        "unit": clip(item.result.unit_name, NAME_SIZE),
         "period": item.result.period, "decision": word("decision", asked.decision, lang),
         "min": appeals.ANSWER_MIN, "max": appeals.ANSWER_MAX}))
     return True
@@ -634,7 +619,7 @@ async def _answered(update: Update, answered: Answered) -> None:
                 "results.answer.cadre", lang, {
                     "id": item.id, "period": item.result.period,
                     "status": word("status", status, lang),
-                    "reviewer": _clip(display_name(answered.reviewer, lang), NAME_SIZE),
+                    "reviewer": clip(display_name(answered.reviewer, lang), NAME_SIZE),
                     "answer": answered.answer,
                     "meaning": t(f"results.answer.meaning.{status}", lang)},
                 raw=frozenset({"meaning"})), parse_mode=ParseMode.HTML)
@@ -642,7 +627,7 @@ async def _answered(update: Update, answered: Answered) -> None:
         except TelegramError as exc:
             log.info("could not tell the cadre about appeal %s: %s", item.id, exc)
     lang = answered.lang
-    cadre = _clip(item.cadre, NAME_SIZE)
+    cadre = clip(item.cadre, NAME_SIZE)
     told_text = t("results.answer.told" if told else "results.answer.not_told", lang,
                    {"cadre": cadre})
     await say(update, t("results.answer.done", lang, {
@@ -658,11 +643,13 @@ _PARTIAL_ENTITY = re.compile(r"&[#A-Za-z0-9]*$")
 
 def _cut_line(line: str, limit: int) -> str:
     """A single line longer than a message: its tags dropped (so none is left open) and the
-    text cut without splitting an HTML entity."""
+    text cut at a word (never inside one) without splitting an HTML entity."""
     if len(line) <= limit:
         return line
-    plain = _TAG.sub("", line)[:limit - 1]
-    return _PARTIAL_ENTITY.sub("", plain) + "…"
+    cut = clip(_TAG.sub("", line), limit)
+    if cut.endswith(ELLIPSIS):
+        cut = _PARTIAL_ENTITY.sub("", cut[:-len(ELLIPSIS)]).rstrip() + ELLIPSIS
+    return cut
 
 
 def pack(blocks: Sequence[str], limit: int = TEXT_LIMIT) -> list[str]:

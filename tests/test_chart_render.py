@@ -91,3 +91,17 @@ def _breakdown() -> object:
                      excluded={}, excluded_total=0, others_view=None, self_view=None,
                      exaggeration=False, training=(), themes=(), themes_note=None,
                      themes_hidden=False, explanation=None)
+
+
+def test_a_ranking_chart_for_a_chinese_reader_speaks_chinese() -> None:
+    font = charts.cjk_font()
+    if font is None:
+        pytest.skip("no CJK font on this machine (fonts-noto-cjk)")
+    rows = [ranked("RIVER-N-WILLOW", "柳村", 81.0),
+            ranked("RIVER-N-PINE", "松村", None, status="insufficient")]
+    args = ranking_chart_args(rows, "2026-Q4", "zh")
+    shown = words(charts.ranking_figure(**args, writer=charts.Writer(font)))
+    for word in ("各单位 2026-Q4", "柳村", "松村", "回答不足"):
+        assert word in shown, word
+    assert not any("RIVER" in word for word in shown), "units by name, never by code"
+    assert not {"Units 2026-Q4", "not enough responses"} & set(shown)

@@ -42,6 +42,7 @@ from surveys.appraisal.results import (
     as_int,
     as_number,
     published_of,
+    unit_names,
 )
 from surveys.people import busy
 from surveys.people.access import CADRE_ROLES, VIEW_ROLES, Actor, UnitTree
@@ -93,11 +94,13 @@ class Appealed:
     """The appealed result as its reader sees it."""
 
     unit_code: str
-    unit_name: str
+    unit_name: str  # in the reader's language
     period: str
     version: int
     score: float | None
     grade: str | None
+    # Both names of the unit, for those told in another language (the reviewers).
+    unit: Names
 
 
 @dataclass(frozen=True)
@@ -212,15 +215,16 @@ async def file_appeal(uow: UnitOfWork, caller: Caller, reason: str) -> AppealFil
         if recipient is not None:
             notify.append(recipient)
     return AppealFiled(
-        lang, appeal.id, Names.of(actor), _appealed(shown, run), shown.status, text,
+        lang, appeal.id, Names.of(actor), _appealed(shown, run, unit_names(result)), shown.status,
+        text,
         tuple(display_name(p, lang) for p in reviewers[:REVIEWERS_NAMED]), len(reviewers),
         tuple(notify),
     )
 
 
-def _appealed(shown: Breakdown, run: AppraisalRun) -> Appealed:
+def _appealed(shown: Breakdown, run: AppraisalRun, unit: Names) -> Appealed:
     return Appealed(shown.unit_code, shown.unit_name, run.period, run.version, shown.score,
-                    shown.grade)
+                    shown.grade, unit)
 
 
 async def _reviewers(uow: UnitOfWork, unit_id: int | None, exclude: int) -> list[Person]:
@@ -287,9 +291,9 @@ def _item(appeal: Appeal, result: AppraisalResult, run: AppraisalRun, cadre: Per
     unit = tree.by_id.get(result.unit_id) if result.unit_id is not None else None
     shown = Breakdown.read(result, min_cell=10**9, unit=unit, lang=lang)
     name = display_name(cadre, lang) if cadre is not None else "?"
-    return AppealItem(appeal.id, name, appeal.person_id, _appealed(shown, run), shown.status,
-                      appeal.reason, str(appeal.status), appeal.created_at,
-                      appeal.person_id == actor.person_id)
+    appealed = _appealed(shown, run, unit_names(result, unit))
+    return AppealItem(appeal.id, name, appeal.person_id, appealed, shown.status, appeal.reason,
+                      str(appeal.status), appeal.created_at, appeal.person_id == actor.person_id)
 
 
 def _in_scope(actor: Actor, tree: UnitTree, result: AppraisalResult) -> bool:

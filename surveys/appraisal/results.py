@@ -153,10 +153,9 @@ class Breakdown(Ranked):
         detail: Mapping[str, Any] = result.detail if isinstance(result.detail, dict) else {}
         # The names as they were at the run; a result stored without them names its unit now.
         fallback = Names.of(unit) if unit is not None else Names("?")
-        kept_name, kept_unit = _text(detail.get("name")), _text(detail.get("unit_name"))
+        kept_name = _text(detail.get("name"))
         name = Names(kept_name, _text(detail.get("name_zh"))) if kept_name else fallback
-        unit_name = (Names(kept_unit, _text(detail.get("unit_name_zh"))) if kept_unit
-                     else fallback)
+        unit_name = unit_names(result, unit)
         components = tuple(Component.read(c) for c in detail.get("components") or []
                            if isinstance(c, dict))
         excluded = {str(k): as_int(v) for k, v in (detail.get("excluded") or {}).items()
@@ -193,6 +192,16 @@ class Breakdown(Ranked):
             training=training, themes=themes, themes_note=note, themes_hidden=hidden,
             explanation=_text(detail.get("explanation")),
         )
+
+
+def unit_names(result: AppraisalResult, unit: Unit | None = None) -> Names:
+    """Both names of the result's unit as they were at the run (``unit``'s now for a result
+    stored without them), for readers of either language."""
+    detail: Mapping[str, Any] = result.detail if isinstance(result.detail, dict) else {}
+    kept = _text(detail.get("unit_name"))
+    if kept:
+        return Names(kept, _text(detail.get("unit_name_zh")))
+    return Names.of(unit) if unit is not None else Names("?")
 
 
 def _period(label: str) -> Period | None:
@@ -419,7 +428,7 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
         if unit is None:
             raise Refused("unknown_unit", lang, {"code": unit_code})
         if not actor.covers(tree, unit.id, VIEW_ROLES):
-            raise Refused("out_of_scope", lang, {"code": unit.code})
+            raise Refused("out_of_scope", lang, {"unit": display_name(unit, lang)})
         visible = tree.subtree(unit.id)
         scope: tuple[str, ...] = (unit.code,)
     else:

@@ -25,6 +25,12 @@ def test_a_long_text_is_cut_between_words_never_inside_one() -> None:
     assert clip(text, 34) == "The score is shrunk toward the…"
 
 
+def test_a_hyphenated_word_is_one_word() -> None:
+    assert clip("Higher than the self-assessment of the cadre", 25) == "Higher than the…"
+    assert clip("The residents don't agree at all", 19) == "The residents…"
+    assert clip("Roads - lighting - drains", 18) == "Roads - lighting…"
+
+
 def test_punctuation_before_the_cut_is_not_left_dangling() -> None:
     assert clip("Roads, lighting, drains and pavements", 20) == "Roads, lighting…"
 

@@ -112,6 +112,33 @@ def test_pack_never_leaves_a_tag_open_or_an_entity_cut() -> None:
     assert "<b>" not in cut and len(cut) <= 60 and not cut.rstrip("…").endswith("&am")
 
 
+def test_a_line_too_long_for_a_message_is_cut_at_a_word() -> None:
+    line = "<i>" + " ".join(["averaging"] * 20) + "</i> &amp; more"
+    [cut] = pack([line], limit=60)
+    assert len(cut) <= 60 and cut.endswith("averaging…"), cut
+
+
+def test_the_long_myscore_never_cuts_a_word_nor_shows_ids_or_codes() -> None:
+    sentence = ("Resident satisfaction (satisfaction): 72.0, shrunk toward the average of"
+                " 65.0 as if 10 more answers were there. ")
+    detail = {"name": "Wang", "name_zh": "王芳", "unit_code": "RIVER-N-WILLOW",
+              "unit_name": "Willow Village", "unit_name_zh": "柳村",
+              "components": [{"id": "satisfaction", "label": "Resident satisfaction",
+                              "score": 72.0, "n": 30, "weight": 1.0}],
+              "explanation": sentence * 20}
+    for lang in ("en", "zh"):
+        shown = Breakdown.read(result_row(detail), min_cell=5, lang=lang)
+        view = results.MyScore(lang, "Wang", "2026-Q4", 1, NOW, breakdown=shown)
+        text = "\n".join(my_score_blocks(view))
+        assert "RIVER-N-WILLOW" not in text and "(satisfaction)" not in text
+        assert ("柳村" if lang == "zh" else "Willow Village") in text
+        explained = next(line for line in text.split("\n") if "shrunk" in line)
+        kept = explained.removesuffix("…").split("</i>", 1)[1].lstrip()
+        whole = (sentence * 20).replace(" (satisfaction)", "")
+        assert explained.endswith("…") and whole.startswith(kept)
+        assert not whole[len(kept)].isalnum(), f"cut inside a word: {kept[-20:]!r}"
+
+
 # --- the use cases --------------------------------------------------------------------------
 
 

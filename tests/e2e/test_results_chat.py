@@ -8,11 +8,12 @@ Runs and results are written straight through the repositories, in the stored de
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from sandbox import SandboxClient, SandboxUser
 from storage.models import (
@@ -22,7 +23,10 @@ from storage.models import (
     AppraisalRun,
     AppraisalStatus,
     AuditEvent,
+    Contact,
+    Person,
     Role,
+    Unit,
 )
 from storage.uow import Database
 from surveys.people.roles import grant_role
@@ -37,6 +41,61 @@ PNG = b"\x89PNG\r\n\x1a\n"
 FOR_CADRES = "This is for cadres"
 FOR_STAFF = "this command is for admins and auditors"
 REASON = "The inspection of the road was before the repair finished"
+# The units' names in Chinese (the test units have none of their own).
+CHINESE = {"C1": "河畔县", "T1": "北镇", "V1": "柳村", "V2": "松村"}
+# As the scorer writes it: every component "Label (id)", long enough to be shortened in chat.
+EXPLANATION = " ".join(
+    ["Score 72.5 of 100: good, rank 3 of 12 cadres."]
+    + ["Resident satisfaction (satisfaction): 72.5 from 40 answers, shrunk toward the average"
+       " of 65.0 as if 10 more answers were there. Verified key tasks (key_tasks): 80.0 from"
+       " 3 inspections."] * 6)
+CODE = re.compile(r"\b(C1|T1|V1|V2)\b")
+
+
+def no_code(text: str) -> None:
+    """Units are named, never given by their codes."""
+    assert CODE.search(text) is None, CODE.findall(text)
+
+
+def cut_at_a_word(text: str, whole: str) -> None:
+    """``text`` ends in the start of ``whole`` cut between two words, with "…"."""
+    start = whole[:40]
+    assert start in text, start
+    kept = text[text.index(start):].split("\n")[0]
+    assert kept.endswith("…"), kept
+    kept = kept.removesuffix("…")
+    assert whole.startswith(kept) and not whole[len(kept)].isalnum(), kept[-30:]
+
+
+async def chinese_unit_names(db: Database) -> None:
+    async with db.transaction() as uow:
+        for code, name in CHINESE.items():
+            await uow.session.execute(update(Unit).where(Unit.code == code).values(name_zh=name))
+
+
+class Drawn:
+    """What the charts were asked to draw (the words on them), in place of drawing."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[dict[str, Any]] = []
+        from analysis import charts
+
+        for name in ("score_chart", "ranking_chart"):
+            real = getattr(charts, name)
+            monkeypatch.setattr(charts, name, self._spy(real))
+
+    def _spy(self, real: Any) -> Any:
+        def drawn(*args: Any, **kwargs: Any) -> bytes:
+            self.calls.append(kwargs)
+            return bytes(real(*args, **kwargs))
+        return drawn
+
+    def labels(self) -> list[str]:
+        """The title, the bars' labels and notes and every word of the chart."""
+        [call] = self.calls
+        bars = call.get("components") or call.get("bars") or []
+        return [call["title"], *(b.label for b in bars), *(b.note for b in bars),
+                call["texts"].components, call["texts"].axis]
 
 
 # --- seeding --------------------------------------------------------------------------------
@@ -55,7 +114,8 @@ def detail(name: str, unit: tuple[str, str], *, score: float | None, grade: str 
            themes_note: str | None = None, exaggeration: bool = False,
            recognition: bool = False) -> dict[str, Any]:
     return {
-        "name": name, "unit_code": unit[0], "unit_name": unit[1], "unit_type": "village",
+        "name": name, "unit_code": unit[0], "unit_name": unit[1],
+        "unit_name_zh": CHINESE.get(unit[0]), "unit_type": "village",
         "score": score, "grade": grade, "status": status, "rank": rank, "ranked": ranked,
         "responses": responses, "min_responses": 10,
         "components": [
@@ -74,7 +134,7 @@ def detail(name: str, unit: tuple[str, str], *, score: float | None, grade: str 
         "themes": [{"topic": "road", "count": 12, "share": 0.3},
                    {"topic": "water", "count": 7, "share": 0.175}],
         "themes_note": themes_note,
-        "explanation": "Weighted mean of the components that have data.",
+        "explanation": EXPLANATION,
     }
 
 
@@ -199,6 +259,11 @@ async def test_myscore_shows_the_latest_published_result_with_a_chart_and_the_tr
     assert "99" not in body and "2026-Q4" not in body, "drafts are never shown"
     assert "50.0" not in body, "superseded versions are never shown"
     assert len(body) <= 4096
+    assert "Cadre Wang · Willow Village" in body
+    no_code(body)
+    # The explanation: its indicators by label only, shortened between two words.
+    assert "(satisfaction)" not in body and "(key_tasks)" not in body
+    cut_at_a_word(body, EXPLANATION.replace(" (satisfaction)", "").replace(" (key_tasks)", ""))
 
 
 async def test_myscore_with_only_a_draft_says_nothing_is_published(
@@ -244,13 +309,27 @@ async def test_myscore_for_a_resident_or_stranger_is_for_cadres(
     assert await appeals(db) == []
 
 
-async def test_myscore_in_chinese(bot: Bot, client: SandboxClient, db: Database) -> None:
+async def test_myscore_in_chinese(bot: Bot, client: SandboxClient, db: Database,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = Drawn(monkeypatch)
+    await chinese_unit_names(db)
     person_id = await make_cadre(db, CADRE, "V1", "Cadre Wang")
     await cadre_result(db, "2026-Q3", AppraisalStatus.PUBLISHED, person_id, 86.0, "excellent")
     cadre = await client.user(CADRE, "Wang", language_code="zh")
     await cadre.send("/myscore")
+    photo = await cadre.wait_for_message("2026-Q3")
+    assert photo.photo and (await cadre.download(photo)).startswith(PNG)
     text = await cadre.wait_for_message("您的考核结果")
     assert "优秀" in text.text and "群众工作方法" in text.text
+    assert "Cadre Wang · 柳村" in text.text and "Willow" not in text.text
+    no_code(text.text)
+    cut_at_a_word(text.text,
+                  EXPLANATION.replace(" (satisfaction)", "").replace(" (key_tasks)", ""))
+    # The chart speaks Chinese: its headings, and the components by their labels.
+    words = drawn.labels()
+    assert "Cadre Wang 2026-Q3" in words and "各项指标" in words
+    assert "Resident satisfaction" in words and "satisfaction" not in words
+    assert not {"Components", "Score"} & set(words)
 
 
 # --- /results -------------------------------------------------------------------------------
@@ -271,16 +350,19 @@ async def test_results_for_a_scoped_admin_and_an_auditor(
     assert chart.photo and (await admin.download(chart)).startswith(PNG)
     table = await admin.wait_for_message("Units")
     body = table.text
-    assert "Scope: T1" in body
-    assert "1. V1 Willow Village — 81.5 good · n=40 🏅" in body
-    assert "2. T1 North Township — 74.0 good" in body
-    assert "V2 Pine Village — not enough responses (4 of 10)" in body
+    assert "Scope: North Township" in body
+    assert "1. Willow Village — 81.5 good · n=40 🏅" in body
+    assert "2. North Township — 74.0 good" in body
+    assert "Pine Village — not enough responses (4 of 10)" in body
     assert "Riverside County" not in body, "outside the admin's scope"
-    assert "Cadre Wang (V1) — 79.0 good" in body
+    assert "Cadre Wang (Willow Village) — 79.0 good" in body
     assert "2026-Q4" not in body, "a draft period is not published"
+    assert "Another one: /results PERIOD" in body
+    no_code(body)
 
     await admin.send("/results C1")
-    await admin.wait_for_message("outside the area you oversee")
+    outside = await admin.wait_for_message("outside the area you oversee")
+    assert "Sorry, Riverside County is outside" in outside.text
     await admin.send("/results NOPE")
     await admin.wait_for_message("There is no unit with the code “NOPE”")
     await admin.send("/results V1 2026-Q9")
@@ -296,11 +378,44 @@ async def test_results_for_a_scoped_admin_and_an_auditor(
     await auditor.wait_for_message("2026-Q3")
     everything = await auditor.wait_for_message("Units")
     assert "Scope: all units" in everything.text
-    assert "3. C1 Riverside County — 66.0 fair" in everything.text
+    assert "3. Riverside County — 66.0 fair" in everything.text
+    no_code(everything.text)
 
     resident = await client.user(RESIDENT, "Resident")
     await resident.send("/results")
     await resident.wait_for_message(FOR_STAFF)
+
+
+async def test_results_in_chinese_name_the_units_in_chinese_on_the_chart_too(
+    bot: Bot, client: SandboxClient, db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    drawn = Drawn(monkeypatch)
+    await chinese_unit_names(db)
+    person_id = await make_cadre(db, CADRE, "V1", "Cadre Wang")
+    await ranking(db, "2026-Q3", cadre_id=person_id)
+    admin, _ = await staff(client, db, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu")
+    admin = await client.user(ADMIN_T1, "Admin Liu", language_code="zh")
+
+    await admin.send("/results")
+    chart = await admin.wait_for_message("2026-Q3")
+    assert chart.photo and (await admin.download(chart)).startswith(PNG)
+    table = await admin.wait_for_message("考核结果")
+    body = table.text
+    assert "范围：北镇" in body
+    assert "1. 柳村 — 81.5" in body and "2. 北镇 — 74.0" in body and "松村" in body
+    assert "Cadre Wang（柳村）" in body or "Cadre Wang (柳村)" in body
+    assert "Willow" not in body and "Pine" not in body
+    no_code(body)
+    words = drawn.labels()
+    assert words[0] == "各单位 2026-Q3"
+    assert {"柳村", "北镇", "松村", "回答不足"} <= set(words), words
+    assert not any(CODE.search(word) for word in words)
+    assert not {"Units 2026-Q3", "not enough responses"} & set(words)
+
+    await admin.send("/results C1")
+    outside = await admin.wait_for_message("不在您的管理范围内")
+    assert "河畔县" in outside.text
+    no_code(outside.text)
 
 
 async def test_results_without_any_published_run(
@@ -339,8 +454,9 @@ async def test_appeal_with_and_without_a_reason_and_only_once(
     await cadre.send(REASON)
     filed = await cadre.wait_for_message("Appeal #")
     assert "against your result for 2026-Q3 (version 1, 64.0, fair)" in filed.text
-    assert "answered by an admin or auditor responsible for Willow Village (V1) " \
+    assert "answered by an admin or auditor responsible for Willow Village " \
            "(Auditor Zhao)" in filed.text
+    no_code(filed.text)
     assert "Admin Sun" not in filed.text
     [appeal] = await appeals(db)
     assert appeal.reason == REASON and appeal.status == AppealStatus.OPEN
@@ -351,6 +467,8 @@ async def test_appeal_with_and_without_a_reason_and_only_once(
     assert event.after["reason"] == REASON and event.after["period"] == "2026-Q3"
     notified = await auditor.wait_for_message("New appeal")
     assert REASON in notified.text and "/appeals" in notified.text
+    assert "Cadre Wang (Willow Village)" in notified.text
+    no_code(notified.text)
 
     # Twice: refused with the first one's status, nothing added.
     await cadre.send("/appeal " + REASON + " again")
@@ -404,12 +522,16 @@ async def test_auditor_upholds_an_appeal_and_the_cadre_is_told(
     listing = await auditor.wait_for_message("Open appeals")
     assert f"#{appeal.id}" in listing.text and "Cadre Wang" in listing.text
     assert "2026-Q3" in listing.text and REASON in listing.text
+    assert "Willow Village" in listing.text
+    no_code(listing.text)
     uphold = f"✔ Uphold #{appeal.id}"
     assert listing.button_texts == [uphold, f"✖ Reject #{appeal.id}"]
     assert all(len((data or "").encode()) <= 64 for row in listing.buttons for _, data in row)
 
     await auditor.tap(uphold)
-    await auditor.wait_for_message("you chose to uphold it")
+    asked = await auditor.wait_for_message("you chose to uphold it")
+    assert "(Willow Village, 2026-Q3)" in asked.text
+    no_code(asked.text)
     # The question survives a restart: the answer typed after it still lands.
     await bot.restart()
     await auditor.send("The road was inspected before the repair was finished.")
@@ -444,6 +566,38 @@ async def test_auditor_upholds_an_appeal_and_the_cadre_is_told(
     assert "no appeal #99999" in (await auditor.wait_for_answer()).text
     [still] = await appeals(db)
     assert still.status == AppealStatus.UPHELD and len(await audit(db, "appeal.answer")) == 1
+
+
+async def test_a_chinese_reviewer_reads_the_appeal_with_the_unit_named_in_chinese(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    await chinese_unit_names(db)
+    person_id = await make_cadre(db, CADRE, "V1", "Cadre Wang")
+    _, auditor_id = await staff(client, db, AUDITOR, Role.AUDITOR, None, "Auditor Zhao")
+    auditor = await client.user(AUDITOR, "Auditor Zhao", language_code="zh")
+    async with db.transaction() as uow:  # as chosen with /language
+        person = await uow.session.get(Person, auditor_id)
+        assert person is not None and person.contact_id is not None
+        await uow.session.execute(
+            update(Contact).where(Contact.id == person.contact_id).values(language="zh"))
+    cadre = await file(db, client, person_id)
+    [appeal] = await appeals(db)
+    notified = await auditor.wait_for_message("新申诉")
+    assert "Cadre Wang（柳村）" in notified.text and "Willow" not in notified.text
+    no_code(notified.text)
+
+    await auditor.send("/appeals")
+    listing = await auditor.wait_for_message("待答复的申诉")
+    assert "柳村" in listing.text and "Willow" not in listing.text
+    no_code(listing.text)
+    await auditor.tap(f"✔ 支持 #{appeal.id}")
+    asked = await auditor.wait_for_message(f"第 {appeal.id} 号申诉")
+    assert "（柳村，2026-Q3）" in asked.text
+    no_code(asked.text)
+    # The cadre reads in English: the unit's name as entered.
+    await cadre.send("/myscore")
+    shown = await cadre.wait_for_message("Your appraisal")
+    assert "Cadre Wang · Willow Village" in shown.text and "柳村" not in shown.text
 
 
 async def test_answer_command_rejects_and_a_scoped_admin_sees_only_their_units(

@@ -15,7 +15,7 @@ from surveys.people.roles import grant_role
 from tests.cases.factories import add_case
 from tests.e2e.conftest import Bot
 from tests.e2e.fieldwork import make_cadre
-from tests.e2e.test_results_chat import ranking, staff
+from tests.e2e.test_results_chat import chinese_unit_names, no_code, ranking, staff
 
 pytestmark = pytest.mark.e2e
 
@@ -81,6 +81,9 @@ async def test_results_shows_you_said_we_did_for_the_admins_units(
     assert PRIVATE not in body, "the resident did not agree to be quoted"
     assert "Cleared the culvert" not in body, "the resident said it was not solved"
     assert "County-only work" not in body, "outside the admin's scope"
+    assert "· Roads and lighting · Willow Village" in body, "each case's unit by name"
+    assert "· Roads and lighting · Pine Village" in body
+    no_code(body)
 
     # One village: too few cases to break down or to show the answers.
     await admin.send("/results V2 2026-Q3")
@@ -97,6 +100,7 @@ async def test_you_said_we_did_in_chinese_and_for_a_period_without_cases(
     bot: Bot, client: SandboxClient, db: Database,
 ) -> None:
     await seed_cases(db)
+    await chinese_unit_names(db)
     await ranking(db, "2026-Q2")
     await ranking(db, "2026-Q3")
     async with db.transaction() as uow:
@@ -108,8 +112,10 @@ async def test_you_said_we_did_in_chinese_and_for_a_period_without_cases(
     body = (await admin.wait_for_message("您反映·我们办")).text
     for part in ("群众反映问题：8 件", "按期办结：5/7（71%）", "按类别：道路和照明 7 · 其他 1",
                  f"您说：“{QUOTED}”", "我们做：Replaced the lamp by the school gate（按期，"
-                 "群众确认已解决）"):
+                 "群众确认已解决）", "· 道路和照明 · 柳村", "· 道路和照明 · 松村"):
         assert part in body, part
+    assert "Willow" not in body and "Pine" not in body
+    no_code(body)
 
     await admin.send("/results T1 2026-Q2")
     earlier = (await admin.wait_for_message("2026-Q2 这里没有群众反映的问题")).text
@@ -134,4 +140,11 @@ async def test_odd_texts_are_shown_as_text_and_cut_short(
     assert body.count("We did: <b>Fixed</b> & checked…") == 5, "at most five, as typed, cut " \
         "between words (the run of x's is one word, left out whole)"
     assert body.count("…") >= 10, "each summary and quote cut short"
+    quotes = [line.split("“", 1)[1].removesuffix("”") for line in body.split("\n")
+              if "You said: “" in line]
+    assert len(quotes) == 5
+    for quote in quotes:
+        kept = quote.removesuffix("…")
+        assert quote.endswith("…") and long_words.startswith(kept)
+        assert not long_words[len(kept)].isalnum(), f"cut inside a word: {kept[-20:]!r}"
     assert len(body) <= 4096

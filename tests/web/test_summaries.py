@@ -8,7 +8,10 @@ from hypothesis import strategies as st
 from handlers.dashboard import shorten
 from handlers.web.pages import _next
 
-WORD = st.text(alphabet=st.characters(whitelist_categories=("L", "N")), min_size=1, max_size=12)
+# Words of a script written with spaces: Han and kana have a boundary between any two
+# characters, so a cut between them cuts no word (see analysis.packing.clip).
+WORD = st.text(alphabet=st.characters(whitelist_categories=("L", "N"), max_codepoint=0x2000),
+               min_size=1, max_size=12)
 
 
 @given(st.lists(WORD, min_size=1, max_size=60), st.integers(min_value=13, max_value=300))
@@ -18,7 +21,7 @@ def test_shortened_at_a_word(words: list[str], size: int) -> None:
     if len(text) <= size:
         assert short == text
         return
-    assert short.endswith("…") and len(short) <= size + 1
+    assert short.endswith("…") and len(short) <= size
     kept = short[:-1].split()
     assert kept == words[:len(kept)], "whole words, in order, from the start"
 
