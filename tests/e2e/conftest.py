@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
-from bot.app import build_application, running, web_server_of
+from bot.app import background_of, build_application, running, web_server_of
 from bot.polling import CommittedPolling
 from bot.settings import BotSection, PrivacySection, Settings, WebSection
 from sandbox import BotApiSandbox, RateLimit, SandboxClient
@@ -47,6 +47,10 @@ class Bot:
         self.settings = Settings(bot=BotSection(concurrent_updates=concurrent_updates),
                                  privacy=PrivacySection(hold_residents_entries=False),
                                  web=WebSection(enabled=web, port=0))
+        # False: the case relay's supervision (comment moves, reminders, the batch audit...)
+        # runs only when the test calls ``relay.sweep()``, not every minute of real time, which
+        # with a frozen clock would land at whatever step a loaded machine had reached.
+        self.relay_sweeps = True
         self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
         self.polling: CommittedPolling | None = None
         self._life = contextlib.AsyncExitStack()
@@ -56,6 +60,8 @@ class Bot:
             self.settings, self.db, token=self.sandbox.token, api_url=self.sandbox.base_url,
             secret=SECRET, clock=self.clock,
         )
+        if not self.relay_sweeps:
+            background_of(self.application).relay.sweep_s = None
         # As `civicpulse run` polls: confirming to the Bot API only what was handled.
         self.polling = CommittedPolling(self.application, timeout=1)
         # The Application's lifecycle starts (and stops) the scheduler and the outbox sender.
