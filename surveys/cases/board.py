@@ -16,17 +16,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from storage.models import Case, CaseOutcome, CaseStatus
-from surveys.cases.views import (
-    STAFF_ROLES,
-    _name,
-    _names,
-    may_view,
-    staff,
-    unit_label,
-)
+from storage.models import Case, CaseOutcome, CaseStatus, Person
+from surveys.cases.views import STAFF_ROLES, may_view, staff, unit_label
 from surveys.people.access import ADMIN_ROLES, CADRE_ROLES, UnitTree
 from surveys.people.caller import Caller
+from surveys.people.names import display_name
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -115,18 +109,30 @@ async def case_board(uow: UnitOfWork, caller: Caller, *, show: str | None = None
     found = [*await uow.cases.active(units, shown_at=now),
              *await uow.cases.closed_since(units, now - recent, shown_at=now)]
     cases = [c for c in found if may_view(ctx.actor, tree, c.unit_id)]
-    names = await _names(uow, {c.handler_id for c in cases if c.handler_id is not None})
+    names = await _handlers(uow, {c.handler_id for c in cases if c.handler_id is not None},
+                            lang)
     rows: dict[int, list[BoardRow]] = {}
     for case in cases:
         rows.setdefault(case.unit_id, []).append(BoardRow(
             number=case.number, category=case.category, status=case.status,
             state=state_of(case, now), due_at=case.due_at, answer_due_at=case.answer_due_at,
-            taken_by=_name(names, case.handler_id, lang), outcome=case.outcome,
+            taken_by=(names.get(case.handler_id, "?") if case.handler_id is not None
+                      else None), outcome=case.outcome,
             reports=case.reports,
             closed_on=case.closed_at.date() if case.closed_at is not None else None))
     grouped = _along_tree(tree, visible | set(rows), rows, lang, show)
     return Board(lang, now, grouped, _count(r.state for rs in rows.values() for r in rs),
                  recent.days, show, not ctx.actor.has((*CADRE_ROLES, *ADMIN_ROLES)))
+
+
+async def _handlers(uow: UnitOfWork, person_ids: set[int], lang: str) -> dict[int, str]:
+    """The names of the cases' handlers (staff: named as in chat)."""
+    found: dict[int, str] = {}
+    for person_id in person_ids:
+        person = await uow.session.get(Person, person_id)
+        if person is not None:
+            found[person_id] = display_name(person, lang)
+    return found
 
 
 def _along_tree(tree: UnitTree, visible: set[int], rows: dict[int, list[BoardRow]],
