@@ -19,7 +19,7 @@ from storage.uow import Database
 from surveys.cases import timeline
 from surveys.cases.rules import RESIDENT as RESIDENT_AUTHOR
 from surveys.people.units import import_units
-from tests.cases.staff_factory import days_ago, open_case
+from tests.cases.staff_factory import days_ago, make_staff, open_case
 from tests.conftest import TEST_UNITS, now
 from tests.e2e.conftest import Bot
 from tests.e2e.test_dashboard_campaigns import SOUTH, signed_in
@@ -28,7 +28,7 @@ from tests.e2e.web import WebClient
 
 pytestmark = pytest.mark.e2e
 
-ADMIN_T1, AUDITOR_T1, PINE_CADRE, ADMIN_ALL = 9711, 9712, 9713, 9714
+ADMIN_T1, AUDITOR_T1, PINE_CADRE, WILLOW_CADRE = 9711, 9712, 9713, 9714
 HELD_TEXT = "The bins by the school overflow"
 HELD_REPLY = "It is the blue bins, behind the gym"
 
@@ -45,7 +45,7 @@ async def browser_of(web_bot: Bot) -> AsyncIterator[WebClient]:
 @dataclass(frozen=True)
 class Cases:
     fresh: str  # Willow Village, open, days left
-    late: str  # Willow Village, taken long ago, overdue
+    late: str  # Willow Village, taken by Wang Fang long ago, overdue
     resolved: str  # Pine Village, resolved, the resident's answer awaited
     closed: str  # Willow Village, closed two days ago
     old: str  # Willow Village, closed two months ago: not "recent"
@@ -68,6 +68,9 @@ async def some_cases(db: Database) -> Cases:
     fresh = await open_case(db, text="The street lamp on Mill Road is dark",
                             category="fees")
     late = await open_case(db, text="A pothole by the bus stop", opened_on=days_ago(40))
+    wang = await make_staff(db, WILLOW_CADRE, Role.CADRE, "V1", "Wang Fang")
+    await _set(db, late, status=CaseStatus.TAKEN, handler_id=wang,
+               taken_at=moment - timedelta(days=30))
     resolved = await open_case(db, unit="V2", text="The well pump is broken")
     await _set(db, resolved, status=CaseStatus.RESOLVED, resolution="Pump replaced",
                resolved_at=moment - timedelta(days=1),
@@ -106,7 +109,7 @@ async def test_an_admin_sees_the_cases_of_their_township_by_unit(
     assert HELD_TEXT not in page
     for part in ("North Township", "Willow Village", "Pine Village", "overdue by", "left",
                  "<b>2</b> open, <b>1</b> of them overdue", "<b>1</b> resolved", "<b>1</b> closed",
-                 "Fees",
+                 "Fees", "taken: Wang Fang",
                  "closed: solved, the resident confirmed", "answer awaited"):
         assert part in page, part
     assert "Oak Village" not in page and "South Township" not in page
@@ -202,3 +205,17 @@ async def test_cases_in_chat_opens_the_page_in_the_mini_app(
     assert browser_of.status == 200
     assert "Cases" in page and cases.late in page and cases.held not in page
     assert str(ADMIN_T1) not in page
+
+
+async def test_the_lists_next_page_keeps_the_report_button(
+    web_bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    for _ in range(9):
+        await open_case(db)
+    admin, _ = await staff(client, db, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu")
+    await admin.send("/cases")
+    await admin.wait_for_message("Page 1 of 2")
+    await admin.tap("Next ›")
+    second = await admin.wait_for_message("Page 2 of 2")
+    assert [label for label, _ in second.buttons[0]] == ["📊 Open the full report"]
+    assert second.has_button("‹ Previous")
