@@ -5,6 +5,7 @@ pages at a phone's width."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import expect
 
 from storage.models import Role
@@ -55,3 +56,23 @@ async def test_the_cases_pages_at_a_phones_width(
     assert answer is not None and answer.status == 404
     await expect(page.locator("h1")).to_have_text("Not found")
     await expect(main).not_to_contain_text("Oak bridge")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN"])
+async def test_the_cases_page_in_chinese_at_a_phones_width(
+    app_chat: ChatPage, db: Database, shot: Shot,
+) -> None:
+    cases = await some_cases(db)
+    await app_chat.new_user(ADMIN, "刘", language="中文 (zh)")
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=ADMIN, role=Role.ADMIN, unit_code="T1",
+                         name="刘管理员", actor="test")
+    await app_chat.send("/cases")
+    await app_chat.shows("办理中的问题")
+    page = await _open_report(app_chat, "📊 打开完整报告")
+    await page.set_viewport_size(PHONE)
+    await expect(page.get_by_role("heading", level=1)).to_have_text("问题办理")
+    await expect(page.locator("main")).to_contain_text("其中已超期")
+    await expect(page.get_by_role("link", name=cases.late, exact=True)).to_be_visible()
+    await _fits(page)
+    await shot(page, "docs/dashboard-cases-phone-zh.png")

@@ -184,7 +184,7 @@ async def test_the_cases_page_in_chinese(
     await signed_in(client, db, browser_of, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu", "zh")
     page = await browser_of.get("/cases")
     assert browser_of.status == 200
-    for part in ("诉求案件", "已超期", "办理中", cases.late):
+    for part in ("问题办理", "已超期", "办理中", cases.late):
         assert part in page, part
 
 
