@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.settings import ConfigError, WebSection
 from handlers.deps import Deps
 from handlers.web import FILTERS, STATIC_DIR, TEMPLATES_DIR, cadres, campaigns
+from handlers.web.cases import routes as cases_routes
 from handlers.web.pages import errors_middleware, refused_csrf, routes
 from handlers.web.public import routes as public_routes
 from handlers.web.security import WEB, WebDeps, headers_middleware
@@ -39,6 +40,7 @@ def build_web_app(web_deps: WebDeps) -> web.Application:
     app.router.add_routes(supervision_routes())
     app.router.add_routes([*campaigns.routes(), *cadres.routes()])
     app.router.add_routes(public_routes())
+    app.router.add_routes(cases_routes())
     app.router.add_static("/static", STATIC_DIR, show_index=False)
     return app
 

@@ -332,6 +332,16 @@ def case_text(view: CaseView, zone: str) -> str:
     return "\n\n".join(blocks)
 
 
+def case_parts(view: CaseView, zone: str) -> tuple[list[str], str, list[str], list[str]]:
+    """The case as the dashboard's page shows it, all of it (a page has room): its facts,
+    the report, what came of it and every timeline entry, each an HTML text."""
+    lang = view.lang
+    report = t("cstaff.view.text", lang, {"origin": t(f"cstaff.origin.{view.origin}", lang),
+                                          "text": view.text})
+    return (_facts(view, zone), report, _outcome_lines(view, zone),
+            [entry_line(e, lang, zone) for e in view.timeline])
+
+
 def case_keyboard(view: CaseView) -> InlineKeyboardMarkup | None:
     """The buttons for what the viewer may do, in the order of the work."""
     lang = view.lang

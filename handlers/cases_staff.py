@@ -44,6 +44,7 @@ from handlers.common import (
     step,
     tapped,
 )
+from handlers.dashboard import with_report_button
 from handlers.deps import Context, Deps
 from handlers.evidence import EvidenceRefused, receive_photo
 from handlers.router import Audience, Dialogues
@@ -99,7 +100,8 @@ async def _on_cases(deps: Deps, update: Update, context: Context) -> bool:
     listing = await deps.query(update, partial(views.list_cases, caller=deps.caller(update),
                                                page=page, rules=deps.cases))
     text, keyboard = case_list(listing)
-    await say(update, text, keyboard)
+    # The full report: every case in scope by unit, recently closed ones too (handlers/web).
+    await say(update, text, with_report_button(keyboard, deps, "/cases", listing.lang))
     return True
 
 
@@ -156,7 +158,8 @@ async def _on_button(deps: Deps, update: Update, context: Context) -> bool:
         listing = await deps.query(update, partial(views.list_cases, caller=caller,
                                                    page=int(str(values[0])), rules=deps.cases))
         await answer(query, None)
-        await edit(query, *case_list(listing))
+        text, keyboard = case_list(listing)
+        await edit(query, text, with_report_button(keyboard, deps, "/cases", listing.lang))
     elif kind == "open":
         view = await deps.query(update, partial(views.case_view, caller=caller,
                                                 number=str(values[0]), rules=deps.cases))

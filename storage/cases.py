@@ -83,6 +83,17 @@ class CasesRepository(Repository):
             query = query.where(Case.unit_id.in_(list(unit_ids)))
         return (await self.session.scalars(query.order_by(Case.due_at, Case.number))).all()
 
+    async def closed_since(self, unit_ids: Collection[int] | None, since: datetime, *,
+                           shown_at: datetime | None = None) -> Sequence[Case]:
+        """Cases closed at or after ``since`` (of these units; None: all), the latest first;
+        ``shown_at``: only those staff may see then."""
+        query = _shown(select(Case).where(Case.status == CaseStatus.CLOSED,
+                                          Case.closed_at >= since), shown_at)
+        if unit_ids is not None:
+            query = query.where(Case.unit_id.in_(list(unit_ids)))
+        return (await self.session.scalars(
+            query.order_by(Case.closed_at.desc(), Case.number))).all()
+
     async def handled_as(self, case: Case, *, lock: bool = False) -> Case:
         """The case that handles ``case``: itself, or the one it was merged into, followed
         along the chain (each locked on the way if ``lock``)."""

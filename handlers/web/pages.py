@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from handlers.texts import known, t
 from handlers.web import initdata
+from handlers.web.cases_links import links as case_links
 from handlers.web.security import (
     CSRF_FIELD,
     clear_session,
@@ -142,7 +143,7 @@ async def home(request: web.Request) -> web.StreamResponse:
         return message(request, "web.signed_out", request_language(request), 401)
     return render(request, "home.html", viewer.lang, viewer=viewer,
                   links=[*await _home_links(request, viewer),
-                         *_staff_links(viewer)])
+                         *_staff_links(viewer), *case_links(viewer)])
 
 
 async def _home_links(request: web.Request, viewer: Viewer) -> list[tuple[str, str]]:
