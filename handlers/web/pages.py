@@ -196,7 +196,8 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
         async with w.deps.db.transaction() as uow:
             table = await results_table(uow, viewer.caller, [period] if period else [],
                                         w.deps.min_cell_size,
-                                        unit_id=int(unit) if unit is not None else None)
+                                        unit_id=int(unit) if unit is not None else None,
+                                        published=w.deps.published)
     except Refused:
         return message(request, "web.not_found", viewer.lang, 404, viewer)
     return render(request, "ranking.html", table.lang, viewer=viewer, table=table)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage.models import Appeal, AppraisalResult, AppraisalRun, AppraisalStatus, Unit
 from surveys.appraisal.periods import Period, PeriodError, parse_period
+from surveys.appraisal.published_rows import PublishedRows
 from surveys.cases.summary import YouSaidWeDid, you_said_we_did
 from surveys.people.access import CADRE_ROLES, VIEW_ROLES, Actor, UnitTree
 from surveys.people.caller import Caller, Refused, acting_as
@@ -370,6 +371,10 @@ def _ranked(result: AppraisalResult, unit: Unit | None, lang: str) -> Ranked:
     return Ranked(**{f.name: getattr(shown, f.name) for f in fields(Ranked)})
 
 
+def _unit_in(tree: UnitTree, result: AppraisalResult) -> Unit | None:
+    return tree.by_id.get(result.unit_id) if result.unit_id is not None else None
+
+
 def _table_order(row: Ranked) -> tuple[Any, ...]:
     if row.graded and row.rank is not None:
         return (0, row.rank, row.unit_code, row.name)
@@ -387,7 +392,8 @@ def _find_unit(tree: UnitTree, code: str) -> Unit | None:
 
 
 async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (),
-                        min_cell: int = 5, unit_id: int | None = None) -> ResultsTable:
+                        min_cell: int = 5, unit_id: int | None = None,
+                        published: PublishedRows | None = None) -> ResultsTable:
     """``/results [UNIT] [PERIOD]``: the published ranking of the units in the caller's
     scope (or under UNIT, which must be in it), for PERIOD or the latest published period,
     the cadres of those units, and "You said, we did" for the same units and period (small
@@ -395,6 +401,8 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
     period is taken as the period.
 
     ``unit_id`` names the unit by id instead (the dashboard's address), before the period.
+    ``published`` keeps the rows of published versions between calls (the dashboard's
+    pages); without it they are read afresh.
 
     Raises:
         Refused: ``not_staff``, ``usage``, ``unknown_unit``, ``out_of_scope``,
@@ -446,13 +454,15 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
     units: list[Ranked] = []
     cadres: list[Ranked] = []
     unit_of: dict[int, int] = {}
-    for result in await uow.appraisal.results(run.id):
-        if result.unit_id is None or result.unit_id not in visible:
+    kept = published if published is not None else PublishedRows(keep=0)
+    for found in await kept.rows(
+            uow, run, lang, lambda result: _ranked(result, _unit_in(tree, result), lang)):
+        if found.unit_id is None or found.unit_id not in visible:
             continue
-        row = _ranked(result, tree.by_id.get(result.unit_id), lang)
-        (units if result.kind == UNIT else cadres).append(row)
-        if result.kind == UNIT and tree.children.get(result.unit_id):
-            unit_of[result.id] = result.unit_id
+        row = found.row
+        (units if found.kind == UNIT else cadres).append(row)
+        if found.kind == UNIT and tree.children.get(found.unit_id):
+            unit_of[row.result_id] = found.unit_id
     said = await you_said_we_did(uow, visible, parse_period(run.period), min_cell=min_cell)
     scoped = [tree.by_code[code] for code in scope if code in tree.by_code]
     names = tuple(display_name(unit, lang) for unit in scoped)
