@@ -148,6 +148,8 @@ async def _home_links(request: web.Request, viewer: Viewer) -> list[tuple[str, s
     """(text key, path) of the pages the person can open."""
     w = web_deps(request)
     links: list[tuple[str, str]] = []
+    if Role.CADRE not in viewer.roles:
+        return links  # my_score would refuse: not a transaction for nothing on every visit
     try:
         async with w.deps.db.transaction() as uow:
             mine = await my_score(uow, viewer.caller, w.deps.min_cell_size)

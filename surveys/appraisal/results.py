@@ -281,6 +281,10 @@ async def my_score(uow: UnitOfWork, caller: Caller, min_cell: int = 5) -> MyScor
         Refused: ``not_cadre``.
     """
     actor, lang = await acting_as(uow, caller, CADRE_ROLES, NOT_CADRE)
+    return await _my_score(uow, actor, lang, min_cell)
+
+
+async def _my_score(uow: UnitOfWork, actor: Actor, lang: str, min_cell: int) -> MyScore:
     published = await published_of(uow, actor)
     if not published:
         return MyScore(lang, display_name(actor, lang), min_cell=min_cell)
@@ -320,12 +324,14 @@ async def result_view(uow: UnitOfWork, caller: Caller, result_id: int, min_cell:
     run, result = found
     own = result.kind == CADRE and result.person_id == actor.person_id
     if not own:
-        tree = await UnitTree.load(uow)
-        if result.unit_id is None or result.unit_id not in tree.by_id or \
-                not actor.covers(tree, result.unit_id, VIEW_ROLES):
+        # The units above the result's (not the whole tree: one page, 20 readers at once).
+        above = await uow.units.ancestors(result.unit_id) if result.unit_id is not None else []
+        if not above or not actor.covers_any(above, VIEW_ROLES):
             raise Refused(NOT_FOUND, lang)
     if own:
-        mine = await my_score(uow, caller, min_cell)
+        if not actor.has(CADRE_ROLES):
+            raise Refused(NOT_FOUND, lang)  # as /myscore refuses someone no longer a cadre
+        mine = await _my_score(uow, actor, lang, min_cell)
         if mine.breakdown is not None and mine.breakdown.result_id == result_id:
             return mine
     unit = await _unit(uow, result.unit_id)

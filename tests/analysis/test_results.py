@@ -241,6 +241,14 @@ async def test_a_published_versions_rows_are_read_once_and_a_drafts_never_kept(
     assert len(read) == 2 and ("fr" not in {lang for _run, lang in kept._kept})
 
 
+async def test_a_units_chain_up_is_read_in_one_query(db: Database) -> None:
+    units = await setup(db)
+    async with db.reading() as uow:
+        assert set(await uow.units.ancestors(units["V1"])) == {units[c] for c in ("V1", "T1", "C1")}
+        assert await uow.units.ancestors(units["C1"]) == [units["C1"]]
+        assert await uow.units.ancestors(10**9) == []
+
+
 async def test_an_appeal_is_answered_once(db: Database) -> None:
     units = await setup(db)
     person = await make_cadre(db, CADRE, "V1", "Wang")
