@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from handlers.texts import known, t
 from handlers.web import initdata
+from handlers.web.fragments import FRAGMENTS, Fragments
 from handlers.web.security import (
     CSRF_FIELD,
     clear_session,
@@ -81,6 +82,15 @@ def render(request: web.Request, template: str, lang: str, *, status: int = 200,
            viewer: Viewer | None = None, **context: Any) -> web.Response:
     """A page in ``lang``, its forms carrying this browser's CSRF token."""
     base, fresh = csrf_base(request)
+    values = {**_texts(lang), "csrf": csrf_token(request, base), "csrf_field": CSRF_FIELD,
+              "viewer": viewer, **context}
+    response = aiohttp_jinja2.render_template(template, request, values, status=status)
+    set_anon(response, request, fresh)
+    return response
+
+
+def _texts(lang: str) -> dict[str, Any]:
+    """What templates say things with, in ``lang``."""
 
     def text(key: str, **params: object) -> Markup:
         # The catalog's texts are HTML written by us; the parameters are escaped by t().
@@ -90,11 +100,19 @@ def render(request: web.Request, template: str, lang: str, *, status: int = 200,
         key = f"results.{kind}.{'none' if value is None else value}"
         return t(key, lang) if known(key) else (value or "")
 
-    values = {"lang": lang, "_": text, "word": word, "csrf": csrf_token(request, base),
-              "csrf_field": CSRF_FIELD, "viewer": viewer, **context}
-    response = aiohttp_jinja2.render_template(template, request, values, status=status)
-    set_anon(response, request, fresh)
-    return response
+    return {"lang": lang, "_": text, "word": word}
+
+
+def fragment(request: web.Request, template: str, lang: str, key: tuple[object, ...],
+             **context: Any) -> Markup:
+    """A part of a page that is the same for every reader (no CSRF token, no viewer),
+    rendered once per ``key`` (which must name everything it shows)."""
+
+    def make() -> Markup:
+        env = aiohttp_jinja2.get_env(request.app)
+        return Markup(env.get_template(template).render({**_texts(lang), **context}))
+
+    return request.app[FRAGMENTS].get(Fragments.key(template, lang, *key), make)
 
 
 def message(request: web.Request, key: str, lang: str, status: int,
@@ -202,7 +220,13 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
                                         published=w.deps.published)
     except Refused:
         return message(request, "web.not_found", viewer.lang, 404, viewer)
-    return render(request, "ranking.html", table.lang, viewer=viewer, table=table)
+    # The tables are the same for everyone with the same rows (a version never changes).
+    tables = fragment(request, "ranking_tables.html", table.lang, (
+        table.period, table.version, table.scope_ids,
+        tuple(r.result_id for r in table.units), tuple(r.result_id for r in table.cadres),
+        tuple(table.unit_of.items())), table=table)
+    return render(request, "ranking.html", table.lang, viewer=viewer, table=table,
+                  tables=tables)
 
 
 # --- signing in from Telegram (a Mini App) --------------------------------------------------
