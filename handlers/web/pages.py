@@ -217,7 +217,7 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
             table = await results_table(uow, viewer.caller, [period] if period else [],
                                         w.deps.min_cell_size,
                                         unit_id=int(unit) if unit is not None else None,
-                                        published=w.deps.published)
+                                        published=w.deps.published, with_said=False)
     except Refused:
         return message(request, "web.not_found", viewer.lang, 404, viewer)
     # The tables are the same for everyone with the same rows (a version never changes).

@@ -399,7 +399,8 @@ def _find_unit(tree: UnitTree, code: str) -> Unit | None:
 
 async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (),
                         min_cell: int = 5, unit_id: int | None = None,
-                        published: PublishedRows | None = None) -> ResultsTable:
+                        published: PublishedRows | None = None,
+                        with_said: bool = True) -> ResultsTable:
     """``/results [UNIT] [PERIOD]``: the published ranking of the units in the caller's
     scope (or under UNIT, which must be in it), for PERIOD or the latest published period,
     the cadres of those units, and "You said, we did" for the same units and period (small
@@ -408,14 +409,16 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
 
     ``unit_id`` names the unit by id instead (the dashboard's address), before the period.
     ``published`` keeps the rows of published versions between calls (the dashboard's
-    pages); without it they are read afresh.
+    pages); without it they are read afresh. ``with_said=False`` leaves "You said, we did"
+    out (``said`` None), for a page that does not show it.
 
     Raises:
         Refused: ``not_staff``, ``usage``, ``unknown_unit``, ``out_of_scope``,
             ``bad_period``, ``no_published``, ``no_published_period``.
     """
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
-    tree = await UnitTree.load(uow)
+    kept = published if published is not None else PublishedRows(keep=0)
+    tree = await kept.tree(uow)
     args = [a for a in args if a.strip()]
     if unit_id is not None:
         if unit_id not in tree.by_id:
@@ -460,19 +463,19 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
     units: list[Ranked] = []
     cadres: list[Ranked] = []
     unit_of: dict[int, int] = {}
-    kept = published if published is not None else PublishedRows(keep=0)
     for found in await kept.rows(
-            uow, run, lang, lambda result: _ranked(result, _unit_in(tree, result), lang)):
+            uow, run, lang, lambda result: _ranked(result, _unit_in(tree, result), lang),
+            lambda found: (found.kind, _table_order(found.row))):
         if found.unit_id is None or found.unit_id not in visible:
             continue
         row = found.row
         (units if found.kind == UNIT else cadres).append(row)
         if found.kind == UNIT and tree.children.get(found.unit_id):
             unit_of[row.result_id] = found.unit_id
-    said = await you_said_we_did(uow, visible, parse_period(run.period), min_cell=min_cell)
+    said = (await you_said_we_did(uow, visible, parse_period(run.period), min_cell=min_cell)
+            if with_said else None)
     scoped = [tree.by_code[code] for code in scope if code in tree.by_code]
     names = tuple(display_name(unit, lang) for unit in scoped)
     return ResultsTable(lang, run.period, run.version, run.published_at, scope,
-                        tuple(sorted(units, key=_table_order)),
-                        tuple(sorted(cadres, key=_table_order)), periods, said, names, unit_of,
+                        tuple(units), tuple(cadres), periods, said, names, unit_of,
                         tuple(unit.id for unit in scoped))

@@ -4,6 +4,7 @@ cells, the latest period chosen by period, scopes, and appeals answered once."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -239,6 +240,21 @@ async def test_a_published_versions_rows_are_read_once_and_a_drafts_never_kept(
     async with db.reading() as uow:
         read = await kept.rows(uow, draft, "fr", lambda result: result.id)
     assert len(read) == 2 and ("fr" not in {lang for _run, lang in kept._kept})
+
+
+async def test_the_kept_unit_tree_is_read_again_after_units_change(db: Database) -> None:
+    await setup(db)
+    kept = PublishedRows()
+    async with db.reading() as uow:
+        first = await kept.tree(uow)
+        assert await kept.tree(uow) is first, "nothing audited since: the same tree"
+    renamed = [replace(row, name="Willow Town") if row.code == "V1" else row
+               for row in TEST_UNITS]
+    async with db.transaction() as uow:
+        await import_units(uow, renamed, actor="test")  # audited, as every change to units
+    async with db.reading() as uow:
+        again = await kept.tree(uow)
+    assert again is not first and again.by_code["V1"].name == "Willow Town"
 
 
 async def test_a_units_chain_up_is_read_in_one_query(db: Database) -> None:
