@@ -407,10 +407,8 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
     cells under ``min_cell`` hidden). A lone argument that is no unit code but reads as a
     period is taken as the period.
 
-    ``unit_id`` names the unit by id instead (the dashboard's address), before the period.
-    ``published`` keeps the rows of published versions between calls (the dashboard's
-    pages); without it they are read afresh. ``with_said=False`` leaves "You said, we did"
-    out (``said`` None), for a page that does not show it.
+    ``unit_id`` names the unit by id instead (the dashboard's address), before the period;
+    ``published`` keeps what is read between calls; ``with_said=False`` leaves ``said`` None.
 
     Raises:
         Refused: ``not_staff``, ``usage``, ``unknown_unit``, ``out_of_scope``,
