@@ -19,6 +19,7 @@ from bot.settings import ConfigError, WebSection
 from handlers.deps import Deps
 from handlers.web import FILTERS, STATIC_DIR, TEMPLATES_DIR, cadres, campaigns
 from handlers.web.cases import routes as cases_routes
+from handlers.web.fragments import FRAGMENTS, Fragments
 from handlers.web.pages import errors_middleware, refused_csrf, routes
 from handlers.web.public import routes as public_routes
 from handlers.web.security import WEB, WebDeps, headers_middleware
@@ -31,6 +32,7 @@ def build_web_app(web_deps: WebDeps) -> web.Application:
     app = web.Application(middlewares=[headers_middleware(refused_csrf), errors_middleware],
                           client_max_size=64 * 1024)
     app[WEB] = web_deps
+    app[FRAGMENTS] = Fragments()
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=jinja2.select_autoescape(("html",), default=True),

@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 from storage.clock import Clock, utcnow
 from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
+from surveys.appraisal.published_rows import PublishedRows
 from surveys.campaigns.operations import Burden
 from surveys.cases.rules import CaseRules
 from surveys.fieldwork.rules import FieldRules
@@ -67,6 +68,9 @@ class Deps:
     # after a poll links to its unit's public page. Unset, no link (a local address would
     # reach nobody).
     public_url: str | None = None
+    # The ranking's rows of published versions, read once (a published version never
+    # changes), for the dashboard's readers and /results alike.
+    published: PublishedRows = field(default_factory=PublishedRows)
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None

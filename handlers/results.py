@@ -323,7 +323,8 @@ def my_score_blocks(view: MyScore) -> list[str]:
 async def _on_results(deps: Deps, update: Update, context: Context) -> bool:
     table = await deps.query(update, partial(results.results_table, caller=deps.caller(update),
                                            args=list(context.args or []),
-                                           min_cell=deps.min_cell_size))
+                                           min_cell=deps.min_cell_size,
+                                           published=deps.published))
     button = report_button(deps, ranking_path(table, _narrowed(table)), table.lang)
     if button is not None:
         await say(update, results_summary(table), button)

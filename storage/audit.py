@@ -105,6 +105,11 @@ class AuditRepository(Repository):
         await self.session.flush()
         return event
 
+    async def newest_hash(self) -> str | None:
+        """The newest event's hash (None for an empty log): one row by the primary key."""
+        return await self.session.scalar(
+            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+
     async def head(self) -> tuple[str, int]:
         """The newest event's hash and the number of events: what an anchor records. Within
         ``record``'s transaction (whose lock on PostgreSQL is held to the commit) nothing can

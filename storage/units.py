@@ -17,6 +17,13 @@ class UnitsRepository(Repository):
     async def all(self) -> Sequence[Unit]:
         return (await self.session.scalars(select(Unit).order_by(Unit.id))).all()
 
+    async def ancestors(self, unit_id: int) -> list[int]:
+        """The unit and every unit above it (empty for no such unit), in one query."""
+        up = select(Unit.id, Unit.parent_id).where(Unit.id == unit_id).cte("up", recursive=True)
+        # UNION, not UNION ALL: a cycle (which import_units refuses) still ends.
+        up = up.union(select(Unit.id, Unit.parent_id).join(up, Unit.id == up.c.parent_id))
+        return list((await self.session.scalars(select(up.c.id))).all())
+
     async def parents_by_code(self) -> dict[str, str | None]:
         parent = Unit.__table__.alias("parent")
         rows = await self.session.execute(

@@ -27,6 +27,7 @@ from markupsafe import Markup
 from handlers.texts import known, t
 from handlers.web import initdata
 from handlers.web.cases_links import links as case_links
+from handlers.web.fragments import FRAGMENTS, Fragments
 from handlers.web.security import (
     CSRF_FIELD,
     clear_session,
@@ -41,6 +42,7 @@ from handlers.web.security import (
 from handlers.web.supervision_links import links as supervision_links
 from storage.db import DatabaseUnavailable
 from storage.models import Role
+from storage.uow import UnitOfWork
 from surveys.appraisal.results import my_score, result_view, results_table
 from surveys.people import sign_in
 from surveys.people.caller import Caller, Refused, resolve_language
@@ -83,6 +85,15 @@ def render(request: web.Request, template: str, lang: str, *, status: int = 200,
            viewer: Viewer | None = None, **context: Any) -> web.Response:
     """A page in ``lang``, its forms carrying this browser's CSRF token."""
     base, fresh = csrf_base(request)
+    values = {**_texts(lang), "csrf": csrf_token(request, base), "csrf_field": CSRF_FIELD,
+              "viewer": viewer, **context}
+    response = aiohttp_jinja2.render_template(template, request, values, status=status)
+    set_anon(response, request, fresh)
+    return response
+
+
+def _texts(lang: str) -> dict[str, Any]:
+    """What templates say things with, in ``lang``."""
 
     def text(key: str, **params: object) -> Markup:
         # The catalog's texts are HTML written by us; the parameters are escaped by t().
@@ -92,11 +103,19 @@ def render(request: web.Request, template: str, lang: str, *, status: int = 200,
         key = f"results.{kind}.{'none' if value is None else value}"
         return t(key, lang) if known(key) else (value or "")
 
-    values = {"lang": lang, "_": text, "word": word, "csrf": csrf_token(request, base),
-              "csrf_field": CSRF_FIELD, "viewer": viewer, **context}
-    response = aiohttp_jinja2.render_template(template, request, values, status=status)
-    set_anon(response, request, fresh)
-    return response
+    return {"lang": lang, "_": text, "word": word}
+
+
+def fragment(request: web.Request, template: str, lang: str, key: tuple[object, ...],
+             **context: Any) -> Markup:
+    """A part of a page that is the same for every reader (no CSRF token, no viewer),
+    rendered once per ``key`` (which must name everything it shows)."""
+
+    def make() -> Markup:
+        env = aiohttp_jinja2.get_env(request.app)
+        return Markup(env.get_template(template).render({**_texts(lang), **context}))
+
+    return request.app[FRAGMENTS].get(Fragments.key(template, lang, *key), make)
 
 
 def message(request: web.Request, key: str, lang: str, status: int,
@@ -111,10 +130,15 @@ async def refused_csrf(request: web.Request) -> web.StreamResponse:
 
 
 async def current(request: web.Request) -> Viewer | None:
+    async with web_deps(request).deps.db.transaction() as uow:
+        return await _viewing(request, uow)
+
+
+async def _viewing(request: web.Request, uow: UnitOfWork) -> Viewer | None:
+    """Who is signed in, read within the page's own transaction: a page reads who is asking
+    and what they asked for in one (20 readers at once; one BEGIN and COMMIT each)."""
     w = web_deps(request)
-    async with w.deps.db.transaction() as uow:
-        return await sign_in.viewer(uow, session_token(request), w.now(),
-                                    w.deps.default_language)
+    return await sign_in.viewer(uow, session_token(request), w.now(), w.deps.default_language)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -138,26 +162,22 @@ def redirect(location: str) -> web.Response:
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    viewer = await current(request)
+    w = web_deps(request)
+    links: list[tuple[str, str]] = []
+    async with w.deps.db.transaction() as uow:
+        viewer = await _viewing(request, uow)
+        # my_score would refuse someone who is no cadre: not asked on their every visit.
+        if viewer is not None and Role.CADRE in viewer.roles:
+            try:
+                mine = await my_score(uow, viewer.caller, w.deps.min_cell_size)
+            except Refused:
+                mine = None
+            if mine is not None and mine.breakdown is not None:
+                links.append(("web.home.my_result", f"/result/{mine.breakdown.result_id}"))
     if viewer is None:
         return message(request, "web.signed_out", request_language(request), 401)
     return render(request, "home.html", viewer.lang, viewer=viewer,
-                  links=[*await _home_links(request, viewer),
-                         *_staff_links(viewer), *case_links(viewer)])
-
-
-async def _home_links(request: web.Request, viewer: Viewer) -> list[tuple[str, str]]:
-    """(text key, path) of the pages the person can open."""
-    w = web_deps(request)
-    links: list[tuple[str, str]] = []
-    try:
-        async with w.deps.db.transaction() as uow:
-            mine = await my_score(uow, viewer.caller, w.deps.min_cell_size)
-    except Refused:
-        return links
-    if mine.breakdown is not None:
-        links.append(("web.home.my_result", f"/result/{mine.breakdown.result_id}"))
-    return links
+                  links=[*links, *_staff_links(viewer), *case_links(viewer)])
 
 
 def _staff_links(viewer: Viewer) -> list[tuple[str, str]]:
@@ -168,17 +188,20 @@ def _staff_links(viewer: Viewer) -> list[tuple[str, str]]:
 
 
 async def result_page(request: web.Request) -> web.StreamResponse:
-    viewer = await current(request)
-    if viewer is None:
-        return message(request, "web.signed_out", request_language(request), 401)
     raw = request.match_info["result_id"]
-    if not _ID.match(raw):
-        return message(request, "web.not_found", viewer.lang, 404, viewer)
     w = web_deps(request)
+    viewer: Viewer | None = None
+    view = None
     try:
         async with w.deps.db.transaction() as uow:
-            view = await result_view(uow, viewer.caller, int(raw), w.deps.min_cell_size)
+            viewer = await _viewing(request, uow)
+            if viewer is not None and _ID.match(raw):
+                view = await result_view(uow, viewer.caller, int(raw), w.deps.min_cell_size)
     except Refused:
+        pass
+    if viewer is None:
+        return message(request, "web.signed_out", request_language(request), 401)
+    if view is None:
         return message(request, "web.not_found", viewer.lang, 404, viewer)
     return render(request, "result.html", view.lang, viewer=viewer, view=view,
                   shown=view.breakdown)
@@ -186,23 +209,34 @@ async def result_page(request: web.Request) -> web.StreamResponse:
 
 async def ranking_page(request: web.Request) -> web.StreamResponse:
     """A period's ranking in the person's scope (``?unit=ID``: that unit and those below)."""
-    viewer = await current(request)
-    if viewer is None:
-        return message(request, "web.signed_out", request_language(request), 401)
     period = request.match_info.get("period")
     unit = request.query.get("unit")
-    if (period is not None and not _PERIOD.match(period)) or \
-            (unit is not None and not _ID.match(unit)):
-        return message(request, "web.not_found", viewer.lang, 404, viewer)
+    wrong = ((period is not None and not _PERIOD.match(period))
+             or (unit is not None and not _ID.match(unit)))
     w = web_deps(request)
+    viewer: Viewer | None = None
+    table = None
     try:
         async with w.deps.db.transaction() as uow:
-            table = await results_table(uow, viewer.caller, [period] if period else [],
-                                        w.deps.min_cell_size,
-                                        unit_id=int(unit) if unit is not None else None)
+            viewer = await _viewing(request, uow)
+            if viewer is not None and not wrong:
+                table = await results_table(
+                    uow, viewer.caller, [period] if period else [], w.deps.min_cell_size,
+                    unit_id=int(unit) if unit is not None else None,
+                    published=w.deps.published, with_said=False)
     except Refused:
+        pass
+    if viewer is None:
+        return message(request, "web.signed_out", request_language(request), 401)
+    if table is None:
         return message(request, "web.not_found", viewer.lang, 404, viewer)
-    return render(request, "ranking.html", table.lang, viewer=viewer, table=table)
+    # The tables are the same for everyone with the same rows (a version never changes).
+    tables = fragment(request, "ranking_tables.html", table.lang, (
+        table.period, table.version, table.scope_ids,
+        tuple(r.result_id for r in table.units), tuple(r.result_id for r in table.cadres),
+        tuple(table.unit_of.items())), table=table)
+    return render(request, "ranking.html", table.lang, viewer=viewer, table=table,
+                  tables=tables)
 
 
 # --- signing in from Telegram (a Mini App) --------------------------------------------------

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage.models import Appeal, AppraisalResult, AppraisalRun, AppraisalStatus, Unit
 from surveys.appraisal.periods import Period, PeriodError, parse_period
+from surveys.appraisal.published_rows import PublishedRows
 from surveys.cases.summary import YouSaidWeDid, you_said_we_did
 from surveys.people.access import CADRE_ROLES, VIEW_ROLES, Actor, UnitTree
 from surveys.people.caller import Caller, Refused, acting_as
@@ -289,6 +290,10 @@ async def my_score(uow: UnitOfWork, caller: Caller, min_cell: int = 5) -> MyScor
         Refused: ``not_cadre``.
     """
     actor, lang = await acting_as(uow, caller, CADRE_ROLES, NOT_CADRE)
+    return await _my_score(uow, actor, lang, min_cell)
+
+
+async def _my_score(uow: UnitOfWork, actor: Actor, lang: str, min_cell: int) -> MyScore:
     published = await published_of(uow, actor)
     if not published:
         return MyScore(lang, display_name(actor, lang), min_cell=min_cell)
@@ -328,12 +333,14 @@ async def result_view(uow: UnitOfWork, caller: Caller, result_id: int, min_cell:
     run, result = found
     own = result.kind == CADRE and result.person_id == actor.person_id
     if not own:
-        tree = await UnitTree.load(uow)
-        if result.unit_id is None or result.unit_id not in tree.by_id or \
-                not actor.covers(tree, result.unit_id, VIEW_ROLES):
+        # The units above the result's (not the whole tree: one page, 20 readers at once).
+        above = await uow.units.ancestors(result.unit_id) if result.unit_id is not None else []
+        if not above or not actor.covers_any(above, VIEW_ROLES):
             raise Refused(NOT_FOUND, lang)
     if own:
-        mine = await my_score(uow, caller, min_cell)
+        if not actor.has(CADRE_ROLES):
+            raise Refused(NOT_FOUND, lang)  # as /myscore refuses someone no longer a cadre
+        mine = await _my_score(uow, actor, lang, min_cell)
         if mine.breakdown is not None and mine.breakdown.result_id == result_id:
             return mine
     unit = await _unit(uow, result.unit_id)
@@ -379,6 +386,10 @@ def _ranked(result: AppraisalResult, unit: Unit | None, lang: str) -> Ranked:
     return Ranked(**{f.name: getattr(shown, f.name) for f in fields(Ranked)})
 
 
+def _unit_in(tree: UnitTree, result: AppraisalResult) -> Unit | None:
+    return tree.by_id.get(result.unit_id) if result.unit_id is not None else None
+
+
 def _table_order(row: Ranked) -> tuple[Any, ...]:
     if row.graded and row.rank is not None:
         return (0, row.rank, row.unit_code, row.name)
@@ -396,21 +407,25 @@ def _find_unit(tree: UnitTree, code: str) -> Unit | None:
 
 
 async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (),
-                        min_cell: int = 5, unit_id: int | None = None) -> ResultsTable:
+                        min_cell: int = 5, unit_id: int | None = None,
+                        published: PublishedRows | None = None,
+                        with_said: bool = True) -> ResultsTable:
     """``/results [UNIT] [PERIOD]``: the published ranking of the units in the caller's
     scope (or under UNIT, which must be in it), for PERIOD or the latest published period,
     the cadres of those units, and "You said, we did" for the same units and period (small
     cells under ``min_cell`` hidden). A lone argument that is no unit code but reads as a
     period is taken as the period.
 
-    ``unit_id`` names the unit by id instead (the dashboard's address), before the period.
+    ``unit_id`` names the unit by id instead (the dashboard's address), before the period;
+    ``published`` keeps what is read between calls; ``with_said=False`` leaves ``said`` None.
 
     Raises:
         Refused: ``not_staff``, ``usage``, ``unknown_unit``, ``out_of_scope``,
             ``bad_period``, ``no_published``, ``no_published_period``.
     """
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
-    tree = await UnitTree.load(uow)
+    kept = published if published is not None else PublishedRows(keep=0)
+    tree = await kept.tree(uow)
     args = [a for a in args if a.strip()]
     if unit_id is not None:
         if unit_id not in tree.by_id:
@@ -455,17 +470,19 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
     units: list[Ranked] = []
     cadres: list[Ranked] = []
     unit_of: dict[int, int] = {}
-    for result in await uow.appraisal.results(run.id):
-        if result.unit_id is None or result.unit_id not in visible:
+    for found in await kept.rows(
+            uow, run, lang, lambda result: _ranked(result, _unit_in(tree, result), lang),
+            lambda found: (found.kind, _table_order(found.row))):
+        if found.unit_id is None or found.unit_id not in visible:
             continue
-        row = _ranked(result, tree.by_id.get(result.unit_id), lang)
-        (units if result.kind == UNIT else cadres).append(row)
-        if result.kind == UNIT and tree.children.get(result.unit_id):
-            unit_of[result.id] = result.unit_id
-    said = await you_said_we_did(uow, visible, parse_period(run.period), min_cell=min_cell)
+        row = found.row
+        (units if found.kind == UNIT else cadres).append(row)
+        if found.kind == UNIT and tree.children.get(found.unit_id):
+            unit_of[row.result_id] = found.unit_id
+    said = (await you_said_we_did(uow, visible, parse_period(run.period), min_cell=min_cell)
+            if with_said else None)
     scoped = [tree.by_code[code] for code in scope if code in tree.by_code]
     names = tuple(display_name(unit, lang) for unit in scoped)
     return ResultsTable(lang, run.period, run.version, run.published_at, scope,
-                        tuple(sorted(units, key=_table_order)),
-                        tuple(sorted(cadres, key=_table_order)), periods, said, names, unit_of,
+                        tuple(units), tuple(cadres), periods, said, names, unit_of,
                         tuple(unit.id for unit in scoped))

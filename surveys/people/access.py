@@ -116,8 +116,12 @@ class Actor:
         return [unit for role, unit in self.grants if role in wanted]
 
     def covers(self, tree: UnitTree, unit_id: int, roles: Iterable[Role]) -> bool:
-        above = set(tree.ancestors(unit_id))
-        return any(scope is None or scope in above for scope in self.scopes(roles))
+        return self.covers_any(tree.ancestors(unit_id), roles)
+
+    def covers_any(self, above: Iterable[int], roles: Iterable[Role]) -> bool:
+        """Whether a unit whose chain (it and the units above it) is ``above`` is in scope."""
+        chain = set(above)
+        return any(scope is None or scope in chain for scope in self.scopes(roles))
 
     def visible_units(self, tree: UnitTree, roles: Iterable[Role]) -> set[int]:
         scopes = self.scopes(roles)

@@ -4,6 +4,7 @@ cells, the latest period chosen by period, scopes, and appeals answered once."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from storage.models import AppealStatus, AppraisalResult, AppraisalRun, Appraisa
 from storage.uow import Database
 from surveys.appraisal import appeals, results
 from surveys.appraisal.appeals import parse_answer
+from surveys.appraisal.published_rows import PublishedRows
 from surveys.appraisal.results import Breakdown
 from surveys.people.caller import Caller, Refused
 from surveys.people.roles import grant_role
@@ -238,6 +240,56 @@ async def test_results_table_scope_and_arguments(db: Database) -> None:
             with pytest.raises(Refused) as refused:
                 await results.results_table(uow, caller(ADMIN), args)
             assert refused.value.key == key, args
+
+
+async def test_a_published_versions_rows_are_read_once_and_a_drafts_never_kept(
+        db: Database) -> None:
+    units = await setup(db)
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=ADMIN, role=Role.ADMIN, unit_code=None,
+                         name="Admin", actor="t")
+    rows = [{"kind": "unit", "unit_id": units[code], "score": score, "rank": rank,
+             "detail": {"unit_code": code, "unit_name": f"Unit {code}",
+                        "unit_name_zh": f"单位{code}"}}
+            for code, score, rank in (("V1", 80.0, 1), ("V2", 70.0, 2))]
+    run_id = await add_run(db, "2026-Q4", AppraisalStatus.PUBLISHED, rows)
+    kept = PublishedRows()
+    async with db.transaction() as uow:
+        fresh = await results.results_table(uow, caller(ADMIN))
+        first = await results.results_table(uow, caller(ADMIN), published=kept)
+        again = await results.results_table(uow, caller(ADMIN), published=kept)
+        chinese = await results.results_table(uow, caller(ADMIN, "zh"), published=kept)
+    assert first == fresh and again == fresh, "the same table, read once or every time"
+    assert [r.unit_name for r in chinese.units] == ["单位V1", "单位V2"], "kept per language"
+    assert len(kept._kept) == 2
+    # A draft (its results can still be replaced) is read afresh every time, never kept.
+    draft = AppraisalRun(id=run_id, period="2026-Q4", status=AppraisalStatus.DRAFT)
+    async with db.reading() as uow:
+        read = await kept.rows(uow, draft, "fr", lambda result: result.id)
+    assert len(read) == 2 and ("fr" not in {lang for _run, lang in kept._kept})
+
+
+async def test_the_kept_unit_tree_is_read_again_after_units_change(db: Database) -> None:
+    await setup(db)
+    kept = PublishedRows()
+    async with db.reading() as uow:
+        first = await kept.tree(uow)
+        assert await kept.tree(uow) is first, "nothing audited since: the same tree"
+    renamed = [replace(row, name="Willow Town") if row.code == "V1" else row
+               for row in TEST_UNITS]
+    async with db.transaction() as uow:
+        await import_units(uow, renamed, actor="test")  # audited, as every change to units
+    async with db.reading() as uow:
+        again = await kept.tree(uow)
+    assert again is not first and again.by_code["V1"].name == "Willow Town"
+
+
+async def test_a_units_chain_up_is_read_in_one_query(db: Database) -> None:
+    units = await setup(db)
+    async with db.reading() as uow:
+        assert set(await uow.units.ancestors(units["V1"])) == {units[c] for c in ("V1", "T1", "C1")}
+        assert await uow.units.ancestors(units["C1"]) == [units["C1"]]
+        assert await uow.units.ancestors(10**9) == []
 
 
 async def test_an_appeal_is_answered_once(db: Database) -> None:
