@@ -59,7 +59,11 @@ class ChatPage:
     async def new_user(self, user_id: int, name: str, language: str = "English (en)") -> None:
         """Create a simulated user with the sidebar's form; their chat opens."""
         form = self.page.locator("#new-user")
+        # The page gives the field a random id as it starts (and after each creation): an id
+        # typed before that would be overwritten, and the user made under another id.
+        await expect(form.get_by_label("Telegram id")).not_to_have_value("")
         await form.get_by_label("Telegram id").fill(str(user_id))
+        await expect(form.get_by_label("Telegram id")).to_have_value(str(user_id))
         await form.get_by_label("First name").fill(name)
         await form.get_by_label("Language").select_option(label=language)
         await form.get_by_role("button", name="Create and open chat").click()

@@ -14,7 +14,8 @@ def _view(counts: dict[str | None, int], entries: list[EntryPointView]) -> Campa
     report = CampaignReport(campaign=cast(Campaign, None), started=0, completed=0,
                             margin_of_error=None, time_left=None, entry_points=counts)
     return CampaignStatusView(lang="en", report=report, unit_path="", survey="s",
-                              survey_version=1, entry_points=entries, can_manage=True)
+                              survey_version=1, survey_title="Satisfaction",
+                              entry_points=entries, can_manage=True)
 
 
 def test_the_main_link_comes_first_then_invitations_then_every_named_entry() -> None:
