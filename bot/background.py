@@ -63,7 +63,7 @@ class Background:
         )
         deps.campaigns_changed = self.scheduler.poke
         deps.outbox_changed = self.sender.wake
-        deps.roles_changed = self.menus.poke
+        deps.roles_changed = self.menus.wake
         deps.cases_changed = self.relay.wake
         self._watch: asyncio.Task[None] | None = None
         self._leading = False

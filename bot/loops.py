@@ -1,11 +1,18 @@
-"""What the outbox sender and the case relay share: a loop in its own task that a commit can
-wake, and that stops after the round in flight has been recorded."""
+"""What the background loops share (the outbox sender, the case relay, the command menus, the
+publication notices): a loop in its own task that a commit can wake, and that stops after the
+round in flight has been recorded."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+
+from storage.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -45,6 +52,20 @@ class WakeableLoop:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
         self._wake.clear()
+
+    async def _rounds(self, work: Callable[[], Awaitable[object]], every_s: float,
+                      what: str) -> None:
+        """``work`` now, then whenever woken or every ``every_s``, until stopped. For loops
+        whose work is a convenience (menus, notices): a failed round is logged and tried
+        again at the next."""
+        while not self._stopping:
+            try:
+                await work()
+            except DatabaseUnavailable as exc:
+                log.warning("could not %s, the database is unavailable: %s", what, exc)
+            except Exception:
+                log.exception("could not %s", what)
+            await self._idle(every_s)
 
     async def _loop(self) -> None:
         raise NotImplementedError

@@ -8,15 +8,13 @@ changed are updated. Telegram calls are made outside any transaction (after the 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 
 from telegram import Bot
 
+from bot.loops import WakeableLoop
 from handlers.menus import set_chat_menu
-from storage.db import DatabaseUnavailable
 from storage.models import Role
 from storage.uow import Database
 from surveys.people.roles import chat_roles
@@ -26,44 +24,22 @@ log = logging.getLogger(__name__)
 RETRY_FAILED_S = 600.0
 
 
-class MenuSync:
+class MenuSync(WakeableLoop):
     def __init__(self, bot: Bot, db: Database, interval_s: float) -> None:
+        super().__init__()
         self.bot = bot
         self.db = db
         self.interval_s = interval_s
         # What this process last gave each chat; empty after a start, so all are set again.
         self.applied: dict[int, frozenset[Role]] = {}
         self._retry_at: dict[int, float] = {}  # chats Telegram refused, and when to try again
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="command-menus")
+        self._begin("command-menus")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    def poke(self) -> None:
-        """Roles changed (committed): update the menus now rather than at the next interval."""
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.sync()
-            except DatabaseUnavailable as exc:
-                log.warning("could not read roles for the command menus: %s", exc)
-            except Exception:
-                # Menus are a convenience: whatever went wrong, try again at the next round.
-                log.exception("could not update the command menus")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+    async def _loop(self) -> None:
+        # Menus are a convenience: whatever went wrong, try again at the next round.
+        await self._rounds(self.sync, self.interval_s, "update the command menus")
 
     async def sync(self) -> int:
         """Set the menus of the chats whose roles differ from what was last set; how many."""

@@ -10,61 +10,38 @@ be reached (blocked the bot, never wrote to it) is skipped: /approve lists it al
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot.loops import WakeableLoop
 from handlers.approval import announcement
 from storage.clock import Clock
-from storage.db import DatabaseUnavailable
 from storage.uow import Database
 from surveys.appraisal.publication import announced, unannounced
 
 log = logging.getLogger(__name__)
 
 
-class PublicationNotices:
+class PublicationNotices(WakeableLoop):
     def __init__(self, bot: Bot, db: Database, interval_s: float, clock: Clock,
                  default_language: str) -> None:
+        super().__init__()
         self.bot = bot
         self.db = db
         self.interval_s = interval_s
         self.clock = clock
         self.default_language = default_language
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="publication-notices")
+        self._begin("publication-notices")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    def poke(self) -> None:
-        """A request was made (committed): tell its auditors now."""
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.announce()
-            except DatabaseUnavailable as exc:
-                log.warning("could not read the publications awaiting approval: %s", exc)
-            except Exception:
-                # A notice is a convenience (/approve lists everything): try at the next round.
-                log.exception("could not tell auditors of a publication awaiting approval")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+    async def _loop(self) -> None:
+        # A notice is a convenience (/approve lists everything): try at the next round.
+        await self._rounds(self.announce, self.interval_s,
+                           "tell auditors of publications awaiting approval")
 
     async def announce(self) -> int:
         """Tell the auditors of every request not told yet; how many messages went out."""

@@ -43,7 +43,7 @@ async def test_an_auditor_is_told_and_approves_with_a_confirmation(
     await run_appraisal(db, "2026-Q4", options(), actor=f"person:{computer_id}")
     asked = await publish(db, "2026-Q4", by=ADMIN, requires_approval=True)
     assert isinstance(asked, Requested)
-    background_of(bot.application).notices.poke()
+    background_of(bot.application).notices.wake()
 
     told = await auditor.wait_for_message(NOTICE)
     assert "appraisal 2026-Q4, version 1, asked for by Admin Li" in told.text
