@@ -25,6 +25,7 @@ from storage.models import Role
 from surveys.campaigns import commands
 from surveys.campaigns.dashboard import (
     CampaignInput,
+    Poster,
     campaign_page,
     create_from_form,
     new_campaign_form,
@@ -214,8 +215,8 @@ async def close_post(request: web.Request) -> web.StreamResponse:
 # --- posters --------------------------------------------------------------------------------
 
 
-async def poster_page(request: web.Request) -> web.StreamResponse:
-    """A page to print: the survey's title, the unit, the QR code and the link."""
+async def _poster_of(request: web.Request) -> tuple[Viewer, Poster] | web.StreamResponse:
+    """The poster the address asks for, in the person's scope; else the page to answer."""
     viewer = await current(request)
     if viewer is None:
         return _signed_out(request)
@@ -223,12 +224,21 @@ async def poster_page(request: web.Request) -> web.StreamResponse:
     valid, entry = _entry(request)
     if code is None or not valid:
         return _not_found(request, viewer)
-    w = web_deps(request)
     try:
-        async with w.deps.db.transaction() as uow:
-            shown = await poster(uow, viewer.caller, code, entry)
+        async with web_deps(request).deps.db.transaction() as uow:
+            return viewer, await poster(uow, viewer.caller, code, entry)
     except Refused:
         return _not_found(request, viewer)
+
+
+async def poster_page(request: web.Request) -> web.StreamResponse:
+    """A page to print: the survey's title, the unit, the QR code and the link."""
+    found = await _poster_of(request)
+    if not isinstance(found, tuple):
+        return found
+    viewer, shown = found
+    entry = shown.entry
+    w = web_deps(request)
     query = f"?entry={entry}" if entry else ""
     return render(request, "campaigns_poster.html", shown.lang, viewer=viewer, poster=shown,
                   link=deep_link(w.deps.bot_username, shown.code, entry),
@@ -237,19 +247,12 @@ async def poster_page(request: web.Request) -> web.StreamResponse:
 
 async def qr_download(request: web.Request) -> web.StreamResponse:
     """The QR code as a PNG file (as the chat sends it), named after the campaign."""
-    viewer = await current(request)
-    if viewer is None:
-        return _signed_out(request)
-    code = _code(request)
-    valid, entry = _entry(request)
-    if code is None or not valid:
-        return _not_found(request, viewer)
+    found = await _poster_of(request)
+    if not isinstance(found, tuple):
+        return found
+    shown = found[1]
+    entry = shown.entry
     w = web_deps(request)
-    try:
-        async with w.deps.db.transaction() as uow:
-            shown = await poster(uow, viewer.caller, code, entry)
-    except Refused:
-        return _not_found(request, viewer)
     link = deep_link(w.deps.bot_username, shown.code, entry)
     # Drawing the code is CPU work; keep it off the event loop.
     png = await asyncio.to_thread(qr_png, link)

@@ -41,6 +41,7 @@ from handlers.web.security import (
 )
 from handlers.web.supervision_links import links as supervision_links
 from storage.db import DatabaseUnavailable
+from storage.ids import parse_id
 from storage.models import Role
 from storage.uow import UnitOfWork
 from surveys.appraisal.results import my_score, result_view, results_table
@@ -53,8 +54,7 @@ log = logging.getLogger(__name__)
 # Where a Mini App may go on to: a path of this site, nothing else (no //host, no scheme).
 _NEXT = re.compile(r"^/(?![/\\])[A-Za-z0-9/_?=&-]{0,200}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
-_ID = re.compile(r"^[0-9]{1,18}$")
-_PERIOD = re.compile(r"^[0-9A-Za-z-]{4,16}$")
+PERIOD = re.compile(r"^[0-9A-Za-z-]{4,16}$")
 
 
 def routes() -> list[web.RouteDef]:
@@ -195,8 +195,9 @@ async def result_page(request: web.Request) -> web.StreamResponse:
     try:
         async with w.deps.db.transaction() as uow:
             viewer = await _viewing(request, uow)
-            if viewer is not None and _ID.match(raw):
-                view = await result_view(uow, viewer.caller, int(raw), w.deps.min_cell_size)
+            result_id = parse_id(raw)
+            if viewer is not None and result_id is not None:
+                view = await result_view(uow, viewer.caller, result_id, w.deps.min_cell_size)
     except Refused:
         pass
     if viewer is None:
@@ -211,8 +212,8 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
     """A period's ranking in the person's scope (``?unit=ID``: that unit and those below)."""
     period = request.match_info.get("period")
     unit = request.query.get("unit")
-    wrong = ((period is not None and not _PERIOD.match(period))
-             or (unit is not None and not _ID.match(unit)))
+    wrong = ((period is not None and not PERIOD.match(period))
+             or (unit is not None and parse_id(unit) is None))
     w = web_deps(request)
     viewer: Viewer | None = None
     table = None
@@ -222,7 +223,7 @@ async def ranking_page(request: web.Request) -> web.StreamResponse:
             if viewer is not None and not wrong:
                 table = await results_table(
                     uow, viewer.caller, [period] if period else [], w.deps.min_cell_size,
-                    unit_id=int(unit) if unit is not None else None,
+                    unit_id=parse_id(unit) if unit is not None else None,
                     published=w.deps.published, with_said=False)
     except Refused:
         pass

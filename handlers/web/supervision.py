@@ -11,15 +11,15 @@ person's scope is the same 404 as one that does not exist; every form carries th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
 from handlers.texts import t
-from handlers.web.pages import current, message, redirect, render, request_language
+from handlers.web.pages import PERIOD, current, message, redirect, render, request_language
 from handlers.web.security import web_deps
+from storage.ids import parse_id
 from surveys.appraisal import appeals, publication, supervision
 from surveys.appraisal.periods import period_of
 from surveys.people.caller import Refused
@@ -28,8 +28,6 @@ from surveys.people.sign_in import Viewer
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
 
-_ID = re.compile(r"^[0-9]{1,18}$")
-_PERIOD = re.compile(r"^[0-9A-Za-z-]{4,16}$")
 T = TypeVar("T")
 # Refusals that mean "nothing of yours here": the 404 page, whatever the reason.
 _NOT_FOUND = {supervision.NOT_AUDITOR, "flag_unknown", "not_staff"}
@@ -103,7 +101,7 @@ async def flags_page(request: web.Request) -> web.StreamResponse:
         return viewer
     period = request.query.get("period", "").strip() or \
         period_of(viewer.caller.now, "quarter").label
-    if not _PERIOD.match(period):
+    if not PERIOD.match(period):
         return _said(request, viewer, "supervision.period.title", "supervision.period", 400,
                      period=period[:40])
     try:
@@ -114,16 +112,11 @@ async def flags_page(request: web.Request) -> web.StreamResponse:
     return render(request, "supervision_flags.html", listed.lang, viewer=viewer, listed=listed)
 
 
-def _flag_id(request: web.Request) -> int | None:
-    raw = request.match_info["flag_id"]
-    return int(raw) if _ID.match(raw) else None
-
-
 async def flag_page(request: web.Request) -> web.StreamResponse:
     viewer = await _signed_in(request)
     if not isinstance(viewer, Viewer):
         return viewer
-    flag_id = _flag_id(request)
+    flag_id = parse_id(request.match_info["flag_id"])
     if flag_id is None:
         return _not_found(request, viewer)
     try:
@@ -140,7 +133,7 @@ async def _flag_action(request: web.Request, action: Callable[..., Awaitable[Any
     viewer = await _signed_in(request)
     if not isinstance(viewer, Viewer):
         return viewer
-    flag_id = _flag_id(request)
+    flag_id = parse_id(request.match_info["flag_id"])
     if flag_id is None:
         return _not_found(request, viewer)
     reason = await _form_text(request, "reason")
@@ -210,17 +203,12 @@ async def approvals_page(request: web.Request) -> web.StreamResponse:
                   review=found)
 
 
-def _request_id(request: web.Request) -> int | None:
-    raw = request.match_info["request_id"]
-    return int(raw) if _ID.match(raw) else None
-
-
 async def approval_page(request: web.Request) -> web.StreamResponse:
     """The confirmation step: what is approved, and the button that publishes it."""
     viewer = await _signed_in(request)
     if not isinstance(viewer, Viewer):
         return viewer
-    request_id = _request_id(request)
+    request_id = parse_id(request.match_info["request_id"])
     if request_id is None:
         return _not_found(request, viewer)
     try:
@@ -236,7 +224,7 @@ async def approval_approve(request: web.Request) -> web.StreamResponse:
     viewer = await _signed_in(request)
     if not isinstance(viewer, Viewer):
         return viewer
-    request_id = _request_id(request)
+    request_id = parse_id(request.match_info["request_id"])
     if request_id is None:
         return _not_found(request, viewer)
     try:
@@ -256,7 +244,7 @@ async def approval_refuse(request: web.Request) -> web.StreamResponse:
     viewer = await _signed_in(request)
     if not isinstance(viewer, Viewer):
         return viewer
-    request_id = _request_id(request)
+    request_id = parse_id(request.match_info["request_id"])
     if request_id is None:
         return _not_found(request, viewer)
     reason = await _form_text(request, "reason")
@@ -289,13 +277,13 @@ async def draft_ask(request: web.Request) -> web.StreamResponse:
     viewer = await _signed_in(request)
     if not isinstance(viewer, Viewer):
         return viewer
-    raw = request.match_info["run_id"]
-    if not _ID.match(raw):
+    run_id = parse_id(request.match_info["run_id"])
+    if run_id is None:
         return _not_found(request, viewer)
     approval = web_deps(request).deps.publish_requires_approval
     try:
         done, lang = await _run(request, lambda uow: publication.ask_tapped(
-            uow, viewer.caller, int(raw), approval))
+            uow, viewer.caller, run_id, approval))
     except Refused as refusal:
         return _refused(request, viewer, refusal, "approve", "supervision.refused.title")
     run = done.run

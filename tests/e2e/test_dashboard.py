@@ -127,7 +127,7 @@ async def test_the_report_page_of_another_cadre_is_not_found(
 
     page = await browser_of.get(f"/result/{ids[theirs]}")
     assert browser_of.status == 404 and "Not found" in page and "Cadre Li" not in page
-    for path in ("/result/999999999", "/result/abc", "/result/-1"):
+    for path in ("/result/999999999", "/result/abc", "/result/-1", "/result/99999999999999"):
         await browser_of.get(path)
         assert browser_of.status == 404, path
 
