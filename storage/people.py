@@ -8,14 +8,33 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage.db import Repository, insert_new
 from storage.models import Contact, Person, PersonRole, Role, Unit
 
+_KNOWN = "civicpulse.known_users"
+
+
+def remember_user(session: AsyncSession, contact: Contact, person: Person) -> None:
+    """Note that this transaction has read ``contact`` and its ``person`` with their roles
+    (a dashboard page reads them with its session): ``by_user`` of either then answers
+    without asking the database again. Asking again would hand back these very objects
+    anyway (the session's identity map keeps one object per row and a query does not
+    refresh what is loaded), so this saves round trips and changes nothing else."""
+    session.info.setdefault(_KNOWN, {})[contact.telegram_user_id] = (contact, person)
+
+
+def _known(session: AsyncSession, telegram_user_id: int) -> tuple[Contact, Person] | None:
+    known: dict[int, tuple[Contact, Person]] = session.info.get(_KNOWN, {})
+    return known.get(telegram_user_id)
+
 
 class ContactsRepository(Repository):
     async def by_user(self, telegram_user_id: int) -> Contact | None:
+        if (known := _known(self.session, telegram_user_id)) is not None:
+            return known[0]
         return await self.session.scalar(
             select(Contact).where(Contact.telegram_user_id == telegram_user_id)
         )
@@ -75,6 +94,8 @@ class ContactsRepository(Repository):
 class PeopleRepository(Repository):
     async def by_user(self, telegram_user_id: int) -> Person | None:
         """The person behind a Telegram account, with their roles; None for plain residents."""
+        if (known := _known(self.session, telegram_user_id)) is not None:
+            return known[1]
         return await self.session.scalar(
             select(Person)
             .join(Contact, Contact.id == Person.contact_id)

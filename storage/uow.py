@@ -142,6 +142,27 @@ class Database:
         except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
             raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
 
+    @asynccontextmanager
+    async def browsing(self) -> AsyncIterator[UnitOfWork]:
+        """A dashboard page's reads: on PostgreSQL without a transaction (each statement on
+        its own, so no BEGIN and COMMIT round trips, a third of a small page's; a page reads
+        rows that never change, such as a published version, or that it shows as they are
+        at that moment); on SQLite as :meth:`reading`. Nothing may be written in it.
+
+        Raises:
+            DatabaseUnavailable: as :meth:`transaction`.
+        """
+        if self._serial is not None:
+            async with self.reading() as uow:
+                yield uow
+            return
+        try:
+            async with self.sessionmaker() as session:
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                yield UnitOfWork(session, self.clock)
+        except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
+            raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
+
     def _turn(self) -> AbstractAsyncContextManager[object]:
         return self._serial if self._serial is not None else nullcontext()
 

@@ -13,7 +13,7 @@ from the database on every request) and leaves the cache as newer ones come in.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -35,19 +35,53 @@ class Kept(Generic[Row]):
     row: Row
 
 
+@dataclass(frozen=True)
+class _Version(Generic[Row]):
+    """A version's rows in order, and where each unit's are among them."""
+
+    rows: tuple[Kept[Row], ...]
+    at: dict[int | None, tuple[int, ...]]
+
+    @classmethod
+    def of(cls, rows: tuple[Kept[Row], ...]) -> _Version[Row]:
+        at: dict[int | None, list[int]] = {}
+        for i, kept in enumerate(rows):
+            at.setdefault(kept.unit_id, []).append(i)
+        return cls(rows, {unit: tuple(places) for unit, places in at.items()})
+
+    def of_units(self, units: Collection[int] | None) -> Sequence[Kept[Row]]:
+        if units is None:
+            return self.rows
+        if len(units) * 4 > len(self.rows):  # most of them: one pass is quicker
+            return tuple(kept for kept in self.rows if kept.unit_id in units)
+        return tuple(self.rows[i] for i in sorted(
+            i for unit in units for i in self.at.get(unit, ())))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What every ranking page reads first: the unit tree and the published versions
+    (oldest first as the database returns them)."""
+
+    tree: UnitTree
+    published: tuple[AppraisalRun, ...]
+
+
 class PublishedRows:
     """Rows read from published versions, by (version id, language); the newest ``keep``."""
 
     def __init__(self, keep: int = 16) -> None:
         self.keep = keep
-        self._kept: OrderedDict[tuple[int, str], tuple[Kept[object], ...]] = OrderedDict()
-        self._tree: tuple[str | None, UnitTree] | None = None
+        self._kept: OrderedDict[tuple[int, str], _Version[object]] = OrderedDict()
+        self._snapshot: tuple[str | None, Snapshot] | None = None
 
     async def rows(self, uow: UnitOfWork, run: AppraisalRun, lang: str,
                    read: Callable[[AppraisalResult], Row],
-                   order: Callable[[Kept[Row]], Any] | None = None) -> Sequence[Kept[Row]]:
-        """Every result of ``run`` made into a row by ``read``, in the stored order or
-        sorted by ``order`` (once: a reader keeps a subset, still in order).
+                   order: Callable[[Kept[Row]], Any] | None = None,
+                   units: Collection[int] | None = None) -> Sequence[Kept[Row]]:
+        """Every result of ``run`` made into a row by ``read`` (or only those of ``units``),
+        in the stored order or sorted by ``order`` (once: a reader keeps a subset, still in
+        order).
 
         Only a published version's are kept (a draft can still be replaced); ``read`` must
         depend on the result and ``lang`` alone, as it runs once for all readers.
@@ -56,25 +90,30 @@ class PublishedRows:
         found = self._kept.get(key)
         if found is not None:
             self._kept.move_to_end(key)
-            return found  # type: ignore[return-value]
+            return found.of_units(units)  # type: ignore[return-value]
         made = tuple(Kept(result.unit_id, result.kind, read(result))
                      for result in await uow.appraisal.results(run.id))
         if order is not None:
             made = tuple(sorted(made, key=order))
+        version = _Version.of(made)
         if run.status == AppraisalStatus.PUBLISHED:
-            self._kept[key] = made  # type: ignore[assignment]
+            self._kept[key] = version  # type: ignore[assignment]
             while len(self._kept) > self.keep:
                 self._kept.popitem(last=False)
-        return made
+        return version.of_units(units)
+
+    async def snapshot(self, uow: UnitOfWork) -> Snapshot:
+        """The unit tree and the published versions, read again only when the audit log has
+        grown: every change to units (``import_units``) and every publication, approval or
+        supersession is audited in the transaction that makes it, so an unchanged newest
+        event means nothing here changed, and one indexed row is read instead."""
+        mark = await uow.audit.newest_hash()
+        if self._snapshot is not None and self._snapshot[0] == mark:
+            return self._snapshot[1]
+        snapshot = Snapshot(await UnitTree.load(uow), tuple(await uow.appraisal.published()))
+        if self.keep:
+            self._snapshot = (mark, snapshot)
+        return snapshot
 
     async def tree(self, uow: UnitOfWork) -> UnitTree:
-        """The unit tree, loaded again only when the audit log has grown: every change to
-        units is audited in its own transaction (``import_units``), so an unchanged newest
-        event means unchanged units, and one indexed row is read instead of every unit."""
-        mark = await uow.audit.newest_hash()
-        if self._tree is not None and self._tree[0] == mark:
-            return self._tree[1]
-        tree = await UnitTree.load(uow)
-        if self.keep:
-            self._tree = (mark, tree)
-        return tree
+        return (await self.snapshot(uow)).tree

@@ -409,7 +409,7 @@ def _find_unit(tree: UnitTree, code: str) -> Unit | None:
 async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (),
                         min_cell: int = 5, unit_id: int | None = None,
                         published: PublishedRows | None = None,
-                        with_said: bool = True) -> ResultsTable:
+                        with_said: bool = True, one_level: bool = False) -> ResultsTable:
     """``/results [UNIT] [PERIOD]``: the published ranking of the units in the caller's
     scope (or under UNIT, which must be in it), for PERIOD or the latest published period,
     the cadres of those units, and "You said, we did" for the same units and period (small
@@ -418,6 +418,9 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
 
     ``unit_id`` names the unit by id instead (the dashboard's address), before the period;
     ``published`` keeps what is read between calls; ``with_said=False`` leaves ``said`` None.
+    ``one_level`` keeps the rows of the scope's units and the units right below them (the
+    dashboard's page, which drills down a level at a time: a county's whole table is about
+    4,000 rows, too many to read or send).
 
     Raises:
         Refused: ``not_staff``, ``usage``, ``unknown_unit``, ``out_of_scope``,
@@ -425,7 +428,8 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
     """
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
     kept = published if published is not None else PublishedRows(keep=0)
-    tree = await kept.tree(uow)
+    snapshot = await kept.snapshot(uow)
+    tree = snapshot.tree
     args = [a for a in args if a.strip()]
     if unit_id is not None:
         if unit_id not in tree.by_id:
@@ -446,12 +450,18 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
             raise Refused("out_of_scope", lang, {"unit": display_name(unit, lang)})
         visible = tree.subtree(unit.id)
         scope: tuple[str, ...] = (unit.code,)
+        tops = [unit.id]
     else:
         visible = actor.visible_units(tree, VIEW_ROLES)
         scopes = actor.scopes(VIEW_ROLES)
         scope = () if None in scopes else tuple(
             tree.by_id[s].code for s in dict.fromkeys(scopes) if s is not None and s in tree.by_id)
-    runs = sorted(await uow.appraisal.published(), key=_order)
+        tops = ([u.id for u in tree.children.get(None, [])] if None in scopes
+                else [tree.by_code[code].id for code in scope])
+    shown: set[int] | None = None
+    if one_level:
+        shown = {*tops, *(child.id for top in tops for child in tree.children.get(top, []))}
+    runs = sorted(snapshot.published, key=_order)
     if not runs:
         raise Refused("no_published", lang)
     periods = tuple(dict.fromkeys(r.period for r in runs))
@@ -472,7 +482,7 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
     unit_of: dict[int, int] = {}
     for found in await kept.rows(
             uow, run, lang, lambda result: _ranked(result, _unit_in(tree, result), lang),
-            lambda found: (found.kind, _table_order(found.row))):
+            lambda found: (found.kind, _table_order(found.row)), units=shown):
         if found.unit_id is None or found.unit_id not in visible:
             continue
         row = found.row

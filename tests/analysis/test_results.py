@@ -284,6 +284,91 @@ async def test_the_kept_unit_tree_is_read_again_after_units_change(db: Database)
     assert again is not first and again.by_code["V1"].name == "Willow Town"
 
 
+def _unit_rows(units: dict[str, int], *codes: str) -> list[dict[str, Any]]:
+    return [{"kind": "unit", "unit_id": units[code], "score": 90.0 - i, "rank": i + 1,
+             "detail": {"unit_code": code, "unit_name": f"Unit {code}"}}
+            for i, code in enumerate(codes)]
+
+
+async def test_one_level_shows_the_scope_and_the_units_right_below_it(db: Database) -> None:
+    units = await setup(db)
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=ADMIN, role=Role.ADMIN, unit_code=None,
+                         name="Admin", actor="t")
+    cadre = {"kind": "cadre", "unit_id": units["V1"], "score": 75.0,
+             "detail": {"name": "Wang", "unit_code": "V1", "unit_name": "Unit V1"}}
+    await add_run(db, "2026-Q4", AppraisalStatus.PUBLISHED,
+                  [*_unit_rows(units, "C1", "T1", "V1", "V2"), cadre])
+    kept = PublishedRows()
+    async with db.reading() as uow:
+        whole = await results.results_table(uow, caller(ADMIN), published=kept)
+        top = await results.results_table(uow, caller(ADMIN), published=kept, one_level=True)
+        township = await results.results_table(uow, caller(ADMIN), published=kept,
+                                               unit_id=units["T1"], one_level=True)
+    assert [r.unit_name for r in whole.units] == ["Unit C1", "Unit T1", "Unit V1", "Unit V2"]
+    assert [r.unit_name for r in top.units] == ["Unit C1", "Unit T1"] and not top.cadres
+    assert set(top.unit_of.values()) == {units["C1"], units["T1"]}, "each opens its level"
+    assert [r.unit_name for r in township.units] == ["Unit T1", "Unit V1", "Unit V2"]
+    assert [r.name for r in township.cadres] == ["Wang"]
+
+
+async def test_a_new_publication_is_seen_at_once_though_versions_are_kept(
+        db: Database) -> None:
+    units = await setup(db)
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=ADMIN, role=Role.ADMIN, unit_code=None,
+                         name="Admin", actor="t")
+    await add_run(db, "2026-Q3", AppraisalStatus.PUBLISHED, _unit_rows(units, "V1"))
+    kept = PublishedRows()
+    async with db.reading() as uow:
+        assert (await results.results_table(uow, caller(ADMIN), published=kept)).period \
+            == "2026-Q3"
+    # Publishing is audited in its own transaction, which is what tells the kept list is old.
+    run_id = await add_run(db, "2026-Q4", AppraisalStatus.PUBLISHED, _unit_rows(units, "V2"),
+                           published_days_ago=0)
+    async with db.transaction() as uow:
+        await uow.audit.record("t", "appraisal.publish", "appraisal_run", run_id, after={})
+    async with db.reading() as uow:
+        table = await results.results_table(uow, caller(ADMIN), published=kept)
+    assert table.period == "2026-Q4" and table.periods == ("2026-Q3", "2026-Q4")
+
+
+async def test_a_page_finds_its_viewer_once(db: Database) -> None:
+    """The dashboard's session read notes the person, so the page's use case does not ask
+    the database for them again (a page's round trips are most of its cost)."""
+    from sqlalchemy import event
+
+    from surveys.people import sign_in
+    from surveys.people.access import VIEW_ROLES
+    from surveys.people.caller import acting_as
+
+    await setup(db)
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=ADMIN, role=Role.ADMIN, unit_code="T1",
+                         name="Admin", actor="t")
+        person = await uow.people.by_user(ADMIN)
+        assert person is not None
+        from storage.models import WebSession
+        await uow.web.add_session(WebSession(
+            token_hash=sign_in.digest("token-" + "x" * 30), person_id=person.id, via="link",
+            client_language="en", expires_at=NOW + timedelta(hours=1)))
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    async with db.reading() as uow:
+        event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            viewer = await sign_in.viewer(uow, "token-" + "x" * 30, NOW)
+            assert viewer is not None and len(statements) == 1, statements
+            actor, lang = await acting_as(uow, viewer.caller, VIEW_ROLES, "not_staff")
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+    assert actor.scopes(VIEW_ROLES) == [person.roles[0].unit_id] and lang == "en"
+
+
 async def test_a_units_chain_up_is_read_in_one_query(db: Database) -> None:
     units = await setup(db)
     async with db.reading() as uow:
