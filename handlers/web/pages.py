@@ -44,7 +44,7 @@ from storage.db import DatabaseUnavailable
 from storage.ids import parse_id
 from storage.models import Role
 from storage.uow import UnitOfWork
-from surveys.appraisal.results import my_score, result_view, results_table
+from surveys.appraisal.results import latest_result_id, result_view, results_table
 from surveys.people import sign_in
 from surveys.people.caller import Caller, Refused, resolve_language
 from surveys.people.sign_in import LinkCheck, Viewer
@@ -167,14 +167,10 @@ async def home(request: web.Request) -> web.StreamResponse:
     links: list[tuple[str, str]] = []
     async with w.deps.db.browsing() as uow:
         viewer = await _viewing(request, uow)
-        # my_score would refuse someone who is no cadre: not asked on their every visit.
         if viewer is not None and Role.CADRE in viewer.roles:
-            try:
-                mine = await my_score(uow, viewer.caller, w.deps.min_cell_size)
-            except Refused:
-                mine = None
-            if mine is not None and mine.breakdown is not None:
-                links.append(("web.home.my_result", f"/result/{mine.breakdown.result_id}"))
+            mine = await latest_result_id(uow, viewer.caller)
+            if mine is not None:
+                links.append(("web.home.my_result", f"/result/{mine}"))
     if viewer is None:
         return message(request, "web.signed_out", request_language(request), 401)
     return render(request, "home.html", viewer.lang, viewer=viewer,
@@ -198,7 +194,8 @@ async def result_page(request: web.Request) -> web.StreamResponse:
             viewer = await _viewing(request, uow)
             result_id = parse_id(raw)
             if viewer is not None and result_id is not None:
-                view = await result_view(uow, viewer.caller, result_id, w.deps.min_cell_size)
+                view = await result_view(uow, viewer.caller, result_id, w.deps.min_cell_size,
+                                         published=w.deps.published)
     except Refused:
         pass
     if viewer is None:

@@ -70,10 +70,12 @@ class Snapshot:
 class PublishedRows:
     """Rows read from published versions, by (version id, language); the newest ``keep``."""
 
-    def __init__(self, keep: int = 16) -> None:
+    def __init__(self, keep: int = 16, keep_results: int = 4096) -> None:
         self.keep = keep
         self._kept: OrderedDict[tuple[int, str], _Version[object]] = OrderedDict()
         self._snapshot: tuple[str | None, Snapshot] | None = None
+        self.keep_results = keep_results if keep else 0
+        self._results: OrderedDict[int, AppraisalResult] = OrderedDict()
 
     async def rows(self, uow: UnitOfWork, run: AppraisalRun, lang: str,
                    read: Callable[[AppraisalResult], Row],
@@ -114,6 +116,28 @@ class PublishedRows:
         if self.keep:
             self._snapshot = (mark, snapshot)
         return snapshot
+
+    async def result(self, uow: UnitOfWork, snapshot: Snapshot, result_id: int
+                     ) -> tuple[AppraisalRun, AppraisalResult] | None:
+        """A result of a version that ``snapshot`` says is published, and that version; None
+        for an unknown id or any other version's. A result never changes once written, so
+        one read serves every reader; whether its version is still the published one is
+        the snapshot's to say, read afresh when anything is published."""
+        published = {run.id: run for run in snapshot.published}
+        found = self._results.get(result_id)
+        if found is not None:
+            self._results.move_to_end(result_id)
+        else:
+            read = await uow.appraisal.result(result_id)
+            if read is None or read[0].id not in published:
+                return None
+            found = read[1]
+            if self.keep_results:
+                self._results[result_id] = found
+                while len(self._results) > self.keep_results:
+                    self._results.popitem(last=False)
+        run = published.get(found.run_id)
+        return None if run is None else (run, found)
 
     async def tree(self, uow: UnitOfWork) -> UnitTree:
         return (await self.snapshot(uow)).tree

@@ -293,7 +293,19 @@ async def my_score(uow: UnitOfWork, caller: Caller, min_cell: int = 5) -> MyScor
     return await _my_score(uow, actor, lang, min_cell)
 
 
-async def _my_score(uow: UnitOfWork, actor: Actor, lang: str, min_cell: int) -> MyScore:
+async def latest_result_id(uow: UnitOfWork, caller: Caller) -> int | None:
+    """The id of the cadre's latest published result (what the dashboard's home links to);
+    None for someone who is no cadre or has none."""
+    try:
+        actor, _lang = await acting_as(uow, caller, CADRE_ROLES, NOT_CADRE)
+    except Refused:
+        return None
+    published = await published_of(uow, actor)
+    return published[-1][1].id if published else None
+
+
+async def _my_score(uow: UnitOfWork, actor: Actor, lang: str, min_cell: int,
+                    tree: UnitTree | None = None) -> MyScore:
     published = await published_of(uow, actor)
     if not published:
         return MyScore(lang, display_name(actor, lang), min_cell=min_cell)
@@ -304,7 +316,7 @@ async def _my_score(uow: UnitOfWork, actor: Actor, lang: str, min_cell: int) -> 
                    res.status)
         for r, res in published if _kind_of(r.period) == kind
     )[-TREND_PERIODS:]
-    unit = await _unit(uow, result.unit_id)
+    unit = await _unit(uow, result.unit_id, tree)
     appeal = next((a for a in await uow.appeals.of_person(actor.person_id)
                    if a.result_id == result.id), None)
     return MyScore(
@@ -317,33 +329,37 @@ async def _my_score(uow: UnitOfWork, actor: Actor, lang: str, min_cell: int) -> 
 NOT_FOUND = "not_found"
 
 
-async def result_view(uow: UnitOfWork, caller: Caller, result_id: int, min_cell: int = 5
-                      ) -> MyScore:
+async def result_view(uow: UnitOfWork, caller: Caller, result_id: int, min_cell: int = 5,
+                      published: PublishedRows | None = None) -> MyScore:
     """One published result in full (the dashboard's result page): a cadre's own, or any
     in the scope of an admin or auditor. The trend is the cadre's own, for their own.
+    ``published`` keeps what is read between calls (the unit tree, the results).
 
     Raises:
         Refused: ``not_found`` for a result that is not published or not the caller's to see
             (the page answers 404 either way, so ids outside the scope reveal nothing).
     """
     actor, lang = await acting_as(uow, caller, (*CADRE_ROLES, *VIEW_ROLES), NOT_FOUND)
-    found = await uow.appraisal.result(result_id)
-    if found is None or found[0].status != AppraisalStatus.PUBLISHED:
+    kept = published if published is not None else PublishedRows(keep=0)
+    snapshot = await kept.snapshot(uow)
+    found = await kept.result(uow, snapshot, result_id)
+    if found is None:
         raise Refused(NOT_FOUND, lang)
     run, result = found
+    tree = snapshot.tree
     own = result.kind == CADRE and result.person_id == actor.person_id
     if not own:
-        # The units above the result's (not the whole tree: one page, 20 readers at once).
-        above = await uow.units.ancestors(result.unit_id) if result.unit_id is not None else []
+        above = (tree.ancestors(result.unit_id)
+                 if result.unit_id is not None and result.unit_id in tree.by_id else [])
         if not above or not actor.covers_any(above, VIEW_ROLES):
             raise Refused(NOT_FOUND, lang)
     if own:
         if not actor.has(CADRE_ROLES):
             raise Refused(NOT_FOUND, lang)  # as /myscore refuses someone no longer a cadre
-        mine = await _my_score(uow, actor, lang, min_cell)
+        mine = await _my_score(uow, actor, lang, min_cell, tree)
         if mine.breakdown is not None and mine.breakdown.result_id == result_id:
             return mine
-    unit = await _unit(uow, result.unit_id)
+    unit = await _unit(uow, result.unit_id, tree)
     return MyScore(lang, display_name(actor, lang), run.period, run.version, run.published_at,
                    Breakdown.read(result, min_cell, unit, lang), min_cell=min_cell)
 
@@ -353,8 +369,13 @@ def _appeal_state(appeal: Appeal) -> AppealState:
                        appeal.answered_at)
 
 
-async def _unit(uow: UnitOfWork, unit_id: int | None) -> Unit | None:
-    return await uow.session.get(Unit, unit_id) if unit_id is not None else None
+async def _unit(uow: UnitOfWork, unit_id: int | None, tree: UnitTree | None = None
+                ) -> Unit | None:
+    if unit_id is None:
+        return None
+    if tree is not None and unit_id in tree.by_id:
+        return tree.by_id[unit_id]
+    return await uow.session.get(Unit, unit_id)
 
 
 # --- /results -------------------------------------------------------------------------------

@@ -333,6 +333,44 @@ async def test_a_new_publication_is_seen_at_once_though_versions_are_kept(
     assert table.period == "2026-Q4" and table.periods == ("2026-Q3", "2026-Q4")
 
 
+async def test_a_kept_result_is_shown_only_while_its_version_is_published(
+        db: Database) -> None:
+    units = await setup(db)
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=ADMIN, role=Role.ADMIN, unit_code="T1",
+                         name="Admin", actor="t")
+    old_run = await add_run(db, "2026-Q4", AppraisalStatus.PUBLISHED, _unit_rows(units, "V1"))
+    draft_run = await add_run(db, "2026-Q4", AppraisalStatus.DRAFT, _unit_rows(units, "V1"),
+                              version=2)
+    async with db.reading() as uow:
+        old_id, draft_id = [(await uow.appraisal.results(run))[0].id
+                            for run in (old_run, draft_run)]
+    kept = PublishedRows()
+
+    async def view(result_id: int) -> str:
+        async with db.reading() as uow:
+            try:
+                shown = await results.result_view(uow, caller(ADMIN), result_id,
+                                                  published=kept)
+            except Refused as refused:
+                return refused.key
+            assert shown.breakdown is not None
+            return f"{shown.breakdown.unit_name} v{shown.version}"
+
+    assert await view(old_id) == "Unit V1 v1"
+    assert await view(old_id) == "Unit V1 v1", "kept, and still published"
+    assert await view(draft_id) == "not_found"
+    assert await view(10**9) == "not_found"
+    # Version 2 published (audited, superseding version 1): the kept result of version 1
+    # is no longer shown, and version 2's is.
+    async with db.transaction() as uow:
+        await uow.appraisal.set_status(old_run, AppraisalStatus.SUPERSEDED)
+        await uow.appraisal.set_status(draft_run, AppraisalStatus.PUBLISHED, published_at=NOW)
+        await uow.audit.record("t", "appraisal.publish", "appraisal_run", draft_run, after={})
+    assert await view(old_id) == "not_found"
+    assert await view(draft_id) == "Unit V1 v2"
+
+
 async def test_a_page_finds_its_viewer_once(db: Database) -> None:
     """The dashboard's session read notes the person, so the page's use case does not ask
     the database for them again (a page's round trips are most of its cost)."""
