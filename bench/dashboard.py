@@ -56,7 +56,7 @@ COUNTY_ADMINS = (900_001, 900_002)
 TOWNSHIP_ADMINS = {900_101: "T00", 900_102: "T01", 900_103: "T02", 900_104: "T03"}
 AUDITOR = 900_201
 CADRE_IDS = 10_000_000  # + the village's index, as bench/appraisal.py seeds them
-COUNTY, TOWNSHIP, CADRE = "county admin", "township admin", "cadre"
+COUNTY, TOWNSHIP, CADRE, AUDIT = "county admin", "township admin", "cadre", "auditor"
 
 
 @dataclass
@@ -80,7 +80,7 @@ class Page:
     path: Callable[[Reader], str | None]
 
 
-ALL = (COUNTY, TOWNSHIP, CADRE)
+ALL = (COUNTY, TOWNSHIP, CADRE, AUDIT)
 ADMINS = (COUNTY, TOWNSHIP)
 # One line per page; the first is the baseline. ``found`` keys are filled by discover().
 PAGES: list[Page] = [
@@ -90,6 +90,15 @@ PAGES: list[Page] = [
     Page("result: opened from a ranking", ADMINS, lambda r: r.found.get("ranked_result")),
     Page("ranking (whole scope)", ADMINS, lambda r: "/ranking"),
     Page("ranking: drill-down one level", ADMINS, lambda r: r.found.get("drill_down")),
+    Page("public page of a township", ALL, lambda r: "/p/t01"),
+    Page("public page of the county", ALL, lambda r: "/p/c"),
+    Page("campaigns (county: 2,000)", ADMINS, lambda r: "/campaigns"),
+    Page("a campaign's progress", ADMINS, lambda r: r.found.get("campaign")),
+    Page("cases", (*ADMINS, CADRE), lambda r: "/cases"),
+    Page("cadres", ADMINS, lambda r: "/cadres"),
+    Page("anomaly flags", (AUDIT,), lambda r: f"/audit/flags?period={PERIOD}"),
+    Page("appeals", (AUDIT,), lambda r: "/audit/appeals"),
+    Page("audit log", (AUDIT,), lambda r: "/audit/log"),
 ]
 
 
@@ -199,6 +208,7 @@ class Servers:
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _RESULT = re.compile(r'href="(/result/[0-9]+)"')
 _DRILL = re.compile(r'href="(/ranking/[^"?]+\?unit=[0-9]+)"')
+_CAMPAIGN = re.compile(r'href="(/campaign/[^"/?]+)"')
 
 
 async def sign_in(base: str, kind: str, telegram_id: int) -> Reader:
@@ -225,7 +235,7 @@ async def discover(base: str, reader: Reader) -> None:
         home = await r.text()
         if r.status != 200:
             raise RuntimeError(f"{reader.kind} home: {r.status}")
-    if reader.kind == CADRE:
+    if reader.kind in (CADRE, AUDIT):
         if found := _RESULT.search(home):
             reader.found["own_result"] = found.group(1)
         return
@@ -236,14 +246,17 @@ async def discover(base: str, reader: Reader) -> None:
         reader.found["ranked_result"] = results[len(results) // 2]
     if drills := _DRILL.findall(ranking):
         reader.found["drill_down"] = drills[0]
+    async with reader.session.get(f"{base}/campaigns") as r:
+        if campaigns := _CAMPAIGN.findall(await r.text()):
+            reader.found["campaign"] = campaigns[len(campaigns) // 2]
 
 
 async def readers(base: str, units: int, pool: list[Reader]) -> None:
-    """Sign in two county admins, four township admins and ten cadres (of villages in ten
-    townships) into ``pool``."""
+    """Sign in two county admins, four township admins, an auditor and ten cadres (of
+    villages in ten townships) into ``pool``."""
     villages = units - 1 - min(40, max(1, units // 50))
     people = ([(COUNTY, tid) for tid in COUNTY_ADMINS]
-              + [(TOWNSHIP, tid) for tid in TOWNSHIP_ADMINS]
+              + [(TOWNSHIP, tid) for tid in TOWNSHIP_ADMINS] + [(AUDIT, AUDITOR)]
               + [(CADRE, CADRE_IDS + i) for i in range(0, villages, max(1, villages // 50))][:10])
     for kind, tid in people:
         pool.append(await sign_in(base, kind, tid))
