@@ -1,5 +1,6 @@
 """Exports: collected data (CSV or JSON lines, one row per completed response) and a period's
-appraisal results (CSV or XLSX, one row per unit and cadre)."""
+appraisal results (CSV or XLSX, one row per unit and cadre): every result for the command
+line, those of the reader's scope for the dashboard's ranking page, with the same tables."""
 
 from __future__ import annotations
 

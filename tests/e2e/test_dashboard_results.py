@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import logging
 import re
 import warnings
 from collections.abc import AsyncIterator
@@ -158,6 +159,30 @@ async def test_a_cadre_files_an_appeal_from_the_page_and_the_reviewers_are_told(
     assert "You have already appealed this result" in again and "status: open" in again
     assert len(await appeals(db)) == 1 and len(await audit(db, "appeal.file")) == 1
     await auditor.expect_no_message()
+
+
+async def test_a_reviewer_telegram_cannot_reach_does_not_fail_the_page(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from surveys.people.roles import grant_role
+
+    caplog.set_level(logging.INFO, logger="handlers.results")
+    _, _, latest = await _cadre_with_two_periods(db)
+    # An admin whose chat Telegram does not know (sending to it fails), and one it reaches.
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=9799, role=Role.ADMIN, unit_code="T1",
+                         name="Admin Gone", actor="test")
+    auditor, _ = await staff(client, db, AUDITOR, Role.AUDITOR, None, "Auditor Zhao")
+    await _sign_in(client, browser_of, CADRE, "Cadre Wang")
+    page = await browser_of.get(f"/result/{latest}")
+
+    shown = await browser_of.post(f"/result/{latest}/appeal",
+                                  {"csrf": csrf_of(page), "reason": REASON})
+    assert browser_of.status == 200 and "it is waiting for an answer" in shown
+    assert len(await appeals(db)) == 1
+    await auditor.wait_for_message("New appeal")
+    assert "could not tell a reviewer about appeal" in caplog.text
 
 
 async def test_a_reason_too_short_is_refused_and_kept_in_the_form(
