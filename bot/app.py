@@ -181,7 +181,8 @@ def build_application(
     application.bot_data[_BACKGROUND] = Background(application, db, settings, deps, clock)
     if settings.web.enabled:
         application.bot_data[_WEB] = WebServer(settings.web, deps, token,
-                                               sandbox=settings.uses_sandbox)
+                                               sandbox=settings.uses_sandbox,
+                                               bot=application.bot)
     # Commands, buttons and dialogues of people with roles run before the resident journey
     # (group 0); whichever handles an update stops it there.
     audiences = [results_audience(deps), inspector_audience(deps), cadre_audience(deps),

@@ -14,10 +14,11 @@ import logging
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from telegram import Bot
 
 from bot.settings import ConfigError, WebSection
 from handlers.deps import Deps
-from handlers.web import FILTERS, STATIC_DIR, TEMPLATES_DIR, cadres, campaigns
+from handlers.web import FILTERS, STATIC_DIR, TEMPLATES_DIR, cadres, campaigns, exports
 from handlers.web.cases import routes as cases_routes
 from handlers.web.fragments import FRAGMENTS, Fragments
 from handlers.web.pages import errors_middleware, refused_csrf, routes
@@ -39,6 +40,7 @@ def build_web_app(web_deps: WebDeps) -> web.Application:
         undefined=jinja2.StrictUndefined)
     env.filters.update(FILTERS)
     app.router.add_routes(routes())
+    app.router.add_routes(exports.routes())
     app.router.add_routes(supervision_routes())
     app.router.add_routes([*campaigns.routes(), *cadres.routes()])
     app.router.add_routes(public_routes())
@@ -50,12 +52,13 @@ def build_web_app(web_deps: WebDeps) -> web.Application:
 class WebServer:
     """Listens while the Application runs; ``deps.web_url`` is set while it does."""
 
-    def __init__(self, section: WebSection, deps: Deps, bot_token: str, sandbox: bool) -> None:
+    def __init__(self, section: WebSection, deps: Deps, bot_token: str, sandbox: bool,
+                 bot: Bot | None = None) -> None:
         self.section = section
         self.deps = deps
         self.sandbox = sandbox
         self.app = build_web_app(WebDeps(deps, bot_token, section.init_data_max_age_s,
-                                         section.secure, section.trust_forwarded_for))
+                                         section.secure, section.trust_forwarded_for, bot))
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:

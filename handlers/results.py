@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
@@ -485,7 +485,13 @@ async def _filed(update: Update, filed: AppealFiled) -> None:
         "id": filed.appeal_id, "period": filed.result.period, "version": filed.result.version,
         "score": _appealed_score(filed.result, lang, ", "), "who": who},
         raw=frozenset({"who"})))
-    bot = update.get_bot()
+    await tell_reviewers(update.get_bot(), filed)
+
+
+async def tell_reviewers(bot: Bot, filed: AppealFiled) -> None:
+    """Tell the reviewers of a filed appeal, each in their language, after the commit (the
+    chat's /appeal and the dashboard's form). Best effort: a reviewer who cannot be reached
+    is logged; the appeal stands and is listed by /appeals."""
     for recipient in filed.notify:
         try:
             await bot.send_message(recipient.chat_id, t("results.appeal.notify", recipient.lang, {

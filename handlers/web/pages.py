@@ -24,9 +24,11 @@ import aiohttp_jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from handlers.texts import known, t
+from handlers.results import refusal_text, tell_reviewers
+from handlers.texts import known, refusal_key, t
 from handlers.web import initdata
 from handlers.web.cases_links import links as case_links
+from handlers.web.charts import trend_chart
 from handlers.web.fragments import FRAGMENTS, Fragments
 from handlers.web.security import (
     CSRF_FIELD,
@@ -44,7 +46,8 @@ from storage.db import DatabaseUnavailable
 from storage.ids import parse_id
 from storage.models import Role
 from storage.uow import UnitOfWork
-from surveys.appraisal.results import latest_result_id, result_view, results_table
+from surveys.appraisal import appeals
+from surveys.appraisal.results import MyScore, latest_result_id, result_view, results_table
 from surveys.people import sign_in
 from surveys.people.caller import Caller, Refused, resolve_language
 from surveys.people.sign_in import LinkCheck, Viewer
@@ -61,6 +64,7 @@ def routes() -> list[web.RouteDef]:
     return [
         web.get("/", home),
         web.get("/result/{result_id}", result_page),
+        web.post("/result/{result_id}/appeal", appeal_post),
         web.get("/ranking", ranking_page),
         web.get("/ranking/{period}", ranking_page),
         web.get("/tg", telegram_page),
@@ -202,8 +206,63 @@ async def result_page(request: web.Request) -> web.StreamResponse:
         return message(request, "web.signed_out", request_language(request), 401)
     if view is None:
         return message(request, "web.not_found", viewer.lang, 404, viewer)
-    return render(request, "result.html", view.lang, viewer=viewer, view=view,
-                  shown=view.breakdown)
+    return _result(request, viewer, view)
+
+
+def _result(request: web.Request, viewer: Viewer, view: MyScore, *, status: int = 200,
+            error: str | None = None, reason: str = "") -> web.Response:
+    """The result page; with the appeal form (and what was wrong with the reason typed in
+    it, kept) when it is the reader's own latest result, not appealed yet."""
+    trend = trend_chart([(p.period, p.score) for p in view.trend])
+    return render(request, "result.html", view.lang, status=status, viewer=viewer, view=view,
+                  shown=view.breakdown, trend=trend, appeal_form=view.own and not view.appeal,
+                  error=Markup(error) if error else None, reason=reason,
+                  reason_min=appeals.REASON_MIN, reason_max=appeals.REASON_MAX)
+
+
+# What refuses the appeal itself rather than the reason typed: said on a page of its own.
+_NOT_APPEALABLE = {"not_cadre", "appeal_no_result", "appeal_not_latest"}
+# More than an accepted reason can be, kept to show again in the form.
+_REASON_KEPT = 4 * appeals.REASON_MAX
+
+
+async def appeal_post(request: web.Request) -> web.StreamResponse:
+    """The result page's appeal form: the chat's /appeal with the reason typed in it, for
+    that result only (the cadre's latest); the reviewers are told in Telegram as from chat.
+    A result outside the person's scope is the same 404 as on the page."""
+    viewer = await current(request)
+    if viewer is None:
+        return message(request, "web.signed_out", request_language(request), 401)
+    result_id = parse_id(request.match_info["result_id"])
+    form = await request.post()
+    typed = form.get("reason")
+    reason = typed[:_REASON_KEPT] if isinstance(typed, str) else ""
+    if result_id is None:
+        return message(request, "web.not_found", viewer.lang, 404, viewer)
+    w = web_deps(request)
+    try:
+        async with w.deps.db.transaction() as uow:
+            # Seen only as the page would be: a result outside the scope is not found.
+            await result_view(uow, viewer.caller, result_id, w.deps.min_cell_size)
+    except Refused:
+        return message(request, "web.not_found", viewer.lang, 404, viewer)
+    try:
+        async with w.deps.db.transaction() as uow:
+            filed = await appeals.file_appeal(uow, viewer.caller, reason, result_id=result_id)
+    except Refused as refusal:
+        if refusal.key in _NOT_APPEALABLE:
+            return render(request, "message.html", refusal.lang, status=403, viewer=viewer,
+                          key=refusal_key("results", refusal.key),
+                          title_key="web.appeal.refused.title", params=refusal.params)
+        # The page again as it stands (an appeal filed meanwhile shows), with the reason.
+        async with w.deps.db.transaction() as uow:
+            view = await result_view(uow, viewer.caller, result_id, w.deps.min_cell_size)
+        status = 409 if refusal.key == "appeal_already" else 400
+        return _result(request, viewer, view, status=status, error=refusal_text(refusal),
+                       reason=reason)
+    if w.bot is not None:
+        await tell_reviewers(w.bot, filed)
+    return redirect(f"/result/{result_id}#appeal")
 
 
 async def ranking_page(request: web.Request) -> web.StreamResponse:

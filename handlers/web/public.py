@@ -3,7 +3,7 @@
 What it shows, and what it must never show, is :mod:`surveys.appraisal.public`'s; this reads
 the request (the slug, ``?period=``, ``?lang=`` or else the browser's Accept-Language),
 runs that use case in one transaction and renders ``public_unit.html``, with the trend drawn
-here as inline SVG (no script, no inline style: the strict Content Security Policy holds).
+as inline SVG (:mod:`handlers.web.charts`, as the result page's).
 
 The page is the same for everyone who asks in the same language, so it sets no cookie (no
 CSRF token: it has no form) and may be cached for a few minutes by browsers and proxies,
@@ -13,7 +13,6 @@ varying by Accept-Language; a publication shows within that time.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp_jinja2
@@ -22,9 +21,10 @@ from markupsafe import Markup
 
 from handlers.results import said_lines
 from handlers.texts import known, t
+from handlers.web.charts import trend_chart
 from handlers.web.pages import request_language
 from handlers.web.security import CSRF_FIELD, web_deps
-from surveys.appraisal.public import NotPublic, PublicPoint, public_page, slug_of
+from surveys.appraisal.public import NotPublic, public_page, slug_of
 from surveys.cases.summary import YouSaidWeDid
 from surveys.people.caller import LANGUAGES
 
@@ -85,8 +85,9 @@ async def unit_page(request: web.Request) -> web.StreamResponse:
     except NotPublic:
         return _not_found(request, lang)
     figures, items = _said(page.said, lang) if page.said is not None else ([], [])
-    response = _render(request, "public_unit.html", lang, page=page, chart=trend_chart(
-        page.trend), figures=figures, items=items, query=_query(period))
+    chart = trend_chart([(p.period, p.satisfaction) for p in page.trend])
+    response = _render(request, "public_unit.html", lang, page=page, chart=chart,
+                       figures=figures, items=items, query=_query(period))
     response.headers["Cache-Control"] = CACHE
     response.headers["Vary"] = "Accept-Language"
     return response
@@ -108,65 +109,3 @@ def _said(said: YouSaidWeDid, lang: str) -> tuple[list[Markup], list[list[Markup
 def _query(period: str | None) -> str:
     """The query string the language switch keeps (the period), ending in ``&`` or ``?``."""
     return f"?period={period}&" if period else "?"
-
-
-# --- the trend as inline SVG ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Dot:
-    x: float
-    y: float
-    value: float
-    period: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    width: int
-    height: int
-    left: int
-    right: int
-    top: int
-    bottom: int
-    ticks: tuple[tuple[int, float], ...]  # (value, y)
-    labels: tuple[tuple[str, float], ...]  # (period, x)
-    lines: tuple[str, ...]  # polylines' points, one per run of consecutive values
-    dots: tuple[Dot, ...]
-
-
-def trend_chart(points: tuple[PublicPoint, ...], width: int = 640,
-                height: int = 240) -> Chart | None:
-    """Satisfaction over the periods on a fixed 0-100 scale; a period without a value that
-    may be shown (too few responses) is a gap, never a guessed point. None when no period
-    has a value."""
-    if not any(p.satisfaction is not None for p in points):
-        return None
-    # Room for the value axis on the left and half a period's label on the right.
-    left, right, top, bottom = 44, width - 36, 18, height - 30
-    span = max(len(points) - 1, 1)
-
-    def x_of(index: int) -> float:
-        if len(points) == 1:
-            return round((left + right) / 2, 1)
-        return round(left + (right - left) * index / span, 1)
-
-    def y_of(value: float) -> float:
-        return round(bottom - (bottom - top) * max(0.0, min(100.0, value)) / 100, 1)
-
-    dots: list[Dot] = []
-    lines: list[str] = []
-    run: list[Dot] = []
-    for index, point in enumerate(points):
-        if point.satisfaction is None:
-            run = []
-            continue
-        dot = Dot(x_of(index), y_of(point.satisfaction), point.satisfaction, point.period)
-        dots.append(dot)
-        run.append(dot)
-        if len(run) > 1:  # the segment to this point from the one before
-            lines.append(f"{run[-2].x},{run[-2].y} {dot.x},{dot.y}")
-    return Chart(width, height, left, right, top, bottom,
-                 tuple((v, y_of(v)) for v in (0, 25, 50, 75, 100)),
-                 tuple((p.period, x_of(i)) for i, p in enumerate(points)), tuple(lines),
-                 tuple(dots))

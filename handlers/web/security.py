@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiohttp import web
+from telegram import Bot
 
 from handlers.deps import Deps
 
@@ -37,13 +38,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @dataclass
 class WebDeps:
     """What the pages need beyond the chat's dependencies: the bot token (to check a Mini
-    App's initData), the initData's greatest age, and whether cookies are Secure."""
+    App's initData), the initData's greatest age, whether cookies are Secure, and the bot
+    that tells people in Telegram what a page did (an appeal's reviewers; None: nobody is
+    told, as in tests of the pages alone)."""
 
     deps: Deps
     bot_token: str
     init_data_max_age_s: int = 3600
     secure: bool = False
     trust_forwarded_for: bool = False
+    bot: Bot | None = None
     key: bytes = field(init=False)
 
     def __post_init__(self) -> None:

@@ -168,21 +168,28 @@ async def ask_reason(uow: UnitOfWork, caller: Caller) -> ReasonAsked:
     return ReasonAsked(lang, run.period, as_number(result.score), result.grade, result.status)
 
 
-async def file_appeal(uow: UnitOfWork, caller: Caller, reason: str) -> AppealFiled:
+async def file_appeal(uow: UnitOfWork, caller: Caller, reason: str,
+                      result_id: int | None = None) -> AppealFiled:
     """Contest the cadre's latest published result with ``reason`` (10 to 1,000 characters,
     counted once cleaned by the rule for typed text, :mod:`surveys.text`).
 
     One appeal per result; the filing is audited (``appeal.file``). Ends the cadre's
     ``appeal`` dialogue, if any. Returns who will answer and whom to tell.
 
+    ``result_id`` is the result the cadre was looking at (the dashboard's form): filed only
+    if it is still their latest, so a page left open over a publication contests nothing
+    they have not seen.
+
     Raises:
-        Refused: ``not_cadre``, ``appeal_no_result``, ``appeal_already``,
-            ``appeal_invisible`` (only invisible or control characters), ``appeal_short``,
-            ``appeal_long``.
+        Refused: ``not_cadre``, ``appeal_no_result``, ``appeal_not_latest``,
+            ``appeal_already``, ``appeal_invisible`` (only invisible or control characters),
+            ``appeal_short``, ``appeal_long``.
     """
     actor, lang = await acting_as(uow, caller, CADRE_ROLES, NOT_CADRE)
     dialogue = await busy.locked(uow, actor.person_id, person_first=True)
     run, result = await _latest(uow, actor, lang)
+    if result_id is not None and result.id != result_id:
+        raise Refused("appeal_not_latest", lang, {"period": run.period})
     existing = await _existing(uow, actor, result.id)
     if existing is not None:
         raise _already(existing, lang)

@@ -1,5 +1,6 @@
 """Exports: collected data (CSV or JSON lines, one row per completed response) and a period's
-appraisal results (CSV or XLSX, one row per unit and cadre)."""
+appraisal results (CSV or XLSX, one row per unit and cadre): every result for the command
+line, those of the reader's scope for the dashboard's ranking page, with the same tables."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TextIO
 
 from storage.models import Answer, AppraisalResult, AppraisalRun, AppraisalStatus
 from surveys.appraisal.periods import PeriodError, parse_period
+from surveys.appraisal.published_rows import PublishedRows
+from surveys.appraisal.results import results_scope
+from surveys.people.caller import Caller, Refused
 from surveys.questionnaire.answers import from_row
 from surveys.questionnaire.schema import Question, Survey
 from surveys.text import spreadsheet_cell
@@ -125,6 +129,11 @@ def _versions(runs: Sequence[AppraisalRun]) -> str:
     return ", ".join(f"{run.version} {run.status.value}" for run in runs)
 
 
+def _published(runs: Sequence[AppraisalRun]) -> AppraisalRun | None:
+    published = [run for run in runs if run.status == AppraisalStatus.PUBLISHED]
+    return published[-1] if published else None
+
+
 async def _run_to_export(uow: UnitOfWork, label: str, version: int | None) -> AppraisalRun:
     runs = await uow.appraisal.runs(label)
     if version is not None:
@@ -133,9 +142,9 @@ async def _run_to_export(uow: UnitOfWork, label: str, version: int | None) -> Ap
                 return run
         listed = f"versions: {_versions(runs)}" if runs else "it has not been run"
         raise ExportError(f"no version {version} of the {label} appraisal ({listed})")
-    published = [run for run in runs if run.status == AppraisalStatus.PUBLISHED]
-    if published:
-        return published[-1]
+    published = _published(runs)
+    if published is not None:
+        return published
     if not runs:
         raise ExportError(f"no appraisal for {label}; run `civicpulse appraisal run --period "
                           f"{label}` first")
@@ -223,6 +232,66 @@ def _tables(run: AppraisalRun, results: Sequence[AppraisalResult]) -> tuple[_Tab
     return _Table(header, rows), _Table(list(COMPONENT_COLUMNS), parts)
 
 
+@dataclass(frozen=True)
+class AppraisalTables:
+    """What an appraisal export holds: the results (the CSV, and the XLSX's first sheet),
+    the components and the run's facts (the XLSX's other sheets)."""
+
+    period: str
+    results: _Table
+    components: _Table
+    run: _Table
+    count: int  # results (units and cadres)
+
+
+def appraisal_tables(run: AppraisalRun, results: Sequence[AppraisalResult],
+                     scope: tuple[str, ...] | None = None, whole: bool = True
+                     ) -> AppraisalTables:
+    """The export of ``results`` of ``run``. A scoped one (``scope``: the codes of its tops,
+    () for everywhere) names its scope on the run sheet; the run's summary counts the whole
+    run, so it is there only when ``whole`` (every result of the run is exported)."""
+    table, components = _tables(run, results)
+    facts = [row for row in _run_facts(run) if whole or row[0] != "summary"]
+    if scope is not None:
+        facts.append(["scope", ", ".join(scope) or "all"])
+    return AppraisalTables(run.period, table, components, _Table(["field", "value"], facts),
+                           len(results))
+
+
+def write_appraisal(tables: AppraisalTables, fmt: AppraisalFormat, out: BinaryIO) -> None:
+    """Write an export as CSV (the results) or XLSX (results, components and run sheets):
+    CPU work for a large scope, so the dashboard runs it off its event loop."""
+    if fmt == "csv":
+        _write_csv(tables.results, out)
+    else:
+        _write_xlsx([("results", tables.results), ("components", tables.components),
+                     ("run", tables.run)], out)
+
+
+async def scoped_appraisal(uow: UnitOfWork, caller: Caller, period: str,
+                           unit_id: int | None = None,
+                           published: PublishedRows | None = None) -> AppraisalTables:
+    """The published results of ``period`` that the caller's ranking shows (their units and
+    those below, or under ``unit_id``), as ``civicpulse export appraisal`` exports them.
+
+    Raises:
+        Refused: ``not_staff``, ``unknown_unit``, ``out_of_scope``, ``bad_period``,
+            ``no_published_period``.
+    """
+    scope = await results_scope(uow, caller, unit_id, published)
+    try:
+        label = parse_period(period).label
+    except PeriodError as exc:
+        raise Refused("bad_period", scope.lang, {"period": period}) from exc
+    run = _published(await uow.appraisal.runs(label))
+    if run is None:
+        raise Refused("no_published_period", scope.lang, {"period": label, "periods": ""})
+    every = await uow.appraisal.results(run.id)
+    # As the ranking page: a result counts where its unit is (none: nobody's scope holds it).
+    results = [r for r in every if r.unit_id is not None and r.unit_id in scope.units]
+    return appraisal_tables(run, results, scope.codes, whole=len(results) == len(every))
+
+
 def _write_csv(table: _Table, out: BinaryIO) -> None:
     # UTF-8 with a byte-order mark: Excel then opens Chinese names correctly on double-click.
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
@@ -252,8 +321,7 @@ def _run_facts(run: AppraisalRun) -> list[list[object]]:
             ["summary", json.dumps(run.summary, ensure_ascii=False, sort_keys=True)]]
 
 
-def _write_xlsx(run: AppraisalRun, tables: Sequence[tuple[str, _Table]],
-                out: BinaryIO) -> None:
+def _write_xlsx(tables: Sequence[tuple[str, _Table]], out: BinaryIO) -> None:
     # Imported here: openpyxl takes a moment to load and only this export needs it.
     from openpyxl import Workbook
     from openpyxl.cell.cell import (
@@ -280,7 +348,7 @@ def _write_xlsx(run: AppraisalRun, tables: Sequence[tuple[str, _Table]],
             made.font = bold
         return made
 
-    for title, table in (*tables, ("run", _Table(["field", "value"], _run_facts(run)))):
+    for title, table in tables:
         sheet = book.create_sheet(title)
         sheet.freeze_panes = "A2"
         for index, name in enumerate(table.header, 1):
@@ -343,11 +411,7 @@ async def export_appraisal(uow: UnitOfWork, period: str, fmt: AppraisalFormat,
     if fmt not in ("csv", "xlsx"):
         raise ExportError(f"unknown format {fmt!r}: csv or xlsx")
     run = await _run_to_export(uow, label, version)
-    results = await uow.appraisal.results(run.id)
-    table, components = _tables(run, results)
+    tables = appraisal_tables(run, await uow.appraisal.results(run.id))
     with _binary(out) as stream:
-        if fmt == "csv":
-            _write_csv(table, stream)
-        else:
-            _write_xlsx(run, [("results", table), ("components", components)], stream)
-    return len(results)
+        write_appraisal(tables, fmt, stream)
+    return tables.count

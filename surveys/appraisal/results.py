@@ -280,6 +280,8 @@ class MyScore:
     trend: tuple[TrendPoint, ...] = ()
     appeal: AppealState | None = None
     min_cell: int = 5
+    # The reader's own latest published result: the one they may appeal (once).
+    own: bool = False
 
 
 async def my_score(uow: UnitOfWork, caller: Caller, min_cell: int = 5) -> MyScore:
@@ -322,7 +324,7 @@ async def _my_score(uow: UnitOfWork, actor: Actor, lang: str, min_cell: int,
     return MyScore(
         lang, display_name(actor, lang), run.period, run.version, run.published_at,
         Breakdown.read(result, min_cell, unit, lang), trend,
-        _appeal_state(appeal) if appeal is not None else None, min_cell,
+        _appeal_state(appeal) if appeal is not None else None, min_cell, own=True,
     )
 
 
@@ -427,6 +429,54 @@ def _find_unit(tree: UnitTree, code: str) -> Unit | None:
     return matches[0] if len(matches) == 1 else None
 
 
+def _scope(tree: UnitTree, actor: Actor, unit: Unit | None, lang: str
+           ) -> tuple[set[int], tuple[str, ...]]:
+    """The units whose results the actor sees (under ``unit``, which must be in their scope,
+    or all of theirs), and the codes of the scope's tops (() for everywhere).
+
+    Raises:
+        Refused: ``out_of_scope``.
+    """
+    if unit is not None:
+        if not actor.covers(tree, unit.id, VIEW_ROLES):
+            raise Refused("out_of_scope", lang, {"unit": display_name(unit, lang)})
+        return tree.subtree(unit.id), (unit.code,)
+    scopes = actor.scopes(VIEW_ROLES)
+    scope = () if None in scopes else tuple(
+        tree.by_id[s].code for s in dict.fromkeys(scopes) if s is not None and s in tree.by_id)
+    return actor.visible_units(tree, VIEW_ROLES), scope
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an admin or auditor may see of the results: the units (ids) and the tops of
+    their scope (codes; () for everywhere)."""
+
+    lang: str
+    units: frozenset[int]
+    codes: tuple[str, ...]
+
+
+async def results_scope(uow: UnitOfWork, caller: Caller, unit_id: int | None = None,
+                        published: PublishedRows | None = None) -> Scope:
+    """The units whose results the ranking shows the caller (under ``unit_id``, if given):
+    what an export of the same results keeps to.
+
+    Raises:
+        Refused: ``not_staff``, ``unknown_unit``, ``out_of_scope``.
+    """
+    actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
+    kept = published if published is not None else PublishedRows(keep=0)
+    tree = await kept.tree(uow)
+    unit = None
+    if unit_id is not None:
+        unit = tree.by_id.get(unit_id)
+        if unit is None:
+            raise Refused("unknown_unit", lang, {"code": str(unit_id)})
+    visible, codes = _scope(tree, actor, unit, lang)
+    return Scope(lang, frozenset(visible), codes)
+
+
 async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (),
                         min_cell: int = 5, unit_id: int | None = None,
                         published: PublishedRows | None = None,
@@ -463,24 +513,17 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
     if (unit_code is not None and period_label is None and _find_unit(tree, unit_code) is None
             and _period(unit_code) is not None):
         unit_code, period_label = None, unit_code
+    unit = None
     if unit_code is not None:
         unit = _find_unit(tree, unit_code)
         if unit is None:
             raise Refused("unknown_unit", lang, {"code": unit_code})
-        if not actor.covers(tree, unit.id, VIEW_ROLES):
-            raise Refused("out_of_scope", lang, {"unit": display_name(unit, lang)})
-        visible = tree.subtree(unit.id)
-        scope: tuple[str, ...] = (unit.code,)
-        tops = [unit.id]
-    else:
-        visible = actor.visible_units(tree, VIEW_ROLES)
-        scopes = actor.scopes(VIEW_ROLES)
-        scope = () if None in scopes else tuple(
-            tree.by_id[s].code for s in dict.fromkeys(scopes) if s is not None and s in tree.by_id)
-        tops = ([u.id for u in tree.children.get(None, [])] if None in scopes
-                else [tree.by_code[code].id for code in scope])
+    visible, scope = _scope(tree, actor, unit, lang)
     shown: set[int] | None = None
     if one_level:
+        tops = ([unit.id] if unit is not None
+                else [tree.by_code[code].id for code in scope] if scope
+                else [u.id for u in tree.children.get(None, [])])
         shown = {*tops, *(child.id for top in tops for child in tree.children.get(top, []))}
     runs = sorted(snapshot.published, key=_order)
     if not runs:

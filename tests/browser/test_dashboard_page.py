@@ -1,7 +1,8 @@
 """The dashboard in chromium: opened from the sandbox chat as a Mini App (valid, forged and
 stale initData), signed in with a /dashboard link (used once, then refused), signed out, a
-form posted without its CSRF token, and another cadre's page by URL. Also the README's
-pictures of the result page, at a desktop's and a phone's width, in English and Chinese."""
+form posted without its CSRF token, another cadre's page by URL, and a township's ranking
+with its CSV download. Also the README's pictures of the result page, at a desktop's and a
+phone's width, in English and Chinese."""
 
 from __future__ import annotations
 
@@ -228,6 +229,15 @@ async def test_an_admin_opens_the_ranking_and_cannot_leave_the_township(
     await expect(units).to_contain_text("Willow Village")
     await expect(units).not_to_contain_text("Riverside County")
     await shot(page, "docs/dashboard-ranking.png")
+    # The period's results to download: the township's rows, named after the period.
+    async with page.expect_download() as downloading:
+        await page.get_by_role("link", name="Download CSV").click()
+    download = await downloading.value
+    assert download.suggested_filename == "appraisal-2026-Q3.csv"
+    saved = await download.path()
+    assert saved is not None
+    text = saved.read_bytes().decode("utf-8-sig")
+    assert "Willow Village" in text and "Riverside County" not in text
     await page.get_by_role("link", name="Pine Village").click()
     await expect(page.locator("h1")).to_have_text("Appraisal result · 2026-Q3")
     await expect(page.locator("main")).to_contain_text("Pine Village")

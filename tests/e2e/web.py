@@ -43,6 +43,14 @@ class WebClient:
         async with self.session.get(self._url(path)) as response:
             return await self._read(response)
 
+    async def download(self, path: str) -> bytes:
+        """A file as the browser saves it (its headers in ``headers``)."""
+        async with self.session.get(self._url(path)) as response:
+            self.status = response.status
+            self.url = str(response.url)
+            self.headers = response.headers
+            return await response.read()
+
     async def post(self, path: str, data: dict[str, str]) -> str:
         async with self.session.post(self._url(path), data=data) as response:
             return await self._read(response)
