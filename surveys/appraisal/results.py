@@ -520,11 +520,13 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
             raise Refused("unknown_unit", lang, {"code": unit_code})
     visible, scope = _scope(tree, actor, unit, lang)
     shown: set[int] | None = None
+    top_ids: set[int] = set()
     if one_level:
-        tops = ([unit.id] if unit is not None
-                else [tree.by_code[code].id for code in scope] if scope
-                else [u.id for u in tree.children.get(None, [])])
-        shown = {*tops, *(child.id for top in tops for child in tree.children.get(top, []))}
+        top_ids = ({unit.id} if unit is not None
+                   else {tree.by_code[code].id for code in scope} if scope
+                   else {u.id for u in tree.children.get(None, [])})
+        shown = {*top_ids,
+                 *(child.id for top in top_ids for child in tree.children.get(top, []))}
     runs = sorted(snapshot.published, key=_order)
     if not runs:
         raise Refused("no_published", lang)
@@ -541,6 +543,7 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
         run = chosen[-1]
     else:
         run = runs[-1]
+    tops: list[Ranked] = []  # a level at a time: the scope's own units head the table
     units: list[Ranked] = []
     cadres: list[Ranked] = []
     unit_of: dict[int, int] = {}
@@ -550,7 +553,12 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
         if found.unit_id is None or found.unit_id not in visible:
             continue
         row = found.row
-        (units if found.kind == UNIT else cadres).append(row)
+        if found.kind != UNIT:
+            cadres.append(row)
+        elif shown is not None and found.unit_id in top_ids:
+            tops.append(row)
+        else:
+            units.append(row)
         if found.kind == UNIT and tree.children.get(found.unit_id):
             unit_of[row.result_id] = found.unit_id
     said = (await you_said_we_did(uow, visible, parse_period(run.period), min_cell=min_cell)
@@ -558,5 +566,5 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
     scoped = [tree.by_code[code] for code in scope if code in tree.by_code]
     names = tuple(display_name(unit, lang) for unit in scoped)
     return ResultsTable(lang, run.period, run.version, run.published_at, scope,
-                        tuple(units), tuple(cadres), periods, said, names, unit_of,
+                        (*tops, *units), tuple(cadres), periods, said, names, unit_of,
                         tuple(unit.id for unit in scoped))

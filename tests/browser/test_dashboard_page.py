@@ -248,3 +248,37 @@ async def test_an_admin_opens_the_ranking_and_cannot_leave_the_township(
     answer = await page.goto(f"{web_bot.web_url}/ranking/2026-Q3?unit={county.id}")
     assert answer is not None and answer.status == 404
     await expect(page.locator("h1")).to_have_text("Not found")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN"])
+async def test_a_county_admin_goes_down_the_ranking_a_level_at_a_time(
+    app_chat: ChatPage, db: Database, shot: Shot,
+) -> None:
+    from storage.models import Role
+    from surveys.people.roles import grant_role
+    from tests.e2e.test_results_chat import ranking
+
+    county_admin = 9601
+    person_id = await make_cadre(db, CADRE, "V1", "Cadre Wang")
+    await ranking(db, "2026-Q2")
+    await ranking(db, "2026-Q3", cadre_id=person_id)
+    await app_chat.new_user(county_admin, "刘", language="中文 (zh)")
+    async with db.transaction() as uow:
+        await grant_role(uow, telegram_user_id=county_admin, role=Role.ADMIN, unit_code="C1",
+                         name="Admin Liu", actor="test")
+    await app_chat.send("/results")
+    page = await _open_report(app_chat, "📊 打开完整报告")
+    await expect(page.locator("h1")).to_have_text("考核结果 · 2026-Q3")
+    # The county and the township right below it; the villages and their cadres a level down.
+    units = page.locator("table.ranking").first
+    await expect(units).to_contain_text("河畔县")
+    await expect(units).to_contain_text("北镇")
+    await expect(units).not_to_contain_text("柳村")
+    await expect(page.locator("main")).to_contain_text("每次显示一级")
+    await shot(page, "docs/dashboard-ranking-zh.png")
+    await page.get_by_role("link", name="下级单位").last.click()
+    await expect(page.locator("table.ranking").first).to_contain_text("柳村")
+    await expect(page.locator("table.ranking").nth(1)).to_contain_text("Cadre Wang")
+    await page.set_viewport_size(PHONE)
+    await _fits(page)
+    await shot(page, "docs/dashboard-ranking-phone-zh.png")
