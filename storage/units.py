@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select, update
 
 from storage.db import Repository
 from storage.models import Unit
+
+# Core inserts of plain rows: the ORM's bulk path costs more than the rows do.
+_TABLE = cast(Table, Unit.__table__)
 
 
 class UnitsRepository(Repository):
@@ -33,3 +37,38 @@ class UnitsRepository(Repository):
 
     def add(self, unit: Unit) -> None:
         self.session.add(unit)
+
+    # --- bulk work (units import): Core statements, many rows each ------------------------
+
+    _FIELDS = ("name", "name_zh", "type", "parent_id", "population", "latitude", "longitude",
+               "radius_km")
+
+    async def stored(self) -> dict[str, dict[str, Any]]:
+        """Every unit's imported fields (and id) by code, read as plain rows: an import
+        compares a whole province's file with what is stored."""
+        rows = await self.session.execute(
+            select(Unit.id, Unit.code, *(getattr(Unit, f) for f in self._FIELDS)))
+        return {row.code: dict(row._mapping) for row in rows}
+
+    async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        """Insert units (the ``_FIELDS`` and ``code`` of each); their ids by code, read back
+        by code (RETURNING with many rows is sent one row at a time on SQLite)."""
+        ids: dict[str, int] = {}
+        for chunk in _chunks(rows):
+            await self.session.execute(insert(_TABLE), list(chunk))
+            found = await self.session.execute(
+                select(Unit.code, Unit.id).where(Unit.code.in_([row["code"] for row in chunk])))
+            ids.update({code: unit_id for code, unit_id in found})
+        return ids
+
+    async def update_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Set the ``_FIELDS`` of units by ``id`` (an update by primary key per row, sent
+        together)."""
+        for chunk in _chunks(rows):
+            await self.session.execute(update(Unit), list(chunk))
+
+
+def _chunks(rows: Sequence[Mapping[str, Any]], size: int = 5000
+            ) -> Iterator[Sequence[Mapping[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]

@@ -66,6 +66,12 @@ def clean_text(text: str, *, multiline: bool = True) -> str:
     """``text`` as it may be stored: NFC, without control characters (newlines and tabs
     kept if ``multiline``, else turned into spaces), without lone surrogates, stripped of
     spaces and format characters at both ends; ``""`` if nothing visible is left."""
+    if text.isprintable() and unicodedata.is_normalized("NFC", text):
+        # The common case (a name, an answer; a province's units file is 100,000 rows of
+        # them): no control, format or separator character but the space, nothing to
+        # normalise, so only spaces at the ends to drop, as the long way would.
+        cleaned = text.strip(" ")
+        return cleaned if any(_visible(ch) for ch in cleaned) else ""
     # Lone surrogates (from broken clients) cannot be encoded as UTF-8, so cannot be stored.
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cs")
     text = unicodedata.normalize("NFC", text)

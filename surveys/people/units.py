@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 from storage.ids import INTEGER_MAX
-from storage.models import Unit
 from surveys._yaml import LineDict, StrictTextLoader, describe_yaml_error, expands_beyond
 from surveys.text import NotUtf8, clean_text, decode_utf8
 
 if TYPE_CHECKING:
+    from storage.audit import Change
     from storage.uow import UnitOfWork
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -551,46 +551,66 @@ async def import_units(uow: UnitOfWork, rows: Sequence[UnitRow], actor: str) -> 
     """Create or update units from a parsed file, all or nothing.
 
     The file describes each unit whole: a value left out (population, the centre) is cleared.
+    A province's file (100,000 units) is one transaction of bulk statements: the stored units
+    read once as rows, new ones inserted a level of the tree at a time (a parent's id before
+    its children's), changed ones updated together, and every creation and change audited,
+    chained in the file's order, as one unit at a time would be.
 
     Raises:
         UnitFileError: the tree is broken (cycle, unknown parent, duplicates...).
     """
     existing = await uow.units.parents_by_code()
     ordered = check_tree(rows, existing)
-    by_code = {unit.code: unit for unit in await uow.units.all()}
-    created = updated = unchanged = 0
+    stored = await uow.units.stored()
+    ids = {code: unit["id"] for code, unit in stored.items()}
+    waves: list[list[dict[str, Any]]] = []  # new units by depth below a stored one
+    depth: dict[str, int] = {}
+    changed: list[tuple[UnitRow, dict[str, Any]]] = []
+    events: list[Change] = []
+    unchanged = 0
     for row in ordered:
-        parent = by_code[row.parent] if row.parent else None
-        unit = by_code.get(row.code)
-        after = {
-            "code": row.code, "name": row.name, "name_zh": row.name_zh, "type": row.type,
-            "parent": row.parent, "population": row.population,
-            "latitude": row.latitude, "longitude": row.longitude, "radius_km": row.radius_km,
-        }
+        after = _audited(row)
+        unit = stored.get(row.code)
         if unit is None:
-            unit = Unit(code=row.code, name=row.name, name_zh=row.name_zh, type=row.type,
-                        population=row.population,
-                        parent=parent, latitude=row.latitude, longitude=row.longitude,
-                        radius_km=row.radius_km)
-            uow.units.add(unit)
-            await uow.session.flush()
-            by_code[row.code] = unit
-            created += 1
-            await uow.audit.record(actor, "unit.create", "unit", row.code, after=after)
+            level = depth[row.code] = depth.get(row.parent, -1) + 1 if row.parent else 0
+            if level == len(waves):
+                waves.append([])
+            waves[level].append({"code": row.code, **_fields(row)})
+            events.append(("unit.create", "unit", row.code, None, after))
             continue
-        before = {
-            "code": unit.code, "name": unit.name, "name_zh": unit.name_zh, "type": unit.type,
-            "parent": existing.get(unit.code), "population": unit.population,
-            "latitude": unit.latitude, "longitude": unit.longitude, "radius_km": unit.radius_km,
-        }
+        before = _audited_stored(unit, existing.get(row.code))
         if before == after:
             unchanged += 1
             continue
-        unit.name, unit.name_zh, unit.type, unit.population, unit.parent = (
-            row.name, row.name_zh, row.type, row.population, parent
-        )
-        unit.latitude, unit.longitude, unit.radius_km = row.latitude, row.longitude, row.radius_km
-        updated += 1
-        await uow.audit.record(actor, "unit.update", "unit", row.code, before=before, after=after)
-    await uow.session.flush()
-    return ImportSummary(created, updated, unchanged)
+        changed.append((row, unit))
+        events.append(("unit.update", "unit", row.code, before, after))
+    for wave in waves:
+        for new in wave:
+            parent = new.pop("parent")
+            new["parent_id"] = ids[parent] if parent else None
+        ids.update(await uow.units.insert_many(wave))
+    await uow.units.update_many([
+        {"id": unit["id"], **_fields(row, parent_id=ids[row.parent] if row.parent else None)}
+        for row, unit in changed])
+    await uow.audit.record_many(actor, events)
+    return ImportSummary(len(ids) - len(stored), len(changed), unchanged)
+
+
+def _fields(row: UnitRow, **values: Any) -> dict[str, Any]:
+    return {"name": row.name, "name_zh": row.name_zh, "type": row.type,
+            "population": row.population, "latitude": row.latitude,
+            "longitude": row.longitude, "radius_km": row.radius_km,
+            **(values or {"parent": row.parent})}
+
+
+def _audited(row: UnitRow) -> dict[str, Any]:
+    return {"code": row.code, "name": row.name, "name_zh": row.name_zh, "type": row.type,
+            "parent": row.parent, "population": row.population, "latitude": row.latitude,
+            "longitude": row.longitude, "radius_km": row.radius_km}
+
+
+def _audited_stored(unit: dict[str, Any], parent: str | None) -> dict[str, Any]:
+    return {"code": unit["code"], "name": unit["name"], "name_zh": unit["name_zh"],
+            "type": unit["type"], "parent": parent, "population": unit["population"],
+            "latitude": unit["latitude"], "longitude": unit["longitude"],
+            "radius_km": unit["radius_km"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -417,6 +418,40 @@ async def test_import_stores_centres_and_audits_them(db: Database) -> None:
     assert (event.before["latitude"], event.before["radius_km"]) == (None, None)
     assert (event.after["latitude"], event.after["longitude"], event.after["radius_km"]) == (
         30.06, 120.01, 6.0)
+
+
+async def test_a_province_is_imported_in_bulk_each_unit_audited_in_order(db: Database) -> None:
+    """More units than one statement takes (5,000), new ones under new and stored parents,
+    stored ones moved under new ones: the tree as the file says, and an intact chain with one
+    event per created or changed unit, in the file's order."""
+    townships = [UnitRow(f"T{i}", f"Town {i}", None, "township", None, 1) for i in range(3)]
+    villages = [UnitRow(f"V{i}", f"Village {i}", f"T{i % 3}", "village", 100, 1, name_zh=f"{i}村")
+                for i in range(6_000)]
+    async with db.transaction() as uow:
+        first = await import_units(uow, [UnitRow("C", "County", None, "county", None, 1),
+                                          *[replace(r, parent="C") for r in townships],
+                                          *villages], actor="test")
+    assert (first.created, first.updated, first.unchanged) == (6_004, 0, 0)
+    # A new township under the county; a hundred villages moved to it, one renamed.
+    moved = [replace(r, parent="T9") if i % 60 == 0 else r for i, r in enumerate(villages)]
+    moved[1] = UnitRow("V1", "Village one", "T1", "village", 100, 1, name_zh="1村")
+    rows = [UnitRow("C", "County", None, "county", None, 1),
+            *[replace(r, parent="C") for r in townships],
+            UnitRow("T9", "Town 9", "C", "township", None, 1), *moved]
+    async with db.transaction() as uow:
+        again = await import_units(uow, rows, actor="test")
+    assert (again.created, again.updated, again.unchanged) == (1, 101, 5_903)
+    async with db.reading() as uow:
+        parents = await uow.units.parents_by_code()
+        assert await uow.audit.verify() is None, "the chain is intact"
+        events = (await uow.session.execute(
+            select(AuditEvent.action, AuditEvent.entity_id).order_by(AuditEvent.id))).all()
+        one = await uow.units.by_code("V1")
+    assert parents["V0"] == "T9" and parents["V60"] == "T9" and parents["V2"] == "T2"
+    assert parents["T9"] == "C" and one is not None and one.name == "Village one"
+    assert len(events) == 6_004 + 1 + 101
+    assert [e.entity_id for e in events[:6]] == ["C", "T0", "T1", "T2", "V0", "V1"]
+    assert events[6_004] == ("unit.create", "T9") and events[6_005] == ("unit.update", "V0")
 
 
 # --- Chinese names (name_zh) ------------------------------------------------------------------
