@@ -15,7 +15,7 @@ from storage.uow import Database, UnitOfWork
 
 
 def cmd_appraisal_run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import resolve_secret
+    from bot.rules import resolve_secret
     from surveys.appraisal.run import AppraisalOptions, run_appraisal
     from surveys.appraisal.textscoring import score_pending
 

@@ -6,9 +6,9 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from bot.app import fieldwork_of
 from bot.cli.common import CliError, Commands, id_arg
 from bot.cli.db import on_database, with_database
+from bot.rules import fieldwork_of
 from bot.settings import Settings
 from storage.clock import utcnow
 from storage.models import KeyTask

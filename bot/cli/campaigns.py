@@ -9,9 +9,9 @@ import sys
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
-from bot.app import burden_of
 from bot.cli.common import CliError, Commands
 from bot.cli.db import on_database, with_database
+from bot.rules import burden_of
 from bot.settings import Settings
 from storage.clock import utcnow
 from storage.uow import Database
@@ -240,7 +240,7 @@ async def cmd_campaign_entry(settings: Settings, args: argparse.Namespace, db: D
 
 
 def cmd_campaign_remind(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import resolve_secret
+    from bot.rules import resolve_secret
 
     secret = resolve_secret(settings)
 

@@ -8,9 +8,9 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.app import cases_of
 from bot.cli.common import CliError, Commands
 from bot.cli.db import on_database, with_database
+from bot.rules import cases_of
 from bot.settings import Settings
 from storage.models import CaseStatus
 from storage.uow import Database
