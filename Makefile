@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 RUNTIME_STAMP := $(VENV)/.runtime-stamp
 DEV_STAMP := $(VENV)/.dev-stamp
 
-.PHONY: run test lint typecheck pytest screenshots catalogs bench bench-broadcast bench-cadre bench-cases bench-sentiment bench-appraisal bench-dashboard bench-fairness migrate clean install install-runtime lock
+.PHONY: run test lint typecheck pytest screenshots catalogs bench bench-broadcast bench-cadre bench-cases bench-sentiment bench-appraisal bench-dashboard bench-fairness bench-units migrate clean install install-runtime lock
 
 # A development setup; `make install-runtime` for what `make run` needs alone.
 install: $(DEV_STAMP)
@@ -90,6 +90,10 @@ bench-appraisal: $(DEV_STAMP)
 # process, 20 readers at once (about 10 minutes; `BENCH_ARGS=--reuse` keeps the seeded database).
 bench-dashboard: $(DEV_STAMP)
 	$(BIN)/python bench/dashboard.py $(BENCH_ARGS)
+
+# `units import` of a province (100,000 units) on PostgreSQL and SQLite.
+bench-units: $(DEV_STAMP)
+	$(BIN)/python bench/units_import.py $(BENCH_ARGS)
 
 # Raw means against the project's method on a population with a known truth; ballot stuffing.
 bench-fairness: $(DEV_STAMP)
