@@ -20,7 +20,7 @@ from bot.settings import ConfigError, WebSection
 from handlers.deps import Deps
 from handlers.web import FILTERS, STATIC_DIR, TEMPLATES_DIR, cadres, campaigns, exports
 from handlers.web.cases import routes as cases_routes
-from handlers.web.fragments import FRAGMENTS, Fragments
+from handlers.web.fragments import FRAGMENTS, PUBLIC_PAGES, Fragments
 from handlers.web.pages import errors_middleware, refused_csrf, routes
 from handlers.web.public import routes as public_routes
 from handlers.web.security import WEB, WebDeps, headers_middleware
@@ -34,6 +34,7 @@ def build_web_app(web_deps: WebDeps) -> web.Application:
                           client_max_size=64 * 1024)
     app[WEB] = web_deps
     app[FRAGMENTS] = Fragments()
+    app[PUBLIC_PAGES] = Fragments(max_chars=32 * 1024 * 1024)
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=jinja2.select_autoescape(("html",), default=True),

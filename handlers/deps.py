@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 from storage.clock import Clock, utcnow
 from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
+from surveys.appraisal.public import PublicPages
 from surveys.appraisal.published_rows import PublishedRows
 from surveys.campaigns.operations import Burden
 from surveys.cases.rules import CaseRules
@@ -71,6 +72,8 @@ class Deps:
     # The ranking's rows of published versions, read once (a published version never
     # changes), for the dashboard's readers and /results alike.
     published: PublishedRows = field(default_factory=PublishedRows)
+    # The units' public pages, kept (surveys.appraisal.public.PublicPages says how long).
+    public: PublicPages = field(default_factory=PublicPages)
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None

@@ -46,3 +46,6 @@ class Fragments:
 
 
 FRAGMENTS: web.AppKey[Fragments] = web.AppKey("civicpulse.fragments", Fragments)
+# The public pages, whole (handlers/web/public.py): kept apart, so strangers reading every
+# unit's page cannot push the signed-in readers' tables out.
+PUBLIC_PAGES: web.AppKey[Fragments] = web.AppKey("civicpulse.public_pages", Fragments)

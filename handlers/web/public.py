@@ -2,12 +2,16 @@
 
 What it shows, and what it must never show, is :mod:`surveys.appraisal.public`'s; this reads
 the request (the slug, ``?period=``, ``?lang=`` or else the browser's Accept-Language),
-runs that use case in one transaction and renders ``public_unit.html``, with the trend drawn
-as inline SVG (:mod:`handlers.web.charts`, as the result page's).
+runs that use case (reading pages' way: no transaction, see ``db.browsing``) and renders
+``public_unit.html``, with the trend drawn as inline SVG (:mod:`handlers.web.charts`, as the
+result page's).
 
 The page is the same for everyone who asks in the same language, so it sets no cookie (no
 CSRF token: it has no form) and may be cached for a few minutes by browsers and proxies,
-varying by Accept-Language; a publication shows within that time.
+varying by Accept-Language; a publication shows within that time. In the process, the use
+case keeps pages (``Deps.public``: a new publication shows at once, cases are at most a minute
+old) and each page it hands out is rendered once (kept by its edition): a page asked for
+again costs one indexed read (has anything been published?) and writing the response.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from markupsafe import Markup
 from handlers.results import said_lines
 from handlers.texts import known, t
 from handlers.web.charts import trend_chart
+from handlers.web.fragments import PUBLIC_PAGES, Fragments
 from handlers.web.pages import request_language
 from handlers.web.security import CSRF_FIELD, web_deps
-from surveys.appraisal.public import NotPublic, public_page, slug_of
+from surveys.appraisal.public import NotPublic, PublicPage, public_page, slug_of
 from surveys.cases.summary import YouSaidWeDid
 from surveys.people.caller import LANGUAGES
 
@@ -50,10 +55,9 @@ def _language(request: web.Request) -> str:
     return asked if asked in LANGUAGES else request_language(request)
 
 
-def _render(request: web.Request, template: str, lang: str, *, status: int = 200,
-            **context: Any) -> web.Response:
-    """As ``pages.render``, without the anonymous cookie a form's CSRF token needs: a public
-    page has no form, and a cached answer must not carry anyone's cookie."""
+def _values(lang: str, **context: Any) -> dict[str, Any]:
+    """As ``pages.render``'s, without the anonymous cookie a form's CSRF token needs: a
+    public page has no form, and a cached answer must not carry anyone's cookie."""
 
     def text(key: str, **params: object) -> Markup:
         return Markup(t(key, lang, params).replace("\n", "<br>\n"))
@@ -62,14 +66,15 @@ def _render(request: web.Request, template: str, lang: str, *, status: int = 200
         key = f"results.{kind}.{'none' if value is None else value}"
         return t(key, lang) if known(key) else (value or "")
 
-    values = {"lang": lang, "_": text, "word": word, "csrf": "", "csrf_field": CSRF_FIELD,
-              "viewer": None, **context}
-    return aiohttp_jinja2.render_template(template, request, values, status=status)
+    return {"lang": lang, "_": text, "word": word, "csrf": "", "csrf_field": CSRF_FIELD,
+            "viewer": None, **context}
 
 
 def _not_found(request: web.Request, lang: str) -> web.Response:
-    return _render(request, "message.html", lang, status=404, key="web.public.not_found",
-                   title_key="web.public.not_found.title", params={})
+    return aiohttp_jinja2.render_template(
+        "message.html", request, _values(lang, key="web.public.not_found",
+                                         title_key="web.public.not_found.title", params={}),
+        status=404)
 
 
 async def unit_page(request: web.Request) -> web.StreamResponse:
@@ -80,17 +85,32 @@ async def unit_page(request: web.Request) -> web.StreamResponse:
         return _not_found(request, lang)
     w = web_deps(request)
     try:
-        async with w.deps.db.reading() as uow:
-            page = await public_page(uow, slug, lang, w.deps.min_cell_size, period)
+        async with w.deps.db.browsing() as uow:
+            page = await public_page(uow, slug, lang, w.deps.min_cell_size, period,
+                                     now=w.now(), published=w.deps.published,
+                                     kept=w.deps.public)
     except NotPublic:
         return _not_found(request, lang)
-    figures, items = _said(page.said, lang) if page.said is not None else ([], [])
-    chart = trend_chart([(p.period, p.satisfaction) for p in page.trend])
-    response = _render(request, "public_unit.html", lang, page=page, chart=chart,
-                       figures=figures, items=items, query=_query(period))
+    query = _query(period)
+
+    def make() -> Markup:
+        return Markup(_html(request, page, query))
+
+    # The same page (its edition) with the same links is the same HTML for every reader.
+    html = (request.app[PUBLIC_PAGES].get(Fragments.key(page.edition, query), make)
+            if page.edition else make())
+    response = web.Response(text=html, content_type="text/html")
     response.headers["Cache-Control"] = CACHE
     response.headers["Vary"] = "Accept-Language"
     return response
+
+
+def _html(request: web.Request, page: PublicPage, query: str) -> str:
+    figures, items = _said(page.said, page.lang) if page.said is not None else ([], [])
+    chart = trend_chart([(p.period, p.satisfaction) for p in page.trend])
+    return aiohttp_jinja2.render_string(
+        "public_unit.html", request, _values(page.lang, page=page, chart=chart,
+                                             figures=figures, items=items, query=query))
 
 
 def _said(said: YouSaidWeDid, lang: str) -> tuple[list[Markup], list[list[Markup]]]:

@@ -12,9 +12,11 @@ from the database on every request) and leaves the cache as newer ones come in.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from storage.models import AppraisalResult, AppraisalRun, AppraisalStatus
@@ -65,6 +67,16 @@ class Snapshot:
 
     tree: UnitTree
     published: tuple[AppraisalRun, ...]
+
+    @cached_property
+    def key(self) -> str:
+        """What it holds, for keeping what is made from it: the published versions and each
+        unit's place and names. A snapshot read again after something else was audited (a
+        case's step, a campaign opening) has the same key, so what was kept stays in use."""
+        units = sorted((u.id, u.code, u.name, u.name_zh, u.type, u.parent_id)
+                       for u in self.tree.by_id.values())
+        runs = [run.id for run in self.published]  # a version never changes: its id names it
+        return hashlib.blake2b(repr((units, runs)).encode(), digest_size=20).hexdigest()
 
 
 class PublishedRows:

@@ -15,7 +15,7 @@ from storage.models import AppealStatus, AppraisalResult, AppraisalRun, Appraisa
 from storage.uow import Database
 from surveys.appraisal import appeals, results
 from surveys.appraisal.appeals import parse_answer
-from surveys.appraisal.published_rows import PublishedRows
+from surveys.appraisal.published_rows import PublishedRows, Snapshot
 from surveys.appraisal.results import Breakdown
 from surveys.people.caller import Caller, Refused
 from surveys.people.roles import grant_role
@@ -282,6 +282,32 @@ async def test_the_kept_unit_tree_is_read_again_after_units_change(db: Database)
     async with db.reading() as uow:
         again = await kept.tree(uow)
     assert again is not first and again.by_code["V1"].name == "Willow Town"
+
+
+async def test_the_snapshots_key_moves_with_the_units_and_the_versions_only(
+        db: Database) -> None:
+    units = await setup(db)
+    kept = PublishedRows()
+
+    async def snapshot() -> Snapshot:
+        async with db.reading() as uow:
+            return await kept.snapshot(uow)
+
+    first = await snapshot()
+    async with db.transaction() as uow:  # audited, but neither a unit nor a version
+        await uow.audit.record("t", "case.resolve", "case", "C-1", after={})
+    again = await snapshot()
+    assert again is not first and again.key == first.key, "read again, the same content"
+    run_id = await add_run(db, "2026-Q4", AppraisalStatus.PUBLISHED, _unit_rows(units, "V1"))
+    async with db.transaction() as uow:
+        await uow.audit.record("t", "appraisal.publish", "appraisal_run", run_id, after={})
+    published = await snapshot()
+    assert published.key != first.key
+    renamed = [replace(row, name="Willow Town") if row.code == "V1" else row
+               for row in TEST_UNITS]
+    async with db.transaction() as uow:
+        await import_units(uow, renamed, actor="test")
+    assert (await snapshot()).key not in {first.key, published.key}
 
 
 def _unit_rows(units: dict[str, int], *codes: str) -> list[dict[str, Any]]:

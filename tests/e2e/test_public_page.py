@@ -18,8 +18,10 @@ from qrcode.constants import ERROR_CORRECT_M
 from bot.app import web_server_of
 from bot.settings import WebSection
 from sandbox import BotApiSandbox, SandboxClient
-from storage.models import AppraisalStatus
+from storage.models import AppraisalStatus, CaseOutcome, CaseStatus
 from storage.uow import Database
+from surveys.appraisal.public import SAID_KEPT
+from tests.cases.factories import add_case
 from tests.conftest import seed_campaign
 from tests.e2e.conftest import Bot, Clock
 from tests.e2e.fieldwork import make_cadre
@@ -27,7 +29,7 @@ from tests.e2e.test_admin_chat import assert_printable_qr, photo
 from tests.e2e.test_admin_chat import staff as admin_staff
 from tests.e2e.test_resident_journey import answer_all, tap_and_wait
 from tests.e2e.test_results_chat import cadre_result, detail, ranking, seed_run, unit_id
-from tests.e2e.test_you_said_we_did import PRIVATE, QUOTED, seed_cases
+from tests.e2e.test_you_said_we_did import DAY, PAST, PRIVATE, QUOTED, seed_cases
 from tests.e2e.web import WebClient
 
 pytestmark = pytest.mark.e2e
@@ -116,6 +118,64 @@ async def test_you_said_we_did_and_the_trend_over_four_quarters(
     for period in QUARTERS:
         assert period in text
     assert page.count('<circle class="dot"') == 4
+
+
+def text_of(page: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+async def publish(db: Database, period: str, township: float, version: int = 1,
+                  superseding: int | None = None) -> int:
+    """A version of ``period`` with the township's result, published as the use case does
+    it: audited in the same transaction (and the version it replaces superseded)."""
+    rows = [{"kind": "unit", "unit_id": await unit_id(db, "T1"),
+             "detail": detail("North Township", ("T1", "North Township"), score=township,
+                              grade="good", rank=1, ranked=1)}]
+    run_id = await seed_run(db, period, AppraisalStatus.DRAFT, rows, version=version)
+    async with db.transaction() as uow:
+        if superseding is not None:
+            await uow.appraisal.set_status(superseding, AppraisalStatus.SUPERSEDED)
+        await uow.appraisal.set_status(run_id, AppraisalStatus.PUBLISHED,
+                                       published_at=uow.clock(), published_by="test")
+        await uow.audit.record("test", "appraisal.publish", "appraisal_run", run_id, after={})
+    return run_id
+
+
+async def test_a_new_publication_shows_at_once_though_pages_are_kept(
+    web_bot: Bot, db: Database, visitor: WebClient,
+) -> None:
+    await published(db)
+    for _ in range(2):  # the second is the kept page
+        page = text_of(await visitor.get("/p/t1"))
+        assert "2026-Q3 · version 1" in page and "74.0" in page
+    first = await publish(db, "2027-Q1", 88.5)
+    page = text_of(await visitor.get("/p/t1"))
+    assert visitor.status == 200
+    assert "2027-Q1 · version 1" in page and "88.5" in page, "published: shown at once"
+    assert "2026-Q3" in page, "the earlier periods still linked"
+    # A correction (version 2) supersedes version 1: only the new one shows, at once.
+    await publish(db, "2027-Q1", 61.0, version=2, superseding=first)
+    page = text_of(await visitor.get("/p/t1"))
+    assert "2027-Q1 · version 2" in page and "61.0" in page and "88.5" not in page
+    await visitor.get("/p/t1?period=2026-Q2")
+    assert visitor.status == 200, "another period's page is still there"
+
+
+async def test_cases_on_the_public_page_are_at_most_a_minute_old(
+    web_bot: Bot, db: Database, clock: Clock, visitor: WebClient,
+) -> None:
+    await seed_quarters(db)
+    assert "Cases raised: 8" in text_of(await visitor.get("/p/t1"))
+    await add_case(db, "V1", opened_on=DAY, due_at=PAST, status=CaseStatus.CLOSED,
+                   outcome=CaseOutcome.CONFIRMED, on_time=True, summary="Fixed the well pump")
+    # Within the minute the page is kept as it was (browsers may keep it five minutes).
+    assert "Cases raised: 8" in text_of(await visitor.get("/p/t1"))
+    clock.offset_s += SAID_KEPT.total_seconds()
+    page = text_of(await visitor.get("/p/t1"))
+    assert "Cases raised: 9" in page and "Solved on time: 6 of 8" in page
+    assert "North Township: public results" in page and "81.5" in page, "the rest as it was"
+    chinese = text_of(await visitor.get("/p/t1?lang=zh"))
+    assert "结果公示" in chinese and "群众反映问题：9 件" in chinese
 
 
 async def test_the_public_page_shows_published_results_and_hides_small_groups(
