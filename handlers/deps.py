@@ -20,6 +20,7 @@ from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
 from surveys.appraisal.published_rows import PublishedRows
 from surveys.campaigns.operations import Burden
+from surveys.campaigns.progress import KeptProgress
 from surveys.cases.rules import CaseRules
 from surveys.fieldwork.rules import FieldRules
 from surveys.people.caller import Caller
@@ -71,6 +72,8 @@ class Deps:
     # The ranking's rows of published versions, read once (a published version never
     # changes), for the dashboard's readers and /results alike.
     published: PublishedRows = field(default_factory=PublishedRows)
+    # Closed campaigns' progress, counted once (their responses no longer change).
+    progress: KeptProgress = field(default_factory=KeptProgress)
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.db import Repository
 from storage.models import Unit
+
+
+def in_subtrees(column: InstrumentedAttribute[int] | InstrumentedAttribute[int | None],
+                roots: Collection[int]) -> ColumnElement[bool]:
+    """``column`` (a unit's id) is one of ``roots`` or a unit below one of them. The database
+    walks the tree, so a scope of thousands of units is a few ids in the statement, not
+    thousands. Build it once per statement: it names its common table expression."""
+    down = select(Unit.id).where(Unit.id.in_(list(roots))).cte("in_scope", recursive=True)
+    # UNION, not UNION ALL: a cycle (which import_units refuses) still ends.
+    down = down.union(select(Unit.id).join(down, Unit.parent_id == down.c.id))
+    return column.in_(select(down.c.id))
 
 
 class UnitsRepository(Repository):

@@ -12,8 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from storage.campaigns import Slice
 from storage.models import Campaign, CampaignStatus, Role
-from surveys.campaigns.admin import CampaignReport, campaign_reports, close_campaign
+from surveys.appraisal.published_rows import PublishedRows
+from surveys.campaigns.admin import (
+    CampaignReport,
+    campaign_report,
+    close_campaign,
+    counted_reports,
+)
 from surveys.campaigns.operations import (
     ENTRY_LABEL_MAX,
     AudiencePlan,
@@ -23,11 +30,21 @@ from surveys.campaigns.operations import (
     remind_now,
     reminder_plan,
 )
+from surveys.campaigns.progress import KeptProgress, read_progress
 from surveys.campaigns.rules import CODE_PATTERN, CampaignRuleError, check_entry_name, is_open
-from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, VIEW_ROLES, Actor, UnitTree
+from surveys.paging import Paging
+from surveys.people.access import (
+    ADMIN_ROLES,
+    NOT_ADMIN,
+    VIEW_ROLES,
+    Actor,
+    Level,
+    UnitTree,
+    level,
+)
 from surveys.people.caller import Caller, Refused, acting_as, require
 from surveys.people.names import display_name
-from surveys.questionnaire.schema import Survey
+from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.text import clean_text
 
 if TYPE_CHECKING:
@@ -52,11 +69,13 @@ class _Scoped:
     actor: Actor
     lang: str
     campaign: Campaign
-    tree: UnitTree
+    above: list[int]  # its unit and the units above it, nearest first
 
 
-async def _scoped(uow: UnitOfWork, caller: Caller, code: str, roles: Sequence[Role]) -> _Scoped:
-    """The campaign, if the caller holds one of ``roles`` for its unit.
+async def _scoped(uow: UnitOfWork, caller: Caller, code: str, roles: Sequence[Role],
+                  tree: UnitTree | None = None) -> _Scoped:
+    """The campaign, if the caller holds one of ``roles`` for its unit (``tree``: the unit
+    tree if the caller keeps one; else only the units above the campaign's are read).
 
     Raises:
         Refused: ``not_admin``; ``no_campaign`` for a code unknown or out of scope (they
@@ -64,33 +83,73 @@ async def _scoped(uow: UnitOfWork, caller: Caller, code: str, roles: Sequence[Ro
     """
     actor, lang = await acting_as(uow, caller, roles, NOT_ADMIN)
     campaign = await uow.campaigns.by_code(code) if CODE_PATTERN.fullmatch(code) else None
-    tree = await UnitTree.load(uow)
-    if campaign is None or not actor.covers(tree, campaign.unit_id, roles):
+    above: list[int] = []
+    if campaign is not None:
+        above = (tree.ancestors(campaign.unit_id) if tree is not None
+                 and campaign.unit_id in tree.by_id
+                 else await uow.units.ancestors(campaign.unit_id))
+    if campaign is None or not actor.covers_any(above, roles):
         raise Refused("no_campaign", lang, {"code": code})
-    return _Scoped(actor, lang, campaign, tree)
+    return _Scoped(actor, lang, campaign, above)
 
 
-_STATUS_ORDER = {CampaignStatus.OPEN: 0, CampaignStatus.SCHEDULED: 1, CampaignStatus.DRAFT: 2,
-                 CampaignStatus.CLOSED: 3}
+# Open ones first: what an admin watches; then the newest opened of each status.
+STATUS_ORDER = (CampaignStatus.OPEN, CampaignStatus.SCHEDULED, CampaignStatus.DRAFT,
+                CampaignStatus.CLOSED)
 
 
 @dataclass(frozen=True)
 class CampaignList:
     lang: str
-    reports: list[CampaignReport]
-    total: int  # in scope; ``reports`` holds at most CAMPAIGNS_LISTED of them
+    reports: list[CampaignReport]  # the page's
+    total: int  # in scope (of ``status``, if given); ``reports`` holds a page of them
+    paging: Paging
+    counts: dict[CampaignStatus, int]  # in scope, whatever their status
+    status: CampaignStatus | None  # the one shown (None: every status)
+    level: Level  # where in the scope the list is narrowed to
+    path: str | None  # the narrowed-to unit's place in the tree
 
 
-async def list_campaigns(uow: UnitOfWork, caller: Caller) -> CampaignList:
-    """``/campaigns``: the campaigns in the caller's scope, open ones first."""
+def slices(counts: dict[CampaignStatus, int], statuses: Sequence[CampaignStatus],
+           offset: int, limit: int) -> list[Slice]:
+    """The rows ``offset`` to ``offset + limit`` of a list of ``statuses`` in that order (each
+    status's campaigns newest first), as a slice of each status they fall in."""
+    parts: list[Slice] = []
+    start = 0
+    for status in statuses:
+        n = counts.get(status, 0)
+        lo, hi = max(offset, start), min(offset + limit, start + n)
+        if lo < hi:
+            parts.append(Slice(status, lo - start, hi - lo))
+        start += n
+    return parts
+
+
+async def list_campaigns(uow: UnitOfWork, caller: Caller, *, page: int = 1,
+                         size: int = CAMPAIGNS_LISTED, status: CampaignStatus | None = None,
+                         unit_id: int | None = None, kept: PublishedRows | None = None
+                         ) -> CampaignList:
+    """``/campaigns`` and the dashboard's list: a page of the campaigns in the caller's scope
+    (narrowed to ``unit_id``'s subtree, and to ``status``), open ones first. Counted and
+    paged in the database: a page reads its own rows, whatever the scope holds. ``kept``:
+    the unit tree, if the caller keeps it.
+
+    Raises:
+        Refused: ``not_admin``; ``out_of_scope`` for a unit unknown or outside the scope.
+    """
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_ADMIN)
-    tree = await UnitTree.load(uow)
-    visible = actor.visible_units(tree, VIEW_ROLES)
-    reports = [r for r in await campaign_reports(uow, caller.now)
-               if r.campaign.unit_id in visible]
-    reports.sort(key=lambda r: (_STATUS_ORDER[r.campaign.status],
-                                -r.campaign.opens_at.timestamp(), r.campaign.code))
-    return CampaignList(lang, reports[:CAMPAIGNS_LISTED], len(reports))
+    tree = await kept.tree(uow) if kept is not None else await UnitTree.load(uow)
+    where = level(tree, actor, VIEW_ROLES, unit_id)
+    if where is None:
+        raise Refused("out_of_scope", lang, {"unit": unit_id})
+    counts = await uow.campaigns.count_by_status(where.roots)
+    statuses = [s for s in STATUS_ORDER if status in (None, s)]
+    paging = Paging.of(page, size, sum(counts.get(s, 0) for s in statuses))
+    campaigns = await uow.campaigns.slices(
+        where.roots, slices(counts, statuses, paging.offset, paging.size))
+    path = tree.path(unit_id, lang) if unit_id is not None else None
+    return CampaignList(lang, await counted_reports(uow, campaigns, caller.now), paging.total,
+                        paging, counts, status, where, path)
 
 
 @dataclass(frozen=True)
@@ -111,21 +170,29 @@ class CampaignStatusView:
     can_manage: bool  # an admin for its unit (an auditor only reads)
 
 
-async def campaign_status(uow: UnitOfWork, caller: Caller, code: str) -> CampaignStatusView:
-    """``/campaign CODE``: progress, trust in the result, deliveries and entry points."""
-    found = await _scoped(uow, caller, code, VIEW_ROLES)
-    campaign, tree = found.campaign, found.tree
-    [report] = await campaign_reports(uow, caller.now, campaign.code)
-    version = await uow.surveys.get(campaign.survey_id)
-    assert version is not None
+async def campaign_status(uow: UnitOfWork, caller: Caller, code: str, *,
+                          kept: PublishedRows | None = None,
+                          progress: KeptProgress | None = None,
+                          catalog: SurveyCatalog | None = None) -> CampaignStatusView:
+    """``/campaign CODE``: progress, trust in the result, deliveries and entry points. What the
+    caller keeps between calls, if anything: ``kept`` the unit tree, ``progress`` closed
+    campaigns' figures, ``catalog`` the survey versions."""
+    snapshot = await kept.snapshot(uow) if kept is not None else None
+    tree = snapshot.tree if snapshot is not None else None
+    found = await _scoped(uow, caller, code, VIEW_ROLES, tree)
+    campaign, lang = found.campaign, found.lang
+    counted = (await progress.of(uow, campaign, snapshot.mark if snapshot else None)
+               if progress is not None else await read_progress(uow, campaign.id))
+    stored = await (catalog or SurveyCatalog()).stored(uow, campaign.survey_id)
     entries = [EntryPointView(e.name, e.label)
                for e in await uow.entry_points.of(campaign.id)]
+    if tree is None or campaign.unit_id not in tree.by_id:
+        tree = await UnitTree.load(uow)
     return CampaignStatusView(
-        lang=found.lang, report=report, unit_path=tree.path(campaign.unit_id, found.lang),
-        survey=version.slug, survey_version=version.version,
-        survey_title=Survey.model_validate(version.definition).title.get(found.lang),
-        entry_points=entries,
-        can_manage=found.actor.covers(tree, campaign.unit_id, ADMIN_ROLES),
+        lang=lang, report=campaign_report(campaign, caller.now, counted),
+        unit_path=tree.path(campaign.unit_id, lang), survey=stored.slug,
+        survey_version=stored.version, survey_title=stored.survey.title.get(lang),
+        entry_points=entries, can_manage=found.actor.covers_any(found.above, ADMIN_ROLES),
     )
 
 

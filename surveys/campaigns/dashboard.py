@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from analysis.timeline import Bucket, buckets
 from storage.models import Campaign
+from surveys.appraisal.published_rows import PublishedRows
 from surveys.campaigns.admin import create_campaign
 from surveys.campaigns.commands import CampaignStatusView, campaign_link, campaign_status
 from surveys.campaigns.dialogue import (
@@ -28,6 +29,7 @@ from surveys.campaigns.dialogue import (
     parse_window,
 )
 from surveys.campaigns.operations import Burden, plan_invitations
+from surveys.campaigns.progress import KeptProgress
 from surveys.campaigns.rules import (
     INVITATION_ENTRY,
     CampaignRuleError,
@@ -37,6 +39,7 @@ from surveys.campaigns.rules import (
 from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, UnitTree
 from surveys.people.caller import Caller, Refused, acting_as
 from surveys.people.names import display_name
+from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.questionnaire.loader import load_template, template_names
 
 if TYPE_CHECKING:
@@ -78,24 +81,26 @@ def survey_title(definition: dict[str, object], lang: str, fallback: str) -> str
     return fallback
 
 
-async def campaign_page(uow: UnitOfWork, caller: Caller, code: str) -> CampaignPage:
+async def campaign_page(uow: UnitOfWork, caller: Caller, code: str, *,
+                        kept: PublishedRows | None = None,
+                        progress: KeptProgress | None = None,
+                        catalog: SurveyCatalog | None = None) -> CampaignPage:
     """A campaign's progress as the admin chat's ``/campaign CODE`` reports it, with the
-    completed responses over time and per entry point.
+    completed responses over time and per entry point (what is kept between calls as
+    :func:`~surveys.campaigns.commands.campaign_status` takes it).
 
     Raises:
         Refused: ``not_admin``; ``no_campaign`` (unknown or outside the caller's units).
     """
-    view = await campaign_status(uow, caller, code)
+    view = await campaign_status(uow, caller, code, kept=kept, progress=progress,
+                                 catalog=catalog)
     campaign = view.report.campaign
     zone = check_timezone(campaign.timezone)
     first = campaign.opens_at.astimezone(zone).date()
     end = min(caller.now, campaign.closed_at or campaign.closes_at or caller.now)
     last = max(first, end.astimezone(zone).date())
-    series = buckets(await uow.responses.completed_over_time(campaign.id), zone, first, last)
-    version = await uow.surveys.get(campaign.survey_id)
-    assert version is not None
-    return CampaignPage(view, survey_title(version.definition, view.lang, version.slug), series,
-                        entry_rows(view))
+    series = buckets(view.report.completed_at, zone, first, last)
+    return CampaignPage(view, view.survey_title, series, entry_rows(view))
 
 
 def entry_rows(view: CampaignStatusView) -> list[EntryRow]:

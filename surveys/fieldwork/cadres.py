@@ -274,8 +274,12 @@ def _tasks(tasks: Sequence[KeyTask]) -> tuple[TaskRef, ...]:
     return tuple(TaskRef(t.id, t.title, t.indicator) for t in tasks)
 
 
-async def _profiles(uow: UnitOfWork, people: Sequence[Person], now: datetime,
-                    tree: UnitTree) -> list[Profile]:
+async def profiles_of(uow: UnitOfWork, people: Sequence[Person], now: datetime,
+                      tree: UnitTree) -> list[Profile]:
+    """The profiles of ``people`` (read with their roles): their key tasks and newest links
+    in two statements, whatever their number."""
+    if not people:
+        return []
     ids = [p.id for p in people]
     tasks = await uow.cadres.tasks(ids)
     latest = await uow.invites.latest(ids)
@@ -293,7 +297,7 @@ async def profile(uow: UnitOfWork, person_id: int, now: datetime) -> Profile:
         CadreError: no such person, or not a cadre.
     """
     person = await _cadre(uow, person_id)
-    [found] = await _profiles(uow, [person], now, await UnitTree.load(uow))
+    [found] = await profiles_of(uow, [person], now, await UnitTree.load(uow))
     return found
 
 
@@ -311,7 +315,7 @@ async def list_profiles(uow: UnitOfWork, now: datetime,
         if unit is None:
             raise CadreError("unknown_unit", f"unknown unit {unit_code!r}", unit=unit_code)
         unit_ids = tree.subtree(unit.id)
-    return await _profiles(uow, await uow.cadres.all(unit_ids), now, tree)
+    return await profiles_of(uow, await uow.cadres.all(unit_ids), now, tree)
 
 
 # --- creating profiles and links ------------------------------------------------------------
@@ -420,7 +424,7 @@ async def _issue(uow: UnitOfWork, person: Person, *, actor: str, now: datetime,
     await uow.audit.record(actor, "cadre.invite", "person", person.id, after={
         "invite": invite.id, "expires_at": expires_at.isoformat(),
     })
-    [shown] = await _profiles(uow, [person], now, tree)
+    [shown] = await profiles_of(uow, [person], now, tree)
     return IssuedInvite(shown, token, expires_at, new_profile)
 
 
@@ -437,7 +441,7 @@ async def set_name_zh(uow: UnitOfWork, person_id: int, name_zh: str | None, *, a
         await uow.audit.record(actor, "cadre.update", "person", person.id,
                                before={"name_zh": person.name_zh}, after={"name_zh": cleaned})
         person.name_zh = cleaned
-    [shown] = await _profiles(uow, [person], now, await UnitTree.load(uow))
+    [shown] = await profiles_of(uow, [person], now, await UnitTree.load(uow))
     return shown
 
 

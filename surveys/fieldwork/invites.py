@@ -12,8 +12,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from storage.ids import is_digits
+from surveys.appraisal.published_rows import PublishedRows
 from surveys.fieldwork import cadres
-from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, VIEW_ROLES, UnitTree
+from surveys.paging import Paging
+from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, VIEW_ROLES, Level, UnitTree, level
 from surveys.people.caller import Caller, Refused, acting_as, require
 
 if TYPE_CHECKING:
@@ -68,16 +70,31 @@ async def invite_cadre(uow: UnitOfWork, caller: Caller, text: str,
 @dataclass(frozen=True)
 class CadreList:
     lang: str
-    profiles: list[cadres.Profile]
-    total: int  # in scope; ``profiles`` holds at most CADRES_LISTED of them
+    profiles: list[cadres.Profile]  # the page's
+    total: int  # in scope; ``profiles`` holds a page of them
+    paging: Paging
+    level: Level  # where in the scope the list is narrowed to
+    path: str | None  # the narrowed-to unit's place in the tree
 
 
-async def list_cadres(uow: UnitOfWork, caller: Caller) -> CadreList:
-    """``/cadres``: the cadre profiles of the caller's units, with their link status and the
-    ids ``/invite ID`` takes."""
+async def list_cadres(uow: UnitOfWork, caller: Caller, *, page: int = 1,
+                      size: int = CADRES_LISTED, unit_id: int | None = None,
+                      kept: PublishedRows | None = None) -> CadreList:
+    """``/cadres`` and the dashboard's page: a page of the cadre profiles of the caller's
+    units (narrowed to ``unit_id``'s subtree), by name, with their link status and the ids
+    ``/invite ID`` takes. Counted and paged in the database. ``kept``: the unit tree, if the
+    caller keeps it.
+
+    Raises:
+        Refused: ``not_admin``; ``out_of_scope`` for a unit unknown or outside the scope.
+    """
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_ADMIN)
-    tree = await UnitTree.load(uow)
-    visible = actor.visible_units(tree, VIEW_ROLES)
-    shown = [p for p in await cadres.list_profiles(uow, caller.now)
-             if any(u.id in visible for u in p.units)]
-    return CadreList(lang, shown[:CADRES_LISTED], len(shown))
+    tree = await kept.tree(uow) if kept is not None else await UnitTree.load(uow)
+    where = level(tree, actor, VIEW_ROLES, unit_id)
+    if where is None:
+        raise Refused("out_of_scope", lang, {"unit": unit_id})
+    paging = Paging.of(page, size, await uow.cadres.count_in(where.roots))
+    people = await uow.cadres.page_in(where.roots, paging.offset, paging.size)
+    profiles = await cadres.profiles_of(uow, people, caller.now, tree)
+    path = tree.path(unit_id, lang) if unit_id is not None else None
+    return CadreList(lang, profiles, paging.total, paging, where, path)
