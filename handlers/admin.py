@@ -98,7 +98,7 @@ async def _send_link_qr(update: Update, link: str, filename: str, caption: str) 
 
 async def _on_campaigns(deps: Deps, update: Update, context: Context) -> bool:
     view = await deps.query(update, partial(commands.list_campaigns, caller=deps.caller(update),
-                                            kept=deps.published))
+                                            kept=deps.kept_campaigns))
     await say(update, render.campaign_list(view))
     return True
 
@@ -115,8 +115,7 @@ async def _on_campaign(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "campaign", VIEW_ROLES)
     view = await deps.query(update, partial(commands.campaign_status, caller=deps.caller(update),
-                                          code=context.args[0], kept=deps.published,
-                                          progress=deps.progress, catalog=deps.catalog))
+                                          code=context.args[0], kept=deps.kept_campaigns))
     code = view.report.campaign.code
     links = {e.name: deep_link(deps.bot_username, code, e.name) for e in view.entry_points}
     message = render.campaign_report(view, deep_link(deps.bot_username, code), links)
@@ -201,7 +200,7 @@ async def _on_invite(deps: Deps, update: Update, context: Context) -> bool:
 
 async def _on_cadres(deps: Deps, update: Update, context: Context) -> bool:
     view = await deps.query(update, partial(invites.list_cadres, caller=deps.caller(update),
-                                            kept=deps.published))
+                                            kept=deps.kept_cadres))
     await say(update, render.cadre_list(view))
     return True
 

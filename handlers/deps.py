@@ -20,8 +20,9 @@ from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
 from surveys.appraisal.published_rows import PublishedRows
 from surveys.campaigns.operations import Burden
-from surveys.campaigns.progress import KeptProgress
+from surveys.campaigns.progress import KeptCampaigns
 from surveys.cases.rules import CaseRules
+from surveys.fieldwork.invites import KeptCadres
 from surveys.fieldwork.rules import FieldRules
 from surveys.people.caller import Caller
 from surveys.people.sign_in import WebRules
@@ -72,8 +73,11 @@ class Deps:
     # The ranking's rows of published versions, read once (a published version never
     # changes), for the dashboard's readers and /results alike.
     published: PublishedRows = field(default_factory=PublishedRows)
-    # Closed campaigns' progress, counted once (their responses no longer change).
-    progress: KeptProgress = field(default_factory=KeptProgress)
+    # What the campaign pages read, kept until the audit log moves (closed campaigns'
+    # progress, which no longer changes, with it).
+    kept_campaigns: KeptCampaigns = field(init=False)
+    # Pages of the cadres' list, kept until the audit log moves.
+    kept_cadres: KeptCadres = field(init=False)
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None
@@ -82,6 +86,10 @@ class Deps:
     cases_changed: Callable[[], None] = lambda: None
     # Someone's roles changed (committed): their command menu should follow.
     roles_changed: Callable[[], None] = lambda: None
+
+    def __post_init__(self) -> None:
+        self.kept_campaigns = KeptCampaigns(self.published, self.catalog)
+        self.kept_cadres = KeptCadres(self.published)
 
     def caller(self, update: Update) -> Caller:
         """Who sends the update, for the use cases of admins, cadres, inspectors and

@@ -10,14 +10,21 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.admin_render import when
-from handlers.web.pages import message, page_link, render, request_language, viewing
+from handlers.web.pages import (
+    fragment,
+    message,
+    page_link,
+    render,
+    request_language,
+    viewing,
+)
 from handlers.web.security import web_deps
 from storage.ids import parse_id
 from surveys.fieldwork.cadres import EXPIRED, PENDING
 from surveys.fieldwork.invites import CadreList, list_cadres
 from surveys.paging import PAGE_SIZE
 from surveys.people.caller import Refused
-from surveys.people.names import display_name
+from surveys.people.names import Named, display_name
 from surveys.people.sign_in import Viewer
 
 
@@ -40,7 +47,7 @@ async def cadres_page(request: web.Request) -> web.StreamResponse:
             viewer = await viewing(request, uow)
             if viewer is not None and not wrong and page is not None:
                 listing = await list_cadres(uow, viewer.caller, page=page, size=PAGE_SIZE,
-                                            unit_id=unit_id, kept=w.deps.published)
+                                            unit_id=unit_id, kept=w.deps.kept_cadres)
     except Refused:
         pass
     if viewer is None:
@@ -52,6 +59,17 @@ async def cadres_page(request: web.Request) -> web.StreamResponse:
     def link(*, unit: int | None = unit_id, page: int | None = None) -> str:
         return page_link("/cadres", unit=unit or None, page=page if page and page > 1 else None)
 
-    return render(request, "cadres_list.html", lang, viewer=viewer, listing=listing,
-                  name=lambda named: display_name(named, lang), local=when,
-                  renewing=(PENDING, EXPIRED), link=link)
+    def name(named: Named) -> str:
+        return display_name(named, lang)
+
+    # The same for every reader of the same rows: rendered once per content (a link that
+    # expires, a task added, a unit renamed is another key, never a stale answer).
+    level = listing.level
+    key = (unit_id, listing.path, listing.paging, level.node.id if level.node else None,
+           level.up, tuple((u.id, name(u)) for u in level.below),
+           tuple((p.person_id, name(p), p.position, tuple(name(u) for u in p.units),
+                  tuple((t.title, t.indicator) for t in p.tasks), p.link)
+                 for p in listing.profiles))
+    rows = fragment(request, "cadres_rows.html", lang, key, listing=listing, link=link,
+                    name=name, local=when, renewing=(PENDING, EXPIRED))
+    return render(request, "cadres_list.html", lang, viewer=viewer, rows=rows)

@@ -21,6 +21,7 @@ from analysis.timeline import bar_chart
 from handlers.admin_render import time_left, when
 from handlers.web.pages import (
     current,
+    fragment,
     message,
     page_link,
     redirect,
@@ -30,7 +31,7 @@ from handlers.web.pages import (
 )
 from handlers.web.security import web_deps
 from storage.ids import parse_id
-from storage.models import CampaignStatus, Role
+from storage.models import CampaignStatus, Role, Unit
 from surveys.campaigns import commands
 from surveys.campaigns.dashboard import (
     CampaignInput,
@@ -116,7 +117,7 @@ async def list_page(request: web.Request) -> web.StreamResponse:
                 page, status, unit_id = asked
                 listing = await commands.list_campaigns(
                     uow, viewer.caller, page=page, size=PAGE_SIZE, status=status,
-                    unit_id=unit_id, kept=w.deps.published)
+                    unit_id=unit_id, kept=w.deps.kept_campaigns)
     except Refused:
         pass
     if viewer is None:
@@ -132,10 +133,23 @@ async def list_page(request: web.Request) -> web.StreamResponse:
         return page_link("/campaigns", status=status, unit=unit or None,
                          page=page if page and page > 1 else None)
 
-    return render(request, "campaigns_list.html", lang, viewer=viewer, listing=listing,
-                  may_create=Role.ADMIN in viewer.roles, local=when, link=link,
-                  statuses=[s.value for s in commands.STATUS_ORDER],
-                  unit_name=lambda unit: display_name(unit, lang))
+    def unit_name(unit: Unit) -> str:
+        return display_name(unit, lang)
+
+    # The same for every reader of the same rows: rendered once per content (a figure that
+    # moves, a campaign closed, a unit renamed is another key, never a stale answer).
+    level = listing.level
+    key = (shown, narrowed, listing.path, tuple(sorted(listing.counts.items())),
+           listing.paging, level.node.id if level.node else None, level.up,
+           tuple((u.id, unit_name(u)) for u in level.below),
+           tuple((r.campaign.code, unit_name(r.campaign.unit), r.campaign.status,
+                  r.completed, r.started, r.campaign.closes_at, r.campaign.closed_at,
+                  r.campaign.timezone) for r in listing.reports))
+    rows = fragment(request, "campaigns_rows.html", lang, key, listing=listing, link=link,
+                    local=when, unit_name=unit_name,
+                    statuses=[s.value for s in commands.STATUS_ORDER])
+    return render(request, "campaigns_list.html", lang, viewer=viewer, rows=rows,
+                  may_create=Role.ADMIN in viewer.roles)
 
 
 async def campaign_view(request: web.Request) -> web.StreamResponse:
@@ -147,8 +161,8 @@ async def campaign_view(request: web.Request) -> web.StreamResponse:
         async with w.deps.db.browsing() as uow:
             viewer = await viewing(request, uow)
             if viewer is not None and code is not None:
-                page = await campaign_page(uow, viewer.caller, code, kept=w.deps.published,
-                                           progress=w.deps.progress, catalog=w.deps.catalog)
+                page = await campaign_page(uow, viewer.caller, code,
+                                           kept=w.deps.kept_campaigns)
     except Refused:
         pass
     if viewer is None:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from analysis.statistics import margin_of_error
 from storage.ids import INTEGER_MAX
-from storage.models import Campaign, CampaignStatus, ResponseStatus
+from storage.models import Campaign, CampaignStatus
 from surveys.campaigns import operations
-from surveys.campaigns.progress import Progress, read_progress
+from surveys.campaigns.progress import Progress, read_counts, read_progress
 from surveys.campaigns.rules import (
     AUDIENCES,
     CampaignRuleError,
@@ -146,20 +146,6 @@ def campaign_report(campaign: Campaign, now: datetime, progress: Progress) -> Ca
         completed_at=progress.completed_at)
 
 
-async def counted_reports(uow: UnitOfWork, campaigns: Sequence[Campaign],
-                          now: datetime) -> list[CampaignReport]:
-    """Reports of ``campaigns`` with their responses counted (no messages, no entry points):
-    one grouped statement for all of them."""
-    counts = await uow.responses.counts(c.id for c in campaigns)
-    reports = []
-    for campaign in campaigns:
-        by_status = counts[campaign.id]
-        completed = by_status.get(ResponseStatus.COMPLETED, 0)
-        started = completed + by_status.get(ResponseStatus.IN_PROGRESS, 0)
-        reports.append(campaign_report(campaign, now, Progress(started, completed)))
-    return reports
-
-
 async def campaign_reports(
     uow: UnitOfWork, now: datetime, code: str | None = None
 ) -> list[CampaignReport]:
@@ -170,7 +156,9 @@ async def campaign_reports(
         CampaignRuleError: an unknown code.
     """
     if code is None:
-        return await counted_reports(uow, await uow.campaigns.all(), now)
+        campaigns = await uow.campaigns.all()
+        counts = await read_counts(uow, (c.id for c in campaigns))
+        return [campaign_report(c, now, counts[c.id]) for c in campaigns]
     one = await uow.campaigns.by_code(code)
     if one is None:
         raise CampaignRuleError(f"unknown campaign {code!r}")

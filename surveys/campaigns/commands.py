@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from storage.campaigns import Slice
-from storage.models import Campaign, CampaignStatus, Role
-from surveys.appraisal.published_rows import PublishedRows
+from storage.models import Campaign, CampaignStatus, EntryPoint, Role
 from surveys.campaigns.admin import (
     CampaignReport,
     campaign_report,
     close_campaign,
-    counted_reports,
 )
 from surveys.campaigns.operations import (
     ENTRY_LABEL_MAX,
@@ -30,7 +28,7 @@ from surveys.campaigns.operations import (
     remind_now,
     reminder_plan,
 )
-from surveys.campaigns.progress import KeptProgress, read_progress
+from surveys.campaigns.progress import KeptCampaigns
 from surveys.campaigns.rules import CODE_PATTERN, CampaignRuleError, check_entry_name, is_open
 from surveys.paging import Paging
 from surveys.people.access import (
@@ -44,7 +42,6 @@ from surveys.people.access import (
 )
 from surveys.people.caller import Caller, Refused, acting_as, require
 from surveys.people.names import display_name
-from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.text import clean_text
 
 if TYPE_CHECKING:
@@ -73,16 +70,18 @@ class _Scoped:
 
 
 async def _scoped(uow: UnitOfWork, caller: Caller, code: str, roles: Sequence[Role],
-                  tree: UnitTree | None = None) -> _Scoped:
+                  tree: UnitTree | None = None, campaign: Campaign | None = None) -> _Scoped:
     """The campaign, if the caller holds one of ``roles`` for its unit (``tree``: the unit
-    tree if the caller keeps one; else only the units above the campaign's are read).
+    tree if the caller keeps one, else only the units above the campaign's are read;
+    ``campaign``: the campaign of that code if the caller kept it).
 
     Raises:
         Refused: ``not_admin``; ``no_campaign`` for a code unknown or out of scope (they
             read the same, so a scoped admin does not learn which codes exist elsewhere).
     """
     actor, lang = await acting_as(uow, caller, roles, NOT_ADMIN)
-    campaign = await uow.campaigns.by_code(code) if CODE_PATTERN.fullmatch(code) else None
+    if campaign is None and CODE_PATTERN.fullmatch(code):
+        campaign = await uow.campaigns.by_code(code)
     above: list[int] = []
     if campaign is not None:
         above = (tree.ancestors(campaign.unit_id) if tree is not None
@@ -127,29 +126,39 @@ def slices(counts: dict[CampaignStatus, int], statuses: Sequence[CampaignStatus]
 
 async def list_campaigns(uow: UnitOfWork, caller: Caller, *, page: int = 1,
                          size: int = CAMPAIGNS_LISTED, status: CampaignStatus | None = None,
-                         unit_id: int | None = None, kept: PublishedRows | None = None
+                         unit_id: int | None = None, kept: KeptCampaigns | None = None
                          ) -> CampaignList:
     """``/campaigns`` and the dashboard's list: a page of the campaigns in the caller's scope
     (narrowed to ``unit_id``'s subtree, and to ``status``), open ones first. Counted and
     paged in the database: a page reads its own rows, whatever the scope holds. ``kept``:
-    the unit tree, if the caller keeps it.
+    what the caller keeps between calls, if anything (the unit tree, pages of the list and
+    closed campaigns' numbers of responses, until the audit log moves).
 
     Raises:
         Refused: ``not_admin``; ``out_of_scope`` for a unit unknown or outside the scope.
     """
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_ADMIN)
-    tree = await kept.tree(uow) if kept is not None else await UnitTree.load(uow)
+    kept = kept or KeptCampaigns.nothing()
+    snapshot = await kept.published.snapshot(uow)
+    tree = snapshot.tree
     where = level(tree, actor, VIEW_ROLES, unit_id)
     if where is None:
         raise Refused("out_of_scope", lang, {"unit": unit_id})
-    counts = await uow.campaigns.count_by_status(where.roots)
     statuses = [s for s in STATUS_ORDER if status in (None, s)]
+
+    async def read() -> tuple[dict[CampaignStatus, int], list[Campaign]]:
+        counts = await uow.campaigns.count_by_status(where.roots)
+        paging = Paging.of(page, size, sum(counts.get(s, 0) for s in statuses))
+        return counts, await uow.campaigns.slices(
+            where.roots, slices(counts, statuses, paging.offset, paging.size))
+
+    counts, campaigns = await kept.pages.get((where.roots, status, page, size), snapshot.mark,
+                                             read)
+    numbers = await kept.counts(uow, campaigns, snapshot.mark)
     paging = Paging.of(page, size, sum(counts.get(s, 0) for s in statuses))
-    campaigns = await uow.campaigns.slices(
-        where.roots, slices(counts, statuses, paging.offset, paging.size))
+    reports = [campaign_report(c, caller.now, numbers[c.id]) for c in campaigns]
     path = tree.path(unit_id, lang) if unit_id is not None else None
-    return CampaignList(lang, await counted_reports(uow, campaigns, caller.now), paging.total,
-                        paging, counts, status, where, path)
+    return CampaignList(lang, reports, paging.total, paging, counts, status, where, path)
 
 
 @dataclass(frozen=True)
@@ -171,28 +180,36 @@ class CampaignStatusView:
 
 
 async def campaign_status(uow: UnitOfWork, caller: Caller, code: str, *,
-                          kept: PublishedRows | None = None,
-                          progress: KeptProgress | None = None,
-                          catalog: SurveyCatalog | None = None) -> CampaignStatusView:
-    """``/campaign CODE``: progress, trust in the result, deliveries and entry points. What the
-    caller keeps between calls, if anything: ``kept`` the unit tree, ``progress`` closed
-    campaigns' figures, ``catalog`` the survey versions."""
-    snapshot = await kept.snapshot(uow) if kept is not None else None
-    tree = snapshot.tree if snapshot is not None else None
-    found = await _scoped(uow, caller, code, VIEW_ROLES, tree)
-    campaign, lang = found.campaign, found.lang
-    counted = (await progress.of(uow, campaign, snapshot.mark if snapshot else None)
-               if progress is not None else await read_progress(uow, campaign.id))
-    stored = await (catalog or SurveyCatalog()).stored(uow, campaign.survey_id)
-    entries = [EntryPointView(e.name, e.label)
-               for e in await uow.entry_points.of(campaign.id)]
-    if tree is None or campaign.unit_id not in tree.by_id:
+                          kept: KeptCampaigns | None = None) -> CampaignStatusView:
+    """``/campaign CODE``: progress, trust in the result, deliveries and entry points.
+    ``kept``: what the caller keeps between calls, if anything (the unit tree, the survey
+    versions, the campaign and its entry points until the audit log moves, a closed
+    campaign's progress)."""
+    kept = kept or KeptCampaigns.nothing()
+    snapshot = await kept.published.snapshot(uow)
+    tree, mark = snapshot.tree, snapshot.mark
+    one: Campaign | None = None
+    entries: tuple[EntryPoint, ...] = ()
+    if CODE_PATTERN.fullmatch(code):
+
+        async def read() -> tuple[Campaign | None, tuple[EntryPoint, ...]]:
+            one = await uow.campaigns.by_code(code)
+            return one, tuple(await uow.entry_points.of(one.id)) if one else ()
+
+        one, entries = await kept.by_code.get(code, mark, read)
+    found = await _scoped(uow, caller, code, VIEW_ROLES, tree, one)
+    campaign = found.campaign
+    counted = await kept.progress(uow, campaign, mark)
+    stored = await kept.catalog.stored(uow, campaign.survey_id)
+    if campaign.unit_id not in tree.by_id:  # a unit newer than the tree kept: read it all
         tree = await UnitTree.load(uow)
+    lang = found.lang
     return CampaignStatusView(
         lang=lang, report=campaign_report(campaign, caller.now, counted),
         unit_path=tree.path(campaign.unit_id, lang), survey=stored.slug,
         survey_version=stored.version, survey_title=stored.survey.title.get(lang),
-        entry_points=entries, can_manage=found.actor.covers_any(found.above, ADMIN_ROLES),
+        entry_points=[EntryPointView(e.name, e.label) for e in entries],
+        can_manage=found.actor.covers_any(found.above, ADMIN_ROLES),
     )
 
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from analysis.timeline import Bucket, buckets
 from storage.models import Campaign
-from surveys.appraisal.published_rows import PublishedRows
 from surveys.campaigns.admin import create_campaign
 from surveys.campaigns.commands import CampaignStatusView, campaign_link, campaign_status
 from surveys.campaigns.dialogue import (
@@ -29,7 +28,7 @@ from surveys.campaigns.dialogue import (
     parse_window,
 )
 from surveys.campaigns.operations import Burden, plan_invitations
-from surveys.campaigns.progress import KeptProgress
+from surveys.campaigns.progress import KeptCampaigns
 from surveys.campaigns.rules import (
     INVITATION_ENTRY,
     CampaignRuleError,
@@ -39,7 +38,6 @@ from surveys.campaigns.rules import (
 from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, UnitTree
 from surveys.people.caller import Caller, Refused, acting_as
 from surveys.people.names import display_name
-from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.questionnaire.loader import load_template, template_names
 
 if TYPE_CHECKING:
@@ -82,9 +80,7 @@ def survey_title(definition: dict[str, object], lang: str, fallback: str) -> str
 
 
 async def campaign_page(uow: UnitOfWork, caller: Caller, code: str, *,
-                        kept: PublishedRows | None = None,
-                        progress: KeptProgress | None = None,
-                        catalog: SurveyCatalog | None = None) -> CampaignPage:
+                        kept: KeptCampaigns | None = None) -> CampaignPage:
     """A campaign's progress as the admin chat's ``/campaign CODE`` reports it, with the
     completed responses over time and per entry point (what is kept between calls as
     :func:`~surveys.campaigns.commands.campaign_status` takes it).
@@ -92,8 +88,7 @@ async def campaign_page(uow: UnitOfWork, caller: Caller, code: str, *,
     Raises:
         Refused: ``not_admin``; ``no_campaign`` (unknown or outside the caller's units).
     """
-    view = await campaign_status(uow, caller, code, kept=kept, progress=progress,
-                                 catalog=catalog)
+    view = await campaign_status(uow, caller, code, kept=kept)
     campaign = view.report.campaign
     zone = check_timezone(campaign.timezone)
     first = campaign.opens_at.astimezone(zone).date()

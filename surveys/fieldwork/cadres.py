@@ -274,20 +274,40 @@ def _tasks(tasks: Sequence[KeyTask]) -> tuple[TaskRef, ...]:
     return tuple(TaskRef(t.id, t.title, t.indicator) for t in tasks)
 
 
+@dataclass(frozen=True)
+class ProfileRows:
+    """What profiles are made of, as read: the people (with their roles), each one's active
+    key tasks and newest link. Whether a link has expired is a matter of when it is asked,
+    so these can be kept and made into profiles later (:func:`made_profiles`)."""
+
+    people: tuple[Person, ...] = ()
+    tasks: dict[int, list[KeyTask]] = field(default_factory=dict)
+    latest: dict[int, CadreInvite] = field(default_factory=dict)
+
+
+async def read_profiles(uow: UnitOfWork, people: Sequence[Person]) -> ProfileRows:
+    """The key tasks and newest links of ``people`` (read with their roles): two statements,
+    whatever their number."""
+    if not people:
+        return ProfileRows()
+    ids = [p.id for p in people]
+    return ProfileRows(tuple(people), await uow.cadres.tasks(ids),
+                       await uow.invites.latest(ids))
+
+
+def made_profiles(rows: ProfileRows, now: datetime, tree: UnitTree) -> list[Profile]:
+    return [
+        Profile(p.id, p.name, p.position, _cadre_units(p, tree),
+                _tasks(rows.tasks.get(p.id, [])), link_status(p, rows.latest.get(p.id), now),
+                p.name_zh)
+        for p in rows.people
+    ]
+
+
 async def profiles_of(uow: UnitOfWork, people: Sequence[Person], now: datetime,
                       tree: UnitTree) -> list[Profile]:
-    """The profiles of ``people`` (read with their roles): their key tasks and newest links
-    in two statements, whatever their number."""
-    if not people:
-        return []
-    ids = [p.id for p in people]
-    tasks = await uow.cadres.tasks(ids)
-    latest = await uow.invites.latest(ids)
-    return [
-        Profile(p.id, p.name, p.position, _cadre_units(p, tree), _tasks(tasks.get(p.id, [])),
-                link_status(p, latest.get(p.id), now), p.name_zh)
-        for p in people
-    ]
+    """The profiles of ``people`` (read with their roles)."""
+    return made_profiles(await read_profiles(uow, people), now, tree)
 
 
 async def profile(uow: UnitOfWork, person_id: int, now: datetime) -> Profile:

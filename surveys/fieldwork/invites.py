@@ -7,6 +7,7 @@ them in chat. Refusals are :class:`~surveys.people.caller.Refused` with an admin
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from storage.ids import is_digits
 from surveys.appraisal.published_rows import PublishedRows
 from surveys.fieldwork import cadres
+from surveys.kept import UntilAudit
 from surveys.paging import Paging
 from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, VIEW_ROLES, Level, UnitTree, level
 from surveys.people.caller import Caller, Refused, acting_as, require
@@ -77,24 +79,46 @@ class CadreList:
     path: str | None  # the narrowed-to unit's place in the tree
 
 
+class KeptCadres:
+    """Pages of the cadres' list kept until the audit log moves (:mod:`surveys.kept`: every
+    change to a profile, its tasks, its links and its roles is audited), with the unit tree
+    kept elsewhere (``published``)."""
+
+    def __init__(self, published: PublishedRows, keep: int = 256) -> None:
+        self.published = published
+        self.pages: UntilAudit[Hashable, tuple[int, cadres.ProfileRows]] = UntilAudit(keep)
+
+    @classmethod
+    def nothing(cls) -> KeptCadres:
+        """Keeping nothing: everything is read afresh (for callers that keep nothing)."""
+        return cls(PublishedRows(keep=0), keep=0)
+
+
 async def list_cadres(uow: UnitOfWork, caller: Caller, *, page: int = 1,
                       size: int = CADRES_LISTED, unit_id: int | None = None,
-                      kept: PublishedRows | None = None) -> CadreList:
+                      kept: KeptCadres | None = None) -> CadreList:
     """``/cadres`` and the dashboard's page: a page of the cadre profiles of the caller's
     units (narrowed to ``unit_id``'s subtree), by name, with their link status and the ids
-    ``/invite ID`` takes. Counted and paged in the database. ``kept``: the unit tree, if the
-    caller keeps it.
+    ``/invite ID`` takes. Counted and paged in the database. ``kept``: what the caller keeps
+    between calls, if anything (the unit tree and pages of the list).
 
     Raises:
         Refused: ``not_admin``; ``out_of_scope`` for a unit unknown or outside the scope.
     """
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_ADMIN)
-    tree = await kept.tree(uow) if kept is not None else await UnitTree.load(uow)
+    kept = kept or KeptCadres.nothing()
+    snapshot = await kept.published.snapshot(uow)
+    tree = snapshot.tree
     where = level(tree, actor, VIEW_ROLES, unit_id)
     if where is None:
         raise Refused("out_of_scope", lang, {"unit": unit_id})
-    paging = Paging.of(page, size, await uow.cadres.count_in(where.roots))
-    people = await uow.cadres.page_in(where.roots, paging.offset, paging.size)
-    profiles = await cadres.profiles_of(uow, people, caller.now, tree)
+
+    async def read() -> tuple[int, cadres.ProfileRows]:
+        paging = Paging.of(page, size, await uow.cadres.count_in(where.roots))
+        people = await uow.cadres.page_in(where.roots, paging.offset, paging.size)
+        return paging.total, await cadres.read_profiles(uow, people)
+
+    total, rows = await kept.pages.get((where.roots, page, size), snapshot.mark, read)
     path = tree.path(unit_id, lang) if unit_id is not None else None
-    return CadreList(lang, profiles, paging.total, paging, where, path)
+    return CadreList(lang, cadres.made_profiles(rows, caller.now, tree), total,
+                     Paging.of(page, size, total), where, path)

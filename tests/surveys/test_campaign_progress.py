@@ -16,7 +16,7 @@ from storage.uow import Database
 from surveys.appraisal.published_rows import PublishedRows
 from surveys.campaigns.admin import close_campaign
 from surveys.campaigns.dashboard import campaign_page
-from surveys.campaigns.progress import KeptProgress
+from surveys.campaigns.progress import KeptCampaigns
 from surveys.people.caller import Caller
 from surveys.people.roles import grant_role
 from surveys.questionnaire.catalog import SurveyCatalog
@@ -61,14 +61,13 @@ async def test_a_closed_campaigns_figures_are_kept_until_the_audit_log_moves(
         await grant_role(uow, telegram_user_id=ADMIN, role=Role.ADMIN, unit_code="T1",
                          name="Admin", actor="test")
         await close_campaign(uow, "willow", opened + timedelta(days=2), "test")
-    kept, progress, catalog = PublishedRows(), KeptProgress(), SurveyCatalog()
+    kept = KeptCampaigns(PublishedRows(), SurveyCatalog())
     caller = Caller(telegram_user_id=ADMIN, now=opened + timedelta(days=3))
 
     async def page() -> tuple[int, int, dict[str | None, int], list[int]]:
         async with db.reading() as uow:
             with counting(db) as statements:
-                shown = await campaign_page(uow, caller, "willow", kept=kept,
-                                            progress=progress, catalog=catalog)
+                shown = await campaign_page(uow, caller, "willow", kept=kept)
         report = shown.view.report
         return (len(statements), report.completed, report.entry_points,
                 [b.count for b in shown.series])
@@ -91,13 +90,13 @@ async def test_an_open_campaigns_figures_are_read_every_time(db: Database) -> No
     async with db.transaction() as uow:
         await grant_role(uow, telegram_user_id=ADMIN, role=Role.AUDITOR, unit_code=None,
                          name="Auditor", actor="test")
-    kept, progress = PublishedRows(), KeptProgress()
+    kept = KeptCampaigns(PublishedRows(), SurveyCatalog())
     caller = Caller(telegram_user_id=ADMIN, now=now())
     completed = []
     for n in (2, 1):
         await _answer(db, "willow", n, len(completed) * 10, now())
         async with db.reading() as uow:
-            shown = await campaign_page(uow, caller, "willow", kept=kept, progress=progress)
+            shown = await campaign_page(uow, caller, "willow", kept=kept)
         completed.append(shown.view.report.completed)
         assert not shown.view.can_manage, "an auditor reads only"
     assert completed == [2, 3]

@@ -27,12 +27,14 @@ from storage.uow import Database
 from surveys.appraisal.published_rows import PublishedRows
 from surveys.campaigns.admin import create_campaign
 from surveys.campaigns.commands import STATUS_ORDER, list_campaigns, slices
+from surveys.campaigns.progress import KeptCampaigns
 from surveys.fieldwork.invites import list_cadres
 from surveys.paging import Paging
 from surveys.people.access import Actor, UnitTree, level
 from surveys.people.caller import Caller, Refused
 from surveys.people.roles import grant_role
 from surveys.people.units import UnitRow, import_units
+from surveys.questionnaire.catalog import SurveyCatalog
 from surveys.questionnaire.loader import load_template
 from tests.conftest import TEST_UNITS
 
@@ -228,11 +230,10 @@ async def test_a_pages_figures_are_counted_for_its_rows_in_as_many_statements_as
                 campaign_id=campaign.id, survey_id=campaign.survey_id,
                 respondent_key=f"{i:064d}", status=status, language="en", started_at=NOW,
                 completed_at=NOW if status == ResponseStatus.COMPLETED else None))
-    kept = PublishedRows()
-
     async def listed() -> tuple[int, dict[str, tuple[int, int]]]:
+        kept = KeptCampaigns(PublishedRows(), SurveyCatalog())  # nothing kept yet
         async with db.reading() as uow:
-            await kept.tree(uow)  # what a page before this one kept
+            await kept.published.tree(uow)  # what a page before this one kept
             with counting(db) as statements:
                 listing = await list_campaigns(uow, _caller(COUNTY_ADMIN), size=50, kept=kept)
         return len(statements), {r.campaign.code: (r.completed, r.started)
