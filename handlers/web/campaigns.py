@@ -1,6 +1,10 @@
-"""The dashboard's campaign pages, for admins (auditors read them too): the list, a
-campaign's live progress, the creation form, closing with a confirmation, and the posters'
-QR codes.
+"""The dashboard's campaign pages, for admins (auditors read them too): the list (a page at
+a time, by status, narrowed to a unit a level at a time), a campaign's live progress, the
+creation form, closing with a confirmation, and the posters' QR codes.
+
+The reading pages use ``db.browsing()`` with the viewer read in the same unit of work, and
+what is kept until the audit log moves (``Deps.kept_campaigns``); the list's body is rendered
+once per content for every reader (``fragment``).
 
 Thin like the chat's handlers: the use cases are :mod:`surveys.campaigns.dashboard` and
 :mod:`surveys.campaigns.commands`, the same as ``/campaigns``, ``/campaign CODE``,

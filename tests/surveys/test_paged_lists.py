@@ -25,10 +25,10 @@ from storage.models import (
 )
 from storage.uow import Database
 from surveys.appraisal.published_rows import PublishedRows
-from surveys.campaigns.admin import create_campaign
+from surveys.campaigns.admin import close_campaign, create_campaign
 from surveys.campaigns.commands import STATUS_ORDER, list_campaigns, slices
 from surveys.campaigns.progress import KeptCampaigns
-from surveys.fieldwork.invites import list_cadres
+from surveys.fieldwork.invites import KeptCadres, list_cadres
 from surveys.paging import Paging
 from surveys.people.access import Actor, UnitTree, level
 from surveys.people.caller import Caller, Refused
@@ -281,3 +281,36 @@ async def test_the_cadres_of_the_scope_a_page_at_a_time_by_name(db: Database) ->
     assert second.profiles[0].tasks == ()
     assert north.total == 38 and all(p.units[0].code in ("V1", "V2") for p in north.profiles)
     assert [p.name for p in oak.profiles] == [f"Cadre {i:02d}" for i in range(2, 57, 3)]
+
+
+async def test_a_page_is_kept_until_the_audit_log_moves(db: Database) -> None:
+    """Every change to campaigns and profiles is audited: a page read once is served again
+    until then, and a change made the audited way shows at once."""
+    await _campaigns(db, 0)
+    published = PublishedRows()
+    kept, kept_cadres = KeptCampaigns(published, SurveyCatalog()), KeptCadres(published)
+
+    async def shown() -> tuple[list[tuple[str, CampaignStatus]], list[str]]:
+        async with db.reading() as uow:
+            listing = await list_campaigns(uow, _caller(COUNTY_ADMIN), kept=kept)
+            profiles = await list_cadres(uow, _caller(COUNTY_ADMIN), kept=kept_cadres)
+        return ([(r.campaign.code, r.campaign.status) for r in listing.reports],
+                [p.name for p in profiles.profiles])
+
+    before = await shown()
+    assert before == ([("c000", OPEN), ("c001", OPEN), ("c002", OPEN)], [])
+    async with db.transaction() as uow:
+        await close_campaign(uow, "c001", NOW, "test")
+    campaigns, _ = await shown()
+    assert campaigns == [("c000", OPEN), ("c002", OPEN), ("c001", CLOSED)], "audited: at once"
+
+    # Written behind the use cases' back (nothing audited): the kept page stands.
+    async with db.transaction() as uow:
+        person = await uow.cadres.create("Cadre Hu", None)
+        village = await uow.units.by_code("V1")
+        assert village is not None
+        uow.session.add(PersonRole(person_id=person.id, role=Role.CADRE, unit_id=village.id))
+    assert (await shown())[1] == []
+    async with db.transaction() as uow:
+        await uow.audit.record("test", "test.event", "person", person.id)
+    assert (await shown())[1] == ["Cadre Hu"]
