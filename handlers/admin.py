@@ -97,7 +97,8 @@ async def _send_link_qr(update: Update, link: str, filename: str, caption: str) 
 
 
 async def _on_campaigns(deps: Deps, update: Update, context: Context) -> bool:
-    view = await deps.query(update, partial(commands.list_campaigns, caller=deps.caller(update)))
+    view = await deps.query(update, partial(commands.list_campaigns, caller=deps.caller(update),
+                                            kept=deps.kept_campaigns))
     await say(update, render.campaign_list(view))
     return True
 
@@ -114,7 +115,7 @@ async def _on_campaign(deps: Deps, update: Update, context: Context) -> bool:
     if not context.args:
         return await _usage(deps, update, "campaign", VIEW_ROLES)
     view = await deps.query(update, partial(commands.campaign_status, caller=deps.caller(update),
-                                          code=context.args[0]))
+                                          code=context.args[0], kept=deps.kept_campaigns))
     code = view.report.campaign.code
     links = {e.name: deep_link(deps.bot_username, code, e.name) for e in view.entry_points}
     message = render.campaign_report(view, deep_link(deps.bot_username, code), links)
@@ -198,7 +199,8 @@ async def _on_invite(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _on_cadres(deps: Deps, update: Update, context: Context) -> bool:
-    view = await deps.query(update, partial(invites.list_cadres, caller=deps.caller(update)))
+    view = await deps.query(update, partial(invites.list_cadres, caller=deps.caller(update),
+                                            kept=deps.kept_cadres))
     await say(update, render.cadre_list(view))
     return True
 

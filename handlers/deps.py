@@ -21,7 +21,9 @@ from storage.uow import Database, UnitOfWork
 from surveys.appraisal.public import PublicPages
 from surveys.appraisal.published_rows import PublishedRows
 from surveys.campaigns.operations import Burden
+from surveys.campaigns.progress import KeptCampaigns
 from surveys.cases.rules import CaseRules
+from surveys.fieldwork.invites import KeptCadres
 from surveys.fieldwork.rules import FieldRules
 from surveys.people.caller import Caller
 from surveys.people.sign_in import WebRules
@@ -74,6 +76,11 @@ class Deps:
     published: PublishedRows = field(default_factory=PublishedRows)
     # The units' public pages, kept (surveys.appraisal.public.PublicPages says how long).
     public: PublicPages = field(default_factory=PublicPages)
+    # What the campaign pages read, kept until the audit log moves (closed campaigns'
+    # progress, which no longer changes, with it).
+    kept_campaigns: KeptCampaigns = field(init=False)
+    # Pages of the cadres' list, kept until the audit log moves.
+    kept_cadres: KeptCadres = field(init=False)
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None
@@ -82,6 +89,10 @@ class Deps:
     cases_changed: Callable[[], None] = lambda: None
     # Someone's roles changed (committed): their command menu should follow.
     roles_changed: Callable[[], None] = lambda: None
+
+    def __post_init__(self) -> None:
+        self.kept_campaigns = KeptCampaigns(self.published, self.catalog)
+        self.kept_cadres = KeptCadres(self.published)
 
     def caller(self, update: Update) -> Caller:
         """Who sends the update, for the use cases of admins, cadres, inspectors and

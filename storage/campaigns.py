@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, union_all, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import Select
 
@@ -15,11 +16,11 @@ from storage.models import (
     LIVE_STATUSES,
     Campaign,
     CampaignRun,
+    CampaignStatus,
     EntryPoint,
-    Response,
-    ResponseStatus,
     SurveyVersion,
 )
+from storage.units import in_subtrees
 
 
 class SurveysRepository(Repository):
@@ -51,6 +52,15 @@ def _with_unit() -> Select[Campaign]:
     return select(Campaign).options(joinedload(Campaign.unit))
 
 
+@dataclass(frozen=True)
+class Slice:
+    """Campaigns of one status, newest opening first: ``limit`` of them after ``offset``."""
+
+    status: CampaignStatus
+    offset: int
+    limit: int
+
+
 class CampaignsRepository(Repository):
     async def by_code(self, code: str) -> Campaign | None:
         return await self.session.scalar(_with_unit().where(Campaign.code == code))
@@ -63,6 +73,36 @@ class CampaignsRepository(Repository):
 
     async def all(self) -> Sequence[Campaign]:
         return (await self.session.scalars(_with_unit().order_by(Campaign.id))).all()
+
+    async def count_by_status(self, roots: Collection[int] | None) -> dict[CampaignStatus, int]:
+        """How many campaigns of each status the units of ``roots`` and those below them have
+        (None: every unit), counted in the database."""
+        query = select(Campaign.status, func.count()).group_by(Campaign.status)
+        if roots is not None:
+            query = query.where(in_subtrees(Campaign.unit_id, roots))
+        return {status: int(n) for status, n in await self.session.execute(query)}
+
+    async def slices(self, roots: Collection[int] | None,
+                     slices: Sequence[Slice]) -> list[Campaign]:
+        """The campaigns of each slice (of the units of ``roots`` and those below them; None:
+        every unit), with their units, in the slices' order: one statement whose parts each
+        read an index (status, opening time) in order and stop at the slice's end."""
+        if not slices:
+            return []
+        scope = in_subtrees(Campaign.unit_id, roots) if roots is not None else None
+        parts = []
+        for part in slices:
+            query = (select(Campaign.id).where(Campaign.status == part.status)
+                     .order_by(Campaign.opens_at.desc(), Campaign.code)
+                     .offset(part.offset).limit(part.limit))
+            if scope is not None:
+                query = query.where(scope)
+            # A subquery each: SQLite allows no LIMIT on the parts of a UNION themselves.
+            parts.append(select(query.subquery().c.id))
+        ids = parts[0] if len(parts) == 1 else union_all(*parts)
+        found = (await self.session.scalars(_with_unit().where(Campaign.id.in_(ids)))).all()
+        rank = {part.status: i for i, part in enumerate(slices)}
+        return sorted(found, key=lambda c: (rank[c.status], -c.opens_at.timestamp(), c.code))
 
     async def live(self) -> Sequence[Campaign]:
         """Campaigns the scheduler still has work for: scheduled or open."""
@@ -135,12 +175,3 @@ class EntryPointsRepository(Repository):
         return await insert_new(self.session, EntryPoint,
                                  {"campaign_id": campaign_id, "name": name, "label": label},
                                  ["campaign_id", "name"])
-
-    async def response_counts(self, campaign_id: int) -> dict[str | None, int]:
-        rows = await self.session.execute(
-            select(Response.entry_point, func.count())
-            .where(Response.campaign_id == campaign_id,
-                   Response.status == ResponseStatus.COMPLETED)
-            .group_by(Response.entry_point)
-        )
-        return {entry: int(n) for entry, n in rows}

@@ -4,12 +4,13 @@ never commit, and the unit of work around them decides."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.sql import Select
 
 from storage.db import Repository
 from storage.evidence import StoredFile
@@ -27,6 +28,15 @@ from storage.models import (
     ResponseStatus,
     Role,
 )
+from storage.units import in_subtrees
+
+
+def _cadres_in(roots: Collection[int] | None) -> Select[int]:
+    """The ids of people with the cadre role on a unit of ``roots``' subtrees (None: any)."""
+    query = select(PersonRole.person_id).where(PersonRole.role == Role.CADRE)
+    if roots is not None:
+        query = query.where(in_subtrees(PersonRole.unit_id, roots))
+    return query
 
 
 class CadresRepository(Repository):
@@ -52,6 +62,22 @@ class CadresRepository(Repository):
         return (await self.session.scalars(
             select(Person).where(Person.id.in_(roles))
             .options(selectinload(Person.roles)).order_by(Person.name, Person.id)
+        )).all()
+
+    async def count_in(self, roots: Collection[int] | None) -> int:
+        """How many people are cadres of the units of ``roots`` or below them (None: of any
+        unit), counted in the database."""
+        return int(await self.session.scalar(
+            select(func.count()).select_from(Person).where(Person.id.in_(_cadres_in(roots))))
+            or 0)
+
+    async def page_in(self, roots: Collection[int] | None, offset: int,
+                      limit: int) -> Sequence[Person]:
+        """A page of the cadres :meth:`count_in` counts, by name, with their roles."""
+        return (await self.session.scalars(
+            select(Person).where(Person.id.in_(_cadres_in(roots)))
+            .options(selectinload(Person.roles)).order_by(Person.name, Person.id)
+            .offset(offset).limit(limit)
         )).all()
 
     async def tasks(self, person_ids: Iterable[int],

@@ -26,6 +26,17 @@ from storage.models import (
 
 
 @dataclass(frozen=True)
+class Tally:
+    """How many responses of a campaign share a status, a coarse completion time (None while
+    in progress) and an entry point (None: the main link)."""
+
+    status: ResponseStatus
+    completed_at: datetime | None
+    entry_point: str | None
+    count: int
+
+
+@dataclass(frozen=True)
 class Completion:
     """When a response was completed (coarse, see surveys.respondents.anonymity) and how long it
     took."""
@@ -317,16 +328,16 @@ class ResponsesRepository(Repository):
             counts[campaign_id][status] = int(n)
         return counts
 
-    async def completed_over_time(self, campaign_id: int) -> list[tuple[datetime, int]]:
-        """Completed responses per (coarse) completion time: at most one row per privacy
-        interval of the campaign's life, counted in the database."""
+    async def tally(self, campaign_id: int) -> list[Tally]:
+        """The campaign's responses counted by status, (coarse) completion time and entry
+        point in the database, in one pass over an index that holds all four columns
+        (ix_responses_campaign_progress): at most one row per privacy interval of the
+        campaign's life and entry point, however many answered."""
         rows = await self.session.execute(
-            select(Response.completed_at, func.count())
-            .where(Response.campaign_id == campaign_id,
-                   Response.status == ResponseStatus.COMPLETED,
-                   Response.completed_at.is_not(None))
-            .group_by(Response.completed_at))
-        return [(at, int(n)) for at, n in rows if at is not None]
+            select(Response.status, Response.completed_at, Response.entry_point, func.count())
+            .where(Response.campaign_id == campaign_id)
+            .group_by(Response.status, Response.completed_at, Response.entry_point))
+        return [Tally(status, at, entry, int(n)) for status, at, entry, n in rows]
 
     async def in_progress_keys(self, campaign_id: int) -> set[str]:
         return set(await self.session.scalars(

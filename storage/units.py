@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.db import Repository
 from storage.models import Unit
 
 # Core inserts of plain rows: the ORM's bulk path costs more than the rows do.
 _TABLE = cast(Table, Unit.__table__)
+
+
+def in_subtrees(column: InstrumentedAttribute[int] | InstrumentedAttribute[int | None],
+                roots: Collection[int]) -> ColumnElement[bool]:
+    """``column`` (a unit's id) is one of ``roots`` or a unit below one of them. The database
+    walks the tree, so a scope of thousands of units is a few ids in the statement, not
+    thousands. Build it once per statement: it names its common table expression."""
+    down = select(Unit.id).where(Unit.id.in_(list(roots))).cte("in_scope", recursive=True)
+    # UNION, not UNION ALL: a cycle (which import_units refuses) still ends.
+    down = down.union(select(Unit.id).join(down, Unit.parent_id == down.c.id))
+    return column.in_(select(down.c.id))
 
 
 class UnitsRepository(Repository):

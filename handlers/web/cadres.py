@@ -1,8 +1,9 @@
-"""The dashboard's cadre profiles, for admins and auditors of their units: each cadre's
-position, units, key tasks (what inspectors verify) and the state of their one-time link to
-the bot. The use case is ``/cadres``'s (:func:`surveys.fieldwork.invites.list_cadres`), so the
-scope is the chat's; new links are still given in chat (``/invite ID``), where the link and
-its QR code are shown once to the admin who asked.
+"""The dashboard's cadre profiles, for admins and auditors of their units, a page at a time
+by name and narrowed to a unit a level at a time: each cadre's position, units, key tasks
+(what inspectors verify) and the state of their one-time link to the bot. The use case is
+``/cadres``'s (:func:`surveys.fieldwork.invites.list_cadres`), so the scope is the chat's;
+new links are still given in chat (``/invite ID``), where the link and its QR code are shown
+once to the admin who asked.
 """
 
 from __future__ import annotations
@@ -10,12 +11,22 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.admin_render import when
-from handlers.web.pages import current, message, render, request_language
+from handlers.web.pages import (
+    fragment,
+    message,
+    page_link,
+    render,
+    request_language,
+    viewing,
+)
 from handlers.web.security import web_deps
+from storage.ids import parse_id
 from surveys.fieldwork.cadres import EXPIRED, PENDING
-from surveys.fieldwork.invites import list_cadres
+from surveys.fieldwork.invites import CadreList, list_cadres
+from surveys.paging import PAGE_SIZE
 from surveys.people.caller import Refused
-from surveys.people.names import display_name
+from surveys.people.names import Named, display_name
+from surveys.people.sign_in import Viewer
 
 
 def routes() -> list[web.RouteDef]:
@@ -23,15 +34,43 @@ def routes() -> list[web.RouteDef]:
 
 
 async def cadres_page(request: web.Request) -> web.StreamResponse:
-    viewer = await current(request)
+    """A page of the cadres of the person's units, by name (``?unit=ID``: that unit and those
+    below it, ``?page=N``)."""
+    w = web_deps(request)
+    page = parse_id(request.query.get("page", "1"))
+    unit = request.query.get("unit")
+    unit_id = parse_id(unit) if unit is not None else None
+    wrong = page is None or (unit is not None and unit_id is None)
+    viewer: Viewer | None = None
+    listing: CadreList | None = None
+    try:
+        async with w.deps.db.browsing() as uow:
+            viewer = await viewing(request, uow)
+            if viewer is not None and not wrong and page is not None:
+                listing = await list_cadres(uow, viewer.caller, page=page, size=PAGE_SIZE,
+                                            unit_id=unit_id, kept=w.deps.kept_cadres)
+    except Refused:
+        pass
     if viewer is None:
         return message(request, "web.signed_out", request_language(request), 401)
-    try:
-        async with web_deps(request).deps.db.transaction() as uow:
-            listing = await list_cadres(uow, viewer.caller)
-    except Refused:
+    if listing is None:
         return message(request, "web.not_found", viewer.lang, 404, viewer)
     lang = listing.lang
-    return render(request, "cadres_list.html", lang, viewer=viewer, listing=listing,
-                  name=lambda named: display_name(named, lang), local=when,
-                  renewing=(PENDING, EXPIRED))
+
+    def link(*, unit: int | None = unit_id, page: int | None = None) -> str:
+        return page_link("/cadres", unit=unit or None, page=page if page and page > 1 else None)
+
+    def name(named: Named) -> str:
+        return display_name(named, lang)
+
+    # The same for every reader of the same rows: rendered once per content (a link that
+    # expires, a task added, a unit renamed is another key, never a stale answer).
+    level = listing.level
+    key = (unit_id, listing.path, listing.paging, level.node.id if level.node else None,
+           level.up, tuple((u.id, name(u)) for u in level.below),
+           tuple((p.person_id, name(p), p.position, tuple(name(u) for u in p.units),
+                  tuple((t.title, t.indicator) for t in p.tasks), p.link)
+                 for p in listing.profiles))
+    rows = fragment(request, "cadres_rows.html", lang, key, listing=listing, link=link,
+                    name=name, local=when, renewing=(PENDING, EXPIRED))
+    return render(request, "cadres_list.html", lang, viewer=viewer, rows=rows)

@@ -1,6 +1,10 @@
-"""The dashboard's campaign pages, for admins (auditors read them too): the list, a
-campaign's live progress, the creation form, closing with a confirmation, and the posters'
-QR codes.
+"""The dashboard's campaign pages, for admins (auditors read them too): the list (a page at
+a time, by status, narrowed to a unit a level at a time), a campaign's live progress, the
+creation form, closing with a confirmation, and the posters' QR codes.
+
+The reading pages use ``db.browsing()`` with the viewer read in the same unit of work, and
+what is kept until the audit log moves (``Deps.kept_campaigns``); the list's body is rendered
+once per content for every reader (``fragment``).
 
 Thin like the chat's handlers: the use cases are :mod:`surveys.campaigns.dashboard` and
 :mod:`surveys.campaigns.commands`, the same as ``/campaigns``, ``/campaign CODE``,
@@ -19,9 +23,19 @@ from aiohttp import web
 from analysis.qr import qr_png
 from analysis.timeline import bar_chart
 from handlers.admin_render import time_left, when
-from handlers.web.pages import current, message, redirect, render, request_language
+from handlers.web.pages import (
+    current,
+    fragment,
+    message,
+    page_link,
+    redirect,
+    render,
+    request_language,
+    viewing,
+)
 from handlers.web.security import web_deps
-from storage.models import Role
+from storage.ids import parse_id
+from storage.models import CampaignStatus, Role, Unit
 from surveys.campaigns import commands
 from surveys.campaigns.dashboard import (
     CampaignInput,
@@ -33,12 +47,14 @@ from surveys.campaigns.dashboard import (
 )
 from surveys.campaigns.dialogue import InputError
 from surveys.campaigns.rules import CODE_PATTERN, ENTRY_PATTERN, deep_link
+from surveys.paging import PAGE_SIZE
 from surveys.people.caller import Refused
 from surveys.people.names import display_name
 from surveys.people.sign_in import Viewer
 
 _ENTRY = ENTRY_PATTERN
 _DONE = ("created", "closed")
+_STATUSES = {s.value for s in CampaignStatus}
 # What a form field may hold (the code, time zone and closing time are far shorter): the rest
 # is cut before any use case reads it.
 _FIELD_MAX = 100
@@ -78,33 +94,84 @@ def _entry(request: web.Request) -> tuple[bool, str | None]:
     return bool(_ENTRY.match(entry)), entry
 
 
+def _list_query(request: web.Request) -> tuple[int, CampaignStatus | None, int | None] | None:
+    """The list's ``?page=N&status=S&unit=ID``; None if any is malformed (a 404, as an unknown
+    unit is)."""
+    page = parse_id(request.query.get("page", "1"))
+    status = request.query.get("status")
+    unit = request.query.get("unit")
+    unit_id = parse_id(unit) if unit is not None else None
+    if page is None or (status is not None and status not in _STATUSES) or (
+            unit is not None and unit_id is None):
+        return None
+    return page, CampaignStatus(status) if status is not None else None, unit_id
+
+
 async def list_page(request: web.Request) -> web.StreamResponse:
-    viewer = await current(request)
+    """A page of the campaigns in the person's scope, open ones first (``?status=`` one
+    status, ``?unit=ID`` that unit and those below it, ``?page=N``)."""
+    w = web_deps(request)
+    asked = _list_query(request)
+    viewer: Viewer | None = None
+    listing: commands.CampaignList | None = None
+    try:
+        async with w.deps.db.browsing() as uow:
+            viewer = await viewing(request, uow)
+            if viewer is not None and asked is not None:
+                page, status, unit_id = asked
+                listing = await commands.list_campaigns(
+                    uow, viewer.caller, page=page, size=PAGE_SIZE, status=status,
+                    unit_id=unit_id, kept=w.deps.kept_campaigns)
+    except Refused:
+        pass
     if viewer is None:
         return _signed_out(request)
-    try:
-        async with web_deps(request).deps.db.transaction() as uow:
-            listing = await commands.list_campaigns(uow, viewer.caller)
-    except Refused:
+    if listing is None:
         return _not_found(request, viewer)
-    lang = listing.lang
-    return render(request, "campaigns_list.html", lang, viewer=viewer, listing=listing,
-                  may_create=Role.ADMIN in viewer.roles, local=when,
-                  unit_name=lambda unit: display_name(unit, lang))
+    assert asked is not None
+    lang, narrowed = listing.lang, asked[2]
+    shown = listing.status.value if listing.status is not None else None
+
+    def link(*, status: str | None = shown, unit: int | None = narrowed,
+             page: int | None = None) -> str:
+        return page_link("/campaigns", status=status, unit=unit or None,
+                         page=page if page and page > 1 else None)
+
+    def unit_name(unit: Unit) -> str:
+        return display_name(unit, lang)
+
+    # The same for every reader of the same rows: rendered once per content (a figure that
+    # moves, a campaign closed, a unit renamed is another key, never a stale answer).
+    level = listing.level
+    key = (shown, narrowed, listing.path, tuple(sorted(listing.counts.items())),
+           listing.paging, level.node.id if level.node else None, level.up,
+           tuple((u.id, unit_name(u)) for u in level.below),
+           tuple((r.campaign.code, unit_name(r.campaign.unit), r.campaign.status,
+                  r.completed, r.started, r.campaign.closes_at, r.campaign.closed_at,
+                  r.campaign.timezone) for r in listing.reports))
+    rows = fragment(request, "campaigns_rows.html", lang, key, listing=listing, link=link,
+                    local=when, unit_name=unit_name,
+                    statuses=[s.value for s in commands.STATUS_ORDER])
+    return render(request, "campaigns_list.html", lang, viewer=viewer, rows=rows,
+                  may_create=Role.ADMIN in viewer.roles)
 
 
 async def campaign_view(request: web.Request) -> web.StreamResponse:
-    viewer = await current(request)
+    code = _code(request)
+    w = web_deps(request)
+    viewer: Viewer | None = None
+    page = None
+    try:
+        async with w.deps.db.browsing() as uow:
+            viewer = await viewing(request, uow)
+            if viewer is not None and code is not None:
+                page = await campaign_page(uow, viewer.caller, code,
+                                           kept=w.deps.kept_campaigns)
+    except Refused:
+        pass
     if viewer is None:
         return _signed_out(request)
-    code = _code(request)
-    if code is None:
-        return _not_found(request, viewer)
-    w = web_deps(request)
-    try:
-        async with w.deps.db.transaction() as uow:
-            page = await campaign_page(uow, viewer.caller, code)
-    except Refused:
+    if page is None:
         return _not_found(request, viewer)
     campaign = page.campaign
     username = w.deps.bot_username

@@ -19,6 +19,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -144,6 +145,18 @@ async def _viewing(request: web.Request, uow: UnitOfWork) -> Viewer | None:
     ``db.browsing()``, which on PostgreSQL spares them BEGIN and COMMIT too."""
     w = web_deps(request)
     return await sign_in.viewer(uow, session_token(request), w.now(), w.deps.default_language)
+
+
+async def viewing(request: web.Request, uow: UnitOfWork) -> Viewer | None:
+    """Who is signed in, read in the page's own unit of work (see ``_viewing``)."""
+    return await _viewing(request, uow)
+
+
+def page_link(path: str, **params: object) -> str:
+    """``path`` with the query ``params`` that are set (None and "" left out), for a list's
+    filters and pages to link to each other."""
+    query = urlencode({k: v for k, v in params.items() if v is not None and v != ""})
+    return f"{path}?{query}" if query else path
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -83,6 +83,10 @@ class Campaign(Created, Base):
         CheckConstraint("closes_at IS NULL OR closes_at > opens_at", name="closes_after_opens"),
         CheckConstraint("audience IN ('residents', 'cadres')", name="audience_known"),
         CheckConstraint("target_responses IS NULL OR target_responses > 0", name="target_positive"),
+        # The dashboard's list: a page of one status, newest first, read in index order; and
+        # the campaigns of a scope's units, by status.
+        Index("ix_campaigns_status_opens_at", "status", "opens_at"),
+        Index("ix_campaigns_unit_status", "unit_id", "status"),
     )
 
 

@@ -94,7 +94,10 @@ class Response(Base):
         # One self-assessment per cadre and campaign, even from a second account (residents'
         # rows have no person, and NULLs never collide).
         UniqueConstraint("campaign_id", "person_id", name="uq_responses_campaign_person"),
-        Index("ix_responses_campaign_status", "campaign_id", "status"),
+        # A campaign's progress (storage.responses.ResponsesRepository.tally) is counted from
+        # this index alone, never from the rows; its first two columns serve (campaign, status).
+        Index("ix_responses_campaign_progress", "campaign_id", "status", "completed_at",
+              "entry_point"),
         Index("ix_responses_person_id", "person_id"),
     )
 

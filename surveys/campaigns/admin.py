@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from analysis.statistics import margin_of_error
 from storage.ids import INTEGER_MAX
-from storage.models import Campaign, CampaignStatus, ResponseStatus
+from storage.models import Campaign, CampaignStatus
 from surveys.campaigns import operations
+from surveys.campaigns.progress import Progress, read_counts, read_progress
 from surveys.campaigns.rules import (
     AUDIENCES,
     CampaignRuleError,
@@ -115,6 +116,8 @@ class CampaignReport:
     # Invitations and reminders: "invitations"/"reminders" → status → count.
     deliveries: dict[str, dict[str, int]] = field(default_factory=dict)
     entry_points: dict[str | None, int] = field(default_factory=dict)
+    # Completed responses per coarse completion time (one campaign's report only).
+    completed_at: tuple[tuple[datetime, int], ...] = ()
 
     def delivery_line(self, group: str) -> str | None:
         """E.g. "120 sent, 30 queued, 2 unreachable" for "invitations"."""
@@ -130,50 +133,36 @@ class CampaignReport:
         return self.completed / self.started if self.started else None
 
 
+def campaign_report(campaign: Campaign, now: datetime, progress: Progress) -> CampaignReport:
+    """The report of a campaign whose responses (and, for one campaign's report, messages)
+    were counted as ``progress``."""
+    left = None
+    if campaign.status != CampaignStatus.CLOSED and campaign.closes_at is not None:
+        left = max(campaign.closes_at - now, timedelta(0))
+    return CampaignReport(
+        campaign=campaign, started=progress.started, completed=progress.completed,
+        margin_of_error=margin_of_error(progress.completed, population=campaign.unit.population),
+        time_left=left, deliveries=progress.deliveries, entry_points=progress.entry_points,
+        completed_at=progress.completed_at)
+
+
 async def campaign_reports(
     uow: UnitOfWork, now: datetime, code: str | None = None
 ) -> list[CampaignReport]:
-    """Reports for one campaign (by code) or for all of them.
+    """Reports for one campaign (by code, with its messages, entry points and completions
+    over time) or for all of them.
 
     Raises:
         CampaignRuleError: an unknown code.
     """
-    if code is not None:
-        one = await uow.campaigns.by_code(code)
-        if one is None:
-            raise CampaignRuleError(f"unknown campaign {code!r}")
-        campaigns: Sequence[Campaign] = [one]
-    else:
+    if code is None:
         campaigns = await uow.campaigns.all()
-    counts = await uow.responses.counts(c.id for c in campaigns)
-    reports = []
-    for campaign in campaigns:
-        by_status = counts[campaign.id]
-        completed = by_status.get(ResponseStatus.COMPLETED, 0)
-        started = completed + by_status.get(ResponseStatus.IN_PROGRESS, 0)
-        left = None
-        if campaign.status != CampaignStatus.CLOSED and campaign.closes_at is not None:
-            left = max(campaign.closes_at - now, timedelta(0))
-        deliveries: dict[str, dict[str, int]] = {}
-        entries: dict[str | None, int] = {}
-        if code is not None:
-            for (kind, status), n in (await uow.outbox.progress(campaign.id)).items():
-                group = "invitations" if kind == "invite" else "reminders"
-                bucket = deliveries.setdefault(group, {})
-                bucket[status.value] = bucket.get(status.value, 0) + n
-            entries = await uow.entry_points.response_counts(campaign.id)
-        reports.append(
-            CampaignReport(
-                campaign=campaign,
-                started=started,
-                completed=completed,
-                margin_of_error=margin_of_error(completed, population=campaign.unit.population),
-                time_left=left,
-                deliveries=deliveries,
-                entry_points=entries,
-            )
-        )
-    return reports
+        counts = await read_counts(uow, (c.id for c in campaigns))
+        return [campaign_report(c, now, counts[c.id]) for c in campaigns]
+    one = await uow.campaigns.by_code(code)
+    if one is None:
+        raise CampaignRuleError(f"unknown campaign {code!r}")
+    return [campaign_report(one, now, await read_progress(uow, one.id))]
 
 
 async def close_campaign(uow: UnitOfWork, code: str, now: datetime, actor: str) -> Campaign:

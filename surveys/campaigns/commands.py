@@ -12,8 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from storage.models import Campaign, CampaignStatus, Role
-from surveys.campaigns.admin import CampaignReport, campaign_reports, close_campaign
+from storage.campaigns import Slice
+from storage.models import Campaign, CampaignStatus, EntryPoint, Role
+from surveys.campaigns.admin import (
+    CampaignReport,
+    campaign_report,
+    close_campaign,
+)
 from surveys.campaigns.operations import (
     ENTRY_LABEL_MAX,
     AudiencePlan,
@@ -23,11 +28,20 @@ from surveys.campaigns.operations import (
     remind_now,
     reminder_plan,
 )
+from surveys.campaigns.progress import KeptCampaigns
 from surveys.campaigns.rules import CODE_PATTERN, CampaignRuleError, check_entry_name, is_open
-from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, VIEW_ROLES, Actor, UnitTree
+from surveys.paging import Paging
+from surveys.people.access import (
+    ADMIN_ROLES,
+    NOT_ADMIN,
+    VIEW_ROLES,
+    Actor,
+    Level,
+    UnitTree,
+    level,
+)
 from surveys.people.caller import Caller, Refused, acting_as, require
 from surveys.people.names import display_name
-from surveys.questionnaire.schema import Survey
 from surveys.text import clean_text
 
 if TYPE_CHECKING:
@@ -52,45 +66,99 @@ class _Scoped:
     actor: Actor
     lang: str
     campaign: Campaign
-    tree: UnitTree
+    above: list[int]  # its unit and the units above it, nearest first
 
 
-async def _scoped(uow: UnitOfWork, caller: Caller, code: str, roles: Sequence[Role]) -> _Scoped:
-    """The campaign, if the caller holds one of ``roles`` for its unit.
+async def _scoped(uow: UnitOfWork, caller: Caller, code: str, roles: Sequence[Role],
+                  tree: UnitTree | None = None, campaign: Campaign | None = None) -> _Scoped:
+    """The campaign, if the caller holds one of ``roles`` for its unit (``tree``: the unit
+    tree if the caller keeps one, else only the units above the campaign's are read;
+    ``campaign``: the campaign of that code if the caller kept it).
 
     Raises:
         Refused: ``not_admin``; ``no_campaign`` for a code unknown or out of scope (they
             read the same, so a scoped admin does not learn which codes exist elsewhere).
     """
     actor, lang = await acting_as(uow, caller, roles, NOT_ADMIN)
-    campaign = await uow.campaigns.by_code(code) if CODE_PATTERN.fullmatch(code) else None
-    tree = await UnitTree.load(uow)
-    if campaign is None or not actor.covers(tree, campaign.unit_id, roles):
+    if campaign is None and CODE_PATTERN.fullmatch(code):
+        campaign = await uow.campaigns.by_code(code)
+    above: list[int] = []
+    if campaign is not None:
+        above = (tree.ancestors(campaign.unit_id) if tree is not None
+                 and campaign.unit_id in tree.by_id
+                 else await uow.units.ancestors(campaign.unit_id))
+    if campaign is None or not actor.covers_any(above, roles):
         raise Refused("no_campaign", lang, {"code": code})
-    return _Scoped(actor, lang, campaign, tree)
+    return _Scoped(actor, lang, campaign, above)
 
 
-_STATUS_ORDER = {CampaignStatus.OPEN: 0, CampaignStatus.SCHEDULED: 1, CampaignStatus.DRAFT: 2,
-                 CampaignStatus.CLOSED: 3}
+# Open ones first: what an admin watches; then the newest opened of each status.
+STATUS_ORDER = (CampaignStatus.OPEN, CampaignStatus.SCHEDULED, CampaignStatus.DRAFT,
+                CampaignStatus.CLOSED)
 
 
 @dataclass(frozen=True)
 class CampaignList:
     lang: str
-    reports: list[CampaignReport]
-    total: int  # in scope; ``reports`` holds at most CAMPAIGNS_LISTED of them
+    reports: list[CampaignReport]  # the page's
+    total: int  # in scope (of ``status``, if given); ``reports`` holds a page of them
+    paging: Paging
+    counts: dict[CampaignStatus, int]  # in scope, whatever their status
+    status: CampaignStatus | None  # the one shown (None: every status)
+    level: Level  # where in the scope the list is narrowed to
+    path: str | None  # the narrowed-to unit's place in the tree
 
 
-async def list_campaigns(uow: UnitOfWork, caller: Caller) -> CampaignList:
-    """``/campaigns``: the campaigns in the caller's scope, open ones first."""
+def slices(counts: dict[CampaignStatus, int], statuses: Sequence[CampaignStatus],
+           offset: int, limit: int) -> list[Slice]:
+    """The rows ``offset`` to ``offset + limit`` of a list of ``statuses`` in that order (each
+    status's campaigns newest first), as a slice of each status they fall in."""
+    parts: list[Slice] = []
+    start = 0
+    for status in statuses:
+        n = counts.get(status, 0)
+        lo, hi = max(offset, start), min(offset + limit, start + n)
+        if lo < hi:
+            parts.append(Slice(status, lo - start, hi - lo))
+        start += n
+    return parts
+
+
+async def list_campaigns(uow: UnitOfWork, caller: Caller, *, page: int = 1,
+                         size: int = CAMPAIGNS_LISTED, status: CampaignStatus | None = None,
+                         unit_id: int | None = None, kept: KeptCampaigns | None = None
+                         ) -> CampaignList:
+    """``/campaigns`` and the dashboard's list: a page of the campaigns in the caller's scope
+    (narrowed to ``unit_id``'s subtree, and to ``status``), open ones first. Counted and
+    paged in the database: a page reads its own rows, whatever the scope holds. ``kept``:
+    what the caller keeps between calls, if anything (the unit tree, pages of the list and
+    closed campaigns' numbers of responses, until the audit log moves).
+
+    Raises:
+        Refused: ``not_admin``; ``out_of_scope`` for a unit unknown or outside the scope.
+    """
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_ADMIN)
-    tree = await UnitTree.load(uow)
-    visible = actor.visible_units(tree, VIEW_ROLES)
-    reports = [r for r in await campaign_reports(uow, caller.now)
-               if r.campaign.unit_id in visible]
-    reports.sort(key=lambda r: (_STATUS_ORDER[r.campaign.status],
-                                -r.campaign.opens_at.timestamp(), r.campaign.code))
-    return CampaignList(lang, reports[:CAMPAIGNS_LISTED], len(reports))
+    kept = kept or KeptCampaigns.nothing()
+    snapshot = await kept.published.snapshot(uow)
+    tree = snapshot.tree
+    where = level(tree, actor, VIEW_ROLES, unit_id)
+    if where is None:
+        raise Refused("out_of_scope", lang, {"unit": unit_id})
+    statuses = [s for s in STATUS_ORDER if status in (None, s)]
+
+    async def read() -> tuple[dict[CampaignStatus, int], list[Campaign]]:
+        counts = await uow.campaigns.count_by_status(where.roots)
+        paging = Paging.of(page, size, sum(counts.get(s, 0) for s in statuses))
+        return counts, await uow.campaigns.slices(
+            where.roots, slices(counts, statuses, paging.offset, paging.size))
+
+    counts, campaigns = await kept.pages.get((where.roots, status, page, size), snapshot.mark,
+                                             read)
+    numbers = await kept.counts(uow, campaigns, snapshot.mark)
+    paging = Paging.of(page, size, sum(counts.get(s, 0) for s in statuses))
+    reports = [campaign_report(c, caller.now, numbers[c.id]) for c in campaigns]
+    path = tree.path(unit_id, lang) if unit_id is not None else None
+    return CampaignList(lang, reports, paging.total, paging, counts, status, where, path)
 
 
 @dataclass(frozen=True)
@@ -111,21 +179,37 @@ class CampaignStatusView:
     can_manage: bool  # an admin for its unit (an auditor only reads)
 
 
-async def campaign_status(uow: UnitOfWork, caller: Caller, code: str) -> CampaignStatusView:
-    """``/campaign CODE``: progress, trust in the result, deliveries and entry points."""
-    found = await _scoped(uow, caller, code, VIEW_ROLES)
-    campaign, tree = found.campaign, found.tree
-    [report] = await campaign_reports(uow, caller.now, campaign.code)
-    version = await uow.surveys.get(campaign.survey_id)
-    assert version is not None
-    entries = [EntryPointView(e.name, e.label)
-               for e in await uow.entry_points.of(campaign.id)]
+async def campaign_status(uow: UnitOfWork, caller: Caller, code: str, *,
+                          kept: KeptCampaigns | None = None) -> CampaignStatusView:
+    """``/campaign CODE``: progress, trust in the result, deliveries and entry points.
+    ``kept``: what the caller keeps between calls, if anything (the unit tree, the survey
+    versions, the campaign and its entry points until the audit log moves, a closed
+    campaign's progress)."""
+    kept = kept or KeptCampaigns.nothing()
+    snapshot = await kept.published.snapshot(uow)
+    tree, mark = snapshot.tree, snapshot.mark
+    one: Campaign | None = None
+    entries: tuple[EntryPoint, ...] = ()
+    if CODE_PATTERN.fullmatch(code):
+
+        async def read() -> tuple[Campaign | None, tuple[EntryPoint, ...]]:
+            one = await uow.campaigns.by_code(code)
+            return one, tuple(await uow.entry_points.of(one.id)) if one else ()
+
+        one, entries = await kept.by_code.get(code, mark, read)
+    found = await _scoped(uow, caller, code, VIEW_ROLES, tree, one)
+    campaign = found.campaign
+    counted = await kept.progress(uow, campaign, mark)
+    stored = await kept.catalog.stored(uow, campaign.survey_id)
+    if campaign.unit_id not in tree.by_id:  # a unit newer than the tree kept: read it all
+        tree = await UnitTree.load(uow)
+    lang = found.lang
     return CampaignStatusView(
-        lang=found.lang, report=report, unit_path=tree.path(campaign.unit_id, found.lang),
-        survey=version.slug, survey_version=version.version,
-        survey_title=Survey.model_validate(version.definition).title.get(found.lang),
-        entry_points=entries,
-        can_manage=found.actor.covers(tree, campaign.unit_id, ADMIN_ROLES),
+        lang=lang, report=campaign_report(campaign, caller.now, counted),
+        unit_path=tree.path(campaign.unit_id, lang), survey=stored.slug,
+        survey_version=stored.version, survey_title=stored.survey.title.get(lang),
+        entry_points=[EntryPointView(e.name, e.label) for e in entries],
+        can_manage=found.actor.covers_any(found.above, ADMIN_ROLES),
     )
 
 

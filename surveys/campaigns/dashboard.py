@@ -28,6 +28,7 @@ from surveys.campaigns.dialogue import (
     parse_window,
 )
 from surveys.campaigns.operations import Burden, plan_invitations
+from surveys.campaigns.progress import KeptCampaigns
 from surveys.campaigns.rules import (
     INVITATION_ENTRY,
     CampaignRuleError,
@@ -78,24 +79,23 @@ def survey_title(definition: dict[str, object], lang: str, fallback: str) -> str
     return fallback
 
 
-async def campaign_page(uow: UnitOfWork, caller: Caller, code: str) -> CampaignPage:
+async def campaign_page(uow: UnitOfWork, caller: Caller, code: str, *,
+                        kept: KeptCampaigns | None = None) -> CampaignPage:
     """A campaign's progress as the admin chat's ``/campaign CODE`` reports it, with the
-    completed responses over time and per entry point.
+    completed responses over time and per entry point (what is kept between calls as
+    :func:`~surveys.campaigns.commands.campaign_status` takes it).
 
     Raises:
         Refused: ``not_admin``; ``no_campaign`` (unknown or outside the caller's units).
     """
-    view = await campaign_status(uow, caller, code)
+    view = await campaign_status(uow, caller, code, kept=kept)
     campaign = view.report.campaign
     zone = check_timezone(campaign.timezone)
     first = campaign.opens_at.astimezone(zone).date()
     end = min(caller.now, campaign.closed_at or campaign.closes_at or caller.now)
     last = max(first, end.astimezone(zone).date())
-    series = buckets(await uow.responses.completed_over_time(campaign.id), zone, first, last)
-    version = await uow.surveys.get(campaign.survey_id)
-    assert version is not None
-    return CampaignPage(view, survey_title(version.definition, view.lang, version.slug), series,
-                        entry_rows(view))
+    series = buckets(view.report.completed_at, zone, first, last)
+    return CampaignPage(view, view.survey_title, series, entry_rows(view))
 
 
 def entry_rows(view: CampaignStatusView) -> list[EntryRow]:

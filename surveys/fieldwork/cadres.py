@@ -274,16 +274,40 @@ def _tasks(tasks: Sequence[KeyTask]) -> tuple[TaskRef, ...]:
     return tuple(TaskRef(t.id, t.title, t.indicator) for t in tasks)
 
 
-async def _profiles(uow: UnitOfWork, people: Sequence[Person], now: datetime,
-                    tree: UnitTree) -> list[Profile]:
+@dataclass(frozen=True)
+class ProfileRows:
+    """What profiles are made of, as read: the people (with their roles), each one's active
+    key tasks and newest link. Whether a link has expired is a matter of when it is asked,
+    so these can be kept and made into profiles later (:func:`made_profiles`)."""
+
+    people: tuple[Person, ...] = ()
+    tasks: dict[int, list[KeyTask]] = field(default_factory=dict)
+    latest: dict[int, CadreInvite] = field(default_factory=dict)
+
+
+async def read_profiles(uow: UnitOfWork, people: Sequence[Person]) -> ProfileRows:
+    """The key tasks and newest links of ``people`` (read with their roles): two statements,
+    whatever their number."""
+    if not people:
+        return ProfileRows()
     ids = [p.id for p in people]
-    tasks = await uow.cadres.tasks(ids)
-    latest = await uow.invites.latest(ids)
+    return ProfileRows(tuple(people), await uow.cadres.tasks(ids),
+                       await uow.invites.latest(ids))
+
+
+def made_profiles(rows: ProfileRows, now: datetime, tree: UnitTree) -> list[Profile]:
     return [
-        Profile(p.id, p.name, p.position, _cadre_units(p, tree), _tasks(tasks.get(p.id, [])),
-                link_status(p, latest.get(p.id), now), p.name_zh)
-        for p in people
+        Profile(p.id, p.name, p.position, _cadre_units(p, tree),
+                _tasks(rows.tasks.get(p.id, [])), link_status(p, rows.latest.get(p.id), now),
+                p.name_zh)
+        for p in rows.people
     ]
+
+
+async def profiles_of(uow: UnitOfWork, people: Sequence[Person], now: datetime,
+                      tree: UnitTree) -> list[Profile]:
+    """The profiles of ``people`` (read with their roles)."""
+    return made_profiles(await read_profiles(uow, people), now, tree)
 
 
 async def profile(uow: UnitOfWork, person_id: int, now: datetime) -> Profile:
@@ -293,7 +317,7 @@ async def profile(uow: UnitOfWork, person_id: int, now: datetime) -> Profile:
         CadreError: no such person, or not a cadre.
     """
     person = await _cadre(uow, person_id)
-    [found] = await _profiles(uow, [person], now, await UnitTree.load(uow))
+    [found] = await profiles_of(uow, [person], now, await UnitTree.load(uow))
     return found
 
 
@@ -311,7 +335,7 @@ async def list_profiles(uow: UnitOfWork, now: datetime,
         if unit is None:
             raise CadreError("unknown_unit", f"unknown unit {unit_code!r}", unit=unit_code)
         unit_ids = tree.subtree(unit.id)
-    return await _profiles(uow, await uow.cadres.all(unit_ids), now, tree)
+    return await profiles_of(uow, await uow.cadres.all(unit_ids), now, tree)
 
 
 # --- creating profiles and links ------------------------------------------------------------
@@ -420,7 +444,7 @@ async def _issue(uow: UnitOfWork, person: Person, *, actor: str, now: datetime,
     await uow.audit.record(actor, "cadre.invite", "person", person.id, after={
         "invite": invite.id, "expires_at": expires_at.isoformat(),
     })
-    [shown] = await _profiles(uow, [person], now, tree)
+    [shown] = await profiles_of(uow, [person], now, tree)
     return IssuedInvite(shown, token, expires_at, new_profile)
 
 
@@ -437,7 +461,7 @@ async def set_name_zh(uow: UnitOfWork, person_id: int, name_zh: str | None, *, a
         await uow.audit.record(actor, "cadre.update", "person", person.id,
                                before={"name_zh": person.name_zh}, after={"name_zh": cleaned})
         person.name_zh = cleaned
-    [shown] = await _profiles(uow, [person], now, await UnitTree.load(uow))
+    [shown] = await profiles_of(uow, [person], now, await UnitTree.load(uow))
     return shown
 
 

@@ -7,13 +7,17 @@ them in chat. Refusals are :class:`~surveys.people.caller.Refused` with an admin
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from storage.ids import is_digits
+from surveys.appraisal.published_rows import PublishedRows
 from surveys.fieldwork import cadres
-from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, VIEW_ROLES, UnitTree
+from surveys.kept import UntilAudit
+from surveys.paging import Paging
+from surveys.people.access import ADMIN_ROLES, NOT_ADMIN, VIEW_ROLES, Level, UnitTree, level
 from surveys.people.caller import Caller, Refused, acting_as, require
 
 if TYPE_CHECKING:
@@ -68,16 +72,53 @@ async def invite_cadre(uow: UnitOfWork, caller: Caller, text: str,
 @dataclass(frozen=True)
 class CadreList:
     lang: str
-    profiles: list[cadres.Profile]
-    total: int  # in scope; ``profiles`` holds at most CADRES_LISTED of them
+    profiles: list[cadres.Profile]  # the page's
+    total: int  # in scope; ``profiles`` holds a page of them
+    paging: Paging
+    level: Level  # where in the scope the list is narrowed to
+    path: str | None  # the narrowed-to unit's place in the tree
 
 
-async def list_cadres(uow: UnitOfWork, caller: Caller) -> CadreList:
-    """``/cadres``: the cadre profiles of the caller's units, with their link status and the
-    ids ``/invite ID`` takes."""
+class KeptCadres:
+    """Pages of the cadres' list kept until the audit log moves (:mod:`surveys.kept`: every
+    change to a profile, its tasks, its links and its roles is audited), with the unit tree
+    kept elsewhere (``published``)."""
+
+    def __init__(self, published: PublishedRows, keep: int = 256) -> None:
+        self.published = published
+        self.pages: UntilAudit[Hashable, tuple[int, cadres.ProfileRows]] = UntilAudit(keep)
+
+    @classmethod
+    def nothing(cls) -> KeptCadres:
+        """Keeping nothing: everything is read afresh (for callers that keep nothing)."""
+        return cls(PublishedRows(keep=0), keep=0)
+
+
+async def list_cadres(uow: UnitOfWork, caller: Caller, *, page: int = 1,
+                      size: int = CADRES_LISTED, unit_id: int | None = None,
+                      kept: KeptCadres | None = None) -> CadreList:
+    """``/cadres`` and the dashboard's page: a page of the cadre profiles of the caller's
+    units (narrowed to ``unit_id``'s subtree), by name, with their link status and the ids
+    ``/invite ID`` takes. Counted and paged in the database. ``kept``: what the caller keeps
+    between calls, if anything (the unit tree and pages of the list).
+
+    Raises:
+        Refused: ``not_admin``; ``out_of_scope`` for a unit unknown or outside the scope.
+    """
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_ADMIN)
-    tree = await UnitTree.load(uow)
-    visible = actor.visible_units(tree, VIEW_ROLES)
-    shown = [p for p in await cadres.list_profiles(uow, caller.now)
-             if any(u.id in visible for u in p.units)]
-    return CadreList(lang, shown[:CADRES_LISTED], len(shown))
+    kept = kept or KeptCadres.nothing()
+    snapshot = await kept.published.snapshot(uow)
+    tree = snapshot.tree
+    where = level(tree, actor, VIEW_ROLES, unit_id)
+    if where is None:
+        raise Refused("out_of_scope", lang, {"unit": unit_id})
+
+    async def read() -> tuple[int, cadres.ProfileRows]:
+        paging = Paging.of(page, size, await uow.cadres.count_in(where.roots))
+        people = await uow.cadres.page_in(where.roots, paging.offset, paging.size)
+        return paging.total, await cadres.read_profiles(uow, people)
+
+    total, rows = await kept.pages.get((where.roots, page, size), snapshot.mark, read)
+    path = tree.path(unit_id, lang) if unit_id is not None else None
+    return CadreList(lang, cadres.made_profiles(rows, caller.now, tree), total,
+                     Paging.of(page, size, total), where, path)

@@ -134,6 +134,51 @@ class Actor:
         return visible
 
 
+@dataclass(frozen=True)
+class Level:
+    """A list narrowed to a unit a level at a time (the dashboard's campaigns and cadres):
+    ``node`` is the unit whose subtree it shows (None: the whole scope, when it has several
+    top units), ``below`` the units one level down to narrow to, ``up`` where widening
+    leads (a unit's id, 0 for the whole scope, None: nowhere) and ``roots`` the units whose
+    subtrees the database is asked for (None: every unit)."""
+
+    node: Unit | None
+    below: list[Unit]
+    up: int | None
+    roots: tuple[int, ...] | None
+
+
+def level(tree: UnitTree, actor: Actor, roles: Iterable[Role], at: int | None) -> Level | None:
+    """Where a list of the actor's scope stands at the unit ``at`` (None: not narrowed); None
+    if ``at`` is unknown or outside the scope. Only the units on the way are walked, never the
+    whole tree, so a province's costs what a county's does."""
+    scopes = actor.scopes(roles)
+    if None in scopes:
+        tops = list(tree.children.get(None, []))
+        roots: tuple[int, ...] | None = None
+    else:
+        # A scope inside another one adds nothing.
+        inner = {s for s in scopes if s is not None and s in tree.by_id}
+        tops = sorted((tree.by_id[s] for s in inner
+                       if not any(a in inner for a in tree.ancestors(s)[1:])),
+                      key=lambda u: u.name)
+        roots = tuple(u.id for u in tops)
+    if at is not None:
+        if at not in tree.by_id or not actor.covers(tree, at, roles):
+            return None
+        node: Unit | None = tree.by_id[at]
+        roots = (at,)
+    else:
+        node = tops[0] if len(tops) == 1 else None
+    if node is None:
+        return Level(None, tops, None, roots)
+    if any(node.id == top.id for top in tops):
+        up = 0 if len(tops) > 1 else None
+    else:
+        up = node.parent_id
+    return Level(node, list(tree.children.get(node.id, [])), up, roots)
+
+
 ADMIN_ROLES = (Role.ADMIN,)
 VIEW_ROLES = (Role.ADMIN, Role.AUDITOR)
 CADRE_ROLES = (Role.CADRE,)

@@ -6,6 +6,7 @@ every tap.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from surveys.questionnaire.schema import Survey
@@ -18,16 +19,29 @@ class UnknownSurveyVersion(LookupError):
     pass
 
 
+@dataclass(frozen=True)
+class StoredSurvey:
+    """A stored version: the survey's id (its slug), its version number and the definition."""
+
+    slug: str
+    version: int
+    survey: Survey
+
+
 class SurveyCatalog:
     def __init__(self) -> None:
-        self._cache: dict[int, Survey] = {}
+        self._cache: dict[int, StoredSurvey] = {}
 
     async def get(self, uow: UnitOfWork, version_id: int) -> Survey:
-        survey = self._cache.get(version_id)
-        if survey is None:
+        return (await self.stored(uow, version_id)).survey
+
+    async def stored(self, uow: UnitOfWork, version_id: int) -> StoredSurvey:
+        found = self._cache.get(version_id)
+        if found is None:
             version = await uow.surveys.get(version_id)
             if version is None:
                 raise UnknownSurveyVersion(version_id)
-            survey = Survey.model_validate(version.definition)
-            self._cache[version_id] = survey
-        return survey
+            found = StoredSurvey(version.slug, version.version,
+                                 Survey.model_validate(version.definition))
+            self._cache[version_id] = found
+        return found

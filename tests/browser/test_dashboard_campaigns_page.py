@@ -169,3 +169,42 @@ async def test_a_campaigns_page_in_chinese_at_a_phones_width(
     await expect(page.locator("main")).to_contain_text("95% 置信度下的误差范围")
     await _fits(page)
     await shot(page, "docs/dashboard-campaign-phone-zh.png")
+
+
+async def test_the_campaigns_list_pages_and_narrows_at_a_phones_width(
+    app_chat: ChatPage, db: Database, web_bot: Bot, shot: Shot,
+) -> None:
+    page = await _admin_of_north(app_chat, db, web_bot)
+    async with db.transaction() as uow:
+        now = web_bot.clock()
+        for i in range(55):
+            opens = now - timedelta(days=1, hours=i)
+            await create_campaign(uow, survey=load_template("resident_satisfaction"),
+                                  unit_code=("V1", "V2")[i % 2], code=f"north-{i:02d}",
+                                  opens_at=opens, closes_at=now + timedelta(days=5),
+                                  now=opens, actor="test")
+    await page.set_viewport_size(PHONE)
+    await page.goto(web_bot.web_url + "/campaigns")
+    rows = page.locator("table.campaigns tbody tr")
+    await expect(rows).to_have_count(50)
+    await expect(rows.first).to_contain_text("willow")
+    pager = page.get_by_role("navigation", name="Pages")
+    await expect(pager).to_contain_text("Page 1 of 2 · 1–50 of 56")
+    await _fits(page)
+    await shot(page)
+    await pager.get_by_role("link", name="Next →").click()
+    await expect(rows).to_have_count(6)
+    await expect(rows.last).to_contain_text("north-54")
+    await pager.get_by_role("link", name="← Previous").click()
+    await expect(rows).to_have_count(50)
+
+    units = page.get_by_role("navigation", name="Narrow to a unit")
+    await units.get_by_role("link", name="Pine Village").click()
+    await expect(page.locator("main")).to_contain_text(
+        "Within Riverside County › North Township › Pine Village")
+    await expect(rows).to_have_count(27)
+    await expect(page.locator("table.campaigns")).not_to_contain_text("Willow Village")
+    await _fits(page)
+    await page.get_by_role("link", name="↑ Up a level").click()
+    await expect(rows).to_have_count(50)
+    await expect(page.get_by_role("link", name="↑ Up a level")).to_have_count(0)

@@ -7,21 +7,24 @@ and an auditor who reads but neither creates nor closes."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from sandbox import SandboxClient
 from storage.models import (
     AuditEvent,
+    Campaign,
     CampaignStatus,
     Contact,
     EntryPoint,
     OutboxMessage,
     OutboxStatus,
+    PersonRole,
     Response,
     ResponseStatus,
     Role,
@@ -371,3 +374,160 @@ async def test_campaign_in_chat_opens_its_page_in_the_mini_app(
     assert browser_of.status == 200
     assert "Campaign willow" in page and "Margin of error at 95%" in page
     assert str(ADMIN_T1) not in page
+
+
+# --- long lists: a page at a time, narrowed by status and a unit a level at a time -----------
+
+COUNTY_ADMIN = 9615
+_ROW = re.compile(r'<td data-label="[^"]*"><a href="/campaign/([^"]+)">')
+_HREF = re.compile(r'href="(/(?:campaigns|cadres)[^"]*)"')
+
+
+def rows_of(page: str) -> list[str]:
+    return _ROW.findall(page)
+
+
+def links_of(page: str) -> set[str]:
+    return {html.unescape(link) for link in _HREF.findall(page)}
+
+
+async def many_campaigns(db: Database, bot: Bot, closed: int) -> None:
+    """South Township too; ``closed`` closed campaigns alternating between Pine Village and
+    Oak Village, opened an hour apart, newest first by code."""
+    survey = load_template("resident_satisfaction")
+    async with db.transaction() as uow:
+        await import_units(uow, [*TEST_UNITS, *SOUTH], actor="test")
+        now = bot.clock()
+        for i in range(closed):
+            opens = now - timedelta(days=1, hours=i)
+            await create_campaign(uow, survey=survey, unit_code=("V2", "V3")[i % 2],
+                                  code=f"old-{i:03d}", opens_at=opens,
+                                  closes_at=now + timedelta(days=1), now=opens, actor="test")
+        await uow.session.execute(
+            update(Campaign).where(Campaign.code.like("old-%"))
+            .values(status=CampaignStatus.CLOSED, closed_at=now - timedelta(hours=1)))
+
+
+async def test_the_campaigns_come_a_page_at_a_time_open_ones_first(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    await many_campaigns(db, web_bot, 60)
+    await signed_in(client, db, browser_of, COUNTY_ADMIN, Role.ADMIN, None, "Admin Ma")
+    first = await browser_of.get("/campaigns")
+    assert browser_of.status == 200
+    assert rows_of(first)[:3] == ["willow", "old-000", "old-001"], "open first, then newest"
+    assert len(rows_of(first)) == 50
+    for part in ("50 shown of 61", "Page 1 of 2 · 1–50 of 61", "All (61)", "open (1)",
+                 "closed (60)", "scheduled (0)"):
+        assert part in first, part
+    assert "/campaigns?page=2" in links_of(first) and "← Previous" not in first
+
+    second = await browser_of.get("/campaigns?page=2")
+    assert browser_of.status == 200
+    assert rows_of(second) == [f"old-{i:03d}" for i in range(49, 60)]
+    assert "Page 2 of 2 · 51–61 of 61" in second and "Next →" not in second
+    assert 'rel="prev" href="/campaigns"' in second
+    # Past the end (the list shrank since the link was made): the last page.
+    assert rows_of(await browser_of.get("/campaigns?page=9")) == rows_of(second)
+
+    closed = await browser_of.get("/campaigns?status=closed")
+    assert rows_of(closed)[0] == "old-000" and "willow" not in rows_of(closed)
+    assert "<b>closed (60)</b>" in closed and "/campaigns?status=closed&page=2" in links_of(closed)
+    scheduled = await browser_of.get("/campaigns?status=scheduled")
+    assert rows_of(scheduled) == [] and "Nothing to show with this choice." in scheduled
+
+    for wrong in ("?page=0", "?page=two", "?status=finished", "?unit=abc", "?unit=999999"):
+        await browser_of.get("/campaigns" + wrong)
+        assert browser_of.status == 404, wrong
+
+
+async def test_the_campaigns_narrow_to_a_unit_a_level_at_a_time(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    await many_campaigns(db, web_bot, 6)
+    async with db.reading() as uow:
+        units = {u.code: u.id for u in await uow.units.all()}
+    await signed_in(client, db, browser_of, COUNTY_ADMIN, Role.ADMIN, None, "Admin Ma")
+    county = await browser_of.get("/campaigns?status=closed")
+    south = f"/campaigns?status=closed&unit={units['T2']}"
+    assert "Units below" in county and south in links_of(county)
+    assert f"/campaigns?status=closed&unit={units['T1']}" in links_of(county)
+
+    page = await browser_of.get(south)
+    assert browser_of.status == 200
+    assert rows_of(page) == ["old-001", "old-003", "old-005"], "Oak Village's only"
+    assert "Within Riverside County › South Township" in page and "↑ Up a level" in page
+    assert f"/campaigns?status=closed&unit={units['C1']}" in links_of(page)
+    assert f"/campaigns?unit={units['T2']}" in links_of(page), "the status filter lifts"
+    assert f"/campaigns?status=closed&unit={units['V3']}" in links_of(page)
+    oak = await browser_of.get(f"/campaigns?unit={units['V3']}")
+    assert rows_of(oak) == ["old-001", "old-003", "old-005"] and "Units below" not in oak
+
+
+async def test_a_township_admin_cannot_widen_the_list_past_the_township(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    await many_campaigns(db, web_bot, 6)
+    async with db.reading() as uow:
+        units = {u.code: u.id for u in await uow.units.all()}
+    await signed_in(client, db, browser_of, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu")
+    page = await browser_of.get("/campaigns")
+    assert rows_of(page) == ["willow", "old-000", "old-002", "old-004"]
+    assert "↑ Up a level" not in page and "Within" not in page
+    assert f"/campaigns?unit={units['V2']}" in links_of(page)
+    for unit in ("C1", "T2", "V3"):
+        page = await browser_of.get(f"/campaigns?unit={units[unit]}")
+        assert browser_of.status == 404 and "Oak Village" not in page, unit
+    pine = await browser_of.get(f"/campaigns?unit={units['V2']}")
+    assert rows_of(pine) == ["old-000", "old-002", "old-004"]
+    assert f"/campaigns?unit={units['T1']}" in links_of(pine), "up to the township"
+
+
+async def test_the_cadres_come_a_page_at_a_time_and_narrow_to_a_unit(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    await many_campaigns(db, web_bot, 0)
+    async with db.transaction() as uow:
+        units = {u.code: u.id for u in await uow.units.all()}
+        for i in range(55):
+            person = await uow.cadres.create(f"Cadre {i:02d}", "Village head")
+            uow.session.add(PersonRole(person_id=person.id, role=Role.CADRE,
+                                       unit_id=units[("V1", "V3")[i % 2]]))
+    await signed_in(client, db, browser_of, COUNTY_ADMIN, Role.ADMIN, None, "Admin Ma")
+    first = await browser_of.get("/cadres")
+    assert browser_of.status == 200
+    names = re.findall(r"<b>(Cadre \d+)</b>", first)
+    assert names == [f"Cadre {i:02d}" for i in range(50)]
+    assert "50 shown of 55" in first and "Page 1 of 2 · 1–50 of 55" in first
+    second = await browser_of.get("/cadres?page=2")
+    assert re.findall(r"<b>(Cadre \d+)</b>", second) == [f"Cadre {i}" for i in range(50, 55)]
+    assert 'rel="prev" href="/cadres"' in second
+    assert f"/cadres?unit={units['T2']}" in links_of(first)
+    oak = await browser_of.get(f"/cadres?unit={units['V3']}")
+    assert re.findall(r"<b>(Cadre \d+)</b>", oak) == [f"Cadre {i:02d}" for i in range(1, 55, 2)]
+    assert "Within Riverside County › South Township › Oak Village" in oak
+    assert "Page" not in oak, "one page: no pager"
+    for wrong in ("?page=x", "?unit=0", "?unit=999999"):
+        await browser_of.get("/cadres" + wrong)
+        assert browser_of.status == 404, wrong
+
+    await browser_of.close()
+    township = WebClient(web_bot.web_url)
+    try:
+        await signed_in(client, db, township, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu")
+        page = await township.get("/cadres")
+        assert "28 shown of 28" in page and "Cadre 01" not in page
+        await township.get(f"/cadres?unit={units['V3']}")
+        assert township.status == 404
+    finally:
+        await township.close()
+
+
+async def test_the_long_lists_in_chinese(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    await many_campaigns(db, web_bot, 60)
+    await signed_in(client, db, browser_of, COUNTY_ADMIN, Role.ADMIN, None, "Admin Ma", "zh")
+    page = await browser_of.get("/campaigns?page=2")
+    for part in ("第 2 页，共 2 页", "← 上一页", "全部 (61)", "已结束 (60)", "下级单位"):
+        assert part in page, part
