@@ -405,6 +405,8 @@ def main() -> int:
         if not asyncio.run(reset_postgres(url)):
             return 1
         prepare(url, args)
+    else:
+        cli(url, "db", "upgrade")  # a database seeded before the newest migrations
     asyncio.run(shipped_survey(url))
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         log_dir = Path(tmp)
