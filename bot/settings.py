@@ -54,7 +54,7 @@ class BotSection(_Section):
 class DatabaseSection(_Section):
     url: str | None = None
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
-    pool_size: int = Field(default=10, ge=1, le=200)
+    pool_size: int = Field(default=20, ge=1, le=200)
     echo: bool = False
 
 

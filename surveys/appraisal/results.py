@@ -477,6 +477,38 @@ async def results_scope(uow: UnitOfWork, caller: Caller, unit_id: int | None = N
     return Scope(lang, frozenset(visible), codes)
 
 
+def _tops(tree: UnitTree, unit: Unit | None, scope: tuple[str, ...]) -> set[int]:
+    """The units a scope's page starts from: the unit asked for, the scope's own, or the
+    roots for everywhere."""
+    if unit is not None:
+        return {unit.id}
+    if scope:
+        return {tree.by_code[code].id for code in scope}
+    return {u.id for u in tree.children.get(None, [])}
+
+
+def _chosen(runs: Sequence[AppraisalRun], periods: tuple[str, ...], period_label: str | None,
+            lang: str) -> AppraisalRun:
+    """The published version of ``period_label``, or the latest period's.
+
+    Raises:
+        Refused: ``no_published``, ``bad_period``, ``no_published_period``.
+    """
+    if not runs:
+        raise Refused("no_published", lang)
+    if period_label is None:
+        return runs[-1]
+    try:
+        label = parse_period(period_label).label
+    except PeriodError as exc:
+        raise Refused("bad_period", lang, {"period": period_label}) from exc
+    chosen = [r for r in runs if r.period == label]
+    if not chosen:
+        raise Refused("no_published_period", lang,
+                      {"period": label, "periods": ", ".join(periods[-6:])})
+    return chosen[-1]
+
+
 async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (),
                         min_cell: int = 5, unit_id: int | None = None,
                         published: PublishedRows | None = None,
@@ -519,30 +551,12 @@ async def results_table(uow: UnitOfWork, caller: Caller, args: Sequence[str] = (
         if unit is None:
             raise Refused("unknown_unit", lang, {"code": unit_code})
     visible, scope = _scope(tree, actor, unit, lang)
-    shown: set[int] | None = None
-    top_ids: set[int] = set()
-    if one_level:
-        top_ids = ({unit.id} if unit is not None
-                   else {tree.by_code[code].id for code in scope} if scope
-                   else {u.id for u in tree.children.get(None, [])})
-        shown = {*top_ids,
-                 *(child.id for top in top_ids for child in tree.children.get(top, []))}
+    top_ids = _tops(tree, unit, scope) if one_level else set()
+    shown = ({*top_ids, *(child.id for top in top_ids for child in tree.children.get(top, []))}
+             if one_level else None)
     runs = sorted(snapshot.published, key=_order)
-    if not runs:
-        raise Refused("no_published", lang)
     periods = tuple(dict.fromkeys(r.period for r in runs))
-    if period_label is not None:
-        try:
-            label = parse_period(period_label).label
-        except PeriodError as exc:
-            raise Refused("bad_period", lang, {"period": period_label}) from exc
-        chosen = [r for r in runs if r.period == label]
-        if not chosen:
-            raise Refused("no_published_period", lang,
-                          {"period": label, "periods": ", ".join(periods[-6:])})
-        run = chosen[-1]
-    else:
-        run = runs[-1]
+    run = _chosen(runs, periods, period_label, lang)
     tops: list[Ranked] = []  # a level at a time: the scope's own units head the table
     units: list[Ranked] = []
     cadres: list[Ranked] = []
