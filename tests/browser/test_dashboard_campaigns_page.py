@@ -150,7 +150,9 @@ async def test_the_poster_shows_the_qr_code(
     await page.get_by_role("link", name="Poster").first.click()
     image = page.get_by_role("img", name="QR code that opens the survey in Telegram")
     await expect(image).to_be_visible()
-    assert await image.evaluate("img => img.naturalWidth") > 100, "the PNG loaded"
+    # Visible (its box is laid out) can come before the PNG has arrived on a busy machine.
+    await page.wait_for_function("img => img.complete && img.naturalWidth > 100",
+                                 arg=await image.element_handle())
     async with page.expect_download() as downloading:
         await page.get_by_role("link", name="QR code (PNG)").click()
     download = await downloading.value
