@@ -1,8 +1,10 @@
 """The dashboard's cadre profiles, for admins and auditors of their units, a page at a time
 by name and narrowed to a unit a level at a time: each cadre's position, units, key tasks
-(what inspectors verify) and the state of their one-time link to the bot. The use case is ``/cadres``'s (:func:`surveys.fieldwork.invites.list_cadres`), so the
-scope is the chat's; new links are still given in chat (``/invite ID``), where the link and
-its QR code are shown once to the admin who asked.
+(what inspectors verify) and the state of their one-time link to the bot. The use case is
+``/cadres``'s (:func:`surveys.fieldwork.invites.list_cadres`), so the scope is the chat's;
+new links are still given in chat (``/invite ID``), where the link and its QR code are shown
+once to the admin who asked. Pages are kept until the audit log moves
+(``Deps.kept_cadres``) and their bodies rendered once per content for every reader.
 """
 
 from __future__ import annotations
