@@ -64,14 +64,9 @@ async def cadres_page(request: web.Request) -> web.StreamResponse:
     def name(named: Named) -> str:
         return display_name(named, lang)
 
-    # The same for every reader of the same rows: rendered once per content (a link that
-    # expires, a task added, a unit renamed is another key, never a stale answer).
-    level = listing.level
-    key = (unit_id, listing.path, listing.paging, level.node.id if level.node else None,
-           level.up, tuple((u.id, name(u)) for u in level.below),
-           tuple((p.person_id, name(p), p.position, tuple(name(u) for u in p.units),
-                  tuple((t.title, t.indicator) for t in p.tasks), p.link)
-                 for p in listing.profiles))
-    rows = fragment(request, "cadres_rows.html", lang, key, listing=listing, link=link,
-                    name=name, local=when, renewing=(PENDING, EXPIRED))
+    # The same for every reader of the same version (read under the same audit log, its
+    # links in the same states) and address: rendered once.
+    rows = fragment(request, "cadres_rows.html", lang, (unit_id, listing.version),
+                    listing=listing, link=link, name=name, local=when,
+                    renewing=(PENDING, EXPIRED))
     return render(request, "cadres_list.html", lang, viewer=viewer, rows=rows)
