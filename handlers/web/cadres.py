@@ -3,7 +3,8 @@ by name and narrowed to a unit a level at a time: each cadre's position, units, 
 (what inspectors verify) and the state of their one-time link to the bot. The use case is
 ``/cadres``'s (:func:`surveys.fieldwork.invites.list_cadres`), so the scope is the chat's;
 new links are still given in chat (``/invite ID``), where the link and its QR code are shown
-once to the admin who asked.
+once to the admin who asked. Pages are kept until the audit log moves
+(``Deps.kept_cadres``) and their bodies rendered once per content for every reader.
 """
 
 from __future__ import annotations
@@ -63,14 +64,9 @@ async def cadres_page(request: web.Request) -> web.StreamResponse:
     def name(named: Named) -> str:
         return display_name(named, lang)
 
-    # The same for every reader of the same rows: rendered once per content (a link that
-    # expires, a task added, a unit renamed is another key, never a stale answer).
-    level = listing.level
-    key = (unit_id, listing.path, listing.paging, level.node.id if level.node else None,
-           level.up, tuple((u.id, name(u)) for u in level.below),
-           tuple((p.person_id, name(p), p.position, tuple(name(u) for u in p.units),
-                  tuple((t.title, t.indicator) for t in p.tasks), p.link)
-                 for p in listing.profiles))
-    rows = fragment(request, "cadres_rows.html", lang, key, listing=listing, link=link,
-                    name=name, local=when, renewing=(PENDING, EXPIRED))
+    # The same for every reader of the same version (read under the same audit log, its
+    # links in the same states) and address: rendered once.
+    rows = fragment(request, "cadres_rows.html", lang, (unit_id, listing.version),
+                    listing=listing, link=link, name=name, local=when,
+                    renewing=(PENDING, EXPIRED))
     return render(request, "cadres_list.html", lang, viewer=viewer, rows=rows)

@@ -140,17 +140,10 @@ async def list_page(request: web.Request) -> web.StreamResponse:
     def unit_name(unit: Unit) -> str:
         return display_name(unit, lang)
 
-    # The same for every reader of the same rows: rendered once per content (a figure that
-    # moves, a campaign closed, a unit renamed is another key, never a stale answer).
-    level = listing.level
-    key = (shown, narrowed, listing.path, tuple(sorted(listing.counts.items())),
-           listing.paging, level.node.id if level.node else None, level.up,
-           tuple((u.id, unit_name(u)) for u in level.below),
-           tuple((r.campaign.code, unit_name(r.campaign.unit), r.campaign.status,
-                  r.completed, r.started, r.campaign.closes_at, r.campaign.closed_at,
-                  r.campaign.timezone) for r in listing.reports))
-    rows = fragment(request, "campaigns_rows.html", lang, key, listing=listing, link=link,
-                    local=when, unit_name=unit_name,
+    # The same for every reader of the same version (read under the same audit log, with the
+    # same figures for open campaigns) and address: rendered once.
+    rows = fragment(request, "campaigns_rows.html", lang, (narrowed, listing.version),
+                    listing=listing, link=link, local=when, unit_name=unit_name,
                     statuses=[s.value for s in commands.STATUS_ORDER])
     return render(request, "campaigns_list.html", lang, viewer=viewer, rows=rows,
                   may_create=Role.ADMIN in viewer.roles)

@@ -107,6 +107,9 @@ class CampaignList:
     status: CampaignStatus | None  # the one shown (None: every status)
     level: Level  # where in the scope the list is narrowed to
     path: str | None  # the narrowed-to unit's place in the tree
+    # Names what was read: the same version, the same rows and figures (for a page
+    # rendering them once for every reader).
+    version: tuple[object, ...] = ()
 
 
 def slices(counts: dict[CampaignStatus, int], statuses: Sequence[CampaignStatus],
@@ -152,13 +155,17 @@ async def list_campaigns(uow: UnitOfWork, caller: Caller, *, page: int = 1,
         return counts, await uow.campaigns.slices(
             where.roots, slices(counts, statuses, paging.offset, paging.size))
 
-    counts, campaigns = await kept.pages.get((where.roots, status, page, size), snapshot.mark,
-                                             read)
+    key = (where.roots, status, page, size)
+    counts, campaigns = await kept.pages.get(key, snapshot.mark, read)
     numbers = await kept.counts(uow, campaigns, snapshot.mark)
     paging = Paging.of(page, size, sum(counts.get(s, 0) for s in statuses))
     reports = [campaign_report(c, caller.now, numbers[c.id]) for c in campaigns]
     path = tree.path(unit_id, lang) if unit_id is not None else None
-    return CampaignList(lang, reports, paging.total, paging, counts, status, where, path)
+    # What is not kept (an open campaign's responses) is part of what was read.
+    live = tuple((c.id, numbers[c.id].started, numbers[c.id].completed) for c in campaigns
+                 if c.status != CampaignStatus.CLOSED)
+    return CampaignList(lang, reports, paging.total, paging, counts, status, where, path,
+                        (snapshot.mark, *key, live))
 
 
 @dataclass(frozen=True)

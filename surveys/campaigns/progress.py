@@ -37,6 +37,9 @@ class Progress:
 
 
 async def read_progress(uow: UnitOfWork, campaign_id: int) -> Progress:
+    """Everything a campaign's page shows of its progress: the responses counted by status,
+    completion time and entry point in one statement, the messages by kind and status in
+    another."""
     started = completed = 0
     over_time: dict[datetime, int] = {}
     entries: dict[str | None, int] = {}

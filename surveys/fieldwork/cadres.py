@@ -304,6 +304,23 @@ def made_profiles(rows: ProfileRows, now: datetime, tree: UnitTree) -> list[Prof
     ]
 
 
+def links_hold(rows: ProfileRows, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """When around ``now`` every link of ``rows`` is in the state it is in at ``now``: from
+    the last open link to expire at or before it (None: ever since) to the next to expire
+    after it (None: for good). Only an open link's state changes with time alone."""
+    since: datetime | None = None
+    until: datetime | None = None
+    for invite in rows.latest.values():
+        if invite.used_at is not None or invite.revoked_at is not None:
+            continue
+        at = invite.expires_at
+        if at <= now:
+            since = at if since is None else max(since, at)
+        else:
+            until = at if until is None else min(until, at)
+    return since, until
+
+
 async def profiles_of(uow: UnitOfWork, people: Sequence[Person], now: datetime,
                       tree: UnitTree) -> list[Profile]:
     """The profiles of ``people`` (read with their roles)."""

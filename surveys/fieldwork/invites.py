@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from storage.ids import is_digits
@@ -77,6 +77,29 @@ class CadreList:
     paging: Paging
     level: Level  # where in the scope the list is narrowed to
     path: str | None  # the narrowed-to unit's place in the tree
+    # Names what was read: the same version, the same profiles (for a page rendering them
+    # once for every reader).
+    version: tuple[object, ...] = ()
+
+
+@dataclass
+class _KeptPage:
+    """A page of profiles as read, and as made into profiles for the time their links keep
+    their states (a link expires with time alone)."""
+
+    total: int
+    rows: cadres.ProfileRows
+    made: tuple[datetime | None, datetime | None, list[cadres.Profile]] | None = None
+
+    def profiles(self, now: datetime, tree: UnitTree
+                 ) -> tuple[datetime | None, datetime | None, list[cadres.Profile]]:
+        if self.made is not None:
+            since, until, _profiles = self.made
+            if (since is None or since <= now) and (until is None or now < until):
+                return self.made
+        since, until = cadres.links_hold(self.rows, now)
+        self.made = (since, until, cadres.made_profiles(self.rows, now, tree))
+        return self.made
 
 
 class KeptCadres:
@@ -86,7 +109,7 @@ class KeptCadres:
 
     def __init__(self, published: PublishedRows, keep: int = 256) -> None:
         self.published = published
-        self.pages: UntilAudit[Hashable, tuple[int, cadres.ProfileRows]] = UntilAudit(keep)
+        self.pages: UntilAudit[Hashable, _KeptPage] = UntilAudit(keep)
 
     @classmethod
     def nothing(cls) -> KeptCadres:
@@ -113,12 +136,14 @@ async def list_cadres(uow: UnitOfWork, caller: Caller, *, page: int = 1,
     if where is None:
         raise Refused("out_of_scope", lang, {"unit": unit_id})
 
-    async def read() -> tuple[int, cadres.ProfileRows]:
+    async def read() -> _KeptPage:
         paging = Paging.of(page, size, await uow.cadres.count_in(where.roots))
         people = await uow.cadres.page_in(where.roots, paging.offset, paging.size)
-        return paging.total, await cadres.read_profiles(uow, people)
+        return _KeptPage(paging.total, await cadres.read_profiles(uow, people))
 
-    total, rows = await kept.pages.get((where.roots, page, size), snapshot.mark, read)
+    key = (where.roots, page, size)
+    found = await kept.pages.get(key, snapshot.mark, read)
+    since, until, profiles = found.profiles(caller.now, tree)
     path = tree.path(unit_id, lang) if unit_id is not None else None
-    return CadreList(lang, cadres.made_profiles(rows, caller.now, tree), total,
-                     Paging.of(page, size, total), where, path)
+    return CadreList(lang, profiles, found.total, Paging.of(page, size, found.total), where,
+                     path, (snapshot.mark, *key, since, until))

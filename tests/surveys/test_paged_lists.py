@@ -28,6 +28,7 @@ from surveys.appraisal.published_rows import PublishedRows
 from surveys.campaigns.admin import close_campaign, create_campaign
 from surveys.campaigns.commands import STATUS_ORDER, list_campaigns, slices
 from surveys.campaigns.progress import KeptCampaigns
+from surveys.fieldwork import cadres
 from surveys.fieldwork.invites import KeptCadres, list_cadres
 from surveys.paging import Paging
 from surveys.people.access import Actor, UnitTree, level
@@ -314,3 +315,25 @@ async def test_a_page_is_kept_until_the_audit_log_moves(db: Database) -> None:
     async with db.transaction() as uow:
         await uow.audit.record("test", "test.event", "person", person.id)
     assert (await shown())[1] == ["Cadre Hu"]
+
+
+async def test_a_kept_page_says_a_link_expired_once_it_has(db: Database) -> None:
+    """A link expires with time alone, no audit: the page kept is made again for it."""
+    await _campaigns(db, 0)
+    async with db.transaction() as uow:
+        await cadres.create_profile(uow, cadres.ProfileDraft("Cadre Hu", "Head", ("V1",)),
+                                    actor="test", now=NOW, valid_for=timedelta(days=2))
+    kept = KeptCadres(PublishedRows())
+
+    async def state(at: datetime) -> tuple[str, tuple[object, ...]]:
+        async with db.reading() as uow:
+            listing = await list_cadres(uow, Caller(telegram_user_id=COUNTY_ADMIN, now=at),
+                                        kept=kept)
+        return listing.profiles[0].link.latest, listing.version
+
+    pending, first = await state(NOW + timedelta(days=1))
+    assert pending == cadres.PENDING
+    assert await state(NOW + timedelta(days=1, hours=1)) == (cadres.PENDING, first)
+    expired, later = await state(NOW + timedelta(days=3))
+    assert expired == cadres.EXPIRED and later != first, "another version: rendered anew"
+    assert (await state(NOW + timedelta(hours=1)))[0] == cadres.PENDING
