@@ -15,6 +15,7 @@ from typing import TypeVar
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from storage.audit import KeptCheck
 from storage.clock import Clock, utcnow
 from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
@@ -71,6 +72,9 @@ class Deps:
     # The ranking's rows of published versions, read once (a published version never
     # changes), for the dashboard's readers and /results alike.
     published: PublishedRows = field(default_factory=PublishedRows)
+    # How far the audit log's chain was found intact, so the auditors' page checks only the
+    # events added since.
+    audit_chain: KeptCheck = field(default_factory=KeptCheck)
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None

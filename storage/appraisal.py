@@ -8,10 +8,10 @@ rules as the other repositories in ``storage``: nothing here commits.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVarTuple
 
 from sqlalchemy import (
     Numeric,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from analysis.facts import Distribution, ResponseRow
@@ -58,6 +59,7 @@ from storage.models import (
     Unit,
 )
 
+Ts = TypeVarTuple("Ts")
 RESIDENTS, CADRES = "residents", "cadres"
 # Rows fetched per round trip when streaming a period's responses.
 STREAM_CHUNK = 20_000
@@ -72,6 +74,46 @@ class PendingText:
     text: str
     # The response's mean rating (1-5) for a comment, to spot a contradiction; else None.
     rating: float | None
+
+
+class FlagLine(NamedTuple):
+    """A flag as an auditor's list shows it, with its response's unit and entry point."""
+
+    id: int
+    response_id: int
+    kind: str
+    reason: str
+    detected_at: datetime
+    dismissed_at: datetime | None
+    dismissed_by: str | None
+    dismiss_reason: str | None
+    unit_id: int
+    entry_point: str | None
+
+
+class AppealLine(NamedTuple):
+    """An appeal as the dashboard's list shows it, with its result and who is named."""
+
+    id: int
+    person_id: int
+    reason: str
+    status: AppealStatus
+    created_at: datetime
+    answer: str | None
+    answered_at: datetime | None
+    unit_id: int | None
+    result_status: str
+    score: float | None
+    grade: str | None
+    unit_code: str | None  # as the result recorded them at its run
+    unit_name: str | None
+    unit_name_zh: str | None
+    period: str
+    version: int
+    cadre: str
+    cadre_zh: str | None
+    reviewer: str | None
+    reviewer_zh: str | None
 
 
 def _completed(start: datetime, end: datetime, audience: str) -> Any:
@@ -281,6 +323,39 @@ class AnomaliesRepository(Repository):
             statement.order_by(Unit.code, AnomalyFlag.kind, AnomalyFlag.response_id)
             .limit(limit))
         return [(flag, code, entry) for flag, code, entry in rows]
+
+    @staticmethod
+    def _of_period(statement: Select[*Ts], start: datetime, end: datetime,
+                   unit_ids: Collection[int] | None) -> Select[*Ts]:
+        statement = (statement.join(Response, Response.id == AnomalyFlag.response_id)
+                     .join(Campaign, Campaign.id == Response.campaign_id)
+                     .where(_completed(start, end, RESIDENTS)))
+        if unit_ids is not None:
+            statement = statement.where(Campaign.unit_id.in_(list(unit_ids)))
+        return statement
+
+    async def counted(self, start: datetime, end: datetime,
+                      unit_ids: Collection[int] | None = None) -> tuple[int, int]:
+        """How many flags the period's responses (to campaigns of these units; None: all)
+        have, and how many of them were dismissed: one aggregate."""
+        row = (await self.session.execute(self._of_period(
+            select(func.count(), func.count(AnomalyFlag.dismissed_at)).select_from(
+                AnomalyFlag), start, end, unit_ids))).one()
+        return int(row[0]), int(row[1])
+
+    async def page(self, start: datetime, end: datetime, unit_ids: Collection[int] | None,
+                   offset: int, limit: int) -> list[FlagLine]:
+        """A page of the flags :meth:`counted` counts, by unit code, kind and response: what
+        an auditor's list shows of each, and nothing else."""
+        rows = await self.session.execute(self._of_period(
+            select(AnomalyFlag.id, AnomalyFlag.response_id, AnomalyFlag.kind,
+                   AnomalyFlag.reason, AnomalyFlag.detected_at, AnomalyFlag.dismissed_at,
+                   AnomalyFlag.dismissed_by, AnomalyFlag.dismiss_reason, Campaign.unit_id,
+                   Response.entry_point).select_from(AnomalyFlag), start, end, unit_ids)
+            .join(Unit, Unit.id == Campaign.unit_id)
+            .order_by(Unit.code, AnomalyFlag.kind, AnomalyFlag.response_id)
+            .offset(offset).limit(limit))
+        return [FlagLine._make(row) for row in rows]
 
 
     async def with_unit(self, flag_id: int) -> tuple[AnomalyFlag, int, datetime] | None:
@@ -621,6 +696,40 @@ class AppealsRepository(Repository):
         rows = await self.session.execute(
             statement.order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(limit))
         return [(a, r, run, person) for a, r, run, person in rows]
+
+    @staticmethod
+    def _in(statement: Select[*Ts], unit_ids: Collection[int] | None
+            ) -> Select[*Ts]:
+        statement = statement.join(AppraisalResult, AppraisalResult.id == Appeal.result_id)
+        if unit_ids is not None:
+            statement = statement.where(AppraisalResult.unit_id.in_(list(unit_ids)))
+        return statement
+
+    async def counted(self, unit_ids: Collection[int] | None) -> int:
+        """How many appeals there are of results for these units (None: all)."""
+        return int(await self.session.scalar(
+            self._in(select(func.count()).select_from(Appeal), unit_ids)) or 0)
+
+    async def page(self, unit_ids: Collection[int] | None, offset: int, limit: int
+                   ) -> list[AppealLine]:
+        """A page of the appeals :meth:`counted` counts, newest first, each with what a list
+        of them shows of its result (not the result's whole explanation), the cadre's and
+        the reviewer's names."""
+        reviewer = aliased(Person)
+        detail = AppraisalResult.detail
+        rows = await self.session.execute(self._in(
+            select(Appeal.id, Appeal.person_id, Appeal.reason, Appeal.status,
+                   Appeal.created_at, Appeal.answer, Appeal.answered_at,
+                   AppraisalResult.unit_id, AppraisalResult.status, AppraisalResult.score,
+                   AppraisalResult.grade, detail["unit_code"].as_string(),
+                   detail["unit_name"].as_string(), detail["unit_name_zh"].as_string(),
+                   AppraisalRun.period, AppraisalRun.version, Person.name, Person.name_zh,
+                   reviewer.name, reviewer.name_zh).select_from(Appeal), unit_ids)
+            .join(AppraisalRun, AppraisalRun.id == AppraisalResult.run_id)
+            .join(Person, Person.id == Appeal.person_id)
+            .outerjoin(reviewer, reviewer.id == Appeal.answered_by)
+            .order_by(Appeal.created_at.desc(), Appeal.id.desc()).offset(offset).limit(limit))
+        return [AppealLine._make(row) for row in rows]
 
     async def answer(self, appeal: Appeal, status: AppealStatus, answer: str,
                      person_id: int, now: datetime) -> bool:

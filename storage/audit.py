@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select, text
+from sqlalchemy import String, case, cast, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import Clock, utcnow
@@ -43,6 +43,34 @@ class ChainCheck:
     @property
     def intact(self) -> bool:
         return self.broken_at is None and not self.missing
+
+
+@dataclass(frozen=True)
+class Verified:
+    """How far a walk of the chain found it intact, for the next check to go on from: the
+    event ``last_id`` (hash ``hash``) was number ``events``; ``at`` is where each anchor's
+    hash was found (its number)."""
+
+    last_id: int
+    hash: str
+    events: int
+    at: Mapping[str, int]
+
+
+class KeptCheck:
+    """The chain as the last check of this process found it, so that the next one reads only
+    the events added since (the dashboard's audit log page: a county's log grows by thousands
+    of events a quarter, and checking it all on every load grows with it)."""
+
+    def __init__(self) -> None:
+        self._verified: Verified | None = None
+
+    async def check(self, audit: AuditRepository, anchors: Sequence[Anchor]) -> ChainCheck:
+        found, verified = await audit.check_from(anchors, self._verified)
+        if verified is None or self._verified is None or \
+                verified.last_id >= self._verified.last_id:
+            self._verified = verified
+        return found
 
 
 def _canonical(payload: Mapping[str, Any]) -> str:
@@ -127,21 +155,60 @@ class AuditRepository(Repository):
         """Walk the chain from the start, and check that each anchor's event is still where
         it was: the event numbered ``anchor.events`` has ``anchor.hash``. An intact chain
         shorter than an anchor, or one rebuilt after an edit, fails it."""
+        return (await self.check_from(anchors, None))[0]
+
+    async def check_from(self, anchors: Sequence[Anchor], since: Verified | None
+                         ) -> tuple[ChainCheck, Verified | None]:
+        """:meth:`check`, walking only the events after ``since`` (an earlier walk that found
+        the chain intact) if what it walked is still there as it was: its newest event with
+        the same hash, and as many events up to it (a deletion or an insertion before it, or
+        a chain rebuilt after an edit, makes it walk from the start again). Returns the check
+        and where the walk got to, for the next one (None: the chain is broken)."""
         wanted = {a.hash for a in anchors}
-        found: dict[str, int] = {}
-        prev_hash, count, broken = GENESIS_HASH, 0, None
-        for event in await self.session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+        prev_hash, count, after = GENESIS_HASH, 0, 0
+        at: dict[str, int | None] = {}
+        if since is not None and await self._still(since):
+            prev_hash, count, after = since.hash, since.events, since.last_id
+            at.update(since.at)
+        broken, last_id = None, after
+        for event in await self.session.scalars(
+                select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id)):
             count += 1
             if broken is None and (
                     event.prev_hash != prev_hash
                     or event.hash != audit_hash(prev_hash, _hashed_fields(event))):
                 broken = event.id
             if event.hash in wanted:
-                found[event.hash] = count
-            prev_hash = event.hash
-        missing = tuple((a, found.get(a.hash)) for a in anchors
-                        if found.get(a.hash) != a.events)
-        return ChainCheck(count, broken, missing, len(anchors))
+                at[event.hash] = count
+            prev_hash, last_id = event.hash, event.id
+        for anchor in anchors:
+            if anchor.hash not in at and broken is None:
+                # Recorded after the walk that verified its event: where that event is now.
+                at[anchor.hash] = await self._number_of(anchor.hash)
+        missing = tuple((a, at.get(a.hash)) for a in anchors if at.get(a.hash) != a.events)
+        check = ChainCheck(count, broken, missing, len(anchors))
+        if broken is not None:
+            return check, None
+        found = {h: n for h, n in at.items() if n is not None}
+        return check, Verified(last_id, prev_hash, count, found)
+
+    async def _still(self, since: Verified) -> bool:
+        """Whether the events up to ``since.last_id`` are as many as then, the last with the
+        same hash: one indexed aggregate, whatever the log's size."""
+        row = (await self.session.execute(
+            select(func.count(), func.max(case((AuditEvent.id == since.last_id,
+                                                AuditEvent.hash))))
+            .where(AuditEvent.id <= since.last_id))).one()
+        return (int(row[0]), row[1]) == (since.events, since.hash)
+
+    async def _number_of(self, event_hash: str) -> int | None:
+        """The event's number in the log (1 for the oldest), or None: no event has that hash."""
+        event_id = await self.session.scalar(
+            select(AuditEvent.id).where(AuditEvent.hash == event_hash))
+        if event_id is None:
+            return None
+        return int(await self.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.id <= event_id)) or 0)
 
     async def of(self, entity: str, entity_id: str | None = None,
                  limit: int = 200) -> Sequence[AuditEvent]:
@@ -154,19 +221,25 @@ class AuditRepository(Repository):
             select(AuditEvent).join(newest, AuditEvent.id == newest.c.id).order_by(AuditEvent.id)
         )).all()
 
-    async def recent(self, limit: int = 50) -> Sequence[AuditEvent]:
-        return (
-            await self.session.scalars(
-                select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
-            )
-        ).all()
+    async def recent(self, limit: int = 50, *, before: int | None = None
+                     ) -> Sequence[AuditEvent]:
+        """The newest events (older than the event ``before``, for a next page), newest
+        first."""
+        query = select(AuditEvent)
+        if before is not None:
+            query = query.where(AuditEvent.id < before)
+        return (await self.session.scalars(
+            query.order_by(AuditEvent.id.desc()).limit(limit))).all()
 
     async def search(self, needle: str, actors: Sequence[str] = (),
-                     limit: int = 100) -> Sequence[AuditEvent]:
+                     limit: int = 100, *, before: int | None = None) -> Sequence[AuditEvent]:
         """The newest events that mention ``needle`` (case-insensitively: the record's kind
         or id, the action, who did it, or anything in the states before and after: a case
-        number, a period, a campaign code), or done by one of ``actors``; newest first."""
+        number, a period, a campaign code), or done by one of ``actors``; newest first (older
+        than the event ``before``, for a next page)."""
         query = select(AuditEvent)
+        if before is not None:
+            query = query.where(AuditEvent.id < before)
         if needle:
             found = [AuditEvent.entity_id == needle,
                      *(column.icontains(needle, autoescape=True) for column in (

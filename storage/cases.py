@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVarTuple
 
-from sqlalchemy import Select, delete, func, or_, select, text, update
+from sqlalchemy import Select, and_, delete, func, or_, select, text, update
 from sqlalchemy import case as case_when
 
 from analysis.facts import CaseGroup
@@ -21,6 +21,7 @@ from storage.models import (
     CaseSeal,
     CaseStatus,
     CommentMove,
+    Person,
 )
 from storage.models.cases import ACTIVE_STATUSES, RESOLVED_OUTCOMES
 
@@ -28,13 +29,47 @@ from storage.models.cases import ACTIVE_STATUSES, RESOLVED_OUTCOMES
 # the one merged away along, so a chain is never longer than this.
 _MERGE_DEPTH = 8
 
+Ts = TypeVarTuple("Ts")
 
-def _shown(query: Select[Any], at: datetime | None) -> Select[Any]:
+
+def _shown(query: Select[*Ts], at: datetime | None) -> Select[*Ts]:
     """Only the cases staff may see at ``at`` (their report is no longer held:
     surveys.cases.holding); None: every case."""
     if at is None:
         return query
     return query.where(or_(Case.held_until.is_(None), Case.held_until <= at))
+
+
+# Where a case stands on the dashboard's board, in the order it lists them: still being
+# worked on past its deadline (overdue) or not (open), resolved, closed.
+BOARD_STATES = ("overdue", "open", "resolved", "closed")
+
+
+def _state(now: datetime) -> Any:
+    return case_when((Case.status == CaseStatus.CLOSED, BOARD_STATES[3]),
+                     (Case.status == CaseStatus.RESOLVED, BOARD_STATES[2]),
+                     (Case.due_at < now, BOARD_STATES[0]), else_=BOARD_STATES[1])
+
+
+def _rank(now: datetime) -> Any:
+    return case_when((Case.status == CaseStatus.CLOSED, 3), (Case.status == CaseStatus.RESOLVED, 2),
+                     (Case.due_at < now, 0), else_=1)
+
+
+class BoardLine(NamedTuple):
+    """A case as the dashboard's list shows it."""
+
+    number: str
+    unit_id: int
+    category: str
+    status: CaseStatus
+    due_at: datetime
+    answer_due_at: datetime | None
+    outcome: CaseOutcome | None
+    reports: int
+    closed_at: datetime | None
+    handler_name: str | None
+    handler_name_zh: str | None
 
 
 class NumbersTaken(LookupError):
@@ -93,6 +128,47 @@ class CasesRepository(Repository):
             query = query.where(Case.unit_id.in_(list(unit_ids)))
         return (await self.session.scalars(
             query.order_by(Case.closed_at.desc(), Case.number))).all()
+
+    # --- the dashboard's cases page (surveys.cases.board) --------------------------------------
+
+    async def board_counts(self, unit_ids: Collection[int] | None, now: datetime,
+                           since: datetime) -> list[tuple[int, str, int]]:
+        """(unit id, state, how many) of the cases on the board (of these units; None: all):
+        being worked on, or closed at or after ``since``, that staff may see at ``now``; in
+        one grouped statement, so a county's cases come back as a row per unit and state."""
+        inner = self._board(select(Case.unit_id, _state(now).label("state")), unit_ids, now,
+                            since).subquery()
+        rows = await self.session.execute(
+            select(inner.c.unit_id, inner.c.state, func.count())
+            .group_by(inner.c.unit_id, inner.c.state))
+        return [(unit_id, state, int(count)) for unit_id, state, count in rows]
+
+    async def board_page(self, unit_ids: Collection[int] | None, now: datetime,
+                         since: datetime, state: str | None, offset: int, limit: int
+                         ) -> list[BoardLine]:
+        """A page of the cases :meth:`board_counts` counts (only those in ``state``, one of
+        :data:`BOARD_STATES`, if given): overdue first, then open, resolved and closed, each
+        by deadline; with the handler's names and nothing the list does not show."""
+        query = self._board(
+            select(Case.number, Case.unit_id, Case.category, Case.status, Case.due_at,
+                   Case.answer_due_at, Case.outcome, Case.reports, Case.closed_at,
+                   Person.name, Person.name_zh)
+            .outerjoin(Person, Person.id == Case.handler_id), unit_ids, now, since)
+        if state is not None:
+            query = query.where(_state(now) == state)
+        rows = await self.session.execute(
+            query.order_by(_rank(now), Case.due_at, Case.number).offset(offset).limit(limit))
+        return [BoardLine._make(row) for row in rows]
+
+    @staticmethod
+    def _board(query: Select[*Ts], unit_ids: Collection[int] | None, now: datetime,
+               since: datetime) -> Select[*Ts]:
+        query = _shown(query.where(or_(
+            Case.status.in_(ACTIVE_STATUSES),
+            and_(Case.status == CaseStatus.CLOSED, Case.closed_at >= since))), now)
+        if unit_ids is not None:
+            query = query.where(Case.unit_id.in_(list(unit_ids)))
+        return query
 
     async def handled_as(self, case: Case, *, lock: bool = False) -> Case:
         """The case that handles ``case``: itself, or the one it was merged into, followed

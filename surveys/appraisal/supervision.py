@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from storage.audit import Anchor, ChainCheck
+from storage.appraisal import FlagLine
+from storage.audit import Anchor, ChainCheck, KeptCheck
 from storage.ids import parse_id, shown_id
 from storage.models import AnomalyFlag, Role
 from surveys.appraisal.periods import PeriodError, parse_period, period_of
 from surveys.appraisal.publication import holds_everywhere, names
+from surveys.appraisal.published_rows import PublishedRows
 from surveys.appraisal.run import (
     MAX_DISMISS_REASON,
     AppraisalError,
@@ -33,6 +35,7 @@ from surveys.appraisal.run import (
     dismiss_reason,
     restore_in,
 )
+from surveys.paging import PAGE_SIZE, Paging
 from surveys.people.access import Actor, UnitTree
 from surveys.people.caller import Caller, Refused, acting_as
 
@@ -41,8 +44,8 @@ if TYPE_CHECKING:
 
 AUDITOR_ROLES = (Role.AUDITOR,)
 NOT_AUDITOR = "not_auditor"
-FLAGS_LISTED = 500
-EVENTS_LISTED = 100
+FLAGS_PAGE = PAGE_SIZE
+EVENTS_PAGE = PAGE_SIZE
 MAX_SEARCH = 100
 # Keys of an event's states never shown in a page: no Telegram id leaves the server.
 _HIDDEN_KEYS = ("telegram", "chat_id", "user_id")
@@ -83,14 +86,16 @@ class FlagRow:
 class FlagList:
     lang: str
     period: str
-    items: tuple[FlagRow, ...]
-    dismissed: int
-    more: bool  # more flags than listed
+    items: tuple[FlagRow, ...]  # the page's
+    dismissed: int  # of all the period's flags in scope
+    paging: Paging  # its total: every flag of the period in scope
 
 
-async def _auditor(uow: UnitOfWork, caller: Caller) -> tuple[Actor, str, UnitTree]:
+async def _auditor(uow: UnitOfWork, caller: Caller, published: PublishedRows | None = None
+                   ) -> tuple[Actor, str, UnitTree]:
     actor, lang = await acting_as(uow, caller, AUDITOR_ROLES, NOT_AUDITOR)
-    return actor, lang, await UnitTree.load(uow)
+    tree = await published.tree(uow) if published is not None else await UnitTree.load(uow)
+    return actor, lang, tree
 
 
 def _visible(actor: Actor, tree: UnitTree) -> set[int] | None:
@@ -100,7 +105,7 @@ def _visible(actor: Actor, tree: UnitTree) -> set[int] | None:
     return actor.visible_units(tree, AUDITOR_ROLES)
 
 
-def _row(flag: AnomalyFlag, unit_id: int | None, entry: str | None, period: str,
+def _row(flag: AnomalyFlag | FlagLine, unit_id: int | None, entry: str | None, period: str,
          tree: UnitTree, lang: str, shown: Mapping[str, str],
          active: Mapping[int, list[str]]) -> FlagRow:
     unit = tree.path(unit_id, lang) if unit_id is not None and unit_id in tree.by_id else "?"
@@ -112,30 +117,32 @@ def _row(flag: AnomalyFlag, unit_id: int | None, entry: str | None, period: str,
                    period)
 
 
-async def flags_of_period(uow: UnitOfWork, caller: Caller, period_label: str) -> FlagList:
-    """The period's flags of responses to campaigns in the auditor's scope, by unit.
+async def flags_of_period(uow: UnitOfWork, caller: Caller, period_label: str, page: int = 1,
+                          published: PublishedRows | None = None) -> FlagList:
+    """A page of the period's flags of responses to campaigns in the auditor's scope, by
+    unit, with how many there are in all and how many were dismissed. ``published`` keeps
+    the unit tree between calls (the dashboard's).
 
     Raises:
         Refused: ``not_auditor``; ``period`` for a label that is no period.
     """
-    actor, lang, tree = await _auditor(uow, caller)
+    actor, lang, tree = await _auditor(uow, caller, published)
     try:
         period = parse_period(period_label)
     except PeriodError as exc:
         raise Refused("period", lang, {"period": period_label}) from exc
-    rows = await uow.anomalies.listed(period.start, period.end, _visible(actor, tree),
-                                      limit=FLAGS_LISTED + 1)
-    more = len(rows) > FLAGS_LISTED
-    rows = rows[:FLAGS_LISTED]
-    active = still_excluding(flag for flag, _, _ in rows)
-    shown = await names(uow, [flag.dismissed_by for flag, _, _ in rows])
-    items = []
-    for flag, code, entry in rows:
-        unit = tree.by_code.get(code)
-        items.append(_row(flag, unit.id if unit else None, entry, period.label, tree, lang,
-                          shown, active))
-    dismissed = sum(item.dismissed_at is not None for item in items)
-    return FlagList(lang, period.label, tuple(items), dismissed, more)
+    units = _visible(actor, tree)
+    total, dismissed = await uow.anomalies.counted(period.start, period.end, units)
+    paging = Paging.of(page, FLAGS_PAGE, total)
+    lines = (await uow.anomalies.page(period.start, period.end, units, paging.offset,
+                                      paging.size) if total else [])
+    # What else still keeps a dismissed flag's response out: asked only of those shown.
+    gone = [line for line in lines if line.dismissed_at is not None]
+    active = await uow.anomalies.active_kinds(line.response_id for line in gone) if gone else {}
+    shown = await names(uow, [line.dismissed_by for line in gone])
+    items = tuple(_row(line, line.unit_id, line.entry_point, period.label, tree, lang, shown,
+                       active) for line in lines)
+    return FlagList(lang, period.label, items, dismissed, paging)
 
 
 async def _flag(uow: UnitOfWork, actor: Actor, tree: UnitTree, lang: str,
@@ -219,12 +226,16 @@ async def restore(uow: UnitOfWork, caller: Caller, flag_id: int, reason: str) ->
 # --- the audit log --------------------------------------------------------------------------
 
 
-async def chain_check(uow: UnitOfWork) -> tuple[ChainCheck, list[Anchor]]:
+async def chain_check(uow: UnitOfWork, kept: KeptCheck | None = None
+                      ) -> tuple[ChainCheck, list[Anchor]]:
     """The chain from its start, and every head a publication recorded: the chain alone
-    cannot tell that its newest events (or all of them) were deleted; the heads can."""
+    cannot tell that its newest events (or all of them) were deleted; the heads can.
+    ``kept``: go on from where this process's last check got to (the dashboard's page)."""
     anchors = [Anchor(f"appraisal {run.period} version {run.version}",
                       run.audit_head_hash or "", run.audit_head_events or 0)
                for run in await uow.appraisal.anchored()]
+    if kept is not None:
+        return await kept.check(uow.audit, anchors), anchors
     return await uow.audit.check(anchors), anchors
 
 
@@ -247,6 +258,8 @@ class AuditLog:
     events: tuple[EventRow, ...]
     check: ChainCheck
     anchors: tuple[Anchor, ...]
+    before: int | None  # the page shows the events older than this one (None: the newest)
+    older: int | None  # the next page's ``before``: there are older events
 
 
 def _hidden(key: str) -> bool:
@@ -270,9 +283,12 @@ def state_text(state: Mapping[str, Any] | None) -> str | None:
     return "\n".join(lines)
 
 
-async def audit_log(uow: UnitOfWork, caller: Caller, needle: str) -> AuditLog:
+async def audit_log(uow: UnitOfWork, caller: Caller, needle: str, before: int | None = None,
+                    kept: KeptCheck | None = None) -> AuditLog:
     """The newest events about a record (``needle``: a case number, a period, a campaign
-    code, a person's name, a record's id), or the newest of all; with the chain's check.
+    code, a person's name, a record's id), or the newest of all, a page at a time (older
+    than the event ``before``); with the chain's check (``kept``: going on from this
+    process's last one).
 
     Raises:
         Refused: ``not_auditor``; ``audit_everywhere`` for an auditor of some units only.
@@ -284,13 +300,14 @@ async def audit_log(uow: UnitOfWork, caller: Caller, needle: str) -> AuditLog:
     if needle:
         # A person's name finds what they did (the log names them ``person:<id>``).
         labels = [f"person:{p.id}" for p in await uow.people.named(needle)]
-        found = await uow.audit.search(needle, labels, limit=EVENTS_LISTED)
+        found = await uow.audit.search(needle, labels, limit=EVENTS_PAGE + 1, before=before)
     else:
-        found = await uow.audit.recent(EVENTS_LISTED)
+        found = await uow.audit.recent(EVENTS_PAGE + 1, before=before)
+    older = found[EVENTS_PAGE - 1].id if len(found) > EVENTS_PAGE else None
+    found = found[:EVENTS_PAGE]
     shown = await names(uow, [e.actor for e in found])
     events = tuple(EventRow(e.id, e.at, shown.get(e.actor, e.actor), e.action, e.entity,
                             e.entity_id, state_text(e.before), state_text(e.after))
                    for e in found)
-    check, anchors = await chain_check(uow)
-    return AuditLog(lang, needle, events, check, tuple(anchors))
-
+    check, anchors = await chain_check(uow, kept)
+    return AuditLog(lang, needle, events, check, tuple(anchors), before, older)
