@@ -20,6 +20,7 @@ from storage.clock import Clock, utcnow
 from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
 from surveys.appraisal.published_rows import PublishedRows
+from surveys.appraisal.supervision import KeptFlags
 from surveys.campaigns.operations import Burden
 from surveys.cases.rules import CaseRules
 from surveys.fieldwork.rules import FieldRules
@@ -75,6 +76,8 @@ class Deps:
     # How far the audit log's chain was found intact, so the auditors' page checks only the
     # events added since.
     audit_chain: KeptCheck = field(default_factory=KeptCheck)
+    # The anomaly flags of the periods auditors read, kept until a flag changes.
+    flags: KeptFlags = field(default_factory=KeptFlags)
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None

@@ -324,39 +324,21 @@ class AnomaliesRepository(Repository):
             .limit(limit))
         return [(flag, code, entry) for flag, code, entry in rows]
 
-    @staticmethod
-    def _of_period(statement: Select[*Ts], start: datetime, end: datetime,
-                   unit_ids: Collection[int] | None) -> Select[*Ts]:
-        statement = (statement.join(Response, Response.id == AnomalyFlag.response_id)
-                     .join(Campaign, Campaign.id == Response.campaign_id)
-                     .where(_completed(start, end, RESIDENTS)))
-        if unit_ids is not None:
-            statement = statement.where(Campaign.unit_id.in_(list(unit_ids)))
-        return statement
-
-    async def counted(self, start: datetime, end: datetime,
-                      unit_ids: Collection[int] | None = None) -> tuple[int, int]:
-        """How many flags the period's responses (to campaigns of these units; None: all)
-        have, and how many of them were dismissed: one aggregate."""
-        row = (await self.session.execute(self._of_period(
-            select(func.count(), func.count(AnomalyFlag.dismissed_at)).select_from(
-                AnomalyFlag), start, end, unit_ids))).one()
-        return int(row[0]), int(row[1])
-
-    async def page(self, start: datetime, end: datetime, unit_ids: Collection[int] | None,
-                   offset: int, limit: int) -> list[FlagLine]:
-        """A page of the flags :meth:`counted` counts, by unit code, kind and response: what
-        an auditor's list shows of each, and nothing else."""
-        rows = await self.session.execute(self._of_period(
+    async def of_period(self, start: datetime, end: datetime) -> list[FlagLine]:
+        """Every flag of the period's responses, by unit code, kind and response: what an
+        auditor's list shows of each, and nothing else (read once for every reader while no
+        flag changes: :class:`surveys.appraisal.supervision.KeptFlags`)."""
+        rows = await self.session.execute(
             select(AnomalyFlag.id, AnomalyFlag.response_id, AnomalyFlag.kind,
                    AnomalyFlag.reason, AnomalyFlag.detected_at, AnomalyFlag.dismissed_at,
                    AnomalyFlag.dismissed_by, AnomalyFlag.dismiss_reason, Campaign.unit_id,
-                   Response.entry_point).select_from(AnomalyFlag), start, end, unit_ids)
+                   Response.entry_point)
+            .join(Response, Response.id == AnomalyFlag.response_id)
+            .join(Campaign, Campaign.id == Response.campaign_id)
             .join(Unit, Unit.id == Campaign.unit_id)
-            .order_by(Unit.code, AnomalyFlag.kind, AnomalyFlag.response_id)
-            .offset(offset).limit(limit))
+            .where(_completed(start, end, RESIDENTS))
+            .order_by(Unit.code, AnomalyFlag.kind, AnomalyFlag.response_id))
         return [FlagLine._make(row) for row in rows]
-
 
     async def with_unit(self, flag_id: int) -> tuple[AnomalyFlag, int, datetime] | None:
         """A flag with the unit of its response's campaign and when the response was

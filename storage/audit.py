@@ -138,6 +138,15 @@ class AuditRepository(Repository):
         return await self.session.scalar(
             select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
 
+    async def newest_about(self, entities: Sequence[str]) -> int | None:
+        """The id of the newest event about any of these kinds of record (None: none), each
+        read backwards along the (entity, id) index: what something kept of those records
+        is kept under."""
+        newest = [select(func.max(AuditEvent.id)).where(AuditEvent.entity == entity)
+                  .scalar_subquery() for entity in entities]
+        found = (await self.session.execute(select(*newest))).one()
+        return max((i for i in found if i is not None), default=None)
+
     async def head(self) -> tuple[str, int]:
         """The newest event's hash and the number of events: what an anchor records. Within
         ``record``'s transaction (whose lock on PostgreSQL is held to the commit) nothing can

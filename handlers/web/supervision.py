@@ -109,14 +109,14 @@ async def flags_page(request: web.Request) -> web.StreamResponse:
     this quarter's)."""
     asked = request.query.get("period", "").strip()
     page = page_number(request)
-    published = web_deps(request).deps.published
+    deps = web_deps(request).deps
 
     async def work(uow: UnitOfWork, viewer: Viewer) -> supervision.FlagList | None:
         period = asked or period_of(viewer.caller.now, "quarter").label
         if not PERIOD.match(period) or page is None:
             return None
         return await supervision.flags_of_period(uow, viewer.caller, period, page,
-                                                 published=published)
+                                                 published=deps.published, kept=deps.flags)
 
     read = await browse(request, work)
     if read is None:

@@ -65,6 +65,9 @@ class Snapshot:
 
     tree: UnitTree
     published: tuple[AppraisalRun, ...]
+    # The audit log's newest event when this was read: anything else kept until the log
+    # moves (a closed campaign's progress) is kept under it.
+    mark: str | None = None
 
 
 class PublishedRows:
@@ -112,7 +115,8 @@ class PublishedRows:
         mark = await uow.audit.newest_hash()
         if self._snapshot is not None and self._snapshot[0] == mark:
             return self._snapshot[1]
-        snapshot = Snapshot(await UnitTree.load(uow), tuple(await uow.appraisal.published()))
+        snapshot = Snapshot(await UnitTree.load(uow), tuple(await uow.appraisal.published()),
+                            mark)
         if self.keep:
             self._snapshot = (mark, snapshot)
         return snapshot

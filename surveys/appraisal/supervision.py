@@ -16,7 +16,7 @@ so it is for auditors for all units (``audit_everywhere`` otherwise). Refusals a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ from surveys.appraisal.run import (
     dismiss_reason,
     restore_in,
 )
+from surveys.kept import UntilAudit
 from surveys.paging import PAGE_SIZE, Paging
 from surveys.people.access import Actor, UnitTree
 from surveys.people.caller import Caller, Refused, acting_as
@@ -117,11 +118,72 @@ def _row(flag: AnomalyFlag | FlagLine, unit_id: int | None, entry: str | None, p
                    period)
 
 
+@dataclass(frozen=True)
+class PeriodFlags:
+    """Every flag of a period as the list shows them, in its order (unit code, kind,
+    response), with where each unit's are among them (together: the order starts with the
+    unit) and how many of each unit's were dismissed."""
+
+    lines: tuple[FlagLine, ...]
+    at: dict[int, range]
+    dismissed: dict[int, int]
+
+    @classmethod
+    def of(cls, lines: Sequence[FlagLine]) -> PeriodFlags:
+        at: dict[int, range] = {}
+        dismissed: dict[int, int] = {}
+        start = 0
+        for i, line in enumerate(lines):
+            if i + 1 == len(lines) or lines[i + 1].unit_id != line.unit_id:
+                at[line.unit_id] = range(start, i + 1)
+                start = i + 1
+            if line.dismissed_at is not None:
+                dismissed[line.unit_id] = dismissed.get(line.unit_id, 0) + 1
+        return cls(tuple(lines), at, dismissed)
+
+    def page(self, units: Collection[int] | None, page: int
+             ) -> tuple[list[FlagLine], Paging, int]:
+        """Page ``page`` of the flags of these units (None: all), the paging, and how many of
+        all of theirs were dismissed: only the units with flags are looked at."""
+        if units is None:
+            places = [range(len(self.lines))]
+            dismissed = sum(self.dismissed.values())
+        else:
+            places = sorted((self.at[u] for u in self.at if u in units),
+                            key=lambda r: r.start)
+            dismissed = sum(self.dismissed.get(u, 0) for u in self.at if u in units)
+        paging = Paging.of(page, FLAGS_PAGE, sum(len(r) for r in places))
+        wanted = range(paging.offset, paging.offset + paging.size)
+        shown: list[FlagLine] = []
+        before = 0
+        for place in places:
+            for i in place[max(0, wanted.start - before):max(0, wanted.stop - before)]:
+                shown.append(self.lines[i])
+            before += len(place)
+            if before >= wanted.stop:
+                break
+        return shown, paging, dismissed
+
+
+# The audit events about what the flags of a period are: an appraisal run replaces them, an
+# auditor dismisses or restores one; both in the transaction that changes them.
+FLAG_EVENTS = ("anomaly_flag", "appraisal_run")
+
+
+class KeptFlags(UntilAudit[str, PeriodFlags]):
+    """The flags of the periods last asked for, read again only after a flag changed (a
+    county's period has thousands; reading them joins each to its response)."""
+
+    def __init__(self, keep: int = 8) -> None:
+        super().__init__(keep)
+
+
 async def flags_of_period(uow: UnitOfWork, caller: Caller, period_label: str, page: int = 1,
-                          published: PublishedRows | None = None) -> FlagList:
+                          published: PublishedRows | None = None,
+                          kept: KeptFlags | None = None) -> FlagList:
     """A page of the period's flags of responses to campaigns in the auditor's scope, by
     unit, with how many there are in all and how many were dismissed. ``published`` keeps
-    the unit tree between calls (the dashboard's).
+    the unit tree between calls, ``kept`` the period's flags (the dashboard's).
 
     Raises:
         Refused: ``not_auditor``; ``period`` for a label that is no period.
@@ -131,11 +193,17 @@ async def flags_of_period(uow: UnitOfWork, caller: Caller, period_label: str, pa
         period = parse_period(period_label)
     except PeriodError as exc:
         raise Refused("period", lang, {"period": period_label}) from exc
-    units = _visible(actor, tree)
-    total, dismissed = await uow.anomalies.counted(period.start, period.end, units)
-    paging = Paging.of(page, FLAGS_PAGE, total)
-    lines = (await uow.anomalies.page(period.start, period.end, units, paging.offset,
-                                      paging.size) if total else [])
+
+    async def read() -> PeriodFlags:
+        return PeriodFlags.of(await uow.anomalies.of_period(period.start, period.end))
+
+    if kept is not None:
+        # The mark first: a change committed while the flags are read is read again later.
+        mark = await uow.audit.newest_about(FLAG_EVENTS)
+        flags = await kept.get(period.label, str(mark), read)
+    else:
+        flags = await read()
+    lines, paging, dismissed = flags.page(_visible(actor, tree), page)
     # What else still keeps a dismissed flag's response out: asked only of those shown.
     gone = [line for line in lines if line.dismissed_at is not None]
     active = await uow.anomalies.active_kinds(line.response_id for line in gone) if gone else {}

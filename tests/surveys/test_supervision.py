@@ -5,9 +5,12 @@ text key, and no Telegram id in what a page shows of the audit log."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
+from storage.appraisal import FlagLine
 from storage.models import Role
 from storage.uow import Database
 from surveys.appraisal import supervision
@@ -85,3 +88,63 @@ def test_states_shown_never_hold_a_telegram_id() -> None:
                                     "holder": {"chat_id": 42, "unit": "T1"}})
     assert shown is not None and "123456789" not in shown and "42" not in shown
     assert "name: Li" in shown and "unit=T1" in shown
+
+
+def _line(flag_id: int, unit_id: int, dismissed: bool = False) -> FlagLine:
+    return FlagLine(flag_id, 1000 + flag_id, "too_fast", "answered in 2 s", NOW,
+                    NOW if dismissed else None, "person:1" if dismissed else None,
+                    "known" if dismissed else None, unit_id, None)
+
+
+def test_a_periods_flags_are_paged_within_a_scope() -> None:
+    # Units 1, 2, 3 in the list's order, 30, 40 and 35 flags; some dismissed in unit 2.
+    lines = [_line(i, 1) for i in range(30)] + [
+        _line(100 + i, 2, dismissed=i < 3) for i in range(40)] + [
+        _line(200 + i, 3) for i in range(35)]
+    flags = supervision.PeriodFlags.of(lines)
+    shown, paging, dismissed = flags.page(None, 1)
+    assert (paging.total, paging.pages, dismissed) == (105, 3, 3)
+    assert [f.id for f in shown] == [f.id for f in lines[:50]]
+    shown, paging, _ = flags.page(None, 3)
+    assert [f.id for f in shown] == [f.id for f in lines[100:]]
+    # Units 1 and 3 only: 65 flags, the second page from the middle of unit 3's.
+    shown, paging, dismissed = flags.page({1, 3, 99}, 2)
+    assert (paging.total, paging.number, dismissed) == (65, 2, 0)
+    assert [f.id for f in shown] == [200 + i for i in range(20, 35)]
+    shown, paging, dismissed = flags.page({2}, 9)
+    assert paging.number == 1 and len(shown) == 40 and dismissed == 3, "the last page"
+    shown, paging, _ = flags.page(set(), 1)
+    assert shown == [] and paging.total == 0
+
+
+async def test_a_periods_flags_are_read_again_only_once_one_changed(db: Database) -> None:
+    await seed_campaign(db)
+    seeded = await flags(db)
+    await _people(db)
+    kept = supervision.KeptFlags()
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    async def listed() -> tuple[supervision.FlagList, int]:
+        statements.clear()
+        async with db.reading() as uow:
+            event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+            try:
+                found = await supervision.flags_of_period(uow, _caller(EVERYWHERE), PERIOD,
+                                                          kept=kept)
+            finally:
+                event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        return found, sum("JOIN responses" in s for s in statements)
+
+    first, read = await listed()
+    assert read == 1 and {f.id for f in first.items} == {seeded.north, seeded.south}
+    again, read = await listed()
+    assert read == 0 and again.items == first.items, "kept"
+    async with db.transaction() as uow:
+        await supervision.dismiss(uow, _caller(EVERYWHERE), seeded.north, "a regular")
+    after, read = await listed()
+    assert read == 1 and after.dismissed == 1, "a dismissal is an audited change"
+    [north] = [f for f in after.items if f.id == seeded.north]
+    assert north.dismissed_by == "Auditor Wang" and north.dismiss_reason == "a regular"
