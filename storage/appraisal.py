@@ -328,7 +328,7 @@ class AnomaliesRepository(Repository):
         """Every flag of the period's responses, by unit code, kind and response: what an
         auditor's list shows of each, and nothing else (read once for every reader while no
         flag changes: :class:`surveys.appraisal.supervision.KeptFlags`)."""
-        rows = await self.session.execute(
+        rows = await self.plain(
             select(AnomalyFlag.id, AnomalyFlag.response_id, AnomalyFlag.kind,
                    AnomalyFlag.reason, AnomalyFlag.detected_at, AnomalyFlag.dismissed_at,
                    AnomalyFlag.dismissed_by, AnomalyFlag.dismiss_reason, Campaign.unit_id,
@@ -689,8 +689,9 @@ class AppealsRepository(Repository):
 
     async def counted(self, unit_ids: Collection[int] | None) -> int:
         """How many appeals there are of results for these units (None: all)."""
-        return int(await self.session.scalar(
-            self._in(select(func.count()).select_from(Appeal), unit_ids)) or 0)
+        [(count,)] = await self.plain(
+            self._in(select(func.count()).select_from(Appeal), unit_ids))
+        return int(count)
 
     async def page(self, unit_ids: Collection[int] | None, offset: int, limit: int
                    ) -> list[AppealLine]:
@@ -699,7 +700,7 @@ class AppealsRepository(Repository):
         the reviewer's names."""
         reviewer = aliased(Person)
         detail = AppraisalResult.detail
-        rows = await self.session.execute(self._in(
+        rows = await self.plain(self._in(
             select(Appeal.id, Appeal.person_id, Appeal.reason, Appeal.status,
                    Appeal.created_at, Appeal.answer, Appeal.answered_at,
                    AppraisalResult.unit_id, AppraisalResult.status, AppraisalResult.score,

@@ -144,7 +144,7 @@ class AuditRepository(Repository):
         is kept under."""
         newest = [select(func.max(AuditEvent.id)).where(AuditEvent.entity == entity)
                   .scalar_subquery() for entity in entities]
-        found = (await self.session.execute(select(*newest))).one()
+        [found] = await self.plain(select(*newest))
         return max((i for i in found if i is not None), default=None)
 
     async def head(self) -> tuple[str, int]:
@@ -204,11 +204,11 @@ class AuditRepository(Repository):
     async def _still(self, since: Verified) -> bool:
         """Whether the events up to ``since.last_id`` are as many as then, the last with the
         same hash: one indexed aggregate, whatever the log's size."""
-        row = (await self.session.execute(
+        [(count, last)] = await self.plain(
             select(func.count(), func.max(case((AuditEvent.id == since.last_id,
                                                 AuditEvent.hash))))
-            .where(AuditEvent.id <= since.last_id))).one()
-        return (int(row[0]), row[1]) == (since.events, since.hash)
+            .where(AuditEvent.id <= since.last_id))
+        return (int(count), last) == (since.events, since.hash)
 
     async def _number_of(self, event_hash: str) -> int | None:
         """The event's number in the log (1 for the oldest), or None: no event has that hash."""

@@ -113,8 +113,7 @@ class PeopleRepository(Repository):
         wanted = sorted(set(person_ids))
         if not wanted:
             return {}
-        rows = await self.session.execute(
-            select(Person.id, Person.name).where(Person.id.in_(wanted)))
+        rows = await self.plain(select(Person.id, Person.name).where(Person.id.in_(wanted)))
         return {person_id: name for person_id, name in rows}
 
     async def named(self, needle: str, limit: int = 20) -> Sequence[Person]:

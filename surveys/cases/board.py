@@ -110,16 +110,6 @@ def _tops(tree: UnitTree, actor: Actor) -> list[Unit]:
                   key=lambda u: u.name)
 
 
-def _units(tree: UnitTree, roots: list[Unit]) -> set[int] | None:
-    """The units of these subtrees, for the database to filter by; None: every unit."""
-    if {u.id for u in roots} == {u.id for u in tree.children.get(None, [])}:
-        return None
-    found: set[int] = set()
-    for root in roots:
-        found |= tree.subtree(root.id)
-    return found
-
-
 async def case_board(uow: UnitOfWork, caller: Caller, *, show: str | None = None,
                      unit_id: int | None = None, page: int = 1, recent: timedelta = RECENT,
                      published: PublishedRows | None = None) -> Board:
@@ -142,40 +132,27 @@ async def case_board(uow: UnitOfWork, caller: Caller, *, show: str | None = None
         node = tree.by_id[unit_id]
     else:
         node = tops[0] if len(tops) == 1 else None
-    roots = [node] if node is not None else tops
-    units = _units(tree, roots)
+    # The units one level down (or the scope's tops), each counted with its subtree, and
+    # the opened unit's own cases.
+    groups = tree.children.get(node.id, []) if node is not None else tops
+    own = node.id if node is not None else None
     since = now - recent
-    # Each unit's counts, added up to the unit one level below the one opened.
     counts = _count()
     below: dict[int, dict[str, int]] = {}
-    top_ids = {u.id for u in tops}
-    for found, state, many in await uow.cases.board_counts(units, now, since):
-        if found not in tree.by_id:
-            continue
-        chain = tree.ancestors(found)  # nearest first
-        if node is not None:
-            if node.id not in chain:
-                continue
-            at = chain.index(node.id)
-            key = chain[at - 1] if at > 0 else None
-        else:
-            key = next((u for u in reversed(chain) if u in top_ids), None)
-            if key is None:
-                continue
+    for found, state, many in await uow.cases.board_counts([u.id for u in groups], own, now,
+                                                           since):
         counts[state] += many
-        if key is not None:
-            below.setdefault(key, _count())[state] += many
-    listed = ([c for c in tree.children.get(node.id, []) if c.id in below] if node is not None
-              else [u for u in tops if u.id in below])
-    places = [UnitCases(u.id, display_name(u, lang), below[u.id]) for u in listed
-              if show is None or below[u.id][show]]
+        if found != own:
+            below.setdefault(found, _count())[state] += many
+    places = [UnitCases(u.id, display_name(u, lang), below[u.id]) for u in groups
+              if u.id in below and (show is None or below[u.id][show])]
     total = counts[show] if show is not None else sum(counts.values())
     paging = Paging.of(page, PAGE_SIZE, total)
-    lines = (await uow.cases.board_page(units, now, since, show, paging.offset, paging.size)
-             if total else [])
+    lines = (await uow.cases.board_page([u.id for u in groups], own, now, since, show,
+                                        paging.offset, paging.size) if total else [])
     if node is None:
         up = None
-    elif node.id in top_ids:
+    elif any(node.id == top.id for top in tops):
         up = 0 if len(tops) > 1 else None
     else:
         up = node.parent_id
