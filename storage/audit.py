@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,13 +62,25 @@ class Verified:
 class KeptCheck:
     """The chain as the last check of this process found it, so that the next one reads only
     the events added since (the dashboard's audit log page: a county's log grows by thousands
-    of events a quarter, and checking it all on every load grows with it)."""
+    of events a quarter, and checking it all on every load grows with it).
 
-    def __init__(self) -> None:
+    Each check makes sure the newest event checked is still there with its hash (one row by
+    its key): the newest events deleted, or the chain rebuilt after an edit, are seen at once.
+    An event deleted or added among the older ones shows as fewer or more events up to it,
+    which is counted at most every ``recount_s`` seconds (counting grows with the log, if far
+    more slowly than hashing it)."""
+
+    def __init__(self, recount_s: float = 60.0) -> None:
+        self.recount_s = recount_s
         self._verified: Verified | None = None
+        self._counted = -math.inf
 
     async def check(self, audit: AuditRepository, anchors: Sequence[Anchor]) -> ChainCheck:
-        found, verified = await audit.check_from(anchors, self._verified)
+        now = time.monotonic()
+        recount = now - self._counted >= self.recount_s
+        found, verified = await audit.check_from(anchors, self._verified, recount=recount)
+        if recount:
+            self._counted = now
         if verified is None or self._verified is None or \
                 verified.last_id >= self._verified.last_id:
             self._verified = verified
@@ -166,17 +180,18 @@ class AuditRepository(Repository):
         shorter than an anchor, or one rebuilt after an edit, fails it."""
         return (await self.check_from(anchors, None))[0]
 
-    async def check_from(self, anchors: Sequence[Anchor], since: Verified | None
-                         ) -> tuple[ChainCheck, Verified | None]:
+    async def check_from(self, anchors: Sequence[Anchor], since: Verified | None, *,
+                         recount: bool = True) -> tuple[ChainCheck, Verified | None]:
         """:meth:`check`, walking only the events after ``since`` (an earlier walk that found
         the chain intact) if what it walked is still there as it was: its newest event with
-        the same hash, and as many events up to it (a deletion or an insertion before it, or
-        a chain rebuilt after an edit, makes it walk from the start again). Returns the check
-        and where the walk got to, for the next one (None: the chain is broken)."""
+        the same hash, and (``recount``) as many events up to it. A deletion or an insertion
+        before it, or a chain rebuilt after an edit, makes it walk from the start again.
+        Returns the check and where the walk got to, for the next one (None: the chain is
+        broken)."""
         wanted = {a.hash for a in anchors}
         prev_hash, count, after = GENESIS_HASH, 0, 0
         at: dict[str, int | None] = {}
-        if since is not None and await self._still(since):
+        if since is not None and await self._still(since, recount):
             prev_hash, count, after = since.hash, since.events, since.last_id
             at.update(since.at)
         broken, last_id = None, after
@@ -201,9 +216,14 @@ class AuditRepository(Repository):
         found = {h: n for h, n in at.items() if n is not None}
         return check, Verified(last_id, prev_hash, count, found)
 
-    async def _still(self, since: Verified) -> bool:
-        """Whether the events up to ``since.last_id`` are as many as then, the last with the
-        same hash: one indexed aggregate, whatever the log's size."""
+    async def _still(self, since: Verified, recount: bool) -> bool:
+        """Whether the event ``since.last_id`` still has the same hash (one row by its key)
+        and, with ``recount``, the events up to it are as many as then (one aggregate over
+        the primary key's index)."""
+        if not recount:
+            found = await self.plain(
+                select(AuditEvent.hash).where(AuditEvent.id == since.last_id))
+            return [row[0] for row in found] == [since.hash]
         [(count, last)] = await self.plain(
             select(func.count(), func.max(case((AuditEvent.id == since.last_id,
                                                 AuditEvent.hash))))

@@ -1,12 +1,15 @@
 """The auditors' pages: anomaly flags (dismiss and restore, each with a reason), appeals with
 their answers, the audit log searched by record with the chain's check, and the publications
-awaiting approval (four eyes: approve with a confirmation, or refuse with a reason).
+awaiting approval (four eyes: approve with a confirmation, or refuse with a reason). Flags
+and appeals come 50 to a page (``?page=N``), the audit log 50 events at a time
+(``?before=ID``).
 
 Thin like the chat's handlers: each page runs one use case of
 :mod:`surveys.appraisal.supervision`, :mod:`surveys.appraisal.appeals` or
-:mod:`surveys.appraisal.publication` in one transaction. A flag or request outside the
-person's scope is the same 404 as one that does not exist; every form carries the CSRF token
-(checked by ``security.headers_middleware`` before these handlers run).
+:mod:`surveys.appraisal.publication` in one transaction; the lists read with the viewer's
+session in one unit of work without a transaction (``pages.browse``). A flag or request
+outside the person's scope is the same 404 as one that does not exist; every form carries the
+CSRF token (checked by ``security.headers_middleware`` before these handlers run).
 """
 
 from __future__ import annotations

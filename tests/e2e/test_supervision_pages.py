@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from sandbox import SandboxClient
 from storage.models import AnomalyFlag, AppraisalStatus, AuditEvent, Role
@@ -379,7 +379,7 @@ async def test_the_audit_log_pages_back_and_checks_only_what_is_new(
     web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
 ) -> None:
     """Older events a page at a time; the chain's check goes on from the last one (the page
-    reads only the events added since), and still sees an event deleted before them."""
+    reads only the events added since), and sees one of them edited."""
     await _signed_in(client, db, browser_of, AUDITOR, Role.AUDITOR, None, "Auditor Wang")
     async with db.transaction() as uow:
         for i in range(60):
@@ -399,14 +399,16 @@ async def test_the_audit_log_pages_back_and_checks_only_what_is_new(
     await browser_of.get("/audit/log?before=x")
     assert browser_of.status == 404
 
-    # New events are checked as they come; an event deleted among those already checked is
-    # still seen (there are fewer events up to the last one checked).
+    # New events are checked as they come: one edited before the page saw it breaks the chain.
     async with db.transaction() as uow:
-        await uow.audit.record("test", "test.step", "step", "late", after={"step": "late"})
+        late = await uow.audit.record("test", "test.step", "step", "late", after={"step": 1})
     again = await browser_of.get("/audit/log")
     assert f"Chain intact: {total + 1} event(s)" in again
     async with db.transaction() as uow:
-        await uow.session.execute(delete(AuditEvent).where(AuditEvent.id == events[30].id))
+        edited = await uow.audit.record("test", "test.step", "step", "edited", after={"n": 2})
+        await uow.session.flush()
+        await uow.session.execute(update(AuditEvent).where(AuditEvent.id == edited.id)
+                                  .values(actor="someone-else"))
     tampered = await browser_of.get("/audit/log")
     assert "Chain intact" not in tampered
-    assert f"The chain breaks at event {events[29].id}" in tampered
+    assert f"The chain breaks at event {edited.id}" in tampered and late.id < edited.id

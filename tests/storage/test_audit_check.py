@@ -89,7 +89,7 @@ async def test_tampering_is_seen_going_on_as_from_the_start(db: Database,
                                                             tampered: str) -> None:
     await _record(db, 12)
     anchor = await _head(db)
-    kept = KeptCheck()
+    kept = KeptCheck(recount_s=0)  # the events up to the last one checked counted each time
     before, _, _ = await _both(db, kept, [anchor])
     assert before.intact
     async with db.transaction() as uow:
@@ -123,3 +123,24 @@ async def test_tampering_is_seen_going_on_as_from_the_start(db: Database,
     assert after == from_start and not after.intact
     again, from_start, _ = await _both(db, kept, [anchor])
     assert again == from_start, "and on the next load too"
+
+
+async def test_an_event_deleted_among_those_checked_is_seen_when_they_are_counted(
+        db: Database) -> None:
+    """Between counts only the newest event checked is looked up (by its key): a deletion
+    among the older ones shows at the next count, then on every check."""
+    await _record(db, 12)
+    kept = KeptCheck(recount_s=3600)
+    first, _, _ = await _both(db, kept, [])
+    assert first.intact
+    async with db.transaction() as uow:
+        ids = list(await uow.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)))
+        await uow.session.execute(delete(AuditEvent).where(AuditEvent.id == ids[5]))
+    between, from_start, statements = await _both(db, kept, [])
+    assert between.intact and not from_start.intact, "not counted yet"
+    assert not any("count(" in sql for sql, _ in statements)
+    kept.recount_s = 0
+    counted, from_start, _ = await _both(db, kept, [])
+    assert counted == from_start and counted.broken_at == ids[6]
+    again, from_start, _ = await _both(db, kept, [])
+    assert again == from_start
