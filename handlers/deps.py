@@ -19,6 +19,7 @@ from storage.audit import KeptCheck
 from storage.clock import Clock, utcnow
 from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
+from surveys.appraisal.appeals import KeptUnitNames
 from surveys.appraisal.published_rows import PublishedRows
 from surveys.appraisal.supervision import KeptFlags
 from surveys.campaigns.operations import Burden
@@ -78,6 +79,8 @@ class Deps:
     audit_chain: KeptCheck = field(default_factory=KeptCheck)
     # The anomaly flags of the periods auditors read, kept until a flag changes.
     flags: KeptFlags = field(default_factory=KeptFlags)
+    # The units appealed results recorded (a result never changes), for the appeals page.
+    appealed_units: KeptUnitNames = field(default_factory=KeptUnitNames)
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None

@@ -101,13 +101,11 @@ class AppealLine(NamedTuple):
     created_at: datetime
     answer: str | None
     answered_at: datetime | None
+    result_id: int
     unit_id: int | None
     result_status: str
     score: float | None
     grade: str | None
-    unit_code: str | None  # as the result recorded them at its run
-    unit_name: str | None
-    unit_name_zh: str | None
     period: str
     version: int
     cadre: str
@@ -689,30 +687,42 @@ class AppealsRepository(Repository):
 
     async def counted(self, unit_ids: Collection[int] | None) -> int:
         """How many appeals there are of results for these units (None: all)."""
-        [(count,)] = await self.plain(
-            self._in(select(func.count()).select_from(Appeal), unit_ids))
+        query = select(func.count()).select_from(Appeal)
+        [(count,)] = await self.plain(self._in(query, unit_ids) if unit_ids is not None
+                                      else query)
         return int(count)
 
     async def page(self, unit_ids: Collection[int] | None, offset: int, limit: int
                    ) -> list[AppealLine]:
         """A page of the appeals :meth:`counted` counts, newest first, each with what a list
-        of them shows of its result (not the result's whole explanation), the cadre's and
-        the reviewer's names."""
+        of them shows of its result (not its explanation: the unit's names it recorded are
+        :meth:`unit_names`), the cadre's and the reviewer's names."""
         reviewer = aliased(Person)
-        detail = AppraisalResult.detail
         rows = await self.plain(self._in(
             select(Appeal.id, Appeal.person_id, Appeal.reason, Appeal.status,
-                   Appeal.created_at, Appeal.answer, Appeal.answered_at,
+                   Appeal.created_at, Appeal.answer, Appeal.answered_at, Appeal.result_id,
                    AppraisalResult.unit_id, AppraisalResult.status, AppraisalResult.score,
-                   AppraisalResult.grade, detail["unit_code"].as_string(),
-                   detail["unit_name"].as_string(), detail["unit_name_zh"].as_string(),
-                   AppraisalRun.period, AppraisalRun.version, Person.name, Person.name_zh,
-                   reviewer.name, reviewer.name_zh).select_from(Appeal), unit_ids)
+                   AppraisalResult.grade, AppraisalRun.period, AppraisalRun.version,
+                   Person.name, Person.name_zh, reviewer.name, reviewer.name_zh)
+            .select_from(Appeal), unit_ids)
             .join(AppraisalRun, AppraisalRun.id == AppraisalResult.run_id)
             .join(Person, Person.id == Appeal.person_id)
             .outerjoin(reviewer, reviewer.id == Appeal.answered_by)
             .order_by(Appeal.created_at.desc(), Appeal.id.desc()).offset(offset).limit(limit))
         return [AppealLine._make(row) for row in rows]
+
+    async def unit_names(self, result_ids: Collection[int]
+                         ) -> dict[int, tuple[str | None, str | None, str | None]]:
+        """The unit's code and names each result recorded at its run (its explanation read
+        for them: worth keeping, as a result never changes)."""
+        if not result_ids:
+            return {}
+        detail = AppraisalResult.detail
+        rows = await self.plain(
+            select(AppraisalResult.id, detail["unit_code"].as_string(),
+                   detail["unit_name"].as_string(), detail["unit_name_zh"].as_string())
+            .where(AppraisalResult.id.in_(sorted(result_ids))))
+        return {result_id: (code, name, name_zh) for result_id, code, name, name_zh in rows}
 
     async def answer(self, appeal: Appeal, status: AppealStatus, answer: str,
                      person_id: int, now: datetime) -> bool:

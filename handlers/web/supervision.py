@@ -189,12 +189,13 @@ async def flag_restore(request: web.Request) -> web.StreamResponse:
 async def appeals_page(request: web.Request) -> web.StreamResponse:
     """``/audit/appeals?page=N``: the appeals in scope, newest first, with their answers."""
     page = page_number(request)
-    published = web_deps(request).deps.published
+    deps = web_deps(request).deps
 
     async def work(uow: UnitOfWork, viewer: Viewer) -> appeals.AppealHistory | None:
         if page is None:
             return None
-        return await appeals.appeal_history(uow, viewer.caller, page, published=published)
+        return await appeals.appeal_history(uow, viewer.caller, page, published=deps.published,
+                                            kept=deps.appealed_units)
 
     read = await browse(request, work)
     if read is None:

@@ -46,6 +46,7 @@ from surveys.appraisal.results import (
     published_of,
     unit_names,
 )
+from surveys.kept import UntilAudit
 from surveys.paging import PAGE_SIZE, Paging
 from surveys.people import busy
 from surveys.people.access import CADRE_ROLES, VIEW_ROLES, Actor, UnitTree
@@ -346,11 +347,24 @@ class AppealHistory:
     paging: Paging  # its total: every appeal in scope
 
 
+UnitOfResult = tuple[str | None, str | None, str | None]
+
+
+class KeptUnitNames(UntilAudit[int, UnitOfResult]):
+    """The unit's code and names each result recorded, by result id: a result never
+    changes, so what was read of it stays true (its explanation need not be read again)."""
+
+    def __init__(self, keep: int = 20_000) -> None:
+        super().__init__(keep)
+
+
 async def appeal_history(uow: UnitOfWork, caller: Caller, page: int = 1,
-                         published: PublishedRows | None = None) -> AppealHistory:
+                         published: PublishedRows | None = None,
+                         kept: KeptUnitNames | None = None) -> AppealHistory:
     """The appeals of results in the caller's scope (open or answered), newest first, with
     their answers, a page at a time: what the dashboard's appeals page lists. ``published``
-    keeps the unit tree between calls (the dashboard's).
+    keeps the unit tree between calls, ``kept`` the units the results recorded (the
+    dashboard's).
 
     Raises:
         Refused: ``not_staff``.
@@ -362,25 +376,43 @@ async def appeal_history(uow: UnitOfWork, caller: Caller, page: int = 1,
     paging = Paging.of(page, APPEALS_PAGE, await uow.appeals.counted(units))
     lines = (await uow.appeals.page(units, paging.offset, paging.size)
              if paging.total else [])
-    records = tuple(AppealRecord(_line_item(line, tree, actor, lang), line.answer,
-                                 _name(line.reviewer, line.reviewer_zh, lang),
+    recorded = await _recorded_units(uow, [line.result_id for line in lines], kept)
+    records = tuple(AppealRecord(_line_item(line, recorded[line.result_id], tree, actor, lang),
+                                 line.answer, _name(line.reviewer, line.reviewer_zh, lang),
                                  line.answered_at) for line in lines)
     return AppealHistory(lang, records, paging)
+
+
+async def _recorded_units(uow: UnitOfWork, result_ids: list[int],
+                          kept: KeptUnitNames | None) -> dict[int, UnitOfResult]:
+    found: dict[int, UnitOfResult] = {}
+    for result_id in result_ids:
+        known = kept.peek(result_id, None) if kept is not None else None
+        if known is not None:
+            found[result_id] = known
+    read = await uow.appeals.unit_names([i for i in result_ids if i not in found])
+    for result_id, names_of in read.items():
+        found[result_id] = names_of
+        if kept is not None:
+            kept.put(result_id, None, names_of)
+    return {i: found.get(i, (None, None, None)) for i in result_ids}
 
 
 def _name(name: str | None, name_zh: str | None, lang: str) -> str | None:
     return display_name(Names(name, name_zh), lang) if name is not None else None
 
 
-def _line_item(line: AppealLine, tree: UnitTree, actor: Actor, lang: str) -> AppealItem:
+def _line_item(line: AppealLine, recorded: UnitOfResult, tree: UnitTree, actor: Actor,
+               lang: str) -> AppealItem:
     """An appeal as :func:`_item` makes it, from what the list reads of it: the unit's names
     as the result recorded them (its names now, for a result stored without them)."""
+    code, name, name_zh = recorded
     now = tree.by_id.get(line.unit_id) if line.unit_id is not None else None
-    unit = (Names(line.unit_name, line.unit_name_zh) if line.unit_name
+    unit = (Names(name, name_zh) if name
             else Names.of(now) if now is not None else Names("?"))
-    code = line.unit_code or (now.code if now is not None else "?")
-    appealed = Appealed(code, display_name(unit, lang), line.period,
-                        line.version, as_number(line.score), line.grade, unit)
+    appealed = Appealed(code or (now.code if now is not None else "?"),
+                        display_name(unit, lang), line.period, line.version,
+                        as_number(line.score), line.grade, unit)
     return AppealItem(line.id, _name(line.cadre, line.cadre_zh, lang) or "?", line.person_id,
                       appealed, line.result_status, line.reason, str(line.status),
                       line.created_at, line.person_id == actor.person_id)

@@ -148,3 +148,53 @@ async def test_a_periods_flags_are_read_again_only_once_one_changed(db: Database
     assert read == 1 and after.dismissed == 1, "a dismissal is an audited change"
     [north] = [f for f in after.items if f.id == seeded.north]
     assert north.dismissed_by == "Auditor Wang" and north.dismiss_reason == "a regular"
+
+
+async def test_appeals_are_paged_and_a_results_unit_is_read_once(db: Database) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from storage.models import Appeal, AppealStatus, AppraisalResult, AppraisalStatus
+    from surveys.appraisal import appeals
+    from tests.e2e.fieldwork import make_cadre
+    from tests.e2e.test_results_chat import detail, seed_run, unit_id
+
+    await seed_campaign(db)
+    await _people(db)
+    cadre = await make_cadre(db, 9804, "V1", "Cadre Wang")
+    run_id = await seed_run(db, "2026-Q3", AppraisalStatus.PUBLISHED, [
+        {"kind": "cadre", "unit_id": await unit_id(db, "V1"), "person_id": cadre,
+         "detail": detail("Cadre Wang", ("V1", "Willow Village"), score=60.0, grade="fair")}
+        for _ in range(53)])
+    async with db.transaction() as uow:
+        results = (await uow.session.scalars(select(AppraisalResult.id).where(
+            AppraisalResult.run_id == run_id))).all()
+        for i, result_id in enumerate(results):
+            uow.session.add(Appeal(result_id=result_id, person_id=cadre, reason=f"No {i}",
+                                   status=AppealStatus.OPEN, created_at=NOW + timedelta(i)))
+    kept = appeals.KeptUnitNames()
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    async def history(page: int) -> appeals.AppealHistory:
+        statements.clear()
+        async with db.reading() as uow:
+            event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+            try:
+                return await appeals.appeal_history(uow, _caller(TOWN), page, kept=kept)
+            finally:
+                event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+
+    first = await history(1)
+    assert first.paging.total == 53 and len(first.records) == 50
+    assert first.records[0].item.reason == "No 52", "the newest first"
+    assert {r.item.result.unit_name for r in first.records} == {"Willow Village"}
+    assert sum("appraisal_results.detail" in s for s in statements) == 1
+    again = await history(1)
+    assert again.records == first.records
+    assert not any("appraisal_results.detail" in s for s in statements), "kept: never changes"
+    second = await history(2)
+    assert [r.item.reason for r in second.records] == ["No 2", "No 1", "No 0"]
