@@ -15,11 +15,14 @@ from typing import TypeVar
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from storage.audit import KeptCheck
 from storage.clock import Clock, utcnow
 from storage.evidence import EvidenceStore
 from storage.uow import Database, UnitOfWork
+from surveys.appraisal.appeals import KeptUnitNames
 from surveys.appraisal.public import PublicPages
 from surveys.appraisal.published_rows import PublishedRows
+from surveys.appraisal.supervision import KeptFlags
 from surveys.campaigns.operations import Burden
 from surveys.campaigns.progress import KeptCampaigns
 from surveys.cases.rules import CaseRules
@@ -81,6 +84,13 @@ class Deps:
     kept_campaigns: KeptCampaigns = field(init=False)
     # Pages of the cadres' list, kept until the audit log moves.
     kept_cadres: KeptCadres = field(init=False)
+    # How far the audit log's chain was found intact, so the auditors' page checks only the
+    # events added since.
+    audit_chain: KeptCheck = field(default_factory=KeptCheck)
+    # The anomaly flags of the periods auditors read, kept until a flag changes.
+    flags: KeptFlags = field(default_factory=KeptFlags)
+    # The units appealed results recorded (a result never changes), for the appeals page.
+    appealed_units: KeptUnitNames = field(default_factory=KeptUnitNames)
     # Called after a commit that changed campaigns or queued messages, so the scheduler and
     # the outbox sender act now rather than at their next poll.
     campaigns_changed: Callable[[], None] = lambda: None

@@ -8,10 +8,10 @@ rules as the other repositories in ``storage``: nothing here commits.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVarTuple
 
 from sqlalchemy import (
     Numeric,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from analysis.facts import Distribution, ResponseRow
@@ -58,6 +59,7 @@ from storage.models import (
     Unit,
 )
 
+Ts = TypeVarTuple("Ts")
 RESIDENTS, CADRES = "residents", "cadres"
 # Rows fetched per round trip when streaming a period's responses.
 STREAM_CHUNK = 20_000
@@ -72,6 +74,44 @@ class PendingText:
     text: str
     # The response's mean rating (1-5) for a comment, to spot a contradiction; else None.
     rating: float | None
+
+
+class FlagLine(NamedTuple):
+    """A flag as an auditor's list shows it, with its response's unit and entry point."""
+
+    id: int
+    response_id: int
+    kind: str
+    reason: str
+    detected_at: datetime
+    dismissed_at: datetime | None
+    dismissed_by: str | None
+    dismiss_reason: str | None
+    unit_id: int
+    entry_point: str | None
+
+
+class AppealLine(NamedTuple):
+    """An appeal as the dashboard's list shows it, with its result and who is named."""
+
+    id: int
+    person_id: int
+    reason: str
+    status: AppealStatus
+    created_at: datetime
+    answer: str | None
+    answered_at: datetime | None
+    result_id: int
+    unit_id: int | None
+    result_status: str
+    score: float | None
+    grade: str | None
+    period: str
+    version: int
+    cadre: str
+    cadre_zh: str | None
+    reviewer: str | None
+    reviewer_zh: str | None
 
 
 def _completed(start: datetime, end: datetime, audience: str) -> Any:
@@ -282,6 +322,21 @@ class AnomaliesRepository(Repository):
             .limit(limit))
         return [(flag, code, entry) for flag, code, entry in rows]
 
+    async def of_period(self, start: datetime, end: datetime) -> list[FlagLine]:
+        """Every flag of the period's responses, by unit code, kind and response: what an
+        auditor's list shows of each, and nothing else (read once for every reader while no
+        flag changes: :class:`surveys.appraisal.supervision.KeptFlags`)."""
+        rows = await self.plain(
+            select(AnomalyFlag.id, AnomalyFlag.response_id, AnomalyFlag.kind,
+                   AnomalyFlag.reason, AnomalyFlag.detected_at, AnomalyFlag.dismissed_at,
+                   AnomalyFlag.dismissed_by, AnomalyFlag.dismiss_reason, Campaign.unit_id,
+                   Response.entry_point)
+            .join(Response, Response.id == AnomalyFlag.response_id)
+            .join(Campaign, Campaign.id == Response.campaign_id)
+            .join(Unit, Unit.id == Campaign.unit_id)
+            .where(_completed(start, end, RESIDENTS))
+            .order_by(Unit.code, AnomalyFlag.kind, AnomalyFlag.response_id))
+        return [FlagLine._make(row) for row in rows]
 
     async def with_unit(self, flag_id: int) -> tuple[AnomalyFlag, int, datetime] | None:
         """A flag with the unit of its response's campaign and when the response was
@@ -621,6 +676,53 @@ class AppealsRepository(Repository):
         rows = await self.session.execute(
             statement.order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(limit))
         return [(a, r, run, person) for a, r, run, person in rows]
+
+    @staticmethod
+    def _in(statement: Select[*Ts], unit_ids: Collection[int] | None
+            ) -> Select[*Ts]:
+        statement = statement.join(AppraisalResult, AppraisalResult.id == Appeal.result_id)
+        if unit_ids is not None:
+            statement = statement.where(AppraisalResult.unit_id.in_(list(unit_ids)))
+        return statement
+
+    async def counted(self, unit_ids: Collection[int] | None) -> int:
+        """How many appeals there are of results for these units (None: all)."""
+        query = select(func.count()).select_from(Appeal)
+        [(count,)] = await self.plain(self._in(query, unit_ids) if unit_ids is not None
+                                      else query)
+        return int(count)
+
+    async def page(self, unit_ids: Collection[int] | None, offset: int, limit: int
+                   ) -> list[AppealLine]:
+        """A page of the appeals :meth:`counted` counts, newest first, each with what a list
+        of them shows of its result (not its explanation: the unit's names it recorded are
+        :meth:`unit_names`), the cadre's and the reviewer's names."""
+        reviewer = aliased(Person)
+        rows = await self.plain(self._in(
+            select(Appeal.id, Appeal.person_id, Appeal.reason, Appeal.status,
+                   Appeal.created_at, Appeal.answer, Appeal.answered_at, Appeal.result_id,
+                   AppraisalResult.unit_id, AppraisalResult.status, AppraisalResult.score,
+                   AppraisalResult.grade, AppraisalRun.period, AppraisalRun.version,
+                   Person.name, Person.name_zh, reviewer.name, reviewer.name_zh)
+            .select_from(Appeal), unit_ids)
+            .join(AppraisalRun, AppraisalRun.id == AppraisalResult.run_id)
+            .join(Person, Person.id == Appeal.person_id)
+            .outerjoin(reviewer, reviewer.id == Appeal.answered_by)
+            .order_by(Appeal.created_at.desc(), Appeal.id.desc()).offset(offset).limit(limit))
+        return [AppealLine._make(row) for row in rows]
+
+    async def unit_names(self, result_ids: Collection[int]
+                         ) -> dict[int, tuple[str | None, str | None, str | None]]:
+        """The unit's code and names each result recorded at its run (its explanation read
+        for them: worth keeping, as a result never changes)."""
+        if not result_ids:
+            return {}
+        detail = AppraisalResult.detail
+        rows = await self.plain(
+            select(AppraisalResult.id, detail["unit_code"].as_string(),
+                   detail["unit_name"].as_string(), detail["unit_name_zh"].as_string())
+            .where(AppraisalResult.id.in_(sorted(result_ids))))
+        return {result_id: (code, name, name_zh) for result_id, code, name, name_zh in rows}
 
     async def answer(self, appeal: Appeal, status: AppealStatus, answer: str,
                      person_id: int, now: datetime) -> bool:

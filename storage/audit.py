@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import time
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Table, cast, func, insert, or_, select, text
+from sqlalchemy import String, Table, case, cast, func, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import Clock, utcnow
@@ -44,6 +46,46 @@ class ChainCheck:
     @property
     def intact(self) -> bool:
         return self.broken_at is None and not self.missing
+
+
+@dataclass(frozen=True)
+class Verified:
+    """How far a walk of the chain found it intact, for the next check to go on from: the
+    event ``last_id`` (hash ``hash``) was number ``events``; ``at`` is where each anchor's
+    hash was found (its number)."""
+
+    last_id: int
+    hash: str
+    events: int
+    at: Mapping[str, int]
+
+
+class KeptCheck:
+    """The chain as the last check of this process found it, so that the next one reads only
+    the events added since (the dashboard's audit log page: a county's log grows by thousands
+    of events a quarter, and checking it all on every load grows with it).
+
+    Each check makes sure the newest event checked is still there with its hash (one row by
+    its key): the newest events deleted, or the chain rebuilt after an edit, are seen at once.
+    An event deleted or added among the older ones shows as fewer or more events up to it,
+    which is counted at most every ``recount_s`` seconds (counting grows with the log, if far
+    more slowly than hashing it)."""
+
+    def __init__(self, recount_s: float = 60.0) -> None:
+        self.recount_s = recount_s
+        self._verified: Verified | None = None
+        self._counted = -math.inf
+
+    async def check(self, audit: AuditRepository, anchors: Sequence[Anchor]) -> ChainCheck:
+        now = time.monotonic()
+        recount = now - self._counted >= self.recount_s
+        found, verified = await audit.check_from(anchors, self._verified, recount=recount)
+        if recount:
+            self._counted = now
+        if verified is None or self._verified is None or \
+                verified.last_id >= self._verified.last_id:
+            self._verified = verified
+        return found
 
 
 def _canonical(payload: Mapping[str, Any]) -> str:
@@ -162,6 +204,15 @@ class AuditRepository(Repository):
         return await self.session.scalar(
             select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
 
+    async def newest_about(self, entities: Sequence[str]) -> int | None:
+        """The id of the newest event about any of these kinds of record (None: none), each
+        read backwards along the (entity, id) index: what something kept of those records
+        is kept under."""
+        newest = [select(func.max(AuditEvent.id)).where(AuditEvent.entity == entity)
+                  .scalar_subquery() for entity in entities]
+        [found] = await self.plain(select(*newest))
+        return max((i for i in found if i is not None), default=None)
+
     async def head(self) -> tuple[str, int]:
         """The newest event's hash and the number of events: what an anchor records. Within
         ``record``'s transaction (whose lock on PostgreSQL is held to the commit) nothing can
@@ -179,21 +230,66 @@ class AuditRepository(Repository):
         """Walk the chain from the start, and check that each anchor's event is still where
         it was: the event numbered ``anchor.events`` has ``anchor.hash``. An intact chain
         shorter than an anchor, or one rebuilt after an edit, fails it."""
+        return (await self.check_from(anchors, None))[0]
+
+    async def check_from(self, anchors: Sequence[Anchor], since: Verified | None, *,
+                         recount: bool = True) -> tuple[ChainCheck, Verified | None]:
+        """:meth:`check`, walking only the events after ``since`` (an earlier walk that found
+        the chain intact) if what it walked is still there as it was: its newest event with
+        the same hash, and (``recount``) as many events up to it. A deletion or an insertion
+        before it, or a chain rebuilt after an edit, makes it walk from the start again.
+        Returns the check and where the walk got to, for the next one (None: the chain is
+        broken)."""
         wanted = {a.hash for a in anchors}
-        found: dict[str, int] = {}
-        prev_hash, count, broken = GENESIS_HASH, 0, None
-        for event in await self.session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+        prev_hash, count, after = GENESIS_HASH, 0, 0
+        at: dict[str, int | None] = {}
+        if since is not None and await self._still(since, recount):
+            prev_hash, count, after = since.hash, since.events, since.last_id
+            at.update(since.at)
+        broken, last_id = None, after
+        for event in await self.session.scalars(
+                select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id)):
             count += 1
             if broken is None and (
                     event.prev_hash != prev_hash
                     or event.hash != audit_hash(prev_hash, _hashed_fields(event))):
                 broken = event.id
             if event.hash in wanted:
-                found[event.hash] = count
-            prev_hash = event.hash
-        missing = tuple((a, found.get(a.hash)) for a in anchors
-                        if found.get(a.hash) != a.events)
-        return ChainCheck(count, broken, missing, len(anchors))
+                at[event.hash] = count
+            prev_hash, last_id = event.hash, event.id
+        for anchor in anchors:
+            if anchor.hash not in at and broken is None:
+                # Recorded after the walk that verified its event: where that event is now.
+                at[anchor.hash] = await self._number_of(anchor.hash)
+        missing = tuple((a, at.get(a.hash)) for a in anchors if at.get(a.hash) != a.events)
+        check = ChainCheck(count, broken, missing, len(anchors))
+        if broken is not None:
+            return check, None
+        found = {h: n for h, n in at.items() if n is not None}
+        return check, Verified(last_id, prev_hash, count, found)
+
+    async def _still(self, since: Verified, recount: bool) -> bool:
+        """Whether the event ``since.last_id`` still has the same hash (one row by its key)
+        and, with ``recount``, the events up to it are as many as then (one aggregate over
+        the primary key's index)."""
+        if not recount:
+            found = await self.plain(
+                select(AuditEvent.hash).where(AuditEvent.id == since.last_id))
+            return [row[0] for row in found] == [since.hash]
+        [(count, last)] = await self.plain(
+            select(func.count(), func.max(case((AuditEvent.id == since.last_id,
+                                                AuditEvent.hash))))
+            .where(AuditEvent.id <= since.last_id))
+        return (int(count), last) == (since.events, since.hash)
+
+    async def _number_of(self, event_hash: str) -> int | None:
+        """The event's number in the log (1 for the oldest), or None: no event has that hash."""
+        event_id = await self.session.scalar(
+            select(AuditEvent.id).where(AuditEvent.hash == event_hash))
+        if event_id is None:
+            return None
+        return int(await self.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.id <= event_id)) or 0)
 
     async def of(self, entity: str, entity_id: str | None = None,
                  limit: int = 200) -> Sequence[AuditEvent]:
@@ -206,19 +302,25 @@ class AuditRepository(Repository):
             select(AuditEvent).join(newest, AuditEvent.id == newest.c.id).order_by(AuditEvent.id)
         )).all()
 
-    async def recent(self, limit: int = 50) -> Sequence[AuditEvent]:
-        return (
-            await self.session.scalars(
-                select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
-            )
-        ).all()
+    async def recent(self, limit: int = 50, *, before: int | None = None
+                     ) -> Sequence[AuditEvent]:
+        """The newest events (older than the event ``before``, for a next page), newest
+        first."""
+        query = select(AuditEvent)
+        if before is not None:
+            query = query.where(AuditEvent.id < before)
+        return (await self.session.scalars(
+            query.order_by(AuditEvent.id.desc()).limit(limit))).all()
 
     async def search(self, needle: str, actors: Sequence[str] = (),
-                     limit: int = 100) -> Sequence[AuditEvent]:
+                     limit: int = 100, *, before: int | None = None) -> Sequence[AuditEvent]:
         """The newest events that mention ``needle`` (case-insensitively: the record's kind
         or id, the action, who did it, or anything in the states before and after: a case
-        number, a period, a campaign code), or done by one of ``actors``; newest first."""
+        number, a period, a campaign code), or done by one of ``actors``; newest first (older
+        than the event ``before``, for a next page)."""
         query = select(AuditEvent)
+        if before is not None:
+            query = query.where(AuditEvent.id < before)
         if needle:
             found = [AuditEvent.entity_id == needle,
                      *(column.icontains(needle, autoescape=True) for column in (

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVarTuple
 
-from sqlalchemy import Select, delete, func, or_, select, text, update
+from sqlalchemy import CTE, Select, and_, delete, func, or_, select, text, union_all, update
 from sqlalchemy import case as case_when
+from sqlalchemy.sql.elements import ColumnElement
 
 from analysis.facts import CaseGroup
 from storage.db import Repository
@@ -21,6 +22,8 @@ from storage.models import (
     CaseSeal,
     CaseStatus,
     CommentMove,
+    Person,
+    Unit,
 )
 from storage.models.cases import ACTIVE_STATUSES, RESOLVED_OUTCOMES
 
@@ -28,13 +31,55 @@ from storage.models.cases import ACTIVE_STATUSES, RESOLVED_OUTCOMES
 # the one merged away along, so a chain is never longer than this.
 _MERGE_DEPTH = 8
 
+Ts = TypeVarTuple("Ts")
 
-def _shown(query: Select[Any], at: datetime | None) -> Select[Any]:
+
+def _shown(query: Select[*Ts], at: datetime | None) -> Select[*Ts]:
     """Only the cases staff may see at ``at`` (their report is no longer held:
     surveys.cases.holding); None: every case."""
     if at is None:
         return query
     return query.where(or_(Case.held_until.is_(None), Case.held_until <= at))
+
+
+# Where a case stands on the dashboard's board, in the order it lists them: still being
+# worked on past its deadline (overdue) or not (open), resolved, closed.
+BOARD_STATES = ("overdue", "open", "resolved", "closed")
+
+
+def _state(now: datetime) -> Any:
+    return case_when((Case.status == CaseStatus.CLOSED, BOARD_STATES[3]),
+                     (Case.status == CaseStatus.RESOLVED, BOARD_STATES[2]),
+                     (Case.due_at < now, BOARD_STATES[0]), else_=BOARD_STATES[1])
+
+
+def _rank(now: datetime) -> Any:
+    return case_when((Case.status == CaseStatus.CLOSED, 3), (Case.status == CaseStatus.RESOLVED, 2),
+                     (Case.due_at < now, 0), else_=1)
+
+
+def _subtrees(tops: Collection[int]) -> CTE:
+    """Every unit of these units' subtrees (``id``) with the one of them it is under
+    (``top``): walked in the database, so no list of a county's units is sent to it."""
+    seed = select(Unit.id.label("id"), Unit.id.label("top")).where(
+        Unit.id.in_(sorted(tops))).cte("subtree", recursive=True)
+    return seed.union_all(select(Unit.id, seed.c.top).join(seed, Unit.parent_id == seed.c.id))
+
+
+class BoardLine(NamedTuple):
+    """A case as the dashboard's list shows it."""
+
+    number: str
+    unit_id: int
+    category: str
+    status: CaseStatus
+    due_at: datetime
+    answer_due_at: datetime | None
+    outcome: CaseOutcome | None
+    reports: int
+    closed_at: datetime | None
+    handler_name: str | None
+    handler_name_zh: str | None
 
 
 class NumbersTaken(LookupError):
@@ -93,6 +138,61 @@ class CasesRepository(Repository):
             query = query.where(Case.unit_id.in_(list(unit_ids)))
         return (await self.session.scalars(
             query.order_by(Case.closed_at.desc(), Case.number))).all()
+
+    # --- the dashboard's cases page (surveys.cases.board) --------------------------------------
+
+    async def board_counts(self, groups: Collection[int], own: int | None, now: datetime,
+                           since: datetime) -> list[tuple[int, str, int]]:
+        """(unit, state, how many) of the cases on the board: being worked on, or closed at or
+        after ``since``, that staff may see at ``now``; those of each subtree of ``groups``
+        counted under its top unit, and those of the unit ``own`` itself (not below it)
+        under it. One grouped statement: a row per unit of ``groups`` and state, however
+        many cases and units there are below them."""
+        parts = []
+        if groups:
+            tree = _subtrees(groups)
+            parts.append(self._board(select(tree.c.top.label("unit"), _state(now).label("state"))
+                                     .select_from(Case).join(tree, tree.c.id == Case.unit_id),
+                                     now, since))
+        if own is not None:
+            parts.append(self._board(select(Case.unit_id.label("unit"),
+                                            _state(now).label("state"))
+                                     .where(Case.unit_id == own), now, since))
+        if not parts:
+            return []
+        inner = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+        rows = await self.plain(select(inner.c.unit, inner.c.state, func.count())
+                                .group_by(inner.c.unit, inner.c.state))
+        return [(unit_id, state, int(count)) for unit_id, state, count in rows]
+
+    async def board_page(self, groups: Collection[int], own: int | None, now: datetime,
+                         since: datetime, state: str | None, offset: int, limit: int
+                         ) -> list[BoardLine]:
+        """A page of the cases :meth:`board_counts` counts (only those in ``state``, one of
+        :data:`BOARD_STATES`, if given): overdue first, then open, resolved and closed, each
+        by deadline; with the handler's names and nothing the list does not show."""
+        where: list[ColumnElement[bool]] = (
+            [Case.unit_id.in_(select(_subtrees(groups).c.id))] if groups else [])
+        if own is not None:
+            where.append(Case.unit_id == own)
+        if not where:
+            return []
+        query = self._board(
+            select(Case.number, Case.unit_id, Case.category, Case.status, Case.due_at,
+                   Case.answer_due_at, Case.outcome, Case.reports, Case.closed_at,
+                   Person.name, Person.name_zh)
+            .outerjoin(Person, Person.id == Case.handler_id).where(or_(*where)), now, since)
+        if state is not None:
+            query = query.where(_state(now) == state)
+        rows = await self.plain(
+            query.order_by(_rank(now), Case.due_at, Case.number).offset(offset).limit(limit))
+        return [BoardLine._make(row) for row in rows]
+
+    @staticmethod
+    def _board(query: Select[*Ts], now: datetime, since: datetime) -> Select[*Ts]:
+        return _shown(query.where(or_(
+            Case.status.in_(ACTIVE_STATUSES),
+            and_(Case.status == CaseStatus.CLOSED, Case.closed_at >= since))), now)
 
     async def handled_as(self, case: Case, *, lock: bool = False) -> Case:
         """The case that handles ``case``: itself, or the one it was merged into, followed

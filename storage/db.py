@@ -3,10 +3,11 @@ and the one INSERT that differs between the two (``ON CONFLICT DO NOTHING``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import event
+from sqlalchemy import Row, Select, event
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -75,6 +76,9 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+Ts = TypeVarTuple("Ts")
+
+
 class Repository:
     """Queries and writes one table's rows (or a few close ones) within the caller's
     transaction. A repository never commits and never swallows errors: the unit of work around
@@ -82,6 +86,11 @@ class Repository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def plain(self, statement: Select[*Ts]) -> Sequence[Row[*Ts]]:
+        """A statement of columns run on the session's connection: plain Core rows, without
+        the ORM's loading step, which costs as much again as the query for a page's rows."""
+        return (await (await self.session.connection()).execute(statement)).all()
 
 
 def dialect_insert(session: AsyncSession, model: type[Any]) -> PgInsert | SqliteInsert:

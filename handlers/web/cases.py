@@ -1,7 +1,8 @@
-"""The dashboard's cases pages, for staff (admins, auditors, the cadres of a unit): every case
-they may see, open, overdue, resolved and recently closed, by unit along the unit tree
-(``/cases``, ``?show=STATE`` for one kind), and one case read-only with its timeline
-(``/cases/NUMBER``).
+"""The dashboard's cases pages, for staff (admins, auditors, the cadres of a unit): the cases
+they may see, open, overdue, resolved and recently closed, a level of the unit tree at a time
+(``/cases``, ``?unit=ID`` for a unit below, ``?show=STATE`` for one kind, ``?page=N``), and
+one case read-only with its timeline (``/cases/NUMBER``). A unit outside the scope is the same
+404 as one that does not exist.
 
 Thin like the chat's handlers: the use cases are :func:`surveys.cases.board.case_board` and
 :func:`surveys.cases.views.case_view`, the latter the same as ``/case NUMBER`` in chat, so
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from markupsafe import Markup
@@ -21,13 +23,25 @@ from markupsafe import Markup
 from handlers.admin_render import when
 from handlers.cases_render import case_parts, category_label, deadline
 from handlers.texts import known, t
-from handlers.web.pages import current, message, render, request_language
+from handlers.web.pages import (
+    address,
+    browse,
+    current,
+    message,
+    page_number,
+    render,
+    request_language,
+)
 from handlers.web.security import web_deps
+from storage.ids import parse_id
 from storage.models import CaseStatus
-from surveys.cases.board import CLOSED, RESOLVED, STATES, BoardRow, case_board
+from surveys.cases.board import CLOSED, RESOLVED, STATES, Board, BoardRow, case_board
 from surveys.cases.views import case_view
 from surveys.people.caller import Refused
 from surveys.people.sign_in import Viewer
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
 
 # A case number as typed or linked ("C-7K3F9Q"); the use case reads it further.
 _NUMBER = re.compile(r"^[A-Za-z0-9-]{1,16}$")
@@ -74,20 +88,32 @@ def row_timing(row: BoardRow, lang: str, now: datetime, zone: str) -> Markup:
 
 
 async def cases_page(request: web.Request) -> web.StreamResponse:
-    viewer = await current(request)
-    if viewer is None:
-        return message(request, "web.signed_out", request_language(request), 401)
+    """``/cases?unit=ID&show=STATE&page=N``: the cases at a unit of the scope (its top without
+    ``unit``), of one state or all, a page at a time."""
     show = request.query.get("show")
-    if show is not None and show not in STATES:
-        return _not_found(request, viewer)
+    raw = request.query.get("unit")
+    unit_id = parse_id(raw) if raw is not None else None
+    page = page_number(request)
     w = web_deps(request)
-    try:
-        async with w.deps.db.transaction() as uow:
-            board = await case_board(uow, viewer.caller, show=show)
-    except Refused:
+    wrong = ((show is not None and show not in STATES) or (raw is not None and unit_id is None)
+             or page is None)
+
+    async def work(uow: UnitOfWork, viewer: Viewer) -> Board | None:
+        if wrong or page is None:
+            return None
+        return await case_board(uow, viewer.caller, show=show, unit_id=unit_id, page=page,
+                                published=w.deps.published)
+
+    read = await browse(request, work)
+    if read is None:
+        return message(request, "web.signed_out", request_language(request), 401)
+    viewer, board = read
+    if board is None or isinstance(board, Refused):
         return _not_found(request, viewer)
     zone, lang = w.deps.cases.time_zone, board.lang
     return render(request, "cases_list.html", lang, viewer=viewer, board=board, states=STATES,
+                  here=address("/cases", unit=unit_id, show=show),
+                  paging=board.paging,
                   status_of=lambda row: row_status(row, lang),
                   timing=lambda row: row_timing(row, lang, board.now, zone),
                   category=lambda value: category_label(value, lang))

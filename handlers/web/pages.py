@@ -18,7 +18,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 _NEXT = re.compile(r"^/(?![/\\])[A-Za-z0-9/_?=&-]{0,200}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 PERIOD = re.compile(r"^[0-9A-Za-z-]{4,16}$")
+_PAGE = re.compile(r"^[1-9][0-9]{0,5}$")
 
 
 def routes() -> list[web.RouteDef]:
@@ -157,6 +158,44 @@ def page_link(path: str, **params: object) -> str:
     filters and pages to link to each other."""
     query = urlencode({k: v for k, v in params.items() if v is not None and v != ""})
     return f"{path}?{query}" if query else path
+
+
+T = TypeVar("T")
+
+
+async def browse(request: web.Request, work: Callable[[UnitOfWork, Viewer], Awaitable[T]]
+                 ) -> tuple[Viewer, T | Refused] | None:
+    """A reading page's use case with who is signed in, in one unit of work and without a
+    transaction (``db.browsing()``): the use case's answer, or its refusal for the page to
+    say; None for nobody signed in."""
+    async with web_deps(request).deps.db.browsing() as uow:
+        viewer = await _viewing(request, uow)
+        if viewer is None:
+            return None
+        try:
+            return viewer, await work(uow, viewer)
+        except Refused as refusal:
+            return viewer, refusal
+
+
+def page_number(request: web.Request) -> int | None:
+    """``?page=N`` of a list shown a page at a time (1 without it); None if it is no page
+    number. A number past the end is the last page (the use case's paging says so)."""
+    raw = request.query.get("page")
+    if raw is None or raw == "":
+        return 1
+    return int(raw) if _PAGE.match(raw) else None
+
+
+def address(path: str, **params: object) -> Callable[..., str]:
+    """A page's address with its parameters, and some changed (None: left out): what a
+    list's links (its next page, a filter) lead to."""
+
+    def here(**changed: object) -> str:
+        query = {k: v for k, v in {**params, **changed}.items() if v is not None}
+        return path + ("?" + urlencode(query) if query else "")
+
+    return here
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -1,12 +1,15 @@
 """The auditors' pages: anomaly flags (dismiss and restore, each with a reason), appeals with
 their answers, the audit log searched by record with the chain's check, and the publications
-awaiting approval (four eyes: approve with a confirmation, or refuse with a reason).
+awaiting approval (four eyes: approve with a confirmation, or refuse with a reason). Flags
+and appeals come 50 to a page (``?page=N``), the audit log 50 events at a time
+(``?before=ID``).
 
 Thin like the chat's handlers: each page runs one use case of
 :mod:`surveys.appraisal.supervision`, :mod:`surveys.appraisal.appeals` or
-:mod:`surveys.appraisal.publication` in one transaction. A flag or request outside the
-person's scope is the same 404 as one that does not exist; every form carries the CSRF token
-(checked by ``security.headers_middleware`` before these handlers run).
+:mod:`surveys.appraisal.publication` in one transaction; the lists read with the viewer's
+session in one unit of work without a transaction (``pages.browse``). A flag or request
+outside the person's scope is the same 404 as one that does not exist; every form carries the
+CSRF token (checked by ``security.headers_middleware`` before these handlers run).
 """
 
 from __future__ import annotations
@@ -17,7 +20,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aiohttp import web
 
 from handlers.texts import t
-from handlers.web.pages import PERIOD, current, message, redirect, render, request_language
+from handlers.web.pages import (
+    PERIOD,
+    address,
+    browse,
+    current,
+    message,
+    page_number,
+    redirect,
+    render,
+    request_language,
+)
 from handlers.web.security import web_deps
 from storage.ids import parse_id
 from surveys.appraisal import appeals, publication, supervision
@@ -95,21 +108,32 @@ async def _signed_in(request: web.Request) -> Viewer | web.Response:
 
 
 async def flags_page(request: web.Request) -> web.StreamResponse:
-    """``/audit/flags?period=2026-Q4``: the period's flags in scope (default: this quarter)."""
-    viewer = await _signed_in(request)
-    if not isinstance(viewer, Viewer):
-        return viewer
-    period = request.query.get("period", "").strip() or \
-        period_of(viewer.caller.now, "quarter").label
-    if not PERIOD.match(period):
+    """``/audit/flags?period=2026-Q4&page=N``: a page of the period's flags in scope (default:
+    this quarter's)."""
+    asked = request.query.get("period", "").strip()
+    page = page_number(request)
+    deps = web_deps(request).deps
+
+    async def work(uow: UnitOfWork, viewer: Viewer) -> supervision.FlagList | None:
+        period = asked or period_of(viewer.caller.now, "quarter").label
+        if not PERIOD.match(period) or page is None:
+            return None
+        return await supervision.flags_of_period(uow, viewer.caller, period, page,
+                                                 published=deps.published, kept=deps.flags)
+
+    read = await browse(request, work)
+    if read is None:
+        return message(request, "web.signed_out", request_language(request), 401)
+    viewer, listed = read
+    if isinstance(listed, Refused):
+        return _refused(request, viewer, listed, "supervision", "supervision.period.title")
+    if listed is None:
+        if page is None:
+            return _not_found(request, viewer)
         return _said(request, viewer, "supervision.period.title", "supervision.period", 400,
-                     period=period[:40])
-    try:
-        listed = await _run(request, lambda uow: supervision.flags_of_period(
-            uow, viewer.caller, period))
-    except Refused as refusal:
-        return _refused(request, viewer, refusal, "supervision", "supervision.period.title")
-    return render(request, "supervision_flags.html", listed.lang, viewer=viewer, listed=listed)
+                     period=asked[:40])
+    return render(request, "supervision_flags.html", listed.lang, viewer=viewer, listed=listed,
+                  paging=listed.paging, here=address("/audit/flags", period=listed.period))
 
 
 async def flag_page(request: web.Request) -> web.StreamResponse:
@@ -163,29 +187,49 @@ async def flag_restore(request: web.Request) -> web.StreamResponse:
 
 
 async def appeals_page(request: web.Request) -> web.StreamResponse:
-    viewer = await _signed_in(request)
-    if not isinstance(viewer, Viewer):
-        return viewer
-    try:
-        lang, records = await _run(request, lambda uow: appeals.appeal_history(
-            uow, viewer.caller))
-    except Refused:
+    """``/audit/appeals?page=N``: the appeals in scope, newest first, with their answers."""
+    page = page_number(request)
+    deps = web_deps(request).deps
+
+    async def work(uow: UnitOfWork, viewer: Viewer) -> appeals.AppealHistory | None:
+        if page is None:
+            return None
+        return await appeals.appeal_history(uow, viewer.caller, page, published=deps.published,
+                                            kept=deps.appealed_units)
+
+    read = await browse(request, work)
+    if read is None:
+        return message(request, "web.signed_out", request_language(request), 401)
+    viewer, history = read
+    if history is None or isinstance(history, Refused):
         return _not_found(request, viewer)
-    return render(request, "supervision_appeals.html", lang, viewer=viewer, records=records)
+    return render(request, "supervision_appeals.html", history.lang, viewer=viewer,
+                  history=history, paging=history.paging, here=address("/audit/appeals"))
 
 
 async def log_page(request: web.Request) -> web.StreamResponse:
-    """``/audit/log?q=...``: the newest events about a record, and the chain's check."""
-    viewer = await _signed_in(request)
-    if not isinstance(viewer, Viewer):
-        return viewer
+    """``/audit/log?q=...&before=ID``: the newest events about a record (older than event
+    ID, for the next page), and the chain's check."""
     needle = request.query.get("q", "")
-    try:
-        log = await _run(request, lambda uow: supervision.audit_log(uow, viewer.caller,
-                                                                    needle))
-    except Refused as refusal:
-        return _refused(request, viewer, refusal, "supervision", "supervision.refused.title")
-    return render(request, "supervision_log.html", log.lang, viewer=viewer, log=log)
+    raw = request.query.get("before")
+    before = parse_id(raw) if raw is not None else None
+    kept = web_deps(request).deps.audit_chain
+
+    async def work(uow: UnitOfWork, viewer: Viewer) -> supervision.AuditLog | None:
+        if raw is not None and before is None:
+            return None
+        return await supervision.audit_log(uow, viewer.caller, needle, before, kept=kept)
+
+    read = await browse(request, work)
+    if read is None:
+        return message(request, "web.signed_out", request_language(request), 401)
+    viewer, log = read
+    if isinstance(log, Refused):
+        return _refused(request, viewer, log, "supervision", "supervision.refused.title")
+    if log is None:
+        return _not_found(request, viewer)
+    return render(request, "supervision_log.html", log.lang, viewer=viewer, log=log,
+                  here=address("/audit/log", q=log.needle or None, before=log.before))
 
 
 # --- publications awaiting approval (four eyes) ---------------------------------------------

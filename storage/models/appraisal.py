@@ -222,4 +222,6 @@ class Appeal(Base):
         UniqueConstraint("result_id", "person_id", name="uq_appeals_result_person"),
         Index("ix_appeals_person_id", "person_id"),
         Index("ix_appeals_status", "status"),
+        # The dashboard's list, newest first, a page at a time.
+        Index("ix_appeals_created", "created_at", "id"),
     )

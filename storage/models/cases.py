@@ -122,6 +122,8 @@ class Case(Located, Base):
                         name="closed_resolved_has_resolution"),
         Index("ix_cases_unit_status", "unit_id", "status"),
         Index("ix_cases_status_due", "status", "due_at"),
+        # The recently closed ones (the dashboard's cases page), among all ever closed.
+        Index("ix_cases_status_closed", "status", "closed_at"),
         Index("ix_cases_handler_id", "handler_id"),
     )
 

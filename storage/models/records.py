@@ -51,4 +51,9 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
-    __table_args__ = (Index("ix_audit_events_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_entity", "entity", "entity_id"),
+        # The newest event about a kind of record (what is kept of those records is kept
+        # until it moves: the anomaly flags of a period).
+        Index("ix_audit_events_entity_newest", "entity", "id"),
+    )

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from storage.appraisal import AppealLine
 from storage.ids import is_digits, parse_id, shown_id
 from storage.models import (
     AdminDialogue,
@@ -35,6 +36,7 @@ from storage.models import (
     Person,
     PersonRole,
 )
+from surveys.appraisal.published_rows import PublishedRows
 from surveys.appraisal.results import (
     NOT_CADRE,
     NOT_STAFF,
@@ -44,6 +46,8 @@ from surveys.appraisal.results import (
     published_of,
     unit_names,
 )
+from surveys.kept import UntilAudit
+from surveys.paging import PAGE_SIZE, Paging
 from surveys.people import busy
 from surveys.people.access import CADRE_ROLES, VIEW_ROLES, Actor, UnitTree
 from surveys.people.caller import (
@@ -68,6 +72,7 @@ REASON_MIN, REASON_MAX = 10, 1000
 ANSWER_MIN, ANSWER_MAX = 2, 1000
 APPEALS_LISTED = 20
 APPEALS_READ = 500
+APPEALS_PAGE = PAGE_SIZE
 REVIEWERS_NOTIFIED = 10
 REVIEWERS_NAMED = 3
 
@@ -335,29 +340,82 @@ class AppealRecord:
     answered_at: datetime | None
 
 
-async def appeal_history(uow: UnitOfWork, caller: Caller
-                         ) -> tuple[str, tuple[AppealRecord, ...]]:
-    """Every appeal of a result in the caller's scope (open or answered), newest first,
-    with its answer: what the dashboard's appeals page lists.
+@dataclass(frozen=True)
+class AppealHistory:
+    lang: str
+    records: tuple[AppealRecord, ...]  # the page's
+    paging: Paging  # its total: every appeal in scope
+
+
+UnitOfResult = tuple[str | None, str | None, str | None]
+
+
+class KeptUnitNames(UntilAudit[int, UnitOfResult]):
+    """The unit's code and names each result recorded, by result id: a result never
+    changes, so what was read of it stays true (its explanation need not be read again)."""
+
+    def __init__(self, keep: int = 20_000) -> None:
+        super().__init__(keep)
+
+
+async def appeal_history(uow: UnitOfWork, caller: Caller, page: int = 1,
+                         published: PublishedRows | None = None,
+                         kept: KeptUnitNames | None = None) -> AppealHistory:
+    """The appeals of results in the caller's scope (open or answered), newest first, with
+    their answers, a page at a time: what the dashboard's appeals page lists. ``published``
+    keeps the unit tree between calls, ``kept`` the units the results recorded (the
+    dashboard's).
 
     Raises:
         Refused: ``not_staff``.
     """
     actor, lang = await acting_as(uow, caller, VIEW_ROLES, NOT_STAFF)
-    tree = await UnitTree.load(uow)
-    records = []
-    reviewers: dict[int, str] = {}
-    for appeal, result, run, cadre in await uow.appeals.listed(None, limit=APPEALS_READ):
-        if not _in_scope(actor, tree, result):
-            continue
-        by = appeal.answered_by
-        if by is not None and by not in reviewers:
-            person = await uow.people.get(by)
-            reviewers[by] = display_name(person, lang) if person is not None else "?"
-        records.append(AppealRecord(_item(appeal, result, run, cadre, tree, actor, lang),
-                                    appeal.answer, reviewers.get(by) if by else None,
-                                    appeal.answered_at))
-    return lang, tuple(records)
+    tree = await published.tree(uow) if published is not None else await UnitTree.load(uow)
+    # A result of no unit (or of one since gone) is for those scoped everywhere only.
+    units = None if None in actor.scopes(VIEW_ROLES) else actor.visible_units(tree, VIEW_ROLES)
+    paging = Paging.of(page, APPEALS_PAGE, await uow.appeals.counted(units))
+    lines = (await uow.appeals.page(units, paging.offset, paging.size)
+             if paging.total else [])
+    recorded = await _recorded_units(uow, [line.result_id for line in lines], kept)
+    records = tuple(AppealRecord(_line_item(line, recorded[line.result_id], tree, actor, lang),
+                                 line.answer, _name(line.reviewer, line.reviewer_zh, lang),
+                                 line.answered_at) for line in lines)
+    return AppealHistory(lang, records, paging)
+
+
+async def _recorded_units(uow: UnitOfWork, result_ids: list[int],
+                          kept: KeptUnitNames | None) -> dict[int, UnitOfResult]:
+    found: dict[int, UnitOfResult] = {}
+    for result_id in result_ids:
+        known = kept.peek(result_id, None) if kept is not None else None
+        if known is not None:
+            found[result_id] = known
+    read = await uow.appeals.unit_names([i for i in result_ids if i not in found])
+    for result_id, names_of in read.items():
+        found[result_id] = names_of
+        if kept is not None:
+            kept.put(result_id, None, names_of)
+    return {i: found.get(i, (None, None, None)) for i in result_ids}
+
+
+def _name(name: str | None, name_zh: str | None, lang: str) -> str | None:
+    return display_name(Names(name, name_zh), lang) if name is not None else None
+
+
+def _line_item(line: AppealLine, recorded: UnitOfResult, tree: UnitTree, actor: Actor,
+               lang: str) -> AppealItem:
+    """An appeal as :func:`_item` makes it, from what the list reads of it: the unit's names
+    as the result recorded them (its names now, for a result stored without them)."""
+    code, name, name_zh = recorded
+    now = tree.by_id.get(line.unit_id) if line.unit_id is not None else None
+    unit = (Names(name, name_zh) if name
+            else Names.of(now) if now is not None else Names("?"))
+    appealed = Appealed(code or (now.code if now is not None else "?"),
+                        display_name(unit, lang), line.period, line.version,
+                        as_number(line.score), line.grade, unit)
+    return AppealItem(line.id, _name(line.cadre, line.cadre_zh, lang) or "?", line.person_id,
+                      appealed, line.result_status, line.reason, str(line.status),
+                      line.created_at, line.person_id == actor.person_id)
 
 
 @dataclass(frozen=True)

@@ -122,16 +122,14 @@ async def _auditors(uow: UnitOfWork, *but: str) -> tuple[tuple[int, str | None],
 
 async def names(uow: UnitOfWork, labels: Sequence[str | None]) -> dict[str, str]:
     """Audit-log labels (``person:<id>``) as people's names; other labels as they are."""
-    shown: dict[str, str] = {}
-    for label in labels:
-        if label is None or label in shown:
-            continue
-        shown[label] = label
-        kind, _, number = label.partition(":")
-        if kind == "person" and number.isdigit():
-            person = await uow.people.get(int(number))
-            if person is not None:
-                shown[label] = person.name
+    shown = {label: label for label in labels if label is not None}
+    people = {label: int(number) for label in shown
+              for kind, _, number in [label.partition(":")]
+              if kind == "person" and number.isascii() and number.isdigit()}
+    found = await uow.people.names(people.values()) if people else {}
+    for label, person_id in people.items():
+        if person_id in found:
+            shown[label] = found[person_id]
     return shown
 
 

@@ -16,16 +16,18 @@ so it is for auditors for all units (``audit_everywhere`` otherwise). Refusals a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from storage.audit import Anchor, ChainCheck
+from storage.appraisal import FlagLine
+from storage.audit import Anchor, ChainCheck, KeptCheck
 from storage.ids import parse_id, shown_id
 from storage.models import AnomalyFlag, Role
 from surveys.appraisal.periods import PeriodError, parse_period, period_of
 from surveys.appraisal.publication import holds_everywhere, names
+from surveys.appraisal.published_rows import PublishedRows
 from surveys.appraisal.run import (
     MAX_DISMISS_REASON,
     AppraisalError,
@@ -33,6 +35,8 @@ from surveys.appraisal.run import (
     dismiss_reason,
     restore_in,
 )
+from surveys.kept import UntilAudit
+from surveys.paging import PAGE_SIZE, Paging
 from surveys.people.access import Actor, UnitTree
 from surveys.people.caller import Caller, Refused, acting_as
 
@@ -41,8 +45,8 @@ if TYPE_CHECKING:
 
 AUDITOR_ROLES = (Role.AUDITOR,)
 NOT_AUDITOR = "not_auditor"
-FLAGS_LISTED = 500
-EVENTS_LISTED = 100
+FLAGS_PAGE = PAGE_SIZE
+EVENTS_PAGE = PAGE_SIZE
 MAX_SEARCH = 100
 # Keys of an event's states never shown in a page: no Telegram id leaves the server.
 _HIDDEN_KEYS = ("telegram", "chat_id", "user_id")
@@ -83,14 +87,16 @@ class FlagRow:
 class FlagList:
     lang: str
     period: str
-    items: tuple[FlagRow, ...]
-    dismissed: int
-    more: bool  # more flags than listed
+    items: tuple[FlagRow, ...]  # the page's
+    dismissed: int  # of all the period's flags in scope
+    paging: Paging  # its total: every flag of the period in scope
 
 
-async def _auditor(uow: UnitOfWork, caller: Caller) -> tuple[Actor, str, UnitTree]:
+async def _auditor(uow: UnitOfWork, caller: Caller, published: PublishedRows | None = None
+                   ) -> tuple[Actor, str, UnitTree]:
     actor, lang = await acting_as(uow, caller, AUDITOR_ROLES, NOT_AUDITOR)
-    return actor, lang, await UnitTree.load(uow)
+    tree = await published.tree(uow) if published is not None else await UnitTree.load(uow)
+    return actor, lang, tree
 
 
 def _visible(actor: Actor, tree: UnitTree) -> set[int] | None:
@@ -100,7 +106,7 @@ def _visible(actor: Actor, tree: UnitTree) -> set[int] | None:
     return actor.visible_units(tree, AUDITOR_ROLES)
 
 
-def _row(flag: AnomalyFlag, unit_id: int | None, entry: str | None, period: str,
+def _row(flag: AnomalyFlag | FlagLine, unit_id: int | None, entry: str | None, period: str,
          tree: UnitTree, lang: str, shown: Mapping[str, str],
          active: Mapping[int, list[str]]) -> FlagRow:
     unit = tree.path(unit_id, lang) if unit_id is not None and unit_id in tree.by_id else "?"
@@ -112,30 +118,99 @@ def _row(flag: AnomalyFlag, unit_id: int | None, entry: str | None, period: str,
                    period)
 
 
-async def flags_of_period(uow: UnitOfWork, caller: Caller, period_label: str) -> FlagList:
-    """The period's flags of responses to campaigns in the auditor's scope, by unit.
+@dataclass(frozen=True)
+class PeriodFlags:
+    """Every flag of a period as the list shows them, in its order (unit code, kind,
+    response), with where each unit's are among them (together: the order starts with the
+    unit) and how many of each unit's were dismissed."""
+
+    lines: tuple[FlagLine, ...]
+    at: dict[int, range]
+    dismissed: dict[int, int]
+
+    @classmethod
+    def of(cls, lines: Sequence[FlagLine]) -> PeriodFlags:
+        at: dict[int, range] = {}
+        dismissed: dict[int, int] = {}
+        start = 0
+        for i, line in enumerate(lines):
+            if i + 1 == len(lines) or lines[i + 1].unit_id != line.unit_id:
+                at[line.unit_id] = range(start, i + 1)
+                start = i + 1
+            if line.dismissed_at is not None:
+                dismissed[line.unit_id] = dismissed.get(line.unit_id, 0) + 1
+        return cls(tuple(lines), at, dismissed)
+
+    def page(self, units: Collection[int] | None, page: int
+             ) -> tuple[list[FlagLine], Paging, int]:
+        """Page ``page`` of the flags of these units (None: all), the paging, and how many of
+        all of theirs were dismissed: only the units with flags are looked at."""
+        if units is None:
+            places = [range(len(self.lines))]
+            dismissed = sum(self.dismissed.values())
+        else:
+            places = sorted((self.at[u] for u in self.at if u in units),
+                            key=lambda r: r.start)
+            dismissed = sum(self.dismissed.get(u, 0) for u in self.at if u in units)
+        paging = Paging.of(page, FLAGS_PAGE, sum(len(r) for r in places))
+        wanted = range(paging.offset, paging.offset + paging.size)
+        shown: list[FlagLine] = []
+        before = 0
+        for place in places:
+            for i in place[max(0, wanted.start - before):max(0, wanted.stop - before)]:
+                shown.append(self.lines[i])
+            before += len(place)
+            if before >= wanted.stop:
+                break
+        return shown, paging, dismissed
+
+
+# The audit events about what the flags of a period are: an appraisal run replaces them, an
+# auditor dismisses or restores one; both in the transaction that changes them.
+FLAG_EVENTS = ("anomaly_flag", "appraisal_run")
+
+
+class KeptFlags(UntilAudit[str, PeriodFlags]):
+    """The flags of the periods last asked for, read again only after a flag changed (a
+    county's period has thousands; reading them joins each to its response)."""
+
+    def __init__(self, keep: int = 8) -> None:
+        super().__init__(keep)
+
+
+async def flags_of_period(uow: UnitOfWork, caller: Caller, period_label: str, page: int = 1,
+                          published: PublishedRows | None = None,
+                          kept: KeptFlags | None = None) -> FlagList:
+    """A page of the period's flags of responses to campaigns in the auditor's scope, by
+    unit, with how many there are in all and how many were dismissed. ``published`` keeps
+    the unit tree between calls, ``kept`` the period's flags (the dashboard's).
 
     Raises:
         Refused: ``not_auditor``; ``period`` for a label that is no period.
     """
-    actor, lang, tree = await _auditor(uow, caller)
+    actor, lang, tree = await _auditor(uow, caller, published)
     try:
         period = parse_period(period_label)
     except PeriodError as exc:
         raise Refused("period", lang, {"period": period_label}) from exc
-    rows = await uow.anomalies.listed(period.start, period.end, _visible(actor, tree),
-                                      limit=FLAGS_LISTED + 1)
-    more = len(rows) > FLAGS_LISTED
-    rows = rows[:FLAGS_LISTED]
-    active = still_excluding(flag for flag, _, _ in rows)
-    shown = await names(uow, [flag.dismissed_by for flag, _, _ in rows])
-    items = []
-    for flag, code, entry in rows:
-        unit = tree.by_code.get(code)
-        items.append(_row(flag, unit.id if unit else None, entry, period.label, tree, lang,
-                          shown, active))
-    dismissed = sum(item.dismissed_at is not None for item in items)
-    return FlagList(lang, period.label, tuple(items), dismissed, more)
+
+    async def read() -> PeriodFlags:
+        return PeriodFlags.of(await uow.anomalies.of_period(period.start, period.end))
+
+    if kept is not None:
+        # The mark first: a change committed while the flags are read is read again later.
+        mark = await uow.audit.newest_about(FLAG_EVENTS)
+        flags = await kept.get(period.label, str(mark), read)
+    else:
+        flags = await read()
+    lines, paging, dismissed = flags.page(_visible(actor, tree), page)
+    # What else still keeps a dismissed flag's response out: asked only of those shown.
+    gone = [line for line in lines if line.dismissed_at is not None]
+    active = await uow.anomalies.active_kinds(line.response_id for line in gone) if gone else {}
+    shown = await names(uow, [line.dismissed_by for line in gone])
+    items = tuple(_row(line, line.unit_id, line.entry_point, period.label, tree, lang, shown,
+                       active) for line in lines)
+    return FlagList(lang, period.label, items, dismissed, paging)
 
 
 async def _flag(uow: UnitOfWork, actor: Actor, tree: UnitTree, lang: str,
@@ -219,12 +294,16 @@ async def restore(uow: UnitOfWork, caller: Caller, flag_id: int, reason: str) ->
 # --- the audit log --------------------------------------------------------------------------
 
 
-async def chain_check(uow: UnitOfWork) -> tuple[ChainCheck, list[Anchor]]:
+async def chain_check(uow: UnitOfWork, kept: KeptCheck | None = None
+                      ) -> tuple[ChainCheck, list[Anchor]]:
     """The chain from its start, and every head a publication recorded: the chain alone
-    cannot tell that its newest events (or all of them) were deleted; the heads can."""
+    cannot tell that its newest events (or all of them) were deleted; the heads can.
+    ``kept``: go on from where this process's last check got to (the dashboard's page)."""
     anchors = [Anchor(f"appraisal {run.period} version {run.version}",
                       run.audit_head_hash or "", run.audit_head_events or 0)
                for run in await uow.appraisal.anchored()]
+    if kept is not None:
+        return await kept.check(uow.audit, anchors), anchors
     return await uow.audit.check(anchors), anchors
 
 
@@ -247,6 +326,8 @@ class AuditLog:
     events: tuple[EventRow, ...]
     check: ChainCheck
     anchors: tuple[Anchor, ...]
+    before: int | None  # the page shows the events older than this one (None: the newest)
+    older: int | None  # the next page's ``before``: there are older events
 
 
 def _hidden(key: str) -> bool:
@@ -270,9 +351,12 @@ def state_text(state: Mapping[str, Any] | None) -> str | None:
     return "\n".join(lines)
 
 
-async def audit_log(uow: UnitOfWork, caller: Caller, needle: str) -> AuditLog:
+async def audit_log(uow: UnitOfWork, caller: Caller, needle: str, before: int | None = None,
+                    kept: KeptCheck | None = None) -> AuditLog:
     """The newest events about a record (``needle``: a case number, a period, a campaign
-    code, a person's name, a record's id), or the newest of all; with the chain's check.
+    code, a person's name, a record's id), or the newest of all, a page at a time (older
+    than the event ``before``); with the chain's check (``kept``: going on from this
+    process's last one).
 
     Raises:
         Refused: ``not_auditor``; ``audit_everywhere`` for an auditor of some units only.
@@ -284,13 +368,14 @@ async def audit_log(uow: UnitOfWork, caller: Caller, needle: str) -> AuditLog:
     if needle:
         # A person's name finds what they did (the log names them ``person:<id>``).
         labels = [f"person:{p.id}" for p in await uow.people.named(needle)]
-        found = await uow.audit.search(needle, labels, limit=EVENTS_LISTED)
+        found = await uow.audit.search(needle, labels, limit=EVENTS_PAGE + 1, before=before)
     else:
-        found = await uow.audit.recent(EVENTS_LISTED)
+        found = await uow.audit.recent(EVENTS_PAGE + 1, before=before)
+    older = found[EVENTS_PAGE - 1].id if len(found) > EVENTS_PAGE else None
+    found = found[:EVENTS_PAGE]
     shown = await names(uow, [e.actor for e in found])
     events = tuple(EventRow(e.id, e.at, shown.get(e.actor, e.actor), e.action, e.entity,
                             e.entity_id, state_text(e.before), state_text(e.after))
                    for e in found)
-    check, anchors = await chain_check(uow)
-    return AuditLog(lang, needle, events, check, tuple(anchors))
-
+    check, anchors = await chain_check(uow, kept)
+    return AuditLog(lang, needle, events, check, tuple(anchors), before, older)

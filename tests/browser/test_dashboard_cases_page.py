@@ -1,7 +1,7 @@
 """The cases pages in chromium at a phone's width, opened as a Mini App from ``/cases`` in the
-sandbox chat: the cases of the admin's township by unit, one case with its timeline (a held
-entry left out), another township's case by URL not found. Also the README's pictures of both
-pages at a phone's width."""
+sandbox chat: the cases of the admin's township with its villages to open one at a time, one
+case with its timeline (a held entry left out), another township's case by URL not found.
+Also the README's pictures of both pages at a phone's width."""
 
 from __future__ import annotations
 
@@ -34,8 +34,11 @@ async def test_the_cases_pages_at_a_phones_width(
     await expect(page.get_by_role("heading", level=1)).to_have_text("Cases")
     main = page.locator("main")
     await expect(main).to_contain_text("of them overdue")
-    await expect(page.get_by_role("heading", name="Willow Village")).to_be_visible()
-    await expect(page.get_by_role("heading", name="Pine Village")).to_be_visible()
+    # The township opened, its villages with cases below it, and all its cases.
+    await expect(page.get_by_role("heading", name="North Township")).to_be_visible()
+    below = page.locator("table.cs-below")
+    await expect(below.get_by_role("link", name="Pine Village")).to_be_visible()
+    await expect(below.get_by_role("link", name="Willow Village")).to_be_visible()
     for number in (cases.fresh, cases.late, cases.resolved, cases.closed):
         await expect(page.get_by_role("link", name=number, exact=True)).to_be_visible()
     for hidden in (cases.south, cases.held, HELD_TEXT, "Oak Village"):
@@ -43,6 +46,13 @@ async def test_the_cases_pages_at_a_phones_width(
     await expect(page.locator("body")).not_to_contain_text(str(ADMIN))
     await _fits(page)
     await shot(page, "docs/dashboard-cases-phone.png")
+    # A village opened: its cases only, and the way back up.
+    await below.get_by_role("link", name="Pine Village").click()
+    await expect(page.get_by_role("heading", name="Pine Village")).to_be_visible()
+    await expect(page.get_by_role("link", name=cases.resolved, exact=True)).to_be_visible()
+    await expect(main).not_to_contain_text(cases.fresh)
+    await page.get_by_role("link", name="↑ One level up").click()
+    await expect(page.get_by_role("heading", name="North Township")).to_be_visible()
 
     await page.get_by_role("link", name=cases.fresh, exact=True).click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"Case {cases.fresh}")

@@ -219,3 +219,63 @@ async def test_the_lists_next_page_keeps_the_report_button(
     second = await admin.wait_for_message("Page 2 of 2")
     assert [label for label, _ in second.buttons[0]] == ["📊 Open the full report"]
     assert second.has_button("‹ Previous")
+
+
+async def _unit_id(db: Database, code: str) -> int:
+    async with db.reading() as uow:
+        unit = await uow.units.by_code(code)
+    assert unit is not None
+    return unit.id
+
+
+async def test_a_unit_below_is_opened_a_level_at_a_time(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    cases = await some_cases(db)
+    await signed_in(client, db, browser_of, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu")
+    willow, oak = await _unit_id(db, "V1"), await _unit_id(db, "V3")
+    page = await browser_of.get("/cases")
+    assert f'href="/cases?unit={willow}"' in page, "Willow Village opens from its township"
+    village = await browser_of.get(f"/cases?unit={willow}")
+    assert browser_of.status == 200
+    for number in (cases.fresh, cases.late, cases.closed):
+        assert f'href="/cases/{number}"' in village, number
+    assert cases.resolved not in village, "Pine Village's"
+    township = await _unit_id(db, "T1")
+    assert "↑ One level up" in village and f'href="/cases?unit={township}"' in village
+    top = await browser_of.get(f"/cases?unit={township}")
+    assert cases.resolved in top and "↑ One level up" not in top, "the top of the scope"
+    overdue = await browser_of.get(f"/cases?unit={willow}&show=overdue")
+    assert cases.late in overdue and cases.fresh not in overdue
+    assert f'href="/cases?unit={willow}"' in overdue, "All keeps the unit opened"
+    # Another township's village, a unit that does not exist, and nonsense: not found.
+    for query in (f"unit={oak}", "unit=999999", "unit=T1", "page=0", "page=x"):
+        missing = await browser_of.get(f"/cases?{query}")
+        assert browser_of.status == 404, query
+        assert "Oak bridge" not in missing
+
+
+async def test_the_cases_come_a_page_at_a_time(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    from storage.models import Case
+    from surveys.cases.rules import CaseRules
+
+    cases = await some_cases(db)
+    rules = CaseRules()
+    async with db.transaction() as uow:
+        for i in range(50):
+            day = rules.today(now()) + timedelta(days=i)
+            await uow.cases.add(Case(
+                unit_id=await _unit_id(db, "V2"), category="roads", origin="report",
+                text=f"Lamp {i}", wants_reply=False, status=CaseStatus.OPEN, opened_on=day,
+                due_at=rules.due("roads", day)), [f"C-P{i:05d}"])
+    await signed_in(client, db, browser_of, ADMIN_T1, Role.ADMIN, "T1", "Admin Liu")
+    first = await browser_of.get("/cases")
+    assert "1–50 of 54 (page 1 of 2)" in first and 'href="/cases?page=2"' in first
+    assert f'href="/cases/{cases.late}"' in first, "the overdue case first"
+    assert f'href="/cases/{cases.closed}"' not in first, "the closed case last"
+    second = await browser_of.get("/cases?page=2")
+    assert browser_of.status == 200 and "51–54 of 54 (page 2 of 2)" in second
+    assert f'href="/cases/{cases.closed}"' in second and "‹ Previous" in second
+    assert f'href="/cases/{cases.late}"' not in second

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from sandbox import SandboxClient
 from storage.models import AnomalyFlag, AppraisalStatus, AuditEvent, Role
@@ -293,3 +293,122 @@ async def test_appeals_are_listed_with_their_answers_within_the_scope(
         assert "No appeals in your scope." in theirs and "Cadre Wang" not in theirs
     finally:
         await south.close()
+
+
+async def test_the_flags_come_a_page_at_a_time(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    from tests.storage.test_appraisal_run import MID
+
+    seeded = await flags(db)
+    async with db.transaction() as uow:
+        # More kinds of flag on the north response: 56 flags in all, two pages.
+        for i in range(54):
+            uow.session.add(AnomalyFlag(response_id=seeded.north_response, kind=f"kind{i:02d}",
+                                        reason=f"made up {i:02d}", detected_at=MID))
+    await _signed_in(client, db, browser_of, AUDITOR, Role.AUDITOR, None, "Auditor Wang")
+    first = await browser_of.get(f"/audit/flags?period={PERIOD}")
+    assert browser_of.status == 200
+    assert "56 flag(s) in your scope" in first and "1–50 of 56 (page 1 of 2)" in first
+    assert first.count('<a href="/audit/flags/') == 2 * 50, "a response link and Review each"
+    assert f'href="/audit/flags?period={PERIOD}&amp;page=2"' in first
+    assert "‹ Previous" not in first
+    second = await browser_of.get(f"/audit/flags?period={PERIOD}&page=2")
+    assert browser_of.status == 200 and "51–56 of 56 (page 2 of 2)" in second
+    assert second.count('<a href="/audit/flags/') == 2 * 6
+    assert f'href="/audit/flags?period={PERIOD}"' in second and "Next ›" not in second
+    # By unit: Willow Village's 55 first, then Birch Village's.
+    assert f'href="/audit/flags/{seeded.south}"' in second and "Birch Village" not in first
+    # Past the end: the last page; not a page number: not found.
+    past = await browser_of.get(f"/audit/flags?period={PERIOD}&page=9")
+    assert browser_of.status == 200 and "51–56 of 56" in past
+    await browser_of.get(f"/audit/flags?period={PERIOD}&page=two")
+    assert browser_of.status == 404
+
+
+async def test_the_appeals_come_a_page_at_a_time_newest_first(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.models import Appeal, AppealStatus, AppraisalResult
+    from tests.e2e.fieldwork import make_cadre
+    from tests.e2e.test_results_chat import detail, seed_run, unit_id
+
+    cadre = await make_cadre(db, CADRE, "V1", "Cadre Wang")
+    willow = await unit_id(db, "V1")
+    run_id = await seed_run(db, "2026-Q3", AppraisalStatus.PUBLISHED, [
+        {"kind": "cadre", "unit_id": willow, "person_id": cadre,
+         "detail": detail("Cadre Wang", ("V1", "Willow Village"), score=60.0 + i,
+                          grade="fair")} for i in range(55)])
+    at = datetime(2026, 10, 2, 9, 0, tzinfo=UTC)
+    async with db.transaction() as uow:
+        results = (await uow.session.scalars(select(AppraisalResult.id).where(
+            AppraisalResult.run_id == run_id).order_by(AppraisalResult.id))).all()
+        for i, result_id in enumerate(results):
+            uow.session.add(Appeal(result_id=result_id, person_id=cadre,
+                                   reason=f"Appeal number {i:02d} of the cadre",
+                                   status=AppealStatus.OPEN, created_at=at + timedelta(hours=i)))
+    await _signed_in(client, db, browser_of, TOWN_AUDITOR, Role.AUDITOR, "T1", "Town Auditor")
+    first = await browser_of.get("/audit/appeals")
+    assert browser_of.status == 200
+    assert "55 appeal(s) in your scope" in first and "1–50 of 55" in first
+    assert "Appeal number 54 of the cadre" in first, "the newest first"
+    assert "Appeal number 04 of the cadre" not in first
+    assert 'href="/audit/appeals?page=2"' in first and "Willow Village" in first
+    second = await browser_of.get("/audit/appeals?page=2")
+    assert browser_of.status == 200 and "51–55 of 55" in second
+    for i in range(5):
+        assert f"Appeal number {i:02d} of the cadre" in second
+    assert "Appeal number 05 of the cadre" not in second
+    assert str(CADRE) not in first + second
+
+    south = WebClient(web_bot.web_url)
+    try:
+        from tests.e2e.supervision import south_township
+
+        await south_township(db)
+        await _signed_in(client, db, south, AUDITOR, Role.AUDITOR, "T2", "South Auditor")
+        theirs = await south.get("/audit/appeals")
+        assert "No appeals in your scope." in theirs and "Appeal number" not in theirs
+    finally:
+        await south.close()
+
+
+async def test_the_audit_log_pages_back_and_checks_only_what_is_new(
+    web_bot: Bot, client: SandboxClient, db: Database, browser_of: WebClient,
+) -> None:
+    """Older events a page at a time; the chain's check goes on from the last one (the page
+    reads only the events added since), and sees one of them edited."""
+    await _signed_in(client, db, browser_of, AUDITOR, Role.AUDITOR, None, "Auditor Wang")
+    async with db.transaction() as uow:
+        for i in range(60):
+            await uow.audit.record("test", "test.step", "step", i, after={"step": i})
+    log = await browser_of.get("/audit/log")
+    assert "Chain intact" in log and "The 50 newest events." in log
+    assert "test.step" in log and "Older events ›" in log
+    async with db.reading() as uow:
+        events = await uow.audit.recent(200)
+    total = len(events)
+    assert f"Chain intact: {total} event(s)" in log
+    oldest_shown = events[49].id
+    older = await browser_of.get(f"/audit/log?before={oldest_shown}")
+    assert browser_of.status == 200
+    assert f"older than #{oldest_shown}" in older and "← The newest events" in older
+    assert "Chain intact" in older
+    await browser_of.get("/audit/log?before=x")
+    assert browser_of.status == 404
+
+    # New events are checked as they come: one edited before the page saw it breaks the chain.
+    async with db.transaction() as uow:
+        late = await uow.audit.record("test", "test.step", "step", "late", after={"step": 1})
+    again = await browser_of.get("/audit/log")
+    assert f"Chain intact: {total + 1} event(s)" in again
+    async with db.transaction() as uow:
+        edited = await uow.audit.record("test", "test.step", "step", "edited", after={"n": 2})
+        await uow.session.flush()
+        await uow.session.execute(update(AuditEvent).where(AuditEvent.id == edited.id)
+                                  .values(actor="someone-else"))
+    tampered = await browser_of.get("/audit/log")
+    assert "Chain intact" not in tampered
+    assert f"The chain breaks at event {edited.id}" in tampered and late.id < edited.id
