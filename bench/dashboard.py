@@ -228,7 +228,7 @@ class Servers:
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _RESULT = re.compile(r'href="(/result/[0-9]+)"')
-_DRILL = re.compile(r'href="(/ranking/[^"?]+\?unit=[0-9]+)"')
+_DRILL = re.compile(r'href="(/ranking/[^"/?]+\?unit=[0-9]+)"')
 _CAMPAIGN = re.compile(r'href="(/campaign/[^"/?]+)"')
 
 

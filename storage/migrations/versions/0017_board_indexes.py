@@ -1,7 +1,7 @@
 """board indexes: the dashboard's cases page, appeals and flags read from an index
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07
 
 Indexes only, no data changes. cases gets (status, closed_at): the cases page counts and
@@ -10,9 +10,6 @@ worked on come from (status, due_at)). appeals gets (created_at, id): the audito
 a page of them newest first in that order. audit_events gets (entity, id): the newest
 event about the anomaly flags (or the appraisal runs that replace them), under which the
 auditors' list of a period's flags is kept, is one step back along it.
-
-Numbered 0017 and chained to 0015 on its branch: another branch takes 0016 at the same time;
-whichever lands second is chained after the other.
 """
 from collections.abc import Sequence
 
@@ -20,7 +17,7 @@ from alembic import op
 
 
 revision: str = '0017'
-down_revision: str | None = '0015'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
