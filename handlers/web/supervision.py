@@ -25,6 +25,7 @@ from handlers.web.pages import (
     address,
     browse,
     current,
+    fragment,
     message,
     page_number,
     redirect,
@@ -132,8 +133,12 @@ async def flags_page(request: web.Request) -> web.StreamResponse:
             return _not_found(request, viewer)
         return _said(request, viewer, "supervision.period.title", "supervision.period", 400,
                      period=asked[:40])
+    # The rows are the same for every auditor shown them: rendered once per content.
+    rows = fragment(request, "supervision_flags_rows.html", listed.lang,
+                    (listed.period, listed.items), listed=listed)
     return render(request, "supervision_flags.html", listed.lang, viewer=viewer, listed=listed,
-                  paging=listed.paging, here=address("/audit/flags", period=listed.period))
+                  paging=listed.paging, rows=rows,
+                  here=address("/audit/flags", period=listed.period))
 
 
 async def flag_page(request: web.Request) -> web.StreamResponse:
