@@ -4,12 +4,22 @@
 ``"und"``), a polarity in [-1, 1] and a label. The language comes from
 :func:`analysis.language.detect`; English goes to :class:`analysis.sentiment_en.EnglishAnalyser`
 (TextBlob, VADER and a public-service lexicon as features of a small linear model with
-hashed words), Chinese to :class:`analysis.sentiment_zh.ChineseAnalyser`.
+hashed words), Chinese to :class:`analysis.sentiment_zh.ChineseAnalyser` (a hand lexicon with
+rules as features of a linear model over character n-grams and words).
 
 Labels: ``positive`` when polarity > 0.05, ``negative`` when < -0.05, else ``neutral``
 (:data:`LABEL_THRESHOLD`). Each analyser calibrates its polarity so that this one rule holds
 for it (the English analyser derives its polarity from its three class probabilities so
 that the rule gives exactly its most probable class).
+
+Neutral, and mixed comments. A comment that only says there is nothing to say is neutral
+(polarity 0) whatever its words: "无", "没有", "没有意见", "暂无", "n/a", "None", "Nothing to
+add", "No comment" (:func:`says_nothing`; "没有问题" and "no complaints" say something, and
+are left to the analysers). Otherwise neutral is what the analysers find neutral: the English
+model's most probable class (it learnt a neutral class from human ratings), the Chinese
+model's band of doubt (its training labels are positive or negative only). A mixed comment,
+praise and complaint in one, takes the sign of the balance, the part after a contrast ("but",
+"但是") weighing more; it is neutral only when the two balance.
 
 Routing, and the edge cases:
 
@@ -138,6 +148,37 @@ def _words(lang: str, part: str) -> float:
     return float(len(_LATIN.findall(part))) or 1.0
 
 
+# A comment that only says there is nothing to say. Matched on the whole comment, lower-cased,
+# without punctuation, spaces and final particles; Chinese after traditional characters are
+# simplified. "没有问题" and "no complaints" are not here: they say something (mildly good).
+_NOTHING_EN = re.compile(
+    r"(?:n ?a|na|none|nothing|nil|no|nope|not applicable|no idea|dont know|not sure|nothing"
+    r" (?:to (?:add|say|report|comment)|else|more|further|in particular|much|special)|"
+    r"(?:i have )?no (?:further |other |more |additional )?(?:comments?|remarks?|"
+    r"suggestions?|opinions?|feedback|input)(?: (?:at the moment|for now|thanks?|thank you))?|"
+    r"nothing (?:else )?to (?:add|say|report)(?: (?:thanks?|thank you))?|same as above)")
+_NOTHING_ZH = re.compile(
+    r"(?:我|本人)?(?:暂时|目前|暂|现在|还|也)?(?:无|没有|没|木有|莫得|没得)"
+    r"(?:什么|啥|任何|其他|其它|别的|更多)*"
+    r"(?:意见|建议|想法|看法|要求|评论|评价|(?:要|可|好|可以)?(?:说|补充|写|反映)的?)?"
+    r"|暂无(?:意见|建议|评价)?|不清楚|不知道|说不清|说不好|不好说|无可奉告|同上|略")
+_NOT_A_WORD = re.compile(r"[\W_]+")
+_PARTICLES = "了的啊呀吧啦哦嘛呢哈"
+
+
+def says_nothing(text: str) -> bool:
+    """Whether ``text`` (cleaned) only says there is nothing to say: "无", "没有意见",
+    "暂无", "n/a", "Nothing to add", "No comment"."""
+    if len(text) > 40:
+        return False
+    key = _NOT_A_WORD.sub(" ", text.lower()).strip()
+    if _NOTHING_EN.fullmatch(key.replace("'", "")):
+        return True
+    key = key.replace(" ", "").rstrip(_PARTICLES)
+    key = key.translate(chinese_analyser().traditional)
+    return bool(key) and _NOTHING_ZH.fullmatch(key) is not None
+
+
 def _plan(text: str, english: list[str], chinese: list[str]) -> _Plan | None:
     """Route ``text``; queue its parts on ``english``/``chinese``. None: neutral ``und``."""
     cleaned = sentiment_en.clean(text)
@@ -145,6 +186,8 @@ def _plan(text: str, english: list[str], chinese: list[str]) -> _Plan | None:
         return None
     lang = language.detect(cleaned)
     plan = _Plan(lang, [], [])
+    if says_nothing(cleaned):
+        return plan  # no part to score: polarity 0, neutral
     if lang == language.UND:
         if _LETTER.search(cleaned):
             return None

@@ -92,6 +92,37 @@ def test_mixed_english_and_chinese() -> None:
     assert min(zh_part, en_part) <= mixed_both <= max(zh_part, en_part)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["无", "没有", "没有意见", "暂无", "无意见。", "没什么要说的", "暂时没有建议", "沒有意見",
+     "n/a", "N/A", "None", "Nothing to add", "nothing to add, thanks!", "No comment",
+     "No further comments."],
+)
+def test_nothing_to_say_is_neutral(text: str) -> None:
+    assert sentiment.says_nothing(text)
+    result = score(text)
+    assert (result.polarity, result.label) == (0.0, "neutral")
+    assert result.language in ("en", "zh", "und")
+
+
+def test_saying_there_is_no_problem_is_not_nothing() -> None:
+    for text in ("没有问题", "没有排队", "no complaints", "Nothing works", "无法办理，太麻烦"):
+        assert not sentiment.says_nothing(text), text
+    assert score("无法办理，太麻烦").label == "negative"
+
+
+def test_chinese_public_service_sentences() -> None:
+    # Hand-written short feedback (late delivery, rude staff, queues, cold food, "无"),
+    # fitted on nothing: three classes through the façade.
+    path = sentiment_en.MODEL_PATH.parent / "sentiment_zh_public_service.tsv"
+    rows = [line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert len(rows) >= 40
+    labels = [s.label for s in score_batch([text for _label, text in rows])]
+    errors = [(g, p, t) for (g, t), p in zip(rows, labels, strict=True) if g != p]
+    assert len(errors) <= 6, errors
+
+
 def test_other_languages_are_neutral_und() -> None:
     # German "die" is a strongly negative word to VADER: never score foreign text as English.
     result = score("Die Mitarbeiter waren sehr freundlich und die Wartezeit war kurz")

@@ -354,6 +354,36 @@ async def test_comments_are_scored_with_the_analyser_version_and_contradictions_
     assert contradictions == {unit: 1}
 
 
+async def test_scores_of_an_older_analyser_are_rescored_and_never_mixed_in(
+        db: Database) -> None:
+    # A new analyser version (new weights, rules or lexicon) leaves the old scores stored
+    # under their own version: the backfill scores every text again with the current one, and
+    # the run counts only the current version's scores, never a mix of the two.
+    willow, _ = await two_villages(db)
+    await respond(db, willow, (5, 5, 5), comment="Terrible, rude staff and I waited for hours")
+    start, end = parse_period(PERIOD).start, parse_period(PERIOD).end
+    old = "s1+en-lexicon-logreg-2+0000000000+zh-lexicon-1+0000000000"
+    assert old != ANALYSER_VERSION
+    async with db.transaction() as uow:
+        comment = (await uow.session.scalars(
+            select(Answer).where(Answer.question_type == "text"))).one()
+        uow.session.add(TextScore(source="answer", source_id=comment.id, analyser=old,
+                                  language="en", polarity=0.9, label="positive",
+                                  scored_at=MID, contradicts=False))
+    async with db.reading() as uow:
+        assert await uow.appraisal.sentiment_sums(start, end, ANALYSER_VERSION) == {}
+    assert await score_pending(db) == 1
+    assert await score_pending(db) == 0
+    unit = await unit_id(db, "V1")
+    async with db.reading() as uow:
+        assert await uow.text_scores.counts(ANALYSER_VERSION) == {"negative": 1}
+        assert await uow.text_scores.counts(old) == {"positive": 1}
+        [(scored_unit, (count, total, _squares))] = (
+            await uow.appraisal.sentiment_sums(start, end, ANALYSER_VERSION)).items()
+        assert await uow.appraisal.contradictions(start, end, ANALYSER_VERSION) == {unit: 1}
+    assert (scored_unit, count) == (unit, 1) and total < 0
+
+
 async def unit_id(db: Database, code: str) -> int:
     async with db.reading() as uow:
         unit = await uow.units.by_code(code)
