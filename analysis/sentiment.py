@@ -35,9 +35,11 @@ Routing, and the edge cases:
   polarity is the average of each script's part scored by its own analyser
   (:func:`analysis.language.script_parts`), weighted by the part's length in words (a Latin
   word counts 1, two Han characters count 1, as in ``detect``). Parts that carry no sentiment
-  (polarity 0: a brand name "APP" in a Chinese complaint, a place name "办事大厅" in an English
-  one) are left out of the average rather than diluting it. Averaging rather than taking the
-  majority script alone keeps "服务很好 but the queue was two hours" from losing either half.
+  (polarity 0: a brand name "APP" in a Chinese complaint) are left out of the average rather
+  than diluting it; a Chinese name in an English comment may carry a little (the Chinese
+  model's n-grams give "办事大厅" -0.09), weighted by its few words. Averaging rather than
+  taking the majority script alone keeps "服务很好 but the queue was two hours" from losing
+  either half.
 - Long text (10,000 characters): the English analyser works chunk by chunk (linear time).
 
 :func:`contradicts` marks a comment whose text clearly disagrees with its rating.

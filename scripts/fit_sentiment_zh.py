@@ -190,10 +190,13 @@ def fit(features: Features, rows: Sequence[int], labels: Sequence[str],
 def polarities(model: ChineseModel, features: Features, rows: Sequence[int]) -> list[float]:
     """Polarities by the run-time inference (what ChineseAnalyser.polarity gives for a text
     with Chinese characters)."""
-    return [sentiment_zh.polarity_from(model.logit(features.dense[i].tolist(),
-                                                   features.blocks[i]),
-                                       features.has_word[i])
-            for i in rows]
+    out: list[float] = []
+    for i in rows:
+        polarity = sentiment_zh.polarity_from(model.logit(features.dense[i].tolist(),
+                                                          features.blocks[i]))
+        no_evidence = not features.has_word[i] and abs(polarity) <= sentiment_zh.MARGIN
+        out.append(0.0 if no_evidence else polarity)
+    return out
 
 
 def write(model: ChineseModel, path: Path) -> None:

@@ -202,14 +202,13 @@ def test_short_comments_follow_negation_and_degree(
 
 def test_polarity_and_the_neutral_band() -> None:
     # Consistent with the façade's labelling rule: |polarity| <= 0.05 exactly in the band.
-    for has_word, band in ((True, sentiment_zh.NEUTRAL_BAND),
-                           (False, sentiment_zh.NEUTRAL_BAND_NO_WORD)):
-        for logit in [x / 10 for x in range(-80, 81)]:
-            d = 2 / (1 + math.exp(-logit)) - 1
-            p = sentiment_zh.polarity_from(logit, has_word)
-            assert -1.0 <= p <= 1.0
-            assert (abs(p) <= 0.05) == (abs(d) <= band)
-            assert math.copysign(1, p) == math.copysign(1, d) or p == 0
-        assert sentiment_zh.polarity_from(0.0, has_word) == 0.0
-        values = [sentiment_zh.polarity_from(x / 10, has_word) for x in range(-80, 81)]
-        assert values == sorted(values)
+    band = sentiment_zh.NEUTRAL_BAND
+    for logit in [x / 10 for x in range(-80, 81)]:
+        d = 2 / (1 + math.exp(-logit)) - 1
+        p = sentiment_zh.polarity_from(logit)
+        assert -1.0 <= p <= 1.0
+        assert (abs(p) <= 0.05) == (abs(d) <= band)
+        assert math.copysign(1, p) == math.copysign(1, d) or p == 0
+    assert sentiment_zh.polarity_from(0.0) == 0.0
+    values = [sentiment_zh.polarity_from(x / 10) for x in range(-80, 81)]
+    assert values == sorted(values)
