@@ -15,11 +15,15 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.background import Background
+from bot.metrics import Metrics
+from bot.ops import ReadyCheck, ops_routes
 from bot.polling import CommittedPolling
 from bot.request import AiohttpRequest
 from bot.rules import burden_of, cases_of, fieldwork_of, resolve_secret
 from bot.settings import Settings
+from bot.turns import mark_failed
 from bot.web import WebServer
+from bot.webhook import WebhookFeed, webhook_secret
 from handlers.admin import admin_audience
 from handlers.approval import approval_audience
 from handlers.cadre import cadre_audience
@@ -60,6 +64,8 @@ def build_application(
 
     ``clock`` is the database's unless a test moves time on for the bot alone."""
     clock = clock or db.clock
+    metrics = Metrics()
+    db.on_transaction = metrics.transaction_seconds.observe
     catalogs()  # read the text catalogs now: a broken one stops the start, not a reply
     deps = Deps(
         db=db,
@@ -79,6 +85,7 @@ def build_application(
         web=web_rules_of(settings),
         publish_requires_approval=settings.appraisal.publish_requires_approval,
         public_url=settings.web.public_url if settings.web.enabled else None,
+        on_duplicate=metrics.duplicates.inc,
     )
     application = (
         ApplicationBuilder()
@@ -100,7 +107,8 @@ def build_application(
         )
         # aiohttp rather than PTB's default httpx: a third of the CPU per request (bot/request.py).
         .request(AiohttpRequest(connection_pool_size=max(8, min(settings.bot.concurrent_updates,
-                                                                64)), pool_timeout=30))
+                                                                64)), pool_timeout=30,
+                                observe=metrics.count_call))
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
         # Starting the Application starts the work that is not a reply to an update, and
         # stopping it stops that work (see running()).
@@ -108,11 +116,25 @@ def build_application(
         .post_stop(_post_stop)
         .build()
     )
-    application.bot_data[_BACKGROUND] = Background(application, db, settings, deps, clock)
-    if settings.web.enabled:
-        application.bot_data[_WEB] = WebServer(settings.web, deps, token,
-                                               sandbox=settings.uses_sandbox,
-                                               bot=application.bot)
+    background = Background(application, db, settings, deps, clock, metrics)
+    application.bot_data[_BACKGROUND] = background
+    application.bot_data[_METRICS] = metrics
+    hook = settings.webhook
+    feed = None
+    if hook.url is not None:
+        feed = WebhookFeed(application, url=hook.url, path=hook.path,
+                           secret_token=webhook_secret(secret),
+                           max_connections=hook.max_connections,
+                           allowed_updates=hook.allowed_updates or Update.ALL_TYPES,
+                           metrics=metrics)
+        application.bot_data[_WEBHOOK] = feed
+    if settings.web.enabled or feed is not None:
+        application.bot_data[_WEB] = WebServer(
+            settings.web, deps, token, sandbox=settings.uses_sandbox, bot=application.bot,
+            pages=settings.web.enabled,
+            routes=ops_routes(metrics, _readiness(application, db, feed), background.refresh),
+            posts={feed.path: feed.receive} if feed is not None else None,
+            reuse_port=feed is not None)
     # Commands, buttons and dialogues of people with roles run before the resident journey
     # (group 0); whichever handles an update stops it there.
     audiences = [results_audience(deps), inspector_audience(deps), cadre_audience(deps),
@@ -126,12 +148,42 @@ def build_application(
     application.add_error_handler(_on_error)
     _schedule_maintenance(application, db, clock, settings.sentiment.batch_size,
                           settings.sentiment.interval_s,
-                          timedelta(minutes=settings.privacy.time_resolution_minutes))
+                          timedelta(minutes=settings.privacy.time_resolution_minutes),
+                          leading=lambda: background.leading)
     return application
 
 
 _BACKGROUND = "civicpulse.background"
 _WEB = "civicpulse.web"
+_WEBHOOK = "civicpulse.webhook"
+_METRICS = "civicpulse.metrics"
+
+
+def metrics_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Metrics:
+    metrics = application.bot_data[_METRICS]
+    assert isinstance(metrics, Metrics)
+    return metrics
+
+
+def webhook_of(application: Application[Any, Any, Any, Any, Any, Any]) -> WebhookFeed | None:
+    """The webhook feed built with the application (None in polling mode)."""
+    feed = application.bot_data.get(_WEBHOOK)
+    assert feed is None or isinstance(feed, WebhookFeed)
+    return feed
+
+
+def _readiness(application: Application[Any, Any, Any, Any, Any, Any], db: Database,
+               feed: WebhookFeed | None) -> ReadyCheck:
+    async def ready() -> str | None:
+        if not application.running or (feed is not None and not feed.open):
+            return "starting or stopping"
+        try:
+            await db.ping()
+        except DatabaseUnavailable as exc:
+            return f"the database is unavailable ({exc})"
+        return None
+
+    return ready
 
 
 def web_server_of(application: Application[Any, Any, Any, Any, Any, Any]) -> WebServer | None:
@@ -158,9 +210,10 @@ def background_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Bac
 
 @asynccontextmanager
 async def running(application: Application[Any, Any, Any, Any, Any, Any],
-                  polling: CommittedPolling) -> AsyncIterator[None]:
-    """The Application's life as PTB's ``run_polling`` leads it, with ``polling`` in the place
-    of PTB's Updater (which would confirm updates before they are handled).
+                  polling: CommittedPolling | WebhookFeed) -> AsyncIterator[None]:
+    """The Application's life as PTB's ``run_polling`` leads it, with ``polling`` (or the
+    webhook feed) in the place of PTB's Updater (which would confirm updates before they are
+    handled).
 
     ``run_polling`` runs its own event loop and Updater, so the bot (and the e2e tests, which
     run the sandbox in the same loop) lead the same steps here: initialize, ``post_init``,
@@ -199,7 +252,7 @@ RESHUFFLE_BATCH = 5000
 def _schedule_maintenance(
     application: Application[Any, Any, Any, Any, Any, Any], db: Database, clock: Clock,
     batch_size: int = 500, sentiment_interval_s: float = 60,
-    resolution: timedelta = DEFAULT_RESOLUTION,
+    resolution: timedelta = DEFAULT_RESOLUTION, leading: Callable[[], bool] = lambda: True,
 ) -> None:
     async def prune_update_ids() -> int:
         async with db.transaction() as uow:
@@ -234,22 +287,28 @@ def _schedule_maintenance(
     assert application.job_queue is not None  # the job-queue extra is a dependency
     jobs = application.job_queue
     jobs.run_repeating(_job("prune processed update ids", "pruned %d processed update ids",
-                            prune_update_ids), interval=3600, first=60, name="prune_update_ids")
-    jobs.run_repeating(_job("prune sign-ins", None, prune_sign_ins), interval=3600, first=120,
-                       name="prune_sign_ins")
-    jobs.run_repeating(_job("reshuffle responses", None, reshuffle),
+                            prune_update_ids, leading), interval=3600, first=60,
+                       name="prune_update_ids")
+    jobs.run_repeating(_job("prune sign-ins", None, prune_sign_ins, leading), interval=3600,
+                       first=120, name="prune_sign_ins")
+    jobs.run_repeating(_job("reshuffle responses", None, reshuffle, leading),
                        interval=max(60.0, resolution.total_seconds() / 2), first=90,
                        name="reshuffle")
-    jobs.run_repeating(_job("score texts", "scored the sentiment of %d text(s)", score_texts),
-                       interval=sentiment_interval_s, first=30, name="score_texts")
+    jobs.run_repeating(_job("score texts", "scored the sentiment of %d text(s)", score_texts,
+                            leading), interval=sentiment_interval_s, first=30,
+                       name="score_texts")
 
 
 def _job(what: str, done: str | None, work: Callable[[], Awaitable[int]],
-         ) -> Callable[[Context], Coroutine[Any, Any, None]]:
+         leading: Callable[[], bool]) -> Callable[[Context], Coroutine[Any, Any, None]]:
     """A maintenance job; ``work`` returns how many rows it changed, logged as ``done`` (if
-    given). The database being unavailable waits for the next run."""
+    given). The database being unavailable waits for the next run. Only the process that
+    leads (runs the scheduler) does the work: two workers would reshuffle and score the same
+    rows at once."""
 
     async def run(context: Context) -> None:
+        if not leading():
+            return
         try:
             count = await work()
         except DatabaseUnavailable as exc:
@@ -283,6 +342,7 @@ async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> 
 
 async def _on_error(update: object, context: Context) -> None:
     # Only the id: the update itself holds the user's id next to what they typed.
+    mark_failed()
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("unhandled error for update %s", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:

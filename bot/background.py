@@ -15,10 +15,12 @@ from typing import Any
 
 from telegram.ext import Application
 
+from analysis.sentiment import ANALYSER_VERSION
 from analysis.themes import DEFAULT_TOPICS
 from bot.case_relay import CaseRelay
 from bot.leader import Leadership
 from bot.menus import MenuSync
+from bot.metrics import Metrics
 from bot.outbox import OutboxSender
 from bot.publication_notices import PublicationNotices
 from bot.scheduler import CampaignScheduler
@@ -30,13 +32,16 @@ from storage.uow import Database
 log = logging.getLogger(__name__)
 
 LEADERSHIP_RETRY_S = 15.0
+# The sentiment backlog gauge counts pending texts up to this many (a bigger number says
+# no more than "the scorer is far behind", and counting it would cost a scan).
+SENTIMENT_BACKLOG_CAP = 1000
 JOB_QUEUE_WAIT_S = 0.01
 
 
 class Background:
     def __init__(
         self, application: Application[Any, Any, Any, Any, Any, Any], db: Database,
-        settings: Settings, deps: Deps, clock: Clock,
+        settings: Settings, deps: Deps, clock: Clock, metrics: Metrics | None = None,
     ) -> None:
         assert application.job_queue is not None  # the job-queue extra is a dependency
         self.job_queue = application.job_queue
@@ -67,6 +72,9 @@ class Background:
         deps.cases_changed = self.relay.wake
         self._watch: asyncio.Task[None] | None = None
         self._leading = False
+        self.db = db
+        self.metrics = metrics
+        self._sent_counted = 0
 
     async def start(self) -> None:
         """Called from the Application's ``post_init``: before ``application.start()``."""
@@ -118,3 +126,17 @@ class Background:
     @property
     def leading(self) -> bool:
         return self._leading
+
+    async def refresh(self) -> None:
+        """Bring the gauges read from the database and the sender up to date (``/metrics``)."""
+        metrics = self.metrics
+        if metrics is None:
+            return
+        metrics.leader.set(1 if self._leading else 0)
+        sent = self.sender.sent
+        metrics.outbox_sent.inc(max(0, sent - self._sent_counted))
+        self._sent_counted = sent
+        async with self.db.reading() as uow:
+            metrics.outbox_depth.set(await uow.outbox.depth())
+            backlog = await uow.text_scores.pending(ANALYSER_VERSION, SENTIMENT_BACKLOG_CAP)
+        metrics.sentiment_backlog.set(len(backlog))

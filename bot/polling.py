@@ -25,6 +25,9 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ExtBot
 
+from bot.metrics import Metrics
+from bot.turns import ChatTurns
+
 log = logging.getLogger(__name__)
 
 # With updates in flight, a new one can only be seen by asking again at once (a long poll
@@ -58,21 +61,13 @@ def conflict_message(exc: Conflict) -> str:
             "or give this one its own bot token.")
 
 
-class _Turn:
-    """Updates of one chat take turns."""
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.waiting = 0
-
-
 class CommittedPolling:
     """Fetch updates, hand each to the application, confirm only finished ones."""
 
     def __init__(
         self, application: Application[Any, Any, Any, Any, Any, Any], *, timeout: int,
         allowed_updates: Sequence[str] | None = None, limit: int = 100,
-        busy_interval: float = BUSY_POLL_INTERVAL_S,
+        busy_interval: float = BUSY_POLL_INTERVAL_S, metrics: Metrics | None = None,
     ) -> None:
         self.application = application
         self.timeout = timeout
@@ -83,7 +78,7 @@ class CommittedPolling:
         self._done: set[int] = set()  # finished, at or above the offset
         self._started: dict[int, float] = {}  # when each update in flight was taken
         self._abandoned: set[int] = set()  # cut short at stop: to be delivered again
-        self._chats: dict[int, _Turn] = {}  # chats with updates in flight
+        self._turns = ChatTurns(application, metrics)
         self._last_stuck_report = 0.0
         self._highest: int | None = None
         self._finished = asyncio.Event()
@@ -106,8 +101,23 @@ class CommittedPolling:
             await asyncio.wait(list(self._in_flight.values()))
 
     async def start(self) -> None:
+        await self._leave_webhook()
         self._task = asyncio.create_task(self._run(), name="committed-polling")
         self._task.add_done_callback(self._ended)
+
+    async def _leave_webhook(self) -> None:
+        """Switching back from webhook mode: Telegram refuses getUpdates while a webhook is
+        set, so it is deleted (updates waiting for it are kept, and come by polling)."""
+        bot = self.application.bot
+        try:
+            info = await bot.get_webhook_info()
+            if info.url:
+                await bot.delete_webhook(drop_pending_updates=False)
+                log.warning("deleted the webhook %s: updates come by long polling now",
+                            info.url)
+        except (NetworkError, TimedOut) as exc:
+            # Polling retries on its own; if a webhook is still set it says so then.
+            log.warning("could not check for a webhook: %s", exc)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and (error := task.exception()) is not None:
@@ -229,20 +239,8 @@ class CommittedPolling:
         return True
 
     async def _handle(self, update: Update) -> None:
-        application = self.application
-        chat = update.effective_chat or update.effective_user
-        turn = None
-        if chat is not None:
-            turn = self._chats.setdefault(chat.id, _Turn())
-            turn.waiting += 1
         try:
-            # One chat's updates in the order Telegram numbered them, other chats' alongside:
-            # after a restart the updates delivered again come first, and an answer given
-            # again must not overwrite the answer to a newer tap of the same person.
-            async with turn.lock if turn is not None else contextlib.nullcontext():
-                # The application's limiter (concurrent_updates) applies, as with its Updater.
-                await application.update_processor.process_update(
-                    update, application.process_update(update))
+            await self._turns.process(update)
         except asyncio.CancelledError:
             # Stopping before it finished: leave it unconfirmed, to be delivered again.
             del self._in_flight[update.update_id]
@@ -252,11 +250,6 @@ class CommittedPolling:
         except Exception:
             # process_update hands handler errors to the error handler; this is PTB itself.
             log.exception("update %s could not be processed", update.update_id)
-        finally:
-            if turn is not None and chat is not None:
-                turn.waiting -= 1
-                if not turn.waiting:
-                    del self._chats[chat.id]
         self._finish(update.update_id)
 
     def _finish(self, update_id: int) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -40,8 +41,18 @@ POOL_TIMEOUT_MESSAGE = (
 class AiohttpRequest(BaseRequest):
     """A ``BaseRequest`` for ``ApplicationBuilder.request``/``get_updates_request``."""
 
-    __slots__ = ("_connect_timeout", "_media_write_timeout", "_pool", "_pool_size",
-                 "_pool_timeout", "_proxy", "_read_timeout", "_session", "_write_timeout")
+    __slots__ = (
+        "_connect_timeout",
+        "_media_write_timeout",
+        "_observe",
+        "_pool",
+        "_pool_size",
+        "_pool_timeout",
+        "_proxy",
+        "_read_timeout",
+        "_session",
+        "_write_timeout",
+    )
 
     def __init__(
         self,
@@ -52,6 +63,7 @@ class AiohttpRequest(BaseRequest):
         pool_timeout: float | None = 1.0,
         media_write_timeout: float | None = 20.0,
         proxy: str | None = None,
+        observe: Callable[[str, int], None] | None = None,
     ) -> None:
         if connection_pool_size < 1:
             raise ValueError("connection_pool_size must be at least 1")
@@ -64,6 +76,7 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._proxy = proxy
+        self._observe = observe
         self._pool = asyncio.Semaphore(connection_pool_size)
         self._session: aiohttp.ClientSession | None = None
 
@@ -116,13 +129,18 @@ class AiohttpRequest(BaseRequest):
         try:
             async with session.request(method, url, data=_body(request_data), timeout=timeout,
                                        proxy=self._proxy) as response:
-                return response.status, await response.read()
+                body = await response.read()
         except TimeoutError as exc:  # aiohttp's own timeouts derive from it too
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
         finally:
             self._pool.release()
+        if self._observe is not None and method == "POST":
+            # The Bot API method is the address's last part (…/bot<token>/sendMessage); file
+            # downloads (GET) are not counted, their paths being file names.
+            self._observe(url.rpartition("/")[2], response.status)
+        return response.status, body
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:

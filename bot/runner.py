@@ -1,4 +1,5 @@
-"""`civicpulse run`: the bot by long polling, against Telegram or the local sandbox."""
+"""`civicpulse run`: the bot by long polling or by webhook, against Telegram or the local
+sandbox."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import signal
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.app import build_application, cases_of, resolve_secret, running
+from bot.app import build_application, cases_of, metrics_of, resolve_secret, running, webhook_of
 from bot.demo import demo_cadre_invite, seed_demo, seed_demo_appraisal, seed_demo_cases
 from bot.leader import PollingLock
 from bot.polling import CommittedPolling, PollingStopped
 from bot.settings import ConfigError, Settings
+from bot.webhook import WebhookFeed
 from sandbox import BotApiSandbox, RateLimit, StateDirBusy
 from storage.clock import utcnow
 from storage.migrate import upgrade
@@ -26,26 +29,30 @@ from surveys.campaigns.rules import deep_link
 log = logging.getLogger(__name__)
 
 
-async def run(settings: Settings) -> None:
-    """Migrate, then poll for updates until SIGINT or SIGTERM.
+async def run(settings: Settings, *, migrate: bool = True) -> None:
+    """Migrate (unless a parent did), then take updates until SIGINT or SIGTERM: by long
+    polling, or by webhook when ``webhook.url`` is set.
 
     Raises:
         PollingStopped: another process polls with this token (here or, by Telegram's word,
-            anywhere), or Telegram refused the token.
+            anywhere), or Telegram refused the token or the webhook.
     """
     secret = resolve_secret(settings)
-    await asyncio.to_thread(upgrade, settings.database_url)
+    if migrate:
+        await asyncio.to_thread(upgrade, settings.database_url)
     db = Database.from_url(settings.database_url, **settings.database_options)
     sandbox: BotApiSandbox | None = None
     token = (settings.sandbox.token if settings.telegram_token is None
              else settings.telegram_token.get_secret_value())
-    lock = PollingLock(db, token)
+    # Webhook workers share the updates (Telegram posts each to one of them); pollers cannot.
+    lock = PollingLock(db, token) if settings.webhook.url is None else None
     try:
-        refused = await lock.acquire()
+        refused = await lock.acquire() if lock is not None else None
         if refused is not None:
             raise PollingStopped(
                 f"{refused}. Only one process may poll per bot token (Telegram hands updates "
-                "to one poller at a time); stop the other one first.")
+                "to one poller at a time); stop the other one first, or run the bot in "
+                "webhook mode (civicpulse run --webhook URL) to have several.")
         if settings.telegram_token is None:
             box = settings.sandbox
             try:
@@ -98,11 +105,17 @@ async def run(settings: Settings) -> None:
         application = build_application(
             settings, db, token=token, api_url=api_url, secret=secret
         )
-        await _poll_until_stopped(application, settings.bot.poll_timeout_s)
+        feed: CommittedPolling | WebhookFeed | None = webhook_of(application)
+        if feed is None:
+            feed = CommittedPolling(application, timeout=settings.bot.poll_timeout_s,
+                                    allowed_updates=Update.ALL_TYPES,
+                                    metrics=metrics_of(application))
+        await _serve_until_stopped(application, feed)
     finally:
         if sandbox is not None:
             await sandbox.stop()
-        await lock.release()
+        if lock is not None:
+            await lock.release()
         await db.dispose()
 
 
@@ -115,21 +128,27 @@ def dashboard_line(settings: Settings) -> str:
             "link)\n")
 
 
-async def _poll_until_stopped(
-    application: Application[Any, Any, Any, Any, Any, Any], poll_timeout_s: int
+async def _serve_until_stopped(
+    application: Application[Any, Any, Any, Any, Any, Any], feed: CommittedPolling | WebhookFeed
 ) -> None:
+    """Until SIGINT or SIGTERM (or polling fails): then the updates in flight finish first."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    polling = CommittedPolling(application, timeout=poll_timeout_s,
-                               allowed_updates=Update.ALL_TYPES)
-    async with running(application, polling):
-        signalled = asyncio.create_task(stop.wait())
-        failed = asyncio.create_task(polling.stopped.wait())
-        await asyncio.wait({signalled, failed}, return_when=asyncio.FIRST_COMPLETED)
-        signalled.cancel()
-        failed.cancel()
-    if polling.failure is not None:
-        raise polling.failure
+    try:
+        async with running(application, feed):
+            waits = {asyncio.create_task(stop.wait())}
+            if isinstance(feed, CommittedPolling):
+                waits.add(asyncio.create_task(feed.stopped.wait()))
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for task in waits:
+                task.cancel()
+    except TelegramError as exc:
+        if isinstance(feed, WebhookFeed):
+            # setWebhook refused: a wrong address, or Telegram cannot reach it.
+            raise PollingStopped(f"Telegram refused the webhook {feed.url}: {exc}") from exc
+        raise
+    if isinstance(feed, CommittedPolling) and feed.failure is not None:
+        raise feed.failure

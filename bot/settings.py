@@ -414,6 +414,28 @@ class WebSection(_Section):
         return bool(self.public_url and self.public_url.startswith("https://"))
 
 
+class WebhookSection(_Section):
+    """Updates by webhook instead of long polling (``civicpulse run --webhook URL`` too).
+
+    Telegram posts each update to ``url``, which a reverse proxy ending TLS forwards to the
+    bot's HTTP server (``web.host``/``web.port``, the dashboard's); the path of ``url`` is
+    the path served. Each post carries a secret header derived from CIVICPULSE_SECRET_KEY,
+    so only Telegram's posts are taken."""
+
+    # Empty: long polling (which deletes a webhook left set).
+    url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+/[^\s?#]*$")
+    # Connections Telegram opens to deliver updates at the same time (1-100).
+    max_connections: int = Field(default=40, ge=1, le=100)
+    # Kinds of update Telegram sends; empty means every kind the bot handles.
+    allowed_updates: list[str] = Field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        """The path the bot serves the webhook at."""
+        assert self.url is not None
+        return "/" + self.url.split("://", 1)[1].split("/", 1)[1]
+
+
 class Settings(_Section):
     """The whole configuration. Build it with :func:`load_settings`."""
 
@@ -434,6 +456,7 @@ class Settings(_Section):
     appraisal: AppraisalSection = AppraisalSection()
     sandbox: SandboxSection = SandboxSection()
     web: WebSection = WebSection()
+    webhook: WebhookSection = WebhookSection()
 
     # From the environment only.
     telegram_token: SecretStr | None = None

@@ -5,11 +5,15 @@ The pages are ``handlers.web``'s; this wires them to aiohttp and Jinja2, listens
 ``web.host``/``web.port`` and tells the chat handlers the address to link to (``web.public_url``,
 or the address it listens on), and whether Telegram can open it as a Mini App (``web_app``
 buttons take https addresses only; the sandbox opens any).
+
+The same server carries the operator's addresses (``bot.ops``) and, in webhook mode,
+Telegram's posts (``bot.webhook``); with ``web.enabled`` off it serves only those.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 
 import aiohttp_jinja2
 import jinja2
@@ -28,9 +32,12 @@ from handlers.web.supervision import routes as supervision_routes
 
 log = logging.getLogger(__name__)
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-def build_web_app(web_deps: WebDeps) -> web.Application:
-    app = web.Application(middlewares=[headers_middleware(refused_csrf), errors_middleware],
+
+def build_web_app(web_deps: WebDeps, not_forms: Collection[str] = ()) -> web.Application:
+    app = web.Application(middlewares=[headers_middleware(refused_csrf, not_forms),
+                                       errors_middleware],
                           client_max_size=64 * 1024)
     app[WEB] = web_deps
     app[FRAGMENTS] = Fragments()
@@ -54,19 +61,34 @@ class WebServer:
     """Listens while the Application runs; ``deps.web_url`` is set while it does."""
 
     def __init__(self, section: WebSection, deps: Deps, bot_token: str, sandbox: bool,
-                 bot: Bot | None = None) -> None:
+                 bot: Bot | None = None, *, pages: bool = True,
+                 routes: Sequence[web.RouteDef] = (), posts: Mapping[str, Handler] | None = None,
+                 reuse_port: bool = False) -> None:
         self.section = section
         self.deps = deps
         self.sandbox = sandbox
-        self.app = build_web_app(WebDeps(deps, bot_token, section.init_data_max_age_s,
-                                         section.secure, section.trust_forwarded_for, bot))
+        self.pages = pages
+        self.reuse_port = reuse_port
+        self.port: int | None = None
+        posts = posts or {}
+        if pages:
+            self.app = build_web_app(
+                WebDeps(deps, bot_token, section.init_data_max_age_s, section.secure,
+                        section.trust_forwarded_for, bot), not_forms=frozenset(posts))
+        else:
+            self.app = web.Application(client_max_size=64 * 1024)
+        self.app.router.add_routes(routes)
+        for path, handler in posts.items():
+            self.app.router.add_post(path, handler)
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         # No access log: a sign-in link's token is in its path.
         runner = web.AppRunner(self.app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self.section.host, self.section.port)
+        # Several workers listen on one port, the kernel spreading connections among them.
+        site = web.TCPSite(runner, self.section.host, self.section.port,
+                           reuse_port=self.reuse_port or None)
         try:
             await site.start()
         except OSError as exc:
@@ -82,6 +104,11 @@ class WebServer:
         if sockets:
             port = sockets[0].getsockname()[1]
         url = self.section.public_url or f"http://{self.section.host}:{port}"
+        self.port = port
+        if not self.pages:
+            log.info("listening at http://%s:%s (webhook and metrics; the dashboard is off)",
+                     self.section.host, port)
+            return
         self.deps.web_url = url
         self.deps.web_app = self.sandbox or url.startswith("https://")
         if not self.deps.web_app:

@@ -99,6 +99,8 @@ class Deps:
     cases_changed: Callable[[], None] = lambda: None
     # Someone's roles changed (committed): their command menu should follow.
     roles_changed: Callable[[], None] = lambda: None
+    # Counts an update received again after its effect was committed (the bot's metrics).
+    on_duplicate: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
         self.kept_campaigns = KeptCampaigns(self.published, self.catalog)
@@ -147,6 +149,7 @@ class Deps:
             if await uow.updates.claim(update.update_id, update_digest(self.secret, update),
                                        self.clock()):
                 return await use_case(uow)
+        self.on_duplicate()
         if again is None:
             raise DuplicateUpdate(update.update_id)
         log.info("update %s was handled before; answering it again", update.update_id)

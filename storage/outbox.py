@@ -167,6 +167,12 @@ class OutboxRepository(Repository):
         )
         return [Delivery(*row) for row in rows]
 
+    async def depth(self) -> int:
+        """Messages waiting to be sent (due or not)."""
+        return int(await self.session.scalar(
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)) or 0)
+
     async def next_due(self) -> datetime | None:
         return await self.session.scalar(
             select(func.min(OutboxMessage.due_at))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -93,6 +95,8 @@ class Database:
         # queue them in order inside the process instead of letting pooled connections spin
         # on the file lock from their threads (which, under load, outlasts the busy timeout).
         self._serial = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # Told each transaction's duration in seconds (the bot's metrics), commit included.
+        self.on_transaction: Callable[[float], None] | None = None
 
     @classmethod
     def from_url(
@@ -114,6 +118,7 @@ class Database:
             DatabaseUnavailable: the database could not be reached or stayed locked; the
                 transaction was rolled back, so nothing was half-written.
         """
+        started = time.perf_counter()
         try:
             async with self._turn(), self.sessionmaker() as session, session.begin():
                 yield UnitOfWork(session, self.clock)
@@ -124,6 +129,18 @@ class Database:
             if exc.connection_invalidated:
                 raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
             raise
+        finally:
+            if self.on_transaction is not None:
+                self.on_transaction(time.perf_counter() - started)
+
+    async def ping(self) -> None:
+        """One trivial statement (readiness checks).
+
+        Raises:
+            DatabaseUnavailable: as :meth:`transaction`.
+        """
+        async with self.reading() as uow:
+            await uow.session.execute(text("SELECT 1"))
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[UnitOfWork]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -34,6 +35,9 @@ class FakeBot:
         self.fetched.set()
         await asyncio.sleep(0.005)
         return list(self.queue[: data["limit"]])
+
+    async def get_webhook_info(self) -> SimpleNamespace:
+        return SimpleNamespace(url="")  # no webhook set: nothing to delete
 
     async def get_updates(self, offset: int, **_: Any) -> tuple[()]:
         self.offsets.append(offset)

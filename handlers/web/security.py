@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -133,13 +133,16 @@ async def csrf_valid(request: web.Request) -> bool:
     return any(hmac.compare_digest(sent, csrf_token(request, base)) for base in bases)
 
 
-def headers_middleware(refused: Handler) -> Callable[..., Awaitable[web.StreamResponse]]:
+def headers_middleware(refused: Handler, not_forms: Collection[str] = ()
+                       ) -> Callable[..., Awaitable[web.StreamResponse]]:
     """The security headers on every answer, and the CSRF check of every POST (``refused``
-    renders the 403 page)."""
+    renders the 403 page) but those to ``not_forms`` (Telegram's webhook posts JSON, with a
+    secret header of its own)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method == "POST" and not await csrf_valid(request):
+        if (request.method == "POST" and request.path not in not_forms
+                and not await csrf_valid(request)):
             response = await refused(request)
         else:
             try:

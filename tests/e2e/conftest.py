@@ -1,9 +1,11 @@
-"""End-to-end harness: the real python-telegram-bot Application polling the sandbox over HTTP."""
+"""End-to-end harness: the real python-telegram-bot Application polling the sandbox over HTTP
+(or taking its webhook posts)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -11,9 +13,10 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
-from bot.app import background_of, build_application, running, web_server_of
+from bot.app import background_of, build_application, running, web_server_of, webhook_of
 from bot.polling import CommittedPolling
-from bot.settings import BotSection, PrivacySection, Settings, WebSection
+from bot.settings import BotSection, PrivacySection, Settings, WebhookSection, WebSection
+from bot.webhook import WebhookFeed
 from sandbox import BotApiSandbox, RateLimit, SandboxClient
 from storage.uow import Database
 from tests.conftest import SECRET, seed_campaign
@@ -35,7 +38,8 @@ class Bot:
     """Starts, stops and restarts the Application against one sandbox and one database."""
 
     def __init__(self, sandbox: BotApiSandbox, db: Database, clock: Clock,
-                 concurrent_updates: int = 16, web: bool = False) -> None:
+                 concurrent_updates: int = 16, web: bool = False, webhook: bool = False,
+                 ) -> None:
         self.sandbox = sandbox
         self.db = db
         self.clock = clock
@@ -44,15 +48,21 @@ class Bot:
         # hold (on in production) has its own tests, which turn it on: HOLD below.
         # The dashboard only where a test asks for it (``web_bot``), on a free port: the
         # chat's replies are otherwise the ones without its buttons.
-        self.settings = Settings(bot=BotSection(concurrent_updates=concurrent_updates),
-                                 privacy=PrivacySection(hold_residents_entries=False),
-                                 web=WebSection(enabled=web, port=0))
+        # A webhook's address names its port before the server listens: a free one now.
+        port = free_port() if webhook else 0
+        self.settings = Settings(
+            bot=BotSection(concurrent_updates=concurrent_updates),
+            privacy=PrivacySection(hold_residents_entries=False),
+            web=WebSection(enabled=web, port=port),
+            webhook=WebhookSection(url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+                                   if webhook else None))
         # False: the case relay's supervision (comment moves, reminders, the batch audit...)
         # runs only when the test calls ``relay.sweep()``, not every minute of real time, which
         # with a frozen clock would land at whatever step a loaded machine had reached.
         self.relay_sweeps = True
         self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
         self.polling: CommittedPolling | None = None
+        self.webhook: WebhookFeed | None = None
         self._life = contextlib.AsyncExitStack()
 
     async def start(self) -> None:
@@ -62,10 +72,13 @@ class Bot:
         )
         if not self.relay_sweeps:
             background_of(self.application).relay.sweep_s = None
-        # As `civicpulse run` polls: confirming to the Bot API only what was handled.
-        self.polling = CommittedPolling(self.application, timeout=1)
+        self.webhook = webhook_of(self.application)
+        feed: CommittedPolling | WebhookFeed | None = self.webhook
+        if feed is None:
+            # As `civicpulse run` polls: confirming to the Bot API only what was handled.
+            feed = self.polling = CommittedPolling(self.application, timeout=1)
         # The Application's lifecycle starts (and stops) the scheduler and the outbox sender.
-        await self._life.enter_async_context(running(self.application, self.polling))
+        await self._life.enter_async_context(running(self.application, feed))
 
     @property
     def web_url(self) -> str:
@@ -79,12 +92,21 @@ class Bot:
         if self.application is None:
             return
         await self._life.aclose()
-        self.polling = None
+        self.polling = self.webhook = None
         self.application = None
 
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+
+WEBHOOK_PATH = "/telegram/updates"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 # The hold as shipped (config.yaml): for the tests of the hold and of what it protects.
