@@ -12,11 +12,12 @@ from typing import Any
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.background import Background
 from bot.metrics import Metrics
 from bot.ops import ReadyCheck, ops_routes
+from bot.pace import RepliesFirst
 from bot.polling import CommittedPolling
 from bot.request import AiohttpRequest
 from bot.rules import burden_of, cases_of, fieldwork_of, resolve_secret
@@ -93,15 +94,15 @@ def build_application(
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")
         .concurrent_updates(settings.bot.concurrent_updates)
-        # PTB's limiter paces all chats together and retries after Telegram's 429 retry_after.
+        # All chats together at Telegram's pace, replies to people waiting first; after a 429
+        # everything waits the retry_after Telegram gives.
         .rate_limiter(
-            AIORateLimiter(
-                # A bucket of a sixth of a second: the same rate as (30, 1 s), but a whole
-                # second's burst at once followed by sending at exactly Telegram's rate leaves no
-                # slack for jitter, so Telegram answers 429 and every send pauses for a second.
-                overall_max_rate=max(1.0, settings.bot.max_messages_per_second / 6),
-                overall_time_period=max(1.0, settings.bot.max_messages_per_second / 6)
-                / settings.bot.max_messages_per_second,
+            RepliesFirst(
+                rate=settings.bot.max_messages_per_second,
+                # A sixth of a second's worth saved up: a whole second's burst at once followed
+                # by sending at exactly Telegram's rate leaves no slack for jitter, so Telegram
+                # answers 429 and every send pauses for a second.
+                burst=max(1.0, settings.bot.max_messages_per_second / 6),
                 max_retries=settings.bot.retries_after_429,
             )
         )

@@ -29,6 +29,11 @@ class _Handling:
         self.failed = False
 
 
+def handling_update() -> bool:
+    """Whether this task is handling an update (what it sends is a reply to someone)."""
+    return _CURRENT.get() is not None
+
+
 def mark_failed() -> None:
     """The error handler's note that the update being handled failed (counted as ``error``)."""
     handling = _CURRENT.get()
@@ -37,11 +42,12 @@ def mark_failed() -> None:
 
 
 class UpdateIdFilter(logging.Filter):
-    """Adds ``update_id`` (or "-") to every log record, for the log format."""
+    """Adds ``update`` to every log record: " [update <id>]" while an update is handled in
+    the task that logs, else "" (for the format's ``%(update)s``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         handling = _CURRENT.get()
-        record.update_id = handling.update_id if handling is not None else "-"
+        record.update = f" [update {handling.update_id}]" if handling is not None else ""
         return True
 
 

@@ -375,7 +375,12 @@ async def _send(deps: Deps, update: Update, reply: Reply) -> None:
     if reply.intro is not None:
         text = (render.intro_message(reply.intro, lang, deps.min_cell_size).text
                 if reply.intro.anonymous else _named_intro(reply.intro, lang))
-        await chat.send_message(text, parse_mode=ParseMode.HTML)
+        # One message where it fits: the intro above the first question (at 300 people
+        # opening a poster's poll at once, each message more is a second more of waiting).
+        if reply.screen is not None and _fits(deps, reply, text, notice, lang):
+            notice = f"{text}\n\n{notice}" if notice else text
+        else:
+            await chat.send_message(text, parse_mode=ParseMode.HTML)
     if reply.screen is not None:
         message = render.screen_message(reply.screen, lang, notice)
         sent = await chat.send_message(
@@ -384,6 +389,12 @@ async def _send(deps: Deps, update: Update, reply: Reply) -> None:
         await _remember(deps, update, sent)
     elif notice:
         await chat.send_message(notice, parse_mode=ParseMode.HTML)
+
+
+def _fits(deps: Deps, reply: Reply, intro: str, notice: str | None, lang: str) -> bool:
+    assert reply.screen is not None
+    head = f"{intro}\n\n{notice}" if notice else intro
+    return len(render.screen_message(reply.screen, lang, head).text) <= render.MAX_TEXT
 
 
 def _named_intro(intro: Intro, lang: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.db import Repository, insert_new
@@ -194,13 +195,16 @@ class ResponsesRepository(Repository):
         )
         if getattr(result, "rowcount", 0) != 1:
             return False
-        response.step += 1
-        response.current_question = current_question
-        response.draft = draft
+        # What the UPDATE wrote, as if loaded: set as attributes, the ORM would flush the
+        # same values again in a second UPDATE.
+        written: dict[str, Any] = {"step": response.step + 1,
+                                   "current_question": current_question, "draft": draft,
+                                   "shuffled": False}
         if completed is not None:
-            response.status = ResponseStatus.COMPLETED
-            response.completed_at, response.duration_s = completed.at, completed.duration_s
-            response.sealed_start = None
+            written.update(status=ResponseStatus.COMPLETED, completed_at=completed.at,
+                           duration_s=completed.duration_s, sealed_start=None)
+        for key, value in written.items():
+            set_committed_value(response, key, value)
         return True
 
     async def save_answer(self, response: Response, row: AnswerRow) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -23,8 +24,10 @@ pytestmark = pytest.mark.e2e
 async def begin(user: SandboxUser, code: str = "willow") -> Message:
     """Open the campaign; return the first question after the intro."""
     await user.send(f"/start {code}")
-    await user.wait_for_message("anonymous")
-    return await user.wait_for_message("1/5")
+    # The intro and the first question come as one message.
+    question = await user.wait_for_message("1/5")
+    assert "anonymous" in question.text
+    return question
 
 
 async def tap_and_wait(user: SandboxUser, button: str, expect: str) -> Message:
@@ -63,11 +66,13 @@ async def test_a_resident_answers_the_poll_end_to_end(
 ) -> None:
     user = await client.user(987_654_321, "Li", language_code="en")
     await user.send("/start willow")
-    intro = await user.wait_for_message("anonymous")
-    assert "Willow Village" in intro.text and "How was your service today?" in intro.text
-    assert "5 short questions" in intro.text, "counted as the progress marker counts them"
+    # One message: the intro above the first question.
     first = await user.wait_for_message("1/5")
-    assert "Overall, how satisfied" in first.text
+    assert "Willow Village" in first.text and "How was your service today?" in first.text
+    assert "anonymous" in first.text
+    assert "5 short questions" in first.text, "counted as the progress marker counts them"
+    assert first.text.index("5 short questions") < first.text.index("Overall, how satisfied")
+    await user.expect_no_message(within=0.3)
     assert first.button_texts == ["1", "2", "3", "4", "5"]
 
     second = await tap_and_wait(user, "4", "2/5")
@@ -147,7 +152,7 @@ async def test_the_progress_total_stays_put_when_a_follow_up_appears(
     for tap, expect in (("1", "main problem"), ("Waited too long", "resolved"),
                         ("No", "How quickly"), ("2", "staff's attitude"), ("3", "Anything")):
         shown.append(await tap_and_wait(user, tap, expect))
-    markers = [m.text.split("\n", 1)[0].rsplit(" · ", 1)[-1] for m in shown]
+    markers = [re.search(r" · (\d+/\d+)", m.text).group(1) for m in shown]  # type: ignore[union-attr]
     assert markers == ["1/5", "1/5", "2/5", "3/5", "4/5", "5/5"]
     summary = await tap_and_wait(user, "Skip ▶", "Your answers")
     assert "Waited too long" in summary.text, "the follow-up's answer is in the summary"
@@ -217,9 +222,8 @@ async def test_chinese_from_the_client_and_switching_language(
 ) -> None:
     user = await client.user(1005, "小明", language_code="zh-hans")
     await user.send("/start willow")
-    intro = await user.wait_for_message("匿名")
-    assert "今天的办事体验怎么样" in intro.text
     first = await user.wait_for_message("1/5")
+    assert "匿名" in first.text and "今天的办事体验怎么样" in first.text
     assert "满意" in first.text
     await user.send("/language")
     chooser = await user.wait_for_message("请选择语言")

@@ -78,10 +78,10 @@ async def test_a_cadre_answers_from_the_invitation_and_the_answers_are_theirs(
     invitation = await cadre.wait_for_message("Self-assessment for this period")
     assert "North Township" in invitation.text and invitation.button_texts == ["▶ Start"]
     await cadre.tap("▶ Start")
-    intro = await cadre.wait_for_message("Not anonymous")
-    assert "kept under your name" in intro.text
-    assert "are anonymous" not in intro.text and "🔒" not in intro.text
+    # One message: the intro above the first question.
     first = await cadre.wait_for_message("progress on your key tasks")
+    assert "Not anonymous" in first.text and "kept under your name" in first.text
+    assert "are anonymous" not in first.text and "🔒" not in first.text
     assert first.button_texts[:5] == ["1", "2", "3", "4", "5"]
     await answer_self_assessment(cadre)
     await cadre.tap("✅ Submit")
@@ -139,8 +139,8 @@ async def test_only_cadres_of_the_campaigns_units_may_answer(
     # By code rather than the invitation's button: still theirs, still tied to them.
     cadre, person_id = await linked_cadre(db, client, 9223, "V1", "Zhang Li")
     await cadre.send("/start self-v1")
-    await cadre.wait_for_message("Not anonymous")
-    await cadre.wait_for_message("progress on your key tasks")
+    first = await cadre.wait_for_message("progress on your key tasks")
+    assert "Not anonymous" in first.text
     await answer_self_assessment(cadre)
     await tap_and_wait(cadre, "✅ Submit", "Your self-assessment for")
     [response] = await responses(db)
@@ -169,9 +169,8 @@ async def test_residents_still_answer_anonymously(
 ) -> None:
     resident = await client.user(9241, "Li")
     await resident.send("/start willow")
-    intro = await resident.wait_for_message("anonymous")
-    assert "🔒 Your answers are anonymous" in intro.text
-    await resident.wait_for_message("1/5")
+    first = await resident.wait_for_message("1/5")
+    assert "🔒 Your answers are anonymous" in first.text
     [response] = await responses(db)
     assert response.person_id is None
 
@@ -187,9 +186,8 @@ async def test_an_anonymous_cadre_survey_is_not_tied_to_the_cadre(
                               closes_at=at + timedelta(days=5), now=at, actor="test")
     cadre, _ = await linked_cadre(db, client, 9251, "V1", "Zhang Li")
     await cadre.send("/start pulse-v1")
-    intro = await cadre.wait_for_message("anonymous")
-    assert "🔒 Your answers are anonymous" in intro.text, "what it promises, it keeps"
-    await cadre.wait_for_message("progress on your key tasks")
+    first = await cadre.wait_for_message("progress on your key tasks")
+    assert "🔒 Your answers are anonymous" in first.text, "what it promises, it keeps"
     await answer_self_assessment(cadre)
     thanks = await tap_and_wait(cadre, "✅ Submit", "Submitted")
     assert "appraisal record" not in thanks.text

@@ -89,7 +89,7 @@ async def test_a_resident_answers_through_the_webhook(
     assert hook.url.endswith(WEBHOOK_PATH)
     assert hook.max_connections == 40
     async with asyncio.timeout(5):  # the last post is confirmed once its reply has gone
-        while (await bot.get_webhook_info()).pending_update_count:
+        while (await bot.get_webhook_info()).pending_update_count:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
 
     metrics = await scrape(hook_bot)
