@@ -17,13 +17,17 @@ async def test_a_resident_answers_the_demo_poll_in_the_page(chat: ChatPage, shot
     await expect(users).to_contain_text("id 7002 · zh")
 
     await chat.send("/start demo")
-    intro = await chat.shows("Your answers are anonymous")
-    await expect(intro).to_contain_text("How was your service today?")
-    await expect(intro).to_contain_text("Willow Village")
+    # One message: the intro above the first question.
+    prompt = await chat.shows("1/5", "Your answers are anonymous")
+    await expect(prompt).to_contain_text("How was your service today?")
+    await expect(prompt).to_contain_text("Willow Village")
     await expect(chat.messages).not_to_contain_text("No messages yet")
-    prompt = await chat.shows("1/5")
     await expect(prompt).to_contain_text("Overall, how satisfied")
     await expect(prompt.get_by_role("button")).to_have_text(["1", "2", "3", "4", "5"])
+    # The bot's emoji (the intro's 🔒) are drawn with an emoji font, not as empty boxes.
+    fonts = await fonts_rendering(prompt.locator(".bubble"))
+    assert any("Emoji" in family for family in fonts), (
+        f"no emoji font drew the intro's 🔒 ({fonts}): install fonts-noto-color-emoji")
 
     await chat.tap("4")
     await expect(prompt).to_contain_text("2/5")   # a tap turns the same message into the next
@@ -34,10 +38,6 @@ async def test_a_resident_answers_the_demo_poll_in_the_page(chat: ChatPage, shot
     await expect(prompt).to_contain_text("How would you rate the staff's attitude?")
     await expect(prompt.get_by_role("button")).to_have_text(
         ["1", "2", "3", "4", "5", "◀ Back"])
-    # The bot's emoji (the intro's 🔒) are drawn with an emoji font, not as empty boxes.
-    fonts = await fonts_rendering(intro.locator(".bubble"))
-    assert any("Emoji" in family for family in fonts), (
-        f"no emoji font drew the intro's 🔒 ({fonts}): install fonts-noto-color-emoji")
     await shot(chat.page, "docs/sandbox-chat.png")
 
     await chat.tap("4")
@@ -61,9 +61,8 @@ async def test_a_resident_answers_the_demo_poll_in_the_page(chat: ChatPage, shot
 async def test_a_chinese_resident_answers_in_chinese(chat: ChatPage, shot: Shot) -> None:
     await chat.new_user(7002, "王芳", language="中文 (zh)")
     await chat.send("/start demo")
-    intro = await chat.shows("您的回答是匿名的")
-    await expect(intro).to_contain_text("今天的办事体验怎么样？")
-    prompt = await chat.shows("1/5")
+    prompt = await chat.shows("1/5", "您的回答是匿名的")
+    await expect(prompt).to_contain_text("今天的办事体验怎么样？")
     await expect(prompt).to_contain_text("总的来说，您对这次办事服务满意吗？")
 
     await chat.tap("4")
@@ -87,7 +86,7 @@ async def test_a_chinese_resident_answers_in_chinese(chat: ChatPage, shot: Shot)
 
     # Chinese is drawn with a CJK font, not as empty boxes: the fonts chromium used for the
     # text, and dark pixels where the text is.
-    fonts = await fonts_rendering(intro.locator(".bubble"))
+    fonts = await fonts_rendering(summary.locator(".bubble"))
     assert any("CJK" in family for family in fonts), (
         f"no CJK font drew the Chinese text ({fonts}): install fonts-noto-cjk")
     assert "Noto Sans CJK SC" in fonts, f"Chinese drawn without Simplified Chinese forms: {fonts}"
