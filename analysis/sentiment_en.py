@@ -81,20 +81,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
-import itertools
 import json
 import math
 import re
 import threading
 import unicodedata
-import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from analysis.packing import pack_greedily
 
-RULES_VERSION = "3"
+RULES_VERSION = "4"
 
 # --- The fitted parameters (see the module docstring for how they were chosen) -------------
 # Weight of TextBlob in the combination; VADER gets the rest.
@@ -229,12 +227,17 @@ _EMOJI_WORDS = {
 # dropped; newlines and tabs become spaces.
 _WHITESPACE_CONTROLS = {"\n", "\r", "\t", "\v", "\f"}
 
+# A tag of pasted HTML ("<b>", "</p>", "<br/>"): the lexicons would not see "terrible" in
+# "<b>terrible</b>". An emoticon ("<3") or a comparison ("a < b") is not one.
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+
 _SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\s*\n+\s*")
 
 
 def clean(text: str) -> str:
-    """Text as the analysers see it: entities unescaped, control/format characters removed."""
-    text = html.unescape(text)
+    """Text as the analysers see it: entities unescaped, HTML tags and control/format
+    characters removed."""
+    text = _HTML_TAG.sub(" ", html.unescape(text))
     out = []
     for ch in text:
         if ch in _WHITESPACE_CONTROLS:
@@ -287,14 +290,13 @@ def version_for(model_path: Path) -> str:
         sorted(DOMAIN_LEXICON.items()), [(p.pattern, t, v) for p, t, v in _PHRASES],
         sorted(_EMOJI_WORDS.items()), _NOBODY.pattern,
         metadata.version("textblob"), metadata.version("vaderSentiment"),
-        model_digest(model_path),
+        MODEL_FEATURES, NEUTRAL_RATING, FULL_RATING, model_digest(model_path),
     )
     digest = hashlib.sha256(repr(state).encode()).hexdigest()[:10]
-    return f"en-lexicon-logreg-{RULES_VERSION}+{digest}"
+    return f"en-lexicon-rating-{RULES_VERSION}+{digest}"
 
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "sentiment_en_model.json.gz"
-VERSION = version_for(MODEL_PATH)
 
 
 def calibrate(score: float, lower: float = LOWER, upper: float = UPPER) -> float:
@@ -337,10 +339,6 @@ def _vader_class() -> type:
 
 # --- the learned layer ------------------------------------------------------------------------
 
-# Words and word pairs are hashed into 2^HASH_BITS buckets with CRC-32 (fixed across processes
-# and Python versions, unlike the salted built-in hash()).
-HASH_BITS = 18
-_HASH_MASK = (1 << HASH_BITS) - 1
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?]")
 _NEGATORS = frozenset({
     "not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "without", "cannot",
@@ -348,22 +346,28 @@ _NEGATORS = frozenset({
 })
 _CONTRASTS = frozenset({"but", "however", "although", "though", "yet", "except", "despite"})
 
-# Names of the dense (lexicon) features, in the order of EnglishAnalyser.features.
+# Names of the dense (lexicon) signals, in the order of EnglishAnalyser.features.
 DENSE_FEATURES = (
     "textblob", "textblob_abs", "subjectivity", "vader", "vader_abs", "vader_pos", "vader_neg",
     "vader_neu", "domain", "lexicon_combined", "negation", "contrast", "exclamation",
     "question", "emoji", "log_words", "no_evidence", "lexicon_positive", "lexicon_negative",
 )
-
+# The signals the regression uses: few, and each meaning the same in a tweet, a film review
+# and a resident's comment (see the module docstring for how they were chosen).
+MODEL_FEATURES = (
+    "lexicon_combined", "lexicon_positive", "lexicon_negative", "negation", "exclamation",
+    "log_words", "no_evidence",
+)
+_MODEL_INDEX = tuple(DENSE_FEATURES.index(name) for name in MODEL_FEATURES)
 _NO_EVIDENCE = DENSE_FEATURES.index("no_evidence")
-CLASSES = ("negative", "neutral", "positive")
 
-
-def token_buckets(tokens: Sequence[str]) -> list[int]:
-    """Distinct hash buckets of the unigrams and bigrams of ``tokens`` (sorted)."""
-    grams = {f"u {t}" for t in tokens}
-    grams.update(f"b {a} {b}" for a, b in itertools.pairwise(tokens))
-    return sorted({zlib.crc32(g.encode()) & _HASH_MASK for g in grams})
+# The human mean rating m is on -4 ... +4; the labels are defined on it: positive when
+# m > NEUTRAL_RATING, negative when m < -NEUTRAL_RATING, else neutral.
+NEUTRAL_RATING = 0.5
+# A predicted rating this far from 0 gets polarity ±1. Not 4: a regression's predictions are
+# drawn towards the mean (on the development sets 99 % of them are within ±2.7, the largest
+# about ±3), and ±1 should stay reachable for the plainest praise or complaint.
+FULL_RATING = 3.0
 
 
 def tokens_of(text: str) -> list[str]:
@@ -372,20 +376,16 @@ def tokens_of(text: str) -> list[str]:
 
 
 class EnglishModel:
-    """A multinomial logistic regression over the dense lexicon features and the hashed
-    words, stored sparsely: ``dense`` (one row of 3 class weights per dense feature),
-    ``buckets`` (bucket -> 3 class weights; buckets without a weight are absent) and
-    ``intercept``. Classes are CLASSES (negative, neutral, positive). Hashed features are
-    binary, scaled by 1 / sqrt(number of distinct buckets of the text)."""
+    """A linear regression of the human mean rating (-4 ... +4) on MODEL_FEATURES: each
+    signal standardised by ``means`` and ``scales``, times its ``weights``, plus
+    ``intercept``."""
 
-    def __init__(self, dense: Sequence[Sequence[float]], buckets: Mapping[int, Sequence[float]],
-                 intercept: Sequence[float], means: Sequence[float], scales: Sequence[float]
-                 ) -> None:
-        if len(dense) != len(DENSE_FEATURES) or len(means) != len(DENSE_FEATURES):
-            raise ValueError("model does not match the dense features")
-        self.dense = [tuple(float(w) for w in row) for row in dense]
-        self.buckets = {int(k): tuple(float(w) for w in v) for k, v in buckets.items()}
-        self.intercept = tuple(float(w) for w in intercept)
+    def __init__(self, weights: Sequence[float], intercept: float, means: Sequence[float],
+                 scales: Sequence[float]) -> None:
+        if not len(weights) == len(means) == len(scales) == len(MODEL_FEATURES):
+            raise ValueError("model does not match the features")
+        self.weights = [float(w) for w in weights]
+        self.intercept = float(intercept)
         self.means = [float(m) for m in means]
         self.scales = [float(s) or 1.0 for s in scales]
 
@@ -397,73 +397,41 @@ class EnglishModel:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> EnglishModel:
-        if raw.get("features") != list(DENSE_FEATURES) or raw.get("hash_bits") != HASH_BITS:
+        if raw.get("features") != list(MODEL_FEATURES):
             raise ValueError("model was fitted on other features")
-        step = float(raw["scale"])
-        buckets = {int(k): [w * step for w in v] for k, v in raw["buckets"].items()}
-        return cls(raw["dense"], buckets, raw["intercept"], raw["means"], raw["scales"])
+        return cls(raw["weights"], raw["intercept"], raw["means"], raw["scales"])
 
-    def to_dict(self, decimals: int = 3) -> dict[str, Any]:
-        """The JSON form: bucket weights as integers in units of ``scale`` (compact)."""
-        step = 10.0 ** -decimals
-        buckets = {str(k): [round(w / step) for w in v] for k, v in sorted(self.buckets.items())}
-        return {
-            "features": list(DENSE_FEATURES), "hash_bits": HASH_BITS, "classes": list(CLASSES),
-            "means": self.means, "scales": self.scales, "intercept": list(self.intercept),
-            "dense": [list(row) for row in self.dense], "scale": step, "buckets": buckets,
-        }
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": list(MODEL_FEATURES), "target": "mean rating, -4 ... +4",
+                "weights": self.weights, "intercept": self.intercept, "means": self.means,
+                "scales": self.scales}
 
-    def logits(self, dense: Sequence[float], buckets: Sequence[int]) -> tuple[float, float, float]:
-        z0, z1, z2 = self.intercept
-        for value, mean, scale, (w0, w1, w2) in zip(dense, self.means, self.scales, self.dense,
-                                                     strict=True):
-            x = (value - mean) / scale
-            z0 += w0 * x
-            z1 += w1 * x
-            z2 += w2 * x
-        if buckets:
-            h0 = h1 = h2 = 0.0
-            table = self.buckets
-            for b in buckets:
-                w = table.get(b)
-                if w is not None:
-                    h0 += w[0]
-                    h1 += w[1]
-                    h2 += w[2]
-            norm = 1.0 / math.sqrt(len(buckets))
-            z0 += h0 * norm
-            z1 += h1 * norm
-            z2 += h2 * norm
-        return z0, z1, z2
-
-    def probabilities(self, dense: Sequence[float], buckets: Sequence[int]
-                      ) -> tuple[float, float, float]:
-        """P(negative), P(neutral), P(positive)."""
-        z = self.logits(dense, buckets)
-        top = max(z)
-        e0, e1, e2 = (math.exp(v - top) for v in z)
-        total = e0 + e1 + e2
-        return e0 / total, e1 / total, e2 / total
+    def rating(self, dense: Sequence[float]) -> float:
+        """The predicted mean rating of a text with the dense signals ``dense``
+        (DENSE_FEATURES order)."""
+        total = self.intercept
+        for i, weight, mean, scale in zip(_MODEL_INDEX, self.weights, self.means, self.scales,
+                                          strict=True):
+            total += weight * (dense[i] - mean) / scale
+        return total
 
 
-def polarity_of(p_neg: float, p_neu: float, p_pos: float) -> float:
-    """Polarity in [-1, 1] from the three class probabilities, consistent with the arg-max:
-    above MARGIN exactly when positive is the most probable class, below -MARGIN exactly when
-    negative is, within [-MARGIN, MARGIN] when neutral is (ties go to neutral).
-
-    Positive: MARGIN + (1 - MARGIN) * (P(pos) - max(P(neu), P(neg))); negative alike. Neutral:
-    MARGIN * (P(pos) - P(neg)) / (P(neu) - min(P(pos), P(neg))), which is ±MARGIN on the
-    border with positive or negative, so the polarity is continuous across those borders, and
-    0 when P(pos) = P(neg).
+def polarity_of(rating: float) -> float:
+    """Polarity in [-1, 1] of a (predicted) mean rating, so that the façade's rule gives the
+    labels' own definition: above MARGIN exactly when the rating is above NEUTRAL_RATING,
+    below -MARGIN exactly when it is below -NEUTRAL_RATING. Piecewise linear and monotone:
+    the neutral ratings [-0.5, 0.5] onto [-MARGIN, MARGIN], the rest onto the rest up to
+    ±FULL_RATING → ±1.
     """
-    if p_pos > p_neu and p_pos > p_neg:
-        return min(1.0, MARGIN + (1.0 - MARGIN) * (p_pos - max(p_neu, p_neg)))
-    if p_neg > p_neu and p_neg > p_pos:
-        return max(-1.0, -MARGIN - (1.0 - MARGIN) * (p_neg - max(p_neu, p_pos)))
-    spread = p_neu - min(p_pos, p_neg)
-    if spread <= 0.0:
-        return 0.0
-    return max(-MARGIN, min(MARGIN, MARGIN * (p_pos - p_neg) / spread))
+    size = abs(rating)
+    if size <= NEUTRAL_RATING:
+        return MARGIN * rating / NEUTRAL_RATING
+    scaled = MARGIN + (1.0 - MARGIN) * (size - NEUTRAL_RATING) / (FULL_RATING - NEUTRAL_RATING)
+    return math.copysign(min(1.0, scaled), rating)
+
+
+# After everything version_for covers is defined.
+VERSION = version_for(MODEL_PATH)
 
 
 class EnglishAnalyser:
@@ -549,13 +517,12 @@ class EnglishAnalyser:
         dense += [1.0 if lexicon > MARGIN else 0.0, 1.0 if lexicon < -MARGIN else 0.0]
         return dense, tokens
 
-    def features(self, text: str) -> tuple[list[float], list[int]]:
-        """(dense lexicon features, hashed unigram and bigram buckets) of ``text``."""
+    def features(self, text: str) -> list[float]:
+        """The dense lexicon signals of ``text``, in DENSE_FEATURES order."""
         text = clean(text)
         if not text:
-            return [0.0] * len(DENSE_FEATURES), []
-        dense, tokens = self._signals(text)
-        return dense, token_buckets(tokens)
+            return [0.0] * len(DENSE_FEATURES)
+        return self._signals(text)[0]
 
     def components(self, text: str) -> tuple[float, float]:
         """(TextBlob polarity, VADER compound) of ``text``, each in [-1, 1].
@@ -582,16 +549,16 @@ class EnglishAnalyser:
         calibrated so that its band is neutral."""
         return calibrate(self.combined(text))
 
-    def probabilities(self, text: str) -> tuple[float, float, float]:
-        """P(negative), P(neutral), P(positive) of ``text`` under the model."""
+    def rating(self, text: str) -> float:
+        """The mean rating (-4 ... +4) that the model predicts human raters would give."""
         text = clean(text)
         if not text:
-            return 0.0, 1.0, 0.0
-        dense, tokens = self._signals(text)
-        return self.model.probabilities(dense, token_buckets(tokens))
+            return 0.0
+        return self.model.rating(self._signals(text)[0])
 
     def polarity(self, text: str) -> float:
-        """Polarity in [-1, 1]: above MARGIN positive, below -MARGIN negative (polarity_of).
+        """Polarity in [-1, 1] of the predicted rating (polarity_of): above MARGIN positive,
+        below -MARGIN negative.
 
         A text that neither lexicon finds any sentiment word in and that the model calls
         neutral gets exactly 0 (no evidence either way), so that the façade leaves such a part
@@ -600,8 +567,8 @@ class EnglishAnalyser:
         text = clean(text)
         if not text:
             return 0.0
-        dense, tokens = self._signals(text)
-        polarity = polarity_of(*self.model.probabilities(dense, token_buckets(tokens)))
+        dense, _tokens = self._signals(text)
+        polarity = polarity_of(self.model.rating(dense))
         if dense[_NO_EVIDENCE] and -MARGIN <= polarity <= MARGIN:
             return 0.0
         return polarity
