@@ -6,7 +6,8 @@ scikit-learn: it reads the weights this script writes and does the dot product i
 
 The model: a ridge regression of the human mean rating m (-4 ... +4) on the few lexicon
 signals of analysis.sentiment_en.MODEL_FEATURES (the TextBlob + VADER combination and its
-band decision, negation, "!", length, "no sentiment word at all"), standardised. The label is
+band decision, a negation in a text not found positive, "!", length, "no sentiment word at
+all"), standardised. The label is
 then read off the predicted rating exactly as the gold labels are defined on m (above 0.5
 positive, below -0.5 negative), so no decision band or class prior is fitted: the one
 rating scale is what carries from one set to another. Fitted on both English sets with sample
