@@ -3,20 +3,20 @@
 :func:`score` and :func:`score_batch` give each text its language (``"en"``, ``"zh"`` or
 ``"und"``), a polarity in [-1, 1] and a label. The language comes from
 :func:`analysis.language.detect`; English goes to :class:`analysis.sentiment_en.EnglishAnalyser`
-(TextBlob, VADER and a public-service lexicon as features of a small linear model with
-hashed words), Chinese to :class:`analysis.sentiment_zh.ChineseAnalyser` (a hand lexicon with
-rules as features of a linear model over character n-grams and words).
+(TextBlob, VADER and a public-service lexicon as the signals of a small linear regression
+of the human mean rating), Chinese to :class:`analysis.sentiment_zh.ChineseAnalyser` (a hand
+lexicon with rules as features of a linear model over character n-grams and words).
 
 Labels: ``positive`` when polarity > 0.05, ``negative`` when < -0.05, else ``neutral``
 (:data:`LABEL_THRESHOLD`). Each analyser calibrates its polarity so that this one rule holds
-for it (the English analyser derives its polarity from its three class probabilities so
-that the rule gives exactly its most probable class).
+for it (the English analyser derives its polarity from its predicted mean rating, -4 … +4,
+so that the rule gives the labels' own definition: above 0.5 positive, below -0.5 negative).
 
 Neutral, and mixed comments. A comment that only says there is nothing to say is neutral
 (polarity 0) whatever its words: "无", "没有", "没有意见", "暂无", "n/a", "None", "Nothing to
 add", "No comment" (:func:`says_nothing`; "没有问题" and "no complaints" say something, and
 are left to the analysers). Otherwise neutral is what the analysers find neutral: the English
-model's most probable class (it learnt a neutral class from human ratings), the Chinese
+model's predicted rating within ±0.5 (as human raters' means within ±0.5 are), the Chinese
 model's band of doubt (its training labels are positive or negative only). A mixed comment,
 praise and complaint in one, takes the sign of the balance, the part after a contrast ("but",
 "但是") weighing more; it is neutral only when the two balance.
@@ -25,7 +25,8 @@ Routing, and the edge cases:
 
 - Empty or whitespace-only text (after removing control and format characters such as
   zero-width spaces and direction marks): ``und``, polarity 0, neutral.
-- HTML entities are unescaped first (``&amp;`` → ``&``, ``&#128545;`` → 😡).
+- HTML entities are unescaped first (``&amp;`` → ``&``, ``&#128545;`` → 😡), and HTML tags
+  (``<b>``, ``<br/>``) removed.
 - Text without letters (emoji, emoticons, digits, punctuation): language ``und``, scored by the
   English analyser, whose VADER part knows emoji and emoticons (``😡😡😡`` negative, ``👍``
   positive, ``:(`` negative); anything it does not know scores 0.

@@ -93,19 +93,28 @@ PUBLIC_SERVICE_ZH = ROOT / "analysis" / "data" / "sentiment_zh_public_service.ts
 # --- data -------------------------------------------------------------------------------------
 
 
-def read_english(path: Path) -> tuple[list[str], list[str]]:
-    """(texts, gold labels) of a ground-truth file: CRLF lines ``id<TAB>mean<TAB>text``."""
+def read_english_ratings(path: Path) -> tuple[list[str], list[float]]:
+    """(texts, human mean ratings) of a ground-truth file: CRLF lines ``id<TAB>mean<TAB>text``."""
     texts: list[str] = []
-    gold: list[str] = []
+    means: list[float] = []
     raw = path.read_bytes().decode("utf-8")
     for line in raw.split("\r\n"):
         if not line.strip():
             continue
         _id, mean, text = line.split("\t", 2)
-        m = float(mean)
-        gold.append("positive" if m > 0.5 else "negative" if m < -0.5 else "neutral")
+        means.append(float(mean))
         texts.append(html.unescape(text))
-    return texts, gold
+    return texts, means
+
+
+def english_label(mean: float) -> str:
+    return "positive" if mean > 0.5 else "negative" if mean < -0.5 else "neutral"
+
+
+def read_english(path: Path) -> tuple[list[str], list[str]]:
+    """(texts, gold labels) of a ground-truth file."""
+    texts, means = read_english_ratings(path)
+    return texts, [english_label(m) for m in means]
 
 
 @dataclass(frozen=True)
@@ -419,8 +428,9 @@ class EnglishSet:
     name: str
     texts: list[str]
     gold: list[str]
+    ratings: list[float]  # the human mean ratings the labels come from
     routed: list[bool]  # whether the façade sends the text to the English analyser
-    features: Any  # scripts.fit_sentiment_en.Features
+    features: Any  # numpy array of the analyser's dense signals (fit_sentiment_en.extract)
 
 
 def english_sets(data: Path) -> dict[str, EnglishSet]:
@@ -429,9 +439,10 @@ def english_sets(data: Path) -> dict[str, EnglishSet]:
 
     sets: dict[str, EnglishSet] = {}
     for name, rel in ENGLISH_SETS:
-        texts, gold = read_english(data / rel)
+        texts, ratings = read_english_ratings(data / rel)
         routed = [sentiment._plan(t, [], []) is not None for t in texts]
-        sets[name] = EnglishSet(name, texts, gold, routed, recipe.extract(texts))
+        sets[name] = EnglishSet(name, texts, [english_label(m) for m in ratings], ratings,
+                                routed, recipe.extract(texts))
     return sets
 
 
@@ -458,7 +469,7 @@ def run_english_transfer(sets: dict[str, EnglishSet]) -> list[Transfer]:
     out: list[Transfer] = []
     for source, target in (("tweets", "movies"), ("movies", "tweets")):
         s, t = sets[source], sets[target]
-        model = recipe.fit(s.features, s.gold, recipe.sample_weights([s.gold]))
+        model = recipe.fit(s.features, s.ratings)
         labels = routed_labels(recipe.predict(model, t.features), t.routed)
         out.append(Transfer(source, target, macro_f1(t.gold, labels, EN_CLASSES),
                             macro_f1(t.gold, vader_labels(t.texts), EN_CLASSES)))
@@ -478,17 +489,15 @@ def cross_validate(sets: dict[str, EnglishSet], folds: int = 5, seed: int = 5
                          .split(np.zeros(len(s.gold)), s.gold)) for name, s in sets.items()}
     predicted = {name: [""] * len(s.gold) for name, s in sets.items()}
     for k in range(folds):
-        parts = []
-        label_sets = []
-        for name, s in sets.items():
-            train = splits[name][k][0]
-            parts.append(s.features.take(train))
-            label_sets.append([s.gold[i] for i in train])
-        model = recipe.fit(recipe.Features.concat(parts), [g for ls in label_sets for g in ls],
-                           recipe.sample_weights(label_sets))
+        trains = [splits[name][k][0] for name in sets]
+        model = recipe.fit(np.vstack([s.features[t] for s, t in zip(sets.values(), trains,
+                                                                    strict=True)]),
+                           [s.ratings[i] for s, t in zip(sets.values(), trains, strict=True)
+                            for i in t],
+                           recipe.sample_weights([len(t) for t in trains]))
         for name, s in sets.items():
             test = splits[name][k][1]
-            labels = recipe.predict(model, s.features.take(test))
+            labels = recipe.predict(model, s.features[test])
             for i, label in zip(test, labels, strict=True):
                 predicted[name][i] = label if s.routed[i] else "neutral"
         print(f"  cross-validation fold {k + 1}/{folds} done", file=sys.stderr)
