@@ -244,7 +244,7 @@ class Stack:
     """One system under test: its own sandbox process and bot process (echo or CivicPulse)."""
 
     def __init__(self, system: str, db_url: str | None, log_dir: Path, workers: int = 0,
-                 limits: bool = False) -> None:
+                 limits: bool = False, profile: bool = False) -> None:
         self.system = system
         self.workers = workers
         port = free_port()
@@ -275,6 +275,8 @@ class Stack:
                        "CIVICPULSE_SECRET_KEY": "bench-secret-key-0123456789",
                        "CIVICPULSE_CONFIG": str(config)}
             args = [PYTHON, "-m", "bot.cli", "run"]
+            if profile:  # the bot's CPU by function, in the log folder (one process only)
+                args[1:3] = ["-m", "bench.profile_bot", str(log_dir / f"{system}.prof")]
             if workers:
                 args += ["--webhook", f"http://127.0.0.1:{hook_port}/telegram/updates",
                          "--workers", str(workers)]
@@ -399,6 +401,8 @@ async def main() -> None:
                         help="residents opening the poll at once with flood limits on (0: skip)")
     parser.add_argument("--pg-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/civicpulse_bench"))
+    parser.add_argument("--profile", action="store_true",
+                        help="write a CPU profile of each CivicPulse bot (one worker) to the logs")
     parser.add_argument("--think", default="2,6",
                         help="pause before each step in the paced phase, seconds (low,high)")
     args = parser.parse_args()
@@ -410,12 +414,14 @@ async def main() -> None:
         if system == "echo":
             stacks.append(Stack("echo", None, log_dir))
         elif system == "sqlite":
-            stacks.append(Stack(system, f"sqlite+aiosqlite:///{log_dir / 'bench.db'}", log_dir))
+            stacks.append(Stack(system, f"sqlite+aiosqlite:///{log_dir / 'bench.db'}", log_dir,
+                                profile=args.profile))
         elif system in ("postgresql", "webhook1", "webhook2"):
             url = await reset_postgres(_database(args.pg_url, system))
             if url is not None:
                 workers = {"postgresql": 0, "webhook1": 1, "webhook2": 2}[system]
-                stacks.append(Stack(system, url, log_dir, workers=workers))
+                stacks.append(Stack(system, url, log_dir, workers=workers,
+                                    profile=args.profile and workers < 2))
         else:
             raise SystemExit(f"unknown system {system}; choose from {SYSTEMS}")
     poster: list[float] | None = None
