@@ -427,7 +427,8 @@ def _cadre_greeting(profile: Profile, key: str, lang: str) -> str:
 async def _remember(deps: Deps, update: Update, sent: Message) -> None:
     who = deps.respondent(update)
     try:
-        async with deps.db.transaction() as uow:
+        # One UPDATE of its own (the message exists only after the step committed).
+        async with deps.db.single() as uow:
             await responding.remember_prompt(uow, who, sent.message_id)
     except DatabaseUnavailable as exc:
         # Only the id of the message to tidy up later is lost; the answer itself is saved.
