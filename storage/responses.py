@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
@@ -114,6 +114,28 @@ def _unchanged_since_read(response: Response) -> tuple[ColumnElement[bool], ...]
     )
 
 
+def _advance(completed: bool) -> Any:
+    """The compare-and-set of :meth:`ResponsesRepository.advance`, built once (a tap's
+    statements were rebuilt, coerced and keyed for the statement cache at every execution)."""
+    table = Response.__table__
+    values: dict[str, Any] = {"step": table.c.step + 1,
+                              "current_question": bindparam("new_question"),
+                              "draft": bindparam("new_draft"), "shuffled": False}
+    if completed:
+        values.update(status=ResponseStatus.COMPLETED, completed_at=bindparam("done_at"),
+                      duration_s=bindparam("took_s"), sealed_start=None)
+    return (update(table)  # type: ignore[arg-type]  # a Table
+            .where(table.c.id == bindparam("read_id"), table.c.step == bindparam("read_step"),
+                   table.c.status == ResponseStatus.IN_PROGRESS)
+            .values(**values))
+
+
+_ADVANCE = (_advance(completed=False), _advance(completed=True))
+_WITH_CAMPAIGN = (select(Response).where(Response.id == bindparam("response_id"))
+                  .options(joinedload(Response.answers),
+                           joinedload(Response.campaign).joinedload(Campaign.unit)))
+
+
 class ResponsesRepository(Repository):
     async def find(self, campaign_id: int, respondent_key: str) -> Response | None:
         return await self._one(
@@ -129,14 +151,7 @@ class ResponsesRepository(Repository):
 
     async def get_with_campaign(self, response_id: int) -> Response | None:
         """A response with its answers, campaign and unit, in one round trip (a button tap)."""
-        result = await self.session.scalars(
-            select(Response)
-            .where(Response.id == response_id)
-            .options(
-                joinedload(Response.answers),
-                joinedload(Response.campaign).joinedload(Campaign.unit),
-            )
-        )
+        result = await self.session.scalars(_WITH_CAMPAIGN, {"response_id": response_id})
         return result.unique().one_or_none()
 
     async def set_language(self, response: Response, language: str) -> None:
@@ -180,21 +195,11 @@ class ResponsesRepository(Repository):
         Returns False (changing nothing) when another update moved it on first: the caller is
         acting on a stale screen.
         """
-        values: dict[str, Any] = {
-            "step": Response.step + 1,
-            "current_question": current_question,
-            "draft": draft,
-            "shuffled": False,
-        }
+        params: dict[str, Any] = {"read_id": response.id, "read_step": response.step,
+                                  "new_question": current_question, "new_draft": draft}
         if completed is not None:
-            values.update(status=ResponseStatus.COMPLETED, completed_at=completed.at,
-                          duration_s=completed.duration_s, sealed_start=None)
-        result = await self.session.execute(
-            update(Response)
-            .where(*_unchanged_since_read(response))
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+            params.update(done_at=completed.at, took_s=completed.duration_s)
+        result = await self.session.execute(_ADVANCE[completed is not None], params)
         if getattr(result, "rowcount", 0) != 1:
             return False
         # What the UPDATE wrote, as if loaded: set as attributes, the ORM would flush the
