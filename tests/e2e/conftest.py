@@ -39,6 +39,7 @@ class Bot:
 
     def __init__(self, sandbox: BotApiSandbox, db: Database, clock: Clock,
                  concurrent_updates: int = 16, web: bool = False, webhook: bool = False,
+                 messages_per_second: float = 30,
                  ) -> None:
         self.sandbox = sandbox
         self.db = db
@@ -51,7 +52,8 @@ class Bot:
         # A webhook's address names its port before the server listens: a free one now.
         port = free_port() if webhook else 0
         self.settings = Settings(
-            bot=BotSection(concurrent_updates=concurrent_updates),
+            bot=BotSection(concurrent_updates=concurrent_updates,
+                           max_messages_per_second=messages_per_second),
             privacy=PrivacySection(hold_residents_entries=False),
             web=WebSection(enabled=web, port=port),
             webhook=WebhookSection(url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
