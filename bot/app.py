@@ -68,26 +68,7 @@ def build_application(
     metrics = Metrics()
     db.on_transaction = metrics.transaction_seconds.observe
     catalogs()  # read the text catalogs now: a broken one stops the start, not a reply
-    deps = Deps(
-        db=db,
-        secret=secret,
-        catalog=SurveyCatalog(),
-        default_language=settings.bot.default_language,
-        min_cell_size=settings.privacy.min_cell_size,
-        time_resolution=timedelta(minutes=settings.privacy.time_resolution_minutes),
-        clock=clock,
-        bot_username=settings.bot.username if not settings.uses_sandbox
-        else settings.sandbox.bot_username,
-        burden=burden_of(settings),
-        default_closes_after_days=settings.surveys.default_closes_after_days,
-        fieldwork=fieldwork_of(settings),
-        evidence=EvidenceStore(settings.evidence_dir),
-        cases=cases_of(settings),
-        web=web_rules_of(settings),
-        publish_requires_approval=settings.appraisal.publish_requires_approval,
-        public_url=settings.web.public_url if settings.web.enabled else None,
-        on_duplicate=metrics.duplicates.inc,
-    )
+    deps = _deps(settings, db, secret, clock, metrics)
     application = (
         ApplicationBuilder()
         .token(token)
@@ -120,22 +101,7 @@ def build_application(
     background = Background(application, db, settings, deps, clock, metrics)
     application.bot_data[_BACKGROUND] = background
     application.bot_data[_METRICS] = metrics
-    hook = settings.webhook
-    feed = None
-    if hook.url is not None:
-        feed = WebhookFeed(application, url=hook.url, path=hook.path,
-                           secret_token=webhook_secret(secret),
-                           max_connections=hook.max_connections,
-                           allowed_updates=hook.allowed_updates or Update.ALL_TYPES,
-                           metrics=metrics)
-        application.bot_data[_WEBHOOK] = feed
-    if settings.web.enabled or feed is not None:
-        application.bot_data[_WEB] = WebServer(
-            settings.web, deps, token, sandbox=settings.uses_sandbox, bot=application.bot,
-            pages=settings.web.enabled,
-            routes=ops_routes(metrics, _readiness(application, db, feed), background.refresh),
-            posts={feed.path: feed.receive} if feed is not None else None,
-            reuse_port=feed is not None)
+    _serve_web(application, settings, db, deps, token, secret, metrics, background)
     # Commands, buttons and dialogues of people with roles run before the resident journey
     # (group 0); whichever handles an update stops it there.
     audiences = [results_audience(deps), inspector_audience(deps), cadre_audience(deps),
@@ -152,6 +118,52 @@ def build_application(
                           timedelta(minutes=settings.privacy.time_resolution_minutes),
                           leading=lambda: background.leading)
     return application
+
+
+def _deps(settings: Settings, db: Database, secret: bytes, clock: Clock,
+          metrics: Metrics) -> Deps:
+    return Deps(
+        db=db,
+        secret=secret,
+        catalog=SurveyCatalog(),
+        default_language=settings.bot.default_language,
+        min_cell_size=settings.privacy.min_cell_size,
+        time_resolution=timedelta(minutes=settings.privacy.time_resolution_minutes),
+        clock=clock,
+        bot_username=settings.bot.username if not settings.uses_sandbox
+        else settings.sandbox.bot_username,
+        burden=burden_of(settings),
+        default_closes_after_days=settings.surveys.default_closes_after_days,
+        fieldwork=fieldwork_of(settings),
+        evidence=EvidenceStore(settings.evidence_dir),
+        cases=cases_of(settings),
+        web=web_rules_of(settings),
+        publish_requires_approval=settings.appraisal.publish_requires_approval,
+        public_url=settings.web.public_url if settings.web.enabled else None,
+        on_duplicate=metrics.duplicates.inc,
+    )
+
+
+def _serve_web(application: Application[Any, Any, Any, Any, Any, Any], settings: Settings,
+               db: Database, deps: Deps, token: str, secret: bytes, metrics: Metrics,
+               background: Background) -> None:
+    """The webhook feed (when configured) and the aiohttp server for it, the pages and /metrics."""
+    hook = settings.webhook
+    feed = None
+    if hook.url is not None:
+        feed = WebhookFeed(application, url=hook.url, path=hook.path,
+                           secret_token=webhook_secret(secret),
+                           max_connections=hook.max_connections,
+                           allowed_updates=hook.allowed_updates or Update.ALL_TYPES,
+                           metrics=metrics)
+        application.bot_data[_WEBHOOK] = feed
+    if settings.web.enabled or feed is not None:
+        application.bot_data[_WEB] = WebServer(
+            settings.web, deps, token, sandbox=settings.uses_sandbox, bot=application.bot,
+            pages=settings.web.enabled,
+            routes=ops_routes(metrics, _readiness(application, db, feed), background.refresh),
+            posts={feed.path: feed.receive} if feed is not None else None,
+            reuse_port=feed is not None)
 
 
 _BACKGROUND = "civicpulse.background"

@@ -54,51 +54,8 @@ async def run(settings: Settings, *, migrate: bool = True) -> None:
                 "to one poller at a time); stop the other one first, or run the bot in "
                 "webhook mode (civicpulse run --webhook URL) to have several.")
         if settings.telegram_token is None:
-            box = settings.sandbox
-            try:
-                sandbox = BotApiSandbox(
-                    token=box.token,
-                    bot_username=box.bot_username,
-                    global_limit=RateLimit(box.global_limit.rate, box.global_limit.burst),
-                    chat_limit=RateLimit(box.chat_limit.rate, box.chat_limit.burst),
-                    # Users, chats and update ids survive a restart of `make run`: a restarted
-                    # sandbox counting update ids from the start again would be ignored by the bot.
-                    state_dir=settings.var_dir / "sandbox",
-                )
-            except StateDirBusy as exc:
-                raise ConfigError(f"sandbox: {exc}") from exc
-            try:
-                base = await sandbox.start(box.host, box.port)
-            except OSError as exc:
-                raise ConfigError(
-                    f"sandbox.port: cannot listen on {box.host}:{box.port} ({exc.strerror}); "
-                    "stop what uses it or choose another port in config.yaml"
-                ) from exc
-            api_url = base
-            code = await seed_demo(db, utcnow())
-            cadre = await demo_cadre_invite(db, utcnow())
-            # Before the appraisal: last quarter's closed cases are in its results.
-            await seed_demo_cases(db, utcnow(), cases_of(settings))
-            appraised = await seed_demo_appraisal(
-                db, utcnow(), AppraisalOptions(settings.appraisal_config(), secret))
-            cadre_line = (f"  Demo cadre:     as another user send: /start {cadre}  (then /note)\n"
-                          if cadre else "")
-            print(
-                "\nCivicPulse is running against the local sandbox (no TELEGRAM_BOT_TOKEN set).\n"
-                f"  Chat page:      {base}/\n"
-                f"  Demo campaign:  {code}  (in the chat page send: /start {code})\n"
-                f"  Deep link form: {deep_link(box.bot_username, code)}\n"
-                f"{cadre_line}"
-                f"{dashboard_line(settings)}"
-                f"  Saved chats:    {settings.var_dir / 'sandbox'}  (users and chats survive a "
-                "restart; delete it to start afresh)\n"
-                f"  Appraisal:      {appraised} published (the demo cadre's /myscore, an "
-                "admin's /results)\n"
-                "  Cases:          Willow Village's open, overdue and solved cases (the demo "
-                "cadre's /cases; \"You said, we did\" in an admin's /results)\n"
-                "Press Ctrl+C to stop.\n",
-                flush=True,
-            )
+            sandbox, api_url = await _start_sandbox(settings)
+            await _seed_and_greet(settings, db, secret, api_url)
         else:
             api_url = settings.telegram_api_url
             log.info("talking to the Bot API at %s", api_url)
@@ -117,6 +74,60 @@ async def run(settings: Settings, *, migrate: bool = True) -> None:
         if lock is not None:
             await lock.release()
         await db.dispose()
+
+
+async def _start_sandbox(settings: Settings) -> tuple[BotApiSandbox, str]:
+    """The local Bot API stand-in, listening; with its address."""
+    box = settings.sandbox
+    try:
+        sandbox = BotApiSandbox(
+            token=box.token,
+            bot_username=box.bot_username,
+            global_limit=RateLimit(box.global_limit.rate, box.global_limit.burst),
+            chat_limit=RateLimit(box.chat_limit.rate, box.chat_limit.burst),
+            # Users, chats and update ids survive a restart of `make run`: a restarted
+            # sandbox counting update ids from the start again would be ignored by the bot.
+            state_dir=settings.var_dir / "sandbox",
+        )
+    except StateDirBusy as exc:
+        raise ConfigError(f"sandbox: {exc}") from exc
+    try:
+        return sandbox, await sandbox.start(box.host, box.port)
+    except OSError as exc:
+        await sandbox.stop()
+        raise ConfigError(
+            f"sandbox.port: cannot listen on {box.host}:{box.port} ({exc.strerror}); "
+            "stop what uses it or choose another port in config.yaml"
+        ) from exc
+
+
+async def _seed_and_greet(settings: Settings, db: Database, secret: bytes, base: str) -> None:
+    """The demo's campaign, cadre, cases and appraisal, and how to reach them."""
+    box = settings.sandbox
+    code = await seed_demo(db, utcnow())
+    cadre = await demo_cadre_invite(db, utcnow())
+    # Before the appraisal: last quarter's closed cases are in its results.
+    await seed_demo_cases(db, utcnow(), cases_of(settings))
+    appraised = await seed_demo_appraisal(
+        db, utcnow(), AppraisalOptions(settings.appraisal_config(), secret))
+    cadre_line = (f"  Demo cadre:     as another user send: /start {cadre}  (then /note)\n"
+                  if cadre else "")
+    print(
+        "\nCivicPulse is running against the local sandbox (no TELEGRAM_BOT_TOKEN set).\n"
+        f"  Chat page:      {base}/\n"
+        f"  Demo campaign:  {code}  (in the chat page send: /start {code})\n"
+        f"  Deep link form: {deep_link(box.bot_username, code)}\n"
+        f"{cadre_line}"
+        f"{dashboard_line(settings)}"
+        f"  Saved chats:    {settings.var_dir / 'sandbox'}  (users and chats survive a "
+        "restart; delete it to start afresh)\n"
+        f"  Appraisal:      {appraised} published (the demo cadre's /myscore, an "
+        "admin's /results)\n"
+        "  Cases:          Willow Village's open, overdue and solved cases (the demo "
+        "cadre's /cases; \"You said, we did\" in an admin's /results)\n"
+        "Press Ctrl+C to stop.\n",
+        flush=True,
+    )
 
 
 def dashboard_line(settings: Settings) -> str:
