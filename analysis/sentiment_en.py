@@ -255,6 +255,8 @@ def clean(text: str) -> str:
     """Text as the analysers see it: entities unescaped, HTML tags and control/format
     characters removed."""
     text = _HTML_TAG.sub(" ", html.unescape(text))
+    if text.isprintable():
+        return text.strip()  # no control, format, private or line characters: most comments
     out = []
     for ch in text:
         if ch in _WHITESPACE_CONTROLS:

@@ -258,7 +258,7 @@ def _topics_of(text: str, matcher: _Matcher) -> set[str]:
 
 
 def _zh_tokens(simplified: str) -> list[str]:
-    return sentiment_zh.segmenter().lcut(simplified, HMM=False)
+    return sentiment_zh.segmenter().cut(simplified)
 
 
 def comment_topics(text: str, language: str, topics: Topics = DEFAULT_TOPICS) -> set[str]:

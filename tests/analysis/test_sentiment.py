@@ -276,7 +276,7 @@ def test_version_names_both_analysers() -> None:
 
 def test_import_is_light() -> None:
     code = ("import sys, analysis.sentiment; "
-            "print(sorted(m for m in ('textblob', 'nltk', 'vaderSentiment', 'jieba', 'lingua') "
+            "print(sorted(m for m in ('textblob', 'nltk', 'vaderSentiment', 'rjieba', 'lingua') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
