@@ -55,6 +55,7 @@ from handlers.evidence import (
     refuse_forwarded,
 )
 from handlers.texts import t
+from handlers.whose import whose
 from storage.uow import UnitOfWork
 from surveys.cases import answers, drafts, reporting
 from surveys.cases.drafts import ANSWER, REPLY, REPORT, Peek, Reporting, TooLong
@@ -146,7 +147,7 @@ async def _on_report(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
-    found = await _peek(deps, update)
+    found = (await whose(deps, update, context)).draft
     if found is None:
         return False  # no draft: the resident journey's (a poll's typed answer)
     message = update.effective_message
@@ -170,7 +171,7 @@ async def _on_text(deps: Deps, update: Update, context: Context) -> bool:
 
 
 async def _on_media(deps: Deps, update: Update, context: Context) -> bool:
-    found = await _peek(deps, update)
+    found = (await whose(deps, update, context)).draft
     message = update.effective_message
     assert message is not None
     if found is None:
@@ -239,7 +240,7 @@ async def _receive(deps: Deps, message: Message) -> ReceivedPhoto:
 
 
 async def _on_cancel(deps: Deps, update: Update, context: Context) -> bool:
-    if await _peek(deps, update) is None:
+    if (await whose(deps, update, context)).draft is None:
         return False  # /cancel of a poll: the resident journey's
     outcome = await deps.run(update, partial(reporting.cancel, caller=deps.caller(update),
                                              desk=_desk(deps)))

@@ -3,10 +3,11 @@
 A person has one dialogue row at most (``surveys.people.busy``), whose kind says whose it is:
 a progress note or its correction (the cadre's), an inspection (the inspector's), a new
 campaign (the admin's), an appeal's reason or the answer to one (the results'). Typed text,
-``/cancel``, photos and locations are read against that row once, without claiming the update,
-and handed to the one audience that owns the kind; with no dialogue (a resident, or a person
-in none), they go on to the resident journey (group 0) untouched. A photo or location sent
-outside any dialogue may start one (a cadre's note).
+``/cancel``, photos and locations are read against that row once, without claiming the update
+(``handlers.whose``, the same read that tells the case drafts theirs), and handed to the one
+audience that owns the kind; with no dialogue (a resident, or a person in none), they go on
+to the resident journey (group 0) untouched. A photo or location sent outside any dialogue
+may start one (a cadre's note).
 
 The audiences' commands and buttons are theirs whatever the dialogue, so they run in the same
 group, each stopping the update there once handled.
@@ -21,10 +22,10 @@ from functools import partial
 from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
-from handlers.common import Guard, Handlers, peek
+from handlers.common import Guard, Handlers
 from handlers.deps import Context, Deps
+from handlers.whose import whose
 from storage.models import Role
-from surveys.people import busy
 from surveys.people.busy import Open
 
 # Before the residents' case drafts (handlers.cases_resident, -1) and the resident journey
@@ -83,17 +84,17 @@ class _Router:
         self.by_kind = {kind: owner for owner in owners for kind in owner.kinds}
 
     async def text(self, update: Update, context: Context) -> None:
-        found, owner = await self._owner(update)
+        found, owner = await self._owner(update, context)
         if found is not None and owner is not None:
             await self._hand(owner, owner.text, update, context, found)
 
     async def cancel(self, update: Update, context: Context) -> None:
-        found, owner = await self._owner(update)
+        found, owner = await self._owner(update, context)
         if found is not None and owner is not None:
             await self._hand(owner, owner.cancel, update, context, found)
 
     async def media(self, update: Update, context: Context) -> None:
-        found, owner = await self._owner(update)
+        found, owner = await self._owner(update, context)
         if found is not None and owner is None and found.kind is None:
             owner = next((o for o in self.owners if found.actor.has(o.started_by_media)), None)
         if found is None or owner is None:
@@ -105,9 +106,10 @@ class _Router:
         if step is not None:
             await self._hand(owner, step, update, context, found)
 
-    async def _owner(self, update: Update) -> tuple[Open | None, Dialogues | None]:
+    async def _owner(self, update: Update, context: Context
+                     ) -> tuple[Open | None, Dialogues | None]:
         # An outage reads as "no dialogue": the resident journey meets it too and says so.
-        found = await peek(self.deps, update, busy.open_dialogue)
+        found = (await whose(self.deps, update, context)).dialogue
         if found is None or found.kind is None:
             return found, None
         return found, self.by_kind.get(found.kind)

@@ -1,0 +1,93 @@
+"""What an answer costs the database, through the real Application, the sandbox and a real
+database (SQLite, and PostgreSQL with TEST_DATABASE_URL): a tapped answer is one transaction
+of at most four statements with one UPDATE of the response; a typed comment is one read
+(whose dialogue or case draft it is, asked once for the router and the drafts together) and
+then its step's one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from sandbox import SandboxClient
+from storage.uow import Database
+from tests.e2e.conftest import Bot
+from tests.e2e.test_resident_journey import begin, tap_and_wait
+
+pytestmark = pytest.mark.e2e
+
+
+@contextmanager
+def units(db: Database) -> Iterator[list[list[str]]]:
+    """The statements run while the block runs, one list per unit of work on a connection
+    (from its begin to its commit or rollback), BEGIN itself left out."""
+    done: list[list[str]] = []
+    open_: dict[int, list[str]] = {}
+
+    def begin(conn: Any) -> None:
+        open_[id(conn)] = []
+
+    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        text = " ".join(sql.split())
+        if not text.startswith("BEGIN"):
+            open_.setdefault(id(conn), []).append(text)
+
+    def end(conn: Any) -> None:
+        done.append(open_.pop(id(conn), []))
+
+    engine = db.engine.sync_engine
+    hooks = (("begin", begin), ("before_cursor_execute", statement), ("commit", end),
+             ("rollback", end))
+    for name, fn in hooks:
+        event.listen(engine, name, fn)
+    try:
+        yield done
+    finally:
+        for name, fn in hooks:
+            event.remove(engine, name, fn)
+
+
+def touching(found: list[list[str]], fragment: str) -> list[list[str]]:
+    return [unit for unit in found if any(fragment in sql for sql in unit)]
+
+
+async def test_a_tap_is_one_transaction_of_at_most_four_statements(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    user = await client.user(2301, "Lin")
+    await begin(user)
+    await tap_and_wait(user, "4", "2/5")  # the first question's prompt is recorded by now
+    with units(db) as found:
+        await tap_and_wait(user, "Yes", "3/5")
+    [step] = touching(found, "INSERT INTO processed_updates")
+    assert len(step) <= 4, step
+    assert sum(sql.startswith("UPDATE responses") for sql in step) == 1
+    assert any(sql.startswith("INSERT INTO answers") for sql in step)
+    # Nothing else wrote the response or its answers, nor re-recorded the prompt (edited in
+    # place, its message id is the same).
+    assert touching(found, "UPDATE responses") == [step]
+    assert touching(found, "INSERT INTO answers") == [step]
+    assert touching(found, "UPDATE respondent_sessions") == []
+
+
+async def test_a_typed_comment_is_read_once_before_its_step(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    user = await client.user(2302, "Wu")
+    await begin(user)
+    for button, expect in (("4", "2/5"), ("Yes", "3/5"), ("5", "4/5"), ("4", "5/5")):
+        await tap_and_wait(user, button, expect)
+    with units(db) as found:
+        await user.send("Friendly staff, thanks")
+        await user.wait_for_message("Your answers")
+    # One read asks both questions: the router's (a role dialogue?) and the case drafts'.
+    [read] = touching(found, "FROM case_drafts")
+    assert touching(found, "FROM people") == [read]
+    assert not any(sql.startswith(("INSERT", "UPDATE", "DELETE")) for sql in read)
+    [step] = touching(found, "INSERT INTO processed_updates")
+    assert touching(found, "INSERT INTO answers") == [step]
+    assert touching(found, "UPDATE responses") == [step]
