@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Table, case, cast, func, insert, or_, select, text
+from sqlalchemy import String, Table, case, cast, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.bulk import insert_rows
 from storage.clock import Clock, utcnow
 from storage.db import Repository
 from storage.models import AuditEvent
@@ -111,6 +112,10 @@ def _hashed_fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+_EVENT_COLUMNS = ("at", "actor", "action", "entity", "entity_id", "before", "after",
+                  "prev_hash", "hash")
+
+
 def _event(at: datetime, actor: str, action: str, entity: str, entity_id: str | int | None,
            before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
            ) -> dict[str, Any]:
@@ -176,9 +181,8 @@ class AuditRepository(Repository):
             row["prev_hash"], row["hash"] = prev, audit_hash(prev, {**row, "at": now.isoformat()})
             prev = row["hash"]
             rows.append(row)
-        for start in range(0, len(rows), 5000):
-            # Each chunk's rows take their ids in the order given: the chain's order.
-            await self.session.execute(insert(_TABLE), rows[start:start + 5000])
+        # The rows take their ids in the order given: the chain's order.
+        await insert_rows(self.session, _TABLE, _EVENT_COLUMNS, rows)
         return len(rows)
 
     async def _newest_locked(self) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.bulk import insert_rows
 from storage.db import Repository
 from storage.models import Unit
 
@@ -65,14 +66,16 @@ class UnitsRepository(Repository):
 
     async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         """Insert units (the ``_FIELDS`` and ``code`` of each); their ids by code, read back
-        by code (RETURNING with many rows is sent one row at a time on SQLite)."""
-        ids: dict[str, int] = {}
-        for chunk in _chunks(rows):
-            await self.session.execute(insert(_TABLE), list(chunk))
-            found = await self.session.execute(
-                select(Unit.code, Unit.id).where(Unit.code.in_([row["code"] for row in chunk])))
-            ids.update({code: unit_id for code, unit_id in found})
-        return ids
+        as the units newer than the newest before (RETURNING with many rows is sent one row
+        at a time on SQLite, and an IN list of thousands of codes costs more to build than
+        the rows do to insert). Ids only grow, on both databases."""
+        if not rows:
+            return {}
+        newest = await self.session.scalar(select(func.max(Unit.id))) or 0
+        await insert_rows(self.session, _TABLE, ("code", *self._FIELDS), rows)
+        wanted = {row["code"] for row in rows}
+        found = await self.session.execute(select(Unit.code, Unit.id).where(Unit.id > newest))
+        return {code: unit_id for code, unit_id in found if code in wanted}
 
     async def update_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Set the ``_FIELDS`` of units by ``id`` (an update by primary key per row, sent

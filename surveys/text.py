@@ -71,6 +71,8 @@ def clean_text(text: str, *, multiline: bool = True) -> str:
         # them): no control, format or separator character but the space, nothing to
         # normalise, so only spaces at the ends to drop, as the long way would.
         cleaned = text.strip(" ")
+        if cleaned.isascii():
+            return cleaned  # printable ASCII, not starting with a space: visible
         return cleaned if any(_visible(ch) for ch in cleaned) else ""
     # Lone surrogates (from broken clients) cannot be encoded as UTF-8, so cannot be stored.
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cs")

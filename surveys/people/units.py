@@ -150,6 +150,8 @@ def _text(value: Any) -> str | None:
 
 def _population(raw: str) -> int | str | None:
     """Return the population, None if empty, or a reason string if it is not a whole number."""
+    if raw.isascii() and raw.isdigit() and len(raw) < 10:
+        return int(raw)  # the common case: plain digits, below INTEGER_MAX
     if raw.lower() in _NULLS:
         return None
     cleaned = raw.replace("_", "")
@@ -304,7 +306,6 @@ def _parse(
 
 
 def _field_issues(row: UnitRow) -> list[tuple[int, str]]:
-    where = _where(row.source, row.line)
     found: list[str] = []
     if not row.code:
         found.append("missing code")
@@ -331,6 +332,9 @@ def _field_issues(row: UnitRow) -> list[tuple[int, str]]:
     found.extend(_centre_issues(row))
     if row.parent is not None and row.parent == row.code:
         found.append(f"unit {row.code!r} cannot be its own parent")
+    if not found:
+        return []
+    where = _where(row.source, row.line)
     return [(row.line, f"{where}: {text}") for text in found]
 
 
