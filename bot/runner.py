@@ -29,9 +29,9 @@ from surveys.campaigns.rules import deep_link
 log = logging.getLogger(__name__)
 
 
-async def run(settings: Settings, *, migrate: bool = True) -> None:
+async def run(settings: Settings, *, migrate: bool = True, sets_webhook: bool = True) -> None:
     """Migrate (unless a parent did), then take updates until SIGINT or SIGTERM: by long
-    polling, or by webhook when ``webhook.url`` is set.
+    polling, or by webhook when ``webhook.url`` is set (setting it unless a parent did).
 
     Raises:
         PollingStopped: another process polls with this token (here or, by Telegram's word,
@@ -62,8 +62,12 @@ async def run(settings: Settings, *, migrate: bool = True) -> None:
         application = build_application(
             settings, db, token=token, api_url=api_url, secret=secret
         )
-        feed: CommittedPolling | WebhookFeed | None = webhook_of(application)
-        if feed is None:
+        hook = webhook_of(application)
+        feed: CommittedPolling | WebhookFeed
+        if hook is not None:
+            hook.sets_webhook = sets_webhook
+            feed = hook
+        else:
             feed = CommittedPolling(application, timeout=settings.bot.poll_timeout_s,
                                     allowed_updates=Update.ALL_TYPES,
                                     metrics=metrics_of(application))

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import Application, ExtBot
 
 from bot.metrics import Metrics
@@ -41,6 +41,14 @@ def webhook_secret(secret: bytes) -> str:
     worker and across restarts, and nothing to configure. Telegram allows A-Z a-z 0-9 _ -."""
     digest = hmac.new(secret, b"civicpulse telegram webhook", hashlib.sha256).digest()
     return urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+async def set_webhook(bot: Bot, url: str, *, secret_token: str, max_connections: int,
+                      allowed_updates: Sequence[str]) -> None:
+    """Have Telegram post updates to ``url`` with ``secret_token`` in their header."""
+    await bot.set_webhook(url, secret_token=secret_token, max_connections=max_connections,
+                          allowed_updates=list(allowed_updates))
+    log.info("webhook set: Telegram posts updates to %s", url)
 
 
 class WebhookFeed:
@@ -61,6 +69,10 @@ class WebhookFeed:
         self._turns = ChatTurns(application, metrics)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._open = False
+        # Setting the webhook again cuts Telegram's posts in flight short and has them posted
+        # again (so answered twice): the workers of ``--workers`` leave it to their parent,
+        # which sets it once, also for a worker it restarts.
+        self.sets_webhook = True
 
     @property
     def open(self) -> bool:
@@ -68,13 +80,16 @@ class WebhookFeed:
         return self._open
 
     async def start(self) -> None:
-        """Tell Telegram where to post, then take posts. Updates that waited while no worker
-        answered are kept (Telegram posts them now)."""
+        """Tell Telegram where to post (unless the parent of ``--workers`` did), then take
+        posts. Updates that waited while no worker answered are kept (Telegram posts them
+        now)."""
         self._open = True
-        await self.application.bot.set_webhook(
-            self.url, secret_token=self.secret_token, max_connections=self.max_connections,
-            allowed_updates=self.allowed_updates)
-        log.info("webhook set: Telegram posts updates to %s", self.url)
+        if not self.sets_webhook:
+            log.info("taking the posts of the webhook at %s", self.url)
+            return
+        await set_webhook(self.application.bot, self.url, secret_token=self.secret_token,
+                          max_connections=self.max_connections,
+                          allowed_updates=self.allowed_updates)
 
     async def stop(self) -> None:
         """Refuse new posts (Telegram retries them), finish those being handled. The webhook

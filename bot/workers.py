@@ -10,6 +10,7 @@ lock of bot/leader.py); when it dies another takes over.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import subprocess
@@ -18,8 +19,14 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from telegram import Bot, Update
+from telegram.error import TelegramError
+
 from bot.cli.common import CliError
+from bot.request import AiohttpRequest
+from bot.rules import resolve_secret
 from bot.settings import Settings
+from bot.webhook import set_webhook, webhook_secret
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -36,6 +43,20 @@ def worker_command(settings: Settings, config: str | None) -> list[str]:
     if config is not None:
         command += ["--config", config]
     return [*command, "run", "--worker", "--webhook", settings.webhook.url]
+
+
+async def _set_webhook(settings: Settings) -> None:
+    hook = settings.webhook
+    assert hook.url is not None and settings.telegram_token is not None
+    bot = Bot(settings.telegram_token.get_secret_value(),
+              base_url=f"{settings.telegram_api_url}/bot", request=AiohttpRequest())
+    try:
+        async with bot:
+            await set_webhook(bot, hook.url, secret_token=webhook_secret(resolve_secret(settings)),
+                              max_connections=hook.max_connections,
+                              allowed_updates=hook.allowed_updates or Update.ALL_TYPES)
+    except TelegramError as exc:
+        raise CliError(f"Telegram refused the webhook {hook.url}: {exc}") from exc
 
 
 def check_workers(settings: Settings, count: int) -> None:
@@ -56,6 +77,9 @@ def check_workers(settings: Settings, count: int) -> None:
 def run_workers(settings: Settings, count: int, config: str | None) -> int:
     check_workers(settings, count)
     upgrade(settings.database_url)
+    # Once, here: a worker setting it as it starts would have Telegram post the others'
+    # updates in flight again (answered twice).
+    asyncio.run(_set_webhook(settings))
     command = worker_command(settings, config)
     stopping = False
 

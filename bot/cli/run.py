@@ -41,7 +41,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.workers > 1:
             return run_workers(settings, args.workers, args.config)
-        asyncio.run(run(settings, migrate=not args.worker))
+        asyncio.run(run(settings, migrate=not args.worker, sets_webhook=not args.worker))
     except PollingStopped as exc:
         raise CliError(str(exc)) from exc
     return 0

@@ -129,6 +129,56 @@ async def test_a_worker_killed_under_load_loses_nothing(
         await db.dispose()
 
 
+@pytest.mark.skipif(PG_URL is None, reason="several workers need PostgreSQL (TEST_DATABASE_URL)")
+async def test_the_parent_of_workers_sets_the_webhook_once_so_nothing_is_answered_twice(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # A worker setting the webhook as it starts cuts the posts in flight to the others short,
+    # and Telegram (the sandbox too) posts them again: answered twice, two copies of a question.
+    db = Database.from_url(postgres_url)
+    from tests.conftest import _truncate
+
+    await _truncate(db)
+    await seed_campaign(db)
+    sandbox = BotApiSandbox(token="42:workers-token", global_limit=None, chat_limit=None)
+    await sandbox.start()
+    port = free_port()
+    (tmp_path / "config.yaml").write_text(f"web:\n  enabled: false\n  port: {port}\n")
+    env = {"TELEGRAM_BOT_TOKEN": sandbox.token, "TELEGRAM_API_URL": sandbox.base_url,
+           "DATABASE_URL": postgres_url, "CIVICPULSE_SECRET_KEY": "k" * 32,
+           "CIVICPULSE_CONFIG": str(tmp_path / "config.yaml")}
+    args = ["--webhook", f"http://127.0.0.1:{port}{WEBHOOK_PATH}", "--workers", "2"]
+    try:
+        async with worker(args, env) as (parent, output), \
+                SandboxClient(sandbox.base_url) as client:
+            await output.wait_for("webhook set")
+            residents = [await client.user(9200 + i, f"R{i}", language_code="en")
+                         for i in range(6)]
+            # Residents begin while the workers are still starting.
+            answering = [asyncio.create_task(answer_and_submit(user)) for user in residents]
+            thanks = await asyncio.wait_for(asyncio.gather(*answering), 90)
+            assert all("Thank you" in t for t in thanks)
+            await until(lambda: _both_taking(output), 30)
+            for user in residents:
+                asked = {event.message.message_id for event in await user.chat()
+                         if event.message is not None and event.message.from_bot
+                         and "1/5" in event.message.text}
+                assert len(asked) == 1, "the first question in one message, not twice"
+            parent.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(parent.wait(), 40)
+        printed = "".join(output.lines)
+        assert parent.returncode == 0, printed
+        assert printed.count("webhook set") == 1, printed
+        assert "was handled before" not in printed, printed
+    finally:
+        await sandbox.stop()
+        await db.dispose()
+
+
+async def _both_taking(output: Output) -> bool:
+    return "".join(output.lines).count("taking the posts of the webhook") == 2
+
+
 async def test_several_workers_need_webhooks_and_postgresql(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("web:\n  port: 0\n")
