@@ -267,8 +267,10 @@ class Stack:
             # Without flood control in the sandbox the bot's own pacing is lifted as well;
             # with it, the bot paces itself as for Telegram (the shipped default).
             pace = "" if limits else "  max_messages_per_second: 100000\n"
+            # Ten connections a process (and ten more at a peak): the PostgreSQL systems'
+            # four bot processes stay alive together, under PostgreSQL's default of 100.
             config.write_text("bot:\n  concurrent_updates: 256\n  poll_timeout_s: 10\n"
-                              f"{pace}database:\n  pool_size: 20\n"
+                              f"{pace}database:\n  pool_size: 10\n"
                               f"web:\n  enabled: false\n  port: {hook_port}\n")
             bot_env = {**env, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": self.api,
                        "DATABASE_URL": db_url,

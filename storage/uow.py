@@ -82,6 +82,24 @@ class UnitOfWork:
         self.web = WebRepository(self.session)
 
 
+_OUTAGES = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+# SQLSTATE classes that mean "not now" rather than "wrong": 08 connection exceptions, 53
+# insufficient resources (too many connections: a burst of residents on a small
+# max_connections), 57P0x the server shutting down, starting or refusing connections.
+_OUTAGE_STATES = ("08", "53", "57P0")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is out of reach or busy for now (nothing was
+    written; trying again helps), rather than that the work was wrong."""
+    if isinstance(exc, _OUTAGES):
+        return True
+    if isinstance(exc, DBAPIError):
+        state = getattr(exc.orig, "sqlstate", None) or ""
+        return exc.connection_invalidated or state.startswith(_OUTAGE_STATES)
+    return False
+
+
 class Database:
     """Owns the engine; hands out units of work."""
 
@@ -122,11 +140,9 @@ class Database:
         try:
             async with self._turn(), self.sessionmaker() as session, session.begin():
                 yield UnitOfWork(session, self.clock)
-        except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
-            # Locked, unreachable or dropped: the work was rolled back, trying again helps.
-            raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
+        except Exception as exc:
+            # Locked, unreachable, dropped or full: rolled back, and trying again helps.
+            if is_outage(exc):
                 raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
             raise
         finally:
@@ -156,8 +172,10 @@ class Database:
                 if self._serial is not None:
                     await session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
                 yield UnitOfWork(session, self.clock)
-        except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
-            raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
+        except Exception as exc:
+            if is_outage(exc):
+                raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
+            raise
 
     @asynccontextmanager
     async def browsing(self) -> AsyncIterator[UnitOfWork]:
@@ -177,8 +195,10 @@ class Database:
             async with self.sessionmaker() as session:
                 await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                 yield UnitOfWork(session, self.clock)
-        except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
-            raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
+        except Exception as exc:
+            if is_outage(exc):
+                raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
+            raise
 
     @asynccontextmanager
     async def single(self) -> AsyncIterator[UnitOfWork]:
