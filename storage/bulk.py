@@ -24,8 +24,9 @@ _PG = postgresql.dialect()
 
 async def insert_rows(session: AsyncSession, table: Table, columns: Sequence[str],
                       rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (a value for each of ``columns``; other columns take their defaults),
-    in the order given: serial ids follow it on both databases."""
+    """Insert ``rows`` (a value for each of ``columns``; the other columns take their server
+    defaults: on PostgreSQL no Python-side default runs), in the order given: serial ids
+    follow it on both databases."""
     if session.get_bind().dialect.name != "postgresql":
         for start in range(0, len(rows), CHUNK):
             await session.execute(insert(table), list(rows[start:start + CHUNK]))
