@@ -74,25 +74,37 @@ async def until(check: object, timeout: float) -> None:  # noqa: ASYNC109
             await asyncio.sleep(0.2)
 
 
-@pytest.mark.skipif(PG_URL is None, reason="several workers need PostgreSQL (TEST_DATABASE_URL)")
-async def test_a_worker_killed_under_load_loses_nothing(
-    tmp_path: Path, postgres_url: str
-) -> None:
-    db = Database.from_url(postgres_url)
+@asynccontextmanager
+async def _workers_stack(tmp_path: Path, postgres_url: str, **delivery: float) -> AsyncIterator[
+        tuple[Database, BotApiSandbox, dict[str, str], str]]:
+    """A seeded PostgreSQL database, a sandbox, the workers' environment and webhook URL."""
     from tests.conftest import _truncate
 
+    db = Database.from_url(postgres_url)
     await _truncate(db)
     await seed_campaign(db)
     sandbox = BotApiSandbox(token="42:workers-token", global_limit=None, chat_limit=None,
-                            webhook_retry_delay=0.2, webhook_max_retry_delay=1.0)
+                            **delivery)
     await sandbox.start()
     port = free_port()
     (tmp_path / "config.yaml").write_text(f"web:\n  enabled: false\n  port: {port}\n")
     env = {"TELEGRAM_BOT_TOKEN": sandbox.token, "TELEGRAM_API_URL": sandbox.base_url,
            "DATABASE_URL": postgres_url, "CIVICPULSE_SECRET_KEY": "k" * 32,
            "CIVICPULSE_CONFIG": str(tmp_path / "config.yaml")}
-    hook = ["--webhook", f"http://127.0.0.1:{port}{WEBHOOK_PATH}"]
     try:
+        yield db, sandbox, env, f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    finally:
+        await sandbox.stop()
+        await db.dispose()
+
+
+@pytest.mark.skipif(PG_URL is None, reason="several workers need PostgreSQL (TEST_DATABASE_URL)")
+async def test_a_worker_killed_under_load_loses_nothing(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async with _workers_stack(tmp_path, postgres_url, webhook_retry_delay=0.2,
+                              webhook_max_retry_delay=1.0) as (db, sandbox, env, url):
+        hook = ["--webhook", url]
         async with worker(hook, env) as (first, first_out):
             await first_out.wait_for("webhook set")
             await until(lambda: leader_backend(db), 20)
@@ -124,9 +136,6 @@ async def test_a_worker_killed_under_load_loses_nothing(
             answers = await uow.session.scalar(select(func.count()).select_from(Answer))
         # Nothing lost, nothing twice: 16 polls of five answers each.
         assert (completed, answers) == (16, 16 * 5)
-    finally:
-        await sandbox.stop()
-        await db.dispose()
 
 
 @pytest.mark.skipif(PG_URL is None, reason="several workers need PostgreSQL (TEST_DATABASE_URL)")
@@ -135,20 +144,8 @@ async def test_the_parent_of_workers_sets_the_webhook_once_so_nothing_is_answere
 ) -> None:
     # A worker setting the webhook as it starts cuts the posts in flight to the others short,
     # and Telegram (the sandbox too) posts them again: answered twice, two copies of a question.
-    db = Database.from_url(postgres_url)
-    from tests.conftest import _truncate
-
-    await _truncate(db)
-    await seed_campaign(db)
-    sandbox = BotApiSandbox(token="42:workers-token", global_limit=None, chat_limit=None)
-    await sandbox.start()
-    port = free_port()
-    (tmp_path / "config.yaml").write_text(f"web:\n  enabled: false\n  port: {port}\n")
-    env = {"TELEGRAM_BOT_TOKEN": sandbox.token, "TELEGRAM_API_URL": sandbox.base_url,
-           "DATABASE_URL": postgres_url, "CIVICPULSE_SECRET_KEY": "k" * 32,
-           "CIVICPULSE_CONFIG": str(tmp_path / "config.yaml")}
-    args = ["--webhook", f"http://127.0.0.1:{port}{WEBHOOK_PATH}", "--workers", "2"]
-    try:
+    async with _workers_stack(tmp_path, postgres_url) as (_db, sandbox, env, url):
+        args = ["--webhook", url, "--workers", "2"]
         async with worker(args, env) as (parent, output), \
                 SandboxClient(sandbox.base_url) as client:
             await output.wait_for("webhook set")
@@ -170,9 +167,6 @@ async def test_the_parent_of_workers_sets_the_webhook_once_so_nothing_is_answere
         assert parent.returncode == 0, printed
         assert printed.count("webhook set") == 1, printed
         assert "was handled before" not in printed, printed
-    finally:
-        await sandbox.stop()
-        await db.dispose()
 
 
 async def _both_taking(output: Output) -> bool:
