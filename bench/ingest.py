@@ -66,7 +66,7 @@ class PhaseResult:
     residents: int
     steps: int
     seconds: float
-    latencies: list[float]
+    latencies: dict[str, list[float]]  # seconds, by kind of step (/start, tap, comment...)
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process
 
     @property
@@ -77,10 +77,13 @@ class PhaseResult:
     def cpu_per_step_ms(self) -> float:
         return 1000 * self.cpu.get("bot", float("nan")) / self.steps if self.steps else 0.0
 
-    def pct(self, q: float) -> float:
-        if not self.latencies:
+    def pct(self, q: float, kind: str | None = None) -> float:
+        """The q-quantile in milliseconds, of every step or of one kind."""
+        chosen = self.latencies[kind] if kind is not None else [
+            x for each in self.latencies.values() for x in each]
+        if not chosen:
             return float("nan")
-        ordered = sorted(self.latencies)
+        ordered = sorted(chosen)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
@@ -130,51 +133,54 @@ async def pause(think: tuple[float, float], rng: random.Random) -> None:
         await asyncio.sleep(rng.uniform(*think))
 
 
-async def timed(latencies: list[float], action: Awaitable[object],
+Latencies = dict[str, list[float]]
+
+
+async def timed(latencies: Latencies, kind: str, action: Awaitable[object],
                 waiting: Callable[[], Awaitable[object]]) -> None:
     started = time.perf_counter()
     await action
     await waiting()
-    latencies.append(time.perf_counter() - started)
+    latencies.setdefault(kind, []).append(time.perf_counter() - started)
 
 
 async def poll_resident(user: SandboxUser, code: str, think: tuple[float, float],
-                        latencies: list[float], rng: random.Random) -> int:
+                        latencies: Latencies, rng: random.Random) -> int:
     await pause(think, rng)  # residents arrive spread out, not all in the same instant
-    await timed(latencies, user.send(f"/start {code}"),
+    await timed(latencies, "/start", user.send(f"/start {code}"),
                 lambda: user.wait_for_message("1/5", timeout=STEP_TIMEOUT))
     for button, expect in POLL:
         await pause(think, rng)
-        await timed(latencies, user.tap(button),
+        await timed(latencies, "answer", user.tap(button),
                     lambda e=expect: user.wait_for_message(e, timeout=STEP_TIMEOUT))
     await pause(think, rng)
-    await timed(latencies, user.send("Quick service, friendly staff. 服务很好"),
+    await timed(latencies, "comment", user.send("Quick service, friendly staff. 服务很好"),
                 lambda: user.wait_for_message("Your answers", timeout=STEP_TIMEOUT))
     await pause(think, rng)
-    await timed(latencies, user.tap("✅ Submit"),
+    await timed(latencies, "submit", user.tap("✅ Submit"),
                 lambda: user.wait_for_message("Thank you", timeout=STEP_TIMEOUT))
     return 7
 
 
 async def echo_resident(user: SandboxUser, code: str, think: tuple[float, float],
-                        latencies: list[float], rng: random.Random) -> int:
+                        latencies: Latencies, rng: random.Random) -> int:
     await pause(think, rng)  # residents arrive spread out, not all in the same instant
-    await timed(latencies, user.send(f"/start {code}"),
+    await timed(latencies, "/start", user.send(f"/start {code}"),
                 lambda: user.wait_for_message("echo: /start", timeout=STEP_TIMEOUT))
     for n, (button, _) in enumerate([("4", ""), ("1", ""), ("5", ""), ("4", "")], 1):
         await pause(think, rng)
-        await timed(latencies, user.tap(button),
+        await timed(latencies, "answer", user.tap(button),
                     lambda k=n: user.wait_for_message(f"#{k}", timeout=STEP_TIMEOUT))
     await pause(think, rng)
-    await timed(latencies, user.send("Quick service, friendly staff. 服务很好"),
+    await timed(latencies, "comment", user.send("Quick service, friendly staff. 服务很好"),
                 lambda: user.wait_for_message("echo: Quick", timeout=STEP_TIMEOUT))
     await pause(think, rng)
-    await timed(latencies, user.tap("3"),
+    await timed(latencies, "submit", user.tap("3"),
                 lambda: user.wait_for_message("#5", timeout=STEP_TIMEOUT))
     return 7
 
 
-Resident = Callable[[SandboxUser, str, tuple[float, float], list[float], random.Random],
+Resident = Callable[[SandboxUser, str, tuple[float, float], Latencies, random.Random],
                     Awaitable[int]]
 
 
@@ -182,7 +188,7 @@ async def run_phase(client: SandboxClient, system: str, phase: str, resident: Re
                     residents: int, first_user: int, code: str,
                     think: tuple[float, float]) -> PhaseResult:
     users = [await client.user(first_user + i, f"Resident {i}") for i in range(residents)]
-    latencies: list[float] = []
+    latencies: Latencies = {}
     rng = random.Random(first_user)
     started = time.perf_counter()
     steps = await asyncio.gather(*(resident(u, code, think, latencies, rng) for u in users))
@@ -223,16 +229,21 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of the process and its descendants so far."""
-    total = 0
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """User + system CPU so far of the process and of each of its descendants."""
+    found = {}
     for each in _tree(pid):
         try:
             fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / TICK
+        found[each] = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (14, 15)
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the process and its descendants so far."""
+    return sum(cpu_by_process(pid).values())
 
 
 # --- systems --------------------------------------------------------------------------------
@@ -298,10 +309,15 @@ class Stack:
         await self.phase("warmup", 20, 5_000, self.codes[0], (0.0, 0.0))
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds so far: the sandbox, the bot (all its workers)."""
+        """CPU seconds so far: the sandbox, the bot (all its workers; with several, each
+        worker too, the parent that watches them left out)."""
         assert self.sandbox.proc is not None and self.bot.proc is not None
-        return {"sandbox": cpu_seconds(self.sandbox.proc.pid),
-                "bot": cpu_seconds(self.bot.proc.pid)}
+        bot = cpu_by_process(self.bot.proc.pid)
+        found = {"sandbox": cpu_seconds(self.sandbox.proc.pid), "bot": sum(bot.values())}
+        if self.workers > 1:
+            workers = sorted(pid for pid in bot if pid != self.bot.proc.pid)
+            found.update({f"worker{n}": bot[pid] for n, pid in enumerate(workers, 1)})
+        return found
 
     async def phase(self, name: str, residents: int, first_user: int, code: str,
                     think: tuple[float, float]) -> PhaseResult:
@@ -309,7 +325,7 @@ class Stack:
         result = await run_phase(self.client, self.system, name, self.resident, residents,
                                  first_user, code, think)
         after = self.cpu()
-        result.cpu = {k: after[k] - before[k] for k in after}
+        result.cpu = {k: after[k] - before.get(k, 0.0) for k in after}
         result.cpu["driver"] = time.process_time() - driver
         return result
 
@@ -319,26 +335,28 @@ class Stack:
         await self.sandbox.stop()
 
 
-async def measure(stacks: list[Stack], residents: int,
-                  think: tuple[float, float]) -> list[PhaseResult]:
+async def measure(stacks: list[Stack], residents: int, think: tuple[float, float],
+                  phases: set[str]) -> list[PhaseResult]:
     """Saturation rounds interleaved across systems, then one paced phase per system.
 
     Interleaving makes slow drifts of the machine (this is a shared VM) hit every system
     alike, so the ratios hold even when absolute figures wander.
     """
     rounds: dict[str, list[PhaseResult]] = {s.system: [] for s in stacks}
-    for n in range(1, ROUNDS + 1):
+    for n in range(1, ROUNDS + 1 if "saturation" in phases else 1):
         for stack in stacks:
             rounds[stack.system].append(
                 await stack.phase("saturation", residents, 10_000 * n, stack.codes[n], (0, 0)))
     results = []
     for stack in stacks:
+        if not rounds[stack.system]:
+            continue
         ordered = sorted(rounds[stack.system], key=lambda r: r.rate)
         results.append(ordered[len(ordered) // 2])
         print(f"{stack.system:<12} saturation rounds: "
               + ", ".join(f"{r.rate:.0f}" for r in rounds[stack.system]) + " steps/s")
-    for stack in stacks:
-        results.append(await stack.phase("paced", residents, 50_000, stack.codes[-1], think))
+    for stack in stacks if "paced" in phases else []:
+        results.append(await stack.phase("paced", residents, 50_000, stack.codes[-2], think))
     return results
 
 
@@ -381,6 +399,14 @@ def report(results: list[PhaseResult], poster: list[float] | None) -> None:
         if r.system != "echo" and r.phase == "paced":
             print(f"{r.system}: p99 {r.pct(0.99):.1f} ms with {r.residents} paced residents; "
                   "target < 50 ms")
+    paced = [r for r in results if r.phase == "paced"]
+    if paced:
+        print("\npaced latency by kind of step, p50 / p99 ms:")
+        kinds = list(paced[0].latencies)
+        print(f"{'system':<12}" + "".join(f"{k:>18}" for k in kinds))
+        for r in paced:
+            print(f"{r.system:<12}" + "".join(
+                f"{f'{r.pct(0.5, k):.0f} / {r.pct(0.99, k):.0f}':>18}" for k in kinds))
     if poster:
         ordered = sorted(poster)
         p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
@@ -405,6 +431,8 @@ async def main() -> None:
         "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/civicpulse_bench"))
     parser.add_argument("--profile", action="store_true",
                         help="write a CPU profile of each CivicPulse bot (one worker) to the logs")
+    parser.add_argument("--phases", default="saturation,paced",
+                        help="which phases to run, of saturation,paced (the poster: --poster)")
     parser.add_argument("--think", default="2,6",
                         help="pause before each step in the paced phase, seconds (low,high)")
     args = parser.parse_args()
@@ -430,7 +458,8 @@ async def main() -> None:
     try:
         for stack in stacks:
             await stack.start()
-        results = await measure(stacks, args.residents, (low, high))
+        results = await measure(stacks, args.residents, (low, high),
+                                set(args.phases.split(",")))
         for stack in stacks:
             await stack.stop()
         stacks = []

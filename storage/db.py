@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Row, Select, Table, bindparam, event
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BEGIN = "civicpulse_sqlite_begin"
+M = TypeVar("M")
 
 
 class DatabaseUnavailable(Exception):
@@ -112,6 +113,19 @@ async def insert_new(
                             tuple(sorted(values)), tuple(unique))
     result = await session.execute(statement, values)
     return getattr(result, "rowcount", 0) == 1
+
+
+async def insert_returning(
+    session: AsyncSession, model: type[M], values: dict[str, Any], unique: list[str]
+) -> M | None:
+    """INSERT … ON CONFLICT DO NOTHING … RETURNING the new row as an object of the session;
+    None if a row with that ``unique`` key was already there.
+
+    One round trip where inserting and then reading the row back took two (on the path of
+    a resident's first message; SQLite has RETURNING since 3.35)."""
+    statement = (dialect_insert(session, model).values(values)
+                 .on_conflict_do_nothing(index_elements=unique).returning(model))
+    return (await session.scalars(statement)).one_or_none()
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.db import Repository, insert_new
+from storage.db import Repository, insert_returning
 from storage.models import Contact, Person, PersonRole, Role, Unit
 
 _KNOWN = "civicpulse.known_users"
@@ -43,20 +43,22 @@ class ContactsRepository(Repository):
         contact, _ = await self.join(telegram_user_id, chat_id)
         return contact
 
-    async def join(self, telegram_user_id: int, chat_id: int) -> tuple[Contact, bool]:
-        """The account's contact, and whether this call created it (their first message)."""
+    async def join(self, telegram_user_id: int, chat_id: int, language: str | None = None
+                   ) -> tuple[Contact, bool]:
+        """The account's contact, and whether this call created it (their first message);
+        a new contact starts with ``language``."""
         contact = await self.by_user(telegram_user_id)
-        created = False
-        if contact is None:
-            # Two first messages at once: one inserts, both then read the same row.
-            values = {"telegram_user_id": telegram_user_id, "chat_id": chat_id,
-                      "opted_out": False, "unreachable": False}
-            created = await insert_new(self.session, Contact, values, ["telegram_user_id"])
-            contact = await self.by_user(telegram_user_id)
-            assert contact is not None
-        if contact.chat_id != chat_id:
-            contact.chat_id = chat_id
-        return contact, created
+        if contact is not None:
+            if contact.chat_id != chat_id:
+                contact.chat_id = chat_id
+            return contact, False
+        values = {"telegram_user_id": telegram_user_id, "chat_id": chat_id,
+                  "language": language, "opted_out": False, "unreachable": False}
+        contact = await insert_returning(self.session, Contact, values, ["telegram_user_id"])
+        if contact is not None:
+            return contact, True
+        # Two first messages at once: the other one inserted it.
+        return await self.join(telegram_user_id, chat_id, language)
 
     async def get(self, contact_id: int) -> Contact | None:
         return await self.session.get(Contact, contact_id)

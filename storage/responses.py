@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.db import Repository, insert_new
+from storage.db import Repository, insert_new, insert_returning
 from storage.models import (
     Answer,
     Campaign,
@@ -58,26 +58,21 @@ class SessionsRepository(Repository):
     async def start(self, key: str, campaign_id: int) -> int | None:
         """Make ``campaign_id`` the person's current poll; returns the message that showed the
         previous poll's question (its buttons are to be retired)."""
-        current = await self.get(key)
-        if current is None:
+        # Inserting first: a finished poll deletes its session, so most starts have none.
+        current = None
+        while current is None:  # again if one deleted at the same moment is gone on reading
             if await insert_new(self.session, RespondentSession,
-                                 {"key": key, "campaign_id": campaign_id}, ["key"]):
+                                {"key": key, "campaign_id": campaign_id}, ["key"]):
                 return None
-            current = await self.get(key)  # a second /start at the same moment made it
-            assert current is not None
+            current = await self.get(key)
         retire = current.prompt_message_id
         current.campaign_id, current.prompt_message_id = campaign_id, None
         return retire
 
-    async def take_prompt(self, key: str) -> int | None:
-        """The message showing the current question, forgotten (it is about to be replaced)."""
-        current = await self.get(key)
-        if current is None:
-            return None
-        retire, current.prompt_message_id = current.prompt_message_id, None
-        return retire
-
     async def set_prompt(self, key: str, message_id: int) -> None:
+        """The message now showing the person's question. The step that replaced the previous
+        one does not clear it first: until this runs (after that step committed and its
+        message was sent) the old id stays, and retiring a message twice is harmless."""
         await self.session.execute(
             update(RespondentSession).where(RespondentSession.key == key)
             .values(prompt_message_id=message_id)
@@ -86,12 +81,15 @@ class SessionsRepository(Repository):
     async def end(self, key: str, campaign_id: int | None = None) -> int | None:
         """Forget the person's current poll (only if it is ``campaign_id``, when given);
         returns the message that showed its question."""
-        current = await self.get(key)
-        if current is None or (campaign_id is not None and current.campaign_id != campaign_id):
-            return None
-        retire = current.prompt_message_id
-        await self.session.delete(current)
-        return retire
+        statement = delete(RespondentSession).where(RespondentSession.key == key)
+        if campaign_id is not None:
+            statement = statement.where(RespondentSession.campaign_id == campaign_id)
+        # One round trip (this runs at every submitted poll); a copy this transaction loaded
+        # before is taken out of the session with it.
+        found = (await self.session.execute(
+            statement.returning(RespondentSession.prompt_message_id)
+            .execution_options(synchronize_session="fetch"))).first()
+        return found[0] if found is not None else None
 
 
 @dataclass(frozen=True)
@@ -142,6 +140,16 @@ class ResponsesRepository(Repository):
             Response.campaign_id == campaign_id, Response.respondent_key == respondent_key
         )
 
+    async def find_with_campaign(self, campaign_id: int, respondent_key: str
+                                 ) -> Response | None:
+        """``find``, with the campaign and its unit in the same round trip (a typed answer)."""
+        result = await self.session.scalars(
+            select(Response)
+            .where(Response.campaign_id == campaign_id, Response.respondent_key == respondent_key)
+            .options(joinedload(Response.answers),
+                     joinedload(Response.campaign).joinedload(Campaign.unit)))
+        return result.unique().one_or_none()
+
     async def of_person(self, campaign_id: int, person_id: int) -> Response | None:
         """A named respondent's response (a self-assessment), whichever account began it."""
         return await self._one(Response.campaign_id == campaign_id, Response.person_id == person_id)
@@ -181,10 +189,8 @@ class ResponsesRepository(Repository):
             "current_question": current_question, "step": 0, "language": language,
             "entry_point": entry_point, "started_at": started_at, "sealed_start": sealed_start,
         }
-        if not await insert_new(self.session, Response, values,
-                                 ["campaign_id", "respondent_key"]):
-            return None
-        return await self.find(campaign_id, respondent_key)
+        return await insert_returning(self.session, Response, values,
+                                      ["campaign_id", "respondent_key"])
 
     async def advance(
         self, response: Response, *, current_question: str | None, draft: list[str] | None,

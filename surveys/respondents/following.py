@@ -98,9 +98,10 @@ async def follow_offer(
     contact = await uow.contacts.by_user(who.telegram_user_id)
     if contact is None or contact.units_chosen or contact.opted_out:
         return None
-    tree = await UnitTree.load(uow)
+    # After every submitted poll: the unit's line up only, never the whole tree (a province
+    # has hundreds of thousands of units), and only for someone who follows any.
     chosen = await uow.subscriptions.unit_ids(contact.id)
-    if chosen & set(tree.ancestors(campaign.unit_id)):
+    if chosen and chosen & set(await uow.units.ancestors(campaign.unit_id)):
         return None
     return campaign.unit_id, display_name(campaign.unit, lang)
 

@@ -85,7 +85,9 @@ async def open_campaign(uow: UnitOfWork, who: Respondent, payload: str | None) -
     if cadres.is_invite_payload(payload):
         assert payload is not None
         return await _redeem(uow, who, payload)
-    contact = await _contact(uow, who)
+    contact, first = await uow.contacts.join(
+        who.telegram_user_id, who.chat_id,
+        language=resolve_language(None, who.client_language, who.default_language))
     lang = resolve_language(contact, who.client_language, who.default_language)
     if contact.language is None:
         contact.language = lang
@@ -102,7 +104,7 @@ async def open_campaign(uow: UnitOfWork, who: Respondent, payload: str | None) -
     entry = start.entry
     if entry is not None and not await uow.entry_points.exists(campaign.id, entry):
         entry = None  # an old poster or a typo: answering matters more than where from
-    return await _begin(uow, who, contact, lang, campaign, entry)
+    return await _begin(uow, who, contact, lang, campaign, entry, new_contact=first)
 
 
 async def _redeem(uow: UnitOfWork, who: Respondent, payload: str) -> Reply:
@@ -137,8 +139,10 @@ async def open_invitation(uow: UnitOfWork, who: Respondent, campaign_id: int) ->
 
 async def _begin(
     uow: UnitOfWork, who: Respondent, contact: Contact, lang: str, campaign: Campaign,
-    entry: str | None,
+    entry: str | None, *, new_contact: bool = False,
 ) -> Reply:
+    """Begin or resume ``campaign``'s poll; ``new_contact``: the account wrote for the first
+    time in this very transaction (so it is nobody's cadre account yet)."""
     person: Person | None = None
     about: dict[str, object] = {"unit": display_name(campaign.unit, lang)}
     if campaign.audience == "cadres":
@@ -146,7 +150,7 @@ async def _begin(
         person = await _cadre_of(uow, contact, campaign)
         if person is None:
             return Reply(lang, notice="cadres_only", params=about)
-    elif await _rates_own_unit(uow, contact, campaign):
+    elif not new_contact and await _rates_own_unit(uow, contact, campaign):
         # A cadre's answers about their own unit would be removed at the appraisal run
         # anyway (surveys.appraisal.run.detect_anomalies): better said now than silently.
         return Reply(lang, notice="residents_only", params=about)
@@ -270,7 +274,7 @@ async def current_response(uow: UnitOfWork, secret: bytes, telegram_user_id: int
     session = await uow.sessions.get(session_key(secret, telegram_user_id))
     if session is None:
         return None
-    response = await uow.responses.find(
+    response = await uow.responses.find_with_campaign(
         session.campaign_id, respondent_key(secret, session.campaign_id, telegram_user_id))
     if response is None or response.status != ResponseStatus.IN_PROGRESS:
         return None
@@ -286,9 +290,7 @@ async def _active(
     session, response = found
     if response.person_id is not None and not await _still_theirs(uow, who, response.person_id):
         return None
-    campaign = await uow.campaigns.get(session.campaign_id)
-    if campaign is None:
-        return None
+    campaign = response.campaign  # loaded with the response
     survey = await who.catalog.get(uow, campaign.survey_id)
     return campaign, response, survey, session
 
@@ -538,7 +540,7 @@ async def typed(uow: UnitOfWork, who: Respondent, text: str) -> Reply:
     active = await _active(uow, who)
     if active is None:
         return Reply(lang, notice="no_active_poll")
-    campaign, response, survey, _session = active
+    campaign, response, survey, session = active
     if not is_open(campaign, who.now):
         await uow.sessions.end(who.session)
         return Reply(lang, notice="closed", params={"unit": display_name(campaign.unit, lang)})
@@ -551,8 +553,8 @@ async def typed(uow: UnitOfWork, who: Respondent, text: str) -> Reply:
         new = engine.answer(survey, state, value)
     except InvalidAnswer as exc:
         return Reply(lang, notice=f"invalid.{exc.code}", params=dict(exc.params))
-    retire = await uow.sessions.take_prompt(who.session)
-    return await _record(uow, survey, response, question, new, lang, retire=retire)
+    return await _record(uow, survey, response, question, new, lang,
+                         retire=session.prompt_message_id)
 
 
 async def cancel(uow: UnitOfWork, who: Respondent) -> Reply:
@@ -602,11 +604,10 @@ async def settle_cancel(
                      only_notice=True)
     if withdraw:
         return await cancel(uow, who)
-    _campaign, response, survey, _session = active
-    retire = await uow.sessions.take_prompt(who.session)
+    _campaign, response, survey, session = active
     return Reply(lang, notice="cancel.kept",
                  screen=_screen(survey, response, _state(survey, response)),
-                 retire_message_id=retire)
+                 retire_message_id=session.prompt_message_id)
 
 
 async def _why_not_current(uow: UnitOfWork, who: Respondent, response_id: int) -> str:
@@ -633,14 +634,13 @@ async def set_language(uow: UnitOfWork, who: Respondent, lang: str | None) -> Re
     active = await _active(uow, who)
     if active is None:
         return Reply(lang, notice="language_set")
-    _campaign, response, survey, _session = active
+    _campaign, response, survey, session = active
     await uow.responses.set_language(response, lang)
-    retire = await uow.sessions.take_prompt(who.session)
     return Reply(
         lang,
         notice="language_set",
         screen=_screen(survey, response, _state(survey, response)),
-        retire_message_id=retire,
+        retire_message_id=session.prompt_message_id,
     )
 
 

@@ -2,7 +2,8 @@
 database (SQLite, and PostgreSQL with TEST_DATABASE_URL): a tapped answer is one transaction
 of at most four statements with one UPDATE of the response; a typed comment is one read
 (whose dialogue or case draft it is, asked once for the router and the drafts together) and
-then its step's one transaction."""
+then its step's one transaction; a newcomer's /start and a Submit are one transaction each
+that reads and writes each row once."""
 
 from __future__ import annotations
 
@@ -97,3 +98,51 @@ async def test_a_typed_comment_is_read_once_before_its_step(
     [step] = touching(found, "INSERT INTO processed_updates")
     assert touching(found, "INSERT INTO answers") == [step]
     assert touching(found, "UPDATE responses") == [step]
+
+
+async def test_a_newcomers_start_writes_each_row_once(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    await begin(await client.user(2305, "Sun"))  # the survey's version is cached from now on
+    user = await client.user(2303, "Zhao")
+    with units(db) as found:
+        await begin(user)
+    [step] = touching(found, "INSERT INTO processed_updates")
+    assert len(step) <= 8, "\n".join(step)
+    # The new contact, its session and its response are each inserted and returned in one
+    # statement: not read back, and the contact's language not set by a second write.
+    for table in ("contacts", "respondent_sessions", "responses"):
+        assert sum(f"INTO {table} " in sql for sql in step) == 1, (table, step)
+    assert not any(sql.startswith(("UPDATE contacts", "SELECT people")) for sql in step), step
+    assert sum(" FROM responses" in sql for sql in step) <= 1, step
+    # A first /start must not leave a user without a language (they are answered in theirs).
+    async with db.reading() as uow:
+        contact = await uow.contacts.by_user(2303)
+    assert contact is not None and contact.language == "en"
+
+
+async def test_a_typed_answer_and_a_submit_read_no_more_than_they_need(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    user = await client.user(2304, "Qian")
+    await begin(user)
+    for button, expect in (("4", "2/5"), ("Yes", "3/5"), ("5", "4/5"), ("4", "5/5")):
+        await tap_and_wait(user, button, expect)
+    with units(db) as found:
+        await user.send("Friendly staff, thanks")
+        await user.wait_for_message("Your answers")
+    [typed] = touching(found, "INSERT INTO processed_updates")
+    # The campaign comes joined with the response; the old prompt is not cleared before the
+    # new one is recorded (after the send, on its own).
+    assert not any(sql.startswith("SELECT campaigns") for sql in typed), typed
+    assert not any("respondent_sessions" in sql and sql.startswith("UPDATE") for sql in typed)
+    assert len(typed) <= 8, typed
+    with units(db) as found:
+        await tap_and_wait(user, "✅ Submit", "Thank you")
+    [submit] = touching(found, "INSERT INTO processed_updates")
+    # The offer to follow the unit never loads the whole tree of units (a province has
+    # hundreds of thousands), and the session goes in one statement.
+    assert not any("FROM units" in sql for sql in submit), submit
+    assert not any("FROM respondent_sessions" in sql and sql.startswith("SELECT")
+                   for sql in submit), submit
+    assert len(submit) <= 7, submit
