@@ -126,8 +126,9 @@ class AiohttpRequest(BaseRequest):
                 await self._pool.acquire()
         except TimeoutError as exc:
             raise TimedOut(POOL_TIMEOUT_MESSAGE) from exc
+        data, headers = _body(request_data)
         try:
-            async with session.request(method, url, data=_body(request_data), timeout=timeout,
+            async with session.request(method, url, data=data, headers=headers, timeout=timeout,
                                        proxy=self._proxy) as response:
                 body = await response.read()
         except TimeoutError as exc:  # aiohttp's own timeouts derive from it too
@@ -147,16 +148,22 @@ def _given(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value
 
 
-def _body(request_data: RequestData | None) -> Any:
-    """What httpx would send for PTB: a urlencoded form, or multipart when files go along."""
+_JSON = {"Content-Type": "application/json"}
+
+
+def _body(request_data: RequestData | None) -> tuple[Any, dict[str, str] | None]:
+    """The body and its headers: the parameters as one JSON object (Telegram takes that for
+    any method), or multipart when files go along.
+
+    Not a urlencoded form as httpx sends for PTB: urlencoding percent-quotes the keyboards'
+    JSON one character at a time in Python, a twentieth of the bot's CPU in a profile."""
     if request_data is None:
-        return None
+        return None, None
     if not request_data.contains_files:
-        # PTB's values are already strings (objects JSON-encoded), as Telegram reads them.
-        return aiohttp.FormData(request_data.json_parameters)
+        return request_data.json_payload, _JSON
     form = aiohttp.FormData(request_data.json_parameters)
     for name, (filename, content, mime) in request_data.multipart_data.items():
         # A stream rather than bytes: aiohttp warns about (and copies) large bytes bodies.
         stream = io.BytesIO(content) if isinstance(content, bytes) else content
         form.add_field(name, stream, filename=filename, content_type=mime)
-    return form
+    return form, None

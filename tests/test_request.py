@@ -1,11 +1,12 @@
 """The aiohttp request class honours python-telegram-bot's request contract: real calls to the
-sandbox (forms, keyboards, uploads, long polling, 400/401/403/429) and to small local servers
+sandbox (JSON bodies, keyboards, uploads, long polling, 400/401/403/429) and to small local servers
 that are slow, refuse or hold the pool."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -13,6 +14,8 @@ import pytest
 from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 
 from bot.request import AiohttpRequest
 from sandbox import BotApiSandbox, RateLimit, SandboxClient, png_bytes
@@ -93,12 +96,13 @@ class SlowServer:
     def __init__(self, delay: float) -> None:
         self.delay = delay
         self.received = 0
+        self.bodies: list[tuple[str, bytes]] = []  # content type, body
         self.url = ""
         self._runner: web.AppRunner | None = None
 
     async def _answer(self, request: web.Request) -> web.Response:
         self.received += 1
-        await request.read()
+        self.bodies.append((request.content_type, await request.read()))
         await asyncio.sleep(self.delay)
         return web.json_response({"ok": True, "result": True})
 
@@ -126,6 +130,20 @@ async def test_read_timeout_default_and_per_call() -> None:
             await request.post(f"{server.url}/botT/getMe")
         # A longer timeout for one call (as PTB passes for long polling) wins over the default.
         assert await request.post(f"{server.url}/botT/getMe", read_timeout=3) is True
+
+
+async def test_parameters_go_as_one_json_object() -> None:
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("满意 & ✓", callback_data="r:5")]])
+    data = RequestData([RequestParameter.from_input("chat_id", 1001),
+                        RequestParameter.from_input("text", "a + b = 100%"),
+                        RequestParameter.from_input("reply_markup", keyboard)])
+    async with SlowServer(delay=0) as server, AiohttpRequest() as request:
+        assert await request.post(f"{server.url}/botT/sendMessage", request_data=data) is True
+    [(content_type, body)] = server.bodies
+    assert content_type == "application/json"
+    # What Telegram reads from a form, PTB's strings: the keyboard as its JSON text.
+    assert json.loads(body) == data.json_parameters
+    assert json.loads(json.loads(body)["reply_markup"]) == keyboard.to_dict()
 
 
 async def test_pool_timeout_says_the_request_was_not_sent() -> None:
