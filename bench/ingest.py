@@ -241,6 +241,33 @@ def cpu_by_process(pid: int) -> dict[int, float]:
     return found
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU so far of the PostgreSQL server on this machine: its live processes, and through
+    the postmaster's children's time those that ended (a connection closed is a backend gone).
+    The other systems' databases sit idle meanwhile."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, _, rest = text.partition("(")[2].rpartition(")")
+        if name != "postgres":
+            continue
+        fields = rest.split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+        if not _is_postgres(int(fields[1])):  # the postmaster: add its ended children
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return total / TICK
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
+    except OSError:
+        return False
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of the process and its descendants so far."""
     return sum(cpu_by_process(pid).values())
@@ -278,8 +305,8 @@ class Stack:
             # Without flood control in the sandbox the bot's own pacing is lifted as well;
             # with it, the bot paces itself as for Telegram (the shipped default).
             pace = "" if limits else "  max_messages_per_second: 100000\n"
-            # Ten connections a process (and ten more at a peak): the PostgreSQL systems'
-            # four bot processes stay alive together, under PostgreSQL's default of 100.
+            # Ten connections a process: the PostgreSQL systems' four bot processes stay
+            # alive together, well under PostgreSQL's default of 100.
             config.write_text("bot:\n  concurrent_updates: 256\n  poll_timeout_s: 10\n"
                               f"{pace}database:\n  pool_size: 10\n"
                               f"web:\n  enabled: false\n  port: {hook_port}\n")
@@ -314,6 +341,8 @@ class Stack:
         assert self.sandbox.proc is not None and self.bot.proc is not None
         bot = cpu_by_process(self.bot.proc.pid)
         found = {"sandbox": cpu_seconds(self.sandbox.proc.pid), "bot": sum(bot.values())}
+        if self.db_url is not None and self.db_url.startswith("postgresql"):
+            found["postgres"] = postgres_cpu_seconds()
         if self.workers > 1:
             workers = sorted(pid for pid in bot if pid != self.bot.proc.pid)
             found.update({f"worker{n}": bot[pid] for n, pid in enumerate(workers, 1)})

@@ -15,6 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.background import Background
+from bot.loops import JobCallback
 from bot.metrics import Metrics
 from bot.ops import ReadyCheck, ops_routes
 from bot.pace import RepliesFirst
@@ -116,7 +117,7 @@ def build_application(
     _schedule_maintenance(application, db, clock, settings.sentiment.batch_size,
                           settings.sentiment.interval_s,
                           timedelta(minutes=settings.privacy.time_resolution_minutes),
-                          leading=lambda: background.leading)
+                          leading=lambda: background.leading, tracked=background.jobs.tracked)
     return application
 
 
@@ -246,6 +247,8 @@ async def running(application: Application[Any, Any, Any, Any, Any, Any],
             finally:
                 await polling.stop()
         finally:
+            # Running jobs end first: the job queue's stop would cancel them mid-work.
+            await background_of(application).jobs.drain(application.job_queue)
             await application.stop()
             if application.post_stop is not None:
                 await application.post_stop(application)
@@ -266,6 +269,7 @@ def _schedule_maintenance(
     application: Application[Any, Any, Any, Any, Any, Any], db: Database, clock: Clock,
     batch_size: int = 500, sentiment_interval_s: float = 60,
     resolution: timedelta = DEFAULT_RESOLUTION, leading: Callable[[], bool] = lambda: True,
+    tracked: Callable[[JobCallback], JobCallback] = lambda callback: callback,
 ) -> None:
     async def prune_update_ids() -> int:
         async with db.transaction() as uow:
@@ -299,17 +303,17 @@ def _schedule_maintenance(
 
     assert application.job_queue is not None  # the job-queue extra is a dependency
     jobs = application.job_queue
-    jobs.run_repeating(_job("prune processed update ids", "pruned %d processed update ids",
-                            prune_update_ids, leading), interval=3600, first=60,
-                       name="prune_update_ids")
-    jobs.run_repeating(_job("prune sign-ins", None, prune_sign_ins, leading), interval=3600,
-                       first=120, name="prune_sign_ins")
-    jobs.run_repeating(_job("reshuffle responses", None, reshuffle, leading),
-                       interval=max(60.0, resolution.total_seconds() / 2), first=90,
-                       name="reshuffle")
-    jobs.run_repeating(_job("score texts", "scored the sentiment of %d text(s)", score_texts,
-                            leading), interval=sentiment_interval_s, first=30,
-                       name="score_texts")
+    every = [
+        (_job("prune processed update ids", "pruned %d processed update ids", prune_update_ids,
+              leading), 3600, 60, "prune_update_ids"),
+        (_job("prune sign-ins", None, prune_sign_ins, leading), 3600, 120, "prune_sign_ins"),
+        (_job("reshuffle responses", None, reshuffle, leading),
+         max(60.0, resolution.total_seconds() / 2), 90, "reshuffle"),
+        (_job("score texts", "scored the sentiment of %d text(s)", score_texts, leading),
+         sentiment_interval_s, 30, "score_texts"),
+    ]
+    for callback, interval, first, name in every:
+        jobs.run_repeating(tracked(callback), interval=interval, first=first, name=name)
 
 
 def _job(what: str, done: str | None, work: Callable[[], Awaitable[int]],

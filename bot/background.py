@@ -19,6 +19,7 @@ from analysis.sentiment import ANALYSER_VERSION
 from analysis.themes import DEFAULT_TOPICS
 from bot.case_relay import CaseRelay
 from bot.leader import Leadership
+from bot.loops import JobsInFlight
 from bot.menus import MenuSync
 from bot.metrics import Metrics
 from bot.outbox import OutboxSender
@@ -47,13 +48,16 @@ class Background:
         self.job_queue = application.job_queue
         self.settings = settings
         self.leadership = Leadership(db)
+        # The job queue's jobs (the scheduler's here, the maintenance jobs of bot/app.py),
+        # let finish before the Application stops.
+        self.jobs = JobsInFlight()
         self.sender = OutboxSender(
             db, application.bot, settings=settings.broadcast, secret=deps.secret,
             catalog=deps.catalog, clock=clock, default_language=settings.bot.default_language,
         )
         self.scheduler = CampaignScheduler(
             db, application.job_queue, secret=deps.secret, burden=deps.burden, clock=clock,
-            on_queued=self.sender.wake,
+            on_queued=self.sender.wake, tracked=self.jobs.tracked,
         )
         self.menus = MenuSync(application.bot, db, settings.broadcast.resync_interval_s)
         self.notices = PublicationNotices(application.bot, db,

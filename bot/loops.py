@@ -1,18 +1,58 @@
 """What the background loops share (the outbox sender, the case relay, the command menus, the
 publication notices): a loop in its own task that a commit can wake, and that stops after the
-round in flight has been recorded."""
+round in flight has been recorded. And the same for the job queue's jobs (the campaign
+scheduler's, the maintenance jobs): a stop lets the ones running finish."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.ext import JobQueue
 
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
+
+JobCallback = Callable[[Any], Coroutine[Any, Any, None]]
+
+
+class JobsInFlight:
+    """The job queue's callbacks running now, so that stopping lets them finish first.
+
+    APScheduler's asyncio executor cancels the jobs still running when the job queue stops;
+    one cancelled while it takes a database connection leaves the connection to the garbage
+    collector (aiosqlite's is made in a thread the cancellation cannot reach), and one
+    cancelled mid-transaction redoes its work at the next start."""
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[Any]] = set()
+
+    def tracked(self, callback: JobCallback) -> JobCallback:
+        async def run(context: Any) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._running.add(task)
+            try:
+                await callback(context)
+            finally:
+                self._running.discard(task)
+
+        return run
+
+    async def drain(self, job_queue: JobQueue[Any] | None, grace_s: float = 10.0) -> None:
+        """Start no more jobs; wait (``grace_s`` at most) for those running to end. Called
+        before the Application stops (and with it the job queue)."""
+        if job_queue is not None and job_queue.scheduler.running:
+            job_queue.scheduler.pause()
+        if self._running:
+            _done, late = await asyncio.wait(set(self._running), timeout=grace_s)
+            if late:
+                log.warning("%d job(s) still running at stop: they are cancelled", len(late))
 
 
 @dataclass(eq=False)

@@ -17,6 +17,7 @@ from typing import Any
 
 from telegram.ext import Job, JobQueue
 
+from bot.loops import JobCallback
 from handlers.deps import Context
 from storage.clock import Clock
 from storage.db import DatabaseUnavailable
@@ -37,6 +38,8 @@ class CampaignScheduler:
     burden: Burden
     clock: Clock
     on_queued: Callable[[], None]
+    # Wraps the job queue's callbacks (so that a stop lets a running one finish).
+    tracked: Callable[[JobCallback], JobCallback] = lambda callback: callback
     running: bool = field(default=False, init=False)
     _jobs: dict[str, tuple[Step, Job[Any]]] = field(default_factory=dict, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
@@ -73,7 +76,8 @@ class CampaignScheduler:
     def start(self, resync_interval_s: int) -> None:
         self.running = True
         # first=0 would be a moment already past, which APScheduler skips to the next interval.
-        self.job_queue.run_repeating(self._on_tick, interval=resync_interval_s, first=0.1,
+        self.job_queue.run_repeating(self.tracked(self._on_tick), interval=resync_interval_s,
+                                     first=0.1,
                                      name="campaign-scheduler-sync")
 
     def stop(self) -> None:
@@ -151,7 +155,8 @@ class CampaignScheduler:
                 del self._jobs[key]
         for key, step in wanted.items():
             if key not in self._jobs:
-                job = self.job_queue.run_once(self._on_step, when=step.at, name=key)
+                job = self.job_queue.run_once(self.tracked(self._on_step), when=step.at,
+                                             name=key)
                 self._jobs[key] = (step, job)
 
     @property

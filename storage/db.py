@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BEGIN = "civicpulse_sqlite_begin"
+HELD_CONNECTIONS = 2
 M = TypeVar("M")
 
 
@@ -44,7 +45,14 @@ def create_engine(
     else:
         # No pre-ping: it costs a round trip per transaction. A dropped connection fails one
         # use case (the person is told to try again) and SQLAlchemy then invalidates the pool.
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600)
+        # No overflow either: under load, connections opened past the pool were closed again
+        # as soon as they came back, and opened again at the next burst (a new backend and
+        # asyncpg's set-up each time: a third more PostgreSQL CPU a step with two workers). A
+        # use case waits for one of the pool's instead; each holds it for milliseconds.
+        # Two more than asked for: the scheduler's leader lock and the poller's lock each hold
+        # one for as long as the process has it (bot/leader.py).
+        kwargs.update(pool_size=pool_size + HELD_CONNECTIONS, max_overflow=0,
+                      pool_recycle=3600)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms)

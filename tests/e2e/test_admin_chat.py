@@ -349,11 +349,6 @@ async def test_a_stale_dialogue_button_is_refused(
     assert await dialogue_step(db, person_id) == "survey"
 
 
-# Known and open: in the whole suite (never alone), a database connection left unclosed
-# around one of these restarts is garbage-collected during this test and reported as an
-# unraisable ResourceWarning/SAWarning. What the test asserts (the dialogue survives two
-# restarts) is unaffected; the leak is being looked for.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_the_dialogue_survives_a_restart(
     bot: Bot, client: SandboxClient, db: Database,
 ) -> None:
