@@ -160,7 +160,9 @@ async def _begin(
     survey = await who.catalog.get(uow, campaign.survey_id)
     # Whose answers these are, for a survey that is not anonymous (a self-assessment).
     person_id = person.id if person is not None and not survey.anonymous else None
-    response = await uow.responses.find(campaign.id, key)
+    # Someone who wrote for the first time has no response yet: responses are begun only
+    # here, by an account that has a contact, and contacts are never deleted.
+    response = None if new_contact else await uow.responses.find(campaign.id, key)
     if person_id is not None and response is None:
         # A named respondent is the person, not the account: one begun on a phone the cadre
         # has since replaced continues here, and the old phone's buttons stop working.

@@ -108,13 +108,13 @@ async def test_a_newcomers_start_writes_each_row_once(
     with units(db) as found:
         await begin(user)
     [step] = touching(found, "INSERT INTO processed_updates")
-    assert len(step) <= 8, "\n".join(step)
+    assert len(step) <= 7, "\n".join(step)
     # The new contact, its session and its response are each inserted and returned in one
     # statement: not read back, and the contact's language not set by a second write.
     for table in ("contacts", "respondent_sessions", "responses"):
         assert sum(f"INTO {table} " in sql for sql in step) == 1, (table, step)
     assert not any(sql.startswith(("UPDATE contacts", "SELECT people")) for sql in step), step
-    assert sum(" FROM responses" in sql for sql in step) <= 1, step
+    assert not any(" FROM responses" in sql for sql in step), step  # none to find yet
     # A first /start must not leave a user without a language (they are answered in theirs).
     async with db.reading() as uow:
         contact = await uow.contacts.by_user(2303)
