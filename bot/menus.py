@@ -1,9 +1,10 @@
 """Keeps each person's command menu in step with their roles.
 
 Roles change in this process (a cadre opens their invite link) and in others (`civicpulse
-admin add` / `admin remove`), so the database decides: at start every chat with (or that had)
-a role gets its menu, and then every ``interval_s`` or when poked only the chats whose roles
-changed are updated. Telegram calls are made outside any transaction (after the commits).
+admin add` / `admin remove`), so the database decides: every ``interval_s``, or when poked,
+the chats whose roles differ from the menu last set there (``contacts.menu``, kept across
+restarts: a start does not set thousands of unchanged menus again) are updated. Telegram calls
+are made outside any transaction (after the commits), and what was set is recorded after them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from bot.loops import WakeableLoop
 from handlers.menus import set_chat_menu
 from storage.models import Role
 from storage.uow import Database
-from surveys.people.roles import chat_roles
+from surveys.people.roles import chat_roles, menus_set
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,6 @@ class MenuSync(WakeableLoop):
         self.bot = bot
         self.db = db
         self.interval_s = interval_s
-        # What this process last gave each chat; empty after a start, so all are set again.
-        self.applied: dict[int, frozenset[Role]] = {}
         self._retry_at: dict[int, float] = {}  # chats Telegram refused, and when to try again
 
     def start(self) -> None:
@@ -44,20 +43,22 @@ class MenuSync(WakeableLoop):
     async def sync(self) -> int:
         """Set the menus of the chats whose roles differ from what was last set; how many."""
         async with self.db.reading() as uow:
-            wanted = await chat_roles(uow)
+            chats = await chat_roles(uow)
         now = time.monotonic()
-        changed = 0
-        for chat_id, roles in wanted.items():
-            if self.applied.get(chat_id) == roles or self._retry_at.get(chat_id, 0) > now:
+        done: dict[int, frozenset[Role]] = {}
+        for chat_id, (roles, applied) in chats.items():
+            if applied == roles or self._retry_at.get(chat_id, 0) > now:
                 continue
             if await set_chat_menu(self.bot, chat_id, roles):
-                self.applied[chat_id] = roles
+                done[chat_id] = roles
                 self._retry_at.pop(chat_id, None)
-                changed += 1
             else:
                 # E.g. an admin added by id who has not written to the bot yet ("chat not
                 # found"): not again at every round.
                 self._retry_at[chat_id] = now + RETRY_FAILED_S
-        if changed:
-            log.info("command menus updated for %d chat(s)", changed)
-        return changed
+        if done:
+            # Unrecorded (the database went away), they are simply set again next round.
+            async with self.db.transaction() as uow:
+                await menus_set(uow, done)
+            log.info("command menus updated for %d chat(s)", len(done))
+        return len(done)

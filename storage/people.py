@@ -5,7 +5,7 @@ those live under pseudonymous keys in ``storage.responses``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -159,15 +159,26 @@ class PeopleRepository(Repository):
         await self.session.flush()
         return held
 
-    async def chat_roles(self) -> Sequence[tuple[int, Role | None]]:
-        """(chat id, role) of everyone with a role or who had one and a Telegram account; a
-        person without roles left comes once with None."""
+    async def chat_roles(self) -> Sequence[tuple[int, Role | None, str | None]]:
+        """(chat id, role, the menu last set there) of everyone with a role or who had one
+        and a Telegram account; a person without roles left comes once with None."""
         rows = await self.session.execute(
-            select(Contact.chat_id, PersonRole.role)
+            select(Contact.chat_id, PersonRole.role, Contact.menu)
             .join(Person, Person.contact_id == Contact.id)
             .outerjoin(PersonRole, PersonRole.person_id == Person.id)
         )
-        return [(chat_id, role) for chat_id, role in rows.all()]
+        return [(chat_id, role, menu) for chat_id, role, menu in rows.all()]
+
+    async def menus_set(self, menus: Mapping[int, str]) -> None:
+        """Record the menu now set in each chat (chat id → menu)."""
+        chats_of: dict[str, list[int]] = {}
+        for chat_id, menu in menus.items():
+            chats_of.setdefault(menu, []).append(chat_id)
+        for menu, chats in chats_of.items():
+            for at in range(0, len(chats), 500):
+                await self.session.execute(
+                    update(Contact).where(Contact.chat_id.in_(chats[at:at + 500]))
+                    .values(menu=menu).execution_options(synchronize_session=False))
 
     async def with_roles(self) -> Sequence[tuple[Person, Contact | None]]:
         """Everyone holding a role, with their contact (None for a profile not linked yet)."""

@@ -90,6 +90,11 @@ async def test_menu_sync_sets_changes_only_and_does_not_hammer_unknown_chats(
     assert fake.calls == [("set", 501, "zh"), ("set", 501, None)]
     assert await sync.sync() == 0, "nothing changed, nothing sent"
     assert len(fake.calls) == 2, "the chat Telegram refused is not retried at once"
+    # A restart (a new MenuSync) does not set the unchanged menu again: it is recorded.
+    restarted = MenuSync(cast(Bot, fake), db, interval_s=60)
+    assert await restarted.sync() == 0
+    assert [call for call in fake.calls[2:] if call[1] == 501] == []
+    del fake.calls[2:]  # its one new try of the refused chat
     async with db.transaction() as uow:
         await revoke_role(uow, telegram_user_id=501, role=Role.ADMIN, unit_code=None,
                           actor="test")

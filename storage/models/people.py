@@ -77,6 +77,9 @@ class Contact(Base):
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Whether the person has been asked which units they want to hear from (asked once).
     units_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The roles whose command menu the bot last set in this chat (comma-joined; empty: the
+    # residents' menu), so that a restart sets only the menus that changed; None: never set.
+    menu: Mapped[str | None] = mapped_column(String(64))
 
 
 class Subscription(Base):

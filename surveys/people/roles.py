@@ -145,12 +145,28 @@ async def roles_of(uow: UnitOfWork, telegram_user_id: int) -> frozenset[Role] | 
     return frozenset(r.role for r in person.roles) if person is not None else None
 
 
-async def chat_roles(uow: UnitOfWork) -> dict[int, frozenset[Role]]:
-    """The roles of each chat that has (or had) one, for the command menus: an empty set
-    means the person's menu goes back to the residents' one."""
+async def chat_roles(uow: UnitOfWork) -> dict[int, tuple[frozenset[Role], frozenset[Role] | None]]:
+    """For each chat that has (or had) a role: the roles its command menu should show (an
+    empty set means the person's menu goes back to the residents' one) and the roles of the
+    menu last set there (None if none was)."""
     held: dict[int, set[Role]] = {}
-    for chat_id, role in await uow.people.chat_roles():
+    applied: dict[int, frozenset[Role] | None] = {}
+    for chat_id, role, menu in await uow.people.chat_roles():
         roles = held.setdefault(chat_id, set())
         if role is not None:
             roles.add(role)
-    return {chat_id: frozenset(roles) for chat_id, roles in held.items()}
+        applied[chat_id] = None if menu is None else frozenset(
+            Role(name) for name in menu.split(",") if name in _ROLE_NAMES)
+    return {chat_id: (frozenset(roles), applied[chat_id]) for chat_id, roles in held.items()}
+
+
+_ROLE_NAMES = frozenset(role.value for role in Role)
+
+
+def menu_code(roles: frozenset[Role]) -> str:
+    """How a menu's roles are stored (``contacts.menu``)."""
+    return ",".join(sorted(roles))
+
+
+async def menus_set(uow: UnitOfWork, menus: dict[int, frozenset[Role]]) -> None:
+    await uow.people.menus_set({chat: menu_code(roles) for chat, roles in menus.items()})

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from telegram import BotCommandScopeChat, Update
 
+from bot.app import background_of
 from sandbox import SandboxClient, SandboxUser
 from storage.models import AuditEvent, CadreInvite, Contact, Person, Role
 from storage.uow import Database
@@ -308,3 +309,30 @@ async def test_an_edited_invite_message_creates_nothing(
     await bot.application.process_update(edited)
     assert await state(db) == before, "no second profile, no second link"
     await admin.expect_no_message(within=0.3)
+
+
+async def test_a_restart_does_not_set_unchanged_menus_again(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    admin, _ = await staff(client, db)
+    payload = await invite(admin, "V1 Wang Fang; Village clerk; records")
+    cadre = await client.user(9102, "Wang", language_code="en")
+    await cadre.send(f"/start {payload}")
+    await cadre.wait_for_message("Welcome, Wang Fang!")
+    assert bot.application is not None
+    # The leader's round records what it set (the greeting set the cadre's menu already).
+    await background_of(bot.application).menus.sync()
+    assert await background_of(bot.application).menus.sync() == 0
+
+    async def set_calls() -> int:
+        return int((await client.stats())["calls"].get("setMyCommands", 0))
+
+    before = await set_calls()
+    await bot.restart()
+    assert bot.application is not None
+    assert await background_of(bot.application).menus.sync() == 0
+    # Only the residents' default menu, at every start (English and Chinese): no chat's.
+    assert await set_calls() == before + 2
+    telegram = bot.application.bot
+    menu = await telegram.get_my_commands(scope=BotCommandScopeChat(9102))
+    assert [c.command for c in menu][:2] == ["note", "notes"], "and the cadre keeps theirs"
