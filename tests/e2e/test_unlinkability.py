@@ -70,11 +70,12 @@ async def test_a_reader_without_the_key_cannot_pair_people_with_their_answers(
             continue
         for row in rows:
             assert not users & {v for v in row.values() if isinstance(v, int)}, table
-    # No pointer from a person to a poll: the contacts hold no campaign, and the session
-    # rows (which poll someone is answering) exist only for unfinished polls, under keys
-    # that only the secret can compute.
+    # No pointer from a person to a poll: the contacts hold no campaign (their menu is the
+    # roles whose commands a staff member's chat shows), and the session rows (which poll
+    # someone is answering) exist only for unfinished polls, under keys that only the
+    # secret can compute.
     assert all(set(row) <= {"id", "telegram_user_id", "chat_id", "language", "opted_out",
-                            "unreachable", "units_chosen", "ctid", "xmin", "xmax"}
+                            "unreachable", "units_chosen", "menu", "ctid", "xmin", "xmax"}
                for row in found["contacts"])
     assert len(found["respondent_sessions"]) == UNFINISHED
     # Times on the response side are only to the privacy resolution.
