@@ -189,8 +189,12 @@ class ResponsesRepository(Repository):
             "current_question": current_question, "step": 0, "language": language,
             "entry_point": entry_point, "started_at": started_at, "sealed_start": sealed_start,
         }
-        return await insert_returning(self.session, Response, values,
-                                      ["campaign_id", "respondent_key"])
+        response = await insert_returning(self.session, Response, values,
+                                          ["campaign_id", "respondent_key"])
+        if response is not None:
+            # As ``find`` gives it: with its answers loaded (none yet), never lazily.
+            set_committed_value(response, "answers", [])
+        return response
 
     async def advance(
         self, response: Response, *, current_question: str | None, draft: list[str] | None,

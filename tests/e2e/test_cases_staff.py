@@ -345,6 +345,10 @@ async def test_a_transfer_asked_for_and_approved_by_the_admin(
     asked = (await entries(db, number))[-1]
     assert (asked.kind, asked.notify, asked.params) == (
         timeline.REQUEST, timeline.TO_ADMINS, {"request": "transfer", "unit": "V2"})
+    # The admins are told by the case relay, in the background: waited for here, or it may
+    # arrive after the case is opened and be taken for the case's new view below.
+    notice = await admin.wait_for_message("asks an admin to transfer")
+    assert f"transfer {number} from Willow Village to Pine Village" in notice.text
     view = await opened(admin, number)
     assert {"👍 Approve the request", "👎 Deny the request", "🔁 Transfer",
             "🚫 Reject"} <= set(view.button_texts)
