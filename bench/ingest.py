@@ -22,6 +22,11 @@ residents open the poll within the same second, and the bench prints when the fi
 reached them (one message each at 30/s puts the 285th at about 9.5 s).
 
     python bench/ingest.py [--residents 200] [--systems echo,sqlite,postgresql,webhook1,webhook2]
+                           [--phases saturation,paced] [--poster 300] [--profile]
+
+Besides the table it prints the paced latency by kind of step (/start, answer, comment,
+submit), each worker's CPU with two, and PostgreSQL's CPU, so a tail or a scaling limit can
+be placed.
 """
 
 from __future__ import annotations
