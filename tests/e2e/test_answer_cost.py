@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from sandbox import SandboxClient
+from sandbox import SandboxClient, SandboxUser
 from storage.uow import Database
 from tests.e2e.conftest import Bot
 from tests.e2e.test_resident_journey import begin, tap_and_wait
@@ -57,6 +57,17 @@ def units(db: Database) -> Iterator[list[list[str]]]:
         recording = False
 
 
+async def comment_recorded(user: SandboxUser, db: Database) -> list[list[str]]:
+    """Begin the poll, tap through to the comment; the units of work of typing it."""
+    await begin(user)
+    for button, expect in (("4", "2/5"), ("Yes", "3/5"), ("5", "4/5"), ("4", "5/5")):
+        await tap_and_wait(user, button, expect)
+    with units(db) as found:
+        await user.send("Friendly staff, thanks")
+        await user.wait_for_message("Your answers")
+    return found
+
+
 def touching(found: list[list[str]], fragment: str) -> list[list[str]]:
     return [unit for unit in found if any(fragment in sql for sql in unit)]
 
@@ -84,12 +95,7 @@ async def test_a_typed_comment_is_read_once_before_its_step(
     bot: Bot, client: SandboxClient, db: Database,
 ) -> None:
     user = await client.user(2302, "Wu")
-    await begin(user)
-    for button, expect in (("4", "2/5"), ("Yes", "3/5"), ("5", "4/5"), ("4", "5/5")):
-        await tap_and_wait(user, button, expect)
-    with units(db) as found:
-        await user.send("Friendly staff, thanks")
-        await user.wait_for_message("Your answers")
+    found = await comment_recorded(user, db)
     # One read asks both questions: the router's (a role dialogue?) and the case drafts'
     # (the bot's background work may read drafts too, on its own).
     [read] = [unit for unit in touching(found, "FROM case_drafts")
@@ -125,12 +131,7 @@ async def test_a_typed_answer_and_a_submit_read_no_more_than_they_need(
     bot: Bot, client: SandboxClient, db: Database,
 ) -> None:
     user = await client.user(2304, "Qian")
-    await begin(user)
-    for button, expect in (("4", "2/5"), ("Yes", "3/5"), ("5", "4/5"), ("4", "5/5")):
-        await tap_and_wait(user, button, expect)
-    with units(db) as found:
-        await user.send("Friendly staff, thanks")
-        await user.wait_for_message("Your answers")
+    found = await comment_recorded(user, db)
     [typed] = touching(found, "INSERT INTO processed_updates")
     # The campaign comes joined with the response; the old prompt is not cleared before the
     # new one is recorded (after the send, on its own).
