@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage.db import Repository, insert_returning
-from storage.models import Contact, Person, PersonRole, Role, Unit
+from storage.models import Contact, Person, PersonRole, Role
+from storage.units import UnitLike
 
 _KNOWN = "civicpulse.known_users"
 
@@ -138,7 +139,8 @@ class PeopleRepository(Repository):
         await self.session.flush()
         return person
 
-    async def grant(self, person: Person, role: Role, unit: Unit | None) -> PersonRole | None:
+    async def grant(self, person: Person, role: Role, unit: UnitLike | None
+                    ) -> PersonRole | None:
         """Give ``person`` the role (scoped to ``unit``'s subtree); None if they had it."""
         unit_id = unit.id if unit is not None else None
         if any(r.role == role and r.unit_id == unit_id for r in person.roles):

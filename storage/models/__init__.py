@@ -72,6 +72,7 @@ from storage.models.people import (
 from storage.models.records import (
     AuditEvent,
     ProcessedUpdate,
+    Revision,
 )
 from storage.models.responses import (
     Answer,
@@ -128,6 +129,7 @@ __all__ = [
     "RespondentSession",
     "Response",
     "ResponseStatus",
+    "Revision",
     "Role",
     "SignInAttempt",
     "SignInLink",

@@ -57,3 +57,15 @@ class AuditEvent(Base):
         # until it moves: the anomaly flags of a period).
         Index("ix_audit_events_entity_newest", "entity", "id"),
     )
+
+
+class Revision(Base):
+    """A token that changes, to a new random value, in every transaction that writes a kind of
+    rows (``units``): a process keeps what it built from those rows (the unit tree) while the
+    token it read is unchanged. Random, not counted: a token from a transaction that rolled
+    back never comes again."""
+
+    __tablename__ = "revisions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token: Mapped[int] = mapped_column(BigInteger)

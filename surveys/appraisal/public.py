@@ -39,7 +39,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from analysis.scoring import FROM_RESIDENTS
-from storage.models import AppraisalResult, AppraisalRun, Unit
+from storage.models import AppraisalResult, AppraisalRun
+from storage.units import UnitNode
 from surveys.appraisal.periods import PeriodError, parse_period
 from surveys.appraisal.published_rows import PublishedRows, Snapshot
 from surveys.appraisal.results import GRADED, TREND_PERIODS, Breakdown, Component, _order
@@ -131,7 +132,7 @@ class PublicPage:
     edition: int = 0
 
 
-def _row(unit: Unit, depth: int, result: AppraisalResult | None, min_cell: int,
+def _row(unit: UnitNode, depth: int, result: AppraisalResult | None, min_cell: int,
          lang: str) -> PublicRow:
     slug, name = slug_of(unit.code), display_name(unit, lang)
     if result is None:
@@ -159,7 +160,7 @@ def _component(c: Component, min_cell: int) -> PublicComponent:
 
 
 def public_components(result: AppraisalResult, min_cell: int,
-                      unit: Unit) -> tuple[PublicComponent, ...]:
+                      unit: UnitNode) -> tuple[PublicComponent, ...]:
     """The unit's components as the public may see them (none for a suppressed result)."""
     if 0 < result.responses < min_cell:
         return ()
@@ -211,9 +212,9 @@ def _trend(published: Sequence[tuple[AppraisalRun, AppraisalResult]], chosen: Ap
                  for label, result in latest.items())[-TREND_PERIODS:]
 
 
-def _below(tree: UnitTree, unit: Unit) -> list[tuple[Unit, int]]:
+def _below(tree: UnitTree, unit: UnitNode) -> list[tuple[UnitNode, int]]:
     """The units below ``unit``, depth first (each after its parent), with their depth."""
-    found: list[tuple[Unit, int]] = []
+    found: list[tuple[UnitNode, int]] = []
     stack = [(child, 1) for child in reversed(tree.children.get(unit.id, []))]
     while stack:
         current, depth = stack.pop()
@@ -222,7 +223,7 @@ def _below(tree: UnitTree, unit: Unit) -> list[tuple[Unit, int]]:
     return found
 
 
-def _up(tree: UnitTree, unit: Unit, lang: str) -> tuple[tuple[str, str], ...]:
+def _up(tree: UnitTree, unit: UnitNode, lang: str) -> tuple[tuple[str, str], ...]:
     chain = [tree.by_id[i] for i in reversed(tree.ancestors(unit.id)) if i in tree.by_id]
     return tuple((slug_of(u.code), display_name(u, lang)) for u in chain if u.id != unit.id)
 
@@ -278,7 +279,7 @@ class PublicPages:
         self._pages: OrderedDict[tuple[object, ...], _Kept] = OrderedDict()
         self._versions: OrderedDict[int, dict[int, AppraisalResult]] = OrderedDict()
         self._reading = asyncio.Lock()  # one request reads a version's results, not twenty
-        self._slugs: tuple[str, dict[str, Unit | None]] | None = None
+        self._slugs: tuple[str, dict[str, UnitNode | None]] | None = None
 
     async def page(self, uow: UnitOfWork, published: PublishedRows, slug: str, lang: str,
                    min_cell: int, period: str | None, now: datetime) -> PublicPage:
@@ -359,10 +360,10 @@ class PublicPages:
             below_more=len(below) - len(listed), trend=_trend(history, run, min_cell))
         return page, frozenset({unit.id, *(u.id for u, _ in below)})
 
-    def _by_slug(self, snapshot: Snapshot) -> dict[str, Unit | None]:
+    def _by_slug(self, snapshot: Snapshot) -> dict[str, UnitNode | None]:
         if self._slugs is not None and self._slugs[0] == snapshot.key:
             return self._slugs[1]
-        found: dict[str, Unit | None] = {}
+        found: dict[str, UnitNode | None] = {}
         for code, unit in snapshot.tree.by_code.items():
             slug = slug_of(code)
             # Two codes differing only in case would share a slug: neither page then (an

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.models import Appeal, AppraisalResult, AppraisalRun, AppraisalStatus, Unit
+from storage.units import UnitLike, UnitNode
 from surveys.appraisal.periods import Period, PeriodError, parse_period
 from surveys.appraisal.published_rows import PublishedRows
 from surveys.cases.summary import YouSaidWeDid, you_said_we_did
@@ -148,7 +149,7 @@ class Breakdown(Ranked):
     explanation: str | None
 
     @classmethod
-    def read(cls, result: AppraisalResult, min_cell: int, unit: Unit | None = None,
+    def read(cls, result: AppraisalResult, min_cell: int, unit: UnitLike | None = None,
              lang: str = "en") -> Breakdown:
         """The result as shown to a reader of ``lang`` (names in their language)."""
         detail: Mapping[str, Any] = result.detail if isinstance(result.detail, dict) else {}
@@ -195,7 +196,7 @@ class Breakdown(Ranked):
         )
 
 
-def unit_names(result: AppraisalResult, unit: Unit | None = None) -> Names:
+def unit_names(result: AppraisalResult, unit: UnitLike | None = None) -> Names:
     """Both names of the result's unit as they were at the run (``unit``'s now for a result
     stored without them), for readers of either language."""
     detail: Mapping[str, Any] = result.detail if isinstance(result.detail, dict) else {}
@@ -372,7 +373,7 @@ def _appeal_state(appeal: Appeal) -> AppealState:
 
 
 async def _unit(uow: UnitOfWork, unit_id: int | None, tree: UnitTree | None = None
-                ) -> Unit | None:
+                ) -> UnitLike | None:
     if unit_id is None:
         return None
     if tree is not None and unit_id in tree.by_id:
@@ -403,13 +404,13 @@ class ResultsTable:
     scope_ids: tuple[int, ...] = ()  # the units of ``scope``
 
 
-def _ranked(result: AppraisalResult, unit: Unit | None, lang: str) -> Ranked:
+def _ranked(result: AppraisalResult, unit: UnitLike | None, lang: str) -> Ranked:
     # Themes are not shown here.
     shown = Breakdown.read(result, min_cell=10**9, unit=unit, lang=lang)
     return Ranked(**{f.name: getattr(shown, f.name) for f in fields(Ranked)})
 
 
-def _unit_in(tree: UnitTree, result: AppraisalResult) -> Unit | None:
+def _unit_in(tree: UnitTree, result: AppraisalResult) -> UnitLike | None:
     return tree.by_id.get(result.unit_id) if result.unit_id is not None else None
 
 
@@ -421,7 +422,7 @@ def _table_order(row: Ranked) -> tuple[Any, ...]:
     return (2, 0, row.unit_code, row.name)
 
 
-def _find_unit(tree: UnitTree, code: str) -> Unit | None:
+def _find_unit(tree: UnitTree, code: str) -> UnitNode | None:
     found = tree.by_code.get(code)
     if found is not None:
         return found
@@ -429,7 +430,7 @@ def _find_unit(tree: UnitTree, code: str) -> Unit | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def _scope(tree: UnitTree, actor: Actor, unit: Unit | None, lang: str
+def _scope(tree: UnitTree, actor: Actor, unit: UnitLike | None, lang: str
            ) -> tuple[set[int], tuple[str, ...]]:
     """The units whose results the actor sees (under ``unit``, which must be in their scope,
     or all of theirs), and the codes of the scope's tops (() for everywhere).
@@ -477,7 +478,7 @@ async def results_scope(uow: UnitOfWork, caller: Caller, unit_id: int | None = N
     return Scope(lang, frozenset(visible), codes)
 
 
-def _tops(tree: UnitTree, unit: Unit | None, scope: tuple[str, ...]) -> set[int]:
+def _tops(tree: UnitTree, unit: UnitLike | None, scope: tuple[str, ...]) -> set[int]:
     """The units a scope's page starts from: the unit asked for, the scope's own, or the
     roots for everywhere."""
     if unit is not None:

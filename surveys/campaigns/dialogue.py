@@ -23,7 +23,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from storage.ids import is_digits
-from storage.models import AdminDialogue, CampaignStatus, Unit
+from storage.models import AdminDialogue, CampaignStatus
+from storage.units import UnitLike, UnitNode
 from surveys.campaigns.admin import create_campaign
 from surveys.campaigns.operations import AudiencePlan, Burden, plan_invitations
 from surveys.campaigns.rules import (
@@ -454,7 +455,7 @@ async def _unit_input(uow: UnitOfWork, caller: Caller, actor: Actor, data: dict[
             raise InputError("out_of_scope", unit="?")
         data["browse"] = target
         return "unit"
-    unit: Unit | None
+    unit: UnitLike | None
     target = _tapped(tap, "u")
     if target is not None:
         unit = tree.by_id.get(target)
@@ -655,7 +656,7 @@ async def _unit_listing(uow: UnitOfWork, actor: Actor, lang: str,
     tree = await UnitTree.load(uow)
     at = tree.browse(actor.visible_units(tree, ADMIN_ROLES), browse)
 
-    def choice(unit: Unit) -> UnitChoice:
+    def choice(unit: UnitNode) -> UnitChoice:
         return UnitChoice(unit.id, unit.code, display_name(unit, lang), at.has_inside(unit))
 
     return {

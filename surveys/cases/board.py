@@ -23,7 +23,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from storage.cases import BOARD_STATES, BoardLine
-from storage.models import CaseOutcome, CaseStatus, Unit
+from storage.models import CaseOutcome, CaseStatus
+from storage.units import UnitNode
 from surveys.cases.views import NOT_STAFF, STAFF_ROLES, unit_label
 from surveys.paging import PAGE_SIZE, Paging
 from surveys.people.access import ADMIN_ROLES, CADRE_ROLES, Actor, UnitTree
@@ -99,7 +100,7 @@ def _count() -> dict[str, int]:
     return dict.fromkeys(STATES, 0)
 
 
-def _tops(tree: UnitTree, actor: Actor) -> list[Unit]:
+def _tops(tree: UnitTree, actor: Actor) -> list[UnitNode]:
     """The top units of the scope, by name (a scope inside another one adds nothing)."""
     scopes = actor.scopes(STAFF_ROLES)
     if None in scopes:
@@ -125,7 +126,7 @@ async def case_board(uow: UnitOfWork, caller: Caller, *, show: str | None = None
     tree = await published.tree(uow) if published is not None else await UnitTree.load(uow)
     now = caller.now
     tops = _tops(tree, actor)
-    node: Unit | None
+    node: UnitNode | None
     if unit_id is not None:
         if unit_id not in tree.by_id or not actor.covers(tree, unit_id, STAFF_ROLES):
             raise Refused("unknown_unit", lang)

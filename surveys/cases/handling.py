@@ -48,7 +48,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 
-from storage.models import Case, CaseOutcome, CaseStatus, Unit
+from storage.models import Case, CaseOutcome, CaseStatus
+from storage.units import UnitLike
 from surveys.cases import timeline
 from surveys.cases.closing import anyone_to_tell, close
 from surveys.cases.rules import ADMIN, HANDLER, CaseRules, normalise_number, on_time
@@ -220,7 +221,7 @@ async def resolve(ctx: Staff, case: Case, *, resolution: str, summary: str | Non
 
 
 async def request(ctx: Staff, case: Case, what: str, reason: str,
-                  unit: Unit | None = None) -> None:
+                  unit: UnitLike | None = None) -> None:
     """Ask the unit's admins to transfer (to ``unit``) or reject the case; they decide."""
     case.request, case.request_reason = what, reason
     case.request_unit_id = unit.id if unit is not None else None
@@ -234,14 +235,14 @@ async def request(ctx: Staff, case: Case, what: str, reason: str,
 # --- an admin's decisions -------------------------------------------------------------------
 
 
-def outside_scope(ctx: Staff, unit: Unit) -> Refused | None:
+def outside_scope(ctx: Staff, unit: UnitLike) -> Refused | None:
     """A transfer must stay inside the deciding admin's scope."""
     if ctx.actor.covers(ctx.tree, unit.id, ADMIN_ROLES):
         return None
     return Refused("outside_scope", ctx.lang, {"unit": unit_label(ctx.tree, unit.id, ctx.lang)})
 
 
-async def transfer(ctx: Staff, case: Case, unit: Unit, reason: str) -> None:
+async def transfer(ctx: Staff, case: Case, unit: UnitLike, reason: str) -> None:
     """Move the case to ``unit`` (inside the admin's scope): open again, for the new unit's
     staff, with its deadline kept."""
     refusal = outside_scope(ctx, unit)

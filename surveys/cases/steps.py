@@ -26,7 +26,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from storage.models import AdminDialogue, Case, Unit
+from storage.models import AdminDialogue, Case
+from storage.units import UnitLike
 from surveys.cases import handling
 from surveys.cases.handling import SUMMARY_MAX, Acted, KeptPhoto, acting_on
 from surveys.cases.rules import REJECT as REJECT_REQUEST
@@ -362,7 +363,7 @@ async def _reason_text(ctx: Staff, dialogue: AdminDialogue, typed: str,
                          limits)
 
 
-async def _unit(ctx: Staff, code: str, action: str, number: str) -> Unit:
+async def _unit(ctx: Staff, code: str, action: str, number: str) -> UnitLike:
     """The unit a transfer is to, as typed: it must exist, differ from the case's and, for an
     admin's own transfer, be inside their scope (checked again when it is done)."""
     code = code.strip()

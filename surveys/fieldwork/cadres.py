@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from storage.ids import parse_id, shown_id
-from storage.models import CadreInvite, KeyTask, Person, Role, Unit
+from storage.models import CadreInvite, KeyTask, Person, Role
+from storage.units import UnitLike
 from surveys.appraisal.periods import Period
 from surveys.campaigns.rules import deep_link
 from surveys.people.access import UnitTree
@@ -375,8 +376,8 @@ class IssuedInvite:
         return invite_payload(self.token)
 
 
-def _units(tree: UnitTree, codes: Iterable[str], scope: Scope) -> list[Unit]:
-    units: list[Unit] = []
+def _units(tree: UnitTree, codes: Iterable[str], scope: Scope) -> list[UnitLike]:
+    units: list[UnitLike] = []
     for code in codes:
         unit = tree.by_code.get(code)
         if unit is None:

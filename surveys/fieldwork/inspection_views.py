@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from analysis.packing import clip
-from storage.models import AdminDialogue, KeyTask, Person, Unit, Verdict
+from storage.models import AdminDialogue, KeyTask, Person, Verdict
+from storage.units import UnitLike
 from surveys.fieldwork.rules import FieldRules, LocationCheck, check_location
 from surveys.people.access import INSPECTOR_ROLES, Actor, UnitTree
 from surveys.people.caller import Caller
@@ -117,7 +118,7 @@ def km(value: float) -> str:
     return shown.removesuffix(".0")
 
 
-def unit_name_label(unit: Unit, lang: str) -> str:
+def unit_name_label(unit: UnitLike, lang: str) -> str:
     return display_name(unit, lang)  # the name, not the code: an id nobody reads
 
 
@@ -230,7 +231,7 @@ def _unit_options(ctx: Context,
     """
     at = ctx.tree.browse(ctx.actor.visible_units(ctx.tree, INSPECTOR_ROLES), browse)
 
-    def option(unit: Unit) -> Option:
+    def option(unit: UnitLike) -> Option:
         return Option(f"u{unit.id}", _clip(unit_name_label(unit, ctx.lang)),
                       drill=f"n{unit.id}" if at.has_inside(unit) else None)
 

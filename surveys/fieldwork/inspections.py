@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from storage.evidence import StoredFile
 from storage.ids import is_digits
-from storage.models import AdminDialogue, Evidence, KeyTask, Person, Role, Unit, Verdict
+from storage.models import AdminDialogue, Evidence, KeyTask, Person, Role, Verdict
+from storage.units import UnitLike, UnitNode
 from surveys.fieldwork.inspection_views import (
     Context,
     LocationView,
@@ -105,7 +106,7 @@ def conflict_unit(actor: Actor, tree: UnitTree, unit_id: int) -> int | None:
     return None
 
 
-def unit_refusal(actor: Actor, tree: UnitTree, unit: Unit, lang: str) -> StepError | None:
+def unit_refusal(actor: Actor, tree: UnitTree, unit: UnitLike, lang: str) -> StepError | None:
     """Why the actor may not inspect ``unit`` (outside their scope, or their own), or None."""
     label = unit_name_label(unit, lang)
     if not actor.covers(tree, unit.id, INSPECTOR_ROLES):
@@ -118,7 +119,7 @@ def unit_refusal(actor: Actor, tree: UnitTree, unit: Unit, lang: str) -> StepErr
     return None
 
 
-def _find_unit(tree: UnitTree, code: str) -> Unit | None:
+def _find_unit(tree: UnitTree, code: str) -> UnitNode | None:
     code = code.strip()
     return tree.by_code.get(code) or next(
         (u for c, u in tree.by_code.items() if c.lower() == code.lower()), None
@@ -389,7 +390,7 @@ def _tapped(tap: str | None, prefix: str) -> int | None:
     return int(tap[len(prefix):])
 
 
-def _choose_unit(data: dict[str, Any], unit: Unit) -> None:
+def _choose_unit(data: dict[str, Any], unit: UnitLike) -> None:
     # A new unit: the subject and task chosen for another one no longer apply.
     data.update(unit_id=unit.id, browse=None)
     for key in ("cadre_id", "subject", "task_id", "task"):
@@ -405,7 +406,7 @@ async def _unit_input(ctx: Context, data: dict[str, Any], tap: str | None,
             raise StepError("inspect.err.out_of_scope", unit="?")
         data.update(browse=target, page=0)
         return "unit"
-    unit: Unit | None
+    unit: UnitLike | None
     target = _tapped(tap, "u")
     if target is not None:
         unit = ctx.tree.by_id.get(target)
@@ -567,7 +568,7 @@ async def _save(ctx: Context, data: dict[str, Any]) -> Outcome:
     return Outcome(ctx.lang, done=Saved(inspection.id, summary, caller.now))
 
 
-def _audit_record(unit: Unit, cadre: Person | None, task: KeyTask | None, verdict: Verdict,
+def _audit_record(unit: UnitLike, cadre: Person | None, task: KeyTask | None, verdict: Verdict,
                   remark: str, photos: Sequence[Evidence], location: LocationView | None,
                   at: datetime) -> dict[str, Any]:
     return {

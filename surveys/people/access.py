@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from storage.models import Person, Role, Unit
+from storage.models import Person, Role
+from storage.units import UnitLike, UnitNode, UnitsSnapshot
 from surveys.people.names import display_name
 
 if TYPE_CHECKING:
@@ -14,12 +16,13 @@ if TYPE_CHECKING:
 
 
 class UnitTree:
-    """The unit hierarchy, loaded once per use case (a few thousand rows at most)."""
+    """The unit hierarchy: built once per revision of the units and shared by the use cases
+    until a unit changes (a province has 100,000 units; never change what it holds)."""
 
-    def __init__(self, units: Sequence[Unit]) -> None:
+    def __init__(self, units: Sequence[UnitNode]) -> None:
         self.by_id = {u.id: u for u in units}
         self.by_code = {u.code: u for u in units}
-        self.children: dict[int | None, list[Unit]] = {}
+        self.children: dict[int | None, list[UnitNode]] = {}
         for unit in units:
             self.children.setdefault(unit.parent_id, []).append(unit)
         for siblings in self.children.values():
@@ -27,7 +30,13 @@ class UnitTree:
 
     @classmethod
     async def load(cls, uow: UnitOfWork) -> UnitTree:
-        return cls(await uow.units.all())
+        """The tree as of ``uow``'s units: one read of their revision when they are unchanged
+        since the last load."""
+        snapshot = await uow.units.snapshot()
+        tree = _TREES.get(snapshot)
+        if tree is None:
+            tree = _TREES[snapshot] = cls(snapshot.units)
+        return tree
 
     def ancestors(self, unit_id: int) -> list[int]:
         """The unit and every unit above it, nearest first."""
@@ -59,7 +68,7 @@ class UnitTree:
         tops = sorted((u for u in self.by_id.values()
                        if u.id in visible and (u.parent_id is None or u.parent_id not in visible)),
                       key=lambda u: u.name)
-        node: Unit | None = None
+        node: UnitNode | None = None
         if isinstance(at, int) and at in visible:
             node = self.by_id[at]
         elif len(tops) == 1:
@@ -71,6 +80,10 @@ class UnitTree:
         return Browsing(self, visible, node, listed, up)
 
 
+# The tree built from each snapshot still in use (a snapshot is replaced when units change).
+_TREES: weakref.WeakKeyDictionary[UnitsSnapshot, UnitTree] = weakref.WeakKeyDictionary()
+
+
 @dataclass(frozen=True)
 class Browsing:
     """Where someone choosing a unit within their scope is: ``node`` is the unit opened
@@ -79,11 +92,11 @@ class Browsing:
 
     tree: UnitTree
     visible: set[int]
-    node: Unit | None
-    listed: list[Unit]
+    node: UnitNode | None
+    listed: list[UnitNode]
     up: int | None
 
-    def has_inside(self, unit: Unit) -> bool:
+    def has_inside(self, unit: UnitLike) -> bool:
         """Whether the unit has units of the scope inside it (to open it, not only choose it)."""
         return any(c.id in self.visible for c in self.tree.children.get(unit.id, []))
 
@@ -142,8 +155,8 @@ class Level:
     leads (a unit's id, 0 for the whole scope, None: nowhere) and ``roots`` the units whose
     subtrees the database is asked for (None: every unit)."""
 
-    node: Unit | None
-    below: list[Unit]
+    node: UnitNode | None
+    below: list[UnitNode]
     up: int | None
     roots: tuple[int, ...] | None
 
@@ -166,7 +179,7 @@ def level(tree: UnitTree, actor: Actor, roles: Iterable[Role], at: int | None) -
     if at is not None:
         if at not in tree.by_id or not actor.covers(tree, at, roles):
             return None
-        node: Unit | None = tree.by_id[at]
+        node: UnitNode | None = tree.by_id[at]
         roots = (at,)
     else:
         node = tops[0] if len(tops) == 1 else None
