@@ -22,7 +22,7 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(db: Database) -> int:
         async with db.reading() as uow:
-            units = {u.id: u for u in await uow.units.all()}
+            units = {u.id: u for u in (await uow.units.snapshot()).units}
             if args.unit and not any(u.code == args.unit for u in units.values()):
                 raise CliError(f"unknown unit {args.unit!r}")
             answers = await uow.appraisal.resident_distributions(period.start, period.end)

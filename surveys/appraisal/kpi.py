@@ -376,7 +376,7 @@ async def import_kpis(uow: UnitOfWork, rows: Sequence[KpiRow], source: str, acto
         KpiImportError: a row names a unit that is not stored, or a unit, period and KPI
             repeats.
     """
-    units = {unit.code: unit.id for unit in await uow.units.all()}
+    units = {unit.code: unit.id for unit in (await uow.units.snapshot()).units}
     issues = [f"{source} line {row.line}: unknown unit {row.unit!r}"
               for row in rows if row.unit not in units]
     seen: dict[tuple[str, str, str], int] = {}
@@ -448,6 +448,6 @@ async def import_kpi_file(db: Database, path: Path, known_kpis: AbstractSet[str]
     text, sha256 = read_kpi_file(path)
     when = now or db.clock()
     async with db.transaction() as uow:
-        known_units = {unit.code for unit in await uow.units.all()}
+        known_units = {unit.code for unit in (await uow.units.snapshot()).units}
         rows = parse_kpi_csv(text, known_units, known_kpis, name=path.name)
         return await import_kpis(uow, rows, path.name, actor, when, sha256=sha256)

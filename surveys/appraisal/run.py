@@ -274,7 +274,7 @@ async def compute(uow: UnitOfWork, period: Period, options: AppraisalOptions, no
     timings["aggregate"] = perf_counter() - clock
     clock = perf_counter()
     units = [AppraisedUnit(u.id, u.code, u.name, u.type, u.population, u.name_zh)
-             for u in await uow.units.all()]
+             for u in (await uow.units.snapshot()).units]
     subjects = entries(units, await uow.appraisal.cadres(), facts, options.config.rules)
     timings["prepare"] = perf_counter() - clock
     clock = perf_counter()

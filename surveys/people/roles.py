@@ -7,11 +7,14 @@ one line.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from storage.ids import BIGINT_MAX, parse_id
 from storage.models import Person, Role
+from storage.units import UnitNode
+from surveys.people.access import UnitTree
 from surveys.text import clean_text
 
 if TYPE_CHECKING:
@@ -83,7 +86,7 @@ def scope_label(unit_code: str | None) -> str:
 
 async def role_holders(uow: UnitOfWork, role: Role | None = None) -> list[RoleHolder]:
     """Everyone with a role (or with ``role``), each with every role they hold and its scope."""
-    codes = {u.id: u.code for u in await uow.units.all()}
+    codes = (await UnitTree.load(uow)).by_id
     holders = []
     for person, contact in await uow.people.with_roles():
         held = _held(person, codes)
@@ -94,11 +97,16 @@ async def role_holders(uow: UnitOfWork, role: Role | None = None) -> list[RoleHo
     return holders
 
 
-def _held(person: Person, codes: dict[int, str]) -> tuple[tuple[Role, str | None], ...]:
+def _held(person: Person, units: Mapping[int, UnitNode]) -> tuple[tuple[Role, str | None], ...]:
     order = list(Role)
     return tuple(sorted(
-        ((r.role, codes.get(r.unit_id) if r.unit_id is not None else None) for r in person.roles),
+        ((r.role, _code(units, r.unit_id)) for r in person.roles),
         key=lambda item: (order.index(item[0]), item[1] or "")))
+
+
+def _code(units: Mapping[int, UnitNode], unit_id: int | None) -> str | None:
+    unit = units.get(unit_id) if unit_id is not None else None
+    return unit.code if unit is not None else None
 
 
 async def revoke_role(
@@ -135,7 +143,7 @@ async def revoke_role(
 
 
 async def _holder(uow: UnitOfWork, person: Person, telegram_user_id: int) -> RoleHolder:
-    codes = {u.id: u.code for u in await uow.units.all()}
+    codes = (await UnitTree.load(uow)).by_id
     return RoleHolder(person.id, person.name, telegram_user_id, _held(person, codes))
 
 
