@@ -429,6 +429,14 @@ def report(results: list[PhaseResult], poster: list[float] | None) -> None:
         print(f"webhook, 1 worker: {one.rate / echo.rate:.2f}x the echo bot; target >= 1.0x")
     if one is not None and two is not None:
         print(f"webhook, 2 workers: {two.rate / one.rate:.2f}x 1 worker; target >= 1.3x")
+        # Every process of the run shares the cores: with one worker's CPU a step (bot,
+        # sandbox, PostgreSQL, driver), all the cores busy give at most this many steps/s.
+        cores = os.cpu_count() or 1
+        total_ms = sum(one.cpu.values()) * 1000 / one.steps
+        bound = cores * 1000 / total_ms
+        print(f"  the {cores} cores' bound at one worker's CPU a step (all processes "
+              f"{total_ms:.1f} ms): {bound:.0f} steps/s = {bound / one.rate:.2f}x 1 worker; "
+              f"2 workers reach {two.rate / bound:.0%} of it")
     for r in results:
         if r.system != "echo" and r.phase == "paced":
             print(f"{r.system}: p99 {r.pct(0.99):.1f} ms with {r.residents} paced residents; "

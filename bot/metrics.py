@@ -47,7 +47,8 @@ class Metrics:
             buckets=_TRANSACTION_BUCKETS, registry=registry)
         self.telegram_calls = Counter(
             "civicpulse_telegram_calls", "Bot API calls by method and HTTP status (429: flood "
-            "control; 403: the person blocked the bot).", ["method", "status"],
+            "control; 403: the person blocked the bot; in_answer: carried by the answer to a "
+            "webhook post, no status comes back).", ["method", "status"],
             registry=registry)
         self.outbox_sent = Counter(
             "civicpulse_outbox_sent", "Invitations and reminders handed to Telegram.",

@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.metrics import Metrics, update_kind
+from handlers.common import IN_ANSWER, InAnswer
 
 # The update being handled in this task: its id for the logs, and whether it failed.
 _CURRENT: contextvars.ContextVar[_Handling | None] = contextvars.ContextVar(
@@ -82,11 +83,13 @@ class ChatTurns:
             if not turn.waiting:
                 del self._chats[chat.id]
 
-    async def process(self, update: Update) -> None:
+    async def process(self, update: Update, in_answer: InAnswer | None = None) -> None:
         """Process ``update`` after the same chat's earlier ones; handler errors go to the
-        application's error handler, PTB's own errors are raised."""
+        application's error handler, PTB's own errors are raised. ``in_answer``: the slot for
+        a Bot API call the answer to the webhook's post carries."""
         handling = _Handling(update.update_id)
         token = _CURRENT.set(handling)
+        slot = IN_ANSWER.set(in_answer)
         started = time.perf_counter()
         application = self.application
         try:
@@ -101,6 +104,7 @@ class ChatTurns:
             raise
         finally:
             _CURRENT.reset(token)
+            IN_ANSWER.reset(slot)
             if self.metrics is not None:
                 kind = update_kind(update)
                 self.metrics.handler_seconds.labels(kind).observe(

@@ -7,6 +7,10 @@ and the duplicate check (``handlers.deps.Deps.run``) keeps it from being process
 stopping worker answers new posts with 503, which Telegram retries, and finishes the ones in
 flight first.
 
+The answer to a post may carry one Bot API call, which Telegram then makes: a tap's answer
+(``answerCallbackQuery``) goes there rather than in a request of its own (see
+``handlers.common.InAnswer``).
+
 Only posts carrying the secret header given to ``setWebhook`` are taken; others are refused
 with 401 and counted (``civicpulse_webhook_refused_total``), without reading their body.
 """
@@ -28,6 +32,7 @@ from telegram.ext import Application, ExtBot
 
 from bot.metrics import Metrics
 from bot.turns import ChatTurns
+from handlers.common import InAnswer
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +122,9 @@ class WebhookFeed:
         update = await self._read(request)
         if update is None:
             return web.Response(status=400, text="not an update")
-        task = asyncio.create_task(self._turns.process(update), name=f"update-{update.update_id}")
+        in_answer = InAnswer()
+        task = asyncio.create_task(self._turns.process(update, in_answer),
+                                   name=f"update-{update.update_id}")
         self._in_flight.add(task)
         try:
             # Shielded: a post Telegram gives up on (the connection closes) still finishes.
@@ -133,7 +140,11 @@ class WebhookFeed:
                 self._in_flight.discard(task)
             else:
                 task.add_done_callback(self._in_flight.discard)
-        return web.Response(status=200)
+        call = in_answer.take()
+        if call is None:
+            return web.Response(status=200)
+        self.metrics.telegram_calls.labels(call["method"], "in_answer").inc()
+        return web.json_response(call)
 
     async def _read(self, request: web.Request) -> Update | None:
         try:

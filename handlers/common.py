@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -40,6 +41,27 @@ OutcomeT = TypeVar("OutcomeT", bound=TapOutcome)
 
 # Telegram answers this when an edit would change nothing; it is not a failure for us.
 _NOT_MODIFIED = "message is not modified"
+
+
+class InAnswer:
+    """The one Bot API call that the answer to a webhook post may carry (Telegram makes it and
+    tells nothing back): a tap's answer goes there instead of a request of its own, one
+    request fewer for every tap. Only while the post is being answered: :meth:`take` closes it
+    (a later answer, from a task the update started, is a request of its own)."""
+
+    __slots__ = ("call", "closed")
+
+    def __init__(self) -> None:
+        self.call: dict[str, Any] | None = None
+        self.closed = False
+
+    def take(self) -> dict[str, Any] | None:
+        self.closed = True
+        return self.call
+
+
+# The slot of the webhook post being handled in this task (None: polling, or no post).
+IN_ANSWER: ContextVar[InAnswer | None] = ContextVar("civicpulse_in_answer", default=None)
 
 
 def lang_guess(deps: Deps, update: Update) -> str:
@@ -112,6 +134,16 @@ async def answer(query: CallbackQuery, text: str | None, alert: bool = False) ->
         # A pop-up is plain text of at most 200 characters, not HTML like messages.
         text = html.unescape(text)
         text = clip(text, 200)
+    slot = IN_ANSWER.get()
+    if slot is not None and not slot.closed and slot.call is None:
+        # Answered when the post is: after what the tap shows next, which is sent meanwhile
+        # (Telegram's app keeps its spinner until then). A failure would only be logged below.
+        slot.call = {"method": "answerCallbackQuery", "callback_query_id": query.id}
+        if text:
+            slot.call["text"] = text
+        if alert:
+            slot.call["show_alert"] = True
+        return
     try:
         await query.answer(text, show_alert=alert)
     except BadRequest as exc:

@@ -35,7 +35,7 @@ from sandbox.media import FileLimits
 from sandbox.messages import BotMessages
 from sandbox.persistence import collect_changes, restore
 from sandbox.profile import BotProfile
-from sandbox.protocol import ApiError, Described, Handler, json_response, read_params
+from sandbox.protocol import ApiError, Described, Handler, Params, json_response, read_params
 from sandbox.ratelimit import Clock, FloodControl, RateLimit
 from sandbox.state import Changes, StateWriter, discard_state, load_state, lock_state_dir
 from sandbox.updates import UpdateQueue, fresh_update_id
@@ -129,6 +129,7 @@ class BotApiSandbox(SimulatedUsers):
         for part in (self._profile, self._updates, self._messages, self._files):
             for name, handler in part.methods().items():
                 self.add_method(name, handler)
+        memory.updates.on_answer_call = self._answer_call
         self._client_api = ClientApi(
             self, memory.updates, memory.files.max_body, self.info, self.stats, self.reset_stats
         )
@@ -372,12 +373,27 @@ class BotApiSandbox(SimulatedUsers):
             )
         return json_response({"ok": True, "result": result})
 
+    async def _answer_call(self, call: dict[str, Any]) -> None:
+        """Make the Bot API call a webhook's answer carried (``method`` and its parameters).
+        Telegram tells the bot nothing of it, so an error goes no further than the counters."""
+        entry = self._methods.get(str(call["method"]).lower())
+        if entry is None or entry[0] in ("getUpdates", "setWebhook", "deleteWebhook"):
+            self._counters["webhook_answer_refused"] += 1
+            return
+        name, handler = entry
+        self._calls[name] += 1
+        params = {key: value for key, value in call.items() if key != "method"}
+        try:
+            await handler(Params(params))
+        except ApiError:
+            self._counters["webhook_answer_refused"] += 1
+
 
 # The counters stats() reports by name, zero when nothing was counted yet.
 _COUNTED = (
     "responses_429", "responses_403", "messages_sent", "messages_edited", "callback_answers",
     "updates_created", "updates_delivered", "redeliveries", "webhook_deliveries",
-    "webhook_failures",
+    "webhook_failures", "webhook_answer_calls", "webhook_answer_refused",
 )  # fmt: skip
 
 

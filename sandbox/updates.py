@@ -1,7 +1,8 @@
 """Update delivery: the queue of updates for the bot, by long polling or by webhook.
 
 An update waits in ``pending`` until the bot confirms it (the ``offset`` of its next getUpdates)
-or a webhook delivery is answered with 2xx; a redelivered update (Telegram retrying) goes out
+or a webhook delivery is answered with 2xx (an answer whose JSON body names a ``method`` has it
+made, as Telegram does, with nothing told back); a redelivered update (Telegram retrying) goes out
 again whatever the offset. As on Telegram, only one consumer at a time: a newer getUpdates ends
 an older one with 409, and getUpdates is refused while a webhook is set.
 """
@@ -9,9 +10,11 @@ an older one with 409, and getUpdates is refused while a webhook is set.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections import Counter, OrderedDict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +107,8 @@ class UpdateQueue:
         self.inflight: dict[int, Update] = {}  # being delivered to the webhook
         self._session: aiohttp.ClientSession | None = None
         self.closing = False
+        # Makes the Bot API call that a webhook's answer carries (set by the server).
+        self.on_answer_call: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
     def methods(self) -> dict[str, Handler]:
         return {
@@ -357,13 +362,27 @@ class UpdateQueue:
             slots.release()
             self._changes.updates()
 
+    async def _answer_call(self, answer: bytes) -> None:
+        """The Bot API call in a webhook's answer, if it names one; what it was not is
+        ignored, as Telegram ignores it."""
+        try:
+            call = json.loads(answer)
+        except ValueError:
+            return
+        if isinstance(call, dict) and isinstance(call.get("method"), str) \
+                and self.on_answer_call is not None:
+            self._counters["webhook_answer_calls"] += 1
+            await self.on_answer_call(call)
+
     async def _post(self, hook: _Webhook, body: bytes, headers: dict[str, str]) -> str | None:
         """One delivery attempt: None when the webhook took it, else what went wrong."""
         assert self._session is not None
         try:
             async with self._session.post(hook.url, data=body, headers=headers) as response:
-                await response.read()
+                answer = await response.read()
                 if 200 <= response.status < 300:
+                    if answer and response.content_type == "application/json":
+                        await self._answer_call(answer)
                     return None
                 return (
                     f"Wrong response from the webhook: {response.status} "

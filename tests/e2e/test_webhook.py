@@ -21,7 +21,7 @@ from storage.models import Response
 from storage.uow import Database
 from tests.conftest import SECRET, seed_campaign
 from tests.e2e.conftest import WEBHOOK_PATH, Bot, Clock
-from tests.e2e.test_resident_journey import answer_all
+from tests.e2e.test_resident_journey import answer_all, begin, tap_and_wait
 
 pytestmark = pytest.mark.e2e
 
@@ -101,6 +101,33 @@ async def test_a_resident_answers_through_the_webhook(
     assert metrics[("civicpulse_telegram_calls_total",
                     (("method", "sendMessage"), ("status", "200")))] >= 2
     assert metrics[("civicpulse_webhook_refused_total", (("reason", "wrong"),))] == 0
+    # Each tap was answered (the app's spinner stops) by the answer to its post, not by a
+    # request of its own.
+    assert len(await user.callback_answers()) == 4
+    assert metrics[("civicpulse_telegram_calls_total",
+                    (("method", "answerCallbackQuery"), ("status", "in_answer")))] == 4
+    assert ("civicpulse_telegram_calls_total",
+            (("method", "answerCallbackQuery"), ("status", "200"))) not in metrics
+    stats = await client.stats()
+    assert stats["webhook_answer_calls"] == 4
+    assert stats["webhook_answer_refused"] == 0
+
+
+async def test_a_stale_tap_is_told_through_the_post(
+    hook_bot: Bot, client: SandboxClient, db: Database
+) -> None:
+    """A stale button's notice rides on the post's answer too, and the person sees it."""
+    user = await client.user(4004, "Qian", language_code="en")
+    question = await begin(user)
+    await tap_and_wait(user, "4", "2/5")
+    # The first question's button, tapped as an app that had not yet shown the edit would.
+    await user.tap_data(question.message_id, question.buttons[0][0][1] or "")
+    async with asyncio.timeout(5):
+        while len(answers := await user.callback_answers()) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    assert answers[0].text == ""
+    assert answers[1].text == "This button is no longer active; please use the latest message."
+    assert (await client.stats())["webhook_answer_calls"] == 2
 
 
 async def test_only_posts_with_the_secret_header_are_taken(

@@ -185,6 +185,8 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.received: list[tuple[dict[str, Any], str | None]] = []
         self.fail_next = 0
+        # What to answer the next posts with, in order: a JSON body (a Bot API call) each.
+        self.answers: list[Any] = []
         self.arrived = asyncio.Event()
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -196,6 +198,8 @@ class WebhookReceiver:
         body = await request.json()
         self.received.append((body, request.headers.get("X-Telegram-Bot-Api-Secret-Token")))
         self.arrived.set()
+        if self.answers:
+            return web.json_response(self.answers.pop(0))
         return web.Response(text="ok")
 
     async def start(self) -> None:
@@ -327,3 +331,43 @@ async def test_default_tap_target_is_the_latest_message_with_the_button(
     )
     tap = await alice.tap("Yes")
     assert (tap.message_id, tap.data) == (newer.message_id, "n")
+
+
+async def test_a_bot_api_call_in_the_webhooks_answer_is_made(
+    sandbox: BotApiSandbox, client: SandboxClient, receiver: WebhookReceiver
+) -> None:
+    """As Telegram: a 2xx answer whose JSON names a method has it made (nothing is told
+    back); a method that cannot be, or a call that fails, is dropped and counted, and the
+    update counts as delivered all the same."""
+    alice = await client.user(1001)
+    sent = await alice.send("menu")
+    async with Bot(sandbox.token, base_url=sandbox.api_url) as bot:
+        assert await bot.set_webhook(receiver.url)
+        await receiver.wait_for(1)
+        await bot.send_message(1001, "pick", reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton("A", callback_data="a")]]))
+        for bad in ({"method": "noSuchMethod"}, {"method": "getUpdates"},
+                    {"method": "answerCallbackQuery", "callback_query_id": "unknown"}):
+            receiver.answers.append(bad)
+            await alice.send("again")
+        await receiver.wait_for(4)
+        tap = await alice.tap("A")
+        await receiver.wait_for(5)
+        query_id = receiver.received[-1][0]["callback_query"]["id"]
+        assert query_id == tap.callback_query_id
+        # The tap's post was answered before this call was queued: answer the next one.
+        receiver.answers.append({"method": "answerCallbackQuery", "callback_query_id": query_id,
+                                 "text": "Noted", "show_alert": True})
+        await alice.send("one more")
+        await receiver.wait_for(6)
+        async with asyncio.timeout(5):
+            while not await alice.callback_answers():  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        answer = (await alice.callback_answers())[0]
+        assert (answer.text, answer.show_alert) == ("Noted", True)
+        stats = await client.stats()
+        assert stats["webhook_answer_calls"] == 4
+        assert stats["webhook_answer_refused"] == 3
+        assert stats["webhook_failures"] == 0
+        assert (await bot.get_webhook_info()).pending_update_count == 0
+        assert receiver.received[0][0]["update_id"] == sent.update_id
