@@ -31,6 +31,7 @@ from handlers.approval import approval_audience
 from handlers.cadre import cadre_audience
 from handlers.cases_resident import CASES_GROUP, case_resident_handlers
 from handlers.cases_staff import cases_staff_audience
+from handlers.common import answer
 from handlers.dashboard import dashboard_audience
 from handlers.deps import Context, Deps
 from handlers.inspector import inspector_audience
@@ -367,7 +368,8 @@ async def _on_error(update: object, context: Context) -> None:
         lang = resolve_language(None, user.language_code if user else None, "en")
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer(t("error", lang), show_alert=True)
+                # Through answer(): by webhook, it replaces a silent answer the post carries.
+                await answer(update.callback_query, t("error", lang), alert=True)
             else:
                 await update.effective_chat.send_message(t("error", lang),
                                                          parse_mode=ParseMode.HTML)

@@ -73,6 +73,7 @@ class WebhookFeed:
         self.drain_s = drain_s
         self._turns = ChatTurns(application, metrics)
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._apart: set[asyncio.Task[None]] = set()  # answers sent apart from their post
         self._open = False
         # Setting the webhook again cuts Telegram's posts in flight short and has them posted
         # again (so answered twice): the workers of ``--workers`` leave it to their parent,
@@ -130,10 +131,14 @@ class WebhookFeed:
             # Shielded: a post Telegram gives up on (the connection closes) still finishes.
             await asyncio.shield(task)
         except asyncio.CancelledError:
+            # Nobody reads this post's answer: a tap answered meanwhile, or still to be, is
+            # answered by a request of its own once the update is handled.
+            task.add_done_callback(lambda _: self._send_apart(in_answer))
             raise
         except Exception:
             # process_update hands handler errors to the error handler; this is PTB itself.
             log.exception("update %s could not be processed", update.update_id)
+            self._send_apart(in_answer)
             return web.Response(status=500, text="not processed")
         finally:
             if task.done():
@@ -145,6 +150,15 @@ class WebhookFeed:
             return web.Response(status=200)
         self.metrics.telegram_calls.labels(call["method"], "in_answer").inc()
         return web.json_response(call)
+
+    def _send_apart(self, in_answer: InAnswer) -> None:
+        """Make the call ``in_answer`` holds as a request (the post's answer will not carry
+        it), in the background."""
+        if in_answer.closed:
+            return
+        task = asyncio.get_running_loop().create_task(in_answer.send_apart())
+        self._apart.add(task)
+        task.add_done_callback(self._apart.discard)
 
     async def _read(self, request: web.Request) -> Update | None:
         try:

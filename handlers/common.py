@@ -46,18 +46,40 @@ _NOT_MODIFIED = "message is not modified"
 class InAnswer:
     """The one Bot API call that the answer to a webhook post may carry (Telegram makes it and
     tells nothing back): a tap's answer goes there instead of a request of its own, one
-    request fewer for every tap. Only while the post is being answered: :meth:`take` closes it
-    (a later answer, from a task the update started, is a request of its own)."""
+    request fewer for every tap.
 
-    __slots__ = ("call", "closed")
+    Open while the post is being handled. A later answer to the tap replaces an earlier one
+    (the latest word is the one the person sees, an error's alert over a silent answer; when
+    polling, each is sent at once and Telegram keeps the first). :meth:`take` closes it for
+    the post's answer; when the post cannot carry it (it failed, or was given up),
+    :meth:`send_apart` makes the call as a request. Once closed, an answer (from a task the
+    update started) is a request of its own."""
+
+    __slots__ = ("_apart", "call", "closed")
 
     def __init__(self) -> None:
         self.call: dict[str, Any] | None = None
         self.closed = False
+        self._apart: Callable[[], Awaitable[None]] | None = None
+
+    def carry(self, call: dict[str, Any], apart: Callable[[], Awaitable[None]]) -> bool:
+        """Hold ``call`` for the post's answer (``apart``: the same as a request); False once
+        closed."""
+        if self.closed:
+            return False
+        self.call, self._apart = call, apart
+        return True
 
     def take(self) -> dict[str, Any] | None:
         self.closed = True
         return self.call
+
+    async def send_apart(self) -> None:
+        """Close, and make the call held (if any) as a request of its own."""
+        self.closed = True
+        apart, self._apart, self.call = self._apart, None, None
+        if apart is not None:
+            await apart()
 
 
 # The slot of the webhook post being handled in this task (None: polling, or no post).
@@ -135,15 +157,20 @@ async def answer(query: CallbackQuery, text: str | None, alert: bool = False) ->
         text = html.unescape(text)
         text = clip(text, 200)
     slot = IN_ANSWER.get()
-    if slot is not None and not slot.closed and slot.call is None:
+    if slot is not None:
         # Answered when the post is: after what the tap shows next, which is sent meanwhile
-        # (Telegram's app keeps its spinner until then). A failure would only be logged below.
-        slot.call = {"method": "answerCallbackQuery", "callback_query_id": query.id}
+        # (Telegram's app keeps its spinner until then).
+        call: dict[str, Any] = {"method": "answerCallbackQuery", "callback_query_id": query.id}
         if text:
-            slot.call["text"] = text
+            call["text"] = text
         if alert:
-            slot.call["show_alert"] = True
-        return
+            call["show_alert"] = True
+        if slot.carry(call, partial(_answer_now, query, text, alert)):
+            return
+    await _answer_now(query, text, alert)
+
+
+async def _answer_now(query: CallbackQuery, text: str | None, alert: bool) -> None:
     try:
         await query.answer(text, show_alert=alert)
     except BadRequest as exc:

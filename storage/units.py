@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import weakref
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, event, func, select, update
+from sqlalchemy import Connection, Engine, Table, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session, UOWTransaction
@@ -65,9 +66,14 @@ class UnitsSnapshot:
 
 # Per database (engine): its units as last read. A province's 100,000 units took 1.7 s of CPU
 # to read as ORM objects, on every staff action that checks a scope; now one indexed read of
-# the revision token, and the rows again only after a change.
+# the revision token, and the rows again only after a change, by one use case at a time (the
+# others wait for its snapshot rather than each reading the same rows).
 _SNAPSHOTS: weakref.WeakKeyDictionary[Engine, UnitsSnapshot] = weakref.WeakKeyDictionary()
+_READING: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
 _UNITS = "units"
+# In a session's info: it wrote units, so what it reads of them is not yet (or never) anyone
+# else's.
+_WROTE_UNITS = "civicpulse_wrote_units"
 
 
 def _bump_statement(dialect: str) -> Any:
@@ -83,6 +89,7 @@ def _units_changed(session: Session, _flush: UOWTransaction, _instances: object)
     revision in the same transaction (the bulk statements below do it themselves)."""
     if any(isinstance(o, Unit) for o in chain(session.new, session.dirty, session.deleted)):
         session.execute(_bump_statement(session.get_bind().dialect.name))
+        session.info[_WROTE_UNITS] = True
 
 
 class UnitsRepository(Repository):
@@ -97,18 +104,27 @@ class UnitsRepository(Repository):
         revision has changed (any transaction that writes units gives it a new token)."""
         token = await self.session.scalar(
             select(Revision.token).where(Revision.name == _UNITS)) or 0
-        engine = self.session.get_bind()
-        assert isinstance(engine, Engine)
+        if self.session.info.get(_WROTE_UNITS):
+            return await self._read(token)  # its own units, uncommitted: not kept
+        bind = self.session.get_bind()
+        engine = bind.engine if isinstance(bind, Connection) else bind
         kept = _SNAPSHOTS.get(engine)
         if kept is not None and kept.token == token:
             return kept
-        rows = await self.session.execute(select(*_NODE_COLUMNS).order_by(Unit.id))
-        snapshot = UnitsSnapshot(token, tuple(UnitNode(*row) for row in rows))
-        _SNAPSHOTS[engine] = snapshot
+        async with _READING.setdefault(engine, asyncio.Lock()):
+            kept = _SNAPSHOTS.get(engine)
+            if kept is not None and kept.token == token:
+                return kept
+            snapshot = _SNAPSHOTS[engine] = await self._read(token)
         return snapshot
+
+    async def _read(self, token: int) -> UnitsSnapshot:
+        rows = await self.session.execute(select(*_NODE_COLUMNS).order_by(Unit.id))
+        return UnitsSnapshot(token, tuple(UnitNode(*row) for row in rows))
 
     async def _changed(self) -> None:
         await self.session.execute(_bump_statement(self.session.get_bind().dialect.name))
+        self.session.info[_WROTE_UNITS] = True
 
     async def ancestors(self, unit_id: int) -> list[int]:
         """The unit and every unit above it (empty for no such unit), in one query."""

@@ -12,9 +12,12 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
+from telegram import Update
 
 from bot.app import web_server_of
+from bot.turns import ChatTurns
 from bot.webhook import SECRET_HEADER, webhook_secret
+from handlers import render
 from sandbox import BotApiSandbox, SandboxClient
 from storage.db import DatabaseUnavailable
 from storage.models import Response
@@ -128,6 +131,62 @@ async def test_a_stale_tap_is_told_through_the_post(
     assert answers[0].text == ""
     assert answers[1].text == "This button is no longer active; please use the latest message."
     assert (await client.stats())["webhook_answer_calls"] == 2
+
+
+async def test_a_tap_whose_post_fails_is_answered_by_a_request(
+    hook_bot: Bot, client: SandboxClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer to a failed post (500) carries nothing Telegram acts on, so a tap answered
+    while it was handled is answered by a request of its own: no spinner is left turning."""
+    original = ChatTurns.process
+    failed: list[int] = []
+
+    async def failing_once(self: ChatTurns, update: Update, in_answer: Any = None) -> None:
+        await original(self, update, in_answer)
+        if update.callback_query is not None and not failed:
+            failed.append(update.update_id)
+            raise RuntimeError("the framework failed after the handler")
+
+    monkeypatch.setattr(ChatTurns, "process", failing_once)
+    user = await client.user(4005, "Li", language_code="en")
+    await begin(user)
+    await tap_and_wait(user, "4", "2/5")
+    async with asyncio.timeout(5):
+        while not await user.callback_answers():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    assert failed
+    stats = await client.stats()
+    assert stats["webhook_failures"] >= 1  # the 500; the post came again, a duplicate
+    assert stats["webhook_answer_calls"] == 0
+    metrics = await scrape(hook_bot)
+    assert metrics[("civicpulse_telegram_calls_total",
+                    (("method", "answerCallbackQuery"), ("status", "200")))] == 1
+    assert len(await user.callback_answers()) == 1
+
+
+async def test_an_error_after_a_silent_answer_is_the_answer_shown(
+    hook_bot: Bot, client: SandboxClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later answer replaces the one the post would carry: the person sees the error's
+    alert, not a tap that seemed to work."""
+    user = await client.user(4006, "Zhou", language_code="en")
+    await begin(user)
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("rendering failed")
+
+    monkeypatch.setattr(render, "screen_message", broken)
+    await user.tap("4")
+    async with asyncio.timeout(5):
+        while not (answers := await user.callback_answers()):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    assert (answers[0].text, answers[0].show_alert) == (
+        "Sorry, something went wrong on our side. Please try again.", True)
+    stats = await client.stats()
+    assert (stats["webhook_answer_calls"], stats["webhook_answer_refused"]) == (1, 0)
+    metrics = await scrape(hook_bot)
+    assert ("civicpulse_telegram_calls_total",
+            (("method", "answerCallbackQuery"), ("status", "200"))) not in metrics
 
 
 async def test_only_posts_with_the_secret_header_are_taken(

@@ -14,6 +14,18 @@ _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _NEXT = re.compile(r'name="next" value="([^"]*)"')
 
 
+# Opaque values a page carries (CSRF tokens, signatures, nonces): random letters and digits
+# that may hold any run of digits by chance.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,}")
+
+
+def shows_number(page: str, number: int) -> bool:
+    """Whether ``number`` (a Telegram id, say) appears in ``page`` as a number of its own, not
+    by chance inside a random token (a CSRF token held "9311" once, failing a check that an
+    admin's id 9311 was not on the page)."""
+    return re.search(rf"(?<!\d){number}(?!\d)", _TOKEN.sub(" ", page)) is not None
+
+
 def csrf_of(page: str) -> str:
     found = _CSRF.search(page)
     assert found is not None, "the page has no form with a CSRF token"

@@ -4,6 +4,7 @@ this one or another, goes on using a tree the database no longer holds."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from storage.models import Unit
+from storage.units import UnitsRepository, UnitsSnapshot
 from storage.uow import Database
 from surveys.people.access import UnitTree
 from surveys.people.units import UnitRow, import_units
@@ -98,7 +100,7 @@ async def test_a_unit_changed_through_the_orm_is_seen(db: Database) -> None:
 
 async def test_a_change_rolled_back_is_never_taken_for_the_tree(db: Database) -> None:
     await _import(db, [_row("K", "County")])
-    await _tree(db)
+    before = await _tree(db)
 
     class Abandon(Exception):
         pass
@@ -110,7 +112,8 @@ async def test_a_change_rolled_back_is_never_taken_for_the_tree(db: Database) ->
             # Read inside the transaction that wrote: its own units, under its own revision.
             assert "V1" in (await UnitTree.load(uow)).by_code
             raise Abandon
-    assert _names(await _tree(db)) == {"K": "County"}
+    # What the writer read of its own units was never kept for the others.
+    assert await _tree(db) is before
     await _import(db, [_row("K", "County"), _row("V2", "Kept", "K")])
     assert _names(await _tree(db)) == {"K": "County", "V2": "Kept"}
 
@@ -125,3 +128,31 @@ async def test_the_tree_holds_plain_values_not_rows_of_a_session(db: Database) -
     with pytest.raises(AttributeError):
         unit.name = "changed"  # type: ignore[misc]
     assert unit.parent_id == tree.by_code["K"].id
+
+
+async def test_after_a_change_the_units_are_read_once_for_everyone(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Use cases that find the tree out of date at the same moment wait for one read of the
+    units rather than each reading them all (100,000 rows in a province)."""
+    await _import(db, [_row("K", "County")])
+    await _tree(db)
+    await _import(db, [_row("K", "County"), _row("V1", "North", "K")])
+    reads: list[int] = []
+    original = UnitsRepository._read
+
+    async def slow_read(self: UnitsRepository, token: int) -> UnitsSnapshot:
+        reads.append(token)
+        await asyncio.sleep(0.2)  # a province's rows take a while: the others arrive meanwhile
+        return await original(self, token)
+
+    monkeypatch.setattr(UnitsRepository, "_read", slow_read)
+
+    async def load() -> UnitTree:
+        async with db.reading() as uow:
+            return await UnitTree.load(uow)
+
+    trees = await asyncio.gather(*(load() for _ in range(5)))
+    assert all(tree is trees[0] for tree in trees)
+    assert _names(trees[0]) == {"K": "County", "V1": "North"}
+    assert len(reads) == 1
