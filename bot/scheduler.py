@@ -155,8 +155,10 @@ class CampaignScheduler:
                 del self._jobs[key]
         for key, step in wanted.items():
             if key not in self._jobs:
+                # No misfire window: a wake-up the event loop comes to late (a busy moment)
+                # still runs, late, instead of being skipped until the next resync.
                 job = self.job_queue.run_once(self.tracked(self._on_step), when=step.at,
-                                             name=key)
+                                             name=key, job_kwargs={"misfire_grace_time": None})
                 self._jobs[key] = (step, job)
 
     @property

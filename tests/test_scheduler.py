@@ -17,8 +17,9 @@ from tests.conftest import SECRET, seed_campaign
 
 
 class FakeJob:
-    def __init__(self, when: datetime, name: str) -> None:
+    def __init__(self, when: datetime, name: str, job_kwargs: dict[str, Any]) -> None:
         self.when, self.name, self.removed = when, name, False
+        self.job_kwargs = job_kwargs
 
     def schedule_removal(self) -> None:
         self.removed = True
@@ -30,8 +31,9 @@ class FakeJobQueue:
     def __init__(self) -> None:
         self.once: list[FakeJob] = []
 
-    def run_once(self, callback: Any, when: datetime, name: str) -> FakeJob:
-        job = FakeJob(when, name)
+    def run_once(self, callback: Any, when: datetime, name: str,
+                 job_kwargs: dict[str, Any] | None = None) -> FakeJob:
+        job = FakeJob(when, name, job_kwargs or {})
         self.once.append(job)
         return job
 
@@ -56,6 +58,8 @@ async def test_sync_runs_due_steps_once_and_schedules_the_rest(db: Database) -> 
     assert await runner.sync() == 1  # the invitation step
     assert await runner.sync() == 0
     assert [j.name for j in queue.once if not j.removed] == ["campaign:1:close"]
+    # A wake-up the loop comes to late still runs rather than being skipped as missed.
+    assert all(j.job_kwargs == {"misfire_grace_time": None} for j in queue.once)
 
 
 async def test_a_failing_step_does_not_stop_the_other_campaigns(
