@@ -18,6 +18,7 @@ from surveys.questionnaire import engine
 from surveys.questionnaire.engine import InvalidAnswer, State
 from surveys.questionnaire.loader import load_template, template_names
 from surveys.questionnaire.schema import Question, Survey
+from surveys.text import _BLANK_FILLERS as BLANK_FILLERS
 from tests.surveys.factories import options, q, survey
 
 SETTINGS = settings(
@@ -53,7 +54,9 @@ def valid_values(question: Question) -> st.SearchStrategy[Any]:
                         unique=True)
     if kind == "yesno":
         return st.booleans()
-    letters = st.characters(categories=["L", "N", "So"])
+    # Letters, digits and symbols that show: not the fillers that are letters by category but
+    # render blank (a text of U+115F alone is refused as invisible, rightly).
+    letters = st.characters(categories=["L", "N", "So"], exclude_characters=BLANK_FILLERS)
     return st.text(letters, min_size=1, max_size=question.text_limit())
 
 
