@@ -122,6 +122,11 @@ async def test_after_a_first_poll_a_resident_is_offered_invitations_once(
 async def test_stop_ends_invitations_and_start_resumes_them(
     bot: Bot, client: SandboxClient, db: Database,
 ) -> None:
+    # The seeded poll's invitations go out first, while this resident follows nothing: when
+    # the bot came to lead only after the resident chose the county, that poll invited them
+    # too, and the invitation, claimed before /stop, arrived after it (seen once in CI).
+    await leading(bot)
+    await sync(bot)
     user = await client.user(503, "Chen", language_code="en")
     await user.send("/start")
     await user.wait_for_message("Which places")
