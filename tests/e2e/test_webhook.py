@@ -125,9 +125,8 @@ async def test_a_stale_tap_is_told_through_the_post(
     await tap_and_wait(user, "4", "2/5")
     # The first question's button, tapped as an app that had not yet shown the edit would.
     await user.tap_data(question.message_id, question.buttons[0][0][1] or "")
-    async with asyncio.timeout(5):
-        while len(answers := await user.callback_answers()) < 2:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+    await user.wait_for_answer()
+    answers = await user.callback_answers()
     assert answers[0].text == ""
     assert answers[1].text == "This button is no longer active; please use the latest message."
     assert (await client.stats())["webhook_answer_calls"] == 2
@@ -151,9 +150,7 @@ async def test_a_tap_whose_post_fails_is_answered_by_a_request(
     user = await client.user(4005, "Li", language_code="en")
     await begin(user)
     await tap_and_wait(user, "4", "2/5")
-    async with asyncio.timeout(5):
-        while not await user.callback_answers():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+    await user.wait_for_answer()
     assert failed
     stats = await client.stats()
     assert stats["webhook_failures"] >= 1  # the 500; the post came again, a duplicate
@@ -177,9 +174,8 @@ async def test_an_error_after_a_silent_answer_is_the_answer_shown(
 
     monkeypatch.setattr(render, "screen_message", broken)
     await user.tap("4")
-    async with asyncio.timeout(5):
-        while not (answers := await user.callback_answers()):  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+    await user.wait_for_answer()
+    answers = await user.callback_answers()
     assert (answers[0].text, answers[0].show_alert) == (
         "Sorry, something went wrong on our side. Please try again.", True)
     stats = await client.stats()
