@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from storage.sqlite_driver import one_trip_dbapi
+
 SQLITE_BEGIN = "civicpulse_sqlite_begin"
 HELD_CONNECTIONS = 2
 M = TypeVar("M")
@@ -42,6 +44,13 @@ def create_engine(
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
+        # One trip to the connection's thread per statement (storage/sqlite_driver.py).
+        kwargs["module"] = one_trip_dbapi()
+        if database and database != ":memory:":
+            # The pool as large as PostgreSQL's: under load, connections opened past
+            # SQLAlchemy's default of five were closed as soon as they came back, and each new
+            # one is a thread and four PRAGMAs. The overflow stays, for bursts of readers.
+            kwargs.update(pool_size=pool_size + HELD_CONNECTIONS)
     else:
         # No pre-ping: it costs a round trip per transaction. A dropped connection fails one
         # use case (the person is told to try again) and SQLAlchemy then invalidates the pool.
