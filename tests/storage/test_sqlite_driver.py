@@ -5,6 +5,7 @@ counts, ids and errors come back as with SQLAlchemy's own adapter."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -130,7 +131,7 @@ async def test_a_long_statement_in_a_write_transaction_does_not_stall_the_loop(
         ticker.cancel()
     during = [t for t in ticks if started <= t <= ended]
     assert ended - started > 20 * HELD_WAIT_S  # long enough for the check to mean something
-    gaps = [b - a for a, b in zip(during, during[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(during)]
     # The loop went on ticking while the statement ran (a blocked loop: no tick at all).
     assert len(during) >= 5, (ended - started, len(during))
     assert max(gaps, default=0.0) < (ended - started) / 2
