@@ -188,7 +188,12 @@ class CommittedPolling:
             for data in raw:
                 if self._take(data):
                     fresh += 1
-            if not fresh and self._in_flight:
+            # While updates are in flight every answer repeats them, so ask again at once
+            # only when a full page brought new ones (more may wait behind it); otherwise
+            # after the busy interval, or when nothing is in flight any more. Asking again
+            # after every answer with a new update made a polling bot at saturation decode
+            # a hundred repeated updates a few hundred times a second.
+            if self._in_flight and not (fresh and len(raw) >= self.limit):
                 await self._wait_while_busy()
 
     def _report_stuck(self) -> None:

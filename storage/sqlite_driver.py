@@ -156,15 +156,17 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         self.writing = False
 
     def commit(self) -> None:
-        self._end(self._connection._conn.commit)
+        self._end("commit")
 
     def rollback(self) -> None:
-        self._end(self._connection._conn.rollback)
+        self._end("rollback")
 
-    def _end(self, end: Callable[[], None]) -> None:
+    def _end(self, how: str) -> None:
         connection = self._connection
         if not connection._connection:
+            self.writing = False
             return  # closed already, as SQLAlchemy's adapter allows
+        end: Callable[[], None] = getattr(connection._conn, how)
         try:
             if not connection._conn.in_transaction:
                 # Nothing to end: the pool's rollback of every connection it takes back

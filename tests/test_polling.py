@@ -125,3 +125,33 @@ async def test_an_update_cut_short_at_stop_is_not_confirmed(
     # The final confirmation stops at 30, which comes again at the next start.
     assert app.bot.offsets[-1] == 30
     assert [u["update_id"] for u in app.bot.queue] == [30, 31]
+
+
+async def test_while_busy_it_asks_again_only_after_the_busy_interval() -> None:
+    """An answer that brings one new update is not a reason to ask again at once: every
+    answer also repeats the updates in flight (decoding them is the cost)."""
+    app = FakeApplication()
+    next_id = iter(range(41, 10_000))
+    post = app.bot._post
+
+    async def one_new_each_time(endpoint: str, data: dict[str, Any], **kw: Any) -> list[Any]:
+        app.bot.queue.append(message(next(next_id), chat=2))
+        return await post(endpoint, data, **kw)
+
+    app.bot._post = one_new_each_time  # type: ignore[method-assign]
+    app.bot.queue = [message(40, chat=1)]  # stays in flight: its gate is never opened
+    poller = CommittedPolling(app, timeout=0, busy_interval=0.05)  # type: ignore[arg-type]
+    await poller.start()
+    await until(lambda: 40 in app.started)
+    for update_id in range(41, 200):
+        app.gate(update_id).set()
+    app.bot.offsets.clear()
+    await asyncio.sleep(0.5)
+    asked = len(app.bot.offsets)
+    # About one request per 50 ms interval (each answer's own 5 ms on top); asking again
+    # after every answer with a new update would be about a hundred.
+    assert 3 <= asked <= 12, asked
+    assert set(app.bot.offsets) == {40}, "the update in flight holds the offset"
+    assert len(app.handled) >= asked - 2, "the new updates were handled meanwhile"
+    app.gate(40).set()
+    await poller.stop()
