@@ -21,7 +21,7 @@ import asyncio
 import collections
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar, cast
 
@@ -86,11 +86,6 @@ async def _held_call(connection: Any, fn: Callable[[], _T]) -> _T:
     return cast(_T, value)
 
 
-def _held_trip(connection: Any, operation: Any, parameters: Any,
-               many: bool) -> Awaitable[_Result]:
-    return _held_call(connection, partial(_run, connection, operation, parameters, many))
-
-
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     """A buffered cursor whose statement runs in one trip; nothing stays open on the thread
     between statements, so closing it costs no trip either."""
@@ -129,12 +124,12 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         adapt = cast(OneTripConnection, self._adapt_connection)
         if isinstance(operation, str) and operation.startswith("BEGIN IMMEDIATE"):
             adapt.writing = True
+        statement = partial(_run, self._connection, operation, parameters, many)
         async with adapt._execute_mutex:
             if adapt.writing:
-                result = await _held_trip(self._connection, operation, parameters, many)
+                result = await _held_call(self._connection, statement)
             else:
-                result = await self._connection._execute(
-                    _run, self._connection, operation, parameters, many)
+                result = await self._connection._execute(statement)
         self._description, rows, self._rowcount, self._lastrowid = result
         self._rows = collections.deque(rows)
 
