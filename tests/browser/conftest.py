@@ -186,6 +186,10 @@ def shot(request: pytest.FixtureRequest, tmp_path: Path) -> Shot:
     """
 
     async def take(page: Page, readme_path: str | None = None) -> bytes:
+        # Two frames painted first: right after a viewport resize or a scroll, chromium has
+        # once handed over a blank frame (the fresh-clone CI run of 2026-12-07).
+        await page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         # Animations at their end: an edited message's flash would otherwise be caught midway.
         png = await page.screenshot(path=tmp_path / f"{request.node.name}.png",
                                     animations="disabled")
