@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from typing import Any
@@ -154,6 +155,11 @@ async def _serve_until_stopped(
             loop.add_signal_handler(sig, stop.set)
     try:
         async with running(application, feed):
+            # What start-up built (modules, mappers, catalogs, templates) lives as long as the
+            # process: out of the collector's sight, a full collection walks only what came
+            # after (one at start-up walked it for about 75 ms).
+            gc.collect()
+            gc.freeze()
             waits = {asyncio.create_task(stop.wait())}
             if isinstance(feed, CommittedPolling):
                 waits.add(asyncio.create_task(feed.stopped.wait()))
