@@ -91,9 +91,10 @@ bench-appraisal: $(DEV_STAMP)
 bench-dashboard: $(DEV_STAMP)
 	$(BIN)/python bench/dashboard.py $(BENCH_ARGS)
 
-# `units import` of a province (100,000 units) on PostgreSQL and SQLite.
+# `units import` of a province (100,000 units) on PostgreSQL and SQLite; choosing a unit in it.
 bench-units: $(DEV_STAMP)
 	$(BIN)/python bench/units_import.py $(BENCH_ARGS)
+	$(BIN)/python bench/unit_tree.py
 
 # Raw means against the project's method on a population with a known truth; ballot stuffing.
 bench-fairness: $(DEV_STAMP)

@@ -474,7 +474,7 @@ def _place(tree: UnitTree, point: list[float] | None, unit_id: int | None, desk:
 
 
 def _picker(tree: UnitTree, browse: object, page: int, lang: str) -> UnitPage:
-    at = tree.browse(set(tree.by_id), browse)
+    at = tree.browse(tree.by_id.keys(), browse)
     pages = max(1, (len(at.listed) + PAGE_SIZE - 1) // PAGE_SIZE)
     page = min(max(page, 0), pages - 1)
     shown = at.listed[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]

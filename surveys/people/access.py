@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -62,12 +63,17 @@ class UnitTree:
         return " › ".join(display_name(self.by_id[i], lang)
                           for i in reversed(self.ancestors(unit_id)))
 
-    def browse(self, visible: set[int], at: object) -> Browsing:
+    def browse(self, visible: AbstractSet[int], at: object) -> Browsing:
         """Choosing a unit among ``visible`` ones, opened at the unit ``at`` (anything else:
-        the top of the scope, or inside its only top unit, there being one place to start)."""
-        tops = sorted((u for u in self.by_id.values()
-                       if u.id in visible and (u.parent_id is None or u.parent_id not in visible)),
-                      key=lambda u: u.name)
+        the top of the scope, or inside its only top unit, there being one place to start).
+        Only the scope is walked: a village's cadre in a province of 100,000 units costs what
+        the village does."""
+        if len(visible) >= len(self.by_id):  # every unit (``self.by_id`` itself, say)
+            tops = list(self.children.get(None, []))
+        else:
+            tops = sorted((self.by_id[i] for i in visible
+                           if i in self.by_id and self.by_id[i].parent_id not in visible),
+                          key=lambda u: u.name)
         node: UnitNode | None = None
         if isinstance(at, int) and at in visible:
             node = self.by_id[at]
@@ -91,7 +97,7 @@ class Browsing:
     going up leads: a unit's id, 0 for the top of the scope, None for nowhere."""
 
     tree: UnitTree
-    visible: set[int]
+    visible: AbstractSet[int]
     node: UnitNode | None
     listed: list[UnitNode]
     up: int | None
