@@ -6,6 +6,7 @@ says to show. Messages go out only after the commit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -45,10 +46,14 @@ from surveys.people.caller import LANGUAGES
 from surveys.people.names import display_name
 from surveys.people.roles import roles_of
 from surveys.respondents import following, responding
-from surveys.respondents.journey import Intro, Reply
+from surveys.respondents.journey import Intro, Reply, Respondent
 from surveys.respondents.responding import Tap
 
 log = logging.getLogger(__name__)
+
+# How long the reply to /stop waits for an invitation already being sent (a batch is sent in
+# well under a second unless Telegram asked the bot to pause).
+STOP_WAITS_FOR_SEND_S = 5.0
 T = TypeVar("T")
 
 
@@ -187,7 +192,26 @@ async def _on_cancel_button(deps: Deps, update: Update, query: CallbackQuery,
 
 
 async def _on_stop(deps: Deps, update: Update, context: Context) -> None:
-    await _idempotent(deps, update, responding.stop_invitations)
+    who = deps.respondent(update)
+    run = partial(responding.stop_invitations, who=who)
+    reply = await deps.run(update, run, again=run)
+    await _after_invitation_on_its_way(deps, who)
+    await _send(deps, update, reply)
+
+
+async def _after_invitation_on_its_way(deps: Deps, who: Respondent) -> None:
+    """An invitation the sender took before /stop committed still goes out: the reply comes
+    after it, so that nothing arrives after "no more invitations"."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_WAITS_FOR_SEND_S
+    while loop.time() < deadline:
+        try:
+            async with deps.db.reading() as uow:
+                if not await responding.invitation_on_its_way(uow, who):
+                    return
+        except DatabaseUnavailable:
+            return  # the opt-out is saved; only the order of two messages is at stake
+        await asyncio.sleep(0.05)
 
 
 async def _on_my_chat_member(deps: Deps, update: Update, context: Context) -> None:

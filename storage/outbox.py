@@ -173,6 +173,13 @@ class OutboxRepository(Repository):
             select(func.count()).select_from(OutboxMessage)
             .where(OutboxMessage.status == OutboxStatus.PENDING)) or 0)
 
+    async def sending_to(self, contact_id: int) -> bool:
+        """Whether a message to the contact is being handed to Telegram right now."""
+        return bool(await self.session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.contact_id == contact_id,
+                                           OutboxMessage.status == OutboxStatus.SENDING)
+            .limit(1)))
+
     async def next_due(self) -> datetime | None:
         return await self.session.scalar(
             select(func.min(OutboxMessage.due_at))

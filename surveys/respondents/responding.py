@@ -654,6 +654,13 @@ async def stop_invitations(uow: UnitOfWork, who: Respondent) -> Reply:
                  notice="stopped")
 
 
+async def invitation_on_its_way(uow: UnitOfWork, who: Respondent) -> bool:
+    """Whether an invitation or reminder to the person was handed to Telegram before their
+    ``/stop`` and is not yet through (the reply to ``/stop`` waits for it)."""
+    contact = await uow.contacts.by_user(who.telegram_user_id)
+    return contact is not None and await uow.outbox.sending_to(contact.id)
+
+
 async def set_reachable(uow: UnitOfWork, who: Respondent, reachable: bool) -> None:
     """The person blocked or unblocked the bot (or a send was refused with 403)."""
     contact = await _contact(uow, who)

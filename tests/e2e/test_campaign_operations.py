@@ -153,6 +153,60 @@ async def test_stop_ends_invitations_and_start_resumes_them(
     await user.wait_for_message("would like your opinion")
 
 
+async def _sending(db: Database, user_id: int, code: str) -> int:
+    """An invitation to the user that the sender has taken and is handing to Telegram."""
+    async with db.transaction() as uow:
+        contact = await uow.contacts.by_user(user_id)
+        campaign = await uow.campaigns.by_code(code)
+        assert contact is not None and campaign is not None
+        row = OutboxMessage(campaign_id=campaign.id, contact_id=contact.id, kind="invite",
+                            status=OutboxStatus.SENDING, due_at=datetime.now(UTC))
+        uow.session.add(row)
+        await uow.session.flush()
+        return row.id
+
+
+async def _sent(db: Database, outbox_id: int) -> None:
+    async with db.transaction() as uow:
+        await uow.outbox.mark([outbox_id], OutboxStatus.SENT, now=datetime.now(UTC))
+
+
+async def test_the_reply_to_stop_comes_after_an_invitation_already_on_its_way(
+    bot: Bot, client: SandboxClient, db: Database,
+) -> None:
+    await leading(bot)
+    await sync(bot)  # the seeded campaign's invitations are done with
+    user = await client.user(507, "Lan", language_code="en")
+    await user.send("/start")
+    await user.wait_for_message("Which places")
+    await open_campaign(db, "racing")
+    on_its_way = await _sending(db, 507, "racing")
+    await user.send("/stop")
+    await user.expect_no_message(within=0.6)  # the invitation is not through yet
+    await _sent(db, on_its_way)
+    await user.wait_for_message("you will get no more invitations")
+    async with db.reading() as uow:
+        contact = await uow.contacts.by_user(507)
+        assert contact is not None and contact.opted_out
+
+
+async def test_the_reply_to_stop_waits_only_so_long_for_an_invitation(
+    bot: Bot, client: SandboxClient, db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import handlers.resident
+
+    monkeypatch.setattr(handlers.resident, "STOP_WAITS_FOR_SEND_S", 0.5)
+    await leading(bot)
+    await sync(bot)
+    user = await client.user(508, "Hua", language_code="en")
+    await user.send("/start")
+    await user.wait_for_message("Which places")
+    await open_campaign(db, "stuck")
+    await _sending(db, 508, "stuck")  # Telegram never answers the sender
+    await user.send("/stop")
+    await user.wait_for_message("you will get no more invitations", timeout=3)
+
+
 async def test_a_blocked_account_mid_broadcast_is_marked_and_the_rest_delivered(
     bot: Bot, client: SandboxClient, db: Database,
 ) -> None:
