@@ -41,6 +41,17 @@ async def leading(bot: Bot) -> None:
     assert background.leading, "the only bot process runs the scheduler and sender"
 
 
+async def newcomer(bot: Bot, client: SandboxClient, user_id: int, name: str) -> SandboxUser:
+    """A resident who has just said /start, once the seeded poll's invitations are done
+    with (they would otherwise reach whoever follows its unit)."""
+    await leading(bot)
+    await sync(bot)
+    user = await client.user(user_id, name, language_code="en")
+    await user.send("/start")
+    await user.wait_for_message("Which places")
+    return user
+
+
 async def sync(bot: Bot) -> int:
     assert bot.application is not None
     return await background_of(bot.application).scheduler.sync()
@@ -125,11 +136,7 @@ async def test_stop_ends_invitations_and_start_resumes_them(
     # The seeded poll's invitations go out first, while this resident follows nothing: when
     # the bot came to lead only after the resident chose the county, that poll invited them
     # too, and the invitation, claimed before /stop, arrived after it (seen once in CI).
-    await leading(bot)
-    await sync(bot)
-    user = await client.user(503, "Chen", language_code="en")
-    await user.send("/start")
-    await user.wait_for_message("Which places")
+    user = await newcomer(bot, client, 503, "Chen")
     await choose(user, "Riverside County")
     await user.tap("Done ✓")
     await user.wait_for_message("Saved")
@@ -174,11 +181,7 @@ async def _sent(db: Database, outbox_id: int) -> None:
 async def test_the_reply_to_stop_comes_after_an_invitation_already_on_its_way(
     bot: Bot, client: SandboxClient, db: Database,
 ) -> None:
-    await leading(bot)
-    await sync(bot)  # the seeded campaign's invitations are done with
-    user = await client.user(507, "Lan", language_code="en")
-    await user.send("/start")
-    await user.wait_for_message("Which places")
+    user = await newcomer(bot, client, 507, "Lan")
     await open_campaign(db, "racing")
     on_its_way = await _sending(db, 507, "racing")
     await user.send("/stop")
@@ -196,11 +199,7 @@ async def test_the_reply_to_stop_waits_only_so_long_for_an_invitation(
     import handlers.resident
 
     monkeypatch.setattr(handlers.resident, "STOP_WAITS_FOR_SEND_S", 0.5)
-    await leading(bot)
-    await sync(bot)
-    user = await client.user(508, "Hua", language_code="en")
-    await user.send("/start")
-    await user.wait_for_message("Which places")
+    user = await newcomer(bot, client, 508, "Hua")
     await open_campaign(db, "stuck")
     await _sending(db, 508, "stuck")  # Telegram never answers the sender
     await user.send("/stop")
