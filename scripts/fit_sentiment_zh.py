@@ -58,8 +58,9 @@ PRUNE = 0.01
 BALANCE_DOMAINS = True
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "sentiment"
 LABELS = ("negative", "positive")
-# Short phrases made from the hand lexicon (see lexicon_phrases): a subject, a degree adverb or
-# a negator, the word, an ending; PHRASES_PER_WORD drawn per word (seeded).
+# Short phrases made from the hand lexicon (see lexicon_phrases): the word after each degree
+# adverb or negator ("不差", "太慢"), and PHRASES_PER_WORD more drawn per word (seeded): a
+# subject, a degree adverb or a negator, the word, an ending.
 PHRASE_SUBJECTS = ("", "", "", "服务", "工作人员", "态度", "这次", "感觉", "整体")
 PHRASE_MODIFIERS = ("", "", "很", "非常", "太", "有点", "比较", "挺", "真", "特别", "不", "不太",
                     "不是很", "没有", "一点都不", "并不")
@@ -87,7 +88,9 @@ class Features:
                 if not block:
                     continue
                 value = 1.0 / np.sqrt(max(len(block), sentiment_zh.BLOCK_MIN))
-                for name in block:
+                # Sorted: a set's order follows the process's string hashes, and the columns'
+                # order moves the solver's sums, so the same data gave other weights each run.
+                for name in sorted(block):
                     j = index.get(name)
                     if j is None:
                         j = index[name] = len(self.names)
@@ -131,14 +134,18 @@ def lexicon_phrases(analyser: Any = None) -> tuple[list[str], list[str]]:
 
     analyser = analyser or sentiment_zh.ChineseAnalyser()
     words = sorted(sentiment_zh.read_lexicon([sentiment_zh.HAND_LEXICON]).words)
-    rng = random.Random(5)
     texts: list[str] = []
     labels: list[str] = []
     seen: set[str] = set()
     for word in words:
-        for _ in range(PHRASES_PER_WORD):
-            text = (rng.choice(PHRASE_SUBJECTS) + rng.choice(PHRASE_MODIFIERS) + word
-                    + rng.choice(PHRASE_ENDS))
+        # Every modifier once, so that whether the fit meets "不差" or "太慢" is no matter of
+        # chance; then each word's own draws (a word added to the lexicon adds its phrases and
+        # leaves every other word's as they were).
+        rng = random.Random(f"phrases:{word}")
+        drawn = [rng.choice(PHRASE_SUBJECTS) + rng.choice(PHRASE_MODIFIERS) + word
+                 + rng.choice(PHRASE_ENDS) for _ in range(PHRASES_PER_WORD)]
+        for text in [*(modifier + word for modifier in dict.fromkeys(PHRASE_MODIFIERS)),
+                     *drawn]:
             if text in seen:
                 continue
             seen.add(text)

@@ -95,6 +95,28 @@ def test_contrast_weights_the_second_clause(analyser: ChineseAnalyser) -> None:
     assert analyser.polarity("态度很好，但是效率很低") < -0.05
 
 
+@pytest.mark.parametrize("text", ["电梯坏了，两个小时就修好了", "水管漏水报修后第二天就来修好了",
+                                  "下水道堵了，物业当天就疏通了", "漏水的问题已经解决了"])
+def test_a_problem_told_with_its_fix_is_praise(analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.lexicon_polarity(text) > 0.05
+    assert analyser.polarity(text) > 0.05
+
+
+@pytest.mark.parametrize("text", ["路灯坏了一个月，还没修好", "报修三次都没解决",
+                                  "路灯坏了，希望尽快修好", "路灯坏了，等修好", "希望尽快解决"])
+def test_a_fix_not_done_is_no_praise(analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.lexicon_polarity(text) < -0.05
+    assert analyser.polarity(text) < -0.05
+
+
+def test_a_fix_in_a_review_of_goods_needs_its_done_marker(analyser: ChineseAnalyser) -> None:
+    # "解决" alone is a request or a promise in reviews ("联系客服说去核对解决问题"); only
+    # a done fix (了, 已经) discounts the complaint before it.
+    done = analyser.lexicon_polarity("收到的是坏的，客服已经解决了")
+    promised = analyser.lexicon_polarity("收到的是坏的，客服说会解决")
+    assert done > 0 > promised
+
+
 @pytest.mark.parametrize("text", ["", "   ", "12345", "。。。", "？？", "abc", "\n"])
 def test_nothing_to_score_is_zero(analyser: ChineseAnalyser, text: str) -> None:
     assert analyser.polarity(text) == 0.0
