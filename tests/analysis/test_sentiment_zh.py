@@ -109,6 +109,19 @@ def test_a_fix_not_done_is_no_praise(analyser: ChineseAnalyser, text: str) -> No
     assert analyser.polarity(text) < -0.05
 
 
+@pytest.mark.parametrize("text", ["办个证跑了五趟", "来回跑了好几趟还没办成", "我跑了两趟",
+                                  "跑了好多趟"])
+def test_many_trips_are_the_runaround(analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.lexicon_polarity(text) < -0.05
+    assert analyser.polarity(text) < -0.05
+
+
+def test_one_trip_or_none_is_no_runaround(analyser: ChineseAnalyser) -> None:
+    assert analyser.lexicon_polarity("只跑了一趟就办好了") >= 0
+    assert analyser.lexicon_polarity("不用跑好几趟") > 0  # negated
+    assert analyser.lexicon_polarity("去了三次都很满意") > 0  # visits, not the runaround
+
+
 def test_a_fix_in_a_review_of_goods_needs_its_done_marker(analyser: ChineseAnalyser) -> None:
     # "解决" alone is a request or a promise in reviews ("联系客服说去核对解决问题"); only
     # a done fix (了, 已经) discounts the complaint before it.
