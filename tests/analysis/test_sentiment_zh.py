@@ -122,6 +122,55 @@ def test_one_trip_or_none_is_no_runaround(analyser: ChineseAnalyser) -> None:
     assert analyser.lexicon_polarity("去了三次都很满意") > 0  # visits, not the runaround
 
 
+@pytest.mark.parametrize("text", ["投诉之后马上有人回电话", "反映的问题第二天就有人来处理了",
+                                  "很快就有人上门了"])
+def test_a_quick_response_is_praise(analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.lexicon_polarity(text) > 0.05
+    assert analyser.polarity(text) > 0.05
+
+
+@pytest.mark.parametrize("text", ["希望马上有人来处理", "马上就有人说没办法", "第二天也没有人来"])
+def test_a_response_wished_for_refused_or_absent_is_no_praise(analyser: ChineseAnalyser,
+                                                              text: str) -> None:
+    assert analyser.lexicon_polarity(text) <= 0
+    assert analyser.polarity(text) < -0.05
+
+
+@pytest.mark.parametrize("text", ["什么时候能修好路灯", "路灯什么时候修好", "多久能解决"])
+def test_a_fix_asked_about_is_awaited(analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.lexicon_polarity(text) < -0.05
+    assert analyser.polarity(text) < -0.05
+
+
+@pytest.mark.parametrize("text", [
+    "请问周六上班吗", "请问办居住证需要带什么材料", "请问在哪里可以办理医保",
+    "希望增加一个停车场", "建议多安排几个窗口", "能不能晚上也开放", "可以增加一些垃圾桶吗",
+    "希望社区多组织一些老年人活动",
+])
+def test_inquiries_and_suggestions_without_a_sentiment_word_are_neutral(
+        analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.polarity(text) == 0.0
+
+
+@pytest.mark.parametrize("text", [
+    "为什么一直不给办",  # a reproach
+    "有没有人管",  # the A-not-A of a reproach
+    "请问为什么窗口态度这么差",  # an inquiry with a complaint in it
+    "希望增加一个停车场，现在停车太难了",  # a suggestion with its reason
+    "请问怎么投诉",
+])
+def test_questions_that_complain_stay_complaints(analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.polarity(text) < -0.05
+
+
+def test_keyi_praises_at_the_end_of_a_clause_and_is_a_modal_in_a_question(
+        analyser: ChineseAnalyser) -> None:
+    assert analyser.lexicon_polarity("质量可以") > 0.05
+    assert analyser.lexicon_polarity("服务还可以") > 0.05
+    assert analyser.lexicon_polarity("请问哪里可以办理") == 0.0
+    assert analyser.lexicon_polarity("怎么可以这样") < 0  # a reproach: 可以 turned
+
+
 def test_a_fix_in_a_review_of_goods_needs_its_done_marker(analyser: ChineseAnalyser) -> None:
     # "解决" alone is a request or a promise in reviews ("联系客服说去核对解决问题"); only
     # a done fix (了, 已经) discounts the complaint before it.
