@@ -74,10 +74,12 @@ class Features:
     (columns: every feature name seen, block-scaled values)."""
 
     def __init__(self, dense: np.ndarray, blocks: list[tuple[set[str], ...]],
-                 has_word: list[bool]) -> None:
+                 has_word: list[bool], asking: list[bool] | None = None) -> None:
         self.dense = dense
         self.blocks = blocks
         self.has_word = has_word
+        # Inquiries and suggestions without a sentiment word: neutral at run time.
+        self.asking = asking if asking is not None else [False] * len(has_word)
         self.names: list[str] = []
         index: dict[str, int] = {}
         rows: list[int] = []
@@ -114,12 +116,14 @@ def extract(texts: Sequence[str], analyser: Any = None) -> Features:
     dense: list[list[float]] = []
     blocks: list[tuple[set[str], ...]] = []
     has_word: list[bool] = []
+    asking: list[bool] = []
     for text in texts:
-        d, b, s = analyser.features(text)
+        d, b, s, asks = analyser.analyse(text)
         dense.append(d)
         blocks.append(b)
         has_word.append(s != 0.0)
-    return Features(np.array(dense, dtype=float), blocks, has_word)
+        asking.append(asks)
+    return Features(np.array(dense, dtype=float), blocks, has_word, asking)
 
 
 def lexicon_phrases(analyser: Any = None) -> tuple[list[str], list[str]]:
@@ -199,6 +203,9 @@ def polarities(model: ChineseModel, features: Features, rows: Sequence[int]) -> 
     with Chinese characters)."""
     out: list[float] = []
     for i in rows:
+        if features.asking[i]:
+            out.append(0.0)
+            continue
         polarity = sentiment_zh.polarity_from(model.logit(features.dense[i].tolist(),
                                                           features.blocks[i]))
         no_evidence = not features.has_word[i] and abs(polarity) <= sentiment_zh.MARGIN

@@ -123,7 +123,7 @@ def test_chinese_public_service_sentences() -> None:
     assert len(rows) >= 40
     labels = [s.label for s in score_batch([text for _label, text in rows])]
     errors = [(g, p, t) for (g, t), p in zip(rows, labels, strict=True) if g != p]
-    assert len(errors) <= 5, errors
+    assert len(errors) <= 3, errors
 
 
 def test_other_languages_are_neutral_und() -> None:

@@ -323,3 +323,22 @@ def test_polarity_and_the_neutral_band() -> None:
     assert sentiment_zh.polarity_from(0.0) == 0.0
     values = [sentiment_zh.polarity_from(x / 10) for x in range(-80, 81)]
     assert values == sorted(values)
+
+
+@pytest.mark.parametrize("text", ["外卖送到的时候饭菜都凉了", "公交车经常晚点", "菜都馊了",
+                                  "不好吃"])
+def test_cold_food_lateness_and_bad_food_are_complaints(analyser: ChineseAnalyser,
+                                                        text: str) -> None:
+    assert analyser.lexicon_polarity(text) < -0.05
+    assert analyser.polarity(text) < -0.05
+
+
+@pytest.mark.parametrize("text", ["网上就能办，省了不少时间", "公交车很准时", "饭菜很好吃"])
+def test_time_saved_punctuality_and_good_food_are_praise(analyser: ChineseAnalyser,
+                                                         text: str) -> None:
+    assert analyser.lexicon_polarity(text) > 0.05
+    assert analyser.polarity(text) > 0.05
+
+
+def test_the_province_is_no_saving(analyser: ChineseAnalyser) -> None:
+    assert analyser.lexicon_polarity("我们省的政策") == 0.0
