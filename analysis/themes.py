@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from analysis import sentiment_zh
+from analysis import sentiment_zh, sentiment_zh_words
 from analysis.language import script_parts
 
 Topics = Mapping[str, Mapping[str, Sequence[str]]]
@@ -226,8 +226,9 @@ def _stopwords(language: str) -> frozenset[str]:
     }
     if language == "zh":
         words |= set(sentiment_zh.read_lexicon([sentiment_zh.HAND_LEXICON]).words)
-        words |= sentiment_zh.NEGATORS | sentiment_zh.SOFT_NEGATORS | set(sentiment_zh.DEGREE)
-        words |= sentiment_zh.CONTRAST | sentiment_zh.CONCESSIVE | sentiment_zh.WISH
+        rules = sentiment_zh_words
+        words |= rules.NEGATORS | rules.SOFT_NEGATORS | set(rules.DEGREE)
+        words |= rules.CONTRAST | rules.CONCESSIVE | rules.WISH
     return frozenset(words)
 
 

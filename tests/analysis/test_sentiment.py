@@ -120,10 +120,10 @@ def test_chinese_public_service_sentences() -> None:
     path = sentiment_en.MODEL_PATH.parent / "sentiment_zh_public_service.tsv"
     rows = [line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip() and not line.startswith("#")]
-    assert len(rows) >= 40
+    assert len(rows) >= 75
     labels = [s.label for s in score_batch([text for _label, text in rows])]
     errors = [(g, p, t) for (g, t), p in zip(rows, labels, strict=True) if g != p]
-    assert len(errors) <= 3, errors
+    assert len(errors) <= 2, errors
 
 
 def test_other_languages_are_neutral_und() -> None:

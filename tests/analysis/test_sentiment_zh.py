@@ -129,6 +129,31 @@ def test_a_quick_response_is_praise(analyser: ChineseAnalyser, text: str) -> Non
     assert analyser.polarity(text) > 0.05
 
 
+@pytest.mark.parametrize("text", ["反映的噪音问题很快就处理了", "很快就回复了", "当天就上门了"])
+def test_a_response_told_as_done_quickly_is_praise(analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.lexicon_polarity(text) > 0.05
+    assert analyser.polarity(text) > 0.05
+
+
+@pytest.mark.parametrize("text", ["希望尽快处理", "希望尽快回复", "什么时候处理", "请尽快联系我"])
+def test_a_response_awaited_is_a_complaint(analyser: ChineseAnalyser, text: str) -> None:
+    assert analyser.lexicon_polarity(text) < -0.05
+    assert analyser.polarity(text) < -0.05
+
+
+@pytest.mark.parametrize("text", ["我是来办理社保卡的", "我来交物业费", "上午去的", "今天下午来的",
+                                  "我来取快递。"])
+def test_saying_what_one_came_for_or_when_is_neutral(analyser: ChineseAnalyser,
+                                                     text: str) -> None:
+    assert analyser.polarity(text) == 0.0
+
+
+@pytest.mark.parametrize("text", ["刚来就这样", "来了三次才办成", "今天来办证，排了两个小时",
+                                  "上午去的，没人上班"])
+def test_an_errand_with_a_complaint_is_no_errand(analyser: ChineseAnalyser, text: str) -> None:
+    assert not analyser.analyse(text)[3]  # left to the lexicon and the model
+
+
 @pytest.mark.parametrize("text", ["希望马上有人来处理", "马上就有人说没办法", "第二天也没有人来"])
 def test_a_response_wished_for_refused_or_absent_is_no_praise(analyser: ChineseAnalyser,
                                                               text: str) -> None:
@@ -145,7 +170,7 @@ def test_a_fix_asked_about_is_awaited(analyser: ChineseAnalyser, text: str) -> N
 @pytest.mark.parametrize("text", [
     "请问周六上班吗", "请问办居住证需要带什么材料", "请问在哪里可以办理医保",
     "希望增加一个停车场", "建议多安排几个窗口", "能不能晚上也开放", "可以增加一些垃圾桶吗",
-    "希望社区多组织一些老年人活动",
+    "希望社区多组织一些老年人活动", "能不能周末也开门",
 ])
 def test_inquiries_and_suggestions_without_a_sentiment_word_are_neutral(
         analyser: ChineseAnalyser, text: str) -> None:
