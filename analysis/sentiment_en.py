@@ -33,9 +33,12 @@ model file's digest, so new weights re-score stored texts.
 Additions to VADER, each small and principled rather than fitted: a public-service lexicon
 (:data:`DOMAIN_LEXICON`: waiting, queues, delays, runaround, red tape, rudeness, potholes...
 and prompt, polite, knowledgeable, fixed..., 64 words absent from VADER, valences set by hand
-against VADER's own anchors), six multi-word expressions ("on hold", "red tape", "took
-forever", "from one office to another", "back and forth", "could be better", the last a
-complaint that VADER and TextBlob read as praise), "nobody" read as "no one" (which VADER
+against VADER's own anchors; "tasty" and "late" for canteens and buses), multi-word
+expressions ("on hold", "red tape", "took forever", "from one office to another", "back and
+forth", "could be better", a complaint that VADER and TextBlob read as praise, and "would be
+good to", a suggestion they read as praise; a response or its absence: "called me back",
+"saves a lot of time", "still waiting", "on their phones"; "when will ... be fixed", a fix
+awaited; "had to come back", "came back three times"), "nobody" read as "no one" (which VADER
 negates; its negation list lacks "nobody", so "nobody helped" scored positive), and emoji whose
 VADER description scores nothing ("👍", "😡", "🤬"...) described by a word of the intended
 valence. Text is cleaned first (HTML entities and tags, control and zero-width/format
@@ -204,6 +207,9 @@ DOMAIN_LEXICON: dict[str, float] = {
     "patiently": 1.2,
     "helped": 1.2,
     "hassle-free": 1.8,
+    # food at canteens and meal deliveries, lateness
+    "tasty": 1.8,
+    "late": -0.8,
 }
 
 # Multi-word expressions rewritten into one token that the lexicon above scores.
@@ -217,6 +223,25 @@ _PHRASES: tuple[tuple[re.Pattern[str], str, float], ...] = (
     # VADER scores "better" and ignores the irrealis: "could be better" is a complaint.
     (re.compile(r"\b(?:could|should|might) (?:have been|be) better\b", re.IGNORECASE),
      "couldbebetter", -1.2),
+    # ... and "it would be good to have longer hours" is a suggestion, not praise.
+    (re.compile(r"\b(?:it )?would be (?:good|nice|great|helpful|better) (?:to|if)\b",
+                re.IGNORECASE), "wouldbenice", 0.0),
+    # A response (a call back, time saved) and its absence ("still waiting", staff on their
+    # phones); a fix asked about is awaited: "when will the streetlight be fixed?".
+    (re.compile(r"\b(?:call(?:ed|s)?|rang|phoned) (?:me |us |him |her )?back\b",
+                re.IGNORECASE), "calledback", 1.4),
+    (re.compile(r"\bsav(?:e|es|ed|ing) (?:me |us )?(?:a lot of |lots of |so much |a lot of "
+                r"the )?time\b", re.IGNORECASE), "savedtime", 1.6),
+    (re.compile(r"\bstill waiting\b", re.IGNORECASE), "stillwaiting", -1.4),
+    (re.compile(r"\bon (?:their|his|her) (?:phones?|mobiles?)\b", re.IGNORECASE),
+     "ontheirphones", -1.4),
+    (re.compile(r"\bwhen will (?:[\w'-]+ ){0,4}be (?:fixed|repaired|resolved|sorted|"
+                r"cleared|cleaned)\b", re.IGNORECASE), "awaitedfix", -1.2),
+    # The runaround counted in visits: "I had to come back three times".
+    (re.compile(r"\b(?:come|came|coming|go|went|going) back (?:two|three|four|five|six|"
+                r"several|many|multiple|\d+) times\b", re.IGNORECASE), "cameback", -1.6),
+    (re.compile(r"\b(?:had|have|has|having) to (?:come|go) back\b", re.IGNORECASE),
+     "hadtocomeback", -1.2),
 )
 
 # "nobody helped" reads as "no one helped", which VADER negates (it negates a word one or two

@@ -43,6 +43,15 @@ def test_empty_and_whitespace_are_neutral_und() -> None:
         ("The road was fixed promptly, great job", "positive"),
         ("Could be better", "negative"),
         ("They gave me the runaround", "negative"),
+        # a suggestion, an awaited fix, the runaround in visits, no response, a response
+        ("It would be good to have longer opening hours", "neutral"),
+        ("When will the streetlight be fixed?", "negative"),
+        ("I had to come back three times", "negative"),
+        ("Still waiting for a reply", "negative"),
+        ("Staff were on their phones the whole time", "negative"),
+        ("The bus is always late", "negative"),
+        ("The new online booking saves a lot of time", "positive"),
+        ("The lunch at the community canteen is tasty and cheap", "positive"),
     ],
 )
 def test_clear_english_examples(text: str, label: str) -> None:
