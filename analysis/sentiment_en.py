@@ -38,7 +38,9 @@ expressions ("on hold", "red tape", "took forever", "from one office to another"
 forth", "could be better", a complaint that VADER and TextBlob read as praise, and "would be
 good to", a suggestion they read as praise; a response or its absence: "called me back",
 "saves a lot of time", "still waiting", "on their phones"; "when will ... be fixed", a fix
-awaited; "had to come back", "came back three times"), "nobody" read as "no one" (which VADER
+awaited; "had to come back", "came back three times", "sent to three desks"; a service not
+done, "not collected", "hung up on me"; "repaired the broken swing", praise whatever "broken"
+says), "nobody" read as "no one" (which VADER
 negates; its negation list lacks "nobody", so "nobody helped" scored positive), and emoji whose
 VADER description scores nothing ("👍", "😡", "🤬"...) described by a word of the intended
 valence. Text is cleaned first (HTML entities and tags, control and zero-width/format
@@ -228,7 +230,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str, float], ...] = (
                 re.IGNORECASE), "wouldbenice", 0.0),
     # A response (a call back, time saved) and its absence ("still waiting", staff on their
     # phones); a fix asked about is awaited: "when will the streetlight be fixed?".
-    (re.compile(r"\b(?:call(?:ed|s)?|rang|phoned) (?:me |us |him |her )?back\b",
+    (re.compile(r"\b(?:called|rang|phoned) (?:me |us |him |her )?back\b",
                 re.IGNORECASE), "calledback", 1.4),
     (re.compile(r"\bsav(?:e|es|ed|ing) (?:me |us )?(?:a lot of |lots of |so much |a lot of "
                 r"the )?time\b", re.IGNORECASE), "savedtime", 1.6),
@@ -242,6 +244,18 @@ _PHRASES: tuple[tuple[re.Pattern[str], str, float], ...] = (
                 r"several|many|multiple|\d+) times\b", re.IGNORECASE), "cameback", -1.6),
     (re.compile(r"\b(?:had|have|has|having) to (?:come|go) back\b", re.IGNORECASE),
      "hadtocomeback", -1.2),
+    (re.compile(r"\bsent (?:me |us |him |her )?(?:to|between) (?:two|three|four|five|several|"
+                r"many|\d+) (?:different )?(?:desks|offices|departments|windows|counters|"
+                r"people)\b", re.IGNORECASE), "passedaround", -1.8),
+    # A service not done ("bins were not collected again", "never answered"), a call cut.
+    (re.compile(r"\b(?:not|never|n't) (?:been |being )?(?:collected|answered|replied|"
+                r"repaired|picked up|cleaned|cleared|emptied|returned)\b", re.IGNORECASE),
+     "notdone", -1.4),
+    (re.compile(r"\bhung up on (?:me|us|him|her)\b", re.IGNORECASE), "hungup", -1.6),
+    # What was broken, mended: "they repaired the broken swing" is praise, not "broken".
+    (re.compile(r"\b(?:repaired|fixed|mended|replaced|cleared) (?:the |our |my |a )?"
+                r"(?:broken|damaged|blocked|leaking|faulty)\b", re.IGNORECASE),
+     "fixedbroken", 1.4),
 )
 
 # "nobody helped" reads as "no one helped", which VADER negates (it negates a word one or two
@@ -395,7 +409,7 @@ DENSE_FEATURES = (
     "textblob", "textblob_abs", "subjectivity", "vader", "vader_abs", "vader_pos", "vader_neg",
     "vader_neu", "domain", "lexicon_combined", "negation", "contrast", "exclamation",
     "question", "emoji", "log_words", "no_evidence", "lexicon_positive", "lexicon_negative",
-    "negation_unpositive",
+    "negation_unpositive", "inquiry",
 )
 # The signals the regression uses: few, and each meaning the same in a tweet, a film review
 # and a resident's comment (see the module docstring for how they were chosen).
@@ -405,6 +419,25 @@ MODEL_FEATURES = (
 )
 _MODEL_INDEX = tuple(DENSE_FEATURES.index(name) for name in MODEL_FEATURES)
 _NO_EVIDENCE = DENSE_FEATURES.index("no_evidence")
+_INQUIRY = DENSE_FEATURES.index("inquiry")
+
+# An inquiry ("Is the office open on Saturday?", "How do I apply for a disabled parking
+# badge?", "Could you add more benches?") says nothing good or bad, whatever its topic's words
+# score ("disabled"): one question that opens as a question does and holds no word of
+# reproach or feeling ("Why...", "Is anyone ever going to...", "How can you be so rude?")
+# is neutral (EnglishAnalyser.polarity; a fix asked about, "when will it be fixed?", is a
+# phrase of its own above and stays a complaint).
+_INQUIRY_OPENERS = frozenset((
+    "how", "where", "what", "when", "which", "who", "do", "does", "can", "could", "is", "are",
+    "will", "would", "should", "may", "am", "have", "has", "please"))
+_NOT_INQUIRY = frozenset((
+    "why", "still", "again", "always", "ever", "even", "never", "anyone", "anybody", "nobody",
+    "seriously", "really", "supposed", "so", "such", "no", "not", "awaitedfix", "stillwaiting",
+    "!"))
+_INQUIRY_WORDS = 25
+# A word this strong on VADER's scale is a feeling, not a topic: "How pathetic is it...?",
+# "What a disaster?" ("broken" -2.1 in "Where do I report a broken light?" is a topic).
+_INQUIRY_FEELING = 2.5
 
 # The human mean rating m is on -4 ... +4; the labels are defined on it: positive when
 # m > NEUTRAL_RATING, negative when m < -NEUTRAL_RATING, else neutral.
@@ -413,6 +446,15 @@ NEUTRAL_RATING = 0.5
 # drawn towards the mean (on the development sets 99 % of them are within ±2.7, the largest
 # about ±3), and ±1 should stay reachable for the plainest praise or complaint.
 FULL_RATING = 3.0
+
+
+def _is_inquiry(text: str, tokens: Sequence[str]) -> bool:
+    """Whether cleaned ``text`` (its words ``tokens``, phrases rewritten) is one inquiry."""
+    body = text.rstrip()
+    return (body.endswith("?") and bool(tokens) and tokens[0] in _INQUIRY_OPENERS
+            and len(tokens) <= _INQUIRY_WORDS and tokens.count("?") == 1
+            and not any(mark in body[:-1] for mark in ".!;\n")
+            and _NOT_INQUIRY.isdisjoint(tokens) and not any(t.endswith("n't") for t in tokens))
 
 
 def tokens_of(text: str) -> list[str]:
@@ -566,6 +608,9 @@ class EnglishAnalyser:
         # positive one it is mostly praise ("no problems at all"), already scored by VADER's
         # negation rule.
         dense.append(dense[10] if not positive else 0.0)
+        lexicon_words = self._vader.lexicon
+        dense.append(1.0 if _is_inquiry(text, tokens) and not any(
+            abs(lexicon_words.get(w, 0.0)) >= _INQUIRY_FEELING for w in tokens) else 0.0)
         return dense, tokens
 
     def features(self, text: str) -> list[float]:
@@ -619,6 +664,8 @@ class EnglishAnalyser:
         if not text:
             return 0.0
         dense, _tokens = self._signals(text)
+        if dense[_INQUIRY]:
+            return 0.0
         polarity = polarity_of(self.model.rating(dense))
         if dense[_NO_EVIDENCE] and -MARGIN <= polarity <= MARGIN:
             return 0.0

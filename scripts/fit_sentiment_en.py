@@ -73,7 +73,8 @@ def predict(model: EnglishModel, features: np.ndarray) -> list[str]:
     """Labels by the run-time inference (the predicted rating's polarity, the façade's rule)."""
     from analysis.sentiment import label_for
 
-    return [label_for(sentiment_en.polarity_of(model.rating(row)))
+    inquiry = sentiment_en.DENSE_FEATURES.index("inquiry")
+    return ["neutral" if row[inquiry] else label_for(sentiment_en.polarity_of(model.rating(row)))
             for row in features.tolist()]
 
 

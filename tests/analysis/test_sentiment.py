@@ -52,12 +52,32 @@ def test_empty_and_whitespace_are_neutral_und() -> None:
         ("The bus is always late", "negative"),
         ("The new online booking saves a lot of time", "positive"),
         ("The lunch at the community canteen is tasty and cheap", "positive"),
+        ("I was sent to three different desks", "negative"),
+        ("Bins were not collected again this week", "negative"),
+        ("The helpline hung up on me", "negative"),
     ],
 )
 def test_clear_english_examples(text: str, label: str) -> None:
     result = score(text)
     assert result.language == "en"
     assert result.label == label, result
+
+
+@pytest.mark.parametrize("text", [
+    "Is the office open on Saturday?", "Where do I report a broken streetlight?",
+    "How do I apply for a disabled parking badge?", "Could you add more benches in the park?",
+])
+def test_an_inquiry_is_neutral_whatever_its_topic_words(text: str) -> None:
+    assert score(text) == Sentiment("en", 0.0, "neutral")
+
+
+@pytest.mark.parametrize("text", [
+    "How can you be so rude?", "Why is nobody answering?",
+    "When will the streetlight be fixed?", "How pathetic is it that the lift is broken again?",
+    "Is the office open? The queue was awful.",
+])
+def test_a_question_that_reproaches_is_no_inquiry(text: str) -> None:
+    assert score(text).label == "negative"
 
 
 def test_emoji_only() -> None:
