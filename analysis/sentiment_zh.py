@@ -263,6 +263,16 @@ def _done(tokens: Sequence[str], i: int) -> bool:
             or tokens[i].startswith("已") or (i > 0 and tokens[i - 1] in DONE_BEFORE))
 
 
+def _awaited(tokens: Sequence[str], i: int, wish: bool) -> bool:
+    """Whether the fix or response at ``i`` is wished for (``wish``: the clause has a wish
+    word), awaited (等修好, 尽快处理) or asked about (什么时候能修好). Only called at such a
+    word, so the clause is joined for WHEN only then."""
+    if wish or (i > 0 and tokens[i - 1] in AWAIT):
+        return True
+    joined = "".join(tokens)
+    return any(word in joined for word in WHEN)
+
+
 def _quick_response(tokens: Sequence[str], i: int) -> bool:
     """Whether 有人, or a response told as done (处理了), at ``i`` follows a word of speed in
     its clause (马上有人, 当天就有人, 很快就处理了) with no negator after it ("马上就有人说没办法"
@@ -341,9 +351,6 @@ class LexiconRules:
         demand = not DEMAND.isdisjoint(tokens)
         wish = not WISH.isdisjoint(tokens)
         trips = not TRIP_VERBS.isdisjoint(tokens)
-        joined = "".join(tokens)
-        when = any(word in joined for word in WHEN)
-        asking = not QUESTION.isdisjoint(tokens)
         score = 0.0
         complaints = 0.0  # before a resolution
         resolved = False
@@ -351,8 +358,8 @@ class LexiconRules:
         for i, token in enumerate(tokens):
             value = words.get(token)
             quick = False
-            if token in MODAL and asking and not demand and i + 1 < len(tokens) and (
-                    tokens[i + 1] not in PARTICLES):
+            if (token in MODAL and not demand and i + 1 < len(tokens)
+                    and tokens[i + 1] not in PARTICLES and not QUESTION.isdisjoint(tokens)):
                 continue  # 哪里可以办理: "can", not "it's fine"
             if value is None:
                 # The cache read inline: most tokens are no sentiment word, seen before.
@@ -366,8 +373,7 @@ class LexiconRules:
                 quick = value is None and _quick_response(tokens, i)
                 if quick:
                     value = QUICK_RESPONSE_SCORE
-                elif value is None and token in RESPONSE and (
-                        wish or when or (i > 0 and tokens[i - 1] in AWAIT)):
+                elif value is None and token in RESPONSE and _awaited(tokens, i, wish):
                     value = -0.5 * QUICK_RESPONSE_SCORE  # 希望尽快处理: awaited, as a fix
                 if value is None:
                     continue
@@ -382,7 +388,7 @@ class LexiconRules:
             fix = quick or token.rstrip(PARTICLES) in RESOLVED
             if value > 0 and (
                 demand or (wish and i + 1 < len(tokens) and tokens[i + 1] in MORE)
-                or (fix and (wish or when or (i > 0 and tokens[i - 1] in AWAIT)))
+                or (fix and _awaited(tokens, i, wish))
             ):
                 value = -0.5 * value
             score += value
@@ -623,8 +629,8 @@ class ChineseAnalyser:
 
     def analyse(self, text: str) -> tuple[list[float], tuple[set[str], set[str], set[str]],
                                           float, bool]:
-        """features(), and whether the text is an inquiry or a suggestion without any
-        sentiment word (:func:`asks`; then its polarity is 0)."""
+        """features(), and whether the text is an inquiry, a suggestion or an errand without
+        any sentiment word (:func:`asks`, :func:`tells_an_errand`; then its polarity is 0)."""
         text = self.normalise(text)
         tokens = self._tokenizer().cut(text) if text else []
         s = self._rules.score(text, tokens)
@@ -669,9 +675,9 @@ class ChineseAnalyser:
         model finds neutral."""
         if not text or not _HAN.search(text):
             return self.lexicon_polarity(text)
-        dense, blocks, s, asking = self.analyse(text)
-        if asking:
-            return 0.0  # an inquiry or a suggestion without a sentiment word: neutral
+        dense, blocks, s, says_nothing = self.analyse(text)
+        if says_nothing:
+            return 0.0  # an inquiry, a suggestion or an errand without a sentiment word
         polarity = polarity_from(self.model.logit(dense, blocks))
         if s == 0.0 and -MARGIN <= polarity <= MARGIN:
             # No sentiment word, and the n-grams are not sure: no evidence either way (so the
